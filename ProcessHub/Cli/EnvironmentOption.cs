@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace ProcessHub.Cli;
+
+/// <summary>
+/// Options that fall back to a <c>PROCESSHUB_*</c> environment variable, then to a default:
+/// <c>--ping-interval</c> reads <c>PROCESSHUB_PING_INTERVAL</c>. A bad value in either place is a parse error.
+/// </summary>
+internal static class EnvironmentOption
+{
+    public static string VariableFor(string optionName) =>
+        "PROCESSHUB_" + optionName.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+
+    public static Option<T> Create<T>(string name, string description, T defaultValue, Func<string, (bool Ok, T Value)> parse)
+    {
+        string variable = VariableFor(name);
+        return new Option<T>(name)
+        {
+            Description = $"{description} [env: {variable}] [default: {defaultValue}]",
+            DefaultValueFactory = result =>
+            {
+                var raw = Environment.GetEnvironmentVariable(variable);
+                if (string.IsNullOrEmpty(raw))
+                {
+                    return defaultValue;
+                }
+                var (ok, value) = parse(raw);
+                if (!ok)
+                {
+                    result.AddError($"{variable}: '{raw}' is not a valid value for {name}");
+                    return defaultValue;
+                }
+                return value;
+            },
+        };
+    }
+
+    public static Option<int> Int(string name, string description, int defaultValue, int min, int max)
+    {
+        var option = Create(name, description, defaultValue, raw => (int.TryParse(raw, out var v) && v >= min && v <= max, v));
+        option.Validators.Add(result => RequireRange(result, option, min, max));
+        return option;
+    }
+
+    public static Option<string> Text(string name, string description, string defaultValue) =>
+        Create(name, description, defaultValue, raw => (true, raw));
+
+    public static Option<string?> OptionalText(string name, string description)
+    {
+        string variable = VariableFor(name);
+        return new Option<string?>(name)
+        {
+            Description = $"{description} [env: {variable}]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } raw ? raw : null,
+        };
+    }
+
+    public static Option<bool> Flag(string name, string description)
+    {
+        string variable = VariableFor(name);
+        return new Option<bool>(name)
+        {
+            Description = $"{description} [env: {variable}=1]",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is "1" or "true" or "TRUE" or "yes",
+        };
+    }
+
+    /// <summary>A repeatable option; the variable holds a comma-separated list.</summary>
+    public static Option<string[]> List(string name, string description)
+    {
+        string variable = VariableFor(name);
+        return new Option<string[]>(name)
+        {
+            Description = $"{description} (repeatable) [env: {variable}, comma-separated]",
+            AllowMultipleArgumentsPerToken = false,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } raw
+                ? raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [],
+        };
+    }
+
+    private static void RequireRange(OptionResult result, Option<int> option, int min, int max)
+    {
+        if (result.Implicit)
+        {
+            return;
+        }
+        var value = result.GetValueOrDefault<int>();
+        if (value < min || value > max)
+        {
+            result.AddError($"{option.Name} must be between {min} and {max}, got {value}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using System.Text.Json;
+using ProcessHub.Transport;
+
+namespace ProcessHub.Http;
+
+/// <summary>One request and the means to answer it: a complete response, or a stream (SSE) that ends the connection.</summary>
+internal sealed class HttpExchange
+{
+    private readonly ClientConnection _connection;
+
+    public HttpExchange(ClientConnection connection, HttpRequest request, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string> routeValues, CancellationToken aborted)
+    {
+        _connection = connection;
+        Request = request;
+        Body = body;
+        RouteValues = routeValues;
+        Aborted = aborted;
+        KeepAlive = request.KeepAlive;
+    }
+
+    public HttpRequest Request { get; }
+    public ReadOnlyMemory<byte> Body { get; }
+    public IReadOnlyDictionary<string, string> RouteValues { get; }
+
+    /// <summary>Fires when the server shuts down; a stream should end then.</summary>
+    public CancellationToken Aborted { get; }
+
+    public bool ResponseStarted { get; private set; }
+
+    /// <summary>Whether the connection may serve another request after this one.</summary>
+    public bool KeepAlive { get; private set; }
+
+    public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, IEnumerable<KeyValuePair<string, string>>? headers = null)
+    {
+        ResponseStarted = true;
+        var response = HttpResponseWriter.Build(status, contentType, body.Span, body.Length, KeepAlive, headers, omitBody: Request.IsHead);
+        return _connection.SendAsync(response);
+    }
+
+    public ValueTask RespondTextAsync(int status, string text) =>
+        RespondAsync(status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(text));
+
+    public ValueTask RespondJsonAsync<T>(int status, T value, JsonSerializerOptions? options = null, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
+        RespondAsync(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(value, options), headers);
+
+    /// <summary>PROTOCOL.md section 1: errors are <c>{"error": {"code", "message"}}</c>.</summary>
+    public ValueTask RespondErrorAsync(int status, string code, string message, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
+        RespondAsync(status, "application/json", HttpErrorBody.Create(code, message), headers);
+
+    /// <summary>Starts a response with no length (SSE): the connection closes when the stream ends.</summary>
+    public ValueTask StartStreamAsync(int status, string contentType, IEnumerable<KeyValuePair<string, string>>? headers = null)
+    {
+        ResponseStarted = true;
+        KeepAlive = false;
+        var head = HttpResponseWriter.Build(status, contentType, default, contentLength: null, keepAlive: false, headers);
+        return _connection.SendAsync(head);
+    }
+
+    /// <summary>Writes more of a stream started with <see cref="StartStreamAsync"/>.</summary>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data) => _connection.SendAsync(data);
+}

@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+
+namespace ProcessHub.Http;
+
+/// <summary>
+/// One parsed request head. The head's bytes are copied once into a pooled buffer and every field is a range
+/// into it, so parsing allocates nothing; strings are made only on demand, off the hot path. An instance is
+/// reused for every request on a keep-alive connection.
+/// </summary>
+internal sealed class HttpRequest
+{
+    private static readonly int HeaderCount = Enum.GetValues<KnownHeader>().Length;
+    private readonly ByteRange[] _headers = new ByteRange[HeaderCount];
+    private byte[] _head = [];
+
+    public ByteRange MethodRange { get; private set; }
+    public ByteRange PathRange { get; private set; }
+    public ByteRange QueryRange { get; private set; }
+    public bool IsHttp11 { get; private set; }
+    public long ContentLength { get; private set; } = -1;
+
+    /// <summary>Bytes the head took on the wire, including the blank line.</summary>
+    public int HeadLength { get; private set; }
+
+    public ReadOnlySpan<byte> Method => Slice(MethodRange);
+    public ReadOnlySpan<byte> Path => Slice(PathRange);
+    public ReadOnlySpan<byte> Query => Slice(QueryRange);
+
+    public string MethodString => Encoding.ASCII.GetString(Method);
+    public string PathString => Encoding.ASCII.GetString(Path);
+
+    public bool IsGet => Method.SequenceEqual("GET"u8);
+    public bool IsHead => Method.SequenceEqual("HEAD"u8);
+
+    /// <summary>HTTP/1.1 keeps the connection unless told "close"; HTTP/1.0 only when told "keep-alive".</summary>
+    public bool KeepAlive => IsHttp11 ? !HeaderHasToken(KnownHeader.Connection, "close"u8) : HeaderHasToken(KnownHeader.Connection, "keep-alive"u8);
+
+    public bool HasHeader(KnownHeader header) => _headers[(int)header].Start >= 0;
+
+    public ReadOnlySpan<byte> Header(KnownHeader header) => Slice(_headers[(int)header]);
+
+    public string? HeaderString(KnownHeader header) =>
+        HasHeader(header) ? Encoding.Latin1.GetString(Header(header)) : null;
+
+    /// <summary>True when a comma-separated header holds <paramref name="token"/> (ASCII case-insensitive).</summary>
+    public bool HeaderHasToken(KnownHeader header, ReadOnlySpan<byte> token)
+    {
+        var value = Header(header);
+        while (!value.IsEmpty)
+        {
+            int comma = value.IndexOf((byte)',');
+            var item = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(item, token))
+            {
+                return true;
+            }
+            value = comma < 0 ? default : value[(comma + 1)..];
+        }
+        return false;
+    }
+
+    /// <summary>A query parameter, percent-decoded; null when absent.</summary>
+    public string? QueryParameter(string name)
+    {
+        if (QueryRange.IsEmpty)
+        {
+            return null;
+        }
+        foreach (var pair in Encoding.ASCII.GetString(Query).Split('&'))
+        {
+            int equals = pair.IndexOf('=', StringComparison.Ordinal);
+            var key = equals < 0 ? pair : pair[..equals];
+            if (string.Equals(WebUtility.UrlDecode(key), name, StringComparison.Ordinal))
+            {
+                return equals < 0 ? string.Empty : WebUtility.UrlDecode(pair[(equals + 1)..]);
+            }
+        }
+        return null;
+    }
+
+    internal Span<byte> PrepareHead(int length)
+    {
+        if (_head.Length < length)
+        {
+            ReturnBuffer();
+            _head = ArrayPool<byte>.Shared.Rent(length);
+        }
+        HeadLength = length;
+        Array.Fill(_headers, new ByteRange(-1, 0));
+        ContentLength = -1;
+        QueryRange = default;
+        return _head.AsSpan(0, length);
+    }
+
+    internal void SetRequestLine(ByteRange method, ByteRange path, ByteRange query, bool isHttp11)
+    {
+        MethodRange = method;
+        PathRange = path;
+        QueryRange = query;
+        IsHttp11 = isHttp11;
+    }
+
+    internal bool SetHeader(KnownHeader header, ByteRange value)
+    {
+        ref var slot = ref _headers[(int)header];
+        bool first = slot.Start < 0;
+        slot = value;
+        return first;
+    }
+
+    internal void SetContentLength(long length) => ContentLength = length;
+
+    /// <summary>Gives the head buffer back between requests so an idle keep-alive connection holds none.</summary>
+    public void ReturnBuffer()
+    {
+        if (_head.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_head);
+            _head = [];
+        }
+    }
+
+    private ReadOnlySpan<byte> Slice(ByteRange range) => range.Start < 0 ? default : _head.AsSpan(range.Start, range.Length);
+}

@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace ProcessHub.Http;
+
+/// <summary>
+/// RFC 9112 request-line and field parsing over a <see cref="ReadOnlySequence{T}"/>. The head is located first
+/// (it may be split across any number of segments and reads), copied once into the request's pooled buffer, then
+/// parsed as one span: no strings, no Regex, no allocation. "Need more data" is a return value, never an exception.
+/// </summary>
+internal static class HttpRequestParser
+{
+    private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
+
+    // RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+    private static readonly SearchValues<byte> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+
+    // Request-target bytes we accept: visible ASCII (RFC 3986 characters and a few browsers send unescaped).
+    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(CreateRange(0x21, 0x7E));
+
+    // Field values: visible ASCII, space, tab and obs-text (0x80-0xFF); no other control bytes.
+    private static readonly SearchValues<byte> FieldValueChars = SearchValues.Create(CreateFieldValueChars());
+
+    /// <summary>
+    /// Tries to parse one request head from the start of <paramref name="buffer"/>. True: parsed, and
+    /// <paramref name="buffer"/> now starts after it. False with <see cref="RequestRejection.None"/>: need more data.
+    /// False with a rejection: the request is refused.
+    /// </summary>
+    public static bool TryParse(ref ReadOnlySequence<byte> buffer, HttpRequest request, int maxHeadBytes, out RequestRejection rejection)
+    {
+        rejection = RequestRejection.None;
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, EndOfHead, advancePastDelimiter: true))
+        {
+            if (buffer.Length > maxHeadBytes)
+            {
+                rejection = RequestRejection.HeadTooLarge;
+            }
+            return false;
+        }
+        int headLength = (int)Math.Min(int.MaxValue, reader.Consumed);
+        if (headLength > maxHeadBytes)
+        {
+            rejection = RequestRejection.HeadTooLarge;
+            return false;
+        }
+
+        // Keep the line ending of the last header so every line parses the same way.
+        var span = request.PrepareHead(headLength);
+        buffer.Slice(0, headLength).CopyTo(span);
+        rejection = Parse(span[..(int)(head.Length + 2)], request);
+        if (rejection != RequestRejection.None)
+        {
+            return false;
+        }
+        buffer = buffer.Slice(headLength);
+        return true;
+    }
+
+    private static RequestRejection Parse(ReadOnlySpan<byte> head, HttpRequest request)
+    {
+        int lineEnd = head.IndexOf("\r\n"u8);
+        var rejection = ParseRequestLine(head[..lineEnd], request);
+        if (rejection != RequestRejection.None)
+        {
+            return rejection;
+        }
+
+        int offset = lineEnd + 2;
+        while (offset < head.Length)
+        {
+            var rest = head[offset..];
+            int end = rest.IndexOf("\r\n"u8);
+            rejection = ParseHeaderLine(rest[..end], offset, request);
+            if (rejection != RequestRejection.None)
+            {
+                return rejection;
+            }
+            offset += end + 2;
+        }
+
+        if (request.IsHttp11 && !request.HasHeader(KnownHeader.Host))
+        {
+            return RequestRejection.MissingHost; // RFC 9112 3.2
+        }
+        if (request.HasHeader(KnownHeader.TransferEncoding))
+        {
+            return RequestRejection.ChunkedNotSupported;
+        }
+        return RequestRejection.None;
+    }
+
+    // RFC 9112 3: request-line = method SP request-target SP HTTP-version
+    private static RequestRejection ParseRequestLine(ReadOnlySpan<byte> line, HttpRequest request)
+    {
+        int firstSpace = line.IndexOf((byte)' ');
+        if (firstSpace <= 0 || line[..firstSpace].ContainsAnyExcept(TokenChars))
+        {
+            return RequestRejection.InvalidRequestLine;
+        }
+        var afterMethod = line[(firstSpace + 1)..];
+        int secondSpace = afterMethod.IndexOf((byte)' ');
+        if (secondSpace <= 0)
+        {
+            return RequestRejection.InvalidRequestLine;
+        }
+        var target = afterMethod[..secondSpace];
+        var version = afterMethod[(secondSpace + 1)..];
+        if (target[0] != (byte)'/' || target.ContainsAnyExcept(TargetChars))
+        {
+            return RequestRejection.InvalidRequestTarget; // origin-form only; no absolute-form or '*'
+        }
+        bool isHttp11;
+        if (version.SequenceEqual("HTTP/1.1"u8))
+        {
+            isHttp11 = true;
+        }
+        else if (version.SequenceEqual("HTTP/1.0"u8))
+        {
+            isHttp11 = false;
+        }
+        else
+        {
+            return version.StartsWith("HTTP/"u8) && version.Length == 8
+                ? RequestRejection.UnsupportedHttpVersion
+                : RequestRejection.InvalidRequestLine;
+        }
+
+        int targetStart = firstSpace + 1;
+        int question = target.IndexOf((byte)'?');
+        var path = new ByteRange(targetStart, question < 0 ? target.Length : question);
+        var query = question < 0 ? default : new ByteRange(targetStart + question + 1, target.Length - question - 1);
+        request.SetRequestLine(new ByteRange(0, firstSpace), path, query, isHttp11);
+        return RequestRejection.None;
+    }
+
+    // RFC 9112 5: field-line = field-name ":" OWS field-value OWS; no whitespace before the colon, no obs-fold.
+    private static RequestRejection ParseHeaderLine(ReadOnlySpan<byte> line, int lineStart, HttpRequest request)
+    {
+        int colon = line.IndexOf((byte)':');
+        if (colon <= 0)
+        {
+            return RequestRejection.InvalidHeaderLine;
+        }
+        var name = line[..colon];
+        if (name.ContainsAnyExcept(TokenChars))
+        {
+            return RequestRejection.InvalidHeaderLine; // also catches obs-fold and "Name :" forms
+        }
+        var rawValue = line[(colon + 1)..];
+        if (rawValue.ContainsAnyExcept(FieldValueChars))
+        {
+            return RequestRejection.InvalidHeaderLine;
+        }
+        int leading = rawValue.Length - rawValue.TrimStart(" \t"u8).Length;
+        var value = rawValue.Trim(" \t"u8);
+        var range = new ByteRange(lineStart + colon + 1 + leading, value.Length);
+
+        if (!TryIdentify(name, out var known))
+        {
+            return RequestRejection.None;
+        }
+        if (known == KnownHeader.ContentLength)
+        {
+            // RFC 9112 6.3: a Content-Length that is not one decimal number (or repeats differently) is an error.
+            if (!Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length || length < 0 || value.IsEmpty || value[0] is (byte)'+' or (byte)'-')
+            {
+                return RequestRejection.InvalidContentLength;
+            }
+            if (request.ContentLength >= 0 && request.ContentLength != length)
+            {
+                return RequestRejection.InvalidContentLength;
+            }
+            request.SetContentLength(length);
+        }
+        request.SetHeader(known, range);
+        return RequestRejection.None;
+    }
+
+    private static bool TryIdentify(ReadOnlySpan<byte> name, out KnownHeader header)
+    {
+        // Compare by length first: most names are rejected without touching their bytes.
+        header = default;
+        switch (name.Length)
+        {
+            case 4 when Ascii.EqualsIgnoreCase(name, "Host"u8):
+                header = KnownHeader.Host;
+                return true;
+            case 6 when Ascii.EqualsIgnoreCase(name, "Origin"u8):
+                header = KnownHeader.Origin;
+                return true;
+            case 6 when Ascii.EqualsIgnoreCase(name, "Accept"u8):
+                header = KnownHeader.Accept;
+                return true;
+            case 7 when Ascii.EqualsIgnoreCase(name, "Upgrade"u8):
+                header = KnownHeader.Upgrade;
+                return true;
+            case 10 when Ascii.EqualsIgnoreCase(name, "Connection"u8):
+                header = KnownHeader.Connection;
+                return true;
+            case 12 when Ascii.EqualsIgnoreCase(name, "Content-Type"u8):
+                header = KnownHeader.ContentType;
+                return true;
+            case 13 when Ascii.EqualsIgnoreCase(name, "Authorization"u8):
+                header = KnownHeader.Authorization;
+                return true;
+            case 13 when Ascii.EqualsIgnoreCase(name, "Last-Event-ID"u8):
+                header = KnownHeader.LastEventId;
+                return true;
+            case 14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8):
+                header = KnownHeader.ContentLength;
+                return true;
+            case 17 when Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Key"u8):
+                header = KnownHeader.SecWebSocketKey;
+                return true;
+            case 17 when Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8):
+                header = KnownHeader.TransferEncoding;
+                return true;
+            case 21 when Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Version"u8):
+                header = KnownHeader.SecWebSocketVersion;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static byte[] CreateRange(int first, int last)
+    {
+        var bytes = new byte[last - first + 1];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = (byte)(first + i);
+        }
+        return bytes;
+    }
+
+    private static byte[] CreateFieldValueChars()
+    {
+        var bytes = new List<byte> { (byte)' ', (byte)'\t' };
+        bytes.AddRange(CreateRange(0x21, 0x7E));
+        bytes.AddRange(CreateRange(0x80, 0xFF));
+        return [.. bytes];
+    }
+}

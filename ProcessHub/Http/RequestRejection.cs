@@ -1,0 +1,16 @@
+namespace ProcessHub.Http;
+
+/// <summary>Why a request head was refused; mapped to a status in <see cref="RequestRejectionStatus"/>.</summary>
+internal enum RequestRejection : byte
+{
+    None = 0,
+    InvalidRequestLine,
+    InvalidRequestTarget,
+    UnsupportedHttpVersion,
+    InvalidHeaderLine,
+    HeadTooLarge,
+    MissingHost,
+    InvalidContentLength,
+    ChunkedNotSupported,
+    BodyTooLarge,
+}

@@ -1,0 +1,28 @@
+namespace ProcessHub.Http;
+
+/// <summary>The one place a rejection becomes a status code and a message.</summary>
+internal static class RequestRejectionStatus
+{
+    public static int ToStatusCode(RequestRejection rejection) => rejection switch
+    {
+        RequestRejection.HeadTooLarge => 431,
+        RequestRejection.UnsupportedHttpVersion => 505,
+        RequestRejection.ChunkedNotSupported => 501,
+        RequestRejection.BodyTooLarge => 413,
+        _ => 400,
+    };
+
+    public static string ToMessage(RequestRejection rejection) => rejection switch
+    {
+        RequestRejection.InvalidRequestLine => "malformed request line",
+        RequestRejection.InvalidRequestTarget => "malformed request target",
+        RequestRejection.UnsupportedHttpVersion => "only HTTP/1.1 and HTTP/1.0 are supported",
+        RequestRejection.InvalidHeaderLine => "malformed header line",
+        RequestRejection.HeadTooLarge => "request head too large",
+        RequestRejection.MissingHost => "HTTP/1.1 requires a Host header",
+        RequestRejection.InvalidContentLength => "invalid Content-Length",
+        RequestRejection.ChunkedNotSupported => "chunked request bodies are not supported; send Content-Length",
+        RequestRejection.BodyTooLarge => "request body too large",
+        _ => "bad request",
+    };
+}

@@ -1,0 +1,67 @@
+namespace ProcessHub.Http;
+
+/// <summary>
+/// A small method-and-path router. Patterns are literal segments and <c>{name}</c> placeholders
+/// (<c>/api/processes/{id}/progress</c>). A path that exists under another method is a 405 with Allow.
+/// </summary>
+internal sealed class Router
+{
+    private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
+    private readonly List<(string Method, string[] Segments, RouteHandler Handler)> _routes = [];
+
+    public Router Map(string method, string pattern, RouteHandler handler)
+    {
+        _routes.Add((method, Split(pattern), handler));
+        return this;
+    }
+
+    public RouteMatch Match(string method, string path)
+    {
+        var segments = Split(path);
+        List<string>? allowed = null;
+        foreach (var (routeMethod, pattern, handler) in _routes)
+        {
+            if (!TryMatch(pattern, segments, out var values))
+            {
+                continue;
+            }
+            if (string.Equals(routeMethod, method, StringComparison.Ordinal)
+                || (method == "HEAD" && routeMethod == "GET"))
+            {
+                return new RouteMatch(handler, values ?? NoValues, true, null);
+            }
+            (allowed ??= []).Add(routeMethod);
+        }
+        return allowed is null
+            ? new RouteMatch(null, NoValues, false, null)
+            : new RouteMatch(null, NoValues, true, string.Join(", ", allowed.Distinct()));
+    }
+
+    private static bool TryMatch(string[] pattern, string[] segments, out Dictionary<string, string>? values)
+    {
+        values = null;
+        if (pattern.Length != segments.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            var part = pattern[i];
+            if (part.Length > 2 && part[0] == '{' && part[^1] == '}')
+            {
+                if (segments[i].Length == 0)
+                {
+                    return false;
+                }
+                (values ??= [])[part[1..^1]] = Uri.UnescapeDataString(segments[i]);
+            }
+            else if (!string.Equals(part, segments[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static string[] Split(string path) => path.Trim('/').Split('/');
+}

@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Http;
+using ProcessHub.Transport;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Server;
+
+/// <summary>
+/// The engine assembled: listener, per-connection HTTP loop, WebSocket connections, heartbeat and graceful
+/// shutdown. What runs on WebSockets is the <see cref="IWebSocketHandler"/>; what runs on HTTP is the router.
+/// </summary>
+internal sealed class HubServer : IAsyncDisposable
+{
+    private readonly ServerOptions _options;
+    private readonly IWebSocketHandler _handler;
+    private readonly WebSocketOptions _webSocketOptions;
+    private readonly ILogger _logger;
+    private readonly HttpConnectionLoop _http;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<long, WebSocketConnection> _webSockets = new();
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SocketListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private Task _heartbeat = Task.CompletedTask;
+    private int _stopRequested;
+
+    public HubServer(ServerOptions options, IWebSocketHandler handler, Router router, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _handler = handler;
+        _logger = loggerFactory.CreateLogger("ProcessHub.Server");
+        _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit };
+        _http = new HttpConnectionLoop(this, options, router, _logger);
+    }
+
+    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
+
+    public int OpenConnections => _connections.Count;
+
+    public int OpenWebSockets => _webSockets.Count;
+
+    public IEnumerable<WebSocketConnection> WebSockets => _webSockets.Values;
+
+    /// <summary>Fires when shutdown begins; long-lived responses (SSE) end on it.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    public void Start()
+    {
+        _listener = new SocketListener(_options.ResolveEndPoint(), _logger);
+        _acceptLoop = _listener.AcceptLoopAsync(RunConnectionAsync, _stopping.Token);
+        if (_options.PingInterval > TimeSpan.Zero)
+        {
+            _heartbeat = HeartbeatAsync(_options.PingInterval, _stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// PROTOCOL.md section 5: stop accepting, close every WebSocket with 1001, wait up to the drain timeout for
+    /// connections to finish, then drop whatever is left.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopRequested, 1) != 0)
+        {
+            await _allClosed.Task.ConfigureAwait(false);
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        foreach (var webSocket in _webSockets.Values)
+        {
+            webSocket.Close(CloseCode.GoingAway, "server shutting down");
+        }
+        if (_connections.IsEmpty)
+        {
+            _allClosed.TrySetResult();
+        }
+        await Task.WhenAny(_allClosed.Task, Task.Delay(_options.DrainTimeout)).ConfigureAwait(false);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Dispose();
+        }
+        await Task.WhenAll(_acceptLoop, _heartbeat).ConfigureAwait(false);
+        _allClosed.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    internal async Task RunWebSocketAsync(ClientConnection client, UpgradeRequest upgrade)
+    {
+        var connection = new WebSocketConnection(client, _handler, _webSocketOptions);
+        _webSockets[connection.Id] = connection;
+        try
+        {
+            if (_webSockets.Count > _options.MaxConnections)
+            {
+                connection.Close(CloseCode.TryAgainLater, "too many connections");
+            }
+            else if (_stopping.IsCancellationRequested)
+            {
+                connection.Close(CloseCode.GoingAway, "server shutting down");
+            }
+            _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
+            await connection.RunAsync(upgrade).ConfigureAwait(false);
+        }
+        finally
+        {
+            _webSockets.TryRemove(connection.Id, out _);
+            _logger.LogInformation("websocket {ConnectionId} closed with {CloseCode}", connection.Id, connection.CloseStatus);
+        }
+    }
+
+    private async Task RunConnectionAsync(ClientConnection client)
+    {
+        _connections[client.Id] = client;
+        try
+        {
+            await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(client.Id, out _);
+            if (_stopping.IsCancellationRequested && _connections.IsEmpty)
+            {
+                _allClosed.TrySetResult();
+            }
+        }
+    }
+
+    // PROTOCOL.md section 5: a ping every interval; a connection silent for two intervals is gone.
+    private async Task HeartbeatAsync(TimeSpan interval, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                foreach (var webSocket in _webSockets.Values)
+                {
+                    if (webSocket.IdleFor > interval * 2)
+                    {
+                        webSocket.Close(CloseCode.PolicyViolation, "idle timeout");
+                    }
+                    else
+                    {
+                        webSocket.SendPing();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown.
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace ProcessHub.Transport;
+
+/// <summary>
+/// The accept loop. Each accepted socket gets TCP_NODELAY (frames are small and latency matters) and runs its
+/// own connection task; nothing a connection does can stop the loop. Accept errors are sorted like a
+/// production server's: transient ones are logged and skipped, resource pressure (out of file descriptors)
+/// backs off, a broken listener stops the loop cleanly.
+/// </summary>
+internal sealed class SocketListener : IDisposable
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+    private readonly Socket _socket;
+    private readonly ILogger _logger;
+
+    public SocketListener(IPEndPoint endPoint, ILogger logger)
+    {
+        _logger = logger;
+        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            _socket.DualMode = true;
+        }
+        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _socket.Bind(endPoint);
+        _socket.Listen(4096);
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    /// <summary>The bound address; with port 0 this tells which port the kernel chose.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Accepts until <paramref name="stopping"/> fires or the listener breaks.</summary>
+    public async Task AcceptLoopAsync(Func<ClientConnection, Task> onConnection, CancellationToken stopping)
+    {
+        var backoff = TimeSpan.FromMilliseconds(10);
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                switch (AcceptErrorClassifier.Classify(ex.SocketErrorCode))
+                {
+                    case AcceptErrorKind.Transient:
+                        _logger.LogDebug("accept failed transiently: {SocketError}", ex.SocketErrorCode);
+                        continue;
+                    case AcceptErrorKind.ResourcePressure:
+                        _logger.LogWarning("accept failed under resource pressure ({SocketError}); backing off {Delay} ms", ex.SocketErrorCode, backoff.TotalMilliseconds);
+                        try
+                        {
+                            await Task.Delay(backoff, stopping).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return;
+                        }
+                        backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                        continue;
+                    default:
+                        _logger.LogError("accept failed fatally ({SocketError}); no longer accepting", ex.SocketErrorCode);
+                        return;
+                }
+            }
+
+            backoff = TimeSpan.FromMilliseconds(10);
+            client.NoDelay = true;
+            _ = RunConnectionAsync(client, onConnection);
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private async Task RunConnectionAsync(Socket client, Func<ClientConnection, Task> onConnection)
+    {
+        // Yield first so the accept loop goes straight back to accepting.
+        await Task.Yield();
+        ClientConnection? connection = null;
+        try
+        {
+            connection = new ClientConnection(client);
+            await onConnection(connection).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // A bug in one connection's handling must never reach the accept loop or other connections.
+            _logger.LogError(ex, "connection {ConnectionId} failed", connection?.Id);
+        }
+        finally
+        {
+            if (connection is null)
+            {
+                client.Dispose();
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+    }
+}

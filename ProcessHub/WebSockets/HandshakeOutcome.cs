@@ -1,0 +1,10 @@
+namespace ProcessHub.WebSockets;
+
+internal enum HandshakeOutcome : byte
+{
+    Accepted,
+    NotAnUpgrade,
+    UnsupportedVersion,
+    InvalidKey,
+    OriginNotAllowed,
+}

@@ -1,0 +1,15 @@
+namespace ProcessHub.WebSockets;
+
+/// <summary>What <see cref="FrameReader"/> delivers: complete validated messages and control frames.</summary>
+internal interface IFrameSink
+{
+    /// <summary>A complete text message, validated as UTF-8. The span is valid only during the call.</summary>
+    void OnTextMessage(ReadOnlySpan<byte> utf8);
+
+    void OnPing(ReadOnlySpan<byte> payload);
+
+    void OnPong(ReadOnlySpan<byte> payload);
+
+    /// <summary>A valid close frame; <paramref name="code"/> is null for an empty body.</summary>
+    void OnClose(ushort? code, ReadOnlySpan<byte> reason);
+}

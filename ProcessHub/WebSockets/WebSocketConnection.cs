@@ -1,0 +1,284 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using ProcessHub.Outbound;
+using ProcessHub.Transport;
+
+namespace ProcessHub.WebSockets;
+
+/// <summary>
+/// One upgraded connection: its receive loop (socket -> pipe -> frame reader -> handler), its outbound queue, and
+/// the close handshake (RFC 6455 7). Anything may be sent from any thread; sending never waits on the socket.
+/// </summary>
+internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
+{
+    /// <summary>RFC 6455 5.5: a close reason fits in a 125-byte control payload after the 2-byte code.</summary>
+    public const int MaxCloseReasonBytes = 123;
+
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly ClientConnection _client;
+    private readonly FrameReader _reader;
+    private readonly IWebSocketHandler _handler;
+    private readonly OutboundQueue _outbound;
+
+    private int _closeQueued;          // our close frame is queued: nothing else will be sent
+    private int _closeFrameSent;       // ...and has reached the socket
+    private volatile bool _closeReceived;
+    private volatile bool _discardInput; // after a protocol error nothing the peer sends is parsed
+    private TaskCompletionSource? _closeFlushed;
+    private long _lastReceivedTimestamp;
+
+    public WebSocketConnection(ClientConnection client, IWebSocketHandler handler, WebSocketOptions options)
+    {
+        _client = client;
+        _handler = handler;
+        _reader = new FrameReader(options.MaxMessageBytes);
+        _outbound = new OutboundQueue(client, this, options.OutboundByteLimit);
+        _lastReceivedTimestamp = Stopwatch.GetTimestamp();
+    }
+
+    public long Id => _client.Id;
+    public EndPoint? RemoteEndPoint => _client.RemoteEndPoint;
+
+    /// <summary>Per-connection state of the handler (the hub keeps its session here).</summary>
+    public object? State { get; set; }
+
+    /// <summary>The code that ended the connection: ours, the peer's, or 1006 if it vanished.</summary>
+    public ushort? CloseStatus { get; private set; }
+
+    /// <summary>True once our close is queued: the connection takes no more frames.</summary>
+    public bool IsClosing => Volatile.Read(ref _closeQueued) != 0;
+
+    public OutboundQueue Outbound => _outbound;
+
+    /// <summary>Time since the peer last sent anything (heartbeat, PROTOCOL.md section 5).</summary>
+    public TimeSpan IdleFor => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceivedTimestamp));
+
+    /// <summary>Queues a shared frame. A queue over its byte limit closes the connection as a slow consumer.</summary>
+    public bool Send(SharedFrame frame)
+    {
+        switch (_outbound.Enqueue(frame))
+        {
+            case EnqueueResult.Queued:
+                return true;
+            case EnqueueResult.OverLimit:
+                Close(CloseCode.SlowConsumer, "slow consumer", dropPending: true);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Sends one text message (copied into a frame of its own).</summary>
+    public bool SendText(ReadOnlySpan<byte> utf8, FrameKind kind = FrameKind.Essential)
+    {
+        var frame = SharedFrame.CreateText(utf8, kind);
+        try
+        {
+            return Send(frame);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    /// <summary>Sends a ping; the heartbeat uses this.</summary>
+    public void SendPing() => SendControl(Opcode.Ping, default);
+
+    /// <summary>
+    /// Starts the close handshake with <paramref name="code"/> (RFC 6455 7.1.2). Nothing is sent after it. The peer
+    /// has one second to answer before TCP is closed. With <paramref name="dropPending"/> queued frames are discarded.
+    /// </summary>
+    public void Close(ushort code, string reason, bool dropPending = false)
+    {
+        Debug.Assert(CloseCode.IsSendable(code), $"close code {code} is not one we send");
+        Span<byte> payload = stackalloc byte[2 + MaxCloseReasonBytes];
+        BinaryPrimitives.WriteUInt16BigEndian(payload, code);
+        int reasonLength = EncodeReason(reason, payload[2..]);
+        QueueClose(code, payload[..(2 + reasonLength)], dropPending);
+    }
+
+    /// <summary>Drops the connection without a close handshake.</summary>
+    public void Abort()
+    {
+        CloseStatus ??= CloseCode.Abnormal;
+        _client.Dispose();
+    }
+
+    /// <summary>Runs the receive loop until the connection ends. Returns once everything is released.</summary>
+    public async Task RunAsync(UpgradeRequest request)
+    {
+        var input = _client.Input;
+        try
+        {
+            _handler.OnOpen(this, request);
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceivedTimestamp, Stopwatch.GetTimestamp());
+                }
+                if (!_closeReceived && !_discardInput)
+                {
+                    var status = _reader.Read(ref buffer, this, out var error);
+                    if (status == FrameReadStatus.Error)
+                    {
+                        _discardInput = true;
+                        Close(FrameErrorMapping.ToCloseCode(error), FrameErrorMapping.ToReason(error));
+                    }
+                }
+                if (_closeReceived || _discardInput)
+                {
+                    // RFC 6455 5.5.1: nothing after the peer's close is data; after our protocol close nothing can be trusted.
+                    buffer = buffer.Slice(buffer.End);
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+            await WaitForCloseFlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The socket went away under us: the peer reset, or the close timer aborted it.
+        }
+        finally
+        {
+            CloseStatus ??= CloseCode.Abnormal;
+            _reader.Reset();
+            _outbound.Dispose();
+            await input.CompleteAsync().ConfigureAwait(false);
+            _client.Dispose();
+            _handler.OnClosed(this);
+        }
+    }
+
+    void IFrameSink.OnTextMessage(ReadOnlySpan<byte> utf8)
+    {
+        if (!IsClosing)
+        {
+            _handler.OnMessage(this, utf8);
+        }
+    }
+
+    // RFC 6455 5.5.2: a pong with the same payload, as soon as practical, in order.
+    void IFrameSink.OnPing(ReadOnlySpan<byte> payload) => SendControl(Opcode.Pong, payload);
+
+    void IFrameSink.OnPong(ReadOnlySpan<byte> payload)
+    {
+        // Unsolicited pongs are allowed (RFC 6455 5.5.3); the heartbeat only needs to see that bytes arrived.
+    }
+
+    // RFC 6455 5.5.1: answer a close with a close (echoing the code, or empty for empty), then close TCP.
+    void IFrameSink.OnClose(ushort? code, ReadOnlySpan<byte> reason)
+    {
+        _closeReceived = true;
+        if (!IsClosing)
+        {
+            CloseStatus = code ?? CloseCode.Normal;
+            Span<byte> payload = stackalloc byte[2];
+            if (code is ushort echoed)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(payload, echoed);
+            }
+            QueueClose(CloseStatus.Value, code is null ? default : payload, dropPending: false);
+        }
+        else if (Volatile.Read(ref _closeFrameSent) != 0)
+        {
+            _client.ShutdownSend();
+        }
+    }
+
+    void IOutboundOwner.OnCloseFrameSent()
+    {
+        Volatile.Write(ref _closeFrameSent, 1);
+        _closeFlushed?.TrySetResult();
+        if (_closeReceived)
+        {
+            _client.ShutdownSend();
+        }
+        // Either way TCP is closed within a second: the peer had time to answer and to close its side.
+        _ = AbortAfterAsync(CloseHandshakeTimeout);
+    }
+
+    void IOutboundOwner.OnSendFailed(Exception error)
+    {
+        _closeFlushed?.TrySetResult();
+        Abort();
+    }
+
+    private void SendControl(Opcode opcode, ReadOnlySpan<byte> payload)
+    {
+        if (IsClosing)
+        {
+            return;
+        }
+        var frame = SharedFrame.Create(opcode, payload, FrameKind.Control);
+        try
+        {
+            Send(frame);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    private void QueueClose(ushort code, ReadOnlySpan<byte> payload, bool dropPending)
+    {
+        if (Interlocked.Exchange(ref _closeQueued, 1) != 0)
+        {
+            return;
+        }
+        CloseStatus ??= code;
+        Interlocked.CompareExchange(ref _closeFlushed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        var frame = SharedFrame.Create(Opcode.Close, payload, FrameKind.Close);
+        try
+        {
+            if (!_outbound.EnqueueClose(frame, dropPending))
+            {
+                _client.Dispose();
+            }
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    private async Task WaitForCloseFlushAsync()
+    {
+        // The peer may half-close right after its close frame; our answer still has to go out.
+        var flushed = _closeFlushed;
+        if (flushed is not null && !_client.IsDisposed)
+        {
+            await Task.WhenAny(flushed.Task, Task.Delay(CloseHandshakeTimeout)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AbortAfterAsync(TimeSpan delay)
+    {
+        await Task.Delay(delay).ConfigureAwait(false);
+        _client.Dispose();
+    }
+
+    /// <summary>Writes at most 123 bytes of UTF-8, never splitting a character.</summary>
+    private static int EncodeReason(string reason, Span<byte> destination)
+    {
+        destination = destination[..MaxCloseReasonBytes];
+        if (Encoding.UTF8.TryGetBytes(reason, destination, out int written))
+        {
+            return written;
+        }
+        var encoder = Encoding.UTF8.GetEncoder();
+        encoder.Convert(reason.AsSpan(), destination, flush: true, out _, out written, out _);
+        return written;
+    }
+}

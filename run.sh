@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ProcessHub's two commands (and a few more):
+#   ./run.sh [server options]   build (Release) and run the server on 127.0.0.1:8501
+#   ./run.sh test [filter]      install what the tests need, then run the whole suite
+#   ./run.sh bench micro        the BenchmarkDotNet suites
+# Run ./run.sh --help for the server's options.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+build_server() {
+    dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+}
+
+# Everything the tests need on a fresh machine: Node packages for the interop client.
+install_test_dependencies() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "run.sh: installing nodejs and npm" >&2
+        apt-get update -qq && apt-get install -y -qq nodejs npm >&2
+    fi
+    if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
+        echo "run.sh: installing Node test clients (npm ci)" >&2
+        (cd ProcessHub.Tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2
+    fi
+}
+
+run_tests() {
+    install_test_dependencies
+    rm -rf TestResults
+    local filter=()
+    if [ $# -gt 0 ]; then filter=(--filter "$1"); fi
+    local status=0
+    dotnet test ProcessHub.Tests/ProcessHub.Tests.csproj -c Release -nologo \
+        --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+        --results-directory TestResults "${filter[@]}" || status=$?
+    local trx=TestResults/results.trx
+    if [ -f "$trx" ]; then
+        local passed failed
+        passed=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
+        failed=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+        echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+    else
+        echo "tests: 0 passed, 1 failed"
+        status=1
+    fi
+    return $status
+}
+
+case "${1:-}" in
+    test)
+        shift
+        run_tests "$@"
+        ;;
+    bench)
+        shift
+        exec ./ProcessHub.Benchmarks/run-benchmarks.sh "$@"
+        ;;
+    *)
+        build_server
+        exec dotnet ProcessHub/bin/Release/net10.0/ProcessHub.dll "$@"
+        ;;
+esac
