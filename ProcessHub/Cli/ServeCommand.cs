@@ -1,13 +1,15 @@
 using System.CommandLine;
+using System.Net;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
-using ProcessHub.Http;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
 using ProcessHub.Server;
-using ProcessHub.WebSockets;
 
 namespace ProcessHub.Cli;
 
-/// <summary>The default command: run the server until SIGINT/SIGTERM, then shut down gracefully.</summary>
+/// <summary>The default command: run the hub until SIGINT/SIGTERM, then shut down gracefully.</summary>
 internal sealed class ServeCommand
 {
     private readonly Option<string> _host = EnvironmentOption.Text("--host", "Address to listen on", "127.0.0.1");
@@ -20,18 +22,37 @@ internal sealed class ServeCommand
     private readonly Option<int> _headTimeout = EnvironmentOption.Int("--head-timeout", "Seconds a request head (and the handshake) may take", 10, 1, 3600);
     private readonly Option<int> _drainTimeout = EnvironmentOption.Int("--drain-timeout", "Seconds shutdown waits for connections to close", 5, 0, 3600);
     private readonly Option<int> _maxConnections = EnvironmentOption.Int("--max-connections", "WebSocket connections in all (close 1013 past it)", 50_000, 1, 10_000_000);
+    private readonly Option<int> _maxConnectionsPerUser = EnvironmentOption.Int("--max-connections-per-user", "WebSocket connections per user (close 1013 past it)", 100, 1, 1_000_000);
     private readonly Option<int> _outboundLimit = EnvironmentOption.Int("--outbound-limit-bytes", "Queued bytes per connection before it is closed as a slow consumer (4429)", 1024 * 1024, 4096, 1024 * 1024 * 1024);
+    private readonly Option<int> _stallLimit = EnvironmentOption.Int("--stall-limit", "Seconds a connection may go without draining before it is closed (4429)", 30, 1, 3600);
+    private readonly Option<int> _authTimeout = EnvironmentOption.Int("--auth-timeout", "Seconds a connection has to authenticate (4401 past it)", 10, 1, 3600);
+    private readonly Option<int> _historyLimit = EnvironmentOption.Int("--history-limit", "Events kept per process for subscribe with since", 1000, 0, 1_000_000);
+    private readonly Option<int> _retention = EnvironmentOption.Int("--retention", "Seconds an ended process stays listed", 900, 0, 30 * 24 * 3600);
+    private readonly Option<int> _rateLimit = EnvironmentOption.Int("--rate-limit", "Client messages per second per connection", 100, 1, 1_000_000);
+    private readonly Option<string?> _jwtSecret = EnvironmentOption.OptionalText("--jwt-secret", "HS256 shared secret (at least 32 bytes)");
+    private readonly Option<string?> _jwtSecretFile = EnvironmentOption.OptionalText("--jwt-secret-file", "File holding the HS256 shared secret");
+    private readonly Option<string?> _jwtPublicKey = EnvironmentOption.OptionalText("--jwt-public-key", "PEM file with an RS256 or ES256 public key");
+    private readonly Option<string?> _jwtIssuer = EnvironmentOption.OptionalText("--jwt-issuer", "Required iss claim");
+    private readonly Option<string?> _jwtAudience = EnvironmentOption.OptionalText("--jwt-audience", "Required aud claim");
+    private readonly Option<int> _clockSkew = EnvironmentOption.Int("--clock-skew", "Seconds of tolerance on exp and nbf", 30, 0, 3600);
+    private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
 
     public void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout, _drainTimeout, _maxConnections, _outboundLimit })
+        foreach (var option in new Option[]
+        {
+            _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
+            _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
+            _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
+            _clockSkew, _noDev,
+        })
         {
             root.Options.Add(option);
         }
         root.SetAction((result, _) => RunAsync(result));
     }
 
-    public ServerOptions ReadServerOptions(ParseResult result) => new()
+    private ServerOptions ReadServerOptions(ParseResult result) => new()
     {
         Host = result.GetValue(_host)!,
         Port = result.GetValue(_port),
@@ -46,35 +67,104 @@ internal sealed class ServeCommand
         OutboundByteLimit = result.GetValue(_outboundLimit),
     };
 
+    private HubOptions ReadHubOptions(ParseResult result) => new()
+    {
+        AuthTimeout = TimeSpan.FromSeconds(result.GetValue(_authTimeout)),
+        HistoryLimit = result.GetValue(_historyLimit),
+        Retention = TimeSpan.FromSeconds(result.GetValue(_retention)),
+        StallLimit = TimeSpan.FromSeconds(result.GetValue(_stallLimit)),
+        MessageRateLimit = result.GetValue(_rateLimit),
+        MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
+    };
+
+    /// <summary>The JWT settings, or null for dev mode; a message and exit code 2 when the configuration is wrong.</summary>
+    private (JwtSettings? Settings, string? Error) ReadJwtSettings(ParseResult result)
+    {
+        string? secret = result.GetValue(_jwtSecret);
+        string? secretFile = result.GetValue(_jwtSecretFile);
+        string? publicKey = result.GetValue(_jwtPublicKey);
+        int configured = (secret is null ? 0 : 1) + (secretFile is null ? 0 : 1) + (publicKey is null ? 0 : 1);
+        if (configured > 1)
+        {
+            return (null, "give only one of --jwt-secret, --jwt-secret-file and --jwt-public-key");
+        }
+        try
+        {
+            if (secretFile is not null)
+            {
+                secret = File.ReadAllText(secretFile).Trim();
+            }
+            string? pem = publicKey is null ? null : publicKey.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal) ? publicKey : File.ReadAllText(publicKey);
+            if (secret is null && pem is null)
+            {
+                return (null, null);
+            }
+            var settings = new JwtSettings
+            {
+                Secret = secret,
+                PublicKeyPem = pem,
+                Issuer = result.GetValue(_jwtIssuer),
+                Audience = result.GetValue(_jwtAudience),
+                ClockSkew = TimeSpan.FromSeconds(result.GetValue(_clockSkew)),
+            };
+            _ = new TokenValidator(settings); // fail now, with a clear message, rather than at the first connection
+            return (settings, null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException)
+        {
+            return (null, ex.Message);
+        }
+    }
+
     private async Task<int> RunAsync(ParseResult result)
     {
-        var options = ReadServerOptions(result);
+        var serverOptions = ReadServerOptions(result);
+        var hubOptions = ReadHubOptions(result);
+        var (jwt, jwtError) = ReadJwtSettings(result);
+        if (jwtError is not null)
+        {
+            return Refuse($"invalid JWT configuration: {jwtError}");
+        }
+        bool devMode = jwt is null;
+        if (devMode)
+        {
+            if (result.GetValue(_noDev))
+            {
+                return Refuse("--no-dev needs --jwt-secret, --jwt-secret-file or --jwt-public-key (or PROCESSHUB_JWT_SECRET)");
+            }
+            if (!IsLoopback(serverOptions.Host))
+            {
+                return Refuse($"dev mode (no JWT secret or key configured) binds to loopback only; --host {serverOptions.Host} needs --jwt-secret or --jwt-public-key");
+            }
+            // A random secret for this run only: tokens printed below die with the process.
+            jwt = new JwtSettings { Secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), ClockSkew = TimeSpan.FromSeconds(result.GetValue(_clockSkew)) };
+        }
+
         using var loggerFactory = Logging.CreateFactory();
         var logger = loggerFactory.CreateLogger("ProcessHub");
-
-        var router = new Router();
-        router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new { status = "ok" }));
-
         var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
-        await using var server = new HubServer(options, new IdleHandler(), router, loggerFactory);
+        await using var app = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory);
         try
         {
-            server.Start();
+            app.Start();
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"processhub: cannot listen on {options.Host}:{options.Port}: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            return Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
         }
-        var endPoint = server.LocalEndPoint;
+        var endPoint = app.LocalEndPoint;
         Console.WriteLine($"ProcessHub listening on http://{endPoint} (WebSocket: ws://{endPoint}/ws)");
+        if (devMode)
+        {
+            PrintDevBanner(app, endPoint);
+        }
 
         await stopRequested.Task.ConfigureAwait(false);
-        logger.LogInformation("shutting down: closing {Count} WebSocket connections with 1001", server.OpenWebSockets);
-        await server.StopAsync().ConfigureAwait(false);
+        logger.LogInformation("shutting down: closing {Count} WebSocket connections with 1001", app.Server.OpenWebSockets);
+        await app.StopAsync().ConfigureAwait(false);
         logger.LogInformation("stopped");
         return 0;
 
@@ -85,18 +175,23 @@ internal sealed class ServeCommand
         }
     }
 
-    private sealed class IdleHandler : IWebSocketHandler
+    private static void PrintDevBanner(HubApplication app, IPEndPoint endPoint)
     {
-        public void OnOpen(WebSocketConnection connection, UpgradeRequest request)
-        {
-        }
+        var lifetime = TimeSpan.FromHours(24);
+        string userToken = app.Tokens.Issue("dev", [], lifetime);
+        string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
+        Console.WriteLine("Dev mode: no JWT secret or key configured, so this run signs its own tokens (valid 24 h, for this run only).");
+        Console.WriteLine($"  WebSocket for user 'dev': ws://{endPoint}/ws?token={userToken}");
+        Console.WriteLine($"  Admin token:              {adminToken}");
+    }
 
-        public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> utf8)
-        {
-        }
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
-        public void OnClosed(WebSocketConnection connection)
-        {
-        }
+    private static int Refuse(string message, int exitCode = 2)
+    {
+        Console.Error.WriteLine($"processhub: {message}");
+        return exitCode;
     }
 }

@@ -1,0 +1,29 @@
+namespace ProcessHub.Hub;
+
+/// <summary>The hub's limits and windows (PROTOCOL.md sections 2-5); defaults are the contract's.</summary>
+public sealed record HubOptions
+{
+    /// <summary>Time a connection has to authenticate (4401 "auth timeout" past it).</summary>
+    public TimeSpan AuthTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Events kept per process for <c>subscribe ... since</c>.</summary>
+    public int HistoryLimit { get; init; } = 1000;
+
+    /// <summary>How long an ended process stays listed.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>A connection that does not drain for this long is closed with 4429.</summary>
+    public TimeSpan StallLimit { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Client messages per second, sustained (a burst of as many is allowed).</summary>
+    public int MessageRateLimit { get; init; } = 100;
+
+    /// <summary>WebSocket connections one user may hold open (1013 past it, like the global limit).</summary>
+    public int MaxConnectionsPerUser { get; init; } = 100;
+
+    /// <summary>Largest <c>progress</c> object a producer may send.</summary>
+    public int MaxProgressBytes { get; init; } = 4 * 1024;
+
+    /// <summary>Largest <c>result</c> a producer may send.</summary>
+    public int MaxResultBytes { get; init; } = 64 * 1024;
+}

@@ -1,0 +1,133 @@
+using ProcessHub.Auth;
+using ProcessHub.Outbound;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Hub;
+
+/// <summary>
+/// The hub's view of one WebSocket connection: who it is, what it wants, and the events held for it while its
+/// <c>process_list</c> is being built (so the list is always first and nothing is lost or doubled around it).
+/// </summary>
+internal sealed class HubSession
+{
+    private readonly object _holdGate = new();
+    private List<(SharedFrame Frame, string ProcessId, long Seq)>? _held = [];
+    private volatile bool _ready;
+    private Interest _interest = Interest.Everything;
+
+    // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
+    // Written at process_list time and at explicit subscribes; read by subscribe's replay. Guarded by _holdGate.
+    private readonly Dictionary<string, long> _liveAfter = new(StringComparer.Ordinal);
+
+    public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
+    {
+        Connection = connection;
+        AuthDeadline = authDeadline;
+        RateLimiter = new MessageRateLimiter(messageRate);
+    }
+
+    public WebSocketConnection Connection { get; }
+    public UserIdentity? Identity { get; private set; }
+    public DateTimeOffset AuthDeadline { get; }
+    public MessageRateLimiter RateLimiter { get; }
+    public bool IsAuthenticated => Identity is not null;
+    public bool IsReady => _ready;
+    public Interest Interest => Volatile.Read(ref _interest);
+
+    /// <summary>Set once at authentication; a later auth with the same sub only moves the expiry.</summary>
+    public void SetIdentity(UserIdentity identity) => Identity = identity;
+
+    public void SetInterest(Interest interest) => Volatile.Write(ref _interest, interest);
+
+    public bool MaySee(ProcessRecord process) => Identity is { } id && (id.IsAdmin || id.Subject == process.Owner);
+
+    /// <summary>
+    /// Fan-out's per-connection step, called under the process's lock. No allocation, no wait on the socket.
+    /// </summary>
+    public void Deliver(SharedFrame frame, string processId, long seq)
+    {
+        if (!_ready && TryHold(frame, processId, seq))
+        {
+            return;
+        }
+        if (Volatile.Read(ref _interest).Includes(processId))
+        {
+            Connection.Send(frame);
+        }
+    }
+
+    /// <summary>
+    /// Sends <c>process_list</c>, then what was held while it was built, minus events the list already covers.
+    /// After this, events flow straight to the queue.
+    /// </summary>
+    public void BecomeReady(SharedFrame processList, IReadOnlyList<ProcessSnapshot> listed)
+    {
+        lock (_holdGate)
+        {
+            foreach (var process in listed)
+            {
+                _liveAfter[process.ProcessId] = process.Seq;
+            }
+            Connection.Send(processList);
+            foreach (var (frame, processId, seq) in _held!)
+            {
+                bool covered = _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
+                if (!covered && Interest.Includes(processId))
+                {
+                    Connection.Send(frame);
+                }
+                frame.Release();
+            }
+            _held = null;
+            _ready = true;
+        }
+    }
+
+    /// <summary>The seq after which this connection gets a process's events live; 0 when it got them all.</summary>
+    public long LiveAfter(string processId)
+    {
+        lock (_holdGate)
+        {
+            return _liveAfter.GetValueOrDefault(processId);
+        }
+    }
+
+    public void SetLiveAfter(string processId, long seq)
+    {
+        lock (_holdGate)
+        {
+            _liveAfter[processId] = seq;
+        }
+    }
+
+    /// <summary>Drops held frames when the connection ends before it became ready.</summary>
+    public void ReleaseHeld()
+    {
+        lock (_holdGate)
+        {
+            if (_held is null)
+            {
+                return;
+            }
+            foreach (var (frame, _, _) in _held)
+            {
+                frame.Release();
+            }
+            _held.Clear();
+        }
+    }
+
+    private bool TryHold(SharedFrame frame, string processId, long seq)
+    {
+        lock (_holdGate)
+        {
+            if (_held is null)
+            {
+                return false; // became ready meanwhile: deliver normally
+            }
+            frame.AddReference();
+            _held.Add((frame, processId, seq));
+            return true;
+        }
+    }
+}

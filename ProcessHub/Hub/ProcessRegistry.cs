@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using ProcessHub.Auth;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Hub;
+
+/// <summary>
+/// Every process the hub knows: running ones, and ended ones for the retention window. Each state change takes
+/// the process's lock, bumps its seq by one, serializes the event once, keeps it in history and fans it out.
+/// </summary>
+internal sealed class ProcessRegistry
+{
+    private readonly ConcurrentDictionary<string, ProcessRecord> _processes = new(StringComparer.Ordinal);
+    private readonly Broadcaster _broadcaster;
+    private readonly HubOptions _options;
+    private readonly TimeProvider _time;
+
+    public ProcessRegistry(Broadcaster broadcaster, HubOptions options, TimeProvider time)
+    {
+        _broadcaster = broadcaster;
+        _options = options;
+        _time = time;
+        // PROTOCOL.md section 3: a new epoch at every start, since history does not survive a restart.
+        Epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+    }
+
+    public string Epoch { get; }
+
+    public int Count => _processes.Count;
+
+    public ProcessRecord? Find(string processId) => _processes.GetValueOrDefault(processId);
+
+    public ProcessRecord Start(string processType, string owner, byte[]? paramsJson, byte[] initialProgressJson)
+    {
+        var process = new ProcessRecord(NewId(), processType, owner, paramsJson, initialProgressJson, _time.GetUtcNow(), _options.HistoryLimit);
+        lock (process.Gate)
+        {
+            _processes[process.Id] = process;
+            Publish(process, HubEventKind.Started);
+        }
+        return process;
+    }
+
+    public ReportResult ReportProgress(ProcessRecord process, byte[] progressJson)
+    {
+        lock (process.Gate)
+        {
+            if (process.IsEnded)
+            {
+                return ReportResult.AlreadyEnded;
+            }
+            process.ProgressJson = progressJson;
+            Publish(process, HubEventKind.Progress);
+            return ReportResult.Accepted;
+        }
+    }
+
+    public ReportResult Complete(ProcessRecord process, byte[]? resultJson) =>
+        End(process, ProcessStatus.Completed, HubEventKind.Completed, resultJson, errorJson: null, cancelledBy: null);
+
+    public ReportResult Fail(ProcessRecord process, byte[] errorJson) =>
+        End(process, ProcessStatus.Failed, HubEventKind.Failed, resultJson: null, errorJson, cancelledBy: null);
+
+    /// <summary>Ends the process as cancelled and fires its producer's token (after the lock: callbacks may run).</summary>
+    public ReportResult Cancel(ProcessRecord process, string cancelledBy)
+    {
+        var result = End(process, ProcessStatus.Cancelled, HubEventKind.Cancelled, resultJson: null, errorJson: null, cancelledBy);
+        if (result == ReportResult.Accepted)
+        {
+            try
+            {
+                process.Cancellation.Cancel();
+            }
+            catch (AggregateException)
+            {
+                // A producer's cancellation callback threw; the process is cancelled regardless.
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Processes this user may see (own, or all for an admin), captured consistently one by one.</summary>
+    public List<ProcessSnapshot> SnapshotVisible(UserIdentity identity)
+    {
+        var visible = new List<ProcessSnapshot>();
+        foreach (var process in _processes.Values)
+        {
+            if (!identity.IsAdmin && process.Owner != identity.Subject)
+            {
+                continue;
+            }
+            lock (process.Gate)
+            {
+                visible.Add(ProcessSnapshot.Of(process));
+            }
+        }
+        visible.Sort((a, b) => a.StartedAt.CompareTo(b.StartedAt));
+        return visible;
+    }
+
+    /// <summary>Removes processes that ended longer ago than the retention window; returns how many.</summary>
+    public int EvictExpired()
+    {
+        var cutoff = _time.GetUtcNow() - _options.Retention;
+        int evicted = 0;
+        foreach (var process in _processes.Values)
+        {
+            lock (process.Gate)
+            {
+                if (process.EndedAt is { } ended && ended <= cutoff && _processes.TryRemove(process.Id, out _))
+                {
+                    process.ReleaseHistory();
+                    evicted++;
+                }
+            }
+        }
+        return evicted;
+    }
+
+    private ReportResult End(ProcessRecord process, ProcessStatus status, HubEventKind kind, byte[]? resultJson, byte[]? errorJson, string? cancelledBy)
+    {
+        lock (process.Gate)
+        {
+            if (process.IsEnded)
+            {
+                return ReportResult.AlreadyEnded;
+            }
+            process.Status = status;
+            process.EndedAt = _time.GetUtcNow();
+            process.ResultJson = resultJson;
+            process.ErrorJson = errorJson;
+            Publish(process, kind, cancelledBy);
+            return ReportResult.Accepted;
+        }
+    }
+
+    private void Publish(ProcessRecord process, HubEventKind kind, string? cancelledBy = null)
+    {
+        process.Seq++;
+        SharedFrame frame = HubMessageWriter.ProcessEvent(process, kind, _time.GetUtcNow(), cancelledBy);
+        try
+        {
+            process.AppendHistory(frame);
+            _broadcaster.Publish(process, frame);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}

@@ -1,0 +1,8 @@
+namespace ProcessHub.Hub;
+
+internal enum RateDecision : byte
+{
+    Allowed,
+    Refused,
+    Close,
+}
