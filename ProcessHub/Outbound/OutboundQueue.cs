@@ -11,8 +11,8 @@ namespace ProcessHub.Outbound;
 /// while the kernel has room, so a burst costs one thread-pool hop per connection, not one per frame.
 /// </summary>
 /// <remarks>
-/// Slow consumers (PROTOCOL.md section 5): a progress frame whose process already has a progress frame waiting
-/// replaces it in place (the newest wins, order within the process is kept since a process's only other events
+/// Slow consumers (PROTOCOL.md section 5): once the queue is backed up, a progress frame whose process already has
+/// a progress frame waiting replaces it in place (the newest wins, order within the process is kept since a process's only other events
 /// are its first and its last). The owner decides what to do when <see cref="EnqueueResult.OverLimit"/> comes back.
 /// </remarks>
 public sealed class OutboundQueue : IThreadPoolWorkItem
@@ -20,6 +20,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     // A batch is capped so one huge backlog cannot pin an enormous send buffer.
     private const int MaxBatchBytes = 64 * 1024;
     private const int MaxBatchFrames = 256;
+    private const int CoalesceAfterBytes = 64 * 1024;
 
     private readonly object _gate = new();
     private readonly IFrameTransport _transport;
@@ -31,6 +32,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     private int _count;
     private long _queuedBytes;
     private bool _draining;
+    private volatile bool _sendBlocked;
     private bool _closed;
     private bool _failed;
     private long _pendingSinceTimestamp;
@@ -82,12 +84,13 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
                 return EnqueueResult.Closed;
             }
             frame.AddReference();
-            if (frame.Kind == FrameKind.Progress && TryFindQueuedProgress(frame.CoalesceKey, out int slot))
+            if (frame.Kind == FrameKind.Progress && IsBackedUp && TryFindQueuedProgress(frame.CoalesceKey, out int slot))
             {
                 superseded = _ring[slot];
                 _ring[slot] = frame;
                 _queuedBytes += frame.Length - superseded.Length;
                 CoalescedCount++;
+                OutboundCounters.CountCoalesced();
             }
             else
             {
@@ -125,6 +128,10 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     public void Dispose() => ReleaseAll(markClosed: true);
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    // Coalescing is for consumers that fall behind, not for a burst a healthy one is about to take in one send:
+    // a queue is backed up when the socket would block or when it holds more than a few sends' worth.
+    private bool IsBackedUp => _sendBlocked || _queuedBytes >= CoalesceAfterBytes;
 
     private bool StartDrainIfIdle()
     {
@@ -214,7 +221,24 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
 
                 try
                 {
-                    await _transport.SendAsync(payload).ConfigureAwait(false);
+                    var send = _transport.SendAsync(payload);
+                    if (!send.IsCompleted)
+                    {
+                        // The kernel's buffer is full: from now until it drains, this consumer is backed up.
+                        _sendBlocked = true;
+                        try
+                        {
+                            await send.ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _sendBlocked = false;
+                        }
+                    }
+                    else
+                    {
+                        await send.ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException or IOException)
                 {
@@ -223,6 +247,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
                     return;
                 }
                 ReleaseBatch(batch, frames);
+                OutboundCounters.CountSend(frames, bytes);
                 MarkDrained();
                 if (closeInBatch)
                 {
