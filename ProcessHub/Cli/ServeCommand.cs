@@ -35,6 +35,8 @@ internal sealed class ServeCommand
     private readonly Option<string?> _jwtIssuer = EnvironmentOption.OptionalText("--jwt-issuer", "Required iss claim");
     private readonly Option<string?> _jwtAudience = EnvironmentOption.OptionalText("--jwt-audience", "Required aud claim");
     private readonly Option<int> _clockSkew = EnvironmentOption.Int("--clock-skew", "Seconds of tolerance on exp and nbf", 30, 0, 3600);
+    private readonly Option<int> _apiRateLimit = EnvironmentOption.Int("--api-rate-limit", "HTTP API requests per second per user (429 past it)", 200, 1, 1_000_000);
+    private readonly Option<int> _sseKeepAlive = EnvironmentOption.Int("--sse-keep-alive", "Seconds between SSE keep-alive comments", 15, 1, 3600);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
 
     public void AddTo(RootCommand root)
@@ -44,7 +46,7 @@ internal sealed class ServeCommand
             _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
-            _clockSkew, _noDev,
+            _clockSkew, _apiRateLimit, _sseKeepAlive, _noDev,
         })
         {
             root.Options.Add(option);
@@ -75,6 +77,8 @@ internal sealed class ServeCommand
         StallLimit = TimeSpan.FromSeconds(result.GetValue(_stallLimit)),
         MessageRateLimit = result.GetValue(_rateLimit),
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
+        ApiRequestsPerSecond = result.GetValue(_apiRateLimit),
+        SseKeepAlive = TimeSpan.FromSeconds(result.GetValue(_sseKeepAlive)),
     };
 
     /// <summary>The JWT settings, or null for dev mode; a message and exit code 2 when the configuration is wrong.</summary>
@@ -180,9 +184,14 @@ internal sealed class ServeCommand
         var lifetime = TimeSpan.FromHours(24);
         string userToken = app.Tokens.Issue("dev", [], lifetime);
         string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
+        app.EnableDevToken(userToken);
         Console.WriteLine("Dev mode: no JWT secret or key configured, so this run signs its own tokens (valid 24 h, for this run only).");
+        Console.WriteLine($"  Dashboard:                http://{endPoint}/");
         Console.WriteLine($"  WebSocket for user 'dev': ws://{endPoint}/ws?token={userToken}");
+        Console.WriteLine($"  Token for user 'dev':     {userToken}");
         Console.WriteLine($"  Admin token:              {adminToken}");
+        Console.WriteLine("  Start a benchmark:");
+        Console.WriteLine($"    curl -s -X POST http://{endPoint}/api/benchmark -H 'Authorization: Bearer {userToken}' -H 'Content-Type: application/json' -d '{{\"models\":[\"GPT-4o\",\"Claude\"],\"runs\":3,\"contexts\":[\"1K\",\"5K\"],\"step_ms\":500}}'");
     }
 
     private static bool IsLoopback(string host) =>

@@ -57,6 +57,31 @@ internal sealed class HttpExchange
         return _connection.SendAsync(head);
     }
 
+    /// <summary>
+    /// Completes when the client closes its side (or anything it sends during a stream, which HTTP/1.1 would
+    /// only allow as a next request we will not serve). Lets a stream stop at once rather than at its next write.
+    /// </summary>
+    public async Task WaitForClientCloseAsync(CancellationToken cancellationToken)
+    {
+        var input = _connection.Input;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The socket is gone: that is a close too.
+        }
+    }
+
     /// <summary>Writes more of a stream started with <see cref="StartStreamAsync"/>.</summary>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data) => _connection.SendAsync(data);
 }

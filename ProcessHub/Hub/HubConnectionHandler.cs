@@ -158,7 +158,6 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
             }
             else if (connection.Outbound.PendingFor > _options.StallLimit)
             {
-                _counters.CountSlowConsumer();
                 connection.Close(CloseCode.SlowConsumer, "slow consumer", dropPending: true);
             }
         }

@@ -5,16 +5,10 @@ namespace ProcessHub.Hub;
 /// <summary>Counters the hub keeps for operations (exposed by /metrics); cheap enough for every event.</summary>
 internal sealed class HubCounters
 {
-    private long _slowConsumerCloses;
-
     public ConcurrentDictionary<string, long> AuthFailures { get; } = new(StringComparer.Ordinal);
     public ConcurrentDictionary<int, long> Closes { get; } = new();
-
-    public long SlowConsumerCloses => Interlocked.Read(ref _slowConsumerCloses);
 
     public void CountAuthFailure(string reason) => AuthFailures.AddOrUpdate(reason, 1, (_, n) => n + 1);
 
     public void CountClose(int code) => Closes.AddOrUpdate(code, 1, (_, n) => n + 1);
-
-    public void CountSlowConsumer() => Interlocked.Increment(ref _slowConsumerCloses);
 }

@@ -21,6 +21,12 @@ public sealed record HubOptions
     /// <summary>WebSocket connections one user may hold open (1013 past it, like the global limit).</summary>
     public int MaxConnectionsPerUser { get; init; } = 100;
 
+    /// <summary>HTTP API requests per second per user (429 past it).</summary>
+    public int ApiRequestsPerSecond { get; init; } = 200;
+
+    /// <summary>How often an idle SSE stream gets a <c>: keep-alive</c> comment.</summary>
+    public TimeSpan SseKeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Largest <c>progress</c> object a producer may send.</summary>
     public int MaxProgressBytes { get; init; } = 4 * 1024;
 

@@ -12,6 +12,8 @@ internal sealed class ProcessRecord
 {
     private static long s_nextKey;
     private readonly SharedFrame?[] _history;
+    private readonly HubEventKind[] _historyKinds;
+    private IProcessWatcher[] _watchers = [];
     private int _historyStart;
     private int _historyCount;
 
@@ -24,6 +26,7 @@ internal sealed class ProcessRecord
         ProgressJson = progressJson;
         StartedAt = startedAt;
         _history = new SharedFrame?[historyLimit];
+        _historyKinds = new HubEventKind[historyLimit];
         CoalesceKey = Interlocked.Increment(ref s_nextKey);
     }
 
@@ -52,26 +55,39 @@ internal sealed class ProcessRecord
     /// <summary>The oldest seq still in history (Seq + 1 when it is empty).</summary>
     public long OldestRetainedSeq => Seq - _historyCount + 1;
 
+    /// <summary>SSE streams following this process; read and replaced under <see cref="Gate"/>.</summary>
+    public IProcessWatcher[] Watchers => _watchers;
+
+    public void AddWatcher(IProcessWatcher watcher) => _watchers = [.. _watchers, watcher];
+
+    public void RemoveWatcher(IProcessWatcher watcher) => _watchers = _watchers.Where(w => w != watcher).ToArray();
+
     /// <summary>Keeps a reference to the frame of event <see cref="Seq"/>; the oldest falls out past the limit.</summary>
-    public void AppendHistory(SharedFrame frame)
+    public void AppendHistory(SharedFrame frame, HubEventKind kind)
     {
         if (_history.Length == 0)
         {
             return;
         }
         frame.AddReference();
+        int slot;
         if (_historyCount == _history.Length)
         {
-            _history[_historyStart]!.Release();
-            _history[_historyStart] = frame;
+            slot = _historyStart;
+            _history[slot]!.Release();
             _historyStart = (_historyStart + 1) % _history.Length;
         }
         else
         {
-            _history[(_historyStart + _historyCount) % _history.Length] = frame;
+            slot = (_historyStart + _historyCount) % _history.Length;
             _historyCount++;
         }
+        _history[slot] = frame;
+        _historyKinds[slot] = kind;
     }
+
+    /// <summary>The kind of retained event <paramref name="seq"/> (valid when <see cref="HistoryAt"/> is not null).</summary>
+    public HubEventKind HistoryKindAt(long seq) => _historyKinds[(_historyStart + (int)(seq - OldestRetainedSeq)) % _history.Length];
 
     /// <summary>The retained frame of event <paramref name="seq"/>, or null when it has fallen out.</summary>
     public SharedFrame? HistoryAt(long seq)
@@ -94,6 +110,7 @@ internal sealed class ProcessRecord
             _history[slot] = null;
         }
         _historyCount = 0;
+        _watchers = [];
         Cancellation.Dispose();
     }
 }

@@ -118,6 +118,41 @@ internal sealed class ProcessRegistry
         return evicted;
     }
 
+    /// <summary>
+    /// Replays the retained events after <paramref name="afterSeq"/> to <paramref name="watcher"/>, then (unless the
+    /// process has ended) keeps it following live ones: under the lock, so nothing falls between the two.
+    /// Returns false when events after <paramref name="afterSeq"/> have already fallen out of history;
+    /// <paramref name="following"/> is false when the process had ended, so the replay was everything.
+    /// </summary>
+    public bool Watch(ProcessRecord process, IProcessWatcher watcher, long afterSeq, out bool following)
+    {
+        lock (process.Gate)
+        {
+            long first = Math.Max(afterSeq + 1, process.OldestRetainedSeq);
+            for (long seq = first; seq <= process.Seq; seq++)
+            {
+                if (process.HistoryAt(seq) is { } frame)
+                {
+                    watcher.OnEvent(frame, seq, process.HistoryKindAt(seq));
+                }
+            }
+            following = !process.IsEnded;
+            if (following)
+            {
+                process.AddWatcher(watcher);
+            }
+            return afterSeq + 1 >= process.OldestRetainedSeq || afterSeq >= process.Seq;
+        }
+    }
+
+    public void Unwatch(ProcessRecord process, IProcessWatcher watcher)
+    {
+        lock (process.Gate)
+        {
+            process.RemoveWatcher(watcher);
+        }
+    }
+
     private ReportResult End(ProcessRecord process, ProcessStatus status, HubEventKind kind, byte[]? resultJson, byte[]? errorJson, string? cancelledBy)
     {
         lock (process.Gate)
@@ -141,8 +176,12 @@ internal sealed class ProcessRegistry
         SharedFrame frame = HubMessageWriter.ProcessEvent(process, kind, _time.GetUtcNow(), cancelledBy);
         try
         {
-            process.AppendHistory(frame);
+            process.AppendHistory(frame, kind);
             _broadcaster.Publish(process, frame);
+            foreach (var watcher in process.Watchers)
+            {
+                watcher.OnEvent(frame, process.Seq, kind);
+            }
         }
         finally
         {

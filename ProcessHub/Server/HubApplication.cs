@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using ProcessHub.Api;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Runners;
 
 namespace ProcessHub.Server;
 
@@ -30,13 +33,24 @@ internal sealed class HubApplication : IAsyncDisposable
         Handler = new HubConnectionHandler(Registry, Sessions, Tokens, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Router = new Router();
         Server = new HubServer(serverOptions, Handler, Router, loggerFactory);
+
+        var started = Stopwatch.GetTimestamp();
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
         {
             status = "ok",
+            uptime_seconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3),
             connections = Server.OpenWebSockets,
             processes = Registry.Count,
         }));
+        var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond);
+        new ProcessesApi(auth, Registry, Producer, hubOptions, hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
+        new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
+        new MetricsEndpoint(Server, Registry, Broadcaster, Counters).MapTo(Router);
     }
+
+    /// <summary>Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>.</summary>
+    public void EnableDevToken(string devToken) =>
+        Router.Map("GET", "/api/dev-token", exchange => exchange.RespondJsonAsync(200, new { user = "dev", token = devToken }));
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }

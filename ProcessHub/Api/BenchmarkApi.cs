@@ -1,0 +1,56 @@
+using ProcessHub.Http;
+using ProcessHub.Hub;
+using ProcessHub.Runners;
+
+namespace ProcessHub.Api;
+
+/// <summary>
+/// <c>POST /api/benchmark</c>: starts a benchmark process owned by the caller. With <c>Accept: text/event-stream</c>
+/// the response is that process's SSE stream (the seed's "current state"); otherwise <c>202 {"process_id"}</c>.
+/// Closing the stream does not cancel the run.
+/// </summary>
+internal sealed class BenchmarkApi
+{
+    private readonly ApiAuthenticator _auth;
+    private readonly ProcessRegistry _registry;
+    private readonly ProcessProducer _producer;
+    private readonly BenchmarkRunner _runner;
+    private readonly TimeSpan _keepAlive;
+    private readonly CancellationToken _stopping;
+
+    public BenchmarkApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, BenchmarkRunner runner, TimeSpan keepAlive, CancellationToken stopping)
+    {
+        _auth = auth;
+        _registry = registry;
+        _producer = producer;
+        _runner = runner;
+        _keepAlive = keepAlive;
+        _stopping = stopping;
+    }
+
+    public void MapTo(Router router) => router.Map("POST", "/api/benchmark", StartAsync);
+
+    private async ValueTask StartAsync(HttpExchange exchange)
+    {
+        if (await _auth.AuthenticateAsync(exchange).ConfigureAwait(false) is not { } caller)
+        {
+            return;
+        }
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var body, out var problem)
+            || !BenchmarkPlan.TryParse(body, out var plan, out problem))
+        {
+            await exchange.RespondErrorAsync(400, "bad_request", problem!).ConfigureAwait(false);
+            return;
+        }
+
+        var process = _producer.Start("benchmark", caller.Subject, plan.TotalSteps, body);
+        _ = _runner.StartAsync(process, plan);
+
+        if (exchange.Request.Header(KnownHeader.Accept).IndexOf("text/event-stream"u8) >= 0)
+        {
+            await SseStream.RunAsync(exchange, _registry, process.Record, afterSeq: 0, _keepAlive, _stopping).ConfigureAwait(false);
+            return;
+        }
+        await exchange.RespondJsonAsync(202, new { process_id = process.ProcessId }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using Prometheus;
+using ProcessHub.Http;
+using ProcessHub.Hub;
+using ProcessHub.Outbound;
+using ProcessHub.Server;
+
+namespace ProcessHub.Api;
+
+/// <summary>
+/// <c>GET /metrics</c> in the Prometheus text format, written by prometheus-net from a registry of our own and
+/// served by our HTTP layer. The hot paths keep plain counters; they are copied into the collectors only when
+/// scraped, so collecting costs nothing per message.
+/// </summary>
+internal sealed class MetricsEndpoint
+{
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+
+    public MetricsEndpoint(HubServer server, ProcessRegistry processes, Broadcaster broadcaster, HubCounters counters)
+    {
+        var metrics = Metrics.WithCustomRegistry(_registry);
+        var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
+        var connections = metrics.CreateGauge("processhub_tcp_connections", "TCP connections open (HTTP and WebSocket).");
+        var processCount = metrics.CreateGauge("processhub_processes", "Processes known to the hub (running, and ended within the retention window).");
+        var messagesSent = metrics.CreateCounter("processhub_messages_sent_total", "WebSocket frames handed to sockets.");
+        var bytesSent = metrics.CreateCounter("processhub_bytes_sent_total", "WebSocket bytes handed to sockets.");
+        var sends = metrics.CreateCounter("processhub_socket_sends_total", "Socket send calls (each carries every frame that was ready).");
+        var published = metrics.CreateCounter("processhub_events_published_total", "Process events published (each serialized once).");
+        var coalesced = metrics.CreateCounter("processhub_progress_coalesced_total", "Progress events replaced by a newer one in a backed-up queue.");
+        var slowConsumers = metrics.CreateCounter("processhub_slow_consumer_closes_total", "Connections closed with 4429.");
+        var authFailures = metrics.CreateCounter("processhub_auth_failures_total", "Failed authentications by reason.", "reason");
+        var closes = metrics.CreateCounter("processhub_websocket_closes_total", "Closed WebSocket connections by close code.", "code");
+
+        _registry.AddBeforeCollectCallback(() =>
+        {
+            webSockets.Set(server.OpenWebSockets);
+            connections.Set(server.OpenConnections);
+            processCount.Set(processes.Count);
+            messagesSent.IncTo(OutboundCounters.FramesSent);
+            bytesSent.IncTo(OutboundCounters.BytesSent);
+            sends.IncTo(OutboundCounters.Sends);
+            published.IncTo(broadcaster.EventsPublished);
+            coalesced.IncTo(OutboundCounters.ProgressCoalesced);
+            slowConsumers.IncTo(counters.Closes.GetValueOrDefault(4429));
+            foreach (var (reason, count) in counters.AuthFailures)
+            {
+                authFailures.WithLabels(reason).IncTo(count);
+            }
+            foreach (var (code, count) in counters.Closes)
+            {
+                closes.WithLabels(code.ToString(CultureInfo.InvariantCulture)).IncTo(count);
+            }
+        });
+    }
+
+    public void MapTo(Router router) => router.Map("GET", "/metrics", ServeAsync);
+
+    private async ValueTask ServeAsync(HttpExchange exchange)
+    {
+        using var text = new MemoryStream();
+        await _registry.CollectAndExportAsTextAsync(text).ConfigureAwait(false);
+        await exchange.RespondAsync(200, "text/plain; version=0.0.4; charset=utf-8", text.ToArray()).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using ProcessHub.Http;
+using ProcessHub.Hub;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Api;
+
+/// <summary>
+/// One Server-Sent Events stream of one process (PROTOCOL.md section 1): <c>id: seq</c>, <c>event: type</c> and
+/// <c>data:</c> with the same JSON as the WebSocket message, a <c>retry:</c> hint, a <c>: keep-alive</c> comment
+/// when idle, and the end of the stream after the terminal event. The data is the payload of the very frame the
+/// WebSocket fan-out sent: serialized once for both.
+/// </summary>
+internal sealed class SseStream : IProcessWatcher
+{
+    /// <summary>Events a stream may have waiting; past it the client is too slow and the stream ends (it can resume).</summary>
+    private const int MaxPending = 10_000;
+    private static readonly KeyValuePair<string, string>[] Headers = [new("Cache-Control", "no-cache"), new("X-Accel-Buffering", "no")];
+
+    private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
+        Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
+    private int _pending;
+
+    public void OnEvent(SharedFrame frame, long seq, HubEventKind kind)
+    {
+        if (Interlocked.Increment(ref _pending) > MaxPending)
+        {
+            _events.Writer.TryComplete();
+            return;
+        }
+        frame.AddReference();
+        if (!_events.Writer.TryWrite((frame, seq, kind)))
+        {
+            frame.Release();
+        }
+    }
+
+    /// <summary>Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.</summary>
+    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, ProcessRecord process, long afterSeq, TimeSpan keepAlive, CancellationToken stopping)
+    {
+        var stream = new SseStream();
+        await exchange.StartStreamAsync(200, "text/event-stream; charset=utf-8", Headers).ConfigureAwait(false);
+        await exchange.WriteAsync("retry: 3000\n\n"u8.ToArray()).ConfigureAwait(false);
+
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        registry.Watch(process, stream, afterSeq, out bool following);
+        if (!following)
+        {
+            stream._events.Writer.TryComplete(); // ended already: the replay is the whole stream
+        }
+        // Closing the stream only stops the stream; the process runs on (the WebSocket channel shows it).
+        var clientClosed = exchange.WaitForClientCloseAsync(done.Token);
+        try
+        {
+            await stream.PumpAsync(exchange, keepAlive, clientClosed, done.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            registry.Unwatch(process, stream);
+            await done.CancelAsync().ConfigureAwait(false);
+            stream.ReleasePending();
+        }
+    }
+
+    private async Task PumpAsync(HttpExchange exchange, TimeSpan keepAlive, Task clientClosed, CancellationToken cancellationToken)
+    {
+        var reader = _events.Reader;
+        var text = new ArrayBufferWriter<byte>(1024);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var ready = reader.WaitToReadAsync(cancellationToken).AsTask();
+            var idle = Task.Delay(keepAlive, cancellationToken);
+            var first = await Task.WhenAny(ready, idle, clientClosed).ConfigureAwait(false);
+            if (first == clientClosed || cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            if (first == idle)
+            {
+                await exchange.WriteAsync(": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false);
+                continue;
+            }
+            if (!await ready.ConfigureAwait(false))
+            {
+                return; // completed: the process had ended and its replay is out, or the client fell too far behind
+            }
+
+            text.ResetWrittenCount();
+            bool terminal = false;
+            while (reader.TryRead(out var item))
+            {
+                Interlocked.Decrement(ref _pending);
+                AppendEvent(text, item.Frame.Payload, item.Seq, item.Kind);
+                item.Frame.Release();
+                terminal |= HubEventNames.IsTerminal(item.Kind);
+            }
+            await exchange.WriteAsync(text.WrittenMemory.ToArray()).ConfigureAwait(false);
+            if (terminal)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void AppendEvent(ArrayBufferWriter<byte> text, ReadOnlySpan<byte> json, long seq, HubEventKind kind)
+    {
+        // Our JSON is written unindented, so it is one line: one data: field.
+        Append(text, "id: ");
+        Append(text, seq.ToString(CultureInfo.InvariantCulture));
+        Append(text, "\nevent: ");
+        Append(text, HubEventNames.Of(kind));
+        Append(text, "\ndata: ");
+        text.Write(json);
+        Append(text, "\n\n");
+    }
+
+    private static void Append(ArrayBufferWriter<byte> text, string value)
+    {
+        int written = Encoding.UTF8.GetBytes(value, text.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length)));
+        text.Advance(written);
+    }
+
+    private void ReleasePending()
+    {
+        _events.Writer.TryComplete();
+        while (_events.Reader.TryRead(out var item))
+        {
+            item.Frame.Release();
+        }
+    }
+}
