@@ -209,6 +209,9 @@ internal static class HttpRequestParser
             case 13 when Ascii.EqualsIgnoreCase(name, "Last-Event-ID"u8):
                 header = KnownHeader.LastEventId;
                 return true;
+            case 13 when Ascii.EqualsIgnoreCase(name, "If-None-Match"u8):
+                header = KnownHeader.IfNoneMatch;
+                return true;
             case 14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8):
                 header = KnownHeader.ContentLength;
                 return true;

@@ -15,4 +15,5 @@ internal enum KnownHeader : byte
     Accept,
     LastEventId,
     ContentType,
+    IfNoneMatch,
 }

@@ -46,6 +46,7 @@ internal sealed class HubApplication : IAsyncDisposable
         new ProcessesApi(auth, Registry, Producer, hubOptions, hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
         new MetricsEndpoint(Server, Registry, Broadcaster, Counters).MapTo(Router);
+        DashboardEndpoint.MapTo(Router);
     }
 
     /// <summary>Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>.</summary>
