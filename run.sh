@@ -13,12 +13,21 @@ build_server() {
     dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 }
 
-# Everything the tests need on a fresh machine: Node packages for the interop client.
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    echo "run.sh: installing Debian packages: $*" >&2
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# Everything the tests need on a fresh machine: Debian's chromium for the browser tests (Playwright's own
+# browser download cannot work offline), Node and the ws package for the interop client.
 install_test_dependencies() {
-    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        echo "run.sh: installing nodejs and npm" >&2
-        apt-get update -qq && apt-get install -y -qq nodejs npm >&2
-    fi
+    local missing=()
+    if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
         echo "run.sh: installing Node test clients (npm ci)" >&2
         (cd ProcessHub.Tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2

@@ -17,7 +17,7 @@ internal static class EnvironmentOption
         string variable = VariableFor(name);
         return new Option<T>(name)
         {
-            Description = $"{description} [env: {variable}] [default: {defaultValue}]",
+            Description = $"{description} [env: {variable}]",
             DefaultValueFactory = result =>
             {
                 var raw = Environment.GetEnvironmentVariable(variable);

@@ -145,6 +145,7 @@ function onProcessEvent(event) {
     process_id: event.process_id, process_type: event.process_type, owner: event.owner,
     status: 'running', progress: event.progress ?? { current: 0, total: 0 }, seq: 0, started_at: event.timestamp,
   };
+  const wasRunning = known ? known.status === 'running' : null;
   process.seq = event.seq;
   switch (event.type) {
     case 'process_started':
@@ -158,7 +159,7 @@ function onProcessEvent(event) {
     case 'process_cancelled':
       process.status = 'cancelled'; process.cancelled_by = event.cancelled_by; process.ended_at = event.timestamp; break;
   }
-  const moved = !known || (known.status === 'running') !== (process.status === 'running');
+  const moved = wasRunning === null || wasRunning !== (process.status === 'running');
   state.processes.set(process.process_id, process);
   if (moved) rebuild(); else markDirty(process.process_id);
 }

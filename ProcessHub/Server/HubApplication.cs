@@ -18,6 +18,8 @@ internal sealed class HubApplication : IAsyncDisposable
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
     private readonly CancellationTokenSource _stopping = new();
     private Task _sweeper = Task.CompletedTask;
+    private int _stopped;
+    private int _disposed;
 
     public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -75,6 +77,10 @@ internal sealed class HubApplication : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Server.StopAsync().ConfigureAwait(false);
         await _sweeper.ConfigureAwait(false);
@@ -82,6 +88,10 @@ internal sealed class HubApplication : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await StopAsync().ConfigureAwait(false);
         await Server.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();

@@ -1,0 +1,49 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Server;
+
+namespace ProcessHub.Tests.Browser;
+
+/// <summary>
+/// A hub in dev-token mode for the page: the dashboard fetches /api/dev-token (user "dev") as it does under
+/// <c>./run.sh</c>. It can be stopped and started again on the same port, as a restarted server would be.
+/// </summary>
+internal sealed class DashboardHost : IAsyncDisposable
+{
+    public const string Secret = "dashboard-tests-secret-0123456789-abcdefghij";
+    private readonly HubOptions _hubOptions;
+    private int _port;
+
+    public DashboardHost(HubOptions? hubOptions = null) => _hubOptions = hubOptions ?? new HubOptions();
+
+    public HubApplication App { get; private set; } = null!;
+    public string BaseUrl => $"http://127.0.0.1:{_port}/";
+
+    public void Start()
+    {
+        App = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = _port, PingInterval = TimeSpan.Zero, DrainTimeout = TimeSpan.FromSeconds(2) },
+            _hubOptions,
+            new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        App.EnableDevToken(Token("dev"));
+        App.Start();
+        _port = App.LocalEndPoint.Port;
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        Start();
+    }
+
+    public async Task StopAsync() => await App.DisposeAsync();
+
+    public string Token(string subject, params string[] roles) => App.Tokens.Issue(subject, roles, TimeSpan.FromHours(1));
+
+    public ValueTask DisposeAsync() => App.DisposeAsync();
+
+    public IPEndPoint EndPoint => App.LocalEndPoint;
+}

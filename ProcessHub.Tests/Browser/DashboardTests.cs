@@ -1,0 +1,166 @@
+using NUnit.Framework;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace ProcessHub.Tests.Browser;
+
+/// <summary>
+/// The dashboard in a real browser against a real hub: the seed's multi-tab promises as a person would see them.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class DashboardTests
+{
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private DashboardHost _host = null!;
+
+    [OneTimeSetUp]
+    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
+
+    [OneTimeTearDown]
+    public async Task CloseBrowser()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    [SetUp]
+    public void StartHub()
+    {
+        _host = new DashboardHost();
+        _host.Start();
+    }
+
+    [TearDown]
+    public async Task StopHub() => await _host.DisposeAsync();
+
+    [Test]
+    public async Task A_benchmark_started_in_one_tab_advances_in_the_other_and_a_cancel_in_either_shows_in_both()
+    {
+        var context = await _browser.NewContextAsync();
+        var tabA = await OpenAsync(context);
+        var tabB = await OpenAsync(context);
+
+        await tabA.FillAsync("#models", "GPT-4o, Claude");
+        await tabA.FillAsync("#runs", "3");
+        await tabA.FillAsync("#contexts", "1K, 5K");
+        await tabA.FillAsync("#step-ms", "400");
+        await tabA.ClickAsync("#start-button");
+        await Expect(tabA.Locator("#start-message")).ToContainTextAsync("Started benchmark");
+
+        var cardInB = tabB.Locator("#running li.card");
+        await Expect(cardInB).ToHaveCountAsync(1);
+        await Expect(cardInB.Locator(".type")).ToHaveTextAsync("benchmark");
+        // Progress advancing in the other tab: from 0 to at least 2 of 12 steps, with the seed's detail text.
+        await Expect(cardInB.Locator(".counts")).ToHaveTextAsync(new Regex(@"^([2-9]|1[0-2]) / 12"));
+        await Expect(cardInB.Locator(".detail")).ToHaveTextAsync(new Regex(@"^Run \d/3, Context (1K|5K)$"));
+
+        await SaveScreenshotAsync(tabB, "dashboard-mid-run.png");
+
+        await cardInB.Locator("button.cancel").ClickAsync();
+        foreach (var tab in new[] { tabA, tabB })
+        {
+            var ended = tab.Locator("#ended li.card");
+            await Expect(ended).ToHaveCountAsync(1);
+            await Expect(ended.Locator(".badge")).ToHaveTextAsync("cancelled");
+            await Expect(ended.Locator(".outcome")).ToHaveTextAsync("Cancelled by dev.");
+            await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(0);
+        }
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_reloaded_tab_shows_the_running_process_with_its_current_progress()
+    {
+        var run = _host.App.Producer.Start("benchmark", "dev", total: 12);
+        run.ReportProgress(5, 12, "GPT-4o", "Run 2/3, Context 5K");
+
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+        var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
+
+        await tab.ReloadAsync();
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
+        await Expect(card.Locator(".model")).ToHaveTextAsync("GPT-4o");
+        await Expect(card.Locator(".detail")).ToHaveTextAsync("Run 2/3, Context 5K");
+
+        run.ReportProgress(6, 12, "GPT-4o", "Run 3/3, Context 1K");
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("6 / 12 · 50%");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task Another_users_page_shows_nothing_of_devs_processes()
+    {
+        var devRun = _host.App.Producer.Start("benchmark", "dev", total: 4);
+
+        var context = await _browser.NewContextAsync();
+        // A token pasted once into this tab (sessionStorage) wins over the dev token.
+        await context.AddInitScriptAsync($"sessionStorage.setItem('processhub.token', '{_host.Token("bob")}');");
+        var bobTab = await OpenAsync(context);
+
+        devRun.ReportProgress(1, 4, "GPT-4o", "Run 1/1, Context 1K");
+        var bobRun = _host.App.Producer.Start("evaluation", "bob", total: 2);
+        // Bob's own process arriving proves the page is live and has processed what came before it.
+        await Expect(bobTab.Locator($"li.card[data-process-id='{bobRun.ProcessId}']")).ToHaveCountAsync(1);
+        await Expect(bobTab.Locator($"li.card[data-process-id='{devRun.ProcessId}']")).ToHaveCountAsync(0);
+        await Expect(bobTab.Locator("li.card")).ToHaveCountAsync(1);
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task The_page_reconnects_by_itself_after_the_server_restarts()
+    {
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+
+        await _host.StopAsync();
+        await Expect(tab.Locator("#conn")).Not.ToHaveAttributeAsync("data-state", "open");
+
+        await _host.RestartAsync();
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+        var run = _host.App.Producer.Start("benchmark", "dev", total: 3);
+        run.ReportProgress(1, 3);
+        await Expect(tab.Locator($"li.card[data-process-id='{run.ProcessId}'] .counts")).ToHaveTextAsync("1 / 3 · 33%");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task The_page_is_served_from_the_binary_with_content_types_and_revalidation()
+    {
+        var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        foreach (var (path, type) in new[] { ("", "text/html"), ("app.css", "text/css"), ("app.js", "text/javascript") })
+        {
+            var response = await page.APIRequest.GetAsync(_host.BaseUrl + path);
+            Assert.That(response.Status, Is.EqualTo(200), path);
+            Assert.That(response.Headers["content-type"], Does.StartWith(type), path);
+            Assert.That(response.Headers["cache-control"], Is.EqualTo("no-cache"), path);
+            var etag = response.Headers["etag"];
+            var again = await page.APIRequest.GetAsync(_host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = etag } });
+            Assert.That(again.Status, Is.EqualTo(304), path);
+        }
+        await context.CloseAsync();
+    }
+
+    private async Task<IPage> OpenAsync(IBrowserContext context)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_host.BaseUrl);
+        await Expect(page.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+        return page;
+    }
+
+    private static async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        string directory = Path.Combine(TestContext.CurrentContext.WorkDirectory, "test-artifacts");
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        TestContext.AddTestAttachment(path, "the dashboard mid-run");
+    }
+}
