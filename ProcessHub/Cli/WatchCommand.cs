@@ -39,6 +39,7 @@ internal sealed class WatchCommand
         bool json = result.GetValue(_json);
 
         using var stop = new CancellationTokenSource();
+        using var socket = new ClientWebSocket();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
@@ -49,7 +50,6 @@ internal sealed class WatchCommand
             return 2;
         }
 
-        using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
         try
         {
@@ -58,12 +58,11 @@ internal sealed class WatchCommand
         catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException)
         {
             await Console.Error.WriteLineAsync($"processhub watch: cannot connect to {url}: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            return stop.IsCancellationRequested ? 0 : 1;
         }
 
         var view = json ? null : new WatchView(AnsiConsole.Console, interactive: !Console.IsOutputRedirected);
-        int exitCode = await ReceiveAsync(socket, view, stop.Token).ConfigureAwait(false);
-        return exitCode;
+        return await ReceiveAsync(socket, view, stop.Token).ConfigureAwait(false);
 
         void Stop(PosixSignalContext context)
         {
@@ -74,6 +73,14 @@ internal sealed class WatchCommand
 
     private static async Task<int> ReceiveAsync(ClientWebSocket socket, WatchView? view, CancellationToken stop)
     {
+        // Ctrl+C starts a normal close (1000), as closing a tab would; the loop then reads until the hub's answer.
+        // Cancelling the receive itself would abort the socket without a close frame.
+        using var closeDeadline = new CancellationTokenSource();
+        using var onStop = stop.Register(() =>
+        {
+            _ = socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+            closeDeadline.CancelAfter(TimeSpan.FromSeconds(2));
+        });
         var buffer = new byte[64 * 1024];
         var message = new MemoryStream();
         var stdout = Console.OpenStandardOutput();
@@ -81,10 +88,10 @@ internal sealed class WatchCommand
         {
             while (true)
             {
-                var received = await socket.ReceiveAsync(buffer, stop).ConfigureAwait(false);
+                var received = await socket.ReceiveAsync(buffer, closeDeadline.Token).ConfigureAwait(false);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
-                    return Report(socket);
+                    return stop.IsCancellationRequested ? 0 : Report(socket);
                 }
                 message.Write(buffer, 0, received.Count);
                 if (!received.EndOfMessage)
@@ -94,9 +101,9 @@ internal sealed class WatchCommand
                 var text = message.GetBuffer().AsMemory(0, (int)message.Length);
                 if (view is null)
                 {
-                    await stdout.WriteAsync(text, stop).ConfigureAwait(false);
-                    await stdout.WriteAsync("\n"u8.ToArray(), stop).ConfigureAwait(false);
-                    await stdout.FlushAsync(stop).ConfigureAwait(false);
+                    await stdout.WriteAsync(text, CancellationToken.None).ConfigureAwait(false);
+                    await stdout.WriteAsync("\n"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
+                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 else
                 {
@@ -106,22 +113,12 @@ internal sealed class WatchCommand
                 message.SetLength(0);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
-            // Ctrl+C: a normal close, as a tab being closed would.
-            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try
+            if (stop.IsCancellationRequested)
             {
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", closing.Token).ConfigureAwait(false);
+                return 0; // we were closing anyway; the hub did not answer in time
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-            {
-                // The hub went away first.
-            }
-            return 0;
-        }
-        catch (WebSocketException ex)
-        {
             await Console.Error.WriteLineAsync($"processhub watch: connection lost: {ex.Message}").ConfigureAwait(false);
             return 1;
         }

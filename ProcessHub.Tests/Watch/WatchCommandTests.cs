@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using NUnit.Framework;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Server;
+
+namespace ProcessHub.Tests.Watch;
+
+/// <summary><c>processhub watch</c> against a real hub: the JSON stream for scripts, and the bar view with redirected output.</summary>
+[TestFixture]
+public sealed class WatchCommandTests
+{
+    private HubApplication _app = null!;
+    private string _url = null!;
+    private string _token = null!;
+
+    [SetUp]
+    public void StartHub()
+    {
+        _app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-command-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        _app.Start();
+        _url = $"ws://127.0.0.1:{_app.LocalEndPoint.Port}/ws";
+        _token = _app.Tokens.Issue("carol", [], TimeSpan.FromMinutes(10));
+    }
+
+    [TearDown]
+    public async Task StopHub() => await _app.DisposeAsync();
+
+    [Test]
+    public async Task Json_mode_prints_every_message_as_one_line_and_ctrl_c_closes_with_1000()
+    {
+        using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", _token);
+
+        var list = JsonDocument.Parse(await watch.NextLineAsync(_ => true)).RootElement;
+        Assert.That(list.GetProperty("type").GetString(), Is.EqualTo("process_list"), "process_list comes first");
+
+        var run = _app.Producer.Start("benchmark", "carol", total: 2);
+        run.ReportProgress(1, 2, "GPT-4o", "Run 1/1, Context 1K");
+        run.Complete(new { score = 1 });
+
+        var received = new List<JsonElement>();
+        for (int i = 0; i < 3; i++)
+        {
+            received.Add(JsonDocument.Parse(await watch.NextLineAsync(_ => true)).RootElement);
+        }
+        Assert.That(received.Select(m => m.GetProperty("type").GetString()), Is.EqualTo(new[] { "process_started", "process_progress", "process_completed" }));
+        Assert.That(received.Select(m => m.GetProperty("seq").GetInt64()), Is.EqualTo(new[] { 1L, 2L, 3L }));
+        Assert.That(received[1].GetProperty("progress").GetProperty("detail").GetString(), Is.EqualTo("Run 1/1, Context 1K"));
+
+        var closed = _app.Counters.Closes.GetValueOrDefault(1000);
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+        await Eventually(() => _app.Counters.Closes.GetValueOrDefault(1000) > closed, "the hub saw close 1000");
+    }
+
+    [Test]
+    public async Task Bar_mode_with_redirected_output_prints_a_line_per_change_without_error()
+    {
+        var run = _app.Producer.Start("evaluation", "carol", total: 4);
+        using var watch = WatchProcess.Start("watch", "--url", _url, "--token", _token);
+
+        string first = await watch.NextLineAsync(line => line.StartsWith(run.ProcessId, StringComparison.Ordinal));
+        Assert.That(first, Does.Contain("evaluation running").And.Contain("0/4"));
+
+        run.ReportProgress(2, 4, "Claude", "shard 2");
+        string progress = await watch.NextLineAsync(line => line.Contains("2/4", StringComparison.Ordinal));
+        Assert.That(progress, Does.Contain("[############............]  50%").And.Contain("Claude shard 2"));
+
+        run.Fail("GPU lost", "oom");
+        string failed = await watch.NextLineAsync(line => line.Contains("failed", StringComparison.Ordinal));
+        Assert.That(failed, Does.Contain(run.ProcessId).And.Contain("GPU lost"));
+
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_rejected_token_ends_watch_with_a_non_zero_exit()
+    {
+        using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "not-a-jwt");
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+    }
+
+    // Awaits a condition the hub updates after the socket closes; checks often, fails after a generous deadline.
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            Assert.That(deadline.IsCancellationRequested, Is.False, $"timed out waiting until {what}");
+            await Task.Delay(20);
+        }
+    }
+}
