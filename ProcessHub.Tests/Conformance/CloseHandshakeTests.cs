@@ -1,0 +1,93 @@
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.Conformance;
+
+/// <summary>
+/// What the case tables take for granted about the end of a connection. There, a client that receives a close
+/// answers it and half-closes, which lets the server finish at once. Here the client does less, and the server
+/// must still end TCP by itself (RFC 6455 7.1.1: the server closes first; 7.1.7: a failed connection is dropped),
+/// and the engine must record the code both sides agreed on.
+/// </summary>
+[TestFixture]
+internal sealed class CloseHandshakeTests
+{
+    private TestServer _server = null!;
+
+    [SetUp]
+    public void StartServer() => _server = TestServer.Start();
+
+    [TearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task Protocol_error_with_a_silent_client_still_ends_TCP()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        await client.SendAsync(ClientFrame.Build(Opcodes.Text, "unmasked"u8, mask: false));
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
+        // No answer, no FIN from us: the server's own close timer must end the connection.
+        await client.ExpectClosedAsync();
+        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
+    }
+
+    [Test]
+    public async Task Protocol_error_answered_without_a_FIN_still_ends_TCP()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        await client.SendAsync(ClientFrame.Build(0x3, []));
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
+        await client.SendAsync(ClientFrame.Close(CloseCodes.ProtocolError));
+        await client.ExpectClosedAsync();
+    }
+
+    [Test]
+    public async Task Normal_close_is_recorded_as_1000_on_the_server()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        await client.SendAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8));
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.Normal), close.ToString());
+        await client.ExpectClosedAsync();
+        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.Normal));
+    }
+
+    [Test]
+    public async Task A_client_that_vanishes_is_recorded_as_1006()
+    {
+        var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        await client.SendAsync(ClientFrame.Text("hello"u8));
+        Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("hello"));
+        await client.DisposeAsync();
+
+        Assert.That(await NextClosedAsync(), Is.EqualTo((ushort)1006));
+    }
+
+    [Test]
+    public async Task Server_close_on_stop_is_1001_and_the_answered_close_ends_TCP()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        // An echo proves the connection is registered before the server stops.
+        await client.SendAsync(ClientFrame.Text("ready"u8));
+        Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("ready"));
+
+        var stopping = _server.Server.StopAsync();
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.GoingAway), close.ToString());
+        await client.SendAsync(ClientFrame.Close(CloseCodes.GoingAway));
+        await client.ExpectClosedAsync();
+        await stopping.WaitAsync(TestTimeouts.Receive);
+    }
+
+    private async Task<ushort?> NextClosedAsync()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeouts.Receive);
+        var closed = await _server.Handler.Closed.ReadAsync(timeout.Token);
+        return closed.CloseStatus;
+    }
+}

@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using System.Text;
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.Http;
+
+/// <summary>
+/// The opening handshake over raw sockets (RFC 6455 4.2): the exact 101 for a correct request, no subprotocol or
+/// extension ever (none is implemented, so accepting one would corrupt frames), and the precise refusal for
+/// every way a request can be wrong (PROTOCOL.md section 1).
+/// </summary>
+[TestFixture]
+internal sealed class HandshakeTests
+{
+    private const string AllowedOrigin = "https://dashboard.example";
+    private TestServer _server = null!;
+
+    [OneTimeSetUp]
+    public void StartServer() => _server = TestServer.Start(TestServer.DefaultOptions with { AllowedOrigins = [AllowedOrigin] });
+
+    [OneTimeTearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task Correct_upgrade_gets_exactly_101_with_the_RFC_accept_value()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var response = await client.HandshakeAsync(extraHeaderLines: ["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits", "Sec-WebSocket-Protocol: chat, superchat"]);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 101 Switching Protocols"), response.ToString());
+            Assert.That(response.Header("Upgrade"), Is.EqualTo("websocket").IgnoreCase, response.ToString());
+            Assert.That(response.Header("Connection"), Is.EqualTo("Upgrade").IgnoreCase, response.ToString());
+            Assert.That(response.Header("Sec-WebSocket-Accept"), Is.EqualTo(RawWebSocketClient.SampleAccept), "RFC 6455 1.3 example");
+            Assert.That(response.Has("Sec-WebSocket-Extensions"), Is.False, "no extension is implemented, so none may be accepted");
+            Assert.That(response.Has("Sec-WebSocket-Protocol"), Is.False, "no subprotocol is implemented, so none may be selected");
+            Assert.That(response.Has("Content-Length") || response.Has("Transfer-Encoding"), Is.False, "a 101 has no body");
+        }
+
+        // The connection really is a WebSocket now, with no extension in effect: a plain frame round-trips.
+        await client.SendAsync(ClientFrame.Text("after upgrade"u8));
+        var echo = await client.ReceiveFrameAsync();
+        Assert.That((echo.Text, echo.Rsv), Is.EqualTo(("after upgrade", (byte)0)));
+    }
+
+    [Test]
+    public async Task Accept_value_is_computed_from_the_key_sent()
+    {
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+
+        var response = await client.HandshakeAsync(key: key);
+
+        Assert.That(response.Header("Sec-WebSocket-Accept"), Is.EqualTo(expected), response.ToString());
+    }
+
+    [Test]
+    public async Task Upgrade_request_sent_one_byte_at_a_time_is_accepted()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync(client.UpgradeRequest(), chop: 1);
+
+        var response = await client.ReadHttpResponseAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+    }
+
+    [Test]
+    public async Task A_frame_in_the_same_write_as_the_handshake_is_not_lost()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = Encoding.ASCII.GetBytes(client.UpgradeRequest());
+        await client.SendAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
+
+        var response = await client.ReadHttpResponseAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("early"));
+    }
+
+    [Test]
+    public async Task Connection_header_with_several_tokens_is_accepted()
+    {
+        // Firefox sends "Connection: keep-alive, Upgrade".
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("Connection: Upgrade", "Connection: keep-alive, Upgrade", StringComparison.Ordinal);
+        await client.SendAsync(request);
+
+        var response = await client.ReadHttpResponseAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+    }
+
+    [Test]
+    public async Task Missing_key_is_400()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace($"Sec-WebSocket-Key: {RawWebSocketClient.SampleKey}\r\n", string.Empty, StringComparison.Ordinal);
+
+        await ExpectRefusalAsync(client, request, 400);
+    }
+
+    [TestCase("not base64 at all!!!!!!!", TestName = "Bad key: not base64")]
+    [TestCase("AAAAAAAAAAAAAAAAAAAA", TestName = "Bad key: base64 of 15 bytes")]
+    [TestCase("AAAAAAAAAAAAAAAAAAAAAAAA", TestName = "Bad key: base64 of 18 bytes")]
+    [TestCase("AAAAAAAAAAAAAAAAAAAAAAA=", TestName = "Bad key: base64 of 17 bytes")]
+    [TestCase("", TestName = "Bad key: empty")]
+    public async Task Bad_key_is_400(string key)
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+
+        await ExpectRefusalAsync(client, client.UpgradeRequest(key: key), 400);
+    }
+
+    [Test]
+    public async Task Version_12_is_426_naming_version_13()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 12", StringComparison.Ordinal);
+
+        var response = await ExpectRefusalAsync(client, request, 426);
+
+        Assert.That(response.Header("Sec-WebSocket-Version"), Is.EqualTo("13"), "RFC 6455 4.4: name the version we speak");
+    }
+
+    [Test]
+    public async Task Post_to_ws_is_405()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("GET /ws", "POST /ws", StringComparison.Ordinal);
+
+        var response = await ExpectRefusalAsync(client, request, 405);
+
+        Assert.That(response.Header("Allow"), Is.EqualTo("GET"));
+    }
+
+    [Test]
+    public async Task Missing_upgrade_header_is_400()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("Upgrade: websocket\r\n", string.Empty, StringComparison.Ordinal);
+
+        await ExpectRefusalAsync(client, request, 400);
+    }
+
+    [Test]
+    public async Task Missing_connection_upgrade_token_is_400()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("Connection: Upgrade", "Connection: keep-alive", StringComparison.Ordinal);
+
+        await ExpectRefusalAsync(client, request, 400);
+    }
+
+    [Test]
+    public async Task Origin_not_allowed_is_403()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+
+        await ExpectRefusalAsync(client, client.UpgradeRequest(extraHeaderLines: "Origin: https://evil.example"), 403);
+    }
+
+    [Test]
+    public async Task Allowed_origin_is_101()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+
+        var response = await client.HandshakeAsync(extraHeaderLines: $"Origin: {AllowedOrigin}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+    }
+
+    /// <summary>A refusal is the status, a JSON error body, and the end of the connection (PROTOCOL.md section 1).</summary>
+    private static async Task<HttpResponseHead> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
+    {
+        await client.SendAsync(request);
+        var response = await client.ReadHttpResponseAsync();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(status), response.ToString());
+            Assert.That(response.Has("Sec-WebSocket-Accept"), Is.False, response.ToString());
+            Assert.That(response.BodyText, Does.StartWith("{\"error\":{\"code\":"), response.ToString());
+        }
+        await client.ExpectClosedAsync();
+        return response;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.Shutdown;
+
+/// <summary>
+/// PROTOCOL.md section 5 with the real binary: on SIGTERM (and SIGINT, Ctrl+C) the server stops accepting, closes
+/// every WebSocket with 1001, and exits 0 once its connections are gone. The process is started exactly as
+/// `./run.sh` does it, on a port the kernel picks, and found through the line it prints.
+/// </summary>
+[TestFixture]
+internal sealed class GracefulShutdownTests
+{
+    private const int Clients = 100;
+    private const string ListeningPrefix = "ProcessHub listening on http://";
+
+    [TestCase(PosixSignals.SigTerm, TestName = "SIGTERM closes 100 clients with 1001 and exits 0")]
+    [TestCase(PosixSignals.SigInt, TestName = "SIGINT closes 100 clients with 1001 and exits 0")]
+    public async Task Signal_closes_every_client_with_1001_and_exits_0(int signal)
+    {
+        Assert.That(RepositoryPaths.ServerDll, Does.Exist, "the ProcessHub build output is copied next to the tests");
+        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0"]);
+        var line = await server.WaitForLineAsync(l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), TestTimeouts.Process);
+        var endPoint = IPEndPoint.Parse(line[ListeningPrefix.Length..].Split(' ')[0]);
+
+        var clients = new List<RawWebSocketClient>();
+        try
+        {
+            for (int i = 0; i < Clients; i++)
+            {
+                clients.Add(await RawWebSocketClient.OpenAsync(endPoint));
+            }
+            // A ping answered proves each connection's receive loop runs, so the shutdown cannot miss it.
+            await Task.WhenAll(clients.Select(ExpectPongAsync));
+
+            PosixSignals.Send(server.Id, signal);
+
+            var closeCodes = await Task.WhenAll(clients.Select(ReceiveCloseAndFinishAsync));
+            var exitCode = await server.WaitForExitAsync(TestTimeouts.Process);
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(closeCodes, Is.All.EqualTo((ushort?)CloseCodes.GoingAway), "every client gets 1001");
+                Assert.That(exitCode, Is.Zero, server.Output);
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task ExpectPongAsync(RawWebSocketClient client)
+    {
+        await client.SendAsync(ClientFrame.Ping("ready"u8));
+        var pong = await client.ReceiveFrameAsync();
+        if (pong.Opcode != Opcodes.Pong)
+        {
+            throw new InvalidDataException($"expected a pong, got {pong}");
+        }
+    }
+
+    /// <summary>Reads the server's close, answers it like a browser would, and waits for the end of TCP.</summary>
+    private static async Task<ushort?> ReceiveCloseAndFinishAsync(RawWebSocketClient client)
+    {
+        var close = await client.ReceiveFrameAsync();
+        if (close.Opcode != Opcodes.Close)
+        {
+            throw new InvalidDataException($"expected a close frame, got {close}");
+        }
+        await client.SendAsync(ClientFrame.Close(close.CloseCode));
+        await client.ExpectClosedAsync();
+        return close.CloseCode;
+    }
+}
