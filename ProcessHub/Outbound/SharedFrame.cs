@@ -124,9 +124,9 @@ public sealed class SharedFrame : IBufferWriter<byte>
             return;
         }
         var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(InitialCapacity, _buffer.Length * 2)));
-        _buffer.AsSpan(0, FrameHeaderWriter.MaxHeaderLength + _written).CopyTo(grown);
         if (_buffer.Length > 0)
         {
+            _buffer.AsSpan(0, FrameHeaderWriter.MaxHeaderLength + _written).CopyTo(grown);
             ArrayPool<byte>.Shared.Return(_buffer);
         }
         _buffer = grown;
