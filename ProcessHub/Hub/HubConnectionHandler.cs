@@ -280,7 +280,17 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
             {
                 if (process.HistoryAt(seq) is { } frame)
                 {
-                    session.Connection.Send(frame);
+                    // The replay was promised whole (replayed, recovered): a history frame is a live progress frame that
+                    // a backed-up queue would coalesce with its neighbours, or with a newer live frame still queued.
+                    // A copy that never coalesces keeps every replayed event, in order.
+                    if (frame.Kind == FrameKind.Progress)
+                    {
+                        Reply(session, SharedFrame.CreateText(frame.Payload, FrameKind.Essential));
+                    }
+                    else
+                    {
+                        session.Connection.Send(frame);
+                    }
                 }
             }
         }
