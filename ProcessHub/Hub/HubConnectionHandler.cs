@@ -54,7 +54,10 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
         switch (session.RateLimiter.Take())
         {
             case RateDecision.Refused:
-                Reply(session, HubMessageWriter.Error("rate_limited", "too many messages; slow down", null, null, _time.GetUtcNow()));
+                // PROTOCOL.md section 3: every error echoes the request's request_id/process_id, a refusal too. Parsing
+                // costs little: refusals are bounded, a client that keeps going is closed below.
+                var refused = ClientMessage.TryParse(utf8, out _, out var refusedRequestId);
+                Reply(session, HubMessageWriter.Error("rate_limited", "too many messages; slow down", refusedRequestId, refused?.ProcessId, _time.GetUtcNow()));
                 return;
             case RateDecision.Close:
                 connection.Close(CloseCode.PolicyViolation, "rate limit exceeded");
@@ -277,7 +280,17 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
             {
                 if (process.HistoryAt(seq) is { } frame)
                 {
-                    session.Connection.Send(frame);
+                    // The replay was promised whole (replayed, recovered): a history frame is a live progress frame that
+                    // a backed-up queue would coalesce with its neighbours, or with a newer live frame still queued.
+                    // A copy that never coalesces keeps every replayed event, in order.
+                    if (frame.Kind == FrameKind.Progress)
+                    {
+                        Reply(session, SharedFrame.CreateText(frame.Payload, FrameKind.Essential));
+                    }
+                    else
+                    {
+                        session.Connection.Send(frame);
+                    }
                 }
             }
         }

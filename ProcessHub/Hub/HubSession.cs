@@ -16,7 +16,8 @@ internal sealed class HubSession
     private Interest _interest = Interest.Everything;
 
     // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
-    // Written at process_list time and at explicit subscribes; read by subscribe's replay. Guarded by _holdGate.
+    // Written at process_list time, at explicit subscribes and when an event is skipped for lack of interest; read by
+    // subscribe's replay. Guarded by _holdGate.
     private readonly Dictionary<string, long> _liveAfter = new(StringComparer.Ordinal);
 
     public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
@@ -53,6 +54,11 @@ internal sealed class HubSession
         if (Volatile.Read(ref _interest).Includes(processId))
         {
             Connection.Send(frame);
+        }
+        else
+        {
+            // Not sent live (unsubscribed): a later subscribe ... since must replay it, even if "*" is back by then.
+            SetLiveAfter(processId, seq);
         }
     }
 

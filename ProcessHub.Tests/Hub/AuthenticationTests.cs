@@ -1,0 +1,257 @@
+using System.Security.Cryptography;
+using NUnit.Framework;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Server;
+
+namespace ProcessHub.Tests.Hub;
+
+/// <summary>
+/// PROTOCOL.md section 2: every way in, every way to be refused (4401 with a short reason, after a completed upgrade,
+/// with nothing sent before the close), refresh and expiry. Reasons are the ones TokenValidator and
+/// HubConnectionHandler send.
+/// </summary>
+[TestFixture]
+public sealed class AuthenticationTests
+{
+    private const string Issuer = "processhub-tests";
+    private const string Audience = "processhub";
+    private const string OtherSecret = "not-the-hub-secret-0123456789abcdef-0123456789";
+
+    private static readonly JwtSettings StrictJwt = new()
+    {
+        Secret = HubTestHost.Secret,
+        Issuer = Issuer,
+        Audience = Audience,
+        ClockSkew = TimeSpan.Zero,
+    };
+
+    public static IEnumerable<TestCaseData> Rejections()
+    {
+        var hub = TestTokens.Hs256(HubTestHost.Secret);
+        var cases = new (string Name, Func<string> Token, string Reason)[]
+        {
+            ("bad signature", () => TestTokens.Create(TestTokens.Hs256(OtherSecret), issuer: Issuer, audience: Audience), "invalid token"),
+            ("wrong issuer", () => TestTokens.Create(hub, issuer: "someone-else", audience: Audience), "invalid issuer"),
+            ("wrong audience", () => TestTokens.Create(hub, issuer: Issuer, audience: "another-app"), "invalid audience"),
+            ("expired", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(-2), expires: DateTime.UtcNow.AddHours(-1)), "token expired"),
+            ("not yet valid", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(1), expires: DateTime.UtcNow.AddHours(2)), "token not yet valid"),
+            ("alg none", () => TestTokens.Unsigned("alice"), "invalid token"),
+            ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RSA.Create(2048)), issuer: Issuer, audience: Audience), "invalid token"),
+            ("not a JWT", () => "definitely.not.a-jwt", "invalid token"),
+            ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
+        };
+        foreach (var (name, token, reason) in cases)
+        {
+            foreach (var path in Enum.GetValues<TokenPath>())
+            {
+                yield return new TestCaseData(path, token, reason).SetName($"Rejected_{name.Replace(' ', '_')}_via_{path}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Rejections))]
+    public async Task A_bad_token_closes_with_4401_and_a_short_reason(TokenPath path, Func<string> makeToken, string reason)
+    {
+        await using var host = HubTestHost.Start(jwt: StrictJwt);
+        string token = makeToken();
+        await using var client = await ConnectAsync(host, path, token);
+
+        var (status, description) = await client.ReceiveCloseAsync();
+
+        Assert.That(status, Is.EqualTo(4401));
+        Assert.That(description, Is.EqualTo(reason));
+        Assert.That(description, Does.Not.Contain(token), "a reason never carries the token");
+    }
+
+    [TestCase(TokenPath.Query)]
+    [TestCase(TokenPath.AuthorizationHeader)]
+    [TestCase(TokenPath.AuthMessage)]
+    public async Task A_valid_token_by_any_path_gets_process_list_first(TokenPath path)
+    {
+        await using var host = HubTestHost.Start(jwt: StrictJwt);
+        var run = host.App.Producer.Start("benchmark", "alice", total: 3);
+        string token = TestTokens.Create(TestTokens.Hs256(HubTestHost.Secret), "alice", Issuer, Audience);
+        await using var client = await ConnectAsync(host, path, token);
+
+        var first = await client.ReceiveAsync();
+
+        Assert.That(first.Type, Is.EqualTo("process_list"));
+        Assert.That(first.Get("processes")[0].GetProperty("process_id").GetString(), Is.EqualTo(run.ProcessId));
+    }
+
+    [Test]
+    public async Task The_query_token_is_checked_before_the_header()
+    {
+        await using var host = HubTestHost.Start();
+        string good = host.Token("alice");
+
+        await using (var badQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: "bad." + good, bearerToken: good))
+        {
+            Assert.That(await badQuery.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")), "a bad query token is not rescued by a good header");
+        }
+        await using var goodQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: good, bearerToken: "bad." + good);
+        Assert.That((await goodQuery.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+    }
+
+    [Test]
+    public async Task RS256_is_accepted_with_the_configured_public_key_and_HS256_signed_with_that_key_is_not()
+    {
+        using var rsa = RSA.Create(2048);
+        string publicPem = rsa.ExportSubjectPublicKeyInfoPem();
+        await using var host = HubTestHost.Start(jwt: new JwtSettings { PublicKeyPem = publicPem, ClockSkew = TimeSpan.Zero });
+
+        // The control: a genuine RS256 token works, so the refusal below is about the algorithm, not the setup.
+        await using (var genuine = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.Create(TestTokens.Rs256(rsa), "alice")))
+        {
+            Assert.That((await genuine.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+        }
+
+        // Algorithm confusion: HS256 "signed" with the public key the server verifies RS256 with.
+        await using var forged = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.HmacSignedWithPublicKey(publicPem, "alice"));
+        Assert.That(await forged.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")));
+    }
+
+    [Test]
+    public async Task No_token_within_the_auth_timeout_closes_with_4401_auth_timeout()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
+    }
+
+    [Test]
+    public async Task The_auth_timeout_is_measured_on_the_hub_clock()
+    {
+        // With a fake clock nothing happens until the clock moves: the timeout is the hub's, not a race.
+        await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromSeconds(10) }, fakeTime: true);
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 1, "the hub registering the connection");
+
+        host.Time!.Advance(TimeSpan.FromSeconds(9));
+        host.App.Handler.Sweep();
+        await client.SendJsonAsync(new { type = "auth", token = host.Token("alice") });
+        Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"), "9 s in, the connection was still waiting for auth");
+
+        await using var late = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 2, "the hub registering the second connection");
+        host.Time.Advance(TimeSpan.FromSeconds(10));
+        host.App.Handler.Sweep();
+        Assert.That(await late.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
+    }
+
+    [TestCase("""{"type":"ping"}""", TestName = "A_ping_before_auth_closes_with_4401")]
+    [TestCase("""{"type":"subscribe","process_id":"*"}""", TestName = "A_subscribe_before_auth_closes_with_4401")]
+    [TestCase("""{"type":""", TestName = "Malformed_JSON_before_auth_closes_with_4401")]
+    public async Task Any_message_other_than_auth_before_auth_closes_with_4401(string message)
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+
+        await client.SendAsync(message);
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth required")));
+    }
+
+    [Test]
+    public async Task An_auth_message_without_a_token_closes_with_4401()
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+
+        await client.SendJsonAsync(new { type = "auth" });
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "missing token")));
+    }
+
+    [Test]
+    public async Task A_token_expiring_mid_connection_closes_with_4401_token_expired()
+    {
+        await using var host = HubTestHost.Start(fakeTime: true);
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await client.ReceiveUntilAsync("process_list");
+
+        host.Time!.Advance(TimeSpan.FromMinutes(4));
+        host.App.Handler.Sweep();
+        await HubTestHost.DrainWithPingAsync(client);
+
+        host.Time.Advance(TimeSpan.FromMinutes(2));
+        host.App.Handler.Sweep();
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")));
+    }
+
+    [Test]
+    public async Task A_fresh_token_for_the_same_sub_keeps_the_connection_past_the_old_expiry()
+    {
+        await using var host = HubTestHost.Start(fakeTime: true);
+        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await client.ReceiveUntilAsync("process_list");
+
+        await client.SendJsonAsync(new { type = "auth", token = host.Token("alice", lifetime: TimeSpan.FromMinutes(60)) });
+        var beforePong = await HubTestHost.DrainWithPingAsync(client);
+        Assert.That(beforePong, Is.Empty, "a refresh has no reply");
+
+        host.Time!.Advance(TimeSpan.FromMinutes(10));
+        host.App.Handler.Sweep();
+        await HubTestHost.DrainWithPingAsync(client);
+
+        // Events still flow to the refreshed connection.
+        var run = host.App.Producer.Start("benchmark", "alice");
+        Assert.That((await client.ReceiveAsync()).ProcessId, Is.EqualTo(run.ProcessId));
+
+        host.Time.Advance(TimeSpan.FromMinutes(55));
+        host.App.Handler.Sweep();
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")), "the new expiry holds in turn");
+    }
+
+    [Test]
+    public async Task A_token_for_another_sub_closes_with_4401()
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await host.OpenTabAsync("alice");
+
+        await client.SendJsonAsync(new { type = "auth", token = host.Token("mallory") });
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token is for another user")));
+    }
+
+    [Test]
+    public async Task An_invalid_refresh_token_closes_with_4401()
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await host.OpenTabAsync("alice");
+
+        await client.SendJsonAsync(new { type = "auth", token = TestTokens.Create(TestTokens.Hs256(OtherSecret), "alice") });
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")));
+    }
+
+    [Test]
+    public async Task Connections_past_the_per_user_limit_close_with_1013()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { MaxConnectionsPerUser = 2 });
+        await using var first = await host.OpenTabAsync("alice");
+        await using var second = await host.OpenTabAsync("alice");
+        await using var other = await host.OpenTabAsync("bob");
+
+        await using var third = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice"));
+
+        Assert.That(await third.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections for this user")));
+    }
+
+    private static async Task<HubTestClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
+    {
+        switch (path)
+        {
+            case TokenPath.Query:
+                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: token);
+            case TokenPath.AuthorizationHeader:
+                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, bearerToken: token);
+            default:
+                var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+                await client.SendJsonAsync(new { type = "auth", token });
+                return client;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using NUnit.Framework;
+using ProcessHub.Hub;
+
+namespace ProcessHub.Tests.Hub;
+
+/// <summary>
+/// PROTOCOL.md section 4: every client message and every error code, each reply echoing <c>request_id</c>, and the
+/// connection surviving every error that is not a policy violation.
+/// </summary>
+[TestFixture]
+public sealed class ClientMessageTests
+{
+    [Test]
+    public async Task Ping_gets_pong_echoing_request_id()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendJsonAsync(new { type = "ping", request_id = "p-1" });
+        var pong = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "ping" });
+        var bare = await tab.ReceiveAsync();
+
+        Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "p-1")));
+        Assert.That(pong.Has("timestamp"), Is.True);
+        Assert.That((bare.Type, bare.Has("request_id")), Is.EqualTo(("pong", false)), "no request_id in, none out");
+    }
+
+    [TestCase("""{"type":""", null, "malformed JSON", TestName = "Bad_request_malformed_JSON")]
+    [TestCase("""[{"type":"ping"}]""", null, "a message must be a JSON object", TestName = "Bad_request_an_array")]
+    [TestCase("\"ping\"", null, "a message must be a JSON object", TestName = "Bad_request_a_string")]
+    [TestCase("42", null, "a message must be a JSON object", TestName = "Bad_request_a_number")]
+    [TestCase("""{"request_id":"r-1"}""", "r-1", "missing field: type", TestName = "Bad_request_missing_type")]
+    [TestCase("""{"type":7,"request_id":"r-2"}""", "r-2", "type must be a string", TestName = "Bad_request_type_not_a_string")]
+    [TestCase("""{"type":"cancel_process","request_id":"r-3"}""", "r-3", "missing field: process_id", TestName = "Bad_request_cancel_without_process_id")]
+    [TestCase("""{"type":"subscribe","request_id":"r-4"}""", "r-4", "missing field: process_id", TestName = "Bad_request_subscribe_without_process_id")]
+    [TestCase("""{"type":"unsubscribe","request_id":"r-5"}""", "r-5", "missing field: process_id", TestName = "Bad_request_unsubscribe_without_process_id")]
+    [TestCase("""{"type":"cancel_process","process_id":"","request_id":"r-6"}""", "r-6", "missing field: process_id", TestName = "Bad_request_empty_process_id")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":-1,"request_id":"r-7"}""", "r-7", "since must be a non-negative integer", TestName = "Bad_request_negative_since")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":"5","request_id":"r-8"}""", "r-8", "since must be a non-negative integer", TestName = "Bad_request_since_not_a_number")]
+    [TestCase("""{"type":"cancel_process","process_id":12,"request_id":"r-9"}""", "r-9", "process_id must be a string", TestName = "Bad_request_process_id_not_a_string")]
+    public async Task A_bad_request_gets_an_error_and_the_connection_stays(string message, string? requestId, string problem)
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendAsync(message);
+        var error = await tab.ReceiveAsync();
+
+        Assert.That(error.Type, Is.EqualTo("error"));
+        Assert.That(error.String("code"), Is.EqualTo("bad_request"));
+        Assert.That(error.String("message"), Is.EqualTo(problem));
+        Assert.That(error.String("request_id"), Is.EqualTo(requestId));
+        await tab.SendJsonAsync(new { type = "ping", request_id = "still-there" });
+        var pong = await tab.ReceiveAsync();
+        Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "still-there")));
+    }
+
+    [Test]
+    public async Task An_unknown_type_gets_unknown_type_and_the_connection_stays()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendJsonAsync(new { type = "launch_missiles", request_id = "u-1" });
+        var error = await tab.ReceiveAsync();
+
+        Assert.That((error.Type, error.String("code"), error.String("request_id")), Is.EqualTo(("error", "unknown_type", "u-1")));
+        Assert.That(error.String("message"), Does.Contain("launch_missiles"));
+        Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty);
+    }
+
+    [TestCase("cancel_process")]
+    [TestCase("subscribe")]
+    [TestCase("unsubscribe")]
+    public async Task An_unknown_process_is_not_found(string type)
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendJsonAsync(new { type, process_id = "no-such-process", request_id = "n-1" });
+        var error = await tab.ReceiveAsync();
+
+        Assert.That((error.Type, error.String("code")), Is.EqualTo(("error", "not_found")));
+        Assert.That((error.String("request_id"), error.ProcessId), Is.EqualTo(("n-1", "no-such-process")));
+        Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty);
+    }
+
+    [TestCase("cancel_process")]
+    [TestCase("subscribe")]
+    [TestCase("unsubscribe")]
+    public async Task Another_users_process_is_forbidden(string type)
+    {
+        await using var host = HubTestHost.Start();
+        await using var bob = await host.OpenTabAsync("bob");
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+
+        await bob.SendJsonAsync(new { type, process_id = run.ProcessId, request_id = "f-1" });
+        var error = await bob.ReceiveAsync();
+
+        Assert.That((error.Type, error.String("code")), Is.EqualTo(("error", "forbidden")));
+        Assert.That((error.String("request_id"), error.ProcessId), Is.EqualTo(("f-1", run.ProcessId)));
+        run.ReportProgress(1, 5);
+        Assert.That(await HubTestHost.DrainWithPingAsync(bob), Is.Empty, "a refused subscribe gives bob no events");
+    }
+
+    [Test]
+    public async Task Cancelling_an_ended_process_is_a_conflict()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+        var completed = host.App.Producer.Start("benchmark", "alice");
+        completed.Complete();
+        var failed = host.App.Producer.Start("benchmark", "alice");
+        failed.Fail("boom");
+        var cancelled = host.App.Producer.Start("benchmark", "alice");
+
+        await tab.SendJsonAsync(new { type = "cancel_process", process_id = cancelled.ProcessId, request_id = "c-0" });
+        await tab.ReceiveUntilAsync(m => m.Type == "process_cancelled" && m.ProcessId == cancelled.ProcessId);
+        foreach (var (run, requestId) in new[] { (completed, "c-1"), (failed, "c-2"), (cancelled, "c-3") })
+        {
+            await tab.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = requestId });
+            var error = await tab.ReceiveUntilAsync("error");
+            Assert.That((error.String("code"), error.String("request_id"), error.ProcessId), Is.EqualTo(("conflict", requestId, run.ProcessId)));
+        }
+        Assert.That(completed.CancellationToken.IsCancellationRequested, Is.False, "a completed process is not cancelled after the fact");
+    }
+
+    [Test]
+    public async Task Past_the_rate_limit_messages_get_rate_limited_and_the_connection_stays()
+    {
+        // One message a second: the second of two back-to-back messages is over the limit, but one refusal is not
+        // yet a violation.
+        await using var host = HubTestHost.Start(new HubOptions { MessageRateLimit = 1 });
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendJsonAsync(new { type = "ping", request_id = "first" });
+        await tab.SendJsonAsync(new { type = "ping", request_id = "second" });
+        var pong = await tab.ReceiveAsync();
+        var refused = await tab.ReceiveAsync();
+
+        Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "first")));
+        Assert.That((refused.Type, refused.String("code")), Is.EqualTo(("error", "rate_limited")));
+        Assert.That(refused.String("request_id"), Is.EqualTo("second"), "the refusal names the request it refused");
+        var run = host.App.Producer.Start("benchmark", "alice");
+        Assert.That((await tab.ReceiveAsync()).ProcessId, Is.EqualTo(run.ProcessId), "the connection is still open");
+    }
+
+    [Test]
+    public async Task A_client_that_keeps_going_past_the_rate_limit_is_closed_with_1008()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { MessageRateLimit = 5 });
+        await using var tab = await host.OpenTabAsync("alice");
+
+        const int burst = 40;
+        for (int i = 0; i < burst; i++)
+        {
+            await tab.SendJsonAsync(new { type = "ping", request_id = $"r{i}" });
+        }
+        var replies = new List<HubMessage>();
+        var (status, description) = await tab.ReceiveCloseAsync(replies);
+
+        Assert.That((status, description), Is.EqualTo((1008, "rate limit exceeded")));
+        int pongs = replies.TakeWhile(m => m.Type == "pong").Count();
+        Assert.That(pongs, Is.GreaterThanOrEqualTo(1), "the burst allowance was honoured");
+        var refusals = replies.Skip(pongs).ToList();
+        Assert.That(refusals, Is.Not.Empty);
+        Assert.That(refusals.Select(m => m.String("code")), Is.All.EqualTo("rate_limited"));
+        Assert.That(replies.Select(m => m.String("request_id")), Is.EqualTo(Enumerable.Range(0, replies.Count).Select(i => $"r{i}")),
+            "one reply per message, in order, each echoing its request_id");
+        Assert.That(replies, Has.Count.LessThan(burst), "the close came before the burst was through");
+    }
+}

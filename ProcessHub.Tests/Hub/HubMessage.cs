@@ -1,0 +1,42 @@
+using System.Text;
+using System.Text.Json;
+
+namespace ProcessHub.Tests.Hub;
+
+/// <summary>
+/// One text message as the client received it: the exact payload bytes (serialize-once compares them) and the parsed
+/// JSON (everything else reads fields). The element is cloned so it outlives the document.
+/// </summary>
+internal sealed class HubMessage
+{
+    public HubMessage(byte[] raw)
+    {
+        Raw = raw;
+        using var document = JsonDocument.Parse(raw);
+        Root = document.RootElement.Clone();
+    }
+
+    public byte[] Raw { get; }
+
+    public JsonElement Root { get; }
+
+    public string? Type => String("type");
+
+    public string? ProcessId => String("process_id");
+
+    /// <summary>The event's seq; throws when the message has none, so a wrong message fails loudly.</summary>
+    public long Seq => Root.GetProperty("seq").GetInt64();
+
+    public bool IsProcessEvent => Type is "process_started" or "process_progress" or "process_completed" or "process_failed" or "process_cancelled";
+
+    public bool IsTerminal => Type is "process_completed" or "process_failed" or "process_cancelled";
+
+    public string? String(string name) =>
+        Root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public bool Has(string name) => Root.TryGetProperty(name, out _);
+
+    public JsonElement Get(string name) => Root.GetProperty(name);
+
+    public override string ToString() => Encoding.UTF8.GetString(Raw);
+}

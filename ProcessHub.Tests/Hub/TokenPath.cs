@@ -1,0 +1,9 @@
+namespace ProcessHub.Tests.Hub;
+
+/// <summary>The three ways a token reaches the hub (PROTOCOL.md section 2), in the order the hub checks them.</summary>
+public enum TokenPath
+{
+    Query,
+    AuthorizationHeader,
+    AuthMessage,
+}
