@@ -5,7 +5,7 @@ namespace ProcessHub.Outbound;
 
 /// <summary>
 /// A connection's bounded outbound queue and its writer. Any thread may enqueue; enqueueing never waits on the
-/// socket. The first frame into an empty queue schedules one drain on the thread pool; the drain takes every
+/// socket. The first frame into an empty queue schedules one drain (see <see cref="FlushScheduler"/>); the drain takes every
 /// ready frame and sends them in one socket send (one loopback send costs about the same whatever its size, so
 /// sends per message decide fan-out speed), and stays until the queue is empty. Sends complete synchronously
 /// while the kernel has room, so a burst costs one thread-pool hop per connection, not one per frame.
@@ -26,6 +26,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     private readonly IFrameTransport _transport;
     private readonly IOutboundOwner _owner;
     private readonly long _byteLimit;
+    private readonly FlushScheduler _scheduler;
 
     private SharedFrame[] _ring = [];
     private int _head;
@@ -37,12 +38,19 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     private bool _failed;
     private long _pendingSinceTimestamp;
 
-    public OutboundQueue(IFrameTransport transport, IOutboundOwner owner, long byteLimit)
+    private static long s_nextKey;
+
+    public OutboundQueue(IFrameTransport transport, IOutboundOwner owner, long byteLimit, FlushScheduler? scheduler = null)
     {
         _transport = transport;
         _owner = owner;
         _byteLimit = byteLimit;
+        _scheduler = scheduler ?? FlushScheduler.PerConnection;
+        Key = (ulong)Interlocked.Increment(ref s_nextKey);
     }
+
+    /// <summary>Identifies the queue to a scheduler that spreads queues over flushers.</summary>
+    internal ulong Key { get; }
 
     /// <summary>Progress frames replaced by a newer one before they were sent.</summary>
     public long CoalescedCount { get; private set; }
@@ -106,7 +114,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
         superseded?.Release();
         if (schedule)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            _scheduler.Schedule(this);
         }
         return overLimit ? EnqueueResult.OverLimit : EnqueueResult.Queued;
     }
@@ -127,7 +135,10 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     /// <summary>The connection is gone: drop everything and accept nothing more.</summary>
     public void Dispose() => ReleaseAll(markClosed: true);
 
-    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+    void IThreadPoolWorkItem.Execute() => DrainNow();
+
+    /// <summary>Sends everything queued, in place while the socket takes it; continues asynchronously only if it would block.</summary>
+    internal void DrainNow() => _ = DrainAsync();
 
     // Coalescing is for consumers that fall behind, not for a burst a healthy one is about to take in one send:
     // a queue is backed up when the socket would block or when it holds more than a few sends' worth.

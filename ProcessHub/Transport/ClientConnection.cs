@@ -11,7 +11,7 @@ namespace ProcessHub.Transport;
 /// buffer (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
 /// the outbound queue writes to.
 /// </summary>
-internal sealed class ClientConnection : IFrameTransport, IDisposable
+internal sealed class ClientConnection : ITransportConnection
 {
     private static long s_nextId;
     private readonly Socket _socket;

@@ -18,7 +18,7 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
 
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(1);
 
-    private readonly ClientConnection _client;
+    private readonly ITransportConnection _client;
     private readonly FrameReader _reader;
     private readonly IWebSocketHandler _handler;
     private readonly OutboundQueue _outbound;
@@ -30,12 +30,12 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
     private TaskCompletionSource? _closeFlushed;
     private long _lastReceivedTimestamp;
 
-    public WebSocketConnection(ClientConnection client, IWebSocketHandler handler, WebSocketOptions options)
+    public WebSocketConnection(ITransportConnection client, IWebSocketHandler handler, WebSocketOptions options)
     {
         _client = client;
         _handler = handler;
         _reader = new FrameReader(options.MaxMessageBytes);
-        _outbound = new OutboundQueue(client, this, options.OutboundByteLimit);
+        _outbound = new OutboundQueue(client, this, options.OutboundByteLimit, options.FlushScheduler);
         _lastReceivedTimestamp = Stopwatch.GetTimestamp();
     }
 

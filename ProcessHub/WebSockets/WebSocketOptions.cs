@@ -8,4 +8,7 @@ internal sealed record WebSocketOptions
 
     /// <summary>Bytes a connection may have queued before it is closed as a slow consumer (4429).</summary>
     public long OutboundByteLimit { get; init; } = 1024 * 1024;
+
+    /// <summary>Where outbound queues drain (see <see cref="Outbound.FlushScheduler"/>).</summary>
+    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.PerConnection;
 }

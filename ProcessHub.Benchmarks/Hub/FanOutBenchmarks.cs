@@ -1,0 +1,102 @@
+using BenchmarkDotNet.Attributes;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Outbound;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Benchmarks.Hub;
+
+/// <summary>
+/// Publishing one progress event to N subscribers of one user, through the real registry, broadcaster, sessions
+/// and outbound queues, down to a counting connection in place of the socket. An invocation ends when every
+/// subscriber's queue has handed the frame to its "socket", so drains on other threads are part of the time.
+/// Serialize-once (ours) against serializing per subscriber (what a naive hub does), under both ways of waking
+/// the writers (<see cref="FlushScheduler"/>). Allocated bytes must not grow with N.
+/// </summary>
+[MemoryDiagnoser]
+public class FanOutBenchmarks
+{
+    private static readonly byte[] Progress = ProgressJson.Create(5, 12, "GPT-4o", "Run 2/3, Context 5K");
+    private ProcessRegistry _registry = null!;
+    private SessionIndex _sessions = null!;
+    private ProcessRecord _process = null!;
+    private HubSession[] _subscribers = [];
+
+    [Params(1, 100, 1_000, 10_000)]
+    public int Subscribers { get; set; }
+
+    [ParamsAllValues]
+    public Wakeup Writers { get; set; }
+
+    public enum Wakeup
+    {
+        WorkItemPerConnection,
+        SharedFlushers,
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new WebSocketOptions
+        {
+            FlushScheduler = Writers == Wakeup.SharedFlushers ? FlushScheduler.Shared : FlushScheduler.PerConnection,
+        };
+        _sessions = new SessionIndex();
+        _registry = new ProcessRegistry(new Broadcaster(_sessions), new HubOptions(), TimeProvider.System);
+        var identity = new UserIdentity("alice", IsAdmin: false, IsProducer: false, DateTimeOffset.MaxValue);
+        var handler = new IgnoringHandler();
+        _subscribers = new HubSession[Subscribers];
+        for (int i = 0; i < Subscribers; i++)
+        {
+            var session = new HubSession(new WebSocketConnection(new CountingConnection(), handler, options), DateTimeOffset.MaxValue, 100);
+            session.SetIdentity(identity);
+            _sessions.Add(session);
+            var list = HubMessageWriter.ProcessList(_registry.Epoch, [], DateTimeOffset.UtcNow);
+            session.BecomeReady(list, []);
+            list.Release();
+            _subscribers[i] = session;
+        }
+        _process = _registry.Start("benchmark", "alice", null, ProgressJson.Create(0, 12, null, null));
+        WaitUntilDelivered(CountingConnection.FramesSent);
+    }
+
+    /// <summary>Ours: serialize and frame once, hand the same buffer to every queue.</summary>
+    [Benchmark]
+    public long SerializeOnce()
+    {
+        long target = CountingConnection.FramesSent + Subscribers;
+        _registry.ReportProgress(_process, Progress);
+        return WaitUntilDelivered(target);
+    }
+
+    /// <summary>The baseline: a fresh serialization and frame for every subscriber.</summary>
+    [Benchmark(Baseline = true)]
+    public long SerializePerSubscriber()
+    {
+        long target = CountingConnection.FramesSent + Subscribers;
+        lock (_process.Gate)
+        {
+            _process.Seq++;
+            _process.ProgressJson = Progress;
+            var now = DateTimeOffset.UtcNow;
+            foreach (var session in _subscribers)
+            {
+                var frame = HubMessageWriter.ProcessEvent(_process, HubEventKind.Progress, now);
+                session.Connection.Send(frame);
+                frame.Release();
+            }
+        }
+        return WaitUntilDelivered(target);
+    }
+
+    private static long WaitUntilDelivered(long target)
+    {
+        var spin = new SpinWait();
+        long sent;
+        while ((sent = CountingConnection.FramesSent) < target)
+        {
+            spin.SpinOnce();
+        }
+        return sent;
+    }
+}

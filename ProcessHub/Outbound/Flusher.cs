@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+
+namespace ProcessHub.Outbound;
+
+/// <summary>
+/// Walks the queues that have frames and drains each in place: a send that the kernel takes at once costs no
+/// wake-up at all, and only a send that would block continues asynchronously on its own. A burst to thousands of
+/// connections is one thread-pool hop, not thousands.
+/// </summary>
+internal sealed class Flusher : IThreadPoolWorkItem
+{
+    private readonly ConcurrentQueue<OutboundQueue> _pending = new();
+    private int _scheduled;
+
+    public void Add(OutboundQueue queue)
+    {
+        _pending.Enqueue(queue);
+        if (Interlocked.Exchange(ref _scheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    public void Execute()
+    {
+        while (true)
+        {
+            while (_pending.TryDequeue(out var queue))
+            {
+                queue.DrainNow();
+            }
+            Volatile.Write(ref _scheduled, 0);
+            // A queue added after the last dequeue saw _scheduled == 1 and did not schedule: take it now.
+            if (_pending.IsEmpty || Interlocked.Exchange(ref _scheduled, 1) != 0)
+            {
+                return;
+            }
+        }
+    }
+}
