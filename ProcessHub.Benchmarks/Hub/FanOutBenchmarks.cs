@@ -56,24 +56,25 @@ public class FanOutBenchmarks
             list.Release();
             _subscribers[i] = session;
         }
+        long before = CountingConnection.FramesSent;
         _process = _registry.Start("benchmark", "alice", null, ProgressJson.Create(0, 12, null, null));
-        WaitUntilDelivered(CountingConnection.FramesSent);
+        WaitUntilDelivered(before, Subscribers);
     }
 
     /// <summary>Ours: serialize and frame once, hand the same buffer to every queue.</summary>
     [Benchmark]
-    public long SerializeOnce()
+    public int SerializeOnce()
     {
-        long target = CountingConnection.FramesSent + Subscribers;
+        long before = CountingConnection.FramesSent;
         _registry.ReportProgress(_process, Progress);
-        return WaitUntilDelivered(target);
+        return WaitUntilDelivered(before, Subscribers);
     }
 
     /// <summary>The baseline: a fresh serialization and frame for every subscriber.</summary>
     [Benchmark(Baseline = true)]
-    public long SerializePerSubscriber()
+    public int SerializePerSubscriber()
     {
-        long target = CountingConnection.FramesSent + Subscribers;
+        long before = CountingConnection.FramesSent;
         lock (_process.Gate)
         {
             _process.Seq++;
@@ -86,17 +87,18 @@ public class FanOutBenchmarks
                 frame.Release();
             }
         }
-        return WaitUntilDelivered(target);
+        return WaitUntilDelivered(before, Subscribers);
     }
 
-    private static long WaitUntilDelivered(long target)
+    /// <summary>Waits until <paramref name="frames"/> more frames were sent; returns how many were.</summary>
+    private static int WaitUntilDelivered(long before, int frames)
     {
         var spin = new SpinWait();
         long sent;
-        while ((sent = CountingConnection.FramesSent) < target)
+        while ((sent = CountingConnection.FramesSent) < before + frames)
         {
             spin.SpinOnce();
         }
-        return sent;
+        return (int)(sent - before);
     }
 }

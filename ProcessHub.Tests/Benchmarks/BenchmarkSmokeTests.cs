@@ -4,6 +4,7 @@ using System.Text.Unicode;
 using BenchmarkDotNet.Attributes;
 using NUnit.Framework;
 using ProcessHub.Benchmarks.Http;
+using ProcessHub.Benchmarks.Hub;
 using ProcessHub.Benchmarks.Outbound;
 using ProcessHub.Benchmarks.WebSockets;
 using ProcessHub.WebSockets;
@@ -53,6 +54,21 @@ public class BenchmarkSmokeTests
         {
             benchmarks.Cleanup();
         }
+    }
+
+    [TestCase(1, FanOutBenchmarks.Wakeup.WorkItemPerConnection)]
+    [TestCase(100, FanOutBenchmarks.Wakeup.WorkItemPerConnection)]
+    [TestCase(1, FanOutBenchmarks.Wakeup.SharedFlushers)]
+    [TestCase(100, FanOutBenchmarks.Wakeup.SharedFlushers)]
+    public void FanOut_hands_one_frame_to_every_subscriber_per_publish(int subscribers, FanOutBenchmarks.Wakeup writers)
+    {
+        var benchmarks = new FanOutBenchmarks { Subscribers = subscribers, Writers = writers };
+        benchmarks.Setup();
+        // Each call returns only once every subscriber's "socket" got the frame; a lost frame would hang, so bound it.
+        var run = Task.Run(() => (Once: benchmarks.SerializeOnce(), PerSubscriber: benchmarks.SerializePerSubscriber()));
+        Assert.That(run.Wait(TimeSpan.FromSeconds(30)), Is.True, "every subscriber received both events");
+        Assert.That(run.Result.Once, Is.EqualTo(subscribers));
+        Assert.That(run.Result.PerSubscriber, Is.EqualTo(subscribers));
     }
 
     [Test]
