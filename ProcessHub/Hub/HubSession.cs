@@ -18,7 +18,7 @@ internal sealed class HubSession
     // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
     // Written at process_list time, at explicit subscribes and when an event is skipped for lack of interest; read by
     // subscribe's replay. Guarded by _holdGate.
-    private readonly Dictionary<string, long> _liveAfter = new(StringComparer.Ordinal);
+    private Dictionary<string, long>? _liveAfter;
 
     public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
     {
@@ -28,6 +28,9 @@ internal sealed class HubSession
     }
 
     public WebSocketConnection Connection { get; }
+
+    // Allocated on first use: most connections never need it, and idle memory per connection is a headline figure.
+    private Dictionary<string, long> LiveAfterMap => _liveAfter ??= new Dictionary<string, long>(StringComparer.Ordinal);
     public UserIdentity? Identity { get; private set; }
     public DateTimeOffset AuthDeadline { get; }
     public MessageRateLimiter RateLimiter { get; }
@@ -72,12 +75,12 @@ internal sealed class HubSession
         {
             foreach (var process in listed)
             {
-                _liveAfter[process.ProcessId] = process.Seq;
+                LiveAfterMap[process.ProcessId] = process.Seq;
             }
             Connection.Send(processList);
             foreach (var (frame, processId, seq) in _held!)
             {
-                bool covered = _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
+                bool covered = _liveAfter is not null && _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
                 if (!covered && Interest.Includes(processId))
                 {
                     Connection.Send(frame);
@@ -94,7 +97,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            return _liveAfter.GetValueOrDefault(processId);
+            return _liveAfter?.GetValueOrDefault(processId) ?? 0;
         }
     }
 
@@ -102,7 +105,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            _liveAfter[processId] = seq;
+            LiveAfterMap[processId] = seq;
         }
     }
 

@@ -14,20 +14,23 @@ namespace ProcessHub.Server;
 internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
-    private readonly HubServer _server;
     private readonly ServerOptions _options;
     private readonly Router _router;
     private readonly ILogger _logger;
 
-    public HttpConnectionLoop(HubServer server, ServerOptions options, Router router, ILogger logger)
+    public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger)
     {
-        _server = server;
         _options = options;
         _router = router;
         _logger = logger;
     }
 
-    public async Task RunAsync(ClientConnection client, CancellationToken stopping)
+    /// <summary>
+    /// Serves HTTP requests until the connection closes or upgrades. Returns the upgrade (the 101 already sent) for
+    /// the caller to run the WebSocket: by then this method's request buffer, deadline and state are gone, so an
+    /// idle WebSocket keeps none of them.
+    /// </summary>
+    public async Task<UpgradeRequest?> RunAsync(ClientConnection client, CancellationToken stopping)
     {
         var request = new HttpRequest();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -39,30 +42,25 @@ internal sealed class HttpConnectionLoop
                 var rejection = await ReadHeadAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
                 if (rejection is null)
                 {
-                    return; // the client closed between requests
+                    return null; // the client closed between requests
                 }
                 if (rejection != RequestRejection.None)
                 {
                     await RespondRejectionAsync(client, rejection.Value).ConfigureAwait(false);
-                    return;
+                    return null;
                 }
 
                 if (request.Path.SequenceEqual("/ws"u8))
                 {
                     deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-                    await UpgradeAsync(client, request).ConfigureAwait(false);
-                    return;
+                    return await UpgradeAsync(client, request).ConfigureAwait(false);
                 }
 
                 bool keepAlive = await ServeAsync(client, request, deadline, stopping).ConfigureAwait(false);
                 request.ReturnBuffer();
-                if (!keepAlive)
+                if (!keepAlive || !deadline.TryReset())
                 {
-                    return;
-                }
-                if (!deadline.TryReset())
-                {
-                    return;
+                    return null;
                 }
             }
         }
@@ -78,6 +76,7 @@ internal sealed class HttpConnectionLoop
         {
             request.ReturnBuffer();
         }
+        return null;
     }
 
     /// <summary>Null when the peer closed cleanly before a new request began.</summary>
@@ -172,12 +171,12 @@ internal sealed class HttpConnectionLoop
         }
     }
 
-    private async Task UpgradeAsync(ClientConnection client, HttpRequest request)
+    private async Task<UpgradeRequest?> UpgradeAsync(ClientConnection client, HttpRequest request)
     {
         if (!request.IsGet)
         {
             await client.SendAsync(HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")])).ConfigureAwait(false);
-            return;
+            return null;
         }
         var outcome = WebSocketHandshake.Validate(request, _options.AllowedOrigins);
         if (outcome != HandshakeOutcome.Accepted)
@@ -190,7 +189,7 @@ internal sealed class HttpConnectionLoop
                 _ => (400, "bad_request", "expected a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade)", (KeyValuePair<string, string>[]?)null),
             };
             await client.SendAsync(HttpResponseWriter.Error(status, code, message, keepAlive: false, headers)).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var upgrade = new UpgradeRequest(
@@ -209,7 +208,7 @@ internal sealed class HttpConnectionLoop
         {
             ArrayPool<byte>.Shared.Return(accept);
         }
-        await _server.RunWebSocketAsync(client, upgrade).ConfigureAwait(false);
+        return upgrade;
     }
 
     private static Task RespondRejectionAsync(ClientConnection client, RequestRejection rejection)

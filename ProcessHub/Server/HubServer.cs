@@ -33,7 +33,7 @@ internal sealed class HubServer : IAsyncDisposable
         _handler = handler;
         _logger = loggerFactory.CreateLogger("ProcessHub.Server");
         _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit };
-        _http = new HttpConnectionLoop(this, options, router, _logger);
+        _http = new HttpConnectionLoop(options, router, _logger);
     }
 
     public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
@@ -108,7 +108,7 @@ internal sealed class HubServer : IAsyncDisposable
                 connection.Close(CloseCode.GoingAway, "server shutting down");
             }
             _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
-            await connection.RunAsync(upgrade).ConfigureAwait(false);
+            await connection.RunAsync(Interlocked.Exchange(ref upgrade, null!)).ConfigureAwait(false);
         }
         finally
         {
@@ -122,7 +122,12 @@ internal sealed class HubServer : IAsyncDisposable
         _connections[client.Id] = client;
         try
         {
-            await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
+            var upgrade = await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
+            if (upgrade is not null)
+            {
+                // Handed over and cleared: a hoisted local would keep the upgrade (its token) alive for the connection's life.
+                await RunWebSocketAsync(client, Interlocked.Exchange(ref upgrade, null)).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -115,6 +115,7 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         try
         {
             _handler.OnOpen(this, request);
+            request = null!; // the handler took what it needs; an idle connection keeps no token
             while (true)
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
