@@ -28,7 +28,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     private readonly long _byteLimit;
     private readonly FlushScheduler _scheduler;
 
-    private SharedFrame[] _ring = [];
+    private SharedFrame[] _ring = Array.Empty<SharedFrame>();
     private int _head;
     private int _count;
     private long _queuedBytes;

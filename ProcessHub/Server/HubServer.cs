@@ -18,6 +18,7 @@ internal sealed class HubServer : IAsyncDisposable
     private readonly WebSocketOptions _webSocketOptions;
     private readonly ILogger _logger;
     private readonly HttpConnectionLoop _http;
+    private readonly Action<WebSocketConnection> _onWebSocketEnded;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
     private readonly ConcurrentDictionary<long, WebSocketConnection> _webSockets = new();
@@ -34,11 +35,13 @@ internal sealed class HubServer : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("ProcessHub.Server");
         _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit };
         _http = new HttpConnectionLoop(options, router, _logger);
+        _onWebSocketEnded = OnWebSocketEnded;
     }
 
     public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
 
-    public int OpenConnections => _connections.Count;
+    /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
+    public int OpenConnections => _connections.Count + _webSockets.Count;
 
     public int OpenWebSockets => _webSockets.Count;
 
@@ -74,14 +77,15 @@ internal sealed class HubServer : IAsyncDisposable
         {
             webSocket.Close(CloseCode.GoingAway, "server shutting down");
         }
-        if (_connections.IsEmpty)
-        {
-            _allClosed.TrySetResult();
-        }
+        NoteClosed();
         await Task.WhenAny(_allClosed.Task, Task.Delay(_options.DrainTimeout)).ConfigureAwait(false);
         foreach (var connection in _connections.Values)
         {
             connection.Dispose();
+        }
+        foreach (var webSocket in _webSockets.Values)
+        {
+            webSocket.Abort();
         }
         await Task.WhenAll(_acceptLoop, _heartbeat).ConfigureAwait(false);
         _allClosed.TrySetResult();
@@ -93,49 +97,65 @@ internal sealed class HubServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    internal async Task RunWebSocketAsync(ClientConnection client, UpgradeRequest upgrade)
-    {
-        var connection = new WebSocketConnection(client, _handler, _webSocketOptions);
-        _webSockets[connection.Id] = connection;
-        try
-        {
-            if (_webSockets.Count > _options.MaxConnections)
-            {
-                connection.Close(CloseCode.TryAgainLater, "too many connections");
-            }
-            else if (_stopping.IsCancellationRequested)
-            {
-                connection.Close(CloseCode.GoingAway, "server shutting down");
-            }
-            _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
-            await connection.RunAsync(Interlocked.Exchange(ref upgrade, null!)).ConfigureAwait(false);
-        }
-        finally
-        {
-            _webSockets.TryRemove(connection.Id, out _);
-            _logger.LogInformation("websocket {ConnectionId} closed with {CloseCode}", connection.Id, connection.CloseStatus);
-        }
-    }
-
+    // One async method per TCP connection for its HTTP phase; on upgrade it starts the WebSocket receive loop and
+    // returns, so an idle WebSocket holds one state machine (its receive loop), not a chain of awaiting callers.
     private async Task RunConnectionAsync(ClientConnection client)
     {
         _connections[client.Id] = client;
+        UpgradeRequest? upgrade = null;
         try
         {
-            var upgrade = await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
-            if (upgrade is not null)
-            {
-                // Handed over and cleared: a hoisted local would keep the upgrade (its token) alive for the connection's life.
-                await RunWebSocketAsync(client, Interlocked.Exchange(ref upgrade, null)).ConfigureAwait(false);
-            }
+            upgrade = await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "connection {ConnectionId} failed", client.Id);
         }
         finally
         {
             _connections.TryRemove(client.Id, out _);
-            if (_stopping.IsCancellationRequested && _connections.IsEmpty)
-            {
-                _allClosed.TrySetResult();
-            }
+        }
+        if (upgrade is null)
+        {
+            client.Dispose();
+            NoteClosed();
+            return;
+        }
+        StartWebSocket(client, upgrade);
+    }
+
+    private void StartWebSocket(ClientConnection client, UpgradeRequest upgrade)
+    {
+        var connection = new WebSocketConnection(client, _handler, _webSocketOptions, _onWebSocketEnded);
+        _webSockets[connection.Id] = connection;
+        if (_webSockets.Count > _options.MaxConnections)
+        {
+            connection.Close(CloseCode.TryAgainLater, "too many connections");
+        }
+        else if (_stopping.IsCancellationRequested)
+        {
+            connection.Close(CloseCode.GoingAway, "server shutting down");
+        }
+        _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
+        _ = connection.RunAsync(upgrade);
+    }
+
+    private void OnWebSocketEnded(WebSocketConnection connection)
+    {
+        _webSockets.TryRemove(connection.Id, out _);
+        if (connection.Failure is { } failure)
+        {
+            _logger.LogError(failure, "websocket {ConnectionId} failed", connection.Id);
+        }
+        _logger.LogInformation("websocket {ConnectionId} closed with {CloseCode}", connection.Id, connection.CloseStatus);
+        NoteClosed();
+    }
+
+    private void NoteClosed()
+    {
+        if (_stopping.IsCancellationRequested && _connections.IsEmpty && _webSockets.IsEmpty)
+        {
+            _allClosed.TrySetResult();
         }
     }
 

@@ -14,16 +14,21 @@ namespace ProcessHub.Transport;
 internal sealed class ClientConnection : ITransportConnection
 {
     private static long s_nextId;
+
+    // One options instance for every connection: 4 KiB reads, and zero-byte reads so an idle socket holds no buffer.
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
     private readonly Socket _socket;
     private int _disposed;
 
     public ClientConnection(Socket socket)
     {
         _socket = socket;
+        // Sends try the kernel directly and fall back to async only when it would block (see SendAsync).
+        _socket.Blocking = false;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = socket.RemoteEndPoint;
         var stream = new NetworkStream(socket, ownsSocket: false);
-        Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
+        Input = PipeReader.Create(stream, ReaderOptions);
     }
 
     public long Id { get; }
@@ -31,17 +36,24 @@ internal sealed class ClientConnection : ITransportConnection
     public PipeReader Input { get; }
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Sends every byte. Completes synchronously while the kernel send buffer has room.</summary>
+    /// <summary>
+    /// Sends every byte. A non-blocking send first: while the kernel's buffer has room (nearly always) the bytes go
+    /// out on this thread with no async machinery at all; only a send that would block continues asynchronously.
+    /// A connection that never blocks never allocates the socket's async send state (a few hundred bytes each).
+    /// Callers never overlap sends on one connection (the outbound queue drains one batch at a time).
+    /// </summary>
     public ValueTask SendAsync(ReadOnlyMemory<byte> data)
     {
-        // Fast path: one send that takes everything needs no state machine.
-        var pending = _socket.SendAsync(data, SocketFlags.None);
-        if (pending.IsCompletedSuccessfully)
+        int sent = _socket.Send(data.Span, SocketFlags.None, out SocketError error);
+        switch (error)
         {
-            int sent = pending.Result;
-            return sent == data.Length ? ValueTask.CompletedTask : SendRestAsync(data[sent..]);
+            case SocketError.Success:
+                return sent == data.Length ? ValueTask.CompletedTask : SendRestAsync(data[sent..]);
+            case SocketError.WouldBlock:
+                return SendRestAsync(data);
+            default:
+                return ValueTask.FromException(new SocketException((int)error));
         }
-        return AwaitSendAsync(pending, data);
     }
 
     /// <summary>Half-closes: our FIN goes out after whatever is queued in the kernel (RFC 6455 7.1.1).</summary>
@@ -71,15 +83,6 @@ internal sealed class ClientConnection : ITransportConnection
         catch (SocketException)
         {
             // Closing a socket the peer already reset.
-        }
-    }
-
-    private async ValueTask AwaitSendAsync(ValueTask<int> pending, ReadOnlyMemory<byte> data)
-    {
-        int sent = await pending.ConfigureAwait(false);
-        if (sent < data.Length)
-        {
-            await SendRestAsync(data[sent..]).ConfigureAwait(false);
         }
     }
 

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace ProcessHub.Transport;
 
 /// <summary>
-/// The accept loop. Each accepted socket gets TCP_NODELAY (frames are small and latency matters) and runs its
-/// own connection task; nothing a connection does can stop the loop. Accept errors are sorted like a
+/// The accept loop. Each accepted socket gets TCP_NODELAY (frames are small and latency matters) and is handed to
+/// the connection callback, which owns it from then on; nothing a connection does can stop the loop. Accept errors are sorted like a
 /// production server's: transient ones are logged and skipped, resource pressure (out of file descriptors)
 /// backs off, a broken listener stops the loop cleanly.
 /// </summary>
@@ -79,37 +79,31 @@ internal sealed class SocketListener : IDisposable
 
             backoff = TimeSpan.FromMilliseconds(10);
             client.NoDelay = true;
-            _ = RunConnectionAsync(client, onConnection);
+            Dispatch(client, onConnection);
         }
     }
 
     public void Dispose() => _socket.Dispose();
 
-    private async Task RunConnectionAsync(Socket client, Func<ClientConnection, Task> onConnection)
+    // The connection runs on the thread pool so the accept loop goes straight back to accepting. From here the
+    // callback owns the connection (its disposal included); nothing here waits on it, so nothing is kept per connection.
+    private void Dispatch(Socket client, Func<ClientConnection, Task> onConnection)
     {
-        // Yield first so the accept loop goes straight back to accepting.
-        await Task.Yield();
-        ClientConnection? connection = null;
-        try
+        ThreadPool.UnsafeQueueUserWorkItem(static state =>
         {
-            connection = new ClientConnection(client);
-            await onConnection(connection).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // A bug in one connection's handling must never reach the accept loop or other connections.
-            _logger.LogError(ex, "connection {ConnectionId} failed", connection?.Id);
-        }
-        finally
-        {
-            if (connection is null)
+            var (socket, callback, logger) = state;
+            ClientConnection? connection = null;
+            try
             {
-                client.Dispose();
+                connection = new ClientConnection(socket);
+                _ = callback(connection);
             }
-            else
+            catch (Exception ex)
             {
-                connection.Dispose();
+                logger.LogError(ex, "connection setup failed");
+                connection?.Dispose();
+                socket.Dispose();
             }
-        }
+        }, (client, onConnection, _logger), preferLocal: false);
     }
 }

@@ -30,8 +30,12 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
     private TaskCompletionSource? _closeFlushed;
     private long _lastReceivedTimestamp;
 
-    public WebSocketConnection(ITransportConnection client, IWebSocketHandler handler, WebSocketOptions options)
+    private readonly Action<WebSocketConnection>? _onEnded;
+
+    /// <param name="onEnded">Called last, after the handler's OnClosed, when everything is released.</param>
+    public WebSocketConnection(ITransportConnection client, IWebSocketHandler handler, WebSocketOptions options, Action<WebSocketConnection>? onEnded = null)
     {
+        _onEnded = onEnded;
         _client = client;
         _handler = handler;
         _reader = new FrameReader(options.MaxMessageBytes);
@@ -47,6 +51,9 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
 
     /// <summary>The code that ended the connection: ours, the peer's, or 1006 if it vanished.</summary>
     public ushort? CloseStatus { get; private set; }
+
+    /// <summary>An unexpected exception that ended the connection (a handler bug), for the owner to log.</summary>
+    public Exception? Failure { get; private set; }
 
     /// <summary>True once our close is queued: the connection takes no more frames.</summary>
     public bool IsClosing => Volatile.Read(ref _closeQueued) != 0;
@@ -150,6 +157,12 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         {
             // The socket went away under us: the peer reset, or the close timer aborted it.
         }
+        catch (Exception ex)
+        {
+            // A bug must end only this connection, never the process: report it as an internal error.
+            Failure = ex;
+            CloseStatus ??= CloseCode.InternalError;
+        }
         finally
         {
             CloseStatus ??= CloseCode.Abnormal;
@@ -157,7 +170,14 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
             _outbound.Dispose();
             await input.CompleteAsync().ConfigureAwait(false);
             _client.Dispose();
-            _handler.OnClosed(this);
+            try
+            {
+                _handler.OnClosed(this);
+            }
+            finally
+            {
+                _onEnded?.Invoke(this);
+            }
         }
     }
 
