@@ -39,6 +39,20 @@ internal sealed class EndProcessTests : ApiFixture
     }
 
     [Test]
+    public async Task A_result_over_64_KiB_is_413_and_the_process_keeps_running()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        string result = "\"" + new string('r', 64 * 1024) + "\"";
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/complete", token, $$"""{"result":{{result}}}""");
+
+        Assert.That(reply.Status, Is.EqualTo(413), reply.ToString());
+        Assert.That(reply.ErrorCode, Is.EqualTo("too_large"));
+        Assert.That((await Server.GetProcessAsync(id, token)).Str("status"), Is.EqualTo("running"));
+    }
+
+    [Test]
     public async Task Complete_twice_is_409()
     {
         var (_, token) = NewUser();
