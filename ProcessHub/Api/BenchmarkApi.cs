@@ -44,13 +44,29 @@ internal sealed class BenchmarkApi
         }
 
         var process = _producer.Start("benchmark", caller.Subject, plan.TotalSteps, body);
-        _ = _runner.StartAsync(process, plan);
-
         if (exchange.Request.Header(KnownHeader.Accept).IndexOf("text/event-stream"u8) >= 0)
         {
-            await SseStream.RunAsync(exchange, _registry, process.Record, afterSeq: 0, _keepAlive, _stopping).ConfigureAwait(false);
+            // The runner starts once the stream follows the process: started first, a fast run could push its first
+            // events out of the bounded history before the stream's replay, and the stream would begin mid-way.
+            int runnerStarted = 0;
+            void StartRunner()
+            {
+                if (Interlocked.Exchange(ref runnerStarted, 1) == 0)
+                {
+                    _ = _runner.StartAsync(process, plan);
+                }
+            }
+            try
+            {
+                await SseStream.RunAsync(exchange, _registry, process.Record, afterSeq: 0, _keepAlive, _stopping, StartRunner).ConfigureAwait(false);
+            }
+            finally
+            {
+                StartRunner(); // the client left before the stream began: the run goes on regardless
+            }
             return;
         }
+        _ = _runner.StartAsync(process, plan);
         await exchange.RespondJsonAsync(202, new { process_id = process.ProcessId }).ConfigureAwait(false);
     }
 }

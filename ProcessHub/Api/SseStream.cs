@@ -38,8 +38,12 @@ internal sealed class SseStream : IProcessWatcher
         }
     }
 
-    /// <summary>Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.</summary>
-    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, ProcessRecord process, long afterSeq, TimeSpan keepAlive, CancellationToken stopping)
+    /// <summary>
+    /// Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.
+    /// <paramref name="watching"/> runs once the stream follows the process, so a producer started there cannot
+    /// outrun it.
+    /// </summary>
+    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, ProcessRecord process, long afterSeq, TimeSpan keepAlive, CancellationToken stopping, Action? watching = null)
     {
         var stream = new SseStream();
         await exchange.StartStreamAsync(200, "text/event-stream; charset=utf-8", Headers).ConfigureAwait(false);
@@ -51,6 +55,7 @@ internal sealed class SseStream : IProcessWatcher
         {
             stream._events.Writer.TryComplete(); // ended already: the replay is the whole stream
         }
+        watching?.Invoke();
         // Closing the stream only stops the stream; the process runs on (the WebSocket channel shows it).
         var clientClosed = exchange.WaitForClientCloseAsync(done.Token);
         try

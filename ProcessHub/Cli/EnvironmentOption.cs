@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
 
 namespace ProcessHub.Cli;
 
@@ -82,11 +83,12 @@ internal static class EnvironmentOption
 
     private static void RequireRange(OptionResult result, Option<int> option, int min, int max)
     {
-        if (result.Implicit)
+        // A value that is not an integer is the parser's own error to report; asking for it here would throw.
+        if (result.Implicit || result.Tokens.Count != 1
+            || !int.TryParse(result.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
         {
             return;
         }
-        var value = result.GetValueOrDefault<int>();
         if (value < min || value > max)
         {
             result.AddError($"{option.Name} must be between {min} and {max}, got {value}");

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using NUnit.Framework;
+
+namespace ProcessHub.Tests.Api;
+
+/// <summary>POST /api/processes (PROTOCOL.md section 1) and the Bearer check every /api/* call shares.</summary>
+[TestFixture]
+internal sealed class CreateProcessTests : ApiFixture
+{
+    [Test]
+    public async Task Create_returns_201_with_an_id_and_the_process_starts_running()
+    {
+        var (alice, token) = NewUser();
+
+        var reply = await Server.PostAsync("/api/processes", token, """{"process_type":"export","total":7,"params":{"file":"a.csv"}}""");
+
+        Assert.That(reply.Status, Is.EqualTo(201), reply.ToString());
+        Assert.That(reply.Header("Content-Type"), Does.StartWith("application/json"));
+        Assert.That(Json.Keys(reply.Json), Is.EqualTo(new[] { "process_id" }));
+        string id = reply.Json.Str("process_id");
+        Assert.That(id, Is.Not.Empty);
+
+        var process = await Server.GetProcessAsync(id, token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(process.Str("process_id"), Is.EqualTo(id));
+            Assert.That(process.Str("process_type"), Is.EqualTo("export"));
+            Assert.That(process.Str("status"), Is.EqualTo("running"));
+            Assert.That(process.Str("owner"), Is.EqualTo(alice));
+            Assert.That(Json.DeepEquals(process.GetProperty("progress"), """{"current":0,"total":7}"""), Is.True, process.ToString());
+            Assert.That(process.Long("seq"), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Create_without_total_starts_at_zero_of_zero()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "import" });
+
+        var process = await Server.GetProcessAsync(id, token);
+
+        Assert.That(Json.DeepEquals(process.GetProperty("progress"), """{"current":0,"total":0}"""), Is.True, process.ToString());
+    }
+
+    [TestCase("{\"process_type\":", TestName = "Create_400_malformed_JSON")]
+    [TestCase("", TestName = "Create_400_empty_body")]
+    [TestCase("[1,2]", TestName = "Create_400_body_not_an_object")]
+    [TestCase("{\"total\":3}", TestName = "Create_400_missing_process_type")]
+    [TestCase("{\"process_type\":\"\"}", TestName = "Create_400_empty_process_type")]
+    [TestCase("{\"process_type\":42}", TestName = "Create_400_process_type_not_a_string")]
+    [TestCase("{\"process_type\":\"x\",\"total\":-1}", TestName = "Create_400_negative_total")]
+    [TestCase("{\"process_type\":\"x\",\"total\":\"3\"}", TestName = "Create_400_total_a_string")]
+    [TestCase("{\"process_type\":\"x\",\"total\":1.5}", TestName = "Create_400_total_not_an_integer")]
+    [TestCase("{\"process_type\":\"x\",\"total\":99999999999}", TestName = "Create_400_total_too_large")]
+    [TestCase("{\"process_type\":\"x\",\"owner\":7}", TestName = "Create_400_owner_not_a_string")]
+    public async Task Create_rejects_a_bad_body_with_400(string body)
+    {
+        var (alice, token) = NewUser();
+
+        var reply = await Server.PostAsync("/api/processes", token, body);
+
+        Assert.That(reply.Status, Is.EqualTo(400), reply.ToString());
+        Assert.That(reply.ErrorCode, Is.EqualTo("bad_request"));
+        Assert.That(reply.Json.GetProperty("error").Str("message"), Is.Not.Empty);
+        var list = await Server.GetAsync("/api/processes", token);
+        Assert.That(list.Json.GetProperty("processes").GetArrayLength(), Is.Zero, $"{alice} must have no process after a 400");
+    }
+
+    [Test]
+    public async Task Missing_token_is_401_with_a_Bearer_challenge()
+    {
+        var reply = await Server.PostAsync("/api/processes", token: null, """{"process_type":"x"}""");
+
+        AssertUnauthorized(reply);
+    }
+
+    [TestCase("Basic YWxpY2U6c2VjcmV0", TestName = "Unauthorized_401_basic_scheme")]
+    [TestCase("Bearer", TestName = "Unauthorized_401_bearer_without_token")]
+    [TestCase("Bearer not-a-jwt", TestName = "Unauthorized_401_garbage_token")]
+    public async Task A_bad_Authorization_header_is_401(string authorization)
+    {
+        var reply = await Server.PostAsync("/api/processes", token: null, """{"process_type":"x"}""", ("Authorization", authorization));
+
+        AssertUnauthorized(reply);
+    }
+
+    [Test]
+    public async Task A_token_signed_with_another_secret_is_401()
+    {
+        var reply = await Server.PostAsync("/api/processes", ForeignToken("alice"), """{"process_type":"x"}""");
+
+        AssertUnauthorized(reply);
+        Assert.That(reply.Json.GetProperty("error").Str("message"), Is.EqualTo("invalid token"));
+    }
+
+    [Test]
+    public async Task An_expired_token_is_401_token_expired()
+    {
+        var reply = await Server.PostAsync("/api/processes", ExpiredToken("alice"), """{"process_type":"x"}""");
+
+        AssertUnauthorized(reply);
+        Assert.That(reply.Json.GetProperty("error").Str("message"), Is.EqualTo("token expired"));
+    }
+
+    [Test]
+    public async Task A_non_producer_may_not_start_a_process_for_another_owner()
+    {
+        var (_, token) = NewUser();
+        var (bob, bobToken) = NewUser();
+
+        var reply = await Server.PostJsonAsync("/api/processes", token, new { process_type = "export", owner = bob });
+
+        Assert.That(reply.Status, Is.EqualTo(403), reply.ToString());
+        Assert.That(reply.ErrorCode, Is.EqualTo("forbidden"));
+        var bobsList = await Server.GetAsync("/api/processes", bobToken);
+        Assert.That(bobsList.Json.GetProperty("processes").GetArrayLength(), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_non_producer_may_name_itself_as_owner()
+    {
+        var (alice, token) = NewUser();
+
+        string id = await Server.CreateAsync(token, new { process_type = "export", owner = alice });
+
+        Assert.That((await Server.GetProcessAsync(id, token)).Str("owner"), Is.EqualTo(alice));
+    }
+
+    [Test]
+    public async Task A_producer_starts_a_process_for_another_owner_who_then_sees_it()
+    {
+        var (_, workerToken) = NewUser("producer");
+        var (bob, bobToken) = NewUser();
+
+        string id = await Server.CreateAsync(workerToken, new { process_type = "export", owner = bob, total = 2 });
+
+        var list = await Server.GetAsync("/api/processes", bobToken);
+        var processes = list.Json.GetProperty("processes").EnumerateArray().ToList();
+        Assert.That(processes.Select(p => p.Str("process_id")), Is.EqualTo(new[] { id }));
+        Assert.That(processes[0].Str("owner"), Is.EqualTo(bob));
+    }
+
+    private static void AssertUnauthorized(HttpReply reply)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(reply.Status, Is.EqualTo(401), reply.ToString());
+            Assert.That(reply.Header("WWW-Authenticate"), Is.EqualTo("Bearer"));
+            Assert.That(reply.Header("Content-Type"), Does.StartWith("application/json"));
+            Assert.That(reply.ErrorCode, Is.EqualTo("unauthorized"));
+        });
+    }
+
+    /// <summary>A well-formed HS256 token the server did not sign.</summary>
+    internal static string ForeignToken(string subject) => CreateToken(subject, "some other secret that is also long enough", DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(10));
+
+    internal static string ExpiredToken(string subject) => CreateToken(subject, ApiServer.Secret, DateTime.UtcNow.AddMinutes(-10), DateTime.UtcNow.AddMinutes(-5));
+
+    private static string CreateToken(string subject, string secret, DateTime notBefore, DateTime expires) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["sub"] = subject },
+            IssuedAt = notBefore,
+            NotBefore = notBefore,
+            Expires = expires,
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
+        });
+}

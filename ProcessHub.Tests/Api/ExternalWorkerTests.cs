@@ -1,0 +1,110 @@
+using System.Text.Json;
+using NUnit.Framework;
+
+namespace ProcessHub.Tests.Api;
+
+/// <summary>
+/// A worker in another process, on the HTTP producer API alone, drives a process for a user who watches it over
+/// the WebSocket (and over SSE): every event arrives, in seq order, with the same JSON on both channels.
+/// </summary>
+[TestFixture]
+internal sealed class ExternalWorkerTests : ApiFixture
+{
+    private const int Steps = 6;
+
+    [Test]
+    public async Task A_WebSocket_client_sees_every_event_an_HTTP_worker_produces_as_SSE_carries_it()
+    {
+        var (alice, aliceToken) = NewUser();
+        var (_, workerToken) = NewUser("producer");
+        var (socket, list) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        await using var _ = socket;
+        Assert.That(list.GetProperty("processes").GetArrayLength(), Is.Zero);
+
+        // The worker: create for alice, report every step with fields of its own, complete with a result.
+        var created = await Server.PostAsync("/api/processes", workerToken,
+            $$$"""{"process_type":"transcode","total":{{{Steps}}},"owner":"{{{alice}}}","params":{"input":"talk.mp4","presets":["720p","1080p"]}}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        string id = created.Json.Str("process_id");
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", aliceToken);
+        var sent = new List<string>();
+        for (int i = 1; i <= Steps; i++)
+        {
+            string progress = $$$"""{"current":{{{i}}},"total":{{{Steps}}},"detail":"segment {{{i}}}","fps":29.97,"stage":{"name":"encode","pass":{{{i % 2 + 1}}}}}""";
+            sent.Add(progress);
+            var reply = await Server.PostAsync($"/api/processes/{id}/progress", workerToken, progress);
+            Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+            Assert.That(reply.Json.GetProperty("cancel_requested").GetBoolean(), Is.False);
+        }
+        var completed = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, """{"result":{"outputs":["talk-720p.mp4","talk-1080p.mp4"],"bytes":123456789}}""");
+        Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
+
+        var wsTexts = await socket.ReceiveUntilAsync(m => m.Type() == "process_completed");
+        var ws = wsTexts.Select(t => JsonDocument.Parse(t).RootElement).ToList();
+
+        Assert.That(ws.Select(m => m.Type()), Is.EqualTo(
+            new[] { "process_started" }.Concat(Enumerable.Repeat("process_progress", Steps)).Append("process_completed")));
+        Assert.That(ws.Select(m => m.Long("seq")), Is.EqualTo(Enumerable.Range(1, Steps + 2).Select(i => (long)i)));
+        Assert.That(ws.Select(m => m.Str("process_id")), Is.All.EqualTo(id));
+        Assert.That(ws.Select(m => m.Str("process_type")), Is.All.EqualTo("transcode"));
+        Assert.That(ws.Select(m => m.Str("timestamp")), Is.All.Match(Json.TimestampPattern));
+
+        Assert.That(ws[0].Str("owner"), Is.EqualTo(alice));
+        Assert.That(Json.DeepEquals(ws[0].GetProperty("params"), """{"input":"talk.mp4","presets":["720p","1080p"]}"""), Is.True, wsTexts[0]);
+        Assert.That(Json.DeepEquals(ws[0].GetProperty("progress"), $$"""{"current":0,"total":{{Steps}}}"""), Is.True, wsTexts[0]);
+        for (int i = 1; i <= Steps; i++)
+        {
+            Assert.That(ws[i].GetProperty("progress").GetRawText(), Is.EqualTo(sent[i - 1]), "the worker's progress object verbatim");
+        }
+        Assert.That(Json.DeepEquals(ws[^1].GetProperty("result"), """{"outputs":["talk-720p.mp4","talk-1080p.mp4"],"bytes":123456789}"""), Is.True, wsTexts[^1]);
+        Assert.That(ws[^1].Long("duration_ms"), Is.GreaterThanOrEqualTo(0));
+
+        // The SSE stream opened during the run carries the same JSON, byte for byte.
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        var sseEvents = await sse.ReadToTerminalAsync();
+        Assert.That(sseEvents.Select(e => e.Data), Is.EqualTo(wsTexts));
+        Assert.That(sseEvents.Select(e => e.Id), Is.EqualTo(ws.Select(m => m.Long("seq"))));
+    }
+
+    [Test]
+    public async Task A_worker_learns_of_a_cancel_from_the_WebSocket_at_its_next_report()
+    {
+        var (alice, aliceToken) = NewUser();
+        var (_, workerToken) = NewUser("producer");
+        var (socket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        await using var _ = socket;
+        string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", total = 3, owner = alice });
+        Assert.That((await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":1,"total":3}""")).Status, Is.EqualTo(200));
+
+        await socket.SendAsync(new { type = "cancel_process", process_id = id });
+        var seen = await socket.ReceiveUntilAsync(m => m.Type() == "process_cancelled");
+        var reply = await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":2,"total":3}""");
+
+        Assert.That(JsonDocument.Parse(seen[^1]).RootElement.Str("cancelled_by"), Is.EqualTo(alice));
+        Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
+        Assert.That(reply.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
+        var complete = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
+        Assert.That(complete.Status, Is.EqualTo(409), complete.ToString());
+        Assert.That(complete.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public async Task Another_users_WebSocket_does_not_see_the_process()
+    {
+        var (alice, aliceToken) = NewUser();
+        var (_, bobToken) = NewUser();
+        var (_, workerToken) = NewUser("producer");
+        var (bobSocket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, bobToken);
+        await using var _ = bobSocket;
+        var (aliceSocket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        await using var __ = aliceSocket;
+
+        string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", owner = alice });
+        await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
+        await aliceSocket.ReceiveUntilAsync(m => m.Type() == "process_completed");
+        await bobSocket.SendAsync(new { type = "ping" });
+
+        var bobSaw = await bobSocket.ReceiveUntilAsync(m => m.Type() == "pong");
+        Assert.That(bobSaw, Has.Count.EqualTo(1), string.Join("\n", bobSaw));
+    }
+}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Net.WebSockets;
+using NUnit.Framework;
+
+namespace ProcessHub.Tests.Api;
+
+/// <summary>GET /healthz and GET /metrics, each test on a fresh hub so the numbers are exact.</summary>
+[TestFixture]
+internal sealed class HealthAndMetricsTests
+{
+    private static readonly string[] MetricNames =
+    [
+        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_processes",
+        "processhub_messages_sent_total", "processhub_bytes_sent_total", "processhub_socket_sends_total",
+        "processhub_events_published_total", "processhub_progress_coalesced_total", "processhub_slow_consumer_closes_total",
+        "processhub_auth_failures_total", "processhub_websocket_closes_total",
+    ];
+
+    private ApiServer _server = null!;
+
+    [SetUp]
+    public void Start() => _server = ApiServer.Start();
+
+    [TearDown]
+    public async Task Stop() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task Healthz_reports_status_uptime_connections_and_processes()
+    {
+        var empty = await _server.GetAsync("/healthz", token: null);
+        string token = _server.Token("alice");
+        await _server.CreateAsync(token);
+        await _server.CreateAsync(token);
+        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, token);
+        await using var _ = socket;
+
+        var busy = await _server.GetAsync("/healthz", token: null);
+
+        Assert.That(empty.Status, Is.EqualTo(200), empty.ToString());
+        Assert.That(empty.Header("Content-Type"), Does.StartWith("application/json"));
+        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "processes", "status", "uptime_seconds" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(empty.Json.Str("status"), Is.EqualTo("ok"));
+            Assert.That(empty.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(empty.Json.Long("connections"), Is.Zero);
+            Assert.That(empty.Json.Long("processes"), Is.Zero);
+            Assert.That(busy.Json.Long("connections"), Is.EqualTo(1));
+            Assert.That(busy.Json.Long("processes"), Is.EqualTo(2));
+            Assert.That(busy.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(empty.Json.GetProperty("uptime_seconds").GetDouble()));
+        });
+    }
+
+    [Test]
+    public async Task Healthz_and_metrics_need_no_token()
+    {
+        var health = await _server.GetAsync("/healthz", token: null);
+        var metrics = await _server.GetAsync("/metrics", token: null);
+
+        Assert.That(health.Status, Is.EqualTo(200));
+        Assert.That(metrics.Status, Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task Metrics_is_Prometheus_text_with_every_processhub_metric()
+    {
+        // Labelled counters appear once they have a series: give each one.
+        await _server.GetAsync("/api/processes", CreateProcessTests.ForeignToken("x"));
+        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, _server.Token("alice"));
+        await socket.CloseAsync();
+        await socket.DisposeAsync();
+        await Eventually.HoldsAsync(ScrapeAsync, text => Sample(text, "processhub_websocket_closes_total", "code=\"1000\"") is not null, "a close series");
+
+        var reply = await _server.GetAsync("/metrics", token: null);
+
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        Assert.That(reply.Header("Content-Type"), Does.StartWith("text/plain; version=0.0.4"));
+        foreach (var name in MetricNames)
+        {
+            Assert.That(reply.Text, Does.Contain($"# TYPE {name} "), name);
+            Assert.That(reply.Text, Does.Contain($"# HELP {name} "), name);
+        }
+    }
+
+    [Test]
+    public async Task Events_published_grows_by_one_per_event_of_a_run()
+    {
+        string token = _server.Token("alice");
+        double before = Sample(await ScrapeAsync(), "processhub_events_published_total") ?? 0;
+
+        string id = await _server.CreateAsync(token);
+        await _server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+        await _server.PostAsync($"/api/processes/{id}/progress", token, """{"current":2,"total":3}""");
+        await _server.PostAsync($"/api/processes/{id}/complete", token, null);
+
+        var text = await ScrapeAsync();
+        Assert.That(Sample(text, "processhub_events_published_total"), Is.EqualTo(before + 4), text);
+        Assert.That(Sample(text, "processhub_processes"), Is.EqualTo(1), text);
+    }
+
+    [Test]
+    public async Task Auth_failures_are_counted_by_reason()
+    {
+        await _server.GetAsync("/api/processes", CreateProcessTests.ForeignToken("x"));
+        await _server.GetAsync("/api/processes", CreateProcessTests.ForeignToken("y"));
+        await _server.GetAsync("/api/processes", CreateProcessTests.ExpiredToken("z"));
+
+        var text = await ScrapeAsync();
+
+        Assert.That(Sample(text, "processhub_auth_failures_total", "reason=\"invalid token\""), Is.EqualTo(2), text);
+        Assert.That(Sample(text, "processhub_auth_failures_total", "reason=\"token expired\""), Is.EqualTo(1), text);
+    }
+
+    [Test]
+    public async Task WebSocket_closes_are_counted_by_code()
+    {
+        var (normal, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, _server.Token("alice"));
+        await normal.CloseAsync();
+        await normal.DisposeAsync();
+        // A bad token: the server completes the upgrade, then closes with 4401 (PROTOCOL.md section 2).
+        var rejected = await HubSocket.ConnectAsync(_server.EndPoint, CreateProcessTests.ForeignToken("x"));
+        await rejected.WaitForCloseAsync();
+        Assert.That((int?)rejected.CloseStatus, Is.EqualTo(4401));
+        await rejected.DisposeAsync();
+
+        var text = await Eventually.HoldsAsync(ScrapeAsync,
+            t => Sample(t, "processhub_websocket_closes_total", "code=\"1000\"") == 1 && Sample(t, "processhub_websocket_closes_total", "code=\"4401\"") == 1,
+            "closes counted by code");
+
+        Assert.That(Sample(text, "processhub_websocket_connections"), Is.Zero, text);
+    }
+
+    [Test]
+    public async Task Messages_sent_grow_when_a_WebSocket_client_receives_events()
+    {
+        string token = _server.Token("alice");
+        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, token);
+        await using var _ = socket;
+        double before = Sample(await ScrapeAsync(), "processhub_messages_sent_total") ?? 0;
+
+        await _server.CreateAsync(token);
+        Assert.That((await socket.ReceiveAsync()).Type(), Is.EqualTo("process_started"));
+
+        var text = await ScrapeAsync();
+        Assert.That(Sample(text, "processhub_messages_sent_total"), Is.GreaterThan(before), text);
+        Assert.That(Sample(text, "processhub_websocket_connections"), Is.EqualTo(1), text);
+        Assert.That(Sample(text, "processhub_bytes_sent_total"), Is.GreaterThan(0), text);
+    }
+
+    private async Task<string> ScrapeAsync()
+    {
+        var reply = await _server.GetAsync("/metrics", token: null);
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        return reply.Text;
+    }
+
+    /// <summary>The value of one sample line (<c>name{labels} value</c>), or null when the series is absent.</summary>
+    private static double? Sample(string text, string name, string? labels = null)
+    {
+        string prefix = labels is null ? name + " " : $"{name}{{{labels}}} ";
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line[prefix.Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+}

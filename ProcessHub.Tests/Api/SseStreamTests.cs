@@ -1,0 +1,214 @@
+using NUnit.Framework;
+
+namespace ProcessHub.Tests.Api;
+
+/// <summary>
+/// GET /api/processes/{id}/events read byte for byte (PROTOCOL.md section 1): the head, the <c>retry:</c> hint,
+/// <c>id</c>/<c>event</c>/<c>data</c> per event with the WebSocket's JSON, keep-alive comments, the end after the
+/// terminal event, and <c>Last-Event-ID</c> resume.
+/// </summary>
+[TestFixture]
+internal sealed class SseStreamTests : ApiFixture
+{
+    [Test]
+    public async Task The_stream_is_framed_exactly_and_carries_the_WebSocket_JSON()
+    {
+        var (_, token) = NewUser();
+        var (socket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        await using var _ = socket;
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 2 });
+        string wsStarted = await socket.ReceiveTextAsync();
+
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sse.Head.Version, Is.EqualTo("HTTP/1.1"));
+            Assert.That(sse.Head.Status, Is.EqualTo(200), sse.Head.Head);
+            Assert.That(sse.Head.Header("Content-Type"), Is.EqualTo("text/event-stream; charset=utf-8"));
+            Assert.That(sse.Head.Header("Cache-Control"), Is.EqualTo("no-cache"));
+            Assert.That(sse.Head.HeaderCount("Content-Length"), Is.Zero);
+            Assert.That(sse.Head.HeaderCount("Transfer-Encoding"), Is.Zero);
+        });
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"), "the retry hint comes first");
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo($"id: 1\nevent: process_started\ndata: {wsStarted}"));
+
+        await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":2,"detail":"half"}""");
+        string wsProgress = await socket.ReceiveTextAsync();
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo($"id: 2\nevent: process_progress\ndata: {wsProgress}"));
+
+        await Server.PostAsync($"/api/processes/{id}/complete", token, """{"result":{"ok":true}}""");
+        string wsCompleted = await socket.ReceiveTextAsync();
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo($"id: 3\nevent: process_completed\ndata: {wsCompleted}"));
+
+        await sse.AssertClosedAsync();
+    }
+
+    [Test]
+    public async Task An_idle_stream_gets_keep_alive_comments()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await sse.ReadEventAsync()).Event, Is.EqualTo("process_started"));
+
+        // Nothing happens to the process: the next two blocks can only be keep-alives (SseKeepAlive is 1 s here).
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo(": keep-alive"));
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo(": keep-alive"));
+
+        await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+        var progress = await sse.ReadEventAsync();
+        Assert.That(progress.Id, Is.EqualTo(2), "the stream goes on after keep-alives");
+    }
+
+    [Test]
+    public async Task Every_event_has_matching_id_event_and_data()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 3 });
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+        for (int i = 1; i <= 3; i++)
+        {
+            await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = i, total = 3 });
+        }
+        await Server.PostAsync($"/api/processes/{id}/fail", token, """{"error":{"message":"broke","code":"E"}}""");
+
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        var events = await sse.ReadToTerminalAsync();
+        await sse.AssertClosedAsync();
+
+        Assert.That(events.Select(e => e.Id), Is.EqualTo(new long[] { 1, 2, 3, 4, 5 }));
+        Assert.That(events.Select(e => e.Event), Is.EqualTo(new[] { "process_started", "process_progress", "process_progress", "process_progress", "process_failed" }));
+        foreach (var e in events)
+        {
+            Assert.That(e.Json.Long("seq"), Is.EqualTo(e.Id), e.Data);
+            Assert.That(e.Json.Type(), Is.EqualTo(e.Event), e.Data);
+            Assert.That(e.Json.Str("process_id"), Is.EqualTo(id), e.Data);
+        }
+        Assert.That(events[^1].Json.GetProperty("error").Str("message"), Is.EqualTo("broke"));
+    }
+
+    [Test]
+    public async Task Last_Event_ID_resumes_strictly_after_that_seq_then_goes_live()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        for (int i = 1; i <= 3; i++)
+        {
+            await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = i, total = 5 });
+        }
+
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "2");
+        Assert.That(sse.Head.Status, Is.EqualTo(200), sse.Head.Head);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        var replayed = new[] { await sse.ReadEventAsync(), await sse.ReadEventAsync() };
+        Assert.That(replayed.Select(e => e.Id), Is.EqualTo(new long[] { 3, 4 }));
+        Assert.That(replayed.Select(e => e.Json.GetProperty("progress").Long("current")), Is.EqualTo(new long[] { 2, 3 }));
+
+        await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = 4, total = 5 });
+        await Server.PostAsync($"/api/processes/{id}/complete", token, null);
+        var live = await sse.ReadToTerminalAsync();
+        await sse.AssertClosedAsync();
+
+        Assert.That(live.Select(e => e.Id), Is.EqualTo(new long[] { 5, 6 }));
+        Assert.That(live[^1].Event, Is.EqualTo("process_completed"));
+    }
+
+    [Test]
+    public async Task The_stream_of_an_ended_process_replays_its_events_and_ends()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        await Server.PostAsync($"/api/processes/{id}/cancel", token, null);
+
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        var events = await sse.ReadToTerminalAsync();
+        await sse.AssertClosedAsync();
+
+        Assert.That(events.Select(e => e.Event), Is.EqualTo(new[] { "process_started", "process_cancelled" }));
+    }
+
+    [Test]
+    public async Task Last_Event_ID_at_the_terminal_event_of_an_ended_process_gives_an_empty_stream()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        await Server.PostAsync($"/api/processes/{id}/complete", token, null);
+
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "2");
+
+        Assert.That(sse.Head.Status, Is.EqualTo(200));
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That(await sse.ReadBlockAsync(), Is.Null, "nothing after seq 2, and the process has ended");
+    }
+
+    [TestCase("abc")]
+    [TestCase("-1")]
+    [TestCase("1.5")]
+    [TestCase("99999999999999999999999")]
+    public async Task A_Last_Event_ID_that_is_not_a_seq_is_400(string lastEventId)
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+
+        var reply = await Server.GetAsync($"/api/processes/{id}/events", token, ("Accept", "text/event-stream"), ("Last-Event-ID", lastEventId));
+
+        Assert.That(reply.Status, Is.EqualTo(400), reply.ToString());
+        Assert.That(reply.ErrorCode, Is.EqualTo("bad_request"));
+    }
+
+    [Test]
+    public async Task Events_of_another_users_process_are_403_an_unknown_one_404_without_a_token_401()
+    {
+        var (_, aliceToken) = NewUser();
+        var (_, malloryToken) = NewUser();
+        string id = await Server.CreateAsync(aliceToken);
+
+        var foreign = await Server.GetAsync($"/api/processes/{id}/events", malloryToken);
+        var unknown = await Server.GetAsync("/api/processes/0000000000000000/events", aliceToken);
+        var anonymous = await Server.GetAsync($"/api/processes/{id}/events", token: null);
+
+        Assert.That(foreign.Status, Is.EqualTo(403), foreign.ToString());
+        Assert.That(unknown.Status, Is.EqualTo(404), unknown.ToString());
+        Assert.That(anonymous.Status, Is.EqualTo(401), anonymous.ToString());
+    }
+
+    [Test]
+    public async Task An_admin_may_watch_any_process()
+    {
+        var (_, aliceToken) = NewUser();
+        var (_, adminToken) = NewUser("admin");
+        string id = await Server.CreateAsync(aliceToken);
+
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", adminToken);
+
+        Assert.That(sse.Head.Status, Is.EqualTo(200), sse.Head.Head);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await sse.ReadEventAsync()).Event, Is.EqualTo("process_started"));
+    }
+
+    [Test]
+    public async Task Closing_the_stream_does_not_cancel_the_process()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        var record = Server.App.Registry.Find(id)!;
+        var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await sse.ReadEventAsync()).Event, Is.EqualTo("process_started"));
+        Assert.That(record.Watchers, Has.Length.EqualTo(1));
+
+        sse.Dispose();
+        // The server notices the close on its own time; wait until it has let the stream go.
+        await Eventually.HoldsAsync(() => Task.FromResult(record.Watchers.Length), n => n == 0, "the SSE stream to stop watching");
+
+        var progress = await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+        Assert.That(progress.Status, Is.EqualTo(200), progress.ToString());
+        Assert.That(progress.Json.GetProperty("cancel_requested").GetBoolean(), Is.False);
+        var process = await Server.GetProcessAsync(id, token);
+        Assert.That(process.Str("status"), Is.EqualTo("running"));
+        Assert.That(Server.App.Producer.Find(id)!.CancellationToken.IsCancellationRequested, Is.False);
+    }
+}
