@@ -47,6 +47,11 @@ internal sealed class SseStream : IProcessWatcher
     {
         var stream = new SseStream();
         await exchange.StartStreamAsync(200, "text/event-stream; charset=utf-8", Headers).ConfigureAwait(false);
+        if (exchange.Request.IsHead)
+        {
+            watching?.Invoke();
+            return; // HEAD: the head says what a GET would stream, and nothing follows it
+        }
         await exchange.WriteAsync("retry: 3000\n\n"u8.ToArray()).ConfigureAwait(false);
 
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping);

@@ -23,12 +23,12 @@ internal sealed class ClientConnection : ITransportConnection
     public ClientConnection(Socket socket)
     {
         _socket = socket;
-        // Sends try the kernel directly and fall back to async only when it would block (see SendAsync).
-        _socket.Blocking = false;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = socket.RemoteEndPoint;
-        var stream = new NetworkStream(socket, ownsSocket: false);
+        var stream = new NetworkStream(socket, ownsSocket: false); // refuses a non-blocking socket, so it comes first
         Input = PipeReader.Create(stream, ReaderOptions);
+        // Sends try the kernel directly and fall back to async only when it would block (see SendAsync).
+        _socket.Blocking = false;
     }
 
     public long Id { get; }
