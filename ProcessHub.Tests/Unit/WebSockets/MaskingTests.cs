@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
 using ProcessHub.WebSockets;
 
 namespace ProcessHub.Tests.Unit.WebSockets;
@@ -30,7 +31,7 @@ internal sealed class MaskingTests
 
                 int next = Masking.Apply(data, Masking.ReadKey(Key), offset);
 
-                Assert.That(data, Is.EqualTo(expected), $"length {length}, offset {offset}");
+                AssertBytes.Equal(expected, data, $"length {length}, offset {offset}");
                 Assert.That(next, Is.EqualTo((offset + length) % 4), $"length {length}, offset {offset}: the key offset after the data");
             }
         }
@@ -50,7 +51,7 @@ internal sealed class MaskingTests
 
                 Masking.Apply(buffer.AsSpan(misalignment), Masking.ReadKey(Key), 0);
 
-                Assert.That(buffer[misalignment..], Is.EqualTo(expected), $"misaligned by {misalignment}, length {length}");
+                AssertBytes.Equal(expected, buffer.AsSpan(misalignment), $"misaligned by {misalignment}, length {length}");
             }
         }
     }
@@ -67,7 +68,7 @@ internal sealed class MaskingTests
             var data = payload.ToArray();
             int offset = Masking.Apply(data.AsSpan(0, cut), Masking.ReadKey(Key), 0);
             Masking.Apply(data.AsSpan(cut), Masking.ReadKey(Key), offset);
-            Assert.That(data, Is.EqualTo(expected), $"cut at {cut}");
+            AssertBytes.Equal(expected, data, $"cut at {cut}");
         }
     }
 
