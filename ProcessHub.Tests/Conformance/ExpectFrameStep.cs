@@ -19,7 +19,7 @@ internal sealed record ExpectFrameStep(byte Opcode, byte[] Payload) : CaseStep
             Assert.That(frame.Rsv, Is.Zero, $"no extension was negotiated: {frame}");
             Assert.That(frame.Masked, Is.False, $"a server must not mask (RFC 6455 5.1): {frame}");
         }
-        Assert.That(frame.Payload, Is.EqualTo(Payload), $"the {Opcodes.Name(Opcode)} payload differs from what was sent ({Payload.Length} bytes expected, {frame.Payload.Length} received)");
+        AssertBytes.Equal(Payload, frame.Payload, $"the {Opcodes.Name(Opcode)} payload");
     }
 
     public override string ToString() => $"expect {Opcodes.Name(Opcode)} of {Payload.Length} bytes";

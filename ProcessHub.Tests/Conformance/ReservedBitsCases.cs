@@ -1,5 +1,6 @@
 using ProcessHub.Tests.Infrastructure;
 using static ProcessHub.Tests.Conformance.CaseBuilder;
+using static ProcessHub.Tests.Infrastructure.Bytes;
 
 namespace ProcessHub.Tests.Conformance;
 
@@ -39,6 +40,4 @@ internal static class ReservedBitsCases
             .Send(ClientFrame.Build(Opcodes.Close, ClientFrame.ClosePayload(1000), rsv: 7), "close with RSV=7")
             .ExpectFailure(CloseCodes.ProtocolError);
     }
-
-    internal static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 }

@@ -1,5 +1,6 @@
 using ProcessHub.Tests.Infrastructure;
 using static ProcessHub.Tests.Conformance.CaseBuilder;
+using static ProcessHub.Tests.Infrastructure.Bytes;
 
 namespace ProcessHub.Tests.Conformance;
 
@@ -28,7 +29,7 @@ internal static class ReservedOpcodeCases
         // 4.1.3 / 4.2.3: a good message first, then the reserved frame, then a ping that must go unanswered.
         foreach (byte opcode in new byte[] { 0x5, 0xD })
         {
-            var sequence = ReservedBitsCases.Concat(ClientFrame.Text(hello), ClientFrame.Build(opcode, []), ClientFrame.Ping([]));
+            var sequence = Concat(ClientFrame.Text(hello), ClientFrame.Build(opcode, []), ClientFrame.Ping([]));
             yield return Case($"4.x.3/0x{opcode:X}", $"echo, then opcode 0x{opcode:X}, then ping: echo and 1002, no pong")
                 .Send(sequence, $"text, opcode 0x{opcode:X}, ping")
                 .ExpectText(hello)

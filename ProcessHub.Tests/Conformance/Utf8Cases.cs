@@ -1,6 +1,6 @@
 using ProcessHub.Tests.Infrastructure;
 using static ProcessHub.Tests.Conformance.CaseBuilder;
-using static ProcessHub.Tests.Conformance.ReservedBitsCases;
+using static ProcessHub.Tests.Infrastructure.Bytes;
 
 namespace ProcessHub.Tests.Conformance;
 

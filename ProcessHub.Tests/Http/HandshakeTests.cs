@@ -94,6 +94,16 @@ internal sealed class HandshakeTests
     }
 
     [Test]
+    public async Task HTTP_1_0_upgrade_is_400()
+    {
+        // RFC 6455 4.2.1 item 1: the handshake is "an HTTP/1.1 or higher GET request".
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("GET /ws HTTP/1.1", "GET /ws HTTP/1.0", StringComparison.Ordinal);
+
+        await ExpectRefusalAsync(client, request, 400);
+    }
+
+    [Test]
     public async Task Missing_key_is_400()
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);

@@ -146,6 +146,10 @@ internal sealed class FrameReader
                 return false;
             }
             ReadOnlySpan<byte> source = buffer.FirstSpan;
+            if (source.IsEmpty)
+            {
+                source = FirstNonEmptySpan(buffer);
+            }
             int take = (int)Math.Min((ulong)source.Length, _frameRemaining);
             EnsureMessageCapacity(_messageLength + take);
             var target = _message.AsSpan(_messageLength, take);
@@ -162,6 +166,19 @@ internal sealed class FrameReader
         }
         _inFrame = false;
         return true;
+    }
+
+    // A ReadOnlySequence may hold empty segments, even first: taking an empty FirstSpan would take 0 bytes forever.
+    private static ReadOnlySpan<byte> FirstNonEmptySpan(ReadOnlySequence<byte> buffer)
+    {
+        foreach (var memory in buffer)
+        {
+            if (!memory.IsEmpty)
+            {
+                return memory.Span;
+            }
+        }
+        return default;
     }
 
     private void EnsureMessageCapacity(int needed)

@@ -14,7 +14,8 @@ internal static class WebSocketHandshake
     /// <summary>RFC 6455 4.2.1: checks the client's upgrade request.</summary>
     public static HandshakeOutcome Validate(HttpRequest request, IReadOnlyCollection<string> allowedOrigins)
     {
-        if (!request.HeaderHasToken(KnownHeader.Upgrade, "websocket"u8) || !request.HeaderHasToken(KnownHeader.Connection, "upgrade"u8))
+        // RFC 6455 4.2.1 asks for HTTP/1.1 or higher; RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored.
+        if (!request.IsHttp11 || !request.HeaderHasToken(KnownHeader.Upgrade, "websocket"u8) || !request.HeaderHasToken(KnownHeader.Connection, "upgrade"u8))
         {
             return HandshakeOutcome.NotAnUpgrade;
         }
