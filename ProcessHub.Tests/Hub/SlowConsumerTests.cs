@@ -160,6 +160,37 @@ public sealed class SlowConsumerTests
     }
 
     [Test]
+    public async Task A_client_whose_essential_backlog_passes_the_outbound_byte_limit_is_closed_with_4429()
+    {
+        // process_started events are never coalesced, so a client that reads none of them fills its queue; past
+        // the byte limit the hub closes it at once, without waiting for the stall limit.
+        await using var host = HubTestHost.Start(
+            new HubOptions { StallLimit = TimeSpan.FromMinutes(10), HistoryLimit = 1 },
+            new ProcessHub.Server.ServerOptions { OutboundByteLimit = 64 * 1024 });
+        var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
+        await using var ownedStalled = stalled;
+        var connection = host.App.Sessions.ForUser("alice")[0].Connection;
+
+        int started = 0;
+        while (!connection.IsClosing)
+        {
+            Assert.That(started, Is.LessThan(200_000), "the backlog never reached the byte limit");
+            for (int i = 0; i < 100; i++, started++)
+            {
+                host.App.Producer.Start("benchmark", "alice", parameters: new { padding = Detail });
+            }
+            await Task.Yield();
+        }
+
+        Assert.That(connection.CloseStatus, Is.EqualTo(CloseCode.SlowConsumer));
+        var before = new List<HubMessage>();
+        Assert.That(await stalled.ReceiveCloseAsync(before), Is.EqualTo((4429, "slow consumer")));
+        Assert.That(before, Has.Count.LessThan(started), "what was queued past the socket was dropped, not sent");
+        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 0, "the closed connection's session going away");
+        Assert.That(connection.Outbound.QueuedBytes, Is.Zero);
+    }
+
+    [Test]
     public async Task A_stalled_client_that_reads_late_sees_4429_slow_consumer()
     {
         // The client starts reading as soon as the hub has decided; the hub keeps the close for it for another stall
