@@ -95,6 +95,13 @@ internal sealed class HubTestClient : IAsyncDisposable
         await _socket.SendAsync(utf8, WebSocketMessageType.Text, endOfMessage: true, timeout.Token).ConfigureAwait(false);
     }
 
+    /// <summary>Sends a binary message, which the hub does not accept.</summary>
+    public async Task SendBinaryAsync(byte[] data)
+    {
+        using var timeout = new CancellationTokenSource(DefaultTimeout);
+        await _socket.SendAsync(data, WebSocketMessageType.Binary, endOfMessage: true, timeout.Token).ConfigureAwait(false);
+    }
+
     /// <summary>The next message; fails if the server closes instead or nothing arrives in time.</summary>
     public async Task<HubMessage> ReceiveAsync(TimeSpan? timeout = null)
     {

@@ -27,7 +27,7 @@ public sealed class SeedScenarioTests
             tabs.Add(await host.OpenTabAsync("alice"));
         }
 
-        var run = host.App.Producer.Start("benchmark", "alice", total: 12);
+        var run = host.App.Producer.Start("benchmark", "alice", total: 12, parameters: new { models = new[] { "GPT-4o" }, runs = 3 });
         for (int step = 1; step <= 12; step++)
         {
             run.ReportProgress(step, 12, "GPT-4o", $"Run {((step - 1) / 4) + 1}/3, Context {step}K");
@@ -50,6 +50,8 @@ public sealed class SeedScenarioTests
         Assert.That(first.Select(m => m.ProcessId), Is.All.EqualTo(run.ProcessId));
         Assert.That(first[0].Get("owner").GetString(), Is.EqualTo("alice"));
         Assert.That(first[0].Get("progress").GetRawText(), Is.EqualTo("""{"current":0,"total":12}"""));
+        Assert.That(first[0].Get("params").GetRawText(), Is.EqualTo("""{"models":["GPT-4o"],"runs":3}"""));
+        Assert.That(first[0].Get("process_type").GetString(), Is.EqualTo("benchmark"));
         Assert.That(first[^1].Get("result").GetProperty("score").GetDouble(), Is.EqualTo(0.93));
         Assert.That(first[^1].Get("duration_ms").ValueKind, Is.EqualTo(JsonValueKind.Number));
         foreach (var other in sequences.Skip(1))

@@ -145,6 +145,13 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
             var connection = session.Connection;
             if (connection.IsClosing)
             {
+                // Our close frame waits behind a send the peer never lets complete (it reads nothing at all): without
+                // this the connection, its session and its last batch would be held until the peer went away. It gets
+                // a second stall limit to take the close, then the socket is dropped, which releases everything.
+                if (connection.Outbound.PendingFor > _options.StallLimit * 2)
+                {
+                    connection.Abort();
+                }
                 continue;
             }
             if (session.Identity is not { } identity)

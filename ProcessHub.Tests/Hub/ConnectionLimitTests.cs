@@ -1,0 +1,63 @@
+using NUnit.Framework;
+using ProcessHub.Server;
+
+namespace ProcessHub.Tests.Hub;
+
+/// <summary>
+/// PROTOCOL.md sections 4 and 5 on an authenticated hub connection: what ends a connection instead of earning an
+/// error reply (binary, oversized or invalid UTF-8 messages) and the server's shutdown close.
+/// </summary>
+[TestFixture]
+public sealed class ConnectionLimitTests
+{
+    [Test]
+    public async Task A_binary_message_closes_with_1003()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendBinaryAsync([1, 2, 3]);
+
+        Assert.That(await tab.ReceiveCloseAsync(), Is.EqualTo((1003, "binary messages are not supported")));
+    }
+
+    [Test]
+    public async Task A_message_over_the_limit_closes_with_1009()
+    {
+        await using var host = HubTestHost.Start(server: new ServerOptions { MaxMessageBytes = 1024 });
+        await using var tab = await host.OpenTabAsync("alice");
+        await tab.SendJsonAsync(new { type = "ping", request_id = new string('a', 900) });
+        Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("pong"), "just under the limit is fine");
+
+        await tab.SendJsonAsync(new { type = "ping", request_id = new string('a', 1100) });
+
+        Assert.That(await tab.ReceiveCloseAsync(), Is.EqualTo((1009, "message too big")));
+    }
+
+    [Test]
+    public async Task Text_that_is_not_utf8_closes_with_1007()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendAsync([(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)'}']);
+
+        Assert.That(await tab.ReceiveCloseAsync(), Is.EqualTo((1007, "invalid utf-8")));
+    }
+
+    [Test]
+    public async Task Shutdown_closes_every_connection_with_1001()
+    {
+        var host = HubTestHost.Start();
+        await using var alice = await host.OpenTabAsync("alice");
+        await using var admin = await host.OpenTabAsync("root", admin: true);
+
+        var stopping = host.App.StopAsync();
+
+        Assert.That(await alice.ReceiveCloseAsync(), Is.EqualTo((1001, "server shutting down")));
+        Assert.That(await admin.ReceiveCloseAsync(), Is.EqualTo((1001, "server shutting down")));
+        await stopping.WaitAsync(HubTestClient.DefaultTimeout);
+        await host.DisposeAsync();
+        Assert.That(host.App.Handler.SessionCount, Is.Zero);
+    }
+}
