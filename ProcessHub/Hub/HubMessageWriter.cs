@@ -231,12 +231,6 @@ internal static class HubMessageWriter
             writer.WritePropertyName(ErrorName);
             writer.WriteRawValue(process.ErrorJson, skipInputValidation: true);
         }
-        // Not in the contract's list of fields, added so a tab opened after the end can still show the outcome.
-        if (process.ResultJson is not null)
-        {
-            writer.WritePropertyName(ResultName);
-            writer.WriteRawValue(process.ResultJson, skipInputValidation: true);
-        }
         writer.WriteEndObject();
     }
 
