@@ -29,7 +29,9 @@ internal sealed class Flusher : IThreadPoolWorkItem
             {
                 queue.DrainNow();
             }
-            Volatile.Write(ref _scheduled, 0);
+            // A full fence, not just a release: the emptiness check below must not be read before this store,
+            // or a queue added in between (which saw 1 and did not schedule) would wait for the next burst.
+            Interlocked.Exchange(ref _scheduled, 0);
             // A queue added after the last dequeue saw _scheduled == 1 and did not schedule: take it now.
             if (_pending.IsEmpty || Interlocked.Exchange(ref _scheduled, 1) != 0)
             {
