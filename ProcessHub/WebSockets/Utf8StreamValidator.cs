@@ -1,3 +1,5 @@
+using System.Text.Unicode;
+
 namespace ProcessHub.WebSockets;
 
 /// <summary>
@@ -26,13 +28,19 @@ internal struct Utf8StreamValidator
         {
             if (_pending == 0)
             {
-                // JSON is mostly ASCII: skip it a vector at a time.
-                int nonAscii = bytes[i..].IndexOfAnyExceptInRange((byte)0x00, (byte)0x7F);
-                if (nonAscii < 0)
+                // Whole code points go through the runtime's vectorized validator in one call; only a code point cut
+                // off at the end of this piece is left for the byte-wise state machine below, which carries it over.
+                var rest = bytes[i..];
+                int complete = CompleteLength(rest);
+                if (!Utf8.IsValid(rest[..complete]))
+                {
+                    return false;
+                }
+                i += complete;
+                if (i == bytes.Length)
                 {
                     return true;
                 }
-                i += nonAscii;
                 if (!StartCodePoint(bytes[i]))
                 {
                     return false;
@@ -52,6 +60,33 @@ internal struct Utf8StreamValidator
             i++;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The length of <paramref name="bytes"/> without a trailing code point that is cut off (at most 3 bytes). Only
+    /// a well-formed lead byte that needs more bytes than remain is cut off; anything malformed stays in, for
+    /// <see cref="Utf8.IsValid(ReadOnlySpan{byte})"/> to reject.
+    /// </summary>
+    private static int CompleteLength(ReadOnlySpan<byte> bytes)
+    {
+        int end = bytes.Length;
+        for (int back = 1; back <= 3 && back <= end; back++)
+        {
+            byte b = bytes[end - back];
+            if ((b & 0xC0) == 0x80)
+            {
+                continue; // a continuation byte: keep looking for its lead
+            }
+            int needed = b switch
+            {
+                >= 0xC2 and <= 0xDF => 2,
+                >= 0xE0 and <= 0xEF => 3,
+                >= 0xF0 and <= 0xF4 => 4,
+                _ => 0,
+            };
+            return needed > back ? end - back : end;
+        }
+        return end;
     }
 
     private bool StartCodePoint(byte lead)
