@@ -130,6 +130,33 @@ public sealed class DashboardTests
     }
 
     [Test]
+    public async Task Fifty_processes_updating_twenty_times_a_second_all_end_on_their_final_progress()
+    {
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+        var runs = Enumerable.Range(0, 50).Select(i => _host.App.Producer.Start("benchmark", "dev", total: 40)).ToList();
+        await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(50);
+
+        // 40 rounds at 20 per second: 2,000 progress events over two seconds, the load the page must take in stride.
+        using var ticker = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        for (int step = 1; step <= 40; step++)
+        {
+            await ticker.WaitForNextTickAsync();
+            foreach (var run in runs)
+            {
+                run.ReportProgress(step, 40, "GPT-4o", $"step {step}");
+            }
+        }
+
+        foreach (var run in runs)
+        {
+            await Expect(tab.Locator($"li.card[data-process-id='{run.ProcessId}'] .counts")).ToHaveTextAsync("40 / 40 · 100%");
+        }
+        await Expect(tab.Locator("#running-count")).ToHaveTextAsync("50");
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task The_page_is_served_from_the_binary_with_content_types_and_revalidation()
     {
         var context = await _browser.NewContextAsync();
