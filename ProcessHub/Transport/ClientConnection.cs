@@ -7,16 +7,14 @@ namespace ProcessHub.Transport;
 
 /// <summary>
 /// One accepted TCP connection: the socket, its receive pipe and its raw send path. Receiving goes through a
-/// <see cref="PipeReader"/> that issues zero-byte reads, so a connection waiting for data holds no receive
-/// buffer (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
+/// <see cref="PipeReader"/> (<see cref="SocketPipeReader"/>) that waits with zero-byte reads, so a connection waiting
+/// for data holds no receive buffer (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
 /// the outbound queue writes to.
 /// </summary>
 internal sealed class ClientConnection : ITransportConnection
 {
     private static long s_nextId;
 
-    // One options instance for every connection: 4 KiB reads, and zero-byte reads so an idle socket holds no buffer.
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
     private readonly Socket _socket;
     private int _disposed;
 
@@ -25,10 +23,9 @@ internal sealed class ClientConnection : ITransportConnection
         _socket = socket;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = socket.RemoteEndPoint;
-        var stream = new NetworkStream(socket, ownsSocket: false); // refuses a non-blocking socket, so it comes first
-        Input = PipeReader.Create(stream, ReaderOptions);
-        // Sends try the kernel directly and fall back to async only when it would block (see SendAsync).
+        // Sends and receives try the kernel directly and go async only when it would block (see SendAsync).
         _socket.Blocking = false;
+        Input = new SocketPipeReader(socket);
     }
 
     public long Id { get; }
