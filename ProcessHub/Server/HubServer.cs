@@ -33,7 +33,7 @@ internal sealed class HubServer : IAsyncDisposable
         _options = options;
         _handler = handler;
         _logger = loggerFactory.CreateLogger("ProcessHub.Server");
-        _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit };
+        _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit, FlushScheduler = options.FlushScheduler };
         _http = new HttpConnectionLoop(options, router, _logger);
         _onWebSocketEnded = OnWebSocketEnded;
     }

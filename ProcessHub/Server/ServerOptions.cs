@@ -32,6 +32,9 @@ public sealed record ServerOptions
     /// <summary>WebSocket connections in all; past it a new one is closed with 1013.</summary>
     public int MaxConnections { get; init; } = 50_000;
 
+    /// <summary>How outbound queues are woken (see <see cref="Outbound.FlushScheduler"/>); measured in docs/benchmarks.md.</summary>
+    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.PerConnection;
+
     /// <summary>Origins a browser may connect from; empty allows any.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
