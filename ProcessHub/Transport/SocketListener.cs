@@ -24,7 +24,6 @@ internal sealed class SocketListener : IDisposable
         {
             _socket.DualMode = true;
         }
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _socket.Bind(endPoint);
         _socket.Listen(4096);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
