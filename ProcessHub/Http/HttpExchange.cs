@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using ProcessHub.Transport;
 
@@ -37,9 +36,6 @@ internal sealed class HttpExchange
         var response = HttpResponseWriter.Build(status, contentType, body.Span, body.Length, KeepAlive, headers, omitBody: Request.IsHead);
         return _connection.SendAsync(response);
     }
-
-    public ValueTask RespondTextAsync(int status, string text) =>
-        RespondAsync(status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(text));
 
     public ValueTask RespondJsonAsync<T>(int status, T value, JsonSerializerOptions? options = null, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
         RespondAsync(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(value, options), headers);

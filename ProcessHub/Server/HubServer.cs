@@ -45,8 +45,6 @@ internal sealed class HubServer : IAsyncDisposable
 
     public int OpenWebSockets => _webSockets.Count;
 
-    public IEnumerable<WebSocketConnection> WebSockets => _webSockets.Values;
-
     /// <summary>Fires when shutdown begins; long-lived responses (SSE) end on it.</summary>
     public CancellationToken Stopping => _stopping.Token;
 
