@@ -1,0 +1,114 @@
+namespace ProcessHub.Benchmarks.Load;
+
+/// <summary>
+/// Publishes events to one server over a few keep-alive HTTP connections, one blocking thread each (so a paced
+/// send leaves at its scheduled time without an async timer in the way). ProcessHub gets its real producer path,
+/// <c>POST /api/processes/{id}/progress</c>; a peer gets <c>POST /publish</c>.
+/// </summary>
+internal sealed class Publisher : IDisposable
+{
+    private readonly TargetServer _target;
+    private readonly RawHttpConnection[] _connections;
+    private readonly string _path;
+    private readonly string? _token;
+    private long _errors;
+
+    public Publisher(TargetServer target, int connections, string path, string? token)
+    {
+        _target = target;
+        _path = path;
+        _token = token;
+        _connections = new RawHttpConnection[connections];
+        for (int i = 0; i < connections; i++)
+        {
+            _connections[i] = new RawHttpConnection(target.EndPoint);
+        }
+    }
+
+    /// <summary>Requests that did not answer 2xx.</summary>
+    public long Errors => Volatile.Read(ref _errors);
+
+    /// <summary>
+    /// Events [first, first + count) as fast as the server takes them, all connections in flight; the last one
+    /// alone once every other was acknowledged, so that it is the last the server sees.
+    /// </summary>
+    public void Burst(long first, int count)
+    {
+        long next = first;
+        long lastButOne = first + count - 1;
+        RunOnAll(connection =>
+        {
+            while (true)
+            {
+                long index = Interlocked.Increment(ref next) - 1;
+                if (index >= lastButOne)
+                {
+                    return;
+                }
+                Publish(connection, index, MonotonicClock.Now);
+            }
+        });
+        Publish(_connections[0], first + count - 1, MonotonicClock.Now);
+    }
+
+    /// <summary>
+    /// Open-loop events at <paramref name="perSecond"/> from <paramref name="start"/> until <paramref name="end"/>:
+    /// event k is due at start + k/rate and carries that due time as its timestamp, so a late send (the server
+    /// slow to take the previous request) shows as latency instead of hiding it. Returns the events sent.
+    /// </summary>
+    public long Paced(long first, double perSecond, long start, long end)
+    {
+        double period = 1e9 / perSecond;
+        long next = 0;
+        long sent = 0;
+        RunOnAll(connection =>
+        {
+            for (int guard = 0; guard < 10_000_000; guard++)
+            {
+                long k = Interlocked.Increment(ref next) - 1;
+                long due = start + (long)(k * period);
+                if (due >= end)
+                {
+                    return;
+                }
+                MonotonicClock.SleepUntil(due);
+                Publish(connection, first + k, due);
+                Interlocked.Increment(ref sent);
+            }
+        });
+        return sent;
+    }
+
+    private void Publish(RawHttpConnection connection, long index, long ts)
+    {
+        var kind = _target.Kind;
+        int status = connection.Send("POST", _path, _token, EventBody.MaxBytes, span => EventBody.Write(kind, span, index, ts));
+        if (status is < 200 or > 299)
+        {
+            Interlocked.Increment(ref _errors);
+        }
+    }
+
+    private void RunOnAll(Action<RawHttpConnection> work)
+    {
+        var threads = new Thread[_connections.Length];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            var connection = _connections[i];
+            threads[i] = new Thread(() => work(connection)) { IsBackground = true, Name = "publisher" };
+            threads[i].Start();
+        }
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections)
+        {
+            connection.Dispose();
+        }
+    }
+}
