@@ -9,7 +9,8 @@ internal sealed class BenchOptions
     public TargetServer? Raw { get; set; }
     public string? Secret { get; set; }
     public int Runs { get; set; } = 5;
-    public int FinalRuns { get; set; } = 3;
+    public int FinalRuns { get; set; } = 1;
+    public int IdleRuns { get; set; } = 3;
     public HashSet<string> ScenarioNames { get; } = [];
     public int[] ThroughputConnections { get; set; } = [1, 100, 1_000, 10_000];
     public int[] IdleConnections { get; set; } = [1_000, 10_000];
@@ -17,7 +18,7 @@ internal sealed class BenchOptions
     public double[] LatencyLoads { get; set; } = [0.2, 0.5, 0.8];
     public int FinalConnections { get; set; } = 1_000;
     public int FinalEvents { get; set; } = 10_000;
-    public double FinalTimeoutSeconds { get; set; } = 120;
+    public double FinalTimeoutSeconds { get; set; } = 100;
     public double ThroughputSeconds { get; set; } = 2;
     public double LatencySeconds { get; set; } = 2.5;
     public int Publishers { get; set; } = 8;
@@ -26,6 +27,10 @@ internal sealed class BenchOptions
     public string? JsonPath { get; set; }
     public string Command { get; set; } = "./run.sh bench";
     public string Machine { get; set; } = "";
+    public string LoadAverageAtStart { get; set; } = "";
+    public string LoadAverageAtEnd { get; set; } = "";
+
+    public static string ReadLoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
 
@@ -43,6 +48,7 @@ internal sealed class BenchOptions
                 case "--secret": options.Secret = Value(); break;
                 case "--runs": options.Runs = Int(Value()); break;
                 case "--final-runs": options.FinalRuns = Int(Value()); break;
+                case "--idle-runs": options.IdleRuns = Int(Value()); break;
                 case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
                 case "--throughput-n": options.ThroughputConnections = Ints(Value()); break;
                 case "--idle-n": options.IdleConnections = Ints(Value()); break;

@@ -24,6 +24,7 @@ internal sealed class BenchRunner
     public async Task<int> RunAsync()
     {
         long started = MonotonicClock.Now;
+        _options.LoadAverageAtStart = BenchOptions.ReadLoadAverage();
         foreach (var server in _options.Servers)
         {
             _contexts.Add(BenchContext.Create(server, _options.Secret, _options.Publishers));
@@ -35,7 +36,7 @@ internal sealed class BenchRunner
             {
                 foreach (int n in _options.IdleConnections)
                 {
-                    await AlternateAsync("idle", n, _options.Runs, "idle", c => _scenarios.IdleMemoryAsync(c, n)).ConfigureAwait(false);
+                    await AlternateAsync("idle", n, _options.IdleRuns, "idle", c => _scenarios.IdleMemoryAsync(c, n)).ConfigureAwait(false);
                 }
             }
             if (_options.Has("calibration") && _options.Raw is { } raw)
@@ -74,6 +75,7 @@ internal sealed class BenchRunner
             }
         }
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
+        _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
         Log($"done in {elapsed:F0} s");
         if (_options.JsonPath is { } json)
         {

@@ -45,9 +45,10 @@ internal sealed class MarkdownReport
 
     public string Render()
     {
-        Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC in {_elapsed / 60:F1} min by `{_options.Command}`. {_options.Machine}");
+        Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; the load tool ran {_elapsed / 60:F1} min of `{_options.Command}`. {_options.Machine}");
+        Line($"Load average (1, 5, 15 min) when the load tool started: {_options.LoadAverageAtStart}; when it ended: {_options.LoadAverageAtEnd}.");
         Line();
-        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.FinalRuns} for time to final state), servers alternating within each run. Ratios are ProcessHub / peer of the medians.");
+        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.IdleRuns} for idle memory, {_options.FinalRuns} for time to final state), servers alternating within each run (the first server rotates). Ratios are ProcessHub / peer of the medians.");
         Line();
         Calibration();
         Throughput();
