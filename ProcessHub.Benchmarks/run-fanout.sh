@@ -32,6 +32,14 @@ if [ ! -x "$PEERS/node/node_modules/.bin/bun" ] || [ ! -d "$PEERS/node/node_modu
     (cd "$PEERS/node" && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
 
+# dotnet-gcdump (a NuGet tool, installed beside the build): it induces a full GC in ProcessHub, which has no GC
+# endpoint, and reports its live heap, for the idle-memory scenario.
+GCDUMP=artifacts/tools/dotnet-gcdump
+if [ ! -x "$GCDUMP" ]; then
+    echo "run-fanout: installing dotnet-gcdump (dotnet tool install)" >&2
+    dotnet tool install dotnet-gcdump --version 10.0.750501 --tool-path artifacts/tools >&2 || echo "run-fanout: no dotnet-gcdump; ProcessHub's idle memory is measured without a GC" >&2
+fi
+
 echo "run-fanout: building (Release)" >&2
 dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
@@ -75,7 +83,7 @@ run=(taskset -c "$CLIENT_CORE" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=
     dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll load run
     --server "processhub=processhub:9501:$pid_processhub" --server "kestrel=peer:9502:$pid_kestrel"
     --server "ws=peer:9503:$pid_ws" --server "bun=peer:9504:$pid_bun" --raw "9500:$pid_raw"
-    --secret "$SECRET" --json "$OUT/results.json" --machine "$machine")
+    --secret "$SECRET" --gcdump "$GCDUMP" --json "$OUT/results.json" --machine "$machine")
 if [ "$quick" = 1 ]; then
     run+=(--command "ProcessHub.Benchmarks/run-fanout.sh --quick" --runs 1 --final-runs 1 --throughput-n 1,100,1000
         --idle-n 1000 --final-events 1000 --throughput-seconds 1 --latency-seconds 1.5)

@@ -8,6 +8,9 @@ internal sealed class BenchOptions
     public List<TargetServer> Servers { get; } = [];
     public TargetServer? Raw { get; set; }
     public string? Secret { get; set; }
+
+    /// <summary>dotnet-gcdump, to induce a full GC in (and read the live heap of) ProcessHub for idle memory.</summary>
+    public string? GcDumpPath { get; set; }
     public int Runs { get; set; } = 5;
     public int FinalRuns { get; set; } = 1;
     public int IdleRuns { get; set; } = 3;
@@ -46,6 +49,7 @@ internal sealed class BenchOptions
                 case "--server": options.Servers.Add(TargetServer.Parse(Value())); break;
                 case "--raw": options.Raw = TargetServer.Parse("raw=peer:" + Value()); break;
                 case "--secret": options.Secret = Value(); break;
+                case "--gcdump": options.GcDumpPath = Value(); break;
                 case "--runs": options.Runs = Int(Value()); break;
                 case "--final-runs": options.FinalRuns = Int(Value()); break;
                 case "--idle-runs": options.IdleRuns = Int(Value()); break;

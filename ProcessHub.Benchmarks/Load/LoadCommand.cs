@@ -21,6 +21,8 @@ internal static class LoadCommand
                     return await new BenchRunner(BenchOptions.Parse(args[1..])).RunAsync().ConfigureAwait(false);
                 case "smoke":
                     return await SmokeAsync(args[1..]).ConfigureAwait(false);
+                case "hold":
+                    return await HoldAsync(args[1..]).ConfigureAwait(false);
                 case "raw-server":
                     using (var stop = new CancellationTokenSource())
                     {
@@ -31,6 +33,7 @@ internal static class LoadCommand
                 default:
                     Console.Error.WriteLine("usage: load run --server name=processhub|peer:port:pid ... [--raw port:pid] [--secret S] [options]");
                     Console.Error.WriteLine("       load smoke --server name=kind:port:pid [--secret S] [--connections 3] [--events 20]");
+                    Console.Error.WriteLine("       load hold --server name=kind:port:pid [--secret S] [--connections 1000] [--seconds 30]");
                     Console.Error.WriteLine("       load raw-server --port P");
                     return 2;
             }
@@ -78,6 +81,26 @@ internal static class LoadCommand
                 + $"latency p50 {latency.Percentile(0.5) / 1e3:F0} us, max {latency.Max / 1e3:F0} us");
             return fleet.Delivered == expected && context.Publisher.Errors == 0 ? 0 : 1;
         }
+    }
+
+    /// <summary>
+    /// Opens N idle connections and holds them for a while (bounded), for profiling a server by hand, e.g. with
+    /// dotnet-gcdump while they are open.
+    /// </summary>
+    private static async Task<int> HoldAsync(string[] args)
+    {
+        var target = TargetServer.Parse(Option(args, "--server") ?? throw new ArgumentException("--server is required"));
+        int connections = int.Parse(Option(args, "--connections") ?? "1000", CultureInfo.InvariantCulture);
+        double seconds = Math.Min(600, double.Parse(Option(args, "--seconds") ?? "30", CultureInfo.InvariantCulture));
+        using var context = BenchContext.Create(target, Option(args, "--secret"), publishers: 1);
+        var fleet = context.NewFleet();
+        await using (fleet.ConfigureAwait(false))
+        {
+            await fleet.ConnectAsync(connections, 128, 4096, TimeSpan.FromSeconds(90)).ConfigureAwait(false);
+            Console.WriteLine($"hold: {connections} connections open for {seconds} s");
+            await Task.Delay(TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
+        }
+        return 0;
     }
 
     private static string? Option(string[] args, string name)

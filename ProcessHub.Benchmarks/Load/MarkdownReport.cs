@@ -123,13 +123,14 @@ internal sealed class MarkdownReport
         }
         Line("### c. Idle memory per connection");
         Line();
-        Line("RSS growth of the server process per idle connection, in bytes, measured after a full GC where the server offers one (the peers' `POST /gc`: Kestrel GC.Collect compacting, Node `global.gc()`, `Bun.gc(true)`); ProcessHub exposes none, so its RSS is read before and after without one. Kernel TCP memory (`/proc/net/sockstat` `mem`, machine-wide, both ends of each loopback connection) is apart.");
+        Line("RSS growth of the server process per idle connection, in bytes, measured after a full GC where the server offers one (the peers' `POST /gc`: Kestrel GC.Collect compacting, Node `global.gc()`, `Bun.gc(true)`); ProcessHub exposes none, so dotnet-gcdump induces one (collecting a dump runs a full blocking GC) and its report gives ProcessHub's live managed heap as well. Kernel TCP memory (`/proc/net/sockstat` `mem`, machine-wide, both ends of each loopback connection) is apart.");
         Line();
         Header("N, metric");
         foreach (int n in _options.IdleConnections)
         {
             Row($"{n:N0} RSS B/conn", server => Stat("idle", server, n, "idle", "rss_bytes_per_connection"), "N0");
             Row($"{n:N0} kernel TCP B/conn", server => Stat("idle", server, n, "idle", "kernel_tcp_bytes_per_connection"), "N0");
+            Row($"{n:N0} live managed heap B/conn (gcdump)", server => Stat("idle", server, n, "idle", "managed_heap_bytes_per_connection"), "N0");
         }
         Line();
     }

@@ -130,22 +130,29 @@ internal sealed class Scenarios
         }
     }
 
-    /// <summary>RSS growth per idle connection (after a full GC where the server offers one), kernel TCP memory apart.</summary>
+    /// <summary>
+    /// RSS growth per idle connection after a full GC: the peers' POST /gc, or for ProcessHub (no GC endpoint) the
+    /// one dotnet-gcdump induces, which also gives its live managed heap. Kernel TCP memory is apart.
+    /// </summary>
     public async Task<Dictionary<string, double>> IdleMemoryAsync(BenchContext context, int connections)
     {
-        bool gc = context.TryFullGc();
+        int pid = context.Target.Pid;
+        bool dump = context.Target.Kind == ServerKind.ProcessHub;
+        long heap0 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
+        bool gc = context.TryFullGc() || heap0 >= 0;
         await Task.Delay(500).ConfigureAwait(false);
-        long rss0 = ProcStats.RssBytes(context.Target.Pid);
+        long rss0 = ProcStats.RssBytes(pid);
         long kernel0 = ProcStats.KernelTcpBytes();
         var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
         try
         {
             await Task.Delay(1000).ConfigureAwait(false);
+            long heap1 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
             context.TryFullGc();
             await Task.Delay(500).ConfigureAwait(false);
-            long rss1 = ProcStats.RssBytes(context.Target.Pid);
+            long rss1 = ProcStats.RssBytes(pid);
             long kernel1 = ProcStats.KernelTcpBytes();
-            return new()
+            var values = new Dictionary<string, double>
             {
                 ["rss_bytes_per_connection"] = (rss1 - rss0) / (double)connections,
                 ["kernel_tcp_bytes_per_connection"] = (kernel1 - kernel0) / (double)connections,
@@ -153,6 +160,11 @@ internal sealed class Scenarios
                 ["rss_after_mib"] = rss1 / 1048576.0,
                 ["full_gc"] = gc ? 1 : 0,
             };
+            if (heap0 >= 0 && heap1 >= 0)
+            {
+                values["managed_heap_bytes_per_connection"] = (heap1 - heap0) / (double)connections;
+            }
+            return values;
         }
         finally
         {
