@@ -24,7 +24,7 @@ internal sealed class BenchOptions
     public double FinalTimeoutSeconds { get; set; } = 100;
     public double ThroughputSeconds { get; set; } = 2;
     public double LatencySeconds { get; set; } = 2.5;
-    public int Publishers { get; set; } = 8;
+    public int Publishers { get; set; } = 4;
     public int ConnectParallelism { get; set; } = 128;
     public string? MarkdownPath { get; set; }
     public string? JsonPath { get; set; }

@@ -30,25 +30,53 @@ internal sealed class Publisher : IDisposable
 
     /// <summary>
     /// Events [first, first + count) as fast as the server takes them, all connections in flight; the last one
-    /// alone once every other was acknowledged, so that it is the last the server sees.
+    /// alone once every other was acknowledged, so that it is the last the server sees. Past
+    /// <paramref name="deadline"/> no more are sent, the last one neither, and false comes back.
     /// </summary>
-    public void Burst(long first, int count)
+    public bool Burst(long first, int count, long deadline = long.MaxValue)
     {
         long next = first;
-        long lastButOne = first + count - 1;
+        long last = first + count - 1;
         RunOnAll(connection =>
         {
-            while (true)
+            for (int guard = 0; guard < 10_000_000; guard++)
             {
-                long index = Interlocked.Increment(ref next) - 1;
-                if (index >= lastButOne)
+                // Claim up to PipelineDepth indices below the last one and send them pipelined.
+                long from = Interlocked.Add(ref next, PipelineDepth) - PipelineDepth;
+                int take = (int)Math.Min(PipelineDepth, last - from);
+                if (take <= 0 || MonotonicClock.Now > deadline)
                 {
                     return;
                 }
-                Publish(connection, index, MonotonicClock.Now);
+                long ts = MonotonicClock.Now;
+                int failed = connection.SendPipelined(take, RequestBytes, (span, i) => WriteRequest(connection, span, from + i, ts));
+                if (failed > 0)
+                {
+                    Interlocked.Add(ref _errors, failed);
+                }
             }
         });
-        Publish(_connections[0], first + count - 1, MonotonicClock.Now);
+        if (MonotonicClock.Now > deadline)
+        {
+            return false;
+        }
+        Publish(_connections[0], last, MonotonicClock.Now);
+        return true;
+    }
+
+    /// <summary>Requests each connection sends back-to-back in a burst (HTTP/1.1 pipelining).</summary>
+    public const int PipelineDepth = 8;
+
+    private const int RequestBytes = 2048;
+
+    private int WriteRequest(RawHttpConnection connection, Span<byte> span, long index, long ts)
+    {
+        // Body first, after room for the head; then the head, then the body moved behind it.
+        const int HeadRoom = 1024;
+        int bodyLength = EventBody.Write(_target.Kind, span[HeadRoom..], index, ts);
+        int headLength = connection.WriteHead(span, "POST", _path, _token, bodyLength);
+        span.Slice(HeadRoom, bodyLength).CopyTo(span[headLength..]);
+        return headLength + bodyLength;
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ internal sealed class RawHttpConnection : IDisposable
     private static readonly byte[] ChunkedEnd = "0\r\n\r\n"u8.ToArray();
     private readonly IPEndPoint _endPoint;
     private readonly byte[] _response = new byte[64 * 1024];
-    private readonly byte[] _request = new byte[16 * 1024];
+    private readonly byte[] _request = new byte[64 * 1024];
     private Socket? _socket;
 
     public RawHttpConnection(IPEndPoint endPoint) => _endPoint = endPoint;
@@ -50,9 +50,49 @@ internal sealed class RawHttpConnection : IDisposable
 
     public delegate int SpanWriter(Span<byte> destination);
 
-    private int WriteHead(string method, string path, string? authorization, int bodyLength)
+    /// <summary>Writes one whole request (head and body) for item <paramref name="item"/>; returns its length.</summary>
+    public delegate int RequestWriter(Span<byte> destination, int item);
+
+    /// <summary>
+    /// HTTP/1.1 pipelining: <paramref name="count"/> requests in one send, then their responses in order. Returns
+    /// how many answered other than 2xx. This is how the publisher keeps a burst in flight without a thread per request.
+    /// </summary>
+    public int SendPipelined(int count, int maxRequestBytes, RequestWriter write)
     {
-        var span = _request.AsSpan();
+        if (count * maxRequestBytes > _request.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "too many requests for the buffer");
+        }
+        int length = 0;
+        for (int i = 0; i < count; i++)
+        {
+            length += write(_request.AsSpan(length, maxRequestBytes), i);
+        }
+        var socket = _socket ??= Connect();
+        socket.Send(_request.AsSpan(0, length));
+        int failures = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int status = ReadResponse(socket);
+            if (status is < 200 or > 299)
+            {
+                failures++;
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>The head of a request with a body of <paramref name="bodyLength"/> bytes, into <paramref name="destination"/>.</summary>
+    public int WriteHead(Span<byte> destination, string method, string path, string? authorization, int bodyLength)
+    {
+        return WriteHeadTo(destination, method, path, authorization, bodyLength);
+    }
+
+    private int WriteHead(string method, string path, string? authorization, int bodyLength) =>
+        WriteHeadTo(_request.AsSpan(), method, path, authorization, bodyLength);
+
+    private int WriteHeadTo(Span<byte> span, string method, string path, string? authorization, int bodyLength)
+    {
         int at = Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: {_endPoint}\r\n", span);
         if (authorization is not null)
         {
@@ -82,6 +122,7 @@ internal sealed class RawHttpConnection : IDisposable
                 // The server closed an idle keep-alive connection: reconnect once and resend.
                 _socket?.Dispose();
                 _socket = null;
+                _received = _receivedEnd = 0;
             }
         }
     }
@@ -93,23 +134,37 @@ internal sealed class RawHttpConnection : IDisposable
         return socket;
     }
 
+    // Received bytes not yet consumed: [_received, _receivedEnd) of _response (pipelined responses arrive together).
+    private int _received;
+    private int _receivedEnd;
+
+    private int Receive(Socket socket, int end)
+    {
+        if (end == _response.Length)
+        {
+            throw new IOException("response too large");
+        }
+        int n = socket.Receive(_response.AsSpan(end));
+        if (n == 0)
+        {
+            throw new IOException("the server closed the connection");
+        }
+        return end + n;
+    }
+
     private int ReadResponse(Socket socket)
     {
-        int end = 0;
-        int headEnd;
-        while (true)
+        // Move what is left of the last read to the front.
+        int end = _receivedEnd - _received;
+        if (_received > 0 && end > 0)
         {
-            int n = socket.Receive(_response.AsSpan(end));
-            if (n == 0)
-            {
-                throw new IOException("the server closed the connection");
-            }
-            end += n;
-            headEnd = _response.AsSpan(0, end).IndexOf(HeadEnd);
-            if (headEnd >= 0)
-            {
-                break;
-            }
+            Buffer.BlockCopy(_response, _received, _response, 0, end);
+        }
+        _received = _receivedEnd = 0;
+        int headEnd;
+        while ((headEnd = _response.AsSpan(0, end).IndexOf(HeadEnd)) < 0)
+        {
+            end = Receive(socket, end);
         }
         if (!Utf8Parser.TryParse(_response.AsSpan(9, 3), out int status, out _))
         {
@@ -127,26 +182,18 @@ internal sealed class RawHttpConnection : IDisposable
             }
             while (end - _bodyStart < contentLength)
             {
-                int n = socket.Receive(_response.AsSpan(end));
-                if (n == 0)
-                {
-                    throw new IOException("the response body ended early");
-                }
-                end += n;
+                end = Receive(socket, end);
             }
             _bodyLength = contentLength;
+            _received = _bodyStart + contentLength;
+            _receivedEnd = end;
         }
         else
         {
-            // Chunked (small control responses only): read to the last chunk and keep the raw text.
+            // Chunked (small control responses only, never pipelined): read to the last chunk, keep the raw text.
             while (!_response.AsSpan(_bodyStart, end - _bodyStart).EndsWith(ChunkedEnd))
             {
-                int n = socket.Receive(_response.AsSpan(end));
-                if (n == 0)
-                {
-                    throw new IOException("the response body ended early");
-                }
-                end += n;
+                end = Receive(socket, end);
             }
             _bodyLength = end - _bodyStart;
         }

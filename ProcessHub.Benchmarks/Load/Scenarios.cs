@@ -185,12 +185,16 @@ internal sealed class Scenarios
             double cpu0 = ProcStats.CpuSeconds(context.Target.Pid);
             long start = MonotonicClock.Now;
             long published = 0;
+            long deadline = start + MonotonicClock.FromSeconds(_options.FinalTimeoutSeconds);
+            bool allPublished = false;
             await RunBlocking(() =>
             {
-                context.Publisher.Burst(first, events);
+                // Bounded: a server that takes the burst slower than the timeout is cut off and reported so.
+                allPublished = context.Publisher.Burst(first, events, deadline);
                 published = MonotonicClock.Now;
             }).ConfigureAwait(false);
-            bool complete = await WaitAsync(done, TimeSpan.FromSeconds(_options.FinalTimeoutSeconds)).ConfigureAwait(false);
+            double remaining = Math.Max(0.1, MonotonicClock.ToSeconds(deadline - MonotonicClock.Now));
+            bool complete = allPublished && await WaitAsync(done, TimeSpan.FromSeconds(remaining)).ConfigureAwait(false);
             long end = complete ? fleet.DoneAt : MonotonicClock.Now;
             double cpu = ProcStats.CpuSeconds(context.Target.Pid) - cpu0;
             return new()
