@@ -57,6 +57,12 @@ trap cleanup EXIT
 dotnet_env=(env DOTNET_PROCESSOR_COUNT=1 DOTNET_gcServer=0 DOTNET_gcConcurrent=1 DOTNET_TieredPGO=1)
 start() { # name port command...
     local name=$1 port=$2; shift 2
+    # A port already served would be shared silently (ProcessHub's listener sets ReuseAddress, which .NET maps to
+    # SO_REUSEPORT on Linux), and the benchmark would talk to two servers at once.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "run-fanout: port $port is already in use; stop whatever serves it first" >&2
+        exit 1
+    fi
     taskset -c "$SERVER_CORE" "$@" >"$OUT/$name.log" 2>&1 &
     pids+=($!)
     eval "pid_$name=$!"
@@ -88,6 +94,6 @@ if [ "$quick" = 1 ]; then
     run+=(--command "ProcessHub.Benchmarks/run-fanout.sh --quick" --runs 1 --final-runs 1 --throughput-n 1,100,1000
         --idle-n 1000 --final-events 1000 --throughput-seconds 1 --latency-seconds 1.5)
 else
-    run+=(--command "./run.sh bench" --markdown docs/benchmarks.md)
+    run+=(--command "./run.sh bench" --markdown docs/benchmarks.md --throughput-seconds 1.5 --latency-seconds 2 --final-timeout 60)
 fi
 "${run[@]}" "${args[@]}" | tee "$OUT/tables.md"

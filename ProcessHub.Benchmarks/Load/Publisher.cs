@@ -113,7 +113,11 @@ internal sealed class Publisher : IDisposable
         int status = connection.Send("POST", _path, _token, EventBody.MaxBytes, span => EventBody.Write(kind, span, index, ts));
         if (status is < 200 or > 299)
         {
-            Interlocked.Increment(ref _errors);
+            // The first failure is worth seeing; the count goes into the results.
+            if (Interlocked.Increment(ref _errors) == 1)
+            {
+                Console.Error.WriteLine($"publish: {_target.Name} answered {status}: {connection.LastBodyText}");
+            }
         }
     }
 
