@@ -13,7 +13,7 @@ internal sealed class BenchOptions
     public string? GcDumpPath { get; set; }
     public int Runs { get; set; } = 5;
     public int FinalRuns { get; set; } = 1;
-    public int IdleRuns { get; set; } = 3;
+    public int IdleRuns { get; set; } = 1;
     public HashSet<string> ScenarioNames { get; } = [];
     public int[] ThroughputConnections { get; set; } = [1, 100, 1_000, 10_000];
     public int[] IdleConnections { get; set; } = [1_000, 10_000];

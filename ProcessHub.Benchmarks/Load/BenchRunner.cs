@@ -34,6 +34,13 @@ internal sealed class BenchRunner
             // Idle memory first, while the servers are fresh: what a heap grew to earlier would hide growth here.
             if (_options.Has("idle"))
             {
+                // A warm-up fleet first, so that the code paths are compiled and the pools grown before the
+                // first measurement: otherwise the first N pays for the process's one-time start-up costs.
+                foreach (var context in _contexts)
+                {
+                    Log($"idle warm-up: {context.Target.Name}");
+                    await _scenarios.IdleMemoryAsync(context, 200).ConfigureAwait(false);
+                }
                 foreach (int n in _options.IdleConnections)
                 {
                     await AlternateAsync("idle", n, _options.IdleRuns, "idle", c => _scenarios.IdleMemoryAsync(c, n)).ConfigureAwait(false);

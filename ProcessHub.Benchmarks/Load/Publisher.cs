@@ -124,15 +124,32 @@ internal sealed class Publisher : IDisposable
     private void RunOnAll(Action<RawHttpConnection> work)
     {
         var threads = new Thread[_connections.Length];
+        Exception? failure = null;
         for (int i = 0; i < threads.Length; i++)
         {
             var connection = _connections[i];
-            threads[i] = new Thread(() => work(connection)) { IsBackground = true, Name = "publisher" };
+            threads[i] = new Thread(() =>
+            {
+                try
+                {
+                    work(connection);
+                }
+                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+                {
+                    // A connection that failed for good: its socket is dropped, the next call reconnects.
+                    connection.Reset();
+                    Interlocked.CompareExchange(ref failure, ex, null);
+                }
+            }) { IsBackground = true, Name = "publisher" };
             threads[i].Start();
         }
         foreach (var thread in threads)
         {
             thread.Join();
+        }
+        if (failure is not null)
+        {
+            throw new IOException($"publishing to {_target.Name} failed: {failure.Message}", failure);
         }
     }
 

@@ -69,9 +69,24 @@ internal sealed class RawHttpConnection : IDisposable
             length += write(_request.AsSpan(length, maxRequestBytes), i);
         }
         var socket = _socket ??= Connect();
-        socket.Send(_request.AsSpan(0, length));
-        int failures = 0;
-        for (int i = 0; i < count; i++)
+        int first;
+        try
+        {
+            socket.Send(_request.AsSpan(0, length));
+            first = ReadResponse(socket);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            // The server closed the idle keep-alive connection before it read the batch (ProcessHub closes one
+            // after its head timeout, 10 s): nothing was served, so reconnect and send the batch again, once.
+            _socket?.Dispose();
+            _received = _receivedEnd = 0;
+            socket = _socket = Connect();
+            socket.Send(_request.AsSpan(0, length));
+            first = ReadResponse(socket);
+        }
+        int failures = first is < 200 or > 299 ? 1 : 0;
+        for (int i = 1; i < count; i++)
         {
             int status = ReadResponse(socket);
             if (status is < 200 or > 299)
@@ -129,7 +144,8 @@ internal sealed class RawHttpConnection : IDisposable
 
     private Socket Connect()
     {
-        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // Bounded: a server that stops answering fails the measurement instead of hanging it.
+        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 60_000, SendTimeout = 60_000 };
         socket.Connect(_endPoint);
         return socket;
     }
@@ -215,6 +231,14 @@ internal sealed class RawHttpConnection : IDisposable
             }
         }
         return -1;
+    }
+
+    /// <summary>Drops the connection; the next request opens a new one.</summary>
+    public void Reset()
+    {
+        _socket?.Dispose();
+        _socket = null;
+        _received = _receivedEnd = 0;
     }
 
     public void Dispose() => _socket?.Dispose();
