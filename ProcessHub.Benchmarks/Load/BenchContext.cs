@@ -17,6 +17,9 @@ internal sealed class BenchContext : IDisposable
         PublishPath = publishPath;
         ProducerToken = producerToken;
         Publisher = new Publisher(target, publishers, publishPath, producerToken);
+        // Paced sends are one request per connection at a time (no pipelining, so each leaves on its own
+        // schedule): more connections, so that a slow answer does not hold up the next due send.
+        PacedPublisher = new Publisher(target, PacedConnections, publishPath, producerToken);
     }
 
     public TargetServer Target { get; }
@@ -24,6 +27,8 @@ internal sealed class BenchContext : IDisposable
     public string PublishPath { get; }
     public string? ProducerToken { get; }
     public Publisher Publisher { get; }
+    public Publisher PacedPublisher { get; }
+    private const int PacedConnections = 16;
     public long NextIndex { get; set; } = 1;
 
     public static BenchContext Create(TargetServer target, string? secret, int publishers)
@@ -93,7 +98,11 @@ internal sealed class BenchContext : IDisposable
         }
     }
 
-    public void Dispose() => Publisher.Dispose();
+    public void Dispose()
+    {
+        Publisher.Dispose();
+        PacedPublisher.Dispose();
+    }
 
     public override string ToString() => new StringBuilder(Target.Name).Append(" (").Append(Target.Kind).Append(')').ToString();
 }

@@ -107,7 +107,7 @@ internal sealed class MarkdownReport
         Header("load, metric");
         foreach (var point in points)
         {
-            foreach (var (key, label, format) in new[] { ("events_per_s", "events/s", "N0"), ("p50_us", "p50 us", "N0"), ("p99_us", "p99 us", "N0"), ("p999_us", "p99.9 us", "N0"), ("max_us", "max us", "N0"), ("delivered_fraction", "delivered fraction", "F3") })
+            foreach (var (key, label, format) in new[] { ("events_per_s", "events/s", "N0"), ("late_send_fraction", "sends > 1 ms late", "P1"), ("p50_us", "p50 us", "N0"), ("p99_us", "p99 us", "N0"), ("p999_us", "p99.9 us", "N0"), ("max_us", "max us", "N0"), ("delivered_fraction", "delivered fraction", "F3") })
             {
                 Row($"{point} {label}", server => Stat("latency", server, n, point, key), format);
             }

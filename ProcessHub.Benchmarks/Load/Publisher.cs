@@ -12,6 +12,10 @@ internal sealed class Publisher : IDisposable
     private readonly string _path;
     private readonly string? _token;
     private long _errors;
+    private long _lateSends;
+
+    /// <summary>Paced sends of the last <see cref="Paced"/> that left more than 1 ms after their due time.</summary>
+    public long LateSends => Volatile.Read(ref _lateSends);
 
     public Publisher(TargetServer target, int connections, string path, string? token)
     {
@@ -86,6 +90,7 @@ internal sealed class Publisher : IDisposable
     /// </summary>
     public long Paced(long first, double perSecond, long start, long end)
     {
+        Volatile.Write(ref _lateSends, 0);
         double period = 1e9 / perSecond;
         long next = 0;
         long sent = 0;
@@ -100,6 +105,12 @@ internal sealed class Publisher : IDisposable
                     return;
                 }
                 MonotonicClock.SleepUntil(due);
+                // How late the send leaves: a publisher that cannot keep the schedule would be blamed on the server.
+                long lag = MonotonicClock.Now - due;
+                if (lag > 1_000_000)
+                {
+                    Interlocked.Increment(ref _lateSends);
+                }
                 Publish(connection, first + k, due);
                 Interlocked.Increment(ref sent);
             }

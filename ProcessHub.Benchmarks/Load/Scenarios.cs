@@ -107,7 +107,7 @@ internal sealed class Scenarios
             // The first half second warms the path up and is not recorded.
             fleet.RecordFromTs = start + MonotonicClock.FromSeconds(0.5);
             long sent = 0;
-            await RunBlocking(() => sent = context.Publisher.Paced(first, eventsPerSecond, start, end)).ConfigureAwait(false);
+            await RunBlocking(() => sent = context.PacedPublisher.Paced(first, eventsPerSecond, start, end)).ConfigureAwait(false);
             context.NextIndex = first + sent + 1;
             bool complete = sent > 0 && await WaitAsync(fleet.SetTarget(first + sent - 1), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             await Task.Delay(100).ConfigureAwait(false);
@@ -115,6 +115,8 @@ internal sealed class Scenarios
             return new()
             {
                 ["events_per_s"] = eventsPerSecond,
+                ["sent_per_s"] = sent / MonotonicClock.ToSeconds(end - start),
+                ["late_send_fraction"] = sent > 0 ? context.PacedPublisher.LateSends / (double)sent : 0,
                 ["p50_us"] = latency.Percentile(0.50) / 1e3,
                 ["p99_us"] = latency.Percentile(0.99) / 1e3,
                 ["p999_us"] = latency.Percentile(0.999) / 1e3,
