@@ -2,6 +2,7 @@
 # ProcessHub's two commands (and a few more):
 #   ./run.sh [server options]   build (Release) and run the server on 127.0.0.1:8501
 #   ./run.sh test [filter]      install what the tests need, then run the whole suite
+#   ./run.sh bench              the fan-out comparison (ProcessHub vs Kestrel, ws, Bun), about 12 minutes
 #   ./run.sh bench micro        the BenchmarkDotNet suites
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
@@ -63,7 +64,11 @@ case "${1:-}" in
         ;;
     bench)
         shift
-        exec ./ProcessHub.Benchmarks/run-benchmarks.sh "$@"
+        if [ "${1:-}" = micro ]; then
+            exec ./ProcessHub.Benchmarks/run-benchmarks.sh "$@"
+        fi
+        # The fan-out comparison against Kestrel, Node's ws and Bun; rewrites docs/benchmarks.md.
+        exec ./ProcessHub.Benchmarks/run-fanout.sh "$@"
         ;;
     *)
         build_server

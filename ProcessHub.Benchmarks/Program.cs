@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks;
 
@@ -6,5 +7,14 @@ namespace ProcessHub.Benchmarks;
 // and two global `Program` types do not compile.
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary><c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs); anything else goes to BenchmarkDotNet.</summary>
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "load")
+        {
+            return await LoadCommand.RunAsync(args[1..]);
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

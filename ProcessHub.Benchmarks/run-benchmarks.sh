@@ -17,7 +17,7 @@ case "${1:-}" in
         shift
         ;;
     *)
-        echo "run-benchmarks.sh: the fan-out comparison (./run.sh bench) is not built yet; only './run.sh bench micro' exists" >&2
+        echo "run-benchmarks.sh: usage: run-benchmarks.sh micro [BenchmarkDotNet options]; the fan-out comparison is ./run.sh bench" >&2
         exit 2
         ;;
 esac

@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace ProcessHub.Benchmarks.Load;
+
+/// <summary>Everything `load run` can be told; the defaults are the full benchmark of issue 6.</summary>
+internal sealed class BenchOptions
+{
+    public List<TargetServer> Servers { get; } = [];
+    public TargetServer? Raw { get; set; }
+    public string? Secret { get; set; }
+
+    /// <summary>dotnet-gcdump, to induce a full GC in (and read the live heap of) ProcessHub for idle memory.</summary>
+    public string? GcDumpPath { get; set; }
+    public int Runs { get; set; } = 5;
+    public int FinalRuns { get; set; } = 1;
+    public int IdleRuns { get; set; } = 1;
+    public HashSet<string> ScenarioNames { get; } = [];
+    public int[] ThroughputConnections { get; set; } = [1, 100, 1_000, 10_000];
+    public int[] IdleConnections { get; set; } = [1_000, 10_000];
+    public int LatencyConnections { get; set; } = 1_000;
+    public double[] LatencyLoads { get; set; } = [0.2, 0.5, 0.8];
+    public int FinalConnections { get; set; } = 1_000;
+    public int FinalEvents { get; set; } = 10_000;
+    public double FinalTimeoutSeconds { get; set; } = 100;
+    public double ThroughputSeconds { get; set; } = 2;
+    public double LatencySeconds { get; set; } = 2.5;
+    public int Publishers { get; set; } = 4;
+    public int ConnectParallelism { get; set; } = 128;
+    public string? MarkdownPath { get; set; }
+    public string? JsonPath { get; set; }
+    public string Command { get; set; } = "./run.sh bench";
+    public string Machine { get; set; } = "";
+    public string LoadAverageAtStart { get; set; } = "";
+    public string LoadAverageAtEnd { get; set; } = "";
+
+    public static string ReadLoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
+    public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            switch (name)
+            {
+                case "--server": options.Servers.Add(TargetServer.Parse(Value())); break;
+                case "--raw": options.Raw = TargetServer.Parse("raw=peer:" + Value()); break;
+                case "--secret": options.Secret = Value(); break;
+                case "--gcdump": options.GcDumpPath = Value(); break;
+                case "--runs": options.Runs = Int(Value()); break;
+                case "--final-runs": options.FinalRuns = Int(Value()); break;
+                case "--idle-runs": options.IdleRuns = Int(Value()); break;
+                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
+                case "--throughput-n": options.ThroughputConnections = Ints(Value()); break;
+                case "--idle-n": options.IdleConnections = Ints(Value()); break;
+                case "--latency-n": options.LatencyConnections = Int(Value()); break;
+                case "--latency-loads": options.LatencyLoads = Value().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--final-n": options.FinalConnections = Int(Value()); break;
+                case "--final-events": options.FinalEvents = Int(Value()); break;
+                case "--final-timeout": options.FinalTimeoutSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--throughput-seconds": options.ThroughputSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--latency-seconds": options.LatencySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--publishers": options.Publishers = Int(Value()); break;
+                case "--markdown": options.MarkdownPath = Value(); break;
+                case "--json": options.JsonPath = Value(); break;
+                case "--command": options.Command = Value(); break;
+                case "--machine": options.Machine = Value(); break;
+                default: throw new ArgumentException($"unknown option {name}");
+            }
+        }
+        if (options.Servers.Count == 0)
+        {
+            throw new ArgumentException("give at least one --server name=kind:port:pid");
+        }
+        return options;
+    }
+
+    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    private static int[] Ints(string text) => text.Split(',').Select(Int).ToArray();
+}

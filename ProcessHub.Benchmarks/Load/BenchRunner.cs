@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace ProcessHub.Benchmarks.Load;
+
+/// <summary>
+/// Runs every selected scenario for every server in one invocation, alternating servers within each run (the
+/// starting server rotates from run to run), and collects the samples for the report.
+/// </summary>
+internal sealed class BenchRunner
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private readonly BenchOptions _options;
+    private readonly Scenarios _scenarios;
+    private readonly List<Sample> _samples = [];
+    private readonly List<BenchContext> _contexts = [];
+
+    public BenchRunner(BenchOptions options)
+    {
+        _options = options;
+        _scenarios = new Scenarios(options);
+    }
+
+    public async Task<int> RunAsync()
+    {
+        long started = MonotonicClock.Now;
+        _options.LoadAverageAtStart = BenchOptions.ReadLoadAverage();
+        foreach (var server in _options.Servers)
+        {
+            _contexts.Add(BenchContext.Create(server, _options.Secret, _options.Publishers));
+        }
+        try
+        {
+            // Idle memory first, while the servers are fresh: what a heap grew to earlier would hide growth here.
+            if (_options.Has("idle"))
+            {
+                // A warm-up fleet first, so that the code paths are compiled and the pools grown before the
+                // first measurement: otherwise the first N pays for the process's one-time start-up costs.
+                foreach (var context in _contexts)
+                {
+                    Log($"idle warm-up: {context.Target.Name}");
+                    await _scenarios.IdleMemoryAsync(context, 200).ConfigureAwait(false);
+                }
+                foreach (int n in _options.IdleConnections)
+                {
+                    await AlternateAsync("idle", n, _options.IdleRuns, "idle", c => _scenarios.IdleMemoryAsync(c, n)).ConfigureAwait(false);
+                }
+            }
+            if (_options.Has("calibration") && _options.Raw is { } raw)
+            {
+                foreach (int n in _options.ThroughputConnections)
+                {
+                    for (int run = 1; run <= Math.Min(3, _options.Runs); run++)
+                    {
+                        Log($"calibration N={n} run {run}");
+                        Add(new Sample("calibration", "raw", n, "raw", run, await _scenarios.CalibrateAsync(raw, n).ConfigureAwait(false)));
+                    }
+                }
+            }
+            if (_options.Has("throughput"))
+            {
+                foreach (int n in _options.ThroughputConnections)
+                {
+                    await AlternateAsync("throughput", n, _options.Runs, "burst", c => _scenarios.ThroughputAsync(c, n)).ConfigureAwait(false);
+                }
+            }
+            if (_options.Has("latency"))
+            {
+                await LatencyAsync().ConfigureAwait(false);
+            }
+            if (_options.Has("final"))
+            {
+                await AlternateAsync("final", _options.FinalConnections, _options.FinalRuns, $"{_options.FinalEvents} events",
+                    c => _scenarios.FinalStateAsync(c, _options.FinalConnections, _options.FinalEvents)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            foreach (var context in _contexts)
+            {
+                context.Dispose();
+            }
+        }
+        double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
+        _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
+        Log($"done in {elapsed:F0} s");
+        if (_options.JsonPath is { } json)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(_samples, JsonOptions)).ConfigureAwait(false);
+        }
+        var report = new MarkdownReport(_options, _samples, elapsed);
+        string tables = report.Render();
+        Console.WriteLine(tables);
+        if (_options.MarkdownPath is { } path)
+        {
+            MarkdownReport.WriteBetweenMarkers(path, tables);
+        }
+        return 0;
+    }
+
+    private async Task LatencyAsync()
+    {
+        int n = _options.LatencyConnections;
+        var maxEvents = new Dictionary<string, double>();
+        foreach (var context in _contexts)
+        {
+            var measured = _samples.Where(s => s.Scenario == "throughput" && s.Server == context.Target.Name && s.Connections == n)
+                .Select(s => s.Values["events_per_s"] * s.Values["delivered_fraction"]).Order().ToList();
+            if (measured.Count == 0)
+            {
+                Log($"latency: no throughput at N={n} for {context.Target.Name}; run the throughput scenario too");
+                return;
+            }
+            // The server's own maximum, in events/s that reach every client (deliveries/s over N).
+            maxEvents[context.Target.Name] = measured[measured.Count / 2];
+        }
+        foreach (double load in _options.LatencyLoads)
+        {
+            string point = $"{load * 100:F0}%";
+            await AlternateAsync("latency", n, _options.Runs, point,
+                c => _scenarios.LatencyAsync(c, n, Math.Max(1, load * maxEvents[c.Target.Name]))).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AlternateAsync(string scenario, int n, int runs, string point, Func<BenchContext, Task<Dictionary<string, double>>> measure)
+    {
+        for (int run = 1; run <= runs; run++)
+        {
+            for (int i = 0; i < _contexts.Count; i++)
+            {
+                var context = _contexts[(i + run - 1) % _contexts.Count];
+                Log($"{scenario} N={n} {point} run {run}: {context.Target.Name}");
+                try
+                {
+                    Add(new Sample(scenario, context.Target.Name, n, point, run, await measure(context).ConfigureAwait(false)));
+                }
+                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException or OperationCanceledException)
+                {
+                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    Add(new Sample(scenario, context.Target.Name, n, point, run, new() { ["failed"] = 1 }));
+                }
+            }
+        }
+    }
+
+    private void Add(Sample sample)
+    {
+        _samples.Add(sample);
+        Log("  " + string.Join(' ', sample.Values.Select(v => $"{v.Key}={v.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
+    }
+
+    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
+}

@@ -1,0 +1,49 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using ProcessHub.Api;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+
+namespace ProcessHub.Benchmarks.Load;
+
+/// <summary>
+/// The pieces of one <c>POST /api/processes/{id}/progress</c>, to find where the HTTP producer path spends its CPU
+/// (the fan-out benchmark at N = 1 measures that path, not fan-out): token validation, body parsing, and the
+/// report itself with no connection listening.
+/// </summary>
+[MemoryDiagnoser]
+public class ProducerPathBenchmarks
+{
+    private const string Secret = "producer-path-benchmark-secret-0123456789abcdef";
+    private TokenValidator _validator = null!;
+    private string _token = null!;
+    private ReadOnlyMemory<byte> _body;
+    private ProcessHandle _handle = null!;
+    private System.Text.Json.JsonElement _progress;
+    private long _i;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _validator = new TokenValidator(new JwtSettings { Secret = Secret });
+        _token = Tokens.Issue(Secret, "load", producer: true);
+        _body = Encoding.UTF8.GetBytes("{\"current\":123456,\"total\":2000000000,\"ts\":1234567890123456,\"detail\":\"fan-out load event\"}");
+        var options = new HubOptions();
+        var registry = new ProcessRegistry(new Broadcaster(new SessionIndex()), options, TimeProvider.System);
+        _handle = new ProcessProducer(registry, options).Start("load", "load", 2_000_000_000);
+        JsonBody.TryParseObject(_body, allowEmpty: false, out _progress, out _);
+    }
+
+    [Benchmark]
+    public bool ValidateToken() => _validator.Validate(_token).Succeeded;
+
+    [Benchmark]
+    public bool ParseBody() => JsonBody.TryParseObject(_body, allowEmpty: false, out _, out _);
+
+    [Benchmark]
+    public ReportResult ReportProgress()
+    {
+        _i++;
+        return _handle.ReportProgress(_progress);
+    }
+}

@@ -1,0 +1,251 @@
+namespace ProcessHub.Benchmarks.Load;
+
+/// <summary>
+/// The benchmark's scenarios against one server, each bounded in events and in time. Each opens its own fleet of
+/// connections and closes it at the end, so scenarios and servers can alternate freely.
+/// </summary>
+internal sealed class Scenarios
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(90);
+    private readonly BenchOptions _options;
+
+    public Scenarios(BenchOptions options) => _options = options;
+
+    /// <summary>Events per burst: enough that a burst is ~100,000 deliveries, at least 10 in flight.</summary>
+    public static int BurstSize(int connections) => Math.Clamp(100_000 / connections, 10, 2_000);
+
+    private static int BufferSize(int connections) => connections >= 5_000 ? 8 * 1024 : 32 * 1024;
+
+    private static Task RunBlocking(Action action) => Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static async Task<bool> WaitAsync(Task signal, TimeSpan timeout)
+    {
+        try
+        {
+            await signal.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<Fleet> ConnectAsync(BenchContext context, int connections)
+    {
+        var fleet = context.NewFleet();
+        await fleet.ConnectAsync(connections, _options.ConnectParallelism, BufferSize(connections), ConnectTimeout).ConfigureAwait(false);
+        return fleet;
+    }
+
+    private static async Task CloseAsync(BenchContext context, Fleet fleet)
+    {
+        await fleet.DisposeAsync().ConfigureAwait(false);
+        await context.WaitForNoConnectionsAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+    }
+
+    /// <summary>Bursts of events in flight for a fixed time: deliveries per second and per server CPU-second.</summary>
+    public async Task<Dictionary<string, double>> ThroughputAsync(BenchContext context, int connections)
+    {
+        var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
+        try
+        {
+            int burst = BurstSize(connections);
+            long duration = MonotonicClock.FromSeconds(_options.ThroughputSeconds);
+            long errors0 = context.Publisher.Errors;
+            fleet.ResetCounters();
+            double cpu0 = ProcStats.CpuSeconds(context.Target.Pid);
+            long start = MonotonicClock.Now;
+            long events = 0;
+            int timeouts = 0;
+            for (int bursts = 0; bursts < 100_000 && MonotonicClock.Now - start < duration; bursts++)
+            {
+                long first = context.NextIndex;
+                context.NextIndex += burst;
+                var done = fleet.SetTarget(first + burst - 1);
+                await RunBlocking(() => context.Publisher.Burst(first, burst)).ConfigureAwait(false);
+                events += burst;
+                if (!await WaitAsync(done, TimeSpan.FromSeconds(30)).ConfigureAwait(false))
+                {
+                    timeouts++;
+                    break;
+                }
+            }
+            long end = MonotonicClock.Now;
+            double cpu = ProcStats.CpuSeconds(context.Target.Pid) - cpu0;
+            double seconds = MonotonicClock.ToSeconds(end - start);
+            long delivered = fleet.Delivered;
+            return new()
+            {
+                ["deliveries_per_s"] = delivered / seconds,
+                ["deliveries_per_cpu_s"] = cpu > 0 ? delivered / cpu : 0,
+                ["server_cpu_share"] = cpu / seconds,
+                ["events_per_s"] = events / seconds,
+                ["delivered_fraction"] = delivered / ((double)events * connections),
+                ["burst"] = burst,
+                ["timeouts"] = timeouts,
+                ["publish_errors"] = context.Publisher.Errors - errors0,
+                ["closed"] = fleet.Closed,
+            };
+        }
+        finally
+        {
+            await CloseAsync(context, fleet).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Open-loop publishing at a fixed rate; latency from each event's scheduled send time to receipt.</summary>
+    public async Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond)
+    {
+        var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
+        try
+        {
+            fleet.ResetCounters();
+            long first = context.NextIndex;
+            long start = MonotonicClock.Now + MonotonicClock.FromSeconds(0.05);
+            long end = start + MonotonicClock.FromSeconds(_options.LatencySeconds);
+            // The first half second warms the path up and is not recorded.
+            fleet.RecordFromTs = start + MonotonicClock.FromSeconds(0.5);
+            long sent = 0;
+            await RunBlocking(() => sent = context.PacedPublisher.Paced(first, eventsPerSecond, start, end)).ConfigureAwait(false);
+            context.NextIndex = first + sent + 1;
+            bool complete = sent > 0 && await WaitAsync(fleet.SetTarget(first + sent - 1), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            await Task.Delay(100).ConfigureAwait(false);
+            var latency = fleet.Latency;
+            return new()
+            {
+                ["events_per_s"] = eventsPerSecond,
+                ["sent_per_s"] = sent / MonotonicClock.ToSeconds(end - start),
+                ["late_send_fraction"] = sent > 0 ? context.PacedPublisher.LateSends / (double)sent : 0,
+                ["p50_us"] = latency.Percentile(0.50) / 1e3,
+                ["p99_us"] = latency.Percentile(0.99) / 1e3,
+                ["p999_us"] = latency.Percentile(0.999) / 1e3,
+                ["max_us"] = latency.Max / 1e3,
+                ["samples"] = latency.Count,
+                ["delivered_fraction"] = sent > 0 ? fleet.Delivered / ((double)sent * connections) : 0,
+                ["complete"] = complete ? 1 : 0,
+            };
+        }
+        finally
+        {
+            await CloseAsync(context, fleet).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// RSS growth per idle connection after a full GC: the peers' POST /gc, or for ProcessHub (no GC endpoint) the
+    /// one dotnet-gcdump induces, which also gives its live managed heap. Kernel TCP memory is apart.
+    /// </summary>
+    public async Task<Dictionary<string, double>> IdleMemoryAsync(BenchContext context, int connections)
+    {
+        int pid = context.Target.Pid;
+        bool dump = context.Target.Kind == ServerKind.ProcessHub;
+        long heap0 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
+        bool gc = context.TryFullGc() || heap0 >= 0;
+        await Task.Delay(500).ConfigureAwait(false);
+        long rss0 = ProcStats.RssBytes(pid);
+        long kernel0 = ProcStats.KernelTcpBytes();
+        var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(1000).ConfigureAwait(false);
+            long heap1 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
+            context.TryFullGc();
+            await Task.Delay(500).ConfigureAwait(false);
+            long rss1 = ProcStats.RssBytes(pid);
+            long kernel1 = ProcStats.KernelTcpBytes();
+            var values = new Dictionary<string, double>
+            {
+                ["rss_bytes_per_connection"] = (rss1 - rss0) / (double)connections,
+                ["kernel_tcp_bytes_per_connection"] = (kernel1 - kernel0) / (double)connections,
+                ["rss_before_mib"] = rss0 / 1048576.0,
+                ["rss_after_mib"] = rss1 / 1048576.0,
+                ["full_gc"] = gc ? 1 : 0,
+            };
+            if (heap0 >= 0 && heap1 >= 0)
+            {
+                values["managed_heap_bytes_per_connection"] = (heap1 - heap0) / (double)connections;
+            }
+            return values;
+        }
+        finally
+        {
+            await CloseAsync(context, fleet).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A burst of progress events on one process: time until every client has seen the last one.</summary>
+    public async Task<Dictionary<string, double>> FinalStateAsync(BenchContext context, int connections, int events)
+    {
+        var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
+        try
+        {
+            fleet.ResetCounters();
+            long first = context.NextIndex;
+            context.NextIndex += events;
+            var done = fleet.SetTarget(first + events - 1);
+            double cpu0 = ProcStats.CpuSeconds(context.Target.Pid);
+            long start = MonotonicClock.Now;
+            long published = 0;
+            long deadline = start + MonotonicClock.FromSeconds(_options.FinalTimeoutSeconds);
+            bool allPublished = false;
+            await RunBlocking(() =>
+            {
+                // Bounded: a server that takes the burst slower than the timeout is cut off and reported so.
+                allPublished = context.Publisher.Burst(first, events, deadline);
+                published = MonotonicClock.Now;
+            }).ConfigureAwait(false);
+            double remaining = Math.Max(0.1, MonotonicClock.ToSeconds(deadline - MonotonicClock.Now));
+            bool complete = allPublished && await WaitAsync(done, TimeSpan.FromSeconds(remaining)).ConfigureAwait(false);
+            long end = complete ? fleet.DoneAt : MonotonicClock.Now;
+            double cpu = ProcStats.CpuSeconds(context.Target.Pid) - cpu0;
+            return new()
+            {
+                ["time_to_final_s"] = MonotonicClock.ToSeconds(end - start),
+                ["publish_s"] = MonotonicClock.ToSeconds(published - start),
+                ["frames_delivered"] = fleet.Delivered,
+                ["frames_per_client"] = fleet.Delivered / (double)connections,
+                ["server_cpu_s"] = cpu,
+                ["complete"] = complete ? 1 : 0,
+                ["clients_done"] = fleet.DoneCount,
+            };
+        }
+        finally
+        {
+            await CloseAsync(context, fleet).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The load tool's own ceiling: frames/s it reads from the raw sender, which joins 16 frames per send.</summary>
+    public async Task<Dictionary<string, double>> CalibrateAsync(TargetServer raw, int connections)
+    {
+        int perConnection = Math.Clamp(2_000_000 / connections, 64, 200_000);
+        var fleet = new Fleet(raw.EndPoint, "/ws", expectWelcome: false);
+        await fleet.ConnectAsync(connections, _options.ConnectParallelism, BufferSize(connections), ConnectTimeout).ConfigureAwait(false);
+        try
+        {
+            fleet.ResetCounters();
+            var done = fleet.SetTarget(perConnection);
+            long start = MonotonicClock.Now;
+            await RunBlocking(() =>
+            {
+                using var http = new RawHttpConnection(raw.EndPoint);
+                http.Send("POST", "/blast", null, System.Text.Encoding.ASCII.GetBytes($"1 {perConnection}"));
+            }).ConfigureAwait(false);
+            bool complete = await WaitAsync(done, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            long end = complete ? fleet.DoneAt : MonotonicClock.Now;
+            return new()
+            {
+                ["frames_per_s"] = fleet.Delivered / MonotonicClock.ToSeconds(end - start),
+                ["frames"] = fleet.Delivered,
+                ["complete"] = complete ? 1 : 0,
+            };
+        }
+        finally
+        {
+            await fleet.DisposeAsync().ConfigureAwait(false);
+            using var http = new RawHttpConnection(raw.EndPoint);
+            http.Send("POST", "/close", null, ReadOnlySpan<byte>.Empty);
+        }
+    }
+}
