@@ -24,6 +24,19 @@ internal sealed class BenchOptions
     public double FinalTimeoutSeconds { get; set; } = 100;
     public double ThroughputSeconds { get; set; } = 2;
     public double LatencySeconds { get; set; } = 2.5;
+
+    /// <summary>
+    /// `--warmup-seconds`: unrecorded throughput bursts for every server before the throughput, latency and final
+    /// scenarios, so the .NET servers' tiered JIT has compiled the connection and fan-out paths before anything is
+    /// measured; 0 turns the warm-up off.
+    /// </summary>
+    public double WarmupSeconds { get; set; } = 6;
+
+    /// <summary>
+    /// `--warmup-rounds`: the warm-up time is split into this many rounds, each with a fresh fleet, because every
+    /// new fleet (JWT validation, handshakes, logging) sends more methods to tier 1.
+    /// </summary>
+    public int WarmupRounds { get; set; } = 3;
     public int Publishers { get; set; } = 4;
     public int ConnectParallelism { get; set; } = 128;
     public string? MarkdownPath { get; set; }
@@ -36,6 +49,21 @@ internal sealed class BenchOptions
     public static string ReadLoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
+
+    public bool WarmupEnabled => WarmupSeconds > 0 && WarmupRounds > 0;
+
+    /// <summary>
+    /// The warm-up's fleet size: the largest throughput N up to 1,000 (big enough to exercise the fan-out loop, small
+    /// enough that connecting it takes little of the warm-up), or the smallest N if every configured N is larger.
+    /// </summary>
+    public int WarmupConnections
+    {
+        get
+        {
+            var upToAThousand = ThroughputConnections.Where(n => n <= 1_000).ToArray();
+            return upToAThousand.Length > 0 ? upToAThousand.Max() : ThroughputConnections.Min();
+        }
+    }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -63,6 +91,8 @@ internal sealed class BenchOptions
                 case "--final-timeout": options.FinalTimeoutSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--throughput-seconds": options.ThroughputSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--latency-seconds": options.LatencySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--warmup-seconds": options.WarmupSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
                 case "--publishers": options.Publishers = Int(Value()); break;
                 case "--markdown": options.MarkdownPath = Value(); break;
                 case "--json": options.JsonPath = Value(); break;

@@ -57,6 +57,11 @@ internal sealed class BenchRunner
                     }
                 }
             }
+            // After idle memory (which wants fresh servers and has its own warm-up), before everything that is timed.
+            if (_options.WarmupEnabled && (_options.Has("throughput") || _options.Has("latency") || _options.Has("final")))
+            {
+                await WarmUpAsync().ConfigureAwait(false);
+            }
             if (_options.Has("throughput"))
             {
                 foreach (int n in _options.ThroughputConnections)
@@ -123,6 +128,35 @@ internal sealed class BenchRunner
         }
     }
 
+    /// <summary>
+    /// Unrecorded throughput rounds for every server, alternating like the measured runs, each round with a fresh
+    /// fleet. Without them the .NET servers are measured while their tiered JIT still compiles: every new fleet
+    /// (JWT validation, handshakes, logging) queues methods for tier 1, and the background compiler then competes
+    /// for the server's one core during the next measurement (later runs were 1.5-2x faster than the first).
+    /// </summary>
+    private async Task WarmUpAsync()
+    {
+        int n = _options.WarmupConnections;
+        int rounds = _options.WarmupRounds;
+        double seconds = _options.WarmupSeconds / rounds;
+        for (int round = 1; round <= rounds; round++)
+        {
+            for (int i = 0; i < _contexts.Count; i++)
+            {
+                var context = _contexts[(i + round - 1) % _contexts.Count];
+                Log($"warm-up N={n} round {round}/{rounds} ({seconds.ToString("0.##", CultureInfo.InvariantCulture)} s, not recorded): {context.Target.Name}");
+                try
+                {
+                    Log("  " + Format(await _scenarios.ThroughputAsync(context, n, seconds).ConfigureAwait(false)));
+                }
+                catch (Exception ex) when (IsRunFailure(ex))
+                {
+                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+        }
+    }
+
     private async Task AlternateAsync(string scenario, int n, int runs, string point, Func<BenchContext, Task<Dictionary<string, double>>> measure)
     {
         for (int run = 1; run <= runs; run++)
@@ -135,7 +169,7 @@ internal sealed class BenchRunner
                 {
                     Add(new Sample(scenario, context.Target.Name, n, point, run, await measure(context).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException or OperationCanceledException)
+                catch (Exception ex) when (IsRunFailure(ex))
                 {
                     Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                     Add(new Sample(scenario, context.Target.Name, n, point, run, new() { ["failed"] = 1 }));
@@ -144,11 +178,18 @@ internal sealed class BenchRunner
         }
     }
 
+    /// <summary>A run that failed against the server (refused, reset, timed out), recorded or logged as failed.</summary>
+    private static bool IsRunFailure(Exception ex) =>
+        ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException or OperationCanceledException;
+
     private void Add(Sample sample)
     {
         _samples.Add(sample);
-        Log("  " + string.Join(' ', sample.Values.Select(v => $"{v.Key}={v.Value.ToString("G4", CultureInfo.InvariantCulture)}")));
+        Log("  " + Format(sample.Values));
     }
+
+    private static string Format(Dictionary<string, double> values) =>
+        string.Join(' ', values.Select(v => $"{v.Key}={v.Value.ToString("G4", CultureInfo.InvariantCulture)}"));
 
     private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
 }

@@ -45,13 +45,17 @@ internal sealed class Scenarios
     }
 
     /// <summary>Bursts of events in flight for a fixed time: deliveries per second and per server CPU-second.</summary>
-    public async Task<Dictionary<string, double>> ThroughputAsync(BenchContext context, int connections)
+    public Task<Dictionary<string, double>> ThroughputAsync(BenchContext context, int connections) =>
+        ThroughputAsync(context, connections, _options.ThroughputSeconds);
+
+    /// <summary>The throughput measurement for a given time: the warm-up rounds have their own, apart from --throughput-seconds.</summary>
+    public async Task<Dictionary<string, double>> ThroughputAsync(BenchContext context, int connections, double durationSeconds)
     {
         var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
         try
         {
             int burst = BurstSize(connections);
-            long duration = MonotonicClock.FromSeconds(_options.ThroughputSeconds);
+            long duration = MonotonicClock.FromSeconds(durationSeconds);
             long errors0 = context.Publisher.Errors;
             fleet.ResetCounters();
             double cpu0 = ProcStats.CpuSeconds(context.Target.Pid);
