@@ -92,7 +92,8 @@ run=(taskset -c "$CLIENT_CORE" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=
     --secret "$SECRET" --gcdump "$GCDUMP" --json "$OUT/results.json" --machine "$machine")
 if [ "$quick" = 1 ]; then
     run+=(--command "ProcessHub.Benchmarks/run-fanout.sh --quick" --runs 1 --final-runs 1 --throughput-n 1,100,1000
-        --idle-n 1000 --final-events 1000 --throughput-seconds 1 --latency-seconds 1.5)
+        --idle-n 1000 --final-events 1000 --throughput-seconds 1 --latency-seconds 1.5
+        --warmup-seconds 2)
 else
     run+=(--command "./run.sh bench" --markdown docs/benchmarks.md --throughput-seconds 1.5 --latency-seconds 2 --final-timeout 60)
 fi

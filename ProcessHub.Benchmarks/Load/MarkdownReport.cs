@@ -48,7 +48,7 @@ internal sealed class MarkdownReport
         Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; the load tool ran {_elapsed / 60:F1} min of `{_options.Command}`. {_options.Machine}");
         Line($"Load average (1, 5, 15 min) when the load tool started: {_options.LoadAverageAtStart}; when it ended: {_options.LoadAverageAtEnd}.");
         Line();
-        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.IdleRuns} for idle memory, {_options.FinalRuns} for time to final state), servers alternating within each run (the first server rotates). Ratios are ProcessHub / peer of the medians.");
+        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.IdleRuns} for idle memory, {_options.FinalRuns} for time to final state), servers alternating within each run (the first server rotates). Ratios are ProcessHub / peer of the medians.{WarmupSentence()}");
         Line();
         Calibration();
         Throughput();
@@ -57,6 +57,21 @@ internal sealed class MarkdownReport
         Final();
         Targets();
         return _out.ToString();
+    }
+
+    /// <summary>States the warm-up beside the tables, since results with and without it are not comparable.</summary>
+    private string WarmupSentence()
+    {
+        bool timed = _samples.Any(s => s.Scenario is "throughput" or "latency" or "final");
+        if (!timed)
+        {
+            return "";
+        }
+        if (!_options.WarmupEnabled)
+        {
+            return " No warm-up before the timed scenarios.";
+        }
+        return string.Create(Invariant, $" Before throughput, latency and time to final state every server had {_options.WarmupSeconds:0.##} s of unrecorded throughput bursts at N = {_options.WarmupConnections:N0}, in {_options.WarmupRounds} rounds with a fresh fleet each, so that the .NET servers' tiered JIT is not still compiling while they are timed.");
     }
 
     private void Calibration()
