@@ -7,8 +7,8 @@ namespace ProcessHub.Transport;
 
 /// <summary>
 /// One accepted TCP connection: the socket, its receive pipe and its raw send path. Receiving goes through a
-/// <see cref="PipeReader"/> (<see cref="SocketPipeReader"/>) that waits with zero-byte reads, so a connection waiting
-/// for data holds no receive buffer (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
+/// <see cref="PipeReader"/> (<see cref="SocketPipeReader"/>) that waits for readiness through epoll, so a connection
+/// waiting for data holds no receive buffer and no async receive state (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
 /// the outbound queue writes to.
 /// </summary>
 internal sealed class ClientConnection : ITransportConnection
@@ -16,6 +16,7 @@ internal sealed class ClientConnection : ITransportConnection
     private static long s_nextId;
 
     private readonly Socket _socket;
+    private readonly SocketPipeReader _input;
     private int _disposed;
 
     public ClientConnection(Socket socket)
@@ -25,12 +26,12 @@ internal sealed class ClientConnection : ITransportConnection
         RemoteEndPoint = socket.RemoteEndPoint;
         // Sends and receives try the kernel directly and go async only when it would block (see SendAsync).
         _socket.Blocking = false;
-        Input = new SocketPipeReader(socket);
+        _input = new SocketPipeReader(socket);
     }
 
     public long Id { get; }
     public EndPoint? RemoteEndPoint { get; }
-    public PipeReader Input { get; }
+    public PipeReader Input => _input;
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>
@@ -81,6 +82,9 @@ internal sealed class ClientConnection : ITransportConnection
         {
             // Closing a socket the peer already reset.
         }
+        // A read waiting on the readiness poller is not ended by the close itself (closing removes the socket from
+        // epoll without an event), so end it here.
+        _input.Abort();
     }
 
     private async ValueTask SendRestAsync(ReadOnlyMemory<byte> rest)

@@ -2,18 +2,27 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace ProcessHub.Transport;
 
 /// <summary>
 /// A <see cref="PipeReader"/> straight over a non-blocking socket, for memory per idle connection: a connection
-/// waiting for data holds no buffer and no stream, pipe or cancellation objects, only the socket's own async
-/// receive state (it waits with a zero-byte receive, then reads what arrived without blocking). Data is kept in
-/// one pooled array, compacted or grown as the consumer asks for more, and returned to the pool the moment
-/// everything in it has been consumed.
+/// waiting for data holds no buffer and no stream, pipe, cancellation or async receive objects. Reads go to the
+/// kernel directly without blocking; when it has nothing, the reader asks <see cref="ReadinessPoller"/> (epoll) for
+/// one readiness event and completes the waiting read itself (it is its own <see cref="IValueTaskSource{T}"/>), so
+/// a parked read costs the reader's own fields and nothing else. Where epoll is not available the wait is a
+/// zero-byte receive through the runtime. Data is kept in one pooled array, compacted or grown as the consumer asks
+/// for more, and returned to the pool the moment everything in it has been consumed.
 /// </summary>
-internal sealed class SocketPipeReader : PipeReader
+internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult>, IReadinessTarget, IThreadPoolWorkItem
 {
+    // Where a parked read stands; changed only by compare-and-swap, so exactly one of readiness, cancellation,
+    // CancelPendingRead and Abort completes it.
+    private const int NotWaiting = 0;
+    private const int Waiting = 1;
+    private const int Completing = 2;
+
     private const int InitialBufferSize = 4096;
     private const int MinimumReadSize = 1024;
 
@@ -24,9 +33,28 @@ internal sealed class SocketPipeReader : PipeReader
     private int _examined;     // how far the consumer has looked; a read waits for bytes past it
     private bool _endOfStream; // the peer closed its side
     private bool _completed;   // our consumer is done with this reader
-    private bool _cancelNext;
+    private volatile bool _cancelNext;
+    private volatile bool _aborted;
 
-    public SocketPipeReader(Socket socket) => _socket = socket;
+    private readonly ReadinessPoller? _poller;
+    private ulong _readinessToken;
+    private bool _addedToPoller;
+    private int _waitState;
+    private ManualResetValueTaskSourceCore<ReadResult> _parkedRead;
+    private CancellationTokenRegistration _parkedCancellation;
+    private CancellationToken _parkedToken;
+
+    public SocketPipeReader(Socket socket)
+    {
+        _socket = socket;
+        if (ReadinessPoller.IsSupported)
+        {
+            _poller = ReadinessPoller.Shared;
+            _readinessToken = _poller.Register(this);
+        }
+    }
+
+    ulong IReadinessTarget.ReadinessToken => _readinessToken;
 
     public override bool TryRead(out ReadResult result)
     {
@@ -47,7 +75,7 @@ internal sealed class SocketPipeReader : PipeReader
         {
             return new ValueTask<ReadResult>(CurrentResult());
         }
-        return ReceiveAsync(cancellationToken);
+        return _poller is null ? ReceiveAsync(cancellationToken) : ReceiveOrPark(cancellationToken);
     }
 
     public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
@@ -75,7 +103,26 @@ internal sealed class SocketPipeReader : PipeReader
         }
     }
 
-    public override void CancelPendingRead() => _cancelNext = true;
+    public override void CancelPendingRead()
+    {
+        _cancelNext = true;
+        if (TryClaimParkedRead())
+        {
+            CompleteParkedRead(CurrentResult(), error: null, asynchronously: true);
+        }
+    }
+
+    /// <summary>The connection is being closed: a parked read ends with <see cref="SocketError.OperationAborted"/>.</summary>
+    public void Abort()
+    {
+        _aborted = true;
+        if (TryClaimParkedRead())
+        {
+            CompleteParkedRead(default, new SocketException((int)SocketError.OperationAborted), asynchronously: true);
+        }
+        // Unregistering twice is harmless (the slot's generation has moved on), so Complete may do it again.
+        _poller?.Unregister(_readinessToken);
+    }
 
     public override void Complete(Exception? exception = null)
     {
@@ -84,12 +131,197 @@ internal sealed class SocketPipeReader : PipeReader
             return;
         }
         _completed = true;
+        if (_poller is not null)
+        {
+            _poller.Unregister(_readinessToken);
+        }
         if (_buffer is not null)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = null;
         }
     }
+
+    /// <summary>Reads what the kernel has now; parks the read with the poller only when it has nothing.</summary>
+    private ValueTask<ReadResult> ReceiveOrPark(CancellationToken cancellationToken)
+    {
+        if (_cancelNext)
+        {
+            return new ValueTask<ReadResult>(CurrentResult());
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        if (TryReceiveNow(out var result, out var error))
+        {
+            return error is null ? new ValueTask<ReadResult>(result) : ValueTask.FromException<ReadResult>(error);
+        }
+        _parkedRead.Reset();
+        _parkedToken = cancellationToken;
+        Volatile.Write(ref _waitState, Waiting);
+        if (cancellationToken.CanBeCanceled)
+        {
+            _parkedCancellation = cancellationToken.UnsafeRegister(static state => ((SocketPipeReader)state!).OnCanceled(), this);
+        }
+        // Abort or CancelPendingRead may have run before the state said Waiting: they set their flag first, so look again.
+        if (_aborted || _cancelNext)
+        {
+            if (TryClaimParkedRead())
+            {
+                CompleteParkedRead(_aborted ? default : CurrentResult(), _aborted ? new SocketException((int)SocketError.OperationAborted) : null, asynchronously: false);
+            }
+        }
+        else if (Volatile.Read(ref _waitState) == Waiting)
+        {
+            Arm();
+        }
+        return new ValueTask<ReadResult>(this, _parkedRead.Version);
+    }
+
+    /// <summary>
+    /// One non-blocking receive. False when the kernel has nothing yet; true with a result (data or end of stream)
+    /// or an error.
+    /// </summary>
+    private bool TryReceiveNow(out ReadResult result, out Exception? error)
+    {
+        error = null;
+        if (_aborted)
+        {
+            result = default;
+            error = new SocketException((int)SocketError.OperationAborted);
+            return true;
+        }
+        int received;
+        SocketError status;
+        try
+        {
+            received = _socket.Receive(FreeSpace(), SocketFlags.None, out status);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            ReleaseIfEmpty();
+            result = default;
+            error = ex;
+            return true;
+        }
+        if (status == SocketError.WouldBlock)
+        {
+            ReleaseIfEmpty();
+            result = default;
+            return false;
+        }
+        if (status != SocketError.Success)
+        {
+            ReleaseIfEmpty();
+            result = default;
+            error = new SocketException((int)status);
+            return true;
+        }
+        if (received == 0)
+        {
+            _endOfStream = true;
+            ReleaseIfEmpty();
+        }
+        else
+        {
+            _end += received;
+        }
+        result = CurrentResult();
+        return true;
+    }
+
+    private void Arm()
+    {
+        Exception? failure = null;
+        try
+        {
+            if (!_poller!.Arm(_socket.SafeHandle, _readinessToken, ref _addedToPoller))
+            {
+                failure = new ObjectDisposedException(nameof(Socket));
+            }
+        }
+        catch (SocketException ex)
+        {
+            failure = ex;
+        }
+        if (failure is not null && TryClaimParkedRead())
+        {
+            CompleteParkedRead(default, failure, asynchronously: true);
+        }
+    }
+
+    private bool TryClaimParkedRead() => Interlocked.CompareExchange(ref _waitState, Completing, Waiting) == Waiting;
+
+    void IReadinessTarget.OnReadable()
+    {
+        // On the poller's thread: claim the read and hand the receive to the thread pool.
+        if (TryClaimParkedRead())
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        // Whoever claimed the read first wins; a cancellation that lost the race to readiness is honoured here.
+        if (_cancelNext)
+        {
+            CompleteParkedRead(CurrentResult(), error: null, asynchronously: false);
+            return;
+        }
+        if (_parkedToken.IsCancellationRequested)
+        {
+            CompleteParkedRead(default, new OperationCanceledException(_parkedToken), asynchronously: false);
+            return;
+        }
+        if (TryReceiveNow(out var result, out var error))
+        {
+            // Already on a pool thread: the consumer continues right here.
+            CompleteParkedRead(result, error, asynchronously: false);
+            return;
+        }
+        // Woken with nothing to read (the data went to an earlier read): park again.
+        Volatile.Write(ref _waitState, Waiting);
+        if (_aborted || _cancelNext || _parkedToken.IsCancellationRequested)
+        {
+            if (TryClaimParkedRead())
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+            return;
+        }
+        Arm();
+    }
+
+    private void OnCanceled()
+    {
+        if (TryClaimParkedRead())
+        {
+            CompleteParkedRead(default, new OperationCanceledException(_parkedToken), asynchronously: true);
+        }
+    }
+
+    private void CompleteParkedRead(ReadResult result, Exception? error, bool asynchronously)
+    {
+        // Not Dispose: it would wait for a running callback, and this may be that callback.
+        _parkedCancellation.Unregister();
+        _parkedCancellation = default;
+        Volatile.Write(ref _waitState, NotWaiting);
+        _parkedRead.RunContinuationsAsynchronously = asynchronously;
+        if (error is null)
+        {
+            _parkedRead.SetResult(result);
+        }
+        else
+        {
+            _parkedRead.SetException(error);
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _parkedRead.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _parkedRead.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _parkedRead.OnCompleted(continuation, state, token, flags);
 
     // Pooled builder: a connection parked in a read keeps one reused box, not a fresh one per read.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
