@@ -37,7 +37,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _clockSkew = EnvironmentOption.Int("--clock-skew", "Seconds of tolerance on exp and nbf", 30, 0, 3600);
     private readonly Option<int> _apiRateLimit = EnvironmentOption.Int("--api-rate-limit", "HTTP API requests per second per user (429 past it)", 200, 1, 1_000_000);
     private readonly Option<int> _sseKeepAlive = EnvironmentOption.Int("--sse-keep-alive", "Seconds between SSE keep-alive comments", 15, 1, 3600);
-    private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "per-connection", raw => (raw is "per-connection" or "shared", raw));
+    private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
 
     public void AddTo(RootCommand root)

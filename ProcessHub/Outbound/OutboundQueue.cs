@@ -45,7 +45,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
         _transport = transport;
         _owner = owner;
         _byteLimit = byteLimit;
-        _scheduler = scheduler ?? FlushScheduler.PerConnection;
+        _scheduler = scheduler ?? FlushScheduler.Shared;
         Key = (ulong)Interlocked.Increment(ref s_nextKey);
     }
 

@@ -33,7 +33,7 @@ public sealed record ServerOptions
     public int MaxConnections { get; init; } = 50_000;
 
     /// <summary>How outbound queues are woken (see <see cref="Outbound.FlushScheduler"/>); measured in docs/benchmarks.md.</summary>
-    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.PerConnection;
+    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.Shared;
 
     /// <summary>Origins a browser may connect from; empty allows any.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];

@@ -10,5 +10,5 @@ internal sealed record WebSocketOptions
     public long OutboundByteLimit { get; init; } = 1024 * 1024;
 
     /// <summary>Where outbound queues drain (see <see cref="Outbound.FlushScheduler"/>).</summary>
-    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.PerConnection;
+    public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.Shared;
 }

@@ -5,16 +5,16 @@ using ProcessHub.Server;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// The same delivery promises with the other wake-up scheme (<c>--flush-scheduler shared</c>): one flusher per
-/// core walking the connections that have frames, instead of a thread-pool work item per connection.
+/// The same delivery promises with the other wake-up scheme (<c>--flush-scheduler per-connection</c>): a thread-pool
+/// work item per connection with frames, instead of the default shared flushers (one per core).
 /// </summary>
 [TestFixture]
-public sealed class SharedFlusherTests
+public sealed class PerConnectionFlusherTests
 {
     [Test]
-    public async Task Three_tabs_get_every_event_in_order_with_shared_flushers()
+    public async Task Three_tabs_get_every_event_in_order_with_a_work_item_per_connection()
     {
-        await using var host = HubTestHost.Start(server: new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero, FlushScheduler = FlushScheduler.Shared });
+        await using var host = HubTestHost.Start(server: new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero, FlushScheduler = FlushScheduler.PerConnection });
         var tabs = new[] { await host.OpenTabAsync("alice"), await host.OpenTabAsync("alice"), await host.OpenTabAsync("alice") };
         try
         {
@@ -26,7 +26,7 @@ public sealed class SharedFlusherTests
                 seen[t].Add((await tabs[t].ReceiveAsync()).Seq);
             }
             // Lockstep: every tab reads each event before the next is published, so no queue backs up and nothing
-            // may be coalesced; every event must arrive, in order, through the shared flushers.
+            // may be coalesced; every event must arrive, in order, through per-connection work items.
             for (int i = 1; i <= Steps + 1; i++)
             {
                 if (i <= Steps)
