@@ -144,8 +144,10 @@ internal sealed class MarkdownReport
         foreach (int n in _options.IdleConnections)
         {
             Row($"{n:N0} RSS B/conn", server => Stat("idle", server, n, "idle", "rss_bytes_per_connection"), "N0");
+            Row($"{n:N0} RSS B/conn, marginal ({n / 10:N0} -> {n:N0})", server => Stat("idle", server, n, "idle", "marginal_rss_bytes_per_connection"), "N0");
             Row($"{n:N0} kernel TCP B/conn", server => Stat("idle", server, n, "idle", "kernel_tcp_bytes_per_connection"), "N0");
             Row($"{n:N0} live managed heap B/conn (gcdump)", server => Stat("idle", server, n, "idle", "managed_heap_bytes_per_connection"), "N0");
+            Row($"{n:N0} live managed heap B/conn, marginal (gcdump)", server => Stat("idle", server, n, "idle", "marginal_managed_heap_bytes_per_connection"), "N0");
         }
         Line();
     }
@@ -205,6 +207,11 @@ internal sealed class MarkdownReport
             if (idle.Count > 0)
             {
                 Target($"idle RSS per connection at N = {n:N0} <= 2 KiB (bytes)", idle.Median, 2048, idle.Median <= 2048, "N0");
+            }
+            var marginal = Stat("idle", _hub, n, "idle", "marginal_rss_bytes_per_connection");
+            if (marginal.Count > 0)
+            {
+                Target($"marginal idle RSS per connection, {n / 10:N0} -> {n:N0} <= 2 KiB (bytes)", marginal.Median, 2048, marginal.Median <= 2048, "N0");
             }
         }
         Line();
