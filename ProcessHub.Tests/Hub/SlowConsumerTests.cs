@@ -29,7 +29,7 @@ public sealed class SlowConsumerTests
         var (slow, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedSlow = slow;
         await using var fast = await host.OpenTabAsync("alice");
-        var slowConnection = host.App.Sessions.ForUser("alice")[0].Connection;
+        var slowConnection = host.App.Sessions.ForUser("alice").First().Connection;
 
         var main = host.App.Producer.Start("benchmark", "alice", total: Events);
         var failing = host.App.Producer.Start("import", "alice", total: Events);
@@ -133,7 +133,7 @@ public sealed class SlowConsumerTests
         await using var bystander = await host.OpenTabAsync("bob");
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
-        var connection = host.App.Sessions.ForUser("alice")[0].Connection;
+        var connection = host.App.Sessions.ForUser("alice").First().Connection;
         var run = host.App.Producer.Start("benchmark", "alice", total: 1);
         await stalled.ReceiveUntilAsync("process_started");
 
@@ -169,7 +169,7 @@ public sealed class SlowConsumerTests
             new ProcessHub.Server.ServerOptions { OutboundByteLimit = 64 * 1024 });
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
-        var connection = host.App.Sessions.ForUser("alice")[0].Connection;
+        var connection = host.App.Sessions.ForUser("alice").First().Connection;
 
         int started = 0;
         while (!connection.IsClosing)
@@ -198,7 +198,7 @@ public sealed class SlowConsumerTests
         await using var host = HubTestHost.Start(new HubOptions { StallLimit = TimeSpan.FromSeconds(2) });
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
-        var connection = host.App.Sessions.ForUser("alice")[0].Connection;
+        var connection = host.App.Sessions.ForUser("alice").First().Connection;
         var run = host.App.Producer.Start("benchmark", "alice", total: 1);
 
         int step = 0;

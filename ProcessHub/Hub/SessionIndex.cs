@@ -3,23 +3,24 @@ using System.Collections.Concurrent;
 namespace ProcessHub.Hub;
 
 /// <summary>
-/// Who receives a process's events: the ready-or-not sessions of its owner, and every admin session. Arrays are
-/// copy-on-write: connects and disconnects (rare) build new ones under a lock, the publisher (hot) reads without one.
+/// Who receives a process's events: the ready-or-not sessions of its owner, and every admin session. The sets are
+/// copy-on-write (<see cref="SessionSet"/>): connects and disconnects build new ones under a lock, the publisher
+/// (hot) reads a snapshot without one.
 /// </summary>
 internal sealed class SessionIndex
 {
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<string, HubSession[]> _byUser = new(StringComparer.Ordinal);
-    private HubSession[] _admins = [];
+    private readonly ConcurrentDictionary<string, SessionSet> _byUser = new(StringComparer.Ordinal);
+    private SessionSet _admins = SessionSet.Empty;
 
     /// <summary>Sessions of non-admin users, by sub (admins are only in <see cref="Admins"/>, never twice).</summary>
-    public HubSession[] ForUser(string subject) => _byUser.TryGetValue(subject, out var sessions) ? sessions : [];
+    public SessionSet ForUser(string subject) => _byUser.TryGetValue(subject, out var sessions) ? sessions : SessionSet.Empty;
 
-    public HubSession[] Admins => Volatile.Read(ref _admins);
+    public SessionSet Admins => Volatile.Read(ref _admins);
 
     public int CountForUser(string subject)
     {
-        int count = ForUser(subject).Length;
+        int count = ForUser(subject).Count;
         foreach (var admin in Admins)
         {
             if (admin.Identity!.Subject == subject)
@@ -37,11 +38,11 @@ internal sealed class SessionIndex
         {
             if (identity.IsAdmin)
             {
-                Volatile.Write(ref _admins, [.. _admins, session]);
+                Volatile.Write(ref _admins, _admins.With(session));
             }
             else
             {
-                _byUser[identity.Subject] = [.. ForUser(identity.Subject), session];
+                _byUser[identity.Subject] = ForUser(identity.Subject).With(session);
             }
         }
     }
@@ -57,11 +58,11 @@ internal sealed class SessionIndex
         {
             if (identity.IsAdmin)
             {
-                Volatile.Write(ref _admins, _admins.Where(s => s != session).ToArray());
+                Volatile.Write(ref _admins, _admins.Without(session));
                 return;
             }
-            var remaining = ForUser(identity.Subject).Where(s => s != session).ToArray();
-            if (remaining.Length == 0)
+            var remaining = ForUser(identity.Subject).Without(session);
+            if (remaining.Count == 0)
             {
                 _byUser.TryRemove(identity.Subject, out _);
             }
