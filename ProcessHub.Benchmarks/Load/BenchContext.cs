@@ -52,20 +52,27 @@ internal sealed class BenchContext : IDisposable
         }
         using var created = JsonDocument.Parse(http.LastBodyText);
         string id = created.RootElement.GetProperty("process_id").GetString()!;
-        return new BenchContext(target, "/ws?token=" + clientToken, $"/api/processes/{id}/progress", producerToken, publishers);
+        return new BenchContext(target, "/ws?token=" + clientToken, $"/api/processes/{id}/progress", producerToken, publishers)
+        {
+            AdminToken = Tokens.Issue(secret, "load-admin", role: "admin"),
+        };
     }
+
+    /// <summary>ProcessHub only: for <c>POST /api/admin/reclaim</c>, its full GC.</summary>
+    private string? AdminToken { get; init; }
 
     public Fleet NewFleet() => new(Target.EndPoint, UpgradePath, Target.Kind == ServerKind.ProcessHub);
 
-    /// <summary>A full GC in the server where it offers one (the peers' POST /gc); ProcessHub exposes none.</summary>
+    /// <summary>
+    /// A full GC in the server: the peers' <c>POST /gc</c>, ProcessHub's <c>POST /api/admin/reclaim</c> (a blocking,
+    /// compacting full collection, as an admin).
+    /// </summary>
     public bool TryFullGc()
     {
-        if (Target.Kind != ServerKind.Peer)
-        {
-            return false;
-        }
         using var http = new RawHttpConnection(Target.EndPoint);
-        return http.Send("POST", "/gc", null, ReadOnlySpan<byte>.Empty) == 200;
+        return Target.Kind == ServerKind.Peer
+            ? http.Send("POST", "/gc", null, ReadOnlySpan<byte>.Empty) == 200
+            : http.Send("POST", "/api/admin/reclaim", AdminToken, ReadOnlySpan<byte>.Empty) == 200;
     }
 
     /// <summary>Open WebSocket connections as the server counts them (peers: GET /count; ProcessHub: /metrics).</summary>

@@ -138,7 +138,7 @@ internal sealed class MarkdownReport
         }
         Line("### c. Idle memory per connection");
         Line();
-        Line("RSS growth of the server process per idle connection, in bytes, measured after a full GC where the server offers one (the peers' `POST /gc`: Kestrel GC.Collect compacting, Node `global.gc()`, `Bun.gc(true)`); ProcessHub exposes none, so dotnet-gcdump induces one (collecting a dump runs a full blocking GC) and its report gives ProcessHub's live managed heap as well. Kernel TCP memory (`/proc/net/sockstat` `mem`, machine-wide, both ends of each loopback connection) is apart.");
+        Line("RSS growth of the server process per idle connection, in bytes, measured after a full GC in every server (the peers' `POST /gc`: Kestrel GC.Collect compacting, Node `global.gc()`, `Bun.gc(true)`; ProcessHub's admin `POST /api/admin/reclaim`: a blocking, compacting, aggressive GC.Collect); for ProcessHub, dotnet-gcdump then reports the live managed heap as well (after the RSS was read: collecting a dump grows native buffers). \"Marginal\" is the growth from N/10 to N connections over the 0.9 N added, which leaves out one-time costs of the first connections. Kernel TCP memory (`/proc/net/sockstat` `mem`, machine-wide, both ends of each loopback connection) is apart.");
         Line();
         Header("N, metric");
         foreach (int n in _options.IdleConnections)

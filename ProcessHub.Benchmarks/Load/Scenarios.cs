@@ -137,18 +137,20 @@ internal sealed class Scenarios
     }
 
     /// <summary>
-    /// RSS growth per idle connection after a full GC: the peers' POST /gc, or for ProcessHub (no GC endpoint) the
-    /// one dotnet-gcdump induces, which also gives its live managed heap. Kernel TCP memory is apart.
+    /// RSS growth per idle connection after a full GC (the peers' POST /gc, ProcessHub's POST /api/admin/reclaim);
+    /// for ProcessHub also its live managed heap from dotnet-gcdump. Kernel TCP memory is apart.
     /// </summary>
     public async Task<Dictionary<string, double>> IdleMemoryAsync(BenchContext context, int connections)
     {
         int pid = context.Target.Pid;
         bool dump = context.Target.Kind == ServerKind.ProcessHub;
-        long heap0 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
-        bool gc = context.TryFullGc() || heap0 >= 0;
+        // Every reading: a full GC, then RSS; ProcessHub's live heap (dotnet-gcdump) only after the RSS was read,
+        // because collecting a dump grows the process's native EventPipe buffers with the size of the heap.
+        bool gc = context.TryFullGc();
         await Task.Delay(500).ConfigureAwait(false);
         long rss0 = ProcStats.RssBytes(pid);
         long kernel0 = ProcStats.KernelTcpBytes();
+        long heap0 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
         // A tenth of the fleet first, measured the same way: the growth from there to N is what one more idle
         // connection costs, without the one-time costs (code compiled, pools and heap grown) that the first
         // connections of a storm pay and that dominate RSS growth at small N.
@@ -158,17 +160,17 @@ internal sealed class Scenarios
         try
         {
             await Task.Delay(1000).ConfigureAwait(false);
-            long heapPart = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
             context.TryFullGc();
             await Task.Delay(500).ConfigureAwait(false);
             long rssPart = ProcStats.RssBytes(pid);
+            long heapPart = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
             fleet = await ConnectAsync(context, connections - firstPart).ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
-            long heap1 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
             context.TryFullGc();
             await Task.Delay(500).ConfigureAwait(false);
             long rss1 = ProcStats.RssBytes(pid);
             long kernel1 = ProcStats.KernelTcpBytes();
+            long heap1 = dump ? GcDump.CollectHeapBytes(_options.GcDumpPath, pid) : -1;
             var values = new Dictionary<string, double>
             {
                 ["rss_bytes_per_connection"] = (rss1 - rss0) / (double)connections,

@@ -140,7 +140,9 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
     internal void Sweep()
     {
         var now = _time.GetUtcNow();
-        foreach (var session in _sessions.Values)
+        // Enumerating the dictionary itself, not .Values: .Values copies every session into a new list, which at
+        // 10,000 idle connections was 80 KB of garbage four times a second.
+        foreach (var (_, session) in _sessions)
         {
             var connection = session.Connection;
             if (connection.IsClosing)

@@ -48,6 +48,7 @@ internal sealed class HubApplication : IAsyncDisposable
         new ProcessesApi(auth, Registry, Producer, hubOptions, hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
         new MetricsEndpoint(Server, Registry, Broadcaster, Counters).MapTo(Router);
+        new AdminApi(auth, Server.Reclaimer).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }
 

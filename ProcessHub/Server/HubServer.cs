@@ -26,6 +26,8 @@ internal sealed class HubServer : IAsyncDisposable
     private SocketListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _heartbeat = Task.CompletedTask;
+    private Task _reclaimer = Task.CompletedTask;
+    private long _webSocketsOpened;
     private int _stopRequested;
 
     public HubServer(ServerOptions options, IWebSocketHandler handler, Router router, ILoggerFactory loggerFactory)
@@ -36,7 +38,11 @@ internal sealed class HubServer : IAsyncDisposable
         _webSocketOptions = new WebSocketOptions { MaxMessageBytes = options.MaxMessageBytes, OutboundByteLimit = options.OutboundByteLimit, FlushScheduler = options.FlushScheduler };
         _http = new HttpConnectionLoop(options, router, _logger);
         _onWebSocketEnded = OnWebSocketEnded;
+        Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, options.ReclaimAfterConnections, TimeProvider.System);
     }
+
+    /// <summary>Gives the heap back after connection storms (see <see cref="MemoryReclaimer"/>).</summary>
+    public MemoryReclaimer Reclaimer { get; }
 
     public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
 
@@ -44,6 +50,9 @@ internal sealed class HubServer : IAsyncDisposable
     public int OpenConnections => _connections.Count + _webSockets.Count;
 
     public int OpenWebSockets => _webSockets.Count;
+
+    /// <summary>WebSockets opened since start.</summary>
+    public long WebSocketsOpened => Interlocked.Read(ref _webSocketsOpened);
 
     /// <summary>Fires when shutdown begins; long-lived responses (SSE) end on it.</summary>
     public CancellationToken Stopping => _stopping.Token;
@@ -55,6 +64,10 @@ internal sealed class HubServer : IAsyncDisposable
         if (_options.PingInterval > TimeSpan.Zero)
         {
             _heartbeat = HeartbeatAsync(_options.PingInterval, _stopping.Token);
+        }
+        if (_options.ReclaimAfterConnections > 0)
+        {
+            _reclaimer = Reclaimer.RunAsync(_stopping.Token);
         }
     }
 
@@ -85,7 +98,7 @@ internal sealed class HubServer : IAsyncDisposable
         {
             webSocket.Abort();
         }
-        await Task.WhenAll(_acceptLoop, _heartbeat).ConfigureAwait(false);
+        await Task.WhenAll(_acceptLoop, _heartbeat, _reclaimer).ConfigureAwait(false);
         _allClosed.TrySetResult();
     }
 
@@ -126,6 +139,7 @@ internal sealed class HubServer : IAsyncDisposable
     {
         var connection = new WebSocketConnection(client, _handler, _webSocketOptions, _onWebSocketEnded);
         _webSockets[connection.Id] = connection;
+        Interlocked.Increment(ref _webSocketsOpened);
         if (_webSockets.Count > _options.MaxConnections)
         {
             connection.Close(CloseCode.TryAgainLater, "too many connections");
@@ -165,7 +179,8 @@ internal sealed class HubServer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                foreach (var webSocket in _webSockets.Values)
+                // The dictionary itself, not .Values, which would copy every connection into a new list each tick.
+                foreach (var (_, webSocket) in _webSockets)
                 {
                     if (webSocket.IdleFor > interval * 2)
                     {

@@ -35,6 +35,12 @@ public sealed record ServerOptions
     /// <summary>How outbound queues are woken (see <see cref="Outbound.FlushScheduler"/>); measured in docs/benchmarks.md.</summary>
     public Outbound.FlushScheduler FlushScheduler { get; init; } = Outbound.FlushScheduler.Shared;
 
+    /// <summary>
+    /// WebSockets opened since the last reclaim after which, once openings pause, one full GC gives the storm's
+    /// garbage back to the OS (see <see cref="MemoryReclaimer"/>); zero turns it off.
+    /// </summary>
+    public int ReclaimAfterConnections { get; init; } = 1_000;
+
     /// <summary>Origins a browser may connect from; empty allows any.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
