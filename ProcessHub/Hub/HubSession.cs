@@ -17,8 +17,9 @@ internal sealed class HubSession
 
     // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
     // Written at process_list time, at explicit subscribes and when an event is skipped for lack of interest; read by
-    // subscribe's replay. Guarded by _holdGate.
-    private Dictionary<string, long>? _liveAfter;
+    // subscribe's replay. Guarded by _holdGate. Allocates nothing until the first entry, and little for a few:
+    // idle memory per connection is a headline figure.
+    private LiveAfterTable _liveAfter;
 
     public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
     {
@@ -28,9 +29,6 @@ internal sealed class HubSession
     }
 
     public WebSocketConnection Connection { get; }
-
-    // Allocated on first use: most connections never need it, and idle memory per connection is a headline figure.
-    private Dictionary<string, long> LiveAfterMap => _liveAfter ??= new Dictionary<string, long>(StringComparer.Ordinal);
     public UserIdentity? Identity { get; private set; }
     public DateTimeOffset AuthDeadline { get; }
     public MessageRateLimiter RateLimiter { get; }
@@ -73,14 +71,15 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
+            _liveAfter.Reserve(listed.Count);
             foreach (var process in listed)
             {
-                LiveAfterMap[process.ProcessId] = process.Seq;
+                _liveAfter.Set(process.ProcessId, process.Seq);
             }
             Connection.Send(processList);
             foreach (var (frame, processId, seq) in _held!)
             {
-                bool covered = _liveAfter is not null && _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
+                bool covered = _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
                 if (!covered && Interest.Includes(processId))
                 {
                     Connection.Send(frame);
@@ -97,7 +96,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            return _liveAfter?.GetValueOrDefault(processId) ?? 0;
+            return _liveAfter.TryGetValue(processId, out long seq) ? seq : 0;
         }
     }
 
@@ -105,7 +104,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            LiveAfterMap[processId] = seq;
+            _liveAfter.Set(processId, seq);
         }
     }
 
