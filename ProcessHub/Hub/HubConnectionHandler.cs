@@ -36,7 +36,7 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
 
     public void OnOpen(WebSocketConnection connection, UpgradeRequest request)
     {
-        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout, _options.MessageRateLimit);
+        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout);
         connection.State = session;
         _sessions[connection.Id] = session;
 
@@ -51,7 +51,7 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
     public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> utf8)
     {
         var session = (HubSession)connection.State!;
-        switch (session.RateLimiter.Take())
+        switch (session.TakeMessageToken(_options.MessageRateLimit))
         {
             case RateDecision.Refused:
                 // PROTOCOL.md section 3: every error echoes the request's request_id/process_id, a refusal too. Parsing

@@ -21,17 +21,21 @@ internal sealed class HubSession
     // idle memory per connection is a headline figure.
     private LiveAfterTable _liveAfter;
 
-    public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
+    // Kept in this object rather than beside it, for the same reason. Used by the receive loop only.
+    private MessageRateLimiter _messageBudget;
+
+    // UTC as a DateTime (8 bytes) rather than a DateTimeOffset (16): the offset is always zero.
+    private readonly DateTime _authDeadlineUtc;
+
+    public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline)
     {
         Connection = connection;
-        AuthDeadline = authDeadline;
-        RateLimiter = new MessageRateLimiter(messageRate);
+        _authDeadlineUtc = authDeadline.UtcDateTime;
     }
 
     public WebSocketConnection Connection { get; }
     public UserIdentity? Identity { get; private set; }
-    public DateTimeOffset AuthDeadline { get; }
-    public MessageRateLimiter RateLimiter { get; }
+    public DateTimeOffset AuthDeadline => new(_authDeadlineUtc);
     public bool IsAuthenticated => Identity is not null;
     public bool IsReady => _ready;
     public Interest Interest => Volatile.Read(ref _interest);
@@ -40,6 +44,9 @@ internal sealed class HubSession
     public void SetIdentity(UserIdentity identity) => Identity = identity;
 
     public void SetInterest(Interest interest) => Volatile.Write(ref _interest, interest);
+
+    /// <summary>PROTOCOL.md section 4's per-connection message budget; called on the receive loop only, so no lock.</summary>
+    public RateDecision TakeMessageToken(int messagesPerSecond) => _messageBudget.Take(messagesPerSecond);
 
     public bool MaySee(ProcessRecord process) => Identity is { } id && (id.IsAdmin || id.Subject == process.Owner);
 
