@@ -11,8 +11,9 @@ namespace ProcessHub.Hub;
 internal sealed class HubSession
 {
     private readonly object _holdGate = new();
+    // Events held until process_list is out; null from then on, which is what "ready" means (no separate flag: one
+    // field less per connection). Written under _holdGate, read without it by Deliver.
     private List<(SharedFrame Frame, string ProcessId, long Seq)>? _held = [];
-    private volatile bool _ready;
     private Interest _interest = Interest.Everything;
 
     // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
@@ -37,7 +38,7 @@ internal sealed class HubSession
     public UserIdentity? Identity { get; private set; }
     public DateTimeOffset AuthDeadline => new(_authDeadlineUtc);
     public bool IsAuthenticated => Identity is not null;
-    public bool IsReady => _ready;
+    public bool IsReady => Volatile.Read(ref _held) is null;
     public Interest Interest => Volatile.Read(ref _interest);
 
     /// <summary>Set once at authentication; a later auth with the same sub only moves the expiry.</summary>
@@ -55,7 +56,7 @@ internal sealed class HubSession
     /// </summary>
     public void Deliver(SharedFrame frame, string processId, long seq)
     {
-        if (!_ready && TryHold(frame, processId, seq))
+        if (!IsReady && TryHold(frame, processId, seq))
         {
             return;
         }
@@ -93,8 +94,7 @@ internal sealed class HubSession
                 }
                 frame.Release();
             }
-            _held = null;
-            _ready = true;
+            Volatile.Write(ref _held, null);
         }
     }
 
