@@ -48,7 +48,7 @@ public class FanOutBenchmarks
         _subscribers = new HubSession[Subscribers];
         for (int i = 0; i < Subscribers; i++)
         {
-            var session = new HubSession(new WebSocketConnection(new CountingConnection(), handler, options), DateTimeOffset.MaxValue, 100);
+            var session = new HubSession(new WebSocketConnection(new CountingConnection(), handler, options), DateTimeOffset.MaxValue);
             session.SetIdentity(identity);
             _sessions.Add(session);
             var list = HubMessageWriter.ProcessList(_registry.Epoch, [], DateTimeOffset.UtcNow);

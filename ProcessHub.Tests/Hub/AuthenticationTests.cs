@@ -206,6 +206,27 @@ public sealed class AuthenticationTests
     }
 
     [Test]
+    public async Task A_refresh_on_one_connection_does_not_extend_another_that_shares_its_token()
+    {
+        // Both connections present the very same token, so they share one validated identity: the refresh must not
+        // reach the other connection through it.
+        await using var host = HubTestHost.Start(fakeTime: true);
+        string shared = host.Token("alice", lifetime: TimeSpan.FromMinutes(5));
+        await using var refreshed = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
+        await using var other = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
+        await refreshed.ReceiveUntilAsync("process_list");
+        await other.ReceiveUntilAsync("process_list");
+
+        await refreshed.SendJsonAsync(new { type = "auth", token = host.Token("alice", lifetime: TimeSpan.FromMinutes(60)) });
+        await HubTestHost.DrainWithPingAsync(refreshed);
+
+        host.Time!.Advance(TimeSpan.FromMinutes(10));
+        host.App.Handler.Sweep();
+        Assert.That(await other.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")));
+        Assert.That(await HubTestHost.DrainWithPingAsync(refreshed), Is.Empty, "the refreshed connection stays open");
+    }
+
+    [Test]
     public async Task A_token_for_another_sub_closes_with_4401()
     {
         await using var host = HubTestHost.Start();

@@ -16,7 +16,7 @@ internal sealed class ApiAuthenticator
     private readonly TokenValidator _tokens;
     private readonly HubCounters _counters;
     private readonly int _requestsPerSecond;
-    private readonly ConcurrentDictionary<string, MessageRateLimiter> _budgets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RequestBudget> _budgets = new(StringComparer.Ordinal);
 
     public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond)
     {
@@ -41,11 +41,12 @@ internal sealed class ApiAuthenticator
             return null;
         }
         var identity = result.Identity!;
-        var budget = _budgets.GetOrAdd(identity.Subject, _ => new MessageRateLimiter(_requestsPerSecond));
+        var budget = _budgets.GetOrAdd(identity.Subject, _ => new RequestBudget());
         RateDecision decision;
+        // The budgets never leave this class, so nothing else can take this lock.
         lock (budget)
         {
-            decision = budget.Take();
+            decision = budget.Take(_requestsPerSecond);
         }
         if (decision != RateDecision.Allowed)
         {

@@ -10,14 +10,32 @@ namespace ProcessHub.Auth;
 /// configured. Only the algorithms of the configured key are accepted, so <c>alg: none</c> and algorithm confusion
 /// (an HS256 token "signed" with an RSA public key) are rejected.
 /// </summary>
+/// <remarks>
+/// A token that passed is remembered (<see cref="ValidatedTokenCache"/>): many connections of one user present the
+/// same token, and full validation both costs CPU and leaves a lot of garbage behind, which shows as memory after a
+/// connection storm. A remembered token is still checked against its lifetime on every use, with the same rules
+/// and clock as full validation, so the cache never accepts a token that validation would refuse.
+/// </remarks>
 public sealed class TokenValidator
 {
+    /// <summary>Distinct valid tokens remembered at once: far more than the users of one hub, a few MiB at most.</summary>
+    internal const int DefaultCacheCapacity = 4096;
+
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
+    private readonly ValidatedTokenCache _validated;
 
     public TokenValidator(JwtSettings settings)
+        : this(settings, DefaultCacheCapacity)
+    {
+    }
+
+    /// <param name="settings">Keys, issuer, audience and clock skew.</param>
+    /// <param name="cacheCapacity">Valid tokens remembered at once; 0 validates every token in full.</param>
+    internal TokenValidator(JwtSettings settings, int cacheCapacity)
     {
         Settings = settings;
+        _validated = new ValidatedTokenCache(cacheCapacity);
         var (key, algorithms) = CreateKey(settings);
         _parameters = new TokenValidationParameters
         {
@@ -42,14 +60,45 @@ public sealed class TokenValidator
     /// Validates synchronously: the keys are local, so validation is pure computation and the engine's
     /// receive loop can act on the result before it reads the next frame.
     /// </summary>
-    public AuthResult Validate(string? token) => ValidateAsync(token).GetAwaiter().GetResult();
+    public AuthResult Validate(string? token) =>
+        TryAnswerWithoutValidating(token, out var answer) ? answer : ValidateInFullAsync(token!).GetAwaiter().GetResult();
 
-    public async Task<AuthResult> ValidateAsync(string? token)
+    public Task<AuthResult> ValidateAsync(string? token) =>
+        TryAnswerWithoutValidating(token, out var answer) ? Task.FromResult(answer) : ValidateInFullAsync(token!);
+
+    /// <summary>Valid tokens remembered right now (tests and diagnostics).</summary>
+    internal int CachedTokenCount => _validated.Count;
+
+    /// <summary>A missing token, or one validated before and still within its lifetime.</summary>
+    private bool TryAnswerWithoutValidating(string? token, out AuthResult answer)
     {
         if (string.IsNullOrWhiteSpace(token))
         {
-            return AuthResult.Fail("missing token");
+            answer = AuthResult.Fail("missing token");
+            return true;
         }
+        if (!_validated.TryGet(token, out var known))
+        {
+            answer = default;
+            return false;
+        }
+        // Signature, algorithm, issuer, audience and sub do not change with time; the lifetime does. These are the
+        // comparisons Microsoft.IdentityModel's lifetime validation makes, with the same skew and on the same clock:
+        // the system's UTC clock (the library's TimeProvider setting is internal, so validation always uses it).
+        var now = DateTime.UtcNow;
+        if (known.NotBefore > AddClamped(now, Settings.ClockSkew) || known.Expires < AddClamped(now, -Settings.ClockSkew))
+        {
+            // Out of its window: forget it and let full validation refuse it, with the very reason it always gives.
+            _validated.Remove(token);
+            answer = default;
+            return false;
+        }
+        answer = new AuthResult(known.Identity, null);
+        return true;
+    }
+
+    private async Task<AuthResult> ValidateInFullAsync(string token)
+    {
         TokenValidationResult result;
         try
         {
@@ -78,7 +127,11 @@ public sealed class TokenValidator
             return AuthResult.Fail("token has no sub");
         }
         var roles = ReadRoles(jwt);
-        return new AuthResult(new UserIdentity(subject, roles.Contains("admin"), roles.Contains("producer"), jwt.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero)), null);
+        var identity = new UserIdentity(subject, roles.Contains("admin"), roles.Contains("producer"), jwt.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+        // ValidFrom/ValidTo are MinValue when the claim is missing, which the lifetime check treats as "no bound"
+        // for nbf; exp is required, so a cached token always has one.
+        _validated.Add(token, new ValidatedToken(identity, jwt.ValidFrom, jwt.ValidTo), deadBefore: AddClamped(DateTime.UtcNow, -Settings.ClockSkew));
+        return new AuthResult(identity, null);
     }
 
     /// <summary>Signs a token with the configured secret (dev mode and tests).</summary>
@@ -105,6 +158,16 @@ public sealed class TokenValidator
             Audience = Settings.Audience,
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Settings.Secret)), SecurityAlgorithms.HmacSha256),
         });
+    }
+
+    // DateTime arithmetic that saturates instead of throwing, as the library's own lifetime check does.
+    private static DateTime AddClamped(DateTime time, TimeSpan offset)
+    {
+        if (offset >= TimeSpan.Zero)
+        {
+            return DateTime.MaxValue - time <= offset ? DateTime.MaxValue : time + offset;
+        }
+        return offset <= DateTime.MinValue - time ? DateTime.MinValue : time + offset;
     }
 
     private static HashSet<string> ReadRoles(JsonWebToken jwt)

@@ -36,7 +36,7 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
 
     public void OnOpen(WebSocketConnection connection, UpgradeRequest request)
     {
-        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout, _options.MessageRateLimit);
+        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout);
         connection.State = session;
         _sessions[connection.Id] = session;
 
@@ -51,7 +51,7 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
     public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> utf8)
     {
         var session = (HubSession)connection.State!;
-        switch (session.RateLimiter.Take())
+        switch (session.TakeMessageToken(_options.MessageRateLimit))
         {
             case RateDecision.Refused:
                 // PROTOCOL.md section 3: every error echoes the request's request_id/process_id, a refusal too. Parsing
@@ -217,13 +217,18 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
             return;
         }
         var current = session.Identity!;
-        if (result.Identity!.Subject != current.Subject)
+        var fresh = result.Identity!;
+        if (fresh.Subject != current.Subject)
         {
             FailAuth(session, "token is for another user");
             return;
         }
-        // Roles stay as connected: they decide which index the session lives in.
-        session.SetIdentity(current with { ExpiresAt = result.Identity.ExpiresAt });
+        // Roles stay as connected: they decide which index the session lives in. Identities are immutable and shared
+        // among the connections of one token, so the new expiry goes into a copy, never into the shared instance;
+        // with unchanged roles the fresh token's own (shared) identity is that copy already.
+        session.SetIdentity(fresh.IsAdmin == current.IsAdmin && fresh.IsProducer == current.IsProducer
+            ? fresh
+            : current with { ExpiresAt = fresh.ExpiresAt });
     }
 
     private void Cancel(HubSession session, ClientMessage message)

@@ -11,37 +11,43 @@ namespace ProcessHub.Hub;
 internal sealed class HubSession
 {
     private readonly object _holdGate = new();
+    // Events held until process_list is out; null from then on, which is what "ready" means (no separate flag: one
+    // field less per connection). Written under _holdGate, read without it by Deliver.
     private List<(SharedFrame Frame, string ProcessId, long Seq)>? _held = [];
-    private volatile bool _ready;
     private Interest _interest = Interest.Everything;
 
     // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
     // Written at process_list time, at explicit subscribes and when an event is skipped for lack of interest; read by
-    // subscribe's replay. Guarded by _holdGate.
-    private Dictionary<string, long>? _liveAfter;
+    // subscribe's replay. Guarded by _holdGate. Allocates nothing until the first entry, and little for a few:
+    // idle memory per connection is a headline figure.
+    private LiveAfterTable _liveAfter;
 
-    public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline, int messageRate)
+    // Kept in this object rather than beside it, for the same reason. Used by the receive loop only.
+    private MessageRateLimiter _messageBudget;
+
+    // UTC as a DateTime (8 bytes) rather than a DateTimeOffset (16): the offset is always zero.
+    private readonly DateTime _authDeadlineUtc;
+
+    public HubSession(WebSocketConnection connection, DateTimeOffset authDeadline)
     {
         Connection = connection;
-        AuthDeadline = authDeadline;
-        RateLimiter = new MessageRateLimiter(messageRate);
+        _authDeadlineUtc = authDeadline.UtcDateTime;
     }
 
     public WebSocketConnection Connection { get; }
-
-    // Allocated on first use: most connections never need it, and idle memory per connection is a headline figure.
-    private Dictionary<string, long> LiveAfterMap => _liveAfter ??= new Dictionary<string, long>(StringComparer.Ordinal);
     public UserIdentity? Identity { get; private set; }
-    public DateTimeOffset AuthDeadline { get; }
-    public MessageRateLimiter RateLimiter { get; }
+    public DateTimeOffset AuthDeadline => new(_authDeadlineUtc);
     public bool IsAuthenticated => Identity is not null;
-    public bool IsReady => _ready;
+    public bool IsReady => Volatile.Read(ref _held) is null;
     public Interest Interest => Volatile.Read(ref _interest);
 
     /// <summary>Set once at authentication; a later auth with the same sub only moves the expiry.</summary>
     public void SetIdentity(UserIdentity identity) => Identity = identity;
 
     public void SetInterest(Interest interest) => Volatile.Write(ref _interest, interest);
+
+    /// <summary>PROTOCOL.md section 4's per-connection message budget; called on the receive loop only, so no lock.</summary>
+    public RateDecision TakeMessageToken(int messagesPerSecond) => _messageBudget.Take(messagesPerSecond);
 
     public bool MaySee(ProcessRecord process) => Identity is { } id && (id.IsAdmin || id.Subject == process.Owner);
 
@@ -50,7 +56,7 @@ internal sealed class HubSession
     /// </summary>
     public void Deliver(SharedFrame frame, string processId, long seq)
     {
-        if (!_ready && TryHold(frame, processId, seq))
+        if (!IsReady && TryHold(frame, processId, seq))
         {
             return;
         }
@@ -73,22 +79,22 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
+            _liveAfter.Reserve(listed.Count);
             foreach (var process in listed)
             {
-                LiveAfterMap[process.ProcessId] = process.Seq;
+                _liveAfter.Set(process.ProcessId, process.Seq);
             }
             Connection.Send(processList);
             foreach (var (frame, processId, seq) in _held!)
             {
-                bool covered = _liveAfter is not null && _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
+                bool covered = _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
                 if (!covered && Interest.Includes(processId))
                 {
                     Connection.Send(frame);
                 }
                 frame.Release();
             }
-            _held = null;
-            _ready = true;
+            Volatile.Write(ref _held, null);
         }
     }
 
@@ -97,7 +103,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            return _liveAfter?.GetValueOrDefault(processId) ?? 0;
+            return _liveAfter.TryGetValue(processId, out long seq) ? seq : 0;
         }
     }
 
@@ -105,7 +111,7 @@ internal sealed class HubSession
     {
         lock (_holdGate)
         {
-            LiveAfterMap[processId] = seq;
+            _liveAfter.Set(processId, seq);
         }
     }
 

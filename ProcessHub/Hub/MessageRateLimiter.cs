@@ -3,28 +3,29 @@ using System.Diagnostics;
 namespace ProcessHub.Hub;
 
 /// <summary>
-/// A token bucket per connection (PROTOCOL.md section 4): <c>rate</c> messages a second sustained, bursts up to
-/// <c>rate</c>. Past it a message is refused with <c>rate_limited</c>; a client that keeps going for another full
-/// bucket's worth is closed with 1008.
+/// A token bucket (PROTOCOL.md section 4): <c>rate</c> messages a second sustained, bursts up to <c>rate</c>. Past it
+/// a message is refused with <c>rate_limited</c>; a client that keeps going for another full bucket's worth is closed
+/// with 1008.
 /// </summary>
-internal sealed class MessageRateLimiter
+/// <remarks>
+/// A mutable struct kept in a field of its owner (one per connection in <see cref="HubSession"/>), so it costs no
+/// object of its own; call it in place, never copy it. <c>default</c> is a full bucket, and the rate, the same for
+/// every bucket of a kind, is passed in rather than stored: idle memory per connection is a headline figure.
+/// Not thread-safe: the owner serializes calls.
+/// </remarks>
+internal struct MessageRateLimiter
 {
-    private readonly double _rate;
     private double _tokens;
-    private long _lastRefill = Stopwatch.GetTimestamp();
+    private long _lastRefill; // 0 until the first message: the bucket starts full, whenever that is
     private int _refusedInARow;
 
-    public MessageRateLimiter(int rate)
-    {
-        _rate = rate;
-        _tokens = rate;
-    }
-
-    /// <summary>Called on the connection's receive loop only, so no locking.</summary>
-    public RateDecision Take()
+    /// <param name="rate">Messages a second and the bucket's size; pass the same value on every call.</param>
+    public RateDecision Take(int rate)
     {
         long now = Stopwatch.GetTimestamp();
-        _tokens = Math.Min(_rate, _tokens + (Stopwatch.GetElapsedTime(_lastRefill, now).TotalSeconds * _rate));
+        _tokens = _lastRefill == 0
+            ? rate
+            : Math.Min(rate, _tokens + (Stopwatch.GetElapsedTime(_lastRefill, now).TotalSeconds * rate));
         _lastRefill = now;
         if (_tokens >= 1)
         {
@@ -33,6 +34,6 @@ internal sealed class MessageRateLimiter
             return RateDecision.Allowed;
         }
         _refusedInARow++;
-        return _refusedInARow > _rate ? RateDecision.Close : RateDecision.Refused;
+        return _refusedInARow > rate ? RateDecision.Close : RateDecision.Refused;
     }
 }
