@@ -63,5 +63,5 @@ internal sealed class SessionSetTests
         return walked;
     }
 
-    private static HubSession NewSession() => new(null!, DateTimeOffset.MaxValue, messageRate: 10);
+    private static HubSession NewSession() => new(null!, DateTimeOffset.MaxValue);
 }
