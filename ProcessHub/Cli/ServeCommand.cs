@@ -38,6 +38,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _apiRateLimit = EnvironmentOption.Int("--api-rate-limit", "HTTP API requests per second per user (429 past it)", 200, 1, 1_000_000);
     private readonly Option<int> _sseKeepAlive = EnvironmentOption.Int("--sse-keep-alive", "Seconds between SSE keep-alive comments", 15, 1, 3600);
     private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
+    private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once they pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
 
     public void AddTo(RootCommand root)
@@ -47,7 +48,7 @@ internal sealed class ServeCommand
             _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
-            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _noDev,
+            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev,
         })
         {
             root.Options.Add(option);
@@ -68,6 +69,7 @@ internal sealed class ServeCommand
         RequestHeadTimeout = TimeSpan.FromSeconds(result.GetValue(_headTimeout)),
         DrainTimeout = TimeSpan.FromSeconds(result.GetValue(_drainTimeout)),
         MaxConnections = result.GetValue(_maxConnections),
+        ReclaimAfterConnections = result.GetValue(_reclaimAfter),
         OutboundByteLimit = result.GetValue(_outboundLimit),
         FlushScheduler = result.GetValue(_flushScheduler) == "shared" ? Outbound.FlushScheduler.Shared : Outbound.FlushScheduler.PerConnection,
     };
