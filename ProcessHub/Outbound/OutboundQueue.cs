@@ -196,11 +196,12 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
     {
         var batch = ArrayPool<SharedFrame>.Shared.Rent(MaxBatchFrames);
         byte[]? joined = null;
+        bool afterSend = false;
         try
         {
             while (true)
             {
-                int frames = TakeBatch(batch, out int bytes, out bool closeInBatch);
+                int frames = TakeBatch(batch, afterSend, out int bytes, out bool closeInBatch);
                 if (frames == 0)
                 {
                     return;
@@ -261,7 +262,7 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
                 }
                 ReleaseBatch(batch, frames);
                 OutboundCounters.CountSend(frames, bytes);
-                MarkDrained();
+                afterSend = true;
                 if (closeInBatch)
                 {
                     _owner.OnCloseFrameSent();
@@ -270,7 +271,8 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
         }
         finally
         {
-            ArrayPool<SharedFrame>.Shared.Return(batch, clearArray: true);
+            // Every slot used was nulled by ReleaseBatch, so the array goes back clean without clearing all 256.
+            ArrayPool<SharedFrame>.Shared.Return(batch);
             if (joined is not null)
             {
                 ArrayPool<byte>.Shared.Return(joined);
@@ -278,12 +280,17 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
         }
     }
 
-    private int TakeBatch(SharedFrame[] batch, out int bytes, out bool closeInBatch)
+    private int TakeBatch(SharedFrame[] batch, bool afterSend, out int bytes, out bool closeInBatch)
     {
         bytes = 0;
         closeInBatch = false;
         lock (_gate)
         {
+            if (afterSend)
+            {
+                // The stall clock restarts whenever a send completes: a consumer that drains slowly is not stalled.
+                _pendingSinceTimestamp = Stopwatch.GetTimestamp();
+            }
             if (_count == 0 || _failed)
             {
                 _draining = false;
@@ -306,15 +313,6 @@ public sealed class OutboundQueue : IThreadPoolWorkItem
                 _count--;
             }
             return frames;
-        }
-    }
-
-    private void MarkDrained()
-    {
-        lock (_gate)
-        {
-            // The stall clock restarts whenever a send completes: a consumer that drains slowly is not stalled.
-            _pendingSinceTimestamp = Stopwatch.GetTimestamp();
         }
     }
 
