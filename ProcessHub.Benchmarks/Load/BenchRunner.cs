@@ -126,7 +126,19 @@ internal sealed class BenchRunner
             await AlternateAsync("latency", n, _options.Runs, point,
                 c => _scenarios.LatencyAsync(c, n, Math.Max(1, load * maxEvents[c.Target.Name]))).ConfigureAwait(false);
         }
+        // A share of each server's own maximum compares servers at different absolute rates (a faster server is
+        // driven harder). So also one rate for all: half of Bun's maximum, for every server that can carry it at no
+        // more than 80% of its own maximum (the others would only show an ever-growing backlog).
+        if (maxEvents.Keys.FirstOrDefault(name => name.Contains("bun", StringComparison.OrdinalIgnoreCase)) is { } reference)
+        {
+            double rate = Math.Max(1, 0.5 * maxEvents[reference]);
+            await AlternateAsync("latency", n, _options.Runs, SameRatePoint,
+                c => _scenarios.LatencyAsync(c, n, rate), c => rate <= 0.8 * maxEvents[c.Target.Name]).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>The latency point at one rate for every server: half of Bun's maximum.</summary>
+    public const string SameRatePoint = "same rate";
 
     /// <summary>
     /// Unrecorded throughput rounds for every server, alternating like the measured runs, each round with a fresh
@@ -157,13 +169,17 @@ internal sealed class BenchRunner
         }
     }
 
-    private async Task AlternateAsync(string scenario, int n, int runs, string point, Func<BenchContext, Task<Dictionary<string, double>>> measure)
+    private async Task AlternateAsync(string scenario, int n, int runs, string point, Func<BenchContext, Task<Dictionary<string, double>>> measure, Func<BenchContext, bool>? include = null)
     {
         for (int run = 1; run <= runs; run++)
         {
             for (int i = 0; i < _contexts.Count; i++)
             {
                 var context = _contexts[(i + run - 1) % _contexts.Count];
+                if (include is not null && !include(context))
+                {
+                    continue;
+                }
                 Log($"{scenario} N={n} {point} run {run}: {context.Target.Name}");
                 try
                 {

@@ -117,7 +117,7 @@ internal sealed class MarkdownReport
         int n = _options.LatencyConnections;
         Line($"### b. Latency at N = {n:N0}, open-loop publishing at a share of each server's own maximum");
         Line();
-        Line("From each event's scheduled send time to its receipt, in microseconds (CLOCK_MONOTONIC in both the publisher and the readers, one process).");
+        Line("From each event's scheduled send time to its receipt, in microseconds (CLOCK_MONOTONIC in both the publisher and the readers, one process). The percentages drive each server at that share of its own maximum from (a), so a faster server is driven at a higher absolute rate; \"same rate\" drives every server at half of Bun's maximum (servers whose own maximum is below 1.25 times that rate are left out: they could only show a growing backlog).");
         Line();
         Header("load, metric");
         foreach (var point in points)
@@ -200,6 +200,12 @@ internal sealed class MarkdownReport
         if (p99.Count > 0 && bunP99.Count > 0)
         {
             Target("p99 latency at 50% load <= Bun's (us)", p99.Median, bunP99.Median, p99.Median <= bunP99.Median, "N0");
+        }
+        var sameRate = Stat("latency", _hub, _options.LatencyConnections, BenchRunner.SameRatePoint, "p99_us");
+        var bunSameRate = Stat("latency", bun, _options.LatencyConnections, BenchRunner.SameRatePoint, "p99_us");
+        if (sameRate.Count > 0 && bunSameRate.Count > 0)
+        {
+            Target("p99 latency at the same rate (half of Bun's maximum) <= Bun's (us)", sameRate.Median, bunSameRate.Median, sameRate.Median <= bunSameRate.Median, "N0");
         }
         foreach (int n in _options.IdleConnections)
         {
