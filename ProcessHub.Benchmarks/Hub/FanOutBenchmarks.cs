@@ -46,6 +46,7 @@ public class FanOutBenchmarks
         var identity = new UserIdentity("alice", IsAdmin: false, IsProducer: false, DateTimeOffset.MaxValue);
         var handler = new IgnoringHandler();
         _subscribers = new HubSession[Subscribers];
+        long start = CountingConnection.FramesSent;
         for (int i = 0; i < Subscribers; i++)
         {
             var session = new HubSession(new WebSocketConnection(new CountingConnection(), handler, options), DateTimeOffset.MaxValue);
@@ -56,6 +57,9 @@ public class FanOutBenchmarks
             list.Release();
             _subscribers[i] = session;
         }
+        // The process lists drain on other threads: count them all in before the first measured publish, or a late
+        // one would be counted as that publish's.
+        WaitUntilDelivered(start, Subscribers);
         long before = CountingConnection.FramesSent;
         _process = _registry.Start("benchmark", "alice", null, ProgressJson.Create(0, 12, null, null));
         WaitUntilDelivered(before, Subscribers);

@@ -201,7 +201,9 @@ public sealed class ResumeTests
                         lastLive = seq;
                         budget--;
                     }
-                    ended = message.IsTerminal;
+                    // Once seen, the end stays seen: the terminal event can arrive live before the subscribe's reply
+                    // (a connection starts on "*"), and the replay of older events that follows is not terminal.
+                    ended |= message.IsTerminal;
                 }
                 if (ended && replayLeft == 0 && !awaitingReply)
                 {
