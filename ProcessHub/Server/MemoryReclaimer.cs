@@ -32,8 +32,10 @@ internal sealed class MemoryReclaimer
         _lastChangeTimestamp = time.GetTimestamp();
     }
 
+    private int _reclaims;
+
     /// <summary>Full collections this reclaimer has run.</summary>
-    public int Reclaims { get; private set; }
+    public int Reclaims => Volatile.Read(ref _reclaims);
 
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -74,7 +76,8 @@ internal sealed class MemoryReclaimer
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        Reclaims++;
+        // The timer and an admin's request may both get here.
+        Interlocked.Increment(ref _reclaims);
         return GC.GetGCMemoryInfo(GCKind.FullBlocking).HeapSizeBytes;
     }
 }

@@ -37,7 +37,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private volatile bool _aborted;
 
     private readonly ReadinessPoller? _poller;
-    private ulong _readinessToken;
+    private readonly ulong _readinessToken;
     private bool _addedToPoller;
     private int _waitState;
     private ManualResetValueTaskSourceCore<ReadResult> _parkedRead;
