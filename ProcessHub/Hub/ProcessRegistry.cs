@@ -62,23 +62,9 @@ internal sealed class ProcessRegistry
     public ReportResult Fail(ProcessRecord process, byte[] errorJson) =>
         End(process, ProcessStatus.Failed, HubEventKind.Failed, resultJson: null, errorJson, cancelledBy: null);
 
-    /// <summary>Ends the process as cancelled and fires its producer's token (after the lock: callbacks may run).</summary>
-    public ReportResult Cancel(ProcessRecord process, string cancelledBy)
-    {
-        var result = End(process, ProcessStatus.Cancelled, HubEventKind.Cancelled, resultJson: null, errorJson: null, cancelledBy);
-        if (result == ReportResult.Accepted)
-        {
-            try
-            {
-                process.Cancellation.Cancel();
-            }
-            catch (AggregateException)
-            {
-                // A producer's cancellation callback threw; the process is cancelled regardless.
-            }
-        }
-        return result;
-    }
+    /// <summary>Ends the process as cancelled and fires its producer's token.</summary>
+    public ReportResult Cancel(ProcessRecord process, string cancelledBy) =>
+        End(process, ProcessStatus.Cancelled, HubEventKind.Cancelled, resultJson: null, errorJson: null, cancelledBy);
 
     /// <summary>Processes this user may see (own, or all for an admin), captured consistently one by one.</summary>
     public List<ProcessSnapshot> SnapshotVisible(UserIdentity identity)
@@ -165,8 +151,25 @@ internal sealed class ProcessRegistry
             process.EndedAt = _time.GetUtcNow();
             process.ResultJson = resultJson;
             process.ErrorJson = errorJson;
+            if (status == ProcessStatus.Cancelled)
+            {
+                // The token is cancelled before anyone can see process_cancelled: whoever sees the event may rely on
+                // the producer having been told. CancelAsync flips the token now and runs the producer's callbacks
+                // later on the thread pool, never under this lock (a callback may call back into the registry).
+                ObserveCallbackFailures(process.Cancellation.CancelAsync());
+            }
             Publish(process, kind, cancelledBy);
             return ReportResult.Accepted;
+        }
+    }
+
+    // A producer's cancellation callback that throws must not surface as an unobserved task exception; the process
+    // is cancelled regardless.
+    private static void ObserveCallbackFailures(Task callbacks)
+    {
+        if (!callbacks.IsCompletedSuccessfully)
+        {
+            callbacks.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
