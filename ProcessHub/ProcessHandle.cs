@@ -1,51 +1,48 @@
 using System.Text.Json;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
 
 namespace ProcessHub;
 
 /// <summary>
-/// Drives one process. Every report is one event with the next <c>seq</c>; once the process has ended (completed,
-/// failed, or cancelled from any tab) further reports return <see cref="ReportResult.AlreadyEnded"/>.
+/// Drives one process. Every report is one event with the next <c>seq</c>, acknowledged once it is durable and
+/// delivered; once the process has ended (completed, failed, or cancelled from any tab) further reports return
+/// <see cref="ReportResult.AlreadyEnded"/>. The synchronous methods wait for the asynchronous ones.
 /// </summary>
 public sealed class ProcessHandle
 {
+    private readonly IProcessEngine _engine;
     private readonly ProcessRegistry _registry;
-    private readonly ProcessRecord _record;
     private readonly HubOptions _options;
 
-    internal ProcessHandle(ProcessRegistry registry, ProcessRecord record, HubOptions options)
+    internal ProcessHandle(IProcessEngine engine, ProcessRegistry registry, HubOptions options, string processId, string processType, string owner, CancellationToken cancellationToken)
     {
+        _engine = engine;
         _registry = registry;
-        _record = record;
         _options = options;
+        ProcessId = processId;
+        ProcessType = processType;
+        Owner = owner;
+        CancellationToken = cancellationToken;
     }
 
-    public string ProcessId => _record.Id;
-    public string ProcessType => _record.Type;
-    public string Owner => _record.Owner;
+    public string ProcessId { get; }
+    public string ProcessType { get; }
+    public string Owner { get; }
 
-    /// <summary>Fires when a client sends <c>cancel_process</c> (the process is already marked cancelled then).</summary>
-    public CancellationToken CancellationToken => _record.Cancellation.Token;
+    /// <summary>Fires when a client cancels the process (it is already marked cancelled then, and no tab has seen it yet).</summary>
+    public CancellationToken CancellationToken { get; }
 
-    public bool IsEnded
-    {
-        get
-        {
-            lock (_record.Gate)
-            {
-                return _record.IsEnded;
-            }
-        }
-    }
-
-    internal ProcessRecord Record => _record;
+    /// <summary>True once the process has ended (or was forgotten after the retention window).</summary>
+    public bool IsEnded => _registry.Find(ProcessId)?.IsEnded ?? true;
 
     /// <summary>Reports progress in the seed's form: <c>{"current", "total", "model"?, "detail"?}</c>.</summary>
-    public ReportResult ReportProgress(int current, int total, string? model = null, string? detail = null)
+    public ValueTask<ReportResult> ReportProgressAsync(int current, int total, string? model = null, string? detail = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(current);
         ArgumentOutOfRangeException.ThrowIfNegative(total);
-        return _registry.ReportProgress(_record, ProgressJson.Create(current, total, model, detail));
+        return ApplyAsync(ProcessChange.Progress(ProgressJson.Create(current, total, model, detail)));
     }
 
     /// <summary>
@@ -53,32 +50,46 @@ public sealed class ProcessHandle
     /// other fields are passed on verbatim. At most 4 KiB.
     /// </summary>
     /// <exception cref="ArgumentException">The object is not valid progress.</exception>
-    public ReportResult ReportProgress(JsonElement progress) =>
-        _registry.ReportProgress(_record, ProgressJson.Validate(progress, _options.MaxProgressBytes));
+    public ValueTask<ReportResult> ReportProgressAsync(JsonElement progress) =>
+        ApplyAsync(ProcessChange.Progress(ProgressJson.Validate(progress, _options.MaxProgressBytes)));
 
     /// <summary>Ends the process successfully with an optional JSON-serializable result (at most 64 KiB).</summary>
-    public ReportResult Complete(object? result = null)
-    {
-        byte[]? json = result switch
-        {
-            null => null,
-            JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
-            _ => ProgressJson.Serialize(result),
-        };
-        if (json is not null && json.Length > _options.MaxResultBytes)
-        {
-            throw new ArgumentException($"result is larger than {_options.MaxResultBytes} bytes", nameof(result));
-        }
-        return _registry.Complete(_record, json);
-    }
+    /// <exception cref="ArgumentException">The result is larger than the limit.</exception>
+    public ValueTask<ReportResult> CompleteAsync(object? result = null) =>
+        ApplyAsync(ProcessChange.Complete(ProgressJson.Result(result, _options.MaxResultBytes)));
 
     /// <summary>Ends the process as failed: <c>{"message", "code"?}</c>.</summary>
-    public ReportResult Fail(string message, string? code = null)
+    public ValueTask<ReportResult> FailAsync(string message, string? code = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(message);
-        return _registry.Fail(_record, ProgressJson.Error(message, code));
+        return ApplyAsync(ProcessChange.Fail(ProgressJson.Error(message, code)));
     }
 
-    /// <summary>Cancels the process as <paramref name="cancelledBy"/> would from a WebSocket (used by the HTTP API).</summary>
-    public ReportResult Cancel(string cancelledBy) => _registry.Cancel(_record, cancelledBy);
+    /// <summary>Cancels the process as <paramref name="cancelledBy"/> would from a WebSocket.</summary>
+    public ValueTask<ReportResult> CancelAsync(string cancelledBy) => ApplyAsync(ProcessChange.Cancel(cancelledBy));
+
+    /// <inheritdoc cref="ReportProgressAsync(int, int, string?, string?)"/>
+    public ReportResult ReportProgress(int current, int total, string? model = null, string? detail = null) => Wait(ReportProgressAsync(current, total, model, detail));
+
+    /// <inheritdoc cref="ReportProgressAsync(JsonElement)"/>
+    public ReportResult ReportProgress(JsonElement progress) => Wait(ReportProgressAsync(progress));
+
+    /// <inheritdoc cref="CompleteAsync"/>
+    public ReportResult Complete(object? result = null) => Wait(CompleteAsync(result));
+
+    /// <inheritdoc cref="FailAsync"/>
+    public ReportResult Fail(string message, string? code = null) => Wait(FailAsync(message, code));
+
+    /// <inheritdoc cref="CancelAsync"/>
+    public ReportResult Cancel(string cancelledBy) => Wait(CancelAsync(cancelledBy));
+
+    /// <summary>The result of an operation that usually completed already (the memory store), waiting only when it did not.</summary>
+    internal static T Wait<T>(ValueTask<T> operation) =>
+        operation.IsCompletedSuccessfully ? operation.Result : operation.AsTask().GetAwaiter().GetResult();
+
+    private async ValueTask<ReportResult> ApplyAsync(ProcessChange change)
+    {
+        var outcome = await _engine.ApplyAsync(ProcessId, change).ConfigureAwait(false);
+        return outcome.Accepted ? ReportResult.Accepted : ReportResult.AlreadyEnded;
+    }
 }

@@ -1,27 +1,32 @@
 using System.Text.Json;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
 
 namespace ProcessHub;
 
 /// <summary>
 /// The in-process producer API: start a process and drive it through the returned <see cref="ProcessHandle"/>.
-/// Thread-safe. The HTTP producer API and the built-in benchmark runner are thin layers over this.
+/// Thread-safe. The HTTP producer API and the built-in benchmark runner are thin layers over the same engine.
+/// A call returns once its event is durable and delivered (docs/protocol.md section 10).
 /// </summary>
 /// <example>
 /// <code>
-/// var run = producer.Start("benchmark", owner: "alice", total: 12);
+/// var run = await producer.StartAsync("benchmark", owner: "alice", total: 12);
 /// for (int i = 1; i &lt;= 12 &amp;&amp; !run.CancellationToken.IsCancellationRequested; i++)
-///     run.ReportProgress(i, 12, model: "GPT-4o", detail: $"Run {i}/12");
-/// run.Complete(new { score = 0.93 });
+///     await run.ReportProgressAsync(i, 12, model: "GPT-4o", detail: $"Run {i}/12");
+/// await run.CompleteAsync(new { score = 0.93 });
 /// </code>
 /// </example>
 public sealed class ProcessProducer
 {
+    private readonly IProcessEngine _engine;
     private readonly ProcessRegistry _registry;
     private readonly HubOptions _options;
 
-    internal ProcessProducer(ProcessRegistry registry, HubOptions options)
+    internal ProcessProducer(IProcessEngine engine, ProcessRegistry registry, HubOptions options)
     {
+        _engine = engine;
         _registry = registry;
         _options = options;
     }
@@ -31,7 +36,7 @@ public sealed class ProcessProducer
     /// <param name="owner">The user who sees and may cancel it.</param>
     /// <param name="total">Steps expected; the initial progress is <c>{"current": 0, "total": total}</c>.</param>
     /// <param name="parameters">Optional JSON-serializable parameters, shown in <c>process_started</c>.</param>
-    public ProcessHandle Start(string processType, string owner, int total = 0, object? parameters = null)
+    public async ValueTask<ProcessHandle> StartAsync(string processType, string owner, int total = 0, object? parameters = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(processType);
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
@@ -42,11 +47,17 @@ public sealed class ProcessProducer
             JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
             _ => ProgressJson.Serialize(parameters),
         };
-        var record = _registry.Start(processType, owner, paramsJson, ProgressJson.Create(0, total, null, null));
-        return new ProcessHandle(_registry, record, _options);
+        var started = await _engine.StartAsync(new ProcessStart(processType, owner, paramsJson, ProgressJson.Create(0, total, null, null), InProcess: true)).ConfigureAwait(false);
+        return new ProcessHandle(_engine, _registry, _options, started.ProcessId, processType, owner, _registry.ProducerToken(started.ProcessId));
     }
 
-    /// <summary>A handle on an existing process (the HTTP API drives processes by id), or null.</summary>
+    /// <summary><see cref="StartAsync"/>, waiting for it.</summary>
+    public ProcessHandle Start(string processType, string owner, int total = 0, object? parameters = null) =>
+        ProcessHandle.Wait(StartAsync(processType, owner, total, parameters));
+
+    /// <summary>A handle on an existing process, or null. Its cancellation token fires only for processes started here.</summary>
     public ProcessHandle? Find(string processId) =>
-        _registry.Find(processId) is { } record ? new ProcessHandle(_registry, record, _options) : null;
+        _registry.Find(processId) is { } process
+            ? new ProcessHandle(_engine, _registry, _options, process.ProcessId, process.ProcessType, process.Owner, _registry.ProducerToken(processId))
+            : null;
 }

@@ -1,14 +1,16 @@
 using BenchmarkDotNet.Attributes;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 using ProcessHub.Outbound;
-using ProcessHub.WebSockets;
 
 namespace ProcessHub.Benchmarks.Hub;
 
 /// <summary>
-/// Publishing one progress event to N subscribers of one user, through the real registry, broadcaster, sessions
-/// and outbound queues, down to a counting connection in place of the socket. An invocation ends when every
+/// Publishing one progress event to N subscribers of one user, through the real engine (with the in-memory store),
+/// registry, broadcaster, sessions and outbound queues, down to a counting connection in place of the socket. An invocation ends when every
 /// subscriber's queue has handed the frame to its "socket", so drains on other threads are part of the time.
 /// Serialize-once (ours) against serializing per subscriber (what a naive hub does), under both ways of waking
 /// the writers (<see cref="FlushScheduler"/>). Allocated bytes must not grow with N.
@@ -18,6 +20,7 @@ public class FanOutBenchmarks
 {
     private static readonly byte[] Progress = ProgressJson.Create(5, 12, "GPT-4o", "Run 2/3, Context 5K");
     private ProcessRegistry _registry = null!;
+    private LocalProcessEngine _engine = null!;
     private SessionIndex _sessions = null!;
     private ProcessRecord _process = null!;
     private HubSession[] _subscribers = [];
@@ -37,19 +40,19 @@ public class FanOutBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var options = new WebSocketOptions
-        {
-            FlushScheduler = Writers == Wakeup.SharedFlushers ? FlushScheduler.Shared : FlushScheduler.PerConnection,
-        };
+        var scheduler = Writers == Wakeup.SharedFlushers ? FlushScheduler.Shared : FlushScheduler.PerConnection;
         _sessions = new SessionIndex();
         _registry = new ProcessRegistry(new Broadcaster(_sessions), new HubOptions(), TimeProvider.System);
+        _engine = new LocalProcessEngine(_registry, new MemoryProcessStore(), TimeProvider.System);
+        _engine.Open();
         var identity = new UserIdentity("alice", IsAdmin: false, IsProducer: false, DateTimeOffset.MaxValue);
         var handler = new IgnoringHandler();
         _subscribers = new HubSession[Subscribers];
         long start = CountingConnection.FramesSent;
         for (int i = 0; i < Subscribers; i++)
         {
-            var session = new HubSession(new WebSocketConnection(new CountingConnection(), handler, options), DateTimeOffset.MaxValue);
+            var connection = new OutboundConnection(new CountingConnection(), handler, 64 * 1024, SlowConsumerPolicy.Default, scheduler, TimeProvider.System);
+            var session = new HubSession(connection, DateTimeOffset.MaxValue);
             session.SetIdentity(identity);
             _sessions.Add(session);
             var list = HubMessageWriter.ProcessList(_registry.Epoch, [], DateTimeOffset.UtcNow);
@@ -61,7 +64,8 @@ public class FanOutBenchmarks
         // one would be counted as that publish's.
         WaitUntilDelivered(start, Subscribers);
         long before = CountingConnection.FramesSent;
-        _process = _registry.Start("benchmark", "alice", null, ProgressJson.Create(0, 12, null, null));
+        var started = _engine.StartAsync(new ProcessStart("benchmark", "alice", null, ProgressJson.Create(0, 12, null, null), InProcess: false));
+        _process = _registry.FindRecord(started.Result.ProcessId)!;
         WaitUntilDelivered(before, Subscribers);
     }
 
@@ -70,7 +74,7 @@ public class FanOutBenchmarks
     public int SerializeOnce()
     {
         long before = CountingConnection.FramesSent;
-        _registry.ReportProgress(_process, Progress);
+        _ = _engine.ApplyAsync(_process.Id, ProcessChange.Progress(Progress)); // the memory store publishes inline
         return WaitUntilDelivered(before, Subscribers);
     }
 
@@ -81,12 +85,13 @@ public class FanOutBenchmarks
         long before = CountingConnection.FramesSent;
         lock (_process.Gate)
         {
-            _process.Seq++;
-            _process.ProgressJson = Progress;
+            var state = _process.Accepted with { Seq = _process.Accepted.Seq + 1, ProgressJson = Progress };
+            _process.Accepted = state;
+            _process.Published = state;
             var now = DateTimeOffset.UtcNow;
             foreach (var session in _subscribers)
             {
-                var frame = HubMessageWriter.ProcessEvent(_process, HubEventKind.Progress, now);
+                var frame = HubMessageWriter.ProcessEvent(_process, state, HubEventKind.Progress, now);
                 session.Connection.Send(frame);
                 frame.Release();
             }

@@ -1,19 +1,20 @@
+using ProcessHub.Outbound;
 using ProcessHub.WebSockets;
 
 namespace ProcessHub.Benchmarks.Hub;
 
 /// <summary>The fan-out benchmark never receives: the handler only satisfies the connection's constructor.</summary>
-internal sealed class IgnoringHandler : IWebSocketHandler
+internal sealed class IgnoringHandler : IConnectionHandler
 {
-    public void OnOpen(WebSocketConnection connection, UpgradeRequest request)
+    public void OnOpen(IOutboundConnection connection, UpgradeRequest request)
     {
     }
 
-    public void OnMessage(WebSocketConnection connection, ReadOnlySpan<byte> utf8)
+    public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8)
     {
     }
 
-    public void OnClosed(WebSocketConnection connection)
+    public void OnClosed(IOutboundConnection connection)
     {
     }
 }

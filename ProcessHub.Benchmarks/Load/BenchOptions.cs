@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace ProcessHub.Benchmarks.Load;
 
-/// <summary>Everything `load run` can be told; the defaults are the full benchmark of issue 6.</summary>
+/// <summary>Everything `load run` can be told; the defaults are the full fan-out comparison.</summary>
 internal sealed class BenchOptions
 {
     public List<TargetServer> Servers { get; } = [];

@@ -175,7 +175,7 @@ internal sealed class MarkdownReport
 
     private void Targets()
     {
-        Line("### Targets (issue 6)");
+        Line("### Targets");
         Line();
         Line("| target | ProcessHub | needed | met |");
         Line("|---|---:|---:|:---:|");

@@ -3,6 +3,8 @@ using BenchmarkDotNet.Attributes;
 using ProcessHub.Api;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 
 namespace ProcessHub.Benchmarks.Load;
 
@@ -32,7 +34,9 @@ public class ProducerPathBenchmarks
         _body = Encoding.UTF8.GetBytes("{\"current\":123456,\"total\":2000000000,\"ts\":1234567890123456,\"detail\":\"fan-out load event\"}");
         var options = new HubOptions();
         var registry = new ProcessRegistry(new Broadcaster(new SessionIndex()), options, TimeProvider.System);
-        _handle = new ProcessProducer(registry, options).Start("load", "load", 2_000_000_000);
+        var engine = new LocalProcessEngine(registry, new MemoryProcessStore(), TimeProvider.System);
+        engine.Open();
+        _handle = new ProcessProducer(engine, registry, options).Start("load", "load", 2_000_000_000);
         JsonBody.TryParseObject(_body, allowEmpty: false, out _progress, out _);
     }
 

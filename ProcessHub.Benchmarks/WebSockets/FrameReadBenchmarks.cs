@@ -37,7 +37,7 @@ public class FrameReadBenchmarks
     {
         _payload = JsonLikePayload.Create(PayloadSize, Text);
         _frame = ClientFrameBuilder.MaskedText(_payload, ClientFrameBuilder.ExampleMaskKey);
-        int maxMessageBytes = new WebSocketOptions().MaxMessageBytes; // the server's default limit, 64 KiB
+        int maxMessageBytes = new ProcessHub.Server.ServerOptions().MaxMessageBytes; // the server's default limit, 64 KiB
         _reader = new FrameReader(maxMessageBytes);
         _sink = new LastMessageSink();
         VerifyInputStaysMasked(maxMessageBytes);

@@ -5,7 +5,7 @@ using NUnit.Framework;
 
 namespace ProcessHub.Tests.Api;
 
-/// <summary>POST /api/processes (PROTOCOL.md section 1) and the Bearer check every /api/* call shares.</summary>
+/// <summary>POST /api/processes (docs/protocol.md section 1) and the Bearer check every /api/* call shares.</summary>
 [TestFixture]
 internal sealed class CreateProcessTests : ApiFixture
 {

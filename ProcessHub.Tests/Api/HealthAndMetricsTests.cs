@@ -117,7 +117,7 @@ internal sealed class HealthAndMetricsTests
         var (normal, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, _server.Token("alice"));
         await normal.CloseAsync();
         await normal.DisposeAsync();
-        // A bad token: the server completes the upgrade, then closes with 4401 (PROTOCOL.md section 2).
+        // A bad token: the server completes the upgrade, then closes with 4401 (docs/protocol.md section 2).
         var rejected = await HubSocket.ConnectAsync(_server.EndPoint, CreateProcessTests.ForeignToken("x"));
         await rejected.WaitForCloseAsync();
         Assert.That((int?)rejected.CloseStatus, Is.EqualTo(4401));

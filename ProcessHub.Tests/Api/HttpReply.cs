@@ -47,7 +47,7 @@ internal sealed class HttpReply
     public int HeaderCount(string name) =>
         Headers.Count(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>The <c>error.code</c> of a PROTOCOL.md error body.</summary>
+    /// <summary>The <c>error.code</c> of a docs/protocol.md error body.</summary>
     public string? ErrorCode => Json.GetProperty("error").GetProperty("code").GetString();
 
     public override string ToString() => $"{Head}\r\n\r\n{Text}";

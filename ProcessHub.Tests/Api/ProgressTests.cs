@@ -2,7 +2,7 @@ using NUnit.Framework;
 
 namespace ProcessHub.Tests.Api;
 
-/// <summary>POST /api/processes/{id}/progress: the body is the progress object (PROTOCOL.md sections 1 and 3).</summary>
+/// <summary>POST /api/processes/{id}/progress: the body is the progress object (docs/protocol.md sections 1 and 3).</summary>
 [TestFixture]
 internal sealed class ProgressTests : ApiFixture
 {

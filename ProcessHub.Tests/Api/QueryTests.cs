@@ -3,7 +3,7 @@ using NUnit.Framework;
 
 namespace ProcessHub.Tests.Api;
 
-/// <summary>GET /api/processes and GET /api/processes/{id}: processes as in <c>process_list</c> (PROTOCOL.md section 3).</summary>
+/// <summary>GET /api/processes and GET /api/processes/{id}: processes as in <c>process_list</c> (docs/protocol.md section 3).</summary>
 [TestFixture]
 internal sealed class QueryTests : ApiFixture
 {

@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace ProcessHub.Tests.Api;
 
 /// <summary>
-/// GET /api/processes/{id}/events read byte for byte (PROTOCOL.md section 1): the head, the <c>retry:</c> hint,
+/// GET /api/processes/{id}/events read byte for byte (docs/protocol.md section 1): the head, the <c>retry:</c> hint,
 /// <c>id</c>/<c>event</c>/<c>data</c> per event with the WebSocket's JSON, keep-alive comments, the end after the
 /// terminal event, and <c>Last-Event-ID</c> resume.
 /// </summary>
@@ -194,7 +194,7 @@ internal sealed class SseStreamTests : ApiFixture
     {
         var (_, token) = NewUser();
         string id = await Server.CreateAsync(token);
-        var record = Server.App.Registry.Find(id)!;
+        var record = Server.App.Registry.FindRecord(id)!;
         var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
         Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
         Assert.That((await sse.ReadEventAsync()).Event, Is.EqualTo("process_started"));

@@ -5,7 +5,7 @@ using static ProcessHub.Tests.Infrastructure.Bytes;
 namespace ProcessHub.Tests.Conformance;
 
 /// <summary>
-/// Autobahn sections 9 and 10 scaled to our 64 KiB message limit (PROTOCOL.md section 4), plus the header rules
+/// Autobahn sections 9 and 10 scaled to our 64 KiB message limit (docs/protocol.md section 4), plus the header rules
 /// Autobahn's client cannot break: a message at the limit is echoed, one byte over is 1009 decided at the frame
 /// header (before any payload is buffered), binary is 1003, an unmasked client frame and a 64-bit length with the
 /// top bit set are 1002 (RFC 6455 5.1, 5.2).

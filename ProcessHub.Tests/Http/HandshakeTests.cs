@@ -8,7 +8,7 @@ namespace ProcessHub.Tests.Http;
 /// <summary>
 /// The opening handshake over raw sockets (RFC 6455 4.2): the exact 101 for a correct request, no subprotocol or
 /// extension ever (none is implemented, so accepting one would corrupt frames), and the precise refusal for
-/// every way a request can be wrong (PROTOCOL.md section 1).
+/// every way a request can be wrong (docs/protocol.md section 1).
 /// </summary>
 [TestFixture]
 internal sealed class HandshakeTests
@@ -182,7 +182,7 @@ internal sealed class HandshakeTests
         Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
     }
 
-    /// <summary>A refusal is the status, a JSON error body, and the end of the connection (PROTOCOL.md section 1).</summary>
+    /// <summary>A refusal is the status, a JSON error body, and the end of the connection (docs/protocol.md section 1).</summary>
     private static async Task<HttpResponseHead> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
     {
         await client.SendAsync(request);

@@ -6,7 +6,7 @@ namespace ProcessHub.Tests.Http;
 
 /// <summary>
 /// The HTTP/1.1 side over raw sockets: routing answers (200, 404, 405), keep-alive, a head split into 1-byte
-/// writes, and the limits of PROTOCOL.md section 5 (431 past 16 KiB of head, 413 past the body limit).
+/// writes, and the limits of docs/protocol.md section 5 (431 past 16 KiB of head, 413 past the body limit).
 /// </summary>
 [TestFixture]
 internal sealed class HttpRequestTests

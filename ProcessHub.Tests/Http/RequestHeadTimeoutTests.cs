@@ -4,7 +4,7 @@ using ProcessHub.Tests.Infrastructure;
 namespace ProcessHub.Tests.Http;
 
 /// <summary>
-/// PROTOCOL.md section 5: a request head (the handshake included) must arrive within the head timeout, or the
+/// docs/protocol.md section 5: a request head (the handshake included) must arrive within the head timeout, or the
 /// connection is dropped; a slowloris client cannot hold a connection open. The server here uses a 1 s timeout
 /// so the test is short; the test itself waits up to <see cref="TestTimeouts.Receive"/> for the drop.
 /// </summary>

@@ -7,7 +7,7 @@ using ProcessHub.Server;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md section 2: every way in, every way to be refused (4401 with a short reason, after a completed upgrade,
+/// docs/protocol.md section 2: every way in, every way to be refused (4401 with a short reason, after a completed upgrade,
 /// with nothing sent before the close), refresh and expiry. Reasons are the ones TokenValidator and
 /// HubConnectionHandler send.
 /// </summary>
@@ -127,17 +127,17 @@ public sealed class AuthenticationTests
         // With a fake clock nothing happens until the clock moves: the timeout is the hub's, not a race.
         await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromSeconds(10) }, fakeTime: true);
         await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
-        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 1, "the hub registering the connection");
+        await Eventually.HoldsAsync(() => host.App.SessionCount == 1, "the hub registering the connection");
 
         host.Time!.Advance(TimeSpan.FromSeconds(9));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         await client.SendJsonAsync(new { type = "auth", token = host.Token("alice") });
         Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"), "9 s in, the connection was still waiting for auth");
 
         await using var late = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
-        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 2, "the hub registering the second connection");
+        await Eventually.HoldsAsync(() => host.App.SessionCount == 2, "the hub registering the second connection");
         host.Time.Advance(TimeSpan.FromSeconds(10));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         Assert.That(await late.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
     }
 
@@ -173,11 +173,11 @@ public sealed class AuthenticationTests
         await client.ReceiveUntilAsync("process_list");
 
         host.Time!.Advance(TimeSpan.FromMinutes(4));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         await HubTestHost.DrainWithPingAsync(client);
 
         host.Time.Advance(TimeSpan.FromMinutes(2));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")));
     }
 
@@ -193,7 +193,7 @@ public sealed class AuthenticationTests
         Assert.That(beforePong, Is.Empty, "a refresh has no reply");
 
         host.Time!.Advance(TimeSpan.FromMinutes(10));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         await HubTestHost.DrainWithPingAsync(client);
 
         // Events still flow to the refreshed connection.
@@ -201,7 +201,7 @@ public sealed class AuthenticationTests
         Assert.That((await client.ReceiveAsync()).ProcessId, Is.EqualTo(run.ProcessId));
 
         host.Time.Advance(TimeSpan.FromMinutes(55));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")), "the new expiry holds in turn");
     }
 
@@ -221,7 +221,7 @@ public sealed class AuthenticationTests
         await HubTestHost.DrainWithPingAsync(refreshed);
 
         host.Time!.Advance(TimeSpan.FromMinutes(10));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         Assert.That(await other.ReceiveCloseAsync(), Is.EqualTo((4401, "token expired")));
         Assert.That(await HubTestHost.DrainWithPingAsync(refreshed), Is.Empty, "the refreshed connection stays open");
     }

@@ -4,7 +4,7 @@ using ProcessHub.Hub;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md section 4: every client message and every error code, each reply echoing <c>request_id</c>, and the
+/// docs/protocol.md section 4: every client message and every error code, each reply echoing <c>request_id</c>, and the
 /// connection surviving every error that is not a policy violation.
 /// </summary>
 [TestFixture]

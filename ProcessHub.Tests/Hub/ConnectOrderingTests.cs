@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md section 2: process_list is always first, even while events are being published as the connection
+/// docs/protocol.md section 2: process_list is always first, even while events are being published as the connection
 /// authenticates; events the list already covers are not sent again, and none after it is sent out of order.
 /// </summary>
 [TestFixture]

@@ -4,7 +4,7 @@ using ProcessHub.Server;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md sections 4 and 5 on an authenticated hub connection: what ends a connection instead of earning an
+/// docs/protocol.md sections 4 and 5 on an authenticated hub connection: what ends a connection instead of earning an
 /// error reply (binary, oversized or invalid UTF-8 messages) and the server's shutdown close.
 /// </summary>
 [TestFixture]
@@ -58,6 +58,6 @@ public sealed class ConnectionLimitTests
         Assert.That(await admin.ReceiveCloseAsync(), Is.EqualTo((1001, "server shutting down")));
         await stopping.WaitAsync(HubTestClient.DefaultTimeout);
         await host.DisposeAsync();
-        Assert.That(host.App.Handler.SessionCount, Is.Zero);
+        Assert.That(host.App.SessionCount, Is.Zero);
     }
 }

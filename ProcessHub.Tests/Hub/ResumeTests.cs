@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md sections 3-5, recovery: a client that drops and comes back (process_list first, then
+/// docs/protocol.md sections 3-5, recovery: a client that drops and comes back (process_list first, then
 /// <c>subscribe ... since</c> with the epoch) ends up with every event of the process exactly once, however often it
 /// reconnects and wherever in the stream it drops.
 /// </summary>

@@ -9,7 +9,7 @@ using ProcessHub.Hub;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// The seed's promises (seed/websocket-protocol.md) over real sockets: every tab of a user sees the same events,
+/// The promises of the protocol the users first wrote down (docs/protocol.md) over real sockets: every tab of a user sees the same events,
 /// users see only their own processes, admins see all, a tab that comes back finds its processes in process_list.
 /// </summary>
 [TestFixture]
@@ -249,7 +249,7 @@ public sealed class SeedScenarioTests
         failed.Fail("disk full", "enospc");
 
         time.Advance(TimeSpan.FromSeconds(59));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         var (tab, list) = await host.OpenTabWithListAsync("alice");
         await tab.DisposeAsync();
         var listed = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
@@ -262,7 +262,7 @@ public sealed class SeedScenarioTests
         Assert.That(listed[failed.ProcessId].GetProperty("error").GetRawText(), Is.EqualTo("""{"message":"disk full","code":"enospc"}"""));
 
         time.Advance(TimeSpan.FromSeconds(2));
-        host.App.Handler.Sweep();
+        host.App.Timers.Sweep();
         var (late, lateList) = await host.OpenTabWithListAsync("alice");
         await late.DisposeAsync();
         Assert.That(lateList.Get("processes").GetArrayLength(), Is.Zero, "past the retention window the ended processes are gone");

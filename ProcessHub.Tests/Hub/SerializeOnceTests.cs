@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// STYLE.md practice 5 as seen from the wire: an event is serialized once and the very same bytes go to every
+/// Fan-out's serialize-once design as seen from the wire: an event is serialized once and the very same bytes go to every
 /// connection (and into the replay history). A clock that moves on every read would make any per-connection
 /// serialization show up as differing timestamps.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class SerializeOnceTests
 
         Assert.That(fromOwner, Has.Count.EqualTo(4));
         Assert.That(fromAdmin.Select(m => m.Raw), Is.EqualTo(fromOwner.Select(m => m.Raw)), "byte-identical text frames");
-        var record = host.App.Registry.Find(run.ProcessId)!;
+        var record = host.App.Registry.FindRecord(run.ProcessId)!;
         lock (record.Gate)
         {
             foreach (var message in fromOwner)

@@ -5,7 +5,7 @@ using ProcessHub.WebSockets;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md section 5, slow consumers: a connection that stops reading does not slow anyone else down, gets the
+/// docs/protocol.md section 5, slow consumers: a connection that stops reading does not slow anyone else down, gets the
 /// newest progress and every essential event when it reads again, and is closed with 4429 (its memory released)
 /// if it does not drain within the stall limit.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class SlowConsumerTests
     [Test]
     public async Task A_client_that_stops_reading_gets_the_newest_progress_and_every_essential_event_when_it_reads_again()
     {
-        await using var host = HubTestHost.Start(new HubOptions { StallLimit = TimeSpan.FromMinutes(10) });
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = TimeSpan.FromMinutes(10) });
         var (slow, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedSlow = slow;
         await using var fast = await host.OpenTabAsync("alice");
@@ -85,7 +85,7 @@ public sealed class SlowConsumerTests
         fastSeqs.Add((await fast.ReceiveUntilAsync(m => m.ProcessId == main.ProcessId)).Seq);
 
         Assert.That(fastSeqs, Is.EqualTo(Enumerable.Range(2, Events + 1).Select(i => (long)i)), "the fast client got every event");
-        Assert.That(slowConnection.Outbound.CoalescedCount, Is.GreaterThan(0), "the slow client really fell behind");
+        Assert.That(((ProcessHub.Outbound.OutboundConnection)slowConnection).CoalescedCount, Is.GreaterThan(0), "the slow client really fell behind");
 
         // The slow client reads again, within the stall limit.
         var slowEvents = new List<HubMessage>();
@@ -100,7 +100,7 @@ public sealed class SlowConsumerTests
                 terminals.Add(message.ProcessId!);
             }
         }
-        TestContext.Out.WriteLine($"slow client: {slowEvents.Count} events, {slowConnection.Outbound.CoalescedCount} coalesced");
+        TestContext.Out.WriteLine($"slow client: {slowEvents.Count} events, {((ProcessHub.Outbound.OutboundConnection)slowConnection).CoalescedCount} coalesced");
         foreach (var (processId, types) in published)
         {
             var seqs = slowEvents.Where(m => m.ProcessId == processId).Select(m => m.Seq).ToList();
@@ -129,7 +129,7 @@ public sealed class SlowConsumerTests
     [Test]
     public async Task A_client_that_never_reads_again_is_closed_with_4429_and_its_memory_released()
     {
-        await using var host = HubTestHost.Start(new HubOptions { StallLimit = TimeSpan.FromSeconds(2) });
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = TimeSpan.FromSeconds(2) });
         await using var bystander = await host.OpenTabAsync("bob");
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
@@ -152,9 +152,9 @@ public sealed class SlowConsumerTests
         }
 
         Assert.That(connection.CloseStatus, Is.EqualTo(CloseCode.SlowConsumer));
-        Assert.That(connection.Outbound.QueuedBytes, Is.LessThanOrEqualTo(2 + 125), "what was queued for it is dropped at once: only our close frame waits");
-        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 1, "the stalled connection's session going away");
-        Assert.That(connection.Outbound.QueuedBytes, Is.Zero);
+        Assert.That(connection.QueuedBytes, Is.LessThanOrEqualTo(2 + 125), "what was queued for it is dropped at once: only our close frame waits");
+        await Eventually.HoldsAsync(() => host.App.SessionCount == 1, "the stalled connection's session going away");
+        Assert.That(connection.QueuedBytes, Is.Zero);
         Assert.That(host.App.Sessions.ForUser("alice"), Is.Empty, "it no longer receives fan-out");
         Assert.That(await HubTestHost.DrainWithPingAsync(bystander), Is.Empty, "another connection is unaffected");
     }
@@ -165,8 +165,8 @@ public sealed class SlowConsumerTests
         // process_started events are never coalesced, so a client that reads none of them fills its queue; past
         // the byte limit the hub closes it at once, without waiting for the stall limit.
         await using var host = HubTestHost.Start(
-            new HubOptions { StallLimit = TimeSpan.FromMinutes(10), HistoryLimit = 1 },
-            new ProcessHub.Server.ServerOptions { OutboundByteLimit = 64 * 1024 });
+            new HubOptions { HistoryLimit = 1 },
+            new ProcessHub.Server.ServerOptions { OutboundByteLimit = 64 * 1024, StallLimit = TimeSpan.FromMinutes(10) });
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
         var connection = host.App.Sessions.ForUser("alice").First().Connection;
@@ -186,8 +186,8 @@ public sealed class SlowConsumerTests
         var before = new List<HubMessage>();
         Assert.That(await stalled.ReceiveCloseAsync(before), Is.EqualTo((4429, "slow consumer")));
         Assert.That(before, Has.Count.LessThan(started), "what was queued past the socket was dropped, not sent");
-        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 0, "the closed connection's session going away");
-        Assert.That(connection.Outbound.QueuedBytes, Is.Zero);
+        await Eventually.HoldsAsync(() => host.App.SessionCount == 0, "the closed connection's session going away");
+        Assert.That(connection.QueuedBytes, Is.Zero);
     }
 
     [Test]
@@ -195,7 +195,7 @@ public sealed class SlowConsumerTests
     {
         // The client starts reading as soon as the hub has decided; the hub keeps the close for it for another stall
         // limit before dropping the socket, ample time to start reading.
-        await using var host = HubTestHost.Start(new HubOptions { StallLimit = TimeSpan.FromSeconds(2) });
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = TimeSpan.FromSeconds(2) });
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
         var connection = host.App.Sessions.ForUser("alice").First().Connection;
@@ -217,6 +217,6 @@ public sealed class SlowConsumerTests
         var (status, description) = await stalled.ReceiveCloseAsync(before);
         Assert.That((status, description), Is.EqualTo((4429, "slow consumer")));
         Assert.That(before.Select(m => m.Seq), Is.Ordered.Ascending.And.Unique);
-        await Eventually.HoldsAsync(() => host.App.Handler.SessionCount == 0, "the closed connection's session going away");
+        await Eventually.HoldsAsync(() => host.App.SessionCount == 0, "the closed connection's session going away");
     }
 }

@@ -4,7 +4,7 @@ using ProcessHub.Hub;
 namespace ProcessHub.Tests.Hub;
 
 /// <summary>
-/// PROTOCOL.md section 4, <c>subscribe</c> and <c>unsubscribe</c>: interest by id and by <c>"*"</c>, the
+/// docs/protocol.md section 4, <c>subscribe</c> and <c>unsubscribe</c>: interest by id and by <c>"*"</c>, the
 /// <c>subscribed</c> reply (process, epoch, replayed, recovered), and the replay after <c>since</c>: exactly the events
 /// the connection missed, none twice, none lost.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
-/// The close codes the tests expect, written out from RFC 6455 7.4.1 and PROTOCOL.md section 6 rather than taken
+/// The close codes the tests expect, written out from RFC 6455 7.4.1 and docs/protocol.md section 6 rather than taken
 /// from the engine, for the same reason as <see cref="Opcodes"/>.
 /// </summary>
 internal static class CloseCodes

@@ -6,18 +6,18 @@ using ProcessHub.Server;
 namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
-/// A real <see cref="HubServer"/> on 127.0.0.1 and a port the kernel picks, running the <see cref="EchoHandler"/>.
+/// A real <see cref="ConnectionServer"/> on 127.0.0.1 and a port the kernel picks, running the <see cref="EchoHandler"/>.
 /// Heartbeat pings are off so that no frame the test did not ask for can arrive.
 /// </summary>
 internal sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(HubServer server, EchoHandler handler)
+    private TestServer(ConnectionServer server, EchoHandler handler)
     {
         Server = server;
         Handler = handler;
     }
 
-    public HubServer Server { get; }
+    public ConnectionServer Server { get; }
     public EchoHandler Handler { get; }
     public IPEndPoint EndPoint => Server.LocalEndPoint;
     public Uri WebSocketUri => new($"ws://{EndPoint}/ws");
@@ -36,7 +36,7 @@ internal sealed class TestServer : IAsyncDisposable
         var router = new Router().Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new { status = "ok" }));
         configureRoutes?.Invoke(router);
         var handler = new EchoHandler();
-        var server = new HubServer(options ?? DefaultOptions, handler, router, NullLoggerFactory.Instance);
+        var server = new ConnectionServer(options ?? DefaultOptions, handler, router, NullLoggerFactory.Instance);
         server.Start();
         return new TestServer(server, handler);
     }

@@ -4,7 +4,7 @@ using ProcessHub.Tests.Infrastructure;
 namespace ProcessHub.Tests.ServerPolicies;
 
 /// <summary>
-/// PROTOCOL.md section 5: past the connection limit a new WebSocket is closed with 1013 (try again later). The
+/// docs/protocol.md section 5: past the connection limit a new WebSocket is closed with 1013 (try again later). The
 /// upgrade completes first, so that a browser can read the code.
 /// </summary>
 [TestFixture]

@@ -4,7 +4,7 @@ using ProcessHub.Tests.Infrastructure;
 namespace ProcessHub.Tests.ServerPolicies;
 
 /// <summary>
-/// PROTOCOL.md section 5, liveness: the server pings every interval and closes a connection that sent nothing for
+/// docs/protocol.md section 5, liveness: the server pings every interval and closes a connection that sent nothing for
 /// two intervals. The interval is 1 s so the tests are short, yet a client stalled by a busy machine for most of a
 /// second still counts as alive; the tests only wait for events in order, never measure time.
 /// </summary>

@@ -5,7 +5,7 @@ using ProcessHub.Tests.Infrastructure;
 namespace ProcessHub.Tests.Shutdown;
 
 /// <summary>
-/// PROTOCOL.md section 5 with the real binary: on SIGTERM (and SIGINT, Ctrl+C) the server stops accepting, closes
+/// docs/protocol.md section 5 with the real binary: on SIGTERM (and SIGINT, Ctrl+C) the server stops accepting, closes
 /// every WebSocket with 1001, and exits 0 once its connections are gone. The process is started exactly as
 /// `./run.sh` does it, on a port the kernel picks, and found through the line it prints.
 /// </summary>

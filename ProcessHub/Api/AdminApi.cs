@@ -1,24 +1,24 @@
 using System.Diagnostics;
 using ProcessHub.Http;
-using ProcessHub.Server;
 
 namespace ProcessHub.Api;
 
 /// <summary>
-/// Operations for admins. <c>POST /api/admin/reclaim</c> runs the collection <see cref="MemoryReclaimer"/> runs after a
-/// connection storm, now, and reports the heap and the process's resident memory after it: for an operator who
+/// Operations for admins. <c>POST /api/admin/reclaim</c> runs the collection the server runs after a connection storm,
+/// now, and reports the heap and the process's resident memory after it: for an operator who
 /// wants memory back at once, and for the benchmark, which measures memory per idle connection after a full GC for
 /// every server it compares.
 /// </summary>
 internal sealed class AdminApi
 {
     private readonly ApiAuthenticator _auth;
-    private readonly MemoryReclaimer _reclaimer;
+    private readonly Func<long> _reclaim;
 
-    public AdminApi(ApiAuthenticator auth, MemoryReclaimer reclaimer)
+    /// <param name="reclaim">Runs a blocking, compacting full collection; returns the heap size after it.</param>
+    public AdminApi(ApiAuthenticator auth, Func<long> reclaim)
     {
         _auth = auth;
-        _reclaimer = reclaimer;
+        _reclaim = reclaim;
     }
 
     public void MapTo(Router router) => router.Map("POST", "/api/admin/reclaim", ReclaimAsync);
@@ -34,7 +34,7 @@ internal sealed class AdminApi
             await exchange.RespondErrorAsync(403, "forbidden", "only an admin may run a reclaim").ConfigureAwait(false);
             return;
         }
-        long heap = _reclaimer.Reclaim();
+        long heap = _reclaim();
         using var process = Process.GetCurrentProcess();
         await exchange.RespondJsonAsync(200, new { heap_bytes = heap, resident_bytes = process.WorkingSet64 }).ConfigureAwait(false);
     }

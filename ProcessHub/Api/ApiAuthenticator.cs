@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Sessions;
 
 namespace ProcessHub.Api;
 
 /// <summary>
-/// Bearer authentication and a per-user request budget for every <c>/api/*</c> call (PROTOCOL.md section 1):
+/// Bearer authentication and a per-user request budget for every <c>/api/*</c> call (docs/protocol.md section 1):
 /// 401 for a missing or bad token, 429 past the budget. The failure has been answered when null comes back.
 /// </summary>
 internal sealed class ApiAuthenticator
@@ -16,13 +17,15 @@ internal sealed class ApiAuthenticator
     private readonly TokenValidator _tokens;
     private readonly HubCounters _counters;
     private readonly int _requestsPerSecond;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, RequestBudget> _budgets = new(StringComparer.Ordinal);
 
-    public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond)
+    public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond, TimeProvider time)
     {
         _tokens = tokens;
         _counters = counters;
         _requestsPerSecond = requestsPerSecond;
+        _time = time;
     }
 
     public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange)
@@ -46,7 +49,7 @@ internal sealed class ApiAuthenticator
         // The budgets never leave this class, so nothing else can take this lock.
         lock (budget)
         {
-            decision = budget.Take(_requestsPerSecond);
+            decision = budget.Take(_requestsPerSecond, _time);
         }
         if (decision != RateDecision.Allowed)
         {

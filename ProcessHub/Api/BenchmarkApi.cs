@@ -1,5 +1,5 @@
 using ProcessHub.Http;
-using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
 using ProcessHub.Runners;
 
 namespace ProcessHub.Api;
@@ -17,8 +17,9 @@ internal sealed class BenchmarkApi
     private readonly BenchmarkRunner _runner;
     private readonly TimeSpan _keepAlive;
     private readonly CancellationToken _stopping;
+    private readonly TimeProvider _time;
 
-    public BenchmarkApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, BenchmarkRunner runner, TimeSpan keepAlive, CancellationToken stopping)
+    public BenchmarkApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, BenchmarkRunner runner, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time)
     {
         _auth = auth;
         _registry = registry;
@@ -26,6 +27,7 @@ internal sealed class BenchmarkApi
         _runner = runner;
         _keepAlive = keepAlive;
         _stopping = stopping;
+        _time = time;
     }
 
     public void MapTo(Router router) => router.Map("POST", "/api/benchmark", StartAsync);
@@ -43,7 +45,7 @@ internal sealed class BenchmarkApi
             return;
         }
 
-        var process = _producer.Start("benchmark", caller.Subject, plan.TotalSteps, body);
+        var process = await _producer.StartAsync("benchmark", caller.Subject, plan.TotalSteps, body).ConfigureAwait(false);
         if (exchange.Request.Header(KnownHeader.Accept).IndexOf("text/event-stream"u8) >= 0)
         {
             // The runner starts once the stream follows the process: started first, a fast run could push its first
@@ -58,7 +60,7 @@ internal sealed class BenchmarkApi
             }
             try
             {
-                await SseStream.RunAsync(exchange, _registry, process.Record, afterSeq: 0, _keepAlive, _stopping, StartRunner).ConfigureAwait(false);
+                await SseStream.RunAsync(exchange, _registry, process.ProcessId, afterSeq: 0, _keepAlive, _stopping, _time, StartRunner).ConfigureAwait(false);
             }
             finally
             {

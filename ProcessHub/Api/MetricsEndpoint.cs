@@ -2,8 +2,8 @@ using System.Globalization;
 using Prometheus;
 using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
-using ProcessHub.Server;
 
 namespace ProcessHub.Api;
 
@@ -16,7 +16,7 @@ internal sealed class MetricsEndpoint
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
-    public MetricsEndpoint(HubServer server, ProcessRegistry processes, Broadcaster broadcaster, HubCounters counters)
+    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters)
     {
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
@@ -39,7 +39,7 @@ internal sealed class MetricsEndpoint
             messagesSent.IncTo(OutboundCounters.FramesSent);
             bytesSent.IncTo(OutboundCounters.BytesSent);
             sends.IncTo(OutboundCounters.Sends);
-            published.IncTo(broadcaster.EventsPublished);
+            published.IncTo(processes.EventsPublished);
             coalesced.IncTo(OutboundCounters.ProgressCoalesced);
             slowConsumers.IncTo(counters.Closes.GetValueOrDefault(4429));
             foreach (var (reason, count) in counters.AuthFailures)

@@ -3,31 +3,33 @@ using System.Text.Json;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
 
 namespace ProcessHub.Api;
 
 /// <summary>
-/// The HTTP producer API for workers in any language (PROTOCOL.md section 1), a thin layer over the in-process
-/// <see cref="ProcessProducer"/>. Owners drive their own processes; <c>producer</c> may drive any and set
-/// <c>owner</c>; <c>admin</c> may see and cancel any.
+/// The HTTP producer API for workers in any language (docs/protocol.md section 1). Owners drive their own processes;
+/// <c>producer</c> may drive any and set <c>owner</c>; <c>admin</c> may see and cancel any. Changes go through the
+/// engine (answered once durable); reads are registry snapshots.
 /// </summary>
 internal sealed class ProcessesApi
 {
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
-    private readonly ProcessProducer _producer;
+    private readonly IProcessEngine _engine;
     private readonly HubOptions _options;
-    private readonly TimeSpan _keepAlive;
     private readonly CancellationToken _stopping;
+    private readonly TimeProvider _time;
 
-    public ProcessesApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, HubOptions options, TimeSpan keepAlive, CancellationToken stopping)
+    public ProcessesApi(ApiAuthenticator auth, ProcessRegistry registry, IProcessEngine engine, HubOptions options, CancellationToken stopping, TimeProvider time)
     {
         _auth = auth;
         _registry = registry;
-        _producer = producer;
+        _engine = engine;
         _options = options;
-        _keepAlive = keepAlive;
         _stopping = stopping;
+        _time = time;
     }
 
     public void MapTo(Router router) => router
@@ -72,9 +74,11 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(403, "forbidden", "only a producer may start a process for another owner").ConfigureAwait(false);
             return;
         }
-        object? parameters = body.TryGetProperty("params", out var paramsElement) && paramsElement.ValueKind != JsonValueKind.Null ? paramsElement : null;
-        var handle = _producer.Start(processType, owner, total, parameters);
-        await exchange.RespondJsonAsync(201, new { process_id = handle.ProcessId }).ConfigureAwait(false);
+        byte[]? parameters = body.TryGetProperty("params", out var paramsElement) && paramsElement.ValueKind != JsonValueKind.Null
+            ? ProgressJson.Serialize(paramsElement)
+            : null;
+        var started = await _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false)).ConfigureAwait(false);
+        await exchange.RespondJsonAsync(201, new { process_id = started.ProcessId }).ConfigureAwait(false);
     }
 
     // GET /api/processes -> the caller's process_list
@@ -84,7 +88,7 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(caller), DateTimeOffset.UtcNow);
+        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(caller), _time.GetUtcNow());
         try
         {
             await exchange.RespondAsync(200, "application/json", frame.Payload.ToArray()).ConfigureAwait(false);
@@ -102,12 +106,7 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        ProcessSnapshot snapshot;
-        lock (found.Process.Gate)
-        {
-            snapshot = ProcessSnapshot.Of(found.Process);
-        }
-        await exchange.RespondAsync(200, "application/json", HubMessageWriter.SnapshotJson(snapshot)).ConfigureAwait(false);
+        await exchange.RespondAsync(200, "application/json", HubMessageWriter.SnapshotJson(found.Process)).ConfigureAwait(false);
     }
 
     // POST /api/processes/{id}/progress (body = progress) -> 200 {"cancel_requested": false}, or 409 once ended
@@ -122,22 +121,18 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
-        ReportResult result;
+        byte[] progressJson;
         try
         {
-            result = found.Handle.ReportProgress(progress);
+            progressJson = ProgressJson.Validate(progress, _options.MaxProgressBytes);
         }
         catch (ArgumentException ex)
         {
             await BadRequestAsync(exchange, ex.Message).ConfigureAwait(false);
             return;
         }
-        if (result == ReportResult.Accepted)
-        {
-            await exchange.RespondJsonAsync(200, new { cancel_requested = false }).ConfigureAwait(false);
-            return;
-        }
-        await RespondEndedAsync(exchange, found.Process).ConfigureAwait(false);
+        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Progress(progressJson)).ConfigureAwait(false);
+        await RespondAsync(exchange, outcome, () => new { cancel_requested = false }).ConfigureAwait(false);
     }
 
     // POST /api/processes/{id}/complete {"result"?}
@@ -152,18 +147,18 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
-        object? result = body.TryGetProperty("result", out var resultElement) && resultElement.ValueKind != JsonValueKind.Null ? resultElement : null;
-        ReportResult outcome;
+        byte[]? result;
         try
         {
-            outcome = found.Handle.Complete(result);
+            result = ProgressJson.Result(body.TryGetProperty("result", out var resultElement) ? resultElement : null, _options.MaxResultBytes);
         }
         catch (ArgumentException ex)
         {
             await exchange.RespondErrorAsync(413, "too_large", ex.Message).ConfigureAwait(false);
             return;
         }
-        await RespondOutcomeAsync(exchange, found.Process, outcome, "completed").ConfigureAwait(false);
+        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Complete(result)).ConfigureAwait(false);
+        await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "completed").ConfigureAwait(false);
     }
 
     // POST /api/processes/{id}/fail {"error": {"message", "code"?}}
@@ -185,7 +180,8 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem ?? "error.message is required").ConfigureAwait(false);
             return;
         }
-        await RespondOutcomeAsync(exchange, found.Process, found.Handle.Fail(message, code), "failed").ConfigureAwait(false);
+        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Fail(ProgressJson.Error(message, code))).ConfigureAwait(false);
+        await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "failed").ConfigureAwait(false);
     }
 
     // POST /api/processes/{id}/cancel: what cancel_process does over the WebSocket
@@ -195,7 +191,8 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        await RespondOutcomeAsync(exchange, found.Process, found.Handle.Cancel(found.Caller.Subject), "cancelled").ConfigureAwait(false);
+        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Cancel(found.Caller.Subject)).ConfigureAwait(false);
+        await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "cancelled").ConfigureAwait(false);
     }
 
     // GET /api/processes/{id}/events: SSE, resumable with Last-Event-ID (= seq)
@@ -212,7 +209,7 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, "Last-Event-ID must be a seq (a non-negative integer)").ConfigureAwait(false);
             return;
         }
-        await SseStream.RunAsync(exchange, _registry, found.Process, afterSeq, _keepAlive, _stopping).ConfigureAwait(false);
+        await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
     }
 
     private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission)
@@ -221,18 +218,14 @@ internal sealed class ProcessesApi
         {
             return null;
         }
-        string id = exchange.RouteValues["id"];
-        var handle = _producer.Find(id);
-        if (handle is null)
+        if (_registry.Find(exchange.RouteValues["id"]) is not { } process)
         {
-            await exchange.RespondErrorAsync(404, "not_found", "no such process").ConfigureAwait(false);
+            await NotFoundAsync(exchange).ConfigureAwait(false);
             return null;
         }
-        var process = handle.Record;
         bool owner = process.Owner == caller.Subject;
         bool allowed = permission switch
         {
-            Permission.View => owner || caller.IsAdmin || caller.IsProducer,
             Permission.Drive => owner || caller.IsProducer,
             _ => owner || caller.IsAdmin || caller.IsProducer,
         };
@@ -241,35 +234,38 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(403, "forbidden", "not your process").ConfigureAwait(false);
             return null;
         }
-        return new Found(caller, handle, process);
+        return new Found(caller, process);
     }
 
-    private static async ValueTask RespondOutcomeAsync(HttpExchange exchange, ProcessRecord process, ReportResult outcome, string status)
+    private static ValueTask RespondEndAsync(HttpExchange exchange, string processId, TransitionOutcome outcome, string status) =>
+        RespondAsync(exchange, outcome, () => new { process_id = processId, status });
+
+    /// <summary>
+    /// The one mapping from an engine outcome to a response: 200 with <paramref name="accepted"/>'s body; 409 once the
+    /// process has ended, with <c>cancel_requested</c> true when it was cancelled (that is how an HTTP worker learns
+    /// to stop); 404 when it is gone.
+    /// </summary>
+    private static ValueTask RespondAsync<T>(HttpExchange exchange, TransitionOutcome outcome, Func<T> accepted)
     {
-        if (outcome == ReportResult.Accepted)
+        switch (outcome.Status)
         {
-            await exchange.RespondJsonAsync(200, new { process_id = process.Id, status }).ConfigureAwait(false);
-            return;
+            case TransitionStatus.Accepted:
+                return exchange.RespondJsonAsync(200, accepted());
+            case TransitionStatus.AlreadyEnded:
+                var status = outcome.State!.Status;
+                string text = HubMessageWriter.StatusText(status);
+                return exchange.RespondJsonAsync(409, new
+                {
+                    error = new { code = "conflict", message = $"the process has already ended ({text})" },
+                    status = text,
+                    cancel_requested = status == ProcessStatus.Cancelled,
+                });
+            default:
+                return NotFoundAsync(exchange);
         }
-        await RespondEndedAsync(exchange, process).ConfigureAwait(false);
     }
 
-    // A terminal state is final: later reports get 409, and a worker learns here that it was cancelled.
-    private static ValueTask RespondEndedAsync(HttpExchange exchange, ProcessRecord process)
-    {
-        ProcessStatus status;
-        lock (process.Gate)
-        {
-            status = process.Status;
-        }
-        string text = HubMessageWriter.StatusText(status);
-        return exchange.RespondJsonAsync(409, new
-        {
-            error = new { code = "conflict", message = $"the process has already ended ({text})" },
-            status = text,
-            cancel_requested = status == ProcessStatus.Cancelled,
-        });
-    }
+    private static ValueTask NotFoundAsync(HttpExchange exchange) => exchange.RespondErrorAsync(404, "not_found", "no such process");
 
     private static ValueTask BadRequestAsync(HttpExchange exchange, string message) =>
         exchange.RespondErrorAsync(400, "bad_request", message);
@@ -281,5 +277,5 @@ internal sealed class ProcessesApi
         Cancel,
     }
 
-    private sealed record Found(UserIdentity Caller, ProcessHandle Handle, ProcessRecord Process);
+    private sealed record Found(UserIdentity Caller, ProcessSnapshot Process);
 }

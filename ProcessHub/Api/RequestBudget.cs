@@ -1,4 +1,4 @@
-using ProcessHub.Hub;
+using ProcessHub.Hub.Sessions;
 
 namespace ProcessHub.Api;
 
@@ -11,5 +11,5 @@ internal sealed class RequestBudget
     private MessageRateLimiter _limiter;
 
     /// <summary>Callers serialize: lock the budget around the call.</summary>
-    public RateDecision Take(int requestsPerSecond) => _limiter.Take(requestsPerSecond);
+    public RateDecision Take(int requestsPerSecond, TimeProvider time) => _limiter.Take(requestsPerSecond, time);
 }

@@ -3,18 +3,19 @@ using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
 using ProcessHub.Http;
-using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
 
 namespace ProcessHub.Api;
 
 /// <summary>
-/// One Server-Sent Events stream of one process (PROTOCOL.md section 1): <c>id: seq</c>, <c>event: type</c> and
+/// One Server-Sent Events stream of one process (docs/protocol.md section 1): <c>id: seq</c>, <c>event: type</c> and
 /// <c>data:</c> with the same JSON as the WebSocket message, a <c>retry:</c> hint, a <c>: keep-alive</c> comment
 /// when idle, and the end of the stream after the terminal event. The data is the payload of the very frame the
 /// WebSocket fan-out sent: serialized once for both.
 /// </summary>
-internal sealed class SseStream : IProcessWatcher
+internal sealed class SseStream : IProcessWatcher, IReplayTarget
 {
     /// <summary>Events a stream may have waiting; past it the client is too slow and the stream ends (it can resume).</summary>
     private const int MaxPending = 10_000;
@@ -22,7 +23,10 @@ internal sealed class SseStream : IProcessWatcher
 
     private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
         Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TimeProvider _time;
     private int _pending;
+
+    private SseStream(TimeProvider time) => _time = time;
 
     public void OnEvent(SharedFrame frame, long seq, HubEventKind kind)
     {
@@ -38,14 +42,23 @@ internal sealed class SseStream : IProcessWatcher
         }
     }
 
+    long IReplayTarget.FollowLive(ProcessSnapshot process) => process.Seq; // the watcher takes every later event
+
+    void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
+    {
+        // SSE has no reply: a resumed stream just continues after Last-Event-ID.
+    }
+
+    void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => OnEvent(frame, seq, kind);
+
     /// <summary>
     /// Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.
     /// <paramref name="watching"/> runs once the stream follows the process, so a producer started there cannot
     /// outrun it.
     /// </summary>
-    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, ProcessRecord process, long afterSeq, TimeSpan keepAlive, CancellationToken stopping, Action? watching = null)
+    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, string processId, long afterSeq, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time, Action? watching = null)
     {
-        var stream = new SseStream();
+        var stream = new SseStream(time);
         await exchange.StartStreamAsync(200, "text/event-stream; charset=utf-8", Headers).ConfigureAwait(false);
         if (exchange.Request.IsHead)
         {
@@ -55,10 +68,10 @@ internal sealed class SseStream : IProcessWatcher
         await exchange.WriteAsync("retry: 3000\n\n"u8.ToArray()).ConfigureAwait(false);
 
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        registry.Watch(process, stream, afterSeq, out bool following);
-        if (!following)
+        // The one replay path: the events after Last-Event-ID, then live ones, with nothing between.
+        if (registry.Replay(processId, afterSeq, epoch: null, stream, watcher: stream) != ReplayOutcome.Following)
         {
-            stream._events.Writer.TryComplete(); // ended already: the replay is the whole stream
+            stream._events.Writer.TryComplete(); // ended (or just evicted): the replay is the whole stream
         }
         watching?.Invoke();
         // Closing the stream only stops the stream; the process runs on (the WebSocket channel shows it).
@@ -69,7 +82,7 @@ internal sealed class SseStream : IProcessWatcher
         }
         finally
         {
-            registry.Unwatch(process, stream);
+            registry.Unwatch(processId, stream);
             await done.CancelAsync().ConfigureAwait(false);
             stream.ReleasePending();
         }
@@ -82,7 +95,7 @@ internal sealed class SseStream : IProcessWatcher
         while (!cancellationToken.IsCancellationRequested)
         {
             var ready = reader.WaitToReadAsync(cancellationToken).AsTask();
-            var idle = Task.Delay(keepAlive, cancellationToken);
+            var idle = Task.Delay(keepAlive, _time, cancellationToken);
             var first = await Task.WhenAny(ready, idle, clientClosed).ConfigureAwait(false);
             if (first == clientClosed || cancellationToken.IsCancellationRequested)
             {

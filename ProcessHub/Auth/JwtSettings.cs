@@ -1,6 +1,6 @@
 namespace ProcessHub.Auth;
 
-/// <summary>How tokens are checked (PROTOCOL.md section 2). Exactly one of the secret and the public key is set.</summary>
+/// <summary>How tokens are checked (docs/protocol.md section 2). Exactly one of the secret and the public key is set.</summary>
 public sealed record JwtSettings
 {
     /// <summary>HS256 shared secret (UTF-8 bytes of this string).</summary>

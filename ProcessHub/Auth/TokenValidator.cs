@@ -110,7 +110,7 @@ public sealed class TokenValidator
         }
         if (!result.IsValid)
         {
-            // Reasons are short and never echo the token (PROTOCOL.md section 6).
+            // Reasons are short and never echo the token (docs/protocol.md section 6).
             return AuthResult.Fail(result.Exception switch
             {
                 SecurityTokenExpiredException => "token expired",

@@ -71,6 +71,7 @@ internal sealed class ServeCommand
         MaxConnections = result.GetValue(_maxConnections),
         ReclaimAfterConnections = result.GetValue(_reclaimAfter),
         OutboundByteLimit = result.GetValue(_outboundLimit),
+        StallLimit = TimeSpan.FromSeconds(result.GetValue(_stallLimit)),
         FlushScheduler = result.GetValue(_flushScheduler) == "shared" ? Outbound.FlushScheduler.Shared : Outbound.FlushScheduler.PerConnection,
     };
 
@@ -79,7 +80,6 @@ internal sealed class ServeCommand
         AuthTimeout = TimeSpan.FromSeconds(result.GetValue(_authTimeout)),
         HistoryLimit = result.GetValue(_historyLimit),
         Retention = TimeSpan.FromSeconds(result.GetValue(_retention)),
-        StallLimit = TimeSpan.FromSeconds(result.GetValue(_stallLimit)),
         MessageRateLimit = result.GetValue(_rateLimit),
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
         ApiRequestsPerSecond = result.GetValue(_apiRateLimit),

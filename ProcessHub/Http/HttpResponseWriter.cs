@@ -32,7 +32,7 @@ internal static class HttpResponseWriter
         _ => "Unknown",
     };
 
-    /// <summary>A complete JSON error response (PROTOCOL.md section 1).</summary>
+    /// <summary>A complete JSON error response (docs/protocol.md section 1).</summary>
     public static byte[] Error(int status, string code, string message, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         var body = HttpErrorBody.Create(code, message);

@@ -1,6 +1,6 @@
 namespace ProcessHub.Hub;
 
-/// <summary>The hub's limits and windows (PROTOCOL.md sections 2-5); defaults are the contract's.</summary>
+/// <summary>The hub's limits and windows (docs/protocol.md sections 2-5); defaults are the contract's.</summary>
 public sealed record HubOptions
 {
     /// <summary>Time a connection has to authenticate (4401 "auth timeout" past it).</summary>
@@ -11,9 +11,6 @@ public sealed record HubOptions
 
     /// <summary>How long an ended process stays listed.</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromMinutes(15);
-
-    /// <summary>A connection that does not drain for this long is closed with 4429.</summary>
-    public TimeSpan StallLimit { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Client messages per second, sustained (a burst of as many is allowed).</summary>
     public int MessageRateLimit { get; init; } = 100;

@@ -1,6 +1,6 @@
 namespace ProcessHub.Outbound;
 
-public enum EnqueueResult : byte
+internal enum EnqueueResult : byte
 {
     /// <summary>Queued, or merged into a queued progress frame of the same process.</summary>
     Queued,

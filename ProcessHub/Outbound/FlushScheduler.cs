@@ -16,5 +16,5 @@ public abstract class FlushScheduler
     /// <summary>One flusher per core; each walks the connections assigned to it that have frames.</summary>
     public static FlushScheduler Shared { get; } = new SharedFlushScheduler(Environment.ProcessorCount);
 
-    internal abstract void Schedule(OutboundQueue queue);
+    internal abstract void Schedule(OutboundConnection connection);
 }

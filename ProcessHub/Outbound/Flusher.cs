@@ -9,12 +9,12 @@ namespace ProcessHub.Outbound;
 /// </summary>
 internal sealed class Flusher : IThreadPoolWorkItem
 {
-    private readonly ConcurrentQueue<OutboundQueue> _pending = new();
+    private readonly ConcurrentQueue<OutboundConnection> _pending = new();
     private int _scheduled;
 
-    public void Add(OutboundQueue queue)
+    public void Add(OutboundConnection connection)
     {
-        _pending.Enqueue(queue);
+        _pending.Enqueue(connection);
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);

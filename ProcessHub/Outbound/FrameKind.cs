@@ -1,6 +1,6 @@
 namespace ProcessHub.Outbound;
 
-/// <summary>What a queued frame is, for the slow-consumer policy (PROTOCOL.md section 5).</summary>
+/// <summary>What a queued frame is, for the slow-consumer policy (docs/protocol.md section 5).</summary>
 public enum FrameKind : byte
 {
     /// <summary>Never dropped: replies, lists, process_started, terminal events.</summary>

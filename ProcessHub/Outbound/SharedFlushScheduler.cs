@@ -14,5 +14,5 @@ internal sealed class SharedFlushScheduler : FlushScheduler
         }
     }
 
-    internal override void Schedule(OutboundQueue queue) => _flushers[(int)(queue.Key % (ulong)_flushers.Length)].Add(queue);
+    internal override void Schedule(OutboundConnection connection) => _flushers[(int)(connection.Key % (ulong)_flushers.Length)].Add(connection);
 }

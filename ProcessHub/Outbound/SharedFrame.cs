@@ -57,12 +57,12 @@ public sealed class SharedFrame : IBufferWriter<byte>
     }
 
     /// <summary>A text frame holding a copy of <paramref name="utf8"/>.</summary>
-    public static SharedFrame CreateText(ReadOnlySpan<byte> utf8, FrameKind kind = FrameKind.Essential) =>
-        Create(Opcode.Text, utf8, kind);
+    public static SharedFrame CreateText(ReadOnlySpan<byte> utf8, FrameKind kind = FrameKind.Essential, long coalesceKey = 0) =>
+        Create(Opcode.Text, utf8, kind, coalesceKey);
 
-    internal static SharedFrame Create(Opcode opcode, ReadOnlySpan<byte> payload, FrameKind kind)
+    internal static SharedFrame Create(Opcode opcode, ReadOnlySpan<byte> payload, FrameKind kind, long coalesceKey = 0)
     {
-        var frame = Rent(kind);
+        var frame = Rent(kind, coalesceKey);
         payload.CopyTo(frame.GetSpan(payload.Length));
         frame.Advance(payload.Length);
         frame.Seal(opcode);

@@ -1,7 +1,7 @@
 namespace ProcessHub.Outbound;
 
-/// <summary>Each queue drains in a thread-pool work item of its own (the queue is the work item: no allocation).</summary>
+/// <summary>Each queue drains in a thread-pool work item of its own (the connection is the work item: no allocation).</summary>
 internal sealed class ThreadPoolFlushScheduler : FlushScheduler
 {
-    internal override void Schedule(OutboundQueue queue) => ThreadPool.UnsafeQueueUserWorkItem(queue, preferLocal: false);
+    internal override void Schedule(OutboundConnection connection) => ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
 }

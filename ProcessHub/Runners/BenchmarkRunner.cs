@@ -37,12 +37,12 @@ internal sealed class BenchmarkRunner
                         await SimulateModelCallAsync(plan.StepMs, cancel).ConfigureAwait(false);
                         if (plan.FailAt == step)
                         {
-                            process.Fail($"simulated failure at step {step} of {total} ({model}, run {run}, context {context})", "simulated_failure");
+                            await process.FailAsync($"simulated failure at step {step} of {total} ({model}, run {run}, context {context})", "simulated_failure").ConfigureAwait(false);
                             return;
                         }
                         modelScore += Random.Shared.NextDouble();
                         string detail = string.Create(CultureInfo.InvariantCulture, $"Run {run}/{plan.Runs}, Context {context}");
-                        if (process.ReportProgress(step, total, model, detail) != Hub.ReportResult.Accepted)
+                        if (await process.ReportProgressAsync(step, total, model, detail).ConfigureAwait(false) != Hub.ReportResult.Accepted)
                         {
                             return; // cancelled between the wait and the report
                         }
@@ -50,7 +50,7 @@ internal sealed class BenchmarkRunner
                 }
                 scores[model] = Math.Round(modelScore / (plan.Runs * plan.Contexts.Count), 3);
             }
-            process.Complete(new { steps = total, scores });
+            await process.CompleteAsync(new { steps = total, scores }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -59,7 +59,7 @@ internal sealed class BenchmarkRunner
         catch (Exception ex)
         {
             _logger.LogError(ex, "benchmark {ProcessId} crashed", process.ProcessId);
-            process.Fail("the benchmark runner crashed", "internal");
+            await process.FailAsync("the benchmark runner crashed", "internal").ConfigureAwait(false);
         }
     }
 

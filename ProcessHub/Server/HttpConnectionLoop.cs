@@ -9,7 +9,7 @@ namespace ProcessHub.Server;
 
 /// <summary>
 /// Serves one TCP connection: HTTP/1.1 requests with keep-alive until one of them upgrades to a WebSocket
-/// (<c>GET /ws</c>), after which the same pipe carries frames. Every refusal is an exact status (PROTOCOL.md 1, 5).
+/// (<c>GET /ws</c>), after which the same pipe carries frames. Every refusal is an exact status (docs/protocol.md sections 1 and 5).
 /// </summary>
 internal sealed class HttpConnectionLoop
 {

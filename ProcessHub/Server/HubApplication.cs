@@ -1,54 +1,62 @@
-using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Api;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 using ProcessHub.Runners;
 
 namespace ProcessHub.Server;
 
 /// <summary>
-/// The composition root: registry, fan-out, auth and the engine wired together. The CLI runs one; tests start one
-/// on port 0 per fixture.
+/// The composition root: the process engine and registry, the sessions and their fan-out, auth, the HTTP API and
+/// the connection server wired together. The CLI runs one; tests start one on port 0 per fixture.
 /// </summary>
 internal sealed class HubApplication : IAsyncDisposable
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SessionTable _sessionTable = new();
     private Task _sweeper = Task.CompletedTask;
     private int _stopped;
     private int _disposed;
 
-    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="store">Where processes are kept; the in-memory store when null.</param>
+    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null)
     {
         time ??= TimeProvider.System;
+        Time = time;
         ServerOptions = serverOptions;
         HubOptions = hubOptions;
         Tokens = new TokenValidator(jwt);
         Counters = new HubCounters();
         Sessions = new SessionIndex();
-        Broadcaster = new Broadcaster(Sessions);
-        Registry = new ProcessRegistry(Broadcaster, hubOptions, time);
-        Producer = new ProcessProducer(Registry, hubOptions);
-        Handler = new HubConnectionHandler(Registry, Sessions, Tokens, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
+        Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
+        Engine = new LocalProcessEngine(Registry, store ?? new MemoryProcessStore(), time);
+        Engine.Open();
+        Producer = new ProcessProducer(Engine, Registry, hubOptions);
+        var sessions = _sessionTable;
+        var authenticator = new SessionAuthenticator(Tokens, Sessions, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
+        Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
+        Timers = new SessionTimers(sessions, authenticator, Engine, time);
         Router = new Router();
-        Server = new HubServer(serverOptions, Handler, Router, loggerFactory);
+        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, time);
 
-        var started = Stopwatch.GetTimestamp();
+        long started = time.GetTimestamp();
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
         {
             status = "ok",
-            uptime_seconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3),
+            uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
             connections = Server.OpenWebSockets,
             processes = Registry.Count,
         }));
-        var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond);
-        new ProcessesApi(auth, Registry, Producer, hubOptions, hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
-        new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping).MapTo(Router);
-        new MetricsEndpoint(Server, Registry, Broadcaster, Counters).MapTo(Router);
-        new AdminApi(auth, Server.Reclaimer).MapTo(Router);
+        var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
+        new ProcessesApi(auth, Registry, Engine, hubOptions, Server.Stopping, time).MapTo(Router);
+        new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
+        new MetricsEndpoint(Server, Registry, Counters).MapTo(Router);
+        new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }
 
@@ -58,22 +66,27 @@ internal sealed class HubApplication : IAsyncDisposable
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }
+    public TimeProvider Time { get; }
     public TokenValidator Tokens { get; }
     public HubCounters Counters { get; }
     public SessionIndex Sessions { get; }
-    public Broadcaster Broadcaster { get; }
     public ProcessRegistry Registry { get; }
+    public IProcessEngine Engine { get; }
     public ProcessProducer Producer { get; }
-    public HubConnectionHandler Handler { get; }
+    public HubEndpoint Endpoint { get; }
+    public SessionTimers Timers { get; }
     public Router Router { get; }
-    public HubServer Server { get; }
+    public ConnectionServer Server { get; }
+
+    /// <summary>Sessions open, authenticated or not.</summary>
+    public int SessionCount => _sessionTable.Count;
 
     public IPEndPoint LocalEndPoint => Server.LocalEndPoint;
 
     public void Start()
     {
         Server.Start();
-        _sweeper = Handler.SweepAsync(SweepInterval, _stopping.Token);
+        _sweeper = Timers.RunAsync(SweepInterval, _stopping.Token);
     }
 
     public async Task StopAsync()
@@ -95,6 +108,7 @@ internal sealed class HubApplication : IAsyncDisposable
         }
         await StopAsync().ConfigureAwait(false);
         await Server.DisposeAsync().ConfigureAwait(false);
+        await Engine.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 }

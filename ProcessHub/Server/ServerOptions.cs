@@ -2,7 +2,7 @@ using System.Net;
 
 namespace ProcessHub.Server;
 
-/// <summary>Everything the server can be told; defaults are those of PROTOCOL.md.</summary>
+/// <summary>What the connection server can be told; the defaults are those of docs/protocol.md section 7.</summary>
 public sealed record ServerOptions
 {
     public string Host { get; init; } = "127.0.0.1";
@@ -22,6 +22,9 @@ public sealed record ServerOptions
 
     /// <summary>Outbound bytes a connection may have waiting before it is closed with 4429.</summary>
     public long OutboundByteLimit { get; init; } = 1024 * 1024;
+
+    /// <summary>A connection that does not drain for this long is closed with 4429.</summary>
+    public TimeSpan StallLimit { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Heartbeat ping interval; zero disables pings and the idle close.</summary>
     public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(30);

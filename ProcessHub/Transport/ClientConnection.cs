@@ -1,15 +1,14 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using ProcessHub.Outbound;
 
 namespace ProcessHub.Transport;
 
 /// <summary>
 /// One accepted TCP connection: the socket, its receive pipe and its raw send path. Receiving goes through a
 /// <see cref="PipeReader"/> (<see cref="SocketPipeReader"/>) that waits for readiness through epoll, so a connection
-/// waiting for data holds no receive buffer and no async receive state (memory per idle connection is a headline figure). Sending is the <see cref="IFrameTransport"/>
-/// the outbound queue writes to.
+/// waiting for data holds no receive buffer and no async receive state (memory per idle connection is a headline figure). Sending is the
+/// <see cref="ITransportSender"/> the outbound queue writes to.
 /// </summary>
 internal sealed class ClientConnection : ITransportConnection
 {

@@ -1,15 +1,14 @@
 using System.IO.Pipelines;
 using System.Net;
-using ProcessHub.Outbound;
 
 namespace ProcessHub.Transport;
 
 /// <summary>
-/// What a WebSocket connection needs from below: a receive pipe, a send path, and a way to end it. A socket in
-/// production (<see cref="ClientConnection"/>); the fan-out benchmarks put a counting sink here to measure the
-/// hub without the kernel.
+/// What the layers above need from one accepted connection: a receive pipe, a send path, and a way to end it. A
+/// socket in production (<see cref="ClientConnection"/>); the fan-out benchmarks put a counting sink here to measure
+/// the hub without the kernel.
 /// </summary>
-internal interface ITransportConnection : IFrameTransport, IDisposable
+internal interface ITransportConnection : ITransportSender, IDisposable
 {
     long Id { get; }
     EndPoint? RemoteEndPoint { get; }

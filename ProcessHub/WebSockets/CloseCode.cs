@@ -1,6 +1,6 @@
 namespace ProcessHub.WebSockets;
 
-/// <summary>Close codes ProcessHub sends (PROTOCOL.md section 6) and the RFC 6455 7.4 rules for codes it receives.</summary>
+/// <summary>Close codes ProcessHub sends (docs/protocol.md section 6) and the RFC 6455 7.4 rules for codes it receives.</summary>
 public static class CloseCode
 {
     public const ushort Normal = 1000;

@@ -1,6 +1,6 @@
 namespace ProcessHub.WebSockets;
 
-/// <summary>The one place a frame violation becomes a close code and a reason (PROTOCOL.md section 6).</summary>
+/// <summary>The one place a frame violation becomes a close code and a reason (docs/protocol.md section 6).</summary>
 internal static class FrameErrorMapping
 {
     public static ushort ToCloseCode(FrameError error) => error switch

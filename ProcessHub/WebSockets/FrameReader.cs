@@ -125,7 +125,7 @@ internal sealed class FrameReader
         }
         else if (header.Opcode == Opcode.Binary)
         {
-            return FrameError.BinaryMessage; // the protocol is text only (PROTOCOL.md section 4)
+            return FrameError.BinaryMessage; // the protocol is text only (docs/protocol.md section 4)
         }
 
         int alreadyBuffered = _inMessage ? _messageLength : 0;

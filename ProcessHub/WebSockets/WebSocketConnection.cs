@@ -2,26 +2,29 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using ProcessHub.Outbound;
 using ProcessHub.Transport;
 
 namespace ProcessHub.WebSockets;
 
 /// <summary>
-/// One upgraded connection: its receive loop (socket -> pipe -> frame reader -> handler), its outbound queue, and
-/// the close handshake (RFC 6455 7). Anything may be sent from any thread; sending never waits on the socket.
+/// The protocol side of one upgraded connection: its receive loop (socket -> pipe -> frame reader -> events above),
+/// pings and pongs, and the close handshake (RFC 6455 7). It knows nothing of queues: its own frames go to an
+/// <see cref="IWebSocketOutput"/>, and what it receives goes to <see cref="IWebSocketEvents"/>, both the outbound
+/// layer above it.
 /// </summary>
-internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
+internal sealed class WebSocketConnection : IFrameSink
 {
     /// <summary>RFC 6455 5.5: a close reason fits in a 125-byte control payload after the 2-byte code.</summary>
     public const int MaxCloseReasonBytes = 123;
 
-    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(1);
+    /// <summary>How long the peer has to answer our close (and to close TCP) before the socket is dropped.</summary>
+    public static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(1);
 
     private readonly ITransportConnection _client;
     private readonly FrameReader _reader;
-    private readonly IWebSocketHandler _handler;
-    private readonly OutboundQueue _outbound;
+    private readonly IWebSocketOutput _output;
+    private readonly IWebSocketEvents _events;
+    private readonly TimeProvider _time;
 
     private int _closeQueued;          // our close frame is queued: nothing else will be sent
     private int _closeFrameSent;       // ...and has reached the socket
@@ -30,74 +33,44 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
     private TaskCompletionSource? _closeFlushed;
     private long _lastReceivedTimestamp;
 
-    private readonly Action<WebSocketConnection>? _onEnded;
-
-    /// <param name="onEnded">Called last, after the handler's OnClosed, when everything is released.</param>
-    public WebSocketConnection(ITransportConnection client, IWebSocketHandler handler, WebSocketOptions options, Action<WebSocketConnection>? onEnded = null)
+    public WebSocketConnection(ITransportConnection client, IWebSocketOutput output, IWebSocketEvents events, int maxMessageBytes, TimeProvider time)
     {
-        _onEnded = onEnded;
         _client = client;
-        _handler = handler;
-        _reader = new FrameReader(options.MaxMessageBytes);
-        _outbound = new OutboundQueue(client, this, options.OutboundByteLimit, options.FlushScheduler);
-        _lastReceivedTimestamp = Stopwatch.GetTimestamp();
+        _output = output;
+        _events = events;
+        _time = time;
+        _reader = new FrameReader(maxMessageBytes);
+        _lastReceivedTimestamp = time.GetTimestamp();
     }
 
     public long Id => _client.Id;
     public EndPoint? RemoteEndPoint => _client.RemoteEndPoint;
 
-    /// <summary>Per-connection state of the handler (the hub keeps its session here).</summary>
-    public object? State { get; set; }
-
     /// <summary>The code that ended the connection: ours, the peer's, or 1006 if it vanished.</summary>
     public ushort? CloseStatus { get; private set; }
 
-    /// <summary>An unexpected exception that ended the connection (a handler bug), for the owner to log.</summary>
+    /// <summary>An unexpected exception that ended the connection (a bug above), for the owner to log.</summary>
     public Exception? Failure { get; private set; }
 
     /// <summary>True once our close is queued: the connection takes no more frames.</summary>
     public bool IsClosing => Volatile.Read(ref _closeQueued) != 0;
 
-    public OutboundQueue Outbound => _outbound;
-
-    /// <summary>Time since the peer last sent anything (heartbeat, PROTOCOL.md section 5).</summary>
-    public TimeSpan IdleFor => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceivedTimestamp));
-
-    /// <summary>Queues a shared frame. A queue over its byte limit closes the connection as a slow consumer.</summary>
-    public bool Send(SharedFrame frame)
-    {
-        switch (_outbound.Enqueue(frame))
-        {
-            case EnqueueResult.Queued:
-                return true;
-            case EnqueueResult.OverLimit:
-                Close(CloseCode.SlowConsumer, "slow consumer", dropPending: true);
-                return false;
-            default:
-                return false;
-        }
-    }
-
-    /// <summary>Sends one text message (copied into a frame of its own).</summary>
-    public bool SendText(ReadOnlySpan<byte> utf8, FrameKind kind = FrameKind.Essential)
-    {
-        var frame = SharedFrame.CreateText(utf8, kind);
-        try
-        {
-            return Send(frame);
-        }
-        finally
-        {
-            frame.Release();
-        }
-    }
+    /// <summary>Time since the peer last sent anything (heartbeat, docs/protocol.md section 5).</summary>
+    public TimeSpan IdleFor => _time.GetElapsedTime(Volatile.Read(ref _lastReceivedTimestamp));
 
     /// <summary>Sends a ping; the heartbeat uses this.</summary>
-    public void SendPing() => SendControl(Opcode.Ping, default);
+    public void SendPing()
+    {
+        if (!IsClosing)
+        {
+            _output.SendControl(Opcode.Ping, default);
+        }
+    }
 
     /// <summary>
     /// Starts the close handshake with <paramref name="code"/> (RFC 6455 7.1.2). Nothing is sent after it. The peer
-    /// has one second to answer before TCP is closed. With <paramref name="dropPending"/> queued frames are discarded.
+    /// has <see cref="CloseHandshakeTimeout"/> to answer before TCP is closed. With <paramref name="dropPending"/> queued
+    /// frames are discarded.
     /// </summary>
     public void Close(ushort code, string reason, bool dropPending = false)
     {
@@ -115,21 +88,41 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         _client.Dispose();
     }
 
+    /// <summary>Our close frame has reached the socket (called by the output).</summary>
+    public void OnCloseFrameSent()
+    {
+        Volatile.Write(ref _closeFrameSent, 1);
+        _closeFlushed?.TrySetResult();
+        if (_closeReceived)
+        {
+            _client.ShutdownSend();
+        }
+        // Either way TCP is closed within the handshake timeout: the peer had time to answer and to close its side.
+        _ = AbortAfterAsync(CloseHandshakeTimeout);
+    }
+
+    /// <summary>The socket refused data (called by the output): the connection is gone.</summary>
+    public void OnSendFailed()
+    {
+        _closeFlushed?.TrySetResult();
+        Abort();
+    }
+
     /// <summary>Runs the receive loop until the connection ends. Returns once everything is released.</summary>
     public async Task RunAsync(UpgradeRequest request)
     {
         var input = _client.Input;
         try
         {
-            _handler.OnOpen(this, request);
-            request = null!; // the handler took what it needs; an idle connection keeps no token
+            _events.OnOpen(request);
+            request = null!; // the layer above took what it needs; an idle connection keeps no token
             while (true)
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    Volatile.Write(ref _lastReceivedTimestamp, Stopwatch.GetTimestamp());
+                    Volatile.Write(ref _lastReceivedTimestamp, _time.GetTimestamp());
                 }
                 if (!_closeReceived && !_discardInput)
                 {
@@ -167,17 +160,10 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         {
             CloseStatus ??= CloseCode.Abnormal;
             _reader.Reset();
-            _outbound.Dispose();
+            _output.Release();
             await input.CompleteAsync().ConfigureAwait(false);
             _client.Dispose();
-            try
-            {
-                _handler.OnClosed(this);
-            }
-            finally
-            {
-                _onEnded?.Invoke(this);
-            }
+            _events.OnClosed();
         }
     }
 
@@ -185,12 +171,18 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
     {
         if (!IsClosing)
         {
-            _handler.OnMessage(this, utf8);
+            _events.OnTextMessage(utf8);
         }
     }
 
     // RFC 6455 5.5.2: a pong with the same payload, as soon as practical, in order.
-    void IFrameSink.OnPing(ReadOnlySpan<byte> payload) => SendControl(Opcode.Pong, payload);
+    void IFrameSink.OnPing(ReadOnlySpan<byte> payload)
+    {
+        if (!IsClosing)
+        {
+            _output.SendControl(Opcode.Pong, payload);
+        }
+    }
 
     void IFrameSink.OnPong(ReadOnlySpan<byte> payload)
     {
@@ -217,41 +209,6 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         }
     }
 
-    void IOutboundOwner.OnCloseFrameSent()
-    {
-        Volatile.Write(ref _closeFrameSent, 1);
-        _closeFlushed?.TrySetResult();
-        if (_closeReceived)
-        {
-            _client.ShutdownSend();
-        }
-        // Either way TCP is closed within a second: the peer had time to answer and to close its side.
-        _ = AbortAfterAsync(CloseHandshakeTimeout);
-    }
-
-    void IOutboundOwner.OnSendFailed(Exception error)
-    {
-        _closeFlushed?.TrySetResult();
-        Abort();
-    }
-
-    private void SendControl(Opcode opcode, ReadOnlySpan<byte> payload)
-    {
-        if (IsClosing)
-        {
-            return;
-        }
-        var frame = SharedFrame.Create(opcode, payload, FrameKind.Control);
-        try
-        {
-            Send(frame);
-        }
-        finally
-        {
-            frame.Release();
-        }
-    }
-
     private void QueueClose(ushort code, ReadOnlySpan<byte> payload, bool dropPending)
     {
         if (Interlocked.Exchange(ref _closeQueued, 1) != 0)
@@ -260,17 +217,9 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         }
         CloseStatus ??= code;
         Interlocked.CompareExchange(ref _closeFlushed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-        var frame = SharedFrame.Create(Opcode.Close, payload, FrameKind.Close);
-        try
+        if (!_output.SendClose(payload, dropPending))
         {
-            if (!_outbound.EnqueueClose(frame, dropPending))
-            {
-                _client.Dispose();
-            }
-        }
-        finally
-        {
-            frame.Release();
+            _client.Dispose();
         }
     }
 
@@ -280,13 +229,13 @@ internal sealed class WebSocketConnection : IFrameSink, IOutboundOwner
         var flushed = _closeFlushed;
         if (flushed is not null && !_client.IsDisposed)
         {
-            await Task.WhenAny(flushed.Task, Task.Delay(CloseHandshakeTimeout)).ConfigureAwait(false);
+            await Task.WhenAny(flushed.Task, Task.Delay(CloseHandshakeTimeout, _time)).ConfigureAwait(false);
         }
     }
 
     private async Task AbortAfterAsync(TimeSpan delay)
     {
-        await Task.Delay(delay).ConfigureAwait(false);
+        await Task.Delay(delay, _time).ConfigureAwait(false);
         _client.Dispose();
     }
 

@@ -1,0 +1,11 @@
+namespace ProcessHub.Api;
+
+/// <summary>What the connection server reports to /healthz and /metrics (implemented by the server below the API's composition).</summary>
+internal interface IConnectionCounts
+{
+    /// <summary>WebSocket connections open.</summary>
+    int OpenWebSockets { get; }
+
+    /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
+    int OpenConnections { get; }
+}

@@ -1,0 +1,224 @@
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
+using ProcessHub.Outbound;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Hub;
+
+/// <summary>
+/// The hub on the connections' seam: each connection gets a <see cref="HubSession"/>, and each client message
+/// (docs/protocol.md section 4) goes to the concern that handles it: authentication to the
+/// <see cref="SessionAuthenticator"/>, subscriptions to the registry's replay, cancels to the engine. The clock-driven
+/// duties are the <see cref="SessionTimers"/>'.
+/// </summary>
+internal sealed class HubEndpoint : IConnectionHandler
+{
+    private readonly SessionTable _sessions;
+    private readonly SessionIndex _index;
+    private readonly SessionAuthenticator _authenticator;
+    private readonly ProcessRegistry _registry;
+    private readonly IProcessEngine _engine;
+    private readonly HubOptions _options;
+    private readonly TimeProvider _time;
+    private readonly HubCounters _counters;
+
+    public HubEndpoint(SessionTable sessions, SessionIndex index, SessionAuthenticator authenticator, ProcessRegistry registry, IProcessEngine engine, HubOptions options, TimeProvider time, HubCounters counters)
+    {
+        _sessions = sessions;
+        _index = index;
+        _authenticator = authenticator;
+        _registry = registry;
+        _engine = engine;
+        _options = options;
+        _time = time;
+        _counters = counters;
+    }
+
+    public void OnOpen(IOutboundConnection connection, UpgradeRequest request)
+    {
+        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout);
+        connection.State = session;
+        _sessions.Add(session);
+        _authenticator.OnOpen(session, request);
+    }
+
+    public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8)
+    {
+        var session = (HubSession)connection.State!;
+        switch (session.TakeMessageToken(_options.MessageRateLimit, _time))
+        {
+            case RateDecision.Refused:
+                // docs/protocol.md section 3: every error echoes the request's request_id/process_id, a refusal too.
+                // Parsing costs little: refusals are bounded, a client that keeps going is closed below.
+                var refused = ClientMessage.TryParse(utf8, out _, out var refusedRequestId);
+                ReplyError(session, "rate_limited", "too many messages; slow down", refusedRequestId, refused?.ProcessId);
+                return;
+            case RateDecision.Close:
+                connection.Close(CloseCode.PolicyViolation, "rate limit exceeded");
+                return;
+        }
+
+        var message = ClientMessage.TryParse(utf8, out var problem, out var requestId);
+        if (!session.IsAuthenticated)
+        {
+            if (message is { Type: "auth" })
+            {
+                _authenticator.Authenticate(session, message.Token);
+            }
+            else
+            {
+                _authenticator.Fail(session, "auth required");
+            }
+            return;
+        }
+        if (message is null)
+        {
+            ReplyError(session, "bad_request", problem!, requestId, null);
+            return;
+        }
+
+        switch (message.Type)
+        {
+            case "auth":
+                _authenticator.Reauthenticate(session, message.Token);
+                break;
+            case "cancel_process":
+                Cancel(session, message);
+                break;
+            case "subscribe":
+                Subscribe(session, message);
+                break;
+            case "unsubscribe":
+                Unsubscribe(session, message);
+                break;
+            case "ping":
+                session.SendAndRelease(HubMessageWriter.Pong(message.RequestId, _time.GetUtcNow()));
+                break;
+            default:
+                ReplyError(session, "unknown_type", $"unknown message type '{Truncate(message.Type)}'", message.RequestId, message.ProcessId);
+                break;
+        }
+    }
+
+    public void OnClosed(IOutboundConnection connection)
+    {
+        if (connection.State is HubSession session)
+        {
+            _sessions.Remove(session);
+            _index.Remove(session);
+            session.ReleaseHeld();
+            _counters.CountClose(connection.CloseStatus ?? CloseCode.Abnormal);
+        }
+    }
+
+    // docs/protocol.md section 4, cancel_process: owner or admin; already ended -> conflict. The producer's token
+    // fires before any connection sees process_cancelled (the engine sees to that).
+    private void Cancel(HubSession session, ClientMessage message)
+    {
+        if (!TryFindVisible(session, message, out var process))
+        {
+            return;
+        }
+        var cancel = _engine.ApplyAsync(process.ProcessId, ProcessChange.Cancel(session.Identity!.Subject));
+        if (cancel.IsCompletedSuccessfully)
+        {
+            AnswerCancel(session, message, cancel.Result);
+        }
+        else
+        {
+            _ = AnswerCancelAsync(session, message, cancel);
+        }
+    }
+
+    private async Task AnswerCancelAsync(HubSession session, ClientMessage message, ValueTask<TransitionOutcome> cancel)
+    {
+        try
+        {
+            AnswerCancel(session, message, await cancel.ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ReplyError(session, "unavailable", "the cancel could not be stored; try again", message.RequestId, message.ProcessId);
+        }
+    }
+
+    private void AnswerCancel(HubSession session, ClientMessage message, TransitionOutcome outcome)
+    {
+        switch (outcome.Status)
+        {
+            case TransitionStatus.AlreadyEnded:
+                ReplyError(session, "conflict", "the process has already ended", message.RequestId, message.ProcessId);
+                break;
+            case TransitionStatus.NotFound:
+                ReplyError(session, "not_found", "no such process", message.RequestId, message.ProcessId);
+                break;
+        }
+    }
+
+    // docs/protocol.md section 4, subscribe: the reply, the replay and then the live events reach the queue in seq
+    // order, with no gap and no duplicate (the registry replays under the process's lock).
+    private void Subscribe(HubSession session, ClientMessage message)
+    {
+        if (message.ProcessId == "*")
+        {
+            session.SetInterest(Interest.Everything);
+            session.SendAndRelease(HubMessageWriter.Subscribed("*", null, _registry.Epoch, 0, true, message.RequestId, _time.GetUtcNow()));
+            return;
+        }
+        if (!TryFindVisible(session, message, out var process))
+        {
+            return;
+        }
+        var replay = new SessionReplay(session, _registry.Epoch, message.RequestId, _time);
+        if (_registry.Replay(process.ProcessId, message.Since, message.Epoch, replay) == ReplayOutcome.NotFound)
+        {
+            // Evicted between the lookup and the replay.
+            ReplyError(session, "not_found", "no such process", message.RequestId, message.ProcessId);
+        }
+    }
+
+    private void Unsubscribe(HubSession session, ClientMessage message)
+    {
+        if (message.ProcessId == "*")
+        {
+            session.SetInterest(Interest.Nothing);
+        }
+        else
+        {
+            if (!TryFindVisible(session, message, out var process))
+            {
+                return;
+            }
+            session.SetInterest(session.Interest.WithoutProcess(process.ProcessId));
+        }
+        session.SendAndRelease(HubMessageWriter.Unsubscribed(message.ProcessId!, message.RequestId, _time.GetUtcNow()));
+    }
+
+    private bool TryFindVisible(HubSession session, ClientMessage message, out ProcessSnapshot process)
+    {
+        process = default;
+        if (string.IsNullOrEmpty(message.ProcessId))
+        {
+            ReplyError(session, "bad_request", "missing field: process_id", message.RequestId, null);
+            return false;
+        }
+        if (_registry.Find(message.ProcessId) is not { } found)
+        {
+            ReplyError(session, "not_found", "no such process", message.RequestId, message.ProcessId);
+            return false;
+        }
+        if (!session.MaySee(found))
+        {
+            ReplyError(session, "forbidden", "not your process", message.RequestId, message.ProcessId);
+            return false;
+        }
+        process = found;
+        return true;
+    }
+
+    private void ReplyError(HubSession session, string code, string message, string? requestId, string? processId) =>
+        session.SendAndRelease(HubMessageWriter.Error(code, message, requestId, processId, _time.GetUtcNow()));
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
+}

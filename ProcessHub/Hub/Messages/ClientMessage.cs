@@ -1,0 +1,76 @@
+using System.Text.Json;
+
+namespace ProcessHub.Hub.Messages;
+
+/// <summary>A client-to-server message (docs/protocol.md section 4), or why it could not be read.</summary>
+internal sealed record ClientMessage(string Type, string? RequestId, string? ProcessId, long? Since, string? Epoch, string? Token)
+{
+    /// <summary>Reads the fields the protocol defines; others are ignored. Null with a reason for bad_request.</summary>
+    public static ClientMessage? TryParse(ReadOnlySpan<byte> utf8, out string? problem, out string? requestId)
+    {
+        problem = null;
+        requestId = null;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                problem = "a message must be a JSON object";
+                return null;
+            }
+            if (!TryGetString(root, "request_id", out requestId, ref problem))
+            {
+                return null;
+            }
+            if (!TryGetString(root, "type", out var type, ref problem))
+            {
+                return null;
+            }
+            if (type is null)
+            {
+                problem = "missing field: type";
+                return null;
+            }
+            if (!TryGetString(root, "process_id", out var processId, ref problem)
+                || !TryGetString(root, "epoch", out var epoch, ref problem)
+                || !TryGetString(root, "token", out var token, ref problem))
+            {
+                return null;
+            }
+            long? since = null;
+            if (root.TryGetProperty("since", out var sinceElement) && sinceElement.ValueKind != JsonValueKind.Null)
+            {
+                if (sinceElement.ValueKind != JsonValueKind.Number || !sinceElement.TryGetInt64(out long sinceValue) || sinceValue < 0)
+                {
+                    problem = "since must be a non-negative integer";
+                    return null;
+                }
+                since = sinceValue;
+            }
+            return new ClientMessage(type, requestId, processId, since, epoch, token);
+        }
+        catch (JsonException)
+        {
+            problem = "malformed JSON";
+            return null;
+        }
+    }
+
+    private static bool TryGetString(JsonElement root, string name, out string? value, ref string? problem)
+    {
+        value = null;
+        if (!root.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            problem = $"{name} must be a string";
+            return false;
+        }
+        value = element.GetString();
+        return true;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace ProcessHub.Hub.Messages;
+
+/// <summary>Builds and checks the JSON objects a process carries: progress (docs/protocol.md section 3) and errors.</summary>
+internal static class ProgressJson
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions SerializerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Any value as JSON; a <see cref="JsonElement"/> exactly as it was written.</summary>
+    public static byte[] Serialize(object value) => value is JsonElement element
+        ? Encoding.UTF8.GetBytes(element.GetRawText())
+        : JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
+
+    public static byte[] Create(int current, int total, string? model, string? detail)
+    {
+        var buffer = new ArrayBufferWriter<byte>(96);
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("current", current);
+            writer.WriteNumber("total", total);
+            if (model is not null)
+            {
+                writer.WriteString("model", model);
+            }
+            if (detail is not null)
+            {
+                writer.WriteString("detail", detail);
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
+    public static byte[] Validate(JsonElement progress, int maxBytes)
+    {
+        if (progress.ValueKind != JsonValueKind.Object)
+        {
+            throw new ArgumentException("progress must be a JSON object");
+        }
+        foreach (var name in (ReadOnlySpan<string>)["current", "total"])
+        {
+            if (!progress.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number) || number < 0)
+            {
+                throw new ArgumentException($"progress.{name} must be a non-negative integer");
+            }
+        }
+        var bytes = Serialize(progress);
+        if (bytes.Length > maxBytes)
+        {
+            throw new ArgumentException($"progress is larger than {maxBytes} bytes");
+        }
+        return bytes;
+    }
+
+    /// <summary>A result as JSON (null for none), at most <paramref name="maxBytes"/>.</summary>
+    /// <exception cref="ArgumentException">The result is larger than the limit.</exception>
+    public static byte[]? Result(object? result, int maxBytes)
+    {
+        byte[]? json = result switch
+        {
+            null => null,
+            JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+            _ => Serialize(result),
+        };
+        if (json is not null && json.Length > maxBytes)
+        {
+            throw new ArgumentException($"result is larger than {maxBytes} bytes", nameof(result));
+        }
+        return json;
+    }
+
+    public static byte[] Error(string message, string? code)
+    {
+        var buffer = new ArrayBufferWriter<byte>(96);
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("message", message);
+            if (code is not null)
+            {
+                writer.WriteString("code", code);
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,25 @@
+namespace ProcessHub.Hub.Processes;
+
+/// <summary>
+/// Where producers' starts and changes are ordered, validated and made durable, then published to the
+/// <see cref="ProcessRegistry"/>: the seam a shared engine for several hubs plugs into. The first implementation,
+/// <see cref="LocalProcessEngine"/>, orders in this process and persists through an <see cref="IProcessStore"/>.
+/// A call completes once its event is durable and published: what was acknowledged to a producer is never lost.
+/// </summary>
+internal interface IProcessEngine : IAsyncDisposable
+{
+    /// <summary>Where the processes live, for the banner and /healthz.</summary>
+    string Description { get; }
+
+    /// <summary>Opens the store and hands what it kept to the registry. Call once, before anything else.</summary>
+    void Open();
+
+    /// <summary>Starts a process: its <c>process_started</c> is seq 1.</summary>
+    ValueTask<ProcessSnapshot> StartAsync(ProcessStart start);
+
+    /// <summary>Applies one change to a running process; refused once it has ended.</summary>
+    ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change);
+
+    /// <summary>Periodic upkeep: forgets processes past the retention window.</summary>
+    void Sweep();
+}

@@ -1,0 +1,138 @@
+using ProcessHub.Hub.Messages;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Hub.Processes;
+
+/// <summary>
+/// One process as this hub holds it: who it is, its state, and the bounded history of its events for replay.
+/// </summary>
+/// <remarks>
+/// Two states: <see cref="Accepted"/> is the newest a producer was answered for (it decides whether the next report
+/// is accepted and gets the next seq); <see cref="Published"/> is the newest that is durable and has been delivered,
+/// and is all that any reader sees. With an in-memory store they are the same; with a durable one an event is
+/// accepted, persisted, then published (docs/protocol.md section 10). Changes, their fan-out and replays happen
+/// under <see cref="Gate"/>, so a process's events reach each connection in seq order and a replay cannot
+/// interleave with a live event. The history holds the very frames that were broadcast (one reference each), so
+/// replay copies nothing.
+/// </remarks>
+internal sealed class ProcessRecord
+{
+    private static long s_nextKey;
+    private readonly SharedFrame?[] _history;
+    private readonly HubEventKind[] _historyKinds;
+    private IProcessWatcher[] _watchers = [];
+    private ProcessState _published;
+    private int _historyStart;
+    private int _historyCount;
+
+    public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess)
+    {
+        Id = id;
+        Type = type;
+        Owner = owner;
+        ParamsJson = paramsJson;
+        StartedAt = startedAt;
+        Accepted = state;
+        _published = state;
+        InProcess = inProcess;
+        _history = new SharedFrame?[historyLimit];
+        _historyKinds = new HubEventKind[historyLimit];
+        CoalesceKey = Interlocked.Increment(ref s_nextKey);
+    }
+
+    public object Gate { get; } = new();
+    public string Id { get; }
+    public string Type { get; }
+    public string Owner { get; }
+    public byte[]? ParamsJson { get; }
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Identifies the process in outbound queues, where its progress frames coalesce.</summary>
+    public long CoalesceKey { get; }
+
+    /// <summary>
+    /// Its producer lives inside this hub (the in-process API, the benchmark runner), so it cannot outlive the hub;
+    /// processes driven over HTTP can, their worker reports again after a restart.
+    /// </summary>
+    public bool InProcess { get; }
+
+    /// <summary>
+    /// Fires when the process is cancelled, for producers inside this hub (any in-process handle on it); producers
+    /// over HTTP learn it from their next report.
+    /// </summary>
+    public CancellationTokenSource ProducerCancellation { get; } = new();
+
+    /// <summary>The newest state a producer was answered for; read and written under <see cref="Gate"/>.</summary>
+    public ProcessState Accepted { get; set; }
+
+    /// <summary>The newest durable, delivered state; written under <see cref="Gate"/>, read anywhere without it.</summary>
+    public ProcessState Published
+    {
+        get => Volatile.Read(ref _published);
+        set => Volatile.Write(ref _published, value);
+    }
+
+    /// <summary>The oldest seq still in history (Published.Seq + 1 when it is empty).</summary>
+    public long OldestRetainedSeq => Published.Seq - _historyCount + 1;
+
+    /// <summary>SSE streams following this process; read and replaced under <see cref="Gate"/>.</summary>
+    public IProcessWatcher[] Watchers => _watchers;
+
+    public ProcessSnapshot Snapshot() => new(this, Published);
+
+    public void AddWatcher(IProcessWatcher watcher) => _watchers = [.. _watchers, watcher];
+
+    public void RemoveWatcher(IProcessWatcher watcher) => _watchers = Array.FindAll(_watchers, w => w != watcher);
+
+    /// <summary>Keeps a reference to the frame of event <paramref name="seq"/>, the next one; the oldest falls out past the limit.</summary>
+    public void AppendHistory(SharedFrame frame, HubEventKind kind)
+    {
+        if (_history.Length == 0)
+        {
+            return;
+        }
+        frame.AddReference();
+        int slot;
+        if (_historyCount == _history.Length)
+        {
+            slot = _historyStart;
+            _history[slot]!.Release();
+            _historyStart = (_historyStart + 1) % _history.Length;
+        }
+        else
+        {
+            slot = (_historyStart + _historyCount) % _history.Length;
+            _historyCount++;
+        }
+        _history[slot] = frame;
+        _historyKinds[slot] = kind;
+    }
+
+    /// <summary>The kind of retained event <paramref name="seq"/> (valid when <see cref="HistoryAt"/> is not null).</summary>
+    public HubEventKind HistoryKindAt(long seq) => _historyKinds[(_historyStart + (int)(seq - OldestRetainedSeq)) % _history.Length];
+
+    /// <summary>The retained frame of event <paramref name="seq"/>, or null when it has fallen out.</summary>
+    public SharedFrame? HistoryAt(long seq)
+    {
+        long index = seq - OldestRetainedSeq;
+        if (index < 0 || index >= _historyCount)
+        {
+            return null;
+        }
+        return _history[(_historyStart + (int)index) % _history.Length];
+    }
+
+    /// <summary>Drops the history; called when the process is evicted.</summary>
+    public void ReleaseHistory()
+    {
+        for (int i = 0; i < _historyCount; i++)
+        {
+            int slot = (_historyStart + i) % _history.Length;
+            _history[slot]!.Release();
+            _history[slot] = null;
+        }
+        _historyCount = 0;
+        _watchers = [];
+        ProducerCancellation.Dispose();
+    }
+}

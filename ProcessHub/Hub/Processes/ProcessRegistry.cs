@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using ProcessHub.Auth;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Hub.Processes;
+
+/// <summary>
+/// Every process this hub knows: running ones, and ended ones for the retention window, each with its published
+/// state and retained events. The one place where events are published (history, fan-out, SSE watchers) and the
+/// one replay path. Readers get <see cref="ProcessSnapshot"/>s and never take a lock; changes come from the
+/// engine (<see cref="IProcessEngine"/>) through <see cref="Publish"/>.
+/// </summary>
+internal sealed class ProcessRegistry
+{
+    private readonly ConcurrentDictionary<string, ProcessRecord> _processes = new(StringComparer.Ordinal);
+    private readonly IEventFanOut _fanOut;
+    private readonly HubOptions _options;
+    private readonly TimeProvider _time;
+    private long _eventsPublished;
+
+    public ProcessRegistry(IEventFanOut fanOut, HubOptions options, TimeProvider time)
+    {
+        _fanOut = fanOut;
+        _options = options;
+        _time = time;
+    }
+
+    /// <summary>The epoch the seqs belong to (docs/protocol.md section 3); set by the engine when its store opens.</summary>
+    public string Epoch { get; private set; } = "";
+
+    public int Count => _processes.Count;
+
+    public long EventsPublished => Interlocked.Read(ref _eventsPublished);
+
+    public HubOptions Options => _options;
+
+    /// <summary>Takes over what a store kept: its epoch, and its processes with their retained events as sent.</summary>
+    public void Restore(StoredProcesses stored)
+    {
+        Epoch = stored.Epoch;
+        foreach (var process in stored.Processes)
+        {
+            var record = new ProcessRecord(process.ProcessId, process.ProcessType, process.Owner, process.ParamsJson, process.StartedAt,
+                process.State, _options.HistoryLimit, process.InProcess);
+            lock (record.Gate)
+            {
+                // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
+                foreach (var kept in process.Events)
+                {
+                    var frame = SharedFrame.CreateText(kept.Payload, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
+                    record.AppendHistory(frame, kept.Kind);
+                    frame.Release();
+                }
+            }
+            _processes[record.Id] = record;
+        }
+    }
+
+    public ProcessSnapshot? Find(string processId) =>
+        _processes.TryGetValue(processId, out var record) ? record.Snapshot() : null;
+
+    /// <summary>The record itself, for the engine that changes it.</summary>
+    internal ProcessRecord? FindRecord(string processId) => _processes.GetValueOrDefault(processId);
+
+    /// <summary>Every record, for the engine's maintenance (staleness); no lock is held.</summary>
+    internal IEnumerable<ProcessRecord> Records => _processes.Values;
+
+    /// <summary>Fires when the process is cancelled, for its producers inside this hub; none for an unknown process.</summary>
+    public CancellationToken ProducerToken(string processId) =>
+        FindRecord(processId)?.ProducerCancellation.Token ?? CancellationToken.None;
+
+    /// <summary>Processes this user may see (own, or all for an admin), oldest first.</summary>
+    public List<ProcessSnapshot> SnapshotVisible(UserIdentity identity)
+    {
+        var visible = new List<ProcessSnapshot>();
+        foreach (var process in _processes.Values)
+        {
+            if (identity.IsAdmin || process.Owner == identity.Subject)
+            {
+                visible.Add(process.Snapshot());
+            }
+        }
+        visible.Sort((a, b) => a.StartedAt.CompareTo(b.StartedAt));
+        return visible;
+    }
+
+    /// <summary>
+    /// Publishes an event that is durable: the state every reader sees moves to it, its frame joins the history and
+    /// goes to every session that may see it and to the process's SSE watchers. Called by the store, in seq order
+    /// per process.
+    /// </summary>
+    public void Publish(PendingEvent pending)
+    {
+        var process = pending.Process;
+        try
+        {
+            lock (process.Gate)
+            {
+                if (pending.Kind == HubEventKind.Started)
+                {
+                    _processes[process.Id] = process;
+                }
+                process.Published = pending.State;
+                process.AppendHistory(pending.Frame, pending.Kind);
+                Interlocked.Increment(ref _eventsPublished);
+                _fanOut.Publish(process.Owner, process.Id, pending.Seq, pending.Frame);
+                foreach (var watcher in process.Watchers)
+                {
+                    watcher.OnEvent(pending.Frame, pending.Seq, pending.Kind);
+                }
+            }
+        }
+        finally
+        {
+            pending.Frame.Release();
+        }
+        pending.MarkPublished();
+    }
+
+    /// <summary>
+    /// The one replay path (docs/protocol.md section 4, <c>subscribe</c>; section 1, SSE <c>Last-Event-ID</c>). Under
+    /// the process's lock: <paramref name="target"/> starts following live events (and <paramref name="watcher"/>, if
+    /// given, is registered while the process runs), then receives the retained events after
+    /// <paramref name="afterSeq"/> up to where live delivery takes over. Nothing is replayed when
+    /// <paramref name="afterSeq"/> is null, or when <paramref name="epoch"/> names another epoch, whose seqs mean
+    /// nothing here (recovered is false then). Recovered is true when every event after <paramref name="afterSeq"/>
+    /// is replayed or will arrive live.
+    /// </summary>
+    public ReplayOutcome Replay(string processId, long? afterSeq, string? epoch, IReplayTarget target, IProcessWatcher? watcher = null)
+    {
+        if (FindRecord(processId) is not { } process)
+        {
+            return ReplayOutcome.NotFound;
+        }
+        lock (process.Gate)
+        {
+            var snapshot = process.Snapshot();
+            long liveAfter = target.FollowLive(snapshot);
+            if (watcher is not null && !snapshot.IsEnded)
+            {
+                process.AddWatcher(watcher);
+            }
+
+            long first = 0;
+            long last = -1;
+            bool recovered = true;
+            if (afterSeq is long since)
+            {
+                if (epoch is not null && epoch != Epoch)
+                {
+                    recovered = false;
+                }
+                else
+                {
+                    first = Math.Max(since + 1, process.OldestRetainedSeq);
+                    last = liveAfter;
+                    recovered = since + 1 >= process.OldestRetainedSeq || since >= liveAfter;
+                }
+            }
+            target.OnReplayStart(snapshot, (int)Math.Max(0, last - first + 1), recovered);
+            for (long seq = first; seq <= last; seq++)
+            {
+                if (process.HistoryAt(seq) is { } frame)
+                {
+                    target.OnReplayed(frame, seq, process.HistoryKindAt(seq));
+                }
+            }
+            return snapshot.IsEnded ? ReplayOutcome.Ended : ReplayOutcome.Following;
+        }
+    }
+
+    public void Unwatch(string processId, IProcessWatcher watcher)
+    {
+        if (FindRecord(processId) is { } process)
+        {
+            lock (process.Gate)
+            {
+                process.RemoveWatcher(watcher);
+            }
+        }
+    }
+
+    /// <summary>Removes processes that ended longer ago than the retention window; returns their ids.</summary>
+    public List<string> EvictExpired()
+    {
+        var cutoff = _time.GetUtcNow() - _options.Retention;
+        var evicted = new List<string>();
+        foreach (var process in _processes.Values)
+        {
+            if (process.Published.EndedAt is not { } ended || ended > cutoff)
+            {
+                continue;
+            }
+            lock (process.Gate)
+            {
+                if (_processes.TryRemove(process.Id, out _))
+                {
+                    process.ReleaseHistory();
+                    evicted.Add(process.Id);
+                }
+            }
+        }
+        return evicted;
+    }
+}

@@ -1,8 +1,0 @@
-namespace ProcessHub.Hub;
-
-internal enum RateDecision : byte
-{
-    Allowed,
-    Refused,
-    Close,
-}

@@ -1,0 +1,161 @@
+using ProcessHub.Auth;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Hub.Sessions;
+
+/// <summary>
+/// The hub's view of one WebSocket connection: who it is, what it wants, and the events held for it while its
+/// <c>process_list</c> is being built (so the list is always first and nothing is lost or doubled around it).
+/// </summary>
+internal sealed class HubSession
+{
+    private readonly object _holdGate = new();
+    // Events held until process_list is out; null from then on, which is what "ready" means (no separate flag: one
+    // field less per connection). Written under _holdGate, read without it by Deliver.
+    private List<(SharedFrame Frame, string ProcessId, long Seq)>? _held = [];
+    private Interest _interest = Interest.Everything;
+
+    // Per process: the highest seq this connection was NOT sent live (events after it were, or will be, sent live).
+    // Written at process_list time, at explicit subscribes and when an event is skipped for lack of interest; read by
+    // subscribe's replay. Guarded by _holdGate. Allocates nothing until the first entry, and little for a few:
+    // idle memory per connection is a headline figure.
+    private LiveAfterTable _liveAfter;
+
+    // Kept in this object rather than beside it, for the same reason. Used by the receive loop only.
+    private MessageRateLimiter _messageBudget;
+
+    // UTC as a DateTime (8 bytes) rather than a DateTimeOffset (16): the offset is always zero.
+    private readonly DateTime _authDeadlineUtc;
+
+    public HubSession(IOutboundConnection connection, DateTimeOffset authDeadline)
+    {
+        Connection = connection;
+        _authDeadlineUtc = authDeadline.UtcDateTime;
+    }
+
+    public IOutboundConnection Connection { get; }
+    public UserIdentity? Identity { get; private set; }
+    public DateTimeOffset AuthDeadline => new(_authDeadlineUtc);
+    public bool IsAuthenticated => Identity is not null;
+    public bool IsReady => Volatile.Read(ref _held) is null;
+    public Interest Interest => Volatile.Read(ref _interest);
+
+    /// <summary>Set once at authentication; a later auth with the same sub only moves the expiry.</summary>
+    public void SetIdentity(UserIdentity identity) => Identity = identity;
+
+    public void SetInterest(Interest interest) => Volatile.Write(ref _interest, interest);
+
+    /// <summary>docs/protocol.md section 4's per-connection message budget; called on the receive loop only, so no lock.</summary>
+    public RateDecision TakeMessageToken(int messagesPerSecond, TimeProvider time) => _messageBudget.Take(messagesPerSecond, time);
+
+    public bool MaySee(ProcessSnapshot process) => Identity is { } identity && process.IsVisibleTo(identity);
+
+    /// <summary>Queues a frame made for this session alone (a reply) and drops the caller's reference to it.</summary>
+    public void SendAndRelease(SharedFrame frame)
+    {
+        try
+        {
+            Connection.Send(frame);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    /// <summary>
+    /// Fan-out's per-connection step, called under the process's lock. No allocation, no wait on the socket.
+    /// </summary>
+    public void Deliver(SharedFrame frame, string processId, long seq)
+    {
+        if (!IsReady && TryHold(frame, processId, seq))
+        {
+            return;
+        }
+        if (Volatile.Read(ref _interest).Includes(processId))
+        {
+            Connection.Send(frame);
+        }
+        else
+        {
+            // Not sent live (unsubscribed): a later subscribe ... since must replay it, even if "*" is back by then.
+            SetLiveAfter(processId, seq);
+        }
+    }
+
+    /// <summary>
+    /// Sends <c>process_list</c>, then what was held while it was built, minus events the list already covers.
+    /// After this, events flow straight to the queue.
+    /// </summary>
+    public void BecomeReady(SharedFrame processList, IReadOnlyList<ProcessSnapshot> listed)
+    {
+        lock (_holdGate)
+        {
+            _liveAfter.Reserve(listed.Count);
+            foreach (var process in listed)
+            {
+                _liveAfter.Set(process.ProcessId, process.Seq);
+            }
+            Connection.Send(processList);
+            foreach (var (frame, processId, seq) in _held!)
+            {
+                bool covered = _liveAfter.TryGetValue(processId, out long listedSeq) && seq <= listedSeq;
+                if (!covered && Interest.Includes(processId))
+                {
+                    Connection.Send(frame);
+                }
+                frame.Release();
+            }
+            Volatile.Write(ref _held, null);
+        }
+    }
+
+    /// <summary>The seq after which this connection gets a process's events live; 0 when it got them all.</summary>
+    public long LiveAfter(string processId)
+    {
+        lock (_holdGate)
+        {
+            return _liveAfter.TryGetValue(processId, out long seq) ? seq : 0;
+        }
+    }
+
+    public void SetLiveAfter(string processId, long seq)
+    {
+        lock (_holdGate)
+        {
+            _liveAfter.Set(processId, seq);
+        }
+    }
+
+    /// <summary>Drops held frames when the connection ends before it became ready.</summary>
+    public void ReleaseHeld()
+    {
+        lock (_holdGate)
+        {
+            if (_held is null)
+            {
+                return;
+            }
+            foreach (var (frame, _, _) in _held)
+            {
+                frame.Release();
+            }
+            _held.Clear();
+        }
+    }
+
+    private bool TryHold(SharedFrame frame, string processId, long seq)
+    {
+        lock (_holdGate)
+        {
+            if (_held is null)
+            {
+                return false; // became ready meanwhile: deliver normally
+            }
+            frame.AddReference();
+            _held.Add((frame, processId, seq));
+            return true;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+namespace ProcessHub.Hub.Sessions;
+
+internal enum RateDecision : byte
+{
+    Allowed,
+    Refused,
+    Close,
+}

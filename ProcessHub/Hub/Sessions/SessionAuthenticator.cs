@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using ProcessHub.Auth;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Hub.Sessions;
+
+/// <summary>
+/// Who a connection is (docs/protocol.md section 2): the token from the upgrade's query, its Authorization header or
+/// a first <c>auth</c> message; the per-user connection limit; <c>process_list</c> as the first message; a later
+/// <c>auth</c> that extends the connection; and 4401 with a short reason for every failure.
+/// </summary>
+internal sealed partial class SessionAuthenticator
+{
+    private readonly TokenValidator _tokens;
+    private readonly SessionIndex _index;
+    private readonly ProcessRegistry _registry;
+    private readonly HubOptions _options;
+    private readonly TimeProvider _time;
+    private readonly HubCounters _counters;
+    private readonly ILogger _logger;
+
+    public SessionAuthenticator(TokenValidator tokens, SessionIndex index, ProcessRegistry registry, HubOptions options, TimeProvider time, HubCounters counters, ILogger logger)
+    {
+        _tokens = tokens;
+        _index = index;
+        _registry = registry;
+        _options = options;
+        _time = time;
+        _counters = counters;
+        _logger = logger;
+    }
+
+    /// <summary>docs/protocol.md section 2: the query first, then the Authorization header; else wait for an "auth" message.</summary>
+    public void OnOpen(HubSession session, UpgradeRequest request)
+    {
+        string? token = request.QueryToken ?? BearerToken(request.Authorization);
+        if (token is not null)
+        {
+            Authenticate(session, token);
+        }
+    }
+
+    public void Authenticate(HubSession session, string? token)
+    {
+        var result = _tokens.Validate(token);
+        if (!result.Succeeded)
+        {
+            Fail(session, result.FailureReason!);
+            return;
+        }
+        var identity = result.Identity!;
+        if (_index.CountForUser(identity.Subject) >= _options.MaxConnectionsPerUser)
+        {
+            session.Connection.Close(CloseCode.TryAgainLater, "too many connections for this user");
+            return;
+        }
+
+        // Registered first, so nothing published from here on is missed: it is held until the list is out.
+        session.SetIdentity(identity);
+        _index.Add(session);
+        var listed = _registry.SnapshotVisible(identity);
+        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow());
+        try
+        {
+            session.BecomeReady(list, listed);
+        }
+        finally
+        {
+            list.Release();
+        }
+        LogAuthenticated(session.Connection.Id, identity.Subject);
+    }
+
+    // docs/protocol.md section 2: a fresh token for the same sub extends the connection; another sub ends it.
+    public void Reauthenticate(HubSession session, string? token)
+    {
+        var result = _tokens.Validate(token);
+        if (!result.Succeeded)
+        {
+            Fail(session, result.FailureReason!);
+            return;
+        }
+        var current = session.Identity!;
+        var fresh = result.Identity!;
+        if (fresh.Subject != current.Subject)
+        {
+            Fail(session, "token is for another user");
+            return;
+        }
+        // Roles stay as connected: they decide which index the session lives in. Identities are immutable and shared
+        // among the connections of one token, so the new expiry goes into a copy, never into the shared instance;
+        // with unchanged roles the fresh token's own (shared) identity is that copy already.
+        session.SetIdentity(fresh.IsAdmin == current.IsAdmin && fresh.IsProducer == current.IsProducer
+            ? fresh
+            : current with { ExpiresAt = fresh.ExpiresAt });
+    }
+
+    /// <summary>Past its token's expiry (with the clock skew): the connection must be closed with 4401.</summary>
+    public bool IsExpired(UserIdentity identity, DateTimeOffset now) => now >= identity.ExpiresAt + _tokens.Settings.ClockSkew;
+
+    public void Fail(HubSession session, string reason)
+    {
+        _counters.CountAuthFailure(reason);
+        session.Connection.Close(CloseCode.Unauthorized, reason);
+    }
+
+    private static string? BearerToken(string? authorization) =>
+        authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? authorization["Bearer ".Length..].Trim()
+            : null;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "websocket {ConnectionId} authenticated as {Subject}")]
+    private partial void LogAuthenticated(long connectionId, string subject);
+}

@@ -1,0 +1,55 @@
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Hub.Sessions;
+
+/// <summary>
+/// A <c>subscribe</c> as the target of the registry's replay (docs/protocol.md section 4): adds the process to the
+/// session's interest, answers <c>subscribed</c>, then queues the replayed events, all before any newer live event.
+/// </summary>
+internal sealed class SessionReplay : IReplayTarget
+{
+    private readonly HubSession _session;
+    private readonly string _epoch;
+    private readonly string? _requestId;
+    private readonly TimeProvider _time;
+
+    public SessionReplay(HubSession session, string epoch, string? requestId, TimeProvider time)
+    {
+        _session = session;
+        _epoch = epoch;
+        _requestId = requestId;
+        _time = time;
+    }
+
+    public long FollowLive(ProcessSnapshot process)
+    {
+        if (_session.Interest.Includes(process.ProcessId))
+        {
+            // Already following: events after this seq were sent live, those before it may have been skipped.
+            return _session.LiveAfter(process.ProcessId);
+        }
+        _session.SetLiveAfter(process.ProcessId, process.Seq);
+        _session.SetInterest(_session.Interest.With(process.ProcessId));
+        return process.Seq;
+    }
+
+    public void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered) =>
+        _session.SendAndRelease(HubMessageWriter.Subscribed(process.ProcessId, process, _epoch, replayed, recovered, _requestId, _time.GetUtcNow()));
+
+    public void OnReplayed(SharedFrame frame, long seq, HubEventKind kind)
+    {
+        // The replay was promised whole (replayed, recovered): a history frame is a live progress frame that a
+        // backed-up queue would coalesce with its neighbours, or with a newer live frame still queued. A copy that
+        // never coalesces keeps every replayed event, in order.
+        if (frame.Kind == FrameKind.Progress)
+        {
+            _session.SendAndRelease(SharedFrame.CreateText(frame.Payload, FrameKind.Essential));
+        }
+        else
+        {
+            _session.Connection.Send(frame);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using ProcessHub.Hub.Processes;
+
+namespace ProcessHub.Hub.Sessions;
+
+/// <summary>
+/// The hub's clock-driven duties, one sweep for all connections instead of a timer each: the auth timeout and token
+/// expiry (4401, docs/protocol.md section 2), and the engine's upkeep (retention). The slow-consumer stall limit is
+/// the outbound layer's, swept by the server.
+/// </summary>
+internal sealed class SessionTimers
+{
+    private readonly SessionTable _sessions;
+    private readonly SessionAuthenticator _authenticator;
+    private readonly IProcessEngine _engine;
+    private readonly TimeProvider _time;
+
+    public SessionTimers(SessionTable sessions, SessionAuthenticator authenticator, IProcessEngine engine, TimeProvider time)
+    {
+        _sessions = sessions;
+        _authenticator = authenticator;
+        _engine = engine;
+        _time = time;
+    }
+
+    /// <summary>Sweeps every <paramref name="interval"/> of the hub's clock until <paramref name="stopping"/>.</summary>
+    public async Task RunAsync(TimeSpan interval, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                Sweep();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown.
+        }
+    }
+
+    internal void Sweep()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (_, session) in _sessions)
+        {
+            if (session.Connection.IsClosing)
+            {
+                continue;
+            }
+            if (session.Identity is not { } identity)
+            {
+                if (now >= session.AuthDeadline)
+                {
+                    _authenticator.Fail(session, "auth timeout");
+                }
+            }
+            else if (_authenticator.IsExpired(identity, now))
+            {
+                _authenticator.Fail(session, "token expired");
+            }
+        }
+        _engine.Sweep();
+    }
+}

@@ -1,0 +1,19 @@
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Outbound;
+
+/// <summary>
+/// What runs on the connections (the hub; an echo handler in tests). Called on each connection's receive loop, one
+/// call at a time per connection; an implementation must not block in them.
+/// </summary>
+internal interface IConnectionHandler
+{
+    /// <summary>The upgrade completed. <paramref name="request"/> is what the upgrade request carried.</summary>
+    void OnOpen(IOutboundConnection connection, UpgradeRequest request);
+
+    /// <summary>A complete, UTF-8-valid text message. The span is valid only during the call.</summary>
+    void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8);
+
+    /// <summary>The connection is gone; <see cref="IOutboundConnection.CloseStatus"/> tells how it ended.</summary>
+    void OnClosed(IOutboundConnection connection);
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using ProcessHub.Transport;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Outbound;
+
+/// <summary>
+/// A WebSocket connection as the layers above see it (<see cref="IOutboundConnection"/>): the protocol side below it
+/// (<see cref="WebSocketConnection"/>: receive loop, pings, close handshake) and, in <c>OutboundConnection.Queue.cs</c>,
+/// its bounded queue and writer. Anything may be sent from any thread; sending never waits on the socket. The
+/// slow-consumer policy is applied here, on every enqueue (byte limit) and by the server's periodic sweep (stall).
+/// </summary>
+internal sealed partial class OutboundConnection : IOutboundConnection, IWebSocketOutput, IWebSocketEvents
+{
+    private readonly ITransportConnection _client;
+    private readonly WebSocketConnection _webSocket;
+    private readonly IConnectionHandler _handler;
+    private readonly SlowConsumerPolicy _policy;
+    private readonly FlushScheduler _scheduler;
+    private readonly TimeProvider _time;
+    private readonly Action<OutboundConnection>? _onEnded;
+
+    /// <param name="onEnded">Called last, after the handler's OnClosed, when everything is released.</param>
+    public OutboundConnection(
+        ITransportConnection client,
+        IConnectionHandler handler,
+        int maxMessageBytes,
+        SlowConsumerPolicy policy,
+        FlushScheduler scheduler,
+        TimeProvider time,
+        Action<OutboundConnection>? onEnded = null)
+    {
+        _client = client;
+        _handler = handler;
+        _policy = policy;
+        _scheduler = scheduler;
+        _time = time;
+        _onEnded = onEnded;
+        _webSocket = new WebSocketConnection(client, this, this, maxMessageBytes, time);
+    }
+
+    public long Id => _client.Id;
+    public EndPoint? RemoteEndPoint => _client.RemoteEndPoint;
+    public object? State { get; set; }
+    public bool IsClosing => _webSocket.IsClosing;
+    public ushort? CloseStatus => _webSocket.CloseStatus;
+
+    /// <summary>The protocol side: heartbeat, close codes, failures.</summary>
+    public WebSocketConnection WebSocket => _webSocket;
+
+    /// <summary>Runs the connection until it ends (see <see cref="WebSocketConnection.RunAsync"/>).</summary>
+    public Task RunAsync(UpgradeRequest request) => _webSocket.RunAsync(request);
+
+    public bool Send(SharedFrame frame)
+    {
+        switch (Enqueue(frame))
+        {
+            case EnqueueResult.Queued:
+                return true;
+            case EnqueueResult.OverLimit:
+                CloseAsSlowConsumer();
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    public void Close(ushort code, string reason) => _webSocket.Close(code, reason);
+
+    /// <summary>4429: what is queued is dropped so the close is not stuck behind it (docs/protocol.md section 5).</summary>
+    internal void CloseAsSlowConsumer() => _webSocket.Close(CloseCode.SlowConsumer, SlowConsumerPolicy.CloseReason, dropPending: true);
+
+    /// <summary>Drops the socket without a close handshake.</summary>
+    internal void Abort() => _webSocket.Abort();
+
+    void IWebSocketOutput.SendControl(Opcode opcode, ReadOnlySpan<byte> payload)
+    {
+        var frame = SharedFrame.Create(opcode, payload, FrameKind.Control);
+        try
+        {
+            Send(frame);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    bool IWebSocketOutput.SendClose(ReadOnlySpan<byte> payload, bool dropPending)
+    {
+        var frame = SharedFrame.Create(Opcode.Close, payload, FrameKind.Close);
+        try
+        {
+            return EnqueueClose(frame, dropPending);
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
+
+    void IWebSocketOutput.Release() => ReleaseAll(markClosed: true);
+
+    void IWebSocketEvents.OnOpen(UpgradeRequest request) => _handler.OnOpen(this, request);
+
+    void IWebSocketEvents.OnTextMessage(ReadOnlySpan<byte> utf8) => _handler.OnMessage(this, utf8);
+
+    void IWebSocketEvents.OnClosed()
+    {
+        try
+        {
+            _handler.OnClosed(this);
+        }
+        finally
+        {
+            _onEnded?.Invoke(this);
+        }
+    }
+}

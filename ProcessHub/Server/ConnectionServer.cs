@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Api;
+using ProcessHub.Http;
+using ProcessHub.Outbound;
+using ProcessHub.Transport;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Server;
+
+/// <summary>
+/// The server that runs connections, whatever runs on them: listener, per-connection HTTP loop, WebSocket
+/// connections with their outbound queues, heartbeat, the slow-consumer sweep and graceful shutdown. What runs on
+/// WebSockets is the <see cref="IConnectionHandler"/> (the hub); what runs on HTTP is the router.
+/// </summary>
+internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
+{
+    /// <summary>How often the slow-consumer policy looks at every connection (its stall limit is whole seconds).</summary>
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly ServerOptions _options;
+    private readonly IConnectionHandler _handler;
+    private readonly SlowConsumerPolicy _slowConsumers;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly HttpConnectionLoop _http;
+    private readonly Action<OutboundConnection> _onWebSocketEnded;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<long, OutboundConnection> _webSockets = new();
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SocketListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private Task _heartbeat = Task.CompletedTask;
+    private Task _sweeper = Task.CompletedTask;
+    private Task _reclaimer = Task.CompletedTask;
+    private long _webSocketsOpened;
+    private int _stopRequested;
+
+    public ConnectionServer(ServerOptions options, IConnectionHandler handler, Router router, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        _options = options;
+        _handler = handler;
+        _time = time ?? TimeProvider.System;
+        _slowConsumers = new SlowConsumerPolicy(options.OutboundByteLimit, options.StallLimit);
+        _logger = loggerFactory.CreateLogger("ProcessHub.Server");
+        _http = new HttpConnectionLoop(options, router, _logger);
+        _onWebSocketEnded = OnWebSocketEnded;
+        Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, options.ReclaimAfterConnections, _time);
+    }
+
+    /// <summary>Gives the heap back after connection storms (see <see cref="MemoryReclaimer"/>).</summary>
+    public MemoryReclaimer Reclaimer { get; }
+
+    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
+
+    /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
+    public int OpenConnections => _connections.Count + _webSockets.Count;
+
+    public int OpenWebSockets => _webSockets.Count;
+
+    /// <summary>WebSockets opened since start.</summary>
+    public long WebSocketsOpened => Interlocked.Read(ref _webSocketsOpened);
+
+    /// <summary>Fires when shutdown begins; long-lived responses (SSE) end on it.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    public void Start()
+    {
+        _listener = new SocketListener(_options.ResolveEndPoint(), _logger);
+        _acceptLoop = _listener.AcceptLoopAsync(RunConnectionAsync, _stopping.Token);
+        if (_options.PingInterval > TimeSpan.Zero)
+        {
+            _heartbeat = HeartbeatAsync(_options.PingInterval, _stopping.Token);
+        }
+        _sweeper = SweepSlowConsumersAsync(_stopping.Token);
+        if (_options.ReclaimAfterConnections > 0)
+        {
+            _reclaimer = Reclaimer.RunAsync(_stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// docs/protocol.md section 5: stop accepting, close every WebSocket with 1001, wait up to the drain timeout for
+    /// connections to finish, then drop whatever is left.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopRequested, 1) != 0)
+        {
+            await _allClosed.Task.ConfigureAwait(false);
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        foreach (var webSocket in _webSockets.Values)
+        {
+            webSocket.Close(CloseCode.GoingAway, "server shutting down");
+        }
+        NoteClosed();
+        await Task.WhenAny(_allClosed.Task, Task.Delay(_options.DrainTimeout, _time)).ConfigureAwait(false);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Dispose();
+        }
+        foreach (var webSocket in _webSockets.Values)
+        {
+            webSocket.Abort();
+        }
+        await Task.WhenAll(_acceptLoop, _heartbeat, _sweeper, _reclaimer).ConfigureAwait(false);
+        _allClosed.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    // One async method per TCP connection for its HTTP phase; on upgrade it starts the WebSocket receive loop and
+    // returns, so an idle WebSocket holds one state machine (its receive loop), not a chain of awaiting callers.
+    private async Task RunConnectionAsync(ClientConnection client)
+    {
+        _connections[client.Id] = client;
+        UpgradeRequest? upgrade = null;
+        try
+        {
+            upgrade = await _http.RunAsync(client, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "connection {ConnectionId} failed", client.Id);
+        }
+        finally
+        {
+            _connections.TryRemove(client.Id, out _);
+        }
+        if (upgrade is null)
+        {
+            client.Dispose();
+            NoteClosed();
+            return;
+        }
+        StartWebSocket(client, upgrade);
+    }
+
+    private void StartWebSocket(ClientConnection client, UpgradeRequest upgrade)
+    {
+        var connection = new OutboundConnection(client, _handler, _options.MaxMessageBytes, _slowConsumers, _options.FlushScheduler, _time, _onWebSocketEnded);
+        _webSockets[connection.Id] = connection;
+        Interlocked.Increment(ref _webSocketsOpened);
+        if (_webSockets.Count > _options.MaxConnections)
+        {
+            connection.Close(CloseCode.TryAgainLater, "too many connections");
+        }
+        else if (_stopping.IsCancellationRequested)
+        {
+            connection.Close(CloseCode.GoingAway, "server shutting down");
+        }
+        _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
+        _ = connection.RunAsync(upgrade);
+    }
+
+    private void OnWebSocketEnded(OutboundConnection connection)
+    {
+        _webSockets.TryRemove(connection.Id, out _);
+        if (connection.WebSocket.Failure is { } failure)
+        {
+            _logger.LogError(failure, "websocket {ConnectionId} failed", connection.Id);
+        }
+        _logger.LogInformation("websocket {ConnectionId} closed with {CloseCode}", connection.Id, connection.CloseStatus);
+        NoteClosed();
+    }
+
+    private void NoteClosed()
+    {
+        if (_stopping.IsCancellationRequested && _connections.IsEmpty && _webSockets.IsEmpty)
+        {
+            _allClosed.TrySetResult();
+        }
+    }
+
+    // docs/protocol.md section 5: a ping every interval; a connection silent for two intervals is gone.
+    private async Task HeartbeatAsync(TimeSpan interval, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                // The dictionary itself, not .Values, which would copy every connection into a new list each tick.
+                foreach (var (_, connection) in _webSockets)
+                {
+                    var webSocket = connection.WebSocket;
+                    if (webSocket.IdleFor > interval * 2)
+                    {
+                        webSocket.Close(CloseCode.PolicyViolation, "idle timeout");
+                    }
+                    else
+                    {
+                        webSocket.SendPing();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown.
+        }
+    }
+
+    // docs/protocol.md section 5: the stall half of the slow-consumer policy needs a clock, so it is swept.
+    private async Task SweepSlowConsumersAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(SweepInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                SweepSlowConsumers();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown.
+        }
+    }
+
+    /// <summary>Applies the slow-consumer policy's stall check to every connection once.</summary>
+    internal void SweepSlowConsumers()
+    {
+        foreach (var (_, connection) in _webSockets)
+        {
+            _slowConsumers.Check(connection);
+        }
+    }
+}
