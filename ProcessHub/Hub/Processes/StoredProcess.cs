@@ -13,5 +13,3 @@ internal sealed record StoredProcess(
     ProcessState State,
     IReadOnlyList<StoredEvent> Events);
 
-/// <summary>A retained event: its seq, its kind and its payload exactly as clients received it.</summary>
-internal sealed record StoredEvent(long Seq, HubEventKind Kind, byte[] Payload);
