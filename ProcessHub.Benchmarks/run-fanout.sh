@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fan-out comparison benchmark (issue 6): ProcessHub against Kestrel + ASP.NET Core WebSockets, Node's ws
+# The fan-out comparison benchmark: ProcessHub against Kestrel + ASP.NET Core WebSockets, Node's ws
 # and Bun's server.publish, in one invocation, servers pinned to core 0 and the load tool to core 1.
 #   ProcessHub.Benchmarks/run-fanout.sh            the full run; rewrites the tables in docs/benchmarks.md
 #   ProcessHub.Benchmarks/run-fanout.sh --quick    a small run (1 run per point, small N), docs untouched
