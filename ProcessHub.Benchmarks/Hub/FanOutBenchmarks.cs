@@ -91,7 +91,7 @@ public class FanOutBenchmarks
             var now = DateTimeOffset.UtcNow;
             foreach (var session in _subscribers)
             {
-                var frame = HubMessageWriter.ProcessEvent(_process, state, HubEventKind.Progress, now);
+                var frame = ProcessEventWriter.Write(_process, state, HubEventKind.Progress, now);
                 session.Connection.Send(frame);
                 frame.Release();
             }

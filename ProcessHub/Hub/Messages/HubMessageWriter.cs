@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
@@ -8,93 +6,17 @@ using ProcessHub.Outbound;
 namespace ProcessHub.Hub.Messages;
 
 /// <summary>
-/// Serializes every server-to-client message (docs/protocol.md section 3) straight into a <see cref="SharedFrame"/> with
-/// a reused <see cref="Utf8JsonWriter"/>: an event is written once, whatever the number of its receivers.
+/// Serializes the server-to-client messages of a session (docs/protocol.md section 3: <c>process_list</c>,
+/// <c>subscribed</c>, <c>unsubscribed</c>, <c>pong</c>, <c>error</c>) straight into a <see cref="SharedFrame"/>. The
+/// process events themselves are the <see cref="ProcessEventWriter"/>'s.
 /// </summary>
 internal static class HubMessageWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new()
-    {
-        // Text frames are UTF-8: non-ASCII model names and details go out as they came, not as \u escapes.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
-    private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
-    private static readonly JsonEncodedText ProcessIdName = JsonEncodedText.Encode("process_id");
-    private static readonly JsonEncodedText ProcessTypeName = JsonEncodedText.Encode("process_type");
-    private static readonly JsonEncodedText SeqName = JsonEncodedText.Encode("seq");
-    private static readonly JsonEncodedText ProgressName = JsonEncodedText.Encode("progress");
-    private static readonly JsonEncodedText TimestampName = JsonEncodedText.Encode("timestamp");
-    private static readonly JsonEncodedText OwnerName = JsonEncodedText.Encode("owner");
-    private static readonly JsonEncodedText ParamsName = JsonEncodedText.Encode("params");
-    private static readonly JsonEncodedText ResultName = JsonEncodedText.Encode("result");
-    private static readonly JsonEncodedText ErrorName = JsonEncodedText.Encode("error");
-    private static readonly JsonEncodedText DurationName = JsonEncodedText.Encode("duration_ms");
-    private static readonly JsonEncodedText CancelledByName = JsonEncodedText.Encode("cancelled_by");
     private static readonly JsonEncodedText RequestIdName = JsonEncodedText.Encode("request_id");
     private static readonly JsonEncodedText StartedAtName = JsonEncodedText.Encode("started_at");
     private static readonly JsonEncodedText EndedAtName = JsonEncodedText.Encode("ended_at");
-    private static readonly byte[] UnknownError = "{\"message\":\"failed\"}"u8.ToArray();
 
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
-
-    public static string StatusText(ProcessStatus status) => status switch
-    {
-        ProcessStatus.Running => "running",
-        ProcessStatus.Completed => "completed",
-        ProcessStatus.Failed => "failed",
-        _ => "cancelled",
-    };
-
-    /// <summary>The event that made <paramref name="state"/> (its seq); call under the process's lock.</summary>
-    public static SharedFrame ProcessEvent(ProcessRecord process, ProcessState state, HubEventKind kind, DateTimeOffset timestamp)
-    {
-        var frame = SharedFrame.Rent(kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, process.CoalesceKey);
-        var writer = Begin(frame);
-        writer.WriteStartObject();
-        writer.WriteString(Type, HubEventNames.Encoded(kind));
-        writer.WriteString(ProcessIdName, process.Id);
-        writer.WriteString(ProcessTypeName, process.Type);
-        writer.WriteNumber(SeqName, state.Seq);
-        switch (kind)
-        {
-            case HubEventKind.Started:
-                writer.WritePropertyName(ProgressName);
-                writer.WriteRawValue(state.ProgressJson, skipInputValidation: true);
-                writer.WriteString(OwnerName, process.Owner);
-                if (process.ParamsJson is not null)
-                {
-                    writer.WritePropertyName(ParamsName);
-                    writer.WriteRawValue(process.ParamsJson, skipInputValidation: true);
-                }
-                break;
-            case HubEventKind.Progress:
-                writer.WritePropertyName(ProgressName);
-                writer.WriteRawValue(state.ProgressJson, skipInputValidation: true);
-                break;
-            case HubEventKind.Completed:
-                if (state.ResultJson is not null)
-                {
-                    writer.WritePropertyName(ResultName);
-                    writer.WriteRawValue(state.ResultJson, skipInputValidation: true);
-                }
-                WriteDuration(writer, process.StartedAt, state);
-                break;
-            case HubEventKind.Failed:
-                writer.WritePropertyName(ErrorName);
-                writer.WriteRawValue(state.ErrorJson ?? UnknownError, skipInputValidation: true);
-                WriteDuration(writer, process.StartedAt, state);
-                break;
-            default:
-                writer.WriteString(CancelledByName, state.CancelledBy);
-                WriteDuration(writer, process.StartedAt, state);
-                break;
-        }
-        WriteTimestamp(writer, TimestampName, timestamp);
-        writer.WriteEndObject();
-        return Seal(writer, frame);
-    }
+    public static string StatusText(ProcessStatus status) => FrameJson.StatusText(status);
 
     /// <summary><c>process_list</c>: the epoch and every process the user may see.</summary>
     public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp)
@@ -102,7 +24,7 @@ internal static class HubMessageWriter
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
-        writer.WriteString(Type, "process_list");
+        writer.WriteString(FrameJson.Type, "process_list");
         writer.WriteString("epoch", epoch);
         writer.WriteStartArray("processes");
         foreach (var process in processes)
@@ -110,7 +32,7 @@ internal static class HubMessageWriter
             WriteSnapshot(writer, process);
         }
         writer.WriteEndArray();
-        WriteTimestamp(writer, TimestampName, timestamp);
+        WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
@@ -121,8 +43,8 @@ internal static class HubMessageWriter
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
-        writer.WriteString(Type, "subscribed");
-        writer.WriteString(ProcessIdName, processId);
+        writer.WriteString(FrameJson.Type, "subscribed");
+        writer.WriteString(FrameJson.ProcessId, processId);
         writer.WriteString("epoch", epoch);
         if (process is { } snapshot)
         {
@@ -132,7 +54,7 @@ internal static class HubMessageWriter
         writer.WriteNumber("replayed", replayed);
         writer.WriteBoolean("recovered", recovered);
         WriteRequestId(writer, requestId);
-        WriteTimestamp(writer, TimestampName, timestamp);
+        WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
@@ -142,10 +64,10 @@ internal static class HubMessageWriter
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
-        writer.WriteString(Type, "unsubscribed");
-        writer.WriteString(ProcessIdName, processId);
+        writer.WriteString(FrameJson.Type, "unsubscribed");
+        writer.WriteString(FrameJson.ProcessId, processId);
         WriteRequestId(writer, requestId);
-        WriteTimestamp(writer, TimestampName, timestamp);
+        WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
@@ -155,9 +77,9 @@ internal static class HubMessageWriter
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
-        writer.WriteString(Type, "pong");
+        writer.WriteString(FrameJson.Type, "pong");
         WriteRequestId(writer, requestId);
-        WriteTimestamp(writer, TimestampName, timestamp);
+        WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
@@ -168,15 +90,15 @@ internal static class HubMessageWriter
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
-        writer.WriteString(Type, "error");
+        writer.WriteString(FrameJson.Type, "error");
         writer.WriteString("code", code);
         writer.WriteString("message", message);
         WriteRequestId(writer, requestId);
         if (processId is not null)
         {
-            writer.WriteString(ProcessIdName, processId);
+            writer.WriteString(FrameJson.ProcessId, processId);
         }
-        WriteTimestamp(writer, TimestampName, timestamp);
+        WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
@@ -185,30 +107,22 @@ internal static class HubMessageWriter
     public static byte[] SnapshotJson(ProcessSnapshot snapshot)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
+        using var writer = new Utf8JsonWriter(buffer, FrameJson.WriterOptions);
         WriteSnapshot(writer, snapshot);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Writes the RFC 3339 UTC timestamp with milliseconds, e.g. 2026-02-17T14:30:00.123Z, without allocating.</summary>
-    public static void WriteTimestamp(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset timestamp)
-    {
-        Span<byte> text = stackalloc byte[32];
-        timestamp.UtcDateTime.TryFormat(text, out int written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        writer.WriteString(name, text[..written]);
-    }
-
     private static void WriteSnapshot(Utf8JsonWriter writer, in ProcessSnapshot process)
     {
         writer.WriteStartObject();
-        writer.WriteString(ProcessIdName, process.ProcessId);
-        writer.WriteString(ProcessTypeName, process.ProcessType);
+        writer.WriteString(FrameJson.ProcessId, process.ProcessId);
+        writer.WriteString(FrameJson.ProcessType, process.ProcessType);
         writer.WriteString("status", StatusText(process.Status));
-        writer.WriteString(OwnerName, process.Owner);
-        writer.WritePropertyName(ProgressName);
+        writer.WriteString(FrameJson.Owner, process.Owner);
+        writer.WritePropertyName(FrameJson.Progress);
         writer.WriteRawValue(process.ProgressJson, skipInputValidation: true);
-        writer.WriteNumber(SeqName, process.Seq);
+        writer.WriteNumber(FrameJson.Seq, process.Seq);
         WriteTimestamp(writer, StartedAtName, process.StartedAt);
         if (process.EndedAt is { } ended)
         {
@@ -216,16 +130,10 @@ internal static class HubMessageWriter
         }
         if (process.ErrorJson is not null)
         {
-            writer.WritePropertyName(ErrorName);
+            writer.WritePropertyName(FrameJson.Error);
             writer.WriteRawValue(process.ErrorJson, skipInputValidation: true);
         }
         writer.WriteEndObject();
-    }
-
-    private static void WriteDuration(Utf8JsonWriter writer, DateTimeOffset startedAt, ProcessState state)
-    {
-        var ended = state.EndedAt ?? state.LastChangedAt;
-        writer.WriteNumber(DurationName, (long)(ended - startedAt).TotalMilliseconds);
     }
 
     private static void WriteRequestId(Utf8JsonWriter writer, string? requestId)
@@ -236,18 +144,10 @@ internal static class HubMessageWriter
         }
     }
 
-    private static Utf8JsonWriter Begin(IBufferWriter<byte> output)
-    {
-        var writer = t_writer ??= new Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        return writer;
-    }
+    private static Utf8JsonWriter Begin(SharedFrame frame) => FrameJson.Begin(frame);
 
-    private static SharedFrame Seal(Utf8JsonWriter writer, SharedFrame frame)
-    {
-        writer.Flush();
-        writer.Reset();
-        frame.SealText();
-        return frame;
-    }
+    private static SharedFrame Seal(Utf8JsonWriter writer, SharedFrame frame) => FrameJson.Seal(writer, frame);
+
+    private static void WriteTimestamp(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset timestamp) =>
+        FrameJson.WriteTimestamp(writer, name, timestamp);
 }

@@ -85,7 +85,7 @@ internal sealed class LocalProcessEngine : IProcessEngine
     private PendingEvent Accept(ProcessRecord process, ProcessState state, HubEventKind kind, DateTimeOffset now)
     {
         process.Accepted = state;
-        var frame = HubMessageWriter.ProcessEvent(process, state, kind, now);
+        var frame = ProcessEventWriter.Write(process, state, kind, now);
         var pending = new PendingEvent(process, state, kind, frame, awaitable: !_store.PublishesInline);
         _store.Append(pending);
         return pending;

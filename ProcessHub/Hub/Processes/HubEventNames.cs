@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ProcessHub.Hub.Messages;
+namespace ProcessHub.Hub.Processes;
 
 /// <summary>The wire names of the process events (docs/protocol.md section 3), defined once for JSON and for SSE.</summary>
 internal static class HubEventNames

@@ -4,7 +4,7 @@ using ProcessHub.Hub.Sessions;
 using ProcessHub.Outbound;
 using ProcessHub.WebSockets;
 
-namespace ProcessHub.Hub;
+namespace ProcessHub.Hub.Sessions;
 
 /// <summary>
 /// The hub on the connections' seam: each connection gets a <see cref="HubSession"/>, and each client message

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace ProcessHub.Hub.Messages;
+namespace ProcessHub.Hub.Processes;
 
 /// <summary>Builds and checks the JSON objects a process carries: progress (docs/protocol.md section 3) and errors.</summary>
 internal static class ProgressJson
