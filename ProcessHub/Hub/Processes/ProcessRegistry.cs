@@ -70,7 +70,11 @@ internal sealed class ProcessRegistry
     public CancellationToken ProducerToken(string processId) =>
         FindRecord(processId)?.ProducerCancellation.Token ?? CancellationToken.None;
 
-    /// <summary>Processes this user may see (own, or all for an admin), oldest first.</summary>
+    /// <summary>
+    /// Processes this user may see (own, or all for an admin), oldest first. Each is read under its lock, never in the
+    /// middle of a publish: a session that registered for fan-out before this call then gets, for each process,
+    /// either the event in the list or the event live, never both and never neither (docs/protocol.md section 5).
+    /// </summary>
     public List<ProcessSnapshot> SnapshotVisible(UserIdentity identity)
     {
         var visible = new List<ProcessSnapshot>();
@@ -78,7 +82,10 @@ internal sealed class ProcessRegistry
         {
             if (identity.IsAdmin || process.Owner == identity.Subject)
             {
-                visible.Add(process.Snapshot());
+                lock (process.Gate)
+                {
+                    visible.Add(process.Snapshot());
+                }
             }
         }
         visible.Sort((a, b) => a.StartedAt.CompareTo(b.StartedAt));
