@@ -33,6 +33,7 @@ internal static class HubMessageWriter
     private static readonly JsonEncodedText RequestIdName = JsonEncodedText.Encode("request_id");
     private static readonly JsonEncodedText StartedAtName = JsonEncodedText.Encode("started_at");
     private static readonly JsonEncodedText EndedAtName = JsonEncodedText.Encode("ended_at");
+    private static readonly JsonEncodedText OmittedName = JsonEncodedText.Encode("omitted");
     private static readonly byte[] UnknownError = "{\"message\":\"failed\"}"u8.ToArray();
 
     private static readonly JsonEncodedText Started = JsonEncodedText.Encode("process_started");
@@ -108,19 +109,45 @@ internal static class HubMessageWriter
         return Seal(writer, frame);
     }
 
-    /// <summary><c>process_list</c>: the epoch and every process the user may see.</summary>
+    /// <summary>
+    /// What the <c>params</c> and <c>result</c> of one <c>process_list</c> may add up to. A connection's outbound limit
+    /// (1 MiB by default) must hold the whole list, and the retention window can keep hundreds of ended processes with
+    /// results of up to 64 KiB each; past the budget an entry names what it left out in <c>omitted</c>.
+    /// </summary>
+    public const int ListDetailBudgetBytes = 256 * 1024;
+
+    /// <summary><c>process_list</c>: the epoch and every process the user may see (in start order).</summary>
     public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp)
     {
+        // The newest processes get the budget first: they are the ones a tab is most likely showing.
+        var details = ArrayPool<Details>.Shared.Rent(processes.Count);
+        long budget = ListDetailBudgetBytes;
+        for (int i = processes.Count - 1; i >= 0; i--)
+        {
+            details[i] = Details.None;
+            if (processes[i].ParamsJson is { } parameters && parameters.Length <= budget)
+            {
+                budget -= parameters.Length;
+                details[i] |= Details.Params;
+            }
+            if (processes[i].ResultJson is { } result && result.Length <= budget)
+            {
+                budget -= result.Length;
+                details[i] |= Details.Result;
+            }
+        }
+
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
         writer.WriteString(Type, "process_list");
         writer.WriteString("epoch", epoch);
         writer.WriteStartArray("processes");
-        foreach (var process in processes)
+        for (int i = 0; i < processes.Count; i++)
         {
-            WriteSnapshot(writer, process);
+            WriteSnapshot(writer, processes[i], details[i]);
         }
+        ArrayPool<Details>.Shared.Return(details);
         writer.WriteEndArray();
         WriteTimestamp(writer, TimestampName, timestamp);
         writer.WriteEndObject();
@@ -139,7 +166,7 @@ internal static class HubMessageWriter
         if (process is { } snapshot)
         {
             writer.WritePropertyName("process");
-            WriteSnapshot(writer, snapshot);
+            WriteSnapshot(writer, snapshot, Details.All);
         }
         writer.WriteNumber("replayed", replayed);
         writer.WriteBoolean("recovered", recovered);
@@ -198,7 +225,7 @@ internal static class HubMessageWriter
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using var writer = new Utf8JsonWriter(buffer, WriterOptions);
-        WriteSnapshot(writer, snapshot);
+        WriteSnapshot(writer, snapshot, Details.All);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -211,7 +238,12 @@ internal static class HubMessageWriter
         writer.WriteString(name, text[..written]);
     }
 
-    private static void WriteSnapshot(Utf8JsonWriter writer, in ProcessSnapshot process)
+    /// <summary>
+    /// A process as <c>process_list</c> shows it: with what a tab needs to show an ended process as a live tab did
+    /// (<c>result</c> or <c>error</c>, <c>cancelled_by</c>, <c>duration_ms</c>) and its <c>params</c>; what
+    /// <paramref name="included"/> leaves out is named in <c>omitted</c> (<c>GET /api/processes/{id}</c> has it all).
+    /// </summary>
+    private static void WriteSnapshot(Utf8JsonWriter writer, in ProcessSnapshot process, Details included)
     {
         writer.WriteStartObject();
         writer.WriteString(ProcessIdName, process.ProcessId);
@@ -230,6 +262,40 @@ internal static class HubMessageWriter
         {
             writer.WritePropertyName(ErrorName);
             writer.WriteRawValue(process.ErrorJson, skipInputValidation: true);
+        }
+        if (process.EndedAt is { } end)
+        {
+            // The same arithmetic as the terminal event's duration_ms, so a reloaded tab shows the same number.
+            writer.WriteNumber(DurationName, (long)(end - process.StartedAt).TotalMilliseconds);
+        }
+        if (process.CancelledBy is not null)
+        {
+            writer.WriteString(CancelledByName, process.CancelledBy);
+        }
+        bool paramsLeftOut = process.ParamsJson is not null && (included & Details.Params) == 0;
+        bool resultLeftOut = process.ResultJson is not null && (included & Details.Result) == 0;
+        if (process.ParamsJson is not null && !paramsLeftOut)
+        {
+            writer.WritePropertyName(ParamsName);
+            writer.WriteRawValue(process.ParamsJson, skipInputValidation: true);
+        }
+        if (process.ResultJson is not null && !resultLeftOut)
+        {
+            writer.WritePropertyName(ResultName);
+            writer.WriteRawValue(process.ResultJson, skipInputValidation: true);
+        }
+        if (paramsLeftOut || resultLeftOut)
+        {
+            writer.WriteStartArray(OmittedName);
+            if (paramsLeftOut)
+            {
+                writer.WriteStringValue(ParamsName);
+            }
+            if (resultLeftOut)
+            {
+                writer.WriteStringValue(ResultName);
+            }
+            writer.WriteEndArray();
         }
         writer.WriteEndObject();
     }
@@ -261,5 +327,15 @@ internal static class HubMessageWriter
         writer.Reset();
         frame.SealText();
         return frame;
+    }
+
+    /// <summary>Which of a process's larger fields a <c>process_list</c> entry carries.</summary>
+    [Flags]
+    private enum Details : byte
+    {
+        None = 0,
+        Params = 1,
+        Result = 2,
+        All = Params | Result,
     }
 }

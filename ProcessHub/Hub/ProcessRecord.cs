@@ -50,6 +50,9 @@ internal sealed class ProcessRecord
     public byte[]? ErrorJson { get; set; }
     public byte[]? ResultJson { get; set; }
 
+    /// <summary>Who cancelled it (a <c>sub</c>), kept so <c>process_list</c> can say it after the event has passed.</summary>
+    public string? CancelledBy { get; set; }
+
     public bool IsEnded => Status != ProcessStatus.Running;
 
     /// <summary>The oldest seq still in history (Seq + 1 when it is empty).</summary>

@@ -151,6 +151,7 @@ internal sealed class ProcessRegistry
             process.EndedAt = _time.GetUtcNow();
             process.ResultJson = resultJson;
             process.ErrorJson = errorJson;
+            process.CancelledBy = cancelledBy;
             if (status == ProcessStatus.Cancelled)
             {
                 // The token is cancelled before anyone can see process_cancelled: whoever sees the event may rely on

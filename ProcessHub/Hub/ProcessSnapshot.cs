@@ -11,9 +11,11 @@ internal readonly record struct ProcessSnapshot(
     DateTimeOffset StartedAt,
     DateTimeOffset? EndedAt,
     byte[]? ErrorJson,
-    byte[]? ResultJson)
+    byte[]? ResultJson,
+    byte[]? ParamsJson,
+    string? CancelledBy)
 {
     public static ProcessSnapshot Of(ProcessRecord process) => new(
         process.Id, process.Type, process.Status, process.Owner, process.ProgressJson, process.Seq,
-        process.StartedAt, process.EndedAt, process.ErrorJson, process.ResultJson);
+        process.StartedAt, process.EndedAt, process.ErrorJson, process.ResultJson, process.ParamsJson, process.CancelledBy);
 }
