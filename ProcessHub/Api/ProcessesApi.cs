@@ -198,10 +198,11 @@ internal sealed class ProcessesApi
         await RespondOutcomeAsync(exchange, found.Process, found.Handle.Cancel(found.Caller.Subject), "cancelled").ConfigureAwait(false);
     }
 
-    // GET /api/processes/{id}/events: SSE, resumable with Last-Event-ID (= seq)
+    // GET /api/processes/{id}/events: SSE, resumable with Last-Event-ID (= seq); the token may come as ?token= for
+    // the browser's EventSource, which sends no headers of its own
     private async ValueTask EventsAsync(HttpExchange exchange)
     {
-        if (await FindAsync(exchange, Permission.View).ConfigureAwait(false) is not { } found)
+        if (await FindAsync(exchange, Permission.View, acceptQueryToken: true).ConfigureAwait(false) is not { } found)
         {
             return;
         }
@@ -215,9 +216,9 @@ internal sealed class ProcessesApi
         await SseStream.RunAsync(exchange, _registry, found.Process, afterSeq, _keepAlive, _stopping).ConfigureAwait(false);
     }
 
-    private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission)
+    private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission, bool acceptQueryToken = false)
     {
-        if (await _auth.AuthenticateAsync(exchange).ConfigureAwait(false) is not { } caller)
+        if (await _auth.AuthenticateAsync(exchange, acceptQueryToken).ConfigureAwait(false) is not { } caller)
         {
             return null;
         }
