@@ -199,6 +199,28 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task Results_a_long_list_left_out_are_fetched_and_shown()
+    {
+        // Five 60,000-byte results: process_list carries the newest four, the oldest names its result in "omitted".
+        var runs = new List<ProcessHandle>();
+        for (int i = 0; i < 5; i++)
+        {
+            var run = _host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = i });
+            run.Complete(new { blob = new string((char)('a' + i), 60_000), part = i });
+            runs.Add(run);
+        }
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+
+        var oldest = Card(tab, runs[0].ProcessId);
+        await Expect(oldest.Locator("table.result tbody tr")).ToHaveCountAsync(2);
+        await Expect(oldest.Locator("table.result tbody tr").Nth(0).Locator("td")).ToHaveTextAsync(new string('a', 159) + "…");
+        await Expect(oldest.Locator("table.result tbody tr").Nth(1)).ToHaveTextAsync("part0");
+        await Expect(Card(tab, runs[4].ProcessId).Locator("table.result tbody tr").Nth(1)).ToHaveTextAsync("part4");
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task Signed_out_nothing_pretends_to_work()
     {
         var context = await _browser.NewContextAsync();

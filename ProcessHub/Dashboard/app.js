@@ -482,10 +482,14 @@ function table(caption, headings, rows) {
 function formatValue(value) {
   if (value === null || value === undefined) return '–';
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
-  if (typeof value !== 'object') return String(value);
-  if (Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object')) return value.join(', ');
-  const json = JSON.stringify(value);
-  return json.length > 160 ? `${json.slice(0, 157)}…` : json;
+  if (typeof value !== 'object') return clip(String(value));
+  if (Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object')) return clip(value.join(', '));
+  return clip(JSON.stringify(value));
+}
+
+// A result may hold up to 64 KiB: a card shows the start of a long value, not a wall of text.
+function clip(text) {
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
 // ---- rendering: DOM work batched per animation frame -----------------------------------------------------
