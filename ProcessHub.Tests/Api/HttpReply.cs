@@ -50,5 +50,8 @@ internal sealed class HttpReply
     /// <summary>The <c>error.code</c> of a docs/protocol.md error body.</summary>
     public string? ErrorCode => Json.GetProperty("error").GetProperty("code").GetString();
 
+    /// <summary>The <c>error.message</c> of a PROTOCOL.md error body.</summary>
+    public string? ErrorMessage => Json.GetProperty("error").GetProperty("message").GetString();
+
     public override string ToString() => $"{Head}\r\n\r\n{Text}";
 }

@@ -42,6 +42,14 @@ internal sealed partial class CliTests
         Assert.That(devToken.Json.Str("user"), Is.EqualTo("dev"));
         var asDev = await RawHttp.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
         Assert.That(asDev.Status, Is.EqualTo(200), asDev.ToString());
+
+        // Other users, side by side: the banner says how, and the endpoint mints their tokens.
+        Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/?user=alice"));
+        Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/api/dev-token?user=alice&role=admin"));
+        var alice = await RawHttp.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
+        Assert.That(alice.Status, Is.EqualTo(200), alice.ToString());
+        Assert.That(alice.Json.Str("user"), Is.EqualTo("alice"));
+        Assert.That((await RawHttp.GetAsync(endPoint, "/api/processes", alice.Json.Str("token"))).Status, Is.EqualTo(200));
     }
 
     [TestCase(true, TestName = "Secret_from_the_option_prints_no_token_and_has_no_dev_token")]
@@ -54,12 +62,14 @@ internal sealed partial class CliTests
         var endPoint = await ListeningEndPointAsync(hub);
 
         var devToken = await RawHttp.GetAsync(endPoint, "/api/dev-token");
+        var otherUser = await RawHttp.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
         var withOurToken = await RawHttp.GetAsync(endPoint, "/api/processes", token);
         await hub.TerminateAsync();
         int exitCode = await hub.WaitForExitAsync();
 
         Assert.That(devToken.Status, Is.EqualTo(404), devToken.ToString());
+        Assert.That(otherUser.Status, Is.EqualTo(404), otherUser.ToString());
         Assert.That(withOurToken.Status, Is.EqualTo(200), "tokens signed with the configured secret work: " + withOurToken);
         Assert.That(exitCode, Is.Zero, hub.Stderr);
         string output = hub.Stdout + hub.Stderr;

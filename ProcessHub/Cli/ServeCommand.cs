@@ -186,7 +186,7 @@ internal sealed class ServeCommand
 
     private static void PrintDevBanner(HubApplication app, IPEndPoint endPoint)
     {
-        var lifetime = TimeSpan.FromHours(24);
+        var lifetime = Api.DevTokenEndpoint.Lifetime;
         string userToken = app.Tokens.Issue("dev", [], lifetime);
         string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
         app.EnableDevToken(userToken);
@@ -195,6 +195,8 @@ internal sealed class ServeCommand
         Console.WriteLine($"  WebSocket for user 'dev': ws://{endPoint}/ws?token={userToken}");
         Console.WriteLine($"  Token for user 'dev':     {userToken}");
         Console.WriteLine($"  Admin token:              {adminToken}");
+        Console.WriteLine($"  Dashboard as alice:       http://{endPoint}/?user=alice (any user name; add &role=admin for an admin)");
+        Console.WriteLine($"  Token for any user:       curl -s 'http://{endPoint}/api/dev-token?user=alice&role=admin'");
         Console.WriteLine("  Start a benchmark:");
         Console.WriteLine($"    curl -s -X POST http://{endPoint}/api/benchmark -H 'Authorization: Bearer {userToken}' -H 'Content-Type: application/json' -d '{{\"models\":[\"GPT-4o\",\"Claude\"],\"runs\":3,\"contexts\":[\"1K\",\"5K\"],\"step_ms\":500}}'");
     }

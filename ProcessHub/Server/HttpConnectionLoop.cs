@@ -193,7 +193,8 @@ internal sealed class HttpConnectionLoop
         }
 
         var upgrade = new UpgradeRequest(
-            request.QueryParameter("token"),
+            // An empty ?token= counts as none (as on the SSE routes), so it cannot hide an Authorization header.
+            request.QueryParameter("token") is { Length: > 0 } queryToken ? queryToken : null,
             request.HeaderString(KnownHeader.Authorization),
             request.HeaderString(KnownHeader.Origin),
             client.RemoteEndPoint);

@@ -60,9 +60,11 @@ internal sealed class HubApplication : IAsyncDisposable
         DashboardEndpoint.MapTo(Router);
     }
 
-    /// <summary>Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>.</summary>
-    public void EnableDevToken(string devToken) =>
-        Router.Map("GET", "/api/dev-token", exchange => exchange.RespondJsonAsync(200, new { user = "dev", token = devToken }));
+    /// <summary>
+    /// Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>, and mints tokens for
+    /// other users with <c>?user=NAME</c> (<see cref="DevTokenEndpoint"/>).
+    /// </summary>
+    public void EnableDevToken(string devToken) => new DevTokenEndpoint(Tokens, devToken).MapTo(Router);
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }
