@@ -4,6 +4,7 @@ using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Api;
 
@@ -16,7 +17,7 @@ internal sealed class MetricsEndpoint
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
-    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters)
+    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters, StoreStatistics? store)
     {
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
@@ -31,8 +32,22 @@ internal sealed class MetricsEndpoint
         var authFailures = metrics.CreateCounter("processhub_auth_failures_total", "Failed authentications by reason.", "reason");
         var closes = metrics.CreateCounter("processhub_websocket_closes_total", "Closed WebSocket connections by close code.", "code");
 
+        var storeCommits = metrics.CreateCounter("processhub_store_commits_total", "Transactions the durable store committed (each carries every event queued meanwhile).");
+        var storeEvents = metrics.CreateCounter("processhub_store_events_written_total", "Events the durable store made durable.");
+        var storeCommitSeconds = metrics.CreateCounter("processhub_store_commit_seconds_total", "Time the durable store's writer spent writing and committing.");
+        var storeCheckpoints = metrics.CreateCounter("processhub_store_checkpoints_total", "Write-ahead log checkpoints (run off the write path).");
+        var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
+
         _registry.AddBeforeCollectCallback(() =>
         {
+            if (store is not null)
+            {
+                storeCommits.IncTo(store.Commits);
+                storeEvents.IncTo(store.EventsWritten);
+                storeCommitSeconds.IncTo(store.CommitTime.TotalSeconds);
+                storeCheckpoints.IncTo(store.Checkpoints);
+                storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
+            }
             webSockets.Set(server.OpenWebSockets);
             connections.Set(server.OpenConnections);
             processCount.Set(processes.Count);

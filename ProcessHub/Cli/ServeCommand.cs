@@ -5,7 +5,9 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
 using ProcessHub.Server;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Cli;
 
@@ -40,6 +42,10 @@ internal sealed class ServeCommand
     private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
     private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once they pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
+    private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
+    private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
+    private readonly Option<string> _synchronous = EnvironmentOption.Create("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", raw => (raw is "normal" or "full", raw));
+    private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
     public void AddTo(RootCommand root)
     {
@@ -48,12 +54,15 @@ internal sealed class ServeCommand
             _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
-            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev,
+            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
+            _synchronous, _staleAfter,
         })
         {
             root.Options.Add(option);
         }
         _flushScheduler.AcceptOnlyFromAmong("per-connection", "shared");
+        _store.AcceptOnlyFromAmong("sqlite", "memory");
+        _synchronous.AcceptOnlyFromAmong("normal", "full");
         root.SetAction((result, _) => RunAsync(result));
     }
 
@@ -84,7 +93,21 @@ internal sealed class ServeCommand
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
         ApiRequestsPerSecond = result.GetValue(_apiRateLimit),
         SseKeepAlive = TimeSpan.FromSeconds(result.GetValue(_sseKeepAlive)),
+        StaleAfter = TimeSpan.FromSeconds(result.GetValue(_staleAfter)),
     };
+
+    /// <summary>The store the options name; the sqlite store is opened (and may refuse) by the application.</summary>
+    private IProcessStore CreateStore(ParseResult result, HubOptions hubOptions, ILoggerFactory loggerFactory) =>
+        result.GetValue(_store) == "memory"
+            ? new MemoryProcessStore()
+            : new SqliteProcessStore(
+                new SqliteStoreOptions
+                {
+                    DataDirectory = result.GetValue(_dataDir)!,
+                    Synchronous = result.GetValue(_synchronous) == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
+                },
+                hubOptions.HistoryLimit,
+                loggerFactory.CreateLogger("ProcessHub.Store"));
 
     /// <summary>The JWT settings, or null for dev mode; a message and exit code 2 when the configuration is wrong.</summary>
     private (JwtSettings? Settings, string? Error) ReadJwtSettings(ParseResult result)
@@ -155,7 +178,16 @@ internal sealed class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
-        await using var app = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory);
+        HubApplication opened;
+        try
+        {
+            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: CreateStore(result, hubOptions, loggerFactory));
+        }
+        catch (StoreOpenException ex)
+        {
+            return Refuse(ex.Message, exitCode: 1);
+        }
+        await using var app = opened;
         try
         {
             app.Start();
@@ -166,6 +198,7 @@ internal sealed class ServeCommand
         }
         var endPoint = app.LocalEndPoint;
         Console.WriteLine($"ProcessHub listening on http://{endPoint} (WebSocket: ws://{endPoint}/ws)");
+        Console.WriteLine($"Processes are kept in {app.Store.Description}");
         if (devMode)
         {
             PrintDevBanner(app, endPoint);

@@ -7,6 +7,7 @@ using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Hub.Sessions;
 using ProcessHub.Runners;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Server;
 
@@ -23,7 +24,8 @@ internal sealed class HubApplication : IAsyncDisposable
     private int _stopped;
     private int _disposed;
 
-    /// <param name="store">Where processes are kept; the in-memory store when null.</param>
+    /// <param name="store">Where processes are kept; the in-memory store when null. Opened here.</param>
+    /// <exception cref="StoreOpenException">The store cannot be opened.</exception>
     public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null)
     {
         time ??= TimeProvider.System;
@@ -34,7 +36,8 @@ internal sealed class HubApplication : IAsyncDisposable
         Counters = new HubCounters();
         Sessions = new SessionIndex();
         Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
-        Engine = new LocalProcessEngine(Registry, store ?? new MemoryProcessStore(), time);
+        Store = store ?? new MemoryProcessStore();
+        Engine = new LocalProcessEngine(Registry, Store, time);
         Engine.Open();
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
@@ -51,11 +54,13 @@ internal sealed class HubApplication : IAsyncDisposable
             uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
             connections = Server.OpenWebSockets,
             processes = Registry.Count,
+            store = Store.Kind,
+            data_path = Store.Location,
         }));
         var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
         new ProcessesApi(auth, Registry, Engine, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
-        new MetricsEndpoint(Server, Registry, Counters).MapTo(Router);
+        new MetricsEndpoint(Server, Registry, Counters, (Store as SqliteProcessStore)?.Statistics).MapTo(Router);
         new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }
@@ -73,6 +78,7 @@ internal sealed class HubApplication : IAsyncDisposable
     public HubCounters Counters { get; }
     public SessionIndex Sessions { get; }
     public ProcessRegistry Registry { get; }
+    public IProcessStore Store { get; }
     public IProcessEngine Engine { get; }
     public ProcessProducer Producer { get; }
     public HubEndpoint Endpoint { get; }

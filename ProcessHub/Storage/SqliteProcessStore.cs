@@ -51,6 +51,10 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     public string Description => $"sqlite {_path} (synchronous={_options.Synchronous.ToString().ToUpperInvariant()})";
 
+    public string Kind => "sqlite";
+
+    public string? Location => _path;
+
     public bool PublishesInline => false;
 
     public StoreStatistics Statistics { get; } = new();
