@@ -63,6 +63,9 @@ internal sealed class HubProcess : IAsyncDisposable
         {
             start.Environment.Remove(name);
         }
+        // The durable store is the default; a test that wants it says so (and gives its own --data-dir), the others
+        // must not share state through a data directory beside the binary.
+        start.Environment["PROCESSHUB_STORE"] = "memory";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;

@@ -20,7 +20,7 @@ internal sealed class GracefulShutdownTests
     public async Task Signal_closes_every_client_with_1001_and_exits_0(int signal)
     {
         Assert.That(RepositoryPaths.ServerDll, Does.Exist, "the ProcessHub build output is copied next to the tests");
-        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0"]);
+        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory"]);
         var line = await server.WaitForLineAsync(l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), TestTimeouts.Process);
         var endPoint = IPEndPoint.Parse(line[ListeningPrefix.Length..].Split(' ')[0]);
 
