@@ -17,7 +17,7 @@ public sealed partial class HubWatcher
     /// <exception cref="HubConnectionException">
     /// The hub refused in a way retrying cannot fix: a rejected token without a <see cref="HubWatcherOptions.TokenProvider"/>
     /// (4401), 4403, a protocol error (1002, 1003, 1007, 1009), an upgrade answered with 4xx; or
-    /// <see cref="HubWatcherOptions.MaxReconnectAttempts"/> ran out.
+    /// <see cref="HubWatcherOptions.MaxFailedAttempts"/> ran out.
     /// </exception>
     public async IAsyncEnumerable<HubEvent> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -327,7 +327,7 @@ public sealed partial class HubWatcher
     private TimeSpan NextDelay(ref int failures, string reason, Exception? exception)
     {
         failures++;
-        if (_options.MaxReconnectAttempts is { } limit && failures > limit)
+        if (_options.MaxFailedAttempts is { } limit && failures >= limit)
         {
             throw new HubConnectionException($"gave up on {_options.Url} after {limit} attempts ({reason})", innerException: exception);
         }

@@ -30,8 +30,11 @@ public sealed class HubWatcherOptions
     /// </summary>
     public double ReconnectJitter { get; init; } = 0.2;
 
-    /// <summary>Failed attempts in a row after which the watch ends with a <see cref="HubConnectionException"/>; null (the default) never gives up.</summary>
-    public int? MaxReconnectAttempts { get; init; }
+    /// <summary>
+    /// Failed connection attempts in a row (a drop counts as one) after which the watch ends with a
+    /// <see cref="HubConnectionException"/> instead of retrying; null (the default) never gives up.
+    /// </summary>
+    public int? MaxFailedAttempts { get; init; }
 
     /// <summary>How long one connection attempt may take. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
