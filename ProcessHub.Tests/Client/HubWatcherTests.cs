@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using NUnit.Framework;
 using ProcessHub.Client;
 using ProcessHub.Hub;
@@ -207,7 +206,7 @@ public sealed class HubWatcherTests
     [Test]
     public async Task An_unreachable_hub_is_reported_with_the_next_attempts_delay_until_the_attempts_run_out()
     {
-        var closedPort = ClosedPort();
+        var closedPort = UnusedPort.Get();
         await using var events = new WatchedEvents(Watcher(closedPort, "any-token", maxFailedAttempts: 3));
 
         var first = await events.NextAsync<HubDisconnected>();
@@ -258,13 +257,5 @@ public sealed class HubWatcherTests
         await events.NextAsync<HubDisconnected>(d => d.CloseStatus == 4401);
         var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
         Assert.That(gaveUp!.Message, Does.Contain("the same one again"));
-    }
-
-    // A loopback port with nothing listening: bound to reserve a number, then closed.
-    private static IPEndPoint ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)socket.LocalEndPoint!;
     }
 }
