@@ -41,7 +41,7 @@ public sealed class WatchReconnectTests
         Assert.That(list.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()),
             Is.EqualTo(new[] { after.ProcessId }), $"the new hub's list, without {before.ProcessId}");
         Assert.That(await watch.NextErrorLineAsync(line => line.Contains("reconnected", StringComparison.Ordinal)),
-            Is.EqualTo($"processhub watch: reconnected to {url}; the hub restarted, showing its processes now"));
+            Is.EqualTo($"processhub watch: reconnected to {url} (the hub had restarted)"));
 
         after.ReportProgress(1, 2, detail: "after the restart");
         var progress = Json(await watch.NextLineAsync(IsType("process_progress")));

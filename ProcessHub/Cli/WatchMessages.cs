@@ -24,9 +24,9 @@ internal static class WatchMessages
     }
 
     public static string Reconnected(HubConnected connected) =>
-        connected.EpochChanged ? $"reconnected to {connected.Url}; the hub restarted, showing its processes now"
-        : connected.Recovered ? $"reconnected to {connected.Url}; nothing was missed"
-        : $"reconnected to {connected.Url}; some updates were missed, showing the state now";
+        connected.EpochChanged ? $"reconnected to {connected.Url} (the hub had restarted)"
+        : connected.Recovered ? $"reconnected to {connected.Url} (nothing missed)"
+        : $"reconnected to {connected.Url} (some updates missed)";
 
     // "2 s", "1.5 s", "0.3 s": enough precision to see the backoff grow, no more.
     private static string Seconds(TimeSpan delay) => string.Create(CultureInfo.InvariantCulture, $"{delay.TotalSeconds:0.#} s");
