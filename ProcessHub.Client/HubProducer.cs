@@ -60,6 +60,7 @@ public sealed class HubProducer : IDisposable
     /// <param name="owner">The user it belongs to; only a token with role <c>producer</c> may name another than its own <c>sub</c>.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
+    /// <exception cref="HttpRequestException">The hub could not be reached (network failures are not retried: a start may have happened).</exception>
     public async Task<ProcessRun> StartAsync(string processType, int total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(processType);

@@ -145,9 +145,9 @@ public sealed partial class HubWatcher
                 if (action == CloseAction.GiveUp || (action == CloseAction.Reauthenticate && _options.TokenProvider is null))
                 {
                     throw new HubConnectionException(
-                        ended.CloseStatus == 4401
-                            ? $"the hub rejected the token ({ended.CloseStatus} {ended.Reason})"
-                            : $"the hub closed the connection ({ended.CloseStatus} {ended.Reason})",
+                        ended.CloseStatus == 4401 ? $"the hub rejected the token ({ended.CloseStatus} {ended.Reason})"
+                        : ended.Exception is InvalidDataException ? ended.Reason
+                        : $"the hub closed the connection ({ended.CloseStatus} {ended.Reason})",
                         ended.CloseStatus, ended.Exception);
                 }
                 if (action == CloseAction.Reauthenticate)
@@ -169,12 +169,21 @@ public sealed partial class HubWatcher
     }
 
     // Dedupes process events by seq; replies that only the watcher uses are not passed on.
-    private static bool Pass(HubEvent hubEvent, ProcessCursors cursors) => hubEvent switch
+    private static bool Pass(HubEvent hubEvent, ProcessCursors cursors)
     {
-        ProcessEvent processEvent => cursors.Accept(processEvent),
-        SubscribedReply => false,
-        _ => true,
-    };
+        switch (hubEvent)
+        {
+            case ProcessEvent processEvent:
+                return cursors.Accept(processEvent);
+            case SubscribedReply:
+                return false;
+            case ProcessListed list:
+                cursors.ApplyList(list); // the hub sends one first; should it send another, it is the state too
+                return true;
+            default:
+                return true;
+        }
+    }
 
     /// <summary>
     /// docs/protocol.md sections 4-5: <c>subscribe</c> with <c>since</c> and <c>epoch</c> for every running process
@@ -301,7 +310,7 @@ public sealed partial class HubWatcher
         }
         catch (InvalidDataException ex)
         {
-            return Incoming.Closed(1009, ex.Message);
+            return Incoming.TooBig(ex);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {

@@ -32,7 +32,11 @@ public sealed class ProcessRun : IDisposable
 
     /// <summary>Reports progress (<c>POST /api/processes/{id}/progress</c>); watchers see <c>process_progress</c>.</summary>
     /// <returns>True when the process was cancelled: stop working (<see cref="CancellationToken"/> has fired too).</returns>
-    /// <exception cref="HubRequestException">The hub refused, or the process had already completed or failed (409 <c>conflict</c>).</exception>
+    /// <exception cref="HubRequestException">
+    /// The hub refused, or the process had already completed or failed (409 <c>conflict</c>), or the hub no longer knows
+    /// it (404 <c>not_found</c>: it restarted, and keeps no processes across restarts).
+    /// </exception>
+    /// <exception cref="HttpRequestException">The hub could not be reached.</exception>
     public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default) =>
         ReportBodyAsync(JsonBodies.Progress(current, total, model, detail), cancellationToken);
 

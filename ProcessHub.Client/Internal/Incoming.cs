@@ -29,4 +29,7 @@ internal readonly struct Incoming
     public static Incoming Lost(Exception exception) => new(null, true, 1006, FailureText.Describe(exception), exception);
 
     public static Incoming Lost(string reason) => new(null, true, 1006, reason, null);
+
+    /// <summary>A message over the watcher's own limit: the watcher ends the connection (1009, as RFC 6455 section 7.4.1 has it).</summary>
+    public static Incoming TooBig(InvalidDataException exception) => new(null, true, 1009, exception.Message, exception);
 }

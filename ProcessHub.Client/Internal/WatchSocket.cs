@@ -148,19 +148,21 @@ internal sealed class WatchSocket : IAsyncDisposable
     // RFC 6455 section 7.1.2: send our close frame, then the hub answers with its own.
     private async Task CloseOutputAsync()
     {
+        CancellationToken deadline;
         try
         {
-            await _sendLock.WaitAsync(_closeDeadline.Token).ConfigureAwait(false);
+            deadline = _closeDeadline.Token;
+            await _sendLock.WaitAsync(deadline).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            return;
+            return; // past the deadline, or a close from Ctrl+C lost the race with disposal: nothing to do
         }
         try
         {
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", _closeDeadline.Token).ConfigureAwait(false);
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", deadline).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)

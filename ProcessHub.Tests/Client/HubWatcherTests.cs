@@ -204,6 +204,22 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task A_normal_close_from_the_hub_ends_the_watch_without_a_retry()
+    {
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+        await events.NextAsync<ProcessListed>();
+
+        foreach (var session in host.App.Sessions.ForUser("alice"))
+        {
+            session.Connection.Close(CloseCode.Normal, "done");
+        }
+        var closed = await events.NextAsync<HubDisconnected>();
+        Assert.That((closed.CloseStatus, closed.Reason, closed.RetryIn), Is.EqualTo(((int?)1000, "done", (TimeSpan?)null)));
+        Assert.That(await events.MoveNextAsync(), Is.False, "the sequence ends");
+    }
+
+    [Test]
     public async Task An_unreachable_hub_is_reported_with_the_next_attempts_delay_until_the_attempts_run_out()
     {
         var closedPort = UnusedPort.Get();
