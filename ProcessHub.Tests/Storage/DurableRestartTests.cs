@@ -192,9 +192,13 @@ public sealed class DurableRestartTests
         await tab.ReceiveAsync();
         var quiet = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
         var busy = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
+        // The tab has read everything before the clock jumps: a queue caught mid-drain by a jump of minutes would
+        // look stalled to the slow-consumer sweep, which runs on the same clock.
+        await tab.ReceiveUntilAsync(m => m.ProcessId == busy);
 
         time.Advance(TimeSpan.FromMinutes(9));
         await hub.App.Engine.ApplyAsync(busy, ProcessChange.Progress(ProgressJson.Create(1, 3, null, null)));
+        await tab.ReceiveUntilAsync(m => m.ProcessId == busy);
         hub.App.Timers.Sweep();
         Assert.That(hub.App.Registry.Find(quiet)!.Value.IsEnded, Is.False, "9 minutes of silence is not stale yet");
 

@@ -24,9 +24,17 @@ internal sealed class HubApplication : IAsyncDisposable
     private int _stopped;
     private int _disposed;
 
+    /// <param name="time">
+    /// The hub's clock: auth deadlines, token expiry, retention, staleness, timestamps, the API's rate limit.
+    /// </param>
     /// <param name="store">Where processes are kept; the in-memory store when null. Opened here.</param>
+    /// <param name="connectionTime">
+    /// The connections' clock: slow-consumer stalls, the close handshake, heartbeats, the shutdown drain, memory
+    /// reclaim. Separate from the hub's so that a test can move one without the other: jumping the hub's clock by
+    /// minutes to expire a token must not make a connection that is mid-send look stalled.
+    /// </param>
     /// <exception cref="StoreOpenException">The store cannot be opened.</exception>
-    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null)
+    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null)
     {
         time ??= TimeProvider.System;
         Time = time;
@@ -45,7 +53,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
         Timers = new SessionTimers(sessions, authenticator, Engine, time);
         Router = new Router();
-        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, time);
+        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System);
 
         long started = time.GetTimestamp();
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
