@@ -28,9 +28,9 @@ internal sealed class DurableHub : IAsyncDisposable
     public IPEndPoint EndPoint => App.LocalEndPoint;
     public string Epoch => App.Registry.Epoch;
 
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null)
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0)
     {
-        var store = new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = data.Path }, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
+        var store = new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount }, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
         var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             hub ?? new HubOptions(),

@@ -232,6 +232,59 @@ public sealed class DurableRestartTests
         Assert.That(refused.Message, Does.Contain(data.Database));
     }
 
+    [Test]
+    public async Task A_store_that_cannot_write_refuses_with_503_and_publishes_nothing_it_did_not_store()
+    {
+        using var data = new DataDirectory();
+        string id;
+        var acknowledged = new List<int>();
+        // A database capped a few pages above its empty size fails its writes the way a full disk does.
+        await using (var hub = DurableHub.Start(data, maxPageCount: 12))
+        {
+            string token = hub.Token("alice");
+            await using var tab = await HubTestClient.ConnectAsync(hub.EndPoint, queryToken: token);
+            await tab.ReceiveAsync();
+            var created = await RawHttp.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":100000}""");
+            Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+            id = created.Json.GetProperty("process_id").GetString()!;
+            string padding = new('x', 2000);
+            HttpReply reply;
+            int current = 0;
+            while (true)
+            {
+                current++;
+                reply = await RawHttp.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":100000,"detail":"{{padding}}"}""");
+                if (reply.Status != 200)
+                {
+                    break;
+                }
+                acknowledged.Add(current);
+                Assert.That(current, Is.LessThan(1000), "the capped database never filled up");
+            }
+            Assert.That(reply.Status, Is.EqualTo(503), reply.ToString());
+            Assert.That(reply.Json.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("unavailable"));
+            Assert.That(reply.Header("Retry-After"), Is.EqualTo("1"));
+            Assert.That(hub.Store.Failure, Is.Not.Null);
+
+            var again = await RawHttp.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":100000}""");
+            Assert.That(again.Status, Is.EqualTo(503), "a failed store takes nothing more");
+
+            // The tab got every acknowledged event and nothing else: the refused ones were never published.
+            var received = await HubTestHost.DrainWithPingAsync(tab);
+            var currents = received.Where(m => m.Type == "process_progress").Select(m => m.Get("progress").GetProperty("current").GetInt32()).ToList();
+            Assert.That(currents, Is.EqualTo(acknowledged));
+            Assert.That(hub.App.Registry.Find(id)!.Value.Seq, Is.EqualTo(1 + acknowledged.Count));
+        }
+
+        await using (var hub = DurableHub.Start(data))
+        {
+            var process = hub.App.Registry.Find(id)!.Value;
+            Assert.That(process.Seq, Is.EqualTo(1 + acknowledged.Count), "what was acknowledged is there after the restart, and no more");
+            var next = await hub.App.Engine.ApplyAsync(id, ProcessChange.Progress(ProgressJson.Create(acknowledged.Count + 1, 100000, null, null)));
+            Assert.That(next.State!.Seq, Is.EqualTo(2 + acknowledged.Count));
+        }
+    }
+
     private static List<long> EventsIn(DataDirectory data, string processId)
     {
         using var connection = new SqliteConnection($"Data Source={data.Database};Mode=ReadOnly;Pooling=False");

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Http;
+using ProcessHub.Hub;
 using ProcessHub.Transport;
 using ProcessHub.WebSockets;
 
@@ -14,6 +15,7 @@ namespace ProcessHub.Server;
 internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
+    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
     private readonly ServerOptions _options;
     private readonly Router _router;
     private readonly ILogger _logger;
@@ -134,6 +136,16 @@ internal sealed class HttpConnectionLoop
         try
         {
             await match.Handler(exchange).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // docs/protocol.md section 10.6: nothing was stored or published; the producer may try again later.
+            _logger.LogWarning("request {Method} {Path} refused: {Reason}", request.MethodString, request.PathString, ex.Message);
+            if (!exchange.ResponseStarted)
+            {
+                await exchange.RespondErrorAsync(503, "unavailable", ex.Message, RetryAfter).ConfigureAwait(false);
+            }
+            return exchange.KeepAlive;
         }
         catch (Exception ex) when (ex is not (IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException))
         {

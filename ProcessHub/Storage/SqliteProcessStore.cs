@@ -195,6 +195,10 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         Pragma(connection, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}");
         // Checkpoints run on the checkpointer's connection, never inside a commit on the write path.
         Pragma(connection, "PRAGMA wal_autocheckpoint = 0");
+        if (_options.MaxPageCount > 0)
+        {
+            Pragma(connection, $"PRAGMA max_page_count = {_options.MaxPageCount}");
+        }
         return connection;
     }
 

@@ -14,4 +14,10 @@ public sealed record SqliteStoreOptions
 
     /// <summary>How long opening waits for a lock another process holds before it gives up with a clear error.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Caps the database at this many pages (SQLite's <c>max_page_count</c>): a write past it fails as a full disk
+    /// would. Zero leaves SQLite's own limit. For tests of the failure path; not an option of the command line.
+    /// </summary>
+    internal long MaxPageCount { get; init; }
 }
