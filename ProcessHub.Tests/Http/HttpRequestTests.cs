@@ -16,7 +16,8 @@ internal sealed class HttpRequestTests
 
     [OneTimeSetUp]
     public void StartServer() => _server = TestServer.Start(
-        TestServer.DefaultOptions with { MaxRequestBodyBytes = BodyLimit },
+        // A head timeout far past the client's wait: a malformed head must be answered at once, not when time runs out.
+        TestServer.DefaultOptions with { MaxRequestBodyBytes = BodyLimit, RequestHeadTimeout = TimeSpan.FromMinutes(5) },
         router => router.Map("POST", "/test/body", exchange => exchange.RespondJsonAsync(200, new { length = exchange.Body.Length })));
 
     [OneTimeTearDown]
@@ -116,6 +117,10 @@ internal sealed class HttpRequestTests
     [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", TestName = "Malformed header: no colon")]
     [TestCase("GET /healthz HTTP/1.1\r\n\r\n", TestName = "HTTP/1.1 without Host")]
     [TestCase("POST /test/body HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", TestName = "Content-Length is not a number")]
+    [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", TestName = "Two Host headers")]
+    [TestCase("GET /healthz HTTP/1.1\r\nHost: x y\r\n\r\n", TestName = "A Host that is not a host")]
+    [TestCase("GET /healthz HTTP/1.1\nHost: x\n\n", TestName = "Bare LF line endings, answered at once rather than at the head timeout")]
+    [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\n\n", TestName = "A bare LF as the blank line")]
     public async Task Malformed_request_is_400(string request)
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);

@@ -38,6 +38,12 @@ internal static class HttpRequestParser
             {
                 rejection = RequestRejection.HeadTooLarge;
             }
+            else if (HasBareLineEnding(buffer))
+            {
+                // A head with bare LF (or CR) line endings never reaches the CRLF CRLF that ends it: say so now,
+                // not when the head timeout closes the connection in silence.
+                rejection = RequestRejection.BareLineEnding;
+            }
             return false;
         }
         int headLength = (int)Math.Min(int.MaxValue, reader.Consumed);
@@ -61,24 +67,27 @@ internal static class HttpRequestParser
 
     private static RequestRejection Parse(ReadOnlySpan<byte> head, HttpRequest request)
     {
-        int lineEnd = head.IndexOf("\r\n"u8);
-        var rejection = ParseRequestLine(head[..lineEnd], request);
-        if (rejection != RequestRejection.None)
-        {
-            return rejection;
-        }
-
-        int offset = lineEnd + 2;
+        // Lines end at LF, and every LF must follow a CR (RFC 9112 2.2: we do not take a bare LF as a line end, so a
+        // proxy in front that does cannot see different requests than we do). A bare CR is left inside its line,
+        // where the field checks refuse it; only then is the rejection told apart as a line-ending one.
+        int offset = 0;
+        bool requestLine = true;
         while (offset < head.Length)
         {
             var rest = head[offset..];
-            int end = rest.IndexOf("\r\n"u8);
-            rejection = ParseHeaderLine(rest[..end], offset, request);
+            int lineFeed = rest.IndexOf((byte)'\n');
+            if (lineFeed <= 0 || rest[lineFeed - 1] != (byte)'\r')
+            {
+                return RequestRejection.BareLineEnding;
+            }
+            var line = rest[..(lineFeed - 1)];
+            var rejection = requestLine ? ParseRequestLine(line, request) : ParseHeaderLine(line, offset, request);
             if (rejection != RequestRejection.None)
             {
-                return rejection;
+                return line.Contains((byte)'\r') ? RequestRejection.BareLineEnding : rejection;
             }
-            offset += end + 2;
+            requestLine = false;
+            offset += lineFeed + 1;
         }
 
         if (request.IsHttp11 && !request.HasHeader(KnownHeader.Host))
@@ -90,6 +99,41 @@ internal static class HttpRequestParser
             return RequestRejection.ChunkedNotSupported;
         }
         return RequestRejection.None;
+    }
+
+    /// <summary>True when a CR is followed by anything but LF, or an LF follows anything but CR. A CR at the very end may still be followed by its LF.</summary>
+    private static bool HasBareLineEnding(in ReadOnlySequence<byte> buffer)
+    {
+        bool afterCarriageReturn = false;
+        foreach (var memory in buffer)
+        {
+            var span = memory.Span;
+            while (!span.IsEmpty)
+            {
+                if (afterCarriageReturn)
+                {
+                    if (span[0] != (byte)'\n')
+                    {
+                        return true;
+                    }
+                    afterCarriageReturn = false;
+                    span = span[1..];
+                    continue;
+                }
+                int at = span.IndexOfAny((byte)'\r', (byte)'\n');
+                if (at < 0)
+                {
+                    break;
+                }
+                if (span[at] == (byte)'\n')
+                {
+                    return true;
+                }
+                afterCarriageReturn = true;
+                span = span[(at + 1)..];
+            }
+        }
+        return false;
     }
 
     // RFC 9112 3: request-line = method SP request-target SP HTTP-version
@@ -161,6 +205,18 @@ internal static class HttpRequestParser
         if (!TryIdentify(name, out var known))
         {
             return RequestRejection.None;
+        }
+        if (known == KnownHeader.Host)
+        {
+            // RFC 9112 3.2: a 400 for more than one Host line (even equal ones) or a value that is not a host.
+            if (request.HasHeader(KnownHeader.Host))
+            {
+                return RequestRejection.DuplicateHost;
+            }
+            if (!HostHeader.TryGetHost(value, out _))
+            {
+                return RequestRejection.InvalidHost;
+            }
         }
         if (known == KnownHeader.ContentLength)
         {

@@ -83,6 +83,17 @@ internal sealed class HttpRequestParserTests
         }
     }
 
+    [TestCase("127.0.0.1:8501")]
+    [TestCase("localhost")]
+    [TestCase("LOCALHOST:80")]
+    [TestCase("[::1]:8501")]
+    [TestCase("[::1]")]
+    [TestCase("[fe80::1%25eth0]")]
+    [TestCase("my-host.example_1.com.:")]
+    [TestCase("")]
+    public void Accepts_a_valid_Host(string host) =>
+        Assert.That(Parse($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").HeaderString(KnownHeader.Host), Is.EqualTo(host));
+
     [Test]
     public void Field_values_may_carry_obs_text()
     {
@@ -110,8 +121,23 @@ internal sealed class HttpRequestParserTests
     [TestCase("GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a field line without a colon")]
     [TestCase("GET / HTTP/1.1\r\nHost: x\r\n: empty-name\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects an empty field name")]
     [TestCase("GET / HTTP/1.1\r\nHost: a\u0001b\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a control byte in a value")]
-    [TestCase("GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a bare LF in a value")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF in a value")]
     [TestCase("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", RequestRejection.MissingHost, TestName = "Rejects HTTP/1.1 without Host")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two Host headers (RFC 9112 3.2)")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two equal Host headers")]
+    [TestCase("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two Host headers in HTTP/1.0")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a space")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a:80:81\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with two ports")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a port that is not a number")]
+    [TestCase("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects an unclosed IPv6 literal")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a path")]
+    [TestCase("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with userinfo")]
+    [TestCase("GET / HTTP/1.1\nHost: x\n\n", RequestRejection.BareLineEnding, TestName = "Rejects a head with bare LF line endings")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects one bare LF before the blank line")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\r\n\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF as the blank line")]
+    [TestCase("GET / HTTP/1.1\nHost: x\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF after the request line of a complete head")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare CR inside a complete head")]
+    [TestCase("GET / HTTP/1.1\rHost: x\r\r", RequestRejection.BareLineEnding, TestName = "Rejects a head with bare CR line endings")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a negative Content-Length")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a signed Content-Length")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5 5\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a Content-Length list")]
