@@ -3,6 +3,7 @@ using NUnit.Framework;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
 using ProcessHub.Server;
+using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.Hub;
 
@@ -92,6 +93,36 @@ public sealed class AuthenticationTests
         }
         await using var goodQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: good, bearerToken: "bad." + good);
         Assert.That((await goodQuery.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+    }
+
+    [TestCase("", TestName = "An_empty_query_token_falls_through_to_the_Authorization_header")]
+    [TestCase("%20", TestName = "A_blank_query_token_falls_through_to_the_Authorization_header")]
+    public async Task An_empty_query_token_is_no_token(string rawQueryValue)
+    {
+        // `?token=` (a page that had no token to put there) must not hide the header a non-browser client sent.
+        await using var host = HubTestHost.Start();
+        string good = host.Token("alice");
+        await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
+
+        var response = await client.HandshakeAsync($"/ws?token={rawQueryValue}", extraHeaderLines: $"Authorization: Bearer {good}");
+        var first = await client.ReceiveFrameAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(first.Opcode, Is.EqualTo(Opcodes.Text), first.ToString());
+        Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), "authenticated by the header, not closed with 4401");
+    }
+
+    [Test]
+    public async Task An_empty_query_token_and_no_header_waits_for_the_auth_message()
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
+        await client.HandshakeAsync("/ws?token=");
+
+        await client.SendAsync(ClientFrame.Text($$"""{"type":"auth","token":"{{host.Token("alice")}}"}"""));
+        var first = await client.ReceiveFrameAsync();
+
+        Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), first.Text);
     }
 
     [Test]

@@ -192,8 +192,10 @@ internal sealed class HttpConnectionLoop
             return null;
         }
 
+        // An empty `?token=` is no token: it must not hide an Authorization header (nor fail as "invalid token").
+        string? queryToken = request.QueryParameter("token");
         var upgrade = new UpgradeRequest(
-            request.QueryParameter("token"),
+            string.IsNullOrWhiteSpace(queryToken) ? null : queryToken,
             request.HeaderString(KnownHeader.Authorization),
             request.HeaderString(KnownHeader.Origin),
             client.RemoteEndPoint);
