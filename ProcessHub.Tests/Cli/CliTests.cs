@@ -69,6 +69,38 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task A_sub_is_logged_escaped_and_cut_and_an_oversized_one_is_refused()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        var issuer = new TokenValidator(new JwtSettings { Secret = Secret });
+        string hostile = "mallory\u001b[2J\u0007\nfake: line";
+        string longSub = "long-" + new string('L', 200);
+        string huge = new('H', 10 * 1024);
+
+        var (hostileSocket, _) = await HubSocket.ConnectAndListAsync(endPoint, issuer.Issue(hostile, [], TimeSpan.FromMinutes(5)));
+        await using (hostileSocket)
+        {
+            await hub.WaitForLineAsync(l => l.Contains("authenticated as mallory", StringComparison.Ordinal), "the log line of the hostile sub");
+        }
+        var (longSocket, _) = await HubSocket.ConnectAndListAsync(endPoint, issuer.Issue(longSub, [], TimeSpan.FromMinutes(5)));
+        await using (longSocket)
+        {
+            await hub.WaitForLineAsync(l => l.Contains("authenticated as long-", StringComparison.Ordinal), "the log line of the long sub");
+        }
+        var refused = await RawHttp.GetAsync(endPoint, "/api/processes", issuer.Issue(huge, [], TimeSpan.FromMinutes(5)));
+
+        Assert.That(hub.Stdout, Does.Contain("authenticated as mallory\\u001B[2J\\u0007\\u000Afake: line"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain("\u001b"), "no raw ESC byte in the log");
+        Assert.That(hub.Stdout, Does.Contain("authenticated as " + longSub[..SubjectLogFormLength] + "\u2026"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain(longSub[..(SubjectLogFormLength + 1)]), "the long sub is cut");
+        Assert.That((refused.Status, refused.Json.GetProperty("error").GetProperty("message").GetString()), Is.EqualTo((401, "invalid token")), refused.ToString());
+        Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain("HHHHHHHHHHHHHHHH"), "a 10 KB sub is refused, not logged");
+    }
+
+    private const int SubjectLogFormLength = 64;
+
+    [Test]
     public async Task SIGTERM_closes_WebSockets_with_1001_and_exits_0()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);

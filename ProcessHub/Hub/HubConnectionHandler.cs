@@ -204,7 +204,7 @@ internal sealed partial class HubConnectionHandler : IWebSocketHandler
         {
             list.Release();
         }
-        LogAuthenticated(session.Connection.Id, identity.Subject);
+        LogAuthenticated(session.Connection.Id, identity.SubjectForLog);
     }
 
     // PROTOCOL.md section 2: a fresh token for the same sub extends the connection; another sub ends it.
