@@ -44,6 +44,81 @@ internal sealed partial class CliTests
         Assert.That(asDev.Status, Is.EqualTo(200), asDev.ToString());
     }
 
+    [Test]
+    public async Task Dev_mode_refuses_a_foreign_Host_so_DNS_rebinding_cannot_take_the_dev_token()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var rebound = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var reboundWithPort = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: evil.example:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var page = await RawHttp.SendRawAsync(endPoint, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var local = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: localhost:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var ipv6 = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: [::1]:1\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(rebound.Status, Is.EqualTo(403), rebound.ToString());
+        Assert.That(rebound.ToString(), Does.Not.Contain("token\":"), "no token in the refusal");
+        Assert.That(reboundWithPort.Status, Is.EqualTo(403), reboundWithPort.ToString());
+        Assert.That(page.Status, Is.EqualTo(403), page.ToString());
+        Assert.That(local.Status, Is.EqualTo(200), local.ToString());
+        Assert.That(ipv6.Status, Is.EqualTo(200), ipv6.ToString());
+    }
+
+    [Test]
+    public async Task Allowed_host_adds_a_name_to_the_loopback_names_in_dev_mode()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-host", "devbox.lan", "--allowed-host", "::2"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var named = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: DevBox.lan:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var bracketed = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: [::2]:8501\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttp.GetAsync(endPoint, "/api/dev-token");
+        var other = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(named.Status, Is.EqualTo(200), named.ToString());
+        Assert.That(bracketed.Status, Is.EqualTo(200), "an IPv6 address may be given without brackets: " + bracketed);
+        Assert.That(loopback.Status, Is.EqualTo(200), loopback.ToString());
+        Assert.That(other.Status, Is.EqualTo(403), other.ToString());
+    }
+
+    [Test]
+    public async Task With_a_secret_and_no_allowed_host_any_Host_is_served()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var reply = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(reply.Status, Is.EqualTo(200), "behind a proxy the public name is not known in advance: " + reply);
+    }
+
+    [Test]
+    public async Task With_a_secret_allowed_host_turns_the_check_on_next_to_the_loopback_names()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--allowed-host", "hub.example.com"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var named = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttp.GetAsync(endPoint, "/healthz");
+        var other = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(named.Status, Is.EqualTo(200), named.ToString());
+        Assert.That(loopback.Status, Is.EqualTo(200), "a local health check keeps working: " + loopback);
+        Assert.That(other.Status, Is.EqualTo(403), other.ToString());
+    }
+
+    [TestCase("a b")]
+    [TestCase("example.com:8501")]
+    [TestCase("http://example.com")]
+    [TestCase("")]
+    public async Task An_invalid_allowed_host_exits_2(string value)
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--allowed-host", value]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("--allowed-host"));
+    }
+
     [TestCase(true, TestName = "Secret_from_the_option_prints_no_token_and_has_no_dev_token")]
     [TestCase(false, TestName = "Secret_from_PROCESSHUB_JWT_SECRET_prints_no_token_and_has_no_dev_token")]
     public async Task With_a_secret_no_token_is_printed_and_there_is_no_dev_token(bool asOption)
@@ -185,7 +260,7 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--help"]);
 
         Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
-        foreach (var option in new[] { "--host", "--port", "--ping-interval", "--jwt-secret", "--no-dev", "--api-rate-limit", "--sse-keep-alive", "PROCESSHUB_PORT" })
+        foreach (var option in new[] { "--host", "--port", "--ping-interval", "--jwt-secret", "--no-dev", "--api-rate-limit", "--sse-keep-alive", "--allowed-host", "PROCESSHUB_PORT" })
         {
             Assert.That(hub.Stdout, Does.Contain(option));
         }

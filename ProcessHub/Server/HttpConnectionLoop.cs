@@ -15,12 +15,14 @@ internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
     private readonly ServerOptions _options;
+    private readonly HostAllowList _allowedHosts;
     private readonly Router _router;
     private readonly ILogger _logger;
 
     public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger)
     {
         _options = options;
+        _allowedHosts = new HostAllowList(options.AllowedHosts);
         _router = router;
         _logger = logger;
     }
@@ -47,6 +49,14 @@ internal sealed class HttpConnectionLoop
                 if (rejection != RequestRejection.None)
                 {
                     await RespondRejectionAsync(client, rejection.Value).ConfigureAwait(false);
+                    return null;
+                }
+
+                if (!_allowedHosts.Allows(request))
+                {
+                    // Before routing and before the upgrade: nothing is served to a name we do not answer to. The body
+                    // (if any) is not read, so the connection closes.
+                    await client.SendAsync(HttpResponseWriter.Error(403, "forbidden", "host not allowed: this server answers only to its configured host names (--allowed-host)", keepAlive: false)).ConfigureAwait(false);
                     return null;
                 }
 
