@@ -13,15 +13,12 @@ internal static class HttpRequestParser
 {
     private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
 
-    // RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    private static readonly SearchValues<byte> TokenChars =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+    private static SearchValues<byte> TokenChars => HttpSyntax.TokenChars;
+
+    private static SearchValues<byte> FieldValueChars => HttpSyntax.FieldValueChars;
 
     // Request-target bytes we accept: visible ASCII (RFC 3986 characters and a few browsers send unescaped).
-    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(CreateRange(0x21, 0x7E));
-
-    // Field values: visible ASCII, space, tab and obs-text (0x80-0xFF); no other control bytes.
-    private static readonly SearchValues<byte> FieldValueChars = SearchValues.Create(CreateFieldValueChars());
+    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(HttpSyntax.CreateRange(0x21, 0x7E));
 
     /// <summary>
     /// Tries to parse one request head from the start of <paramref name="buffer"/>. True: parsed, and
@@ -94,11 +91,74 @@ internal static class HttpRequestParser
         {
             return RequestRejection.MissingHost; // RFC 9112 3.2
         }
+        return ReadBodyFraming(request);
+    }
+
+    // RFC 9112 6.1-6.3 and RFC 9110 10.1.1: how the body is delimited, and whether the client waits for 100 Continue.
+    private static RequestRejection ReadBodyFraming(HttpRequest request)
+    {
+        bool chunked = false;
         if (request.HasHeader(KnownHeader.TransferEncoding))
         {
-            return RequestRejection.ChunkedNotSupported;
+            if (request.ContentLength >= 0)
+            {
+                // Two framings: a proxy in front may pick the other one, and the rest of the bytes become a smuggled
+                // request. RFC 9112 6.1 allows rejecting; we always do.
+                return RequestRejection.TransferEncodingWithContentLength;
+            }
+            if (!request.IsHttp11)
+            {
+                return RequestRejection.InvalidTransferEncoding; // RFC 9112 6.1: in HTTP/1.0 the framing is faulty
+            }
+            var coding = ReadTransferCoding(request.Header(KnownHeader.TransferEncoding));
+            if (coding != RequestRejection.None)
+            {
+                return coding;
+            }
+            chunked = true;
         }
+
+        bool expectsContinue = false;
+        if (request.IsHttp11 && request.HasHeader(KnownHeader.Expect))
+        {
+            // HTTP/1.0: an expectation MUST be ignored. HTTP/1.1: 100-continue is the only one defined; others get 417.
+            if (!Ascii.EqualsIgnoreCase(request.Header(KnownHeader.Expect), "100-continue"u8))
+            {
+                return RequestRejection.UnsupportedExpectation;
+            }
+            expectsContinue = true;
+        }
+        request.SetBodyFraming(chunked, expectsContinue);
         return RequestRejection.None;
+    }
+
+    /// <summary>
+    /// The only coding list accepted is <c>chunked</c> (empty list elements aside). chunked must come last and once
+    /// (RFC 9112 6.3, 7): otherwise 400. A coding before it (gzip, chunked) is well-formed but not implemented: 501.
+    /// </summary>
+    private static RequestRejection ReadTransferCoding(ReadOnlySpan<byte> value)
+    {
+        int codings = 0;
+        int chunkedCount = 0;
+        bool lastIsChunked = false;
+        while (!value.IsEmpty)
+        {
+            int comma = value.IndexOf((byte)',');
+            var item = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
+            value = comma < 0 ? default : value[(comma + 1)..];
+            if (item.IsEmpty)
+            {
+                continue;
+            }
+            codings++;
+            lastIsChunked = Ascii.EqualsIgnoreCase(item, "chunked"u8);
+            chunkedCount += lastIsChunked ? 1 : 0;
+        }
+        if (!lastIsChunked || chunkedCount != 1)
+        {
+            return RequestRejection.InvalidTransferEncoding;
+        }
+        return codings == 1 ? RequestRejection.None : RequestRejection.UnsupportedTransferCoding;
     }
 
     /// <summary>True when a CR is followed by anything but LF, or an LF follows anything but CR. A CR at the very end may still be followed by its LF.</summary>
@@ -218,6 +278,10 @@ internal static class HttpRequestParser
                 return RequestRejection.InvalidHost;
             }
         }
+        if (known == KnownHeader.TransferEncoding && request.HasHeader(KnownHeader.TransferEncoding))
+        {
+            return RequestRejection.InvalidTransferEncoding; // one line only: a split list is where parsers disagree
+        }
         if (known == KnownHeader.ContentLength)
         {
             // RFC 9112 6.3: a Content-Length that is not one decimal number (or repeats differently) is an error.
@@ -249,6 +313,9 @@ internal static class HttpRequestParser
                 return true;
             case 6 when Ascii.EqualsIgnoreCase(name, "Accept"u8):
                 header = KnownHeader.Accept;
+                return true;
+            case 6 when Ascii.EqualsIgnoreCase(name, "Expect"u8):
+                header = KnownHeader.Expect;
                 return true;
             case 7 when Ascii.EqualsIgnoreCase(name, "Upgrade"u8):
                 header = KnownHeader.Upgrade;
@@ -283,23 +350,5 @@ internal static class HttpRequestParser
             default:
                 return false;
         }
-    }
-
-    private static byte[] CreateRange(int first, int last)
-    {
-        var bytes = new byte[last - first + 1];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] = (byte)(first + i);
-        }
-        return bytes;
-    }
-
-    private static byte[] CreateFieldValueChars()
-    {
-        var bytes = new List<byte> { (byte)' ', (byte)'\t' };
-        bytes.AddRange(CreateRange(0x21, 0x7E));
-        bytes.AddRange(CreateRange(0x80, 0xFF));
-        return [.. bytes];
     }
 }

@@ -14,6 +14,11 @@ internal enum RequestRejection : byte
     InvalidHost,
     BareLineEnding,
     InvalidContentLength,
-    ChunkedNotSupported,
+    InvalidTransferEncoding,
+    UnsupportedTransferCoding,
+    TransferEncodingWithContentLength,
+    UnsupportedExpectation,
+    InvalidChunkedBody,
+    TrailersTooLarge,
     BodyTooLarge,
 }
