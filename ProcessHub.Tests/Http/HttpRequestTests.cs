@@ -390,7 +390,8 @@ internal sealed class HttpRequestTests
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(417), response.ToString());
+        Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 417 Expectation Failed"), response.ToString());
+        Assert.That(response.BodyText, Does.Contain("\"code\":\"expectation_failed\""));
         await client.ExpectClosedAsync();
     }
 
