@@ -69,6 +69,9 @@ internal sealed class ApiAuthenticator
             await exchange.RespondErrorAsync(429, "rate_limited", "too many requests; slow down", RetryAfter).ConfigureAwait(false);
             return null;
         }
+        // Only now is the request going to be served: a client that sent Expect: 100-continue gets its 100 here and
+        // sends the body; a refused one above got its 401/429 without ever sending it.
+        await exchange.ReadBodyAsync().ConfigureAwait(false);
         return identity;
     }
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Auth;
+using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Server;
@@ -17,6 +18,7 @@ internal sealed class ServeCommand
     private readonly Option<string> _host = EnvironmentOption.Text("--host", "Address to listen on", "127.0.0.1");
     private readonly Option<int> _port = EnvironmentOption.Int("--port", "TCP port (0 = any free port)", 8501, 0, 65535);
     private readonly Option<string[]> _allowedOrigins = EnvironmentOption.List("--allowed-origin", "Origin a browser may connect from; when none is given any origin may");
+    private readonly Option<string[]> _allowedHosts = EnvironmentOption.List("--allowed-host", "Host name (or address) the server answers to besides localhost, 127.0.0.1 and [::1]; in dev mode only those are served, with a secret any Host is until one is given");
     private readonly Option<int> _pingInterval = EnvironmentOption.Int("--ping-interval", "Seconds between heartbeat pings; 0 disables pings and the idle close", 30, 0, 3600);
     private readonly Option<int> _maxMessageBytes = EnvironmentOption.Int("--max-message-bytes", "Largest client WebSocket message (close 1009 past it)", 64 * 1024, 125, 16 * 1024 * 1024);
     private readonly Option<int> _maxHeadBytes = EnvironmentOption.Int("--max-head-bytes", "Largest HTTP request head (431 past it)", 16 * 1024, 1024, 1024 * 1024);
@@ -51,7 +53,7 @@ internal sealed class ServeCommand
     {
         foreach (var option in new Option[]
         {
-            _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
+            _host, _port, _allowedOrigins, _allowedHosts, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
@@ -83,6 +85,34 @@ internal sealed class ServeCommand
         StallLimit = TimeSpan.FromSeconds(result.GetValue(_stallLimit)),
         FlushScheduler = result.GetValue(_flushScheduler) == "shared" ? Outbound.FlushScheduler.Shared : Outbound.FlushScheduler.PerConnection,
     };
+
+    /// <summary>
+    /// Dev mode serves only the loopback names (and the address it is bound to): its token endpoint must not answer a
+    /// page that rebound its own name to 127.0.0.1. With a secret any Host is served unless --allowed-host names some;
+    /// then the loopback names stay allowed, so a local health check keeps working.
+    /// </summary>
+    private (string[] Hosts, string? Error) ReadAllowedHosts(ParseResult result, string bindHost, bool devMode)
+    {
+        var given = result.GetValue(_allowedHosts) ?? [];
+        if (!devMode && given.Length == 0)
+        {
+            return ([], null);
+        }
+        var hosts = new List<string>(HostAllowList.LoopbackNames);
+        if (devMode && HostAllowList.TryNormalize(bindHost, out var bound, out _))
+        {
+            hosts.Add(bound);
+        }
+        foreach (var value in given)
+        {
+            if (!HostAllowList.TryNormalize(value, out var name, out var problem))
+            {
+                return ([], problem);
+            }
+            hosts.Add(name);
+        }
+        return ([.. hosts.Distinct(StringComparer.OrdinalIgnoreCase)], null);
+    }
 
     private HubOptions ReadHubOptions(ParseResult result) => new()
     {
@@ -158,6 +188,12 @@ internal sealed class ServeCommand
             return Refuse($"invalid JWT configuration: {jwtError}");
         }
         bool devMode = jwt is null;
+        var (allowedHosts, hostError) = ReadAllowedHosts(result, serverOptions.Host, devMode);
+        if (hostError is not null)
+        {
+            return Refuse($"--allowed-host: {hostError}");
+        }
+        serverOptions = serverOptions with { AllowedHosts = allowedHosts };
         if (devMode)
         {
             if (result.GetValue(_noDev))

@@ -70,7 +70,7 @@ internal sealed partial class SessionAuthenticator
         {
             list.Release();
         }
-        LogAuthenticated(session.Connection.Id, identity.Subject);
+        LogAuthenticated(session.Connection.Id, identity.SubjectForLog);
     }
 
     // docs/protocol.md section 2: a fresh token for the same sub extends the connection; another sub ends it.
