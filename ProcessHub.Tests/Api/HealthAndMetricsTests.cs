@@ -10,7 +10,7 @@ internal sealed class HealthAndMetricsTests
 {
     private static readonly string[] MetricNames =
     [
-        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_processes",
+        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_sse_streams", "processhub_processes",
         "processhub_messages_sent_total", "processhub_bytes_sent_total", "processhub_socket_sends_total",
         "processhub_events_published_total", "processhub_progress_coalesced_total", "processhub_slow_consumer_closes_total",
         "processhub_auth_failures_total", "processhub_websocket_closes_total",
@@ -38,7 +38,7 @@ internal sealed class HealthAndMetricsTests
 
         Assert.That(empty.Status, Is.EqualTo(200), empty.ToString());
         Assert.That(empty.Header("Content-Type"), Does.StartWith("application/json"));
-        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "processes", "status", "store", "uptime_seconds" }));
+        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "processes", "sse_streams", "status", "store", "uptime_seconds", "websockets" }));
         Assert.Multiple(() =>
         {
             Assert.That(empty.Json.Str("status"), Is.EqualTo("ok"));
@@ -48,6 +48,7 @@ internal sealed class HealthAndMetricsTests
             Assert.That(empty.Json.Str("store"), Is.EqualTo("memory"), "the API tests run on the memory store");
             Assert.That(empty.Json.GetProperty("data_path").ValueKind, Is.EqualTo(System.Text.Json.JsonValueKind.Null), "nothing is kept on disk");
             Assert.That(busy.Json.Long("connections"), Is.EqualTo(1));
+            Assert.That((busy.Json.Long("websockets"), busy.Json.Long("sse_streams")), Is.EqualTo((1L, 0L)));
             Assert.That(busy.Json.Long("processes"), Is.EqualTo(2));
             Assert.That(busy.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(empty.Json.GetProperty("uptime_seconds").GetDouble()));
         });
