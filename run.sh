@@ -4,6 +4,7 @@
 #   ./run.sh test [filter]      install what the tests need, then run the whole suite
 #   ./run.sh bench              the fan-out comparison (ProcessHub vs Kestrel, ws, Bun), about 12 minutes
 #   ./run.sh bench micro        the BenchmarkDotNet suites
+#   ./run.sh soak --minutes N   the real binary under churn for N minutes, invariants checked all along
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -78,6 +79,13 @@ case "${1:-}" in
     test)
         shift
         run_tests "$@"
+        ;;
+    soak)
+        shift
+        # The soak (ProcessHub.Benchmarks/Soak): builds the hub and the tool, then runs the hub's binary under churn.
+        build_server
+        dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+        exec dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll soak "$@"
         ;;
     bench)
         shift

@@ -72,7 +72,7 @@ internal sealed class HubApplication : IAsyncDisposable
             store = Store.Kind,
             data_path = Store.Location,
         }));
-        var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
+        var auth = ApiAuthenticator = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
         new ProcessesApi(auth, Registry, Engine, Limits, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), Limits, hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
         new MetricsEndpoint(Server, Limits, Registry, Counters, (Store as SqliteProcessStore)?.Statistics).MapTo(Router);
@@ -92,6 +92,9 @@ internal sealed class HubApplication : IAsyncDisposable
     public TokenValidator Tokens { get; }
     public HubCounters Counters { get; }
     public SessionIndex Sessions { get; }
+
+    /// <summary>Bearer authentication and the per-user request budgets of the HTTP API.</summary>
+    public ApiAuthenticator ApiAuthenticator { get; }
 
     /// <summary>The connection limits that SSE streams count against with WebSockets.</summary>
     public ConnectionLimits Limits { get; }
