@@ -70,7 +70,17 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             problem = $"{name} must be a string";
             return false;
         }
-        value = element.GetString();
+        try
+        {
+            value = element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Valid JSON may still hold no valid UTF-16 string: an escaped lone surrogate ("\ud800", RFC 8259 8.2), or
+            // invalid UTF-8 where the bytes were not checked before. The client's mistake: bad_request, not an exception.
+            problem = $"{name} must be a valid string";
+            return false;
+        }
         return true;
     }
 }
