@@ -12,12 +12,14 @@ namespace ProcessHub.Tests.Fuzz;
 [Category("unit")]
 internal sealed class FuzzFindingTests
 {
-    // Valid UTF-8, valid JSON (RFC 8259 7 allows any \u escape), but no valid UTF-16 string: JsonElement.GetString
-    // throws InvalidOperationException, which escaped the parser and closed the connection with 1011 instead of a
-    // bad_request reply on an open connection (docs/protocol.md section 4).
+    // Valid UTF-8, valid JSON (RFC 8259 7 allows any \u escape), but no valid UTF-16 string: JsonElement.GetString,
+    // and TryGetProperty when a property name holds one, throw InvalidOperationException, which escaped the parser and
+    // closed the connection with 1011 instead of a bad_request reply on an open connection (docs/protocol.md section 4).
     [TestCase("""{"type":"ping","request_id":"\ud800"}""", null)]
     [TestCase("""{"type":"subscribe","process_id":"\udc00x"}""", null)]
     [TestCase("""{"request_id":"r1","type":"auth","token":"\ud83d"}""", "r1")]
+    [TestCase("""{"type":"ping","\ude00e":null}""", null)] // in a property name: matching "request_id" throws
+    [TestCase("""{"request_id":"r2","type":"subscribe","s\ud800ince":1}""", "r2")]
     public void An_escaped_lone_surrogate_is_a_bad_request(string json, string? echoedRequestId)
     {
         var message = ClientMessage.TryParse(Encoding.UTF8.GetBytes(json), out string? problem, out string? requestId);
