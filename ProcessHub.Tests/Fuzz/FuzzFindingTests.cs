@@ -1,5 +1,7 @@
 using System.Text;
 using NUnit.Framework;
+using ProcessHub.Auth;
+using ProcessHub.Fuzz.Targets;
 using ProcessHub.Hub;
 
 namespace ProcessHub.Tests.Fuzz;
@@ -39,5 +41,23 @@ internal sealed class FuzzFindingTests
 
         Assert.That(message, Is.Null);
         Assert.That(problem, Is.Not.Null.And.Not.Empty);
+    }
+
+    // A token signed with the hub's own key whose claims hold a string that is no valid Unicode: the signature checks
+    // out (it covers bytes, not text), then reading the claims threw InvalidOperationException out of Validate. Only
+    // a holder of the key can make one, but the answer must still be a refusal, not an exception (1011 on /ws).
+    // "<FF>" stands for the raw byte 0xFF, which a C# string cannot hold.
+    [TestCase("""{"sub":"alice","exp":4102444800,"roles":["adm<FF>"]}""")]
+    [TestCase("""{"sub":"al<FF>ice","exp":4102444800}""")]
+    [TestCase("""{"sub":"alice","exp":4102444800,"roles":"\ud800"}""")]
+    public void A_signed_token_whose_claims_are_not_valid_unicode_is_refused(string payload)
+    {
+        byte[] payloadBytes = payload.Split("<FF>").Select(Encoding.UTF8.GetBytes).Aggregate((before, after) => [.. before, 0xFF, .. after]);
+        string token = TokenTarget.Sign("""{"alg":"HS256","typ":"JWT"}"""u8, payloadBytes);
+        var validator = new TokenValidator(new JwtSettings { Secret = TokenTarget.TestSecret });
+
+        var result = validator.Validate(token);
+
+        Assert.That(result, Is.EqualTo(AuthResult.Fail("invalid token")));
     }
 }
