@@ -121,12 +121,23 @@ public sealed class TokenValidator
             });
         }
         var jwt = (JsonWebToken)result.SecurityToken;
-        var subject = jwt.Subject;
+        string? subject;
+        HashSet<string> roles;
+        try
+        {
+            subject = jwt.Subject;
+            roles = ReadRoles(jwt);
+        }
+        catch (InvalidOperationException)
+        {
+            // The signature covers bytes, not text: a signed claim may still hold invalid UTF-8 or an escaped lone
+            // surrogate, and the library throws only when the claim is read. Refused like any other bad token.
+            return AuthResult.Fail("invalid token");
+        }
         if (string.IsNullOrEmpty(subject))
         {
             return AuthResult.Fail("token has no sub");
         }
-        var roles = ReadRoles(jwt);
         var identity = new UserIdentity(subject, roles.Contains("admin"), roles.Contains("producer"), jwt.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         // ValidFrom/ValidTo are MinValue when the claim is missing, which the lifetime check treats as "no bound"
         // for nbf; exp is required, so a cached token always has one.
