@@ -42,10 +42,13 @@ apt_install() {
 }
 
 # Everything the tests need on a fresh machine: Debian's chromium for the browser tests (Playwright's own
-# browser download cannot work offline), Node and the ws package for the interop client.
+# browser download cannot work offline), redis-server for the scale-out tests, Node and the ws package for the
+# interop client.
 install_test_dependencies() {
     local missing=()
     if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+    # The scale-out tests start their own Redis (Debian's redis-server) on a free port; none is left running.
+    if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
