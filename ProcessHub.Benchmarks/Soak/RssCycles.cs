@@ -7,7 +7,7 @@ namespace ProcessHub.Benchmarks.Soak;
 /// Issue 13, item 11: cycles of N WebSocket connects (each authenticated, each reading its process_list) and closes
 /// against the real binary, with the hub's resident memory read after a compacting GC (<c>POST /api/admin/reclaim</c>)
 /// at the end of each cycle. A hub that keeps nothing per closed connection levels off after the first cycle.
-/// <c>soak rss [--cycles 6] [--connections 3000] [--users 300] [--replay-tabs N] [--slope-from N] [--pause-after-first SECONDS] [--hub DLL] [--hold-seconds N]</c>.
+/// <c>soak rss [--cycles 6] [--connections 3000] [--users 300] [--processes-per-user N] [--replay-tabs N] [--slope-from N] [--pause-after-first SECONDS] [--hub DLL] [--hold-seconds N]</c>.
 /// </summary>
 internal static class RssCycles
 {
@@ -18,11 +18,17 @@ internal static class RssCycles
         int users = IntOption(args, "--users", 300);
         int replayTabs = IntOption(args, "--replay-tabs", 0);
         string hubDll = Option(args, "--hub") ?? SoakOptions.DefaultHubDll();
-        string[] hubArguments = ["--ping-interval", "0", "--max-connections-per-user", "100000", "--max-connections", "100000", "--api-rate-limit", "100000"];
+        // A short history (4 events) with --processes-per-user: it is full after the first cycles, so the events a
+        // cycle adds replace as many as they add, and the memory a cycle leaves behind is the change in what they hold.
+        string[] hubArguments = ["--ping-interval", "0", "--max-connections-per-user", "100000", "--max-connections", "100000", "--api-rate-limit", "100000", "--history-limit", "4"];
         await using var hub = await SoakHub.StartAsync(hubDll, "memory", hubArguments).ConfigureAwait(false);
         using var context = new SoakContext(hub, seed: 0);
         var tokens = Enumerable.Range(0, users).Select(i => SoakHub.TokenFor($"rss-user-{i}")).ToArray();
         string? replayed = replayTabs > 0 ? await StartReplayedProcessAsync(context).ConfigureAwait(false) : null;
+        // With --processes-per-user, each user has running processes with a sizable progress (so each connection's
+        // process_list is a few KB), and every cycle reports one small progress event on each: what the hub then keeps
+        // in history is made of frames that went through the pool after the cycle's lists.
+        var running = await StartRunningAsync(context, users, IntOption(args, "--processes-per-user", 0)).ConfigureAwait(false);
 
         var rows = new List<(int Cycle, long Resident, long Heap, int Threads, int Handles)>();
         var c = CultureInfo.InvariantCulture;
@@ -42,6 +48,7 @@ internal static class RssCycles
                 {
                     await ReplayStormAsync(hub, replayed, replayTabs).ConfigureAwait(false);
                 }
+                await ReportOnEachAsync(context, running, cycle).ConfigureAwait(false);
                 await WaitForNoConnectionsAsync(context).ConfigureAwait(false);
             }
             var (status, body) = await context.SendAsync(HttpMethod.Post, "/api/admin/reclaim", SoakHub.AdminToken, null, CancellationToken.None).ConfigureAwait(false);
@@ -121,6 +128,36 @@ internal static class RssCycles
                 gate.Release();
             }
         })).ConfigureAwait(false);
+    }
+
+    private static async Task<List<(string Id, string Token)>> StartRunningAsync(SoakContext context, int users, int perUser)
+    {
+        var running = new List<(string, string)>();
+        string detail = new('d', 1500);
+        for (int user = 0; user < users && perUser > 0; user++)
+        {
+            string token = SoakHub.TokenFor($"rss-user-{user}");
+            for (int i = 0; i < perUser; i++)
+            {
+                var (status, body) = await context.SendAsync(HttpMethod.Post, "/api/processes", token, new { process_type = "listed", total = 1000 }, CancellationToken.None).ConfigureAwait(false);
+                if (status != 201)
+                {
+                    throw new IOException($"create answered {status}");
+                }
+                string id = body.GetProperty("process_id").GetString()!;
+                await context.SendAsync(HttpMethod.Post, $"/api/processes/{id}/progress", token, new { current = 0, total = 1000, detail }, CancellationToken.None).ConfigureAwait(false);
+                running.Add((id, token));
+            }
+        }
+        return running;
+    }
+
+    private static async Task ReportOnEachAsync(SoakContext context, List<(string Id, string Token)> running, int cycle)
+    {
+        foreach (var (id, token) in running)
+        {
+            await context.SendAsync(HttpMethod.Post, $"/api/processes/{id}/progress", token, new { current = cycle, total = 1000, detail = $"cycle {cycle}" }, CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private const int ReplayedEvents = 1000;

@@ -24,6 +24,9 @@ internal sealed class Sampler
 
     public int MaxConnectionsSeen => _maxConnections;
 
+    /// <summary>Processes the hub knew at the last sample (running, and ended within retention).</summary>
+    public int ProcessesKnown { get; private set; }
+
     public async Task RunAsync(CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -60,6 +63,7 @@ internal sealed class Sampler
         {
             var health = await _context.HealthAsync(deadline.Token).ConfigureAwait(false);
             _maxConnections = Math.Max(_maxConnections, health.GetProperty("connections").GetInt32());
+            ProcessesKnown = health.GetProperty("processes").GetInt32();
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException || (ex is OperationCanceledException && !cancellation.IsCancellationRequested))
         {

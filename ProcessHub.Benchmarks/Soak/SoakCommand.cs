@@ -25,7 +25,7 @@ internal static class SoakCommand
             Console.Error.WriteLine($"soak: {ex.Message}");
             Console.Error.WriteLine("usage: soak [--minutes N | --seconds N] [--hub ProcessHub.dll] [--store sqlite|memory] [--seed N] [--warmup SECONDS] [--report FILE]");
             Console.Error.WriteLine("       soak probes [--hub ProcessHub.dll]");
-            Console.Error.WriteLine("       soak rss [--cycles 6] [--connections 3000] [--users 300] [--replay-tabs N] [--slope-from N] [--pause-after-first SECONDS] [--hub ProcessHub.dll] [--hold-seconds N]");
+            Console.Error.WriteLine("       soak rss [--cycles 6] [--connections 3000] [--users 300] [--processes-per-user N] [--replay-tabs N] [--slope-from N] [--pause-after-first SECONDS] [--hub ProcessHub.dll] [--hold-seconds N]");
             return 2;
         }
     }

@@ -29,6 +29,7 @@ internal sealed class SoakRun
         string[] hubArguments = ["--ping-interval", "5", "--stall-limit", "5", "--retention", "60", "--max-connections-per-user", "200"];
         Console.WriteLine($"soak: {_options.Duration.TotalMinutes:0.##} min against {_options.HubDll} ({_options.Store} store), seed {_options.Seed}");
         await using var hub = await SoakHub.StartAsync(_options.HubDll, _options.Store, hubArguments).ConfigureAwait(false);
+        Console.WriteLine($"soak: the hub is pid {hub.Pid}, on {hub.EndPoint}");
         using var context = new SoakContext(hub, _options.Seed);
         var sampler = new Sampler(context);
         await sampler.SampleAsync(CancellationToken.None).ConfigureAwait(false);
@@ -89,6 +90,7 @@ internal sealed class SoakRun
             await tab.CloseAsync().ConfigureAwait(false);
         }
         long leftOver = await WaitForNoConnectionsAsync(context).ConfigureAwait(false);
+        string closes = await ClosesByCodeAsync(context).ConfigureAwait(false);
         // The soak's own pooled HTTP connections are closed too; then the hub's sockets must be back to the listener
         // and the one HTTP connection it had at the start.
         context.ReplaceHttpClient();
@@ -121,7 +123,7 @@ internal sealed class SoakRun
             ("SIGTERM stops the hub with exit code 0", exitCode == 0, $"exit code {exitCode}"),
         };
         bool allHold = verdict.All(v => v.Holds) && context.Violations.Count == 0;
-        string report = Report(context, sampler, verdict, allHold, baseline, end, endHandles);
+        string report = Report(context, sampler, verdict, allHold, baseline, end, endHandles, closes);
         Console.WriteLine(report);
         if (_options.ReportPath is { } path)
         {
@@ -129,6 +131,24 @@ internal sealed class SoakRun
         }
         Console.WriteLine(allHold ? "soak: every invariant held" : $"soak: FAILED ({context.Violations.Count} violations)");
         return allHold ? 0 : 1;
+    }
+
+    /// <summary>The hub's own count of WebSocket closes by code (<c>/metrics</c>), e.g. "1000 x 120, 4429 x 3".</summary>
+    private static async Task<string> ClosesByCodeAsync(SoakContext context)
+    {
+        try
+        {
+            string metrics = await context.Http.GetStringAsync("/metrics").ConfigureAwait(false);
+            var closes = metrics.Split('\n')
+                .Where(line => line.StartsWith("processhub_websocket_closes_total{code=\"", StringComparison.Ordinal))
+                .Select(line => (Code: line.Split('"')[1], Count: line[(line.LastIndexOf(' ') + 1)..]))
+                .OrderBy(c => c.Code, StringComparer.Ordinal);
+            return string.Join(", ", closes.Select(c => $"{c.Code} x {c.Count}"));
+        }
+        catch (HttpRequestException ex)
+        {
+            return $"(no /metrics: {ex.Message})";
+        }
     }
 
     private static async Task<long> WaitForNoConnectionsAsync(SoakContext context)
@@ -165,7 +185,7 @@ internal sealed class SoakRun
             {
                 var last = sampler.Samples.Count > 0 ? sampler.Samples[^1] : default;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"soak: {context.Now / 60:0.0} min, {context.Ledger.Started:N0} processes started, {context.Ledger.EndedCount:N0} ended, rss {last.RssBytes / 1048576.0:0.0} MB, threads {last.Threads}, fds {last.Handles}, violations {context.Violations.Count}"));
+                    $"soak: {context.Now / 60:0.0} min, {context.Ledger.Started:N0} processes started, {context.Ledger.EndedCount:N0} ended, {sampler.ProcessesKnown:N0} known to the hub, heap {(sampler.Reclaims.Count > 0 ? sampler.Reclaims[^1].HeapBytes / 1048576.0 : 0):0.0} MB after the last reclaim, rss {last.RssBytes / 1048576.0:0.0} MB, threads {last.Threads}, fds {last.Handles}, violations {context.Violations.Count}"));
             }
         }
         catch (OperationCanceledException)
@@ -174,7 +194,7 @@ internal sealed class SoakRun
         }
     }
 
-    private string Report(SoakContext context, Sampler sampler, List<(string Invariant, bool Holds, string Detail)> verdict, bool allHold, ProcessSample baseline, ProcessSample end, string endHandles)
+    private string Report(SoakContext context, Sampler sampler, List<(string Invariant, bool Holds, string Detail)> verdict, bool allHold, ProcessSample baseline, ProcessSample end, string endHandles, string closes)
     {
         double warm = _options.WarmUp.TotalSeconds;
         var after = sampler.Samples.Where(s => s.Seconds >= warm).ToList();
@@ -209,6 +229,8 @@ internal sealed class SoakRun
             text.AppendLine(c, $"| file descriptors | {after[0].Handles} | {after[^1].Handles} | {after.Min(s => s.Handles)} | {after.Max(s => s.Handles)} | {handleSlope:+0.0;-0.0}/h |");
         }
         text.AppendLine(c, $"| (before any load / after every client closed) | RSS {baseline.RssBytes / 1048576.0:0.0} MB, {baseline.Threads} threads, {baseline.Handles} fds | RSS {end.RssBytes / 1048576.0:0.0} MB, {end.Threads} threads, {end.Handles} fds | | | |");
+        text.AppendLine();
+        text.AppendLine(c, $"WebSocket closes by code, as the hub counted them: {closes}.");
         text.AppendLine();
         text.AppendLine(c, $"File descriptors at the end: {endHandles}.");
         text.AppendLine();

@@ -7,8 +7,9 @@ namespace ProcessHub.Tests.Hardening;
 
 /// <summary>
 /// Issue 13, item 11: what the hub keeps must not grow with what it has seen. The frame pool used to keep every frame
-/// ever released (it grew to the most frames ever in flight, for good), and the API kept a request budget for every
-/// user that ever called it.
+/// ever released (it grew to the most frames ever in flight, for good) with buffers of up to 16 KiB, which drifted
+/// into the history of small events (the memory of a full history grew cycle after cycle); the API kept a request
+/// budget for every user that ever called it.
 /// </summary>
 [TestFixture]
 [Category("socket")]
@@ -28,6 +29,27 @@ public sealed class BoundedMemoryTests
         var again = SharedFrame.CreateText("{}"u8);
         Assert.That(again.Payload.ToArray(), Is.EqualTo("{}"u8.ToArray()), "a pooled frame is as good as new");
         again.Release();
+    }
+
+    [Test]
+    [Category("unit")]
+    public void A_pooled_frame_keeps_no_large_buffer_for_the_next_event()
+    {
+        // Frames as large as process lists go back to the pool...
+        var large = Enumerable.Range(0, 64).Select(_ => SharedFrame.CreateText(new byte[12 * 1024])).ToList();
+        foreach (var frame in large)
+        {
+            frame.Release();
+        }
+
+        // ...and whatever the pool hands out next (the next events, which sit in history for the retention window)
+        // holds at most a small buffer.
+        var next = Enumerable.Range(0, SharedFrame.MaxPooled).Select(_ => SharedFrame.Rent()).ToList();
+        Assert.That(next.Max(f => f.BufferCapacity), Is.LessThanOrEqualTo(SharedFrame.KeptBufferLimit));
+        foreach (var frame in next)
+        {
+            frame.Release();
+        }
     }
 
     [Test]

@@ -15,7 +15,15 @@ namespace ProcessHub.Outbound;
 public sealed class SharedFrame : IBufferWriter<byte>
 {
     private const int InitialCapacity = 512;
-    private const int KeptBufferLimit = 16 * 1024;
+
+    /// <summary>
+    /// The largest buffer a pooled frame keeps. A pooled frame is reused for whatever is written next, mostly an event of
+    /// a few hundred bytes that then sits in a process's history for the retention window: with 16 KiB kept, the buffers
+    /// of past process lists and large progress events drifted into the history of small events, so the history's
+    /// memory grew for as long as the pool kept cycling (issue 13, item 11: a soak's heap grew 40 MB in two minutes at
+    /// a constant number of processes). Anything larger goes back to the shared array pool.
+    /// </summary>
+    internal const int KeptBufferLimit = 1024;
 
     /// <summary>
     /// Most frames the pool keeps. Unbounded, it grew to the largest number of frames ever in flight and kept them for
@@ -51,6 +59,9 @@ public sealed class SharedFrame : IBufferWriter<byte>
     public ReadOnlySpan<byte> Payload => _buffer.AsSpan(FrameHeaderWriter.MaxHeaderLength, _written);
 
     public int Length => FrameHeaderWriter.MaxHeaderLength - _frameStart + _written;
+
+    /// <summary>The size of the buffer this frame holds (for tests of what the pool keeps).</summary>
+    internal int BufferCapacity => _buffer.Length;
 
     /// <summary>Frames waiting in the pool now (at most <see cref="MaxPooled"/>).</summary>
     internal static int PooledCount => Volatile.Read(ref s_pooled);
