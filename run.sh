@@ -192,7 +192,13 @@ case "${1:-}" in
         shift
         # The soak (ProcessHub.Benchmarks/Soak): builds the hub and the tool, then runs the hub's binary under churn.
         build_server
-        dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+        log=$(mktemp)
+        if ! dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            exit 1
+        fi
+        rm -f "$log"
         exec dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll soak "$@"
         ;;
     bench)

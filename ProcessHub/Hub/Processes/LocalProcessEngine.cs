@@ -61,9 +61,6 @@ internal sealed class LocalProcessEngine : IProcessEngine
         Task.WhenAll(orphans).GetAwaiter().GetResult();
     }
 
-    /// <summary>Running processes of <paramref name="owner"/>, as accepted so far.</summary>
-    public int RunningCount(string owner) => _running[owner];
-
     /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
     {
