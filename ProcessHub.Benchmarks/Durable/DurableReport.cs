@@ -106,6 +106,18 @@ internal sealed class DurableReport
             Row($"{p} events per commit", "inproc", p, "in process", "events_per_commit", "N1", sqliteOnly: true);
         }
         Line();
+        if (Has("wal"))
+        {
+            Line("What an event costs in the write-ahead log, from the same in-process producers (one process each) with checkpoints held off so that the log keeps every frame: log bytes per event written, and pages (a frame is a 24-byte header and a 4,096-byte page). Each commit writes every page it changed once; the checkpoint copies each distinct page back into the database once more.");
+            Line();
+            Line("| producers | events per commit | log bytes per event | pages per event | pages per commit |");
+            Line("|---:|---:|---:|---:|---:|");
+            foreach (int p in _options.InProcessProducers)
+            {
+                Line($"| {p} | {Cell(Stat("wal", Sqlite, p, "in process", "events_per_commit"), "N1")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_bytes_per_event"), "N0")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_pages_per_event"), "N2")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_pages_per_commit"), "N1")} |");
+            }
+            Line();
+        }
     }
 
     private void Latency()

@@ -51,6 +51,10 @@ internal sealed class DurableRunner
             {
                 await InProcessIngestAsync().ConfigureAwait(false);
             }
+            if (_options.Has("wal"))
+            {
+                await WriteAmplificationAsync().ConfigureAwait(false);
+            }
             if (_options.Has("restart"))
             {
                 await RestartAsync().ConfigureAwait(false);
@@ -338,6 +342,44 @@ internal sealed class DurableRunner
         {
             await hub.DisposeAsync().ConfigureAwait(false);
             TryDelete(directory);
+        }
+    }
+
+    /// <summary>
+    /// What one event costs in the write-ahead log: in-process producers, one process each, with checkpoints held off
+    /// (an hour apart) so that the log keeps every frame written; the log's size over the events written is the bytes
+    /// (and, over the page size plus the frame header, the pages) each event wrote. The checkpoint later copies each
+    /// distinct page back once more.
+    /// </summary>
+    private async Task WriteAmplificationAsync()
+    {
+        foreach (int producers in _options.InProcessProducers)
+        {
+            string directory = Path.Combine(_work, $"wal-{producers}");
+            var hub = InProcessHub.Open(Sqlite, directory, InProcessOptions, checkpointInterval: TimeSpan.FromHours(1));
+            Dictionary<string, double> values;
+            try
+            {
+                Log($"wal producers={producers}: {Sqlite}");
+                var (perSecond, latency) = await InProcessIngest.RunAsync(hub, producers, Math.Min(2, _options.InProcessSeconds)).ConfigureAwait(false);
+                values = PerSecondValues(perSecond, Math.Min(2, _options.InProcessSeconds), latency);
+                var statistics = hub.Statistics!;
+                string wal = Path.Combine(directory, SqliteProcessStore.FileName + "-wal");
+                double walBytes = File.Exists(wal) ? new FileInfo(wal).Length : 0;
+                double events = statistics.EventsWritten;
+                values["events_written"] = events;
+                values["events_per_commit"] = statistics.Commits > 0 ? events / statistics.Commits : 0;
+                values["wal_bytes_per_event"] = events > 0 ? walBytes / events : 0;
+                // A frame is a 24-byte header and one 4,096-byte page.
+                values["wal_pages_per_event"] = events > 0 ? walBytes / (24 + 4096) / events : 0;
+                values["wal_pages_per_commit"] = statistics.Commits > 0 ? walBytes / (24 + 4096) / statistics.Commits : 0;
+            }
+            finally
+            {
+                await hub.DisposeAsync().ConfigureAwait(false);
+                TryDelete(directory);
+            }
+            Add(new Sample("wal", Sqlite, producers, "in process", 1, values));
         }
     }
 

@@ -31,13 +31,19 @@ internal sealed class InProcessHub : IAsyncDisposable
     public StoreStatistics? Statistics => (Store as SqliteProcessStore)?.Statistics;
 
     /// <summary>Opens the engine over a new store (and, for sqlite, whatever the directory already holds).</summary>
-    public static InProcessHub Open(string storeKind, string? dataDirectory, HubOptions? options = null)
+    /// <param name="checkpointInterval">The sqlite store's checkpoint interval; its default when null.</param>
+    public static InProcessHub Open(string storeKind, string? dataDirectory, HubOptions? options = null, TimeSpan? checkpointInterval = null)
     {
         options ??= new HubOptions { StaleAfter = TimeSpan.Zero };
+        var sqliteOptions = new SqliteStoreOptions { DataDirectory = dataDirectory ?? "" };
+        if (checkpointInterval is { } interval)
+        {
+            sqliteOptions = sqliteOptions with { CheckpointInterval = interval };
+        }
         IProcessStore store = storeKind switch
         {
             "memory" => new MemoryProcessStore(),
-            "sqlite" => new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = dataDirectory ?? throw new ArgumentException("sqlite needs a directory") }, options.HistoryLimit, NullLogger.Instance),
+            "sqlite" => dataDirectory is null ? throw new ArgumentException("sqlite needs a directory") : new SqliteProcessStore(sqliteOptions, options.HistoryLimit, NullLogger.Instance),
             _ => throw new ArgumentException($"unknown store '{storeKind}' (memory or sqlite)"),
         };
         var registry = new ProcessRegistry(new Broadcaster(new SessionIndex()), options, TimeProvider.System);
