@@ -3,7 +3,7 @@
 # starts two real hubs itself (ProcessHub.dll --store memory, and --store sqlite --data-dir <temp>), pinned to
 # core 0, and runs pinned to core 1: fan-out at 1,000 and 10,000 subscribers, publish-to-delivery latency at
 # 1,000 events/s (also under a background ingest that keeps the checkpointer busy), HTTP ingest, in-process
-# ingest, and the restart of a store of 1,000 processes x 1,000 events. About 15 minutes.
+# ingest, and the restart of a store of 1,000 processes x 1,000 events. About 10 minutes.
 #   ./run.sh bench durable             the full run; rewrites the generated tables in docs/benchmarks.md
 #   ./run.sh bench durable --quick     a small run (1 run per point, small sizes), docs untouched
 #   ./run.sh bench durable [options]   passed to `durable` (see ProcessHub.Benchmarks/Durable/DurableOptions.cs)

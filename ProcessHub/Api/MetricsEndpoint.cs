@@ -17,7 +17,7 @@ internal sealed class MetricsEndpoint
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
-    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters, StoreStatistics? store)
+    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters, StoreStatistics? store, Func<EngineHealth> engine)
     {
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
@@ -39,8 +39,18 @@ internal sealed class MetricsEndpoint
         var storeCheckpointSeconds = metrics.CreateCounter("processhub_store_checkpoint_seconds_total", "Time spent in write-ahead log checkpoints (off the write path).");
         var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
 
+        var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable), else 0.");
+        var engineLag = metrics.CreateGauge("processhub_engine_lag_events", "Events the shared engine holds that this hub has not applied yet.");
+        var engineGaps = metrics.CreateCounter("processhub_engine_gaps_filled_total", "Times this hub noticed missed events and fetched them from the shared log.");
+        var engineResyncs = metrics.CreateCounter("processhub_engine_resyncs_total", "Times this hub reloaded every process from the shared engine.");
+
         _registry.AddBeforeCollectCallback(() =>
         {
+            var health = engine();
+            engineConnected.Set(health.Connected ? 1 : 0);
+            engineLag.Set(health.LagEvents);
+            engineGaps.IncTo(health.GapsFilled);
+            engineResyncs.IncTo(health.Resyncs);
             if (store is not null)
             {
                 storeCommits.IncTo(store.Commits);

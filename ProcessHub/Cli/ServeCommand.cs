@@ -7,6 +7,7 @@ using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Redis;
 using ProcessHub.Server;
 using ProcessHub.Storage;
 
@@ -47,6 +48,9 @@ internal sealed class ServeCommand
     private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
     private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
     private readonly Option<string> _synchronous = EnvironmentOption.Create("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", raw => (raw is "normal" or "full", raw));
+    private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
+    private readonly Option<string> _redisPrefix = EnvironmentOption.Text("--redis-prefix", "Prefix of the keys and channels in Redis (one per deployment)", "processhub:");
+    private readonly Option<int> _redisLease = EnvironmentOption.Int("--redis-lease", "Seconds after which a silent hub counts as gone: its in-process processes end with hub_lost", 5, 2, 3600);
     private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
     public void AddTo(RootCommand root)
@@ -57,7 +61,7 @@ internal sealed class ServeCommand
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
-            _synchronous, _staleAfter,
+            _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease,
         })
         {
             root.Options.Add(option);
@@ -217,7 +221,16 @@ internal sealed class ServeCommand
         HubApplication opened;
         try
         {
-            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: CreateStore(result, hubOptions, loggerFactory));
+            string? redis = result.GetValue(_redis);
+            Func<ProcessRegistry, IProcessEngine>? sharedEngine = redis is null
+                ? null
+                : registry => new RedisProcessEngine(
+                    registry,
+                    new RedisEngineOptions { Configuration = redis, KeyPrefix = result.GetValue(_redisPrefix)!, Lease = TimeSpan.FromSeconds(result.GetValue(_redisLease)) },
+                    hubOptions,
+                    TimeProvider.System,
+                    loggerFactory.CreateLogger("ProcessHub.Redis"));
+            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: redis is null ? CreateStore(result, hubOptions, loggerFactory) : null, engine: sharedEngine);
         }
         catch (StoreOpenException ex)
         {
@@ -234,7 +247,7 @@ internal sealed class ServeCommand
         }
         var endPoint = app.LocalEndPoint;
         Console.WriteLine($"ProcessHub listening on http://{endPoint} (WebSocket: ws://{endPoint}/ws)");
-        Console.WriteLine($"Processes are kept in {app.Store.Description}");
+        Console.WriteLine($"Processes are kept in {app.Engine.Description}");
         if (devMode)
         {
             PrintDevBanner(app, endPoint);

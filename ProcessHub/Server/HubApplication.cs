@@ -33,8 +33,12 @@ internal sealed class HubApplication : IAsyncDisposable
     /// reclaim. Separate from the hub's so that a test can move one without the other: jumping the hub's clock by
     /// minutes to expire a token must not make a connection that is mid-send look stalled.
     /// </param>
-    /// <exception cref="StoreOpenException">The store cannot be opened.</exception>
-    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null)
+    /// <param name="engine">
+    /// Makes the engine over the registry when the hub shares one with other hubs (Redis); the local engine over
+    /// <paramref name="store"/> when null.
+    /// </param>
+    /// <exception cref="StoreOpenException">The store or the shared engine cannot be opened.</exception>
+    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null, Func<ProcessRegistry, IProcessEngine>? engine = null)
     {
         time ??= TimeProvider.System;
         Time = time;
@@ -45,7 +49,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Sessions = new SessionIndex();
         Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
         Store = store ?? new MemoryProcessStore();
-        Engine = new LocalProcessEngine(Registry, Store, time);
+        Engine = engine?.Invoke(Registry) ?? new LocalProcessEngine(Registry, Store, time);
         Engine.Open();
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
@@ -62,13 +66,19 @@ internal sealed class HubApplication : IAsyncDisposable
             uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
             connections = Server.OpenWebSockets,
             processes = Registry.Count,
-            store = Store.Kind,
-            data_path = Store.Location,
+            store = Engine.StoreKind,
+            data_path = Engine.Location,
+            engine = new
+            {
+                kind = Engine.Health.Kind,
+                connected = Engine.Health.Connected,
+                lag_events = Engine.Health.LagEvents,
+            },
         }));
         var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
         new ProcessesApi(auth, Registry, Engine, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
-        new MetricsEndpoint(Server, Registry, Counters, (Store as SqliteProcessStore)?.Statistics).MapTo(Router);
+        new MetricsEndpoint(Server, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
         new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }

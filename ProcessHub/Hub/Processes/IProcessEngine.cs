@@ -11,6 +11,15 @@ internal interface IProcessEngine : IAsyncDisposable
     /// <summary>Where the processes live, for the banner and /healthz.</summary>
     string Description { get; }
 
+    /// <summary>What keeps the processes (<c>memory</c>, <c>sqlite</c>, <c>redis</c>), for /healthz.</summary>
+    string StoreKind { get; }
+
+    /// <summary>Where (a file, a Redis address without its password), for /healthz; null when nothing is kept.</summary>
+    string? Location { get; }
+
+    /// <summary>How the engine is doing now.</summary>
+    EngineHealth Health { get; }
+
     /// <summary>Opens the store and hands what it kept to the registry. Call once, before anything else.</summary>
     void Open();
 
@@ -19,6 +28,12 @@ internal interface IProcessEngine : IAsyncDisposable
 
     /// <summary>Applies one change to a running process; refused once it has ended.</summary>
     ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change);
+
+    /// <summary>
+    /// For an id this hub does not know (yet): whether the engine has it, once this hub has caught up with it. A
+    /// shared engine may hold a process another hub started a moment ago; a local engine knows all it has.
+    /// </summary>
+    ValueTask<bool> CatchUpAsync(string processId);
 
     /// <summary>Periodic upkeep: forgets processes past the retention window.</summary>
     void Sweep();

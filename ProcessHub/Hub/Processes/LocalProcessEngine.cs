@@ -25,6 +25,12 @@ internal sealed class LocalProcessEngine : IProcessEngine
 
     public string Description => _store.Description;
 
+    public string StoreKind => _store.Kind;
+
+    public string? Location => _store.Location;
+
+    public EngineHealth Health { get; } = new("local", Connected: true);
+
     /// <summary>
     /// Takes over what the store kept. Processes driven over HTTP stay running: their worker goes on with its next
     /// report. Those whose producer lived inside the previous run of the hub (the benchmark runner, the in-process API)
@@ -92,6 +98,8 @@ internal sealed class LocalProcessEngine : IProcessEngine
         var published = pending.Published;
         return published.IsCompletedSuccessfully ? ValueTask.FromResult(outcome) : AwaitPublishedAsync(published, outcome);
     }
+
+    public ValueTask<bool> CatchUpAsync(string processId) => ValueTask.FromResult(false);
 
     public void Sweep()
     {
