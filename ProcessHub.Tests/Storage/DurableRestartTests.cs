@@ -290,7 +290,7 @@ public sealed class DurableRestartTests
         using var connection = new SqliteConnection($"Data Source={data.Database};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq FROM events WHERE process_id = $id ORDER BY seq";
+        command.CommandText = "SELECT e.seq FROM events e JOIN processes p ON p.key = e.process WHERE p.id = $id ORDER BY e.seq";
         command.Parameters.AddWithValue("$id", processId);
         var seqs = new List<long>();
         using var rows = command.ExecuteReader();
