@@ -17,9 +17,9 @@ internal sealed class ExternalWorkerTests : ApiFixture
     {
         var (alice, aliceToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (socket, list) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        var (socket, list) = await Server.OpenTabWithTokenAsync(aliceToken);
         await using var _ = socket;
-        Assert.That(list.GetProperty("processes").GetArrayLength(), Is.Zero);
+        Assert.That(list.Get("processes").GetArrayLength(), Is.Zero);
 
         // The worker: create for alice, report every step with fields of its own, complete with a result.
         var created = await Server.PostAsync("/api/processes", workerToken,
@@ -39,8 +39,9 @@ internal sealed class ExternalWorkerTests : ApiFixture
         var completed = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, """{"result":{"outputs":["talk-720p.mp4","talk-1080p.mp4"],"bytes":123456789}}""");
         Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
 
-        var wsTexts = await socket.ReceiveUntilAsync(m => m.Type() == "process_completed");
-        var ws = wsTexts.Select(t => JsonDocument.Parse(t).RootElement).ToList();
+        var messages = await socket.ReceiveThroughAsync(m => m.Type == "process_completed");
+        var wsTexts = messages.Select(m => m.Text).ToList();
+        var ws = messages.Select(m => m.Root).ToList();
 
         Assert.That(ws.Select(m => m.Type()), Is.EqualTo(
             new[] { "process_started" }.Concat(Enumerable.Repeat("process_progress", Steps)).Append("process_completed")));
@@ -71,16 +72,16 @@ internal sealed class ExternalWorkerTests : ApiFixture
     {
         var (alice, aliceToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (socket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        var (socket, _) = await Server.OpenTabWithTokenAsync(aliceToken);
         await using var _ = socket;
         string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", total = 3, owner = alice });
         Assert.That((await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":1,"total":3}""")).Status, Is.EqualTo(200));
 
-        await socket.SendAsync(new { type = "cancel_process", process_id = id });
-        var seen = await socket.ReceiveUntilAsync(m => m.Type() == "process_cancelled");
+        await socket.SendJsonAsync(new { type = "cancel_process", process_id = id });
+        var cancelled = await socket.ReceiveUntilAsync("process_cancelled");
         var reply = await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":2,"total":3}""");
 
-        Assert.That(JsonDocument.Parse(seen[^1]).RootElement.Str("cancelled_by"), Is.EqualTo(alice));
+        Assert.That(cancelled.String("cancelled_by"), Is.EqualTo(alice));
         Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
         Assert.That(reply.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
         var complete = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
@@ -94,17 +95,17 @@ internal sealed class ExternalWorkerTests : ApiFixture
         var (alice, aliceToken) = NewUser();
         var (_, bobToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (bobSocket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, bobToken);
+        var (bobSocket, _) = await Server.OpenTabWithTokenAsync(bobToken);
         await using var _ = bobSocket;
-        var (aliceSocket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        var (aliceSocket, _) = await Server.OpenTabWithTokenAsync(aliceToken);
         await using var __ = aliceSocket;
 
         string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", owner = alice });
         await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
-        await aliceSocket.ReceiveUntilAsync(m => m.Type() == "process_completed");
-        await bobSocket.SendAsync(new { type = "ping" });
+        await aliceSocket.ReceiveUntilAsync("process_completed");
+        await bobSocket.SendJsonAsync(new { type = "ping" });
 
-        var bobSaw = await bobSocket.ReceiveUntilAsync(m => m.Type() == "pong");
+        var bobSaw = await bobSocket.ReceiveThroughAsync(m => m.Type == "pong");
         Assert.That(bobSaw, Has.Count.EqualTo(1), string.Join("\n", bobSaw));
     }
 }

@@ -1,6 +1,7 @@
-using System.Net.Sockets;
 using System.Text;
 using NUnit.Framework;
+using ProcessHub.Hub;
+using ProcessHub.Server;
 
 namespace ProcessHub.Tests.Api;
 
@@ -10,12 +11,12 @@ internal sealed class HttpLimitsTests
 {
     private const int BodyLimit = 512;
     private const int RequestsPerSecond = 3;
-    private ApiServer _server = null!;
+    private HubTestHost _server = null!;
 
     [OneTimeSetUp]
-    public void Start() => _server = ApiServer.Start(
-        server => server with { MaxRequestBodyBytes = BodyLimit },
-        hub => hub with { ApiRequestsPerSecond = RequestsPerSecond });
+    public void Start() => _server = HubTestHost.Start(
+        new HubOptions { ApiRequestsPerSecond = RequestsPerSecond },
+        new ServerOptions { MaxRequestBodyBytes = BodyLimit });
 
     [OneTimeTearDown]
     public async Task Stop() => await _server.DisposeAsync();
@@ -26,7 +27,7 @@ internal sealed class HttpLimitsTests
     [TestCase("GET", "/api/processes/abc/events/more")]
     public async Task An_unknown_path_is_404_with_a_JSON_error(string method, string path)
     {
-        var reply = await RawHttp.SendAsync(_server.EndPoint, method, path, _server.Token("nobody"), method == "POST" ? "{}" : null);
+        var reply = await RawHttpClient.RequestAsync(_server.EndPoint, method, path, _server.Token("nobody"), method == "POST" ? "{}" : null);
 
         Assert.That(reply.Status, Is.EqualTo(404), reply.ToString());
         Assert.That(reply.Header("Content-Type"), Does.StartWith("application/json"));
@@ -43,7 +44,7 @@ internal sealed class HttpLimitsTests
     [TestCase("DELETE", "/metrics", "GET")]
     public async Task A_wrong_method_is_405_with_Allow(string method, string path, string allow)
     {
-        var reply = await RawHttp.SendAsync(_server.EndPoint, method, path, _server.Token("nobody"), body: null);
+        var reply = await RawHttpClient.RequestAsync(_server.EndPoint, method, path, _server.Token("nobody"), body: null);
 
         Assert.That(reply.Status, Is.EqualTo(405), reply.ToString());
         Assert.That(reply.ErrorCode, Is.EqualTo("method_not_allowed"));
@@ -56,9 +57,9 @@ internal sealed class HttpLimitsTests
     {
         string token = _server.Token("big-body");
         // The head alone announces the size; the server must refuse it without waiting for the body.
-        var head = RawHttp.BuildRequest("POST", "/api/processes", token, contentLength: BodyLimit + 1).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
+        var head = RawHttpClient.BuildRequest("POST", "/api/processes", token, contentLength: BodyLimit + 1).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
 
-        var reply = await RawHttp.SendRawAsync(_server.EndPoint, Encoding.ASCII.GetBytes(head));
+        var reply = await RawHttpClient.SendRawAsync(_server.EndPoint, Encoding.ASCII.GetBytes(head));
 
         Assert.That(reply.Status, Is.EqualTo(413), reply.ToString());
         Assert.That(reply.ErrorCode, Is.EqualTo("too_large"));
@@ -103,16 +104,13 @@ internal sealed class HttpLimitsTests
     public async Task The_API_answers_several_requests_on_one_kept_alive_connection()
     {
         string token = _server.Token("keeper");
-        using var client = new TcpClient(AddressFamily.InterNetwork);
-        await client.ConnectAsync(_server.EndPoint);
-        var stream = client.GetStream();
-        var reader = new BufferedSocketReader(stream);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
 
         for (int i = 0; i < 2; i++)
         {
-            var head = RawHttp.BuildRequest("GET", "/api/processes", token, null).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-            var reply = await RawHttp.ReadResponseAsync(reader);
+            var head = RawHttpClient.BuildRequest("GET", "/api/processes", token, null).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
+            await client.SendAsync(head);
+            var reply = await client.ReadResponseAsync();
             Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
             Assert.That(reply.Header("Connection"), Is.EqualTo("keep-alive"));
         }

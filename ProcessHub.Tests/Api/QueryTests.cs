@@ -67,12 +67,12 @@ internal sealed class QueryTests : ApiFixture
         await Server.PostAsync($"/api/processes/{ended}/fail", token, """{"error":{"message":"no","code":"E1"}}""");
 
         var reply = await Server.GetAsync("/api/processes", token);
-        var (socket, wsList) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (socket, wsList) = await Server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
 
-        Assert.That(Json.DeepEquals(reply.Json.GetProperty("processes"), wsList.GetProperty("processes").GetRawText()), Is.True,
+        Assert.That(Json.DeepEquals(reply.Json.GetProperty("processes"), wsList.Get("processes").GetRawText()), Is.True,
             $"HTTP: {reply.Text}\nWebSocket: {wsList}");
-        Assert.That(reply.Json.Str("epoch"), Is.EqualTo(wsList.Str("epoch")));
+        Assert.That(reply.Json.Str("epoch"), Is.EqualTo(wsList.String("epoch")));
     }
 
     [Test]

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.WebSockets;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using ProcessHub.Auth;
@@ -28,19 +27,18 @@ internal sealed partial class CliTests
         Assert.That(url.Groups["endpoint"].Value, Is.EqualTo(endPoint.ToString()));
         Assert.That(hub.Stdout, Does.Contain("Dev mode"));
 
-        var socket = await HubSocket.ConnectAsync(new Uri(url.Value));
-        await using (socket)
+        await using (var socket = await RawWebSocketClient.OpenAsync(new Uri(url.Value)))
         {
             var list = await socket.ReceiveAsync();
-            Assert.That(list.Type(), Is.EqualTo("process_list"));
-            Assert.That(list.GetProperty("processes").GetArrayLength(), Is.Zero);
+            Assert.That(list.Type, Is.EqualTo("process_list"));
+            Assert.That(list.Get("processes").GetArrayLength(), Is.Zero);
         }
 
-        var devToken = await RawHttp.GetAsync(endPoint, "/api/dev-token");
+        var devToken = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
         Assert.That(devToken.Status, Is.EqualTo(200), devToken.ToString());
         Assert.That(devToken.Json.Str("token"), Is.EqualTo(url.Groups["token"].Value));
         Assert.That(devToken.Json.Str("user"), Is.EqualTo("dev"));
-        var asDev = await RawHttp.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
+        var asDev = await RawHttpClient.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
         Assert.That(asDev.Status, Is.EqualTo(200), asDev.ToString());
     }
 
@@ -53,9 +51,9 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(args, environment);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var devToken = await RawHttp.GetAsync(endPoint, "/api/dev-token");
+        var devToken = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
-        var withOurToken = await RawHttp.GetAsync(endPoint, "/api/processes", token);
+        var withOurToken = await RawHttpClient.GetAsync(endPoint, "/api/processes", token);
         await hub.TerminateAsync();
         int exitCode = await hub.WaitForExitAsync();
 
@@ -74,13 +72,12 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
         var endPoint = await ListeningEndPointAsync(hub);
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
-        var (socket, _) = await HubSocket.ConnectAndListAsync(endPoint, token);
-        await using var _ = socket;
+        await using var socket = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+        Assert.That((await socket.ReceiveAsync()).Type, Is.EqualTo("process_list"));
 
         await hub.TerminateAsync();
 
-        await socket.WaitForCloseAsync();
-        Assert.That(socket.CloseStatus, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
+        Assert.That((await socket.ReceiveCloseAsync()).Status, Is.EqualTo(CloseCodes.GoingAway));
         Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
     }
 

@@ -65,7 +65,7 @@ internal sealed class HandshakeTests
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     [Test]
@@ -76,7 +76,7 @@ internal sealed class HandshakeTests
         await client.SendAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
 
         var response = await client.ReadHttpResponseAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("early"));
     }
 
@@ -90,7 +90,7 @@ internal sealed class HandshakeTests
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     [Test]
@@ -179,19 +179,19 @@ internal sealed class HandshakeTests
 
         var response = await client.HandshakeAsync(extraHeaderLines: $"Origin: {AllowedOrigin}");
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     /// <summary>A refusal is the status, a JSON error body, and the end of the connection (docs/protocol.md section 1).</summary>
-    private static async Task<HttpResponseHead> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
+    private static async Task<HttpReply> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
     {
         await client.SendAsync(request);
         var response = await client.ReadHttpResponseAsync();
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(response.StatusCode, Is.EqualTo(status), response.ToString());
+            Assert.That(response.Status, Is.EqualTo(status), response.ToString());
             Assert.That(response.Has("Sec-WebSocket-Accept"), Is.False, response.ToString());
-            Assert.That(response.BodyText, Does.StartWith("{\"error\":{\"code\":"), response.ToString());
+            Assert.That(response.Text, Does.StartWith("{\"error\":{\"code\":"), response.ToString());
         }
         await client.ExpectClosedAsync();
         return response;

@@ -86,11 +86,11 @@ public sealed class AuthenticationTests
         await using var host = HubTestHost.Start();
         string good = host.Token("alice");
 
-        await using (var badQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: "bad." + good, bearerToken: good))
+        await using (var badQuery = await host.ConnectAsync(queryToken: "bad." + good, bearerToken: good))
         {
             Assert.That(await badQuery.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")), "a bad query token is not rescued by a good header");
         }
-        await using var goodQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: good, bearerToken: "bad." + good);
+        await using var goodQuery = await host.ConnectAsync(queryToken: good, bearerToken: "bad." + good);
         Assert.That((await goodQuery.ReceiveAsync()).Type, Is.EqualTo("process_list"));
     }
 
@@ -102,13 +102,13 @@ public sealed class AuthenticationTests
         await using var host = HubTestHost.Start(jwt: new JwtSettings { PublicKeyPem = publicPem, ClockSkew = TimeSpan.Zero });
 
         // The control: a genuine RS256 token works, so the refusal below is about the algorithm, not the setup.
-        await using (var genuine = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.Create(TestTokens.Rs256(rsa), "alice")))
+        await using (var genuine = await host.ConnectAsync(queryToken: TestTokens.Create(TestTokens.Rs256(rsa), "alice")))
         {
             Assert.That((await genuine.ReceiveAsync()).Type, Is.EqualTo("process_list"));
         }
 
         // Algorithm confusion: HS256 "signed" with the public key the server verifies RS256 with.
-        await using var forged = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.HmacSignedWithPublicKey(publicPem, "alice"));
+        await using var forged = await host.ConnectAsync(queryToken: TestTokens.HmacSignedWithPublicKey(publicPem, "alice"));
         Assert.That(await forged.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")));
     }
 
@@ -116,7 +116,7 @@ public sealed class AuthenticationTests
     public async Task No_token_within_the_auth_timeout_closes_with_4401_auth_timeout()
     {
         await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromMilliseconds(300) });
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
 
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
     }
@@ -126,7 +126,7 @@ public sealed class AuthenticationTests
     {
         // With a fake clock nothing happens until the clock moves: the timeout is the hub's, not a race.
         await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromSeconds(10) }, fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
         await Eventually.HoldsAsync(() => host.App.SessionCount == 1, "the hub registering the connection");
 
         host.Time!.Advance(TimeSpan.FromSeconds(9));
@@ -134,7 +134,7 @@ public sealed class AuthenticationTests
         await client.SendJsonAsync(new { type = "auth", token = host.Token("alice") });
         Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"), "9 s in, the connection was still waiting for auth");
 
-        await using var late = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var late = await host.ConnectAsync();
         await Eventually.HoldsAsync(() => host.App.SessionCount == 2, "the hub registering the second connection");
         host.Time.Advance(TimeSpan.FromSeconds(10));
         host.App.Timers.Sweep();
@@ -147,9 +147,9 @@ public sealed class AuthenticationTests
     public async Task Any_message_other_than_auth_before_auth_closes_with_4401(string message)
     {
         await using var host = HubTestHost.Start();
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
 
-        await client.SendAsync(message);
+        await client.SendTextAsync(message);
 
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth required")));
     }
@@ -158,7 +158,7 @@ public sealed class AuthenticationTests
     public async Task An_auth_message_without_a_token_closes_with_4401()
     {
         await using var host = HubTestHost.Start();
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
 
         await client.SendJsonAsync(new { type = "auth" });
 
@@ -169,7 +169,7 @@ public sealed class AuthenticationTests
     public async Task A_token_expiring_mid_connection_closes_with_4401_token_expired()
     {
         await using var host = HubTestHost.Start(fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await using var client = await host.ConnectAsync(queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
         await client.ReceiveUntilAsync("process_list");
 
         host.Time!.Advance(TimeSpan.FromMinutes(4));
@@ -185,7 +185,7 @@ public sealed class AuthenticationTests
     public async Task A_fresh_token_for_the_same_sub_keeps_the_connection_past_the_old_expiry()
     {
         await using var host = HubTestHost.Start(fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await using var client = await host.ConnectAsync(queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
         await client.ReceiveUntilAsync("process_list");
 
         await client.SendJsonAsync(new { type = "auth", token = host.Token("alice", lifetime: TimeSpan.FromMinutes(60)) });
@@ -212,8 +212,8 @@ public sealed class AuthenticationTests
         // reach the other connection through it.
         await using var host = HubTestHost.Start(fakeTime: true);
         string shared = host.Token("alice", lifetime: TimeSpan.FromMinutes(5));
-        await using var refreshed = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
-        await using var other = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
+        await using var refreshed = await host.ConnectAsync(queryToken: shared);
+        await using var other = await host.ConnectAsync(queryToken: shared);
         await refreshed.ReceiveUntilAsync("process_list");
         await other.ReceiveUntilAsync("process_list");
 
@@ -256,21 +256,21 @@ public sealed class AuthenticationTests
         await using var second = await host.OpenTabAsync("alice");
         await using var other = await host.OpenTabAsync("bob");
 
-        await using var third = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice"));
+        await using var third = await host.ConnectAsync(queryToken: host.Token("alice"));
 
         Assert.That(await third.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections for this user")));
     }
 
-    private static async Task<HubTestClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
+    private static async Task<RawWebSocketClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
     {
         switch (path)
         {
             case TokenPath.Query:
-                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: token);
+                return await host.ConnectAsync(queryToken: token);
             case TokenPath.AuthorizationHeader:
-                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, bearerToken: token);
+                return await host.ConnectAsync(bearerToken: token);
             default:
-                var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+                var client = await host.ConnectAsync();
                 await client.SendJsonAsync(new { type = "auth", token });
                 return client;
         }

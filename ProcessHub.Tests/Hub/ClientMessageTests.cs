@@ -44,7 +44,7 @@ public sealed class ClientMessageTests
         await using var host = HubTestHost.Start();
         await using var tab = await host.OpenTabAsync("alice");
 
-        await tab.SendAsync(message);
+        await tab.SendTextAsync(message);
         var error = await tab.ReceiveAsync();
 
         Assert.That(error.Type, Is.EqualTo("error"));

@@ -46,7 +46,7 @@ public sealed class ConnectOrderingTests
         finally
         {
             await stop.CancelAsync();
-            await producer.WaitAsync(HubTestClient.DefaultTimeout);
+            await producer.WaitAsync(TestTimeouts.Receive);
         }
         Assert.That(run.IsEnded, Is.False, "the stream was still running while the tabs connected");
     }
