@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Tests.Infrastructure;
 
@@ -7,15 +8,19 @@ namespace ProcessHub.Tests.Conformance;
 /// What the case tables take for granted about the end of a connection. There, a client that receives a close
 /// answers it and half-closes, which lets the server finish at once. Here the client does less, and the server
 /// must still end TCP by itself (RFC 6455 7.1.1: the server closes first; 7.1.7: a failed connection is dropped),
-/// and the engine must record the code both sides agreed on.
+/// and the engine must record the code both sides agreed on. Where the server's close timer decides, the server
+/// runs on a fake clock that the test moves while it waits.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class CloseHandshakeTests
 {
     private TestServer _server = null!;
 
+    private FakeTimeProvider Time => _server.Time!;
+
     [SetUp]
-    public void StartServer() => _server = TestServer.Start();
+    public void StartServer() => _server = TestServer.Start(time: new FakeTimeProvider(DateTimeOffset.UtcNow));
 
     [TearDown]
     public async Task StopServer() => await _server.DisposeAsync();
@@ -29,7 +34,7 @@ internal sealed class CloseHandshakeTests
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
         // No answer, no FIN from us: the server's own close timer must end the connection.
-        await client.ExpectClosedAsync();
+        await Eventually.CompletesAsync(Time, client.ExpectClosedAsync(), "the close timer ending TCP");
         Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
     }
 
@@ -42,7 +47,8 @@ internal sealed class CloseHandshakeTests
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
         await client.SendAsync(ClientFrame.Close(CloseCodes.ProtocolError));
-        await client.ExpectClosedAsync();
+        await Eventually.CompletesAsync(Time, client.ExpectClosedAsync(), "the server ending TCP");
+        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
     }
 
     [Test]
@@ -54,7 +60,8 @@ internal sealed class CloseHandshakeTests
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.Normal), close.ToString());
         await client.ExpectClosedAsync();
-        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.Normal));
+        // Our FIN never comes: the server's close timer ends its side, and only then is the code recorded.
+        Assert.That(await Eventually.CompletesAsync(Time, NextClosedAsync(), "the server recording the close"), Is.EqualTo(CloseCodes.Normal));
     }
 
     [Test]
@@ -81,7 +88,7 @@ internal sealed class CloseHandshakeTests
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.GoingAway), close.ToString());
         await client.SendAsync(ClientFrame.Close(CloseCodes.GoingAway));
         await client.ExpectClosedAsync();
-        await stopping.WaitAsync(TestTimeouts.Receive);
+        await Eventually.CompletesAsync(Time, stopping, "the server stopping");
     }
 
     private async Task<ushort?> NextClosedAsync()

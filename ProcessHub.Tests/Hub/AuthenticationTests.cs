@@ -18,6 +18,9 @@ public sealed class AuthenticationTests
     private const string Audience = "processhub";
     private const string OtherSecret = "not-the-hub-secret-0123456789abcdef-0123456789";
 
+    // Generating a 2048-bit key costs real CPU time: one serves every test that needs an RSA key.
+    private static readonly Lazy<RSA> RsaKey = new(() => RSA.Create(2048));
+
     private static readonly JwtSettings StrictJwt = new()
     {
         Secret = HubTestHost.Secret,
@@ -37,7 +40,7 @@ public sealed class AuthenticationTests
             ("expired", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(-2), expires: DateTime.UtcNow.AddHours(-1)), "token expired"),
             ("not yet valid", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(1), expires: DateTime.UtcNow.AddHours(2)), "token not yet valid"),
             ("alg none", () => TestTokens.Unsigned("alice"), "invalid token"),
-            ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RSA.Create(2048)), issuer: Issuer, audience: Audience), "invalid token"),
+            ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RsaKey.Value), issuer: Issuer, audience: Audience), "invalid token"),
             ("not a JWT", () => "definitely.not.a-jwt", "invalid token"),
             ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
         };
@@ -97,7 +100,7 @@ public sealed class AuthenticationTests
     [Test]
     public async Task RS256_is_accepted_with_the_configured_public_key_and_HS256_signed_with_that_key_is_not()
     {
-        using var rsa = RSA.Create(2048);
+        var rsa = RsaKey.Value;
         string publicPem = rsa.ExportSubjectPublicKeyInfoPem();
         await using var host = HubTestHost.Start(jwt: new JwtSettings { PublicKeyPem = publicPem, ClockSkew = TimeSpan.Zero });
 
@@ -115,10 +118,12 @@ public sealed class AuthenticationTests
     [Test]
     public async Task No_token_within_the_auth_timeout_closes_with_4401_auth_timeout()
     {
-        await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var host = HubTestHost.Start(fakeTime: true);
         await using var client = await host.ConnectAsync();
 
-        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
+        var close = await Eventually.CompletesAsync(host.Time!, client.ReceiveCloseAsync(), "the auth timeout", TimeSpan.FromSeconds(1));
+
+        Assert.That(close, Is.EqualTo((4401, "auth timeout")));
     }
 
     [Test]

@@ -135,5 +135,14 @@ internal sealed class HubTestHost : IAsyncDisposable
         return reply.Json;
     }
 
-    public async ValueTask DisposeAsync() => await App.DisposeAsync();
+    /// <summary>Stops the hub; on a fake clock the clock moves while it drains, as a real one would.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var stopped = App.DisposeAsync().AsTask();
+        if (Time is not null)
+        {
+            await Eventually.CompletesAsync(Time, stopped, "the hub stopping");
+        }
+        await stopped;
+    }
 }

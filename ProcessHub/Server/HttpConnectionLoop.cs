@@ -17,12 +17,14 @@ internal sealed class HttpConnectionLoop
     private readonly ServerOptions _options;
     private readonly Router _router;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger)
+    public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger, TimeProvider time)
     {
         _options = options;
         _router = router;
         _logger = logger;
+        _time = time;
     }
 
     /// <summary>
@@ -33,7 +35,10 @@ internal sealed class HttpConnectionLoop
     public async Task<UpgradeRequest?> RunAsync(ClientConnection client, CancellationToken stopping)
     {
         var request = new HttpRequest();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        // The head timeout runs on the server's clock (a linked source could only use the system's), and shutdown
+        // cancels it too.
+        using var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var stoppingRegistration = stopping.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), deadline);
         try
         {
             while (!stopping.IsCancellationRequested)
