@@ -4,6 +4,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary><c>POST /api/admin/reclaim</c>: admins only; it runs a full GC and reports the heap and resident memory.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class AdminReclaimTests
 {
     private HubTestHost _server = null!;

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Api;
 /// (<c>"Run 2/3, Context 5K"</c>), streamed as SSE or started with 202, validated, failing on request, cancellable.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class BenchmarkApiTests : ApiFixture
 {
     [Test]

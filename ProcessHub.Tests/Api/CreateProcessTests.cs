@@ -7,6 +7,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>POST /api/processes (docs/protocol.md section 1) and the Bearer check every /api/* call shares.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class CreateProcessTests : ApiFixture
 {
     [Test]

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Api;
 /// the WebSocket (and over SSE): every event arrives, in seq order, with the same JSON on both channels.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ExternalWorkerTests : ApiFixture
 {
     private const int Steps = 6;

@@ -6,6 +6,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>GET /healthz and GET /metrics, each test on a fresh hub so the numbers are exact.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HealthAndMetricsTests
 {
     private static readonly string[] MetricNames =

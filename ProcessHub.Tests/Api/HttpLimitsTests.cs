@@ -7,6 +7,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>The HTTP-level refusals of the API: 404, 405 with Allow, 413 past the body limit, 429 past the request budget.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HttpLimitsTests
 {
     private const int BodyLimit = 512;

@@ -5,6 +5,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>GET /api/processes and GET /api/processes/{id}: processes as in <c>process_list</c> (docs/protocol.md section 3).</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class QueryTests : ApiFixture
 {
     private static readonly string[] RunningKeys = ["owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];

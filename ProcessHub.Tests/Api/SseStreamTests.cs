@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Api;
 /// terminal event, and <c>Last-Event-ID</c> resume.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class SseStreamTests : ApiFixture
 {
     [Test]

@@ -11,6 +11,7 @@ namespace ProcessHub.Tests.Cli;
 /// and environment validation (exit code 2), --help, and a graceful exit 0 on SIGTERM.
 /// </summary>
 [TestFixture]
+[Category("process")]
 internal sealed partial class CliTests
 {
     private const string Secret = "cli-tests: a shared secret of well over 32 bytes";

@@ -11,6 +11,7 @@ namespace ProcessHub.Tests.Http;
 /// every way a request can be wrong (docs/protocol.md section 1).
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HandshakeTests
 {
     private const string AllowedOrigin = "https://dashboard.example";

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Http;
 /// writes, and the limits of docs/protocol.md section 5 (431 past 16 KiB of head, 413 past the body limit).
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HttpRequestTests
 {
     private const int BodyLimit = 1024;

@@ -12,6 +12,7 @@ namespace ProcessHub.Tests.Hub;
 /// HubConnectionHandler send.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class AuthenticationTests
 {
     private const string Issuer = "processhub-tests";

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Hub;
 /// connection surviving every error that is not a policy violation.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ClientMessageTests
 {
     [Test]

@@ -7,6 +7,7 @@ namespace ProcessHub.Tests.Hub;
 /// authenticates; events the list already covers are not sent again, and none after it is sent out of order.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ConnectOrderingTests
 {
     [Test]

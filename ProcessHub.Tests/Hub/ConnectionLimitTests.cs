@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Hub;
 /// error reply (binary, oversized or invalid UTF-8 messages) and the server's shutdown close.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ConnectionLimitTests
 {
     [Test]

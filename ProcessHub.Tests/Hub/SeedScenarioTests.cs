@@ -13,6 +13,7 @@ namespace ProcessHub.Tests.Hub;
 /// users see only their own processes, admins see all, a tab that comes back finds its processes in process_list.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SeedScenarioTests
 {
     private static readonly Regex Rfc3339Millis = new(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", RegexOptions.CultureInvariant);

@@ -11,6 +11,7 @@ namespace ProcessHub.Tests.Hub;
 /// if it does not drain within the stall limit.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SlowConsumerTests
 {
     private const int Events = 10_000;

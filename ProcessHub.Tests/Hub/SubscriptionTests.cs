@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Hub;
 /// the connection missed, none twice, none lost.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SubscriptionTests
 {
     [Test]

@@ -13,6 +13,7 @@ namespace ProcessHub.Tests.Load;
 /// see every event at every connection. Nothing about timing is asserted.
 /// </summary>
 [TestFixture]
+[Category("process")]
 public sealed class LoadToolSmokeTests
 {
     private const string Secret = "load-tool-smoke-tests-secret-0123456789abcdef";

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.ServerPolicies;
 /// upgrade completes first, so that a browser can read the code.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ConnectionLimitTests
 {
     [Test]

@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Shutdown;
 /// `./run.sh` does it, on a port the kernel picks, and found through the line it prints.
 /// </summary>
 [TestFixture]
+[Category("process")]
 internal sealed class GracefulShutdownTests
 {
     private const int Clients = 100;

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Watch;
 
 /// <summary><c>processhub watch</c> against a real hub: the JSON stream for scripts, and the bar view with redirected output.</summary>
 [TestFixture]
+[Category("process")]
 public sealed class WatchCommandTests
 {
     private HubApplication _app = null!;

@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Unit.Auth;
 /// that is not exactly the one validated.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class TokenValidatorCacheTests
 {
     private const string Secret = "token-cache-tests-secret-0123456789-abcdefghij";

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Unit.Hub;
 /// boundaries; and a snapshot must not change under a publisher walking it while others connect and disconnect.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class SessionSetTests
 {
     [Test]
