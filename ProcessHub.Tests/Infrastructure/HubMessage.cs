@@ -31,8 +31,6 @@ internal sealed class HubMessage
     public string? String(string name) =>
         Root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    public long Long(string name) => Root.GetProperty(name).GetInt64();
-
     public bool Has(string name) => Root.TryGetProperty(name, out _);
 
     public JsonElement Get(string name) => Root.GetProperty(name);
