@@ -10,9 +10,18 @@ cd "$(dirname "$0")"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# Quiet unless it fails: the server's own first line (its URL) should be what a newcomer sees.
+SERVER_DLL=ProcessHub/bin/Release/net10.0/ProcessHub.dll
+
+# Quiet unless it fails or takes a while: the server's own first line (its URL) should be what a newcomer sees,
+# but a first build (restore + compile, half a minute on a small machine) must not look like a hang.
 build_server() {
     local log
+    if [ ! -f "$SERVER_DLL" ]; then
+        echo "run.sh: building ProcessHub (Release) for the first time; this takes about half a minute..." >&2
+    elif [ -n "$(find ProcessHub Directory.Build.props Directory.Packages.props -newer "$SERVER_DLL" -type f \
+            -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+        echo "run.sh: sources changed; rebuilding ProcessHub (Release)..." >&2
+    fi
     log=$(mktemp)
     if ! dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
         cat "$log" >&2
@@ -80,6 +89,6 @@ case "${1:-}" in
         ;;
     *)
         build_server
-        exec dotnet ProcessHub/bin/Release/net10.0/ProcessHub.dll "$@"
+        exec dotnet "$SERVER_DLL" "$@"
         ;;
 esac

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessHub.Tests.Client;
 
 namespace ProcessHub.Tests.Api;
 
@@ -68,45 +70,53 @@ internal sealed class ExternalWorkerTests : ApiFixture
         Assert.That(sseEvents.Select(e => e.Id), Is.EqualTo(ws.Select(m => m.Long("seq"))));
     }
 
+    // Behaviour rather than wire format: the rest is on the client library (ProcessHub.Client), as a user's worker
+    // and watcher would be.
     [Test]
     public async Task A_worker_learns_of_a_cancel_from_the_WebSocket_at_its_next_report()
     {
         var (alice, aliceToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (socket, _) = await Server.OpenTabWithTokenAsync(aliceToken);
-        await using var _ = socket;
-        string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", total = 3, owner = alice });
-        Assert.That((await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":1,"total":3}""")).Status, Is.EqualTo(200));
+        var watcher = new HubWatcher(WebSocketUrl, aliceToken);
+        await using var events = new WatchedEvents(watcher);
+        await events.NextAsync<ProcessListed>();
+        using var worker = new HubProducer(HttpUrl, workerToken);
+        using var run = await worker.StartAsync("transcode", total: 3, owner: alice);
+        Assert.That(await run.ReportAsync(1, 3), Is.False);
 
-        await socket.SendJsonAsync(new { type = "cancel_process", process_id = id });
-        var cancelled = await socket.ReceiveUntilAsync("process_cancelled");
-        var reply = await Server.PostAsync($"/api/processes/{id}/progress", workerToken, """{"current":2,"total":3}""");
+        var cancelling = watcher.CancelAsync(run.ProcessId);
+        var cancelled = await events.NextAsync<ProcessCancelled>(c => c.ProcessId == run.ProcessId);
+        await cancelling.WaitAsync(TestTimeouts.Receive);
 
-        Assert.That(cancelled.String("cancelled_by"), Is.EqualTo(alice));
-        Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
-        Assert.That(reply.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
-        var complete = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
-        Assert.That(complete.Status, Is.EqualTo(409), complete.ToString());
-        Assert.That(complete.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
+        Assert.That(cancelled.CancelledBy, Is.EqualTo(alice));
+        Assert.That(await run.ReportAsync(2, 3), Is.True, "409 with cancel_requested: the worker stops");
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.True);
+        Assert.That(await run.CompleteAsync(), Is.False, "409 again: there is nothing left to complete");
     }
 
     [Test]
     public async Task Another_users_WebSocket_does_not_see_the_process()
     {
         var (alice, aliceToken) = NewUser();
-        var (_, bobToken) = NewUser();
+        var (bob, bobToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (bobSocket, _) = await Server.OpenTabWithTokenAsync(bobToken);
-        await using var _ = bobSocket;
-        var (aliceSocket, _) = await Server.OpenTabWithTokenAsync(aliceToken);
-        await using var __ = aliceSocket;
+        await using var bobSees = new WatchedEvents(new HubWatcher(WebSocketUrl, bobToken));
+        await bobSees.NextAsync<ProcessListed>();
+        await using var aliceSees = new WatchedEvents(new HubWatcher(WebSocketUrl, aliceToken));
+        await aliceSees.NextAsync<ProcessListed>();
+        using var worker = new HubProducer(HttpUrl, workerToken);
 
-        string id = await Server.CreateAsync(workerToken, new { process_type = "transcode", owner = alice });
-        await Server.PostAsync($"/api/processes/{id}/complete", workerToken, null);
-        await aliceSocket.ReceiveUntilAsync("process_completed");
-        await bobSocket.SendJsonAsync(new { type = "ping" });
+        using var alicesRun = await worker.StartAsync("transcode", owner: alice);
+        await alicesRun.CompleteAsync();
+        await aliceSees.NextAsync<ProcessCompleted>();
+        // Bob's own process is published after alice's: had any of hers reached him, it would come first.
+        using var bobsRun = await worker.StartAsync("transcode", owner: bob);
 
-        var bobSaw = await bobSocket.ReceiveThroughAsync(m => m.Type == "pong");
-        Assert.That(bobSaw, Has.Count.EqualTo(1), string.Join("\n", bobSaw));
+        var first = await bobSees.NextAsync<ProcessEvent>();
+        Assert.That(first.ProcessId, Is.EqualTo(bobsRun.ProcessId), string.Join("\n", bobSees.Seen));
     }
+
+    private Uri WebSocketUrl => new($"ws://{Server.EndPoint}/ws");
+
+    private Uri HttpUrl => new($"http://{Server.EndPoint}");
 }

@@ -39,13 +39,15 @@ internal sealed class HealthAndMetricsTests
 
         Assert.That(empty.Status, Is.EqualTo(200), empty.ToString());
         Assert.That(empty.Header("Content-Type"), Does.StartWith("application/json"));
-        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "processes", "status", "uptime_seconds" }));
+        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "processes", "status", "store", "uptime_seconds" }));
         Assert.Multiple(() =>
         {
             Assert.That(empty.Json.Str("status"), Is.EqualTo("ok"));
             Assert.That(empty.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(0));
             Assert.That(empty.Json.Long("connections"), Is.Zero);
             Assert.That(empty.Json.Long("processes"), Is.Zero);
+            Assert.That(empty.Json.Str("store"), Is.EqualTo("memory"), "the API tests run on the memory store");
+            Assert.That(empty.Json.GetProperty("data_path").ValueKind, Is.EqualTo(System.Text.Json.JsonValueKind.Null), "nothing is kept on disk");
             Assert.That(busy.Json.Long("connections"), Is.EqualTo(1));
             Assert.That(busy.Json.Long("processes"), Is.EqualTo(2));
             Assert.That(busy.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(empty.Json.GetProperty("uptime_seconds").GetDouble()));

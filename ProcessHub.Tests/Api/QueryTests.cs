@@ -9,8 +9,9 @@ namespace ProcessHub.Tests.Api;
 internal sealed class QueryTests : ApiFixture
 {
     private static readonly string[] RunningKeys = ["owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
-    private static readonly string[] CompletedKeys = ["ended_at", "owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
-    private static readonly string[] FailedKeys = ["ended_at", "error", "owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
+    private static readonly string[] CompletedKeys = ["duration_ms", "ended_at", "owner", "process_id", "process_type", "progress", "result", "seq", "started_at", "status"];
+    private static readonly string[] FailedKeys = ["duration_ms", "ended_at", "error", "owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
+    private static readonly string[] CancelledKeys = ["cancelled_by", "duration_ms", "ended_at", "owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
 
     [Test]
     public async Task The_list_is_a_process_list_of_the_callers_processes_in_start_order()
@@ -54,7 +55,7 @@ internal sealed class QueryTests : ApiFixture
             Assert.That(Json.Keys(processes[2]), Is.EqualTo(FailedKeys));
             Assert.That(processes[2].Str("status"), Is.EqualTo("failed"));
             Assert.That(Json.DeepEquals(processes[2].GetProperty("error"), """{"message":"boom"}"""), Is.True);
-            Assert.That(Json.Keys(processes[3]), Is.EqualTo(CompletedKeys));
+            Assert.That(Json.Keys(processes[3]), Is.EqualTo(CancelledKeys));
             Assert.That(processes[3].Str("status"), Is.EqualTo("cancelled"));
         });
     }

@@ -14,9 +14,15 @@ internal sealed class DashboardHost : IAsyncDisposable
 {
     public const string Secret = "dashboard-tests-secret-0123456789-abcdefghij";
     private readonly HubOptions _hubOptions;
+    private readonly string? _dataDirectory;
     private int _port;
 
-    public DashboardHost(HubOptions? hubOptions = null) => _hubOptions = hubOptions ?? new HubOptions();
+    /// <param name="dataDirectory">Keep processes in the durable store there (a restart then keeps them); memory when null.</param>
+    public DashboardHost(HubOptions? hubOptions = null, string? dataDirectory = null)
+    {
+        _hubOptions = hubOptions ?? new HubOptions();
+        _dataDirectory = dataDirectory;
+    }
 
     public HubApplication App { get; private set; } = null!;
     public string BaseUrl => $"http://127.0.0.1:{_port}/";
@@ -27,7 +33,10 @@ internal sealed class DashboardHost : IAsyncDisposable
             new ServerOptions { Host = "127.0.0.1", Port = _port, PingInterval = TimeSpan.Zero, DrainTimeout = TimeSpan.FromSeconds(2) },
             _hubOptions,
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
+            NullLoggerFactory.Instance,
+            store: _dataDirectory is null
+                ? null
+                : new ProcessHub.Storage.SqliteProcessStore(new ProcessHub.Storage.SqliteStoreOptions { DataDirectory = _dataDirectory }, _hubOptions.HistoryLimit, NullLogger.Instance));
         App.EnableDevToken(Token("dev"));
         App.Start();
         _port = App.LocalEndPoint.Port;

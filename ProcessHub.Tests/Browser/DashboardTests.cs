@@ -53,12 +53,14 @@ public sealed class DashboardTests
 
         var cardInB = tabB.Locator("#running li.card");
         await Expect(cardInB).ToHaveCountAsync(1);
-        await Expect(cardInB.Locator(".type")).ToHaveTextAsync("benchmark");
+        // Titled by what it runs: the models, with the contexts and runs beneath.
+        await Expect(cardInB.Locator(".title")).ToHaveTextAsync("GPT-4o, Claude");
+        await Expect(cardInB.Locator(".subtitle")).ToHaveTextAsync("benchmark · contexts 1K, 5K · 3 runs each");
         // Progress advancing in the other tab: from 0 to at least 2 of 12 steps, with the seed's detail text.
         await Expect(cardInB.Locator(".counts")).ToHaveTextAsync(new Regex(@"^([2-9]|1[0-2]) / 12"));
         await Expect(cardInB.Locator(".detail")).ToHaveTextAsync(new Regex(@"^Run \d/3, Context (1K|5K)$"));
 
-        await SaveScreenshotAsync(tabB, "dashboard-mid-run.png");
+        await DashboardPage.SaveScreenshotAsync(tabB, "dashboard-mid-run.png", "the dashboard mid-run");
 
         await cardInB.Locator("button.cancel").ClickAsync();
         foreach (var tab in new[] { tabA, tabB })
@@ -176,20 +178,5 @@ public sealed class DashboardTests
         await context.CloseAsync();
     }
 
-    private async Task<IPage> OpenAsync(IBrowserContext context)
-    {
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(_host.BaseUrl);
-        await Expect(page.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
-        return page;
-    }
-
-    private static async Task SaveScreenshotAsync(IPage page, string name)
-    {
-        string directory = Path.Combine(TestContext.CurrentContext.WorkDirectory, "test-artifacts");
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, name);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        TestContext.AddTestAttachment(path, "the dashboard mid-run");
-    }
+    private Task<IPage> OpenAsync(IBrowserContext context) => DashboardPage.OpenAsync(context, _host.BaseUrl);
 }

@@ -41,6 +41,89 @@ internal sealed partial class CliTests
         Assert.That(devToken.Json.Str("user"), Is.EqualTo("dev"));
         var asDev = await RawHttpClient.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
         Assert.That(asDev.Status, Is.EqualTo(200), asDev.ToString());
+
+        // Other users, side by side: the banner says how, and the endpoint mints their tokens.
+        Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/?user=alice"));
+        Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/api/dev-token?user=alice&role=admin"));
+        var alice = await RawHttpClient.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
+        Assert.That(alice.Status, Is.EqualTo(200), alice.ToString());
+        Assert.That(alice.Json.Str("user"), Is.EqualTo("alice"));
+        Assert.That((await RawHttpClient.GetAsync(endPoint, "/api/processes", alice.Json.Str("token"))).Status, Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task Dev_mode_refuses_a_foreign_Host_so_DNS_rebinding_cannot_take_the_dev_token()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var rebound = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var reboundWithPort = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: evil.example:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var page = await RawHttpClient.SendRawAsync(endPoint, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var local = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: localhost:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var ipv6 = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: [::1]:1\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(rebound.Status, Is.EqualTo(403), rebound.ToString());
+        Assert.That(rebound.ToString(), Does.Not.Contain("token\":"), "no token in the refusal");
+        Assert.That(reboundWithPort.Status, Is.EqualTo(403), reboundWithPort.ToString());
+        Assert.That(page.Status, Is.EqualTo(403), page.ToString());
+        Assert.That(local.Status, Is.EqualTo(200), local.ToString());
+        Assert.That(ipv6.Status, Is.EqualTo(200), ipv6.ToString());
+    }
+
+    [Test]
+    public async Task Allowed_host_adds_a_name_to_the_loopback_names_in_dev_mode()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-host", "devbox.lan", "--allowed-host", "::2"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var named = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: DevBox.lan:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var bracketed = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: [::2]:8501\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
+        var other = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(named.Status, Is.EqualTo(200), named.ToString());
+        Assert.That(bracketed.Status, Is.EqualTo(200), "an IPv6 address may be given without brackets: " + bracketed);
+        Assert.That(loopback.Status, Is.EqualTo(200), loopback.ToString());
+        Assert.That(other.Status, Is.EqualTo(403), other.ToString());
+    }
+
+    [Test]
+    public async Task With_a_secret_and_no_allowed_host_any_Host_is_served()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var reply = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(reply.Status, Is.EqualTo(200), "behind a proxy the public name is not known in advance: " + reply);
+    }
+
+    [Test]
+    public async Task With_a_secret_allowed_host_turns_the_check_on_next_to_the_loopback_names()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--allowed-host", "hub.example.com"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        var named = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttpClient.GetAsync(endPoint, "/healthz");
+        var other = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+
+        Assert.That(named.Status, Is.EqualTo(200), named.ToString());
+        Assert.That(loopback.Status, Is.EqualTo(200), "a local health check keeps working: " + loopback);
+        Assert.That(other.Status, Is.EqualTo(403), other.ToString());
+    }
+
+    [TestCase("a b")]
+    [TestCase("example.com:8501")]
+    [TestCase("http://example.com")]
+    [TestCase("")]
+    public async Task An_invalid_allowed_host_exits_2(string value)
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--allowed-host", value]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("--allowed-host"));
     }
 
     [TestCase(true, TestName = "Secret_from_the_option_prints_no_token_and_has_no_dev_token")]
@@ -53,12 +136,14 @@ internal sealed partial class CliTests
         var endPoint = await ListeningEndPointAsync(hub);
 
         var devToken = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
+        var otherUser = await RawHttpClient.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
         var withOurToken = await RawHttpClient.GetAsync(endPoint, "/api/processes", token);
         await hub.TerminateAsync();
         int exitCode = await hub.WaitForExitAsync();
 
         Assert.That(devToken.Status, Is.EqualTo(404), devToken.ToString());
+        Assert.That(otherUser.Status, Is.EqualTo(404), otherUser.ToString());
         Assert.That(withOurToken.Status, Is.EqualTo(200), "tokens signed with the configured secret work: " + withOurToken);
         Assert.That(exitCode, Is.Zero, hub.Stderr);
         string output = hub.Stdout + hub.Stderr;
@@ -66,6 +151,38 @@ internal sealed partial class CliTests
         Assert.That(JwtLike().IsMatch(output), Is.False, output);
         Assert.That(output, Does.Not.Contain(Secret), output);
     }
+
+    [Test]
+    public async Task A_sub_is_logged_escaped_and_cut_and_an_oversized_one_is_refused()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        var issuer = new TokenValidator(new JwtSettings { Secret = Secret });
+        string hostile = "mallory\u001b[2J\u0007\nfake: line";
+        string longSub = "long-" + new string('L', 200);
+        string huge = new('H', 10 * 1024);
+
+        var (hostileSocket, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, issuer.Issue(hostile, [], TimeSpan.FromMinutes(5)));
+        await using (hostileSocket)
+        {
+            await hub.WaitForLineAsync(l => l.Contains("authenticated as mallory", StringComparison.Ordinal), "the log line of the hostile sub");
+        }
+        var (longSocket, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, issuer.Issue(longSub, [], TimeSpan.FromMinutes(5)));
+        await using (longSocket)
+        {
+            await hub.WaitForLineAsync(l => l.Contains("authenticated as long-", StringComparison.Ordinal), "the log line of the long sub");
+        }
+        var refused = await RawHttpClient.GetAsync(endPoint, "/api/processes", issuer.Issue(huge, [], TimeSpan.FromMinutes(5)));
+
+        Assert.That(hub.Stdout, Does.Contain("authenticated as mallory\\u001B[2J\\u0007\\u000Afake: line"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain("\u001b"), "no raw ESC byte in the log");
+        Assert.That(hub.Stdout, Does.Contain("authenticated as " + longSub[..SubjectLogFormLength] + "\u2026"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain(longSub[..(SubjectLogFormLength + 1)]), "the long sub is cut");
+        Assert.That((refused.Status, refused.Json.GetProperty("error").GetProperty("message").GetString()), Is.EqualTo((401, "invalid token")), refused.ToString());
+        Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain("HHHHHHHHHHHHHHHH"), "a 10 KB sub is refused, not logged");
+    }
+
+    private const int SubjectLogFormLength = 64;
 
     [Test]
     public async Task SIGTERM_closes_WebSockets_with_1001_and_exits_0()
@@ -151,7 +268,7 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--help"]);
 
         Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
-        foreach (var option in new[] { "--host", "--port", "--ping-interval", "--jwt-secret", "--no-dev", "--api-rate-limit", "--sse-keep-alive", "PROCESSHUB_PORT" })
+        foreach (var option in new[] { "--host", "--port", "--ping-interval", "--jwt-secret", "--no-dev", "--api-rate-limit", "--sse-keep-alive", "--allowed-host", "PROCESSHUB_PORT" })
         {
             Assert.That(hub.Stdout, Does.Contain(option));
         }

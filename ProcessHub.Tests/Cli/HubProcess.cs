@@ -44,9 +44,10 @@ internal sealed class HubProcess : IAsyncDisposable
         }
     }
 
-    public static HubProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="runVia">A program that runs the hub for it (e.g. <c>setpriv</c> with its arguments, to run as another user).</param>
+    public static HubProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? runVia = null)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(runVia is { Count: > 0 } ? runVia[0] : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -54,6 +55,14 @@ internal sealed class HubProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(HubDll())!,
         };
+        if (runVia is { Count: > 0 })
+        {
+            foreach (var arg in runVia.Skip(1))
+            {
+                start.ArgumentList.Add(arg);
+            }
+            start.ArgumentList.Add(DotnetHost());
+        }
         start.ArgumentList.Add(HubDll());
         foreach (var arg in args)
         {
@@ -63,6 +72,9 @@ internal sealed class HubProcess : IAsyncDisposable
         {
             start.Environment.Remove(name);
         }
+        // The durable store is the default; a test that wants it says so (and gives its own --data-dir), the others
+        // must not share state through a data directory beside the binary.
+        start.Environment["PROCESSHUB_STORE"] = "memory";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
@@ -136,6 +148,14 @@ internal sealed class HubProcess : IAsyncDisposable
             throw new TimeoutException($"the hub did not exit within {Timeout.TotalSeconds} s.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         }
         return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the hub gets no chance to do anything (a crash, an OOM kill, a pulled plug without the power loss).</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        using var deadline = new CancellationTokenSource(Timeout);
+        await _process.WaitForExitAsync(deadline.Token);
     }
 
     /// <summary>Sends SIGTERM, as a service manager would.</summary>

@@ -29,7 +29,7 @@ internal sealed class CloseHandshakeTests
     public async Task Protocol_error_with_a_silent_client_still_ends_TCP()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Build(Opcodes.Text, "unmasked"u8, mask: false));
+        await client.SendRawAsync(ClientFrame.Build(Opcodes.Text, "unmasked"u8, mask: false));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
@@ -42,11 +42,11 @@ internal sealed class CloseHandshakeTests
     public async Task Protocol_error_answered_without_a_FIN_still_ends_TCP()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Build(0x3, []));
+        await client.SendRawAsync(ClientFrame.Build(0x3, []));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
-        await client.SendAsync(ClientFrame.Close(CloseCodes.ProtocolError));
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.ProtocolError));
         await Eventually.CompletesAsync(Time, client.ExpectClosedAsync(), "the server ending TCP");
         Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
     }
@@ -55,7 +55,7 @@ internal sealed class CloseHandshakeTests
     public async Task Normal_close_is_recorded_as_1000_on_the_server()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8));
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.Normal), close.ToString());
@@ -68,7 +68,7 @@ internal sealed class CloseHandshakeTests
     public async Task A_client_that_vanishes_is_recorded_as_1006()
     {
         var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Text("hello"u8));
+        await client.SendRawAsync(ClientFrame.Text("hello"u8));
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("hello"));
         await client.DisposeAsync();
 
@@ -80,13 +80,13 @@ internal sealed class CloseHandshakeTests
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
         // An echo proves the connection is registered before the server stops.
-        await client.SendAsync(ClientFrame.Text("ready"u8));
+        await client.SendRawAsync(ClientFrame.Text("ready"u8));
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("ready"));
 
         var stopping = _server.Server.StopAsync();
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.GoingAway), close.ToString());
-        await client.SendAsync(ClientFrame.Close(CloseCodes.GoingAway));
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.GoingAway));
         await client.ExpectClosedAsync();
         await Eventually.CompletesAsync(Time, stopping, "the server stopping");
     }

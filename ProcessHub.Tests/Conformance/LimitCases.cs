@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using ProcessHub.Tests.Infrastructure;
 using static ProcessHub.Tests.Conformance.CaseBuilder;
 using static ProcessHub.Tests.Infrastructure.Bytes;
@@ -65,5 +66,14 @@ internal static class LimitCases
         yield return Case("length/all-ones", "a 64-bit length of all ones is a protocol error")
             .Send(ClientFrame.MaskedHeader(Opcodes.Text, ulong.MaxValue, force64BitLength: true), "text header, length 2^64 - 1")
             .ExpectFailure(CloseCodes.ProtocolError);
+
+        // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length". Decided at the header.
+        byte[] sixteenBitFive = [0x81, 0xfe, 0x00, 0x05, .. RandomNumberGenerator.GetBytes(4)]; // FIN, Text, MASK, 126 -> 16-bit 5
+        yield return Case("length/non-minimal-16", "a length of 5 in the 16-bit form is a protocol error")
+            .Send(sixteenBitFive, "text header, 16-bit length 5").ExpectFailure(CloseCodes.ProtocolError);
+        yield return Case("length/non-minimal-64", "a length of 5 in the 64-bit form is a protocol error")
+            .Send(ClientFrame.MaskedHeader(Opcodes.Text, 5, force64BitLength: true), "text header, 64-bit length 5").ExpectFailure(CloseCodes.ProtocolError);
+        yield return Case("length/non-minimal-64-65535", "65535 (fits 16 bits) in the 64-bit form is a protocol error, not a message to echo")
+            .Send(ClientFrame.MaskedHeader(Opcodes.Text, 65535, force64BitLength: true), "text header, 64-bit length 65535").ExpectFailure(CloseCodes.ProtocolError);
     }
 }

@@ -41,7 +41,7 @@ internal sealed class HandshakeTests
         }
 
         // The connection really is a WebSocket now, with no extension in effect: a plain frame round-trips.
-        await client.SendAsync(ClientFrame.Text("after upgrade"u8));
+        await client.SendRawAsync(ClientFrame.Text("after upgrade"u8));
         var echo = await client.ReceiveFrameAsync();
         Assert.That((echo.Text, echo.Rsv), Is.EqualTo(("after upgrade", (byte)0)));
     }
@@ -62,7 +62,7 @@ internal sealed class HandshakeTests
     public async Task Upgrade_request_sent_one_byte_at_a_time_is_accepted()
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
-        await client.SendAsync(client.UpgradeRequest(), chop: 1);
+        await client.SendRawAsync(client.UpgradeRequest(), chop: 1);
 
         var response = await client.ReadHttpResponseAsync();
 
@@ -74,7 +74,7 @@ internal sealed class HandshakeTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = Encoding.ASCII.GetBytes(client.UpgradeRequest());
-        await client.SendAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
+        await client.SendRawAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
 
         var response = await client.ReadHttpResponseAsync();
         Assert.That(response.Status, Is.EqualTo(101), response.ToString());
@@ -87,7 +87,7 @@ internal sealed class HandshakeTests
         // Firefox sends "Connection: keep-alive, Upgrade".
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = client.UpgradeRequest().Replace("Connection: Upgrade", "Connection: keep-alive, Upgrade", StringComparison.Ordinal);
-        await client.SendAsync(request);
+        await client.SendRawAsync(request);
 
         var response = await client.ReadHttpResponseAsync();
 
@@ -186,7 +186,7 @@ internal sealed class HandshakeTests
     /// <summary>A refusal is the status, a JSON error body, and the end of the connection (docs/protocol.md section 1).</summary>
     private static async Task<HttpReply> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
     {
-        await client.SendAsync(request);
+        await client.SendRawAsync(request);
         var response = await client.ReadHttpResponseAsync();
         using (Assert.EnterMultipleScope())
         {

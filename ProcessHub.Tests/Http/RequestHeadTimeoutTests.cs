@@ -26,7 +26,7 @@ internal sealed class RequestHeadTimeoutTests
     public async Task Head_that_never_ends_is_dropped()
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
-        await client.SendAsync($"GET /healthz HTTP/1.1\r\nHost: {client.HostHeader}\r\nX-Slow: ");
+        await client.SendRawAsync($"GET /healthz HTTP/1.1\r\nHost: {client.HostHeader}\r\nX-Slow: ");
 
         await ExpectDroppedAsync(client);
     }
@@ -44,7 +44,7 @@ internal sealed class RequestHeadTimeoutTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = client.UpgradeRequest();
-        await client.SendAsync(request[..^2]);
+        await client.SendRawAsync(request[..^2]);
 
         await ExpectDroppedAsync(client);
     }
@@ -54,10 +54,10 @@ internal sealed class RequestHeadTimeoutTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = $"GET /healthz HTTP/1.1\r\nHost: {client.HostHeader}\r\nConnection: close\r\n\r\n";
-        await client.SendAsync(request[..10]);
+        await client.SendRawAsync(request[..10]);
         // Just short of the timeout, and the server is known to hold the first bytes: the rest is still in time.
         await AdvanceAsync(HeadTimeout - TimeSpan.FromSeconds(1));
-        await client.SendAsync(request[10..]);
+        await client.SendRawAsync(request[10..]);
 
         Assert.That((await client.ReadHttpResponseAsync()).Status, Is.EqualTo(200));
     }

@@ -3,6 +3,7 @@ using NUnit.Framework;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
 using ProcessHub.Server;
+using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.Hub;
 
@@ -44,6 +45,17 @@ public sealed class AuthenticationTests
             ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RsaKey.Value), issuer: Issuer, audience: Audience), "invalid token"),
             ("not a JWT", () => "definitely.not.a-jwt", "invalid token"),
             ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
+            ("an unknown crit header", () => Raw(Hs256Header("\"crit\":[\"x-unknown\"],\"x-unknown\":1"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
+            ("a crit header naming a registered claim", () => Raw(Hs256Header("\"crit\":[\"exp\"]"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
+            ("an empty crit header", () => Raw(Hs256Header("\"crit\":[]"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
+            ("exp as a string", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, exp: $"\"{DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeSeconds()}\"")), "invalid token"),
+            ("nbf as a string", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, nbf: $"\"{DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds()}\"")), "invalid token"),
+            ("iat as a string", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, iat: $"\"{DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds()}\"")), "invalid token"),
+            ("sub as a number", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience).Replace("\"sub\":\"alice\"", "\"sub\":42", StringComparison.Ordinal)), "invalid token"),
+            ("exp as true", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, exp: "true")), "invalid token"),
+            ("a sub of 257 bytes", () => TestTokens.Create(hub, subject: new string('s', 257), issuer: Issuer, audience: Audience), "invalid token"),
+            ("a sub of 10 KB", () => TestTokens.Create(hub, subject: new string('s', 10 * 1024), issuer: Issuer, audience: Audience), "invalid token"),
+            ("a sub of 129 two-byte characters", () => TestTokens.Create(hub, subject: new string('\u00e9', 129), issuer: Issuer, audience: Audience), "invalid token"),
         };
         foreach (var (name, token, reason) in cases)
         {
@@ -52,6 +64,52 @@ public sealed class AuthenticationTests
                 yield return new TestCaseData(path, token, reason).SetName($"Rejected_{name.Replace(' ', '_')}_via_{path}");
             }
         }
+    }
+
+    private static string Hs256Header(string extraMembers = "") =>
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\"" + (extraMembers.Length > 0 ? "," + extraMembers : string.Empty) + "}";
+
+    private static string Raw(string header, string payload) => TestTokens.SignedRaw(HubTestHost.Secret, header, payload);
+
+    [Test]
+    public async Task A_hand_signed_token_with_numeric_times_and_a_256_byte_sub_is_accepted()
+    {
+        // The control for the rejections above: the same hand-made token, with every claim of the right type.
+        await using var host = HubTestHost.Start(jwt: StrictJwt);
+        string subject = new('s', 256);
+        await using var client = await ConnectAsync(host, TokenPath.Query, Raw(Hs256Header(), TestTokens.Payload(subject, Issuer, Audience)));
+
+        Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+    }
+
+    public static IEnumerable<TestCaseData> RoleClaims()
+    {
+        TestCaseData Case(string claim, bool admin, string name) => new TestCaseData(claim, admin).SetName(name);
+        yield return Case(",\"roles\":[\"admin\"]", true, "Roles_as_an_array_with_admin_grant_admin");
+        yield return Case(",\"role\":\"admin\"", true, "Role_as_a_string_admin_grants_admin");
+        yield return Case(",\"roles\":[\"viewer\",\"admin\"]", true, "Admin_anywhere_in_the_array_grants_admin");
+        yield return Case(",\"role\":\"admin producer\"", false, "Role_admin_producer_as_one_string_is_one_unknown_role");
+        yield return Case(",\"roles\":\"admin producer\"", false, "Roles_admin_producer_as_one_string_is_one_unknown_role");
+        yield return Case(",\"roles\":[\"admin producer\"]", false, "An_array_element_admin_producer_is_one_unknown_role");
+        yield return Case(",\"roles\":[\"Admin\"]", false, "Roles_are_compared_exactly_Admin_is_not_admin");
+        yield return Case(",\"roles\":[\" admin\"]", false, "Roles_are_compared_exactly_a_space_is_not_trimmed");
+        yield return Case(",\"roles\":[[\"admin\"]]", false, "A_nested_array_is_not_a_role");
+        yield return Case(",\"roles\":{\"admin\":true}", false, "An_object_is_not_a_role");
+    }
+
+    [TestCaseSource(nameof(RoleClaims))]
+    public async Task Roles_are_read_as_whole_strings(string roleMembers, bool admin)
+    {
+        // docs/protocol.md section 2: `role` or `roles`, a string or an array of strings, each string one role.
+        await using var host = HubTestHost.Start(jwt: StrictJwt);
+        var bobs = host.App.Producer.Start("benchmark", "bob");
+        string token = Raw(Hs256Header(), TestTokens.Payload("carol", Issuer, Audience, extra: roleMembers));
+        await using var client = await ConnectAsync(host, TokenPath.Query, token);
+
+        var list = await client.ReceiveAsync();
+
+        Assert.That(list.Type, Is.EqualTo("process_list"), list.ToString());
+        Assert.That(list.Get("processes").GetArrayLength(), Is.EqualTo(admin ? 1 : 0), admin ? "an admin sees bob's process" : "not an admin: bob's process is hidden");
     }
 
     [TestCaseSource(nameof(Rejections))]
@@ -96,6 +154,36 @@ public sealed class AuthenticationTests
         }
         await using var goodQuery = await host.ConnectAsync(queryToken: good, bearerToken: "bad." + good);
         Assert.That((await goodQuery.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+    }
+
+    [TestCase("", TestName = "An_empty_query_token_falls_through_to_the_Authorization_header")]
+    [TestCase("%20", TestName = "A_blank_query_token_falls_through_to_the_Authorization_header")]
+    public async Task An_empty_query_token_is_no_token(string rawQueryValue)
+    {
+        // `?token=` (a page that had no token to put there) must not hide the header a non-browser client sent.
+        await using var host = HubTestHost.Start();
+        string good = host.Token("alice");
+        await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
+
+        var response = await client.HandshakeAsync($"/ws?token={rawQueryValue}", extraHeaderLines: $"Authorization: Bearer {good}");
+        var first = await client.ReceiveFrameAsync();
+
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
+        Assert.That(first.Opcode, Is.EqualTo(Opcodes.Text), first.ToString());
+        Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), "authenticated by the header, not closed with 4401");
+    }
+
+    [Test]
+    public async Task An_empty_query_token_and_no_header_waits_for_the_auth_message()
+    {
+        await using var host = HubTestHost.Start();
+        await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
+        await client.HandshakeAsync("/ws?token=");
+
+        await client.SendRawAsync(ClientFrame.Text($$"""{"type":"auth","token":"{{host.Token("alice")}}"}"""));
+        var first = await client.ReceiveFrameAsync();
+
+        Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), first.Text);
     }
 
     [Test]

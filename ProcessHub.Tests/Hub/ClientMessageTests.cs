@@ -57,6 +57,51 @@ public sealed class ClientMessageTests
         Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "still-there")));
     }
 
+    [TestCase("""{"type":"ping","request_id":"t-1"} GARBAGE""", TestName = "Trailing_garbage_after_a_ping_is_a_bad_request")]
+    [TestCase("""{"type":"ping","request_id":"t-1"}{"type":"ping"}""", TestName = "A_second_JSON_value_after_a_ping_is_a_bad_request")]
+    [TestCase("""{"type":"ping","request_id":"t-1"}]""", TestName = "A_stray_bracket_after_a_ping_is_a_bad_request")]
+    public async Task Data_after_the_JSON_object_is_a_bad_request_not_a_pong(string message)
+    {
+        // The HTTP API refuses a body with trailing data; the WebSocket must read a message the same way.
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendTextAsync(message);
+        var reply = await tab.ReceiveAsync();
+
+        Assert.That((reply.Type, reply.String("code")), Is.EqualTo(("error", "bad_request")), reply.ToString());
+        Assert.That(reply.String("message"), Is.EqualTo("unexpected data after the JSON object"));
+        Assert.That(reply.String("request_id"), Is.EqualTo("t-1"), "the object itself was readable, so its request_id is echoed");
+    }
+
+    [Test]
+    public async Task A_cancel_followed_by_garbage_is_not_executed()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+        await tab.ReceiveUntilAsync(m => m.Type == "process_started" && m.ProcessId == run.ProcessId);
+
+        await tab.SendTextAsync($$"""{"type":"cancel_process","process_id":"{{run.ProcessId}}","request_id":"c-9"} GARBAGE""");
+        var reply = await tab.ReceiveAsync();
+
+        Assert.That((reply.Type, reply.String("code"), reply.String("request_id")), Is.EqualTo(("error", "bad_request", "c-9")), reply.ToString());
+        Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty, "no process_cancelled follows");
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.False, "the process was not cancelled");
+    }
+
+    [Test]
+    public async Task Whitespace_after_the_JSON_object_is_allowed()
+    {
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendTextAsync("{\"type\":\"ping\",\"request_id\":\"w-1\"} \r\n\t ");
+        var pong = await tab.ReceiveAsync();
+
+        Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "w-1")), "RFC 8259 2: whitespace may follow a value");
+    }
+
     [Test]
     public async Task An_unknown_type_gets_unknown_type_and_the_connection_stays()
     {

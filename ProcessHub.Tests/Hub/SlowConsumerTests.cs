@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Hub;
 using ProcessHub.Outbound;
@@ -24,7 +25,7 @@ public sealed class SlowConsumerTests
     // when the outbound queue starts to coalesce: the fast client is never backed up.
     private const int Batch = 10;
 
-    // The stall limit of the stall tests, on the hub's fake clock; the sweep runs every 250 ms of it.
+    // The stall limit of the stall tests, on the connections' fake clock; the sweep runs every 250 ms of it.
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan SweepStep = TimeSpan.FromMilliseconds(250);
 
@@ -135,7 +136,7 @@ public sealed class SlowConsumerTests
     [Test]
     public async Task A_client_that_never_reads_again_is_closed_with_4429_and_its_memory_released()
     {
-        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, fakeTime: true);
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, connectionTime: new FakeTimeProvider(DateTimeOffset.UtcNow));
         await using var bystander = await host.OpenTabAsync("bob");
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
@@ -147,8 +148,8 @@ public sealed class SlowConsumerTests
 
         Assert.That(connection.CloseStatus, Is.EqualTo(CloseCode.SlowConsumer));
         Assert.That(connection.QueuedBytes, Is.LessThanOrEqualTo(2 + 125), "what was queued for it is dropped at once: only our close frame waits");
-        // The close frame cannot get out either: a second stall limit on the hub's clock, then the socket is dropped.
-        await Eventually.HoldsAsync(host.Time!, () => host.App.SessionCount == 1, "the stalled connection's session going away", SweepStep);
+        // The close frame cannot get out either: a second stall limit on the connections' clock, then the socket is dropped.
+        await Eventually.HoldsAsync(host.ConnectionTime!, () => host.App.SessionCount == 1, "the stalled connection's session going away", SweepStep);
         Assert.That(connection.QueuedBytes, Is.Zero);
         Assert.That(host.App.Sessions.ForUser("alice"), Is.Empty, "it no longer receives fan-out");
         Assert.That(await HubTestHost.DrainWithPingAsync(bystander), Is.Empty, "another connection is unaffected");
@@ -190,13 +191,13 @@ public sealed class SlowConsumerTests
     {
         // The client starts reading as soon as the hub has decided; the hub keeps the close for it for another stall
         // limit before dropping the socket, ample time to start reading.
-        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, fakeTime: true);
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, connectionTime: new FakeTimeProvider(DateTimeOffset.UtcNow));
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
         var connection = host.App.Sessions.ForUser("alice").First().Connection;
         var run = host.App.Producer.Start("benchmark", "alice", total: 1);
 
-        // From here the hub's clock stands still, so the close waits for the client as long as it takes to read.
+        // From here the connections' clock stands still, so the close waits for the client as long as it takes to read.
         await PublishUntilClosedAsync(host, run, connection);
 
         var before = new List<HubMessage>();
@@ -207,7 +208,7 @@ public sealed class SlowConsumerTests
     }
 
     /// <summary>
-    /// Keeps publishing, and moving the hub's clock a sweep at a time, until the hub gives up on the client: its
+    /// Keeps publishing, and moving the connections' clock a sweep at a time, until the hub gives up on the client: its
     /// socket fills, the queue stops draining, and the sweeper closes it once it has not drained for the stall
     /// limit. The loop ends on the hub's decision; the real-time bound only fails a hub that never decides.
     /// </summary>
@@ -222,7 +223,7 @@ public sealed class SlowConsumerTests
             {
                 run.ReportProgress(++step, int.MaxValue, "GPT-4o", Detail);
             }
-            host.Time!.Advance(SweepStep);
+            host.ConnectionTime!.Advance(SweepStep);
             await Task.Delay(5); // let the sockets move
         }
     }

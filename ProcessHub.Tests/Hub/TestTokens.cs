@@ -52,6 +52,43 @@ internal static class TestTokens
         });
     }
 
+    /// <summary>
+    /// An HS256 token with exactly the header and payload JSON given, signed by hand: for what the library's token
+    /// builder will not write (a <c>crit</c> header, <c>exp</c> as a string, a claim of the wrong type).
+    /// </summary>
+    public static string SignedRaw(string secret, string headerJson, string payloadJson)
+    {
+        string signingInput = Base64UrlEncoder.Encode(headerJson) + "." + Base64UrlEncoder.Encode(payloadJson);
+        byte[] signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(signingInput));
+        return signingInput + "." + Base64UrlEncoder.Encode(signature);
+    }
+
+    /// <summary>
+    /// A payload valid now for 30 minutes for <paramref name="subject"/>. <paramref name="exp"/>, <paramref name="nbf"/>
+    /// and <paramref name="iat"/> are raw JSON values replacing the default numbers; <paramref name="extra"/> is
+    /// appended as more members (starting with a comma).
+    /// </summary>
+    public static string Payload(string subject = "alice", string? issuer = null, string? audience = null, string? exp = null, string? nbf = null, string? iat = null, string extra = "")
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var members = new List<string>
+        {
+            $"\"sub\":{System.Text.Json.JsonSerializer.Serialize(subject)}",
+            $"\"iat\":{iat ?? (now - 60).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"\"nbf\":{nbf ?? (now - 60).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"\"exp\":{exp ?? (now + 1800).ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        };
+        if (issuer is not null)
+        {
+            members.Add($"\"iss\":\"{issuer}\"");
+        }
+        if (audience is not null)
+        {
+            members.Add($"\"aud\":\"{audience}\"");
+        }
+        return "{" + string.Join(",", members) + extra + "}";
+    }
+
     /// <summary>An unsigned token (<c>alg: none</c>, empty signature) with otherwise valid claims.</summary>
     public static string Unsigned(string subject)
     {

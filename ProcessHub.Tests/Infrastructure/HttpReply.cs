@@ -54,6 +54,9 @@ internal sealed class HttpReply
     /// <summary>The <c>error.code</c> of a docs/protocol.md error body.</summary>
     public string? ErrorCode => Json.GetProperty("error").GetProperty("code").GetString();
 
+    /// <summary>The <c>error.message</c> of a docs/protocol.md error body.</summary>
+    public string? ErrorMessage => Json.GetProperty("error").GetProperty("message").GetString();
+
     /// <summary>Every value of a header, compared case-insensitively by name as RFC 9110 5.1 requires.</summary>
     public IReadOnlyList<string> Values(string name) =>
         [.. Headers.Where(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value)];

@@ -15,20 +15,19 @@ namespace ProcessHub.Tests.Infrastructure;
 /// the tests make against it (tabs over <see cref="RawWebSocketClient"/>, the HTTP API over <see cref="RawHttpClient"/>).
 /// </summary>
 /// <remarks>
-/// With a <see cref="FakeTimeProvider"/> the hub's whole clock is the test's: auth deadline, token expiry,
-/// retention, rate limits, the stall limit, the close-handshake timeout, SSE keep-alives. A test then jumps minutes
-/// at once, which a real clock never does: a queue caught between a send and its bookkeeping would look stalled
-/// for minutes. So a fake-clock host without explicit server options gets a stall limit of a day; a test about
-/// stalls sets its own and moves the clock in steps.
+/// The hub has two clocks (see <see cref="HubApplication"/>): its own (auth deadline, token expiry, retention,
+/// staleness, rate limits, SSE keep-alives) and the connections' (stall limit, close handshake, heartbeat, drain).
+/// A test fakes either or both, so that jumping one cannot disturb the other.
 /// </remarks>
 internal sealed class HubTestHost : IAsyncDisposable
 {
     public const string Secret = "hub-tests-secret-0123456789abcdef-0123456789abcdef";
 
-    private HubTestHost(HubApplication app, FakeTimeProvider? time)
+    private HubTestHost(HubApplication app, FakeTimeProvider? time, FakeTimeProvider? connectionTime)
     {
         App = app;
         Time = time;
+        ConnectionTime = connectionTime;
     }
 
     public HubApplication App { get; }
@@ -36,27 +35,31 @@ internal sealed class HubTestHost : IAsyncDisposable
     /// <summary>The hub's clock when the test asked for a fake one.</summary>
     public FakeTimeProvider? Time { get; }
 
+    /// <summary>The connections' clock when the test gave a fake one.</summary>
+    public FakeTimeProvider? ConnectionTime { get; }
+
     public string Epoch => App.Registry.Epoch;
 
     public IPEndPoint EndPoint => App.LocalEndPoint;
 
     /// <summary>
-    /// Starts a hub. <paramref name="fakeTime"/> starts a fake clock at the real now (tokens carry real times), or
-    /// the test passes its own <paramref name="time"/>. <paramref name="store"/> replaces the in-memory store.
+    /// Starts a hub. <paramref name="fakeTime"/> starts a fake hub clock at the real now (tokens carry real times),
+    /// or the test passes its own <paramref name="time"/>; <paramref name="connectionTime"/> fakes the connections'
+    /// clock. <paramref name="store"/> replaces the in-memory store.
     /// </summary>
-    public static HubTestHost Start(HubOptions? hub = null, ServerOptions? server = null, JwtSettings? jwt = null, bool fakeTime = false, FakeTimeProvider? time = null, IProcessStore? store = null)
+    public static HubTestHost Start(HubOptions? hub = null, ServerOptions? server = null, JwtSettings? jwt = null, bool fakeTime = false, FakeTimeProvider? time = null, IProcessStore? store = null, FakeTimeProvider? connectionTime = null)
     {
         time ??= fakeTime ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
-        server ??= time is null ? new ServerOptions() : new ServerOptions { StallLimit = TimeSpan.FromDays(1) };
         var app = new HubApplication(
-            server with { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            (server ?? new ServerOptions()) with { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             hub ?? new HubOptions(),
             jwt ?? new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
             time,
-            store);
+            store,
+            connectionTime);
         app.Start();
-        return new HubTestHost(app, time);
+        return new HubTestHost(app, time, connectionTime);
     }
 
     /// <summary>A token the hub accepts, issued by the hub's own validator (HS256 with the test secret).</summary>
@@ -83,21 +86,8 @@ internal sealed class HubTestHost : IAsyncDisposable
         OpenTabWithTokenAsync(Token(subject, admin), receiveBufferSize);
 
     /// <summary>Connects with <paramref name="token"/> in the query and reads the process_list that must come first.</summary>
-    public async Task<(RawWebSocketClient Client, HubMessage List)> OpenTabWithTokenAsync(string token, int? receiveBufferSize = null)
-    {
-        var client = await ConnectAsync(queryToken: token, receiveBufferSize: receiveBufferSize);
-        try
-        {
-            var list = await client.ReceiveAsync();
-            Assert.That(list.Type, Is.EqualTo("process_list"), $"the first message must be process_list, got {list}");
-            return (client, list);
-        }
-        catch
-        {
-            await client.DisposeAsync();
-            throw;
-        }
-    }
+    public Task<(RawWebSocketClient Client, HubMessage List)> OpenTabWithTokenAsync(string token, int? receiveBufferSize = null) =>
+        RawWebSocketClient.OpenWithListAsync(EndPoint, token, receiveBufferSize);
 
     /// <summary>
     /// Proves every message published before this call has reached <paramref name="client"/>'s queue and was read:
@@ -135,13 +125,13 @@ internal sealed class HubTestHost : IAsyncDisposable
         return reply.Json;
     }
 
-    /// <summary>Stops the hub; on a fake clock the clock moves while it drains, as a real one would.</summary>
+    /// <summary>Stops the hub; on a fake connections' clock the clock moves while it drains, as a real one would.</summary>
     public async ValueTask DisposeAsync()
     {
         var stopped = App.DisposeAsync().AsTask();
-        if (Time is not null)
+        if (ConnectionTime is not null)
         {
-            await Eventually.CompletesAsync(Time, stopped, "the hub stopping");
+            await Eventually.CompletesAsync(ConnectionTime, stopped, "the hub stopping");
         }
         await stopped;
     }

@@ -76,6 +76,26 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Opens <c>/ws</c> with <paramref name="token"/> in the query and reads the process_list that must come first.</summary>
+    public static async Task<(RawWebSocketClient Client, HubMessage List)> OpenWithListAsync(IPEndPoint endPoint, string token, int? receiveBufferSize = null)
+    {
+        var client = await OpenAsync(endPoint, queryToken: token, receiveBufferSize: receiveBufferSize);
+        try
+        {
+            var list = await client.ReceiveAsync();
+            if (list.Type != "process_list")
+            {
+                throw new InvalidDataException($"the first message must be process_list, got {list}");
+            }
+            return (client, list);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Opens a <c>ws://</c> URL as printed by the server (host, port, path and query).</summary>
     public static Task<RawWebSocketClient> OpenAsync(Uri url) =>
         OpenAsync(new IPEndPoint(IPAddress.Parse(url.Host), url.Port), url.PathAndQuery);
@@ -101,30 +121,30 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
     /// <summary>Sends a standard upgrade request and reads the response head (and a body, if it has one).</summary>
     public async Task<HttpReply> HandshakeAsync(string path = "/ws", string key = SampleKey, params string[] extraHeaderLines)
     {
-        await SendAsync(UpgradeRequest(path, key, extraHeaderLines));
+        await SendRawAsync(UpgradeRequest(path, key, extraHeaderLines));
         return await ReadHttpResponseAsync();
     }
 
     /// <summary>Reads one HTTP response (<see cref="RawHttpClient.ReadResponseAsync"/>).</summary>
     public Task<HttpReply> ReadHttpResponseAsync() => _http.ReadResponseAsync();
 
-    /// <summary>Sends text as Latin-1 bytes: raw HTTP, exactly as written.</summary>
-    public Task SendAsync(string raw, int chop = 0) => _http.SendAsync(raw, chop);
+    /// <summary>Writes text as Latin-1 bytes, exactly as written (raw HTTP); not a WebSocket message (<see cref="SendTextAsync(string)"/>).</summary>
+    public Task SendRawAsync(string raw, int chop = 0) => _http.SendAsync(raw, chop);
 
     /// <summary>Writes raw bytes (frames built with <see cref="ClientFrame"/>); with <paramref name="chop"/> &gt; 0 in writes of at most that many bytes.</summary>
-    public Task SendAsync(ReadOnlyMemory<byte> bytes, int chop = 0) => _http.SendAsync(bytes, chop);
+    public Task SendRawAsync(ReadOnlyMemory<byte> bytes, int chop = 0) => _http.SendAsync(bytes, chop);
 
     /// <summary>Sends one masked text message.</summary>
-    public Task SendTextAsync(string text) => SendAsync(ClientFrame.Text(text));
+    public Task SendTextAsync(string text) => SendRawAsync(ClientFrame.Text(text));
 
     /// <summary>Sends one masked text message with exactly these payload bytes (which need not be valid UTF-8).</summary>
-    public Task SendTextAsync(ReadOnlySpan<byte> payload) => SendAsync(ClientFrame.Text(payload));
+    public Task SendTextAsync(ReadOnlySpan<byte> payload) => SendRawAsync(ClientFrame.Text(payload));
 
     /// <summary>Sends an object as one JSON text message, e.g. <c>new { type = "ping", request_id = "r1" }</c>.</summary>
     public Task SendJsonAsync(object message) => SendTextAsync(JsonSerializer.SerializeToUtf8Bytes(message));
 
     /// <summary>Sends one masked binary message.</summary>
-    public Task SendBinaryAsync(ReadOnlySpan<byte> payload) => SendAsync(ClientFrame.Binary(payload));
+    public Task SendBinaryAsync(ReadOnlySpan<byte> payload) => SendRawAsync(ClientFrame.Binary(payload));
 
     /// <summary>Reads the next frame the server sent (RFC 6455 5.2), whatever it is.</summary>
     public async Task<ServerFrame> ReceiveFrameAsync()
@@ -226,7 +246,7 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
     /// </summary>
     public async Task CloseAsync(ushort code = CloseCodes.Normal, string reason = "bye")
     {
-        await SendAsync(ClientFrame.Close(code, Encoding.UTF8.GetBytes(reason)));
+        await SendRawAsync(ClientFrame.Close(code, Encoding.UTF8.GetBytes(reason)));
         await ReceiveCloseAsync([]);
     }
 
@@ -238,7 +258,7 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
     {
         try
         {
-            await SendAsync(ClientFrame.Close(serverClose.CloseCode));
+            await SendRawAsync(ClientFrame.Close(serverClose.CloseCode));
             ShutdownSend();
         }
         catch (System.Net.Sockets.SocketException)
@@ -280,7 +300,7 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
                 switch (frame.Opcode)
                 {
                     case Opcodes.Ping:
-                        await SendAsync(ClientFrame.Pong(frame.Payload));
+                        await SendRawAsync(ClientFrame.Pong(frame.Payload));
                         continue;
                     case Opcodes.Pong:
                         continue;

@@ -27,7 +27,7 @@ internal sealed partial class SseClient : IDisposable
     /// <summary>Keep-alive comments seen by <see cref="ReadEventAsync"/> while it skipped them.</summary>
     public int KeepAlivesSkipped { get; private set; }
 
-    public static Task<SseClient> GetAsync(IPEndPoint server, string path, string token, string? lastEventId = null)
+    public static Task<SseClient> GetAsync(IPEndPoint server, string path, string? token, string? lastEventId = null)
     {
         var headers = new List<(string, string)> { ("Accept", "text/event-stream") };
         if (lastEventId is not null)

@@ -35,10 +35,10 @@ internal sealed class HeartbeatTests
         {
             var ping = await Eventually.CompletesAsync(_server.Time!, client.ReceiveFrameAsync(), $"ping {i + 1}", Step);
             Assert.That(ping.Opcode, Is.EqualTo(Opcodes.Ping), $"ping {i + 1}: {ping}");
-            await client.SendAsync(ClientFrame.Pong(ping.Payload));
+            await client.SendRawAsync(ClientFrame.Pong(ping.Payload));
         }
 
-        await client.SendAsync(ClientFrame.Text("still here"u8));
+        await client.SendRawAsync(ClientFrame.Text("still here"u8));
         var next = await NextNonPingAsync(client);
         Assert.That((next.Opcode, next.Text), Is.EqualTo((Opcodes.Text, "still here")), next.ToString());
     }

@@ -21,7 +21,7 @@ internal sealed class GracefulShutdownTests
     public async Task Signal_closes_every_client_with_1001_and_exits_0(int signal)
     {
         Assert.That(RepositoryPaths.ServerDll, Does.Exist, "the ProcessHub build output is copied next to the tests");
-        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0"]);
+        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory"]);
         var line = await server.WaitForLineAsync(l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), TestTimeouts.Process);
         var endPoint = IPEndPoint.Parse(line[ListeningPrefix.Length..].Split(' ')[0]);
 
@@ -57,7 +57,7 @@ internal sealed class GracefulShutdownTests
 
     private static async Task ExpectPongAsync(RawWebSocketClient client)
     {
-        await client.SendAsync(ClientFrame.Ping("ready"u8));
+        await client.SendRawAsync(ClientFrame.Ping("ready"u8));
         var pong = await client.ReceiveFrameAsync();
         if (pong.Opcode != Opcodes.Pong)
         {
@@ -73,7 +73,7 @@ internal sealed class GracefulShutdownTests
         {
             throw new InvalidDataException($"expected a close frame, got {close}");
         }
-        await client.SendAsync(ClientFrame.Close(close.CloseCode));
+        await client.SendRawAsync(ClientFrame.Close(close.CloseCode));
         await client.ExpectClosedAsync();
         return close.CloseCode;
     }

@@ -13,6 +13,7 @@ internal sealed partial class WatchProcess : IDisposable
 {
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly Channel<string> _errors = Channel.CreateUnbounded<string>();
 
     private WatchProcess(Process process) => _process = process;
 
@@ -40,9 +41,14 @@ internal sealed partial class WatchProcess : IDisposable
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is null)
+            {
+                watch._errors.Writer.TryComplete();
+            }
+            else
             {
                 TestContext.Progress.WriteLine($"watch stderr: {e.Data}");
+                watch._errors.Writer.TryWrite(e.Data);
             }
         };
         process.Start();
@@ -52,12 +58,17 @@ internal sealed partial class WatchProcess : IDisposable
     }
 
     /// <summary>The next line of stdout that satisfies <paramref name="match"/>.</summary>
-    public async Task<string> NextLineAsync(Func<string, bool> match, TimeSpan? timeout = null)
+    public Task<string> NextLineAsync(Func<string, bool> match, TimeSpan? timeout = null) => NextAsync(_lines, match, timeout);
+
+    /// <summary>The next line of stderr (where watch reports its connection) that satisfies <paramref name="match"/>.</summary>
+    public Task<string> NextErrorLineAsync(Func<string, bool> match, TimeSpan? timeout = null) => NextAsync(_errors, match, timeout);
+
+    private static async Task<string> NextAsync(Channel<string> lines, Func<string, bool> match, TimeSpan? timeout)
     {
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            string line = await _lines.Reader.ReadAsync(deadline.Token);
+            string line = await lines.Reader.ReadAsync(deadline.Token);
             if (match(line))
             {
                 return line;

@@ -28,15 +28,28 @@ internal sealed class ApiAuthenticator
         _time = time;
     }
 
-    public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange)
+    /// <param name="exchange">The request; answered here when authentication fails.</param>
+    /// <param name="acceptQueryToken">
+    /// Also take the token from <c>?token=</c>, checked before the header exactly as <c>/ws</c> does. Only for the SSE
+    /// streams: the browser's <c>EventSource</c> cannot send headers, while every other call can (fetch does), and a
+    /// token in a URL is easier to leak (history, proxies), so no other route accepts one. The query is never logged.
+    /// </param>
+    public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange, bool acceptQueryToken = false)
     {
+        // An empty ?token= counts as none, so it cannot hide a valid Authorization header.
+        string? token = acceptQueryToken && exchange.Request.QueryParameter("token") is { Length: > 0 } fromQuery ? fromQuery : null;
         string? authorization = exchange.Request.HeaderString(KnownHeader.Authorization);
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (token is null && authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            await exchange.RespondErrorAsync(401, "unauthorized", "missing bearer token", Challenge).ConfigureAwait(false);
+            token = authorization["Bearer ".Length..].Trim();
+        }
+        if (token is null)
+        {
+            string missing = acceptQueryToken ? "missing token (Authorization: Bearer or ?token=)" : "missing bearer token";
+            await exchange.RespondErrorAsync(401, "unauthorized", missing, Challenge).ConfigureAwait(false);
             return null;
         }
-        var result = _tokens.Validate(authorization["Bearer ".Length..].Trim());
+        var result = _tokens.Validate(token);
         if (!result.Succeeded)
         {
             _counters.CountAuthFailure(result.FailureReason!);
@@ -56,6 +69,9 @@ internal sealed class ApiAuthenticator
             await exchange.RespondErrorAsync(429, "rate_limited", "too many requests; slow down", RetryAfter).ConfigureAwait(false);
             return null;
         }
+        // Only now is the request going to be served: a client that sent Expect: 100-continue gets its 100 here and
+        // sends the body; a refused one above got its 401/429 without ever sending it.
+        await exchange.ReadBodyAsync().ConfigureAwait(false);
         return identity;
     }
 }

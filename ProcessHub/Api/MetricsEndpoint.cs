@@ -4,6 +4,7 @@ using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Api;
 
@@ -16,7 +17,7 @@ internal sealed class MetricsEndpoint
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
-    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters)
+    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters, StoreStatistics? store, Func<EngineHealth> engine)
     {
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
@@ -31,8 +32,32 @@ internal sealed class MetricsEndpoint
         var authFailures = metrics.CreateCounter("processhub_auth_failures_total", "Failed authentications by reason.", "reason");
         var closes = metrics.CreateCounter("processhub_websocket_closes_total", "Closed WebSocket connections by close code.", "code");
 
+        var storeCommits = metrics.CreateCounter("processhub_store_commits_total", "Transactions the durable store committed (each carries every event queued meanwhile).");
+        var storeEvents = metrics.CreateCounter("processhub_store_events_written_total", "Events the durable store made durable.");
+        var storeCommitSeconds = metrics.CreateCounter("processhub_store_commit_seconds_total", "Time the durable store's writer spent writing and committing.");
+        var storeCheckpoints = metrics.CreateCounter("processhub_store_checkpoints_total", "Write-ahead log checkpoints (run off the write path).");
+        var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
+
+        var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable), else 0.");
+        var engineLag = metrics.CreateGauge("processhub_engine_lag_events", "Events the shared engine holds that this hub has not applied yet.");
+        var engineGaps = metrics.CreateCounter("processhub_engine_gaps_filled_total", "Times this hub noticed missed events and fetched them from the shared log.");
+        var engineResyncs = metrics.CreateCounter("processhub_engine_resyncs_total", "Times this hub reloaded every process from the shared engine.");
+
         _registry.AddBeforeCollectCallback(() =>
         {
+            var health = engine();
+            engineConnected.Set(health.Connected ? 1 : 0);
+            engineLag.Set(health.LagEvents);
+            engineGaps.IncTo(health.GapsFilled);
+            engineResyncs.IncTo(health.Resyncs);
+            if (store is not null)
+            {
+                storeCommits.IncTo(store.Commits);
+                storeEvents.IncTo(store.EventsWritten);
+                storeCommitSeconds.IncTo(store.CommitTime.TotalSeconds);
+                storeCheckpoints.IncTo(store.Checkpoints);
+                storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
+            }
             webSockets.Set(server.OpenWebSockets);
             connections.Set(server.OpenConnections);
             processCount.Set(processes.Count);

@@ -195,10 +195,11 @@ internal sealed class ProcessesApi
         await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "cancelled").ConfigureAwait(false);
     }
 
-    // GET /api/processes/{id}/events: SSE, resumable with Last-Event-ID (= seq)
+    // GET /api/processes/{id}/events: SSE, resumable with Last-Event-ID (= seq); the token may come as ?token= for
+    // the browser's EventSource, which sends no headers of its own
     private async ValueTask EventsAsync(HttpExchange exchange)
     {
-        if (await FindAsync(exchange, Permission.View).ConfigureAwait(false) is not { } found)
+        if (await FindAsync(exchange, Permission.View, acceptQueryToken: true).ConfigureAwait(false) is not { } found)
         {
             return;
         }
@@ -212,9 +213,9 @@ internal sealed class ProcessesApi
         await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
     }
 
-    private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission)
+    private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission, bool acceptQueryToken = false)
     {
-        if (await _auth.AuthenticateAsync(exchange).ConfigureAwait(false) is not { } caller)
+        if (await _auth.AuthenticateAsync(exchange, acceptQueryToken).ConfigureAwait(false) is not { } caller)
         {
             return null;
         }

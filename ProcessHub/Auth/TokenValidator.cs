@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -20,6 +22,10 @@ public sealed class TokenValidator
 {
     /// <summary>Distinct valid tokens remembered at once: far more than the users of one hub, a few MiB at most.</summary>
     internal const int DefaultCacheCapacity = 4096;
+
+    /// <summary>The longest <c>sub</c> accepted, in UTF-8 bytes; a longer one makes the token invalid.</summary>
+    public const int MaxSubjectBytes = 256;
+
 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
@@ -121,10 +127,25 @@ public sealed class TokenValidator
             });
         }
         var jwt = (JsonWebToken)result.SecurityToken;
+        if (jwt.TryGetHeaderValue<object>("crit", out _))
+        {
+            // RFC 7515 4.1.11: a JWS whose crit names an extension the recipient does not understand is invalid; we
+            // understand none (and RFC 7515 forbids an empty list), so any crit is refused.
+            return AuthResult.Fail("invalid token");
+        }
+        if (!HasWellTypedClaims(jwt))
+        {
+            return AuthResult.Fail("invalid token");
+        }
         var subject = jwt.Subject;
         if (string.IsNullOrEmpty(subject))
         {
             return AuthResult.Fail("token has no sub");
+        }
+        if (Encoding.UTF8.GetByteCount(subject) > MaxSubjectBytes)
+        {
+            // A user id, not a payload: it is kept per connection, per process owner and in budgets.
+            return AuthResult.Fail("invalid token");
         }
         var roles = ReadRoles(jwt);
         var identity = new UserIdentity(subject, roles.Contains("admin"), roles.Contains("producer"), jwt.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
@@ -170,21 +191,55 @@ public sealed class TokenValidator
         return offset <= DateTime.MinValue - time ? DateTime.MinValue : time + offset;
     }
 
+    /// <summary>
+    /// <c>role</c> or <c>roles</c>, each a string or an array of strings; every string is one role, compared exactly
+    /// (so <c>"admin producer"</c> is one unknown role, not two). Anything else in these claims grants nothing.
+    /// </summary>
     private static HashSet<string> ReadRoles(JsonWebToken jwt)
     {
         var roles = new HashSet<string>(StringComparer.Ordinal);
         foreach (var claim in jwt.Claims)
         {
-            if (claim.Type is "role" or "roles")
+            // A JSON array claim arrives as one Claim per element; a nested array or an object is not a String claim.
+            if (claim.Type is "role" or "roles" && claim.ValueType == ClaimValueTypes.String)
             {
-                // A JSON array claim arrives as one Claim per element; a space-separated string is also accepted.
-                foreach (var role in claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    roles.Add(role);
-                }
+                roles.Add(claim.Value);
             }
         }
         return roles;
+    }
+
+    /// <summary>
+    /// RFC 7519 4.1.2 and 4.1.4-4.1.6: <c>sub</c> is a string and <c>exp</c>, <c>nbf</c>, <c>iat</c> are NumericDate, a
+    /// JSON number. The library reads a string of digits as a time too, so the types are checked on the payload as
+    /// sent. Runs once per distinct valid token (the cache remembers the outcome).
+    /// </summary>
+    private static bool HasWellTypedClaims(JsonWebToken jwt)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isTime = reader.ValueTextEquals("exp"u8) || reader.ValueTextEquals("nbf"u8) || reader.ValueTextEquals("iat"u8);
+                bool isSubject = reader.ValueTextEquals("sub"u8);
+                reader.Read();
+                if ((isTime && reader.TokenType != JsonTokenType.Number) || (isSubject && reader.TokenType != JsonTokenType.String))
+                {
+                    return false;
+                }
+                reader.Skip();
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static (SecurityKey Key, string[] Algorithms) CreateKey(JwtSettings settings)

@@ -4,8 +4,12 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Auth;
+using ProcessHub.Http;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Redis;
 using ProcessHub.Server;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Cli;
 
@@ -15,6 +19,7 @@ internal sealed class ServeCommand
     private readonly Option<string> _host = EnvironmentOption.Text("--host", "Address to listen on", "127.0.0.1");
     private readonly Option<int> _port = EnvironmentOption.Int("--port", "TCP port (0 = any free port)", 8501, 0, 65535);
     private readonly Option<string[]> _allowedOrigins = EnvironmentOption.List("--allowed-origin", "Origin a browser may connect from; when none is given any origin may");
+    private readonly Option<string[]> _allowedHosts = EnvironmentOption.List("--allowed-host", "Host name (or address) the server answers to besides localhost, 127.0.0.1 and [::1]; in dev mode only those are served, with a secret any Host is until one is given");
     private readonly Option<int> _pingInterval = EnvironmentOption.Int("--ping-interval", "Seconds between heartbeat pings; 0 disables pings and the idle close", 30, 0, 3600);
     private readonly Option<int> _maxMessageBytes = EnvironmentOption.Int("--max-message-bytes", "Largest client WebSocket message (close 1009 past it)", 64 * 1024, 125, 16 * 1024 * 1024);
     private readonly Option<int> _maxHeadBytes = EnvironmentOption.Int("--max-head-bytes", "Largest HTTP request head (431 past it)", 16 * 1024, 1024, 1024 * 1024);
@@ -40,20 +45,30 @@ internal sealed class ServeCommand
     private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
     private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once they pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
+    private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
+    private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
+    private readonly Option<string> _synchronous = EnvironmentOption.Create("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", raw => (raw is "normal" or "full", raw));
+    private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
+    private readonly Option<string> _redisPrefix = EnvironmentOption.Text("--redis-prefix", "Prefix of the keys and channels in Redis (one per deployment)", "processhub:");
+    private readonly Option<int> _redisLease = EnvironmentOption.Int("--redis-lease", "Seconds after which a silent hub counts as gone: its in-process processes end with hub_lost", 5, 2, 3600);
+    private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
     public void AddTo(RootCommand root)
     {
         foreach (var option in new Option[]
         {
-            _host, _port, _allowedOrigins, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
+            _host, _port, _allowedOrigins, _allowedHosts, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
-            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev,
+            _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
+            _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease,
         })
         {
             root.Options.Add(option);
         }
         _flushScheduler.AcceptOnlyFromAmong("per-connection", "shared");
+        _store.AcceptOnlyFromAmong("sqlite", "memory");
+        _synchronous.AcceptOnlyFromAmong("normal", "full");
         root.SetAction((result, _) => RunAsync(result));
     }
 
@@ -75,6 +90,34 @@ internal sealed class ServeCommand
         FlushScheduler = result.GetValue(_flushScheduler) == "shared" ? Outbound.FlushScheduler.Shared : Outbound.FlushScheduler.PerConnection,
     };
 
+    /// <summary>
+    /// Dev mode serves only the loopback names (and the address it is bound to): its token endpoint must not answer a
+    /// page that rebound its own name to 127.0.0.1. With a secret any Host is served unless --allowed-host names some;
+    /// then the loopback names stay allowed, so a local health check keeps working.
+    /// </summary>
+    private (string[] Hosts, string? Error) ReadAllowedHosts(ParseResult result, string bindHost, bool devMode)
+    {
+        var given = result.GetValue(_allowedHosts) ?? [];
+        if (!devMode && given.Length == 0)
+        {
+            return ([], null);
+        }
+        var hosts = new List<string>(HostAllowList.LoopbackNames);
+        if (devMode && HostAllowList.TryNormalize(bindHost, out var bound, out _))
+        {
+            hosts.Add(bound);
+        }
+        foreach (var value in given)
+        {
+            if (!HostAllowList.TryNormalize(value, out var name, out var problem))
+            {
+                return ([], problem);
+            }
+            hosts.Add(name);
+        }
+        return ([.. hosts.Distinct(StringComparer.OrdinalIgnoreCase)], null);
+    }
+
     private HubOptions ReadHubOptions(ParseResult result) => new()
     {
         AuthTimeout = TimeSpan.FromSeconds(result.GetValue(_authTimeout)),
@@ -84,7 +127,21 @@ internal sealed class ServeCommand
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
         ApiRequestsPerSecond = result.GetValue(_apiRateLimit),
         SseKeepAlive = TimeSpan.FromSeconds(result.GetValue(_sseKeepAlive)),
+        StaleAfter = TimeSpan.FromSeconds(result.GetValue(_staleAfter)),
     };
+
+    /// <summary>The store the options name; the sqlite store is opened (and may refuse) by the application.</summary>
+    private IProcessStore CreateStore(ParseResult result, HubOptions hubOptions, ILoggerFactory loggerFactory) =>
+        result.GetValue(_store) == "memory"
+            ? new MemoryProcessStore()
+            : new SqliteProcessStore(
+                new SqliteStoreOptions
+                {
+                    DataDirectory = result.GetValue(_dataDir)!,
+                    Synchronous = result.GetValue(_synchronous) == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
+                },
+                hubOptions.HistoryLimit,
+                loggerFactory.CreateLogger("ProcessHub.Store"));
 
     /// <summary>The JWT settings, or null for dev mode; a message and exit code 2 when the configuration is wrong.</summary>
     private (JwtSettings? Settings, string? Error) ReadJwtSettings(ParseResult result)
@@ -135,6 +192,12 @@ internal sealed class ServeCommand
             return Refuse($"invalid JWT configuration: {jwtError}");
         }
         bool devMode = jwt is null;
+        var (allowedHosts, hostError) = ReadAllowedHosts(result, serverOptions.Host, devMode);
+        if (hostError is not null)
+        {
+            return Refuse($"--allowed-host: {hostError}");
+        }
+        serverOptions = serverOptions with { AllowedHosts = allowedHosts };
         if (devMode)
         {
             if (result.GetValue(_noDev))
@@ -155,7 +218,25 @@ internal sealed class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
-        await using var app = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory);
+        HubApplication opened;
+        try
+        {
+            string? redis = result.GetValue(_redis);
+            Func<ProcessRegistry, IProcessEngine>? sharedEngine = redis is null
+                ? null
+                : registry => new RedisProcessEngine(
+                    registry,
+                    new RedisEngineOptions { Configuration = redis, KeyPrefix = result.GetValue(_redisPrefix)!, Lease = TimeSpan.FromSeconds(result.GetValue(_redisLease)) },
+                    hubOptions,
+                    TimeProvider.System,
+                    loggerFactory.CreateLogger("ProcessHub.Redis"));
+            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: redis is null ? CreateStore(result, hubOptions, loggerFactory) : null, engine: sharedEngine);
+        }
+        catch (StoreOpenException ex)
+        {
+            return Refuse(ex.Message, exitCode: 1);
+        }
+        await using var app = opened;
         try
         {
             app.Start();
@@ -166,6 +247,7 @@ internal sealed class ServeCommand
         }
         var endPoint = app.LocalEndPoint;
         Console.WriteLine($"ProcessHub listening on http://{endPoint} (WebSocket: ws://{endPoint}/ws)");
+        Console.WriteLine($"Processes are kept in {app.Engine.Description}");
         if (devMode)
         {
             PrintDevBanner(app, endPoint);
@@ -186,7 +268,7 @@ internal sealed class ServeCommand
 
     private static void PrintDevBanner(HubApplication app, IPEndPoint endPoint)
     {
-        var lifetime = TimeSpan.FromHours(24);
+        var lifetime = Api.DevTokenEndpoint.Lifetime;
         string userToken = app.Tokens.Issue("dev", [], lifetime);
         string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
         app.EnableDevToken(userToken);
@@ -195,6 +277,8 @@ internal sealed class ServeCommand
         Console.WriteLine($"  WebSocket for user 'dev': ws://{endPoint}/ws?token={userToken}");
         Console.WriteLine($"  Token for user 'dev':     {userToken}");
         Console.WriteLine($"  Admin token:              {adminToken}");
+        Console.WriteLine($"  Dashboard as alice:       http://{endPoint}/?user=alice (any user name; add &role=admin for an admin)");
+        Console.WriteLine($"  Token for any user:       curl -s 'http://{endPoint}/api/dev-token?user=alice&role=admin'");
         Console.WriteLine("  Start a benchmark:");
         Console.WriteLine($"    curl -s -X POST http://{endPoint}/api/benchmark -H 'Authorization: Bearer {userToken}' -H 'Content-Type: application/json' -d '{{\"models\":[\"GPT-4o\",\"Claude\"],\"runs\":3,\"contexts\":[\"1K\",\"5K\"],\"step_ms\":500}}'");
     }

@@ -1,20 +1,21 @@
 using System.CommandLine;
-using System.Net.Http.Json;
-using System.Net.WebSockets;
 using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json;
+using ProcessHub.Client;
 using Spectre.Console;
 
 namespace ProcessHub.Cli;
 
 /// <summary>
-/// <c>processhub watch</c>: the terminal view. Connects to a hub like a browser tab would and shows a live progress
-/// bar for every visible process (Spectre.Console), or with <c>--json</c> prints the raw messages one per line for
-/// scripts. Ctrl+C closes the WebSocket with 1000.
+/// <c>processhub watch</c>: the terminal view, on <see cref="HubWatcher"/>. Connects to a hub like a browser tab
+/// would and shows a live progress bar for every visible process (Spectre.Console), or with <c>--json</c> prints the
+/// hub's messages one per line for scripts. When the hub restarts (1001), drops the connection or cannot be reached,
+/// it says so and reconnects with backoff, resuming where it was (docs/protocol.md sections 5-6). Ctrl+C closes the
+/// WebSocket with 1000.
 /// </summary>
 internal sealed class WatchCommand
 {
+    // A person is waiting at a terminal: retry at least every 10 s rather than the library's 30.
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(10);
     private readonly Option<string> _url = EnvironmentOption.Text("--url", "The hub's WebSocket URL", "ws://127.0.0.1:8501/ws");
     private readonly Option<string?> _token = EnvironmentOption.OptionalText("--token", "JWT to connect with; in dev mode the hub's dev token is fetched when omitted");
     private readonly Option<bool> _json = new("--json") { Description = "Print every message as one line of JSON instead of progress bars" };
@@ -33,36 +34,58 @@ internal sealed class WatchCommand
     {
         if (!Uri.TryCreate(result.GetValue(_url), UriKind.Absolute, out var url) || url.Scheme is not ("ws" or "wss"))
         {
-            await Console.Error.WriteLineAsync("processhub watch: --url must be a ws:// or wss:// URL").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{WatchMessages.Prefix}--url must be a ws:// or wss:// URL").ConfigureAwait(false);
             return 2;
         }
-        bool json = result.GetValue(_json);
+        string? token = result.GetValue(_token);
 
         using var stop = new CancellationTokenSource();
-        using var socket = new ClientWebSocket();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-
-        string? token = result.GetValue(_token) ?? await FetchDevTokenAsync(url, stop.Token).ConfigureAwait(false);
-        if (token is null)
+        using var devTokens = token is null ? new DevTokenSource(url) : null;
+        var watcher = new HubWatcher(new HubWatcherOptions
         {
-            await Console.Error.WriteLineAsync("processhub watch: no token: pass --token (or PROCESSHUB_TOKEN); only a hub in dev mode hands one out").ConfigureAwait(false);
-            return 2;
-        }
-
-        socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+            Url = url,
+            Token = token,
+            TokenProvider = devTokens is null ? null : devTokens.FetchAsync,
+            MaxReconnectDelay = MaxReconnectDelay,
+        });
+        using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive: !Console.IsOutputRedirected);
         try
         {
-            await socket.ConnectAsync(url, stop.Token).ConfigureAwait(false);
+            await foreach (var hubEvent in watcher.WatchAsync(stop.Token).ConfigureAwait(false))
+            {
+                switch (hubEvent)
+                {
+                    case HubDisconnected disconnected:
+                        Notice(view, WatchMessages.Disconnected(disconnected));
+                        break;
+                    case HubConnected connected:
+                        Notice(view, connected.IsReconnect ? WatchMessages.Reconnected(connected) : null);
+                        break;
+                    case { RawJson: { } json } when view is null:
+                        await Console.Out.WriteLineAsync(json).ConfigureAwait(false);
+                        await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                        break;
+                    default:
+                        view?.Apply(hubEvent);
+                        break;
+                }
+            }
+            return 0; // Ctrl+C, or the hub ended the connection normally (1000)
         }
-        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException)
+        catch (HubConnectionException ex)
         {
-            await Console.Error.WriteLineAsync($"processhub watch: cannot connect to {url}: {ex.Message}").ConfigureAwait(false);
-            return stop.IsCancellationRequested ? 0 : 1;
+            view?.Dispose();
+            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message).ConfigureAwait(false);
+            return 1;
         }
-
-        var view = json ? null : new WatchView(AnsiConsole.Console, interactive: !Console.IsOutputRedirected);
-        return await ReceiveAsync(socket, view, stop.Token).ConfigureAwait(false);
+        catch (DevTokenUnavailableException ex)
+        {
+            view?.Dispose();
+            await Console.Error.WriteLineAsync($"{WatchMessages.Prefix}no token: pass --token (or PROCESSHUB_TOKEN); {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
 
         void Stop(PosixSignalContext context)
         {
@@ -71,83 +94,16 @@ internal sealed class WatchCommand
         }
     }
 
-    private static async Task<int> ReceiveAsync(ClientWebSocket socket, WatchView? view, CancellationToken stop)
+    // JSON mode keeps stdout for the hub's messages: notices go to stderr. The bar view places them itself.
+    private static void Notice(WatchView? view, string? text)
     {
-        // Ctrl+C starts a normal close (1000), as closing a tab would; the loop then reads until the hub's answer.
-        // Cancelling the receive itself would abort the socket without a close frame.
-        using var closeDeadline = new CancellationTokenSource();
-        using var onStop = stop.Register(() =>
+        if (view is not null)
         {
-            _ = socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
-            closeDeadline.CancelAfter(TimeSpan.FromSeconds(2));
-        });
-        var buffer = new byte[64 * 1024];
-        var message = new MemoryStream();
-        var stdout = Console.OpenStandardOutput();
-        try
-        {
-            while (true)
-            {
-                var received = await socket.ReceiveAsync(buffer, closeDeadline.Token).ConfigureAwait(false);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    return stop.IsCancellationRequested ? 0 : Report(socket);
-                }
-                message.Write(buffer, 0, received.Count);
-                if (!received.EndOfMessage)
-                {
-                    continue;
-                }
-                var text = message.GetBuffer().AsMemory(0, (int)message.Length);
-                if (view is null)
-                {
-                    await stdout.WriteAsync(text, CancellationToken.None).ConfigureAwait(false);
-                    await stdout.WriteAsync("\n"u8.ToArray(), CancellationToken.None).ConfigureAwait(false);
-                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-                else
-                {
-                    using var document = JsonDocument.Parse(text);
-                    view.Apply(document.RootElement);
-                }
-                message.SetLength(0);
-            }
+            view.Notice(text);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        else if (text is not null)
         {
-            if (stop.IsCancellationRequested)
-            {
-                return 0; // we were closing anyway; the hub did not answer in time
-            }
-            await Console.Error.WriteLineAsync($"processhub watch: connection lost: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-    }
-
-    private static int Report(ClientWebSocket socket)
-    {
-        var status = (int?)socket.CloseStatus;
-        Console.Error.WriteLine($"processhub watch: the hub closed the connection ({status} {socket.CloseStatusDescription})");
-        return status is 1000 or 1001 ? 0 : 1;
-    }
-
-    private static async Task<string?> FetchDevTokenAsync(Uri webSocketUrl, CancellationToken cancellationToken)
-    {
-        var http = new UriBuilder(webSocketUrl) { Scheme = webSocketUrl.Scheme == "wss" ? "https" : "http", Path = "/api/dev-token", Query = "" }.Uri;
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        try
-        {
-            using var response = await client.GetAsync(http, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return null;
-            }
-            var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false);
-            return body.TryGetProperty("token", out var token) ? token.GetString() : null;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
-        {
-            return null;
+            Console.Error.WriteLine(WatchMessages.Prefix + text);
         }
     }
 }

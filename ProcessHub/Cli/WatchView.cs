@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using ProcessHub.Client;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -7,96 +7,133 @@ namespace ProcessHub.Cli;
 
 /// <summary>
 /// The bar view of <c>processhub watch</c>: one row per visible process with a progress bar, redrawn in place on a
-/// terminal. With output redirected (a pipe, a file, CI) it prints one plain line per change instead.
+/// terminal and laid out to fit its width (<see cref="WatchTable"/>). With output redirected (a pipe, a file, CI)
+/// it prints one plain line per change instead, and connection notices go to stderr.
 /// </summary>
-internal sealed class WatchView
+internal sealed class WatchView : IDisposable
 {
-    private const int BarWidth = 24;
+    private const int LineBarWidth = 24;
     private readonly IAnsiConsole _console;
     private readonly bool _interactive;
-    private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
+    private readonly TextWriter _lines;
+    private readonly TextWriter _notices;
+    private readonly Dictionary<string, WatchRow> _rows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WatchRow> _printed = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
-    private LiveDisplayContext? _live;
-    private Task? _liveTask;
     private readonly TaskCompletionSource _liveReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _liveDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task? _liveTask;
+    private LiveDisplayContext? _live;
+    private string? _status;
 
-    public WatchView(IAnsiConsole console, bool interactive)
+    /// <param name="console">Where the live table is drawn (interactive only).</param>
+    /// <param name="interactive">Redraw a table in place; otherwise print a line per change.</param>
+    /// <param name="lines">The plain lines (default stdout).</param>
+    /// <param name="notices">Connection notices when not interactive (default stderr).</param>
+    public WatchView(IAnsiConsole console, bool interactive, TextWriter? lines = null, TextWriter? notices = null)
     {
         _console = console;
         _interactive = interactive;
+        _lines = lines ?? Console.Out;
+        _notices = notices ?? Console.Error;
         if (_interactive)
         {
             _liveTask = _console.Live(Render()).AutoClear(false).StartAsync(async context =>
             {
                 _live = context;
                 _liveReady.TrySetResult();
-                await Task.Delay(Timeout.Infinite).ConfigureAwait(false);
+                await _liveDone.Task.ConfigureAwait(false);
             });
         }
     }
 
-    public void Apply(JsonElement message)
+    public void Apply(HubEvent hubEvent)
     {
-        string type = message.GetProperty("type").GetString() ?? "";
-        if (type == "process_list")
+        switch (hubEvent)
         {
-            foreach (var process in message.GetProperty("processes").EnumerateArray())
-            {
-                Upsert(process.GetProperty("process_id").GetString()!, process, process.GetProperty("status").GetString()!);
-            }
-        }
-        else if (type.StartsWith("process_", StringComparison.Ordinal))
-        {
-            string status = type switch
-            {
-                "process_completed" => "completed",
-                "process_failed" => "failed",
-                "process_cancelled" => "cancelled",
-                _ => "running",
-            };
-            Upsert(message.GetProperty("process_id").GetString()!, message, status);
-        }
-        else if (type == "error")
-        {
-            _console.MarkupLineInterpolated($"[red]error[/] {message.GetProperty("message").GetString()}");
-            return;
-        }
-        else
-        {
-            return;
+            case ProcessListed list:
+                // The list is the truth (a restarted hub's is all there is): rows it does not have are gone.
+                var listed = list.Processes.Select(FromList).ToList();
+                _rows.Clear();
+                _order.Clear();
+                foreach (var row in listed)
+                {
+                    _rows[row.Id] = row;
+                    _order.Add(row.Id);
+                }
+                break;
+            case ProcessEvent processEvent:
+                Update(processEvent);
+                break;
+            case HubError error:
+                Notice($"error {error.Code}: {error.Message}");
+                return;
+            default:
+                return;
         }
         Refresh();
     }
 
-    private void Upsert(string id, JsonElement source, string status)
+    /// <summary>A line about the connection: under the table on a terminal, on stderr otherwise.</summary>
+    public void Notice(string? text)
     {
-        if (!_rows.TryGetValue(id, out var row))
+        if (!_interactive)
         {
-            row = new Row(id);
-            _rows[id] = row;
-            _order.Add(id);
+            if (text is not null)
+            {
+                _notices.WriteLine(WatchMessages.Prefix + text);
+            }
+            return;
         }
-        row.Status = status;
-        if (source.TryGetProperty("process_type", out var type))
-        {
-            row.Type = type.GetString() ?? row.Type;
-        }
-        if (source.TryGetProperty("owner", out var owner))
-        {
-            row.Owner = owner.GetString() ?? row.Owner;
-        }
-        if (source.TryGetProperty("progress", out var progress) && progress.ValueKind == JsonValueKind.Object)
-        {
-            row.Current = progress.TryGetProperty("current", out var c) && c.TryGetInt64(out long current) ? current : row.Current;
-            row.Total = progress.TryGetProperty("total", out var t) && t.TryGetInt64(out long total) ? total : row.Total;
-            row.Model = progress.TryGetProperty("model", out var m) ? m.GetString() ?? "" : row.Model;
-            row.Detail = progress.TryGetProperty("detail", out var d) ? d.GetString() ?? "" : row.Detail;
-        }
-        if (source.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var message))
-        {
-            row.Detail = message.GetString() ?? row.Detail;
-        }
+        _status = text is null ? null : WatchMessages.Prefix + text;
+        Refresh();
     }
+
+    /// <summary>The current frame, drawn at whatever width the console has.</summary>
+    internal IRenderable Render() => new WatchTable(_order.Select(id => _rows[id]).ToList(), _status);
+
+    public void Dispose()
+    {
+        _liveDone.TrySetResult();
+        _liveTask?.Wait(TimeSpan.FromSeconds(1));
+    }
+
+    private void Update(ProcessEvent processEvent)
+    {
+        var row = _rows.GetValueOrDefault(processEvent.ProcessId);
+        if (row is null)
+        {
+            row = new WatchRow(processEvent.ProcessId, processEvent.ProcessType, "running", 0, 0, "", "");
+            _order.Add(row.Id);
+        }
+        row = processEvent switch
+        {
+            ProcessStarted started => WithProgress(row with { Type = started.ProcessType }, started.Progress),
+            ProcessProgress progress => WithProgress(row, progress.Progress),
+            ProcessCompleted => row with { Status = "completed" },
+            ProcessFailed failed => row with { Status = "failed", Detail = failed.ErrorMessage },
+            ProcessCancelled cancelled => row with { Status = "cancelled", Detail = $"cancelled by {cancelled.CancelledBy}" },
+            _ => row,
+        };
+        _rows[row.Id] = row;
+    }
+
+    private static WatchRow FromList(ProcessInfo process)
+    {
+        string status = process.Status switch
+        {
+            ProcessState.Completed => "completed",
+            ProcessState.Failed => "failed",
+            ProcessState.Cancelled => "cancelled",
+            _ => "running",
+        };
+        var row = WithProgress(new WatchRow(process.ProcessId, process.ProcessType, status, 0, 0, "", ""), process.Progress);
+        return process.ErrorMessage is { } error ? row with { Detail = error } : row;
+    }
+
+    // A report without model or detail keeps the last ones: producers often send them only when they change.
+    private static WatchRow WithProgress(WatchRow row, ProgressInfo progress) =>
+        row with { Current = progress.Current, Total = progress.Total, Model = progress.Model ?? row.Model, Detail = progress.Detail ?? row.Detail };
 
     private void Refresh()
     {
@@ -110,65 +147,17 @@ internal sealed class WatchView
         foreach (var id in _order)
         {
             var row = _rows[id];
-            if (row.Printed == row.Signature)
+            if (_printed.GetValueOrDefault(id) == row)
             {
                 continue;
             }
-            row.Printed = row.Signature;
-            string line = string.Create(CultureInfo.InvariantCulture, $"{row.Id} {row.Type} {row.Status} {Bar(row, ascii: true)} {row.Current}/{row.Total} {row.Model} {row.Detail}");
-            // Plain lines, never wrapped to a terminal width: this output is for pipes and logs.
-            Console.Out.WriteLine(line.TrimEnd());
+            _printed[id] = row;
+            // Plain lines, never cut to a terminal width: this output is for pipes and logs, where brackets make the
+            // bar's extent obvious.
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"{row.Id} {row.Type} {row.Status} [{WatchTable.Bar(row.Fraction, LineBarWidth, ascii: true)}] {WatchTable.Percent(row.Fraction)} {row.Current}/{row.Total} {row.Model} {row.Detail}");
+            _lines.WriteLine(line.TrimEnd());
         }
-    }
-
-    private IRenderable Render()
-    {
-        var table = new Table().Border(TableBorder.Rounded).Expand();
-        table.AddColumn("Process");
-        table.AddColumn("Status");
-        table.AddColumn("Progress");
-        table.AddColumn("Model");
-        table.AddColumn("Detail");
-        foreach (var id in _order)
-        {
-            var row = _rows[id];
-            string color = row.Status switch { "completed" => "green", "failed" => "red", "cancelled" => "yellow", _ => "blue" };
-            table.AddRow(
-                new Markup($"{Markup.Escape(row.Type)} [grey]{Markup.Escape(row.Id)}[/]"),
-                new Markup($"[{color}]{row.Status}[/]"),
-                new Markup($"[{color}]{Bar(row, ascii: false)}[/] {row.Current}/{row.Total}"),
-                new Text(row.Model),
-                new Text(row.Detail));
-        }
-        if (_order.Count == 0)
-        {
-            table.AddRow(new Markup("[grey]no processes yet[/]"), Text.Empty, Text.Empty, Text.Empty, Text.Empty);
-        }
-        return table;
-    }
-
-    private static string Bar(Row row, bool ascii)
-    {
-        double fraction = row.Total > 0 ? Math.Clamp((double)row.Current / row.Total, 0, 1) : row.Status == "completed" ? 1 : 0;
-        int filled = (int)Math.Round(fraction * BarWidth);
-        string done = new(ascii ? '#' : '█', filled);
-        string left = new(ascii ? '.' : '░', BarWidth - filled);
-        string percent = string.Create(CultureInfo.InvariantCulture, $"{fraction * 100,3:0}%");
-        // Redirected output is read by scripts and logs: brackets make the bar's extent obvious there.
-        return ascii ? $"[{done}{left}] {percent}" : $"{done}{left} {percent}";
-    }
-
-    private sealed class Row(string id)
-    {
-        public string Id { get; } = id;
-        public string Type { get; set; } = "";
-        public string Owner { get; set; } = "";
-        public string Status { get; set; } = "running";
-        public long Current { get; set; }
-        public long Total { get; set; }
-        public string Model { get; set; } = "";
-        public string Detail { get; set; } = "";
-        public string? Printed { get; set; }
-        public string Signature => $"{Status}|{Current}|{Total}|{Model}|{Detail}";
+        _lines.Flush();
     }
 }

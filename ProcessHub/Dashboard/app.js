@@ -5,17 +5,28 @@
 const TOKEN_KEY = 'processhub.token';
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 15000;
+const PHONE = window.matchMedia('(max-width: 700px)');
+// Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
+const PAGE_QUERY = new URLSearchParams(location.search);
 
 const state = {
   token: null,
+  user: null,             // { sub, roles } read from the token in use
+  dev: false,             // the token came from dev mode's /api/dev-token
   ws: null,
   epoch: null,
+  listUser: null,         // whose process_list state.processes holds
   attempt: 0,
+  link: 'connecting',     // connecting | open | reconnecting | signed-out
+  offlineSince: null,     // when the connection was lost: the cards' clocks stop there
+  nextTryAt: 0,
   processes: new Map(),   // process_id -> process as in process_list, kept current by events
+  lost: new Map(),        // running processes a restarted hub no longer knows; kept until the notice is dismissed
+  fetching: new Set(),    // ids whose omitted params/result are being fetched
   dirty: new Set(),
   frameRequested: false,
   requestSeq: 0,
-  signedOut: false,
+  starting: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -23,31 +34,48 @@ const $ = (id) => document.getElementById(id);
 // ---- connection -------------------------------------------------------------------------------------------
 
 async function resolveToken() {
-  // A token pasted in this tab wins; otherwise dev mode hands one out.
+  // A token pasted in this tab wins; otherwise dev mode hands one out (for the page's ?user= and ?role=, if any).
   const stored = sessionStorage.getItem(TOKEN_KEY);
-  if (stored) return stored;
+  if (stored) return { token: stored, dev: false };
+  const query = new URLSearchParams();
+  for (const name of ['user', 'role']) {
+    if (PAGE_QUERY.has(name)) query.set(name, PAGE_QUERY.get(name));
+  }
+  const text = query.toString();
+  let response;
   try {
-    const response = await fetch('/api/dev-token', { cache: 'no-store' });
-    if (response.ok) {
-      const body = await response.json();
-      $('who').textContent = `Dev mode, signed in as ${body.user}`;
-      return body.token;
-    }
-  } catch { /* server down: the socket will tell, and we retry */ }
-  return null;
+    response = await fetch(`/api/dev-token${text ? `?${text}` : ''}`, { cache: 'no-store' });
+  } catch {
+    return { unreachable: true };
+  }
+  if (response.ok) {
+    const body = await response.json();
+    return { token: body.token, dev: true };
+  }
+  if (response.status === 400) {
+    const body = await response.json().catch(() => null);
+    return { problem: `Dev mode will not sign in as “${PAGE_QUERY.get('user') ?? 'dev'}”: ${body?.error?.message ?? 'refused'}.` };
+  }
+  if (response.status >= 500) return { unreachable: true };
+  return {}; // not dev mode: someone has to paste a token
 }
 
 async function connect() {
-  setConnection(state.attempt === 0 ? 'connecting' : 'reconnecting', state.attempt === 0 ? 'Connecting…' : 'Reconnecting…');
-  state.token = await resolveToken();
-  if (!state.token) {
-    if (state.attempt > 0) {
-      onClose(null, { code: 1006, reason: '' }); // server unreachable: keep backing off
-      return;
-    }
-    showSignIn('Paste an access token to see your processes.');
+  if (state.attempt === 0 && state.offlineSince === null) setLink('connecting');
+  const resolved = await resolveToken();
+  if (resolved.unreachable) {
+    loseConnection();
+    scheduleReconnect();
     return;
   }
+  if (!resolved.token) {
+    showSignIn(resolved.problem ?? 'Paste an access token to see your processes.');
+    return;
+  }
+  state.token = resolved.token;
+  state.dev = resolved.dev;
+  state.user = claimsOf(resolved.token);
+  showWho();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   const ws = new WebSocket(url);
   state.ws = ws;
@@ -65,11 +93,22 @@ function onClose(ws, event) {
     showSignIn(event.code === 4401 ? `Signed out: ${event.reason || 'token rejected'}. Paste a fresh token.` : 'This token may not connect.');
     return;
   }
+  loseConnection();
+  scheduleReconnect();
+}
+
+// From here until the next process_list, what the cards show is only the last known state.
+function loseConnection() {
+  if (state.offlineSince === null) state.offlineSince = Date.now();
+}
+
+function scheduleReconnect() {
   // Exponential backoff with full jitter, so a restarted server is not stampeded by every tab at once.
   const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** state.attempt);
   const delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
   state.attempt++;
-  setConnection('reconnecting', `Reconnecting in ${Math.ceil(delay / 1000)} s`);
+  state.nextTryAt = Date.now() + delay;
+  setLink('reconnecting');
   setTimeout(connect, delay);
 }
 
@@ -82,17 +121,86 @@ function send(message) {
   return false;
 }
 
-function setConnection(kind, text) {
+// One place decides what the connection state means for everything on the page.
+function setLink(kind) {
+  const changed = state.link !== kind;
+  state.link = kind;
+  document.body.dataset.link = kind;
   $('conn').dataset.state = kind;
-  $('conn-text').textContent = text;
+  const text = { connecting: 'Connecting…', open: 'Live', 'signed-out': 'Signed out' }[kind];
+  if (text) $('conn-text').textContent = text;
+  updateOffline();
+  updateStart();
+  updateEmpty();
+  if (changed) rebuild(); // stale marks, Cancel buttons and clocks all follow the link
+}
+
+function updateOffline() {
+  const offline = state.link === 'reconnecting' && state.offlineSince !== null;
+  $('offline').hidden = !offline;
+  if (!offline) return;
+  const seconds = Math.max(0, Math.ceil((state.nextTryAt - Date.now()) / 1000));
+  const next = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
+  $('offline-since').textContent = ` at ${new Date(state.offlineSince).toLocaleTimeString()}`;
+  $('offline-text').textContent = `${next} (attempt ${state.attempt}).`;
+  $('conn-text').textContent = next;
+}
+
+function updateStart() {
+  const button = $('start-button');
+  button.disabled = state.link !== 'open' || state.starting;
+  const hint = {
+    'signed-out': 'Sign in to start a benchmark.',
+    reconnecting: 'Waiting for the hub to come back before anything can start.',
+    connecting: 'Connecting to the hub…',
+  }[state.link];
+  const message = $('start-message');
+  if (hint) {
+    message.textContent = hint;
+    message.dataset.hint = 'true';
+  } else if (message.dataset.hint) {
+    message.textContent = '';
+    delete message.dataset.hint;
+  }
+}
+
+function updateEmpty() {
+  const signedOut = state.link === 'signed-out';
+  $('running-empty').textContent = signedOut
+    ? 'Sign in to see your processes.'
+    : state.link === 'open' ? 'Nothing is running. Start a benchmark, or from any producer.' : 'Waiting for the hub…';
+  $('ended-empty').textContent = signedOut ? '' : 'Ended processes stay here for the retention window.';
 }
 
 function showSignIn(reason) {
-  state.signedOut = true;
-  setConnection('signed-out', 'Signed out');
+  setLink('signed-out');
+  document.body.dataset.auth = 'out';
   $('signin').hidden = false;
   $('signin-reason').textContent = reason;
   $('token-input').focus();
+}
+
+function showWho() {
+  const user = state.user;
+  if (!user) {
+    $('who').textContent = '';
+    return;
+  }
+  const roles = user.roles.length ? ` (${user.roles.join(', ')})` : '';
+  $('who').textContent = `${state.dev ? 'Dev mode, signed in as' : 'Signed in as'} ${user.sub}${roles}`;
+}
+
+// The token's own claims, for the header only: the hub checks the token, the page just says whose it is.
+function claimsOf(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, '=')), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    const roles = [].concat(claims.roles ?? [], claims.role ?? []).map(String);
+    return { sub: String(claims.sub ?? '?'), roles };
+  } catch {
+    return null;
+  }
 }
 
 // ---- messages ---------------------------------------------------------------------------------------------
@@ -112,18 +220,28 @@ function onMessage(message) {
 }
 
 function onProcessList(message) {
-  state.attempt = 0;
-  state.signedOut = false;
-  $('signin').hidden = true;
-  setConnection('open', 'Live');
   const previous = state.processes;
-  const sameEpoch = state.epoch === message.epoch;
+  const previousEpoch = state.epoch;
+  const offlineSince = state.offlineSince;
+  const sameUser = state.listUser !== null && state.listUser === state.user?.sub;
+  state.attempt = 0;
+  state.offlineSince = null;
   state.epoch = message.epoch;
+  state.listUser = state.user?.sub ?? null;
   state.processes = new Map();
   for (const process of message.processes) state.processes.set(process.process_id, process);
+  document.body.dataset.auth = 'in';
+  $('signin').hidden = true;
+  if (!sameUser) state.lost.clear();
+
+  if (sameUser && previousEpoch !== message.epoch) {
+    reportRestart(previous, offlineSince);
+  } else if (sameUser && offlineSince !== null) {
+    reportWhileAway(previous);
+  }
   // Resume: for what this tab had, ask for the events after its last seq (same epoch only: seqs from an
   // older epoch mean nothing). The list already carries the current state; the replay fills any history.
-  if (sameEpoch) {
+  if (sameUser && previousEpoch === message.epoch) {
     for (const [id, old] of previous) {
       const now = state.processes.get(id);
       if (now && now.status === 'running' && old.seq < now.seq) {
@@ -131,7 +249,54 @@ function onProcessList(message) {
       }
     }
   }
+  for (const process of state.processes.values()) {
+    if (process.omitted) fetchOmitted(process.process_id);
+  }
+  setLink('open');
   rebuild();
+}
+
+// A new epoch: the hub restarted and forgot everything. Say so, and keep what was running as "lost" cards.
+function reportRestart(previous, offlineSince) {
+  const items = [];
+  let endedGone = 0;
+  for (const old of previous.values()) {
+    if (state.processes.has(old.process_id)) continue;
+    if (old.status === 'running') {
+      state.lost.set(old.process_id, { ...old, status: 'lost', lost_at: offlineSince ?? Date.now() });
+      items.push(`${describe(old).title} (${old.process_type}) was running at ${countsText(old.progress)}; the hub no longer knows it, so its outcome is unknown. Its card stays below, marked lost.`);
+    } else {
+      endedGone++;
+    }
+  }
+  if (endedGone > 0) items.push(`${plural(endedGone, 'ended process', 'ended processes')} shown before the restart ${endedGone === 1 ? 'is' : 'are'} no longer listed.`);
+  const fresh = [...state.processes.values()].filter((p) => !previous.has(p.process_id)).length;
+  if (fresh > 0) items.push(`${plural(fresh, 'process', 'processes')} started since the restart.`);
+  if (items.length === 0) items.push('Nothing this tab was showing was lost.');
+  showNotice('The hub restarted', 'It keeps no processes across a restart, so this is what changed:', items);
+}
+
+// Same epoch: the hub kept everything; say what ended while this tab was not looking.
+function reportWhileAway(previous) {
+  const items = [];
+  for (const old of previous.values()) {
+    if (old.status !== 'running') continue;
+    const now = state.processes.get(old.process_id);
+    if (!now) items.push(`${describe(old).title} ended and has left the list.`);
+    else if (now.status !== 'running') items.push(`${describe(now).title}: ${now.status}.`);
+  }
+  if (items.length > 0) showNotice('Reconnected', 'While this tab was disconnected:', items);
+}
+
+function showNotice(title, lead, items) {
+  $('notice-title').textContent = title;
+  $('notice-lead').textContent = lead;
+  $('notice-list').replaceChildren(...items.map((text) => {
+    const li = document.createElement('li');
+    li.textContent = text;
+    return li;
+  }));
+  $('notice').hidden = false;
 }
 
 function onSubscribed(message) {
@@ -149,15 +314,20 @@ function onProcessEvent(event) {
   process.seq = event.seq;
   switch (event.type) {
     case 'process_started':
-      process.progress = event.progress; process.owner = event.owner; process.started_at = event.timestamp; break;
+      process.progress = event.progress; process.owner = event.owner; process.started_at = event.timestamp;
+      if (event.params !== undefined) process.params = event.params;
+      break;
     case 'process_progress':
       process.progress = event.progress; break;
     case 'process_completed':
-      process.status = 'completed'; process.result = event.result; process.ended_at = event.timestamp; break;
+      process.status = 'completed'; process.result = event.result; process.ended_at = event.timestamp;
+      process.duration_ms = event.duration_ms; break;
     case 'process_failed':
-      process.status = 'failed'; process.error = event.error; process.ended_at = event.timestamp; break;
+      process.status = 'failed'; process.error = event.error; process.ended_at = event.timestamp;
+      process.duration_ms = event.duration_ms; break;
     case 'process_cancelled':
-      process.status = 'cancelled'; process.cancelled_by = event.cancelled_by; process.ended_at = event.timestamp; break;
+      process.status = 'cancelled'; process.cancelled_by = event.cancelled_by; process.ended_at = event.timestamp;
+      process.duration_ms = event.duration_ms; break;
   }
   const moved = wasRunning === null || wasRunning !== (process.status === 'running');
   state.processes.set(process.process_id, process);
@@ -167,9 +337,159 @@ function onProcessEvent(event) {
 function merge(snapshot) {
   const known = state.processes.get(snapshot.process_id);
   if (!known || snapshot.seq >= known.seq) {
-    state.processes.set(snapshot.process_id, { ...known, ...snapshot });
+    const merged = { ...known, ...snapshot };
+    if (!snapshot.omitted) delete merged.omitted;
+    state.processes.set(snapshot.process_id, merged);
     rebuild();
   }
+}
+
+// A long list leaves the params or result of older entries out ("omitted"); the process on its own has them.
+async function fetchOmitted(id) {
+  if (state.fetching.has(id)) return;
+  state.fetching.add(id);
+  try {
+    const response = await fetch(`/api/processes/${encodeURIComponent(id)}`, {
+      headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store',
+    });
+    if (!response.ok) return;
+    const full = await response.json();
+    const known = state.processes.get(id);
+    if (!known) return;
+    for (const field of known.omitted ?? []) {
+      if (full[field] !== undefined) known[field] = full[field];
+    }
+    delete known.omitted;
+    markDirty(id);
+  } catch {
+    // The card says the result is not loaded; the next list will try again.
+  } finally {
+    state.fetching.delete(id);
+  }
+}
+
+// ---- what a card says -------------------------------------------------------------------------------------
+
+// A card is titled by what it runs: a benchmark by its models, with its contexts and runs beneath; any other
+// process by its type, with a few of its scalar params.
+function describe(process) {
+  const params = process.params;
+  if (process.process_type === 'benchmark' && params && Array.isArray(params.models)) {
+    const models = params.models.map(String);
+    const contexts = Array.isArray(params.contexts) ? params.contexts.map(String) : [];
+    const runs = Number(params.runs) || 1;
+    const parts = ['benchmark'];
+    if (contexts.length) parts.push(`${contexts.length === 1 ? 'context' : 'contexts'} ${listText(contexts, 4)}`);
+    parts.push(`${plural(runs, 'run', 'runs')} each`);
+    return { title: listText(models, 3), subtitle: parts.join(' · '), full: `${models.join(', ')} · ${contexts.join(', ')}` };
+  }
+  let subtitle = '';
+  if (params && typeof params === 'object' && !Array.isArray(params)) {
+    subtitle = Object.entries(params)
+      .filter(([, value]) => value === null || typeof value !== 'object')
+      .slice(0, 3)
+      .map(([name, value]) => `${name}: ${value}`)
+      .join(' · ');
+  } else if (params !== undefined && params !== null) {
+    subtitle = String(params);
+  }
+  return { title: process.process_type, subtitle, full: [process.process_type, subtitle].filter(Boolean).join(' · ') };
+}
+
+function listText(items, max) {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} +${items.length - max} more`;
+}
+
+function plural(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+function countsText(progress) {
+  const current = Number(progress?.current) || 0;
+  const total = Number(progress?.total) || 0;
+  return `${current} / ${total}`;
+}
+
+function outcomeNodes(process) {
+  const text = (value) => {
+    const p = document.createElement('p');
+    p.textContent = value;
+    return [p];
+  };
+  switch (process.status) {
+    case 'completed':
+      if (process.result === undefined) {
+        return text(process.omitted?.includes('result') ? 'Completed; loading its result…' : 'Completed.');
+      }
+      return resultNodes(process);
+    case 'failed':
+      return text(`Error: ${process.error?.message ?? 'failed'}${process.error?.code ? ` (${process.error.code})` : ''}`);
+    case 'cancelled':
+      return text(process.cancelled_by ? `Cancelled by ${process.cancelled_by}.` : 'Cancelled.');
+    case 'lost':
+      return text('Outcome unknown: the hub restarted while this was running.');
+    default:
+      return [];
+  }
+}
+
+function resultNodes(process) {
+  const result = process.result;
+  // The built-in benchmark's result: {"steps": N, "scores": {"model": mean score}}, best first.
+  if (process.process_type === 'benchmark' && result && typeof result.scores === 'object' && result.scores !== null) {
+    const rows = Object.entries(result.scores).sort((a, b) => Number(b[1]) - Number(a[1]));
+    const caption = `Mean score per model${Number.isFinite(result.steps) ? ` over ${plural(result.steps, 'step', 'steps')}` : ''}`;
+    return [table(caption, ['Model', 'Score'], rows.map(([model, score], index) => [model, formatValue(score), index === 0 && rows.length > 1]))];
+  }
+  if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
+    const entries = Object.entries(result);
+    const rows = entries.slice(0, 20).map(([name, value]) => [name, formatValue(value), false]);
+    if (entries.length > 20) rows.push([`…and ${entries.length - 20} more`, '', false]);
+    return [table('Result', ['Field', 'Value'], rows)];
+  }
+  const p = document.createElement('p');
+  p.textContent = `Result: ${formatValue(result)}`;
+  return [p];
+}
+
+function table(caption, headings, rows) {
+  const element = document.createElement('table');
+  element.className = 'result';
+  element.createCaption().textContent = caption;
+  const head = element.createTHead().insertRow();
+  headings.forEach((heading, index) => {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = heading;
+    if (index > 0) th.className = 'num';
+    head.appendChild(th);
+  });
+  const body = element.createTBody();
+  for (const [name, value, best] of rows) {
+    const row = body.insertRow();
+    if (best) row.className = 'best';
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = name;
+    row.appendChild(th);
+    const cell = row.insertCell();
+    cell.className = 'num';
+    cell.textContent = value;
+  }
+  return element;
+}
+
+function formatValue(value) {
+  if (value === null || value === undefined) return '–';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
+  if (typeof value !== 'object') return clip(String(value));
+  if (Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object')) return clip(value.join(', '));
+  return clip(JSON.stringify(value));
+}
+
+// A result may hold up to 64 KiB: a card shows the start of a long value, not a wall of text.
+function clip(text) {
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
 // ---- rendering: DOM work batched per animation frame -----------------------------------------------------
@@ -178,26 +498,32 @@ const cards = new Map(); // process_id -> <li>
 
 function markDirty(id) {
   state.dirty.add(id);
+  requestFrame();
+}
+
+function rebuild() {
+  for (const id of state.processes.keys()) state.dirty.add(id);
+  for (const id of state.lost.keys()) state.dirty.add(id);
+  state.dirty.add('*layout*');
+  requestFrame();
+}
+
+function requestFrame() {
   if (!state.frameRequested) {
     state.frameRequested = true;
     requestAnimationFrame(flush);
   }
 }
 
-function rebuild() {
-  for (const id of state.processes.keys()) state.dirty.add(id);
-  state.dirty.add('*layout*');
-  if (!state.frameRequested) {
-    state.frameRequested = true;
-    requestAnimationFrame(flush);
-  }
+function find(id) {
+  return state.processes.get(id) ?? state.lost.get(id);
 }
 
 function flush() {
   state.frameRequested = false;
   const layout = state.dirty.delete('*layout*');
   for (const id of state.dirty) {
-    const process = state.processes.get(id);
+    const process = find(id);
     if (process) render(process);
   }
   state.dirty.clear();
@@ -206,11 +532,12 @@ function flush() {
 
 function arrange() {
   for (const [id, card] of cards) {
-    if (!state.processes.has(id)) { card.remove(); cards.delete(id); }
+    if (!find(id)) { card.remove(); cards.delete(id); }
   }
-  const byStart = [...state.processes.values()].sort((a, b) => (b.started_at || '').localeCompare(a.started_at || ''));
-  const running = byStart.filter((p) => p.status === 'running');
-  const ended = byStart.filter((p) => p.status !== 'running');
+  const newestFirst = (a, b) => (b.started_at || '').localeCompare(a.started_at || '');
+  const all = [...state.processes.values()].sort(newestFirst);
+  const running = all.filter((p) => p.status === 'running');
+  const ended = all.filter((p) => p.status !== 'running').concat([...state.lost.values()].sort(newestFirst));
   place($('running'), running);
   place($('ended'), ended);
   $('running-count').textContent = running.length;
@@ -234,53 +561,69 @@ function render(process) {
     card.querySelector('.cancel').addEventListener('click', () => cancel(process.process_id));
     cards.set(process.process_id, card);
   }
+  const running = process.status === 'running';
+  const stale = running && state.link !== 'open';
   const progress = process.progress ?? { current: 0, total: 0 };
   const current = Number(progress.current) || 0;
   const total = Number(progress.total) || 0;
   const percent = total > 0 ? Math.min(100, Math.round((current / total) * 100)) : (process.status === 'completed' ? 100 : 0);
+  const what = describe(process);
   card.dataset.status = process.status;
-  setText(card, '.type', process.process_type);
+  card.dataset.stale = String(stale);
+  setText(card, '.title', what.title);
+  card.querySelector('.title').title = what.full;
+  setText(card, '.subtitle', what.subtitle);
   const badge = card.querySelector('.badge');
   badge.dataset.status = process.status;
-  badge.textContent = process.status;
+  setText(card, '.badge', process.status);
   setText(card, '.owner', process.owner ? `by ${process.owner}` : '');
   const bar = card.querySelector('.bar');
   bar.setAttribute('aria-valuemax', String(total));
   bar.setAttribute('aria-valuenow', String(current));
-  bar.setAttribute('aria-label', `${process.process_type} progress`);
+  bar.setAttribute('aria-label', `${what.title} progress`);
   card.querySelector('.fill').style.width = `${percent}%`;
   setText(card, '.counts', `${current} / ${total} · ${percent}%`);
   setText(card, '.model', progress.model ?? '');
   setText(card, '.detail', progress.detail ?? '');
   setText(card, '.pid', process.process_id);
   const cancelButton = card.querySelector('.cancel');
-  cancelButton.hidden = process.status !== 'running';
-  cancelButton.setAttribute('aria-label', `Cancel ${process.process_type} ${process.process_id}`);
-  setText(card, '.outcome', outcome(process));
+  cancelButton.hidden = !running;
+  cancelButton.disabled = stale;
+  cancelButton.title = stale ? 'Not connected: a cancel cannot reach the hub now' : '';
+  cancelButton.setAttribute('aria-label', `Cancel ${what.title} (${process.process_id})`);
+  renderOutcome(card, process);
   renderClock(card, process);
   return card;
 }
 
-function renderClock(card, process) {
-  const started = Date.parse(process.started_at);
-  const ended = process.ended_at ? Date.parse(process.ended_at) : Date.now();
-  const elapsed = Math.max(0, ended - started);
-  setText(card, '.elapsed', `Elapsed ${duration(elapsed)}`);
-  const { current = 0, total = 0 } = process.progress ?? {};
-  let eta = '';
-  if (process.status === 'running' && current > 0 && total > current) {
-    eta = `ETA ${duration((elapsed / current) * (total - current))}`;
-  }
-  setText(card, '.eta', eta);
+// Rebuilt only when what it shows changed: a result table is not redrawn for every progress event.
+function renderOutcome(card, process) {
+  const source = process.result ?? process.error ?? process.cancelled_by ?? process.omitted ?? null;
+  if (card.outcomeStatus === process.status && card.outcomeSource === source) return;
+  card.outcomeStatus = process.status;
+  card.outcomeSource = source;
+  card.querySelector('.outcome').replaceChildren(...outcomeNodes(process));
 }
 
-function outcome(process) {
-  switch (process.status) {
-    case 'completed': return process.result === undefined ? 'Completed.' : `Result: ${JSON.stringify(process.result)}`;
-    case 'failed': return `Error: ${process.error?.message ?? 'failed'}${process.error?.code ? ` (${process.error.code})` : ''}`;
-    case 'cancelled': return process.cancelled_by ? `Cancelled by ${process.cancelled_by}.` : 'Cancelled.';
-    default: return '';
+function renderClock(card, process) {
+  const started = Date.parse(process.started_at);
+  let clock;
+  let eta = '';
+  if (process.status === 'running' || process.status === 'lost') {
+    // Frozen while disconnected: a clock that kept going would claim a progress nobody can see.
+    const now = process.status === 'lost' ? process.lost_at : state.offlineSince ?? Date.now();
+    const elapsed = Math.max(0, now - started);
+    clock = `Elapsed ${duration(elapsed)}`;
+    const { current = 0, total = 0 } = process.progress ?? {};
+    if (process.status === 'running' && current > 0 && total > current) {
+      eta = `ETA ${duration((elapsed / current) * (total - current))}`;
+    }
+  } else {
+    const took = Number.isFinite(process.duration_ms) ? process.duration_ms : Date.parse(process.ended_at) - started;
+    clock = Number.isFinite(took) ? `Took ${duration(Math.max(0, took), true)}` : '';
   }
+  setText(card, '.clock', clock);
+  setText(card, '.eta', eta);
 }
 
 function setText(root, selector, text) {
@@ -288,7 +631,8 @@ function setText(root, selector, text) {
   if (element.textContent !== text) element.textContent = text;
 }
 
-function duration(ms) {
+function duration(ms, precise = false) {
+  if (precise && ms < 10000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
@@ -296,22 +640,27 @@ function duration(ms) {
   return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-// Elapsed and ETA move every second even without events.
+// Elapsed and ETA move every second without events, but only while live; the reconnect countdown too.
 setInterval(() => {
-  for (const process of state.processes.values()) {
-    const card = cards.get(process.process_id);
-    if (card && process.status === 'running') renderClock(card, process);
+  if (state.link === 'open') {
+    for (const process of state.processes.values()) {
+      const card = cards.get(process.process_id);
+      if (card && process.status === 'running') renderClock(card, process);
+    }
   }
+  updateOffline();
 }, 1000);
 
 // ---- actions ------------------------------------------------------------------------------------------------
 
 function cancel(id) {
+  if (state.link !== 'open') return;
   send({ type: 'cancel_process', process_id: id, request_id: `cancel-${++state.requestSeq}` });
 }
 
 async function startBenchmark(event) {
   event.preventDefault();
+  if (state.link !== 'open') return;
   const list = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
   const body = {
     models: list($('models').value),
@@ -319,8 +668,8 @@ async function startBenchmark(event) {
     contexts: list($('contexts').value),
     step_ms: Number($('step-ms').value),
   };
-  const button = $('start-button');
-  button.disabled = true;
+  state.starting = true;
+  updateStart();
   try {
     const response = await fetch('/api/benchmark', {
       method: 'POST',
@@ -334,7 +683,8 @@ async function startBenchmark(event) {
   } catch (error) {
     $('start-message').textContent = `Could not start: ${error.message}`;
   } finally {
-    button.disabled = false;
+    state.starting = false;
+    updateStart();
   }
 }
 
@@ -356,5 +706,12 @@ $('signin-form').addEventListener('submit', (event) => {
   state.attempt = 0;
   connect();
 });
+$('notice-dismiss').addEventListener('click', () => {
+  $('notice').hidden = true;
+  state.lost.clear();
+  rebuild();
+});
+// On a phone the running processes come first and the start form folds away until asked for.
+if (PHONE.matches) $('start-panel').open = false;
 
 connect();

@@ -7,19 +7,42 @@ namespace ProcessHub.Http;
 internal sealed class HttpExchange
 {
     private readonly ClientConnection _connection;
+    private readonly Func<ValueTask<ReadOnlyMemory<byte>>>? _readBody;
+    private ReadOnlyMemory<byte> _body;
 
+    /// <summary>An exchange whose body has been read already (or that has none).</summary>
     public HttpExchange(ClientConnection connection, HttpRequest request, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string> routeValues, CancellationToken aborted)
     {
         _connection = connection;
+        _body = body;
         Request = request;
-        Body = body;
         RouteValues = routeValues;
         Aborted = aborted;
         KeepAlive = request.KeepAlive;
     }
 
+    /// <summary>
+    /// An exchange whose body is read only when the handler asks (<see cref="ReadBodyAsync"/>): the request carried
+    /// <c>Expect: 100-continue</c>, and the client sends the body only after our 100, which
+    /// <paramref name="readBody"/> sends. A handler that answers without asking (a 401) refuses the body.
+    /// </summary>
+    public HttpExchange(ClientConnection connection, HttpRequest request, Func<ValueTask<ReadOnlyMemory<byte>>> readBody, IReadOnlyDictionary<string, string> routeValues, CancellationToken aborted)
+        : this(connection, request, ReadOnlyMemory<byte>.Empty, routeValues, aborted)
+    {
+        _readBody = readBody;
+        BodyPending = true;
+    }
+
     public HttpRequest Request { get; }
-    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>The request body. A handler that may run before it is read (see <see cref="ReadBodyAsync"/>) awaits that first.</summary>
+    public ReadOnlyMemory<byte> Body => BodyPending
+        ? throw new InvalidOperationException("the request body has not been read yet: await ReadBodyAsync() first")
+        : _body;
+
+    /// <summary>True while the body has still to be read (Expect: 100-continue and the handler has not asked yet).</summary>
+    public bool BodyPending { get; private set; }
+
     public IReadOnlyDictionary<string, string> RouteValues { get; }
 
     /// <summary>Fires when the server shuts down; a stream should end then.</summary>
@@ -30,9 +53,17 @@ internal sealed class HttpExchange
     /// <summary>Whether the connection may serve another request after this one.</summary>
     public bool KeepAlive { get; private set; }
 
+    /// <summary>
+    /// The body: at once when it was read with the head, otherwise after sending 100 Continue and reading it (a
+    /// malformed or oversized body throws <see cref="RequestBodyRejectedException"/>). Call it once the request is
+    /// known to be served, so that a refused request never makes its client send the body.
+    /// </summary>
+    public ValueTask<ReadOnlyMemory<byte>> ReadBodyAsync() => BodyPending ? ReadPendingBodyAsync() : new(_body);
+
     public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         ResponseStarted = true;
+        RefuseBodyIfPending();
         var response = HttpResponseWriter.Build(status, contentType, body.Span, body.Length, KeepAlive, headers, omitBody: Request.IsHead);
         return _connection.SendAsync(response);
     }
@@ -48,6 +79,7 @@ internal sealed class HttpExchange
     public ValueTask StartStreamAsync(int status, string contentType, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         ResponseStarted = true;
+        RefuseBodyIfPending();
         KeepAlive = false;
         var head = HttpResponseWriter.Build(status, contentType, default, contentLength: null, keepAlive: false, headers);
         return _connection.SendAsync(head);
@@ -80,4 +112,21 @@ internal sealed class HttpExchange
 
     /// <summary>Writes more of a stream started with <see cref="StartStreamAsync"/>.</summary>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data) => _connection.SendAsync(data);
+
+    private async ValueTask<ReadOnlyMemory<byte>> ReadPendingBodyAsync()
+    {
+        _body = await _readBody!().ConfigureAwait(false);
+        BodyPending = false;
+        return _body;
+    }
+
+    // RFC 9110 10.1.1: a final status sent instead of 100 leaves it open whether the client sends the body or not,
+    // so the connection cannot carry another request: say so in this response.
+    private void RefuseBodyIfPending()
+    {
+        if (BodyPending)
+        {
+            KeepAlive = false;
+        }
+    }
 }

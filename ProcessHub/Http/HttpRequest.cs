@@ -14,12 +14,22 @@ internal sealed class HttpRequest
     private static readonly int HeaderCount = Enum.GetValues<KnownHeader>().Length;
     private readonly ByteRange[] _headers = new ByteRange[HeaderCount];
     private byte[] _head = [];
+    private bool _expectsContinue;
 
     public ByteRange MethodRange { get; private set; }
     public ByteRange PathRange { get; private set; }
     public ByteRange QueryRange { get; private set; }
     public bool IsHttp11 { get; private set; }
     public long ContentLength { get; private set; } = -1;
+
+    /// <summary>The body comes in the chunked coding (RFC 9112 7.1): <c>Transfer-Encoding: chunked</c>, validated by the parser.</summary>
+    public bool IsChunked { get; private set; }
+
+    /// <summary>An HTTP/1.1 request with <c>Expect: 100-continue</c> and a body: the client may wait for 100 before sending it.</summary>
+    public bool ExpectsContinue => _expectsContinue && HasBody;
+
+    /// <summary>A body follows the head: chunked, or a Content-Length above zero.</summary>
+    public bool HasBody => IsChunked || ContentLength > 0;
 
     /// <summary>Bytes the head took on the wire, including the blank line.</summary>
     public int HeadLength { get; private set; }
@@ -90,6 +100,8 @@ internal sealed class HttpRequest
         HeadLength = length;
         Array.Fill(_headers, new ByteRange(-1, 0));
         ContentLength = -1;
+        IsChunked = false;
+        _expectsContinue = false;
         QueryRange = default;
         return _head.AsSpan(0, length);
     }
@@ -111,6 +123,12 @@ internal sealed class HttpRequest
     }
 
     internal void SetContentLength(long length) => ContentLength = length;
+
+    internal void SetBodyFraming(bool chunked, bool expectsContinue)
+    {
+        IsChunked = chunked;
+        _expectsContinue = expectsContinue;
+    }
 
     /// <summary>Gives the head buffer back between requests so an idle keep-alive connection holds none.</summary>
     public void ReturnBuffer()

@@ -13,15 +13,12 @@ internal static class HttpRequestParser
 {
     private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
 
-    // RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    private static readonly SearchValues<byte> TokenChars =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
+    private static SearchValues<byte> TokenChars => HttpSyntax.TokenChars;
+
+    private static SearchValues<byte> FieldValueChars => HttpSyntax.FieldValueChars;
 
     // Request-target bytes we accept: visible ASCII (RFC 3986 characters and a few browsers send unescaped).
-    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(CreateRange(0x21, 0x7E));
-
-    // Field values: visible ASCII, space, tab and obs-text (0x80-0xFF); no other control bytes.
-    private static readonly SearchValues<byte> FieldValueChars = SearchValues.Create(CreateFieldValueChars());
+    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(HttpSyntax.CreateRange(0x21, 0x7E));
 
     /// <summary>
     /// Tries to parse one request head from the start of <paramref name="buffer"/>. True: parsed, and
@@ -37,6 +34,12 @@ internal static class HttpRequestParser
             if (buffer.Length > maxHeadBytes)
             {
                 rejection = RequestRejection.HeadTooLarge;
+            }
+            else if (HasBareLineEnding(buffer))
+            {
+                // A head with bare LF (or CR) line endings never reaches the CRLF CRLF that ends it: say so now,
+                // not when the head timeout closes the connection in silence.
+                rejection = RequestRejection.BareLineEnding;
             }
             return false;
         }
@@ -61,35 +64,136 @@ internal static class HttpRequestParser
 
     private static RequestRejection Parse(ReadOnlySpan<byte> head, HttpRequest request)
     {
-        int lineEnd = head.IndexOf("\r\n"u8);
-        var rejection = ParseRequestLine(head[..lineEnd], request);
-        if (rejection != RequestRejection.None)
-        {
-            return rejection;
-        }
-
-        int offset = lineEnd + 2;
+        // Lines end at LF, and every LF must follow a CR (RFC 9112 2.2: we do not take a bare LF as a line end, so a
+        // proxy in front that does cannot see different requests than we do). A bare CR is left inside its line,
+        // where the field checks refuse it; only then is the rejection told apart as a line-ending one.
+        int offset = 0;
+        bool requestLine = true;
         while (offset < head.Length)
         {
             var rest = head[offset..];
-            int end = rest.IndexOf("\r\n"u8);
-            rejection = ParseHeaderLine(rest[..end], offset, request);
+            int lineFeed = rest.IndexOf((byte)'\n');
+            if (lineFeed <= 0 || rest[lineFeed - 1] != (byte)'\r')
+            {
+                return RequestRejection.BareLineEnding;
+            }
+            var line = rest[..(lineFeed - 1)];
+            var rejection = requestLine ? ParseRequestLine(line, request) : ParseHeaderLine(line, offset, request);
             if (rejection != RequestRejection.None)
             {
-                return rejection;
+                return line.Contains((byte)'\r') ? RequestRejection.BareLineEnding : rejection;
             }
-            offset += end + 2;
+            requestLine = false;
+            offset += lineFeed + 1;
         }
 
         if (request.IsHttp11 && !request.HasHeader(KnownHeader.Host))
         {
             return RequestRejection.MissingHost; // RFC 9112 3.2
         }
+        return ReadBodyFraming(request);
+    }
+
+    // RFC 9112 6.1-6.3 and RFC 9110 10.1.1: how the body is delimited, and whether the client waits for 100 Continue.
+    private static RequestRejection ReadBodyFraming(HttpRequest request)
+    {
+        bool chunked = false;
         if (request.HasHeader(KnownHeader.TransferEncoding))
         {
-            return RequestRejection.ChunkedNotSupported;
+            if (request.ContentLength >= 0)
+            {
+                // Two framings: a proxy in front may pick the other one, and the rest of the bytes become a smuggled
+                // request. RFC 9112 6.1 allows rejecting; we always do.
+                return RequestRejection.TransferEncodingWithContentLength;
+            }
+            if (!request.IsHttp11)
+            {
+                return RequestRejection.InvalidTransferEncoding; // RFC 9112 6.1: in HTTP/1.0 the framing is faulty
+            }
+            var coding = ReadTransferCoding(request.Header(KnownHeader.TransferEncoding));
+            if (coding != RequestRejection.None)
+            {
+                return coding;
+            }
+            chunked = true;
         }
+
+        bool expectsContinue = false;
+        if (request.IsHttp11 && request.HasHeader(KnownHeader.Expect))
+        {
+            // HTTP/1.0: an expectation MUST be ignored. HTTP/1.1: 100-continue is the only one defined; others get 417.
+            if (!Ascii.EqualsIgnoreCase(request.Header(KnownHeader.Expect), "100-continue"u8))
+            {
+                return RequestRejection.UnsupportedExpectation;
+            }
+            expectsContinue = true;
+        }
+        request.SetBodyFraming(chunked, expectsContinue);
         return RequestRejection.None;
+    }
+
+    /// <summary>
+    /// The only coding list accepted is <c>chunked</c> (empty list elements aside). chunked must come last and once
+    /// (RFC 9112 6.3, 7): otherwise 400. A coding before it (gzip, chunked) is well-formed but not implemented: 501.
+    /// </summary>
+    private static RequestRejection ReadTransferCoding(ReadOnlySpan<byte> value)
+    {
+        int codings = 0;
+        int chunkedCount = 0;
+        bool lastIsChunked = false;
+        while (!value.IsEmpty)
+        {
+            int comma = value.IndexOf((byte)',');
+            var item = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
+            value = comma < 0 ? default : value[(comma + 1)..];
+            if (item.IsEmpty)
+            {
+                continue;
+            }
+            codings++;
+            lastIsChunked = Ascii.EqualsIgnoreCase(item, "chunked"u8);
+            chunkedCount += lastIsChunked ? 1 : 0;
+        }
+        if (!lastIsChunked || chunkedCount != 1)
+        {
+            return RequestRejection.InvalidTransferEncoding;
+        }
+        return codings == 1 ? RequestRejection.None : RequestRejection.UnsupportedTransferCoding;
+    }
+
+    /// <summary>True when a CR is followed by anything but LF, or an LF follows anything but CR. A CR at the very end may still be followed by its LF.</summary>
+    private static bool HasBareLineEnding(in ReadOnlySequence<byte> buffer)
+    {
+        bool afterCarriageReturn = false;
+        foreach (var memory in buffer)
+        {
+            var span = memory.Span;
+            while (!span.IsEmpty)
+            {
+                if (afterCarriageReturn)
+                {
+                    if (span[0] != (byte)'\n')
+                    {
+                        return true;
+                    }
+                    afterCarriageReturn = false;
+                    span = span[1..];
+                    continue;
+                }
+                int at = span.IndexOfAny((byte)'\r', (byte)'\n');
+                if (at < 0)
+                {
+                    break;
+                }
+                if (span[at] == (byte)'\n')
+                {
+                    return true;
+                }
+                afterCarriageReturn = true;
+                span = span[(at + 1)..];
+            }
+        }
+        return false;
     }
 
     // RFC 9112 3: request-line = method SP request-target SP HTTP-version
@@ -162,6 +266,22 @@ internal static class HttpRequestParser
         {
             return RequestRejection.None;
         }
+        if (known == KnownHeader.Host)
+        {
+            // RFC 9112 3.2: a 400 for more than one Host line (even equal ones) or a value that is not a host.
+            if (request.HasHeader(KnownHeader.Host))
+            {
+                return RequestRejection.DuplicateHost;
+            }
+            if (!HostHeader.TryGetHost(value, out _))
+            {
+                return RequestRejection.InvalidHost;
+            }
+        }
+        if (known == KnownHeader.TransferEncoding && request.HasHeader(KnownHeader.TransferEncoding))
+        {
+            return RequestRejection.InvalidTransferEncoding; // one line only: a split list is where parsers disagree
+        }
         if (known == KnownHeader.ContentLength)
         {
             // RFC 9112 6.3: a Content-Length that is not one decimal number (or repeats differently) is an error.
@@ -193,6 +313,9 @@ internal static class HttpRequestParser
                 return true;
             case 6 when Ascii.EqualsIgnoreCase(name, "Accept"u8):
                 header = KnownHeader.Accept;
+                return true;
+            case 6 when Ascii.EqualsIgnoreCase(name, "Expect"u8):
+                header = KnownHeader.Expect;
                 return true;
             case 7 when Ascii.EqualsIgnoreCase(name, "Upgrade"u8):
                 header = KnownHeader.Upgrade;
@@ -227,23 +350,5 @@ internal static class HttpRequestParser
             default:
                 return false;
         }
-    }
-
-    private static byte[] CreateRange(int first, int last)
-    {
-        var bytes = new byte[last - first + 1];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] = (byte)(first + i);
-        }
-        return bytes;
-    }
-
-    private static byte[] CreateFieldValueChars()
-    {
-        var bytes = new List<byte> { (byte)' ', (byte)'\t' };
-        bytes.AddRange(CreateRange(0x21, 0x7E));
-        bytes.AddRange(CreateRange(0x80, 0xFF));
-        return [.. bytes];
     }
 }

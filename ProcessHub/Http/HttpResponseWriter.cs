@@ -7,6 +7,7 @@ internal static class HttpResponseWriter
 {
     public static string ReasonPhrase(int status) => status switch
     {
+        100 => "Continue",
         101 => "Switching Protocols",
         200 => "OK",
         201 => "Created",
@@ -22,6 +23,7 @@ internal static class HttpResponseWriter
         409 => "Conflict",
         411 => "Length Required",
         413 => "Content Too Large",
+        417 => "Expectation Failed",
         426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",

@@ -16,4 +16,5 @@ internal enum KnownHeader : byte
     LastEventId,
     ContentType,
     IfNoneMatch,
+    Expect,
 }

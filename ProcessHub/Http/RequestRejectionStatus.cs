@@ -7,7 +7,9 @@ internal static class RequestRejectionStatus
     {
         RequestRejection.HeadTooLarge => 431,
         RequestRejection.UnsupportedHttpVersion => 505,
-        RequestRejection.ChunkedNotSupported => 501,
+        RequestRejection.UnsupportedTransferCoding => 501,
+        RequestRejection.UnsupportedExpectation => 417,
+        RequestRejection.TrailersTooLarge => 431,
         RequestRejection.BodyTooLarge => 413,
         _ => 400,
     };
@@ -20,8 +22,16 @@ internal static class RequestRejectionStatus
         RequestRejection.InvalidHeaderLine => "malformed header line",
         RequestRejection.HeadTooLarge => "request head too large",
         RequestRejection.MissingHost => "HTTP/1.1 requires a Host header",
+        RequestRejection.DuplicateHost => "more than one Host header",
+        RequestRejection.InvalidHost => "invalid Host header",
+        RequestRejection.BareLineEnding => "lines must end with CRLF",
         RequestRejection.InvalidContentLength => "invalid Content-Length",
-        RequestRejection.ChunkedNotSupported => "chunked request bodies are not supported; send Content-Length",
+        RequestRejection.InvalidTransferEncoding => "Transfer-Encoding must be chunked, once, and chunked must come last (HTTP/1.1 only)",
+        RequestRejection.UnsupportedTransferCoding => "only the chunked transfer coding is supported",
+        RequestRejection.TransferEncodingWithContentLength => "Content-Length and Transfer-Encoding together",
+        RequestRejection.UnsupportedExpectation => "only Expect: 100-continue is supported",
+        RequestRejection.InvalidChunkedBody => "malformed chunked body",
+        RequestRejection.TrailersTooLarge => "request trailer section too large",
         RequestRejection.BodyTooLarge => "request body too large",
         _ => "bad request",
     };

@@ -12,6 +12,12 @@ public sealed record HubOptions
     /// <summary>How long an ended process stays listed.</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// A running process with no report for this long ends with <c>process_failed</c>, code <c>stale</c>: its producer
+    /// is presumed gone. Zero never ends one.
+    /// </summary>
+    public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Client messages per second, sustained (a burst of as many is allowed).</summary>
     public int MessageRateLimit { get; init; } = 100;
 

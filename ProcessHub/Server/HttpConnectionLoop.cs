@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Http;
+using ProcessHub.Hub;
 using ProcessHub.Transport;
 using ProcessHub.WebSockets;
 
@@ -14,7 +15,15 @@ namespace ProcessHub.Server;
 internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
+    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
+    private static readonly byte[] ContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+    private static readonly byte[] HostNotAllowed = HttpResponseWriter.Error(403, "forbidden", "host not allowed: this server answers only to its configured host names (--allowed-host)", keepAlive: false);
+
+    // How long, and for how many bytes, a connection we close reads on for the client's own close.
+    private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(1);
+    private const long MaxLingerBytes = 1024 * 1024;
     private readonly ServerOptions _options;
+    private readonly HostAllowList _allowedHosts;
     private readonly Router _router;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -22,6 +31,7 @@ internal sealed class HttpConnectionLoop
     public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger, TimeProvider time)
     {
         _options = options;
+        _allowedHosts = new HostAllowList(options.AllowedHosts);
         _router = router;
         _logger = logger;
         _time = time;
@@ -51,7 +61,15 @@ internal sealed class HttpConnectionLoop
                 }
                 if (rejection != RequestRejection.None)
                 {
-                    await RespondRejectionAsync(client, rejection.Value).ConfigureAwait(false);
+                    await RefuseAsync(client, RejectionResponse(rejection.Value), stopping).ConfigureAwait(false);
+                    return null;
+                }
+
+                if (!_allowedHosts.Allows(request))
+                {
+                    // Before routing and before the upgrade: nothing is served to a name we do not answer to. The body
+                    // (if any) is not read, so the connection closes.
+                    await RefuseAsync(client, HostNotAllowed, stopping).ConfigureAwait(false);
                     return null;
                 }
 
@@ -63,7 +81,12 @@ internal sealed class HttpConnectionLoop
 
                 bool keepAlive = await ServeAsync(client, request, deadline, stopping).ConfigureAwait(false);
                 request.ReturnBuffer();
-                if (!keepAlive || !deadline.TryReset())
+                if (!keepAlive)
+                {
+                    await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
+                    return null;
+                }
+                if (!deadline.TryReset())
                 {
                     return null;
                 }
@@ -112,38 +135,67 @@ internal sealed class HttpConnectionLoop
 
     private async Task<bool> ServeAsync(ClientConnection client, HttpRequest request, CancellationTokenSource deadline, CancellationToken stopping)
     {
+        // Every refusal here comes before the body is read (and before any 100 Continue): the body, if any, is left
+        // unread, so the connection closes after the answer.
         var match = _router.Match(request.MethodString, request.PathString);
         if (match.Handler is null)
         {
-            bool keepAlive = request.KeepAlive && request.ContentLength <= 0;
+            bool keepAlive = request.KeepAlive && !request.HasBody;
             var response = match.PathExists
                 ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)])
                 : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive);
             await client.SendAsync(response).ConfigureAwait(false);
             return keepAlive;
         }
-
         if (request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            // The body is not read, so the connection cannot be reused.
             await client.SendAsync(HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false)).ConfigureAwait(false);
             return false;
         }
 
-        var body = request.ContentLength > 0
-            ? await ReadBodyAsync(client.Input, (int)request.ContentLength, deadline.Token).ConfigureAwait(false)
-            : ReadOnlyMemory<byte>.Empty;
-        deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-
-        var exchange = new HttpExchange(client, request, body, match.Values, stopping);
+        HttpExchange? exchange = null;
         try
         {
+            if (request.ExpectsContinue)
+            {
+                // RFC 9110 10.1.1: the client waits for 100 before sending the body. The handler asks for the body once
+                // it knows it will serve the request (after authentication); a refusal goes out at once instead.
+                exchange = new HttpExchange(client, request, () => ContinueAndReadBodyAsync(client, request, deadline), match.Values, stopping);
+            }
+            else
+            {
+                var body = await ReadBodyAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
+                deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+                exchange = new HttpExchange(client, request, body, match.Values, stopping);
+            }
             await match.Handler(exchange).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // docs/protocol.md section 10.6: nothing was stored or published; the producer may try again later.
+            _logger.LogWarning("request {Method} {Path} refused: {Reason}", request.MethodString, request.PathString, ex.Message);
+            if (exchange is null || !exchange.ResponseStarted)
+            {
+                await client.SendAsync(HttpResponseWriter.Error(503, "unavailable", ex.Message, keepAlive: false, RetryAfter)).ConfigureAwait(false);
+            }
+            return false;
+        }
+        catch (RequestBodyRejectedException ex)
+        {
+            if (exchange is null || !exchange.ResponseStarted)
+            {
+                await client.SendAsync(RejectionResponse(ex.Rejection)).ConfigureAwait(false);
+            }
+            return false;
         }
         catch (Exception ex) when (ex is not (IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException))
         {
             _logger.LogError(ex, "request {Method} {Path} failed", request.MethodString, request.PathString);
-            if (!exchange.ResponseStarted)
+            if (exchange is null)
+            {
+                await client.SendAsync(HttpResponseWriter.Error(500, "internal", "internal error", keepAlive: false)).ConfigureAwait(false);
+            }
+            else if (!exchange.ResponseStarted)
             {
                 await exchange.RespondErrorAsync(500, "internal", "internal error").ConfigureAwait(false);
             }
@@ -156,7 +208,26 @@ internal sealed class HttpConnectionLoop
         return exchange.KeepAlive;
     }
 
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(PipeReader input, int length, CancellationToken deadline)
+    private async ValueTask<ReadOnlyMemory<byte>> ContinueAndReadBodyAsync(ClientConnection client, HttpRequest request, CancellationTokenSource deadline)
+    {
+        await client.SendAsync(ContinueResponse).ConfigureAwait(false);
+        var body = await ReadBodyAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
+        deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+        return body;
+    }
+
+    private Task<ReadOnlyMemory<byte>> ReadBodyAsync(PipeReader input, HttpRequest request, CancellationToken deadline)
+    {
+        if (request.IsChunked)
+        {
+            return ReadChunkedBodyAsync(input, deadline);
+        }
+        return request.ContentLength > 0
+            ? ReadFixedBodyAsync(input, (int)request.ContentLength, deadline)
+            : Task.FromResult(ReadOnlyMemory<byte>.Empty);
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadFixedBodyAsync(PipeReader input, int length, CancellationToken deadline)
     {
         while (true)
         {
@@ -167,6 +238,34 @@ internal sealed class HttpConnectionLoop
                 var body = buffer.Slice(0, length).ToArray();
                 input.AdvanceTo(buffer.GetPosition(length));
                 return body;
+            }
+            if (result.IsCompleted)
+            {
+                throw new IOException("the request body ended early");
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    // RFC 9112 7.1: the same body limit as Content-Length (413 past it, decided at a chunk's size line, before its
+    // data); the trailer section may take as much as a head.
+    private async Task<ReadOnlyMemory<byte>> ReadChunkedBodyAsync(PipeReader input, CancellationToken deadline)
+    {
+        var decoder = new ChunkedBodyDecoder(_options.MaxRequestBodyBytes, _options.MaxRequestHeadBytes);
+        var body = new ArrayBufferWriter<byte>();
+        while (true)
+        {
+            var result = await input.ReadAsync(deadline).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (!decoder.TryDecode(ref buffer, body, out var rejection))
+            {
+                input.AdvanceTo(buffer.Start);
+                throw new RequestBodyRejectedException(rejection);
+            }
+            if (decoder.IsComplete)
+            {
+                input.AdvanceTo(buffer.Start);
+                return body.WrittenMemory;
             }
             if (result.IsCompleted)
             {
@@ -197,8 +296,10 @@ internal sealed class HttpConnectionLoop
             return null;
         }
 
+        // An empty `?token=` is no token: it must not hide an Authorization header (nor fail as "invalid token").
+        string? queryToken = request.QueryParameter("token");
         var upgrade = new UpgradeRequest(
-            request.QueryParameter("token"),
+            string.IsNullOrWhiteSpace(queryToken) ? null : queryToken,
             request.HeaderString(KnownHeader.Authorization),
             request.HeaderString(KnownHeader.Origin),
             client.RemoteEndPoint);
@@ -216,10 +317,47 @@ internal sealed class HttpConnectionLoop
         return upgrade;
     }
 
-    private static Task RespondRejectionAsync(ClientConnection client, RequestRejection rejection)
+    private static byte[] RejectionResponse(RequestRejection rejection)
     {
         int status = RequestRejectionStatus.ToStatusCode(rejection);
-        string code = status switch { 431 or 413 => "too_large", 501 => "not_implemented", _ => "bad_request" };
-        return client.SendAsync(HttpResponseWriter.Error(status, code, RequestRejectionStatus.ToMessage(rejection), keepAlive: false)).AsTask();
+        string code = status switch { 431 or 413 => "too_large", 501 => "not_implemented", 417 => "expectation_failed", _ => "bad_request" };
+        return HttpResponseWriter.Error(status, code, RequestRejectionStatus.ToMessage(rejection), keepAlive: false);
+    }
+
+    private async Task RefuseAsync(ClientConnection client, byte[] response, CancellationToken stopping)
+    {
+        await client.SendAsync(response).ConfigureAwait(false);
+        await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// RFC 9112 9.6: after the last response, half-close and read what the client still sends until it closes too (a
+    /// bounded time and amount), rather than closing with unread bytes: that would make the kernel send a reset, which
+    /// can destroy the response in the client's buffers before it is read (a 413 or 400 lost to "connection reset").
+    /// </summary>
+    private async Task CloseGracefullyAsync(ClientConnection client, CancellationToken stopping)
+    {
+        client.ShutdownSend();
+        // On the server's clock, like the head timeout.
+        using var linger = new CancellationTokenSource(LingerTimeout, _time);
+        using var stoppingRegistration = stopping.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linger);
+        long drained = 0;
+        try
+        {
+            while (drained <= MaxLingerBytes)
+            {
+                var result = await client.Input.ReadAsync(linger.Token).ConfigureAwait(false);
+                drained += result.Buffer.Length;
+                client.Input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Time is up, the server is stopping, or the client reset: close either way.
+        }
     }
 }

@@ -7,6 +7,7 @@ using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Hub.Sessions;
 using ProcessHub.Runners;
+using ProcessHub.Storage;
 
 namespace ProcessHub.Server;
 
@@ -23,8 +24,21 @@ internal sealed class HubApplication : IAsyncDisposable
     private int _stopped;
     private int _disposed;
 
-    /// <param name="store">Where processes are kept; the in-memory store when null.</param>
-    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null)
+    /// <param name="time">
+    /// The hub's clock: auth deadlines, token expiry, retention, staleness, timestamps, the API's rate limit.
+    /// </param>
+    /// <param name="store">Where processes are kept; the in-memory store when null. Opened here.</param>
+    /// <param name="connectionTime">
+    /// The connections' clock: slow-consumer stalls, the close handshake, heartbeats, the shutdown drain, memory
+    /// reclaim. Separate from the hub's so that a test can move one without the other: jumping the hub's clock by
+    /// minutes to expire a token must not make a connection that is mid-send look stalled.
+    /// </param>
+    /// <param name="engine">
+    /// Makes the engine over the registry when the hub shares one with other hubs (Redis); the local engine over
+    /// <paramref name="store"/> when null.
+    /// </param>
+    /// <exception cref="StoreOpenException">The store or the shared engine cannot be opened.</exception>
+    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null, Func<ProcessRegistry, IProcessEngine>? engine = null)
     {
         time ??= TimeProvider.System;
         Time = time;
@@ -34,7 +48,8 @@ internal sealed class HubApplication : IAsyncDisposable
         Counters = new HubCounters();
         Sessions = new SessionIndex();
         Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
-        Engine = new LocalProcessEngine(Registry, store ?? new MemoryProcessStore(), time);
+        Store = store ?? new MemoryProcessStore();
+        Engine = engine?.Invoke(Registry) ?? new LocalProcessEngine(Registry, Store, time);
         Engine.Open();
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
@@ -42,7 +57,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
         Timers = new SessionTimers(sessions, authenticator, Engine, time);
         Router = new Router();
-        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, time);
+        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System);
 
         long started = time.GetTimestamp();
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
@@ -51,18 +66,28 @@ internal sealed class HubApplication : IAsyncDisposable
             uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
             connections = Server.OpenWebSockets,
             processes = Registry.Count,
+            store = Engine.StoreKind,
+            data_path = Engine.Location,
+            engine = new
+            {
+                kind = Engine.Health.Kind,
+                connected = Engine.Health.Connected,
+                lag_events = Engine.Health.LagEvents,
+            },
         }));
         var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
         new ProcessesApi(auth, Registry, Engine, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
-        new MetricsEndpoint(Server, Registry, Counters).MapTo(Router);
+        new MetricsEndpoint(Server, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
         new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }
 
-    /// <summary>Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>.</summary>
-    public void EnableDevToken(string devToken) =>
-        Router.Map("GET", "/api/dev-token", exchange => exchange.RespondJsonAsync(200, new { user = "dev", token = devToken }));
+    /// <summary>
+    /// Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>, and mints tokens for
+    /// other users with <c>?user=NAME</c> (<see cref="DevTokenEndpoint"/>).
+    /// </summary>
+    public void EnableDevToken(string devToken) => new DevTokenEndpoint(Tokens, devToken).MapTo(Router);
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }
@@ -71,6 +96,7 @@ internal sealed class HubApplication : IAsyncDisposable
     public HubCounters Counters { get; }
     public SessionIndex Sessions { get; }
     public ProcessRegistry Registry { get; }
+    public IProcessStore Store { get; }
     public IProcessEngine Engine { get; }
     public ProcessProducer Producer { get; }
     public HubEndpoint Endpoint { get; }

@@ -47,6 +47,13 @@ public sealed record ServerOptions
     /// <summary>Origins a browser may connect from; empty allows any.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
+    /// <summary>
+    /// Host names (without port; IPv6 in brackets) the server answers to, compared without case; empty allows any.
+    /// Every request, the WebSocket upgrade included, with another Host is refused with 403 (DNS rebinding defence:
+    /// dev mode fills it with the loopback names).
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     internal IPEndPoint ResolveEndPoint()
     {
         if (IPAddress.TryParse(Host, out var address))

@@ -12,6 +12,7 @@ internal enum FrameError : byte
     UnexpectedContinuation,
     ExpectedContinuation,
     LengthTopBitSet,
+    NonMinimalLength,
     MessageTooBig,
     InvalidUtf8,
     BinaryMessage,

@@ -21,6 +21,7 @@ internal static class FrameErrorMapping
         FrameError.UnexpectedContinuation => "continuation without a message",
         FrameError.ExpectedContinuation => "expected a continuation frame",
         FrameError.LengthTopBitSet => "invalid payload length",
+        FrameError.NonMinimalLength => "payload length not in its minimal form",
         FrameError.MessageTooBig => "message too big",
         FrameError.InvalidUtf8 => "invalid utf-8",
         FrameError.BinaryMessage => "binary messages are not supported",

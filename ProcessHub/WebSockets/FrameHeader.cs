@@ -112,6 +112,11 @@ internal readonly struct FrameHeader
             error = FrameError.LengthTopBitSet; // RFC 6455 5.2: the most significant bit MUST be 0
             return false;
         }
+        if ((extended == 2 && payloadLength < 126) || (extended == 8 && payloadLength <= ushort.MaxValue))
+        {
+            error = FrameError.NonMinimalLength; // RFC 6455 5.2: the minimal number of bytes MUST be used
+            return false;
+        }
 
         header = new FrameHeader(fin, opcode, payloadLength, Masking.ReadKey(bytes.Slice(2 + extended, 4)));
         headerLength = total;

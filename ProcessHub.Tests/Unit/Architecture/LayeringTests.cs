@@ -6,8 +6,8 @@ namespace ProcessHub.Tests.Unit.Architecture;
 
 /// <summary>
 /// The layering of docs/architecture.md, enforced: each folder (namespace) of ProcessHub may refer only to the layers
-/// below it. Transport -> Http -> WebSockets -> Outbound -> Auth -> Hub -> the public producer API -> Runners -> Api
-/// -> Server -> Cli; the hub's own parts likewise (its vocabulary -> Processes -> Messages -> Sessions). A reference
+/// below it. Transport -> Http -> WebSockets -> Outbound -> Auth -> Hub -> Storage -> Redis -> the public producer API
+/// -> Runners -> Api -> Server -> Cli; the hub's own parts likewise (its vocabulary -> Processes -> Messages -> Sessions). A reference
 /// upwards, even from one method body, fails here with the offending types named.
 /// </summary>
 [TestFixture]
@@ -28,6 +28,8 @@ public sealed class LayeringTests
         "ProcessHub.Outbound",
         "ProcessHub.Auth",
         "ProcessHub.Hub",
+        "ProcessHub.Storage",  // the embedded store behind the hub's store seam
+        "ProcessHub.Redis",    // the shared engine behind the hub's engine seam
         "ProcessHub",          // ProcessProducer, ProcessHandle: the public in-process API over the hub
         "ProcessHub.Runners",
         "ProcessHub.Api",

@@ -84,6 +84,61 @@ internal sealed class HttpRequestParserTests
         }
     }
 
+    [TestCase("127.0.0.1:8501")]
+    [TestCase("localhost")]
+    [TestCase("LOCALHOST:80")]
+    [TestCase("[::1]:8501")]
+    [TestCase("[::1]")]
+    [TestCase("[fe80::1%25eth0]")]
+    [TestCase("my-host.example_1.com.:")]
+    [TestCase("")]
+    public void Accepts_a_valid_Host(string host) =>
+        Assert.That(Parse($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").HeaderString(KnownHeader.Host), Is.EqualTo(host));
+
+    [TestCase("Transfer-Encoding: chunked")]
+    [TestCase("transfer-encoding: Chunked")]
+    [TestCase("Transfer-Encoding:  chunked \t")]
+    [TestCase("Transfer-Encoding: , chunked")]
+    public void Reads_a_chunked_request(string field)
+    {
+        var request = Parse($"POST /api/processes HTTP/1.1\r\nHost: x\r\n{field}\r\n\r\n");
+
+        Assert.That((request.IsChunked, request.HasBody, request.ContentLength), Is.EqualTo((true, true, -1L)));
+    }
+
+    [Test]
+    public void Reads_the_100_continue_expectation()
+    {
+        var withBody = Parse("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n");
+        var chunked = Parse("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
+        var noBody = Parse("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n");
+        var http10 = Parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        var http10Other = Parse("POST / HTTP/1.0\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\n");
+        var plain = Parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(withBody.ExpectsContinue, Is.True, "the token is case-insensitive (RFC 9110 10.1.1)");
+            Assert.That(chunked.ExpectsContinue, Is.True);
+            Assert.That(noBody.ExpectsContinue, Is.False, "nothing to wait for");
+            Assert.That(http10.ExpectsContinue, Is.False, "HTTP/1.0: the expectation MUST be ignored");
+            Assert.That(http10Other.ExpectsContinue, Is.False, "HTTP/1.0: any expectation is ignored");
+            Assert.That(plain.ExpectsContinue, Is.False);
+        }
+    }
+
+    [Test]
+    public void Nothing_of_a_chunked_request_survives_into_the_next()
+    {
+        var bytes = Encoding.ASCII.GetBytes("POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\nGET /b HTTP/1.1\r\nHost: y\r\n\r\n");
+        var buffer = new ReadOnlySequence<byte>(bytes);
+        var request = new HttpRequest();
+
+        Assert.That(HttpRequestParser.TryParse(ref buffer, request, MaxHead, out _), Is.True);
+        Assert.That(HttpRequestParser.TryParse(ref buffer, request, MaxHead, out _), Is.True);
+        Assert.That((request.IsChunked, request.ExpectsContinue, request.HasBody), Is.EqualTo((false, false, false)));
+    }
+
     [Test]
     public void Field_values_may_carry_obs_text()
     {
@@ -111,14 +166,40 @@ internal sealed class HttpRequestParserTests
     [TestCase("GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a field line without a colon")]
     [TestCase("GET / HTTP/1.1\r\nHost: x\r\n: empty-name\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects an empty field name")]
     [TestCase("GET / HTTP/1.1\r\nHost: a\u0001b\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a control byte in a value")]
-    [TestCase("GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects a bare LF in a value")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF in a value")]
     [TestCase("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", RequestRejection.MissingHost, TestName = "Rejects HTTP/1.1 without Host")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two Host headers (RFC 9112 3.2)")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two equal Host headers")]
+    [TestCase("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", RequestRejection.DuplicateHost, TestName = "Rejects two Host headers in HTTP/1.0")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a space")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a:80:81\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with two ports")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a port that is not a number")]
+    [TestCase("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects an unclosed IPv6 literal")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with a path")]
+    [TestCase("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", RequestRejection.InvalidHost, TestName = "Rejects a Host with userinfo")]
+    [TestCase("GET / HTTP/1.1\nHost: x\n\n", RequestRejection.BareLineEnding, TestName = "Rejects a head with bare LF line endings")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects one bare LF before the blank line")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\r\n\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF as the blank line")]
+    [TestCase("GET / HTTP/1.1\nHost: x\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare LF after the request line of a complete head")]
+    [TestCase("GET / HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n", RequestRejection.BareLineEnding, TestName = "Rejects a bare CR inside a complete head")]
+    [TestCase("GET / HTTP/1.1\rHost: x\r\r", RequestRejection.BareLineEnding, TestName = "Rejects a head with bare CR line endings")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a negative Content-Length")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a signed Content-Length")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5 5\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects a Content-Length list")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects an empty Content-Length")]
     [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", RequestRejection.InvalidContentLength, TestName = "Rejects two different Content-Lengths")]
-    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", RequestRejection.ChunkedNotSupported, TestName = "Rejects Transfer-Encoding")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", RequestRejection.TransferEncodingWithContentLength, TestName = "Rejects Transfer-Encoding with Content-Length (no smuggling)")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n", RequestRejection.TransferEncodingWithContentLength, TestName = "Rejects Content-Length with Transfer-Encoding after it")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", RequestRejection.UnsupportedTransferCoding, TestName = "Rejects a coding before chunked as not implemented")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects chunked that is not the last coding (RFC 9112 6.3)")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects a Transfer-Encoding without chunked")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects identity")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects chunked twice in one line")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects two Transfer-Encoding lines")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects an empty Transfer-Encoding")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunkedx\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects a coding that only starts with chunked")]
+    [TestCase("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", RequestRejection.InvalidTransferEncoding, TestName = "Rejects Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1)")]
+    [TestCase("POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n", RequestRejection.UnsupportedExpectation, TestName = "Rejects an unknown expectation with 417")]
     public void Rejects_a_malformed_head_wherever_it_is_cut(string head, RequestRejection expected)
     {
         var bytes = Encoding.Latin1.GetBytes(head);

@@ -80,17 +80,31 @@ internal sealed class FrameReaderTests
             Is.EqualTo((FrameReadStatus.CloseReceived, FrameError.None, ConversationEvents.ToList())));
 
     [Test]
-    public void Reads_a_64_bit_length_and_a_message_exactly_at_the_limit()
+    public void Reads_a_16_bit_length_and_a_message_exactly_at_the_limit()
     {
         var atLimit = Encoding.ASCII.GetBytes(new string('x', Limit));
         // FIN=1, Text, MASK=1, length code 126 + 16-bit 1024, then the key and 1024 masked bytes.
         var frame = Masked(0x81, 0xfe, [0x04, 0x00], atLimit);
-        // FIN=1, Text, MASK=1, length code 127 + 64-bit 3 (not minimal, but a length all the same).
-        var longForm = Masked(0x81, 0xff, [0, 0, 0, 0, 0, 0, 0, 3], "abc"u8);
+        // FIN=1, Text, MASK=1, length code 126 + 16-bit 126: the smallest length that needs the 16-bit form.
+        var smallest16 = Masked(0x81, 0xfe, [0x00, 0x7e], new byte[126]);
 
-        var (status, error, events) = ReadInReads([.. frame, .. longForm], [7, 500, 1030]);
+        var (status, error, events) = ReadInReads([.. frame, .. smallest16], [7, 500, 1030]);
 
-        Assert.That((status, error, events), Is.EqualTo((FrameReadStatus.NeedMoreData, FrameError.None, new List<string> { $"text:{new string('x', Limit)}", "text:abc" })));
+        Assert.That((status, error, events), Is.EqualTo((FrameReadStatus.NeedMoreData, FrameError.None, new List<string> { $"text:{new string('x', Limit)}", $"text:{new string('\0', 126)}" })));
+    }
+
+    [Test]
+    public void Reads_a_64_bit_length()
+    {
+        // FIN=1, Text, MASK=1, length code 127 + 64-bit 65536: the smallest length that needs the 64-bit form.
+        var payload = Encoding.ASCII.GetBytes(new string('y', 65536));
+        var frame = Masked(0x81, 0xff, [0, 0, 0, 0, 0, 1, 0, 0], payload);
+        var reader = new FrameReader(128 * 1024);
+        var sink = new RecordingSink();
+
+        var (status, error, rest) = BoundedRead(reader, TestSequences.SplitAt(frame, 9, 14, 40_000), sink);
+
+        Assert.That((status, error, rest.Length, sink.Events.Single()), Is.EqualTo((FrameReadStatus.NeedMoreData, FrameError.None, 0L, $"text:{new string('y', 65536)}")));
     }
 
     [Test]
@@ -141,6 +155,12 @@ internal sealed class FrameReaderTests
         yield return Case("a continuation with no message", Masked(0x80, 0x82, "lo"u8), FrameError.UnexpectedContinuation); // FIN=1, Continuation
         yield return Case("a text frame inside a message", [.. Masked(0x01, 0x83, "Hel"u8), .. Masked(0x81, 0x82, "lo"u8)], FrameError.ExpectedContinuation);
         yield return Case("a 64-bit length with the top bit set", Masked(0x81, 0xff, [0x80, 0, 0, 0, 0, 0, 0, 5], ""u8), FrameError.LengthTopBitSet);
+        yield return Case("a 16-bit length that fits 7 bits", Masked(0x81, 0xfe, [0x00, 0x05], "Hello"u8), FrameError.NonMinimalLength);      // 126 -> 16-bit 5
+        yield return Case("a 16-bit length of 125", Masked(0x81, 0xfe, [0x00, 0x7d], new byte[125]), FrameError.NonMinimalLength);          // 126 -> 16-bit 125
+        yield return Case("a 16-bit length of 0 with no payload", Masked(0x81, 0xfe, [0x00, 0x00], ""u8), FrameError.NonMinimalLength);
+        yield return Case("a 64-bit length that fits 7 bits", Masked(0x81, 0xff, [0, 0, 0, 0, 0, 0, 0, 3], "abc"u8), FrameError.NonMinimalLength); // 127 -> 64-bit 3
+        yield return Case("a 64-bit length that fits 16 bits", Masked(0x81, 0xff, [0, 0, 0, 0, 0, 0, 0xff, 0xff], ""u8), FrameError.NonMinimalLength); // 127 -> 64-bit 65535, payload never sent
+        yield return Case("a non-minimal continuation length", [.. Masked(0x01, 0x83, "Hel"u8), .. Masked(0x80, 0xfe, [0x00, 0x02], "lo"u8)], FrameError.NonMinimalLength);
         yield return Case("a frame over the limit at its header", Masked(0x81, 0xfe, [0x04, 0x01], ""u8), FrameError.MessageTooBig);    // 1025 announced, none sent
         yield return Case("fragments adding up past the limit", [.. Masked(0x01, 0xfe, [0x02, 0x00], new byte[512]), .. Masked(0x80, 0xfe, [0x02, 0x01], ""u8)], FrameError.MessageTooBig);
         yield return Case("a binary message", Masked(0x82, 0x82, [0x00, 0xff]), FrameError.BinaryMessage);    // FIN=1, Binary

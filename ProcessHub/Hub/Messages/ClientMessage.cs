@@ -24,6 +24,12 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             {
                 return null;
             }
+            if (!IsAtEnd(ref reader))
+            {
+                // One message is one JSON value (RFC 8259 2), as an HTTP API body is: `{...} GARBAGE` is refused, not run.
+                problem = "unexpected data after the JSON object";
+                return null;
+            }
             if (!TryGetString(root, "type", out var type, ref problem))
             {
                 return null;
@@ -55,6 +61,19 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
         {
             problem = "malformed JSON";
             return null;
+        }
+    }
+
+    // Only whitespace may follow the value; the reader says so by ending, and throws on anything else.
+    private static bool IsAtEnd(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

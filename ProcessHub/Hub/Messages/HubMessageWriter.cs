@@ -15,22 +15,49 @@ internal static class HubMessageWriter
     private static readonly JsonEncodedText RequestIdName = JsonEncodedText.Encode("request_id");
     private static readonly JsonEncodedText StartedAtName = JsonEncodedText.Encode("started_at");
     private static readonly JsonEncodedText EndedAtName = JsonEncodedText.Encode("ended_at");
+    private static readonly JsonEncodedText OmittedName = JsonEncodedText.Encode("omitted");
 
     public static string StatusText(ProcessStatus status) => FrameJson.StatusText(status);
 
-    /// <summary><c>process_list</c>: the epoch and every process the user may see.</summary>
+    /// <summary>
+    /// What the <c>params</c> and <c>result</c> of one <c>process_list</c> may add up to. A connection's outbound limit
+    /// (1 MiB by default) must hold the whole list, and the retention window can keep hundreds of ended processes with
+    /// results of up to 64 KiB each; past the budget an entry names what it left out in <c>omitted</c>.
+    /// </summary>
+    public const int ListDetailBudgetBytes = 256 * 1024;
+
+    /// <summary><c>process_list</c>: the epoch and every process the user may see (in start order).</summary>
     public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp)
     {
+        // The newest processes get the budget first: they are the ones a tab is most likely showing.
+        var details = ArrayPool<ListDetails>.Shared.Rent(processes.Count);
+        long budget = ListDetailBudgetBytes;
+        for (int i = processes.Count - 1; i >= 0; i--)
+        {
+            details[i] = ListDetails.None;
+            if (processes[i].ParamsJson is { } parameters && parameters.Length <= budget)
+            {
+                budget -= parameters.Length;
+                details[i] |= ListDetails.Params;
+            }
+            if (processes[i].ResultJson is { } result && result.Length <= budget)
+            {
+                budget -= result.Length;
+                details[i] |= ListDetails.Result;
+            }
+        }
+
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
         writer.WriteStartObject();
         writer.WriteString(FrameJson.Type, "process_list");
         writer.WriteString("epoch", epoch);
         writer.WriteStartArray("processes");
-        foreach (var process in processes)
+        for (int i = 0; i < processes.Count; i++)
         {
-            WriteSnapshot(writer, process);
+            WriteSnapshot(writer, processes[i], details[i]);
         }
+        ArrayPool<ListDetails>.Shared.Return(details);
         writer.WriteEndArray();
         WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
@@ -49,7 +76,7 @@ internal static class HubMessageWriter
         if (process is { } snapshot)
         {
             writer.WritePropertyName("process");
-            WriteSnapshot(writer, snapshot);
+            WriteSnapshot(writer, snapshot, ListDetails.All);
         }
         writer.WriteNumber("replayed", replayed);
         writer.WriteBoolean("recovered", recovered);
@@ -108,12 +135,17 @@ internal static class HubMessageWriter
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using var writer = new Utf8JsonWriter(buffer, FrameJson.WriterOptions);
-        WriteSnapshot(writer, snapshot);
+        WriteSnapshot(writer, snapshot, ListDetails.All);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteSnapshot(Utf8JsonWriter writer, in ProcessSnapshot process)
+    /// <summary>
+    /// A process as <c>process_list</c> shows it: enough for a tab that was not there to show an ended process as a
+    /// live tab did (<c>result</c> or <c>error</c>, <c>cancelled_by</c>, <c>duration_ms</c>, <c>params</c>); the larger
+    /// fields a list's budget left out are named in <c>omitted</c>.
+    /// </summary>
+    private static void WriteSnapshot(Utf8JsonWriter writer, in ProcessSnapshot process, ListDetails included)
     {
         writer.WriteStartObject();
         writer.WriteString(FrameJson.ProcessId, process.ProcessId);
@@ -132,6 +164,40 @@ internal static class HubMessageWriter
         {
             writer.WritePropertyName(FrameJson.Error);
             writer.WriteRawValue(process.ErrorJson, skipInputValidation: true);
+        }
+        if (process.EndedAt is { } end)
+        {
+            // The same arithmetic as the terminal event's duration_ms, so a reloaded tab shows the same number.
+            writer.WriteNumber(FrameJson.Duration, (long)(end - process.StartedAt).TotalMilliseconds);
+        }
+        if (process.CancelledBy is not null)
+        {
+            writer.WriteString(FrameJson.CancelledBy, process.CancelledBy);
+        }
+        bool paramsLeftOut = process.ParamsJson is not null && (included & ListDetails.Params) == 0;
+        bool resultLeftOut = process.ResultJson is not null && (included & ListDetails.Result) == 0;
+        if (process.ParamsJson is not null && !paramsLeftOut)
+        {
+            writer.WritePropertyName(FrameJson.Params);
+            writer.WriteRawValue(process.ParamsJson, skipInputValidation: true);
+        }
+        if (process.ResultJson is not null && !resultLeftOut)
+        {
+            writer.WritePropertyName(FrameJson.Result);
+            writer.WriteRawValue(process.ResultJson, skipInputValidation: true);
+        }
+        if (paramsLeftOut || resultLeftOut)
+        {
+            writer.WriteStartArray(OmittedName);
+            if (paramsLeftOut)
+            {
+                writer.WriteStringValue(FrameJson.Params);
+            }
+            if (resultLeftOut)
+            {
+                writer.WriteStringValue(FrameJson.Result);
+            }
+            writer.WriteEndArray();
         }
         writer.WriteEndObject();
     }

@@ -11,6 +11,15 @@ internal interface IProcessEngine : IAsyncDisposable
     /// <summary>Where the processes live, for the banner and /healthz.</summary>
     string Description { get; }
 
+    /// <summary>What keeps the processes (<c>memory</c>, <c>sqlite</c>, <c>redis</c>), for /healthz.</summary>
+    string StoreKind { get; }
+
+    /// <summary>Where (a file, a Redis address without its password), for /healthz; null when nothing is kept.</summary>
+    string? Location { get; }
+
+    /// <summary>How the engine is doing now.</summary>
+    EngineHealth Health { get; }
+
     /// <summary>Opens the store and hands what it kept to the registry. Call once, before anything else.</summary>
     void Open();
 

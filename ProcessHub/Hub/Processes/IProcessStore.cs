@@ -11,8 +11,14 @@ namespace ProcessHub.Hub.Processes;
 /// </remarks>
 internal interface IProcessStore : IAsyncDisposable
 {
-    /// <summary>Where the data lives, for the banner and /healthz (e.g. <c>memory</c>).</summary>
+    /// <summary>Where the data lives, in words, for the banner.</summary>
     string Description { get; }
+
+    /// <summary>What kind of store it is (<c>memory</c>, <c>sqlite</c>), for /healthz.</summary>
+    string Kind { get; }
+
+    /// <summary>The file or address holding the data, for /healthz; null when nothing is kept.</summary>
+    string? Location { get; }
 
     /// <summary>True when <see cref="Append"/> publishes before it returns (nothing to wait for).</summary>
     bool PublishesInline { get; }

@@ -10,6 +10,8 @@ namespace ProcessHub.Hub.Processes;
 /// </summary>
 internal sealed class LocalProcessEngine : IProcessEngine
 {
+    private static readonly byte[] HubRestarted = ProgressJson.Error("the hub restarted while this process ran inside it; its producer is gone", "hub_restarted");
+
     private readonly ProcessRegistry _registry;
     private readonly IProcessStore _store;
     private readonly TimeProvider _time;
@@ -23,7 +25,31 @@ internal sealed class LocalProcessEngine : IProcessEngine
 
     public string Description => _store.Description;
 
-    public void Open() => _registry.Restore(_store.Open(_registry.Publish));
+    public string StoreKind => _store.Kind;
+
+    public string? Location => _store.Location;
+
+    public EngineHealth Health { get; } = new("local", Connected: true);
+
+    /// <summary>
+    /// Takes over what the store kept. Processes driven over HTTP stay running: their worker goes on with its next
+    /// report. Those whose producer lived inside the previous run of the hub (the benchmark runner, the in-process API)
+    /// cannot go on, so they end here with <c>process_failed</c>, code <c>hub_restarted</c>, before anyone connects.
+    /// </summary>
+    public void Open()
+    {
+        _registry.Restore(_store.Open(_registry.Publish));
+        var orphans = new List<Task<TransitionOutcome>>();
+        foreach (var process in _registry.Records)
+        {
+            if (process.InProcess && !process.Published.IsEnded)
+            {
+                orphans.Add(ApplyAsync(process.Id, ProcessChange.Fail(HubRestarted)).AsTask());
+            }
+        }
+        // Before anyone connects: every tab of the new run sees them ended.
+        Task.WhenAll(orphans).GetAwaiter().GetResult();
+    }
 
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
     {
@@ -40,7 +66,10 @@ internal sealed class LocalProcessEngine : IProcessEngine
         return new ProcessSnapshot(process, state);
     }
 
-    public ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change)
+    public ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change) => ApplyIfAsync(processId, change, condition: null);
+
+    /// <summary>Applies <paramref name="change"/> if the process still runs and, under its lock, meets <paramref name="condition"/>.</summary>
+    private ValueTask<TransitionOutcome> ApplyIfAsync(string processId, ProcessChange change, Func<ProcessState, bool>? condition)
     {
         if (_registry.FindRecord(processId) is not { } process)
         {
@@ -50,7 +79,7 @@ internal sealed class LocalProcessEngine : IProcessEngine
         lock (process.Gate)
         {
             var current = process.Accepted;
-            if (current.IsEnded)
+            if (current.IsEnded || (condition is not null && !condition(current)))
             {
                 return ValueTask.FromResult(new TransitionOutcome(TransitionStatus.AlreadyEnded, current));
             }
@@ -76,6 +105,38 @@ internal sealed class LocalProcessEngine : IProcessEngine
         if (evicted.Count > 0)
         {
             _store.Remove(evicted);
+        }
+        EndStale();
+    }
+
+    /// <summary>
+    /// A running process with no report for <see cref="HubOptions.StaleAfter"/> ends with <c>process_failed</c>, code
+    /// <c>stale</c>: its producer is presumed gone, and nothing stays "running" for ever.
+    /// </summary>
+    private void EndStale()
+    {
+        var staleAfter = _registry.Options.StaleAfter;
+        if (staleAfter <= TimeSpan.Zero)
+        {
+            return;
+        }
+        var cutoff = _time.GetUtcNow() - staleAfter;
+        Func<ProcessState, bool>? stillStale = null;
+        foreach (var process in _registry.Records)
+        {
+            var state = process.Published;
+            if (!state.IsEnded && state.LastChangedAt <= cutoff)
+            {
+                // Checked again under the process's lock: a report that arrived meanwhile keeps it running.
+                stillStale ??= accepted => accepted.LastChangedAt <= cutoff;
+                var error = ProgressJson.Error(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no report for {staleAfter.TotalSeconds:0} s: its producer is presumed gone"), "stale");
+                var ended = ApplyIfAsync(process.Id, ProcessChange.Fail(error), stillStale);
+                if (!ended.IsCompleted)
+                {
+                    // A durable store answers later; a failure there is the store's to report.
+                    _ = ended.AsTask().ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                }
+            }
         }
     }
 

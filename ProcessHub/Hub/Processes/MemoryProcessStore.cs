@@ -12,6 +12,10 @@ internal sealed class MemoryProcessStore : IProcessStore
 
     public string Description => "memory (nothing survives a restart)";
 
+    public string Kind => "memory";
+
+    public string? Location => null;
+
     public bool PublishesInline => true;
 
     public StoredProcesses Open(Action<PendingEvent> publish)

@@ -46,6 +46,21 @@ internal sealed class PendingEvent
     /// <summary>Called by the registry after it published the event.</summary>
     public void MarkPublished() => _published?.TrySetResult();
 
-    /// <summary>The store could not make the event durable: the producer is answered with the failure.</summary>
-    public void MarkFailed(Exception error) => _published?.TrySetException(error);
+    /// <summary>
+    /// The store could not make the event durable: it is never published, the producer is answered with the failure,
+    /// and the process's accepted state falls back to what was published (the store fails every event after the
+    /// first failure, in order, so the last failed event of a process is the one that finds its state still current).
+    /// </summary>
+    public void MarkFailed(Exception error)
+    {
+        lock (Process.Gate)
+        {
+            if (ReferenceEquals(Process.Accepted, State))
+            {
+                Process.Accepted = Process.Published;
+            }
+        }
+        Frame.Release();
+        _published?.TrySetException(error);
+    }
 }

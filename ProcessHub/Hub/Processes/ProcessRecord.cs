@@ -25,7 +25,7 @@ internal sealed class ProcessRecord
     private int _historyStart;
     private int _historyCount;
 
-    public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess)
+    public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess, string? producerHub = null)
     {
         Id = id;
         Type = type;
@@ -35,6 +35,7 @@ internal sealed class ProcessRecord
         Accepted = state;
         _published = state;
         InProcess = inProcess;
+        ProducerHub = producerHub;
         _history = new SharedFrame?[historyLimit];
         _historyKinds = new HubEventKind[historyLimit];
         CoalesceKey = Interlocked.Increment(ref s_nextKey);
@@ -55,6 +56,12 @@ internal sealed class ProcessRecord
     /// processes driven over HTTP can, their worker reports again after a restart.
     /// </summary>
     public bool InProcess { get; }
+
+    /// <summary>
+    /// With a shared engine, the hub whose in-process producer drives it (it is failed as <c>hub_lost</c> when that
+    /// hub's lease lapses); null otherwise.
+    /// </summary>
+    public string? ProducerHub { get; }
 
     /// <summary>
     /// Fires when the process is cancelled, for producers inside this hub (any in-process handle on it); producers
@@ -120,6 +127,22 @@ internal sealed class ProcessRecord
             return null;
         }
         return _history[(_historyStart + (int)index) % _history.Length];
+    }
+
+    /// <summary>
+    /// Forgets the retained events but keeps the watchers: the history starts again at the next event. For an engine
+    /// that could not fetch some events of this process, so that no retained frame sits at a wrong seq.
+    /// </summary>
+    public void ForgetHistory()
+    {
+        for (int i = 0; i < _historyCount; i++)
+        {
+            int slot = (_historyStart + i) % _history.Length;
+            _history[slot]!.Release();
+            _history[slot] = null;
+        }
+        _historyStart = 0;
+        _historyCount = 0;
     }
 
     /// <summary>Drops the history; called when the process is evicted.</summary>

@@ -35,26 +35,60 @@ internal sealed class ProcessRegistry
 
     public HubOptions Options => _options;
 
+    /// <summary>
+    /// Raised after <see cref="Replace"/>: the history every connection holds belongs to an epoch that is gone, so the
+    /// sessions send each connection a fresh <c>process_list</c> (docs/protocol.md section 11).
+    /// </summary>
+    public event Action? Replaced;
+
     /// <summary>Takes over what a store kept: its epoch, and its processes with their retained events as sent.</summary>
     public void Restore(StoredProcesses stored)
     {
         Epoch = stored.Epoch;
         foreach (var process in stored.Processes)
         {
-            var record = new ProcessRecord(process.ProcessId, process.ProcessType, process.Owner, process.ParamsJson, process.StartedAt,
-                process.State, _options.HistoryLimit, process.InProcess);
-            lock (record.Gate)
+            Add(process);
+        }
+    }
+
+    /// <summary>
+    /// Replaces everything with what a shared engine holds now (its data was lost, or this hub fell too far behind to
+    /// catch up event by event), then tells the sessions (<see cref="Replaced"/>). Called by the engine's single
+    /// applier, so no event is published meanwhile.
+    /// </summary>
+    public void Replace(StoredProcesses stored)
+    {
+        foreach (var process in _processes.Values)
+        {
+            lock (process.Gate)
             {
-                // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
-                foreach (var kept in process.Events)
+                if (_processes.TryRemove(process.Id, out _))
                 {
-                    var frame = SharedFrame.CreateText(kept.Payload, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
-                    record.AppendHistory(frame, kept.Kind);
-                    frame.Release();
+                    process.ReleaseHistory();
                 }
             }
-            _processes[record.Id] = record;
         }
+        Restore(stored);
+        Replaced?.Invoke();
+    }
+
+    /// <summary>Adds one process as a store holds it, with its retained events.</summary>
+    public ProcessRecord Add(StoredProcess process)
+    {
+        var record = new ProcessRecord(process.ProcessId, process.ProcessType, process.Owner, process.ParamsJson, process.StartedAt,
+            process.State, _options.HistoryLimit, process.InProcess, process.ProducerHub);
+        lock (record.Gate)
+        {
+            // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
+            foreach (var kept in process.Events)
+            {
+                var frame = SharedFrame.CreateText(kept.Payload, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
+                record.AppendHistory(frame, kept.Kind);
+                frame.Release();
+            }
+        }
+        _processes[record.Id] = record;
+        return record;
     }
 
     public ProcessSnapshot? Find(string processId) =>

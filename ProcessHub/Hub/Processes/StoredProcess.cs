@@ -11,5 +11,6 @@ internal sealed record StoredProcess(
     DateTimeOffset StartedAt,
     bool InProcess,
     ProcessState State,
-    IReadOnlyList<StoredEvent> Events);
+    IReadOnlyList<StoredEvent> Events,
+    string? ProducerHub = null);
 

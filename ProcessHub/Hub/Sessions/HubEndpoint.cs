@@ -33,6 +33,16 @@ internal sealed class HubEndpoint : IConnectionHandler
         _options = options;
         _time = time;
         _counters = counters;
+        registry.Replaced += RelistAll;
+    }
+
+    /// <summary>docs/protocol.md section 11: when the hub's history is replaced, every live connection gets a fresh list.</summary>
+    private void RelistAll()
+    {
+        foreach (var (_, session) in _sessions)
+        {
+            _authenticator.Relist(session);
+        }
     }
 
     public void OnOpen(IOutboundConnection connection, UpgradeRequest request)

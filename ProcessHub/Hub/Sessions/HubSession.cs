@@ -111,6 +111,30 @@ internal sealed class HubSession
         }
     }
 
+    /// <summary>
+    /// Sends a fresh <c>process_list</c> to a connection that is already live, after the hub's history was replaced
+    /// (a new epoch): what it knew of every process starts over from this list. False when the session is not ready
+    /// yet (its own first list is still being built; the caller checks the epoch after it).
+    /// </summary>
+    public bool Relist(SharedFrame processList, IReadOnlyList<ProcessSnapshot> listed)
+    {
+        lock (_holdGate)
+        {
+            if (_held is not null)
+            {
+                return false;
+            }
+            _liveAfter = default;
+            _liveAfter.Reserve(listed.Count);
+            foreach (var process in listed)
+            {
+                _liveAfter.Set(process.ProcessId, process.Seq);
+            }
+            Connection.Send(processList);
+            return true;
+        }
+    }
+
     /// <summary>The seq after which this connection gets a process's events live; 0 when it got them all.</summary>
     public long LiveAfter(string processId)
     {

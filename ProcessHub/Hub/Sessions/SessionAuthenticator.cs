@@ -60,8 +60,9 @@ internal sealed partial class SessionAuthenticator
         // Registered first, so nothing published from here on is missed: it is held until the list is out.
         session.SetIdentity(identity);
         _index.Add(session);
+        string epoch = _registry.Epoch;
         var listed = _registry.SnapshotVisible(identity);
-        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow());
+        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow());
         try
         {
             session.BecomeReady(list, listed);
@@ -70,7 +71,31 @@ internal sealed partial class SessionAuthenticator
         {
             list.Release();
         }
-        LogAuthenticated(session.Connection.Id, identity.Subject);
+        if (_registry.Epoch != epoch)
+        {
+            // The history was replaced while this list was built, and the relisting skipped a session not yet ready.
+            Relist(session);
+        }
+        LogAuthenticated(session.Connection.Id, identity.SubjectForLog);
+    }
+
+    /// <summary>A fresh <c>process_list</c> for a live session, after the hub's history was replaced (a new epoch).</summary>
+    public void Relist(HubSession session)
+    {
+        if (session.Identity is not { } identity || session.Connection.IsClosing)
+        {
+            return;
+        }
+        var listed = _registry.SnapshotVisible(identity);
+        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow());
+        try
+        {
+            session.Relist(list, listed);
+        }
+        finally
+        {
+            list.Release();
+        }
     }
 
     // docs/protocol.md section 2: a fresh token for the same sub extends the connection; another sub ends it.

@@ -1,0 +1,134 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ProcessHub.Client.Internal;
+
+namespace ProcessHub.Client;
+
+/// <summary>
+/// A worker's side of the hub: starts processes over the HTTP producer API (docs/protocol.md section 1) and hands
+/// back a <see cref="ProcessRun"/> to report on. Requests answered with 429 or 503 are retried after their
+/// <c>Retry-After</c>, a bounded number of times. Thread-safe; one per hub is enough.
+/// </summary>
+/// <example>
+/// <code>
+/// using var producer = new HubProducer(new Uri("http://127.0.0.1:8501"), token);
+/// using var run = await producer.StartAsync("eval", total: 3);
+/// for (int i = 1; i &lt;= 3 &amp;&amp; !run.IsCancellationRequested; i++)
+/// {
+///     await DoShardAsync(i, run.CancellationToken);
+///     await run.ReportAsync(i, 3, detail: $"shard {i}");
+/// }
+/// await run.CompleteAsync();
+/// </code>
+/// </example>
+public sealed class HubProducer : IDisposable
+{
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+    private readonly HubProducerOptions _options;
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+
+    /// <summary>A producer for the hub at <paramref name="hubUrl"/> (e.g. <c>http://127.0.0.1:8501</c>) with a fixed token.</summary>
+    public HubProducer(Uri hubUrl, string token)
+        : this(new HubProducerOptions { HubUrl = hubUrl, Token = token })
+    {
+    }
+
+    /// <summary>A producer with all its options.</summary>
+    public HubProducer(HubProducerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.HubUrl);
+        if (options.HubUrl.Scheme is not ("http" or "https"))
+        {
+            throw new ArgumentException("the hub's URL must be an http:// or https:// URL", nameof(options));
+        }
+        if (options.Token is null && options.TokenProvider is null)
+        {
+            throw new ArgumentException("give a Token or a TokenProvider", nameof(options));
+        }
+        _options = options;
+        _ownsHttp = options.HttpClient is null;
+        _http = options.HttpClient ?? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+    }
+
+    /// <summary>Registers a process (<c>POST /api/processes</c>); its watchers see <c>process_started</c>.</summary>
+    /// <param name="processType">What kind of work it is (at most 64 characters).</param>
+    /// <param name="total">Steps in all, when known.</param>
+    /// <param name="parameters">Its <c>params</c>, shown to watchers.</param>
+    /// <param name="owner">The user it belongs to; only a token with role <c>producer</c> may name another than its own <c>sub</c>.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
+    /// <exception cref="HttpRequestException">The hub could not be reached (network failures are not retried: a start may have happened).</exception>
+    public async Task<ProcessRun> StartAsync(string processType, int total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(processType);
+        var response = await SendAsync(HttpMethod.Post, "/api/processes", JsonBodies.Create(processType, total, parameters, owner), cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccess)
+        {
+            throw response.ToException();
+        }
+        string processId = JsonFields.String(response.Body, "process_id")
+            ?? throw new HubRequestException("bad_response", "the hub's answer has no process_id", response.Status);
+        return new ProcessRun(this, processId);
+    }
+
+    /// <inheritdoc cref="StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>
+    [RequiresUnreferencedCode("serializes parameters by reflection; pass a JsonElement when trimming")]
+    [RequiresDynamicCode("serializes parameters by reflection; pass a JsonElement when compiling ahead of time")]
+    public Task<ProcessRun> StartAsync(string processType, int total, object? parameters, string? owner = null, CancellationToken cancellationToken = default) =>
+        StartAsync(processType, total, JsonBodies.ToElement(parameters), owner, cancellationToken);
+
+    /// <summary>Disposes the HttpClient the producer made (not one given in the options).</summary>
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    /// <summary>One API request, retried on 429 and 503 after <c>Retry-After</c> up to <see cref="HubProducerOptions.MaxRetries"/> times.</summary>
+    internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
+    {
+        var url = new Uri(_options.HubUrl, path);
+        for (int retries = 0; ; retries++)
+        {
+            string token = _options.TokenProvider is { } provider ? await provider(cancellationToken).ConfigureAwait(false) : _options.Token!;
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (body is not null)
+            {
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = Json;
+            }
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            int status = (int)response.StatusCode;
+            if (status is 429 or 503 && retries < _options.MaxRetries)
+            {
+                await Task.Delay(RetryDelay.For(response.Headers.RetryAfter, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            byte[] bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            return new ApiResponse(status, ParseBody(bytes));
+        }
+    }
+
+    private static JsonElement ParseBody(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return default;
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(bytes);
+            return JsonElement.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            return default; // not the hub's JSON (a proxy's page): the status alone has to do
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace ProcessHub.Client;
+
+/// <summary>How a <see cref="HubProducer"/> reaches the hub's HTTP producer API, and how it retries.</summary>
+public sealed class HubProducerOptions
+{
+    /// <summary>The hub's base URL, e.g. <c>http://127.0.0.1:8501</c>.</summary>
+    public required Uri HubUrl { get; init; }
+
+    /// <summary>The JWT to send (its <c>sub</c> owns what it starts; role <c>producer</c> may start for others). Give this or <see cref="TokenProvider"/>.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Asked for a token before every request, so a long run can renew it.</summary>
+    public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
+
+    /// <summary>An HttpClient to send with (not disposed by the producer); by default the producer makes its own.</summary>
+    public HttpClient? HttpClient { get; init; }
+
+    /// <summary>How often a request answered with 429 or 503 is retried (after its <c>Retry-After</c>). Default 5.</summary>
+    public int MaxRetries { get; init; } = 5;
+
+    /// <summary>The longest wait before a retry, whatever <c>Retry-After</c> says. Default 30 s.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,358 @@
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using ProcessHub.Client.Internal;
+
+namespace ProcessHub.Client;
+
+public sealed partial class HubWatcher
+{
+    /// <summary>
+    /// Connects and yields what happens, until <paramref name="cancellationToken"/> fires (the connection is then
+    /// closed with 1000 and the sequence ends), the hub closes with 1000, or retrying cannot help. Each connection
+    /// starts with <see cref="HubConnected"/> and a <see cref="ProcessListed"/>; each drop or failed attempt is a
+    /// <see cref="HubDisconnected"/> that says when the next attempt comes. One enumeration at a time per watcher.
+    /// </summary>
+    /// <exception cref="HubConnectionException">
+    /// The hub refused in a way retrying cannot fix: a rejected token without a <see cref="HubWatcherOptions.TokenProvider"/>
+    /// (4401), 4403, a protocol error (1002, 1003, 1007, 1009), an upgrade answered with 4xx; or
+    /// <see cref="HubWatcherOptions.MaxFailedAttempts"/> ran out.
+    /// </exception>
+    public async IAsyncEnumerable<HubEvent> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _watching, 1) != 0)
+        {
+            throw new InvalidOperationException("this watcher is already being enumerated; a HubWatcher runs one WatchAsync at a time");
+        }
+        try
+        {
+            var cursors = new ProcessCursors();
+            string? epoch = null;
+            string? rejectedToken = null;
+            int failures = 0;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var attempt = await OpenAsync(rejectedToken, cancellationToken).ConfigureAwait(false);
+                if (attempt.Socket is not { } socket)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        yield break;
+                    }
+                    if (attempt.Fatal is { } fatal)
+                    {
+                        throw fatal;
+                    }
+                    var wait = NextDelay(ref failures, attempt.Failure!, attempt.Exception);
+                    yield return new HubDisconnected(_options.Url, wasConnected: false, closeStatus: null, attempt.Failure!, wait, attempt.Exception);
+                    if (!await DelayAsync(wait, cancellationToken).ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+                    continue;
+                }
+
+                Incoming ended = default;
+                try
+                {
+                    socket.CloseWhenCancelled(cancellationToken);
+                    var first = await ReceiveNextAsync(socket).ConfigureAwait(false);
+                    if (first.Event is not ProcessListed list)
+                    {
+                        // docs/protocol.md section 2: process_list is always first after auth; a close here is
+                        // usually 4401 (the token) or 1013 (too many connections).
+                        ended = first.Ended ? first : Incoming.Lost("the hub did not send process_list first");
+                    }
+                    else
+                    {
+                        failures = 0;
+                        rejectedToken = null;
+                        bool isReconnect = epoch is not null;
+                        bool sameEpoch = epoch == list.Epoch;
+                        epoch = list.Epoch;
+                        Volatile.Write(ref _epoch, epoch);
+                        Volatile.Write(ref _socket, socket);
+                        if (!sameEpoch)
+                        {
+                            // First connection, or the hub restarted: its list is the truth, old seqs mean nothing.
+                            cursors.Reset(list);
+                            yield return new HubConnected(_options.Url, epoch, isReconnect, epochChanged: isReconnect, recovered: false);
+                            yield return list;
+                        }
+                        else
+                        {
+                            var targets = cursors.PlanResume(list, MaxResumesPerReconnect, out bool complete);
+                            var resume = await ResumeAsync(socket, list, targets).ConfigureAwait(false);
+                            if (resume.Ended.Ended)
+                            {
+                                ended = resume.Ended;
+                            }
+                            else
+                            {
+                                // Missed events first, then the list (which is their end state), then what went live
+                                // meanwhile: a consumer applying events in order never moves backwards.
+                                yield return new HubConnected(_options.Url, epoch, isReconnect: true, epochChanged: false, recovered: complete && resume.Recovered);
+                                foreach (var replayed in resume.Replayed)
+                                {
+                                    if (cursors.Accept(replayed))
+                                    {
+                                        yield return replayed;
+                                    }
+                                }
+                                cursors.ApplyList(list);
+                                yield return list;
+                                foreach (var held in resume.Held)
+                                {
+                                    if (Pass(held, cursors))
+                                    {
+                                        yield return held;
+                                    }
+                                }
+                            }
+                        }
+                        while (!ended.Ended && !cancellationToken.IsCancellationRequested)
+                        {
+                            var next = await ReceiveNextAsync(socket).ConfigureAwait(false);
+                            if (next.Ended)
+                            {
+                                ended = next;
+                            }
+                            else if (next.Event is { } hubEvent && Pass(hubEvent, cursors))
+                            {
+                                yield return hubEvent;
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    Volatile.Write(ref _socket, null);
+                    FailPendingCancels();
+                    await socket.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    yield break;
+                }
+                var action = ClosePolicy.For(ended.CloseStatus);
+                if (action == CloseAction.End)
+                {
+                    yield return new HubDisconnected(_options.Url, wasConnected: true, ended.CloseStatus, ended.Reason, retryIn: null, ended.Exception);
+                    yield break;
+                }
+                if (action == CloseAction.GiveUp || (action == CloseAction.Reauthenticate && _options.TokenProvider is null))
+                {
+                    throw new HubConnectionException(
+                        ended.CloseStatus == 4401 ? $"the hub rejected the token ({ended.CloseStatus} {ended.Reason})"
+                        : ended.Exception is InvalidDataException ? ended.Reason
+                        : $"the hub closed the connection ({ended.CloseStatus} {ended.Reason})",
+                        ended.CloseStatus, ended.Exception);
+                }
+                if (action == CloseAction.Reauthenticate)
+                {
+                    rejectedToken = attempt.Token;
+                }
+                var delay = NextDelay(ref failures, ended.Reason, ended.Exception);
+                yield return new HubDisconnected(_options.Url, wasConnected: true, ended.CloseStatus, ended.Reason, delay, ended.Exception);
+                if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _watching, 0);
+        }
+    }
+
+    // Dedupes process events by seq; replies that only the watcher uses are not passed on.
+    private static bool Pass(HubEvent hubEvent, ProcessCursors cursors)
+    {
+        switch (hubEvent)
+        {
+            case ProcessEvent processEvent:
+                return cursors.Accept(processEvent);
+            case SubscribedReply:
+                return false;
+            case ProcessListed list:
+                cursors.ApplyList(list); // the hub sends one first; should it send another, it is the state too
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// docs/protocol.md sections 4-5: <c>subscribe</c> with <c>since</c> and <c>epoch</c> for every running process
+    /// that moved on while we were away; collects each replay (it comes right after its <c>subscribed</c> reply) and
+    /// holds everything else until all replies are in.
+    /// </summary>
+    private async Task<ResumeResult> ResumeAsync(WatchSocket socket, ProcessListed list, List<ResumeTarget> targets)
+    {
+        var result = new ResumeResult();
+        var pending = new Dictionary<string, ResumeTarget>(StringComparer.Ordinal);
+        var byProcess = new Dictionary<string, ResumeTarget>(StringComparer.Ordinal);
+        var replayLeft = new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var target in targets)
+            {
+                string requestId = $"resume-{Interlocked.Increment(ref _requests)}";
+                pending[requestId] = target;
+                byProcess[target.ProcessId] = target;
+                await socket.SendAsync(ClientMessages.Subscribe(target.ProcessId, target.Since, list.Epoch, requestId), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            result.Ended = Incoming.Lost(ex);
+            return result;
+        }
+
+        while (pending.Count > 0 || replayLeft.Count > 0)
+        {
+            var next = await ReceiveNextAsync(socket).ConfigureAwait(false);
+            if (next.Ended)
+            {
+                result.Ended = next;
+                return result;
+            }
+            switch (next.Event)
+            {
+                case SubscribedReply reply when reply.RequestId is { } id && pending.Remove(id, out var target):
+                    result.Recovered &= reply.Recovered && reply.Epoch == list.Epoch;
+                    if (reply.Replayed > 0)
+                    {
+                        replayLeft[target.ProcessId] = reply.Replayed;
+                    }
+                    break;
+                case HubError { RequestId: { } id } when pending.Remove(id, out _):
+                    result.Recovered = false; // e.g. rate_limited: the list still has the process's state
+                    break;
+                // A replayed event is one the list already covers (seq up to the listed one): events after the list
+                // are live, and only those can arrive before the subscribed reply.
+                case ProcessEvent processEvent when byProcess.TryGetValue(processEvent.ProcessId, out var resumed) && processEvent.Seq <= resumed.ListedSeq:
+                    processEvent.IsReplay = true;
+                    result.Replayed.Add(processEvent);
+                    if (replayLeft.TryGetValue(processEvent.ProcessId, out int left))
+                    {
+                        if (left <= 1)
+                        {
+                            replayLeft.Remove(processEvent.ProcessId);
+                        }
+                        else
+                        {
+                            replayLeft[processEvent.ProcessId] = left - 1;
+                        }
+                    }
+                    break;
+                case { } other:
+                    result.Held.Add(other);
+                    break;
+            }
+        }
+        return result;
+    }
+
+    private async Task<OpenAttempt> OpenAsync(string? rejectedToken, CancellationToken cancellationToken)
+    {
+        string token;
+        try
+        {
+            token = _options.TokenProvider is { } provider
+                ? await provider(cancellationToken).ConfigureAwait(false)
+                : _options.Token!;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return OpenAttempt.Cancelled;
+        }
+        catch (Exception ex) when (IsNetworkFailure(ex))
+        {
+            return OpenAttempt.Failed(ex);
+        }
+        if (token == rejectedToken)
+        {
+            return OpenAttempt.GiveUp(new HubConnectionException("the hub rejected the token (4401) and the token provider gave the same one again", 4401));
+        }
+
+        try
+        {
+            return OpenAttempt.Opened(await WatchSocket.ConnectAsync(_options, token, cancellationToken).ConfigureAwait(false), token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return OpenAttempt.Cancelled;
+        }
+        catch (UpgradeRejectedException ex) when (!ex.IsTransient)
+        {
+            return OpenAttempt.GiveUp(new HubConnectionException($"{_options.Url} answered {ex.Status} to the WebSocket upgrade: is it a ProcessHub /ws endpoint?", innerException: ex));
+        }
+        catch (Exception ex) when (ex is UpgradeRejectedException || IsNetworkFailure(ex))
+        {
+            return OpenAttempt.Failed(ex);
+        }
+    }
+
+    private static bool IsNetworkFailure(Exception ex) =>
+        ex is WebSocketException or HttpRequestException or IOException or SocketException or TimeoutException or OperationCanceledException;
+
+    /// <summary>The next message as an event, already observed for pending cancels; never throws for a broken connection.</summary>
+    private async Task<Incoming> ReceiveNextAsync(WatchSocket socket)
+    {
+        ReadOnlyMemory<byte>? message;
+        try
+        {
+            message = await socket.ReceiveAsync().ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            return Incoming.TooBig(ex);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            return Incoming.Lost(ex);
+        }
+        if (message is not { } utf8)
+        {
+            return Incoming.Closed(socket.CloseStatus ?? 1005, socket.CloseStatusDescription ?? "");
+        }
+        HubEvent hubEvent;
+        try
+        {
+            hubEvent = HubMessageParser.Parse(utf8.Span);
+        }
+        catch (JsonException)
+        {
+            return Incoming.Message(null); // not ours to fail on: the hub's messages are JSON objects
+        }
+        Observe(hubEvent);
+        return Incoming.Message(hubEvent);
+    }
+
+    private TimeSpan NextDelay(ref int failures, string reason, Exception? exception)
+    {
+        failures++;
+        if (_options.MaxFailedAttempts is { } limit && failures >= limit)
+        {
+            throw new HubConnectionException($"gave up on {_options.Url} after {limit} attempts ({reason})", innerException: exception);
+        }
+        return _backoff.Delay(failures - 1);
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+namespace ProcessHub.Client;
+
+/// <summary>How a <see cref="HubWatcher"/> connects, and how it retries.</summary>
+public sealed class HubWatcherOptions
+{
+    /// <summary>The hub's WebSocket endpoint, e.g. <c>ws://127.0.0.1:8501/ws</c>.</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>The JWT to connect with. Give this or <see cref="TokenProvider"/>.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>
+    /// Asked for a token before every connection attempt, so a reconnect can use a fresh one; with it, a connection
+    /// closed with 4401 (expired or rejected token) is retried with the next token, unless the provider returns the
+    /// very token that was just rejected. Network exceptions it throws (<see cref="HttpRequestException"/>,
+    /// <see cref="IOException"/>, <see cref="TimeoutException"/>) count as "cannot reach the hub" and are retried;
+    /// any other exception ends the watch.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
+
+    /// <summary>The first reconnect delay; each failed attempt in a row doubles it. Default 1 s.</summary>
+    public TimeSpan MinReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest reconnect delay. Default 30 s.</summary>
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The share (0 to 1) by which each delay is randomly shortened, so clients dropped together (a hub restart) do
+    /// not return together. Default 0.2.
+    /// </summary>
+    public double ReconnectJitter { get; init; } = 0.2;
+
+    /// <summary>
+    /// Failed connection attempts in a row (a drop counts as one) after which the watch ends with a
+    /// <see cref="HubConnectionException"/> instead of retrying; null (the default) never gives up.
+    /// </summary>
+    public int? MaxFailedAttempts { get; init; }
+
+    /// <summary>How long one connection attempt may take. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How often the watcher pings the hub; a hub that has not answered one within the same interval is taken as
+    /// gone and reconnected to. Zero turns the pings off. Default 15 s.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The largest message accepted from the hub (a <c>process_list</c> can be large). Default 16 MiB.</summary>
+    public int MaxMessageBytes { get; init; } = 16 * 1024 * 1024;
+}

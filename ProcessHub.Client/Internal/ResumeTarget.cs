@@ -1,0 +1,4 @@
+namespace ProcessHub.Client.Internal;
+
+/// <summary>A running process the watcher knew before a drop: replay it from after <see cref="Since"/> up to <see cref="ListedSeq"/>.</summary>
+internal readonly record struct ResumeTarget(string ProcessId, long Since, long ListedSeq);

@@ -1,0 +1,20 @@
+using System.Text.Json;
+
+namespace ProcessHub.Client;
+
+/// <summary><c>process_cancelled</c>: someone cancelled a process; its producer has been told to stop.</summary>
+public sealed class ProcessCancelled : ProcessEvent
+{
+    internal ProcessCancelled(JsonElement json, string processId, string processType, long seq, DateTimeOffset timestamp, string cancelledBy, TimeSpan duration)
+        : base(json, processId, processType, seq, timestamp)
+    {
+        CancelledBy = cancelledBy;
+        Duration = duration;
+    }
+
+    /// <summary>Who cancelled it (a JWT <c>sub</c>).</summary>
+    public string CancelledBy { get; }
+
+    /// <summary>How long it ran.</summary>
+    public TimeSpan Duration { get; }
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using ProcessHub.Client.Internal;
+
+namespace ProcessHub.Client;
+
+/// <summary>
+/// One process a worker started with <see cref="HubProducer.StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>:
+/// report progress, then complete or fail it. When someone cancels it (from a browser tab, <c>watch</c>, the API),
+/// the hub answers the next report with 409 and <c>cancel_requested</c>: <see cref="ReportAsync(long, long, string?, string?, CancellationToken)"/>
+/// returns true and <see cref="CancellationToken"/> fires, so the worker can stop.
+/// </summary>
+public sealed class ProcessRun : IDisposable
+{
+    private readonly HubProducer _producer;
+    private readonly CancellationTokenSource _cancelled = new();
+
+    internal ProcessRun(HubProducer producer, string processId)
+    {
+        _producer = producer;
+        ProcessId = processId;
+    }
+
+    /// <summary>The process's id.</summary>
+    public string ProcessId { get; }
+
+    /// <summary>Fires when a call to the hub learns that the process was cancelled.</summary>
+    public CancellationToken CancellationToken => _cancelled.Token;
+
+    /// <summary>True once a call to the hub learned that the process was cancelled.</summary>
+    public bool IsCancellationRequested => _cancelled.IsCancellationRequested;
+
+    /// <summary>Reports progress (<c>POST /api/processes/{id}/progress</c>); watchers see <c>process_progress</c>.</summary>
+    /// <returns>True when the process was cancelled: stop working (<see cref="CancellationToken"/> has fired too).</returns>
+    /// <exception cref="HubRequestException">
+    /// The hub refused, or the process had already completed or failed (409 <c>conflict</c>), or the hub no longer knows
+    /// it (404 <c>not_found</c>: it restarted, and keeps no processes across restarts).
+    /// </exception>
+    /// <exception cref="HttpRequestException">The hub could not be reached.</exception>
+    public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default) =>
+        ReportBodyAsync(JsonBodies.Progress(current, total, model, detail), cancellationToken);
+
+    /// <summary>
+    /// Reports a progress object of the worker's own: <c>current</c> and <c>total</c> (non-negative integers) are
+    /// required, every other field reaches watchers verbatim (at most 4 KiB in all).
+    /// </summary>
+    /// <inheritdoc cref="ReportAsync(long, long, string?, string?, CancellationToken)"/>
+    public Task<bool> ReportAsync(JsonElement progress, CancellationToken cancellationToken = default) =>
+        ReportBodyAsync(JsonObjectBytes.Of(progress), cancellationToken);
+
+    /// <summary>Completes the process without a result (<c>POST /api/processes/{id}/complete</c>).</summary>
+    /// <returns>False when it had been cancelled first (nothing was completed; <see cref="CancellationToken"/> fires).</returns>
+    /// <exception cref="HubRequestException">The hub refused, or the process had already completed or failed (409 <c>conflict</c>).</exception>
+    public Task<bool> CompleteAsync(CancellationToken cancellationToken = default) =>
+        EndAsync("complete", JsonBodies.Complete(null), cancellationToken);
+
+    /// <summary>Completes the process with a result (JSON, at most 64 KiB) that watchers see in <c>process_completed</c>.</summary>
+    /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
+    public Task<bool> CompleteAsync(JsonElement result, CancellationToken cancellationToken = default) =>
+        EndAsync("complete", JsonBodies.Complete(result), cancellationToken);
+
+    /// <summary>Completes the process with a result object, serialized by System.Text.Json.</summary>
+    /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
+    [RequiresUnreferencedCode("serializes the result by reflection; pass a JsonElement when trimming")]
+    [RequiresDynamicCode("serializes the result by reflection; pass a JsonElement when compiling ahead of time")]
+    public Task<bool> CompleteAsync(object? result, CancellationToken cancellationToken = default) =>
+        EndAsync("complete", JsonBodies.Complete(JsonBodies.ToElement(result)), cancellationToken);
+
+    /// <summary>Fails the process (<c>POST /api/processes/{id}/fail</c>); watchers see <c>process_failed</c> with the message and code.</summary>
+    /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
+    public Task<bool> FailAsync(string message, string? code = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return EndAsync("fail", JsonBodies.Fail(message, code), cancellationToken);
+    }
+
+    /// <summary>Releases the cancellation source behind <see cref="CancellationToken"/>.</summary>
+    public void Dispose() => _cancelled.Dispose();
+
+    private async Task<bool> ReportBodyAsync(byte[] body, CancellationToken cancellationToken)
+    {
+        if (IsCancellationRequested)
+        {
+            return true; // the hub would only answer 409 again
+        }
+        var response = await _producer.SendAsync(HttpMethod.Post, $"/api/processes/{Uri.EscapeDataString(ProcessId)}/progress", body, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccess)
+        {
+            return false;
+        }
+        return WasCancelled(response) ? true : throw response.ToException();
+    }
+
+    private async Task<bool> EndAsync(string action, byte[] body, CancellationToken cancellationToken)
+    {
+        var response = await _producer.SendAsync(HttpMethod.Post, $"/api/processes/{Uri.EscapeDataString(ProcessId)}/{action}", body, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccess)
+        {
+            return true;
+        }
+        return WasCancelled(response) ? false : throw response.ToException();
+    }
+
+    // docs/protocol.md section 1: once a process has ended, a report gets 409; cancel_requested says it was cancelled.
+    private bool WasCancelled(ApiResponse response)
+    {
+        if (response.Status != 409 || response.Body.ValueKind != JsonValueKind.Object || JsonFields.Bool(response.Body, "cancel_requested") != true)
+        {
+            return false;
+        }
+        _cancelled.Cancel();
+        return true;
+    }
+}

@@ -1,0 +1,355 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using NUnit.Framework;
+using static Microsoft.Playwright.Assertions;
+
+namespace ProcessHub.Tests.Browser;
+
+/// <summary>
+/// What the page says when things are not simply live: disconnected (stale cards, no Cancel, clocks stopped), after
+/// a hub restart (a notice of what was lost), after a reload (every outcome as a live tab showed it), signed out,
+/// two users side by side in dev mode, and on a phone.
+/// </summary>
+[TestFixture]
+[Category("browser")]
+[NonParallelizable]
+public sealed class DashboardStateTests
+{
+    private static readonly string[] Models = ["GPT-4o", "Claude 3.5 Sonnet"];
+    private static readonly string[] Contexts = ["1K", "5K"];
+
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private DashboardHost _host = null!;
+
+    [OneTimeSetUp]
+    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
+
+    [OneTimeTearDown]
+    public async Task CloseBrowser()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    [SetUp]
+    public void StartHub()
+    {
+        _host = new DashboardHost();
+        _host.Start();
+    }
+
+    [TearDown]
+    public async Task StopHub() => await _host.DisposeAsync();
+
+    [Test]
+    public async Task Disconnected_cards_go_stale_with_Cancel_off_and_clocks_stopped_and_a_restart_is_explained()
+    {
+        var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        await context.Clock.InstallAsync(); // the page's time flows, and the test can jump it ahead
+        var run = StartBenchmark("dev", total: 12);
+        run.ReportProgress(5, 12, "GPT-4o", "Run 2/3, Context 5K");
+        var tab = await OpenAsync(context);
+        var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
+        await Expect(card.Locator(".cancel")).ToBeEnabledAsync();
+        await Expect(card).ToHaveAttributeAsync("data-stale", "false");
+        await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
+
+        // Live, a jump of a minute shows on the clock: the jump drives the page's ticker.
+        string liveClock = (await card.Locator(".clock").TextContentAsync())!;
+        await tab.Clock.FastForwardAsync("01:00");
+        await Expect(card.Locator(".clock")).Not.ToHaveTextAsync(liveClock);
+
+        await _host.StopAsync();
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "reconnecting");
+        await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
+        await Expect(tab.Locator("#offline")).ToContainTextAsync("Connection lost");
+        await Expect(tab.Locator("#offline-text")).ToHaveTextAsync(new Regex(@"^Reconnecting"));
+        await Expect(card).ToHaveAttributeAsync("data-stale", "true");
+        await Expect(card.Locator(".stale-tag")).ToBeVisibleAsync();
+        await Expect(card.Locator(".cancel")).ToBeDisabledAsync();
+        await Expect(tab.Locator("#start-button")).ToBeDisabledAsync();
+        await Expect(tab.Locator("#start-message")).ToHaveTextAsync("Waiting for the hub to come back before anything can start.");
+        string frozenClock = (await card.Locator(".clock").TextContentAsync())!;
+        string frozenEta = (await card.Locator(".eta").TextContentAsync())!;
+        await DashboardPage.SaveScreenshotAsync(tab, "dashboard-disconnected.png", "disconnected: stale cards");
+
+        // Five minutes pass for the page while the hub is away: nothing it shows may move.
+        await tab.Clock.FastForwardAsync("05:00");
+        await Expect(card.Locator(".clock")).ToHaveTextAsync(frozenClock);
+        await Expect(card.Locator(".eta")).ToHaveTextAsync(frozenEta);
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
+
+        // The hub comes back as a new run (a new epoch, nothing kept): the page says so and what was lost.
+        await _host.RestartAsync();
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+        await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
+        await Expect(tab.Locator("#notice")).ToBeVisibleAsync();
+        await Expect(tab.Locator("#notice-title")).ToHaveTextAsync("The hub restarted");
+        await Expect(tab.Locator("#notice-list")).ToContainTextAsync("GPT-4o, Claude 3.5 Sonnet (benchmark) was running at 5 / 12");
+        var lost = tab.Locator($"#ended li.card[data-process-id='{run.ProcessId}']");
+        await Expect(lost.Locator(".badge")).ToHaveTextAsync("lost");
+        await Expect(lost.Locator(".outcome")).ToHaveTextAsync("Outcome unknown: the hub restarted while this was running.");
+        await Expect(lost.Locator(".cancel")).ToBeHiddenAsync();
+        await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(0);
+        await Expect(tab.Locator("#start-button")).ToBeEnabledAsync();
+        await DashboardPage.SaveScreenshotAsync(tab, "dashboard-restarted.png", "after a restart: the notice");
+
+        await tab.ClickAsync("#notice-dismiss");
+        await Expect(tab.Locator("#notice")).ToBeHiddenAsync();
+        await Expect(lost).ToHaveCountAsync(0);
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_reconnect_to_the_same_hub_says_what_ended_meanwhile_and_shows_its_outcome()
+    {
+        // The page reaches the hub through a proxy whose connections the test can cut: the network fails, the hub
+        // does not (the same epoch afterwards).
+        await using var proxy = CuttableProxy.Start(_host.EndPoint);
+        var run = StartBenchmark("dev", total: 4);
+        run.ReportProgress(1, 4, "GPT-4o", "Run 1/3, Context 1K");
+        var context = await _browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
+        var card = Card(tab, run.ProcessId);
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("1 / 4 · 25%");
+
+        proxy.Refuse = true;
+        await proxy.CutAllAsync();
+        await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
+        await Expect(card).ToHaveAttributeAsync("data-stale", "true");
+        await Expect(card.Locator(".cancel")).ToBeDisabledAsync();
+
+        run.ReportProgress(2, 4, "GPT-4o", "Run 2/3, Context 1K");
+        run.Complete(new { steps = 4, scores = new Dictionary<string, double> { ["GPT-4o"] = 0.7, ["Claude 3.5 Sonnet"] = 0.6 } });
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("1 / 4 · 25%"); // nothing can arrive while cut off
+        proxy.Refuse = false;
+
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+        await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
+        await Expect(tab.Locator("#notice-title")).ToHaveTextAsync("Reconnected");
+        await Expect(tab.Locator("#notice-list")).ToHaveTextAsync("GPT-4o, Claude 3.5 Sonnet: completed.");
+        var ended = tab.Locator($"#ended li.card[data-process-id='{run.ProcessId}']");
+        await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
+        await Expect(ended).ToHaveAttributeAsync("data-stale", "false");
+        await Expect(ended.Locator("table.result tbody tr")).ToHaveCountAsync(2);
+        await Expect(ended.Locator(".clock")).ToHaveTextAsync(new Regex(@"^Took "));
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_reloaded_tab_shows_every_outcome_as_the_live_tab_did()
+    {
+        var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var live = await OpenAsync(context);
+
+        var benchmark = StartBenchmark("dev", total: 2);
+        benchmark.ReportProgress(1, 2, "GPT-4o", "Run 1/1, Context 1K");
+        benchmark.ReportProgress(2, 2, "Claude 3.5 Sonnet", "Run 1/1, Context 1K");
+        benchmark.Complete(new { steps = 2, scores = new Dictionary<string, double> { ["GPT-4o"] = 0.512, ["Claude 3.5 Sonnet"] = 0.734 } });
+        var cancelled = _host.App.Producer.Start("eval", "dev", total: 3, parameters: new { suite = "mmlu", shots = 5 });
+        cancelled.ReportProgress(1, 3);
+        cancelled.Cancel("dev");
+        var failed = _host.App.Producer.Start("sync", "dev", total: 1);
+        failed.Fail("GPU lost", "oom");
+        var export = _host.App.Producer.Start("export", "dev", total: 1);
+        export.Complete(new { rows = 42, file = "out.csv" });
+        var running = StartBenchmark("dev", total: 6);
+        running.ReportProgress(2, 6, "GPT-4o", "Run 1/3, Context 5K");
+
+        string[] ended = [benchmark.ProcessId, cancelled.ProcessId, failed.ProcessId, export.ProcessId];
+        await Expect(live.Locator("#ended li.card")).ToHaveCountAsync(4);
+        await Expect(live.Locator($"li.card[data-process-id='{running.ProcessId}'] .counts")).ToHaveTextAsync("2 / 6 · 33%");
+
+        // What the live tab shows, checked once...
+        var table = Card(live, benchmark.ProcessId).Locator("table.result");
+        await Expect(table.Locator("caption")).ToHaveTextAsync("Mean score per model over 2 steps");
+        await Expect(table.Locator("tbody tr")).ToHaveCountAsync(2);
+        await Expect(table.Locator("tbody tr").Nth(0)).ToHaveClassAsync("best");
+        await Expect(table.Locator("tbody tr").Nth(0).Locator("th")).ToHaveTextAsync("Claude 3.5 Sonnet");
+        await Expect(table.Locator("tbody tr").Nth(0).Locator("td")).ToHaveTextAsync("0.734");
+        await Expect(table.Locator("tbody tr").Nth(1).Locator("th")).ToHaveTextAsync("GPT-4o");
+        await Expect(Card(live, benchmark.ProcessId).Locator(".title")).ToHaveTextAsync("GPT-4o, Claude 3.5 Sonnet");
+        await Expect(Card(live, cancelled.ProcessId).Locator(".outcome")).ToHaveTextAsync("Cancelled by dev.");
+        await Expect(Card(live, cancelled.ProcessId).Locator(".title")).ToHaveTextAsync("eval");
+        await Expect(Card(live, cancelled.ProcessId).Locator(".subtitle")).ToHaveTextAsync("suite: mmlu · shots: 5");
+        await Expect(Card(live, failed.ProcessId).Locator(".outcome")).ToHaveTextAsync("Error: GPU lost (oom)");
+        await Expect(Card(live, export.ProcessId).Locator("table.result tbody tr")).ToHaveTextAsync(["rows42", "fileout.csv"]);
+        foreach (var id in ended)
+        {
+            await Expect(Card(live, id).Locator(".clock")).ToHaveTextAsync(new Regex(@"^Took \d+\.\ds$"));
+            await Expect(Card(live, id).Locator(".outcome")).Not.ToContainTextAsync("{");
+        }
+        var before = await DescribeCardsAsync(live, [.. ended, running.ProcessId]);
+        await DashboardPage.SaveScreenshotAsync(live, "dashboard-outcomes.png", "live: every kind of outcome");
+
+        // ...and exactly the same after a reload and in a tab opened afterwards, which only had process_list.
+        await live.ReloadAsync();
+        await Expect(live.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+        var fresh = await OpenAsync(context);
+        foreach (var tab in new[] { live, fresh })
+        {
+            await Expect(tab.Locator("#ended li.card")).ToHaveCountAsync(4);
+            await Expect(Card(tab, benchmark.ProcessId).Locator("table.result tbody tr")).ToHaveCountAsync(2);
+            var after = await DescribeCardsAsync(tab, [.. ended, running.ProcessId]);
+            Assert.That(after, Is.EqualTo(before));
+        }
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task Results_a_long_list_left_out_are_fetched_and_shown()
+    {
+        // Five 60,000-byte results: process_list carries the newest four, the oldest names its result in "omitted".
+        var runs = new List<ProcessHandle>();
+        for (int i = 0; i < 5; i++)
+        {
+            var run = _host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = i });
+            run.Complete(new { blob = new string((char)('a' + i), 60_000), part = i });
+            runs.Add(run);
+        }
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+
+        var oldest = Card(tab, runs[0].ProcessId);
+        await Expect(oldest.Locator("table.result tbody tr")).ToHaveCountAsync(2);
+        await Expect(oldest.Locator("table.result tbody tr").Nth(0).Locator("td")).ToHaveTextAsync(new string('a', 159) + "…");
+        await Expect(oldest.Locator("table.result tbody tr").Nth(1)).ToHaveTextAsync("part0");
+        await Expect(Card(tab, runs[4].ProcessId).Locator("table.result tbody tr").Nth(1)).ToHaveTextAsync("part4");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task Signed_out_nothing_pretends_to_work()
+    {
+        var context = await _browser.NewContextAsync();
+        await context.AddInitScriptAsync("sessionStorage.setItem('processhub.token', 'not-a-token');");
+        var tab = await context.NewPageAsync();
+        await tab.GotoAsync(_host.BaseUrl);
+
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "signed-out");
+        await Expect(tab.Locator("#signin")).ToBeVisibleAsync();
+        await Expect(tab.Locator("#start-button")).ToBeDisabledAsync();
+        await Expect(tab.Locator("#start-message")).ToHaveTextAsync("Sign in to start a benchmark.");
+        await Expect(tab.Locator("#running-empty")).ToHaveTextAsync("Sign in to see your processes.");
+        await Expect(tab.GetByText("Nothing is running")).ToHaveCountAsync(0);
+        await Expect(tab.Locator("#ended-empty")).ToBeHiddenAsync();
+        await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
+
+        // A valid token brings it all to life.
+        await tab.FillAsync("#token-input", _host.Token("erin"));
+        await tab.ClickAsync("#signin button[type=submit]");
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+        await Expect(tab.Locator("#who")).ToHaveTextAsync("Signed in as erin");
+        await Expect(tab.Locator("#start-button")).ToBeEnabledAsync();
+        await Expect(tab.Locator("#start-message")).ToHaveTextAsync("");
+        await Expect(tab.Locator("#running-empty")).ToHaveTextAsync("Nothing is running. Start a benchmark, or from any producer.");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_dev_user_name_the_hub_will_not_sign_is_explained_on_the_sign_in_form()
+    {
+        var context = await _browser.NewContextAsync();
+        var tab = await context.NewPageAsync();
+        await tab.GotoAsync(_host.BaseUrl + "?user=al%20ice");
+
+        await Expect(tab.Locator("#signin")).ToBeVisibleAsync();
+        await Expect(tab.Locator("#signin-reason")).ToContainTextAsync("Dev mode will not sign in as “al ice”: user must be 1 to 64 characters");
+        await Expect(tab.Locator("#start-button")).ToBeDisabledAsync();
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task Two_users_side_by_side_in_dev_mode_see_only_their_own_and_an_admin_sees_both()
+    {
+        var alice = await OpenAsync(await _browser.NewContextAsync(), "?user=alice");
+        var bob = await OpenAsync(await _browser.NewContextAsync(), "?user=bob");
+        await Expect(alice.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as alice");
+        await Expect(bob.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as bob");
+
+        await alice.FillAsync("#step-ms", "60000");
+        await alice.ClickAsync("#start-button");
+        await Expect(alice.Locator("#start-message")).ToContainTextAsync("Started benchmark");
+        var bobsRun = _host.App.Producer.Start("eval", "bob", total: 2);
+
+        await Expect(alice.Locator("#running li.card")).ToHaveCountAsync(1);
+        await Expect(alice.Locator("#running li.card .owner")).ToHaveTextAsync("by alice");
+        await Expect(bob.Locator($"li.card[data-process-id='{bobsRun.ProcessId}']")).ToHaveCountAsync(1);
+        await Expect(bob.Locator("li.card")).ToHaveCountAsync(1);
+        await Expect(alice.Locator($"li.card[data-process-id='{bobsRun.ProcessId}']")).ToHaveCountAsync(0);
+
+        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+        await Expect(admin.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as carol (admin)");
+        await Expect(admin.Locator("#running li.card")).ToHaveCountAsync(2);
+        await Expect(admin.Locator("#running li.card .owner")).ToHaveTextAsync(["by bob", "by alice"]);
+        foreach (var page in new[] { alice, bob, admin })
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Test]
+    public async Task On_a_phone_the_running_processes_come_first_and_the_start_form_is_folded()
+    {
+        var context = await _browser.NewContextAsync(new()
+        {
+            ViewportSize = new() { Width = 390, Height = 844 },
+            DeviceScaleFactor = 2,
+            IsMobile = true,
+            HasTouch = true,
+        });
+        var done = StartBenchmark("dev", total: 2);
+        done.Complete(new { steps = 2, scores = new Dictionary<string, double> { ["GPT-4o"] = 0.61, ["Claude 3.5 Sonnet"] = 0.58 } });
+        var run = StartBenchmark("dev", total: 12);
+        run.ReportProgress(7, 12, "Claude 3.5 Sonnet", "Run 1/3, Context 5K");
+        var tab = await OpenAsync(context);
+        var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("7 / 12 · 58%");
+
+        var cardBox = (await card.BoundingBoxAsync())!;
+        var formBox = (await tab.Locator("#start-panel").BoundingBoxAsync())!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(cardBox.Y + cardBox.Height, Is.LessThanOrEqualTo(844), "the whole running card is on the first screen");
+            Assert.That(formBox.Y, Is.GreaterThan(cardBox.Y + cardBox.Height), "the start form comes after the running processes");
+        });
+        Assert.That(await tab.Locator("#start-panel").EvaluateAsync<bool>("panel => panel.open"), Is.False, "folded");
+        await Expect(tab.Locator("#models")).ToBeHiddenAsync();
+        await DashboardPage.SaveScreenshotAsync(tab, "dashboard-phone.png", "a phone: running first, form folded");
+
+        await tab.Locator("#start-panel summary").ClickAsync();
+        await Expect(tab.Locator("#models")).ToBeVisibleAsync();
+        await Expect(tab.Locator("#start-button")).ToBeEnabledAsync();
+        await context.CloseAsync();
+    }
+
+    private ProcessHandle StartBenchmark(string owner, int total) =>
+        _host.App.Producer.Start("benchmark", owner, total, new { models = Models, runs = 3, contexts = Contexts, step_ms = 500 });
+
+    private Task<IPage> OpenAsync(IBrowserContext context, string query = "") => DashboardPage.OpenAsync(context, _host.BaseUrl, query);
+
+    private static ILocator Card(IPage tab, string processId) => tab.Locator($"li.card[data-process-id='{processId}']");
+
+    /// <summary>Everything a card says, by process id, to compare one tab's cards with another's.</summary>
+    private static async Task<Dictionary<string, string>> DescribeCardsAsync(IPage tab, IEnumerable<string> ids)
+    {
+        var described = new Dictionary<string, string>();
+        foreach (var id in ids)
+        {
+            var card = Card(tab, id);
+            var parts = new List<string>();
+            foreach (var part in new[] { ".title", ".subtitle", ".badge", ".counts", ".model", ".detail", ".owner", ".outcome" })
+            {
+                parts.Add(await card.Locator(part).InnerTextAsync());
+            }
+            if (await card.GetAttributeAsync("data-status") != "running")
+            {
+                parts.Add(await card.Locator(".clock").InnerTextAsync()); // a running clock moves; an ended one must not
+            }
+            described[id] = string.Join(" | ", parts);
+        }
+        return described;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using NUnit.Framework;
+
+namespace ProcessHub.Tests.Browser;
+
+/// <summary>
+/// The browser's own <c>EventSource</c> following a process over SSE with <c>?token=</c> (it can send no header), and
+/// its automatic reconnect with <c>Last-Event-ID</c> after the network drops mid-stream: every event once, in order.
+/// </summary>
+[TestFixture]
+[Category("browser")]
+[NonParallelizable]
+public sealed class EventSourceTests
+{
+    private const string FollowScript = """
+        ([id, token]) => {
+          window.seen = []; window.opens = 0; window.errors = 0;
+          const source = new EventSource(`/api/processes/${id}/events?token=${encodeURIComponent(token)}`);
+          window.source = source;
+          source.onopen = () => window.opens++;
+          source.onerror = () => window.errors++;
+          for (const type of ['process_started', 'process_progress', 'process_completed', 'process_failed', 'process_cancelled']) {
+            source.addEventListener(type, (event) => {
+              window.seen.push({ id: event.lastEventId, type: event.type, seq: JSON.parse(event.data).seq });
+              // The stream ends after the terminal event; closing here keeps the browser from reconnecting to it.
+              if (!type.endsWith('started') && !type.endsWith('progress')) source.close();
+            });
+          }
+        }
+        """;
+
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private DashboardHost _host = null!;
+
+    [OneTimeSetUp]
+    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
+
+    [OneTimeTearDown]
+    public async Task CloseBrowser()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    [SetUp]
+    public void StartHub()
+    {
+        _host = new DashboardHost();
+        _host.Start();
+    }
+
+    [TearDown]
+    public async Task StopHub() => await _host.DisposeAsync();
+
+    [Test]
+    public async Task EventSource_follows_a_process_with_a_query_token_and_resumes_with_Last_Event_ID_after_a_cut()
+    {
+        await using var proxy = CuttableProxy.Start(_host.EndPoint);
+        var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(proxy.BaseUrl + "healthz"); // any document of the hub's origin will do
+        var run = _host.App.Producer.Start("export", "dev", total: 4);
+        run.ReportProgress(1, 4);
+
+        await page.EvaluateAsync(FollowScript, new[] { run.ProcessId, _host.Token("dev") });
+        await page.WaitForFunctionAsync("() => window.seen.length === 2"); // started (1), progress (2)
+
+        await proxy.CutAllAsync();
+        await page.WaitForFunctionAsync("() => window.errors >= 1"); // the browser saw the drop; it reconnects by itself
+        run.ReportProgress(2, 4);
+        run.ReportProgress(3, 4);
+        run.Complete(new { rows = 3 });
+        await page.WaitForFunctionAsync("() => window.seen.some(e => e.type === 'process_completed')");
+
+        var seen = JsonDocument.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.seen)")).RootElement.EnumerateArray().ToList();
+        Assert.That(seen.Select(e => e.GetProperty("id").GetString()), Is.EqualTo(new[] { "1", "2", "3", "4", "5" }), "every event once, in order");
+        Assert.That(seen.Select(e => e.GetProperty("seq").GetInt64()), Is.EqualTo(new long[] { 1, 2, 3, 4, 5 }));
+        Assert.That(seen.Select(e => e.GetProperty("type").GetString()), Is.EqualTo(new[] { "process_started", "process_progress", "process_progress", "process_progress", "process_completed" }));
+        Assert.That(await page.EvaluateAsync<int>("() => window.opens"), Is.EqualTo(2), "one stream, then one reconnect");
+
+        var requests = proxy.SentByBrowser.Where(t => t.Contains($"/api/processes/{run.ProcessId}/events?token=", StringComparison.Ordinal)).ToList();
+        Assert.That(requests, Has.Count.EqualTo(2), string.Join("\n---\n", proxy.SentByBrowser));
+        Assert.That(requests[0], Does.Not.Contain("Last-Event-ID").IgnoreCase);
+        Assert.That(requests[1], Does.Contain("Last-Event-ID: 2").IgnoreCase, "the browser resumed after the last id it saw");
+        Assert.That(requests, Has.None.Contains("Authorization:").IgnoreCase, "EventSource sends no header of its own");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task EventSource_with_a_bad_query_token_gets_401_and_stops()
+    {
+        var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_host.BaseUrl + "healthz");
+        var run = _host.App.Producer.Start("export", "dev", total: 1);
+
+        await page.EvaluateAsync(FollowScript, new[] { run.ProcessId, "not-a-token" });
+        // A non-200 answer fails the EventSource for good (readyState CLOSED = 2): no reconnect loop.
+        await page.WaitForFunctionAsync("() => window.errors >= 1 && window.source.readyState === 2");
+        var response = await page.APIRequest.GetAsync($"{_host.BaseUrl}api/processes/{run.ProcessId}/events?token=not-a-token");
+
+        Assert.That(response.Status, Is.EqualTo(401));
+        Assert.That(await page.EvaluateAsync<int>("() => window.seen.length"), Is.Zero);
+        await context.CloseAsync();
+    }
+}

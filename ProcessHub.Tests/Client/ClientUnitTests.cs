@@ -1,0 +1,121 @@
+using System.Net.Http.Headers;
+using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessState = ProcessHub.Client.ProcessState;
+using ProcessHub.Client.Internal;
+
+namespace ProcessHub.Tests.Client;
+
+/// <summary>The client library's pure parts: reconnect delays, Retry-After, message parsing, and the seq bookkeeping behind resume.</summary>
+[TestFixture]
+[Category("unit")]
+public sealed class ClientUnitTests
+{
+    [Test]
+    public void Backoff_doubles_from_the_minimum_up_to_the_maximum_without_jitter()
+    {
+        var backoff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), jitter: 0.2, random: () => 0);
+        var delays = Enumerable.Range(0, 6).Select(n => backoff.Delay(n).TotalSeconds);
+        Assert.That(delays, Is.EqualTo(new[] { 1.0, 2, 4, 8, 10, 10 }));
+    }
+
+    [Test]
+    public void Jitter_shortens_a_delay_by_at_most_its_share()
+    {
+        var longest = new Backoff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), jitter: 0.25, random: () => 0);
+        var shortest = new Backoff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), jitter: 0.25, random: () => 1);
+        Assert.That(longest.Delay(1), Is.EqualTo(TimeSpan.FromSeconds(4)));
+        Assert.That(shortest.Delay(1), Is.EqualTo(TimeSpan.FromSeconds(3)));
+    }
+
+    [Test]
+    public void Retry_After_is_read_as_seconds_or_as_a_date_and_capped()
+    {
+        var now = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+        var max = TimeSpan.FromSeconds(30);
+        Assert.Multiple(() =>
+        {
+            Assert.That(RetryDelay.For(new RetryConditionHeaderValue(TimeSpan.FromSeconds(3)), 0, max, now), Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(RetryDelay.For(new RetryConditionHeaderValue(now.AddSeconds(7)), 0, max, now), Is.EqualTo(TimeSpan.FromSeconds(7)));
+            Assert.That(RetryDelay.For(new RetryConditionHeaderValue(now.AddSeconds(-7)), 0, max, now), Is.EqualTo(TimeSpan.Zero), "a date in the past: now");
+            Assert.That(RetryDelay.For(new RetryConditionHeaderValue(TimeSpan.FromHours(1)), 0, max, now), Is.EqualTo(max));
+            Assert.That(RetryDelay.For(null, 0, max, now), Is.EqualTo(TimeSpan.FromMilliseconds(500)), "no header: a short backoff");
+            Assert.That(RetryDelay.For(null, 2, max, now), Is.EqualTo(TimeSpan.FromSeconds(2)));
+        });
+    }
+
+    [TestCase(1000, "End")]
+    [TestCase(1001, "Reconnect")]
+    [TestCase(1006, "Reconnect")]
+    [TestCase(1011, "Reconnect")]
+    [TestCase(1013, "Reconnect")]
+    [TestCase(4429, "Reconnect")]
+    [TestCase(4401, "Reauthenticate")]
+    [TestCase(4403, "GiveUp")]
+    [TestCase(1002, "GiveUp")]
+    [TestCase(1003, "GiveUp")]
+    [TestCase(1007, "GiveUp")]
+    [TestCase(1009, "GiveUp")]
+    public void Close_codes_map_to_what_a_client_does(int code, string action) =>
+        Assert.That(ClosePolicy.For(code).ToString(), Is.EqualTo(action));
+
+    [Test]
+    public void A_process_list_parses_into_typed_entries()
+    {
+        var list = (ProcessListed)HubEvent.Parse("""
+            {"type":"process_list","epoch":"e1","processes":[
+              {"process_id":"a","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"GPT-4o","detail":"Run 2/3","fps":3},"seq":6,"started_at":"2026-02-17T14:29:50.001Z"},
+              {"process_id":"b","process_type":"eval","status":"failed","owner":"dev","progress":{"current":1,"total":3},"seq":3,"started_at":"2026-02-17T14:29:50.001Z","ended_at":"2026-02-17T14:30:00.000Z","error":{"message":"GPU lost","code":"oom"}}
+            ],"timestamp":"2026-02-17T14:30:00.123Z"}
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(list.Epoch, Is.EqualTo("e1"));
+            Assert.That(list.Processes.Select(p => p.Status), Is.EqualTo(new[] { ProcessState.Running, ProcessState.Failed }));
+            Assert.That(list.Processes[0].Progress.Model, Is.EqualTo("GPT-4o"));
+            Assert.That(list.Processes[0].Progress.Json.GetProperty("fps").GetInt32(), Is.EqualTo(3), "fields of the producer's own, kept");
+            Assert.That(list.Processes[0].EndedAt, Is.Null);
+            Assert.That((list.Processes[1].ErrorMessage, list.Processes[1].ErrorCode), Is.EqualTo(("GPU lost", "oom")));
+            Assert.That(list.Timestamp, Is.EqualTo(new DateTimeOffset(2026, 2, 17, 14, 30, 0, 123, TimeSpan.Zero)));
+        });
+    }
+
+    [Test]
+    public void Messages_this_version_does_not_model_or_that_lack_their_fields_stay_readable()
+    {
+        var future = HubEvent.Parse("""{"type":"process_paused","process_id":"a","seq":4}""");
+        var broken = HubEvent.Parse("""{"type":"process_progress","progress":{"current":1}}""");
+        Assert.That(future, Is.TypeOf<UnknownHubMessage>().With.Property("Type").EqualTo("process_paused"));
+        Assert.That(broken, Is.TypeOf<UnknownHubMessage>(), "no process_id or seq: not a usable event");
+        Assert.That(future.RawJson, Is.EqualTo("""{"type":"process_paused","process_id":"a","seq":4}"""));
+    }
+
+    [Test]
+    public void Cursors_drop_what_was_already_given_and_plan_the_resume_of_running_processes()
+    {
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("a", "running", 3), ("b", "running", 2), ("c", "completed", 5)));
+        Assert.That(cursors.Accept(Progress("a", 3)), Is.False, "covered by the list");
+        Assert.That(cursors.Accept(Progress("a", 4)), Is.True);
+        Assert.That(cursors.Accept(Progress("a", 4)), Is.False, "a duplicate");
+
+        // Reconnected in the same epoch: a moved on to 9, b did not move, c had ended, d is new.
+        var plan = cursors.PlanResume(List("e", ("a", "running", 9), ("b", "running", 2), ("c", "completed", 5), ("d", "running", 1)), limit: 10, out bool complete);
+        Assert.That(plan, Is.EqualTo(new[] { new ResumeTarget("a", 4, 9) }));
+        Assert.That(complete, Is.True);
+
+        // b is gone from the list (ended and evicted): it cannot be resumed.
+        cursors.PlanResume(List("e", ("a", "running", 9)), limit: 10, out complete);
+        Assert.That(complete, Is.False);
+    }
+
+    private static ProcessListed List(string epoch, params (string Id, string Status, long Seq)[] processes)
+    {
+        var entries = processes.Select(p =>
+            $"{{\"process_id\":\"{p.Id}\",\"process_type\":\"t\",\"status\":\"{p.Status}\",\"owner\":\"o\",\"progress\":{{\"current\":0,\"total\":1}},\"seq\":{p.Seq}}}");
+        return (ProcessListed)HubEvent.Parse($"{{\"type\":\"process_list\",\"epoch\":\"{epoch}\",\"processes\":[{string.Join(",", entries)}]}}");
+    }
+
+    private static ProcessEvent Progress(string id, long seq) =>
+        (ProcessEvent)HubEvent.Parse($"{{\"type\":\"process_progress\",\"process_id\":\"{id}\",\"process_type\":\"t\",\"seq\":{seq},\"progress\":{{\"current\":1,\"total\":2}}}}");
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessHub.Hub;
+using ProcessHub.Tests.Hub;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.Client;
+
+/// <summary>
+/// The producer client against a real hub's HTTP API, watched by the watcher client: a worker's whole run, a cancel
+/// learned from 409, and retries after 429's Retry-After.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class HubProducerTests
+{
+    private static Uri BaseUrl(HubTestHost host) => new($"http://{host.App.LocalEndPoint}");
+
+    private static HubWatcher Watcher(HubTestHost host, string subject) => new(new Uri($"ws://{host.App.LocalEndPoint}/ws"), host.Token(subject));
+
+    [Test]
+    public async Task A_worker_drives_a_process_end_to_end_and_a_watcher_sees_every_step()
+    {
+        await using var host = HubTestHost.Start();
+        using var producer = new HubProducer(BaseUrl(host), host.Token("alice"));
+        await using var events = new WatchedEvents(Watcher(host, "alice"));
+        await events.NextAsync<ProcessListed>();
+
+        using var run = await producer.StartAsync("eval", total: 3, parameters: new { suite = "mmlu" });
+        Assert.That(await run.ReportAsync(1, 3, "GPT-4o", "shard 1"), Is.False, "not cancelled");
+        using var own = JsonDocument.Parse("""{"current":2,"total":3,"detail":"shard 2","tokens_per_s":41.5}""");
+        Assert.That(await run.ReportAsync(own.RootElement), Is.False);
+        Assert.That(await run.CompleteAsync(new { accuracy = 0.91 }), Is.True);
+
+        var started = await events.NextAsync<ProcessStarted>();
+        var first = await events.NextAsync<ProcessProgress>();
+        var second = await events.NextAsync<ProcessProgress>();
+        var completed = await events.NextAsync<ProcessCompleted>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.ProcessId, Is.EqualTo(run.ProcessId));
+            Assert.That(started.Owner, Is.EqualTo("alice"));
+            Assert.That(started.Parameters!.Value.GetProperty("suite").GetString(), Is.EqualTo("mmlu"));
+            Assert.That((first.Progress.Current, first.Progress.Total, first.Progress.Model, first.Progress.Detail), Is.EqualTo((1L, 3L, "GPT-4o", "shard 1")));
+            Assert.That(second.Progress.Json.GetRawText(), Is.EqualTo(own.RootElement.GetRawText()), "the worker's own object, verbatim");
+            Assert.That(completed.Result!.Value.GetProperty("accuracy").GetDouble(), Is.EqualTo(0.91));
+            Assert.That(run.IsCancellationRequested, Is.False);
+        });
+    }
+
+    [Test]
+    public async Task A_failed_run_reaches_the_watcher_with_its_message_and_code()
+    {
+        await using var host = HubTestHost.Start();
+        using var producer = new HubProducer(BaseUrl(host), host.Token("alice"));
+        await using var events = new WatchedEvents(Watcher(host, "alice"));
+        await events.NextAsync<ProcessListed>();
+
+        using var run = await producer.StartAsync("transcode");
+        Assert.That(await run.FailAsync("GPU lost", "oom"), Is.True);
+
+        var failed = await events.NextAsync<ProcessFailed>();
+        Assert.That((failed.ProcessId, failed.ErrorMessage, failed.ErrorCode), Is.EqualTo((run.ProcessId, "GPU lost", "oom")));
+        var twice = Assert.ThrowsAsync<HubRequestException>(async () => await run.CompleteAsync());
+        Assert.That((twice!.StatusCode, twice.Code), Is.EqualTo(((int?)409, "conflict")), "an ended process cannot end again");
+    }
+
+    [Test]
+    public async Task A_worker_learns_of_a_cancel_from_the_409_of_its_next_report()
+    {
+        await using var host = HubTestHost.Start();
+        using var producer = new HubProducer(BaseUrl(host), host.Token("alice"));
+        var watcher = Watcher(host, "alice");
+        await using var events = new WatchedEvents(watcher);
+        await events.NextAsync<ProcessListed>();
+        using var run = await producer.StartAsync("eval", total: 3);
+        Assert.That(await run.ReportAsync(1, 3), Is.False);
+
+        var cancelling = watcher.CancelAsync(run.ProcessId);
+        await events.NextAsync<ProcessCancelled>(c => c.ProcessId == run.ProcessId);
+        await cancelling.WaitAsync(TestTimeouts.Receive);
+        Assert.That(run.IsCancellationRequested, Is.False, "nothing tells an HTTP worker before it calls");
+
+        Assert.That(await run.ReportAsync(2, 3), Is.True, "the report answers: cancelled");
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.True);
+        Assert.That(await run.CompleteAsync(), Is.False, "nothing to complete: it was cancelled");
+    }
+
+    [Test]
+    public async Task Requests_refused_with_429_are_retried_after_Retry_After()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { ApiRequestsPerSecond = 1 });
+        var handler = new RecordingHandler();
+        using var http = new HttpClient(handler);
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = BaseUrl(host), Token = host.Token("alice"), HttpClient = http });
+
+        // One request a second: the second and third calls meet 429 (Retry-After: 1) and go through on a retry.
+        using var run = await producer.StartAsync("eval", total: 2);
+        Assert.That(await run.ReportAsync(1, 2), Is.False);
+        Assert.That(await run.CompleteAsync(), Is.True);
+
+        var statuses = handler.Statuses.ToList();
+        Assert.That(statuses, Does.Contain(429), string.Join(", ", statuses));
+        Assert.That(statuses.Where(s => s != 429), Is.EqualTo(new[] { 201, 200, 200 }), "every call succeeded in the end");
+        Assert.That(host.App.Registry.Find(run.ProcessId)!.Value.Status, Is.EqualTo(ProcessStatus.Completed));
+    }
+
+    [Test]
+    public async Task Past_its_retries_a_429_is_an_exception_with_the_hubs_code()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { ApiRequestsPerSecond = 1 });
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = BaseUrl(host), Token = host.Token("alice"), MaxRetries = 0 });
+
+        using var run = await producer.StartAsync("eval");
+        var refused = Assert.ThrowsAsync<HubRequestException>(async () => await run.ReportAsync(1, 2));
+        Assert.That((refused!.StatusCode, refused.Code), Is.EqualTo(((int?)429, "rate_limited")));
+    }
+}

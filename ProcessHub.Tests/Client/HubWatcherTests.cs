@@ -1,0 +1,278 @@
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessState = ProcessHub.Client.ProcessState;
+using ProcessHub.Hub;
+using ProcessHub.Tests.Browser;
+using ProcessHub.Tests.Hub;
+using ProcessHub.Tests.Infrastructure;
+using ProcessHub.WebSockets;
+
+namespace ProcessHub.Tests.Client;
+
+/// <summary>
+/// The watcher client against a real hub over loopback: typed events, cancel, and the recovery rules of
+/// docs/protocol.md sections 3-6 (resume in the same epoch with no gap and no duplicate; a restarted hub's new
+/// epoch and list; give up on a rejected token; report an unreachable hub and retry).
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class HubWatcherTests
+{
+    private static HubWatcher Watcher(IPEndPoint hub, string? token = null, Func<CancellationToken, ValueTask<string>>? provider = null, int? maxFailedAttempts = null) =>
+        new(new HubWatcherOptions
+        {
+            Url = new Uri($"ws://{hub}/ws"),
+            Token = token,
+            TokenProvider = provider,
+            // Short delays keep reconnect tests quick; the jitter stays on, as in production.
+            MinReconnectDelay = TimeSpan.FromMilliseconds(20),
+            MaxReconnectDelay = TimeSpan.FromMilliseconds(300),
+            MaxFailedAttempts = maxFailedAttempts,
+        });
+
+    [Test]
+    public async Task A_watcher_sees_a_process_start_progress_and_complete_as_typed_events()
+    {
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+
+        var connected = await events.NextAsync<HubConnected>();
+        Assert.That(connected.IsReconnect, Is.False);
+        Assert.That(connected.Epoch, Is.EqualTo(host.Epoch));
+        var list = await events.NextAsync<ProcessListed>();
+        Assert.That(list.Processes, Is.Empty);
+        Assert.That(list.Epoch, Is.EqualTo(host.Epoch));
+
+        var run = host.App.Producer.Start("benchmark", "alice", total: 2, parameters: new { models = new[] { "GPT-4o" } });
+        run.ReportProgress(1, 2, "GPT-4o", "Run 1/1, Context 1K");
+        run.Complete(new { score = 0.5 });
+
+        var started = await events.NextAsync<ProcessStarted>();
+        var progress = await events.NextAsync<ProcessProgress>();
+        var completed = await events.NextAsync<ProcessCompleted>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.ProcessId, Is.EqualTo(run.ProcessId));
+            Assert.That(started.ProcessType, Is.EqualTo("benchmark"));
+            Assert.That(started.Owner, Is.EqualTo("alice"));
+            Assert.That(started.Progress.Total, Is.EqualTo(2));
+            Assert.That(started.Parameters!.Value.GetProperty("models")[0].GetString(), Is.EqualTo("GPT-4o"));
+            Assert.That(progress.Progress.Current, Is.EqualTo(1));
+            Assert.That(progress.Progress.Model, Is.EqualTo("GPT-4o"));
+            Assert.That(progress.Progress.Detail, Is.EqualTo("Run 1/1, Context 1K"));
+            Assert.That(completed.Result!.Value.GetProperty("score").GetDouble(), Is.EqualTo(0.5));
+            Assert.That(completed.Duration, Is.GreaterThanOrEqualTo(TimeSpan.Zero));
+            Assert.That(new ProcessEvent[] { started, progress, completed }.Select(e => e.Seq), Is.EqualTo(new[] { 1L, 2L, 3L }));
+            Assert.That(new ProcessEvent[] { started, progress, completed }.Select(e => e.IsReplay), Is.All.False);
+            Assert.That(completed.RawJson, Does.StartWith("{\"type\":\"process_completed\""));
+        });
+    }
+
+    [Test]
+    public async Task Cancel_through_the_watcher_fires_the_producers_token_and_a_second_cancel_is_a_conflict()
+    {
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("benchmark", "alice", total: 10);
+        var watcher = Watcher(host.App.LocalEndPoint, host.Token("alice"));
+        await using var events = new WatchedEvents(watcher);
+        var list = await events.NextAsync<ProcessListed>();
+        Assert.That(list.Processes.Select(p => p.ProcessId), Is.EqualTo(new[] { run.ProcessId }));
+        Assert.That(list.Processes[0].Status, Is.EqualTo(ProcessState.Running));
+
+        // The confirmation is read by the enumeration: keep pulling while the cancel is pending.
+        var cancelling = watcher.CancelAsync(run.ProcessId);
+        var cancelled = await events.NextAsync<ProcessCancelled>();
+        await cancelling.WaitAsync(TestTimeouts.Receive);
+        Assert.That(cancelled.CancelledBy, Is.EqualTo("alice"));
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.True, "the producer's token fired");
+
+        var again = watcher.CancelAsync(run.ProcessId);
+        var error = await events.NextAsync<HubError>();
+        Assert.That(error.Code, Is.EqualTo("conflict"));
+        var refused = Assert.ThrowsAsync<HubRequestException>(async () => await again.WaitAsync(TestTimeouts.Receive));
+        Assert.That(refused!.Code, Is.EqualTo("conflict"));
+    }
+
+    /// <summary>
+    /// docs/protocol.md sections 4-5: the hub drops the connection (4429 with the queue discarded, or a reset: 1006)
+    /// while events are in flight, more are published while no connection exists, and the watcher resumes in the same
+    /// epoch: every event of the process arrives exactly once, in order, the missed ones marked as replayed.
+    /// </summary>
+    [TestCase("4429")]
+    [TestCase("reset")]
+    public async Task A_dropped_connection_resumes_in_the_same_epoch_with_no_gap_and_no_duplicate(string drop)
+    {
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+        await events.NextAsync<ProcessListed>();
+        var run = host.App.Producer.Start("benchmark", "alice", total: 30);
+        await events.NextAsync<ProcessStarted>();
+        for (int i = 1; i <= 5; i++)
+        {
+            run.ReportProgress(i, 30);
+            await events.NextAsync<ProcessProgress>();
+        }
+
+        foreach (var session in host.App.Sessions.ForUser("alice"))
+        {
+            if (drop == "4429")
+            {
+                ((ProcessHub.Outbound.OutboundConnection)session.Connection).CloseAsSlowConsumer();
+            }
+            else
+            {
+                ((ProcessHub.Outbound.OutboundConnection)session.Connection).Abort();
+            }
+        }
+        for (int i = 6; i <= 15; i++)
+        {
+            run.ReportProgress(i, 30); // into the dying connection: lost with it
+        }
+        var dropped = await events.NextAsync<HubDisconnected>();
+        Assert.That(dropped.CloseStatus, Is.EqualTo(drop == "4429" ? 4429 : 1006), dropped.ToString());
+        Assert.That(dropped.WasConnected, Is.True);
+        Assert.That(dropped.RetryIn, Is.Not.Null);
+        // The watcher does not reconnect until asked for the next event: once the hub has let go of the old
+        // connection, alice has none.
+        await Eventually.HoldsAsync(() => host.App.Sessions.ForUser("alice").Count == 0, "the hub released the dropped connection");
+        for (int i = 16; i <= 20; i++)
+        {
+            run.ReportProgress(i, 30); // while no connection exists at all
+        }
+
+        var reconnected = await events.NextAsync<HubConnected>();
+        Assert.That(reconnected.IsReconnect, Is.True);
+        Assert.That(reconnected.EpochChanged, Is.False);
+        Assert.That(reconnected.Recovered, Is.True, "the hub's history covered the gap");
+        var list = await events.NextAsync<ProcessListed>();
+        Assert.That(list.Processes.Single().Seq, Is.EqualTo(21));
+        for (int i = 21; i <= 25; i++)
+        {
+            run.ReportProgress(i, 30);
+        }
+        run.Complete();
+        await events.NextAsync<ProcessCompleted>();
+
+        var seen = events.EventsOf(run.ProcessId);
+        Assert.That(seen.Select(e => e.Seq), Is.EqualTo(Enumerable.Range(1, 27).Select(i => (long)i)), "every seq once, in order");
+        Assert.That(seen.Where(e => e.IsReplay).Select(e => e.Seq), Is.EqualTo(Enumerable.Range(7, 15).Select(i => (long)i)), "the missed events, replayed");
+        int listAt = events.Seen.IndexOf(list);
+        Assert.That(events.Seen.Take(listAt).OfType<ProcessEvent>().Max(e => e.Seq), Is.EqualTo(21), "replayed before the list, live after it");
+    }
+
+    /// <summary>
+    /// The observation: the hub restarts (1001, then a new process on the same port). The watcher reports the
+    /// close, retries while the port is closed, reconnects, and takes the new epoch's list as the truth.
+    /// </summary>
+    [Test]
+    public async Task A_hub_restart_on_the_same_port_is_reconnected_with_a_new_epoch_and_the_new_list()
+    {
+        await using var hub = new DashboardHost();
+        hub.Start();
+        await using var events = new WatchedEvents(Watcher(hub.EndPoint, hub.Token("alice")));
+        string firstEpoch = (await events.NextAsync<HubConnected>()).Epoch;
+        await events.NextAsync<ProcessListed>();
+        var before = hub.App.Producer.Start("benchmark", "alice", total: 3);
+        await events.NextAsync<ProcessStarted>();
+
+        var stopping = hub.StopAsync();
+        var dropped = await events.NextAsync<HubDisconnected>();
+        await stopping;
+        Assert.That(dropped.CloseStatus, Is.EqualTo(1001), dropped.ToString());
+        Assert.That(dropped.RetryIn, Is.Not.Null, "1001 means: come back later");
+
+        // The watcher is paused at the event just read: its next attempt finds the port closed.
+        var refused = await events.NextAsync<HubDisconnected>();
+        Assert.That((refused.WasConnected, refused.CloseStatus, refused.Reason), Is.EqualTo((false, (int?)null, "connection refused")));
+        Assert.That(refused.RetryIn, Is.Not.Null);
+
+        hub.Start();
+        var after = hub.App.Producer.Start("evaluation", "alice", total: 2);
+        var reconnected = await events.NextAsync<HubConnected>();
+        Assert.That(reconnected.IsReconnect, Is.True);
+        Assert.That(reconnected.EpochChanged, Is.True);
+        Assert.That(reconnected.Recovered, Is.False);
+        Assert.That(reconnected.Epoch, Is.EqualTo(hub.App.Registry.Epoch).And.Not.EqualTo(firstEpoch));
+        var list = await events.NextAsync<ProcessListed>();
+        Assert.That(list.Processes.Select(p => p.ProcessId), Is.EqualTo(new[] { after.ProcessId }), "the new hub's list replaces the old one");
+        Assert.That(list.Processes.Select(p => p.ProcessId), Does.Not.Contain(before.ProcessId));
+
+        after.ReportProgress(1, 2);
+        var live = await events.NextAsync<ProcessProgress>();
+        Assert.That(live.ProcessId, Is.EqualTo(after.ProcessId));
+        Assert.That(live.Seq, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_normal_close_from_the_hub_ends_the_watch_without_a_retry()
+    {
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+        await events.NextAsync<ProcessListed>();
+
+        foreach (var session in host.App.Sessions.ForUser("alice"))
+        {
+            session.Connection.Close(CloseCode.Normal, "done");
+        }
+        var closed = await events.NextAsync<HubDisconnected>();
+        Assert.That((closed.CloseStatus, closed.Reason, closed.RetryIn), Is.EqualTo(((int?)1000, "done", (TimeSpan?)null)));
+        Assert.That(await events.MoveNextAsync(), Is.False, "the sequence ends");
+    }
+
+    [Test]
+    public async Task An_unreachable_hub_is_reported_with_the_next_attempts_delay_until_the_attempts_run_out()
+    {
+        var closedPort = UnusedPort.Get();
+        await using var events = new WatchedEvents(Watcher(closedPort, "any-token", maxFailedAttempts: 3));
+
+        var first = await events.NextAsync<HubDisconnected>();
+        var second = await events.NextAsync<HubDisconnected>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.WasConnected, Is.False);
+            Assert.That(first.CloseStatus, Is.Null);
+            Assert.That(first.Reason, Is.EqualTo("connection refused"));
+            Assert.That(first.RetryIn, Is.Not.Null);
+            Assert.That(first.ToString(), Does.Contain($"ws://{closedPort}/ws").And.Contain("retrying in"));
+            Assert.That(second.RetryIn, Is.GreaterThan(first.RetryIn!.Value), "the delay grows (jitter shortens each by at most a fifth)");
+        });
+        var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
+        Assert.That(gaveUp!.Message, Does.Contain("after 3 attempts").And.Contain("connection refused"));
+    }
+
+    [Test]
+    public async Task A_rejected_token_ends_the_watch_with_4401_when_there_is_no_token_provider()
+    {
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, "not-a-jwt"));
+
+        var rejected = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
+        Assert.That(rejected!.CloseStatus, Is.EqualTo(4401));
+        Assert.That(rejected.Message, Does.StartWith("the hub rejected the token (4401"));
+    }
+
+    [Test]
+    public async Task A_token_provider_gets_another_chance_after_4401_but_not_with_the_same_token()
+    {
+        await using var host = HubTestHost.Start();
+        var tokens = new Queue<string>(["not-a-jwt", host.Token("alice"), "still-not-a-jwt", "still-not-a-jwt"]);
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: _ => ValueTask.FromResult(tokens.Dequeue())));
+
+        var rejected = await events.NextAsync<HubDisconnected>();
+        Assert.That(rejected.CloseStatus, Is.EqualTo(4401));
+        Assert.That(rejected.RetryIn, Is.Not.Null);
+        await events.NextAsync<HubConnected>();
+        await events.NextAsync<ProcessListed>();
+
+        // Drop it; the provider now hands out a bad token, and then the same one again.
+        foreach (var session in host.App.Sessions.ForUser("alice"))
+        {
+            session.Connection.Close(CloseCode.GoingAway, "going away");
+        }
+        await events.NextAsync<HubDisconnected>(d => d.CloseStatus == 1001);
+        await events.NextAsync<HubDisconnected>(d => d.CloseStatus == 4401);
+        var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
+        Assert.That(gaveUp!.Message, Does.Contain("the same one again"));
+    }
+}

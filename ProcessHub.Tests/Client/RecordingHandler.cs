@@ -1,0 +1,16 @@
+using System.Collections.Concurrent;
+
+namespace ProcessHub.Tests.Client;
+
+/// <summary>An HttpClient handler that sends for real and records each response's status, to see retries happen.</summary>
+internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHandler())
+{
+    public ConcurrentQueue<int> Statuses { get; } = new();
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        Statuses.Enqueue((int)response.StatusCode);
+        return response;
+    }
+}

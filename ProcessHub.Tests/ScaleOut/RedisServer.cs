@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using NUnit.Framework;
+using StackExchange.Redis;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// A real redis-server (Debian's package; <c>./run.sh test</c> installs it) on a free loopback port, with its files in a
+/// temporary directory: stopped and started again on the same port and directory it is a Redis restart, with its
+/// append-only file when <see cref="AppendOnly"/> (nothing acknowledged lost) or with nothing (its data gone).
+/// </summary>
+internal sealed class RedisServer : IAsyncDisposable
+{
+    public const string Executable = "/usr/bin/redis-server";
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "processhub-redis-" + Guid.NewGuid().ToString("N"));
+    private Process? _process;
+
+    private RedisServer(bool appendOnly, int port)
+    {
+        AppendOnly = appendOnly;
+        Port = port;
+        Directory.CreateDirectory(_directory);
+    }
+
+    public bool AppendOnly { get; }
+    public int Port { get; }
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    public static async Task<RedisServer> StartAsync(bool appendOnly = true)
+    {
+        if (!File.Exists(Executable))
+        {
+            string missing = $"{Executable} is missing: ./run.sh test installs Debian's redis-server";
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                Assert.Fail(missing);
+            }
+            Assert.Ignore(missing);
+        }
+        var server = new RedisServer(appendOnly, FreePort());
+        await server.StartAgainAsync();
+        return server;
+    }
+
+    /// <summary>Starts redis-server (again) and waits until it answers.</summary>
+    public async Task StartAgainAsync()
+    {
+        var start = new ProcessStartInfo(Executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string arg in new[]
+        {
+            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
+            "--save", "", "--appendonly", AppendOnly ? "yes" : "no", "--appendfsync", "always", "--protected-mode", "no",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        _process = Process.Start(start)!;
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                await using var probe = await ConnectAsync();
+                await probe.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (!deadline.IsCancellationRequested)
+            {
+                await Task.Delay(50, deadline.Token); // polling for a port to open: no event to await
+            }
+        }
+    }
+
+    /// <summary>Stops it as a crash would (SIGKILL): with the append-only file, every acknowledged write is kept.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>An administrative connection of the test's own.</summary>
+    public Task<ConnectionMultiplexer> ConnectAsync() =>
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { IPAddress.Loopback, Port } }, AbortOnConnectFail = true, ConnectTimeout = 2000, AllowAdmin = true });
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,257 @@
+using System.Text.Json;
+using NUnit.Framework;
+using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Hub;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// Several real hubs on one real Redis act as one (docs/protocol.md section 11): a process driven through one hub is
+/// seen gap-free and byte-identical on every hub; cancels reach the producer wherever it runs; a killed hub's tabs
+/// resume on another and its in-process runs end with hub_lost; Redis away is 503, and when it returns the hubs catch
+/// up, or start a new epoch if Redis lost its data; a dropped subscription's gap is filled from the log.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class ScaleOutTests
+{
+    [Test]
+    public async Task A_process_driven_through_hub_2_reaches_tabs_on_both_hubs_gap_free_and_byte_identical()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab1 = await OpenTabAsync(one, token);
+        await using var tab2 = await OpenTabAsync(two, token);
+
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":20}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        for (int i = 1; i <= 20; i++)
+        {
+            // Alternating hubs: the seq is the engine's, whichever hub the worker talks to.
+            var reply = await RawHttpClient.PostAsync(i % 2 == 0 ? one : two, $"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":20}""");
+            Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        }
+        var done = await RawHttpClient.PostAsync(one, $"/api/processes/{id}/complete", token, """{"result":{"rows":20}}""");
+        Assert.That(done.Status, Is.EqualTo(200), done.ToString());
+
+        var seen1 = await ReadToEndAsync(tab1, id);
+        var seen2 = await ReadToEndAsync(tab2, id);
+        Assert.That(seen1.Select(m => m.Seq), Is.EqualTo(Enumerable.Range(1, 22).Select(i => (long)i)), "hub 1: every seq, in order");
+        Assert.That(seen2.Select(m => m.Raw), Is.EqualTo(seen1.Select(m => m.Raw)), "hub 2 sends the very same frames");
+    }
+
+    [Test]
+    public async Task A_cancel_from_hub_3_fires_the_runner_on_hub_2_first_and_an_HTTP_worker_on_hub_1_learns_it_with_409()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        await using var hub2 = HubCluster.StartInProcess(redis);
+        var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
+        await using var _3 = hub3;
+        string token = HubCluster.Token("alice");
+        await using var watcher = await OpenTabAsync(one, token);
+
+        var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
+        await run.ReportProgressAsync(1, 100);
+        await watcher.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Seq == 2);
+
+        await using var canceller = await OpenTabAsync(three, token);
+        await canceller.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c1" });
+        var cancelled = await watcher.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+        bool toldFirst = run.CancellationToken.IsCancellationRequested;
+        Assert.That(cancelled.Type, Is.EqualTo("process_cancelled"));
+        Assert.That(cancelled.String("cancelled_by"), Is.EqualTo("alice"));
+        Assert.That(toldFirst, Is.True, "the producer's token had fired when a tab on another hub saw process_cancelled");
+        Assert.That(await HubTestHost.DrainWithPingAsync(canceller), Has.None.Matches<HubMessage>(m => m.Type == "error"), "the cancel was not refused");
+
+        // An HTTP worker talking to hub 1 learns of a cancel made through hub 3 from its next report.
+        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":3}""");
+        string worker = created.Json.GetProperty("process_id").GetString()!;
+        var cancel = await RawHttpClient.PostAsync(three, $"/api/processes/{worker}/cancel", token, null);
+        Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
+        var report = await RawHttpClient.PostAsync(one, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
+        Assert.That(report.Status, Is.EqualTo(409), report.ToString());
+        Assert.That(report.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public async Task When_hub_2_is_killed_its_tabs_resume_on_hub_1_and_its_in_process_runs_end_with_hub_lost()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        var tab = await OpenTabAsync(two, token);
+        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":100,"contexts":["1K"],"step_ms":50}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string benchmark = started.Json.GetProperty("process_id").GetString()!;
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Seq >= 3);
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        await hub2.KillAsync();
+        await tab.DisposeAsync();
+
+        // The tab reconnects to the other hub and resumes where it was.
+        await using var resumed = await OpenTabAsync(one, token);
+        await resumed.SendJsonAsync(new { type = "subscribe", process_id = benchmark, since = progress.Seq, epoch });
+        var reply = await resumed.ReceiveUntilAsync("subscribed");
+        Assert.That(reply.Get("recovered").GetBoolean(), Is.True);
+        Assert.That(reply.String("epoch"), Is.EqualTo(epoch));
+        var ended = await resumed.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.IsTerminal);
+        Assert.That(ended.Type, Is.EqualTo("process_failed"));
+        Assert.That(ended.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_lost"));
+    }
+
+    [Test]
+    public async Task Redis_away_for_5_s_is_503_and_with_its_append_only_file_the_hubs_catch_up_without_a_gap()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":10}""");
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":1,"total":10}""")).Status, Is.EqualTo(200));
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        var events = (await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Seq == 2)) is var second ? new List<HubMessage> { second } : [];
+
+        await redis.StopAsync();
+        var refused = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
+        Assert.That(refused.Status, Is.EqualTo(503), refused.ToString());
+        Assert.That(refused.Header("Retry-After"), Is.EqualTo("1"));
+        Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty, "the tab stays connected, and nothing refused reached it");
+        await Task.Delay(TimeSpan.FromSeconds(5)); // the outage itself, not a wait for anything
+        await redis.StartAgainAsync();
+
+        HttpReply accepted = null!;
+        await Eventually.HoldsAsync(async () =>
+        {
+            accepted = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
+            return accepted.Status;
+        }, status => status == 200, "hub 2 taking reports again after Redis returned", TimeSpan.FromSeconds(30));
+        while (events[^1].Seq < 3)
+        {
+            var message = await tab.ReceiveAsync();
+            if (message.ProcessId == id)
+            {
+                events.Add(message);
+            }
+        }
+        Assert.That(events.Select(m => m.Seq), Is.EqualTo(new long[] { 2, 3 }), "the report after the outage is the next seq: no gap, no repeat");
+        string after = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        Assert.That(after, Is.EqualTo(epoch), "Redis kept its data: the same epoch");
+    }
+
+    [Test]
+    public async Task Redis_restarted_without_its_data_starts_a_new_epoch_and_every_tab_gets_a_fresh_list()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":10}""");
+        Assert.That(created.Status, Is.EqualTo(201));
+        await tab.ReceiveUntilAsync("process_started");
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        await redis.StopAsync();
+        await redis.StartAgainAsync();
+
+        var fresh = await tab.ReceiveUntilAsync("process_list");
+        Assert.That(fresh.String("epoch"), Is.Not.EqualTo(epoch), "a new epoch: the seqs the tab holds mean nothing now");
+        Assert.That(fresh.Get("processes").GetArrayLength(), Is.Zero, "Redis lost everything");
+        var again = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":1}""");
+        Assert.That(again.Status, Is.EqualTo(201), "the hub goes on with the new epoch");
+    }
+
+    [Test]
+    public async Task A_killed_subscription_is_noticed_and_the_events_it_missed_are_fetched()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1000}""");
+        string id = created.Json.GetProperty("process_id").GetString()!;
+
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        int current = 0;
+        // The hubs resubscribe within milliseconds; killing their subscriptions over and over while events are
+        // published makes sure some are published while hub 1 is not subscribed: those reach it only through the log.
+        using (var stopKilling = new CancellationTokenSource())
+        {
+            var killer = Task.Run(async () =>
+            {
+                while (!stopKilling.IsCancellationRequested)
+                {
+                    await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+                }
+            });
+            for (int i = 0; i < 60; i++)
+            {
+                current++;
+                Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000}""")).Status, Is.EqualTo(200));
+            }
+            await stopKilling.CancelAsync();
+            await killer;
+        }
+        var seqs = new List<long>();
+        while (seqs.Count == 0 || seqs[^1] < current + 1)
+        {
+            var message = await tab.ReceiveAsync();
+            if (message.ProcessId == id)
+            {
+                seqs.Add(message.Seq);
+            }
+        }
+        Assert.That(seqs, Is.EqualTo(Enumerable.Range(1, current + 1).Select(i => (long)i)), "every event, in order, none twice");
+        var metrics = await RawHttpClient.GetAsync(one, "/metrics", null);
+        TestContext.Out.WriteLine(string.Join('\n', metrics.Text.Split('\n').Where(l => l.StartsWith("processhub_engine", StringComparison.Ordinal))));
+        Assert.That(GapsFilled(metrics.Text), Is.GreaterThan(0), "hub 1 noticed what its subscription missed and fetched it");
+    }
+
+    private static double GapsFilled(string metrics) =>
+        double.Parse(metrics.Split('\n').First(l => l.StartsWith("processhub_engine_gaps_filled_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<RawWebSocketClient> OpenTabAsync(System.Net.IPEndPoint hub, string token)
+    {
+        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
+        var list = await tab.ReceiveAsync();
+        Assert.That(list.Type, Is.EqualTo("process_list"));
+        return tab;
+    }
+
+    private static async Task<List<HubMessage>> ReadToEndAsync(RawWebSocketClient tab, string processId)
+    {
+        var events = new List<HubMessage>();
+        while (true)
+        {
+            var message = await tab.ReceiveAsync();
+            if (message.ProcessId == processId)
+            {
+                events.Add(message);
+                if (message.IsTerminal)
+                {
+                    return events;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Cli;
+using ProcessHub.Tests.Hub;
+
+namespace ProcessHub.Tests.Storage;
+
+/// <summary>
+/// The real binary with its default store, killed and restarted (docs/protocol.md section 10): what was acknowledged
+/// survives <c>kill -9</c>, replays are byte-identical across restarts, no seq is ever reused with other content,
+/// and the start refuses a store it cannot use with a clear message and exit code 1.
+/// </summary>
+[TestFixture]
+[Category("process")]
+public sealed partial class CrashRecoveryTests
+{
+    private const string Secret = "crash-recovery-tests: a shared secret of well over 32 bytes";
+    private static readonly JsonSerializerOptions Json = new();
+
+    [Test]
+    public async Task Killed_at_twenty_random_moments_the_hub_loses_nothing_it_acknowledged([Values(20261130)] int seed)
+    {
+        using var data = new DataDirectory();
+        var random = new Random(seed);
+        string token = TokenFor("alice");
+        var acknowledged = new ConcurrentDictionary<string, ConcurrentBag<int>>();
+        var seen = new ConcurrentDictionary<(string ProcessId, long Seq), byte[]>();
+        var conflicts = new ConcurrentBag<string>();
+        var processes = new List<string>();
+        var nextCurrent = new Dictionary<string, int>();
+        string? epoch = null;
+
+        for (int run = 0; run <= 20; run++)
+        {
+            await using var hub = StartHub(data);
+            var endPoint = await ListeningOnAsync(hub);
+
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+            var list = await tab.ReceiveAsync();
+            Assert.That(list.Type, Is.EqualTo("process_list"));
+            epoch ??= list.String("epoch");
+            Assert.That(list.String("epoch"), Is.EqualTo(epoch), $"run {run}: the epoch survives the kill");
+            if (run == 0)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":1000000}""");
+                    Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+                    string id = created.Json.GetProperty("process_id").GetString()!;
+                    processes.Add(id);
+                    nextCurrent[id] = 1;
+                    acknowledged[id] = [];
+                }
+            }
+            else
+            {
+                await AssertNothingLostAsync(endPoint, token, epoch!, processes, acknowledged, seen, run);
+            }
+            Assert.That(conflicts, Is.Empty, "a seq was reused with other content");
+
+            // Tabs record every frame they are sent; a seq sent twice must be the same bytes.
+            using var stopTabs = new CancellationTokenSource();
+            var recording = RecordAsync(tab, seen, conflicts, stopTabs.Token);
+
+            // The worker reports until the hub dies, alternating processes; what got 200 is acknowledged.
+            int reportsBeforeKill = random.Next(1, 40);
+            int reports = 0;
+            bool first = true;
+            while (true)
+            {
+                string id = processes[reports % processes.Count];
+                int current = nextCurrent[id]++;
+                HttpReply reply;
+                try
+                {
+                    reply = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000000,"run":{{run}}}""");
+                }
+                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or EndOfStreamException)
+                {
+                    break; // the hub is gone: this report was never acknowledged
+                }
+                Assert.That(reply.Status, Is.EqualTo(200), $"run {run}: {reply}");
+                acknowledged[id].Add(current);
+                if (first)
+                {
+                    first = false; // the worker's first report after a restart was accepted
+                }
+                if (++reports == reportsBeforeKill)
+                {
+                    // Kill while the next report is in flight.
+                    var inFlight = RawHttpClient.PostAsync(endPoint, $"/api/processes/{processes[reports % processes.Count]}/progress", token, $$"""{"current":{{nextCurrent[processes[reports % processes.Count]]++}},"total":1000000,"run":{{run}}}""");
+                    await hub.KillAsync();
+                    try
+                    {
+                        var late = await inFlight;
+                        if (late.Status == 200)
+                        {
+                            acknowledged[processes[reports % processes.Count]].Add(nextCurrent[processes[reports % processes.Count]] - 1);
+                        }
+                    }
+                    catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or EndOfStreamException)
+                    {
+                        // Not acknowledged: it may or may not have been stored, and nobody may have seen it.
+                    }
+                    break;
+                }
+            }
+            await stopTabs.CancelAsync();
+            await recording;
+            if (run == 20)
+            {
+                break;
+            }
+        }
+
+        // One last restart: everything again, and the worker goes on.
+        await using var last = StartHub(data);
+        var final = await ListeningOnAsync(last);
+        await AssertNothingLostAsync(final, token, epoch!, processes, acknowledged, seen, run: 21);
+        var after = await RawHttpClient.PostAsync(final, $"/api/processes/{processes[0]}/progress", token, $$"""{"current":{{nextCurrent[processes[0]]}},"total":1000000}""");
+        Assert.That(after.Status, Is.EqualTo(200), after.ToString());
+        Assert.That(conflicts, Is.Empty);
+        TestContext.Out.WriteLine($"seed {seed}: {acknowledged.Values.Sum(b => b.Count)} reports acknowledged, {seen.Count} events seen by tabs over 21 kills");
+    }
+
+    [Test]
+    public async Task After_SIGTERM_a_restart_ends_the_in_process_runs_with_hub_restarted_and_HTTP_processes_go_on()
+    {
+        using var data = new DataDirectory();
+        string token = TokenFor("alice");
+        string benchmark, worker;
+        long lastSeenSeq;
+        await using (var hub = StartHub(data))
+        {
+            var endPoint = await ListeningOnAsync(hub);
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+            await tab.ReceiveAsync();
+            var started = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":50,"contexts":["1K","5K"],"step_ms":100}""");
+            Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+            benchmark = started.Json.GetProperty("process_id").GetString()!;
+            var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":3}""");
+            worker = created.Json.GetProperty("process_id").GetString()!;
+            var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Type == "process_progress");
+            lastSeenSeq = progress.Seq;
+
+            await hub.TerminateAsync();
+            Assert.That(await hub.WaitForExitAsync(), Is.Zero);
+        }
+
+        await using (var hub = StartHub(data))
+        {
+            var endPoint = await ListeningOnAsync(hub);
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+            var list = await tab.ReceiveAsync();
+            var listed = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
+            Assert.That(listed[benchmark].GetProperty("status").GetString(), Is.EqualTo("failed"));
+            Assert.That(listed[benchmark].GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+            Assert.That(listed[worker].GetProperty("status").GetString(), Is.EqualTo("running"));
+
+            // A tab that was there before resumes from what it saw and learns how the run ended.
+            await tab.SendJsonAsync(new { type = "subscribe", process_id = benchmark, since = lastSeenSeq, epoch = list.String("epoch") });
+            var reply = await tab.ReceiveUntilAsync("subscribed");
+            Assert.That(reply.Get("recovered").GetBoolean(), Is.True);
+            var replayed = new List<HubMessage>();
+            for (long i = 0; i < reply.Get("replayed").GetInt64(); i++)
+            {
+                replayed.Add(await tab.ReceiveAsync());
+            }
+            Assert.That(replayed.Select(m => m.Seq), Is.EqualTo(Enumerable.Range((int)lastSeenSeq + 1, replayed.Count).Select(i => (long)i)));
+            Assert.That(replayed[^1].Type, Is.EqualTo("process_failed"));
+            Assert.That(replayed[^1].Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+
+            var next = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
+            Assert.That(next.Status, Is.EqualTo(200), "the HTTP worker's next report is accepted");
+        }
+    }
+
+    [Test]
+    public async Task A_corrupt_database_stops_the_start_with_a_clear_message_and_exit_code_1()
+    {
+        using var data = new DataDirectory();
+        await File.WriteAllTextAsync(data.Database, new string('x', 8192));
+        await AssertRefusedAsync(StartHub(data), "corrupt or not a ProcessHub database");
+    }
+
+    [Test]
+    public async Task A_database_locked_by_another_process_stops_the_start_with_a_clear_message_and_exit_code_1()
+    {
+        using var data = new DataDirectory();
+        await using (var hub = StartHub(data))
+        {
+            await ListeningOnAsync(hub);
+            await hub.TerminateAsync();
+            await hub.WaitForExitAsync();
+        }
+        using var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False");
+        holder.Open();
+        using var exclusive = holder.CreateCommand();
+        exclusive.CommandText = "BEGIN EXCLUSIVE";
+        exclusive.ExecuteNonQuery();
+        await AssertRefusedAsync(StartHub(data), "locked by another process");
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_read_only_data_directory_stops_the_start_with_a_clear_message_and_exit_code_1()
+    {
+        using var data = new DataDirectory();
+        // Root writes anywhere: as root the hub runs as nobody for this test, for which the directory is read-only.
+        var runVia = geteuid() == 0
+            ? new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" }
+            : null;
+        File.SetUnixFileMode(data.Path, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        try
+        {
+            await AssertRefusedAsync(StartHub(data, runVia), "read-only");
+        }
+        finally
+        {
+            File.SetUnixFileMode(data.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    private static HubProcess StartHub(DataDirectory data, IReadOnlyList<string>? runVia = null) => HubProcess.Start(
+        ["--port", "0", "--jwt-secret", Secret, "--store", "sqlite", "--data-dir", data.Path, "--ping-interval", "0", "--history-limit", "100000"],
+        new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() },
+        runVia);
+
+    private static async Task<IPEndPoint> ListeningOnAsync(HubProcess hub)
+    {
+        string line = await hub.WaitForLineAsync(l => l.StartsWith("ProcessHub listening on", StringComparison.Ordinal), "the listening line");
+        var match = ListeningLine().Match(line);
+        return new IPEndPoint(IPAddress.Loopback, int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    private static async Task AssertRefusedAsync(HubProcess hub, string expected)
+    {
+        await using (hub)
+        {
+            Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+            Assert.That(hub.Stderr, Does.Contain(expected));
+            Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain("   at ").And.Not.Contain("Exception"), "a message, not a stack trace");
+        }
+    }
+
+    private static async Task AssertNothingLostAsync(
+        IPEndPoint endPoint,
+        string token,
+        string epoch,
+        List<string> processes,
+        ConcurrentDictionary<string, ConcurrentBag<int>> acknowledged,
+        ConcurrentDictionary<(string ProcessId, long Seq), byte[]> seen,
+        int run)
+    {
+        await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+        await tab.ReceiveAsync();
+        foreach (string id in processes)
+        {
+            await tab.SendJsonAsync(new { type = "subscribe", process_id = id, since = 0, epoch, request_id = id });
+            var reply = await tab.ReceiveUntilAsync(m => m.Type == "subscribed" && m.String("request_id") == id);
+            Assert.That(reply.Get("recovered").GetBoolean(), Is.True, $"run {run}: {id}");
+            long count = reply.Get("replayed").GetInt64();
+            var currents = new HashSet<int>();
+            for (long seq = 1; seq <= count; seq++)
+            {
+                var message = await tab.ReceiveAsync();
+                Assert.That((message.ProcessId, message.Seq), Is.EqualTo((id, seq)), $"run {run}: seqs 1..{count} with no gap");
+                if (seen.TryGetValue((id, seq), out var before))
+                {
+                    Assert.That(message.Raw, Is.EqualTo(before), $"run {run}: {id} seq {seq} is what tabs saw before the kill");
+                }
+                if (message.Type == "process_progress")
+                {
+                    currents.Add(message.Get("progress").GetProperty("current").GetInt32());
+                }
+            }
+            var lost = acknowledged[id].Where(c => !currents.Contains(c)).ToList();
+            Assert.That(lost, Is.Empty, $"run {run}: acknowledged reports of {id} missing after the kill");
+        }
+    }
+
+    private static async Task RecordAsync(RawWebSocketClient tab, ConcurrentDictionary<(string, long), byte[]> seen, ConcurrentBag<string> conflicts, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var message = await tab.ReceiveAsync(TimeSpan.FromSeconds(30));
+                if (message.IsProcessEvent)
+                {
+                    var stored = seen.GetOrAdd((message.ProcessId!, message.Seq), message.Raw);
+                    if (!stored.AsSpan().SequenceEqual(message.Raw))
+                    {
+                        conflicts.Add($"{message.ProcessId} seq {message.Seq}: {System.Text.Encoding.UTF8.GetString(stored)} then {message}");
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or InvalidOperationException or TimeoutException or IOException)
+        {
+            // The hub was killed under the tab.
+        }
+    }
+
+    private static string TokenFor(string subject) =>
+        TestTokens.Create(TestTokens.Hs256(Secret), subject: subject, expires: DateTime.UtcNow.AddHours(1));
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint geteuid();
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
+    private static partial Regex ListeningLine();
+}

@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Server;
+using ProcessHub.Storage;
+
+namespace ProcessHub.Tests.Storage;
+
+/// <summary>
+/// A real hub on port 0 over the real SQLite store in a temporary data directory that outlives it: stop one, start
+/// another on the same directory, and it is a restart. The directory is deleted when the test's <see cref="DataDirectory"/>
+/// is disposed.
+/// </summary>
+internal sealed class DurableHub : IAsyncDisposable
+{
+    public const string Secret = "durable-hub-tests: a shared secret of well over 32 bytes";
+
+    private DurableHub(HubApplication app, SqliteProcessStore store)
+    {
+        App = app;
+        Store = store;
+    }
+
+    public HubApplication App { get; }
+    public SqliteProcessStore Store { get; }
+    public IPEndPoint EndPoint => App.LocalEndPoint;
+    public string Epoch => App.Registry.Epoch;
+
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0)
+    {
+        var store = new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount }, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
+        var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            hub ?? new HubOptions(),
+            new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance,
+            time,
+            store);
+        app.Start();
+        return new DurableHub(app, store);
+    }
+
+    public string Token(string subject, params string[] roles) => App.Tokens.Issue(subject, roles, TimeSpan.FromMinutes(30));
+
+    public async ValueTask DisposeAsync() => await App.DisposeAsync();
+}

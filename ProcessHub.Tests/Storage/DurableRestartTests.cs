@@ -1,0 +1,318 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+using ProcessHub.Hub;
+using ProcessHub.Storage;
+using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Hub;
+
+namespace ProcessHub.Tests.Storage;
+
+/// <summary>
+/// The durable store across restarts of a real hub (docs/protocol.md section 10): the same epoch, every process and
+/// its events as they were sent, seqs that go on, HTTP-driven processes that keep running, in-process ones that end
+/// with hub_restarted; retention and history keep the file bounded; stale processes end.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class DurableRestartTests
+{
+    private static readonly byte[] Result = Encoding.UTF8.GetBytes("""{"accuracy":0.91}""");
+
+    [Test]
+    public async Task A_restart_keeps_the_epoch_the_processes_and_their_events_byte_for_byte()
+    {
+        using var data = new DataDirectory();
+        var seen = new Dictionary<(string, long), byte[]>();
+        string epoch, http, inProcess, completed, cancelled;
+        await using (var hub = DurableHub.Start(data))
+        {
+            epoch = hub.Epoch;
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+            Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+
+            http = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 5, null, null), InProcess: false))).ProcessId;
+            for (int i = 1; i <= 3; i++)
+            {
+                var outcome = await hub.App.Engine.ApplyAsync(http, ProcessChange.Progress(ProgressJson.Create(i, 5, null, $"part {i}")));
+                Assert.That(outcome.Accepted, Is.True);
+            }
+            var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 4, parameters: new { models = new[] { "GPT-4o" } });
+            inProcess = run.ProcessId;
+            await run.ReportProgressAsync(1, 4, "GPT-4o", "Kontext 5K – größer");
+            var done = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
+            completed = done.ProcessId;
+            await done.CompleteAsync(new { accuracy = 0.91 });
+            var stopped = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
+            cancelled = stopped.ProcessId;
+            await stopped.CancelAsync("alice");
+
+            // Everything the tab was sent, up to the last event.
+            while (true)
+            {
+                var message = await tab.ReceiveAsync();
+                seen[(message.ProcessId!, message.Seq)] = message.Raw;
+                if (message.ProcessId == cancelled && message.IsTerminal)
+                {
+                    break;
+                }
+            }
+        }
+        Assert.That(seen, Has.Count.EqualTo(4 + 2 + 2 + 2));
+
+        await using (var hub = DurableHub.Start(data))
+        {
+            Assert.That(hub.Epoch, Is.EqualTo(epoch), "a reopened store keeps its epoch");
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+            var list = await tab.ReceiveAsync();
+            Assert.That(list.Type, Is.EqualTo("process_list"));
+            Assert.That(list.String("epoch"), Is.EqualTo(epoch));
+            var processes = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
+            Assert.That(processes.Keys, Is.EquivalentTo(new[] { http, inProcess, completed, cancelled }));
+            Assert.That(processes[http].GetProperty("status").GetString(), Is.EqualTo("running"), "a process driven over HTTP outlives the hub");
+            Assert.That(processes[http].GetProperty("seq").GetInt64(), Is.EqualTo(4));
+            Assert.That(processes[inProcess].GetProperty("status").GetString(), Is.EqualTo("failed"), "its producer died with the hub");
+            Assert.That(processes[inProcess].GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+            Assert.That(processes[inProcess].GetProperty("seq").GetInt64(), Is.EqualTo(3));
+            Assert.That(processes[completed].GetProperty("result").GetRawText(), Is.EqualTo(Encoding.UTF8.GetString(Result)));
+            Assert.That(processes[cancelled].GetProperty("cancelled_by").GetString(), Is.EqualTo("alice"));
+
+            // subscribe ... since 0 with the epoch: every event again, the very bytes the first run sent.
+            foreach (var (processId, sent) in new[] { (http, 4L), (inProcess, 2L), (completed, 2L), (cancelled, 2L) })
+            {
+                await tab.SendJsonAsync(new { type = "subscribe", process_id = processId, since = 0, epoch, request_id = processId });
+                var reply = await tab.ReceiveUntilAsync(m => m.Type == "subscribed" && m.String("request_id") == processId);
+                Assert.That(reply.Get("recovered").GetBoolean(), Is.True, processId);
+                long replayed = reply.Get("replayed").GetInt64();
+                for (long seq = 1; seq <= replayed; seq++)
+                {
+                    var again = await tab.ReceiveAsync();
+                    Assert.That((again.ProcessId, again.Seq), Is.EqualTo((processId, seq)));
+                    if (seq <= sent)
+                    {
+                        Assert.That(again.Raw, Is.EqualTo(seen[(processId, seq)]), $"{processId} seq {seq} replays byte for byte");
+                    }
+                    else
+                    {
+                        Assert.That(again.Type, Is.EqualTo("process_failed"), "the in-process run's end, decided at the restart");
+                        Assert.That(again.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+                    }
+                }
+            }
+
+            // SSE Last-Event-ID across the restart: the same bytes in the data lines.
+            using (var sse = await SseClient.GetAsync(hub.EndPoint, $"/api/processes/{http}/events", hub.Token("alice"), lastEventId: "1"))
+            {
+                Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+                for (long seq = 2; seq <= 4; seq++)
+                {
+                    var sent = await sse.ReadEventAsync();
+                    Assert.That(sent.Id, Is.EqualTo(seq));
+                    Assert.That(Encoding.UTF8.GetBytes(sent.Data), Is.EqualTo(seen[(http, seq)]));
+                }
+            }
+
+            // The worker goes on: its next report is seq 5, live to the tab.
+            var next = await hub.App.Engine.ApplyAsync(http, ProcessChange.Progress(ProgressJson.Create(4, 5, null, null)));
+            Assert.That(next.Accepted, Is.True);
+            Assert.That(next.State!.Seq, Is.EqualTo(5));
+            var live = await tab.ReceiveUntilAsync(m => m.ProcessId == http);
+            Assert.That(live.Seq, Is.EqualTo(5));
+        }
+    }
+
+    [Test]
+    public async Task A_new_store_gets_a_new_epoch_and_a_reopened_one_keeps_it()
+    {
+        using var first = new DataDirectory();
+        using var second = new DataDirectory();
+        string a, b;
+        await using (var hub = DurableHub.Start(first))
+        {
+            a = hub.Epoch;
+        }
+        await using (var hub = DurableHub.Start(second))
+        {
+            b = hub.Epoch;
+        }
+        Assert.That(a, Is.Not.EqualTo(b));
+        await using (var hub = DurableHub.Start(first))
+        {
+            Assert.That(hub.Epoch, Is.EqualTo(a));
+        }
+        File.Delete(first.Database);
+        await using (var hub = DurableHub.Start(first))
+        {
+            Assert.That(hub.Epoch, Is.Not.EqualTo(a), "a store that was reset is a new epoch");
+        }
+    }
+
+    [Test]
+    public async Task History_beyond_the_limit_and_processes_past_retention_leave_the_file()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new HubOptions { HistoryLimit = 10, Retention = TimeSpan.FromMinutes(15), StaleAfter = TimeSpan.Zero };
+        string kept, expired;
+        await using (var hub = DurableHub.Start(data, options, time))
+        {
+            var run = await hub.App.Producer.StartAsync("export", "alice", total: 50);
+            kept = run.ProcessId;
+            for (int i = 1; i <= 50; i++)
+            {
+                await run.ReportProgressAsync(i, 50);
+            }
+            var old = await hub.App.Producer.StartAsync("export", "alice", total: 1);
+            expired = old.ProcessId;
+            await old.CompleteAsync();
+            Assert.That(EventsIn(data, kept), Is.EqualTo(Enumerable.Range(42, 10).Select(i => (long)i)), "only the last 10 events of 51 are kept");
+
+            time.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(1));
+            await run.ReportProgressAsync(50, 50); // keeps the first process fresh; the ended one is past retention
+            hub.App.Timers.Sweep();
+            await Eventually.HoldsAsync(() => !ProcessIds(data).Contains(expired), "the expired process leaving the file");
+        }
+        await using (var hub = DurableHub.Start(data, options, time))
+        {
+            Assert.That(hub.App.Registry.Find(expired), Is.Null);
+            var process = hub.App.Registry.Find(kept)!.Value;
+            Assert.That(process.Status, Is.EqualTo(ProcessStatus.Failed), "started in process: ended at the restart");
+            Assert.That(process.Seq, Is.EqualTo(53));
+        }
+    }
+
+    [Test]
+    public async Task A_process_without_a_report_for_the_stale_limit_fails_as_stale()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var hub = DurableHub.Start(data, new HubOptions { StaleAfter = TimeSpan.FromMinutes(10) }, time);
+        await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+        await tab.ReceiveAsync();
+        var quiet = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
+        var busy = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
+        // The tab has read everything before the clock jumps: a queue caught mid-drain by a jump of minutes would
+        // look stalled to the slow-consumer sweep, which runs on the same clock.
+        await tab.ReceiveUntilAsync(m => m.ProcessId == busy);
+
+        time.Advance(TimeSpan.FromMinutes(9));
+        await hub.App.Engine.ApplyAsync(busy, ProcessChange.Progress(ProgressJson.Create(1, 3, null, null)));
+        await tab.ReceiveUntilAsync(m => m.ProcessId == busy);
+        hub.App.Timers.Sweep();
+        Assert.That(hub.App.Registry.Find(quiet)!.Value.IsEnded, Is.False, "9 minutes of silence is not stale yet");
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        hub.App.Timers.Sweep();
+        var failed = await tab.ReceiveUntilAsync(m => m.ProcessId == quiet && m.IsTerminal);
+        Assert.That(failed.Type, Is.EqualTo("process_failed"));
+        Assert.That(failed.Get("error").GetProperty("code").GetString(), Is.EqualTo("stale"));
+        Assert.That(hub.App.Registry.Find(busy)!.Value.IsEnded, Is.False, "a process that reported 1 minute ago is not stale");
+
+        var late = await hub.App.Engine.ApplyAsync(quiet, ProcessChange.Progress(ProgressJson.Create(2, 3, null, null)));
+        Assert.That(late.Status, Is.EqualTo(TransitionStatus.AlreadyEnded), "a producer that comes back too late learns it ended");
+    }
+
+    [Test]
+    public async Task A_second_hub_on_the_same_directory_is_refused_with_a_clear_message()
+    {
+        using var data = new DataDirectory();
+        await using var first = DurableHub.Start(data);
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data))!;
+        Assert.That(refused.Message, Does.Contain("another ProcessHub is using the data directory"));
+    }
+
+    [Test]
+    public void A_file_that_is_not_a_database_is_refused_with_a_clear_message()
+    {
+        using var data = new DataDirectory();
+        File.WriteAllBytes(data.Database, Encoding.ASCII.GetBytes(new string('x', 8192)));
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data))!;
+        Assert.That(refused.Message, Does.Contain("corrupt or not a ProcessHub database"));
+        Assert.That(refused.Message, Does.Contain(data.Database));
+    }
+
+    [Test]
+    public async Task A_store_that_cannot_write_refuses_with_503_and_publishes_nothing_it_did_not_store()
+    {
+        using var data = new DataDirectory();
+        string id;
+        var acknowledged = new List<int>();
+        // A database capped a few pages above its empty size fails its writes the way a full disk does.
+        await using (var hub = DurableHub.Start(data, maxPageCount: 12))
+        {
+            string token = hub.Token("alice");
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: token);
+            await tab.ReceiveAsync();
+            var created = await RawHttpClient.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":100000}""");
+            Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+            id = created.Json.GetProperty("process_id").GetString()!;
+            string padding = new('x', 2000);
+            HttpReply reply;
+            int current = 0;
+            while (true)
+            {
+                current++;
+                reply = await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":100000,"detail":"{{padding}}"}""");
+                if (reply.Status != 200)
+                {
+                    break;
+                }
+                acknowledged.Add(current);
+                Assert.That(current, Is.LessThan(1000), "the capped database never filled up");
+            }
+            Assert.That(reply.Status, Is.EqualTo(503), reply.ToString());
+            Assert.That(reply.Json.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("unavailable"));
+            Assert.That(reply.Header("Retry-After"), Is.EqualTo("1"));
+            Assert.That(hub.Store.Failure, Is.Not.Null);
+
+            var again = await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":100000}""");
+            Assert.That(again.Status, Is.EqualTo(503), "a failed store takes nothing more");
+
+            // The tab got every acknowledged event and nothing else: the refused ones were never published.
+            var received = await HubTestHost.DrainWithPingAsync(tab);
+            var currents = received.Where(m => m.Type == "process_progress").Select(m => m.Get("progress").GetProperty("current").GetInt32()).ToList();
+            Assert.That(currents, Is.EqualTo(acknowledged));
+            Assert.That(hub.App.Registry.Find(id)!.Value.Seq, Is.EqualTo(1 + acknowledged.Count));
+        }
+
+        await using (var hub = DurableHub.Start(data))
+        {
+            var process = hub.App.Registry.Find(id)!.Value;
+            Assert.That(process.Seq, Is.EqualTo(1 + acknowledged.Count), "what was acknowledged is there after the restart, and no more");
+            var next = await hub.App.Engine.ApplyAsync(id, ProcessChange.Progress(ProgressJson.Create(acknowledged.Count + 1, 100000, null, null)));
+            Assert.That(next.State!.Seq, Is.EqualTo(2 + acknowledged.Count));
+        }
+    }
+
+    private static List<long> EventsIn(DataDirectory data, string processId)
+    {
+        using var connection = new SqliteConnection($"Data Source={data.Database};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq FROM events WHERE process_id = $id ORDER BY seq";
+        command.Parameters.AddWithValue("$id", processId);
+        var seqs = new List<long>();
+        using var rows = command.ExecuteReader();
+        while (rows.Read())
+        {
+            seqs.Add(rows.GetInt64(0));
+        }
+        return seqs;
+    }
+
+    private static List<string> ProcessIds(DataDirectory data)
+    {
+        using var connection = new SqliteConnection($"Data Source={data.Database};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM processes";
+        var ids = new List<string>();
+        using var rows = command.ExecuteReader();
+        while (rows.Read())
+        {
+            ids.Add(rows.GetString(0));
+        }
+        return ids;
+    }
+}

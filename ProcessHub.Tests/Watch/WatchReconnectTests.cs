@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using NUnit.Framework;
+using ProcessHub.Auth;
+using ProcessHub.Hub;
+using ProcessHub.Server;
+using ProcessHub.Tests.Browser;
+using ProcessHub.Tests.Client;
+
+namespace ProcessHub.Tests.Watch;
+
+/// <summary>
+/// The issue's observations, against the real <c>processhub watch</c> binary: it exited when the hub restarted
+/// (1001) and said "no token" when the hub was down. Now it says what is wrong and reconnects.
+/// </summary>
+[TestFixture]
+[Category("process")]
+public sealed class WatchReconnectTests
+{
+    [Test]
+    public async Task Watch_reconnects_through_a_hub_restart_and_shows_the_new_hubs_processes()
+    {
+        await using var hub = new DashboardHost();
+        hub.Start();
+        string url = $"ws://{hub.EndPoint}/ws";
+        using var watch = WatchProcess.Start("watch", "--json", "--url", url, "--token", hub.Token("alice"));
+        string firstEpoch = Json(await watch.NextLineAsync(IsType("process_list"))).GetProperty("epoch").GetString()!;
+        var before = hub.App.Producer.Start("benchmark", "alice", total: 3);
+        await watch.NextLineAsync(IsType("process_started"));
+
+        await hub.StopAsync();
+        string closed = await watch.NextErrorLineAsync(line => line.Contains("closed the connection", StringComparison.Ordinal));
+        Assert.That(closed, Does.Match(@"^processhub watch: the hub closed the connection \(1001 server shutting down\), retrying in \d+(\.\d)? s$"));
+        string unreachable = await watch.NextErrorLineAsync(line => line.Contains("cannot reach", StringComparison.Ordinal));
+        Assert.That(unreachable, Does.Match($@"^processhub watch: cannot reach {url} \(connection refused\), retrying in \d+(\.\d)? s$"));
+
+        hub.Start();
+        var after = hub.App.Producer.Start("evaluation", "alice", total: 2);
+        var list = Json(await watch.NextLineAsync(IsType("process_list")));
+        Assert.That(list.GetProperty("epoch").GetString(), Is.EqualTo(hub.App.Registry.Epoch).And.Not.EqualTo(firstEpoch));
+        Assert.That(list.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()),
+            Is.EqualTo(new[] { after.ProcessId }), $"the new hub's list, without {before.ProcessId}");
+        Assert.That(await watch.NextErrorLineAsync(line => line.Contains("reconnected", StringComparison.Ordinal)),
+            Is.EqualTo($"processhub watch: reconnected to {url} (the hub had restarted)"));
+
+        after.ReportProgress(1, 2, detail: "after the restart");
+        var progress = Json(await watch.NextLineAsync(IsType("process_progress")));
+        Assert.That(progress.GetProperty("progress").GetProperty("detail").GetString(), Is.EqualTo("after the restart"));
+
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
+    public async Task In_dev_mode_a_hub_that_is_down_is_reported_as_unreachable_and_watched_once_it_is_up()
+    {
+        var endPoint = UnusedPort.Get();
+        string url = $"ws://{endPoint}/ws";
+        using var watch = WatchProcess.Start("watch", "--url", url); // no --token: dev mode
+
+        string unreachable = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(unreachable, Does.Match($@"^processhub watch: cannot reach {url} \(connection refused\), retrying in \d+(\.\d)? s$"));
+
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = endPoint.Port, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-reconnect-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(10)));
+        app.Start();
+        var run = app.Producer.Start("benchmark", "dev", total: 4);
+        run.ReportProgress(2, 4, "GPT-4o", "Run 1/2");
+
+        string row = await watch.NextLineAsync(line => line.StartsWith(run.ProcessId, StringComparison.Ordinal));
+        Assert.That(row, Does.Contain("benchmark running").And.Contain("2/4"));
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
+    public async Task Without_a_token_a_hub_that_is_not_in_dev_mode_ends_watch_with_exit_2_and_says_why()
+    {
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-reconnect-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        app.Start();
+        using var watch = WatchProcess.Start("watch", "--url", $"ws://{app.LocalEndPoint}/ws");
+
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(said, Does.StartWith("processhub watch: no token: pass --token").And.Contain("not in dev mode"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
+    }
+
+    private static Func<string, bool> IsType(string type) => line => Json(line).GetProperty("type").GetString() == type;
+
+    private static JsonElement Json(string line) => JsonDocument.Parse(line).RootElement;
+}

@@ -1,0 +1,88 @@
+using NUnit.Framework;
+using ProcessHub.Cli;
+using ProcessHub.Client;
+using Spectre.Console;
+
+namespace ProcessHub.Tests.Watch;
+
+/// <summary>
+/// The bar view on 80- and 100-column terminals (the issue saw the bar wrap onto a second row at 100): no line is
+/// longer than the terminal, and each process is one row with its id, bar, percentage and counts on it.
+/// </summary>
+[TestFixture]
+[Category("unit")]
+public sealed class WatchRenderingTests
+{
+    private const string Benchmark = "9f86d081884c7d65";
+    private const string Evaluation = "1b4f0e9851971998";
+    private const string Failed = "60303ae22b998861";
+    private const string Huge = "fd61a03af4f77d87";
+
+    [TestCase(80)]
+    [TestCase(100)]
+    [TestCase(132)]
+    public void Every_line_fits_the_width_and_every_process_is_one_row(int width)
+    {
+        var view = new WatchView(Console(width, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"Claude 3.5 Sonnet","detail":"Run 2/3, Context 5K"},"seq":6},
+              {"process_id":"{{{Evaluation}}}","process_type":"evaluation","status":"running","owner":"dev","progress":{"current":1,"total":4,"detail":"{{{new string('x', 300)}}}"},"seq":2},
+              {"process_id":"{{{Failed}}}","process_type":"transcode","status":"failed","owner":"dev","progress":{"current":3,"total":3},"seq":5,"error":{"message":"GPU lost","code":"oom"}},
+              {"process_id":"{{{Huge}}}","process_type":"a-process-type-of-sixty-four-characters-is-allowed-by-the-hub-api","status":"running","owner":"dev","progress":{"current":123456,"total":1000000},"seq":9}
+            ]}
+            """));
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        Assert.That(lines.Where(l => l.Length > width), Is.Empty, $"lines longer than {width}:\n{string.Join("\n", lines)}");
+        foreach (var (id, progress) in new[] { (Benchmark, "5/12"), (Evaluation, "1/4"), (Failed, "3/3"), (Huge, "123456/1000000") })
+        {
+            var rows = lines.Where(l => l.Contains(id, StringComparison.Ordinal)).ToList();
+            Assert.That(rows, Has.Count.EqualTo(1), $"{id} is on one line:\n{string.Join("\n", lines)}");
+            Assert.That(rows[0], Does.Contain("%").And.Contain(progress).And.Contain("█"), "bar, percentage and counts on the same row");
+        }
+        Assert.That(lines.Single(l => l.Contains(Failed, StringComparison.Ordinal)), Does.Contain("GPU lost"));
+        Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 4), "the header and one line per process: nothing wrapped");
+    }
+
+    [TestCase(80)]
+    [TestCase(100)]
+    public void The_connection_notice_under_the_table_fits_the_width_too(int width)
+    {
+        var console = Console(width, out _);
+        var output = console;
+        output.Write(new WatchTable([new WatchRow(Benchmark, "benchmark", "running", 2, 3, "GPT-4o", "shard 2")],
+            "processhub watch: cannot reach ws://a-long-host-name.example.internal:8501/ws (connection refused), retrying in 10 s"));
+
+        var lines = Lines(console);
+        Assert.That(lines.Where(l => l.Length > width), Is.Empty, string.Join("\n", lines));
+        Assert.That(lines.Last(l => l.Length > 0), Does.StartWith("processhub watch: cannot reach"));
+    }
+
+    [Test]
+    public void With_no_processes_the_table_says_so()
+    {
+        var console = Console(80, out _);
+        console.Write(new WatchTable([], null));
+        Assert.That(Lines(console).Any(l => l.Contains("none yet", StringComparison.Ordinal)), Is.True);
+    }
+
+    private static IAnsiConsole Console(int width, out IAnsiConsole same)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(new StringWriter()),
+        });
+        console.Profile.Width = width;
+        console.Profile.Encoding = System.Text.Encoding.UTF8;
+        same = console;
+        return console;
+    }
+
+    private static List<string> Lines(IAnsiConsole console) =>
+        console.Profile.Out.Writer.ToString()!.Replace("\r", "", StringComparison.Ordinal).Split('\n').Select(l => l.TrimEnd()).ToList();
+}

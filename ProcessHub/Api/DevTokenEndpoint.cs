@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+using ProcessHub.Auth;
+using ProcessHub.Http;
+
+namespace ProcessHub.Api;
+
+/// <summary>
+/// Dev mode only (no JWT secret or key configured, so the hub signs with a random secret of this run and listens on
+/// loopback only): <c>GET /api/dev-token</c> hands out the banner's token of user <c>dev</c>, and
+/// <c>?user=NAME</c> (with <c>&amp;role=admin</c> or <c>&amp;role=producer</c>) mints one for anyone else, so several
+/// users can be tried side by side without setting up a secret. Never mapped when a secret or key is configured.
+/// </summary>
+internal sealed partial class DevTokenEndpoint
+{
+    /// <summary>How long a minted token lives: the whole of a working day, and it dies with the run anyway.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    private const string DevUser = "dev";
+    private static readonly KeyValuePair<string, string>[] NoStore = [new("Cache-Control", "no-store")];
+    private readonly TokenValidator _tokens;
+    private readonly string _devToken;
+
+    public DevTokenEndpoint(TokenValidator tokens, string devToken)
+    {
+        _tokens = tokens;
+        _devToken = devToken;
+    }
+
+    public void MapTo(Router router) => router.Map("GET", "/api/dev-token", IssueAsync);
+
+    private ValueTask IssueAsync(HttpExchange exchange)
+    {
+        string user = exchange.Request.QueryParameter("user") ?? DevUser;
+        string? role = exchange.Request.QueryParameter("role");
+        if (!UserName().IsMatch(user))
+        {
+            // A sub ends up in page titles, logs and cancelled_by: keep it to a plain, short name.
+            return exchange.RespondErrorAsync(400, "bad_request", "user must be 1 to 64 characters: letters, digits and . _ - @, starting with a letter or digit");
+        }
+        string[] roles;
+        switch (role)
+        {
+            case null or "":
+                roles = [];
+                break;
+            case "admin" or "producer":
+                roles = [role];
+                break;
+            default:
+                return exchange.RespondErrorAsync(400, "bad_request", "role must be admin or producer");
+        }
+        // The plain dev user gets the very token the banner printed, so both ways in are one identity.
+        string token = user == DevUser && roles.Length == 0 ? _devToken : _tokens.Issue(user, roles, Lifetime);
+        return exchange.RespondJsonAsync(200, new { user, roles, token }, headers: NoStore);
+    }
+
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\z")]
+    private static partial Regex UserName();
+}

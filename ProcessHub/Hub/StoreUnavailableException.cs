@@ -1,0 +1,23 @@
+namespace ProcessHub.Hub;
+
+/// <summary>
+/// The store could not make an event durable, so it was neither published nor acknowledged. The HTTP API answers
+/// 503 with <c>Retry-After</c>; an in-process producer sees this exception. Nothing that was acknowledged is affected.
+/// </summary>
+public sealed class StoreUnavailableException : Exception
+{
+    public StoreUnavailableException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+
+    public StoreUnavailableException()
+        : base("the process store is unavailable")
+    {
+    }
+
+    public StoreUnavailableException(string message)
+        : base(message)
+    {
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace ProcessHub.Redis;
+
+/// <summary>
+/// The fields of an event's JSON that make a process's state (docs/protocol.md section 3.2): what a hub that did not
+/// write the event needs to apply it. Raw JSON values are kept as sent.
+/// </summary>
+internal sealed class EventPayload
+{
+    public string? ProcessType { get; private set; }
+    public string? Owner { get; private set; }
+    public string? CancelledBy { get; private set; }
+    public byte[]? Progress { get; private set; }
+    public byte[]? Params { get; private set; }
+    public byte[]? Result { get; private set; }
+    public byte[]? Error { get; private set; }
+
+    /// <summary>Reads the top-level fields; null when the JSON is not an object.</summary>
+    public static EventPayload? Parse(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+        var payload = new EventPayload();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string name = reader.GetString()!;
+            reader.Read();
+            int start = (int)reader.TokenStartIndex;
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+            var raw = json[start..(int)reader.BytesConsumed];
+            switch (name)
+            {
+                case "process_type":
+                    payload.ProcessType = reader.GetString();
+                    break;
+                case "owner":
+                    payload.Owner = reader.GetString();
+                    break;
+                case "cancelled_by":
+                    payload.CancelledBy = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    break;
+                case "progress":
+                    payload.Progress = raw.ToArray();
+                    break;
+                case "params":
+                    payload.Params = raw.ToArray();
+                    break;
+                case "result":
+                    payload.Result = raw.ToArray();
+                    break;
+                case "error":
+                    payload.Error = raw.ToArray();
+                    break;
+            }
+        }
+        return payload;
+    }
+}

@@ -1,0 +1,29 @@
+namespace ProcessHub.Redis;
+
+/// <summary>How a hub uses Redis as the engine it shares with other hubs (<c>--redis</c>; docs/protocol.md section 11).</summary>
+public sealed record RedisEngineOptions
+{
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c> or <c>redis:6379,password=...</c>.</summary>
+    public required string Configuration { get; init; }
+
+    /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; init; } = "processhub:";
+
+    /// <summary>
+    /// A hub's lease: it renews it every quarter of this; once it lapses, the hub counts as dead and the processes
+    /// its in-process producers ran end with <c>hub_lost</c>.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a hub checks that it has every event (its subscription could have dropped some).</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Events kept in the shared log for hubs that missed some; past it a hub reloads everything.</summary>
+    public int LogLength { get; init; } = 100_000;
+
+    /// <summary>How long a cancel waits for the producer's hub to end the process before ending it itself.</summary>
+    public TimeSpan CancelWait { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a call may wait for Redis; past it the producer gets 503.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
+}

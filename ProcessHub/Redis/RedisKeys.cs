@@ -1,0 +1,47 @@
+using StackExchange.Redis;
+
+namespace ProcessHub.Redis;
+
+/// <summary>The names of everything the engine keeps in Redis (docs/protocol.md section 11, "In Redis").</summary>
+internal sealed class RedisKeys
+{
+    public RedisKeys(string prefix)
+    {
+        Prefix = prefix;
+        Epoch = prefix + "epoch";
+        Offset = prefix + "offset";
+        Log = prefix + "log";
+        Index = prefix + "index";
+        Events = RedisChannel.Literal(prefix + "events");
+        Control = RedisChannel.Literal(prefix + "control");
+        LeasePrefix = prefix + "hub:";
+    }
+
+    public string Prefix { get; }
+
+    /// <summary>The epoch of everything below: created with the data, gone with it.</summary>
+    public RedisKey Epoch { get; }
+
+    /// <summary>The shared log's counter: one offset per event of any process.</summary>
+    public RedisKey Offset { get; }
+
+    /// <summary>Every event of every process in offset order (a capped stream), for hubs that missed some.</summary>
+    public RedisKey Log { get; }
+
+    /// <summary>Every process's id, scored by its start (a sorted set).</summary>
+    public RedisKey Index { get; }
+
+    /// <summary>Where every event is published, for every hub.</summary>
+    public RedisChannel Events { get; }
+
+    /// <summary>Where a hub is asked to cancel a process its producer runs.</summary>
+    public RedisChannel Control { get; }
+
+    public string LeasePrefix { get; }
+
+    public RedisKey Process(string processId) => Prefix + "p:" + processId;
+
+    public RedisKey ProcessEvents(string processId) => Prefix + "e:" + processId;
+
+    public RedisKey Lease(string hubId) => LeasePrefix + hubId;
+}

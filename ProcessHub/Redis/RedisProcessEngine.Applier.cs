@@ -1,0 +1,293 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
+using StackExchange.Redis;
+
+namespace ProcessHub.Redis;
+
+/// <summary>
+/// The single applier: every event reaches this hub's registry through here, in the shared log's order, whether it
+/// came by the subscription or was fetched because some were missed.
+/// </summary>
+internal sealed partial class RedisProcessEngine
+{
+    private const int FetchBatch = 1000;
+
+    private readonly ConcurrentDictionary<long, TaskCompletionSource> _offsetWaiters = new();
+    private long _lastOffset;
+    private long _redisOffset;
+    private long _gapsFilled;
+    private long _resyncs;
+
+    /// <summary>Completes once this hub has applied the event at <paramref name="offset"/> (read your own writes).</summary>
+    private Task WaitAppliedAsync(long offset)
+    {
+        if (Interlocked.Read(ref _lastOffset) >= offset)
+        {
+            return Task.CompletedTask;
+        }
+        var waiter = _offsetWaiters.GetOrAdd(offset, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (Interlocked.Read(ref _lastOffset) >= offset)
+        {
+            ReleaseWaiters();
+        }
+        // The event is durable either way; a hub whose subscription lags answers after the periodic check at worst.
+        return waiter.Task.WaitAsync(_options.CancelWait, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+    }
+
+    private void ReleaseWaiters()
+    {
+        long applied = Interlocked.Read(ref _lastOffset);
+        foreach (var (offset, waiter) in _offsetWaiters)
+        {
+            if (offset <= applied && _offsetWaiters.TryRemove(offset, out _))
+            {
+                waiter.TrySetResult();
+            }
+        }
+    }
+
+    private async Task ApplyLoopAsync(CancellationToken stopping)
+    {
+        var reader = _incoming.Reader;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var ready = reader.WaitToReadAsync(stopping).AsTask();
+                if (await Task.WhenAny(ready, Task.Delay(_options.CheckInterval, _time, stopping)).ConfigureAwait(false) != ready)
+                {
+                    await CheckAsync().ConfigureAwait(false);
+                    continue;
+                }
+                if (!await ready.ConfigureAwait(false))
+                {
+                    return;
+                }
+                while (reader.TryRead(out var message))
+                {
+                    if (message is { } bytes)
+                    {
+                        await HandleAsync(bytes).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await CheckAsync().ConfigureAwait(false); // a nudge: reconnected, or a script saw another epoch
+                    }
+                }
+                ReleaseWaiters();
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RedisException ex)
+            {
+                // Redis went away mid-fetch: the next check, once it is back, takes up where this stopped.
+                _logger.LogWarning("applying events paused: {Message}", ex.Message);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "applying events failed");
+            }
+        }
+    }
+
+    /// <summary>One event from the subscription: applied if it is the next, after the missed ones if it is not.</summary>
+    private async Task HandleAsync(ReadOnlyMemory<byte> bytes)
+    {
+        if (!RedisEventMessage.TryParse(bytes, out var message))
+        {
+            _logger.LogWarning("skipped a malformed event message");
+            return;
+        }
+        if (message.Epoch != _epoch)
+        {
+            await CheckAsync().ConfigureAwait(false);
+            return;
+        }
+        long last = Interlocked.Read(ref _lastOffset);
+        if (message.Offset <= last)
+        {
+            return; // already applied (fetched with a gap, or loaded)
+        }
+        if (message.Offset > last + 1)
+        {
+            // A jump in the offset: the subscription dropped something. Fetch it from the log, this one included.
+            await FillFromLogAsync(message.Offset).ConfigureAwait(false);
+            return;
+        }
+        await ApplyAsync(message).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The periodic check: the epoch is still ours (else Redis lost or reset its data: reload), and this hub has every
+    /// event Redis has (else the subscription is wedged or dropped some: fetch them). Redis away: nothing to do.
+    /// </summary>
+    private async Task CheckAsync()
+    {
+        if (_redis is not { IsConnected: true })
+        {
+            return;
+        }
+        var epoch = await _db.StringGetAsync(_keys.Epoch).ConfigureAwait(false);
+        if (epoch.IsNull || epoch != _epoch)
+        {
+            await ResyncAsync().ConfigureAwait(false);
+            return;
+        }
+        long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+        Interlocked.Exchange(ref _redisOffset, offset);
+        if (offset > Interlocked.Read(ref _lastOffset))
+        {
+            await FillFromLogAsync(offset).ConfigureAwait(false);
+        }
+        ReleaseWaiters();
+    }
+
+    /// <summary>Fetches and applies the logged events after the last applied one, up to <paramref name="upTo"/>.</summary>
+    private async Task FillFromLogAsync(long upTo)
+    {
+        Interlocked.Increment(ref _gapsFilled);
+        while (Interlocked.Read(ref _lastOffset) < upTo)
+        {
+            long from = Interlocked.Read(ref _lastOffset) + 1;
+            var entries = await _db.StreamRangeAsync(_keys.Log, $"{from}-0", $"{upTo}-0", FetchBatch).ConfigureAwait(false);
+            if (entries.Length == 0 || entries[0].Id != $"{from}-0")
+            {
+                // The log no longer holds what was missed: start over from what Redis holds now.
+                _logger.LogWarning("events from offset {From} are no longer in the log; reloading every process", from);
+                await ResyncAsync().ConfigureAwait(false);
+                return;
+            }
+            foreach (var entry in entries)
+            {
+                if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) && message.Offset == Interlocked.Read(ref _lastOffset) + 1)
+                {
+                    await ApplyAsync(message).ConfigureAwait(false);
+                }
+            }
+        }
+        Interlocked.Exchange(ref _redisOffset, Math.Max(Interlocked.Read(ref _redisOffset), upTo));
+    }
+
+    /// <summary>Replaces this hub's view with what Redis holds now; the tabs get a fresh list (a new epoch, or the same).</summary>
+    private async Task ResyncAsync()
+    {
+        Interlocked.Increment(ref _resyncs);
+        string epoch = await EnsureEpochAsync().ConfigureAwait(false);
+        long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+        var stored = await LoadAllAsync(epoch).ConfigureAwait(false);
+        if (epoch != _epoch)
+        {
+            _logger.LogWarning("the shared engine's epoch changed from {Old} to {New} (Redis lost or reset its data); every tab gets a fresh list", _epoch, epoch);
+        }
+        _epoch = epoch;
+        _registry.Replace(stored);
+        Interlocked.Exchange(ref _lastOffset, offset);
+        Interlocked.Exchange(ref _redisOffset, offset);
+        ReleaseWaiters();
+    }
+
+    /// <summary>The epoch Redis holds, created if it holds none (a new or emptied Redis).</summary>
+    private async Task<string> EnsureEpochAsync()
+    {
+        await _db.StringSetAsync(_keys.Epoch, NewId(), when: When.NotExists).ConfigureAwait(false);
+        return (string)(await _db.StringGetAsync(_keys.Epoch).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Applies one event to the registry: the next seq of its process, or nothing if already there.</summary>
+    private async Task ApplyAsync(RedisEventMessage message)
+    {
+        var process = _registry.FindRecord(message.ProcessId);
+        if (process is null && message.Kind != HubEventKind.Started)
+        {
+            // Its start was never applied here (this hub reloaded meanwhile): take the process as Redis holds it.
+            if (await LoadOneAsync(message.ProcessId).ConfigureAwait(false) is { } loaded)
+            {
+                _registry.Add(loaded);
+            }
+            Interlocked.Exchange(ref _lastOffset, message.Offset);
+            return;
+        }
+        var payload = EventPayload.Parse(message.Payload.Span);
+        if (payload is null)
+        {
+            _logger.LogWarning("skipped event {Seq} of {ProcessId}: its JSON is not an object", message.Seq, message.ProcessId);
+            Interlocked.Exchange(ref _lastOffset, message.Offset);
+            return;
+        }
+        if (process is null)
+        {
+            var state = new ProcessState(ProcessStatus.Running, message.Seq, payload.Progress ?? "{}"u8.ToArray(), message.At);
+            process = new ProcessRecord(message.ProcessId, payload.ProcessType ?? "", payload.Owner ?? "", payload.Params, message.At, state,
+                _hubOptions.HistoryLimit, message.InProcess, message.ProducerHub);
+            Publish(process, state, message);
+        }
+        else
+        {
+            long seq = process.Published.Seq;
+            if (message.Seq <= seq)
+            {
+                Interlocked.Exchange(ref _lastOffset, message.Offset);
+                return; // loaded with the process already
+            }
+            if (message.Seq > seq + 1)
+            {
+                await FillProcessAsync(process, message.Seq - 1).ConfigureAwait(false);
+            }
+            Publish(process, Next(process.Published, message, payload), message);
+        }
+        Interlocked.Exchange(ref _lastOffset, message.Offset);
+    }
+
+    /// <summary>The events of one process missing here, from its stream; its history restarts if they are gone.</summary>
+    private async Task FillProcessAsync(ProcessRecord process, long upTo)
+    {
+        long from = process.Published.Seq + 1;
+        var entries = await _db.StreamRangeAsync(_keys.ProcessEvents(process.Id), $"{from}-0", $"{upTo}-0").ConfigureAwait(false);
+        if (entries.Length == 0 || entries[0].Id != $"{from}-0")
+        {
+            lock (process.Gate)
+            {
+                // Trimmed away: no frame may sit at a wrong seq, so history starts over (a tab sees a jump, as after coalescing).
+                process.ForgetHistory();
+            }
+            return;
+        }
+        foreach (var entry in entries)
+        {
+            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var missed) && missed.Seq == process.Published.Seq + 1
+                && EventPayload.Parse(missed.Payload.Span) is { } payload)
+            {
+                Publish(process, Next(process.Published, missed, payload), missed);
+            }
+        }
+    }
+
+    private void Publish(ProcessRecord process, ProcessState state, RedisEventMessage message)
+    {
+        // Framed once here from the very bytes every hub received: each hub's tabs get identical frames.
+        var frame = SharedFrame.CreateText(message.Payload.Span, message.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, process.CoalesceKey);
+        lock (process.Gate)
+        {
+            process.Accepted = state;
+        }
+        _registry.Publish(new PendingEvent(process, state, message.Kind, frame, awaitable: false));
+        if (HubEventNames.IsTerminal(message.Kind) && _terminalWaiters.TryRemove(process.Id, out var waiter))
+        {
+            waiter.TrySetResult(state);
+        }
+    }
+
+    private static ProcessState Next(ProcessState current, RedisEventMessage message, EventPayload payload) => message.Kind switch
+    {
+        HubEventKind.Progress => current with { Seq = message.Seq, ProgressJson = payload.Progress ?? current.ProgressJson, LastChangedAt = message.At },
+        HubEventKind.Completed => current with { Status = ProcessStatus.Completed, Seq = message.Seq, LastChangedAt = message.At, EndedAt = message.At, ResultJson = payload.Result },
+        HubEventKind.Failed => current with { Status = ProcessStatus.Failed, Seq = message.Seq, LastChangedAt = message.At, EndedAt = message.At, ErrorJson = payload.Error },
+        HubEventKind.Cancelled => current with { Status = ProcessStatus.Cancelled, Seq = message.Seq, LastChangedAt = message.At, EndedAt = message.At, CancelledBy = payload.CancelledBy },
+        _ => current with { Seq = message.Seq },
+    };
+}

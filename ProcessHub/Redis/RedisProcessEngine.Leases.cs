@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using StackExchange.Redis;
+
+namespace ProcessHub.Redis;
+
+/// <summary>
+/// Hubs as members: each holds a lease it renews; the processes an in-process producer ran on a hub whose lease lapsed
+/// end with <c>hub_lost</c>. Cancels of such processes go to the hub that runs the producer, which fires its token
+/// before the process is ended (docs/protocol.md section 11).
+/// </summary>
+internal sealed partial class RedisProcessEngine
+{
+    private static readonly byte[] HubLost = ProgressJson.Error("the hub running this process is gone (its lease lapsed); its producer is gone with it", "hub_lost");
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
+    private long _connectedSince;
+
+    private void RenewLease() =>
+        _db.StringSet(_keys.Lease(HubId), "1", _options.Lease, flags: CommandFlags.FireAndForget);
+
+    private async Task LeaseLoopAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_options.Lease / 4, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                if (_redis is not { IsConnected: true })
+                {
+                    continue;
+                }
+                try
+                {
+                    await _db.StringSetAsync(_keys.Lease(HubId), "1", _options.Lease).ConfigureAwait(false);
+                    // Only a hub that has itself been connected for a whole lease judges others: after an outage every
+                    // lease may have lapsed, and their hubs need that long to renew them.
+                    if (_time.GetElapsedTime(Interlocked.Read(ref _connectedSince)) >= _options.Lease)
+                    {
+                        await ReapLostHubsAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (RedisException ex)
+                {
+                    _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Ends, as <c>hub_lost</c>, the running processes of hubs whose lease has lapsed.</summary>
+    private async Task ReapLostHubsAsync()
+    {
+        var alive = new Dictionary<string, bool>(StringComparer.Ordinal) { [HubId] = true };
+        foreach (var process in _registry.Records)
+        {
+            if (!process.InProcess || process.ProducerHub is not { } hub || process.Published.IsEnded)
+            {
+                continue;
+            }
+            if (!alive.TryGetValue(hub, out bool isAlive))
+            {
+                alive[hub] = isAlive = await _db.KeyExistsAsync(_keys.Lease(hub)).ConfigureAwait(false);
+            }
+            if (!isAlive && _ending.TryAdd(process.Id, 0))
+            {
+                try
+                {
+                    // The script checks the lease again: a hub that renewed meanwhile keeps its processes.
+                    await EndOrReportAsync(process, ProcessChange.Fail(HubLost), condition: "lost", conditionArgument: "").ConfigureAwait(false);
+                }
+                finally
+                {
+                    _ending.TryRemove(process.Id, out _);
+                }
+            }
+        }
+    }
+
+    private void EndStale()
+    {
+        var staleAfter = _hubOptions.StaleAfter;
+        if (staleAfter <= TimeSpan.Zero || _redis is not { IsConnected: true })
+        {
+            return;
+        }
+        var cutoff = _time.GetUtcNow() - staleAfter;
+        foreach (var process in _registry.Records)
+        {
+            var state = process.Published;
+            if (!state.IsEnded && state.LastChangedAt <= cutoff && _ending.TryAdd(process.Id, 0))
+            {
+                var error = ProgressJson.Error(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no report for {staleAfter.TotalSeconds:0} s: its producer is presumed gone"), "stale");
+                _ = EndStaleAsync(process, error, cutoff);
+            }
+        }
+    }
+
+    private async Task EndStaleAsync(ProcessRecord process, byte[] error, DateTimeOffset cutoff)
+    {
+        try
+        {
+            // Checked in the script: a report that reached Redis meanwhile keeps it running; of several hubs one wins.
+            await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "stale", conditionArgument: cutoff.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+        catch (Hub.StoreUnavailableException)
+        {
+            // Redis is away: the next sweep tries again.
+        }
+        finally
+        {
+            _ending.TryRemove(process.Id, out _);
+        }
+    }
+
+    /// <summary>
+    /// docs/protocol.md section 11: a cancel of a process whose producer runs in a live hub is that hub's to carry out
+    /// (its token fires first); any other is ended here at once. Waits for the end to be applied here.
+    /// </summary>
+    private async Task<TransitionOutcome> CancelAsync(ProcessRecord process, string cancelledBy)
+    {
+        if (process.InProcess && process.ProducerHub == HubId)
+        {
+            return await CancelOwnAsync(process, cancelledBy).ConfigureAwait(false);
+        }
+        var ended = _terminalWaiters.GetOrAdd(process.Id, static _ => new TaskCompletionSource<ProcessState>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (process.Published.IsEnded)
+        {
+            _terminalWaiters.TryRemove(process.Id, out _);
+            return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
+        }
+        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString()]).ConfigureAwait(false);
+        switch ((string?)result[0])
+        {
+            case "requested":
+                try
+                {
+                    var state = await ended.Task.WaitAsync(_options.CancelWait, _time).ConfigureAwait(false);
+                    return state.Status == ProcessStatus.Cancelled && state.CancelledBy == cancelledBy
+                        ? new TransitionOutcome(TransitionStatus.Accepted, state)
+                        : new TransitionOutcome(TransitionStatus.AlreadyEnded, state);
+                }
+                catch (TimeoutException)
+                {
+                    // The producer's hub holds its lease but did not act: end it from here.
+                    _logger.LogWarning("hub {Hub} did not carry out the cancel of {ProcessId} in time; ending it here", process.ProducerHub, process.Id);
+                    break;
+                }
+            case "direct":
+                break;
+            case "ended":
+                _terminalWaiters.TryRemove(process.Id, out _);
+                return new TransitionOutcome(TransitionStatus.AlreadyEnded, EndedState(process, (string)result[1]!));
+            case "missing":
+                _terminalWaiters.TryRemove(process.Id, out _);
+                return TransitionOutcome.NotFound;
+            default:
+                _terminalWaiters.TryRemove(process.Id, out _);
+                throw EpochChanged(result);
+        }
+        _terminalWaiters.TryRemove(process.Id, out _);
+        return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
+    }
+
+    /// <summary>The producer runs here: its token fires, then the process ends as cancelled.</summary>
+    private Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
+    {
+        if (!process.Published.IsEnded)
+        {
+            // Flipped now, callbacks later on the thread pool (a callback may call back into the engine).
+            _ = process.ProducerCancellation.CancelAsync();
+        }
+        return EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "");
+    }
+
+    /// <summary>A message on the control channel: <c>cancel {hub} {process id} {who}</c>, for this hub or another.</summary>
+    private void OnControl(string message)
+    {
+        var parts = message.Split(' ', 4);
+        if (parts.Length != 4 || parts[0] != "cancel" || parts[1] != HubId || _registry.FindRecord(parts[2]) is not { } process)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await CancelOwnAsync(process, parts[3]).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("cancelling {ProcessId} as asked failed: {Message}", process.Id, ex.Message);
+            }
+        });
+    }
+
+    /// <summary>At a clean stop: the processes this hub's producers run cannot go on without it.</summary>
+    private async Task EndOwnProcessesAsync(string reason)
+    {
+        var error = ProgressJson.Error(reason, "hub_lost");
+        foreach (var process in _registry.Records)
+        {
+            if (process.InProcess && process.ProducerHub == HubId && !process.Published.IsEnded)
+            {
+                try
+                {
+                    await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "", conditionArgument: "").ConfigureAwait(false);
+                }
+                catch (Hub.StoreUnavailableException ex)
+                {
+                    _logger.LogWarning("could not end {ProcessId} at stop: {Message}", process.Id, ex.Message);
+                }
+            }
+        }
+    }
+
+    private void OnConnectionFailed(ConnectionFailedEventArgs failure)
+    {
+        _logger.LogWarning("lost Redis ({Type} connection: {Failure}); producers get 503 until it is back", failure.ConnectionType, failure.FailureType);
+    }
+
+    private void OnConnectionRestored(ConnectionFailedEventArgs restored)
+    {
+        _logger.LogInformation("Redis is back ({Type} connection); catching up", restored.ConnectionType);
+        Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
+        if (restored.ConnectionType == ConnectionType.Interactive)
+        {
+            RenewLease();
+        }
+        // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).
+        _incoming.Writer.TryWrite(null);
+    }
+}

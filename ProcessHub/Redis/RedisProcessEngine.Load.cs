@@ -1,0 +1,95 @@
+using System.Globalization;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using StackExchange.Redis;
+
+namespace ProcessHub.Redis;
+
+/// <summary>Reading every process back from Redis: at start, and when this hub reloads.</summary>
+internal sealed partial class RedisProcessEngine
+{
+    private const int LoadBatch = 256;
+
+    private async Task<StoredProcesses> LoadAllAsync(string epoch)
+    {
+        var ids = await _db.SortedSetRangeByRankAsync(_keys.Index).ConfigureAwait(false);
+        var processes = new List<StoredProcess>(ids.Length);
+        var gone = new List<RedisValue>();
+        // Pipelined in batches: a round trip per batch, not per process.
+        for (int i = 0; i < ids.Length; i += LoadBatch)
+        {
+            var batch = ids.Skip(i).Take(LoadBatch).Select(id => (Id: (string)id!, Hash: _db.HashGetAllAsync(_keys.Process((string)id!)), Events: _db.StreamRangeAsync(_keys.ProcessEvents((string)id!)))).ToList();
+            foreach (var (id, hash, events) in batch)
+            {
+                if (ToStored(id, await hash.ConfigureAwait(false), await events.ConfigureAwait(false)) is { } process)
+                {
+                    processes.Add(process);
+                }
+                else
+                {
+                    gone.Add(id);
+                }
+            }
+        }
+        if (gone.Count > 0)
+        {
+            // Expired after their retention window: the index is the only thing left of them.
+            await _db.SortedSetRemoveAsync(_keys.Index, [.. gone]).ConfigureAwait(false);
+        }
+        return new StoredProcesses(epoch, processes);
+    }
+
+    private async Task<StoredProcess?> LoadOneAsync(string processId)
+    {
+        var hash = _db.HashGetAllAsync(_keys.Process(processId));
+        var events = _db.StreamRangeAsync(_keys.ProcessEvents(processId));
+        return ToStored(processId, await hash.ConfigureAwait(false), await events.ConfigureAwait(false));
+    }
+
+    private static StoredProcess? ToStored(string processId, HashEntry[] hash, StreamEntry[] entries)
+    {
+        if (hash.Length == 0)
+        {
+            return null;
+        }
+        var fields = hash.ToDictionary(entry => (string)entry.Name!, entry => entry.Value);
+        RedisValue Field(string name) => fields.TryGetValue(name, out var value) ? value : RedisValue.Null;
+        byte[]? Bytes(string name) => Field(name) is { IsNullOrEmpty: false } value ? (byte[])value! : null;
+        DateTimeOffset Time(string name) => new(long.Parse((string)Field(name)!, CultureInfo.InvariantCulture), TimeSpan.Zero);
+
+        var status = (string?)Field("status") switch
+        {
+            "completed" => ProcessStatus.Completed,
+            "failed" => ProcessStatus.Failed,
+            "cancelled" => ProcessStatus.Cancelled,
+            _ => ProcessStatus.Running,
+        };
+        var state = new ProcessState(
+            status,
+            (long)Field("seq"),
+            Bytes("progress") ?? "{}"u8.ToArray(),
+            Time("last_changed_at"),
+            status == ProcessStatus.Running || Field("ended_at").IsNull ? null : Time("ended_at"),
+            Bytes("result"),
+            Bytes("error"),
+            Field("cancelled_by") is { IsNullOrEmpty: false } by ? (string)by! : null);
+        var events = new List<StoredEvent>(entries.Length);
+        foreach (var entry in entries)
+        {
+            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message))
+            {
+                events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload.ToArray()));
+            }
+        }
+        // History is the contiguous tail ending at the state's seq.
+        int start = events.Count;
+        while (start > 0 && events[start - 1].Seq == state.Seq - (events.Count - start))
+        {
+            start--;
+        }
+        events.RemoveRange(0, start);
+        string? hub = (string?)Field("hub");
+        return new StoredProcess(processId, (string)Field("type")!, (string)Field("owner")!, Bytes("params"), Time("started_at"),
+            (string?)Field("in_process") == "1", state, events, hub is null or "-" ? null : hub);
+    }
+}

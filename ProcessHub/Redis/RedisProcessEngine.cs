@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using StackExchange.Redis;
+
+namespace ProcessHub.Redis;
+
+/// <summary>
+/// The engine several hubs share (<c>--redis</c>; docs/protocol.md section 11), the Centrifugo way: each transition
+/// is one Lua script that checks the process, takes its next seq, appends the event to the process's stream (its
+/// history, capped at the history limit) and to a shared log, and publishes it; every hub applies every event, in
+/// the log's order, to its own registry, which serves lists, replays and fan-out exactly as for a lone hub. A hub
+/// notices a missed event by the log's offset (the next message jumps, or a periodic check sees Redis ahead) and
+/// fetches it from the log; if the log has lost it, or Redis lost its data (a new epoch), the hub reloads everything
+/// and gives its tabs a fresh <c>process_list</c>.
+/// </summary>
+internal sealed partial class RedisProcessEngine : IProcessEngine
+{
+    private readonly ProcessRegistry _registry;
+    private readonly RedisEngineOptions _options;
+    private readonly HubOptions _hubOptions;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RedisKeys _keys;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Channel<ReadOnlyMemory<byte>?> _incoming = Channel.CreateUnbounded<ReadOnlyMemory<byte>?>(new UnboundedChannelOptions { SingleReader = true });
+    private ConnectionMultiplexer? _redis;
+    private IDatabase _db = null!;
+    private string _epoch = "";
+    private Task _applier = Task.CompletedTask;
+    private Task _leases = Task.CompletedTask;
+    private int _disposed;
+
+    public RedisProcessEngine(ProcessRegistry registry, RedisEngineOptions options, HubOptions hubOptions, TimeProvider time, ILogger logger)
+    {
+        _registry = registry;
+        _options = options;
+        _hubOptions = hubOptions;
+        _time = time;
+        _logger = logger;
+        _keys = new RedisKeys(options.KeyPrefix);
+        HubId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    }
+
+    /// <summary>This hub's name among the hubs sharing the engine (new at every start).</summary>
+    public string HubId { get; }
+
+    public string Description => $"redis {RedactedConfiguration()} (shared; this hub is {HubId})";
+
+    public string StoreKind => "redis";
+
+    public string? Location => RedactedConfiguration();
+
+    public EngineHealth Health => new("redis", _redis?.IsConnected == true, Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));
+
+    /// <summary>
+    /// Connects, joins the hubs (a lease, the events and control channels), and loads every process into the
+    /// registry. Events published meanwhile are queued and applied after the load (by offset, and by seq per process,
+    /// nothing is applied twice).
+    /// </summary>
+    /// <exception cref="Storage.StoreOpenException">Redis cannot be reached or refuses the configuration.</exception>
+    public void Open()
+    {
+        ConfigurationOptions configuration;
+        try
+        {
+            configuration = ConfigurationOptions.Parse(_options.Configuration);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new Storage.StoreOpenException($"--redis: {ex.Message}", ex);
+        }
+        // Fail fast while Redis is away: a producer gets 503 within a second instead of waiting in a backlog.
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ConnectTimeout = (int)_options.Timeout.TotalMilliseconds * 3;
+        configuration.AsyncTimeout = (int)_options.Timeout.TotalMilliseconds;
+        configuration.SyncTimeout = (int)_options.Timeout.TotalMilliseconds;
+        configuration.ClientName = "processhub-" + HubId;
+        _redis = ConnectionMultiplexer.Connect(configuration);
+        if (!_redis.IsConnected)
+        {
+            _redis.Dispose();
+            throw new Storage.StoreOpenException($"cannot reach Redis at {RedactedConfiguration()}: is it running, and is --redis right?");
+        }
+        _db = _redis.GetDatabase();
+        _redis.ConnectionFailed += (_, e) => OnConnectionFailed(e);
+        _redis.ConnectionRestored += (_, e) => OnConnectionRestored(e);
+        try
+        {
+            RenewLease();
+            var subscriber = _redis.GetSubscriber();
+            subscriber.Subscribe(_keys.Events).OnMessage(message => _incoming.Writer.TryWrite((byte[])message.Message!));
+            subscriber.Subscribe(_keys.Control).OnMessage(message => OnControl(message.Message.ToString()));
+            _epoch = EnsureEpochAsync().GetAwaiter().GetResult();
+            Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
+            _registry.Restore(LoadAllAsync(_epoch).GetAwaiter().GetResult());
+        }
+        catch (RedisException ex)
+        {
+            _redis.Dispose();
+            throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
+        }
+        _connectedSince = _time.GetTimestamp();
+        _applier = Task.Run(() => ApplyLoopAsync(_stopping.Token));
+        _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
+        _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
+    }
+
+    public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
+    {
+        var now = _time.GetUtcNow();
+        var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
+        string id = NewId();
+        var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(id, start.ProcessType, start.Owner, start.ParamsJson, now, state, HubEventKind.Started, now);
+        var result = await EvaluateAsync(
+            RedisScripts.Start,
+            [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id)],
+            [_epoch, id, start.ProcessType, start.Owner, start.ParamsJson ?? [], Ticks(now), start.InProcess ? "1" : "0",
+             start.InProcess ? HubId : "-", start.ProgressJson, prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
+             _keys.Events.ToString()]).ConfigureAwait(false);
+        long offset = Accepted(result, id);
+        await WaitAppliedAsync(offset).ConfigureAwait(false);
+        return _registry.Find(id) ?? new ProcessSnapshot(id, start.ProcessType, start.Owner, start.ParamsJson, now, state);
+    }
+
+    public async ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change)
+    {
+        if (_registry.FindRecord(processId) is not { } process)
+        {
+            return TransitionOutcome.NotFound;
+        }
+        if (change.Kind == HubEventKind.Cancelled)
+        {
+            return await CancelAsync(process, change.CancelledBy!).ConfigureAwait(false);
+        }
+        return await EndOrReportAsync(process, change, condition: "", conditionArgument: "").ConfigureAwait(false);
+    }
+
+    public void Sweep()
+    {
+        var evicted = _registry.EvictExpired();
+        if (evicted.Count > 0 && _redis?.IsConnected == true)
+        {
+            // Their keys expire by themselves (end.lua set the retention as their time to live); the index is ours.
+            _ = _db.SortedSetRemoveAsync(_keys.Index, [.. evicted.Select(id => (RedisValue)id)], CommandFlags.FireAndForget);
+        }
+        EndStale();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _incoming.Writer.TryComplete();
+        await Task.WhenAll(_applier, _leases).ConfigureAwait(false);
+        if (_redis is { IsConnected: true })
+        {
+            await EndOwnProcessesAsync("the hub running this process stopped").ConfigureAwait(false);
+            try
+            {
+                await _db.KeyDeleteAsync(_keys.Lease(HubId)).ConfigureAwait(false);
+            }
+            catch (RedisException ex)
+            {
+                _logger.LogWarning("could not release the lease of {HubId}: {Message}", HubId, ex.Message);
+            }
+        }
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync().ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+
+    /// <summary>A progress report or a completion or failure: one script, then the event applied here too.</summary>
+    private async Task<TransitionOutcome> EndOrReportAsync(ProcessRecord process, ProcessChange change, string condition, string conditionArgument)
+    {
+        var now = _time.GetUtcNow();
+        var current = process.Published;
+        var state = change.ApplyTo(current, now);
+        var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(process.Id, process.Type, process.Owner, process.ParamsJson, process.StartedAt, state, change.Kind, now);
+        RedisResult[] result;
+        if (change.Kind == HubEventKind.Progress)
+        {
+            result = await EvaluateAsync(
+                RedisScripts.Progress,
+                [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Process(process.Id), _keys.ProcessEvents(process.Id)],
+                [_epoch, process.Id, change.Json!, Ticks(now), prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength, _keys.Events.ToString()]).ConfigureAwait(false);
+        }
+        else
+        {
+            var (field, value) = change.Kind switch
+            {
+                HubEventKind.Completed => ("result", (RedisValue)(change.Json ?? [])),
+                HubEventKind.Failed => ("error", (RedisValue)change.Json!),
+                _ => ("cancelled_by", (RedisValue)change.CancelledBy),
+            };
+            var lease = condition == "lost" && process.ProducerHub is { } hub ? _keys.Lease(hub) : _keys.Lease(HubId);
+            result = await EvaluateAsync(
+                RedisScripts.End,
+                [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Process(process.Id), _keys.ProcessEvents(process.Id), lease],
+                [_epoch, process.Id, (int)change.Kind, field, value, Ticks(now), prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
+                 _keys.Events.ToString(), (long)Math.Max(60, _hubOptions.Retention.TotalSeconds + 60), condition, conditionArgument]).ConfigureAwait(false);
+        }
+        switch ((string?)result[0])
+        {
+            case "ok":
+                await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
+                var published = process.Published;
+                return new TransitionOutcome(TransitionStatus.Accepted, published.Seq >= (long)result[1] ? published : state with { Seq = (long)result[1] });
+            case "ended":
+                return new TransitionOutcome(TransitionStatus.AlreadyEnded, EndedState(process, (string)result[1]!));
+            case "declined":
+                return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
+            case "missing":
+                return TransitionOutcome.NotFound;
+            default:
+                throw EpochChanged(result);
+        }
+    }
+
+    /// <summary>The script's answer to a start: the offset of its event, or why it failed.</summary>
+    private long Accepted(RedisResult[] result, string processId) => (string?)result[0] switch
+    {
+        "ok" => (long)result[2],
+        "exists" => throw new StoreUnavailableException($"process id {processId} is taken; try again"),
+        _ => throw EpochChanged(result),
+    };
+
+    private StoreUnavailableException EpochChanged(RedisResult[] result)
+    {
+        // Redis lost its data (or was reset) since this hub loaded: its view is reloaded; the producer tries again.
+        _incoming.Writer.TryWrite(null);
+        return new StoreUnavailableException($"the shared engine's history was reset (epoch {(string?)result.ElementAtOrDefault(1)}); try again");
+    }
+
+    private static ProcessState EndedState(ProcessRecord process, string status)
+    {
+        var published = process.Published;
+        if (published.IsEnded)
+        {
+            return published;
+        }
+        // Ended in Redis, not applied here yet: the status is what the caller needs (409 with cancel_requested).
+        return published with
+        {
+            Status = status switch
+            {
+                "completed" => ProcessStatus.Completed,
+                "failed" => ProcessStatus.Failed,
+                _ => ProcessStatus.Cancelled,
+            },
+        };
+    }
+
+    /// <summary>Runs a script; Redis away or too slow is 503 for the producer (docs/protocol.md section 11).</summary>
+    private async Task<RedisResult[]> EvaluateAsync(string script, RedisKey[] keys, RedisValue[] values)
+    {
+        if (_redis is not { IsConnected: true })
+        {
+            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; nothing was stored");
+        }
+        try
+        {
+            return (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
+        {
+            throw new StoreUnavailableException($"the shared engine (Redis) did not answer ({ex.GetType().Name}); the event may not be stored", ex);
+        }
+    }
+
+    private string RedactedConfiguration()
+    {
+        // The configuration may hold a password: never print it.
+        return string.Join(',', _options.Configuration.Split(',').Where(part => !part.TrimStart().StartsWith("password", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    private static RedisValue Ticks(DateTimeOffset at) => at.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}

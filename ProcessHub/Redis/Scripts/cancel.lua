@@ -1,0 +1,25 @@
+-- Asks for a cancel (docs/protocol.md section 11). A process whose producer runs inside a hub that holds its lease is
+-- not ended here: that hub is told on the control channel, fires its producer's token, and only then ends it as
+-- cancelled, so nobody sees process_cancelled before the producer was told. Any other running process is left for
+-- the caller to end at once (end.lua). Nothing changes for a process that has ended.
+--
+-- KEYS[1] epoch  KEYS[2] the process's hash
+-- ARGV[1] epoch  ARGV[2] id  ARGV[3] who cancels  ARGV[4] the prefix of hub lease keys  ARGV[5] the control channel
+-- Returns {'requested', hub} | {'direct'} | {'ended', status} | {'missing'} | {'epoch', current}
+local epoch = redis.call('GET', KEYS[1])
+if epoch ~= ARGV[1] then
+  return {'epoch', epoch or ''}
+end
+local state = redis.call('HMGET', KEYS[2], 'status', 'in_process', 'hub')
+if not state[1] then
+  return {'missing'}
+end
+if state[1] ~= 'running' then
+  return {'ended', state[1]}
+end
+if state[2] == '1' and state[3] ~= '-' and redis.call('EXISTS', ARGV[4] .. state[3]) == 1 then
+  redis.call('HSET', KEYS[2], 'cancel_requested', ARGV[3])
+  redis.call('PUBLISH', ARGV[5], 'cancel ' .. state[3] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+  return {'requested', state[3]}
+end
+return {'direct'}

@@ -1,0 +1,28 @@
+-- Starts a process (docs/protocol.md section 11): its state hash, its event 1 in its stream and in the shared log,
+-- and one PUBLISH, atomically. Fails without writing if the epoch is not the caller's or the id is taken.
+--
+-- KEYS[1] epoch       KEYS[2] offset (the log's counter)   KEYS[3] log (stream of every event, capped)
+-- KEYS[4] index (id by start time)   KEYS[5] the process's hash   KEYS[6] the process's events (stream)
+-- ARGV[1] epoch  ARGV[2] id  ARGV[3] type  ARGV[4] owner  ARGV[5] params ('' = none)  ARGV[6] started (UTC ticks)
+-- ARGV[7] in-process ('1' or '0')  ARGV[8] producer hub ('-' = none)  ARGV[9] progress
+-- ARGV[10] the event's JSON before its seq  ARGV[11] after it  ARGV[12] history limit  ARGV[13] log length
+-- ARGV[14] the events channel
+-- Returns {'ok', seq, offset} | {'epoch', current} | {'exists'}
+local epoch = redis.call('GET', KEYS[1])
+if epoch ~= ARGV[1] then
+  return {'epoch', epoch or ''}
+end
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  return {'exists'}
+end
+redis.call('HSET', KEYS[5], 'type', ARGV[3], 'owner', ARGV[4], 'params', ARGV[5], 'started_at', ARGV[6],
+  'in_process', ARGV[7], 'hub', ARGV[8], 'status', 'running', 'seq', 1, 'progress', ARGV[9], 'last_changed_at', ARGV[6])
+local offset = redis.call('INCR', KEYS[2])
+-- The message every hub applies: a header line, then the event exactly as clients receive it.
+local message = ARGV[1] .. ' ' .. offset .. ' ' .. ARGV[2] .. ' 1 0 ' .. ARGV[6] .. ' ' .. ARGV[7] .. ' ' .. ARGV[8] .. '\n'
+  .. ARGV[10] .. '1' .. ARGV[11]
+redis.call('XADD', KEYS[6], 'MAXLEN', ARGV[12], '1-0', 'm', message)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[13], offset .. '-0', 'm', message)
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
+redis.call('PUBLISH', ARGV[14], message)
+return {'ok', 1, offset}

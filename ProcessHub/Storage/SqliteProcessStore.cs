@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+
+namespace ProcessHub.Storage;
+
+/// <summary>
+/// The embedded durable store (<c>--store sqlite</c>, the default; docs/protocol.md section 10): SQLite in WAL mode in
+/// one file under the data directory. Events are appended to a queue; one writer thread takes whatever has queued up,
+/// writes it in one transaction (group commit) and only then publishes each event, in order. A checkpointer folds the
+/// log back into the database on its own connection, so its pauses never hold up a commit.
+/// </summary>
+internal sealed partial class SqliteProcessStore : IProcessStore
+{
+    public const string FileName = "processhub.db";
+    private const string LockFileName = "processhub.lock";
+
+    private readonly SqliteStoreOptions _options;
+    private readonly int _historyLimit;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<StoreCommand> _queue = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly string _path;
+    private Action<PendingEvent> _publish = static _ => throw new InvalidOperationException("the store is not open");
+    private SqliteConnection? _connection;
+    private FileStream? _lockFile;
+    private Thread? _writer;
+    private WalCheckpointer? _checkpointer;
+    private volatile bool _stopping;
+    private volatile Exception? _failure;
+    private int _wake;
+    private int _disposed;
+
+    public SqliteProcessStore(SqliteStoreOptions options, int historyLimit, ILogger logger)
+    {
+        _options = options;
+        _historyLimit = historyLimit;
+        _logger = logger;
+        DataDirectory = Path.GetFullPath(options.DataDirectory);
+        _path = Path.Combine(DataDirectory, FileName);
+    }
+
+    /// <summary>The data directory as an absolute path.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The database file.</summary>
+    public string DatabasePath => _path;
+
+    public string Description => $"sqlite {_path} (synchronous={_options.Synchronous.ToString().ToUpperInvariant()})";
+
+    public string Kind => "sqlite";
+
+    public string? Location => _path;
+
+    public bool PublishesInline => false;
+
+    public StoreStatistics Statistics { get; } = new();
+
+    /// <summary>Why the store stopped taking events, if it did (a disk that failed or filled up); null while healthy.</summary>
+    public Exception? Failure => _failure;
+
+    /// <exception cref="StoreOpenException">The directory or database is read-only, locked, corrupt or unreadable.</exception>
+    public StoredProcesses Open(Action<PendingEvent> publish)
+    {
+        _publish = publish;
+        try
+        {
+            Directory.CreateDirectory(DataDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreOpenException($"cannot create the data directory {DataDirectory}: {ex.Message}", ex);
+        }
+        _lockFile = TakeDirectoryLock();
+        try
+        {
+            _connection = OpenConnection();
+            SqliteSchema.Apply(_connection, _path);
+            string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+            var processes = Load(_connection);
+            PrepareStatements(_connection);
+            _checkpointer = new WalCheckpointer(OpenConnection(), _options.CheckpointInterval, Statistics, _logger);
+            _writer = new Thread(WriterLoop) { IsBackground = true, Name = "processhub-store-writer" };
+            _writer.Start();
+            return new StoredProcesses(epoch, processes);
+        }
+        catch (SqliteException ex)
+        {
+            Close();
+            throw SqliteOpenErrors.Describe(ex, _path);
+        }
+        catch
+        {
+            Close();
+            throw;
+        }
+    }
+
+    public void Append(PendingEvent pending) => Enqueue(new StoreCommand(pending, null));
+
+    public void Remove(IReadOnlyList<string> processIds) => Enqueue(new StoreCommand(null, processIds));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _stopping = true;
+        _signal.Release();
+        if (_writer is { } writer)
+        {
+            // What was queued before shutdown is still written and acknowledged.
+            await Task.Run(writer.Join).ConfigureAwait(false);
+        }
+        if (_checkpointer is { } checkpointer)
+        {
+            await checkpointer.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_connection is { } connection && _failure is null)
+        {
+            try
+            {
+                // A clean stop leaves one file: the log folded in and truncated.
+                using var checkpoint = connection.CreateCommand();
+                checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                checkpoint.ExecuteNonQuery();
+            }
+            catch (SqliteException ex)
+            {
+                _logger.LogWarning("final checkpoint of {Path} failed: {Message}", _path, ex.Message);
+            }
+        }
+        Close();
+    }
+
+    private void Enqueue(StoreCommand command)
+    {
+        if (_failure is { } failure)
+        {
+            command.Event?.MarkFailed(Unavailable(failure));
+            return;
+        }
+        _queue.Enqueue(command);
+        // One wake-up per burst: the writer clears the flag before it drains, so an append after that signals again.
+        if (Interlocked.Exchange(ref _wake, 1) == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    // Two hubs on one directory would each believe they own the processes: the second is refused at start.
+    private FileStream TakeDirectoryLock()
+    {
+        string lockPath = Path.Combine(DataDirectory, LockFileName);
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock) on Unix, released when the process dies.
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new StoreOpenException($"cannot write in the data directory {DataDirectory} (read-only or no permission); make it writable, or use another --data-dir", ex);
+        }
+        catch (IOException ex) when (Directory.Exists(DataDirectory) && File.Exists(lockPath))
+        {
+            throw new StoreOpenException($"another ProcessHub is using the data directory {DataDirectory} ({ex.Message}); stop it, or use another --data-dir", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreOpenException($"cannot write in the data directory {DataDirectory}: {ex.Message}", ex);
+        }
+    }
+
+    private SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = _path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = (int)Math.Ceiling(_options.LockTimeout.TotalSeconds),
+        }.ToString());
+        connection.Open();
+        Pragma(connection, $"PRAGMA busy_timeout = {(int)_options.LockTimeout.TotalMilliseconds}");
+        string mode = Pragma(connection, "PRAGMA journal_mode = WAL");
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new StoreOpenException($"cannot use write-ahead logging on {_path} (journal mode stays '{mode}'): is the file or directory read-only?");
+        }
+        Pragma(connection, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}");
+        // Checkpoints run on the checkpointer's connection, never inside a commit on the write path.
+        Pragma(connection, "PRAGMA wal_autocheckpoint = 0");
+        if (_options.MaxPageCount > 0)
+        {
+            Pragma(connection, $"PRAGMA max_page_count = {_options.MaxPageCount}");
+        }
+        return connection;
+    }
+
+    private static string Pragma(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+    }
+
+    private void Close()
+    {
+        DisposeStatements();
+        _connection?.Dispose();
+        _connection = null;
+        _lockFile?.Dispose();
+        _lockFile = null;
+    }
+
+    private static StoreUnavailableException Unavailable(Exception failure) =>
+        new($"the process store cannot write ({failure.Message}); nothing was stored", failure);
+}

@@ -1,0 +1,94 @@
+using Microsoft.Data.Sqlite;
+
+namespace ProcessHub.Storage;
+
+/// <summary>
+/// The database's tables. One row per process with its latest durable state, one row per retained event with the
+/// payload exactly as clients received it (replays are byte-identical across restarts), and the epoch.
+/// Times are UTC ticks; status and kind are the enums' numbers.
+/// </summary>
+internal static class SqliteSchema
+{
+    public const int Version = 1;
+
+    private const string Create = """
+        CREATE TABLE IF NOT EXISTS meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS processes (
+            id              TEXT PRIMARY KEY,
+            type            TEXT NOT NULL,
+            owner           TEXT NOT NULL,
+            params          BLOB,
+            started_at      INTEGER NOT NULL,
+            in_process      INTEGER NOT NULL,
+            status          INTEGER NOT NULL,
+            seq             INTEGER NOT NULL,
+            progress        BLOB NOT NULL,
+            last_changed_at INTEGER NOT NULL,
+            ended_at        INTEGER,
+            result          BLOB,
+            error           BLOB,
+            cancelled_by    TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS events (
+            process_id TEXT NOT NULL,
+            seq        INTEGER NOT NULL,
+            kind       INTEGER NOT NULL,
+            payload    BLOB NOT NULL,
+            PRIMARY KEY (process_id, seq)
+        ) WITHOUT ROWID;
+        """;
+
+    /// <summary>Creates the tables if missing; refuses a database written by a newer version.</summary>
+    public static void Apply(SqliteConnection connection, string path)
+    {
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, transaction, Create);
+        string? stored = Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'schema'");
+        if (stored is null)
+        {
+            Execute(connection, transaction, $"INSERT INTO meta (key, value) VALUES ('schema', '{Version}')");
+        }
+        else if (!int.TryParse(stored, out int version) || version > Version)
+        {
+            throw new StoreOpenException($"{path} was written by a newer ProcessHub (schema {stored}, this one knows {Version}): upgrade, or use another --data-dir");
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>The store's epoch, created with the store: a new store is a new epoch, a reopened one keeps its own.</summary>
+    public static string Epoch(SqliteConnection connection, Func<string> newEpoch)
+    {
+        using var transaction = connection.BeginTransaction();
+        string? epoch = Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'epoch'");
+        if (epoch is null)
+        {
+            epoch = newEpoch();
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO meta (key, value) VALUES ('epoch', $epoch)";
+            insert.Parameters.AddWithValue("$epoch", epoch);
+            insert.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        return epoch;
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static string? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command.ExecuteScalar() as string;
+    }
+}

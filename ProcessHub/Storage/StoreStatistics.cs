@@ -1,0 +1,43 @@
+namespace ProcessHub.Storage;
+
+/// <summary>What the store's writer and checkpointer did, for /metrics and the benchmarks. Thread-safe counters.</summary>
+public sealed class StoreStatistics
+{
+    private long _commits;
+    private long _eventsWritten;
+    private long _commitTicks;
+    private long _checkpoints;
+    private long _checkpointTicksMax;
+    private long _checkpointTicksTotal;
+
+    public long Commits => Interlocked.Read(ref _commits);
+    public long EventsWritten => Interlocked.Read(ref _eventsWritten);
+
+    /// <summary>Time spent writing and committing batches.</summary>
+    public TimeSpan CommitTime => TimeSpan.FromTicks(Interlocked.Read(ref _commitTicks));
+
+    public long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    /// <summary>The longest checkpoint so far (they run off the write path: this is what the write path avoids).</summary>
+    public TimeSpan LongestCheckpoint => TimeSpan.FromTicks(Interlocked.Read(ref _checkpointTicksMax));
+
+    public TimeSpan CheckpointTime => TimeSpan.FromTicks(Interlocked.Read(ref _checkpointTicksTotal));
+
+    internal void CountCommit(int events, TimeSpan took)
+    {
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _eventsWritten, events);
+        Interlocked.Add(ref _commitTicks, took.Ticks);
+    }
+
+    internal void CountCheckpoint(TimeSpan took)
+    {
+        Interlocked.Increment(ref _checkpoints);
+        Interlocked.Add(ref _checkpointTicksTotal, took.Ticks);
+        long ticks = took.Ticks;
+        long max;
+        while (ticks > (max = Interlocked.Read(ref _checkpointTicksMax)) && Interlocked.CompareExchange(ref _checkpointTicksMax, ticks, max) != max)
+        {
+        }
+    }
+}
