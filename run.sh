@@ -4,6 +4,8 @@
 #   ./run.sh test [filter]      install what the tests need, then run the whole suite
 #   ./run.sh bench              the fan-out comparison (ProcessHub vs Kestrel, ws, Bun), about 12 minutes
 #   ./run.sh bench micro        the BenchmarkDotNet suites
+#   ./run.sh fuzz [target] [--minutes N]
+#                               coverage-guided fuzzing with afl-fuzz (every target in turn without one)
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,10 +42,13 @@ apt_install() {
 }
 
 # Everything the tests need on a fresh machine: Debian's chromium for the browser tests (Playwright's own
-# browser download cannot work offline), Node and the ws package for the interop client.
+# browser download cannot work offline), redis-server for the scale-out tests, Node and the ws package for the
+# interop client.
 install_test_dependencies() {
     local missing=()
     if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+    # The scale-out tests start their own Redis (Debian's redis-server) on a free port; none is left running.
+    if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
@@ -74,6 +79,109 @@ run_tests() {
     return $status
 }
 
+# Coverage-guided fuzzing (docs/reliability.md, "Fuzzing"): SharpFuzz instruments a published copy of the code
+# under test, afl-fuzz drives ProcessHub.Fuzz with it. Everything lands in artifacts/fuzz (git-ignored); crash and
+# hang inputs are copied to ProcessHub.Fuzz/Findings/TARGET, where the test suite replays them as regression tests.
+FUZZ_TARGETS=(http-head frame client-message token)
+FUZZ_ROOT=artifacts/fuzz
+
+# What afl-fuzz's coverage map sees for each target: the component's own types (and, for tokens, the JWT library
+# that does the parsing). The harness itself and the runtime stay uninstrumented.
+fuzz_instrumented() {
+    case "$1" in
+        http-head) echo "ProcessHub.dll ProcessHub.Http" ;;
+        frame) echo "ProcessHub.dll ProcessHub.WebSockets" ;;
+        client-message) echo "ProcessHub.dll ProcessHub.Hub.ClientMessage" ;;
+        token) echo "ProcessHub.dll ProcessHub.Auth"
+               echo "Microsoft.IdentityModel.JsonWebTokens.dll"
+               echo "Microsoft.IdentityModel.Tokens.dll" ;;
+    esac
+}
+
+fuzz_setup() {
+    if ! command -v afl-fuzz >/dev/null 2>&1; then apt_install afl++; fi
+    dotnet tool restore >/dev/null
+    echo "fuzz: publishing ProcessHub.Fuzz" >&2
+    rm -rf "$FUZZ_ROOT/publish"
+    dotnet publish ProcessHub.Fuzz/ProcessHub.Fuzz.csproj -c Release -o "$FUZZ_ROOT/publish" -v quiet -nologo -clp:ErrorsOnly >&2
+}
+
+fuzz_target() {
+    local target=$1 minutes=$2
+    local dir="$FUZZ_ROOT/$target"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -r "$FUZZ_ROOT/publish" "$dir/bin"
+    local line
+    while read -r line; do
+        # shellcheck disable=SC2086 # the assembly, then its type prefixes
+        set -- $line
+        local assembly=$1
+        shift
+        local log
+        log=$(dotnet tool run sharpfuzz "$dir/bin/$assembly" "$@" 2>&1)
+        if [ -n "$log" ]; then
+            echo "$log" >&2
+            echo "fuzz: instrumenting $assembly failed" >&2
+            exit 1
+        fi
+    done < <(fuzz_instrumented "$target")
+
+    echo "fuzz: $target for $minutes minute(s), output in $dir/out" >&2
+    # A container has no CPU governor to check and its core_pattern is not ours; dotnet itself is not an AFL binary
+    # (SharpFuzz's fork server speaks for it). nice: the machine is shared. -t: a hang is 5 s for one small input.
+    AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 \
+    AFL_NO_UI=1 AFL_QUIET=1 \
+        nice -n 19 afl-fuzz -i "ProcessHub.Fuzz/Corpus/$target" -o "$dir/out" -x "ProcessHub.Fuzz/Dictionaries/$target.dict" \
+        -t 5000 -m none -V $((minutes * 60)) -- dotnet "$dir/bin/ProcessHub.Fuzz.dll" "$target" >"$dir/afl.log" 2>&1 \
+        || { tail -n 40 "$dir/afl.log" >&2; echo "fuzz: afl-fuzz failed for $target" >&2; exit 1; }
+
+    local stats="$dir/out/default/fuzzer_stats"
+    fuzz_stat() { grep -E "^$1 *:" "$stats" | sed -E 's/^[^:]*: *//'; }
+    local findings="ProcessHub.Fuzz/Findings/$target" copied=()
+    local kind file name stamp
+    stamp=$(date -u +%Y%m%dT%H%M)
+    for kind in crashes hangs; do
+        for file in "$dir/out/default/$kind"/id:*; do
+            [ -e "$file" ] || continue
+            mkdir -p "$findings"
+            name="${kind%es}"
+            name="${name%s}-$stamp-$(basename "$file" | sed -E 's/^id:([0-9]+).*/\1/')"
+            cp "$file" "$findings/$name"
+            copied+=("$findings/$name")
+        done
+    done
+    printf 'fuzz: %-15s %5s s  %8s execs  %7s execs/s  corpus %5s (from %s seeds)  edges %5s  crashes %s  hangs %s\n' \
+        "$target" "$(fuzz_stat run_time)" "$(fuzz_stat execs_done)" "$(fuzz_stat execs_per_sec)" "$(fuzz_stat corpus_count)" \
+        "$(find "ProcessHub.Fuzz/Corpus/$target" -type f | wc -l)" "$(fuzz_stat edges_found)" "$(fuzz_stat saved_crashes)" "$(fuzz_stat saved_hangs)"
+    if [ ${#copied[@]} -gt 0 ]; then
+        echo "fuzz: findings copied (the test suite replays them): ${copied[*]}"
+        timeout 120 dotnet "$FUZZ_ROOT/publish/ProcessHub.Fuzz.dll" "$target" --replay "${copied[@]}" | head -n 60 || true
+    fi
+}
+
+run_fuzz() {
+    local targets=() minutes=10
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --minutes) minutes=$2; shift 2 ;;
+            *) targets+=("$1"); shift ;;
+        esac
+    done
+    if [ ${#targets[@]} -eq 0 ]; then targets=("${FUZZ_TARGETS[@]}"); fi
+    local target
+    for target in "${targets[@]}"; do
+        if [[ ! " ${FUZZ_TARGETS[*]} " =~ " $target " ]]; then
+            echo "fuzz: unknown target '$target'; targets: ${FUZZ_TARGETS[*]}" >&2
+            exit 2
+        fi
+    done
+    fuzz_setup
+    for target in "${targets[@]}"; do
+        fuzz_target "$target" "$minutes"
+    done
+}
+
 case "${1:-}" in
     test)
         shift
@@ -86,6 +194,10 @@ case "${1:-}" in
         fi
         # The fan-out comparison against Kestrel, Node's ws and Bun; rewrites docs/benchmarks.md.
         exec ./ProcessHub.Benchmarks/run-fanout.sh "$@"
+        ;;
+    fuzz)
+        shift
+        run_fuzz "$@"
         ;;
     *)
         build_server

@@ -39,7 +39,7 @@ internal sealed class HealthAndMetricsTests
 
         Assert.That(empty.Status, Is.EqualTo(200), empty.ToString());
         Assert.That(empty.Header("Content-Type"), Does.StartWith("application/json"));
-        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "processes", "status", "store", "uptime_seconds" }));
+        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "engine", "processes", "status", "store", "uptime_seconds" }));
         Assert.Multiple(() =>
         {
             Assert.That(empty.Json.Str("status"), Is.EqualTo("ok"));
@@ -48,6 +48,8 @@ internal sealed class HealthAndMetricsTests
             Assert.That(empty.Json.Long("processes"), Is.Zero);
             Assert.That(empty.Json.Str("store"), Is.EqualTo("memory"), "the API tests run on the memory store");
             Assert.That(empty.Json.GetProperty("data_path").ValueKind, Is.EqualTo(System.Text.Json.JsonValueKind.Null), "nothing is kept on disk");
+            Assert.That(empty.Json.GetProperty("engine").GetProperty("kind").GetString(), Is.EqualTo("local"), "no shared engine");
+            Assert.That(empty.Json.GetProperty("engine").GetProperty("connected").GetBoolean(), Is.True);
             Assert.That(busy.Json.Long("connections"), Is.EqualTo(1));
             Assert.That(busy.Json.Long("processes"), Is.EqualTo(2));
             Assert.That(busy.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(empty.Json.GetProperty("uptime_seconds").GetDouble()));

@@ -137,7 +137,19 @@ public sealed class TokenValidator
         {
             return AuthResult.Fail("invalid token");
         }
-        var subject = jwt.Subject;
+        string? subject;
+        HashSet<string> roles;
+        try
+        {
+            subject = jwt.Subject;
+            roles = ReadRoles(jwt);
+        }
+        catch (InvalidOperationException)
+        {
+            // The signature covers bytes, not text: a signed claim may still hold invalid UTF-8 or an escaped lone
+            // surrogate, and the library throws only when the claim is read. Refused like any other bad token.
+            return AuthResult.Fail("invalid token");
+        }
         if (string.IsNullOrEmpty(subject))
         {
             return AuthResult.Fail("token has no sub");
@@ -147,7 +159,6 @@ public sealed class TokenValidator
             // A user id, not a payload: it is kept per connection, per process owner and in budgets.
             return AuthResult.Fail("invalid token");
         }
-        var roles = ReadRoles(jwt);
         var identity = new UserIdentity(subject, roles.Contains("admin"), roles.Contains("producer"), jwt.ValidTo == DateTime.MinValue ? DateTimeOffset.MaxValue : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         // ValidFrom/ValidTo are MinValue when the claim is missing, which the lifetime check treats as "no bound"
         // for nbf; exp is required, so a cached token always has one.

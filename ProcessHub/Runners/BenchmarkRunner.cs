@@ -11,6 +11,7 @@ namespace ProcessHub.Runners;
 /// </summary>
 internal sealed class BenchmarkRunner
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private readonly ILogger _logger;
 
     public BenchmarkRunner(ILogger logger) => _logger = logger;
@@ -37,12 +38,15 @@ internal sealed class BenchmarkRunner
                         await SimulateModelCallAsync(plan.StepMs, cancel).ConfigureAwait(false);
                         if (plan.FailAt == step)
                         {
-                            await process.FailAsync($"simulated failure at step {step} of {total} ({model}, run {run}, context {context})", "simulated_failure").ConfigureAwait(false);
+                            string failure = $"simulated failure at step {step} of {total} ({model}, run {run}, context {context})";
+                            await UntilStoredAsync(() => process.FailAsync(failure, "simulated_failure"), process, cancel).ConfigureAwait(false);
                             return;
                         }
                         modelScore += Random.Shared.NextDouble();
                         string detail = string.Create(CultureInfo.InvariantCulture, $"Run {run}/{plan.Runs}, Context {context}");
-                        if (await process.ReportProgressAsync(step, total, model, detail).ConfigureAwait(false) != Hub.ReportResult.Accepted)
+                        int current = step;
+                        string modelName = model;
+                        if (await UntilStoredAsync(() => process.ReportProgressAsync(current, total, modelName, detail), process, cancel).ConfigureAwait(false) != Hub.ReportResult.Accepted)
                         {
                             return; // cancelled between the wait and the report
                         }
@@ -50,7 +54,7 @@ internal sealed class BenchmarkRunner
                 }
                 scores[model] = Math.Round(modelScore / (plan.Runs * plan.Contexts.Count), 3);
             }
-            await process.CompleteAsync(new { steps = total, scores }).ConfigureAwait(false);
+            await UntilStoredAsync(() => process.CompleteAsync(new { steps = total, scores }), process, cancel).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -60,6 +64,32 @@ internal sealed class BenchmarkRunner
         {
             _logger.LogError(ex, "benchmark {ProcessId} crashed", process.ProcessId);
             await process.FailAsync("the benchmark runner crashed", "internal").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A report the store could not take (a shared engine's Redis away: 503 for HTTP workers) is tried again every
+    /// second, as a well-behaved worker would, until it is taken or the process is cancelled: the run goes on after
+    /// the outage instead of dying of it.
+    /// </summary>
+    private async Task<Hub.ReportResult> UntilStoredAsync(Func<ValueTask<Hub.ReportResult>> report, ProcessHandle process, CancellationToken cancel)
+    {
+        bool logged = false;
+        while (true)
+        {
+            try
+            {
+                return await report().ConfigureAwait(false);
+            }
+            catch (Hub.StoreUnavailableException ex)
+            {
+                if (!logged)
+                {
+                    _logger.LogWarning("benchmark {ProcessId} waits for the store: {Reason}", process.ProcessId, ex.Message);
+                    logged = true;
+                }
+                await Task.Delay(RetryDelay, cancel).ConfigureAwait(false);
+            }
         }
     }
 

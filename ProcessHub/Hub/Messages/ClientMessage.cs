@@ -62,6 +62,14 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             problem = "malformed JSON";
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // Valid JSON may still hold a string, value or property name, that is no valid UTF-16: an escaped lone
+            // surrogate ("\ud800", RFC 8259 8.2), or invalid UTF-8 where the bytes were not checked before. Reading or
+            // matching it throws; it is the client's mistake: bad_request, not an exception that ends the connection.
+            problem = "a string is not valid Unicode";
+            return null;
+        }
     }
 
     // Only whitespace may follow the value; the reader says so by ending, and throws on anything else.
