@@ -219,7 +219,9 @@ internal sealed class ProcessesApi
         {
             return null;
         }
-        if (_registry.Find(exchange.RouteValues["id"]) is not { } process)
+        string id = exchange.RouteValues["id"];
+        // A process another hub started a moment ago may not be applied here yet (docs/protocol.md section 11).
+        if ((_registry.Find(id) ?? (await _engine.CatchUpAsync(id).ConfigureAwait(false) ? _registry.Find(id) : null)) is not { } process)
         {
             await NotFoundAsync(exchange).ConfigureAwait(false);
             return null;

@@ -140,6 +140,30 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         return await EndOrReportAsync(process, change, condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
+    public async ValueTask<bool> CatchUpAsync(string processId)
+    {
+        if (_redis is not { IsConnected: true })
+        {
+            return false;
+        }
+        try
+        {
+            if (!await _db.KeyExistsAsync(_keys.Process(processId)).ConfigureAwait(false))
+            {
+                return false;
+            }
+            // Started through another hub a moment ago: wait until this hub has applied everything up to now.
+            long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+            _incoming.Writer.TryWrite(null);
+            await WaitAppliedAsync(offset).ConfigureAwait(false);
+            return _registry.FindRecord(processId) is not null;
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            return false;
+        }
+    }
+
     public void Sweep()
     {
         var evicted = _registry.EvictExpired();

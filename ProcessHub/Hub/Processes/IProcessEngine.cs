@@ -29,6 +29,12 @@ internal interface IProcessEngine : IAsyncDisposable
     /// <summary>Applies one change to a running process; refused once it has ended.</summary>
     ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change);
 
+    /// <summary>
+    /// For an id this hub does not know (yet): whether the engine has it, once this hub has caught up with it. A
+    /// shared engine may hold a process another hub started a moment ago; a local engine knows all it has.
+    /// </summary>
+    ValueTask<bool> CatchUpAsync(string processId);
+
     /// <summary>Periodic upkeep: forgets processes past the retention window.</summary>
     void Sweep();
 }

@@ -99,6 +99,8 @@ internal sealed class LocalProcessEngine : IProcessEngine
         return published.IsCompletedSuccessfully ? ValueTask.FromResult(outcome) : AwaitPublishedAsync(published, outcome);
     }
 
+    public ValueTask<bool> CatchUpAsync(string processId) => ValueTask.FromResult(false);
+
     public void Sweep()
     {
         var evicted = _registry.EvictExpired();
