@@ -105,7 +105,7 @@ internal sealed partial class SqliteProcessStore
             if (kept.Count > 0 && kept[^1].Seq > state.Seq && !state.IsEnded)
             {
                 var last = kept[^1];
-                var payload = EventPayload.Parse(last.Payload);
+                var payload = EventPayload.Parse(last.Payload.Span);
                 state = state with
                 {
                     Seq = last.Seq,
