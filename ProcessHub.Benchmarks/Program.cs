@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using ProcessHub.Benchmarks.Durable;
 using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks;
@@ -7,7 +8,10 @@ namespace ProcessHub.Benchmarks;
 // and two global `Program` types do not compile.
 public static class Program
 {
-    /// <summary><c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs); anything else goes to BenchmarkDotNet.</summary>
+    /// <summary>
+    /// <c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs), <c>durable ...</c> the durable-store benchmark
+    /// (Durable/DurableCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs); anything else goes to BenchmarkDotNet.
+    /// </summary>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "load")
@@ -17,6 +21,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "soak")
         {
             return await Soak.SoakCommand.RunAsync(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "durable")
+        {
+            return await DurableCommand.RunAsync(args[1..]);
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

@@ -2,3 +2,6 @@
 global using ProcessHub.Hub.Messages;
 global using ProcessHub.Hub.Processes;
 global using ProcessHub.Hub.Sessions;
+
+// The suite's clients, hosts and helpers, which every folder uses.
+global using ProcessHub.Tests.Infrastructure;

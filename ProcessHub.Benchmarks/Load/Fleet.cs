@@ -32,6 +32,9 @@ internal sealed class Fleet : IAsyncDisposable
     public int Count => _connections.Count;
     public LatencyHistogram Latency { get; } = new();
 
+    /// <summary>Per-event latencies of a paced run, when the scenario asks for them.</summary>
+    public EventTimeline? Timeline { get; set; }
+
     /// <summary>Latency is recorded only for events whose send timestamp is at or after this.</summary>
     public long RecordFromTs { get; set; } = long.MaxValue;
 

@@ -218,6 +218,7 @@ internal sealed class LoadConnection : IDisposable
         if (ts >= _fleet.RecordFromTs)
         {
             _fleet.Latency.Record(now - ts);
+            _fleet.Timeline?.Record(index, now - ts);
         }
     }
 

@@ -98,8 +98,12 @@ internal sealed class Scenarios
         }
     }
 
-    /// <summary>Open-loop publishing at a fixed rate; latency from each event's scheduled send time to receipt.</summary>
-    public async Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond)
+    /// <summary>
+    /// Open-loop publishing at a fixed rate; latency from each event's scheduled send time to receipt. With
+    /// <paramref name="timeline"/>, the longest latency of each event is kept too (the timeline is created here and
+    /// handed over before the first send).
+    /// </summary>
+    public async Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond, Action<EventTimeline>? timeline = null)
     {
         var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
         try
@@ -108,6 +112,11 @@ internal sealed class Scenarios
             long first = context.NextIndex;
             long start = MonotonicClock.Now + MonotonicClock.FromSeconds(0.05);
             long end = start + MonotonicClock.FromSeconds(_options.LatencySeconds);
+            if (timeline is not null)
+            {
+                fleet.Timeline = new EventTimeline(first, (int)Math.Ceiling(eventsPerSecond * _options.LatencySeconds) + 1, start, eventsPerSecond);
+                timeline(fleet.Timeline);
+            }
             // The first half second warms the path up and is not recorded.
             fleet.RecordFromTs = start + MonotonicClock.FromSeconds(0.5);
             long sent = 0;

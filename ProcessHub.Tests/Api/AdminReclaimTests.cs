@@ -4,12 +4,13 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary><c>POST /api/admin/reclaim</c>: admins only; it runs a full GC and reports the heap and resident memory.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class AdminReclaimTests
 {
-    private ApiServer _server = null!;
+    private HubTestHost _server = null!;
 
     [SetUp]
-    public void Start() => _server = ApiServer.Start();
+    public void Start() => _server = HubTestHost.Start();
 
     [TearDown]
     public async Task Stop() => await _server.DisposeAsync();
@@ -19,7 +20,7 @@ internal sealed class AdminReclaimTests
     {
         int collectionsBefore = GC.CollectionCount(GC.MaxGeneration);
 
-        var reply = await _server.PostAsync("/api/admin/reclaim", _server.Token("root", "admin"), body: null);
+        var reply = await _server.PostAsync("/api/admin/reclaim", _server.Token("root", ["admin"]), body: null);
 
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         Assert.That(Json.Keys(reply.Json), Is.EqualTo(new[] { "committed_bytes", "fragmented_bytes", "heap_bytes", "pinned_objects", "resident_bytes" }));
@@ -33,7 +34,7 @@ internal sealed class AdminReclaimTests
     public async Task Anyone_else_is_refused_and_nothing_runs()
     {
         var user = await _server.PostAsync("/api/admin/reclaim", _server.Token("alice"), body: null);
-        var producer = await _server.PostAsync("/api/admin/reclaim", _server.Token("worker", "producer"), body: null);
+        var producer = await _server.PostAsync("/api/admin/reclaim", _server.Token("worker", ["producer"]), body: null);
         var anonymous = await _server.PostAsync("/api/admin/reclaim", token: null, body: null);
 
         Assert.Multiple(() =>
@@ -49,7 +50,7 @@ internal sealed class AdminReclaimTests
     [Test]
     public async Task Get_is_not_allowed()
     {
-        var reply = await _server.GetAsync("/api/admin/reclaim", _server.Token("root", "admin"));
+        var reply = await _server.GetAsync("/api/admin/reclaim", _server.Token("root", ["admin"]));
 
         Assert.That(reply.Status, Is.EqualTo(405), reply.ToString());
         Assert.That(reply.Header("Allow"), Is.EqualTo("POST"));

@@ -7,10 +7,10 @@ internal abstract class ApiFixture
 {
     private static int s_users;
 
-    protected ApiServer Server { get; private set; } = null!;
+    protected HubTestHost Server { get; private set; } = null!;
 
     [OneTimeSetUp]
-    public void StartServer() => Server = ApiServer.Start();
+    public void StartServer() => Server = HubTestHost.Start();
 
     [OneTimeTearDown]
     public async Task StopServer() => await Server.DisposeAsync();

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Api;
 /// (<c>"Run 2/3, Context 5K"</c>), streamed as SSE or started with 202, validated, failing on request, cancellable.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class BenchmarkApiTests : ApiFixture
 {
     [Test]
@@ -188,7 +189,7 @@ internal sealed class BenchmarkApiTests : ApiFixture
     public async Task A_cancel_over_the_WebSocket_reaches_the_SSE_stream_and_stops_the_runner()
     {
         var (alice, token) = NewUser();
-        var (socket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (socket, _) = await Server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
         // Long enough that it cannot finish before the cancel: 10 x 10 x 10 = 1,000 steps of 20 ms.
         const string plan = """{"models":["m0","m1","m2","m3","m4","m5","m6","m7","m8","m9"],"runs":10,"contexts":["1K","2K","3K","4K","5K","6K","7K","8K","9K","10K"],"step_ms":20}""";
@@ -200,7 +201,7 @@ internal sealed class BenchmarkApiTests : ApiFixture
         var firstProgress = await sse.ReadEventAsync();
         Assert.That(firstProgress.Event, Is.EqualTo("process_progress"));
 
-        await socket.SendAsync(new { type = "cancel_process", process_id = id, request_id = "c1" });
+        await socket.SendJsonAsync(new { type = "cancel_process", process_id = id, request_id = "c1" });
 
         // The SSE stream: maybe more progress sent before the cancel landed, then process_cancelled, then the end.
         var rest = await sse.ReadToTerminalAsync();
@@ -212,11 +213,10 @@ internal sealed class BenchmarkApiTests : ApiFixture
         Assert.That(rest.Select(e => e.Id), Is.EqualTo(Enumerable.Range(3, rest.Count).Select(i => (long)i)), "no gap before the cancel");
 
         // The WebSocket: the same events of this process, the same cancelled message, and nothing after it.
-        var wsTexts = await socket.ReceiveUntilAsync(m => m.Type() == "process_cancelled" && m.Str("process_id") == id);
-        Assert.That(wsTexts[^1], Is.EqualTo(sseCancelled.Data), "both see the very same process_cancelled");
-        await socket.SendAsync(new { type = "ping", request_id = "after" });
-        var afterCancel = await socket.ReceiveUntilAsync(m => m.Type() == "pong");
-        Assert.That(afterCancel.Select(t => JsonDocument.Parse(t).RootElement).Where(m => m.Type() != "pong"), Is.Empty,
+        var wsCancelled = await socket.ReceiveUntilAsync(m => m.Type == "process_cancelled" && m.ProcessId == id);
+        Assert.That(wsCancelled.Text, Is.EqualTo(sseCancelled.Data), "both see the very same process_cancelled");
+        var afterCancel = await HubTestHost.DrainWithPingAsync(socket, "after");
+        Assert.That(afterCancel, Is.Empty,
             "no progress (and no error reply) after the cancel");
 
         Assert.That(Server.App.Producer.Find(id)!.CancellationToken.IsCancellationRequested, Is.True, "the runner's token fired");

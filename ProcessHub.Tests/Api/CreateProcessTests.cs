@@ -7,6 +7,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>POST /api/processes (docs/protocol.md section 1) and the Bearer check every /api/* call shares.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class CreateProcessTests : ApiFixture
 {
     [Test]
@@ -157,7 +158,7 @@ internal sealed class CreateProcessTests : ApiFixture
     /// <summary>A well-formed HS256 token the server did not sign.</summary>
     internal static string ForeignToken(string subject) => CreateToken(subject, "some other secret that is also long enough", DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(10));
 
-    internal static string ExpiredToken(string subject) => CreateToken(subject, ApiServer.Secret, DateTime.UtcNow.AddMinutes(-10), DateTime.UtcNow.AddMinutes(-5));
+    internal static string ExpiredToken(string subject) => CreateToken(subject, HubTestHost.Secret, DateTime.UtcNow.AddMinutes(-10), DateTime.UtcNow.AddMinutes(-5));
 
     private static string CreateToken(string subject, string secret, DateTime notBefore, DateTime expires) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor

@@ -24,7 +24,7 @@ internal sealed class DevTokenTests
         _app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             new HubOptions(),
-            new JwtSettings { Secret = ApiServer.Secret, ClockSkew = TimeSpan.Zero },
+            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance);
         _devToken = _app.Tokens.Issue("dev", [], TimeSpan.FromHours(1));
         _app.EnableDevToken(_devToken);
@@ -37,7 +37,7 @@ internal sealed class DevTokenTests
     [Test]
     public async Task Without_a_user_it_is_the_banners_dev_token()
     {
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, "/api/dev-token");
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token");
 
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         Assert.That(reply.Json.Str("user"), Is.EqualTo("dev"));
@@ -52,10 +52,10 @@ internal sealed class DevTokenTests
         var alicesRun = _app.Producer.Start("export", "alice", total: 1);
         var devsRun = _app.Producer.Start("export", "dev", total: 1);
 
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, "/api/dev-token?user=alice");
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token?user=alice");
         string token = reply.Json.Str("token");
         var identity = _app.Tokens.Validate(token).Identity!;
-        var list = await RawHttp.GetAsync(_app.LocalEndPoint, "/api/processes", token);
+        var list = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/processes", token);
 
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         Assert.That(reply.Json.Str("user"), Is.EqualTo("alice"));
@@ -69,7 +69,7 @@ internal sealed class DevTokenTests
     [TestCase("", false, false)]
     public async Task A_role_can_be_asked_for(string role, bool admin, bool producer)
     {
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, $"/api/dev-token?user=bob&role={role}");
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, $"/api/dev-token?user=bob&role={role}");
 
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         var identity = _app.Tokens.Validate(reply.Json.Str("token")).Identity!;
@@ -80,7 +80,7 @@ internal sealed class DevTokenTests
     [Test]
     public async Task The_dev_user_with_the_admin_role_is_a_fresh_token_not_the_banners()
     {
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, "/api/dev-token?user=dev&role=admin");
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token?user=dev&role=admin");
 
         Assert.That(reply.Json.Str("token"), Is.Not.EqualTo(_devToken));
         Assert.That(_app.Tokens.Validate(reply.Json.Str("token")).Identity!.IsAdmin, Is.True);
@@ -98,7 +98,7 @@ internal sealed class DevTokenTests
     [TestCase("user=alice&role=Admin")]
     public async Task A_name_or_role_it_will_not_sign_is_400(string query)
     {
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, "/api/dev-token?" + query);
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token?" + query);
 
         Assert.That(reply.Status, Is.EqualTo(400), reply.ToString());
         Assert.That(reply.ErrorCode, Is.EqualTo("bad_request"));
@@ -110,7 +110,7 @@ internal sealed class DevTokenTests
     {
         string name = "a" + new string('b', 59) + "._-@";
 
-        var reply = await RawHttp.GetAsync(_app.LocalEndPoint, $"/api/dev-token?user={Uri.EscapeDataString(name)}");
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, $"/api/dev-token?user={Uri.EscapeDataString(name)}");
 
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         Assert.That(_app.Tokens.Validate(reply.Json.Str("token")).Identity!.Subject, Is.EqualTo(name));
@@ -119,11 +119,11 @@ internal sealed class DevTokenTests
     [Test]
     public async Task Without_dev_mode_there_is_no_dev_token_for_anyone()
     {
-        await using var server = ApiServer.Start();
+        await using var server = HubTestHost.Start();
 
         foreach (var path in new[] { "/api/dev-token", "/api/dev-token?user=alice", "/api/dev-token?user=alice&role=admin" })
         {
-            var reply = await RawHttp.GetAsync(server.EndPoint, path);
+            var reply = await RawHttpClient.GetAsync(server.EndPoint, path);
             Assert.That(reply.Status, Is.EqualTo(404), path + ": " + reply);
         }
     }

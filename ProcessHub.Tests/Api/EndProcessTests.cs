@@ -4,6 +4,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>POST .../complete, .../fail and .../cancel: a terminal state is final (409 afterwards).</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class EndProcessTests : ApiFixture
 {
     [Test]

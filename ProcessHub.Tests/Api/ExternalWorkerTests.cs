@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Api;
 /// the WebSocket (and over SSE): every event arrives, in seq order, with the same JSON on both channels.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ExternalWorkerTests : ApiFixture
 {
     private const int Steps = 6;
@@ -19,9 +20,9 @@ internal sealed class ExternalWorkerTests : ApiFixture
     {
         var (alice, aliceToken) = NewUser();
         var (_, workerToken) = NewUser("producer");
-        var (socket, list) = await HubSocket.ConnectAndListAsync(Server.EndPoint, aliceToken);
+        var (socket, list) = await Server.OpenTabWithTokenAsync(aliceToken);
         await using var _ = socket;
-        Assert.That(list.GetProperty("processes").GetArrayLength(), Is.Zero);
+        Assert.That(list.Get("processes").GetArrayLength(), Is.Zero);
 
         // The worker: create for alice, report every step with fields of its own, complete with a result.
         var created = await Server.PostAsync("/api/processes", workerToken,
@@ -41,8 +42,9 @@ internal sealed class ExternalWorkerTests : ApiFixture
         var completed = await Server.PostAsync($"/api/processes/{id}/complete", workerToken, """{"result":{"outputs":["talk-720p.mp4","talk-1080p.mp4"],"bytes":123456789}}""");
         Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
 
-        var wsTexts = await socket.ReceiveUntilAsync(m => m.Type() == "process_completed");
-        var ws = wsTexts.Select(t => JsonDocument.Parse(t).RootElement).ToList();
+        var messages = await socket.ReceiveThroughAsync(m => m.Type == "process_completed");
+        var wsTexts = messages.Select(m => m.Text).ToList();
+        var ws = messages.Select(m => m.Root).ToList();
 
         Assert.That(ws.Select(m => m.Type()), Is.EqualTo(
             new[] { "process_started" }.Concat(Enumerable.Repeat("process_progress", Steps)).Append("process_completed")));
@@ -84,7 +86,7 @@ internal sealed class ExternalWorkerTests : ApiFixture
 
         var cancelling = watcher.CancelAsync(run.ProcessId);
         var cancelled = await events.NextAsync<ProcessCancelled>(c => c.ProcessId == run.ProcessId);
-        await cancelling.WaitAsync(HubSocket.Timeout);
+        await cancelling.WaitAsync(TestTimeouts.Receive);
 
         Assert.That(cancelled.CancelledBy, Is.EqualTo(alice));
         Assert.That(await run.ReportAsync(2, 3), Is.True, "409 with cancel_requested: the worker stops");

@@ -6,6 +6,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>GET /healthz and GET /metrics, each test on a fresh hub so the numbers are exact.</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HealthAndMetricsTests
 {
     private static readonly string[] MetricNames =
@@ -16,10 +17,10 @@ internal sealed class HealthAndMetricsTests
         "processhub_auth_failures_total", "processhub_websocket_closes_total",
     ];
 
-    private ApiServer _server = null!;
+    private HubTestHost _server = null!;
 
     [SetUp]
-    public void Start() => _server = ApiServer.Start();
+    public void Start() => _server = HubTestHost.Start();
 
     [TearDown]
     public async Task Stop() => await _server.DisposeAsync();
@@ -31,7 +32,7 @@ internal sealed class HealthAndMetricsTests
         string token = _server.Token("alice");
         await _server.CreateAsync(token);
         await _server.CreateAsync(token);
-        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, token);
+        var (socket, _) = await _server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
 
         var busy = await _server.GetAsync("/healthz", token: null);
@@ -71,7 +72,7 @@ internal sealed class HealthAndMetricsTests
     {
         // Labelled counters appear once they have a series: give each one.
         await _server.GetAsync("/api/processes", CreateProcessTests.ForeignToken("x"));
-        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, _server.Token("alice"));
+        var (socket, _) = await _server.OpenTabWithTokenAsync(_server.Token("alice"));
         await socket.CloseAsync();
         await socket.DisposeAsync();
         await Eventually.HoldsAsync(ScrapeAsync, text => Sample(text, "processhub_websocket_closes_total", "code=\"1000\"") is not null, "a close series");
@@ -119,14 +120,14 @@ internal sealed class HealthAndMetricsTests
     [Test]
     public async Task WebSocket_closes_are_counted_by_code()
     {
-        var (normal, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, _server.Token("alice"));
+        var (normal, _) = await _server.OpenTabWithTokenAsync(_server.Token("alice"));
         await normal.CloseAsync();
         await normal.DisposeAsync();
         // A bad token: the server completes the upgrade, then closes with 4401 (docs/protocol.md section 2).
-        var rejected = await HubSocket.ConnectAsync(_server.EndPoint, CreateProcessTests.ForeignToken("x"));
-        await rejected.WaitForCloseAsync();
-        Assert.That((int?)rejected.CloseStatus, Is.EqualTo(4401));
-        await rejected.DisposeAsync();
+        await using (var rejected = await _server.ConnectAsync(queryToken: CreateProcessTests.ForeignToken("x")))
+        {
+            Assert.That((await rejected.ReceiveCloseAsync()).Status, Is.EqualTo(4401));
+        }
 
         var text = await Eventually.HoldsAsync(ScrapeAsync,
             t => Sample(t, "processhub_websocket_closes_total", "code=\"1000\"") == 1 && Sample(t, "processhub_websocket_closes_total", "code=\"4401\"") == 1,
@@ -139,12 +140,12 @@ internal sealed class HealthAndMetricsTests
     public async Task Messages_sent_grow_when_a_WebSocket_client_receives_events()
     {
         string token = _server.Token("alice");
-        var (socket, _) = await HubSocket.ConnectAndListAsync(_server.EndPoint, token);
+        var (socket, _) = await _server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
         double before = Sample(await ScrapeAsync(), "processhub_messages_sent_total") ?? 0;
 
         await _server.CreateAsync(token);
-        Assert.That((await socket.ReceiveAsync()).Type(), Is.EqualTo("process_started"));
+        Assert.That((await socket.ReceiveAsync()).Type, Is.EqualTo("process_started"));
 
         var text = await ScrapeAsync();
         Assert.That(Sample(text, "processhub_messages_sent_total"), Is.GreaterThan(before), text);

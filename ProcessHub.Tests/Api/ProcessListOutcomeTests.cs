@@ -16,7 +16,7 @@ internal sealed class ProcessListOutcomeTests : ApiFixture
     public async Task Every_outcome_a_live_tab_saw_is_in_the_list_a_new_tab_gets()
     {
         var (alice, token) = NewUser();
-        var (live, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (live, _) = await Server.OpenTabWithTokenAsync(token);
         await using var liveSocket = live;
         string running = await Server.CreateAsync(token, new { process_type = "eval", total = 2, @params = new { suite = "mmlu", shots = 5 } });
         string completed = await Server.CreateAsync(token, new { process_type = "eval", @params = new { suite = "gsm8k" } });
@@ -26,18 +26,18 @@ internal sealed class ProcessListOutcomeTests : ApiFixture
         string cancelled = await Server.CreateAsync(token, new { process_type = "sync" });
         await Server.PostAsync($"/api/processes/{cancelled}/cancel", token, null);
         var terminal = new Dictionary<string, JsonElement>();
-        var seen = await live.ReceiveUntilAsync(m => m.Str("process_id") == cancelled && m.Type() == "process_cancelled");
-        foreach (var message in seen.Select(t => JsonDocument.Parse(t).RootElement).Where(m => m.Type() is "process_completed" or "process_failed" or "process_cancelled"))
+        var seen = await live.ReceiveThroughAsync(m => m.ProcessId == cancelled && m.Type == "process_cancelled");
+        foreach (var message in seen.Where(m => m.IsTerminal).Select(m => m.Root))
         {
             terminal[message.Str("process_id")] = message;
         }
 
-        var (reloaded, wsList) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (reloaded, wsList) = await Server.OpenTabWithTokenAsync(token);
         await using var reloadedSocket = reloaded;
         var httpList = (await Server.GetAsync("/api/processes", token)).Json;
 
-        Assert.That(Json.DeepEquals(httpList.GetProperty("processes"), wsList.GetProperty("processes").GetRawText()), Is.True, $"HTTP {httpList}\nWS {wsList}");
-        var listed = wsList.GetProperty("processes").EnumerateArray().ToDictionary(p => p.Str("process_id"));
+        Assert.That(Json.DeepEquals(httpList.GetProperty("processes"), wsList.Get("processes").GetRawText()), Is.True, $"HTTP {httpList}\nWS {wsList}");
+        var listed = wsList.Get("processes").EnumerateArray().ToDictionary(p => p.Str("process_id"));
         Assert.Multiple(() =>
         {
             var r = listed[running];
@@ -92,7 +92,7 @@ internal sealed class ProcessListOutcomeTests : ApiFixture
         }
 
         var reply = await Server.GetAsync("/api/processes", token);
-        var (socket, wsList) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (socket, wsList) = await Server.OpenTabWithTokenAsync(token);
         await using var listSocket = socket;
 
         var listed = reply.Json.GetProperty("processes").EnumerateArray().ToList();
@@ -110,7 +110,7 @@ internal sealed class ProcessListOutcomeTests : ApiFixture
                 Assert.That(newer.TryGetProperty("omitted", out _), Is.False);
             }
         });
-        Assert.That(Json.DeepEquals(wsList.GetProperty("processes"), reply.Json.GetProperty("processes").GetRawText()), Is.True, "the WebSocket's list is the same");
+        Assert.That(Json.DeepEquals(wsList.Get("processes"), reply.Json.GetProperty("processes").GetRawText()), Is.True, "the WebSocket's list is the same");
 
         var one = await Server.GetProcessAsync(ids[0], token);
         Assert.That(one.GetProperty("result").GetProperty("blob").GetString(), Has.Length.EqualTo(60_000));

@@ -4,6 +4,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>POST /api/processes/{id}/progress: the body is the progress object (docs/protocol.md sections 1 and 3).</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ProgressTests : ApiFixture
 {
     [Test]

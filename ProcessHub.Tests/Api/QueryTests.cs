@@ -5,6 +5,7 @@ namespace ProcessHub.Tests.Api;
 
 /// <summary>GET /api/processes and GET /api/processes/{id}: processes as in <c>process_list</c> (docs/protocol.md section 3).</summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class QueryTests : ApiFixture
 {
     private static readonly string[] RunningKeys = ["owner", "process_id", "process_type", "progress", "seq", "started_at", "status"];
@@ -68,12 +69,12 @@ internal sealed class QueryTests : ApiFixture
         await Server.PostAsync($"/api/processes/{ended}/fail", token, """{"error":{"message":"no","code":"E1"}}""");
 
         var reply = await Server.GetAsync("/api/processes", token);
-        var (socket, wsList) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (socket, wsList) = await Server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
 
-        Assert.That(Json.DeepEquals(reply.Json.GetProperty("processes"), wsList.GetProperty("processes").GetRawText()), Is.True,
+        Assert.That(Json.DeepEquals(reply.Json.GetProperty("processes"), wsList.Get("processes").GetRawText()), Is.True,
             $"HTTP: {reply.Text}\nWebSocket: {wsList}");
-        Assert.That(reply.Json.Str("epoch"), Is.EqualTo(wsList.Str("epoch")));
+        Assert.That(reply.Json.Str("epoch"), Is.EqualTo(wsList.String("epoch")));
     }
 
     [Test]

@@ -82,7 +82,7 @@ internal sealed class SseQueryTokenTests : ApiFixture
         var (_, token) = NewUser();
         using var socket = new System.Net.WebSockets.ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
-        using var deadline = new CancellationTokenSource(HubSocket.Timeout);
+        using var deadline = new CancellationTokenSource(TestTimeouts.Receive);
         await socket.ConnectAsync(new Uri($"ws://{Server.EndPoint}/ws?token="), deadline.Token);
 
         var buffer = new byte[4096];
@@ -117,7 +117,7 @@ internal sealed class SseQueryTokenTests : ApiFixture
         await using var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             new HubOptions(),
-            new JwtSettings { Secret = ApiServer.Secret, ClockSkew = TimeSpan.Zero },
+            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
             loggerFactory);
         app.Start();
         string token = app.Tokens.Issue("carol", [], TimeSpan.FromMinutes(5));
@@ -129,8 +129,8 @@ internal sealed class SseQueryTokenTests : ApiFixture
             run.Complete();
             await sse.ReadToTerminalAsync();
         }
-        var refused = await RawHttp.GetAsync(app.LocalEndPoint, $"/api/processes/{run.ProcessId}/events?token=x{token}");
-        var (socket, _) = await HubSocket.ConnectAndListAsync(app.LocalEndPoint, token);
+        var refused = await RawHttpClient.GetAsync(app.LocalEndPoint, $"/api/processes/{run.ProcessId}/events?token=x{token}");
+        var (socket, _) = await RawWebSocketClient.OpenWithListAsync(app.LocalEndPoint, token);
         await socket.DisposeAsync();
         await app.StopAsync();
 

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using ProcessHub.Hub;
 
 namespace ProcessHub.Tests.Api;
 
@@ -8,13 +9,14 @@ namespace ProcessHub.Tests.Api;
 /// terminal event, and <c>Last-Event-ID</c> resume.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class SseStreamTests : ApiFixture
 {
     [Test]
     public async Task The_stream_is_framed_exactly_and_carries_the_WebSocket_JSON()
     {
         var (_, token) = NewUser();
-        var (socket, _) = await HubSocket.ConnectAndListAsync(Server.EndPoint, token);
+        var (socket, _) = await Server.OpenTabWithTokenAsync(token);
         await using var _ = socket;
         string id = await Server.CreateAsync(token, new { process_type = "export", total = 2 });
         string wsStarted = await socket.ReceiveTextAsync();
@@ -47,17 +49,20 @@ internal sealed class SseStreamTests : ApiFixture
     [Test]
     public async Task An_idle_stream_gets_keep_alive_comments()
     {
-        var (_, token) = NewUser();
-        string id = await Server.CreateAsync(token);
-        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+        // The keep-alive interval is the hub's clock: a fake one, moved on while the test waits for the next block.
+        await using var host = HubTestHost.Start(new HubOptions { SseKeepAlive = TimeSpan.FromSeconds(15) }, fakeTime: true);
+        string token = host.Token("idle");
+        string id = await host.CreateAsync(token);
+        using var sse = await SseClient.GetAsync(host.EndPoint, $"/api/processes/{id}/events", token);
         Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
         Assert.That((await sse.ReadEventAsync()).Event, Is.EqualTo("process_started"));
 
-        // Nothing happens to the process: the next two blocks can only be keep-alives (SseKeepAlive is 1 s here).
-        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo(": keep-alive"));
-        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo(": keep-alive"));
+        // Nothing happens to the process: the next two blocks can only be keep-alives.
+        var step = TimeSpan.FromSeconds(1);
+        Assert.That(await Eventually.CompletesAsync(host.Time!, sse.ReadBlockAsync(), "a keep-alive", step), Is.EqualTo(": keep-alive"));
+        Assert.That(await Eventually.CompletesAsync(host.Time!, sse.ReadBlockAsync(), "a second keep-alive", step), Is.EqualTo(": keep-alive"));
 
-        await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+        await host.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
         var progress = await sse.ReadEventAsync();
         Assert.That(progress.Id, Is.EqualTo(2), "the stream goes on after keep-alives");
     }

@@ -16,6 +16,7 @@ namespace ProcessHub.Tests.Benchmarks;
 /// throws, reads a broken frame or stops measuring what it claims fails the suite instead of printing a fast number.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 public class BenchmarkSmokeTests
 {
     // The same [Params] values BenchmarkDotNet runs, read from the attributes so the two cannot drift apart.

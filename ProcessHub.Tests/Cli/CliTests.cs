@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.WebSockets;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using ProcessHub.Auth;
@@ -12,6 +11,7 @@ namespace ProcessHub.Tests.Cli;
 /// and environment validation (exit code 2), --help, and a graceful exit 0 on SIGTERM.
 /// </summary>
 [TestFixture]
+[Category("process")]
 internal sealed partial class CliTests
 {
     private const string Secret = "cli-tests: a shared secret of well over 32 bytes";
@@ -28,28 +28,27 @@ internal sealed partial class CliTests
         Assert.That(url.Groups["endpoint"].Value, Is.EqualTo(endPoint.ToString()));
         Assert.That(hub.Stdout, Does.Contain("Dev mode"));
 
-        var socket = await HubSocket.ConnectAsync(new Uri(url.Value));
-        await using (socket)
+        await using (var socket = await RawWebSocketClient.OpenAsync(new Uri(url.Value)))
         {
             var list = await socket.ReceiveAsync();
-            Assert.That(list.Type(), Is.EqualTo("process_list"));
-            Assert.That(list.GetProperty("processes").GetArrayLength(), Is.Zero);
+            Assert.That(list.Type, Is.EqualTo("process_list"));
+            Assert.That(list.Get("processes").GetArrayLength(), Is.Zero);
         }
 
-        var devToken = await RawHttp.GetAsync(endPoint, "/api/dev-token");
+        var devToken = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
         Assert.That(devToken.Status, Is.EqualTo(200), devToken.ToString());
         Assert.That(devToken.Json.Str("token"), Is.EqualTo(url.Groups["token"].Value));
         Assert.That(devToken.Json.Str("user"), Is.EqualTo("dev"));
-        var asDev = await RawHttp.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
+        var asDev = await RawHttpClient.GetAsync(endPoint, "/api/processes", devToken.Json.Str("token"));
         Assert.That(asDev.Status, Is.EqualTo(200), asDev.ToString());
 
         // Other users, side by side: the banner says how, and the endpoint mints their tokens.
         Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/?user=alice"));
         Assert.That(hub.Stdout, Does.Contain($"http://{endPoint}/api/dev-token?user=alice&role=admin"));
-        var alice = await RawHttp.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
+        var alice = await RawHttpClient.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
         Assert.That(alice.Status, Is.EqualTo(200), alice.ToString());
         Assert.That(alice.Json.Str("user"), Is.EqualTo("alice"));
-        Assert.That((await RawHttp.GetAsync(endPoint, "/api/processes", alice.Json.Str("token"))).Status, Is.EqualTo(200));
+        Assert.That((await RawHttpClient.GetAsync(endPoint, "/api/processes", alice.Json.Str("token"))).Status, Is.EqualTo(200));
     }
 
     [Test]
@@ -58,11 +57,11 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0"]);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var rebound = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var reboundWithPort = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: evil.example:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
-        var page = await RawHttp.SendRawAsync(endPoint, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var local = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: localhost:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
-        var ipv6 = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: [::1]:1\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var rebound = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var reboundWithPort = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: evil.example:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var page = await RawHttpClient.SendRawAsync(endPoint, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var local = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: localhost:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var ipv6 = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: [::1]:1\r\nConnection: close\r\n\r\n"u8.ToArray());
 
         Assert.That(rebound.Status, Is.EqualTo(403), rebound.ToString());
         Assert.That(rebound.ToString(), Does.Not.Contain("token\":"), "no token in the refusal");
@@ -78,10 +77,10 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-host", "devbox.lan", "--allowed-host", "::2"]);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var named = await RawHttp.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: DevBox.lan:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
-        var bracketed = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: [::2]:8501\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var loopback = await RawHttp.GetAsync(endPoint, "/api/dev-token");
-        var other = await RawHttp.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var named = await RawHttpClient.SendRawAsync(endPoint, System.Text.Encoding.ASCII.GetBytes($"GET /api/dev-token HTTP/1.1\r\nHost: DevBox.lan:{endPoint.Port}\r\nConnection: close\r\n\r\n"));
+        var bracketed = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: [::2]:8501\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
+        var other = await RawHttpClient.SendRawAsync(endPoint, "GET /api/dev-token HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
 
         Assert.That(named.Status, Is.EqualTo(200), named.ToString());
         Assert.That(bracketed.Status, Is.EqualTo(200), "an IPv6 address may be given without brackets: " + bracketed);
@@ -95,7 +94,7 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var reply = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var reply = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
 
         Assert.That(reply.Status, Is.EqualTo(200), "behind a proxy the public name is not known in advance: " + reply);
     }
@@ -106,9 +105,9 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--allowed-host", "hub.example.com"]);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var named = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
-        var loopback = await RawHttp.GetAsync(endPoint, "/healthz");
-        var other = await RawHttp.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var named = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: hub.example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var loopback = await RawHttpClient.GetAsync(endPoint, "/healthz");
+        var other = await RawHttpClient.SendRawAsync(endPoint, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"u8.ToArray());
 
         Assert.That(named.Status, Is.EqualTo(200), named.ToString());
         Assert.That(loopback.Status, Is.EqualTo(200), "a local health check keeps working: " + loopback);
@@ -136,10 +135,10 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(args, environment);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        var devToken = await RawHttp.GetAsync(endPoint, "/api/dev-token");
-        var otherUser = await RawHttp.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
+        var devToken = await RawHttpClient.GetAsync(endPoint, "/api/dev-token");
+        var otherUser = await RawHttpClient.GetAsync(endPoint, "/api/dev-token?user=alice&role=admin");
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
-        var withOurToken = await RawHttp.GetAsync(endPoint, "/api/processes", token);
+        var withOurToken = await RawHttpClient.GetAsync(endPoint, "/api/processes", token);
         await hub.TerminateAsync();
         int exitCode = await hub.WaitForExitAsync();
 
@@ -163,17 +162,17 @@ internal sealed partial class CliTests
         string longSub = "long-" + new string('L', 200);
         string huge = new('H', 10 * 1024);
 
-        var (hostileSocket, _) = await HubSocket.ConnectAndListAsync(endPoint, issuer.Issue(hostile, [], TimeSpan.FromMinutes(5)));
+        var (hostileSocket, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, issuer.Issue(hostile, [], TimeSpan.FromMinutes(5)));
         await using (hostileSocket)
         {
             await hub.WaitForLineAsync(l => l.Contains("authenticated as mallory", StringComparison.Ordinal), "the log line of the hostile sub");
         }
-        var (longSocket, _) = await HubSocket.ConnectAndListAsync(endPoint, issuer.Issue(longSub, [], TimeSpan.FromMinutes(5)));
+        var (longSocket, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, issuer.Issue(longSub, [], TimeSpan.FromMinutes(5)));
         await using (longSocket)
         {
             await hub.WaitForLineAsync(l => l.Contains("authenticated as long-", StringComparison.Ordinal), "the log line of the long sub");
         }
-        var refused = await RawHttp.GetAsync(endPoint, "/api/processes", issuer.Issue(huge, [], TimeSpan.FromMinutes(5)));
+        var refused = await RawHttpClient.GetAsync(endPoint, "/api/processes", issuer.Issue(huge, [], TimeSpan.FromMinutes(5)));
 
         Assert.That(hub.Stdout, Does.Contain("authenticated as mallory\\u001B[2J\\u0007\\u000Afake: line"), hub.Stdout);
         Assert.That(hub.Stdout, Does.Not.Contain("\u001b"), "no raw ESC byte in the log");
@@ -191,13 +190,12 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
         var endPoint = await ListeningEndPointAsync(hub);
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
-        var (socket, _) = await HubSocket.ConnectAndListAsync(endPoint, token);
-        await using var _ = socket;
+        await using var socket = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
+        Assert.That((await socket.ReceiveAsync()).Type, Is.EqualTo("process_list"));
 
         await hub.TerminateAsync();
 
-        await socket.WaitForCloseAsync();
-        Assert.That(socket.CloseStatus, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
+        Assert.That((await socket.ReceiveCloseAsync()).Status, Is.EqualTo(CloseCodes.GoingAway));
         Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Tests.Infrastructure;
 
@@ -7,15 +8,19 @@ namespace ProcessHub.Tests.Conformance;
 /// What the case tables take for granted about the end of a connection. There, a client that receives a close
 /// answers it and half-closes, which lets the server finish at once. Here the client does less, and the server
 /// must still end TCP by itself (RFC 6455 7.1.1: the server closes first; 7.1.7: a failed connection is dropped),
-/// and the engine must record the code both sides agreed on.
+/// and the engine must record the code both sides agreed on. Where the server's close timer decides, the server
+/// runs on a fake clock that the test moves while it waits.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class CloseHandshakeTests
 {
     private TestServer _server = null!;
 
+    private FakeTimeProvider Time => _server.Time!;
+
     [SetUp]
-    public void StartServer() => _server = TestServer.Start();
+    public void StartServer() => _server = TestServer.Start(time: new FakeTimeProvider(DateTimeOffset.UtcNow));
 
     [TearDown]
     public async Task StopServer() => await _server.DisposeAsync();
@@ -24,12 +29,12 @@ internal sealed class CloseHandshakeTests
     public async Task Protocol_error_with_a_silent_client_still_ends_TCP()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Build(Opcodes.Text, "unmasked"u8, mask: false));
+        await client.SendRawAsync(ClientFrame.Build(Opcodes.Text, "unmasked"u8, mask: false));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
         // No answer, no FIN from us: the server's own close timer must end the connection.
-        await client.ExpectClosedAsync();
+        await Eventually.CompletesAsync(Time, client.ExpectClosedAsync(), "the close timer ending TCP");
         Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
     }
 
@@ -37,31 +42,33 @@ internal sealed class CloseHandshakeTests
     public async Task Protocol_error_answered_without_a_FIN_still_ends_TCP()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Build(0x3, []));
+        await client.SendRawAsync(ClientFrame.Build(0x3, []));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.ProtocolError), close.ToString());
-        await client.SendAsync(ClientFrame.Close(CloseCodes.ProtocolError));
-        await client.ExpectClosedAsync();
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.ProtocolError));
+        await Eventually.CompletesAsync(Time, client.ExpectClosedAsync(), "the server ending TCP");
+        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.ProtocolError));
     }
 
     [Test]
     public async Task Normal_close_is_recorded_as_1000_on_the_server()
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8));
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8));
 
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.Normal), close.ToString());
         await client.ExpectClosedAsync();
-        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.Normal));
+        // Our FIN never comes: the server's close timer ends its side, and only then is the code recorded.
+        Assert.That(await Eventually.CompletesAsync(Time, NextClosedAsync(), "the server recording the close"), Is.EqualTo(CloseCodes.Normal));
     }
 
     [Test]
     public async Task A_client_that_vanishes_is_recorded_as_1006()
     {
         var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
-        await client.SendAsync(ClientFrame.Text("hello"u8));
+        await client.SendRawAsync(ClientFrame.Text("hello"u8));
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("hello"));
         await client.DisposeAsync();
 
@@ -73,15 +80,15 @@ internal sealed class CloseHandshakeTests
     {
         await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
         // An echo proves the connection is registered before the server stops.
-        await client.SendAsync(ClientFrame.Text("ready"u8));
+        await client.SendRawAsync(ClientFrame.Text("ready"u8));
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("ready"));
 
         var stopping = _server.Server.StopAsync();
         var close = await client.ReceiveFrameAsync();
         Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.GoingAway), close.ToString());
-        await client.SendAsync(ClientFrame.Close(CloseCodes.GoingAway));
+        await client.SendRawAsync(ClientFrame.Close(CloseCodes.GoingAway));
         await client.ExpectClosedAsync();
-        await stopping.WaitAsync(TestTimeouts.Receive);
+        await Eventually.CompletesAsync(Time, stopping, "the server stopping");
     }
 
     private async Task<ushort?> NextClosedAsync()

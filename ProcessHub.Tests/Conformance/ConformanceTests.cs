@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Conformance;
 /// breaks its connection cannot disturb the next, and one server start serves the whole table.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ConformanceTests
 {
     private TestServer _server = null!;

@@ -8,7 +8,7 @@ namespace ProcessHub.Tests.Conformance;
 /// </summary>
 internal sealed record SendStep(byte[] Bytes, int Chop, string What) : CaseStep
 {
-    public override Task RunAsync(RawWebSocketClient client) => client.SendAsync(Bytes, Chop);
+    public override Task RunAsync(RawWebSocketClient client) => client.SendRawAsync(Bytes, Chop);
 
     public override string ToString() => Chop > 0 ? $"send {What} in {Chop}-byte writes" : $"send {What}";
 }

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using NUnit.Framework;
 using ProcessHub.Outbound;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 

@@ -1,7 +1,5 @@
 using NUnit.Framework;
 using ProcessHub.Hub;
-using ProcessHub.Tests.Hub;
-using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -25,7 +23,7 @@ public sealed class PingBudgetTests
 
         // 30 pings at once: 10 answered, 10 refused (unanswered), the 21st closes the connection.
         var flood = Enumerable.Range(0, 30).SelectMany(i => ClientFrame.Ping([(byte)i])).ToArray();
-        await client.SendAsync(flood);
+        await client.SendRawAsync(flood);
 
         var pongs = new List<byte>();
         ServerFrame frame;
@@ -44,8 +42,8 @@ public sealed class PingBudgetTests
         await using var client = await OpenAuthenticatedAsync(host);
 
         var pings = Enumerable.Range(0, Rate).SelectMany(i => ClientFrame.Ping([(byte)i])).ToArray();
-        await client.SendAsync(pings);
-        await client.SendAsync(ClientFrame.Text("""{"type":"ping","request_id":"after"}"""));
+        await client.SendRawAsync(pings);
+        await client.SendRawAsync(ClientFrame.Text("""{"type":"ping","request_id":"after"}"""));
 
         for (int i = 0; i < Rate; i++)
         {
@@ -55,7 +53,7 @@ public sealed class PingBudgetTests
         Assert.That(refused.Text, Does.Contain("\"code\":\"rate_limited\"").And.Contain("\"request_id\":\"after\""), "the budget was spent by the pings");
 
         host.Time!.Advance(TimeSpan.FromSeconds(1));
-        await client.SendAsync(ClientFrame.Ping("again"u8));
+        await client.SendRawAsync(ClientFrame.Ping("again"u8));
         var pong = await client.ReceiveFrameAsync();
         Assert.That((pong.Opcode, pong.Text), Is.EqualTo((Opcodes.Pong, "again")), "the budget refills with time");
     }

@@ -1,7 +1,5 @@
 using NUnit.Framework;
 using ProcessHub.Hub;
-using ProcessHub.Tests.Api;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -23,28 +21,28 @@ public sealed class ProcessLimitTests
         var ids = new List<string>();
         for (int i = 0; i < 3; i++)
         {
-            var created = await RawHttp.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
+            var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
             Assert.That(created.Status, Is.EqualTo(201), created.ToString());
             ids.Add(created.Json.GetProperty("process_id").GetString()!);
         }
 
-        var refused = await RawHttp.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
+        var refused = await RawHttpClient.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
         Assert.That(refused.Status, Is.EqualTo(429), refused.ToString());
         Assert.That(refused.ErrorCode, Is.EqualTo("too_many_processes"));
         Assert.That(refused.ErrorMessage, Does.Contain("3 running processes").And.Contain("--max-processes-per-user"));
-        var benchmark = await RawHttp.PostAsync(endPoint, "/api/benchmark", alice, """{"models":["m"],"contexts":["1K"]}""");
+        var benchmark = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", alice, """{"models":["m"],"contexts":["1K"]}""");
         Assert.That(benchmark.Status, Is.EqualTo(429), "the benchmark runner counts too: " + benchmark);
         Assert.Throws<ProcessLimitException>(() => host.App.Producer.Start("eval", "alice"), "and the in-process API");
         Assert.That(host.App.Registry.Count, Is.EqualTo(3), "nothing was started by the refusals");
 
-        var bob = await RawHttp.PostAsync(endPoint, "/api/processes", host.Token("bob"), """{"process_type":"eval"}""");
+        var bob = await RawHttpClient.PostAsync(endPoint, "/api/processes", host.Token("bob"), """{"process_type":"eval"}""");
         Assert.That(bob.Status, Is.EqualTo(201), "the limit is per owner");
 
-        var failed = await RawHttp.PostAsync(endPoint, $"/api/processes/{ids[0]}/fail", alice, """{"error":{"message":"gone"}}""");
+        var failed = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{ids[0]}/fail", alice, """{"error":{"message":"gone"}}""");
         Assert.That(failed.Status, Is.EqualTo(200), failed.ToString());
-        var again = await RawHttp.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
+        var again = await RawHttpClient.PostAsync(endPoint, "/api/processes", alice, """{"process_type":"eval"}""");
         Assert.That(again.Status, Is.EqualTo(201), "an ended process frees its place: " + again);
-        var cancelled = await RawHttp.PostAsync(endPoint, $"/api/processes/{ids[1]}/cancel", alice, null);
+        var cancelled = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{ids[1]}/cancel", alice, null);
         Assert.That(cancelled.Status, Is.EqualTo(200), cancelled.ToString());
         Assert.That(host.App.Producer.Start("eval", "alice").ProcessId, Is.Not.Empty, "a cancel frees one too");
     }
@@ -55,9 +53,9 @@ public sealed class ProcessLimitTests
         await using var host = HubTestHost.Start(hub: new HubOptions { MaxProcessesPerUser = 1 });
         string worker = host.App.Tokens.Issue("worker", ["producer"], TimeSpan.FromMinutes(5));
 
-        var first = await RawHttp.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
-        var second = await RawHttp.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
-        var forBob = await RawHttp.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"bob"}""");
+        var first = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
+        var second = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
+        var forBob = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"bob"}""");
 
         Assert.That((first.Status, second.Status, forBob.Status), Is.EqualTo((201, 429, 201)));
     }
@@ -73,7 +71,7 @@ public sealed class ProcessLimitTests
         }
 
         Assert.Throws<ProcessLimitException>(() => host.App.Producer.Start("eval", "alice"));
-        var refused = await RawHttp.PostAsync(host.App.LocalEndPoint, "/api/processes", host.Token("alice"), """{"process_type":"eval"}""");
+        var refused = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", host.Token("alice"), """{"process_type":"eval"}""");
         Assert.That(refused.Status, Is.EqualTo(429), refused.ToString());
     }
 
@@ -97,7 +95,7 @@ public sealed class ProcessLimitTests
         var listed = list.Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()).ToList();
         Assert.That(listed, Is.EqualTo(new[] { runs[2].ProcessId, runs[3].ProcessId, runs[4].ProcessId, stillRunning.ProcessId }),
             "the three newest ended ones, and the running one");
-        var gone = await RawHttp.GetAsync(host.App.LocalEndPoint, $"/api/processes/{runs[0].ProcessId}", host.Token("alice"));
+        var gone = await RawHttpClient.GetAsync(host.App.LocalEndPoint, $"/api/processes/{runs[0].ProcessId}", host.Token("alice"));
         Assert.That(gone.Status, Is.EqualTo(404));
     }
 }

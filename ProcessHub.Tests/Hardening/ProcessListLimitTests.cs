@@ -1,8 +1,6 @@
 using NUnit.Framework;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Messages;
-using ProcessHub.Tests.Api;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -70,13 +68,13 @@ public sealed class ProcessListLimitTests
         Assert.That((live.Type, live.ProcessId), Is.EqualTo(("process_progress", running[0].ProcessId)));
 
         // One owner's whole list is there for an admin over HTTP; a normal user's own list is never cut.
-        var bobList = await RawHttp.GetAsync(host.App.LocalEndPoint, "/api/processes?owner=bob", host.Token("root", admin: true));
+        var bobList = await RawHttpClient.GetAsync(host.App.LocalEndPoint, "/api/processes?owner=bob", host.Token("root", admin: true));
         Assert.That(bobList.Status, Is.EqualTo(200), bobList.ToString());
         Assert.That(bobList.Json.GetProperty("processes").GetArrayLength(), Is.EqualTo(150));
         Assert.That(bobList.Json.TryGetProperty("truncated", out _), Is.False);
-        var foreign = await RawHttp.GetAsync(host.App.LocalEndPoint, "/api/processes?owner=bob", host.Token("carol"));
+        var foreign = await RawHttpClient.GetAsync(host.App.LocalEndPoint, "/api/processes?owner=bob", host.Token("carol"));
         Assert.That(foreign.Status, Is.EqualTo(403), foreign.ToString());
-        var adminHttp = await RawHttp.GetAsync(host.App.LocalEndPoint, "/api/processes", host.Token("root", admin: true));
+        var adminHttp = await RawHttpClient.GetAsync(host.App.LocalEndPoint, "/api/processes", host.Token("root", admin: true));
         Assert.That(adminHttp.Json.GetProperty("truncated").GetBoolean(), Is.True, "GET /api/processes is the same view");
     }
 

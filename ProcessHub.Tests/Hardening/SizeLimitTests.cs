@@ -1,8 +1,6 @@
 using System.Text.Json;
 using NUnit.Framework;
 using ProcessHub.Hub;
-using ProcessHub.Tests.Api;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -32,8 +30,8 @@ public sealed class SizeLimitTests
         string id = await CreateAsync(token);
         string body = JsonSerializer.Serialize(new { error = new { message = new string('x', 100_000) } });
 
-        var refused = await RawHttp.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, body);
-        var atLimit = await RawHttp.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, JsonSerializer.Serialize(new { error = new { message = new string('é', 2048) } }));
+        var refused = await RawHttpClient.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, body);
+        var atLimit = await RawHttpClient.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, JsonSerializer.Serialize(new { error = new { message = new string('é', 2048) } }));
 
         Assert.That(refused.Status, Is.EqualTo(400), refused.ToString());
         Assert.That(refused.ErrorMessage, Is.EqualTo("error.message is larger than 4096 bytes"));
@@ -46,11 +44,11 @@ public sealed class SizeLimitTests
         string token = _host.Token("code-user");
         string id = await CreateAsync(token);
 
-        var refused = await RawHttp.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, JsonSerializer.Serialize(new { error = new { message = "m", code = new string('c', 65) } }));
+        var refused = await RawHttpClient.PostAsync(EndPoint, $"/api/processes/{id}/fail", token, JsonSerializer.Serialize(new { error = new { message = "m", code = new string('c', 65) } }));
 
         Assert.That(refused.Status, Is.EqualTo(400), refused.ToString());
         Assert.That(refused.ErrorMessage, Is.EqualTo("error.code must be at most 64 characters"));
-        var process = await RawHttp.GetAsync(EndPoint, $"/api/processes/{id}", token);
+        var process = await RawHttpClient.GetAsync(EndPoint, $"/api/processes/{id}", token);
         Assert.That(process.Json.GetProperty("status").GetString(), Is.EqualTo("running"));
     }
 
@@ -58,8 +56,8 @@ public sealed class SizeLimitTests
     public async Task Params_over_16_KiB_are_413()
     {
         string token = _host.Token("params-user");
-        var refused = await RawHttp.PostAsync(EndPoint, "/api/processes", token, JsonSerializer.Serialize(new { process_type = "eval", @params = new { text = new string('p', 16 * 1024) } }));
-        var accepted = await RawHttp.PostAsync(EndPoint, "/api/processes", token, JsonSerializer.Serialize(new { process_type = "eval", @params = new { text = new string('p', 16 * 1024 - 20) } }));
+        var refused = await RawHttpClient.PostAsync(EndPoint, "/api/processes", token, JsonSerializer.Serialize(new { process_type = "eval", @params = new { text = new string('p', 16 * 1024) } }));
+        var accepted = await RawHttpClient.PostAsync(EndPoint, "/api/processes", token, JsonSerializer.Serialize(new { process_type = "eval", @params = new { text = new string('p', 16 * 1024 - 20) } }));
 
         Assert.That(refused.Status, Is.EqualTo(413), refused.ToString());
         Assert.That(refused.ErrorMessage, Is.EqualTo("params is larger than 16384 bytes"));
@@ -73,7 +71,7 @@ public sealed class SizeLimitTests
         var models = Enumerable.Range(0, 200).Select(i => $"model-{i}-" + new string('m', 80)).ToArray();
         int before = _host.App.Registry.Count;
 
-        var refused = await RawHttp.PostAsync(EndPoint, "/api/benchmark", token, JsonSerializer.Serialize(new { models, contexts = new[] { "1K" }, step_ms = 0 }));
+        var refused = await RawHttpClient.PostAsync(EndPoint, "/api/benchmark", token, JsonSerializer.Serialize(new { models, contexts = new[] { "1K" }, step_ms = 0 }));
 
         Assert.That(refused.Status, Is.EqualTo(413), refused.ToString());
         Assert.That(refused.ErrorMessage, Does.Contain("params is larger than 16384 bytes"));
@@ -85,7 +83,7 @@ public sealed class SizeLimitTests
     {
         string producer = _host.App.Tokens.Issue("owner-producer", ["producer"], TimeSpan.FromMinutes(5));
 
-        var refused = await RawHttp.PostAsync(EndPoint, "/api/processes", producer, JsonSerializer.Serialize(new { process_type = "eval", owner = new string('o', 257) }));
+        var refused = await RawHttpClient.PostAsync(EndPoint, "/api/processes", producer, JsonSerializer.Serialize(new { process_type = "eval", owner = new string('o', 257) }));
 
         Assert.That(refused.Status, Is.EqualTo(400), refused.ToString());
         Assert.That(refused.ErrorMessage, Is.EqualTo("owner must be a string of at most 256 bytes"));
@@ -130,7 +128,7 @@ public sealed class SizeLimitTests
 
     private async Task<string> CreateAsync(string token)
     {
-        var created = await RawHttp.PostAsync(EndPoint, "/api/processes", token, """{"process_type":"eval"}""");
+        var created = await RawHttpClient.PostAsync(EndPoint, "/api/processes", token, """{"process_type":"eval"}""");
         Assert.That(created.Status, Is.EqualTo(201), created.ToString());
         return created.Json.GetProperty("process_id").GetString()!;
     }

@@ -2,7 +2,6 @@ using NUnit.Framework;
 using ProcessHub.Hub;
 using ProcessHub.Server;
 using ProcessHub.Tests.Api;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -27,27 +26,27 @@ public sealed class SseConnectionLimitTests
         using var second = await SseClient.GetAsync(endPoint, $"/api/processes/{bob.ProcessId}/events", bobToken);
         Assert.That((first.Head.Status, second.Head.Status), Is.EqualTo((200, 200)));
 
-        var third = await RawHttp.GetAsync(endPoint, $"/api/processes/{bob.ProcessId}/events", bobToken, ("Accept", "text/event-stream"));
+        var third = await RawHttpClient.GetAsync(endPoint, $"/api/processes/{bob.ProcessId}/events", bobToken, ("Accept", "text/event-stream"));
         Assert.That(third.Status, Is.EqualTo(503), third.ToString());
         Assert.That((third.ErrorCode, third.ErrorMessage, third.Header("Retry-After")), Is.EqualTo(("unavailable", "too many connections", "1")));
-        var benchmark = await RawHttp.PostAsync(endPoint, "/api/benchmark", host.Token("carol"), """{"models":["m"],"contexts":["1K"]}""", ("Accept", "text/event-stream"));
+        var benchmark = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", host.Token("carol"), """{"models":["m"],"contexts":["1K"]}""", ("Accept", "text/event-stream"));
         Assert.That(benchmark.Status, Is.EqualTo(503), "a benchmark stream too, and it starts nothing: " + benchmark);
         Assert.That(host.App.Registry.Count, Is.EqualTo(2));
 
-        await using (var tab = await HubTestClient.ConnectAsync(endPoint, queryToken: host.Token("carol")))
+        await using (var tab = await host.ConnectAsync(queryToken: host.Token("carol")))
         {
             var (code, reason) = await tab.ReceiveCloseAsync();
             Assert.That((code, reason), Is.EqualTo((1013, "too many connections")), "a WebSocket past the streams is refused");
         }
 
         // The refused WebSocket leaves the count once its close handshake is over, which the client may see first.
-        var health = await Api.Eventually.HoldsAsync(() => RawHttp.GetAsync(endPoint, "/healthz"), reply => reply.Json.Long("websockets") == 0, "the refused WebSocket is gone");
+        var health = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(endPoint, "/healthz"), reply => reply.Json.Long("websockets") == 0, "the refused WebSocket is gone");
         Assert.That((health.Json.Long("connections"), health.Json.Long("websockets"), health.Json.Long("sse_streams")), Is.EqualTo((2L, 0L, 2L)), health.ToString());
-        var metrics = await RawHttp.GetAsync(endPoint, "/metrics");
+        var metrics = await RawHttpClient.GetAsync(endPoint, "/metrics");
         Assert.That(metrics.Text, Does.Contain("\nprocesshub_sse_streams 2\n"), metrics.Text);
 
         first.Dispose();
-        await Api.Eventually.HoldsAsync(() => RawHttp.GetAsync(endPoint, "/healthz"), reply => reply.Json.Long("sse_streams") == 1, "the closed stream is no longer counted");
+        await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(endPoint, "/healthz"), reply => reply.Json.Long("sse_streams") == 1, "the closed stream is no longer counted");
         var (again, _) = await host.OpenTabWithListAsync("carol");
         await again.DisposeAsync();
     }
@@ -63,10 +62,10 @@ public sealed class SseConnectionLimitTests
 
         using var first = await SseClient.GetAsync(endPoint, path, token);
         await using var tab = await host.OpenTabAsync("alice");
-        var refused = await RawHttp.GetAsync(endPoint, path, token, ("Accept", "text/event-stream"));
+        var refused = await RawHttpClient.GetAsync(endPoint, path, token, ("Accept", "text/event-stream"));
         Assert.That(refused.Status, Is.EqualTo(429), refused.ToString());
         Assert.That((refused.ErrorCode, refused.ErrorMessage), Is.EqualTo(("too_many_connections", "too many connections for this user")));
-        await using (var third = await HubTestClient.ConnectAsync(endPoint, queryToken: token))
+        await using (var third = await host.ConnectAsync(queryToken: token))
         {
             Assert.That(await third.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections for this user")));
         }
@@ -78,7 +77,7 @@ public sealed class SseConnectionLimitTests
         run.Complete();
         Assert.That(await first.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
         await first.ReadToTerminalAsync();
-        await Api.Eventually.HoldsAsync(() => Task.FromResult(host.App.Limits.StreamsForUser("alice")), n => n == 0, "the ended stream is given back");
+        await Eventually.HoldsAsync(() => Task.FromResult(host.App.Limits.StreamsForUser("alice")), n => n == 0, "the ended stream is given back");
         var run2 = host.App.Producer.Start("eval", "alice");
         using var again = await SseClient.GetAsync(endPoint, $"/api/processes/{run2.ProcessId}/events", token);
         Assert.That(again.Head.Status, Is.EqualTo(200));

@@ -1,5 +1,4 @@
 using NUnit.Framework;
-using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Hardening;
 

@@ -32,7 +32,7 @@ internal sealed class AllowedHostsTests
     {
         var response = await GetAsync($"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
 
-        Assert.That(response.StatusCode, Is.EqualTo(200), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(200), response.ToString());
     }
 
     [TestCase("evil.example")]
@@ -46,13 +46,13 @@ internal sealed class AllowedHostsTests
     public async Task Another_host_is_403_and_the_connection_closes(string host)
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
-        await client.SendAsync($"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        await client.SendRawAsync($"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(403), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(403), response.ToString());
         Assert.That(response.Header("Content-Type"), Does.StartWith("application/json"));
-        Assert.That(response.BodyText, Does.Contain("\"code\":\"forbidden\"").And.Contain("host not allowed"));
+        Assert.That(response.Text, Does.Contain("\"code\":\"forbidden\"").And.Contain("host not allowed"));
         await client.ExpectClosedAsync();
     }
 
@@ -61,7 +61,7 @@ internal sealed class AllowedHostsTests
     {
         var response = await GetAsync("GET /healthz HTTP/1.0\r\n\r\n");
 
-        Assert.That(response.StatusCode, Is.EqualTo(403), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(403), response.ToString());
     }
 
     [Test]
@@ -69,11 +69,11 @@ internal sealed class AllowedHostsTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var upgrade = client.UpgradeRequest().Replace($"Host: {client.HostHeader}", "Host: evil.example:8501", StringComparison.Ordinal);
-        await client.SendAsync(upgrade);
+        await client.SendRawAsync(upgrade);
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(403), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(403), response.ToString());
         await client.ExpectClosedAsync();
     }
 
@@ -82,11 +82,11 @@ internal sealed class AllowedHostsTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var upgrade = client.UpgradeRequest().Replace($"Host: {client.HostHeader}", "Host: localhost:8501", StringComparison.Ordinal);
-        await client.SendAsync(upgrade);
+        await client.SendRawAsync(upgrade);
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     [Test]
@@ -94,17 +94,17 @@ internal sealed class AllowedHostsTests
     {
         await using var open = TestServer.Start();
         await using var client = await RawWebSocketClient.ConnectAsync(open.EndPoint);
-        await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+        await client.SendRawAsync("GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(200), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(200), response.ToString());
     }
 
-    private async Task<HttpResponseHead> GetAsync(string request)
+    private async Task<HttpReply> GetAsync(string request)
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
-        await client.SendAsync(request);
+        await client.SendRawAsync(request);
         return await client.ReadHttpResponseAsync();
     }
 }

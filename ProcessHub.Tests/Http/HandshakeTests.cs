@@ -11,6 +11,7 @@ namespace ProcessHub.Tests.Http;
 /// every way a request can be wrong (docs/protocol.md section 1).
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HandshakeTests
 {
     private const string AllowedOrigin = "https://dashboard.example";
@@ -40,7 +41,7 @@ internal sealed class HandshakeTests
         }
 
         // The connection really is a WebSocket now, with no extension in effect: a plain frame round-trips.
-        await client.SendAsync(ClientFrame.Text("after upgrade"u8));
+        await client.SendRawAsync(ClientFrame.Text("after upgrade"u8));
         var echo = await client.ReceiveFrameAsync();
         Assert.That((echo.Text, echo.Rsv), Is.EqualTo(("after upgrade", (byte)0)));
     }
@@ -61,11 +62,11 @@ internal sealed class HandshakeTests
     public async Task Upgrade_request_sent_one_byte_at_a_time_is_accepted()
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
-        await client.SendAsync(client.UpgradeRequest(), chop: 1);
+        await client.SendRawAsync(client.UpgradeRequest(), chop: 1);
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     [Test]
@@ -73,10 +74,10 @@ internal sealed class HandshakeTests
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = Encoding.ASCII.GetBytes(client.UpgradeRequest());
-        await client.SendAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
+        await client.SendRawAsync((byte[])[.. request, .. ClientFrame.Text("early"u8)]);
 
         var response = await client.ReadHttpResponseAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
         Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("early"));
     }
 
@@ -86,11 +87,11 @@ internal sealed class HandshakeTests
         // Firefox sends "Connection: keep-alive, Upgrade".
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
         var request = client.UpgradeRequest().Replace("Connection: Upgrade", "Connection: keep-alive, Upgrade", StringComparison.Ordinal);
-        await client.SendAsync(request);
+        await client.SendRawAsync(request);
 
         var response = await client.ReadHttpResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     [Test]
@@ -179,19 +180,19 @@ internal sealed class HandshakeTests
 
         var response = await client.HandshakeAsync(extraHeaderLines: $"Origin: {AllowedOrigin}");
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
     }
 
     /// <summary>A refusal is the status, a JSON error body, and the end of the connection (docs/protocol.md section 1).</summary>
-    private static async Task<HttpResponseHead> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
+    private static async Task<HttpReply> ExpectRefusalAsync(RawWebSocketClient client, string request, int status)
     {
-        await client.SendAsync(request);
+        await client.SendRawAsync(request);
         var response = await client.ReadHttpResponseAsync();
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(response.StatusCode, Is.EqualTo(status), response.ToString());
+            Assert.That(response.Status, Is.EqualTo(status), response.ToString());
             Assert.That(response.Has("Sec-WebSocket-Accept"), Is.False, response.ToString());
-            Assert.That(response.BodyText, Does.StartWith("{\"error\":{\"code\":"), response.ToString());
+            Assert.That(response.Text, Does.StartWith("{\"error\":{\"code\":"), response.ToString());
         }
         await client.ExpectClosedAsync();
         return response;

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Http;
 /// writes, and the limits of docs/protocol.md section 5 (431 past 16 KiB of head, 413 past the body limit).
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class HttpRequestTests
 {
     private const int BodyLimit = 1024;
@@ -29,16 +30,16 @@ internal sealed class HttpRequestTests
     [Test]
     public async Task Healthz_is_200_with_a_JSON_body()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(Get(client, "/healthz", "Connection: close"));
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 200 OK"), response.ToString());
             Assert.That(response.Header("Content-Type"), Does.StartWith("application/json"));
-            Assert.That(response.BodyText, Is.EqualTo("{\"status\":\"ok\"}"));
+            Assert.That(response.Text, Is.EqualTo("{\"status\":\"ok\"}"));
         }
         await client.ExpectClosedAsync();
     }
@@ -46,42 +47,42 @@ internal sealed class HttpRequestTests
     [Test]
     public async Task Request_head_sent_one_byte_at_a_time_is_answered()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(Get(client, "/healthz"), chop: 1);
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((200, "{\"status\":\"ok\"}")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, "{\"status\":\"ok\"}")), response.ToString());
     }
 
     [Test]
     public async Task Keep_alive_serves_two_requests_on_one_connection()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
 
         await client.SendAsync(Get(client, "/healthz"));
-        var first = await client.ReadHttpResponseAsync();
+        var first = await client.ReadResponseAsync();
         await client.SendAsync(Get(client, "/healthz"));
-        var second = await client.ReadHttpResponseAsync();
+        var second = await client.ReadResponseAsync();
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(first.StatusCode, Is.EqualTo(200), first.ToString());
+            Assert.That(first.Status, Is.EqualTo(200), first.ToString());
             Assert.That(first.Header("Connection"), Is.EqualTo("keep-alive").IgnoreCase, first.ToString());
-            Assert.That(second.StatusCode, Is.EqualTo(200), second.ToString());
+            Assert.That(second.Status, Is.EqualTo(200), second.ToString());
         }
     }
 
     [Test]
     public async Task Pipelined_requests_in_one_write_are_answered_in_order()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(Get(client, "/healthz") + Get(client, "/nowhere") + Get(client, "/healthz", "Connection: close"));
 
         var statuses = new List<int>();
         for (int i = 0; i < 3; i++)
         {
-            statuses.Add((await client.ReadHttpResponseAsync()).StatusCode);
+            statuses.Add((await client.ReadResponseAsync()).Status);
         }
 
         Assert.That(statuses, Is.EqualTo(new[] { 200, 404, 200 }));
@@ -91,23 +92,23 @@ internal sealed class HttpRequestTests
     [Test]
     public async Task Unknown_path_is_404_with_a_JSON_error()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(Get(client, "/no/such/thing"));
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such endpoint\"}}")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such endpoint\"}}")), response.ToString());
     }
 
     [Test]
     public async Task Wrong_method_on_healthz_is_405_with_Allow()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"DELETE /healthz HTTP/1.1\r\nHost: {client.HostHeader}\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.Header("Allow")), Is.EqualTo((405, "GET")), response.ToString());
+        Assert.That((response.Status, response.Header("Allow")), Is.EqualTo((405, "GET")), response.ToString());
     }
 
     [TestCase("GARBAGE\r\n\r\n", TestName = "Malformed request line: one word")]
@@ -126,151 +127,151 @@ internal sealed class HttpRequestTests
     [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\n\n", TestName = "A bare LF as the blank line")]
     public async Task Malformed_request_is_400(string request)
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(request);
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(400), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(400), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Unsupported_HTTP_version_is_505()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync("GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(505), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(505), response.ToString());
     }
 
     [Test]
     public async Task Head_of_17_KiB_is_431()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var padding = new string('a', 17 * 1024);
         await client.SendAsync(Get(client, "/healthz", $"X-Padding: {padding}"));
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(431), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(431), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Head_just_under_16_KiB_is_served()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var head = Get(client, "/healthz", "X-Padding: ");
         var padding = new string('a', (16 * 1024) - head.Length);
         await client.SendAsync(Get(client, "/healthz", $"X-Padding: {padding}"));
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(200), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(200), response.ToString());
     }
 
     [Test]
     public async Task Body_within_the_limit_reaches_the_route()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var body = new string('b', BodyLimit);
         await client.SendAsync($"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\n\r\n{body}", chop: 100);
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((200, $"{{\"length\":{BodyLimit}}}")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, $"{{\"length\":{BodyLimit}}}")), response.ToString());
     }
 
     [Test]
     public async Task Content_Length_over_the_body_limit_is_413_before_the_body_is_sent()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Length: {BodyLimit + 1}\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(413), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(413), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Body_over_the_limit_sent_with_its_head_is_413()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var body = new string('b', BodyLimit * 8);
         await client.SendAsync($"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Length: {body.Length}\r\n\r\n{body}");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(413), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(413), response.ToString());
     }
 
     [Test]
     public async Task A_chunked_body_reaches_the_route_written_one_byte_at_a_time()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", chop: 1);
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((200, "hello world")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, "hello world")), response.ToString());
     }
 
     [Test]
     public async Task A_chunked_body_with_extensions_and_trailers_is_read_and_they_are_ignored()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n5;name=\"v;x\"\r\nhello\r\n0;last\r\nX-Checksum: 1\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((200, "hello")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, "hello")), response.ToString());
     }
 
     [Test]
     public async Task Chunked_requests_keep_the_connection_and_pipeline_in_order()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         string chunked(string text) => $"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n{text.Length:x}\r\n{text}\r\n0\r\n\r\n";
         await client.SendAsync(chunked("first") + chunked("second") + Get(client, "/healthz", "Connection: close"));
 
-        var first = await client.ReadHttpResponseAsync();
-        var second = await client.ReadHttpResponseAsync();
-        var third = await client.ReadHttpResponseAsync();
+        var first = await client.ReadResponseAsync();
+        var second = await client.ReadResponseAsync();
+        var third = await client.ReadResponseAsync();
 
-        Assert.That((first.StatusCode, first.BodyText, first.Header("Connection")), Is.EqualTo((200, "first", "keep-alive")), first.ToString());
-        Assert.That((second.StatusCode, second.BodyText), Is.EqualTo((200, "second")), second.ToString());
-        Assert.That(third.StatusCode, Is.EqualTo(200), third.ToString());
+        Assert.That((first.Status, first.Text, first.Header("Connection")), Is.EqualTo((200, "first", "keep-alive")), first.ToString());
+        Assert.That((second.Status, second.Text), Is.EqualTo((200, "second")), second.ToString());
+        Assert.That(third.Status, Is.EqualTo(200), third.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task A_chunked_body_over_the_limit_is_413_and_the_connection_closes()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var half = new string('c', BodyLimit / 2);
         // Two chunks of half the limit, then one byte more: refused at the third size line, before its data.
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n{half.Length:x}\r\n{half}\r\n{half.Length:x}\r\n{half}\r\n1\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(413), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(413), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task A_chunked_body_of_exactly_the_limit_is_served()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         var body = new string('c', BodyLimit);
         await client.SendAsync($"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n{body.Length:x}\r\n{body}\r\n0\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.BodyText), Is.EqualTo((200, $"{{\"length\":{BodyLimit}}}")), response.ToString());
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, $"{{\"length\":{BodyLimit}}}")), response.ToString());
     }
 
     [TestCase("5\nhello\r\n0\r\n\r\n", TestName = "A chunk size line ending in a bare LF is 400")]
@@ -278,13 +279,13 @@ internal sealed class HttpRequestTests
     [TestCase("5\r\nhelloXX0\r\n\r\n", TestName = "Chunk data without its CRLF is 400")]
     public async Task A_malformed_chunked_body_is_400_and_the_connection_closes(string body)
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(400), response.ToString());
-        Assert.That(response.BodyText, Does.Contain("malformed chunked body"));
+        Assert.That(response.Status, Is.EqualTo(400), response.ToString());
+        Assert.That(response.Text, Does.Contain("malformed chunked body"));
         await client.ExpectClosedAsync();
     }
 
@@ -293,12 +294,12 @@ internal sealed class HttpRequestTests
     {
         // CL.TE: a front end that reads Content-Length (4 bytes: "0\r\n\r") leaves "\nGET /healthz..." for us, or the
         // other way round. Whichever we picked, the GET would be a second request nobody sent. We pick neither.
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{Get(client, "/healthz")}");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(400), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(400), response.ToString());
         await client.ExpectClosedAsync();
     }
 
@@ -307,53 +308,53 @@ internal sealed class HttpRequestTests
     [TestCase("identity", 400, TestName = "Transfer-Encoding identity is 400")]
     public async Task Other_transfer_codings_are_refused(string value, int status)
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nTransfer-Encoding: {value}\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(status), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(status), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Expect_100_continue_gets_100_before_the_body_is_sent_then_the_answer()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
 
-        var interim = await client.ReadHttpResponseAsync();
+        var interim = await client.ReadResponseAsync();
         await client.SendAsync("hello");
-        var final = await client.ReadHttpResponseAsync();
+        var final = await client.ReadResponseAsync();
 
         Assert.That(interim.StatusLine, Is.EqualTo("HTTP/1.1 100 Continue"), interim.ToString());
-        Assert.That((final.StatusCode, final.BodyText, final.Header("Connection")), Is.EqualTo((200, "hello", "keep-alive")), final.ToString());
+        Assert.That((final.Status, final.Text, final.Header("Connection")), Is.EqualTo((200, "hello", "keep-alive")), final.ToString());
     }
 
     [Test]
     public async Task Expect_100_continue_with_a_chunked_body()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
 
-        var interim = await client.ReadHttpResponseAsync();
+        var interim = await client.ReadResponseAsync();
         await client.SendAsync("3\r\nabc\r\n0\r\n\r\n");
-        var final = await client.ReadHttpResponseAsync();
+        var final = await client.ReadResponseAsync();
 
-        Assert.That(interim.StatusCode, Is.EqualTo(100), interim.ToString());
-        Assert.That((final.StatusCode, final.BodyText), Is.EqualTo((200, "abc")), final.ToString());
+        Assert.That(interim.Status, Is.EqualTo(100), interim.ToString());
+        Assert.That((final.Status, final.Text), Is.EqualTo((200, "abc")), final.ToString());
     }
 
     [TestCase("POST /nowhere", 404, TestName = "Expect to an unknown path is 404 at once")]
     [TestCase("PUT /healthz", 405, TestName = "Expect with the wrong method is 405 at once")]
     public async Task Expect_to_a_request_refused_before_its_body_gets_the_final_status_and_a_close(string requestLine, int status)
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"{requestLine} HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(status), "no 100 Continue first: " + response);
+        Assert.That(response.Status, Is.EqualTo(status), "no 100 Continue first: " + response);
         Assert.That(response.Header("Connection"), Is.EqualTo("close"), "the client may or may not send the body now: the connection cannot be reused");
         await client.ExpectClosedAsync();
     }
@@ -361,54 +362,54 @@ internal sealed class HttpRequestTests
     [Test]
     public async Task Expect_with_a_Content_Length_over_the_limit_is_413_at_once()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 100-continue\r\nContent-Length: {BodyLimit + 1}\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(413), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(413), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Expect_to_a_route_that_answers_without_the_body_gets_that_answer_at_once_and_a_close()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/ignore-body HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
-        Assert.That((response.StatusCode, response.Header("Connection")), Is.EqualTo((202, "close")), response.ToString());
+        Assert.That((response.Status, response.Header("Connection")), Is.EqualTo((202, "close")), response.ToString());
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task An_unknown_expectation_is_417()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync($"POST /test/echo HTTP/1.1\r\nHost: {client.HostHeader}\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\nhello");
 
-        var response = await client.ReadHttpResponseAsync();
+        var response = await client.ReadResponseAsync();
 
         Assert.That(response.StatusLine, Is.EqualTo("HTTP/1.1 417 Expectation Failed"), response.ToString());
-        Assert.That(response.BodyText, Does.Contain("\"code\":\"expectation_failed\""));
+        Assert.That(response.Text, Does.Contain("\"code\":\"expectation_failed\""));
         await client.ExpectClosedAsync();
     }
 
     [Test]
     public async Task Expect_without_a_body_and_in_HTTP_1_0_gets_no_100()
     {
-        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
         await client.SendAsync(Get(client, "/healthz", "Expect: 100-continue"));
-        var get = await client.ReadHttpResponseAsync();
+        var get = await client.ReadResponseAsync();
         await client.SendAsync("POST /test/echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok");
-        var http10 = await client.ReadHttpResponseAsync();
+        var http10 = await client.ReadResponseAsync();
 
-        Assert.That(get.StatusCode, Is.EqualTo(200), "nothing to continue: " + get);
-        Assert.That((http10.StatusCode, http10.BodyText), Is.EqualTo((200, "ok")), "HTTP/1.0 ignores Expect: " + http10);
+        Assert.That(get.Status, Is.EqualTo(200), "nothing to continue: " + get);
+        Assert.That((http10.Status, http10.Text), Is.EqualTo((200, "ok")), "HTTP/1.0 ignores Expect: " + http10);
     }
 
-    private static string Get(RawWebSocketClient client, string path, params string[] extraHeaderLines)
+    private static string Get(RawHttpClient client, string path, params string[] extraHeaderLines)
     {
         var request = new StringBuilder();
         request.Append("GET ").Append(path).Append(" HTTP/1.1\r\nHost: ").Append(client.HostHeader).Append("\r\n");

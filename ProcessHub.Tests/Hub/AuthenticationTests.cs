@@ -13,11 +13,15 @@ namespace ProcessHub.Tests.Hub;
 /// HubConnectionHandler send.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class AuthenticationTests
 {
     private const string Issuer = "processhub-tests";
     private const string Audience = "processhub";
     private const string OtherSecret = "not-the-hub-secret-0123456789abcdef-0123456789";
+
+    // Generating a 2048-bit key costs real CPU time: one serves every test that needs an RSA key.
+    private static readonly Lazy<RSA> RsaKey = new(() => RSA.Create(2048));
 
     private static readonly JwtSettings StrictJwt = new()
     {
@@ -38,7 +42,7 @@ public sealed class AuthenticationTests
             ("expired", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(-2), expires: DateTime.UtcNow.AddHours(-1)), "token expired"),
             ("not yet valid", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience, notBefore: DateTime.UtcNow.AddHours(1), expires: DateTime.UtcNow.AddHours(2)), "token not yet valid"),
             ("alg none", () => TestTokens.Unsigned("alice"), "invalid token"),
-            ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RSA.Create(2048)), issuer: Issuer, audience: Audience), "invalid token"),
+            ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RsaKey.Value), issuer: Issuer, audience: Audience), "invalid token"),
             ("not a JWT", () => "definitely.not.a-jwt", "invalid token"),
             ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
             ("an unknown crit header", () => Raw(Hs256Header("\"crit\":[\"x-unknown\"],\"x-unknown\":1"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
@@ -144,11 +148,11 @@ public sealed class AuthenticationTests
         await using var host = HubTestHost.Start();
         string good = host.Token("alice");
 
-        await using (var badQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: "bad." + good, bearerToken: good))
+        await using (var badQuery = await host.ConnectAsync(queryToken: "bad." + good, bearerToken: good))
         {
             Assert.That(await badQuery.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")), "a bad query token is not rescued by a good header");
         }
-        await using var goodQuery = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: good, bearerToken: "bad." + good);
+        await using var goodQuery = await host.ConnectAsync(queryToken: good, bearerToken: "bad." + good);
         Assert.That((await goodQuery.ReceiveAsync()).Type, Is.EqualTo("process_list"));
     }
 
@@ -164,7 +168,7 @@ public sealed class AuthenticationTests
         var response = await client.HandshakeAsync($"/ws?token={rawQueryValue}", extraHeaderLines: $"Authorization: Bearer {good}");
         var first = await client.ReceiveFrameAsync();
 
-        Assert.That(response.StatusCode, Is.EqualTo(101), response.ToString());
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
         Assert.That(first.Opcode, Is.EqualTo(Opcodes.Text), first.ToString());
         Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), "authenticated by the header, not closed with 4401");
     }
@@ -176,7 +180,7 @@ public sealed class AuthenticationTests
         await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
         await client.HandshakeAsync("/ws?token=");
 
-        await client.SendAsync(ClientFrame.Text($$"""{"type":"auth","token":"{{host.Token("alice")}}"}"""));
+        await client.SendRawAsync(ClientFrame.Text($$"""{"type":"auth","token":"{{host.Token("alice")}}"}"""));
         var first = await client.ReceiveFrameAsync();
 
         Assert.That(first.Text, Does.StartWith("{\"type\":\"process_list\""), first.Text);
@@ -185,28 +189,30 @@ public sealed class AuthenticationTests
     [Test]
     public async Task RS256_is_accepted_with_the_configured_public_key_and_HS256_signed_with_that_key_is_not()
     {
-        using var rsa = RSA.Create(2048);
+        var rsa = RsaKey.Value;
         string publicPem = rsa.ExportSubjectPublicKeyInfoPem();
         await using var host = HubTestHost.Start(jwt: new JwtSettings { PublicKeyPem = publicPem, ClockSkew = TimeSpan.Zero });
 
         // The control: a genuine RS256 token works, so the refusal below is about the algorithm, not the setup.
-        await using (var genuine = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.Create(TestTokens.Rs256(rsa), "alice")))
+        await using (var genuine = await host.ConnectAsync(queryToken: TestTokens.Create(TestTokens.Rs256(rsa), "alice")))
         {
             Assert.That((await genuine.ReceiveAsync()).Type, Is.EqualTo("process_list"));
         }
 
         // Algorithm confusion: HS256 "signed" with the public key the server verifies RS256 with.
-        await using var forged = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: TestTokens.HmacSignedWithPublicKey(publicPem, "alice"));
+        await using var forged = await host.ConnectAsync(queryToken: TestTokens.HmacSignedWithPublicKey(publicPem, "alice"));
         Assert.That(await forged.ReceiveCloseAsync(), Is.EqualTo((4401, "invalid token")));
     }
 
     [Test]
     public async Task No_token_within_the_auth_timeout_closes_with_4401_auth_timeout()
     {
-        await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromMilliseconds(300) });
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var host = HubTestHost.Start(fakeTime: true);
+        await using var client = await host.ConnectAsync();
 
-        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth timeout")));
+        var close = await Eventually.CompletesAsync(host.Time!, client.ReceiveCloseAsync(), "the auth timeout", TimeSpan.FromSeconds(1));
+
+        Assert.That(close, Is.EqualTo((4401, "auth timeout")));
     }
 
     [Test]
@@ -214,7 +220,7 @@ public sealed class AuthenticationTests
     {
         // With a fake clock nothing happens until the clock moves: the timeout is the hub's, not a race.
         await using var host = HubTestHost.Start(new HubOptions { AuthTimeout = TimeSpan.FromSeconds(10) }, fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
         await Eventually.HoldsAsync(() => host.App.SessionCount == 1, "the hub registering the connection");
 
         host.Time!.Advance(TimeSpan.FromSeconds(9));
@@ -222,7 +228,7 @@ public sealed class AuthenticationTests
         await client.SendJsonAsync(new { type = "auth", token = host.Token("alice") });
         Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"), "9 s in, the connection was still waiting for auth");
 
-        await using var late = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var late = await host.ConnectAsync();
         await Eventually.HoldsAsync(() => host.App.SessionCount == 2, "the hub registering the second connection");
         host.Time.Advance(TimeSpan.FromSeconds(10));
         host.App.Timers.Sweep();
@@ -235,9 +241,9 @@ public sealed class AuthenticationTests
     public async Task Any_message_other_than_auth_before_auth_closes_with_4401(string message)
     {
         await using var host = HubTestHost.Start();
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
 
-        await client.SendAsync(message);
+        await client.SendTextAsync(message);
 
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth required")));
     }
@@ -246,7 +252,7 @@ public sealed class AuthenticationTests
     public async Task An_auth_message_without_a_token_closes_with_4401()
     {
         await using var host = HubTestHost.Start();
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+        await using var client = await host.ConnectAsync();
 
         await client.SendJsonAsync(new { type = "auth" });
 
@@ -257,7 +263,7 @@ public sealed class AuthenticationTests
     public async Task A_token_expiring_mid_connection_closes_with_4401_token_expired()
     {
         await using var host = HubTestHost.Start(fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await using var client = await host.ConnectAsync(queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
         await client.ReceiveUntilAsync("process_list");
 
         host.Time!.Advance(TimeSpan.FromMinutes(4));
@@ -273,7 +279,7 @@ public sealed class AuthenticationTests
     public async Task A_fresh_token_for_the_same_sub_keeps_the_connection_past_the_old_expiry()
     {
         await using var host = HubTestHost.Start(fakeTime: true);
-        await using var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
+        await using var client = await host.ConnectAsync(queryToken: host.Token("alice", lifetime: TimeSpan.FromMinutes(5)));
         await client.ReceiveUntilAsync("process_list");
 
         await client.SendJsonAsync(new { type = "auth", token = host.Token("alice", lifetime: TimeSpan.FromMinutes(60)) });
@@ -300,8 +306,8 @@ public sealed class AuthenticationTests
         // reach the other connection through it.
         await using var host = HubTestHost.Start(fakeTime: true);
         string shared = host.Token("alice", lifetime: TimeSpan.FromMinutes(5));
-        await using var refreshed = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
-        await using var other = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: shared);
+        await using var refreshed = await host.ConnectAsync(queryToken: shared);
+        await using var other = await host.ConnectAsync(queryToken: shared);
         await refreshed.ReceiveUntilAsync("process_list");
         await other.ReceiveUntilAsync("process_list");
 
@@ -344,21 +350,21 @@ public sealed class AuthenticationTests
         await using var second = await host.OpenTabAsync("alice");
         await using var other = await host.OpenTabAsync("bob");
 
-        await using var third = await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: host.Token("alice"));
+        await using var third = await host.ConnectAsync(queryToken: host.Token("alice"));
 
         Assert.That(await third.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections for this user")));
     }
 
-    private static async Task<HubTestClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
+    private static async Task<RawWebSocketClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
     {
         switch (path)
         {
             case TokenPath.Query:
-                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, queryToken: token);
+                return await host.ConnectAsync(queryToken: token);
             case TokenPath.AuthorizationHeader:
-                return await HubTestClient.ConnectAsync(host.App.LocalEndPoint, bearerToken: token);
+                return await host.ConnectAsync(bearerToken: token);
             default:
-                var client = await HubTestClient.ConnectAsync(host.App.LocalEndPoint);
+                var client = await host.ConnectAsync();
                 await client.SendJsonAsync(new { type = "auth", token });
                 return client;
         }

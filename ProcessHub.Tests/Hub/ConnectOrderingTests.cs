@@ -7,6 +7,7 @@ namespace ProcessHub.Tests.Hub;
 /// authenticates; events the list already covers are not sent again, and none after it is sent out of order.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ConnectOrderingTests
 {
     [Test]
@@ -46,7 +47,7 @@ public sealed class ConnectOrderingTests
         finally
         {
             await stop.CancelAsync();
-            await producer.WaitAsync(HubTestClient.DefaultTimeout);
+            await producer.WaitAsync(TestTimeouts.Receive);
         }
         Assert.That(run.IsEnded, Is.False, "the stream was still running while the tabs connected");
     }

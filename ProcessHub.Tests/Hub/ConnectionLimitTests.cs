@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Hub;
 /// error reply (binary, oversized or invalid UTF-8 messages) and the server's shutdown close.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ConnectionLimitTests
 {
     [Test]
@@ -41,7 +42,7 @@ public sealed class ConnectionLimitTests
         await using var host = HubTestHost.Start();
         await using var tab = await host.OpenTabAsync("alice");
 
-        await tab.SendAsync([(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)'}']);
+        await tab.SendTextAsync([(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)'}']);
 
         Assert.That(await tab.ReceiveCloseAsync(), Is.EqualTo((1007, "invalid utf-8")));
     }
@@ -57,7 +58,7 @@ public sealed class ConnectionLimitTests
 
         Assert.That(await alice.ReceiveCloseAsync(), Is.EqualTo((1001, "server shutting down")));
         Assert.That(await admin.ReceiveCloseAsync(), Is.EqualTo((1001, "server shutting down")));
-        await stopping.WaitAsync(HubTestClient.DefaultTimeout);
+        await stopping.WaitAsync(TestTimeouts.Receive);
         await host.DisposeAsync();
         Assert.That(host.App.SessionCount, Is.Zero);
     }

@@ -9,6 +9,7 @@ namespace ProcessHub.Tests.Hub;
 /// work item per connection with frames, instead of the default shared flushers (one per core).
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class PerConnectionFlusherTests
 {
     [Test]

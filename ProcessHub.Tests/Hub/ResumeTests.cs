@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Hub;
 /// reconnects and wherever in the stream it drops.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class ResumeTests
 {
     private const int Steps = 5000;

@@ -13,6 +13,7 @@ namespace ProcessHub.Tests.Hub;
 /// users see only their own processes, admins see all, a tab that comes back finds its processes in process_list.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SeedScenarioTests
 {
     private static readonly Regex Rfc3339Millis = new(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", RegexOptions.CultureInvariant);
@@ -21,7 +22,7 @@ public sealed class SeedScenarioTests
     public async Task Three_tabs_of_one_user_receive_identical_event_sequences_with_seq_from_one()
     {
         await using var host = HubTestHost.Start();
-        var tabs = new List<HubTestClient>();
+        var tabs = new List<RawWebSocketClient>();
         for (int i = 0; i < 3; i++)
         {
             tabs.Add(await host.OpenTabAsync("alice"));
@@ -188,7 +189,7 @@ public sealed class SeedScenarioTests
 
         await tab2.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "stop" });
 
-        await producerStopped.Task.WaitAsync(HubTestClient.DefaultTimeout);
+        await producerStopped.Task.WaitAsync(TestTimeouts.Receive);
         foreach (var tab in new[] { tab1, tab2 })
         {
             var cancelled = await tab.ReceiveUntilAsync("process_cancelled");

@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Hub;
 /// serialization show up as differing timestamps.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SerializeOnceTests
 {
     [Test]

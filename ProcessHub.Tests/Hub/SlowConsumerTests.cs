@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Hub;
+using ProcessHub.Outbound;
 using ProcessHub.WebSockets;
 
 namespace ProcessHub.Tests.Hub;
@@ -10,6 +12,7 @@ namespace ProcessHub.Tests.Hub;
 /// if it does not drain within the stall limit.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 public sealed class SlowConsumerTests
 {
     private const int Events = 10_000;
@@ -21,6 +24,10 @@ public sealed class SlowConsumerTests
     // Batches small enough that a client reading them never has a socket send blocked or 64 KiB queued, which is
     // when the outbound queue starts to coalesce: the fast client is never backed up.
     private const int Batch = 10;
+
+    // The stall limit of the stall tests, on the connections' fake clock; the sweep runs every 250 ms of it.
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan SweepStep = TimeSpan.FromMilliseconds(250);
 
     [Test]
     public async Task A_client_that_stops_reading_gets_the_newest_progress_and_every_essential_event_when_it_reads_again()
@@ -129,7 +136,7 @@ public sealed class SlowConsumerTests
     [Test]
     public async Task A_client_that_never_reads_again_is_closed_with_4429_and_its_memory_released()
     {
-        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = TimeSpan.FromSeconds(2) });
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, connectionTime: new FakeTimeProvider(DateTimeOffset.UtcNow));
         await using var bystander = await host.OpenTabAsync("bob");
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
@@ -137,23 +144,12 @@ public sealed class SlowConsumerTests
         var run = host.App.Producer.Start("benchmark", "alice", total: 1);
         await stalled.ReceiveUntilAsync("process_started");
 
-        // Keep publishing until the hub gives up on the client: its socket fills, the queue stops draining, and the
-        // sweeper closes it once it has not drained for the stall limit.
-        int step = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!connection.IsClosing)
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the stalled client was never closed");
-            for (int i = 0; i < 100; i++)
-            {
-                run.ReportProgress(++step, int.MaxValue, "GPT-4o", Detail);
-            }
-            await Task.Delay(5); // let the sockets move; the loop ends on the hub's decision, not on time
-        }
+        await PublishUntilClosedAsync(host, run, connection);
 
         Assert.That(connection.CloseStatus, Is.EqualTo(CloseCode.SlowConsumer));
         Assert.That(connection.QueuedBytes, Is.LessThanOrEqualTo(2 + 125), "what was queued for it is dropped at once: only our close frame waits");
-        await Eventually.HoldsAsync(() => host.App.SessionCount == 1, "the stalled connection's session going away");
+        // The close frame cannot get out either: a second stall limit on the connections' clock, then the socket is dropped.
+        await Eventually.HoldsAsync(host.ConnectionTime!, () => host.App.SessionCount == 1, "the stalled connection's session going away", SweepStep);
         Assert.That(connection.QueuedBytes, Is.Zero);
         Assert.That(host.App.Sessions.ForUser("alice"), Is.Empty, "it no longer receives fan-out");
         Assert.That(await HubTestHost.DrainWithPingAsync(bystander), Is.Empty, "another connection is unaffected");
@@ -195,28 +191,40 @@ public sealed class SlowConsumerTests
     {
         // The client starts reading as soon as the hub has decided; the hub keeps the close for it for another stall
         // limit before dropping the socket, ample time to start reading.
-        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = TimeSpan.FromSeconds(2) });
+        await using var host = HubTestHost.Start(server: new ProcessHub.Server.ServerOptions { StallLimit = StallLimit }, connectionTime: new FakeTimeProvider(DateTimeOffset.UtcNow));
         var (stalled, _) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
         await using var ownedStalled = stalled;
         var connection = host.App.Sessions.ForUser("alice").First().Connection;
         var run = host.App.Producer.Start("benchmark", "alice", total: 1);
 
-        int step = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!connection.IsClosing)
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the stalled client was never closed");
-            for (int i = 0; i < 100; i++)
-            {
-                run.ReportProgress(++step, int.MaxValue, "GPT-4o", Detail);
-            }
-            await Task.Delay(5);
-        }
+        // From here the connections' clock stands still, so the close waits for the client as long as it takes to read.
+        await PublishUntilClosedAsync(host, run, connection);
 
         var before = new List<HubMessage>();
         var (status, description) = await stalled.ReceiveCloseAsync(before);
         Assert.That((status, description), Is.EqualTo((4429, "slow consumer")));
         Assert.That(before.Select(m => m.Seq), Is.Ordered.Ascending.And.Unique);
         await Eventually.HoldsAsync(() => host.App.SessionCount == 0, "the closed connection's session going away");
+    }
+
+    /// <summary>
+    /// Keeps publishing, and moving the connections' clock a sweep at a time, until the hub gives up on the client: its
+    /// socket fills, the queue stops draining, and the sweeper closes it once it has not drained for the stall
+    /// limit. The loop ends on the hub's decision; the real-time bound only fails a hub that never decides.
+    /// </summary>
+    private static async Task PublishUntilClosedAsync(HubTestHost host, ProcessHandle run, IOutboundConnection connection)
+    {
+        int step = 0;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!connection.IsClosing)
+        {
+            Assert.That(watch.Elapsed, Is.LessThan(TestTimeouts.Receive), "the stalled client was never closed");
+            for (int i = 0; i < 100; i++)
+            {
+                run.ReportProgress(++step, int.MaxValue, "GPT-4o", Detail);
+            }
+            host.ConnectionTime!.Advance(SweepStep);
+            await Task.Delay(5); // let the sockets move
+        }
     }
 }

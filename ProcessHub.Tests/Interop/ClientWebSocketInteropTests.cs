@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Interop;
 /// both sides record.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ClientWebSocketInteropTests
 {
     [Test]

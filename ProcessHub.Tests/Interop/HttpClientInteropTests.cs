@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using NUnit.Framework;
+using ProcessHub.Server;
 using ProcessHub.Tests.Api;
 
 namespace ProcessHub.Tests.Interop;
@@ -15,10 +16,10 @@ namespace ProcessHub.Tests.Interop;
 [Category("socket")]
 internal sealed class HttpClientInteropTests
 {
-    private ApiServer _server = null!;
+    private HubTestHost _server = null!;
 
     [OneTimeSetUp]
-    public void Start() => _server = ApiServer.Start();
+    public void Start() => _server = HubTestHost.Start();
 
     [OneTimeTearDown]
     public async Task Stop() => await _server.DisposeAsync();
@@ -28,7 +29,7 @@ internal sealed class HttpClientInteropTests
     public async Task A_worker_on_HttpClient_drives_a_process(bool expectContinue)
     {
         using var http = Client(_server.Token("dotnet-worker"), expectContinue);
-        using var timeout = new CancellationTokenSource(RawHttp.Timeout);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Receive);
 
         using var created = await http.PostAsJsonAsync("/api/processes", new { process_type = "export", total = 2 }, timeout.Token);
         var body = await created.Content.ReadFromJsonAsync<Dictionary<string, object>>(timeout.Token);
@@ -48,7 +49,7 @@ internal sealed class HttpClientInteropTests
     public async Task PostAsJsonAsync_with_Expect_100_continue_and_a_bad_token_gets_401()
     {
         using var http = Client("not-a-token", expectContinue: true);
-        using var timeout = new CancellationTokenSource(RawHttp.Timeout);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Receive);
 
         using var response = await http.PostAsJsonAsync("/api/processes", new { process_type = "export" }, timeout.Token);
 
@@ -58,10 +59,10 @@ internal sealed class HttpClientInteropTests
     [Test]
     public async Task A_chunked_body_over_the_limit_is_413()
     {
-        await using var small = ApiServer.Start(server => server with { MaxRequestBodyBytes = 1024 });
+        await using var small = HubTestHost.Start(server: new ServerOptions { MaxRequestBodyBytes = 1024 });
         using var http = new HttpClient { BaseAddress = new Uri($"http://{small.EndPoint}") };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", small.Token("big"));
-        using var timeout = new CancellationTokenSource(RawHttp.Timeout);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Receive);
 
         using var response = await http.PostAsJsonAsync("/api/processes", new { process_type = "export", @params = new { pad = new string('p', 4096) } }, timeout.Token);
 

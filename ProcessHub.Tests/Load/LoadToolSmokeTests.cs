@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
-using ProcessHub.Auth;
-using ProcessHub.Hub;
-using ProcessHub.Server;
 
 namespace ProcessHub.Tests.Load;
 
@@ -13,25 +9,19 @@ namespace ProcessHub.Tests.Load;
 /// see every event at every connection. Nothing about timing is asserted.
 /// </summary>
 [TestFixture]
+[Category("process")]
 public sealed class LoadToolSmokeTests
 {
-    private const string Secret = "load-tool-smoke-tests-secret-0123456789abcdef";
-
     [Test]
     public async Task Load_tool_reports_every_delivery_of_20_events_to_3_connections()
     {
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
-        app.Start();
+        await using var host = HubTestHost.Start();
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[]
         {
-            LoadToolPath(), "load", "smoke", "--server", $"processhub=processhub:{app.LocalEndPoint.Port}:{Environment.ProcessId}",
-            "--secret", Secret, "--connections", "3", "--events", "20",
+            LoadToolPath(), "load", "smoke", "--server", $"processhub=processhub:{host.EndPoint.Port}:{Environment.ProcessId}",
+            "--secret", HubTestHost.Secret, "--connections", "3", "--events", "20",
         })
         {
             info.ArgumentList.Add(argument);

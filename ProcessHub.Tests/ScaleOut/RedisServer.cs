@@ -31,15 +31,7 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync(bool appendOnly = true)
     {
-        if (!File.Exists(Executable))
-        {
-            string missing = $"{Executable} is missing: ./run.sh test installs Debian's redis-server";
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail(missing);
-            }
-            Assert.Ignore(missing);
-        }
+        RequiredTools.Redis(Executable);
         var server = new RedisServer(appendOnly, FreePort());
         await server.StartAgainAsync();
         return server;

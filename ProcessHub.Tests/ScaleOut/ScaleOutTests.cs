@@ -28,16 +28,16 @@ public sealed class ScaleOutTests
         await using var tab1 = await OpenTabAsync(one, token);
         await using var tab2 = await OpenTabAsync(two, token);
 
-        var created = await RawHttp.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":20}""");
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":20}""");
         Assert.That(created.Status, Is.EqualTo(201), created.ToString());
         string id = created.Json.GetProperty("process_id").GetString()!;
         for (int i = 1; i <= 20; i++)
         {
             // Alternating hubs: the seq is the engine's, whichever hub the worker talks to.
-            var reply = await RawHttp.PostAsync(i % 2 == 0 ? one : two, $"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":20}""");
+            var reply = await RawHttpClient.PostAsync(i % 2 == 0 ? one : two, $"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":20}""");
             Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         }
-        var done = await RawHttp.PostAsync(one, $"/api/processes/{id}/complete", token, """{"result":{"rows":20}}""");
+        var done = await RawHttpClient.PostAsync(one, $"/api/processes/{id}/complete", token, """{"result":{"rows":20}}""");
         Assert.That(done.Status, Is.EqualTo(200), done.ToString());
 
         var seen1 = await ReadToEndAsync(tab1, id);
@@ -72,11 +72,11 @@ public sealed class ScaleOutTests
         Assert.That(await HubTestHost.DrainWithPingAsync(canceller), Has.None.Matches<HubMessage>(m => m.Type == "error"), "the cancel was not refused");
 
         // An HTTP worker talking to hub 1 learns of a cancel made through hub 3 from its next report.
-        var created = await RawHttp.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":3}""");
+        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":3}""");
         string worker = created.Json.GetProperty("process_id").GetString()!;
-        var cancel = await RawHttp.PostAsync(three, $"/api/processes/{worker}/cancel", token, null);
+        var cancel = await RawHttpClient.PostAsync(three, $"/api/processes/{worker}/cancel", token, null);
         Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
-        var report = await RawHttp.PostAsync(one, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
+        var report = await RawHttpClient.PostAsync(one, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
         Assert.That(report.Status, Is.EqualTo(409), report.ToString());
         Assert.That(report.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
     }
@@ -91,11 +91,11 @@ public sealed class ScaleOutTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         var tab = await OpenTabAsync(two, token);
-        var started = await RawHttp.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":100,"contexts":["1K"],"step_ms":50}""");
+        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":100,"contexts":["1K"],"step_ms":50}""");
         Assert.That(started.Status, Is.EqualTo(202), started.ToString());
         string benchmark = started.Json.GetProperty("process_id").GetString()!;
         var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Seq >= 3);
-        string epoch = (await RawHttp.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
 
         await hub2.KillAsync();
         await tab.DisposeAsync();
@@ -121,14 +121,14 @@ public sealed class ScaleOutTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await OpenTabAsync(one, token);
-        var created = await RawHttp.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":10}""");
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":10}""");
         string id = created.Json.GetProperty("process_id").GetString()!;
-        Assert.That((await RawHttp.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":1,"total":10}""")).Status, Is.EqualTo(200));
-        string epoch = (await RawHttp.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":1,"total":10}""")).Status, Is.EqualTo(200));
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
         var events = (await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Seq == 2)) is var second ? new List<HubMessage> { second } : [];
 
         await redis.StopAsync();
-        var refused = await RawHttp.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
+        var refused = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
         Assert.That(refused.Status, Is.EqualTo(503), refused.ToString());
         Assert.That(refused.Header("Retry-After"), Is.EqualTo("1"));
         Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty, "the tab stays connected, and nothing refused reached it");
@@ -136,9 +136,9 @@ public sealed class ScaleOutTests
         await redis.StartAgainAsync();
 
         HttpReply accepted = null!;
-        await ProcessHub.Tests.Api.Eventually.HoldsAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
-            accepted = await RawHttp.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
+            accepted = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":2,"total":10}""");
             return accepted.Status;
         }, status => status == 200, "hub 2 taking reports again after Redis returned", TimeSpan.FromSeconds(30));
         while (events[^1].Seq < 3)
@@ -150,7 +150,7 @@ public sealed class ScaleOutTests
             }
         }
         Assert.That(events.Select(m => m.Seq), Is.EqualTo(new long[] { 2, 3 }), "the report after the outage is the next seq: no gap, no repeat");
-        string after = (await RawHttp.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        string after = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
         Assert.That(after, Is.EqualTo(epoch), "Redis kept its data: the same epoch");
     }
 
@@ -162,10 +162,10 @@ public sealed class ScaleOutTests
         await using var _1 = hub1;
         string token = HubCluster.Token("alice");
         await using var tab = await OpenTabAsync(one, token);
-        var created = await RawHttp.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":10}""");
+        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":10}""");
         Assert.That(created.Status, Is.EqualTo(201));
         await tab.ReceiveUntilAsync("process_started");
-        string epoch = (await RawHttp.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
 
         await redis.StopAsync();
         await redis.StartAgainAsync();
@@ -173,7 +173,7 @@ public sealed class ScaleOutTests
         var fresh = await tab.ReceiveUntilAsync("process_list");
         Assert.That(fresh.String("epoch"), Is.Not.EqualTo(epoch), "a new epoch: the seqs the tab holds mean nothing now");
         Assert.That(fresh.Get("processes").GetArrayLength(), Is.Zero, "Redis lost everything");
-        var again = await RawHttp.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":1}""");
+        var again = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":1}""");
         Assert.That(again.Status, Is.EqualTo(201), "the hub goes on with the new epoch");
     }
 
@@ -187,7 +187,7 @@ public sealed class ScaleOutTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await OpenTabAsync(one, token);
-        var created = await RawHttp.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1000}""");
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1000}""");
         string id = created.Json.GetProperty("process_id").GetString()!;
 
         await using var admin = await redis.ConnectAsync();
@@ -207,7 +207,7 @@ public sealed class ScaleOutTests
             for (int i = 0; i < 60; i++)
             {
                 current++;
-                Assert.That((await RawHttp.PostAsync(two, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000}""")).Status, Is.EqualTo(200));
+                Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000}""")).Status, Is.EqualTo(200));
             }
             await stopKilling.CancelAsync();
             await killer;
@@ -222,7 +222,7 @@ public sealed class ScaleOutTests
             }
         }
         Assert.That(seqs, Is.EqualTo(Enumerable.Range(1, current + 1).Select(i => (long)i)), "every event, in order, none twice");
-        var metrics = await RawHttp.GetAsync(one, "/metrics", null);
+        var metrics = await RawHttpClient.GetAsync(one, "/metrics", null);
         TestContext.Out.WriteLine(string.Join('\n', metrics.Text.Split('\n').Where(l => l.StartsWith("processhub_engine", StringComparison.Ordinal))));
         Assert.That(GapsFilled(metrics.Text), Is.GreaterThan(0), "hub 1 noticed what its subscription missed and fetched it");
     }
@@ -230,15 +230,15 @@ public sealed class ScaleOutTests
     private static double GapsFilled(string metrics) =>
         double.Parse(metrics.Split('\n').First(l => l.StartsWith("processhub_engine_gaps_filled_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
 
-    private static async Task<HubTestClient> OpenTabAsync(System.Net.IPEndPoint hub, string token)
+    private static async Task<RawWebSocketClient> OpenTabAsync(System.Net.IPEndPoint hub, string token)
     {
-        var tab = await HubTestClient.ConnectAsync(hub, queryToken: token);
+        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
         var list = await tab.ReceiveAsync();
         Assert.That(list.Type, Is.EqualTo("process_list"));
         return tab;
     }
 
-    private static async Task<List<HubMessage>> ReadToEndAsync(HubTestClient tab, string processId)
+    private static async Task<List<HubMessage>> ReadToEndAsync(RawWebSocketClient tab, string processId)
     {
         var events = new List<HubMessage>();
         while (true)

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.ServerPolicies;
 /// upgrade completes first, so that a browser can read the code.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class ConnectionLimitTests
 {
     [Test]
@@ -33,7 +34,7 @@ internal sealed class ConnectionLimitTests
 
     private static async Task ExpectPongAsync(RawWebSocketClient client)
     {
-        await client.SendAsync(ClientFrame.Ping("count me"u8));
+        await client.SendRawAsync(ClientFrame.Ping("count me"u8));
         var pong = await client.ReceiveFrameAsync();
         Assert.That((pong.Opcode, pong.Text), Is.EqualTo((Opcodes.Pong, "count me")), pong.ToString());
     }

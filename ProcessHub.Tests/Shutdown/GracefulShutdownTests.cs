@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Shutdown;
 /// `./run.sh` does it, on a port the kernel picks, and found through the line it prints.
 /// </summary>
 [TestFixture]
+[Category("process")]
 internal sealed class GracefulShutdownTests
 {
     private const int Clients = 100;
@@ -56,7 +57,7 @@ internal sealed class GracefulShutdownTests
 
     private static async Task ExpectPongAsync(RawWebSocketClient client)
     {
-        await client.SendAsync(ClientFrame.Ping("ready"u8));
+        await client.SendRawAsync(ClientFrame.Ping("ready"u8));
         var pong = await client.ReceiveFrameAsync();
         if (pong.Opcode != Opcodes.Pong)
         {
@@ -72,7 +73,7 @@ internal sealed class GracefulShutdownTests
         {
             throw new InvalidDataException($"expected a close frame, got {close}");
         }
-        await client.SendAsync(ClientFrame.Close(close.CloseCode));
+        await client.SendRawAsync(ClientFrame.Close(close.CloseCode));
         await client.ExpectClosedAsync();
         return close.CloseCode;
     }

@@ -41,7 +41,7 @@ public sealed partial class CrashRecoveryTests
             await using var hub = StartHub(data);
             var endPoint = await ListeningOnAsync(hub);
 
-            await using var tab = await HubTestClient.ConnectAsync(endPoint, queryToken: token);
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
             var list = await tab.ReceiveAsync();
             Assert.That(list.Type, Is.EqualTo("process_list"));
             epoch ??= list.String("epoch");
@@ -50,7 +50,7 @@ public sealed partial class CrashRecoveryTests
             {
                 for (int i = 0; i < 2; i++)
                 {
-                    var created = await RawHttp.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":1000000}""");
+                    var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":1000000}""");
                     Assert.That(created.Status, Is.EqualTo(201), created.ToString());
                     string id = created.Json.GetProperty("process_id").GetString()!;
                     processes.Add(id);
@@ -79,7 +79,7 @@ public sealed partial class CrashRecoveryTests
                 HttpReply reply;
                 try
                 {
-                    reply = await RawHttp.PostAsync(endPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000000,"run":{{run}}}""");
+                    reply = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000000,"run":{{run}}}""");
                 }
                 catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or EndOfStreamException)
                 {
@@ -94,7 +94,7 @@ public sealed partial class CrashRecoveryTests
                 if (++reports == reportsBeforeKill)
                 {
                     // Kill while the next report is in flight.
-                    var inFlight = RawHttp.PostAsync(endPoint, $"/api/processes/{processes[reports % processes.Count]}/progress", token, $$"""{"current":{{nextCurrent[processes[reports % processes.Count]]++}},"total":1000000,"run":{{run}}}""");
+                    var inFlight = RawHttpClient.PostAsync(endPoint, $"/api/processes/{processes[reports % processes.Count]}/progress", token, $$"""{"current":{{nextCurrent[processes[reports % processes.Count]]++}},"total":1000000,"run":{{run}}}""");
                     await hub.KillAsync();
                     try
                     {
@@ -123,7 +123,7 @@ public sealed partial class CrashRecoveryTests
         await using var last = StartHub(data);
         var final = await ListeningOnAsync(last);
         await AssertNothingLostAsync(final, token, epoch!, processes, acknowledged, seen, run: 21);
-        var after = await RawHttp.PostAsync(final, $"/api/processes/{processes[0]}/progress", token, $$"""{"current":{{nextCurrent[processes[0]]}},"total":1000000}""");
+        var after = await RawHttpClient.PostAsync(final, $"/api/processes/{processes[0]}/progress", token, $$"""{"current":{{nextCurrent[processes[0]]}},"total":1000000}""");
         Assert.That(after.Status, Is.EqualTo(200), after.ToString());
         Assert.That(conflicts, Is.Empty);
         TestContext.Out.WriteLine($"seed {seed}: {acknowledged.Values.Sum(b => b.Count)} reports acknowledged, {seen.Count} events seen by tabs over 21 kills");
@@ -139,12 +139,12 @@ public sealed partial class CrashRecoveryTests
         await using (var hub = StartHub(data))
         {
             var endPoint = await ListeningOnAsync(hub);
-            await using var tab = await HubTestClient.ConnectAsync(endPoint, queryToken: token);
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
             await tab.ReceiveAsync();
-            var started = await RawHttp.PostAsync(endPoint, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":50,"contexts":["1K","5K"],"step_ms":100}""");
+            var started = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":50,"contexts":["1K","5K"],"step_ms":100}""");
             Assert.That(started.Status, Is.EqualTo(202), started.ToString());
             benchmark = started.Json.GetProperty("process_id").GetString()!;
-            var created = await RawHttp.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":3}""");
+            var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":3}""");
             worker = created.Json.GetProperty("process_id").GetString()!;
             var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Type == "process_progress");
             lastSeenSeq = progress.Seq;
@@ -156,7 +156,7 @@ public sealed partial class CrashRecoveryTests
         await using (var hub = StartHub(data))
         {
             var endPoint = await ListeningOnAsync(hub);
-            await using var tab = await HubTestClient.ConnectAsync(endPoint, queryToken: token);
+            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
             var list = await tab.ReceiveAsync();
             var listed = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
             Assert.That(listed[benchmark].GetProperty("status").GetString(), Is.EqualTo("failed"));
@@ -176,7 +176,7 @@ public sealed partial class CrashRecoveryTests
             Assert.That(replayed[^1].Type, Is.EqualTo("process_failed"));
             Assert.That(replayed[^1].Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
 
-            var next = await RawHttp.PostAsync(endPoint, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
+            var next = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
             Assert.That(next.Status, Is.EqualTo(200), "the HTTP worker's next report is accepted");
         }
     }
@@ -258,7 +258,7 @@ public sealed partial class CrashRecoveryTests
         ConcurrentDictionary<(string ProcessId, long Seq), byte[]> seen,
         int run)
     {
-        await using var tab = await HubTestClient.ConnectAsync(endPoint, queryToken: token);
+        await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
         await tab.ReceiveAsync();
         foreach (string id in processes)
         {
@@ -285,7 +285,7 @@ public sealed partial class CrashRecoveryTests
         }
     }
 
-    private static async Task RecordAsync(HubTestClient tab, ConcurrentDictionary<(string, long), byte[]> seen, ConcurrentBag<string> conflicts, CancellationToken stop)
+    private static async Task RecordAsync(RawWebSocketClient tab, ConcurrentDictionary<(string, long), byte[]> seen, ConcurrentBag<string> conflicts, CancellationToken stop)
     {
         try
         {

@@ -29,7 +29,7 @@ public sealed class DurableRestartTests
         await using (var hub = DurableHub.Start(data))
         {
             epoch = hub.Epoch;
-            await using var tab = await HubTestClient.ConnectAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
             Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("process_list"));
 
             http = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 5, null, null), InProcess: false))).ProcessId;
@@ -64,7 +64,7 @@ public sealed class DurableRestartTests
         await using (var hub = DurableHub.Start(data))
         {
             Assert.That(hub.Epoch, Is.EqualTo(epoch), "a reopened store keeps its epoch");
-            await using var tab = await HubTestClient.ConnectAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
             var list = await tab.ReceiveAsync();
             Assert.That(list.Type, Is.EqualTo("process_list"));
             Assert.That(list.String("epoch"), Is.EqualTo(epoch));
@@ -171,7 +171,7 @@ public sealed class DurableRestartTests
             time.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(1));
             await run.ReportProgressAsync(50, 50); // keeps the first process fresh; the ended one is past retention
             hub.App.Timers.Sweep();
-            await ProcessHub.Tests.Hub.Eventually.HoldsAsync(() => !ProcessIds(data).Contains(expired), "the expired process leaving the file");
+            await Eventually.HoldsAsync(() => !ProcessIds(data).Contains(expired), "the expired process leaving the file");
         }
         await using (var hub = DurableHub.Start(data, options, time))
         {
@@ -188,7 +188,7 @@ public sealed class DurableRestartTests
         using var data = new DataDirectory();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var hub = DurableHub.Start(data, new HubOptions { StaleAfter = TimeSpan.FromMinutes(10) }, time);
-        await using var tab = await HubTestClient.ConnectAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+        await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
         await tab.ReceiveAsync();
         var quiet = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
         var busy = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
@@ -242,9 +242,9 @@ public sealed class DurableRestartTests
         await using (var hub = DurableHub.Start(data, maxPageCount: 12))
         {
             string token = hub.Token("alice");
-            await using var tab = await HubTestClient.ConnectAsync(hub.EndPoint, queryToken: token);
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: token);
             await tab.ReceiveAsync();
-            var created = await RawHttp.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":100000}""");
+            var created = await RawHttpClient.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":100000}""");
             Assert.That(created.Status, Is.EqualTo(201), created.ToString());
             id = created.Json.GetProperty("process_id").GetString()!;
             string padding = new('x', 2000);
@@ -253,7 +253,7 @@ public sealed class DurableRestartTests
             while (true)
             {
                 current++;
-                reply = await RawHttp.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":100000,"detail":"{{padding}}"}""");
+                reply = await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":100000,"detail":"{{padding}}"}""");
                 if (reply.Status != 200)
                 {
                     break;
@@ -266,7 +266,7 @@ public sealed class DurableRestartTests
             Assert.That(reply.Header("Retry-After"), Is.EqualTo("1"));
             Assert.That(hub.Store.Failure, Is.Not.Null);
 
-            var again = await RawHttp.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":100000}""");
+            var again = await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":100000}""");
             Assert.That(again.Status, Is.EqualTo(503), "a failed store takes nothing more");
 
             // The tab got every acknowledged event and nothing else: the refused ones were never published.
@@ -290,7 +290,7 @@ public sealed class DurableRestartTests
         using var connection = new SqliteConnection($"Data Source={data.Database};Mode=ReadOnly;Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq FROM events WHERE process_id = $id ORDER BY seq";
+        command.CommandText = "SELECT e.seq FROM events e JOIN processes p ON p.key = e.process WHERE p.id = $id ORDER BY e.seq";
         command.Parameters.AddWithValue("$id", processId);
         var seqs = new List<long>();
         using var rows = command.ExecuteReader();

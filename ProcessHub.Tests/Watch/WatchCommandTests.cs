@@ -1,35 +1,27 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
-using ProcessHub.Auth;
-using ProcessHub.Hub;
-using ProcessHub.Server;
 
 namespace ProcessHub.Tests.Watch;
 
 /// <summary><c>processhub watch</c> against a real hub: the JSON stream for scripts, and the bar view with redirected output.</summary>
 [TestFixture]
+[Category("process")]
 public sealed class WatchCommandTests
 {
-    private HubApplication _app = null!;
+    private HubTestHost _host = null!;
     private string _url = null!;
     private string _token = null!;
 
     [SetUp]
     public void StartHub()
     {
-        _app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = "watch-command-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
-        _app.Start();
-        _url = $"ws://127.0.0.1:{_app.LocalEndPoint.Port}/ws";
-        _token = _app.Tokens.Issue("carol", [], TimeSpan.FromMinutes(10));
+        _host = HubTestHost.Start();
+        _url = $"ws://{_host.EndPoint}/ws";
+        _token = _host.Token("carol");
     }
 
     [TearDown]
-    public async Task StopHub() => await _app.DisposeAsync();
+    public async Task StopHub() => await _host.DisposeAsync();
 
     [Test]
     public async Task Json_mode_prints_every_message_as_one_line_and_ctrl_c_closes_with_1000()
@@ -39,7 +31,7 @@ public sealed class WatchCommandTests
         var list = JsonDocument.Parse(await watch.NextLineAsync(_ => true)).RootElement;
         Assert.That(list.GetProperty("type").GetString(), Is.EqualTo("process_list"), "process_list comes first");
 
-        var run = _app.Producer.Start("benchmark", "carol", total: 2);
+        var run = _host.App.Producer.Start("benchmark", "carol", total: 2);
         run.ReportProgress(1, 2, "GPT-4o", "Run 1/1, Context 1K");
         run.Complete(new { score = 1 });
 
@@ -52,16 +44,16 @@ public sealed class WatchCommandTests
         Assert.That(received.Select(m => m.GetProperty("seq").GetInt64()), Is.EqualTo(new[] { 1L, 2L, 3L }));
         Assert.That(received[1].GetProperty("progress").GetProperty("detail").GetString(), Is.EqualTo("Run 1/1, Context 1K"));
 
-        var closed = _app.Counters.Closes.GetValueOrDefault(1000);
+        var closed = _host.App.Counters.Closes.GetValueOrDefault(1000);
         watch.Terminate();
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
-        await Eventually(() => _app.Counters.Closes.GetValueOrDefault(1000) > closed, "the hub saw close 1000");
+        await Eventually.HoldsAsync(() => _host.App.Counters.Closes.GetValueOrDefault(1000) > closed, "the hub saw close 1000");
     }
 
     [Test]
     public async Task Bar_mode_with_redirected_output_prints_a_line_per_change_without_error()
     {
-        var run = _app.Producer.Start("evaluation", "carol", total: 4);
+        var run = _host.App.Producer.Start("evaluation", "carol", total: 4);
         using var watch = WatchProcess.Start("watch", "--url", _url, "--token", _token);
 
         string first = await watch.NextLineAsync(line => line.StartsWith(run.ProcessId, StringComparison.Ordinal));
@@ -84,16 +76,5 @@ public sealed class WatchCommandTests
     {
         using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "not-a-jwt");
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
-    }
-
-    // Awaits a condition the hub updates after the socket closes; checks often, fails after a generous deadline.
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            Assert.That(deadline.IsCancellationRequested, Is.False, $"timed out waiting until {what}");
-            await Task.Delay(20);
-        }
     }
 }

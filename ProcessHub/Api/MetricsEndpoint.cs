@@ -38,6 +38,7 @@ internal sealed class MetricsEndpoint
         var storeEvents = metrics.CreateCounter("processhub_store_events_written_total", "Events the durable store made durable.");
         var storeCommitSeconds = metrics.CreateCounter("processhub_store_commit_seconds_total", "Time the durable store's writer spent writing and committing.");
         var storeCheckpoints = metrics.CreateCounter("processhub_store_checkpoints_total", "Write-ahead log checkpoints (run off the write path).");
+        var storeCheckpointSeconds = metrics.CreateCounter("processhub_store_checkpoint_seconds_total", "Time spent in write-ahead log checkpoints (off the write path).");
         var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
 
         var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable), else 0.");
@@ -58,6 +59,7 @@ internal sealed class MetricsEndpoint
                 storeEvents.IncTo(store.EventsWritten);
                 storeCommitSeconds.IncTo(store.CommitTime.TotalSeconds);
                 storeCheckpoints.IncTo(store.Checkpoints);
+                storeCheckpointSeconds.IncTo(store.CheckpointTime.TotalSeconds);
                 storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
             }
             webSockets.Set(server.OpenWebSockets);

@@ -239,6 +239,9 @@ internal sealed class ServeCommand
             return Refuse(ex.Message, exitCode: 1);
         }
         await using var app = opened;
+        // The dev tokens are routes of their own: mapped before the listener opens, so no request (and no one reading
+        // the banner below) can find the hub up without them, and the router is never changed while it serves.
+        var devTokens = devMode ? EnableDevTokens(app) : default;
         try
         {
             app.Start();
@@ -252,7 +255,7 @@ internal sealed class ServeCommand
         Console.WriteLine($"Processes are kept in {app.Engine.Description}");
         if (devMode)
         {
-            PrintDevBanner(app, endPoint);
+            PrintDevBanner(endPoint, devTokens.User, devTokens.Admin);
         }
 
         await stopRequested.Task.ConfigureAwait(false);
@@ -268,12 +271,17 @@ internal sealed class ServeCommand
         }
     }
 
-    private static void PrintDevBanner(HubApplication app, IPEndPoint endPoint)
+    private static (string User, string Admin) EnableDevTokens(HubApplication app)
     {
         var lifetime = Api.DevTokenEndpoint.Lifetime;
         string userToken = app.Tokens.Issue("dev", [], lifetime);
         string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
         app.EnableDevToken(userToken);
+        return (userToken, adminToken);
+    }
+
+    private static void PrintDevBanner(IPEndPoint endPoint, string userToken, string adminToken)
+    {
         Console.WriteLine("Dev mode: no JWT secret or key configured, so this run signs its own tokens (valid 24 h, for this run only).");
         Console.WriteLine($"  Dashboard:                http://{endPoint}/");
         Console.WriteLine($"  WebSocket for user 'dev': ws://{endPoint}/ws?token={userToken}");

@@ -92,6 +92,8 @@ public sealed class SharedFrame : IBufferWriter<byte>
     internal static SharedFrame Create(Opcode opcode, ReadOnlySpan<byte> payload, FrameKind kind, long coalesceKey = 0)
     {
         var frame = Rent(kind, coalesceKey);
+        // The size is known: no room for growth (a restored history holds a million of these).
+        frame.EnsureCapacity(payload.Length, minimum: 0);
         payload.CopyTo(frame.GetSpan(payload.Length));
         frame.Advance(payload.Length);
         frame.Seal(opcode);
@@ -157,14 +159,14 @@ public sealed class SharedFrame : IBufferWriter<byte>
         return _buffer.AsSpan(FrameHeaderWriter.MaxHeaderLength + _written);
     }
 
-    private void EnsureCapacity(int sizeHint)
+    private void EnsureCapacity(int sizeHint, int minimum = InitialCapacity)
     {
         int needed = FrameHeaderWriter.MaxHeaderLength + _written + Math.Max(sizeHint, 1);
         if (_buffer.Length >= needed)
         {
             return;
         }
-        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(InitialCapacity, _buffer.Length * 2)));
+        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(minimum, _buffer.Length * 2)));
         if (_buffer.Length > 0)
         {
             _buffer.AsSpan(0, FrameHeaderWriter.MaxHeaderLength + _written).CopyTo(grown);

@@ -78,7 +78,7 @@ internal sealed partial class RedisProcessEngine
         {
             if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message))
             {
-                events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload.ToArray()));
+                events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload));
             }
         }
         // History is the contiguous tail ending at the state's seq.

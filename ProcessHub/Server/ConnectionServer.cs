@@ -51,7 +51,7 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         _time = time ?? TimeProvider.System;
         _slowConsumers = new SlowConsumerPolicy(options.OutboundByteLimit, options.StallLimit);
         _logger = loggerFactory.CreateLogger("ProcessHub.Server");
-        _http = new HttpConnectionLoop(options, router, _logger);
+        _http = new HttpConnectionLoop(options, router, _logger, _time);
         _onWebSocketEnded = OnWebSocketEnded;
         Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, options.ReclaimAfterConnections, _time);
     }

@@ -26,13 +26,15 @@ internal sealed class HttpConnectionLoop
     private readonly HostAllowList _allowedHosts;
     private readonly Router _router;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger)
+    public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger, TimeProvider time)
     {
         _options = options;
         _allowedHosts = new HostAllowList(options.AllowedHosts);
         _router = router;
         _logger = logger;
+        _time = time;
     }
 
     /// <summary>
@@ -43,7 +45,10 @@ internal sealed class HttpConnectionLoop
     public async Task<UpgradeRequest?> RunAsync(ClientConnection client, CancellationToken stopping)
     {
         var request = new HttpRequest();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        // The head timeout runs on the server's clock (a linked source could only use the system's), and shutdown
+        // cancels it too.
+        using var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var stoppingRegistration = stopping.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), deadline);
         try
         {
             while (!stopping.IsCancellationRequested)
@@ -319,7 +324,7 @@ internal sealed class HttpConnectionLoop
         return HttpResponseWriter.Error(status, code, RequestRejectionStatus.ToMessage(rejection), keepAlive: false);
     }
 
-    private static async Task RefuseAsync(ClientConnection client, byte[] response, CancellationToken stopping)
+    private async Task RefuseAsync(ClientConnection client, byte[] response, CancellationToken stopping)
     {
         await client.SendAsync(response).ConfigureAwait(false);
         await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
@@ -330,11 +335,12 @@ internal sealed class HttpConnectionLoop
     /// bounded time and amount), rather than closing with unread bytes: that would make the kernel send a reset, which
     /// can destroy the response in the client's buffers before it is read (a 413 or 400 lost to "connection reset").
     /// </summary>
-    private static async Task CloseGracefullyAsync(ClientConnection client, CancellationToken stopping)
+    private async Task CloseGracefullyAsync(ClientConnection client, CancellationToken stopping)
     {
         client.ShutdownSend();
-        using var linger = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        linger.CancelAfter(LingerTimeout);
+        // On the server's clock, like the head timeout.
+        using var linger = new CancellationTokenSource(LingerTimeout, _time);
+        using var stoppingRegistration = stopping.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linger);
         long drained = 0;
         try
         {

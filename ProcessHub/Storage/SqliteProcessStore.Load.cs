@@ -4,74 +4,126 @@ using ProcessHub.Hub.Processes;
 
 namespace ProcessHub.Storage;
 
-/// <summary>Reading back what the store holds when the hub starts.</summary>
+/// <summary>Reading back what the store holds when the hub starts, and the writer's bookkeeping with it.</summary>
 internal sealed partial class SqliteProcessStore
 {
     private List<StoredProcess> Load(SqliteConnection connection)
     {
-        var processes = new List<StoredProcess>();
-        using var readProcesses = connection.CreateCommand();
-        readProcesses.CommandText = """
-            SELECT id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by
-            FROM processes ORDER BY started_at
-            """;
-        // One query per process for its events: no process id string per event row (a million of them at the
-        // restart target of 1,000 processes x 1,000 events).
-        using var readEvents = connection.CreateCommand();
-        readEvents.CommandText = "SELECT seq, kind, payload FROM events WHERE process_id = $id AND seq > $after ORDER BY seq";
-        var id = readEvents.Parameters.Add("$id", SqliteType.Text);
-        var after = readEvents.Parameters.Add("$after", SqliteType.Integer);
-        using var rows = readProcesses.ExecuteReader();
-        while (rows.Read())
+        var byKey = new Dictionary<long, Loaded>();
+        using (var readProcesses = connection.CreateCommand())
         {
-            var state = new ProcessState(
-                Status: (ProcessStatus)rows.GetInt32(6),
-                Seq: rows.GetInt64(7),
-                ProgressJson: (byte[])rows.GetValue(8),
-                LastChangedAt: Time(rows.GetInt64(9)),
-                EndedAt: rows.IsDBNull(10) ? null : Time(rows.GetInt64(10)),
-                ResultJson: rows.IsDBNull(11) ? null : (byte[])rows.GetValue(11),
-                ErrorJson: rows.IsDBNull(12) ? null : (byte[])rows.GetValue(12),
-                CancelledBy: rows.IsDBNull(13) ? null : rows.GetString(13));
-            string processId = rows.GetString(0);
-            id.Value = processId;
-            after.Value = state.Seq - _historyLimit;
-            processes.Add(new StoredProcess(
-                processId,
-                rows.GetString(1),
-                rows.GetString(2),
-                rows.IsDBNull(3) ? null : (byte[])rows.GetValue(3),
-                Time(rows.GetInt64(4)),
-                rows.GetInt64(5) != 0,
-                state,
-                ReadEvents(readEvents, state.Seq)));
+            readProcesses.CommandText = """
+                SELECT key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by
+                FROM processes
+                """;
+            using var rows = readProcesses.ExecuteReader();
+            while (rows.Read())
+            {
+                var state = new ProcessState(
+                    Status: (ProcessStatus)rows.GetInt32(7),
+                    Seq: rows.GetInt64(8),
+                    ProgressJson: (byte[])rows.GetValue(9),
+                    LastChangedAt: Time(rows.GetInt64(10)),
+                    EndedAt: rows.IsDBNull(11) ? null : Time(rows.GetInt64(11)),
+                    ResultJson: rows.IsDBNull(12) ? null : (byte[])rows.GetValue(12),
+                    ErrorJson: rows.IsDBNull(13) ? null : (byte[])rows.GetValue(13),
+                    CancelledBy: rows.IsDBNull(14) ? null : rows.GetString(14));
+                long key = rows.GetInt64(0);
+                byKey[key] = new Loaded(key, rows.GetString(1), rows.GetString(2), rows.GetString(3),
+                    rows.IsDBNull(4) ? null : (byte[])rows.GetValue(4), Time(rows.GetInt64(5)), rows.GetInt64(6) != 0, state);
+                _nextProcessKey = Math.Max(_nextProcessKey, key + 1);
+            }
+        }
+        // One pass over the events in the order they were committed: a process's events arrive in seq order. Events
+        // name their process by its key, so no string is read per event (a million events at the restart target).
+        using (var readEvents = connection.CreateCommand())
+        {
+            readEvents.CommandText = "SELECT id, process, seq, kind, payload FROM events ORDER BY id";
+            using var rows = readEvents.ExecuteReader();
+            while (rows.Read())
+            {
+                long id = rows.GetInt64(0);
+                _nextEventId = Math.Max(_nextEventId, id + 1);
+                if (byKey.TryGetValue(rows.GetInt64(1), out var process))
+                {
+                    process.Events.Add(new StoredEvent(rows.GetInt64(2), (HubEventKind)rows.GetInt32(3), (byte[])rows.GetValue(4)));
+                    process.EventIds.Add(id);
+                }
+                else
+                {
+                    _deletable.Enqueue(id); // left behind by a process removed meanwhile
+                }
+            }
+        }
+        var processes = new List<StoredProcess>(byKey.Count);
+        foreach (var process in byKey.Values.OrderBy(p => p.StartedAt))
+        {
+            processes.Add(process.ToStored(this));
         }
         return processes;
     }
 
-    /// <summary>The retained events, which end at the state's seq with no gap (one transaction writes both).</summary>
-    private static List<StoredEvent> ReadEvents(SqliteCommand readEvents, long lastSeq)
-    {
-        var events = new List<StoredEvent>();
-        using var rows = readEvents.ExecuteReader();
-        while (rows.Read())
-        {
-            events.Add(new StoredEvent(rows.GetInt64(0), (HubEventKind)rows.GetInt32(1), (byte[])rows.GetValue(2)));
-        }
-        // Keep only the contiguous tail ending at lastSeq; anything else would put a frame at the wrong seq.
-        int start = events.Count;
-        long expected = lastSeq;
-        while (start > 0 && events[start - 1].Seq == expected)
-        {
-            start--;
-            expected--;
-        }
-        if (start > 0)
-        {
-            events.RemoveRange(0, start);
-        }
-        return events;
-    }
-
     private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    /// <summary>One process as read, before its events are checked and its state brought up to its last event.</summary>
+    private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState)
+    {
+        public List<StoredEvent> Events { get; } = [];
+
+        public List<long> EventIds { get; } = [];
+
+        /// <summary>
+        /// Keeps the contiguous tail of events that ends at the last one, within the history limit (older and stray
+        /// rows are deleted by the writer later), and takes a running process's seq and progress from that last event:
+        /// the row of a running process is not rewritten at every report.
+        /// </summary>
+        public StoredProcess ToStored(SqliteProcessStore store)
+        {
+            var state = RowState;
+            int start = Events.Count;
+            if (start > 0)
+            {
+                long expected = Events[^1].Seq;
+                while (start > 0 && Events[start - 1].Seq == expected && Events.Count - start < Math.Max(store._historyLimit, 1))
+                {
+                    start--;
+                    expected--;
+                }
+            }
+            for (int i = 0; i < start; i++)
+            {
+                store._deletable.Enqueue(EventIds[i]);
+            }
+            var kept = Events.GetRange(start, Events.Count - start);
+            var rows = new StoredRows(Key);
+            foreach (long id in EventIds.Skip(start))
+            {
+                rows.Events.Enqueue(id);
+            }
+            store._rows[Id] = rows;
+
+            if (kept.Count > 0 && kept[^1].Seq > state.Seq && !state.IsEnded)
+            {
+                var last = kept[^1];
+                var payload = EventPayload.Parse(last.Payload.Span);
+                state = state with
+                {
+                    Seq = last.Seq,
+                    ProgressJson = payload?.Progress ?? state.ProgressJson,
+                    LastChangedAt = payload?.Timestamp ?? state.LastChangedAt,
+                };
+            }
+            if (kept.Count > 0 && kept[^1].Seq != state.Seq)
+            {
+                // Events that do not end at the state's seq cannot be a replay of it: keep none.
+                foreach (long id in rows.Events)
+                {
+                    store._deletable.Enqueue(id);
+                }
+                rows.Events.Clear();
+                kept.Clear();
+            }
+            return new StoredProcess(Id, Type, Owner, ParamsJson, StartedAt, InProcess, state, kept);
+        }
+    }
 }

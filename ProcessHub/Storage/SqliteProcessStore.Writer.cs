@@ -7,19 +7,40 @@ namespace ProcessHub.Storage;
 
 /// <summary>
 /// The single writer: group commit, then publish. Every event queued while a commit runs goes into the next one, so
-/// under load a commit carries hundreds of events for the cost of one write to the log.
+/// under load a commit carries hundreds of events for the cost of one write to the log. Events are appended with
+/// ids this writer hands out (the table's rowid, in commit order), so a commit writes a few consecutive pages whatever
+/// the number of processes it touches; a process's history beyond the limit is deleted by id in the same commit,
+/// and since every process's oldest rows were written together, those deletes touch a few pages too.
 /// </summary>
 internal sealed partial class SqliteProcessStore
 {
     private const int MaxBatch = 4096;
+
+    // Below this many queued events, the writer yields once before it commits (see WriterLoop).
+    private const int CommitDelayBelow = 16;
     private const int Attempts = 3;
 
-    private readonly Dictionary<ProcessRecord, PendingEvent> _lastInBatch = new();
+    // How many stray events (left by a removed process, or past a lowered limit at start) one commit deletes: a backlog
+    // never makes one commit long.
+    private const int MaxStrayDeletesPerCommit = MaxBatch;
+
+    // What the writer knows of the rows; changed only after a commit succeeds, so that a retried batch sees them as
+    // they were.
+    private readonly Dictionary<string, StoredRows> _rows = new(StringComparer.Ordinal);
+    private readonly Queue<long> _deletable = new();
+    private long _nextProcessKey = 1;
+    private long _nextEventId = 1;
+
+    // Per batch, reused: processes started in it, events appended by it, processes removed by it.
+    private readonly Dictionary<string, StoredRows> _startedInBatch = new(StringComparer.Ordinal);
+    private readonly List<(StoredRows Rows, long EventId)> _appendedInBatch = [];
+    private readonly Dictionary<StoredRows, int> _appendedPerProcess = [];
+    private readonly List<string> _removedInBatch = [];
+
     private SqliteCommand? _insertProcess;
     private SqliteCommand? _updateProcess;
     private SqliteCommand? _insertEvent;
-    private SqliteCommand? _pruneEvents;
-    private SqliteCommand? _deleteEvents;
+    private SqliteCommand? _deleteEvent;
     private SqliteCommand? _deleteProcess;
 
     private void WriterLoop()
@@ -30,6 +51,13 @@ internal sealed partial class SqliteProcessStore
             _signal.Wait();
             while (true)
             {
+                if (_queue.Count < CommitDelayBelow)
+                {
+                    // Group commit's delay (PostgreSQL's commit_delay): a commit costs about the same for one event as for
+                    // fifty, and the producers that would fill this one are runnable right now, often on this very core.
+                    // Giving up the rest of this time slice once lets them queue their events into it.
+                    Thread.Yield();
+                }
                 // Cleared before draining: an append from here on signals again, so nothing waits for a next burst.
                 Volatile.Write(ref _wake, 0);
                 batch.Clear();
@@ -114,82 +142,150 @@ internal sealed partial class SqliteProcessStore
     private void Write(List<StoreCommand> batch)
     {
         var connection = _connection!;
-        using var transaction = connection.BeginTransaction();
-        Enlist(transaction);
-        try
+        _startedInBatch.Clear();
+        _appendedInBatch.Clear();
+        _appendedPerProcess.Clear();
+        _removedInBatch.Clear();
+        long nextKey = _nextProcessKey;
+        long nextEvent = _nextEventId;
+        int strays = Math.Min(_deletable.Count, MaxStrayDeletesPerCommit);
+
+        using (var transaction = connection.BeginTransaction())
         {
-            _lastInBatch.Clear();
+            Enlist(transaction);
             foreach (var command in batch)
             {
                 if (command.Event is { } pending)
                 {
+                    var process = pending.Process;
+                    StoredRows? rows;
                     if (pending.Kind == HubEventKind.Started)
                     {
-                        InsertProcess(pending);
+                        rows = new StoredRows(nextKey++);
+                        _startedInBatch[process.Id] = rows;
+                        InsertProcess(rows.Key, pending);
+                    }
+                    else if (!_startedInBatch.TryGetValue(process.Id, out rows) && !_rows.TryGetValue(process.Id, out rows))
+                    {
+                        throw new InvalidOperationException($"process {process.Id} has no row in the store");
                     }
                     if (_historyLimit > 0)
                     {
                         var insert = _insertEvent!;
-                        insert.Parameters[0].Value = pending.Process.Id;
-                        insert.Parameters[1].Value = pending.Seq;
-                        insert.Parameters[2].Value = (int)pending.Kind;
-                        insert.Parameters[3].Value = pending.Frame.Payload.ToArray();
+                        insert.Parameters[0].Value = nextEvent;
+                        insert.Parameters[1].Value = rows.Key;
+                        insert.Parameters[2].Value = pending.Seq;
+                        insert.Parameters[3].Value = (int)pending.Kind;
+                        insert.Parameters[4].Value = pending.Frame.Payload.ToArray();
                         insert.ExecuteNonQuery();
+                        _appendedInBatch.Add((rows, nextEvent++));
+                        _appendedPerProcess[rows] = _appendedPerProcess.GetValueOrDefault(rows) + 1;
                     }
-                    _lastInBatch[pending.Process] = pending;
+                    // The row keeps what the last event cannot say: the outcome. While the process runs its state is its
+                    // last event (the row is rewritten only when no event is kept at all).
+                    if (pending.Kind != HubEventKind.Started && (HubEventNames.IsTerminal(pending.Kind) || _historyLimit == 0))
+                    {
+                        UpdateProcess(rows.Key, pending.State);
+                    }
                 }
                 else
                 {
                     foreach (string processId in command.Removed!)
                     {
-                        _deleteEvents!.Parameters[0].Value = processId;
-                        _deleteEvents.ExecuteNonQuery();
-                        _deleteProcess!.Parameters[0].Value = processId;
-                        _deleteProcess.ExecuteNonQuery();
+                        if (_rows.TryGetValue(processId, out var rows))
+                        {
+                            foreach (long eventId in rows.Events)
+                            {
+                                DeleteEvent(eventId);
+                            }
+                            _deleteProcess!.Parameters[0].Value = rows.Key;
+                            _deleteProcess.ExecuteNonQuery();
+                            _removedInBatch.Add(processId);
+                        }
                     }
                 }
             }
-            // The process row takes the batch's last state of each process; the history keeps its last events.
-            foreach (var (process, last) in _lastInBatch)
+            // The history limit holds at every commit: each process's oldest events past it go now.
+            foreach (var (rows, appended) in _appendedPerProcess)
             {
-                if (last.Kind != HubEventKind.Started)
+                int overflow = rows.Events.Count + appended - _historyLimit;
+                foreach (long eventId in rows.Events.Take(Math.Max(0, overflow)))
                 {
-                    UpdateProcess(process.Id, last.State);
+                    DeleteEvent(eventId);
                 }
-                if (last.Seq > _historyLimit)
+            }
+            foreach (var (rows, eventId) in _appendedInBatch)
+            {
+                // Events of this very batch past the limit (more than the limit in one commit) are never kept.
+                int appendedAfter = _appendedPerProcess[rows]--;
+                if (appendedAfter > _historyLimit)
                 {
-                    _pruneEvents!.Parameters[0].Value = process.Id;
-                    _pruneEvents.Parameters[1].Value = last.Seq - _historyLimit;
-                    _pruneEvents.ExecuteNonQuery();
+                    DeleteEvent(eventId);
                 }
+            }
+            foreach (long eventId in _deletable.Take(strays))
+            {
+                DeleteEvent(eventId);
             }
             transaction.Commit();
         }
-        finally
+
+        // Committed: now the writer's own bookkeeping moves on.
+        _nextProcessKey = nextKey;
+        _nextEventId = nextEvent;
+        for (int i = 0; i < strays; i++)
         {
-            _lastInBatch.Clear();
+            _deletable.Dequeue();
+        }
+        foreach (var (processId, rows) in _startedInBatch)
+        {
+            _rows[processId] = rows;
+        }
+        foreach (var (rows, eventId) in _appendedInBatch)
+        {
+            Retain(rows, eventId);
+        }
+        foreach (string processId in _removedInBatch)
+        {
+            _rows.Remove(processId);
         }
     }
 
-    private void InsertProcess(PendingEvent started)
+    /// <summary>Keeps an event of a process; the oldest beyond the history limit was deleted in the same commit.</summary>
+    private void Retain(StoredRows rows, long eventId)
+    {
+        rows.Events.Enqueue(eventId);
+        while (rows.Events.Count > _historyLimit)
+        {
+            rows.Events.Dequeue();
+        }
+    }
+
+    private void DeleteEvent(long eventId)
+    {
+        _deleteEvent!.Parameters[0].Value = eventId;
+        _deleteEvent.ExecuteNonQuery();
+    }
+
+    private void InsertProcess(long key, PendingEvent started)
     {
         var process = started.Process;
-        var state = started.State;
         var insert = _insertProcess!;
-        insert.Parameters[0].Value = process.Id;
-        insert.Parameters[1].Value = process.Type;
-        insert.Parameters[2].Value = process.Owner;
-        insert.Parameters[3].Value = (object?)process.ParamsJson ?? DBNull.Value;
-        insert.Parameters[4].Value = process.StartedAt.UtcTicks;
-        insert.Parameters[5].Value = process.InProcess ? 1 : 0;
-        SetState(insert, 6, state);
+        insert.Parameters[0].Value = key;
+        insert.Parameters[1].Value = process.Id;
+        insert.Parameters[2].Value = process.Type;
+        insert.Parameters[3].Value = process.Owner;
+        insert.Parameters[4].Value = (object?)process.ParamsJson ?? DBNull.Value;
+        insert.Parameters[5].Value = process.StartedAt.UtcTicks;
+        insert.Parameters[6].Value = process.InProcess ? 1 : 0;
+        SetState(insert, 7, started.State);
         insert.ExecuteNonQuery();
     }
 
-    private void UpdateProcess(string processId, ProcessState state)
+    private void UpdateProcess(long key, ProcessState state)
     {
         var update = _updateProcess!;
-        update.Parameters[0].Value = processId;
+        update.Parameters[0].Value = key;
         SetState(update, 1, state);
         update.ExecuteNonQuery();
     }
@@ -211,18 +307,17 @@ internal sealed partial class SqliteProcessStore
     private void PrepareStatements(SqliteConnection connection)
     {
         _insertProcess = Prepare(connection, """
-            INSERT INTO processes (id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by)
-            VALUES ($id, $type, $owner, $params, $started_at, $in_process, $status, $seq, $progress, $last_changed_at, $ended_at, $result, $error, $cancelled_by)
-            """, "$id", "$type", "$owner", "$params", "$started_at", "$in_process", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
+            INSERT INTO processes (key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by)
+            VALUES ($key, $id, $type, $owner, $params, $started_at, $in_process, $status, $seq, $progress, $last_changed_at, $ended_at, $result, $error, $cancelled_by)
+            """, "$key", "$id", "$type", "$owner", "$params", "$started_at", "$in_process", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
         _updateProcess = Prepare(connection, """
             UPDATE processes SET status = $status, seq = $seq, progress = $progress, last_changed_at = $last_changed_at,
                 ended_at = $ended_at, result = $result, error = $error, cancelled_by = $cancelled_by
-            WHERE id = $id
-            """, "$id", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
-        _insertEvent = Prepare(connection, "INSERT INTO events (process_id, seq, kind, payload) VALUES ($process_id, $seq, $kind, $payload)", "$process_id", "$seq", "$kind", "$payload");
-        _pruneEvents = Prepare(connection, "DELETE FROM events WHERE process_id = $process_id AND seq <= $up_to", "$process_id", "$up_to");
-        _deleteEvents = Prepare(connection, "DELETE FROM events WHERE process_id = $process_id", "$process_id");
-        _deleteProcess = Prepare(connection, "DELETE FROM processes WHERE id = $id", "$id");
+            WHERE key = $key
+            """, "$key", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
+        _insertEvent = Prepare(connection, "INSERT INTO events (id, process, seq, kind, payload) VALUES ($id, $process, $seq, $kind, $payload)", "$id", "$process", "$seq", "$kind", "$payload");
+        _deleteEvent = Prepare(connection, "DELETE FROM events WHERE id = $id", "$id");
+        _deleteProcess = Prepare(connection, "DELETE FROM processes WHERE key = $key", "$key");
     }
 
     private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
@@ -242,8 +337,7 @@ internal sealed partial class SqliteProcessStore
         _insertProcess!.Transaction = transaction;
         _updateProcess!.Transaction = transaction;
         _insertEvent!.Transaction = transaction;
-        _pruneEvents!.Transaction = transaction;
-        _deleteEvents!.Transaction = transaction;
+        _deleteEvent!.Transaction = transaction;
         _deleteProcess!.Transaction = transaction;
     }
 
@@ -252,8 +346,7 @@ internal sealed partial class SqliteProcessStore
         _insertProcess?.Dispose();
         _updateProcess?.Dispose();
         _insertEvent?.Dispose();
-        _pruneEvents?.Dispose();
-        _deleteEvents?.Dispose();
+        _deleteEvent?.Dispose();
         _deleteProcess?.Dispose();
     }
 }

@@ -3,9 +3,10 @@ using Microsoft.Data.Sqlite;
 namespace ProcessHub.Storage;
 
 /// <summary>
-/// The database's tables. One row per process with its latest durable state, one row per retained event with the
-/// payload exactly as clients received it (replays are byte-identical across restarts), and the epoch.
-/// Times are UTC ticks; status and kind are the enums' numbers.
+/// The database's tables, laid out for the write path: events are appended in commit order (their rowid), so a commit
+/// of many processes' events writes a few consecutive pages instead of one page per process, and a process's row is
+/// written when it starts and when it ends, not at every report (its latest progress is its last event). Times are
+/// UTC ticks; status and kind are the enums' numbers; events name their process by its small integer key.
 /// </summary>
 internal static class SqliteSchema
 {
@@ -17,7 +18,8 @@ internal static class SqliteSchema
             value TEXT NOT NULL
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS processes (
-            id              TEXT PRIMARY KEY,
+            key             INTEGER PRIMARY KEY,
+            id              TEXT NOT NULL UNIQUE,
             type            TEXT NOT NULL,
             owner           TEXT NOT NULL,
             params          BLOB,
@@ -31,14 +33,14 @@ internal static class SqliteSchema
             result          BLOB,
             error           BLOB,
             cancelled_by    TEXT
-        ) WITHOUT ROWID;
+        );
         CREATE TABLE IF NOT EXISTS events (
-            process_id TEXT NOT NULL,
-            seq        INTEGER NOT NULL,
-            kind       INTEGER NOT NULL,
-            payload    BLOB NOT NULL,
-            PRIMARY KEY (process_id, seq)
-        ) WITHOUT ROWID;
+            id      INTEGER PRIMARY KEY,
+            process INTEGER NOT NULL,
+            seq     INTEGER NOT NULL,
+            kind    INTEGER NOT NULL,
+            payload BLOB NOT NULL
+        );
         """;
 
     /// <summary>Creates the tables if missing; refuses a database written by a newer version.</summary>

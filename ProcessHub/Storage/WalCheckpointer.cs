@@ -9,55 +9,73 @@ namespace ProcessHub.Storage;
 /// never waits for the writer and the writer never waits for it (the writer's own connection has automatic
 /// checkpoints off), so the 20-70 ms a checkpoint can take on a busy disk stays out of the delivery path.
 /// </summary>
+/// <remarks>
+/// It runs on a thread of its own, not on the thread pool: a checkpoint blocks in SQLite for as long as its writes and
+/// two fsyncs take (20-250 ms measured on a shared VM, docs/benchmarks.md "Durable store"), and a pool thread blocked
+/// that long is one less for the flushers, the HTTP handlers and the producers' continuations, which on a hub with one
+/// or two cores is most of the pool.
+/// </remarks>
 internal sealed class WalCheckpointer : IAsyncDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly StoreStatistics _statistics;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private readonly TimeSpan _interval;
+    private readonly ManualResetEventSlim _stopping = new();
+    private readonly Thread _thread;
 
     public WalCheckpointer(SqliteConnection connection, TimeSpan interval, StoreStatistics statistics, ILogger logger)
     {
         _connection = connection;
         _statistics = statistics;
         _logger = logger;
-        _loop = Task.Run(() => RunAsync(interval));
+        _interval = interval;
+        _thread = new Thread(Run) { IsBackground = true, Name = "processhub-store-checkpointer" };
+        _thread.Start();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        _stopping.Set();
+        // A checkpoint under way finishes first (at most as long as one checkpoint takes).
+        await Task.Run(_thread.Join).ConfigureAwait(false);
         _connection.Dispose();
         _stopping.Dispose();
     }
 
-    private async Task RunAsync(TimeSpan interval)
+    private void Run()
     {
-        using var timer = new PeriodicTimer(interval);
         using var command = _connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-        try
+        // Fixed-rate like a periodic timer: the next checkpoint is due one interval after the last was due.
+        long due = Stopwatch.GetTimestamp();
+        long period = (long)(_interval.TotalSeconds * Stopwatch.Frequency);
+        while (true)
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            due += period;
+            long wait = due - Stopwatch.GetTimestamp();
+            if (wait < 0)
             {
-                long started = Stopwatch.GetTimestamp();
-                try
-                {
-                    command.ExecuteNonQuery();
-                }
-                catch (SqliteException ex)
-                {
-                    _logger.LogWarning("checkpoint failed: {Message}", ex.Message);
-                    continue;
-                }
-                _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started));
+                // Longer than an interval (a slow disk): start the next one now, and count intervals from here.
+                due = Stopwatch.GetTimestamp();
+                wait = 0;
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
+            if (_stopping.Wait(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency)))
+            {
+                return;
+            }
+            long started = Stopwatch.GetTimestamp();
+            try
+            {
+                command.ExecuteNonQuery();
+            }
+            catch (Exception ex)
+            {
+                // A checkpoint that failed is retried at the next interval; the log keeps what it did not fold in.
+                _logger.LogWarning("checkpoint failed: {Message}", ex.Message);
+                continue;
+            }
+            _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started));
         }
     }
 }

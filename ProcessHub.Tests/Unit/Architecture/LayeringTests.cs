@@ -16,6 +16,9 @@ public sealed class LayeringTests
 {
     private static readonly Assembly Product = typeof(ProcessHub.Server.HubApplication).Assembly;
 
+    // Reading the assembly for its dependencies is the costly part: once for all the checks.
+    private static readonly Lazy<Types> ProductTypes = new(() => Types.InAssembly(Product));
+
     /// <summary>Lowest first. A namespace belongs to the longest entry it starts with.</summary>
     private static readonly string[] Layers =
     [
@@ -70,7 +73,7 @@ public sealed class LayeringTests
     {
         // Guards the guard: the hub really depends on Outbound, so asking whether it does must say yes. Were the
         // dependency scan blind (a library change, a wrong namespace), every layering test above would pass vacuously.
-        var seen = Types.InAssembly(Product).That().ResideInNamespace("ProcessHub.Hub.Sessions")
+        var seen = ProductTypes.Value.That().ResideInNamespace("ProcessHub.Hub.Sessions")
             .And().HaveDependencyOnAny(typeof(ProcessHub.Outbound.IOutboundConnection).FullName!).GetTypes();
         Assert.That(seen.Select(t => t.Name), Does.Contain(nameof(HubSession)));
     }
@@ -79,18 +82,26 @@ public sealed class LayeringTests
     {
         var members = TypesOf(layer, all);
         Assert.That(members, Is.Not.Empty, $"{layer} has no types: the layering list is out of date");
+        // One scan for all the layers above; only a violation is worth a scan per layer, to say which one.
+        string[] higherTypes = above.SelectMany(higher => TypesOf(higher, all)).Select(t => t.FullName!).ToArray();
         var offenders = new List<string>();
-        foreach (var higher in above)
+        if (higherTypes.Length > 0 && ReferringFrom(layer, all, higherTypes).Count > 0)
         {
-            // By the higher layer's own types rather than its namespace: NetArchTest matches names by prefix, and
-            // "ProcessHub" or "ProcessHub.Hub" is a prefix of every layer below or inside it.
-            string[] higherTypes = TypesOf(higher, all).Select(t => t.FullName!).ToArray();
-            var referring = Types.InAssembly(Product).That().HaveDependencyOnAny(higherTypes).GetTypes()
-                .Where(t => t.Namespace is { } ns && LayerOf(ns, all) == layer);
-            offenders.AddRange(referring.Select(t => $"{t.FullName} -> {higher}"));
+            foreach (var higher in above)
+            {
+                // By the higher layer's own types rather than its namespace: NetArchTest matches names by prefix, and
+                // "ProcessHub" or "ProcessHub.Hub" is a prefix of every layer below or inside it.
+                var referring = ReferringFrom(layer, all, TypesOf(higher, all).Select(t => t.FullName!).ToArray());
+                offenders.AddRange(referring.Select(t => $"{t.FullName} -> {higher}"));
+            }
         }
         Assert.That(offenders, Is.Empty, $"{layer} must not refer to a layer above it");
     }
+
+    private static List<Type> ReferringFrom(string layer, string[] all, string[] types) =>
+        ProductTypes.Value.That().HaveDependencyOnAny(types).GetTypes()
+            .Where(t => t.Namespace is { } ns && LayerOf(ns, all) == layer)
+            .ToList();
 
     private static List<Type> TypesOf(string layer, string[] all) =>
         Product.GetTypes().Where(t => t.Namespace is { } ns && LayerOf(ns, all) == layer).ToList();

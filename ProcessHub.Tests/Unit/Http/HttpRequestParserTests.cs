@@ -12,6 +12,7 @@ namespace ProcessHub.Tests.Unit.Http;
 /// a head is "need more data", never a rejection.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class HttpRequestParserTests
 {
     private const int MaxHead = 16 * 1024;

@@ -8,6 +8,7 @@ namespace ProcessHub.Tests.Unit.Hub;
 /// switch to a Dictionary, and when reserved up front.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class LiveAfterTableTests
 {
     [Test]

@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Unit.Server;
 /// collections are real.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class MemoryReclaimerTests
 {
     private const int StormSize = 1_000;

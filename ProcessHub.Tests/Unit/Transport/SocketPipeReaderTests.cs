@@ -14,6 +14,7 @@ namespace ProcessHub.Tests.Unit.Transport;
 /// <see cref="PipeReader.CancelPendingRead"/> or the connection being disposed.
 /// </summary>
 [TestFixture]
+[Category("socket")]
 internal sealed class SocketPipeReaderTests
 {
     private TcpListener _listener = null!;

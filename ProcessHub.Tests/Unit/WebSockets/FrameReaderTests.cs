@@ -12,6 +12,7 @@ namespace ProcessHub.Tests.Unit.WebSockets;
 /// second, as the pipe does) and as one read over a two-segment sequence. The verdict must never depend on the cut.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class FrameReaderTests
 {
     private const int Limit = 1024;

@@ -10,6 +10,7 @@ namespace ProcessHub.Tests.Unit.WebSockets;
 /// starting key offset, unaligned memory, and a payload unmasked in pieces.
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class MaskingTests
 {
     private static readonly byte[] Key = [0x37, 0xfa, 0x21, 0x3d];

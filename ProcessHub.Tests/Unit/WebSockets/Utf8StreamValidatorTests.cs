@@ -13,6 +13,7 @@ namespace ProcessHub.Tests.Unit.WebSockets;
 /// cut, and an invalid byte is reported at the first byte no valid text could continue with (fail-fast).
 /// </summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class Utf8StreamValidatorTests
 {
     private static IEnumerable<TestCaseData> Samples() =>

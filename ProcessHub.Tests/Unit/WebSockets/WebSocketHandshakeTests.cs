@@ -6,6 +6,7 @@ namespace ProcessHub.Tests.Unit.WebSockets;
 
 /// <summary>The handshake's two pure functions: the key check (RFC 6455 4.1 item 7) and the accept value (4.2.2).</summary>
 [TestFixture]
+[Category("unit")]
 internal sealed class WebSocketHandshakeTests
 {
     [TestCase("dGhlIHNhbXBsZSBub25jZQ==", ExpectedResult = true, TestName = "Key: the RFC example (16 bytes)")]

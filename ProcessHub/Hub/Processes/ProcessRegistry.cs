@@ -89,7 +89,7 @@ internal sealed class ProcessRegistry
             // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
             foreach (var kept in process.Events)
             {
-                var frame = SharedFrame.CreateText(kept.Payload, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
+                var frame = SharedFrame.CreateText(kept.Payload.Span, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
                 record.AppendHistory(frame, kept.Kind);
                 frame.Release();
             }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ProcessHub.Tests.Api;
+namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>One SSE event as framed on the wire: <c>id: seq</c>, <c>event: type</c>, <c>data: json</c>.</summary>
 internal sealed record SseEvent(long Id, string Event, string Data)

@@ -1,24 +1,21 @@
 using System.Text;
 using System.Text.Json;
 
-namespace ProcessHub.Tests.Hub;
+namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
 /// One text message as the client received it: the exact payload bytes (serialize-once compares them) and the parsed
-/// JSON (everything else reads fields). The element is cloned so it outlives the document.
+/// JSON (everything else reads fields), parsed when first asked for and cloned so it outlives the document.
 /// </summary>
 internal sealed class HubMessage
 {
-    public HubMessage(byte[] raw)
-    {
-        Raw = raw;
-        using var document = JsonDocument.Parse(raw);
-        Root = document.RootElement.Clone();
-    }
+    private JsonElement? _root;
+
+    public HubMessage(byte[] raw) => Raw = raw;
 
     public byte[] Raw { get; }
 
-    public JsonElement Root { get; }
+    public JsonElement Root => _root ??= Parse(Raw);
 
     public string? Type => String("type");
 
@@ -38,5 +35,14 @@ internal sealed class HubMessage
 
     public JsonElement Get(string name) => Root.GetProperty(name);
 
-    public override string ToString() => Encoding.UTF8.GetString(Raw);
+    /// <summary>The payload as text, exactly as sent.</summary>
+    public string Text => Encoding.UTF8.GetString(Raw);
+
+    public override string ToString() => Text;
+
+    private static JsonElement Parse(byte[] raw)
+    {
+        using var document = JsonDocument.Parse(raw);
+        return document.RootElement.Clone();
+    }
 }

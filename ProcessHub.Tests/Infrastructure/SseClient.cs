@@ -1,28 +1,23 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 
-namespace ProcessHub.Tests.Api;
+namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
-/// Reads a Server-Sent Events response byte for byte from a raw socket: the head, then one block (the text between
-/// blank lines) at a time, exactly as the server framed it.
+/// A Server-Sent Events response read byte for byte through <see cref="RawHttpClient"/>: the head, then one block (the
+/// text between blank lines) at a time, exactly as the server framed it.
 /// </summary>
 internal sealed partial class SseClient : IDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private static readonly byte[] EndOfHead = "\r\n\r\n"u8.ToArray();
     private static readonly byte[] EndOfBlock = "\n\n"u8.ToArray();
-    private readonly TcpClient _client;
-    private readonly BufferedSocketReader _reader;
+    private readonly RawHttpClient _client;
 
-    private SseClient(TcpClient client, BufferedSocketReader reader, HttpReply head)
+    private SseClient(RawHttpClient client, HttpReply head)
     {
         _client = client;
-        _reader = reader;
         Head = head;
     }
 
@@ -39,29 +34,22 @@ internal sealed partial class SseClient : IDisposable
         {
             headers.Add(("Last-Event-ID", lastEventId));
         }
-        return OpenAsync(server, Encoding.UTF8.GetBytes(RawHttp.BuildRequest("GET", path, token, null, [.. headers])));
+        return OpenAsync(server, Encoding.UTF8.GetBytes(RawHttpClient.BuildRequest("GET", path, token, null, [.. headers])));
     }
 
     public static Task<SseClient> PostAsync(IPEndPoint server, string path, string token, string body)
     {
-        var head = RawHttp.BuildRequest("POST", path, token, Encoding.UTF8.GetByteCount(body), ("Accept", "text/event-stream"));
+        var head = RawHttpClient.BuildRequest("POST", path, token, Encoding.UTF8.GetByteCount(body), ("Accept", "text/event-stream"));
         return OpenAsync(server, Encoding.UTF8.GetBytes(head + body));
     }
 
     private static async Task<SseClient> OpenAsync(IPEndPoint server, byte[] request)
     {
-        var client = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
+        var client = await RawHttpClient.ConnectAsync(server);
         try
         {
-            using var connecting = new CancellationTokenSource(Timeout);
-            await client.ConnectAsync(server, connecting.Token);
-            var stream = client.GetStream();
-            await stream.WriteAsync(request, connecting.Token);
-            var reader = new BufferedSocketReader(stream);
-            var headBytes = await reader.ReadUntilAsync(EndOfHead, Timeout)
-                ?? throw new EndOfStreamException("the server closed the connection without a response");
-            var head = new HttpReply(Encoding.ASCII.GetString(headBytes, 0, headBytes.Length - EndOfHead.Length), []);
-            return new SseClient(client, reader, head);
+            await client.SendAsync(request);
+            return new SseClient(client, await client.ReadHeadAsync());
         }
         catch
         {
@@ -73,10 +61,10 @@ internal sealed partial class SseClient : IDisposable
     /// <summary>The next block without its terminating blank line, or null once the server has closed the stream.</summary>
     public async Task<string?> ReadBlockAsync()
     {
-        var block = await _reader.ReadUntilAsync(EndOfBlock, Timeout);
+        var block = await _client.ReadUntilAsync(EndOfBlock);
         if (block is null)
         {
-            Assert.That(_reader.Buffered, Is.Zero, "the stream ended in the middle of a block");
+            Assert.That(_client.Buffered, Is.Zero, "the stream ended in the middle of a block");
             return null;
         }
         return Encoding.UTF8.GetString(block, 0, block.Length - EndOfBlock.Length);
@@ -111,7 +99,7 @@ internal sealed partial class SseClient : IDisposable
     /// <summary>Asserts that the server closes the stream next, with no further bytes.</summary>
     public async Task AssertClosedAsync()
     {
-        var rest = await _reader.ReadToEndAsync(Timeout);
+        var rest = await _client.ReadToEndAsync();
         Assert.That(Encoding.UTF8.GetString(rest), Is.Empty, "nothing may follow the end of the stream");
     }
 

@@ -1,10 +1,11 @@
 using System.Text.Json;
 
-namespace ProcessHub.Redis;
+namespace ProcessHub.Hub.Processes;
 
 /// <summary>
 /// The fields of an event's JSON that make a process's state (docs/protocol.md section 3.2): what a hub that did not
-/// write the event needs to apply it. Raw JSON values are kept as sent.
+/// write the event needs to apply it (a shared engine), or a store needs to rebuild a state from its last event.
+/// Raw JSON values are kept as sent.
 /// </summary>
 internal sealed class EventPayload
 {
@@ -15,6 +16,9 @@ internal sealed class EventPayload
     public byte[]? Params { get; private set; }
     public byte[]? Result { get; private set; }
     public byte[]? Error { get; private set; }
+
+    /// <summary>The event's <c>timestamp</c> (millisecond precision), if it parsed.</summary>
+    public DateTimeOffset? Timestamp { get; private set; }
 
     /// <summary>Reads the top-level fields; null when the JSON is not an object.</summary>
     public static EventPayload? Parse(ReadOnlySpan<byte> json)
@@ -57,6 +61,9 @@ internal sealed class EventPayload
                     break;
                 case "error":
                     payload.Error = raw.ToArray();
+                    break;
+                case "timestamp":
+                    payload.Timestamp = reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var at) ? at : null;
                     break;
             }
         }

@@ -1,0 +1,20 @@
+using ProcessHub.Benchmarks.Load;
+
+namespace ProcessHub.Benchmarks.Durable;
+
+/// <summary>Median, min and max of one value over the runs of a point, and how many runs failed.</summary>
+internal readonly record struct SampleStats(double Median, double Min, double Max, int Count, int Failed)
+{
+    public static SampleStats Of(IEnumerable<Sample> samples, string key)
+    {
+        var matching = samples.ToList();
+        var values = matching.Where(s => s.Values.ContainsKey(key)).Select(s => s.Values[key]).Order().ToList();
+        int failed = matching.Count(s => s.Values.ContainsKey("failed"));
+        if (values.Count == 0)
+        {
+            return new SampleStats(0, 0, 0, 0, failed);
+        }
+        double median = values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
+        return new SampleStats(median, values[0], values[^1], values.Count, failed);
+    }
+}
