@@ -7,6 +7,7 @@
 #   ./run.sh bench durable      the sqlite store against the memory store (ingest, latency, fan-out, restart), ~10 minutes
 #   ./run.sh fuzz [target] [--minutes N]
 #                               coverage-guided fuzzing with afl-fuzz (every target in turn without one)
+#   ./run.sh soak --minutes N   the real binary under churn for N minutes, invariants checked all along
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -187,6 +188,19 @@ case "${1:-}" in
     test)
         shift
         run_tests "$@"
+        ;;
+    soak)
+        shift
+        # The soak (ProcessHub.Benchmarks/Soak): builds the hub and the tool, then runs the hub's binary under churn.
+        build_server
+        log=$(mktemp)
+        if ! dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            exit 1
+        fi
+        rm -f "$log"
+        exec dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll soak "$@"
         ;;
     bench)
         shift

@@ -10,13 +10,17 @@ public static class Program
 {
     /// <summary>
     /// <c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs), <c>durable ...</c> the durable-store benchmark
-    /// (Durable/DurableCommand.cs); anything else goes to BenchmarkDotNet.
+    /// (Durable/DurableCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs); anything else goes to BenchmarkDotNet.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "load")
         {
             return await LoadCommand.RunAsync(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "soak")
+        {
+            return await Soak.SoakCommand.RunAsync(args[1..]);
         }
         if (args.Length > 0 && args[0] == "durable")
         {

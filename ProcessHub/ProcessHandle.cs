@@ -37,12 +37,13 @@ public sealed class ProcessHandle
     /// <summary>True once the process has ended (or was forgotten after the retention window).</summary>
     public bool IsEnded => _registry.Find(ProcessId)?.IsEnded ?? true;
 
-    /// <summary>Reports progress in the seed's form: <c>{"current", "total", "model"?, "detail"?}</c>.</summary>
+    /// <summary>Reports progress in the seed's form: <c>{"current", "total", "model"?, "detail"?}</c>, at most 4 KiB in all.</summary>
+    /// <exception cref="ArgumentException">A negative number, or a model and detail that make the object larger than 4 KiB.</exception>
     public ValueTask<ReportResult> ReportProgressAsync(int current, int total, string? model = null, string? detail = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(current);
         ArgumentOutOfRangeException.ThrowIfNegative(total);
-        return ApplyAsync(ProcessChange.Progress(ProgressJson.Create(current, total, model, detail)));
+        return ApplyAsync(ProcessChange.Progress(ProgressJson.Create(current, total, model, detail, _options.MaxProgressBytes)));
     }
 
     /// <summary>
@@ -58,11 +59,12 @@ public sealed class ProcessHandle
     public ValueTask<ReportResult> CompleteAsync(object? result = null) =>
         ApplyAsync(ProcessChange.Complete(ProgressJson.Result(result, _options.MaxResultBytes)));
 
-    /// <summary>Ends the process as failed: <c>{"message", "code"?}</c>.</summary>
+    /// <summary>Ends the process as failed: <c>{"message", "code"?}</c>; the message at most 4 KiB, the code 64 characters.</summary>
+    /// <exception cref="ArgumentException">The message is empty or too long, or the code is too long.</exception>
     public ValueTask<ReportResult> FailAsync(string message, string? code = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(message);
-        return ApplyAsync(ProcessChange.Fail(ProgressJson.Error(message, code)));
+        return ApplyAsync(ProcessChange.Fail(ProgressJson.ProducerError(message, code, _options.MaxErrorMessageBytes)));
     }
 
     /// <summary>Cancels the process as <paramref name="cancelledBy"/> would from a WebSocket.</summary>

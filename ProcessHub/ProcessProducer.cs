@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
@@ -35,18 +35,26 @@ public sealed class ProcessProducer
     /// <param name="processType">What kind of work it is, e.g. <c>benchmark</c>.</param>
     /// <param name="owner">The user who sees and may cancel it.</param>
     /// <param name="total">Steps expected; the initial progress is <c>{"current": 0, "total": total}</c>.</param>
-    /// <param name="parameters">Optional JSON-serializable parameters, shown in <c>process_started</c>.</param>
+    /// <param name="parameters">Optional JSON-serializable parameters, shown in <c>process_started</c> (at most 16 KiB as JSON).</param>
+    /// <exception cref="ArgumentException">
+    /// An empty or too long <paramref name="processType"/> (64 characters) or <paramref name="owner"/> (256 bytes), or
+    /// parameters larger than the limit (docs/protocol.md section 7.2).
+    /// </exception>
+    /// <exception cref="ProcessLimitException">The owner already has as many running processes as allowed.</exception>
     public async ValueTask<ProcessHandle> StartAsync(string processType, string owner, int total = 0, object? parameters = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(processType);
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentOutOfRangeException.ThrowIfNegative(total);
-        byte[]? paramsJson = parameters switch
+        if (processType.Length > FieldLimits.MaxProcessTypeLength)
         {
-            null => null,
-            JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
-            _ => ProgressJson.Serialize(parameters),
-        };
+            throw new ArgumentException($"processType must be at most {FieldLimits.MaxProcessTypeLength} characters", nameof(processType));
+        }
+        if (Encoding.UTF8.GetByteCount(owner) > FieldLimits.MaxOwnerBytes)
+        {
+            throw new ArgumentException($"owner must be at most {FieldLimits.MaxOwnerBytes} bytes", nameof(owner));
+        }
+        byte[]? paramsJson = ProgressJson.Params(parameters, _options.MaxParamsBytes);
         var started = await _engine.StartAsync(new ProcessStart(processType, owner, paramsJson, ProgressJson.Create(0, total, null, null), InProcess: true)).ConfigureAwait(false);
         return new ProcessHandle(_engine, _registry, _options, started.ProcessId, processType, owner, _registry.ProducerToken(started.ProcessId));
     }

@@ -11,7 +11,7 @@ internal sealed class HealthAndMetricsTests
 {
     private static readonly string[] MetricNames =
     [
-        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_processes",
+        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_sse_streams", "processhub_processes",
         "processhub_messages_sent_total", "processhub_bytes_sent_total", "processhub_socket_sends_total",
         "processhub_events_published_total", "processhub_progress_coalesced_total", "processhub_slow_consumer_closes_total",
         "processhub_auth_failures_total", "processhub_websocket_closes_total",
@@ -39,7 +39,7 @@ internal sealed class HealthAndMetricsTests
 
         Assert.That(empty.Status, Is.EqualTo(200), empty.ToString());
         Assert.That(empty.Header("Content-Type"), Does.StartWith("application/json"));
-        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "engine", "processes", "status", "store", "uptime_seconds" }));
+        Assert.That(Json.Keys(empty.Json), Is.EqualTo(new[] { "connections", "data_path", "engine", "processes", "sse_streams", "status", "store", "uptime_seconds", "websockets" }));
         Assert.Multiple(() =>
         {
             Assert.That(empty.Json.Str("status"), Is.EqualTo("ok"));
@@ -51,6 +51,7 @@ internal sealed class HealthAndMetricsTests
             Assert.That(empty.Json.GetProperty("engine").GetProperty("kind").GetString(), Is.EqualTo("local"), "no shared engine");
             Assert.That(empty.Json.GetProperty("engine").GetProperty("connected").GetBoolean(), Is.True);
             Assert.That(busy.Json.Long("connections"), Is.EqualTo(1));
+            Assert.That((busy.Json.Long("websockets"), busy.Json.Long("sse_streams")), Is.EqualTo((1L, 0L)));
             Assert.That(busy.Json.Long("processes"), Is.EqualTo(2));
             Assert.That(busy.Json.GetProperty("uptime_seconds").GetDouble(), Is.GreaterThanOrEqualTo(empty.Json.GetProperty("uptime_seconds").GetDouble()));
         });

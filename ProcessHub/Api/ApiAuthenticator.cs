@@ -20,6 +20,11 @@ internal sealed class ApiAuthenticator
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, RequestBudget> _budgets = new(StringComparer.Ordinal);
 
+    // Budgets are kept per user; without pruning the map held every user that ever called the API, for the life of
+    // the process (issue 13, item 11). Idle ones are dropped whenever the map has doubled since the last pruning.
+    private const int MinPruneAt = 1024;
+    private int _pruneAt = MinPruneAt;
+
     public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond, TimeProvider time)
     {
         _tokens = tokens;
@@ -57,6 +62,10 @@ internal sealed class ApiAuthenticator
             return null;
         }
         var identity = result.Identity!;
+        if (_budgets.Count >= Volatile.Read(ref _pruneAt))
+        {
+            PruneIdleBudgets();
+        }
         var budget = _budgets.GetOrAdd(identity.Subject, _ => new RequestBudget());
         RateDecision decision;
         // The budgets never leave this class, so nothing else can take this lock.
@@ -74,4 +83,27 @@ internal sealed class ApiAuthenticator
         await exchange.ReadBodyAsync().ConfigureAwait(false);
         return identity;
     }
+
+    /// <summary>Drops the budgets of users idle for a second or more (their buckets are full: nothing is lost).</summary>
+    private void PruneIdleBudgets()
+    {
+        lock (_budgets)
+        {
+            if (_budgets.Count < _pruneAt)
+            {
+                return; // another request pruned meanwhile
+            }
+            foreach (var (subject, budget) in _budgets)
+            {
+                if (budget.IsIdle(_time))
+                {
+                    _budgets.TryRemove(KeyValuePair.Create(subject, budget));
+                }
+            }
+            Volatile.Write(ref _pruneAt, Math.Max(MinPruneAt, _budgets.Count * 2));
+        }
+    }
+
+    /// <summary>Users with a request budget now (for tests).</summary>
+    internal int BudgetCount => _budgets.Count;
 }

@@ -1,5 +1,9 @@
+using System.Text.Json;
+using ProcessHub.Auth;
 using ProcessHub.Http;
+using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 using ProcessHub.Runners;
 
 namespace ProcessHub.Api;
@@ -15,12 +19,14 @@ internal sealed class BenchmarkApi
     private readonly ProcessRegistry _registry;
     private readonly ProcessProducer _producer;
     private readonly BenchmarkRunner _runner;
+    private readonly ConnectionLimits _limits;
     private readonly TimeSpan _keepAlive;
     private readonly CancellationToken _stopping;
     private readonly TimeProvider _time;
 
-    public BenchmarkApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, BenchmarkRunner runner, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time)
+    public BenchmarkApi(ApiAuthenticator auth, ProcessRegistry registry, ProcessProducer producer, BenchmarkRunner runner, ConnectionLimits limits, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time)
     {
+        _limits = limits;
         _auth = auth;
         _registry = registry;
         _producer = producer;
@@ -45,8 +51,44 @@ internal sealed class BenchmarkApi
             return;
         }
 
-        var process = await _producer.StartAsync("benchmark", caller.Subject, plan.TotalSteps, body).ConfigureAwait(false);
-        if (exchange.Request.Header(KnownHeader.Accept).IndexOf("text/event-stream"u8) >= 0)
+        // A stream is admitted before the run starts: a refused stream (503/429) starts nothing.
+        bool streaming = exchange.Request.Header(KnownHeader.Accept).IndexOf("text/event-stream"u8) >= 0;
+        if (streaming && !await SseStream.TryAdmitAsync(exchange, _limits, caller.Subject).ConfigureAwait(false))
+        {
+            return;
+        }
+        try
+        {
+            await StartAsync(exchange, caller, body, plan, streaming).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (streaming)
+            {
+                _limits.CloseStream(caller.Subject);
+            }
+        }
+    }
+
+    private async ValueTask StartAsync(HttpExchange exchange, UserIdentity caller, JsonElement body, BenchmarkPlan plan, bool streaming)
+    {
+        ProcessHandle process;
+        try
+        {
+            process = await _producer.StartAsync("benchmark", caller.Subject, plan.TotalSteps, body).ConfigureAwait(false);
+        }
+        catch (ProcessLimitException ex)
+        {
+            await ProcessesApi.RespondTooManyProcessesAsync(exchange, ex).ConfigureAwait(false);
+            return;
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "parameters")
+        {
+            // The whole body is the run's params, which have the params limit (docs/protocol.md section 1.6).
+            await exchange.RespondErrorAsync(413, "too_large", $"the request body is the run's params: {ProblemText.Of(ex)}").ConfigureAwait(false);
+            return;
+        }
+        if (streaming)
         {
             // The runner starts once the stream follows the process: started first, a fast run could push its first
             // events out of the bounded history before the stream's replay, and the stream would begin mid-way.

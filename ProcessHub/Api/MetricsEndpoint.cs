@@ -3,6 +3,7 @@ using Prometheus;
 using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 using ProcessHub.Outbound;
 using ProcessHub.Storage;
 
@@ -17,11 +18,12 @@ internal sealed class MetricsEndpoint
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
 
-    public MetricsEndpoint(IConnectionCounts server, ProcessRegistry processes, HubCounters counters, StoreStatistics? store, Func<EngineHealth> engine)
+    public MetricsEndpoint(IConnectionCounts server, ConnectionLimits limits, ProcessRegistry processes, HubCounters counters, StoreStatistics? store, Func<EngineHealth> engine)
     {
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
         var connections = metrics.CreateGauge("processhub_tcp_connections", "TCP connections open (HTTP and WebSocket).");
+        var sseStreams = metrics.CreateGauge("processhub_sse_streams", "SSE streams open (they count against the connection limits with WebSockets).");
         var processCount = metrics.CreateGauge("processhub_processes", "Processes known to the hub (running, and ended within the retention window).");
         var messagesSent = metrics.CreateCounter("processhub_messages_sent_total", "WebSocket frames handed to sockets.");
         var bytesSent = metrics.CreateCounter("processhub_bytes_sent_total", "WebSocket bytes handed to sockets.");
@@ -61,6 +63,7 @@ internal sealed class MetricsEndpoint
                 storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
             }
             webSockets.Set(server.OpenWebSockets);
+            sseStreams.Set(limits.Streams);
             connections.Set(server.OpenConnections);
             processCount.Set(processes.Count);
             messagesSent.IncTo(OutboundCounters.FramesSent);

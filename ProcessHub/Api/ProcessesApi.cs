@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 
 namespace ProcessHub.Api;
 
@@ -18,15 +20,17 @@ internal sealed class ProcessesApi
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
+    private readonly ConnectionLimits _limits;
     private readonly HubOptions _options;
     private readonly CancellationToken _stopping;
     private readonly TimeProvider _time;
 
-    public ProcessesApi(ApiAuthenticator auth, ProcessRegistry registry, IProcessEngine engine, HubOptions options, CancellationToken stopping, TimeProvider time)
+    public ProcessesApi(ApiAuthenticator auth, ProcessRegistry registry, IProcessEngine engine, ConnectionLimits limits, HubOptions options, CancellationToken stopping, TimeProvider time)
     {
         _auth = auth;
         _registry = registry;
         _engine = engine;
+        _limits = limits;
         _options = options;
         _stopping = stopping;
         _time = time;
@@ -56,9 +60,14 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
-        if (processType is null || processType.Length > 64)
+        if (processType is null || processType.Length > FieldLimits.MaxProcessTypeLength)
         {
-            await BadRequestAsync(exchange, "process_type is required (a string of at most 64 characters)").ConfigureAwait(false);
+            await BadRequestAsync(exchange, $"process_type is required (a string of at most {FieldLimits.MaxProcessTypeLength} characters)").ConfigureAwait(false);
+            return;
+        }
+        if (owner is not null && Encoding.UTF8.GetByteCount(owner) > FieldLimits.MaxOwnerBytes)
+        {
+            await BadRequestAsync(exchange, $"owner must be a string of at most {FieldLimits.MaxOwnerBytes} bytes").ConfigureAwait(false);
             return;
         }
         int total = 0;
@@ -74,21 +83,55 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(403, "forbidden", "only a producer may start a process for another owner").ConfigureAwait(false);
             return;
         }
-        byte[]? parameters = body.TryGetProperty("params", out var paramsElement) && paramsElement.ValueKind != JsonValueKind.Null
-            ? ProgressJson.Serialize(paramsElement)
-            : null;
-        var started = await _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false)).ConfigureAwait(false);
+        byte[]? parameters;
+        try
+        {
+            parameters = ProgressJson.Params(body.TryGetProperty("params", out var paramsElement) ? paramsElement : null, _options.MaxParamsBytes);
+        }
+        catch (ArgumentException ex)
+        {
+            // A payload, like a result: 413 (docs/protocol.md section 8).
+            await exchange.RespondErrorAsync(413, "too_large", ProblemText.Of(ex)).ConfigureAwait(false);
+            return;
+        }
+        ProcessSnapshot started;
+        try
+        {
+            started = await _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false)).ConfigureAwait(false);
+        }
+        catch (ProcessLimitException ex)
+        {
+            await RespondTooManyProcessesAsync(exchange, ex).ConfigureAwait(false);
+            return;
+        }
         await exchange.RespondJsonAsync(201, new { process_id = started.ProcessId }).ConfigureAwait(false);
     }
 
-    // GET /api/processes -> the caller's process_list
+    /// <summary>429 <c>too_many_processes</c>: the owner is at <c>--max-processes-per-user</c> running processes.</summary>
+    internal static ValueTask RespondTooManyProcessesAsync(HttpExchange exchange, ProcessLimitException refusal) =>
+        exchange.RespondErrorAsync(429, "too_many_processes", refusal.Message);
+
+    // GET /api/processes -> the caller's process_list (an admin's is the bounded view a WebSocket gets);
+    // GET /api/processes?owner=NAME -> NAME's whole list, for NAME or an admin
     private async ValueTask ListAsync(HttpExchange exchange)
     {
         if (await _auth.AuthenticateAsync(exchange).ConfigureAwait(false) is not { } caller)
         {
             return;
         }
-        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(caller), _time.GetUtcNow());
+        var listFor = caller;
+        int? budget = caller.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null;
+        if (exchange.Request.QueryParameter("owner") is { Length: > 0 } owner)
+        {
+            if (owner != caller.Subject && !caller.IsAdmin)
+            {
+                await exchange.RespondErrorAsync(403, "forbidden", "only an admin may list another owner's processes").ConfigureAwait(false);
+                return;
+            }
+            listFor = new UserIdentity(owner, IsAdmin: false, IsProducer: false, caller.ExpiresAt);
+            budget = null; // one owner's list is bounded by the per-user limits: in full, as that owner's own tab gets it
+        }
+        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(listFor), _time.GetUtcNow(), budget);
         try
         {
             await exchange.RespondAsync(200, "application/json", frame.Payload.ToArray()).ConfigureAwait(false);
@@ -154,7 +197,7 @@ internal sealed class ProcessesApi
         }
         catch (ArgumentException ex)
         {
-            await exchange.RespondErrorAsync(413, "too_large", ex.Message).ConfigureAwait(false);
+            await exchange.RespondErrorAsync(413, "too_large", ProblemText.Of(ex)).ConfigureAwait(false);
             return;
         }
         var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Complete(result)).ConfigureAwait(false);
@@ -180,7 +223,18 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem ?? "error.message is required").ConfigureAwait(false);
             return;
         }
-        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Fail(ProgressJson.Error(message, code))).ConfigureAwait(false);
+        byte[] errorJson;
+        try
+        {
+            errorJson = ProgressJson.ProducerError(message, code, _options.MaxErrorMessageBytes);
+        }
+        catch (ArgumentException ex)
+        {
+            // Strings with a length rule are fields, like progress: 400 (the process keeps running).
+            await BadRequestAsync(exchange, ProblemText.Of(ex)).ConfigureAwait(false);
+            return;
+        }
+        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Fail(errorJson)).ConfigureAwait(false);
         await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "failed").ConfigureAwait(false);
     }
 
@@ -210,7 +264,19 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, "Last-Event-ID must be a seq (a non-negative integer)").ConfigureAwait(false);
             return;
         }
-        await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
+        string subject = found.Caller.Subject;
+        if (!await SseStream.TryAdmitAsync(exchange, _limits, subject).ConfigureAwait(false))
+        {
+            return;
+        }
+        try
+        {
+            await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
+        }
+        finally
+        {
+            _limits.CloseStream(subject);
+        }
     }
 
     private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission, bool acceptQueryToken = false)

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using ProcessHub.Http;
 using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Hub.Sessions;
 using ProcessHub.Outbound;
 
 namespace ProcessHub.Api;
@@ -20,6 +21,7 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     /// <summary>Events a stream may have waiting; past it the client is too slow and the stream ends (it can resume).</summary>
     private const int MaxPending = 10_000;
     private static readonly KeyValuePair<string, string>[] Headers = [new("Cache-Control", "no-cache"), new("X-Accel-Buffering", "no")];
+    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
 
     private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
         Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
@@ -50,6 +52,26 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     }
 
     void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => OnEvent(frame, seq, kind);
+
+    /// <summary>
+    /// Counts a new stream of <paramref name="subject"/> against the connection limits (docs/protocol.md section 5.9),
+    /// or answers the refusal: 503 past <c>--max-connections</c>, 429 past <c>--max-connections-per-user</c>. An admitted
+    /// stream must be given back with <see cref="ConnectionLimits.CloseStream"/> when it ends.
+    /// </summary>
+    public static async ValueTask<bool> TryAdmitAsync(HttpExchange exchange, ConnectionLimits limits, string subject)
+    {
+        switch (limits.TryOpenStream(subject))
+        {
+            case StreamAdmission.Admitted:
+                return true;
+            case StreamAdmission.TooMany:
+                await exchange.RespondErrorAsync(503, "unavailable", "too many connections", RetryAfter).ConfigureAwait(false);
+                return false;
+            default:
+                await exchange.RespondErrorAsync(429, "too_many_connections", "too many connections for this user").ConfigureAwait(false);
+                return false;
+        }
+    }
 
     /// <summary>
     /// Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.

@@ -26,8 +26,9 @@ internal sealed class ServeCommand
     private readonly Option<int> _maxBodyBytes = EnvironmentOption.Int("--max-body-bytes", "Largest HTTP request body (413 past it)", 1024 * 1024, 1024, 64 * 1024 * 1024);
     private readonly Option<int> _headTimeout = EnvironmentOption.Int("--head-timeout", "Seconds a request head (and the handshake) may take", 10, 1, 3600);
     private readonly Option<int> _drainTimeout = EnvironmentOption.Int("--drain-timeout", "Seconds shutdown waits for connections to close", 5, 0, 3600);
-    private readonly Option<int> _maxConnections = EnvironmentOption.Int("--max-connections", "WebSocket connections in all (close 1013 past it)", 50_000, 1, 10_000_000);
-    private readonly Option<int> _maxConnectionsPerUser = EnvironmentOption.Int("--max-connections-per-user", "WebSocket connections per user (close 1013 past it)", 100, 1, 1_000_000);
+    private readonly Option<int> _maxConnections = EnvironmentOption.Int("--max-connections", "WebSocket connections and SSE streams in all (1013 / 503 past it)", 50_000, 1, 10_000_000);
+    private readonly Option<int> _maxConnectionsPerUser = EnvironmentOption.Int("--max-connections-per-user", "WebSocket connections and SSE streams per user (1013 / 429 past it)", 100, 1, 1_000_000);
+    private readonly Option<int> _maxProcessesPerUser = EnvironmentOption.Int("--max-processes-per-user", "Running processes per owner (429 past it); also the ended ones kept per owner (the oldest go first)", 1000, 1, 10_000_000);
     private readonly Option<int> _outboundLimit = EnvironmentOption.Int("--outbound-limit-bytes", "Queued bytes per connection before it is closed as a slow consumer (4429)", 1024 * 1024, 4096, 1024 * 1024 * 1024);
     private readonly Option<int> _stallLimit = EnvironmentOption.Int("--stall-limit", "Seconds a connection may go without draining before it is closed (4429)", 30, 1, 3600);
     private readonly Option<int> _authTimeout = EnvironmentOption.Int("--auth-timeout", "Seconds a connection has to authenticate (4401 past it)", 10, 1, 3600);
@@ -58,7 +59,7 @@ internal sealed class ServeCommand
         foreach (var option in new Option[]
         {
             _host, _port, _allowedOrigins, _allowedHosts, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
-            _drainTimeout, _maxConnections, _maxConnectionsPerUser, _outboundLimit, _stallLimit, _authTimeout,
+            _drainTimeout, _maxConnections, _maxConnectionsPerUser, _maxProcessesPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
             _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease,
@@ -125,6 +126,7 @@ internal sealed class ServeCommand
         Retention = TimeSpan.FromSeconds(result.GetValue(_retention)),
         MessageRateLimit = result.GetValue(_rateLimit),
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
+        MaxProcessesPerUser = result.GetValue(_maxProcessesPerUser),
         ApiRequestsPerSecond = result.GetValue(_apiRateLimit),
         SseKeepAlive = TimeSpan.FromSeconds(result.GetValue(_sseKeepAlive)),
         StaleAfter = TimeSpan.FromSeconds(result.GetValue(_staleAfter)),

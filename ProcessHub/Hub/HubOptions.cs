@@ -35,4 +35,17 @@ public sealed record HubOptions
 
     /// <summary>Largest <c>result</c> a producer may send.</summary>
     public int MaxResultBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Largest <c>params</c> a producer may start a process with (413 past it).</summary>
+    public int MaxParamsBytes { get; init; } = 16 * 1024;
+
+    /// <summary>Largest <c>error.message</c> a producer may fail a process with, in UTF-8 bytes (400 past it).</summary>
+    public int MaxErrorMessageBytes { get; init; } = 4 * 1024;
+
+    /// <summary>
+    /// Running processes one owner may have (a start past it is refused: 429 over HTTP). Also how many ended processes
+    /// are kept per owner: past it the oldest ended one is forgotten before its retention window is over. Together they
+    /// bound what one user can make the hub hold, and the size of that user's <c>process_list</c>.
+    /// </summary>
+    public int MaxProcessesPerUser { get; init; } = 1000;
 }

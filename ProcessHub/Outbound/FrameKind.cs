@@ -14,4 +14,11 @@ public enum FrameKind : byte
 
     /// <summary>Our close frame: the last thing a connection sends.</summary>
     Close,
+
+    /// <summary>
+    /// A process_list: never dropped, and not counted against the byte limit while it waits (docs/protocol.md section
+    /// 5.5). It is bounded by its own rules, and a list that could close its connection would lock its user out: every
+    /// reconnect would build the same list and be closed again. The stall limit still applies.
+    /// </summary>
+    List,
 }

@@ -16,4 +16,11 @@ internal interface IConnectionHandler
 
     /// <summary>The connection is gone; <see cref="IOutboundConnection.CloseStatus"/> tells how it ended.</summary>
     void OnClosed(IOutboundConnection connection);
+
+    /// <summary>
+    /// A ping control frame arrived; true to answer it with a pong (RFC 6455 5.5.2). The hub counts pings against the
+    /// connection's message budget (docs/protocol.md section 5.6) and may close the connection instead; by default
+    /// every ping is answered.
+    /// </summary>
+    bool OnPing(IOutboundConnection connection) => true;
 }

@@ -28,6 +28,7 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     private int _head;
     private int _count;
     private long _queuedBytes;
+    private int _exemptBytes; // queued bytes of FrameKind.List frames, which the byte limit does not count
     private bool _draining;
     private volatile bool _sendBlocked;
     private bool _closed;
@@ -93,8 +94,12 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
             {
                 _closed = true;
             }
+            else if (frame.Kind == FrameKind.List)
+            {
+                _exemptBytes += frame.Length;
+            }
             schedule = StartDrainIfIdle();
-            overLimit = _policy.IsOverByteLimit(_queuedBytes);
+            overLimit = _policy.IsOverByteLimit(_queuedBytes - _exemptBytes);
         }
         superseded?.Release();
         if (schedule)
@@ -285,6 +290,10 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
                 batch[frames++] = next;
                 bytes += next.Length;
                 _queuedBytes -= next.Length;
+                if (next.Kind == FrameKind.List)
+                {
+                    _exemptBytes -= next.Length;
+                }
                 closeInBatch |= next.Kind == FrameKind.Close;
                 _ring[_head] = null!;
                 _head = (_head + 1) % _ring.Length;
@@ -330,6 +339,7 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
             _head = 0;
             _count = 0;
             _queuedBytes = 0;
+            _exemptBytes = 0;
         }
     }
 }

@@ -105,6 +105,8 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     void IWebSocketEvents.OnTextMessage(ReadOnlySpan<byte> utf8) => _handler.OnMessage(this, utf8);
 
+    bool IWebSocketEvents.OnPing() => _handler.OnPing(this);
+
     void IWebSocketEvents.OnClosed()
     {
         try

@@ -15,8 +15,27 @@ namespace ProcessHub.Outbound;
 public sealed class SharedFrame : IBufferWriter<byte>
 {
     private const int InitialCapacity = 512;
-    private const int KeptBufferLimit = 16 * 1024;
+
+    /// <summary>
+    /// The largest buffer a pooled frame keeps. A pooled frame is reused for whatever is written next, mostly an event of
+    /// a few hundred bytes that then sits in a process's history for the retention window: with 16 KiB kept, the buffers
+    /// of past process lists and large progress events drifted into the history of small events, so the history's
+    /// memory grew for as long as the pool kept cycling (issue 13, item 11: a soak's heap grew 40 MB in two minutes at
+    /// a constant number of processes). Anything larger goes back to the shared array pool.
+    /// </summary>
+    internal const int KeptBufferLimit = 1024;
+
+    /// <summary>
+    /// Most frames the pool keeps. Unbounded, it grew to the largest number of frames ever in flight and kept them for
+    /// the life of the process: a storm of resumes (a replay copies its progress frames, one per event per tab) or of
+    /// slow consumers left tens of thousands of frames and their buffers pooled for good (issue 13, item 11). In-flight
+    /// frames at a high publish rate number in the hundreds; past the cap a released frame is left to the GC and its
+    /// buffer goes back to the shared array pool, which bounds itself.
+    /// </summary>
+    internal const int MaxPooled = 1024;
+
     private static readonly ConcurrentQueue<SharedFrame> Pool = new();
+    private static int s_pooled;
 
     private byte[] _buffer = [];
     private int _written;      // payload bytes written after the header reserve
@@ -41,10 +60,20 @@ public sealed class SharedFrame : IBufferWriter<byte>
 
     public int Length => FrameHeaderWriter.MaxHeaderLength - _frameStart + _written;
 
+    /// <summary>The size of the buffer this frame holds (for tests of what the pool keeps).</summary>
+    internal int BufferCapacity => _buffer.Length;
+
+    /// <summary>Frames waiting in the pool now (at most <see cref="MaxPooled"/>).</summary>
+    internal static int PooledCount => Volatile.Read(ref s_pooled);
+
     /// <summary>Takes an empty frame from the pool holding one reference, the caller's.</summary>
     public static SharedFrame Rent(FrameKind kind = FrameKind.Essential, long coalesceKey = 0)
     {
-        if (!Pool.TryDequeue(out var frame))
+        if (Pool.TryDequeue(out var frame))
+        {
+            Interlocked.Decrement(ref s_pooled);
+        }
+        else
         {
             frame = new SharedFrame();
         }
@@ -94,13 +123,25 @@ public sealed class SharedFrame : IBufferWriter<byte>
         Debug.Assert(after >= 0, "a frame was released once too often");
         if (after == 0)
         {
-            // Pooled frames keep modest buffers (the common event is a few hundred bytes); big ones go back.
-            if (_buffer.Length > KeptBufferLimit)
+            // Pooled frames keep modest buffers (the common event is a few hundred bytes); big ones go back, and so
+            // does every buffer of a frame the full pool does not take.
+            bool pooled = Interlocked.Increment(ref s_pooled) <= MaxPooled;
+            if (!pooled)
             {
-                ArrayPool<byte>.Shared.Return(_buffer);
+                Interlocked.Decrement(ref s_pooled);
+            }
+            if (_buffer.Length > KeptBufferLimit || !pooled)
+            {
+                if (_buffer.Length > 0)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                }
                 _buffer = [];
             }
-            Pool.Enqueue(this);
+            if (pooled)
+            {
+                Pool.Enqueue(this);
+            }
         }
     }
 

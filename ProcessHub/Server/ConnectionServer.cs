@@ -38,9 +38,15 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
     private long _webSocketsOpened;
     private int _stopRequested;
 
-    public ConnectionServer(ServerOptions options, IConnectionHandler handler, Router router, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    private readonly Func<int> _otherConnections;
+
+    /// <param name="otherConnections">
+    /// Long-lived connections that are not WebSockets (SSE streams), which count against <see cref="ServerOptions.MaxConnections"/> too.
+    /// </param>
+    public ConnectionServer(ServerOptions options, IConnectionHandler handler, Router router, ILoggerFactory loggerFactory, TimeProvider? time = null, Func<int>? otherConnections = null)
     {
         _options = options;
+        _otherConnections = otherConnections ?? (static () => 0);
         _handler = handler;
         _time = time ?? TimeProvider.System;
         _slowConsumers = new SlowConsumerPolicy(options.OutboundByteLimit, options.StallLimit);
@@ -150,7 +156,7 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         var connection = new OutboundConnection(client, _handler, _options.MaxMessageBytes, _slowConsumers, _options.FlushScheduler, _time, _onWebSocketEnded);
         _webSockets[connection.Id] = connection;
         Interlocked.Increment(ref _webSocketsOpened);
-        if (_webSockets.Count > _options.MaxConnections)
+        if (_webSockets.Count + _otherConnections() > _options.MaxConnections)
         {
             connection.Close(CloseCode.TryAgainLater, "too many connections");
         }

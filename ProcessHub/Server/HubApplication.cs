@@ -53,18 +53,25 @@ internal sealed class HubApplication : IAsyncDisposable
         Engine.Open();
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
-        var authenticator = new SessionAuthenticator(Tokens, Sessions, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
+        Limits = new ConnectionLimits(Sessions, hubOptions.MaxConnectionsPerUser, serverOptions.MaxConnections);
+        var authenticator = new SessionAuthenticator(Tokens, Sessions, Limits, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
         Timers = new SessionTimers(sessions, authenticator, Engine, time);
         Router = new Router();
-        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System);
+        var limits = Limits;
+        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System, () => limits.Streams);
+        var server = Server;
+        Limits.CountWebSocketsWith(() => server.OpenWebSockets);
 
         long started = time.GetTimestamp();
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
         {
             status = "ok",
             uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
-            connections = Server.OpenWebSockets,
+            // Everything that counts against --max-connections (docs/protocol.md section 1.7.1), then its two kinds.
+            connections = Server.OpenWebSockets + Limits.Streams,
+            websockets = Server.OpenWebSockets,
+            sse_streams = Limits.Streams,
             processes = Registry.Count,
             store = Engine.StoreKind,
             data_path = Engine.Location,
@@ -75,10 +82,10 @@ internal sealed class HubApplication : IAsyncDisposable
                 lag_events = Engine.Health.LagEvents,
             },
         }));
-        var auth = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
-        new ProcessesApi(auth, Registry, Engine, hubOptions, Server.Stopping, time).MapTo(Router);
-        new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
-        new MetricsEndpoint(Server, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
+        var auth = ApiAuthenticator = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
+        new ProcessesApi(auth, Registry, Engine, Limits, hubOptions, Server.Stopping, time).MapTo(Router);
+        new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), Limits, hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
+        new MetricsEndpoint(Server, Limits, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
         new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
         DashboardEndpoint.MapTo(Router);
     }
@@ -95,6 +102,12 @@ internal sealed class HubApplication : IAsyncDisposable
     public TokenValidator Tokens { get; }
     public HubCounters Counters { get; }
     public SessionIndex Sessions { get; }
+
+    /// <summary>Bearer authentication and the per-user request budgets of the HTTP API.</summary>
+    public ApiAuthenticator ApiAuthenticator { get; }
+
+    /// <summary>The connection limits that SSE streams count against with WebSockets.</summary>
+    public ConnectionLimits Limits { get; }
     public ProcessRegistry Registry { get; }
     public IProcessStore Store { get; }
     public IProcessEngine Engine { get; }

@@ -14,4 +14,7 @@ internal interface IWebSocketEvents
 
     /// <summary>The connection is gone; <see cref="WebSocketConnection.CloseStatus"/> tells how it ended.</summary>
     void OnClosed();
+
+    /// <summary>A ping control frame arrived; true to answer it with a pong, false to leave it unanswered.</summary>
+    bool OnPing();
 }

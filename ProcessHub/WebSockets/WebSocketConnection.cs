@@ -175,10 +175,11 @@ internal sealed class WebSocketConnection : IFrameSink
         }
     }
 
-    // RFC 6455 5.5.2: a pong with the same payload, as soon as practical, in order.
+    // RFC 6455 5.5.2: a pong with the same payload, as soon as practical, in order; unless the layer above refuses
+    // it (a client pinging past its message budget: docs/protocol.md section 5.6).
     void IFrameSink.OnPing(ReadOnlySpan<byte> payload)
     {
-        if (!IsClosing)
+        if (!IsClosing && _events.OnPing() && !IsClosing)
         {
             _output.SendControl(Opcode.Pong, payload);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ProcessHub.Hub;
 
 namespace ProcessHub.Hub.Messages;
 
@@ -24,6 +25,13 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             {
                 return null;
             }
+            if (requestId is { Length: > FieldLimits.MaxEchoedIdLength })
+            {
+                // Replies say it back: a longer one is refused, and not repeated in the refusal either.
+                requestId = null;
+                problem = $"request_id must be a string of at most {FieldLimits.MaxEchoedIdLength} characters";
+                return null;
+            }
             if (!IsAtEnd(ref reader))
             {
                 // One message is one JSON value (RFC 8259 2), as an HTTP API body is: `{...} GARBAGE` is refused, not run.
@@ -43,6 +51,11 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
                 || !TryGetString(root, "epoch", out var epoch, ref problem)
                 || !TryGetString(root, "token", out var token, ref problem))
             {
+                return null;
+            }
+            if (processId is { Length: > FieldLimits.MaxEchoedIdLength })
+            {
+                problem = $"process_id must be a string of at most {FieldLimits.MaxEchoedIdLength} characters";
                 return null;
             }
             long? since = null;

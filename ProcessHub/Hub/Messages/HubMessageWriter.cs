@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
@@ -16,6 +17,8 @@ internal static class HubMessageWriter
     private static readonly JsonEncodedText StartedAtName = JsonEncodedText.Encode("started_at");
     private static readonly JsonEncodedText EndedAtName = JsonEncodedText.Encode("ended_at");
     private static readonly JsonEncodedText OmittedName = JsonEncodedText.Encode("omitted");
+    private static readonly JsonEncodedText TruncatedName = JsonEncodedText.Encode("truncated");
+    private static readonly JsonEncodedText TotalName = JsonEncodedText.Encode("total");
 
     public static string StatusText(ProcessStatus status) => FrameJson.StatusText(status);
 
@@ -26,15 +29,37 @@ internal static class HubMessageWriter
     /// </summary>
     public const int ListDetailBudgetBytes = 256 * 1024;
 
-    /// <summary><c>process_list</c>: the epoch and every process the user may see (in start order).</summary>
-    public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp)
+    /// <summary>
+    /// What the entries of an admin's <c>process_list</c> may add up to, about (their <c>params</c> and <c>result</c> have
+    /// the budget above besides). An admin sees every user's processes, which no per-user limit bounds; past this the
+    /// list is a view: running processes first (newest first), then the most recently ended, and says
+    /// <c>truncated</c> and the <c>total</c>. With the detail budget it stays under the default outbound limit.
+    /// </summary>
+    public const int AdminListBudgetBytes = 512 * 1024;
+
+    // What an entry's field names, status, seq, timestamps and duration take besides its variable parts (measured
+    // at about 220 bytes for a cancelled process; a little more for slack).
+    private const int EntryOverheadBytes = 240;
+
+    /// <summary>
+    /// <c>process_list</c>: the epoch and the processes the user may see (in start order). With
+    /// <paramref name="entryBudgetBytes"/> (an admin's view) the entries stop at about that many bytes, the list
+    /// then carrying <c>truncated</c> and <c>total</c>; without it every process is listed.
+    /// </summary>
+    public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp, int? entryBudgetBytes = null)
     {
-        // The newest processes get the budget first: they are the ones a tab is most likely showing.
+        bool[]? listed = entryBudgetBytes is int entryBudget ? SelectWithin(processes, entryBudget) : null;
+
+        // The newest processes get the detail budget first: they are the ones a tab is most likely showing.
         var details = ArrayPool<ListDetails>.Shared.Rent(processes.Count);
         long budget = ListDetailBudgetBytes;
         for (int i = processes.Count - 1; i >= 0; i--)
         {
             details[i] = ListDetails.None;
+            if (listed is not null && !listed[i])
+            {
+                continue;
+            }
             if (processes[i].ParamsJson is { } parameters && parameters.Length <= budget)
             {
                 budget -= parameters.Length;
@@ -47,22 +72,84 @@ internal static class HubMessageWriter
             }
         }
 
-        var frame = SharedFrame.Rent();
+        // FrameKind.List: a list is never held against the outbound byte limit (docs/protocol.md section 5.5): it is
+        // bounded by the per-user limits (or the view's budget), and refusing it would lock its user out.
+        var frame = SharedFrame.Rent(FrameKind.List);
         var writer = Begin(frame);
         writer.WriteStartObject();
         writer.WriteString(FrameJson.Type, "process_list");
         writer.WriteString("epoch", epoch);
         writer.WriteStartArray("processes");
+        int written = 0;
         for (int i = 0; i < processes.Count; i++)
         {
-            WriteSnapshot(writer, processes[i], details[i]);
+            if (listed is null || listed[i])
+            {
+                WriteSnapshot(writer, processes[i], details[i]);
+                written++;
+            }
         }
         ArrayPool<ListDetails>.Shared.Return(details);
         writer.WriteEndArray();
+        if (written < processes.Count)
+        {
+            writer.WriteBoolean(TruncatedName, true);
+            writer.WriteNumber(TotalName, processes.Count);
+        }
         WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();
         return Seal(writer, frame);
     }
+
+    /// <summary>
+    /// Which processes a bounded view lists: all when they fit in <paramref name="budgetBytes"/>; otherwise running ones
+    /// (newest started first), then ended ones (most recently ended first), as long as they fit. Null means all.
+    /// </summary>
+    private static bool[]? SelectWithin(IReadOnlyList<ProcessSnapshot> processes, int budgetBytes)
+    {
+        long total = 0;
+        for (int i = 0; i < processes.Count; i++)
+        {
+            total += EstimateEntryBytes(processes[i]);
+        }
+        if (total <= budgetBytes)
+        {
+            return null;
+        }
+        var order = new int[processes.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        Array.Sort(order, (a, b) => CompareForView(processes[a], processes[b]));
+        var listed = new bool[processes.Count];
+        long left = budgetBytes;
+        foreach (int index in order)
+        {
+            int size = EstimateEntryBytes(processes[index]);
+            if (size > left)
+            {
+                break;
+            }
+            left -= size;
+            listed[index] = true;
+        }
+        return listed;
+    }
+
+    // Running before ended; among running the newest start first, among ended the latest end first.
+    private static int CompareForView(in ProcessSnapshot a, in ProcessSnapshot b)
+    {
+        if (a.IsEnded != b.IsEnded)
+        {
+            return a.IsEnded ? 1 : -1;
+        }
+        return a.IsEnded ? b.EndedAt!.Value.CompareTo(a.EndedAt!.Value) : b.StartedAt.CompareTo(a.StartedAt);
+    }
+
+    private static int EstimateEntryBytes(in ProcessSnapshot process) =>
+        EntryOverheadBytes + process.ProcessId.Length + process.ProcessType.Length + Encoding.UTF8.GetByteCount(process.Owner)
+        + process.ProgressJson.Length + (process.ErrorJson?.Length ?? 0) + (process.CancelledBy is { } by ? Encoding.UTF8.GetByteCount(by) : 0);
 
     /// <summary><c>subscribed</c>: the reply to <c>subscribe</c>, written before the replay it announces.</summary>
     public static SharedFrame Subscribed(string processId, ProcessSnapshot? process, string epoch, int replayed, bool recovered, string? requestId, DateTimeOffset timestamp)

@@ -16,6 +16,9 @@ internal sealed class LocalProcessEngine : IProcessEngine
     private readonly IProcessStore _store;
     private readonly TimeProvider _time;
 
+    // Running processes per owner, counted when a start or an end is accepted: what --max-processes-per-user bounds.
+    private readonly OwnerTally _running = new();
+
     public LocalProcessEngine(ProcessRegistry registry, IProcessStore store, TimeProvider time)
     {
         _registry = registry;
@@ -39,6 +42,13 @@ internal sealed class LocalProcessEngine : IProcessEngine
     public void Open()
     {
         _registry.Restore(_store.Open(_registry.Publish));
+        foreach (var process in _registry.Records)
+        {
+            if (!process.Accepted.IsEnded)
+            {
+                _running.Add(process.Owner);
+            }
+        }
         var orphans = new List<Task<TransitionOutcome>>();
         foreach (var process in _registry.Records)
         {
@@ -51,7 +61,26 @@ internal sealed class LocalProcessEngine : IProcessEngine
         Task.WhenAll(orphans).GetAwaiter().GetResult();
     }
 
+    /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
+    {
+        int limit = _registry.Options.MaxProcessesPerUser;
+        if (!_running.TryAdd(start.Owner, limit))
+        {
+            throw new ProcessLimitException(limit);
+        }
+        try
+        {
+            return await StartCountedAsync(start).ConfigureAwait(false);
+        }
+        catch
+        {
+            _running.Remove(start.Owner); // never started (the store refused it): it does not count
+            throw;
+        }
+    }
+
+    private async ValueTask<ProcessSnapshot> StartCountedAsync(ProcessStart start)
     {
         var now = _time.GetUtcNow();
         var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
@@ -94,9 +123,14 @@ internal sealed class LocalProcessEngine : IProcessEngine
             }
             pending = Accept(process, next, change.Kind, now);
         }
+        bool ends = HubEventNames.IsTerminal(change.Kind);
+        if (ends)
+        {
+            _running.Remove(process.Owner);
+        }
         var outcome = new TransitionOutcome(TransitionStatus.Accepted, pending.State);
         var published = pending.Published;
-        return published.IsCompletedSuccessfully ? ValueTask.FromResult(outcome) : AwaitPublishedAsync(published, outcome);
+        return published.IsCompletedSuccessfully ? ValueTask.FromResult(outcome) : AwaitPublishedAsync(published, outcome, ends ? process.Owner : null);
     }
 
     public ValueTask<bool> CatchUpAsync(string processId) => ValueTask.FromResult(false);
@@ -154,9 +188,17 @@ internal sealed class LocalProcessEngine : IProcessEngine
         return pending;
     }
 
-    private static async ValueTask<TransitionOutcome> AwaitPublishedAsync(Task published, TransitionOutcome outcome)
+    private async ValueTask<TransitionOutcome> AwaitPublishedAsync(Task published, TransitionOutcome outcome, string? endedOwner)
     {
-        await published.ConfigureAwait(false);
+        try
+        {
+            await published.ConfigureAwait(false);
+        }
+        catch when (endedOwner is not null)
+        {
+            _running.Add(endedOwner); // the end was not stored: the process still runs
+            throw;
+        }
         return outcome;
     }
 

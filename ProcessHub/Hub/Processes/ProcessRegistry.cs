@@ -17,6 +17,9 @@ internal sealed class ProcessRegistry
     private readonly IEventFanOut _fanOut;
     private readonly HubOptions _options;
     private readonly TimeProvider _time;
+
+    // Ended processes still known, per owner: past HubOptions.MaxProcessesPerUser the oldest go before their time.
+    private readonly OwnerTally _ended = new();
     private long _eventsPublished;
 
     public ProcessRegistry(IEventFanOut fanOut, HubOptions options, TimeProvider time)
@@ -65,6 +68,10 @@ internal sealed class ProcessRegistry
                 if (_processes.TryRemove(process.Id, out _))
                 {
                     process.ReleaseHistory();
+                    if (process.Published.IsEnded)
+                    {
+                        _ended.Remove(process.Owner);
+                    }
                 }
             }
         }
@@ -88,6 +95,10 @@ internal sealed class ProcessRegistry
             }
         }
         _processes[record.Id] = record;
+        if (record.Published.IsEnded)
+        {
+            _ended.Add(record.Owner);
+        }
         return record;
     }
 
@@ -143,6 +154,10 @@ internal sealed class ProcessRegistry
                     _processes[process.Id] = process;
                 }
                 process.Published = pending.State;
+                if (pending.State.IsEnded)
+                {
+                    _ended.Add(process.Owner);
+                }
                 process.AppendHistory(pending.Frame, pending.Kind);
                 Interlocked.Increment(ref _eventsPublished);
                 _fanOut.Publish(process.Owner, process.Id, pending.Seq, pending.Frame);
@@ -222,26 +237,59 @@ internal sealed class ProcessRegistry
         }
     }
 
-    /// <summary>Removes processes that ended longer ago than the retention window; returns their ids.</summary>
+    /// <summary>
+    /// Removes processes that ended longer ago than the retention window, and the oldest ended processes of an owner
+    /// who has more than <see cref="HubOptions.MaxProcessesPerUser"/> of them; returns their ids.
+    /// </summary>
     public List<string> EvictExpired()
     {
         var cutoff = _time.GetUtcNow() - _options.Retention;
         var evicted = new List<string>();
         foreach (var process in _processes.Values)
         {
-            if (process.Published.EndedAt is not { } ended || ended > cutoff)
+            if (process.Published.EndedAt is { } ended && ended <= cutoff)
             {
-                continue;
+                Evict(process, evicted);
             }
-            lock (process.Gate)
+        }
+        foreach (var (owner, count) in _ended.Counts)
+        {
+            if (count > _options.MaxProcessesPerUser)
             {
-                if (_processes.TryRemove(process.Id, out _))
-                {
-                    process.ReleaseHistory();
-                    evicted.Add(process.Id);
-                }
+                EvictOldestEnded(owner, count - _options.MaxProcessesPerUser, evicted);
             }
         }
         return evicted;
+    }
+
+    // Rare (an owner ending processes faster than the retention window lets them go), so a walk and a sort are fine.
+    private void EvictOldestEnded(string owner, int excess, List<string> evicted)
+    {
+        var ended = new List<(DateTimeOffset EndedAt, ProcessRecord Process)>();
+        foreach (var process in _processes.Values)
+        {
+            if (process.Owner == owner && process.Published.EndedAt is { } endedAt)
+            {
+                ended.Add((endedAt, process));
+            }
+        }
+        ended.Sort((a, b) => a.EndedAt.CompareTo(b.EndedAt));
+        for (int i = 0; i < Math.Min(excess, ended.Count); i++)
+        {
+            Evict(ended[i].Process, evicted);
+        }
+    }
+
+    private void Evict(ProcessRecord process, List<string> evicted)
+    {
+        lock (process.Gate)
+        {
+            if (_processes.TryRemove(KeyValuePair.Create(process.Id, process)))
+            {
+                process.ReleaseHistory();
+                _ended.Remove(process.Owner);
+                evicted.Add(process.Id);
+            }
+        }
     }
 }

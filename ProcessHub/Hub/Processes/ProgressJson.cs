@@ -37,6 +37,50 @@ internal static class ProgressJson
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary><see cref="Create"/> for a producer: the object may be at most <paramref name="maxBytes"/>.</summary>
+    /// <exception cref="ArgumentException">A <paramref name="model"/> or <paramref name="detail"/> that makes it larger.</exception>
+    public static byte[] Create(int current, int total, string? model, string? detail, int maxBytes)
+    {
+        var bytes = Create(current, total, model, detail);
+        if (bytes.Length > maxBytes)
+        {
+            throw new ArgumentException($"progress is larger than {maxBytes} bytes (model and detail included)");
+        }
+        return bytes;
+    }
+
+    /// <summary>A producer's parameters as JSON (null for none), at most <paramref name="maxBytes"/>.</summary>
+    /// <exception cref="ArgumentException">The parameters are larger than the limit.</exception>
+    public static byte[]? Params(object? parameters, int maxBytes)
+    {
+        byte[]? json = parameters switch
+        {
+            null => null,
+            JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+            _ => Serialize(parameters),
+        };
+        if (json is not null && json.Length > maxBytes)
+        {
+            throw new ArgumentException($"params is larger than {maxBytes} bytes", nameof(parameters));
+        }
+        return json;
+    }
+
+    /// <summary>A producer's error: <paramref name="message"/> at most <paramref name="maxMessageBytes"/> of UTF-8, the code at most 64 characters.</summary>
+    /// <exception cref="ArgumentException">The message or the code is too long.</exception>
+    public static byte[] ProducerError(string message, string? code, int maxMessageBytes)
+    {
+        if (Encoding.UTF8.GetByteCount(message) > maxMessageBytes)
+        {
+            throw new ArgumentException($"error.message is larger than {maxMessageBytes} bytes", nameof(message));
+        }
+        if (code is not null && code.Length > FieldLimits.MaxErrorCodeLength)
+        {
+            throw new ArgumentException($"error.code must be at most {FieldLimits.MaxErrorCodeLength} characters", nameof(code));
+        }
+        return Error(message, code);
+    }
+
     /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
     public static byte[] Validate(JsonElement progress, int maxBytes)
     {

@@ -111,6 +111,26 @@ internal sealed class HubEndpoint : IConnectionHandler
         }
     }
 
+    /// <summary>
+    /// docs/protocol.md section 5.6: a client's ping control frames take from the same budget as its messages. Past it
+    /// a ping goes unanswered (a control frame has no error reply), and a client that keeps going is closed with 1008
+    /// like one that floods messages.
+    /// </summary>
+    public bool OnPing(IOutboundConnection connection)
+    {
+        var session = (HubSession)connection.State!;
+        switch (session.TakeMessageToken(_options.MessageRateLimit, _time))
+        {
+            case RateDecision.Allowed:
+                return true;
+            case RateDecision.Close:
+                connection.Close(CloseCode.PolicyViolation, "rate limit exceeded");
+                return false;
+            default:
+                return false;
+        }
+    }
+
     public void OnClosed(IOutboundConnection connection)
     {
         if (connection.State is HubSession session)
@@ -173,7 +193,10 @@ internal sealed class HubEndpoint : IConnectionHandler
         if (message.ProcessId == "*")
         {
             session.SetInterest(Interest.Everything);
-            session.SendAndRelease(HubMessageWriter.Subscribed("*", null, _registry.Epoch, 0, true, message.RequestId, _time.GetUtcNow()));
+            // "*" replays nothing, so recovered (docs/protocol.md section 3.5: every event after since is in the replay)
+            // holds only when nothing was asked: a since, or seqs of another epoch, are not recovered by this reply.
+            bool recovered = message.Since is null && (message.Epoch is null || message.Epoch == _registry.Epoch);
+            session.SendAndRelease(HubMessageWriter.Subscribed("*", null, _registry.Epoch, 0, recovered, message.RequestId, _time.GetUtcNow()));
             return;
         }
         if (!TryFindVisible(session, message, out var process))

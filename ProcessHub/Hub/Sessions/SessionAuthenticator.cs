@@ -15,16 +15,18 @@ internal sealed partial class SessionAuthenticator
 {
     private readonly TokenValidator _tokens;
     private readonly SessionIndex _index;
+    private readonly ConnectionLimits _limits;
     private readonly ProcessRegistry _registry;
     private readonly HubOptions _options;
     private readonly TimeProvider _time;
     private readonly HubCounters _counters;
     private readonly ILogger _logger;
 
-    public SessionAuthenticator(TokenValidator tokens, SessionIndex index, ProcessRegistry registry, HubOptions options, TimeProvider time, HubCounters counters, ILogger logger)
+    public SessionAuthenticator(TokenValidator tokens, SessionIndex index, ConnectionLimits limits, ProcessRegistry registry, HubOptions options, TimeProvider time, HubCounters counters, ILogger logger)
     {
         _tokens = tokens;
         _index = index;
+        _limits = limits;
         _registry = registry;
         _options = options;
         _time = time;
@@ -51,7 +53,7 @@ internal sealed partial class SessionAuthenticator
             return;
         }
         var identity = result.Identity!;
-        if (_index.CountForUser(identity.Subject) >= _options.MaxConnectionsPerUser)
+        if (_limits.IsUserFull(identity.Subject))
         {
             session.Connection.Close(CloseCode.TryAgainLater, "too many connections for this user");
             return;
@@ -62,7 +64,9 @@ internal sealed partial class SessionAuthenticator
         _index.Add(session);
         string epoch = _registry.Epoch;
         var listed = _registry.SnapshotVisible(identity);
-        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow());
+        // An admin's list is a bounded view (docs/protocol.md section 3.4); the live-after points are still set for every
+        // process, listed or not, so that a later subscribe ... since replays exactly what this connection missed.
+        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow(), identity.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null);
         try
         {
             session.BecomeReady(list, listed);

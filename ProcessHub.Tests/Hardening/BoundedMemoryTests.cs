@@ -1,0 +1,78 @@
+using System.Net.Http.Headers;
+using NUnit.Framework;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Tests.Hardening;
+
+/// <summary>
+/// Issue 13, item 11: what the hub keeps must not grow with what it has seen. The frame pool used to keep every frame
+/// ever released (it grew to the most frames ever in flight, for good) with buffers of up to 16 KiB, which drifted
+/// into the history of small events (the memory of a full history grew cycle after cycle); the API kept a request
+/// budget for every user that ever called it.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class BoundedMemoryTests
+{
+    [Test]
+    [Category("unit")]
+    public void The_frame_pool_keeps_at_most_its_cap_however_many_frames_were_in_flight()
+    {
+        var frames = Enumerable.Range(0, SharedFrame.MaxPooled * 3).Select(_ => SharedFrame.CreateText("{\"type\":\"pong\"}"u8)).ToList();
+        foreach (var frame in frames)
+        {
+            frame.Release();
+        }
+
+        Assert.That(SharedFrame.PooledCount, Is.LessThanOrEqualTo(SharedFrame.MaxPooled));
+        var again = SharedFrame.CreateText("{}"u8);
+        Assert.That(again.Payload.ToArray(), Is.EqualTo("{}"u8.ToArray()), "a pooled frame is as good as new");
+        again.Release();
+    }
+
+    [Test]
+    [Category("unit")]
+    public void A_pooled_frame_keeps_no_large_buffer_for_the_next_event()
+    {
+        // Frames as large as process lists go back to the pool...
+        var large = Enumerable.Range(0, 64).Select(_ => SharedFrame.CreateText(new byte[12 * 1024])).ToList();
+        foreach (var frame in large)
+        {
+            frame.Release();
+        }
+
+        // ...and whatever the pool hands out next (the next events, which sit in history for the retention window)
+        // holds at most a small buffer.
+        var next = Enumerable.Range(0, SharedFrame.MaxPooled).Select(_ => SharedFrame.Rent()).ToList();
+        Assert.That(next.Max(f => f.BufferCapacity), Is.LessThanOrEqualTo(SharedFrame.KeptBufferLimit));
+        foreach (var frame in next)
+        {
+            frame.Release();
+        }
+    }
+
+    [Test]
+    public async Task The_api_forgets_the_request_budgets_of_users_that_went_quiet()
+    {
+        await using var host = HubTestHost.Start(fakeTime: true);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{host.App.LocalEndPoint}") };
+        for (int i = 0; i < 1024; i++)
+        {
+            await GetListAsync(http, host.Token($"user-{i}"));
+        }
+        Assert.That(host.App.ApiAuthenticator.BudgetCount, Is.EqualTo(1024), "one budget per user while they are active");
+
+        host.Time!.Advance(TimeSpan.FromSeconds(2));
+        await GetListAsync(http, host.Token("one-more"));
+
+        Assert.That(host.App.ApiAuthenticator.BudgetCount, Is.EqualTo(1), "the idle ones were dropped once the map reached 1,024");
+    }
+
+    private static async Task GetListAsync(HttpClient http, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/processes");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+    }
+}

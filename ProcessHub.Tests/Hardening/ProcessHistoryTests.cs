@@ -1,0 +1,50 @@
+using NUnit.Framework;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
+
+namespace ProcessHub.Tests.Hardening;
+
+/// <summary>
+/// A process's history is allocated as it fills, not at its limit up front (issue 13, item 2: with the default limit
+/// of 1,000 every process cost 9 KB before its first progress event). Growing must keep every retained event in seq
+/// order, through the doublings and past the limit, where the oldest falls out.
+/// </summary>
+[TestFixture]
+[Category("unit")]
+public sealed class ProcessHistoryTests
+{
+    [TestCase(1000, 3)]
+    [TestCase(1000, 1000)]
+    [TestCase(1000, 2500)]
+    [TestCase(5, 17)]
+    [TestCase(1, 4)]
+    public void Every_retained_event_is_kept_in_order(int limit, int events)
+    {
+        var state = new ProcessState(ProcessStatus.Running, 0, "{}"u8.ToArray(), DateTimeOffset.UnixEpoch);
+        var record = new ProcessRecord("p", "eval", "alice", null, DateTimeOffset.UnixEpoch, state, limit, inProcess: false);
+        var frames = new List<SharedFrame>();
+        for (int seq = 1; seq <= events; seq++)
+        {
+            var frame = SharedFrame.CreateText(System.Text.Encoding.UTF8.GetBytes(seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            record.Published = state with { Seq = seq };
+            record.AppendHistory(frame, seq == 1 ? HubEventKind.Started : HubEventKind.Progress);
+            frames.Add(frame);
+        }
+
+        long oldest = Math.Max(1, events - limit + 1);
+        Assert.That(record.OldestRetainedSeq, Is.EqualTo(oldest));
+        Assert.That(record.HistoryAt(oldest - 1), Is.Null);
+        for (long seq = oldest; seq <= events; seq++)
+        {
+            Assert.That(record.HistoryAt(seq), Is.SameAs(frames[(int)seq - 1]), $"seq {seq}");
+            Assert.That(record.HistoryKindAt(seq), Is.EqualTo(seq == 1 ? HubEventKind.Started : HubEventKind.Progress));
+        }
+        record.ReleaseHistory();
+        foreach (var frame in frames)
+        {
+            frame.Release();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using ProcessHub.Auth;
+
+namespace ProcessHub.Hub;
+
+/// <summary>
+/// The fixed limits on the strings a producer or a client can make the hub keep or say back (docs/protocol.md section
+/// 7.2). The larger objects (progress, params, result, error message) are <see cref="HubOptions"/>'.
+/// </summary>
+internal static class FieldLimits
+{
+    /// <summary><c>process_type</c>, in characters.</summary>
+    public const int MaxProcessTypeLength = 64;
+
+    /// <summary><c>owner</c>, in UTF-8 bytes: an owner is a JWT <c>sub</c>, which has the same bound.</summary>
+    public const int MaxOwnerBytes = TokenValidator.MaxSubjectBytes;
+
+    /// <summary><c>error.code</c>, in characters.</summary>
+    public const int MaxErrorCodeLength = 64;
+
+    /// <summary>
+    /// <c>request_id</c> and <c>process_id</c> of a client message, in characters: both are said back in replies, so a
+    /// longer one is refused (and not echoed) rather than repeated.
+    /// </summary>
+    public const int MaxEchoedIdLength = 256;
+}
