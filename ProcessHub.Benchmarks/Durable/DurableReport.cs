@@ -32,19 +32,7 @@ internal sealed class DurableReport
         _backgroundPoint = options.BackgroundPoint;
     }
 
-    public static void WriteBetweenMarkers(string path, string generated)
-    {
-        string text = File.ReadAllText(path);
-        int begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        int end = text.IndexOf(End, StringComparison.Ordinal);
-        if (begin < 0 || end < begin)
-        {
-            text += $"\n{Begin}\n{End}\n";
-            begin = text.IndexOf(Begin, StringComparison.Ordinal);
-            end = text.IndexOf(End, StringComparison.Ordinal);
-        }
-        File.WriteAllText(path, text[..(begin + Begin.Length)] + "\n" + generated + "\n" + text[end..]);
-    }
+    public static void WriteBetweenMarkers(string path, string generated) => MarkdownMarkers.Write(path, Begin, End, generated);
 
     public string Render()
     {

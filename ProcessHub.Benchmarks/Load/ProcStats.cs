@@ -19,6 +19,34 @@ internal static class ProcStats
         return (utime + stime) / TicksPerSecond;
     }
 
+    /// <summary>Context switches of every thread of the process so far (voluntary: it blocked; involuntary: preempted).</summary>
+    public static (long Voluntary, long Involuntary) ContextSwitches(int pid)
+    {
+        long voluntary = 0, involuntary = 0;
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        voluntary += long.Parse(line["voluntary_ctxt_switches:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        involuntary += long.Parse(line["nonvoluntary_ctxt_switches:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile (and its switches with it: a thread's count dies with it).
+            }
+        }
+        return (voluntary, involuntary);
+    }
+
     /// <summary>VmRSS in bytes.</summary>
     public static long RssBytes(int pid)
     {
