@@ -13,7 +13,7 @@ internal sealed class ResourceMeter
     private readonly Deployment _deployment;
     private readonly RedisServerProcess? _redis;
     private readonly double[] _hubCpu;
-    private readonly (long Voluntary, long Involuntary)[] _hubSwitches;
+    private readonly Dictionary<int, long>[] _hubSwitches;
     private double _redisCpu;
     private (double Calls, double Microseconds) _scripts;
 
@@ -43,18 +43,17 @@ internal sealed class ResourceMeter
         double hubs = 0;
         for (int i = 0; i < _hubCpu.Length; i++)
         {
-            hubs += ProcStats.CpuSeconds(_deployment.Hubs[i].Pid) - _hubCpu[i];
+            double cpu = ProcStats.CpuSeconds(_deployment.Hubs[i].Pid) - _hubCpu[i];
+            values[$"hub_cpu_share_{_deployment.Hubs[i].Name}"] = cpu / seconds;
+            hubs += cpu;
         }
         values["hub_cpu_share"] = hubs / seconds;
-        double voluntary = 0, involuntary = 0;
+        double switches = 0;
         for (int i = 0; i < _hubSwitches.Length; i++)
         {
-            var (v, n) = ProcStats.ContextSwitches(_deployment.Hubs[i].Pid);
-            voluntary += v - _hubSwitches[i].Voluntary;
-            involuntary += n - _hubSwitches[i].Involuntary;
+            switches += ProcStats.SwitchesSince(_deployment.Hubs[i].Pid, _hubSwitches[i]);
         }
-        values["hub_voluntary_switches_per_s"] = voluntary / seconds;
-        values["hub_involuntary_switches_per_s"] = involuntary / seconds;
+        values["hub_switches_per_s"] = switches / seconds;
         if (_redis is { } redis)
         {
             values["redis_cpu_share"] = (redis.CpuSeconds - _redisCpu) / seconds;

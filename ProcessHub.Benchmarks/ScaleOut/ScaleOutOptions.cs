@@ -25,7 +25,7 @@ internal sealed class ScaleOutOptions
 
     /// <summary>HTTP producers in all, spread round-robin over the cluster's three hubs; a lone hub gets them all.</summary>
     public int[] IngestProducers { get; set; } = [3, 24, 96];
-    public double IngestSeconds { get; set; } = 5;
+    public double IngestSeconds { get; set; } = 4;
 
     /// <summary>Redis's appendfsync policies the ingest scenario runs under.</summary>
     public string[] IngestFsync { get; set; } = ["always", "everysec"];
@@ -33,10 +33,13 @@ internal sealed class ScaleOutOptions
     /// <summary>Which deployments the scenarios alternate between (cluster, lone-redis, lone-memory); all by default.</summary>
     public HashSet<string> DeploymentNames { get; } = [];
 
-    /// <summary>Subscribers on each hub of the latency scenario (and on the lone hub).</summary>
-    public int LatencyConnections { get; set; } = 100;
+    /// <summary>
+    /// Subscribers on each hub of the latency scenario (and on the lone hubs), one point each: 10 leaves the path (Redis,
+    /// the subscription, the applier) nearly alone; 100 adds the fan-out of three hubs on the same cores.
+    /// </summary>
+    public int[] LatencyConnections { get; set; } = [10, 100];
     public double LatencyRate { get; set; } = 1_000;
-    public double LatencySeconds { get; set; } = 5;
+    public double LatencySeconds { get; set; } = 4;
 
     /// <summary>
     /// Connections the paced reports are spread over, one request in flight on each: enough that a report waiting
@@ -105,7 +108,7 @@ internal sealed class ScaleOutOptions
                 case "--ingest-seconds": options.IngestSeconds = Double(Value()); break;
                 case "--ingest-fsync": options.IngestFsync = Value().Split(','); break;
                 case "--deployments": options.DeploymentNames.UnionWith(Value().Split(',')); break;
-                case "--latency-n": options.LatencyConnections = Int(Value()); break;
+                case "--latency-n": options.LatencyConnections = Ints(Value()); break;
                 case "--latency-rate": options.LatencyRate = Double(Value()); break;
                 case "--latency-seconds": options.LatencySeconds = Double(Value()); break;
                 case "--latency-publishers": options.LatencyPublishers = Int(Value()); break;

@@ -45,7 +45,7 @@ internal sealed class ScaleOutRunner
         try
         {
             _redis = await RedisServerProcess.StartAsync(_options.RedisServer, Path.Combine(_work, "redis"), _options.RedisCpus).ConfigureAwait(false);
-            Log($"redis-server on port {_redis.Port} (pid {_redis.Pid}), appendonly yes, appendfsync always");
+            RunSupport.Log($"redis-server on port {_redis.Port} (pid {_redis.Pid}), appendonly yes, appendfsync always");
             for (int i = 1; i <= 3; i++)
             {
                 hubs.Add(await StartClusterHubAsync(i).ConfigureAwait(false));
@@ -76,7 +76,10 @@ internal sealed class ScaleOutRunner
                 foreach (string fsync in _options.LatencyFsync)
                 {
                     await _redis.SetFsyncAsync(fsync).ConfigureAwait(false);
-                    await AlternateAsync("latency", _options.LatencyConnections, _options.LatencyPoint(fsync), _options.LatencyRuns, LatencyAsync).ConfigureAwait(false);
+                    foreach (int n in _options.LatencyConnections)
+                    {
+                        await AlternateAsync("latency", n, _options.LatencyPoint(fsync), _options.LatencyRuns, d => LatencyAsync(d, n)).ConfigureAwait(false);
+                    }
                 }
                 await _redis.SetFsyncAsync("always").ConfigureAwait(false);
             }
@@ -101,14 +104,14 @@ internal sealed class ScaleOutRunner
             {
                 for (int run = 1; run <= _options.FailoverRuns; run++)
                 {
-                    Log($"failover run {run}: {_options.FailoverTabs:N0} tabs on hub 2, SIGKILL");
+                    RunSupport.Log($"failover run {run}: {_options.FailoverTabs:N0} tabs on hub 2, SIGKILL");
                     try
                     {
                         Add(new Sample("failover", Cluster, _options.FailoverTabs, "kill -9 hub 2", run, await FailoverAsync().ConfigureAwait(false)));
                     }
-                    catch (Exception ex) when (IsRunFailure(ex))
+                    catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                     {
-                        Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                        RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                         Add(new Sample("failover", Cluster, _options.FailoverTabs, "kill -9 hub 2", run, new() { ["failed"] = 1 }));
                     }
                     await RestartHub2Async().ConfigureAwait(false);
@@ -137,12 +140,12 @@ internal sealed class ScaleOutRunner
             }
             if (!_options.Keep)
             {
-                TryDelete(_work);
+                RunSupport.TryDelete(_work);
             }
         }
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
         _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
-        Log($"done in {elapsed:F0} s");
+        RunSupport.Log($"done in {elapsed:F0} s");
         if (_options.JsonPath is { } json)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
@@ -194,15 +197,15 @@ internal sealed class ScaleOutRunner
             for (int i = 0; i < deployments.Count; i++)
             {
                 var deployment = deployments[(i + round - 1) % deployments.Count];
-                Log($"warm-up round {round}/{_options.WarmupRounds} (not recorded): {deployment}");
+                RunSupport.Log($"warm-up round {round}/{_options.WarmupRounds} (not recorded): {deployment}");
                 try
                 {
-                    Log("  fan-out " + Format(await FanOutAsync(deployment, Context(deployment, _options.FanOutPublishers.Max()), deployment.Hubs, n, seconds).ConfigureAwait(false)));
-                    Log("  ingest " + Format(await IngestAsync(deployment, 6, seconds).ConfigureAwait(false)));
+                    RunSupport.Log("  fan-out " + RunSupport.Format(await FanOutAsync(deployment, Context(deployment, _options.FanOutPublishers.Max()), deployment.Hubs, n, seconds).ConfigureAwait(false)));
+                    RunSupport.Log("  ingest " + RunSupport.Format(await IngestAsync(deployment, 6, seconds).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (IsRunFailure(ex))
+                catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                 {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                 }
             }
         }
@@ -251,7 +254,7 @@ internal sealed class ScaleOutRunner
             if (values["events_per_s"] > 0)
             {
                 values["hub_cpu_us_per_event"] = values["hub_cpu_share"] * 1e6 / values["events_per_s"];
-                values["hub_switches_per_event"] = (values["hub_voluntary_switches_per_s"] + values["hub_involuntary_switches_per_s"]) / values["events_per_s"];
+                values["hub_switches_per_event"] = values["hub_switches_per_s"] / values["events_per_s"];
             }
             return values;
         }
@@ -265,10 +268,9 @@ internal sealed class ScaleOutRunner
     /// Open-loop reports at a fixed rate through the first hub, N subscribers (one user) on every hub of the deployment;
     /// latency from each event's scheduled send time to its receipt, on the publishing hub and on the others apart.
     /// </summary>
-    private async Task<Dictionary<string, double>> LatencyAsync(Deployment deployment)
+    private async Task<Dictionary<string, double>> LatencyAsync(Deployment deployment, int n)
     {
         var context = Context(deployment, 4);
-        int n = _options.LatencyConnections;
         var fleets = new List<Fleet>();
         using var publisher = new Publisher(deployment.First.Target, _options.LatencyPublishers, context.PublishPath, context.ProducerToken);
         try
@@ -376,6 +378,12 @@ internal sealed class ScaleOutRunner
                 perCpu.Add(cpu > 0 ? delivered / cpu : 0);
                 framesPerSend.Add(sends > 0 ? (frames1.FramesSent - frames0[i].FramesSent) / sends : 0);
                 values[$"deliveries_per_s_{subscribed[i].Name}"] = delivered / seconds;
+            }
+            // A hub that neither takes the reports nor has subscribers (hub 3 when only hub 2 has them) only applies
+            // each event: its CPU per event is the engine's cost of keeping a hub's view, apart from any fan-out.
+            foreach (var hub in deployment.Hubs.Skip(1).Where(h => !subscribed.Contains(h)))
+            {
+                values["applying_hub_cpu_us_per_event"] = events > 0 ? values[$"hub_cpu_share_{hub.Name}"] * seconds * 1e6 / events : 0;
             }
             values["deliveries_per_s_per_hub"] = perHub.Average();
             values["deliveries_per_s_lowest_hub"] = perHub.Min();
@@ -502,7 +510,10 @@ internal sealed class ScaleOutRunner
             AddTimes(values, "loss_detected", tabs.Select(t => t.LostAt), killed);
             AddTimes(values, "resumed", tabs.Select(t => t.ResumedAt), killed);
             AddTimes(values, "caught_up", tabs.Select(t => t.CaughtUpAt), killed);
-            values["hub_lost_s"] = observer.HubLostAt != 0 ? MonotonicClock.ToSeconds(observer.HubLostAt - killed) : double.NaN;
+            if (observer.HubLostAt != 0)
+            {
+                values["hub_lost_s"] = MonotonicClock.ToSeconds(observer.HubLostAt - killed);
+            }
             AddTimes(values, "tabs_hub_lost", tabs.Select(t => t.HubLostAt), killed);
             return values;
         }
@@ -525,13 +536,22 @@ internal sealed class ScaleOutRunner
         await tab.ResumeAsync(survivor, cancel).ConfigureAwait(false);
     }
 
-    /// <summary>p50 and max (the last of them) of times from <paramref name="from"/>, in seconds; a missing one makes the max NaN.</summary>
+    /// <summary>
+    /// p50 and max (the last of them) of times from <paramref name="from"/>, in seconds; the max only when every one
+    /// happened (a tab that never got there has no time, and the "all" time does not exist).
+    /// </summary>
     private static void AddTimes(Dictionary<string, double> values, string name, IEnumerable<long> times, long from)
     {
         var all = times.ToList();
         var seconds = all.Where(t => t != 0).Select(t => MonotonicClock.ToSeconds(t - from)).Order().ToList();
-        values[name + "_p50_s"] = seconds.Count > 0 ? seconds[seconds.Count / 2] : double.NaN;
-        values[name + "_max_s"] = seconds.Count == all.Count && seconds.Count > 0 ? seconds[^1] : double.NaN;
+        if (seconds.Count > 0)
+        {
+            values[name + "_p50_s"] = seconds[seconds.Count / 2];
+        }
+        if (seconds.Count == all.Count && seconds.Count > 0)
+        {
+            values[name + "_max_s"] = seconds[^1];
+        }
     }
 
     private static string Create(RawHttpConnection http, string path, string token, string body, int expected)
@@ -560,14 +580,14 @@ internal sealed class ScaleOutRunner
             for (int i = 0; i < deployments.Count; i++)
             {
                 var deployment = deployments[(i + run - 1) % deployments.Count];
-                Log($"{scenario} N={n} {point} run {run}: {deployment}");
+                RunSupport.Log($"{scenario} N={n} {point} run {run}: {deployment}");
                 try
                 {
                     Add(new Sample(scenario, deployment.Name, n, point, run, await measure(deployment).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (IsRunFailure(ex))
+                catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                 {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                     Add(new Sample(scenario, deployment.Name, n, point, run, new() { ["failed"] = 1 }));
                 }
             }
@@ -625,35 +645,9 @@ internal sealed class ScaleOutRunner
         return -1;
     }
 
-    private static bool IsRunFailure(Exception ex) =>
-        ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException or OperationCanceledException
-            or System.Net.WebSockets.WebSocketException or StackExchange.Redis.RedisException;
-
     private void Add(Sample sample)
     {
         _samples.Add(sample);
-        Log("  " + Format(sample.Values));
-    }
-
-    private static string Format(Dictionary<string, double> values) =>
-        string.Join(' ', values.Select(v => $"{v.Key}={v.Value.ToString("G4", CultureInfo.InvariantCulture)}"));
-
-    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        RunSupport.Log("  " + RunSupport.Format(sample.Values));
     }
 }
