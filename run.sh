@@ -5,6 +5,7 @@
 #   ./run.sh bench              the fan-out comparison (ProcessHub vs Kestrel, ws, Bun), about 12 minutes
 #   ./run.sh bench micro        the BenchmarkDotNet suites
 #   ./run.sh bench durable      the sqlite store against the memory store (ingest, latency, fan-out, restart), ~10 minutes
+#   ./run.sh bench scaleout     three hubs on one Redis against a lone hub (ingest, latency, fan-out, failover), ~15 minutes
 #   ./run.sh fuzz [target] [--minutes N]
 #                               coverage-guided fuzzing with afl-fuzz (every target in turn without one)
 #   ./run.sh soak --minutes N   the real binary under churn for N minutes, invariants checked all along
@@ -210,6 +211,10 @@ case "${1:-}" in
         if [ "${1:-}" = durable ]; then
             shift
             exec ./ProcessHub.Benchmarks/run-durable.sh "$@"
+        fi
+        if [ "${1:-}" = scaleout ]; then
+            shift
+            exec ./ProcessHub.Benchmarks/run-scaleout.sh "$@"
         fi
         # The fan-out comparison against Kestrel, Node's ws and Bun; rewrites docs/benchmarks.md.
         exec ./ProcessHub.Benchmarks/run-fanout.sh "$@"

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using ProcessHub.Benchmarks.Durable;
 using ProcessHub.Benchmarks.Load;
+using ProcessHub.Benchmarks.ScaleOut;
 
 namespace ProcessHub.Benchmarks;
 
@@ -10,7 +11,8 @@ public static class Program
 {
     /// <summary>
     /// <c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs), <c>durable ...</c> the durable-store benchmark
-    /// (Durable/DurableCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs); anything else goes to BenchmarkDotNet.
+    /// (Durable/DurableCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs), <c>scaleout ...</c> the scale-out
+    /// benchmark (ScaleOut/ScaleOutCommand.cs); anything else goes to BenchmarkDotNet.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
@@ -25,6 +27,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "durable")
         {
             return await DurableCommand.RunAsync(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "scaleout")
+        {
+            return await ScaleOutCommand.RunAsync(args[1..]);
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

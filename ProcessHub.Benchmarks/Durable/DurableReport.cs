@@ -32,19 +32,7 @@ internal sealed class DurableReport
         _backgroundPoint = options.BackgroundPoint;
     }
 
-    public static void WriteBetweenMarkers(string path, string generated)
-    {
-        string text = File.ReadAllText(path);
-        int begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        int end = text.IndexOf(End, StringComparison.Ordinal);
-        if (begin < 0 || end < begin)
-        {
-            text += $"\n{Begin}\n{End}\n";
-            begin = text.IndexOf(Begin, StringComparison.Ordinal);
-            end = text.IndexOf(End, StringComparison.Ordinal);
-        }
-        File.WriteAllText(path, text[..(begin + Begin.Length)] + "\n" + generated + "\n" + text[end..]);
-    }
+    public static void WriteBetweenMarkers(string path, string generated) => MarkdownMarkers.Write(path, Begin, End, generated);
 
     public string Render()
     {
@@ -114,7 +102,7 @@ internal sealed class DurableReport
             Line("|---:|---:|---:|---:|---:|");
             foreach (int p in _options.InProcessProducers)
             {
-                Line($"| {p} | {Cell(Stat("wal", Sqlite, p, "in process", "events_per_commit"), "N1")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_bytes_per_event"), "N0")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_pages_per_event"), "N2")} | {Cell(Stat("wal", Sqlite, p, "in process", "wal_pages_per_commit"), "N1")} |");
+                Line($"| {p} | {Stat("wal", Sqlite, p, "in process", "events_per_commit").Cell("N1")} | {Stat("wal", Sqlite, p, "in process", "wal_bytes_per_event").Cell("N0")} | {Stat("wal", Sqlite, p, "in process", "wal_pages_per_event").Cell("N2")} | {Stat("wal", Sqlite, p, "in process", "wal_pages_per_commit").Cell("N1")} |");
             }
             Line();
         }
@@ -217,9 +205,9 @@ internal sealed class DurableReport
         Line("|---|---|---:|---:|---:|---:|");
         foreach (var (point, server) in new[] { ("binary, empty", Memory), ("binary, empty", Sqlite), ("binary, filled", Sqlite) })
         {
-            Line($"| {point} | {server} | {Cell(Stat("restart", server, processes, point, "time_to_listening_s"), "F2")} | {Cell(Stat("restart", server, processes, point, "processes"), "N0")} | {Cell(Stat("restart", server, processes, point, "rss_mib"), "N0")} | {Cell(Stat("restart", server, processes, point, "stop_s"), "F2")} |");
+            Line($"| {point} | {server} | {Stat("restart", server, processes, point, "time_to_listening_s").Cell("F2")} | {Stat("restart", server, processes, point, "processes").Cell("N0")} | {Stat("restart", server, processes, point, "rss_mib").Cell("N0")} | {Stat("restart", server, processes, point, "stop_s").Cell("F2")} |");
         }
-        Line($"| in process, filled | {Sqlite} | {Cell(Stat("restart", Sqlite, processes, "in process, filled", "construct_s"), "F2")} | {Cell(Stat("restart", Sqlite, processes, "in process, filled", "processes"), "N0")} | - | - |");
+        Line($"| in process, filled | {Sqlite} | {Stat("restart", Sqlite, processes, "in process, filled", "construct_s").Cell("F2")} | {Stat("restart", Sqlite, processes, "in process, filled", "processes").Cell("N0")} | - | - |");
         Line();
     }
 
@@ -298,24 +286,12 @@ internal sealed class DurableReport
         var sqlite = Stat(scenario, Sqlite, n, point, key);
         bool both = memory.Count > 0 && sqlite.Count > 0;
         string ratio = both && memory.Median != 0 ? (sqlite.Median / memory.Median).ToString("F2", Invariant) : "-";
-        string cells = $"| {label} | {(sqliteOnly ? "-" : Cell(memory, format))} | {Cell(sqlite, format)} | {ratio} |";
+        string cells = $"| {label} | {(sqliteOnly ? "-" : memory.Cell(format))} | {sqlite.Cell(format)} | {ratio} |";
         if (difference)
         {
             cells += $" {(both ? (sqlite.Median - memory.Median).ToString(format, Invariant) : "-")} |";
         }
         Line(cells);
-    }
-
-    private static string Cell(SampleStats stats, string format)
-    {
-        if (stats.Count == 0)
-        {
-            return stats.Failed > 0 ? "failed" : "-";
-        }
-        string text = stats.Count == 1
-            ? stats.Median.ToString(format, Invariant)
-            : $"{stats.Median.ToString(format, Invariant)} ({stats.Min.ToString(format, Invariant)}-{stats.Max.ToString(format, Invariant)})";
-        return stats.Failed > 0 ? $"{text} ({stats.Failed} failed)" : text;
     }
 
     private SampleStats Stat(string scenario, string server, int n, string point, string key) =>

@@ -64,12 +64,12 @@ internal sealed class DurableRunner
         {
             if (!_options.Keep)
             {
-                TryDelete(_work);
+                RunSupport.TryDelete(_work);
             }
         }
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
         _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
-        Log($"done in {elapsed:F0} s");
+        RunSupport.Log($"done in {elapsed:F0} s");
         if (_options.JsonPath is { } json)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
@@ -183,15 +183,15 @@ internal sealed class DurableRunner
             for (int i = 0; i < contexts.Count; i++)
             {
                 var context = contexts[(i + round - 1) % contexts.Count];
-                Log($"warm-up round {round}/{_options.WarmupRounds} (not recorded): {context.Target.Name}");
+                RunSupport.Log($"warm-up round {round}/{_options.WarmupRounds} (not recorded): {context.Target.Name}");
                 try
                 {
-                    Log("  fan-out " + Format(await _scenarios.ThroughputAsync(context, n, seconds).ConfigureAwait(false)));
-                    Log("  ingest " + Format(await HttpIngestAsync(context, 8, seconds).ConfigureAwait(false)));
+                    RunSupport.Log("  fan-out " + RunSupport.Format(await _scenarios.ThroughputAsync(context, n, seconds).ConfigureAwait(false)));
+                    RunSupport.Log("  ingest " + RunSupport.Format(await HttpIngestAsync(context, 8, seconds).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (IsRunFailure(ex))
+                catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                 {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                 }
             }
         }
@@ -305,7 +305,7 @@ internal sealed class DurableRunner
         // Unrecorded first: the engine's and the store's paths compiled before anything is timed.
         foreach (string store in new[] { Memory, Sqlite })
         {
-            Log($"in-process warm-up (not recorded): {store}");
+            RunSupport.Log($"in-process warm-up (not recorded): {store}");
             await InProcessRunAsync(store, 8, Math.Min(2, _options.InProcessSeconds)).ConfigureAwait(false);
         }
         foreach (int producers in _options.InProcessProducers)
@@ -315,7 +315,7 @@ internal sealed class DurableRunner
                 string[] order = run % 2 == 1 ? [Memory, Sqlite] : [Sqlite, Memory];
                 foreach (string store in order)
                 {
-                    Log($"inproc producers={producers} run {run}: {store}");
+                    RunSupport.Log($"inproc producers={producers} run {run}: {store}");
                     Add(new Sample("inproc", store, producers, "in process", run, await InProcessRunAsync(store, producers, _options.InProcessSeconds).ConfigureAwait(false)));
                 }
             }
@@ -341,7 +341,7 @@ internal sealed class DurableRunner
         finally
         {
             await hub.DisposeAsync().ConfigureAwait(false);
-            TryDelete(directory);
+            RunSupport.TryDelete(directory);
         }
     }
 
@@ -360,7 +360,7 @@ internal sealed class DurableRunner
             Dictionary<string, double> values;
             try
             {
-                Log($"wal producers={producers}: {Sqlite}");
+                RunSupport.Log($"wal producers={producers}: {Sqlite}");
                 var (perSecond, latency) = await InProcessIngest.RunAsync(hub, producers, Math.Min(2, _options.InProcessSeconds)).ConfigureAwait(false);
                 values = PerSecondValues(perSecond, Math.Min(2, _options.InProcessSeconds), latency);
                 var statistics = hub.Statistics!;
@@ -377,7 +377,7 @@ internal sealed class DurableRunner
             finally
             {
                 await hub.DisposeAsync().ConfigureAwait(false);
-                TryDelete(directory);
+                RunSupport.TryDelete(directory);
             }
             Add(new Sample("wal", Sqlite, producers, "in process", 1, values));
         }
@@ -393,7 +393,7 @@ internal sealed class DurableRunner
         string filled = Path.Combine(_work, "filled");
         int processes = _options.RestartProcesses;
         int events = _options.RestartEvents;
-        Log($"restart: filling a store with {processes:N0} processes x {events:N0} events ({_options.FillProducers} producers in process)");
+        RunSupport.Log($"restart: filling a store with {processes:N0} processes x {events:N0} events ({_options.FillProducers} producers in process)");
         Add(new Sample("fill", Sqlite, processes, "fill", 1, await StoreFill.FillAsync(filled, processes, events, _options.FillProducers, InProcessOptions).ConfigureAwait(false)));
 
         for (int run = 1; run <= _options.RestartRuns; run++)
@@ -407,18 +407,18 @@ internal sealed class DurableRunner
             for (int i = 0; i < points.Count; i++)
             {
                 var (server, point, directory) = points[(i + run - 1) % points.Count];
-                Log($"restart {point} run {run}: {server}");
+                RunSupport.Log($"restart {point} run {run}: {server}");
                 try
                 {
                     Add(new Sample("restart", server, processes, point, run, await StartOnceAsync(server, directory).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (IsRunFailure(ex))
+                catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                 {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                     Add(new Sample("restart", server, processes, point, run, new() { ["failed"] = 1 }));
                 }
             }
-            Log($"restart in process run {run}: {Sqlite}");
+            RunSupport.Log($"restart in process run {run}: {Sqlite}");
             Add(new Sample("restart", Sqlite, processes, "in process, filled", run, await ConstructInProcessAsync(filled).ConfigureAwait(false)));
         }
         var size = new Dictionary<string, double>();
@@ -426,10 +426,10 @@ internal sealed class DurableRunner
         Add(new Sample("size", Sqlite, processes, "after restarts", 1, size));
         if (_options.SteadyProcesses > 0 && _options.SteadyEvents > 0)
         {
-            Log($"size in steady state: {_options.SteadyProcesses:N0} processes x {_options.SteadyEvents:N0} events, history limit {InProcessOptions.HistoryLimit:N0}");
+            RunSupport.Log($"size in steady state: {_options.SteadyProcesses:N0} processes x {_options.SteadyEvents:N0} events, history limit {InProcessOptions.HistoryLimit:N0}");
             string steady = Path.Combine(_work, "steady");
             Add(new Sample("size", Sqlite, _options.SteadyProcesses, "steady", 1, await StoreFill.FillAsync(steady, _options.SteadyProcesses, _options.SteadyEvents, _options.FillProducers, InProcessOptions).ConfigureAwait(false)));
-            TryDelete(steady);
+            RunSupport.TryDelete(steady);
         }
     }
 
@@ -454,7 +454,7 @@ internal sealed class DurableRunner
             await hub.DisposeAsync().ConfigureAwait(false);
             if (directory is not null && directory.Contains("empty-", StringComparison.Ordinal))
             {
-                TryDelete(directory);
+                RunSupport.TryDelete(directory);
             }
         }
     }
@@ -486,48 +486,23 @@ internal sealed class DurableRunner
             for (int i = 0; i < contexts.Count; i++)
             {
                 var context = contexts[(i + run - 1) % contexts.Count];
-                Log($"{scenario} N={n} {point} run {run}: {context.Target.Name}");
+                RunSupport.Log($"{scenario} N={n} {point} run {run}: {context.Target.Name}");
                 try
                 {
                     Add(new Sample(scenario, context.Target.Name, n, point, run, await measure(context).ConfigureAwait(false)));
                 }
-                catch (Exception ex) when (IsRunFailure(ex))
+                catch (Exception ex) when (RunSupport.IsRunFailure(ex))
                 {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+                    RunSupport.Log($"  failed: {ex.GetType().Name}: {ex.Message}");
                     Add(new Sample(scenario, context.Target.Name, n, point, run, new() { ["failed"] = 1 }));
                 }
             }
         }
     }
 
-    private static bool IsRunFailure(Exception ex) =>
-        ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException or TimeoutException or OperationCanceledException;
-
     private void Add(Sample sample)
     {
         _samples.Add(sample);
-        Log("  " + Format(sample.Values));
-    }
-
-    private static string Format(Dictionary<string, double> values) =>
-        string.Join(' ', values.Select(v => $"{v.Key}={v.Value.ToString("G4", CultureInfo.InvariantCulture)}"));
-
-    private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        RunSupport.Log("  " + RunSupport.Format(sample.Values));
     }
 }

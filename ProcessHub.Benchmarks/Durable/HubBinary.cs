@@ -137,6 +137,16 @@ internal sealed partial class HubBinary : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL, as a crash would (the scale-out benchmark's failover): no graceful stop, sockets reset by the kernel.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
     /// <summary>SIGTERM, then waits for a graceful exit (the sqlite store folds its log in); kills it after the timeout.</summary>
     public async Task StopAsync(TimeSpan timeout)
     {

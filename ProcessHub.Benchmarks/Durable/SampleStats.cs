@@ -1,3 +1,4 @@
+using System.Globalization;
 using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.Durable;
@@ -16,5 +17,18 @@ internal readonly record struct SampleStats(double Median, double Min, double Ma
         }
         double median = values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
         return new SampleStats(median, values[0], values[^1], values.Count, failed);
+    }
+
+    /// <summary>A table cell: "median (min-max)", the median alone for one run, "failed" or "-" for none.</summary>
+    public string Cell(string format)
+    {
+        if (Count == 0)
+        {
+            return Failed > 0 ? "failed" : "-";
+        }
+        string text = Count == 1
+            ? Median.ToString(format, CultureInfo.InvariantCulture)
+            : $"{Median.ToString(format, CultureInfo.InvariantCulture)} ({Min.ToString(format, CultureInfo.InvariantCulture)}-{Max.ToString(format, CultureInfo.InvariantCulture)})";
+        return Failed > 0 ? $"{text} ({Failed} failed)" : text;
     }
 }

@@ -43,6 +43,22 @@ internal sealed class LatencyHistogram
 
     public long Max => Volatile.Read(ref _max);
 
+    /// <summary>A new histogram holding the samples of all those given (e.g. the fleets of several hubs).</summary>
+    public static LatencyHistogram Merge(IEnumerable<LatencyHistogram> histograms)
+    {
+        var merged = new LatencyHistogram();
+        foreach (var histogram in histograms)
+        {
+            for (int i = 0; i < merged._counts.Length; i++)
+            {
+                merged._counts[i] += Volatile.Read(ref histogram._counts[i]);
+            }
+            merged._total += histogram.Count;
+            merged._max = Math.Max(merged._max, histogram.Max);
+        }
+        return merged;
+    }
+
     /// <summary>The value at quantile q (0..1): the upper edge of the bucket that holds it.</summary>
     public long Percentile(double q)
     {

@@ -28,20 +28,7 @@ internal sealed class MarkdownReport
         _peers = options.Servers.Select(s => s.Name).Where(n => n != _hub).ToList();
     }
 
-    public static void WriteBetweenMarkers(string path, string generated)
-    {
-        string text = File.Exists(path) ? File.ReadAllText(path) : $"# Benchmarks\n\n{Begin}\n{End}\n";
-        int begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        int end = text.IndexOf(End, StringComparison.Ordinal);
-        if (begin < 0 || end < begin)
-        {
-            text += $"\n{Begin}\n{End}\n";
-            begin = text.IndexOf(Begin, StringComparison.Ordinal);
-            end = text.IndexOf(End, StringComparison.Ordinal);
-        }
-        string updated = text[..(begin + Begin.Length)] + "\n" + generated + "\n" + text[end..];
-        File.WriteAllText(path, updated);
-    }
+    public static void WriteBetweenMarkers(string path, string generated) => MarkdownMarkers.Write(path, Begin, End, generated);
 
     public string Render()
     {

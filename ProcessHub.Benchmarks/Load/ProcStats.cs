@@ -19,6 +19,44 @@ internal static class ProcStats
         return (utime + stime) / TicksPerSecond;
     }
 
+    /// <summary>
+    /// Context switches of each live thread of the process so far, by thread id (voluntary: it blocked; involuntary:
+    /// it was preempted). A thread's counts end with it, so a window's switches are the growth of the threads alive at
+    /// its end (<see cref="SwitchesSince"/>).
+    /// </summary>
+    public static Dictionary<int, long> ContextSwitches(int pid)
+    {
+        var switches = new Dictionary<int, long>();
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            long count = 0;
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        count += long.Parse(line["voluntary_ctxt_switches:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        count += long.Parse(line["nonvoluntary_ctxt_switches:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended meanwhile
+            }
+            switches[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] = count;
+        }
+        return switches;
+    }
+
+    /// <summary>Switches since <paramref name="before"/> of the threads alive now (threads that ended meanwhile are not counted).</summary>
+    public static long SwitchesSince(int pid, Dictionary<int, long> before) =>
+        ContextSwitches(pid).Sum(thread => thread.Value - before.GetValueOrDefault(thread.Key));
+
     /// <summary>VmRSS in bytes.</summary>
     public static long RssBytes(int pid)
     {

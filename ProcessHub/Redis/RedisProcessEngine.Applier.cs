@@ -22,19 +22,27 @@ internal sealed partial class RedisProcessEngine
     private long _resyncs;
 
     /// <summary>Completes once this hub has applied the event at <paramref name="offset"/> (read your own writes).</summary>
-    private Task WaitAppliedAsync(long offset)
+    private async Task WaitAppliedAsync(long offset)
     {
         if (Interlocked.Read(ref _lastOffset) >= offset)
         {
-            return Task.CompletedTask;
+            return;
         }
         var waiter = _offsetWaiters.GetOrAdd(offset, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (Interlocked.Read(ref _lastOffset) >= offset)
         {
             ReleaseWaiters();
         }
-        // The event is durable either way; a hub whose subscription lags answers after the periodic check at worst.
-        return waiter.Task.WaitAsync(_options.CancelWait, _time).ContinueWith(static _ => { }, TaskScheduler.Default);
+        try
+        {
+            // Awaited here rather than through a ContinueWith, which would queue the producer's answer to the thread
+            // pool once more after the waiter's own asynchronous continuation (docs/benchmarks.md, "Scale-out on Redis").
+            await waiter.Task.WaitAsync(_options.CancelWait, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The event is durable either way; a hub whose subscription lags answers after the periodic check at worst.
+        }
     }
 
     private void ReleaseWaiters()

@@ -1,0 +1,158 @@
+using System.Globalization;
+
+namespace ProcessHub.Benchmarks.ScaleOut;
+
+/// <summary>Everything `scaleout` can be told; the defaults are the full run of `./run.sh bench scaleout`.</summary>
+internal sealed class ScaleOutOptions
+{
+    /// <summary>The hub binary: ProcessHub.dll beside this tool (the project reference copies it), unless --hub says otherwise.</summary>
+    public string HubDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "ProcessHub.dll");
+    public string RedisServer { get; set; } = "/usr/bin/redis-server";
+    public string Secret { get; set; } = "scaleout-benchmark-secret-0123456789-abcdefghij";
+
+    /// <summary>taskset CPU list for every hub (the three of the cluster and the lone ones); null leaves them free.</summary>
+    public string? HubCpus { get; set; }
+
+    /// <summary>taskset CPU list for redis-server; null leaves it free.</summary>
+    public string? RedisCpus { get; set; }
+    public HashSet<string> ScenarioNames { get; } = [];
+    public int Runs { get; set; } = 3;
+
+    /// <summary>Runs of the latency points: their tails move most with the machine's load.</summary>
+    public int LatencyRuns { get; set; } = 5;
+    public double WarmupSeconds { get; set; } = 6;
+    public int WarmupRounds { get; set; } = 3;
+
+    /// <summary>HTTP producers in all, spread round-robin over the cluster's three hubs; a lone hub gets them all.</summary>
+    public int[] IngestProducers { get; set; } = [3, 24, 96];
+    public double IngestSeconds { get; set; } = 4;
+
+    /// <summary>Redis's appendfsync policies the ingest scenario runs under.</summary>
+    public string[] IngestFsync { get; set; } = ["always", "everysec"];
+
+    /// <summary>Which deployments the scenarios alternate between (cluster, lone-redis, lone-memory); all by default.</summary>
+    public HashSet<string> DeploymentNames { get; } = [];
+
+    /// <summary>
+    /// Subscribers on each hub of the latency scenario (and on the lone hubs), one point each: 10 leaves the path (Redis,
+    /// the subscription, the applier) nearly alone; 100 adds the fan-out of three hubs on the same cores.
+    /// </summary>
+    public int[] LatencyConnections { get; set; } = [10, 100];
+    public double LatencyRate { get; set; } = 1_000;
+    public double LatencySeconds { get; set; } = 4;
+
+    /// <summary>
+    /// Connections the paced reports are spread over, one request in flight on each: enough that a report waiting
+    /// for its answer (a round trip through Redis) does not hold up the next one due, as many workers would not.
+    /// </summary>
+    public int LatencyPublishers { get; set; } = 64;
+
+    /// <summary>Redis's appendfsync policies the latency scenario runs under (always is the documented deployment).</summary>
+    public string[] LatencyFsync { get; set; } = ["always", "everysec"];
+
+    /// <summary>
+    /// Subscribers on each of the three hubs. 3 x N client sockets live in this one process, so N is at most about
+    /// 6,000 under a 20,000 descriptor limit.
+    /// </summary>
+    public int[] FanOutEach { get; set; } = [1_000, 5_000];
+
+    /// <summary>Subscribers on hub 2 alone, the events published through hub 1: one hub's fan-out at a size the descriptors allow.</summary>
+    public int[] FanOutOne { get; set; } = [10_000];
+    public int[] FanOutPublishers { get; set; } = [32];
+    public double FanOutSeconds { get; set; } = 2;
+    public int FailoverTabs { get; set; } = 1_000;
+    public int FailoverRuns { get; set; } = 3;
+
+    /// <summary>Reports a second to the process the tabs follow, through hub 1, during the failover.</summary>
+    public double FailoverReportRate { get; set; } = 20;
+    public double FailoverTimeoutSeconds { get; set; } = 30;
+    public string? WorkDirectory { get; set; }
+    public bool Keep { get; set; }
+    public string? MarkdownPath { get; set; }
+    public string? JsonPath { get; set; }
+    public string Command { get; set; } = "./run.sh bench scaleout";
+    public string Machine { get; set; } = "";
+    public string Placement { get; set; } = "";
+    public string LoadAverageAtStart { get; set; } = "";
+    public string LoadAverageAtEnd { get; set; } = "";
+    public string OtherLoad { get; set; } = "";
+
+    public string LatencyPoint(string fsync) => string.Create(CultureInfo.InvariantCulture, $"{LatencyRate:N0}/s, appendfsync {fsync}");
+
+    public static string IngestPoint(string fsync) => $"http, appendfsync {fsync}";
+
+    public bool HasDeployment(string name) => DeploymentNames.Count == 0 || DeploymentNames.Contains(name);
+
+    public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
+
+    public static ScaleOutOptions Parse(string[] args)
+    {
+        var options = new ScaleOutOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            switch (name)
+            {
+                case "--hub": options.HubDll = Path.GetFullPath(Value()); break;
+                case "--redis-server": options.RedisServer = Value(); break;
+                case "--secret": options.Secret = Value(); break;
+                case "--hub-cpus": options.HubCpus = Value(); break;
+                case "--redis-cpus": options.RedisCpus = Value(); break;
+                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
+                case "--runs": options.Runs = Int(Value()); break;
+                case "--latency-runs": options.LatencyRuns = Int(Value()); break;
+                case "--warmup-seconds": options.WarmupSeconds = Double(Value()); break;
+                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
+                case "--ingest-producers": options.IngestProducers = Ints(Value()); break;
+                case "--ingest-seconds": options.IngestSeconds = Double(Value()); break;
+                case "--ingest-fsync": options.IngestFsync = Value().Split(','); break;
+                case "--deployments": options.DeploymentNames.UnionWith(Value().Split(',')); break;
+                case "--latency-n": options.LatencyConnections = Ints(Value()); break;
+                case "--latency-rate": options.LatencyRate = Double(Value()); break;
+                case "--latency-seconds": options.LatencySeconds = Double(Value()); break;
+                case "--latency-publishers": options.LatencyPublishers = Int(Value()); break;
+                case "--latency-fsync": options.LatencyFsync = Value().Split(','); break;
+                case "--fanout-each": options.FanOutEach = Ints(Value()); break;
+                case "--fanout-one": options.FanOutOne = Ints(Value()); break;
+                case "--fanout-publishers": options.FanOutPublishers = Ints(Value()); break;
+                case "--fanout-seconds": options.FanOutSeconds = Double(Value()); break;
+                case "--failover-tabs": options.FailoverTabs = Int(Value()); break;
+                case "--failover-runs": options.FailoverRuns = Int(Value()); break;
+                case "--failover-rate": options.FailoverReportRate = Double(Value()); break;
+                case "--failover-timeout": options.FailoverTimeoutSeconds = Double(Value()); break;
+                case "--work-dir": options.WorkDirectory = Value(); break;
+                case "--keep": options.Keep = true; break;
+                case "--markdown": options.MarkdownPath = Value(); break;
+                case "--json": options.JsonPath = Value(); break;
+                case "--command": options.Command = Value(); break;
+                case "--machine": options.Machine = Value(); break;
+                case "--placement": options.Placement = Value(); break;
+                case "--other-load": options.OtherLoad = Value(); break;
+                default: throw new ArgumentException($"unknown option {name}");
+            }
+        }
+        if (!File.Exists(options.HubDll))
+        {
+            throw new ArgumentException($"no hub binary at {options.HubDll} (build ProcessHub, or give --hub)");
+        }
+        if (options.IngestProducers.Any(p => p < 3 || p % 3 != 0))
+        {
+            throw new ArgumentException("--ingest-producers: each count is spread over three hubs, so it must be a multiple of 3");
+        }
+        foreach (string policy in options.LatencyFsync.Concat(options.IngestFsync))
+        {
+            if (policy is not ("always" or "everysec" or "no"))
+            {
+                throw new ArgumentException($"--latency-fsync: {policy} is not an appendfsync policy (always, everysec, no)");
+            }
+        }
+        return options;
+    }
+
+    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
+
+    private static int[] Ints(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Int).ToArray();
+}
