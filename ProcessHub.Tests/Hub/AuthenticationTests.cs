@@ -10,7 +10,7 @@ namespace ProcessHub.Tests.Hub;
 /// <summary>
 /// docs/protocol.md section 2: every way in, every way to be refused (4401 with a short reason, after a completed upgrade,
 /// with nothing sent before the close), refresh and expiry. Reasons are the ones TokenValidator and
-/// HubConnectionHandler send.
+/// SessionAuthenticator send.
 /// </summary>
 [TestFixture]
 [Category("socket")]
