@@ -12,6 +12,7 @@ internal sealed class RedisKeys
         Offset = prefix + "offset";
         Log = prefix + "log";
         Index = prefix + "index";
+        Running = prefix + "running";
         Events = RedisChannel.Literal(prefix + "events");
         Control = RedisChannel.Literal(prefix + "control");
         LeasePrefix = prefix + "hub:";
@@ -30,6 +31,9 @@ internal sealed class RedisKeys
 
     /// <summary>Every process's id, scored by its start (a sorted set).</summary>
     public RedisKey Index { get; }
+
+    /// <summary>How many processes each owner has running, across every hub (a hash: owner to count).</summary>
+    public RedisKey Running { get; }
 
     /// <summary>Where every event is published, for every hub.</summary>
     public RedisChannel Events { get; }

@@ -110,6 +110,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
     }
 
+    /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running, on any hub.</exception>
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
     {
         var now = _time.GetUtcNow();
@@ -118,10 +119,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(id, start.ProcessType, start.Owner, start.ParamsJson, now, state, HubEventKind.Started, now);
         var result = await EvaluateAsync(
             RedisScripts.Start,
-            [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id)],
+            [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id), _keys.Running],
             [_epoch, id, start.ProcessType, start.Owner, start.ParamsJson ?? [], Ticks(now), start.InProcess ? "1" : "0",
              start.InProcess ? HubId : "-", start.ProgressJson, prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
-             _keys.Events.ToString()]).ConfigureAwait(false);
+             _keys.Events.ToString(), _hubOptions.MaxProcessesPerUser]).ConfigureAwait(false);
         long offset = Accepted(result, id);
         await WaitAppliedAsync(offset).ConfigureAwait(false);
         return _registry.Find(id) ?? new ProcessSnapshot(id, start.ProcessType, start.Owner, start.ParamsJson, now, state);
@@ -229,7 +230,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             var lease = condition == "lost" && process.ProducerHub is { } hub ? _keys.Lease(hub) : _keys.Lease(HubId);
             result = await EvaluateAsync(
                 RedisScripts.End,
-                [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Process(process.Id), _keys.ProcessEvents(process.Id), lease],
+                [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Process(process.Id), _keys.ProcessEvents(process.Id), lease, _keys.Running],
                 [_epoch, process.Id, (int)change.Kind, field, value, Ticks(now), prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
                  _keys.Events.ToString(), (long)Math.Max(60, _hubOptions.Retention.TotalSeconds + 60), condition, conditionArgument]).ConfigureAwait(false);
         }
@@ -255,6 +256,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     {
         "ok" => (long)result[2],
         "exists" => throw new StoreUnavailableException($"process id {processId} is taken; try again"),
+        "limit" => throw new ProcessLimitException(_hubOptions.MaxProcessesPerUser),
         _ => throw EpochChanged(result),
     };
 

@@ -4,7 +4,7 @@
 -- same end (a stale process, a lost hub) exactly one succeeds and a report that came first wins.
 --
 -- KEYS[1] epoch  KEYS[2] offset  KEYS[3] log  KEYS[4] the process's hash  KEYS[5] the process's events
--- KEYS[6] the producer hub's lease (only for condition 'lost')
+-- KEYS[6] the producer hub's lease (only for condition 'lost')  KEYS[7] running processes per owner (a hash)
 -- ARGV[1] epoch  ARGV[2] id  ARGV[3] kind (2 completed, 3 failed, 4 cancelled)  ARGV[4] field (result, error or
 -- cancelled_by)  ARGV[5] its value ('' = none)  ARGV[6] now (UTC ticks)  ARGV[7] the event's JSON before its seq
 -- ARGV[8] after it  ARGV[9] history limit  ARGV[10] log length  ARGV[11] the events channel
@@ -14,7 +14,7 @@ local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
   return {'epoch', epoch or ''}
 end
-local state = redis.call('HMGET', KEYS[4], 'status', 'in_process', 'hub', 'last_changed_at')
+local state = redis.call('HMGET', KEYS[4], 'status', 'in_process', 'hub', 'last_changed_at', 'owner')
 if not state[1] then
   return {'missing'}
 end
@@ -28,6 +28,9 @@ if ARGV[13] == 'lost' and redis.call('EXISTS', KEYS[6]) == 1 then
   return {'declined'}
 end
 local statuses = {['2'] = 'completed', ['3'] = 'failed', ['4'] = 'cancelled'}
+if redis.call('HINCRBY', KEYS[7], state[5], -1) <= 0 then
+  redis.call('HDEL', KEYS[7], state[5])
+end
 local seq = redis.call('HINCRBY', KEYS[4], 'seq', 1)
 redis.call('HSET', KEYS[4], 'status', statuses[ARGV[3]], ARGV[4], ARGV[5], 'ended_at', ARGV[6], 'last_changed_at', ARGV[6])
 local offset = redis.call('INCR', KEYS[2])

@@ -7,7 +7,8 @@
 -- ARGV[7] in-process ('1' or '0')  ARGV[8] producer hub ('-' = none)  ARGV[9] progress
 -- ARGV[10] the event's JSON before its seq  ARGV[11] after it  ARGV[12] history limit  ARGV[13] log length
 -- ARGV[14] the events channel
--- Returns {'ok', seq, offset} | {'epoch', current} | {'exists'}
+-- KEYS[7] running processes per owner (a hash)   ARGV[15] the most an owner may have running (--max-processes-per-user)
+-- Returns {'ok', seq, offset} | {'epoch', current} | {'exists'} | {'limit'}
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
   return {'epoch', epoch or ''}
@@ -15,6 +16,11 @@ end
 if redis.call('EXISTS', KEYS[5]) == 1 then
   return {'exists'}
 end
+-- The owner's running processes across every hub: the limit holds for the deployment, not for each hub.
+if tonumber(redis.call('HGET', KEYS[7], ARGV[4]) or '0') >= tonumber(ARGV[15]) then
+  return {'limit'}
+end
+redis.call('HINCRBY', KEYS[7], ARGV[4], 1)
 redis.call('HSET', KEYS[5], 'type', ARGV[3], 'owner', ARGV[4], 'params', ARGV[5], 'started_at', ARGV[6],
   'in_process', ARGV[7], 'hub', ARGV[8], 'status', 'running', 'seq', 1, 'progress', ARGV[9], 'last_changed_at', ARGV[6])
 local offset = redis.call('INCR', KEYS[2])
