@@ -1,4 +1,5 @@
 using System.Globalization;
+using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.Durable;
 
@@ -70,47 +71,46 @@ internal sealed class DurableOptions
     public static DurableOptions Parse(string[] args)
     {
         var options = new DurableOptions();
-        for (int i = 0; i < args.Length; i++)
+        var reader = new OptionReader(args);
+        while (reader.Next())
         {
-            string name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
-            switch (name)
+            switch (reader.Name)
             {
-                case "--hub": options.HubDll = Path.GetFullPath(Value()); break;
-                case "--secret": options.Secret = Value(); break;
-                case "--server-cpus": options.ServerCpus = Value(); break;
-                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
-                case "--runs": options.Runs = Int(Value()); break;
-                case "--latency-runs": options.LatencyRuns = Int(Value()); break;
-                case "--steady-processes": options.SteadyProcesses = Int(Value()); break;
-                case "--steady-events": options.SteadyEvents = Int(Value()); break;
-                case "--fanout-n": options.FanOutConnections = Ints(Value()); break;
-                case "--fanout-publishers": options.FanOutPublishers = Ints(Value()); break;
-                case "--fanout-seconds": options.FanOutSeconds = Double(Value()); break;
-                case "--warmup-seconds": options.WarmupSeconds = Double(Value()); break;
-                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
-                case "--latency-n": options.LatencyConnections = Int(Value()); break;
-                case "--latency-rate": options.LatencyRate = Double(Value()); break;
-                case "--latency-seconds": options.LatencySeconds = Double(Value()); break;
-                case "--background-rate": options.BackgroundRate = Double(Value()); break;
-                case "--background-producers": options.BackgroundProducers = Int(Value()); break;
-                case "--ingest-producers": options.IngestProducers = Ints(Value()); break;
-                case "--ingest-seconds": options.IngestSeconds = Double(Value()); break;
-                case "--inproc-producers": options.InProcessProducers = Ints(Value()); break;
-                case "--inproc-seconds": options.InProcessSeconds = Double(Value()); break;
-                case "--restart-processes": options.RestartProcesses = Int(Value()); break;
-                case "--restart-events": options.RestartEvents = Int(Value()); break;
-                case "--restart-runs": options.RestartRuns = Int(Value()); break;
-                case "--fill-producers": options.FillProducers = Int(Value()); break;
-                case "--history-limit": options.HistoryLimit = Int(Value()); break;
-                case "--work-dir": options.WorkDirectory = Value(); break;
+                case "--hub": options.HubDll = Path.GetFullPath(reader.Value()); break;
+                case "--secret": options.Secret = reader.Value(); break;
+                case "--server-cpus": options.ServerCpus = reader.Value(); break;
+                case "--scenarios": options.ScenarioNames.UnionWith(reader.List()); break;
+                case "--runs": options.Runs = reader.Int(); break;
+                case "--latency-runs": options.LatencyRuns = reader.Int(); break;
+                case "--steady-processes": options.SteadyProcesses = reader.Int(); break;
+                case "--steady-events": options.SteadyEvents = reader.Int(); break;
+                case "--fanout-n": options.FanOutConnections = reader.Ints(); break;
+                case "--fanout-publishers": options.FanOutPublishers = reader.Ints(); break;
+                case "--fanout-seconds": options.FanOutSeconds = reader.Double(); break;
+                case "--warmup-seconds": options.WarmupSeconds = reader.Double(); break;
+                case "--warmup-rounds": options.WarmupRounds = reader.Int(); break;
+                case "--latency-n": options.LatencyConnections = reader.Int(); break;
+                case "--latency-rate": options.LatencyRate = reader.Double(); break;
+                case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
+                case "--background-rate": options.BackgroundRate = reader.Double(); break;
+                case "--background-producers": options.BackgroundProducers = reader.Int(); break;
+                case "--ingest-producers": options.IngestProducers = reader.Ints(); break;
+                case "--ingest-seconds": options.IngestSeconds = reader.Double(); break;
+                case "--inproc-producers": options.InProcessProducers = reader.Ints(); break;
+                case "--inproc-seconds": options.InProcessSeconds = reader.Double(); break;
+                case "--restart-processes": options.RestartProcesses = reader.Int(); break;
+                case "--restart-events": options.RestartEvents = reader.Int(); break;
+                case "--restart-runs": options.RestartRuns = reader.Int(); break;
+                case "--fill-producers": options.FillProducers = reader.Int(); break;
+                case "--history-limit": options.HistoryLimit = reader.Int(); break;
+                case "--work-dir": options.WorkDirectory = reader.Value(); break;
                 case "--keep": options.Keep = true; break;
-                case "--markdown": options.MarkdownPath = Value(); break;
-                case "--json": options.JsonPath = Value(); break;
-                case "--command": options.Command = Value(); break;
-                case "--machine": options.Machine = Value(); break;
-                case "--other-load": options.OtherLoad = Value(); break;
-                default: throw new ArgumentException($"unknown option {name}");
+                case "--markdown": options.MarkdownPath = reader.Value(); break;
+                case "--json": options.JsonPath = reader.Value(); break;
+                case "--command": options.Command = reader.Value(); break;
+                case "--machine": options.Machine = reader.Value(); break;
+                case "--other-load": options.OtherLoad = reader.Value(); break;
+                default: throw new ArgumentException($"unknown option {reader.Name}");
             }
         }
         if (!File.Exists(options.HubDll))
@@ -119,10 +119,4 @@ internal sealed class DurableOptions
         }
         return options;
     }
-
-    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
-    private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
-
-    private static int[] Ints(string text) => text.Split(',').Select(Int).ToArray();
 }

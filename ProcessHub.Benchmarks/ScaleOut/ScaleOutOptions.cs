@@ -1,4 +1,5 @@
 using System.Globalization;
+using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.ScaleOut;
 
@@ -88,48 +89,47 @@ internal sealed class ScaleOutOptions
     public static ScaleOutOptions Parse(string[] args)
     {
         var options = new ScaleOutOptions();
-        for (int i = 0; i < args.Length; i++)
+        var reader = new OptionReader(args);
+        while (reader.Next())
         {
-            string name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
-            switch (name)
+            switch (reader.Name)
             {
-                case "--hub": options.HubDll = Path.GetFullPath(Value()); break;
-                case "--redis-server": options.RedisServer = Value(); break;
-                case "--secret": options.Secret = Value(); break;
-                case "--hub-cpus": options.HubCpus = Value(); break;
-                case "--redis-cpus": options.RedisCpus = Value(); break;
-                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
-                case "--runs": options.Runs = Int(Value()); break;
-                case "--latency-runs": options.LatencyRuns = Int(Value()); break;
-                case "--warmup-seconds": options.WarmupSeconds = Double(Value()); break;
-                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
-                case "--ingest-producers": options.IngestProducers = Ints(Value()); break;
-                case "--ingest-seconds": options.IngestSeconds = Double(Value()); break;
-                case "--ingest-fsync": options.IngestFsync = Value().Split(','); break;
-                case "--deployments": options.DeploymentNames.UnionWith(Value().Split(',')); break;
-                case "--latency-n": options.LatencyConnections = Ints(Value()); break;
-                case "--latency-rate": options.LatencyRate = Double(Value()); break;
-                case "--latency-seconds": options.LatencySeconds = Double(Value()); break;
-                case "--latency-publishers": options.LatencyPublishers = Int(Value()); break;
-                case "--latency-fsync": options.LatencyFsync = Value().Split(','); break;
-                case "--fanout-each": options.FanOutEach = Ints(Value()); break;
-                case "--fanout-one": options.FanOutOne = Ints(Value()); break;
-                case "--fanout-publishers": options.FanOutPublishers = Ints(Value()); break;
-                case "--fanout-seconds": options.FanOutSeconds = Double(Value()); break;
-                case "--failover-tabs": options.FailoverTabs = Int(Value()); break;
-                case "--failover-runs": options.FailoverRuns = Int(Value()); break;
-                case "--failover-rate": options.FailoverReportRate = Double(Value()); break;
-                case "--failover-timeout": options.FailoverTimeoutSeconds = Double(Value()); break;
-                case "--work-dir": options.WorkDirectory = Value(); break;
+                case "--hub": options.HubDll = Path.GetFullPath(reader.Value()); break;
+                case "--redis-server": options.RedisServer = reader.Value(); break;
+                case "--secret": options.Secret = reader.Value(); break;
+                case "--hub-cpus": options.HubCpus = reader.Value(); break;
+                case "--redis-cpus": options.RedisCpus = reader.Value(); break;
+                case "--scenarios": options.ScenarioNames.UnionWith(reader.List()); break;
+                case "--runs": options.Runs = reader.Int(); break;
+                case "--latency-runs": options.LatencyRuns = reader.Int(); break;
+                case "--warmup-seconds": options.WarmupSeconds = reader.Double(); break;
+                case "--warmup-rounds": options.WarmupRounds = reader.Int(); break;
+                case "--ingest-producers": options.IngestProducers = reader.Ints(allowEmpty: true); break;
+                case "--ingest-seconds": options.IngestSeconds = reader.Double(); break;
+                case "--ingest-fsync": options.IngestFsync = reader.List(); break;
+                case "--deployments": options.DeploymentNames.UnionWith(reader.List()); break;
+                case "--latency-n": options.LatencyConnections = reader.Ints(allowEmpty: true); break;
+                case "--latency-rate": options.LatencyRate = reader.Double(); break;
+                case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
+                case "--latency-publishers": options.LatencyPublishers = reader.Int(); break;
+                case "--latency-fsync": options.LatencyFsync = reader.List(); break;
+                case "--fanout-each": options.FanOutEach = reader.Ints(allowEmpty: true); break;
+                case "--fanout-one": options.FanOutOne = reader.Ints(allowEmpty: true); break;
+                case "--fanout-publishers": options.FanOutPublishers = reader.Ints(allowEmpty: true); break;
+                case "--fanout-seconds": options.FanOutSeconds = reader.Double(); break;
+                case "--failover-tabs": options.FailoverTabs = reader.Int(); break;
+                case "--failover-runs": options.FailoverRuns = reader.Int(); break;
+                case "--failover-rate": options.FailoverReportRate = reader.Double(); break;
+                case "--failover-timeout": options.FailoverTimeoutSeconds = reader.Double(); break;
+                case "--work-dir": options.WorkDirectory = reader.Value(); break;
                 case "--keep": options.Keep = true; break;
-                case "--markdown": options.MarkdownPath = Value(); break;
-                case "--json": options.JsonPath = Value(); break;
-                case "--command": options.Command = Value(); break;
-                case "--machine": options.Machine = Value(); break;
-                case "--placement": options.Placement = Value(); break;
-                case "--other-load": options.OtherLoad = Value(); break;
-                default: throw new ArgumentException($"unknown option {name}");
+                case "--markdown": options.MarkdownPath = reader.Value(); break;
+                case "--json": options.JsonPath = reader.Value(); break;
+                case "--command": options.Command = reader.Value(); break;
+                case "--machine": options.Machine = reader.Value(); break;
+                case "--placement": options.Placement = reader.Value(); break;
+                case "--other-load": options.OtherLoad = reader.Value(); break;
+                default: throw new ArgumentException($"unknown option {reader.Name}");
             }
         }
         if (!File.Exists(options.HubDll))
@@ -149,10 +149,4 @@ internal sealed class ScaleOutOptions
         }
         return options;
     }
-
-    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
-    private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
-
-    private static int[] Ints(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Int).ToArray();
 }
