@@ -4,19 +4,10 @@ using ProcessHub.Benchmarks.Load;
 namespace ProcessHub.Benchmarks.Durable;
 
 /// <summary>Everything `durable` can be told; the defaults are the full run of `./run.sh bench durable`.</summary>
-internal sealed class DurableOptions
+internal sealed class DurableOptions() : HubBenchmarkOptions("durable-benchmark-secret-0123456789-abcdefghij", "./run.sh bench durable")
 {
-    /// <summary>The hub binary: ProcessHub.dll beside this tool (the project reference copies it), unless --hub says otherwise.</summary>
-    public string HubDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "ProcessHub.dll");
-    public string Secret { get; set; } = "durable-benchmark-secret-0123456789-abcdefghij";
-
     /// <summary>taskset CPU list for the hubs (the script pins them to core 0 and this tool to core 1); null leaves them free.</summary>
     public string? ServerCpus { get; set; }
-    public HashSet<string> ScenarioNames { get; } = [];
-    public int Runs { get; set; } = 3;
-
-    /// <summary>Runs of the latency points: their tails move most with the machine's load.</summary>
-    public int LatencyRuns { get; set; } = 5;
     public int[] FanOutConnections { get; set; } = [1_000, 10_000];
     public double FanOutSeconds { get; set; } = 2;
 
@@ -25,8 +16,6 @@ internal sealed class DurableOptions
     /// requests pipelined on each); more keep more events in flight where each waits for its commit.
     /// </summary>
     public int[] FanOutPublishers { get; set; } = [4, 32];
-    public double WarmupSeconds { get; set; } = 6;
-    public int WarmupRounds { get; set; } = 3;
     public int LatencyConnections { get; set; } = 100;
     public double LatencyRate { get; set; } = 1_000;
     public double LatencySeconds { get; set; } = 5;
@@ -51,22 +40,11 @@ internal sealed class DurableOptions
     public int SteadyEvents { get; set; } = 3_000;
     /// <summary>--history-limit for every hub, in process and binary; null keeps the hub's default (1,000).</summary>
     public int? HistoryLimit { get; set; }
-    public string? WorkDirectory { get; set; }
-    public bool Keep { get; set; }
-    public string? MarkdownPath { get; set; }
-    public string? JsonPath { get; set; }
-    public string Command { get; set; } = "./run.sh bench durable";
-    public string Machine { get; set; } = "";
-    public string LoadAverageAtStart { get; set; } = "";
-    public string LoadAverageAtEnd { get; set; } = "";
-    public string OtherLoad { get; set; } = "";
 
     /// <summary>The latency scenario's two points, as the samples and the report name them.</summary>
     public string LatencyPoint => string.Create(CultureInfo.InvariantCulture, $"{LatencyRate:N0}/s");
 
     public string BackgroundPoint => string.Create(CultureInfo.InvariantCulture, $"{LatencyRate:N0}/s + ingest {BackgroundRate:N0}/s");
-
-    public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
 
     public static DurableOptions Parse(string[] args)
     {
@@ -76,19 +54,12 @@ internal sealed class DurableOptions
         {
             switch (reader.Name)
             {
-                case "--hub": options.HubDll = Path.GetFullPath(reader.Value()); break;
-                case "--secret": options.Secret = reader.Value(); break;
                 case "--server-cpus": options.ServerCpus = reader.Value(); break;
-                case "--scenarios": options.ScenarioNames.UnionWith(reader.List()); break;
-                case "--runs": options.Runs = reader.Int(); break;
-                case "--latency-runs": options.LatencyRuns = reader.Int(); break;
                 case "--steady-processes": options.SteadyProcesses = reader.Int(); break;
                 case "--steady-events": options.SteadyEvents = reader.Int(); break;
                 case "--fanout-n": options.FanOutConnections = reader.Ints(); break;
                 case "--fanout-publishers": options.FanOutPublishers = reader.Ints(); break;
                 case "--fanout-seconds": options.FanOutSeconds = reader.Double(); break;
-                case "--warmup-seconds": options.WarmupSeconds = reader.Double(); break;
-                case "--warmup-rounds": options.WarmupRounds = reader.Int(); break;
                 case "--latency-n": options.LatencyConnections = reader.Int(); break;
                 case "--latency-rate": options.LatencyRate = reader.Double(); break;
                 case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
@@ -103,20 +74,15 @@ internal sealed class DurableOptions
                 case "--restart-runs": options.RestartRuns = reader.Int(); break;
                 case "--fill-producers": options.FillProducers = reader.Int(); break;
                 case "--history-limit": options.HistoryLimit = reader.Int(); break;
-                case "--work-dir": options.WorkDirectory = reader.Value(); break;
-                case "--keep": options.Keep = true; break;
-                case "--markdown": options.MarkdownPath = reader.Value(); break;
-                case "--json": options.JsonPath = reader.Value(); break;
-                case "--command": options.Command = reader.Value(); break;
-                case "--machine": options.Machine = reader.Value(); break;
-                case "--other-load": options.OtherLoad = reader.Value(); break;
-                default: throw new ArgumentException($"unknown option {reader.Name}");
+                default:
+                    if (!options.TryRead(reader))
+                    {
+                        throw new ArgumentException($"unknown option {reader.Name}");
+                    }
+                    break;
             }
         }
-        if (!File.Exists(options.HubDll))
-        {
-            throw new ArgumentException($"no hub binary at {options.HubDll} (build ProcessHub, or give --hub)");
-        }
+        options.CheckHubExists();
         return options;
     }
 }
