@@ -10,33 +10,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+source ProcessHub.Benchmarks/bench-common.sh
 
-quick=0
-args=()
-for a in "$@"; do
-    if [ "$a" = "--quick" ]; then quick=1; else args+=("$a"); fi
-done
+split_quick "$@"
 
-echo "run-durable: building (Release)" >&2
-dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+build_hub_and_tool run-durable
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 OUT=artifacts/durable
 mkdir -p "$OUT"
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-machine="Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), .NET $(dotnet --version)."
-
-# What else used the CPU when the run started (a shared machine): the busiest processes over 2 s (% of one core),
-# each as its program and its first argument (for dotnet, the .dll it runs), e.g. ".../testhost.dll (35%)".
-others() {
-    top -b -n 2 -d 2 -w 512 -c 2>/dev/null | awk '
-        /^top -/ { block++ } block == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 5 && n < 8 {
-            arg = $13; for (i = 13; i <= NF; i++) if ($i ~ /\.dll$/ && $(i - 1) !~ /^--/) { arg = $i; break }
-            cmd = $12 " " arg; if (length(cmd) > 100) cmd = "..." substr(cmd, length(cmd) - 96)
-            printf "%s%s (%d%%)", sep, cmd, $9; sep = ", "; n++ }'
-}
+machine=$(machine_line)
 
 cores=$(nproc)
 pin=()

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+source ProcessHub.Benchmarks/bench-common.sh
 
 SERVER_CORE=0
 CLIENT_CORE=1
@@ -15,11 +16,7 @@ PEERS=ProcessHub.Benchmarks/Peers
 OUT=artifacts/fanout
 mkdir -p "$OUT"
 
-quick=0
-args=()
-for a in "$@"; do
-    if [ "$a" = "--quick" ]; then quick=1; else args+=("$a"); fi
-done
+split_quick "$@"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "run-fanout: installing Node (Debian packages nodejs npm)" >&2
@@ -40,9 +37,7 @@ if [ ! -x "$GCDUMP" ]; then
     dotnet tool install dotnet-gcdump --version 10.0.750501 --tool-path artifacts/tools >&2 || echo "run-fanout: no dotnet-gcdump; ProcessHub's idle memory is measured without a GC" >&2
 fi
 
-echo "run-fanout: building (Release)" >&2
-dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
-dotnet build ProcessHub.Benchmarks/ProcessHub.Benchmarks.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+build_hub_and_tool run-fanout
 dotnet build "$PEERS/kestrel/KestrelPeer.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
 
 ulimit -n 20000 2>/dev/null || true
@@ -82,8 +77,7 @@ start ws 9503 node --expose-gc "$PEERS/node/ws-server.js" 9503
 start bun 9504 "$PEERS/node/node_modules/.bin/bun" "$PEERS/node/bun-server.js" 9504
 start raw 9500 "${dotnet_env[@]}" dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll load raw-server --port 9500
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-machine="Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), .NET $(dotnet --version), Node $(node --version), Bun $("$PEERS/node/node_modules/.bin/bun" --version), ws $(node -p "require('./$PEERS/node/node_modules/ws/package.json').version")."
+machine=$(machine_line "Node $(node --version), Bun $("$PEERS/node/node_modules/.bin/bun" --version), ws $(node -p "require('./$PEERS/node/node_modules/ws/package.json').version")")
 
 run=(taskset -c "$CLIENT_CORE" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=0
     dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll load run

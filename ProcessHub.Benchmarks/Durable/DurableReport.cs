@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.Durable;
@@ -19,7 +18,7 @@ internal sealed class DurableReport
     private readonly DurableOptions _options;
     private readonly List<Sample> _samples;
     private readonly double _elapsed;
-    private readonly StringBuilder _out = new();
+    private readonly ReportWriter _report;
     private readonly string _latencyPoint;
     private readonly string _backgroundPoint;
 
@@ -28,6 +27,7 @@ internal sealed class DurableReport
         _options = options;
         _samples = samples;
         _elapsed = elapsedSeconds;
+        _report = new ReportWriter(samples);
         _latencyPoint = options.LatencyPoint;
         _backgroundPoint = options.BackgroundPoint;
     }
@@ -36,8 +36,7 @@ internal sealed class DurableReport
 
     public string Render()
     {
-        Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; the tool ran {_elapsed / 60:F1} min of `{_options.Command}`. {_options.Machine}");
-        Line($"Load average (1, 5, 15 min) when it started: {_options.LoadAverageAtStart}; when it ended: {_options.LoadAverageAtEnd}.{(_options.OtherLoad.Length > 0 ? $" Also running on the machine: {_options.OtherLoad}." : "")}");
+        _report.Measured(_elapsed, _options.Command, _options.Machine, _options.LoadAverageAtStart, _options.LoadAverageAtEnd, _options.OtherLoad);
         Line();
         string pinned = _options.ServerCpus is { } cpus ? $"both hubs pinned to CPU {cpus} (`taskset`, `DOTNET_PROCESSOR_COUNT` to match), the tool on the other core" : "hubs not pinned";
         Line($"Each cell is the median of {_options.Runs} runs ({_options.LatencyRuns} for latency) with (min-max), the two stores alternating within each run (the first rotates); {pinned}. Two real hubs (`ProcessHub.dll --store memory` and `--store sqlite --data-dir <temp>`, the fan-out comparison's limits) run side by side, idle when not under test.");
@@ -48,7 +47,7 @@ internal sealed class DurableReport
         FanOut();
         Restart();
         Targets();
-        return _out.ToString();
+        return _report.Text;
     }
 
     private void HttpIngest()
@@ -181,8 +180,7 @@ internal sealed class DurableReport
         Line();
         Line(string.Create(Invariant, $"A store filled in process through the real engine and `SqliteProcessStore`: {processes:N0} processes driven as over HTTP (so they stay running across a restart) with {_options.RestartEvents:N0} events each (`process_started`, then progress like `{{\"current\":k,\"total\":999,\"model\":\"GPT-4o\",\"detail\":\"Run 2/3, Context 5K\"}}`), {_options.FillProducers} concurrent producers: {fill["events_written"]:N0} events in {fill["fill_s"]:F1} s ({fill["fill_events_per_s"]:N0} events/s), then a clean shutdown."));
         Line();
-        Line("| size | value |");
-        Line("|---|---:|");
+        _report.Header("size", "value");
         Line(string.Create(Invariant, $"| database file after a clean shutdown | {fill["file_bytes"] / 1048576:N1} MiB ({fill["wal_bytes"]:N0} B of log left) |"));
         Line(string.Create(Invariant, $"| retained events | {fill["retained_events"]:N0} |"));
         Line(string.Create(Invariant, $"| **bytes on disk per retained event** | **{fill["bytes_per_event"]:N0}** |"));
@@ -213,10 +211,7 @@ internal sealed class DurableReport
 
     private void Targets()
     {
-        Line("#### Targets (issue 10)");
-        Line();
-        Line("| target | sqlite | needed | met |");
-        Line("|---|---:|---:|:---:|");
+        _report.TargetsHeader("#### Targets (issue 10)", Sqlite);
         foreach (var (scenario, point, producers, what) in new[] { ("ingest", "http", _options.IngestProducers, "HTTP"), ("inproc", "in process", _options.InProcessProducers, "in process") })
         {
             foreach (int p in producers)
@@ -226,11 +221,11 @@ internal sealed class DurableReport
                 var memory = Stat(scenario, Memory, p, point, "events_per_s");
                 if (sqlite.Count > 0)
                 {
-                    Target($"ingest {what}, {p} producers: events/s >= 20,000 (lowest second {lowest.Median.ToString("N0", Invariant)})", sqlite.Median, 20_000, sqlite.Median >= 20_000, "N0");
+                    _report.Target($"ingest {what}, {p} producers: events/s >= 20,000 (lowest second {lowest.Median.ToString("N0", Invariant)})", sqlite.Median, 20_000, sqlite.Median >= 20_000, "N0");
                 }
                 if (sqlite.Count > 0 && memory.Count > 0)
                 {
-                    Target($"ingest {what}, {p} producers: >= 80% of the memory store's", sqlite.Median / memory.Median, 0.8, sqlite.Median >= 0.8 * memory.Median, "P0");
+                    _report.Target($"ingest {what}, {p} producers: >= 80% of the memory store's", sqlite.Median / memory.Median, 0.8, sqlite.Median >= 0.8 * memory.Median, "P0");
                 }
             }
         }
@@ -240,7 +235,7 @@ internal sealed class DurableReport
             var memory = Stat("latency", Memory, _options.LatencyConnections, point, "p99_us");
             if (sqlite.Count > 0 && memory.Count > 0)
             {
-                Target($"p99 at {point}, {_options.LatencyConnections:N0} subscribers: sqlite - memory <= 5 ms (us)", sqlite.Median - memory.Median, 5_000, sqlite.Median - memory.Median <= 5_000, "N0");
+                _report.Target($"p99 at {point}, {_options.LatencyConnections:N0} subscribers: sqlite - memory <= 5 ms (us)", sqlite.Median - memory.Median, 5_000, sqlite.Median - memory.Median <= 5_000, "N0");
             }
         }
         foreach (int publishers in _options.FanOutPublishers)
@@ -253,49 +248,39 @@ internal sealed class DurableReport
                 if (sqlite.Count > 0 && memory.Count > 0)
                 {
                     double ratio = sqlite.Median / memory.Median;
-                    Target($"fan-out deliveries/s at N = {n:N0}, {point}: within 10% of the memory store's (ratio)", ratio, 0.9, ratio >= 0.9, "F2");
+                    _report.Target($"fan-out deliveries/s at N = {n:N0}, {point}: within 10% of the memory store's (ratio)", ratio, 0.9, ratio >= 0.9, "F2");
                 }
             }
         }
         var restart = Stat("restart", Sqlite, _options.RestartProcesses, "binary, filled", "time_to_listening_s");
         if (restart.Count > 0)
         {
-            Target($"restart with {_options.RestartProcesses:N0} x {_options.RestartEvents:N0} events: to listening <= 3 s (s)", restart.Median, 3, restart.Median <= 3, "F2");
+            _report.Target($"restart with {_options.RestartProcesses:N0} x {_options.RestartEvents:N0} events: to listening <= 3 s (s)", restart.Median, 3, restart.Median <= 3, "F2");
         }
         Line();
     }
-
-    private bool Has(string scenario) => _samples.Any(s => s.Scenario == scenario);
-
-    private void Target(string what, double value, double needed, bool met, string format) =>
-        Line($"| {what} | {value.ToString(format, Invariant)} | {needed.ToString(format, Invariant)} | {(met ? "yes" : "**no**")} |");
 
     /// <summary>Starts a table; with <paramref name="difference"/> every row also gets sqlite - memory (for times).</summary>
     private void Header(string first, bool difference = false)
     {
         _difference = difference;
-        Line($"| {first} | {Memory} | {Sqlite} | {Sqlite} / {Memory} |{(difference ? $" {Sqlite} - {Memory} |" : "")}\n|---|---:|---:|---:|{(difference ? "---:|" : "")}");
+        string[] columns = [Memory, Sqlite, $"{Sqlite} / {Memory}", $"{Sqlite} - {Memory}"];
+        _report.Header(first, difference ? columns : columns[..3]);
     }
 
     private bool _difference;
 
     private void Row(string label, string scenario, int n, string point, string key, string format, bool sqliteOnly = false)
     {
-        bool difference = _difference;
         var memory = sqliteOnly ? default : Stat(scenario, Memory, n, point, key);
         var sqlite = Stat(scenario, Sqlite, n, point, key);
-        bool both = memory.Count > 0 && sqlite.Count > 0;
-        string ratio = both && memory.Median != 0 ? (sqlite.Median / memory.Median).ToString("F2", Invariant) : "-";
-        string cells = $"| {label} | {(sqliteOnly ? "-" : memory.Cell(format))} | {sqlite.Cell(format)} | {ratio} |";
-        if (difference)
-        {
-            cells += $" {(both ? (sqlite.Median - memory.Median).ToString(format, Invariant) : "-")} |";
-        }
-        Line(cells);
+        string[] cells = [sqliteOnly ? "-" : memory.Cell(format), sqlite.Cell(format), ReportWriter.Ratio(sqlite, memory), ReportWriter.Difference(sqlite, memory, format)];
+        _report.Row(label, _difference ? cells : cells[..3]);
     }
 
-    private SampleStats Stat(string scenario, string server, int n, string point, string key) =>
-        SampleStats.Of(_samples.Where(s => s.Scenario == scenario && s.Server == server && s.Connections == n && s.Point == point), key);
+    private bool Has(string scenario) => _report.Has(scenario);
 
-    private void Line(string text = "") => _out.Append(text).Append('\n');
+    private SampleStats Stat(string scenario, string server, int n, string point, string key) => _report.Stat(scenario, server, n, point, key);
+
+    private void Line(string text = "") => _report.Line(text);
 }

@@ -19,7 +19,6 @@ internal sealed class DurableRunner
 {
     public const string Memory = "memory";
     public const string Sqlite = "sqlite";
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly DurableOptions _options;
     private readonly List<Sample> _samples = [];
     private readonly Scenarios _scenarios;
@@ -70,19 +69,8 @@ internal sealed class DurableRunner
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
         _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
         RunSupport.Log($"done in {elapsed:F0} s");
-        if (_options.JsonPath is { } json)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(_samples, JsonOptions)).ConfigureAwait(false);
-        }
-        string tables = new DurableReport(_options, _samples, elapsed).Render();
-        Console.WriteLine(tables);
-        if (_options.MarkdownPath is { } path)
-        {
-            DurableReport.WriteBetweenMarkers(path, tables);
-        }
-        int failed = _samples.Count(s => s.Values.ContainsKey("failed"));
-        return failed == 0 ? 0 : 1;
+        await RunResults.WriteAsync(_samples, _options.JsonPath, _options.MarkdownPath, new DurableReport(_options, _samples, elapsed).Render, DurableReport.WriteBetweenMarkers).ConfigureAwait(false);
+        return RunResults.ExitCode(_samples);
     }
 
     /// <summary>Fan-out, latency and HTTP ingest against a memory hub and a sqlite hub, both running throughout (idle when not under test).</summary>

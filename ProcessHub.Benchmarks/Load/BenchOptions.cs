@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ProcessHub.Benchmarks.Load;
 
 /// <summary>Everything `load run` can be told; the defaults are the full fan-out comparison.</summary>
@@ -68,37 +66,36 @@ internal sealed class BenchOptions
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
-        for (int i = 0; i < args.Length; i++)
+        var reader = new OptionReader(args);
+        while (reader.Next())
         {
-            string name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
-            switch (name)
+            switch (reader.Name)
             {
-                case "--server": options.Servers.Add(TargetServer.Parse(Value())); break;
-                case "--raw": options.Raw = TargetServer.Parse("raw=peer:" + Value()); break;
-                case "--secret": options.Secret = Value(); break;
-                case "--gcdump": options.GcDumpPath = Value(); break;
-                case "--runs": options.Runs = Int(Value()); break;
-                case "--final-runs": options.FinalRuns = Int(Value()); break;
-                case "--idle-runs": options.IdleRuns = Int(Value()); break;
-                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
-                case "--throughput-n": options.ThroughputConnections = Ints(Value()); break;
-                case "--idle-n": options.IdleConnections = Ints(Value()); break;
-                case "--latency-n": options.LatencyConnections = Int(Value()); break;
-                case "--latency-loads": options.LatencyLoads = Value().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
-                case "--final-n": options.FinalConnections = Int(Value()); break;
-                case "--final-events": options.FinalEvents = Int(Value()); break;
-                case "--final-timeout": options.FinalTimeoutSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--throughput-seconds": options.ThroughputSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--latency-seconds": options.LatencySeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--warmup-seconds": options.WarmupSeconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
-                case "--publishers": options.Publishers = Int(Value()); break;
-                case "--markdown": options.MarkdownPath = Value(); break;
-                case "--json": options.JsonPath = Value(); break;
-                case "--command": options.Command = Value(); break;
-                case "--machine": options.Machine = Value(); break;
-                default: throw new ArgumentException($"unknown option {name}");
+                case "--server": options.Servers.Add(TargetServer.Parse(reader.Value())); break;
+                case "--raw": options.Raw = TargetServer.Parse("raw=peer:" + reader.Value()); break;
+                case "--secret": options.Secret = reader.Value(); break;
+                case "--gcdump": options.GcDumpPath = reader.Value(); break;
+                case "--runs": options.Runs = reader.Int(); break;
+                case "--final-runs": options.FinalRuns = reader.Int(); break;
+                case "--idle-runs": options.IdleRuns = reader.Int(); break;
+                case "--scenarios": options.ScenarioNames.UnionWith(reader.List()); break;
+                case "--throughput-n": options.ThroughputConnections = reader.Ints(); break;
+                case "--idle-n": options.IdleConnections = reader.Ints(); break;
+                case "--latency-n": options.LatencyConnections = reader.Int(); break;
+                case "--latency-loads": options.LatencyLoads = reader.Doubles(); break;
+                case "--final-n": options.FinalConnections = reader.Int(); break;
+                case "--final-events": options.FinalEvents = reader.Int(); break;
+                case "--final-timeout": options.FinalTimeoutSeconds = reader.Double(); break;
+                case "--throughput-seconds": options.ThroughputSeconds = reader.Double(); break;
+                case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
+                case "--warmup-seconds": options.WarmupSeconds = reader.Double(); break;
+                case "--warmup-rounds": options.WarmupRounds = reader.Int(); break;
+                case "--publishers": options.Publishers = reader.Int(); break;
+                case "--markdown": options.MarkdownPath = reader.Value(); break;
+                case "--json": options.JsonPath = reader.Value(); break;
+                case "--command": options.Command = reader.Value(); break;
+                case "--machine": options.Machine = reader.Value(); break;
+                default: throw new ArgumentException($"unknown option {reader.Name}");
             }
         }
         if (options.Servers.Count == 0)
@@ -107,8 +104,4 @@ internal sealed class BenchOptions
         }
         return options;
     }
-
-    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
-    private static int[] Ints(string text) => text.Split(',').Select(Int).ToArray();
 }

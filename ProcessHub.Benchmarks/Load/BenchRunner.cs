@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace ProcessHub.Benchmarks.Load;
 
@@ -9,7 +8,6 @@ namespace ProcessHub.Benchmarks.Load;
 /// </summary>
 internal sealed class BenchRunner
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly BenchOptions _options;
     private readonly Scenarios _scenarios;
     private readonly List<Sample> _samples = [];
@@ -89,18 +87,7 @@ internal sealed class BenchRunner
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
         _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
         Log($"done in {elapsed:F0} s");
-        if (_options.JsonPath is { } json)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(_samples, JsonOptions)).ConfigureAwait(false);
-        }
-        var report = new MarkdownReport(_options, _samples, elapsed);
-        string tables = report.Render();
-        Console.WriteLine(tables);
-        if (_options.MarkdownPath is { } path)
-        {
-            MarkdownReport.WriteBetweenMarkers(path, tables);
-        }
+        await RunResults.WriteAsync(_samples, _options.JsonPath, _options.MarkdownPath, new MarkdownReport(_options, _samples, elapsed).Render, MarkdownReport.WriteBetweenMarkers).ConfigureAwait(false);
         return 0;
     }
 

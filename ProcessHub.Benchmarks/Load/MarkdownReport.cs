@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace ProcessHub.Benchmarks.Load;
 
@@ -17,13 +16,14 @@ internal sealed class MarkdownReport
     private readonly double _elapsed;
     private readonly string _hub;
     private readonly List<string> _peers;
-    private readonly StringBuilder _out = new();
+    private readonly ReportWriter _report;
 
     public MarkdownReport(BenchOptions options, List<Sample> samples, double elapsedSeconds)
     {
         _options = options;
         _samples = samples;
         _elapsed = elapsedSeconds;
+        _report = new ReportWriter(samples);
         _hub = options.Servers.FirstOrDefault(s => s.Kind == ServerKind.ProcessHub)?.Name ?? options.Servers[0].Name;
         _peers = options.Servers.Select(s => s.Name).Where(n => n != _hub).ToList();
     }
@@ -43,7 +43,7 @@ internal sealed class MarkdownReport
         Idle();
         Final();
         Targets();
-        return _out.ToString();
+        return _report.Text;
     }
 
     /// <summary>States the warm-up beside the tables, since results with and without it are not comparable.</summary>
@@ -63,7 +63,7 @@ internal sealed class MarkdownReport
 
     private void Calibration()
     {
-        if (!_samples.Any(s => s.Scenario == "calibration"))
+        if (!_report.Has("calibration"))
         {
             return;
         }
@@ -75,14 +75,14 @@ internal sealed class MarkdownReport
         Line("|---:|---:|");
         foreach (int n in _options.ThroughputConnections)
         {
-            Line($"| {n:N0} | {Cell(Stat("calibration", "raw", n, "raw", "frames_per_s"), "N0")} |");
+            Line($"| {n:N0} | {Stat("calibration", "raw", n, "raw", "frames_per_s").Cell("N0")} |");
         }
         Line();
     }
 
     private void Throughput()
     {
-        if (!_samples.Any(s => s.Scenario == "throughput"))
+        if (!_report.Has("throughput"))
         {
             return;
         }
@@ -119,7 +119,7 @@ internal sealed class MarkdownReport
 
     private void Idle()
     {
-        if (!_samples.Any(s => s.Scenario == "idle"))
+        if (!_report.Has("idle"))
         {
             return;
         }
@@ -141,7 +141,7 @@ internal sealed class MarkdownReport
 
     private void Final()
     {
-        if (!_samples.Any(s => s.Scenario == "final"))
+        if (!_report.Has("final"))
         {
             return;
         }
@@ -162,10 +162,7 @@ internal sealed class MarkdownReport
 
     private void Targets()
     {
-        Line("### Targets");
-        Line();
-        Line("| target | ProcessHub | needed | met |");
-        Line("|---|---:|---:|:---:|");
+        _report.TargetsHeader("### Targets", "ProcessHub");
         string bun = _peers.FirstOrDefault(p => p.Contains("bun", StringComparison.OrdinalIgnoreCase)) ?? "";
         string kestrel = _peers.FirstOrDefault(p => p.Contains("kestrel", StringComparison.OrdinalIgnoreCase)) ?? "";
         foreach (int n in new[] { 1_000, 10_000 })
@@ -175,43 +172,40 @@ internal sealed class MarkdownReport
             var k = Stat("throughput", kestrel, n, "burst", "deliveries_per_s");
             if (hub.Count > 0 && b.Count > 0)
             {
-                Target($"deliveries/s at N = {n:N0} >= Bun's", hub.Median, b.Median, hub.Median >= b.Median, "N0");
+                _report.Target($"deliveries/s at N = {n:N0} >= Bun's", hub.Median, b.Median, hub.Median >= b.Median, "N0");
             }
             if (hub.Count > 0 && k.Count > 0)
             {
-                Target($"deliveries/s at N = {n:N0} >= 3 x Kestrel's", hub.Median, 3 * k.Median, hub.Median >= 3 * k.Median, "N0");
+                _report.Target($"deliveries/s at N = {n:N0} >= 3 x Kestrel's", hub.Median, 3 * k.Median, hub.Median >= 3 * k.Median, "N0");
             }
         }
         var p99 = Stat("latency", _hub, _options.LatencyConnections, "50%", "p99_us");
         var bunP99 = Stat("latency", bun, _options.LatencyConnections, "50%", "p99_us");
         if (p99.Count > 0 && bunP99.Count > 0)
         {
-            Target("p99 latency at 50% load <= Bun's (us)", p99.Median, bunP99.Median, p99.Median <= bunP99.Median, "N0");
+            _report.Target("p99 latency at 50% load <= Bun's (us)", p99.Median, bunP99.Median, p99.Median <= bunP99.Median, "N0");
         }
         var sameRate = Stat("latency", _hub, _options.LatencyConnections, BenchRunner.SameRatePoint, "p99_us");
         var bunSameRate = Stat("latency", bun, _options.LatencyConnections, BenchRunner.SameRatePoint, "p99_us");
         if (sameRate.Count > 0 && bunSameRate.Count > 0)
         {
-            Target("p99 latency at the same rate (half of Bun's maximum) <= Bun's (us)", sameRate.Median, bunSameRate.Median, sameRate.Median <= bunSameRate.Median, "N0");
+            _report.Target("p99 latency at the same rate (half of Bun's maximum) <= Bun's (us)", sameRate.Median, bunSameRate.Median, sameRate.Median <= bunSameRate.Median, "N0");
         }
         foreach (int n in _options.IdleConnections)
         {
             var idle = Stat("idle", _hub, n, "idle", "rss_bytes_per_connection");
             if (idle.Count > 0)
             {
-                Target($"idle RSS per connection at N = {n:N0} <= 2 KiB (bytes)", idle.Median, 2048, idle.Median <= 2048, "N0");
+                _report.Target($"idle RSS per connection at N = {n:N0} <= 2 KiB (bytes)", idle.Median, 2048, idle.Median <= 2048, "N0");
             }
             var marginal = Stat("idle", _hub, n, "idle", "marginal_rss_bytes_per_connection");
             if (marginal.Count > 0)
             {
-                Target($"marginal idle RSS per connection, {n / 10:N0} -> {n:N0} <= 2 KiB (bytes)", marginal.Median, 2048, marginal.Median <= 2048, "N0");
+                _report.Target($"marginal idle RSS per connection, {n / 10:N0} -> {n:N0} <= 2 KiB (bytes)", marginal.Median, 2048, marginal.Median <= 2048, "N0");
             }
         }
         Line();
     }
-
-    private void Target(string what, double value, double needed, bool met, string format) =>
-        Line($"| {what} | {value.ToString(format, Invariant)} | {needed.ToString(format, Invariant)} | {(met ? "yes" : "**no**")} |");
 
     private void ServerTable(string title, string scenario, string point, int[] ns, string key, string format, bool flagClientBound = false)
     {
@@ -226,66 +220,22 @@ internal sealed class MarkdownReport
         Line();
     }
 
-    private void Header(string first)
-    {
-        var columns = new List<string> { first, _hub };
-        columns.AddRange(_peers);
-        columns.AddRange(_peers.Select(p => $"{_hub} / {p}"));
-        Line("| " + string.Join(" | ", columns) + " |");
-        Line("|---|" + string.Concat(Enumerable.Repeat("---:|", columns.Count - 1)));
-    }
+    private void Header(string first) => _report.Header(first, [_hub, .. _peers, .. _peers.Select(p => $"{_hub} / {p}")]);
 
-    private void Row(string label, Func<string, Stats> stat, string format, double clientCeiling = 0)
+    private void Row(string label, Func<string, SampleStats> stat, string format, double clientCeiling = 0)
     {
-        var cells = new List<string> { label };
         var hub = stat(_hub);
-        cells.Add(Cell(hub, format, clientCeiling));
-        foreach (var peer in _peers)
-        {
-            cells.Add(Cell(stat(peer), format, clientCeiling));
-        }
-        foreach (var peer in _peers)
-        {
-            var p = stat(peer);
-            cells.Add(hub.Count > 0 && p.Count > 0 && p.Median != 0 ? (hub.Median / p.Median).ToString("F2", Invariant) : "-");
-        }
-        Line("| " + string.Join(" | ", cells) + " |");
+        var cells = new List<string> { Cell(hub, format, clientCeiling) };
+        cells.AddRange(_peers.Select(peer => Cell(stat(peer), format, clientCeiling)));
+        cells.AddRange(_peers.Select(peer => ReportWriter.Ratio(hub, stat(peer))));
+        _report.Row(label, cells);
     }
 
-    private static string Cell(Stats stats, string format, double clientCeiling = 0)
-    {
-        if (stats.Count == 0)
-        {
-            return stats.Failed > 0 ? "failed" : "-";
-        }
-        string text = stats.Count == 1
-            ? stats.Median.ToString(format, Invariant)
-            : $"{stats.Median.ToString(format, Invariant)} ({stats.Min.ToString(format, Invariant)}-{stats.Max.ToString(format, Invariant)})";
-        if (clientCeiling > 0 && stats.Median > 0.8 * clientCeiling)
-        {
-            text += " **client-bound**";
-        }
-        if (stats.Failed > 0)
-        {
-            text += $" ({stats.Failed} failed)";
-        }
-        return text;
-    }
+    /// <summary>A result above 80% of the load tool's own ceiling at the same N is marked: the client, not the server, may have bound it.</summary>
+    private static string Cell(SampleStats stats, string format, double clientCeiling) =>
+        stats.Cell(format, clientCeiling > 0 && stats.Median > 0.8 * clientCeiling ? " **client-bound**" : "");
 
-    private Stats Stat(string scenario, string server, int n, string point, string key, bool sum = false)
-    {
-        var matching = _samples.Where(s => s.Scenario == scenario && s.Server == server && s.Connections == n && s.Point == point).ToList();
-        var values = matching.Where(s => s.Values.ContainsKey(key)).Select(s => s.Values[key]).Order().ToList();
-        int failed = matching.Count(s => s.Values.ContainsKey("failed"));
-        if (values.Count == 0)
-        {
-            return new Stats(0, 0, 0, 0, failed);
-        }
-        double median = sum ? values.Sum() : values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
-        return new Stats(median, values[0], values[^1], values.Count, failed);
-    }
+    private SampleStats Stat(string scenario, string server, int n, string point, string key, bool sum = false) => _report.Stat(scenario, server, n, point, key, sum);
 
-    private void Line(string text = "") => _out.Append(text).Append('\n');
-
-    private readonly record struct Stats(double Median, double Min, double Max, int Count, int Failed);
+    private void Line(string text = "") => _report.Line(text);
 }

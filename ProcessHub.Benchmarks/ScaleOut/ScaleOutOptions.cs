@@ -1,27 +1,19 @@
 using System.Globalization;
+using ProcessHub.Benchmarks.Durable;
+using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.ScaleOut;
 
 /// <summary>Everything `scaleout` can be told; the defaults are the full run of `./run.sh bench scaleout`.</summary>
-internal sealed class ScaleOutOptions
+internal sealed class ScaleOutOptions() : HubBenchmarkOptions("scaleout-benchmark-secret-0123456789-abcdefghij", "./run.sh bench scaleout")
 {
-    /// <summary>The hub binary: ProcessHub.dll beside this tool (the project reference copies it), unless --hub says otherwise.</summary>
-    public string HubDll { get; set; } = Path.Combine(AppContext.BaseDirectory, "ProcessHub.dll");
     public string RedisServer { get; set; } = "/usr/bin/redis-server";
-    public string Secret { get; set; } = "scaleout-benchmark-secret-0123456789-abcdefghij";
 
     /// <summary>taskset CPU list for every hub (the three of the cluster and the lone ones); null leaves them free.</summary>
     public string? HubCpus { get; set; }
 
     /// <summary>taskset CPU list for redis-server; null leaves it free.</summary>
     public string? RedisCpus { get; set; }
-    public HashSet<string> ScenarioNames { get; } = [];
-    public int Runs { get; set; } = 3;
-
-    /// <summary>Runs of the latency points: their tails move most with the machine's load.</summary>
-    public int LatencyRuns { get; set; } = 5;
-    public double WarmupSeconds { get; set; } = 6;
-    public int WarmupRounds { get; set; } = 3;
 
     /// <summary>HTTP producers in all, spread round-robin over the cluster's three hubs; a lone hub gets them all.</summary>
     public int[] IngestProducers { get; set; } = [3, 24, 96];
@@ -66,16 +58,7 @@ internal sealed class ScaleOutOptions
     /// <summary>Reports a second to the process the tabs follow, through hub 1, during the failover.</summary>
     public double FailoverReportRate { get; set; } = 20;
     public double FailoverTimeoutSeconds { get; set; } = 30;
-    public string? WorkDirectory { get; set; }
-    public bool Keep { get; set; }
-    public string? MarkdownPath { get; set; }
-    public string? JsonPath { get; set; }
-    public string Command { get; set; } = "./run.sh bench scaleout";
-    public string Machine { get; set; } = "";
     public string Placement { get; set; } = "";
-    public string LoadAverageAtStart { get; set; } = "";
-    public string LoadAverageAtEnd { get; set; } = "";
-    public string OtherLoad { get; set; } = "";
 
     public string LatencyPoint(string fsync) => string.Create(CultureInfo.InvariantCulture, $"{LatencyRate:N0}/s, appendfsync {fsync}");
 
@@ -83,59 +66,44 @@ internal sealed class ScaleOutOptions
 
     public bool HasDeployment(string name) => DeploymentNames.Count == 0 || DeploymentNames.Contains(name);
 
-    public bool Has(string scenario) => ScenarioNames.Count == 0 || ScenarioNames.Contains(scenario);
-
     public static ScaleOutOptions Parse(string[] args)
     {
         var options = new ScaleOutOptions();
-        for (int i = 0; i < args.Length; i++)
+        var reader = new OptionReader(args);
+        while (reader.Next())
         {
-            string name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
-            switch (name)
+            switch (reader.Name)
             {
-                case "--hub": options.HubDll = Path.GetFullPath(Value()); break;
-                case "--redis-server": options.RedisServer = Value(); break;
-                case "--secret": options.Secret = Value(); break;
-                case "--hub-cpus": options.HubCpus = Value(); break;
-                case "--redis-cpus": options.RedisCpus = Value(); break;
-                case "--scenarios": options.ScenarioNames.UnionWith(Value().Split(',')); break;
-                case "--runs": options.Runs = Int(Value()); break;
-                case "--latency-runs": options.LatencyRuns = Int(Value()); break;
-                case "--warmup-seconds": options.WarmupSeconds = Double(Value()); break;
-                case "--warmup-rounds": options.WarmupRounds = Int(Value()); break;
-                case "--ingest-producers": options.IngestProducers = Ints(Value()); break;
-                case "--ingest-seconds": options.IngestSeconds = Double(Value()); break;
-                case "--ingest-fsync": options.IngestFsync = Value().Split(','); break;
-                case "--deployments": options.DeploymentNames.UnionWith(Value().Split(',')); break;
-                case "--latency-n": options.LatencyConnections = Ints(Value()); break;
-                case "--latency-rate": options.LatencyRate = Double(Value()); break;
-                case "--latency-seconds": options.LatencySeconds = Double(Value()); break;
-                case "--latency-publishers": options.LatencyPublishers = Int(Value()); break;
-                case "--latency-fsync": options.LatencyFsync = Value().Split(','); break;
-                case "--fanout-each": options.FanOutEach = Ints(Value()); break;
-                case "--fanout-one": options.FanOutOne = Ints(Value()); break;
-                case "--fanout-publishers": options.FanOutPublishers = Ints(Value()); break;
-                case "--fanout-seconds": options.FanOutSeconds = Double(Value()); break;
-                case "--failover-tabs": options.FailoverTabs = Int(Value()); break;
-                case "--failover-runs": options.FailoverRuns = Int(Value()); break;
-                case "--failover-rate": options.FailoverReportRate = Double(Value()); break;
-                case "--failover-timeout": options.FailoverTimeoutSeconds = Double(Value()); break;
-                case "--work-dir": options.WorkDirectory = Value(); break;
-                case "--keep": options.Keep = true; break;
-                case "--markdown": options.MarkdownPath = Value(); break;
-                case "--json": options.JsonPath = Value(); break;
-                case "--command": options.Command = Value(); break;
-                case "--machine": options.Machine = Value(); break;
-                case "--placement": options.Placement = Value(); break;
-                case "--other-load": options.OtherLoad = Value(); break;
-                default: throw new ArgumentException($"unknown option {name}");
+                case "--redis-server": options.RedisServer = reader.Value(); break;
+                case "--hub-cpus": options.HubCpus = reader.Value(); break;
+                case "--redis-cpus": options.RedisCpus = reader.Value(); break;
+                case "--ingest-producers": options.IngestProducers = reader.Ints(allowEmpty: true); break;
+                case "--ingest-seconds": options.IngestSeconds = reader.Double(); break;
+                case "--ingest-fsync": options.IngestFsync = reader.List(); break;
+                case "--deployments": options.DeploymentNames.UnionWith(reader.List()); break;
+                case "--latency-n": options.LatencyConnections = reader.Ints(allowEmpty: true); break;
+                case "--latency-rate": options.LatencyRate = reader.Double(); break;
+                case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
+                case "--latency-publishers": options.LatencyPublishers = reader.Int(); break;
+                case "--latency-fsync": options.LatencyFsync = reader.List(); break;
+                case "--fanout-each": options.FanOutEach = reader.Ints(allowEmpty: true); break;
+                case "--fanout-one": options.FanOutOne = reader.Ints(allowEmpty: true); break;
+                case "--fanout-publishers": options.FanOutPublishers = reader.Ints(allowEmpty: true); break;
+                case "--fanout-seconds": options.FanOutSeconds = reader.Double(); break;
+                case "--failover-tabs": options.FailoverTabs = reader.Int(); break;
+                case "--failover-runs": options.FailoverRuns = reader.Int(); break;
+                case "--failover-rate": options.FailoverReportRate = reader.Double(); break;
+                case "--failover-timeout": options.FailoverTimeoutSeconds = reader.Double(); break;
+                case "--placement": options.Placement = reader.Value(); break;
+                default:
+                    if (!options.TryRead(reader))
+                    {
+                        throw new ArgumentException($"unknown option {reader.Name}");
+                    }
+                    break;
             }
         }
-        if (!File.Exists(options.HubDll))
-        {
-            throw new ArgumentException($"no hub binary at {options.HubDll} (build ProcessHub, or give --hub)");
-        }
+        options.CheckHubExists();
         if (options.IngestProducers.Any(p => p < 3 || p % 3 != 0))
         {
             throw new ArgumentException("--ingest-producers: each count is spread over three hubs, so it must be a multiple of 3");
@@ -149,10 +117,4 @@ internal sealed class ScaleOutOptions
         }
         return options;
     }
-
-    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
-    private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
-
-    private static int[] Ints(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Int).ToArray();
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using ProcessHub.Benchmarks.Durable;
 using ProcessHub.Benchmarks.Load;
 
 namespace ProcessHub.Benchmarks.ScaleOut;
@@ -21,21 +19,21 @@ internal sealed class ScaleOutReport
     private readonly ScaleOutOptions _options;
     private readonly List<Sample> _samples;
     private readonly double _elapsed;
-    private readonly StringBuilder _out = new();
+    private readonly ReportWriter _report;
 
     public ScaleOutReport(ScaleOutOptions options, List<Sample> samples, double elapsedSeconds)
     {
         _options = options;
         _samples = samples;
         _elapsed = elapsedSeconds;
+        _report = new ReportWriter(samples);
     }
 
     public static void WriteBetweenMarkers(string path, string generated) => MarkdownMarkers.Write(path, Begin, End, generated);
 
     public string Render()
     {
-        Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; the tool ran {_elapsed / 60:F1} min of `{_options.Command}`. {_options.Machine}");
-        Line($"Load average (1, 5, 15 min) when it started: {_options.LoadAverageAtStart}; when it ended: {_options.LoadAverageAtEnd}.{(_options.OtherLoad.Length > 0 ? $" Also running on the machine: {_options.OtherLoad}." : "")}");
+        _report.Measured(_elapsed, _options.Command, _options.Machine, _options.LoadAverageAtStart, _options.LoadAverageAtEnd, _options.OtherLoad);
         Line();
         string placement = _options.Placement.Length > 0 ? _options.Placement
             : $"hubs on CPU {_options.HubCpus ?? "any"}, Redis on CPU {_options.RedisCpus ?? "any"}";
@@ -47,7 +45,7 @@ internal sealed class ScaleOutReport
         Failover();
         Session();
         Targets();
-        return _out.ToString();
+        return _report.Text;
     }
 
     private void Ingest()
@@ -93,8 +91,7 @@ internal sealed class ScaleOutReport
         Line();
         Line($"Open-loop `POST .../progress` on {_options.LatencyPublishers} connections (one request in flight on each) to one process through the first hub at a fixed rate, each event stamped with its scheduled send time; N WebSocket subscribers (one user) on **each** hub of the deployment; latency to each receipt in microseconds; {_options.LatencySeconds:0.#} s per run, the first 0.5 s not recorded. For the cluster, \"publishing hub\" is hub 1 (where the reports arrive), \"other hubs\" hubs 2 and 3 together: the path the issue's target is about (the script in Redis, its PUBLISH, the hub's subscription, its applier, its fan-out). Redis's `appendfsync` is switched with `CONFIG SET` between points; `always` is the documented deployment (docs/scale-out.md), and with it Redis answers a script, and sends its PUBLISH, only after the fsync.");
         Line();
-        Line("| point, N per hub, metric | cluster: publishing hub | cluster: other hubs | lone hub on Redis | lone hub, memory | other hubs - lone memory |");
-        Line("|---|---:|---:|---:|---:|---:|");
+        _report.Header("point, N per hub, metric", "cluster: publishing hub", "cluster: other hubs", "lone hub on Redis", "lone hub, memory", "other hubs - lone memory");
         foreach (string fsync in _options.LatencyFsync)
         {
             string point = _options.LatencyPoint(fsync);
@@ -106,8 +103,7 @@ internal sealed class ScaleOutReport
                     var same = Stat("latency", Cluster, n, point, key);
                     var other = Stat("latency", Cluster, n, point, "other_" + key);
                     var memory = Stat("latency", LoneMemory, n, point, key);
-                    string difference = other.Count > 0 && memory.Count > 0 ? (other.Median - memory.Median).ToString(format, Invariant) : "-";
-                    Line($"| {label}: {name} | {same.Cell(format)} | {other.Cell(format)} | {Stat("latency", LoneRedis, n, point, key).Cell(format)} | {memory.Cell(format)} | {difference} |");
+                    _report.Row($"{label}: {name}", same.Cell(format), other.Cell(format), Stat("latency", LoneRedis, n, point, key).Cell(format), memory.Cell(format), ReportWriter.Difference(other, memory, format));
                 }
                 foreach (var (name, key, format) in new[]
                 {
@@ -202,10 +198,7 @@ internal sealed class ScaleOutReport
 
     private void Targets()
     {
-        Line("#### Targets (issue 11)");
-        Line();
-        Line("| target | cluster | needed | met |");
-        Line("|---|---:|---:|:---:|");
+        _report.TargetsHeader("#### Targets (issue 11)", Cluster);
         foreach (string fsync in _options.IngestFsync)
         {
             string point = ScaleOutOptions.IngestPoint(fsync);
@@ -215,7 +208,7 @@ internal sealed class ScaleOutReport
                 if (cluster.Count > 0)
                 {
                     var lowest = Stat("ingest", Cluster, p, point, "lowest_second");
-                    Target($"events/s through the engine, appendfsync {fsync}, {p} producers, >= 20,000 (lowest second {lowest.Median.ToString("N0", Invariant)})", cluster.Median, 20_000, cluster.Median >= 20_000, "N0");
+                    _report.Target($"events/s through the engine, appendfsync {fsync}, {p} producers, >= 20,000 (lowest second {lowest.Median.ToString("N0", Invariant)})", cluster.Median, 20_000, cluster.Median >= 20_000, "N0");
                 }
             }
         }
@@ -228,8 +221,8 @@ internal sealed class ScaleOutReport
                 var p99 = Stat("latency", Cluster, n, point, "other_p99_us");
                 if (p50.Count > 0)
                 {
-                    Target($"across hubs at {point}, {n:N0} subscribers per hub: p50 <= 1 ms (us)", p50.Median, 1_000, p50.Median <= 1_000, "N0");
-                    Target($"across hubs at {point}, {n:N0} subscribers per hub: p99 <= 10 ms (us)", p99.Median, 10_000, p99.Median <= 10_000, "N0");
+                    _report.Target($"across hubs at {point}, {n:N0} subscribers per hub: p50 <= 1 ms (us)", p50.Median, 1_000, p50.Median <= 1_000, "N0");
+                    _report.Target($"across hubs at {point}, {n:N0} subscribers per hub: p99 <= 10 ms (us)", p99.Median, 10_000, p99.Median <= 10_000, "N0");
                 }
             }
         }
@@ -247,12 +240,12 @@ internal sealed class ScaleOutReport
                     if (cluster.Count > 0 && lone.Count > 0)
                     {
                         double ratio = cluster.Median / lone.Median;
-                        Target($"fan-out {point}, N = {n:N0}: deliveries/s per hub within 10% of a lone hub's (ratio)", ratio, 0.9, ratio >= 0.9, "F2");
+                        _report.Target($"fan-out {point}, N = {n:N0}: deliveries/s per hub within 10% of a lone hub's (ratio)", ratio, 0.9, ratio >= 0.9, "F2");
                     }
                     if (clusterCpu.Count > 0 && loneCpu.Count > 0)
                     {
                         double ratio = clusterCpu.Median / loneCpu.Median;
-                        Target($"the same per hub CPU-second (what a hub on a core of its own would do; ratio)", ratio, 0.9, ratio >= 0.9, "F2");
+                        _report.Target($"the same per hub CPU-second (what a hub on a core of its own would do; ratio)", ratio, 0.9, ratio >= 0.9, "F2");
                     }
                 }
             }
@@ -263,7 +256,7 @@ internal sealed class ScaleOutReport
             // A run in which some tab never resumed has no "all resumed" time: it counts as a miss.
             double worst = failovers.Max(s => s.Values.TryGetValue("resumed_max_s", out double t) && s.Values["recovered"] == s.Values["tabs"] ? t : double.PositiveInfinity);
             var all = SampleStats.Of(failovers, "resumed_max_s");
-            Target($"{_options.FailoverTabs:N0} tabs of a killed hub resumed (recovered) within 5 s (s; median of the runs, worst {Seconds(worst)})", all.Median, 5, all.Count > 0 && all.Median <= 5 && worst <= 5, "F2");
+            _report.Target($"{_options.FailoverTabs:N0} tabs of a killed hub resumed (recovered) within 5 s (s; median of the runs, worst {Seconds(worst)})", all.Median, 5, all.Count > 0 && all.Median <= 5 && worst <= 5, "F2");
         }
         Line();
         var lost = SampleStats.Of(failovers, "hub_lost_s");
@@ -276,27 +269,20 @@ internal sealed class ScaleOutReport
 
     private static string Seconds(double value) => double.IsNaN(value) || double.IsInfinity(value) ? "not all" : value.ToString("F2", Invariant);
 
-    private bool Has(string scenario) => _samples.Any(s => s.Scenario == scenario);
-
-    private void Target(string what, double value, double needed, bool met, string format) =>
-        Line($"| {what} | {value.ToString(format, Invariant)} | {needed.ToString(format, Invariant)} | {(met ? "yes" : "**no**")} |");
-
     private void Header(string first) =>
-        Line($"| {first} | cluster (3 hubs) | lone hub on Redis | lone hub, memory | cluster / lone memory | cluster / lone Redis |\n|---|---:|---:|---:|---:|---:|");
+        _report.Header(first, "cluster (3 hubs)", "lone hub on Redis", "lone hub, memory", "cluster / lone memory", "cluster / lone Redis");
 
     private void Row(string label, string scenario, int n, string point, string key, string format)
     {
         var cluster = Stat(scenario, Cluster, n, point, key);
         var redis = Stat(scenario, LoneRedis, n, point, key);
         var memory = Stat(scenario, LoneMemory, n, point, key);
-        Line($"| {label} | {cluster.Cell(format)} | {redis.Cell(format)} | {memory.Cell(format)} | {Ratio(cluster, memory)} | {Ratio(cluster, redis)} |");
+        _report.Row(label, cluster.Cell(format), redis.Cell(format), memory.Cell(format), ReportWriter.Ratio(cluster, memory), ReportWriter.Ratio(cluster, redis));
     }
 
-    private static string Ratio(SampleStats a, SampleStats b) =>
-        a.Count > 0 && b.Count > 0 && b.Median != 0 ? (a.Median / b.Median).ToString("F2", Invariant) : "-";
+    private bool Has(string scenario) => _report.Has(scenario);
 
-    private SampleStats Stat(string scenario, string server, int n, string point, string key) =>
-        SampleStats.Of(_samples.Where(s => s.Scenario == scenario && s.Server == server && s.Connections == n && s.Point == point), key);
+    private SampleStats Stat(string scenario, string server, int n, string point, string key) => _report.Stat(scenario, server, n, point, key);
 
-    private void Line(string text = "") => _out.Append(text).Append('\n');
+    private void Line(string text = "") => _report.Line(text);
 }

@@ -18,7 +18,6 @@ internal sealed class ScaleOutRunner
     public const string Cluster = "cluster";
     public const string LoneRedis = "lone-redis";
     public const string LoneMemory = "lone-memory";
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly ScaleOutOptions _options;
     private readonly List<Sample> _samples = [];
     private readonly string _work;
@@ -146,18 +145,8 @@ internal sealed class ScaleOutRunner
         double elapsed = MonotonicClock.ToSeconds(MonotonicClock.Now - started);
         _options.LoadAverageAtEnd = BenchOptions.ReadLoadAverage();
         RunSupport.Log($"done in {elapsed:F0} s");
-        if (_options.JsonPath is { } json)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(_samples, JsonOptions)).ConfigureAwait(false);
-        }
-        string tables = new ScaleOutReport(_options, _samples, elapsed).Render();
-        Console.WriteLine(tables);
-        if (_options.MarkdownPath is { } path)
-        {
-            ScaleOutReport.WriteBetweenMarkers(path, tables);
-        }
-        return _samples.Any(s => s.Values.ContainsKey("failed")) ? 1 : 0;
+        await RunResults.WriteAsync(_samples, _options.JsonPath, _options.MarkdownPath, new ScaleOutReport(_options, _samples, elapsed).Render, ScaleOutReport.WriteBetweenMarkers).ConfigureAwait(false);
+        return RunResults.ExitCode(_samples);
     }
 
     public static string FanOutPoint(string where, int publishers) => $"{(where == "each" ? "on each hub" : "on one hub")}, {publishers} publishers";
