@@ -74,6 +74,18 @@ public sealed class HubProducer : IDisposable
         return new ProcessRun(this, processId);
     }
 
+    /// <summary>
+    /// A run for a process that is already running: one this worker started before it restarted, or one started
+    /// through another hub of the same cluster (docs/protocol.md section 11), whose reports may go to any of them.
+    /// Nothing is sent until the first report; a process the hub does not know makes that report throw (404).
+    /// </summary>
+    /// <param name="processId">The <c>process_id</c> the hub gave when the process was started.</param>
+    public ProcessRun Attach(string processId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(processId);
+        return new ProcessRun(this, processId);
+    }
+
     /// <inheritdoc cref="StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>
     [RequiresUnreferencedCode("serializes parameters by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes parameters by reflection; pass a JsonElement when compiling ahead of time")]
