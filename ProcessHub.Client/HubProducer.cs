@@ -7,8 +7,8 @@ namespace ProcessHub.Client;
 
 /// <summary>
 /// A worker's side of the hub: starts processes over the HTTP producer API (docs/protocol.md section 1) and hands
-/// back a <see cref="ProcessRun"/> to report on. Requests answered with 429 or 503 are retried after their
-/// <c>Retry-After</c>, a bounded number of times. Thread-safe; one per hub is enough.
+/// back a <see cref="ProcessRun"/> to report on. Requests answered with 503, or with 429 and a <c>Retry-After</c>, are
+/// retried after it, a bounded number of times; a 429 without one (<c>too_many_processes</c>) is not. Thread-safe; one per hub is enough.
 /// </summary>
 /// <example>
 /// <code>
@@ -74,6 +74,18 @@ public sealed class HubProducer : IDisposable
         return new ProcessRun(this, processId);
     }
 
+    /// <summary>
+    /// A run for a process that is already running: one this worker started before it restarted, or one started
+    /// through another hub of the same cluster (docs/protocol.md section 11), whose reports may go to any of them.
+    /// Nothing is sent until the first report; a process the hub does not know makes that report throw (404).
+    /// </summary>
+    /// <param name="processId">The <c>process_id</c> the hub gave when the process was started.</param>
+    public ProcessRun Attach(string processId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(processId);
+        return new ProcessRun(this, processId);
+    }
+
     /// <inheritdoc cref="StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>
     [RequiresUnreferencedCode("serializes parameters by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes parameters by reflection; pass a JsonElement when compiling ahead of time")]
@@ -89,7 +101,7 @@ public sealed class HubProducer : IDisposable
         }
     }
 
-    /// <summary>One API request, retried on 429 and 503 after <c>Retry-After</c> up to <see cref="HubProducerOptions.MaxRetries"/> times.</summary>
+    /// <summary>One API request, retried on 503 and on 429 with <c>Retry-After</c>, after it, up to <see cref="HubProducerOptions.MaxRetries"/> times.</summary>
     internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
     {
         var url = new Uri(_options.HubUrl, path);
@@ -105,7 +117,7 @@ public sealed class HubProducer : IDisposable
             }
             using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             int status = (int)response.StatusCode;
-            if (status is 429 or 503 && retries < _options.MaxRetries)
+            if (IsWorthRetrying(status, response.Headers.RetryAfter) && retries < _options.MaxRetries)
             {
                 await Task.Delay(RetryDelay.For(response.Headers.RetryAfter, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
                 continue;
@@ -114,6 +126,12 @@ public sealed class HubProducer : IDisposable
             return new ApiResponse(status, ParseBody(bytes));
         }
     }
+
+    // 503 passes (the hub's store or Redis away, a proxy's hiccup). Of the 429s, the hub marks the ones that pass with
+    // Retry-After (rate_limited); too_many_processes has none: it lasts until one of the owner's processes ends, and
+    // retrying would only delay the answer (docs/protocol.md section 1.4.1).
+    private static bool IsWorthRetrying(int status, RetryConditionHeaderValue? retryAfter) =>
+        status == 503 || (status == 429 && retryAfter is not null);
 
     private static JsonElement ParseBody(byte[] bytes)
     {

@@ -15,7 +15,10 @@ public sealed class HubProducerOptions
     /// <summary>An HttpClient to send with (not disposed by the producer); by default the producer makes its own.</summary>
     public HttpClient? HttpClient { get; init; }
 
-    /// <summary>How often a request answered with 429 or 503 is retried (after its <c>Retry-After</c>). Default 5.</summary>
+    /// <summary>
+    /// How often a request answered with 503, or with 429 and a <c>Retry-After</c>, is retried (after its
+    /// <c>Retry-After</c>). A 429 without one (<c>too_many_processes</c>) is not retried. Default 5.
+    /// </summary>
     public int MaxRetries { get; init; } = 5;
 
     /// <summary>The longest wait before a retry, whatever <c>Retry-After</c> says. Default 30 s.</summary>

@@ -33,7 +33,8 @@ public sealed partial class HubWatcher
             int failures = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
-                var attempt = await OpenAsync(rejectedToken, cancellationToken).ConfigureAwait(false);
+                var url = CurrentUrl;
+                var attempt = await OpenAsync(url, rejectedToken, cancellationToken).ConfigureAwait(false);
                 if (attempt.Socket is not { } socket)
                 {
                     if (cancellationToken.IsCancellationRequested)
@@ -45,7 +46,8 @@ public sealed partial class HubWatcher
                         throw fatal;
                     }
                     var wait = NextDelay(ref failures, attempt.Failure!, attempt.Exception);
-                    yield return new HubDisconnected(_options.Url, wasConnected: false, closeStatus: null, attempt.Failure!, wait, attempt.Exception);
+                    MoveToNextUrl();
+                    yield return new HubDisconnected(url, wasConnected: false, closeStatus: null, attempt.Failure!, wait, attempt.Exception);
                     if (!await DelayAsync(wait, cancellationToken).ConfigureAwait(false))
                     {
                         yield break;
@@ -77,7 +79,7 @@ public sealed partial class HubWatcher
                         {
                             // First connection, or the hub restarted: its list is the truth, old seqs mean nothing.
                             cursors.Reset(list);
-                            yield return new HubConnected(_options.Url, epoch, isReconnect, epochChanged: isReconnect, recovered: false);
+                            yield return new HubConnected(url, epoch, isReconnect, epochChanged: isReconnect, recovered: false);
                             yield return list;
                         }
                         else
@@ -92,7 +94,7 @@ public sealed partial class HubWatcher
                             {
                                 // Missed events first, then the list (which is their end state), then what went live
                                 // meanwhile: a consumer applying events in order never moves backwards.
-                                yield return new HubConnected(_options.Url, epoch, isReconnect: true, epochChanged: false, recovered: complete && resume.Recovered);
+                                yield return new HubConnected(url, epoch, isReconnect: true, epochChanged: false, recovered: complete && resume.Recovered);
                                 foreach (var replayed in resume.Replayed)
                                 {
                                     if (cursors.Accept(replayed))
@@ -104,7 +106,7 @@ public sealed partial class HubWatcher
                                 yield return list;
                                 foreach (var held in resume.Held)
                                 {
-                                    if (Pass(held, cursors))
+                                    if (Pass(held, cursors, ref epoch))
                                     {
                                         yield return held;
                                     }
@@ -118,7 +120,7 @@ public sealed partial class HubWatcher
                             {
                                 ended = next;
                             }
-                            else if (next.Event is { } hubEvent && Pass(hubEvent, cursors))
+                            else if (next.Event is { } hubEvent && Pass(hubEvent, cursors, ref epoch))
                             {
                                 yield return hubEvent;
                             }
@@ -139,7 +141,7 @@ public sealed partial class HubWatcher
                 var action = ClosePolicy.For(ended.CloseStatus);
                 if (action == CloseAction.End)
                 {
-                    yield return new HubDisconnected(_options.Url, wasConnected: true, ended.CloseStatus, ended.Reason, retryIn: null, ended.Exception);
+                    yield return new HubDisconnected(url, wasConnected: true, ended.CloseStatus, ended.Reason, retryIn: null, ended.Exception);
                     yield break;
                 }
                 if (action == CloseAction.GiveUp || (action == CloseAction.Reauthenticate && _options.TokenProvider is null))
@@ -155,7 +157,8 @@ public sealed partial class HubWatcher
                     rejectedToken = attempt.Token;
                 }
                 var delay = NextDelay(ref failures, ended.Reason, ended.Exception);
-                yield return new HubDisconnected(_options.Url, wasConnected: true, ended.CloseStatus, ended.Reason, delay, ended.Exception);
+                MoveToNextUrl();
+                yield return new HubDisconnected(url, wasConnected: true, ended.CloseStatus, ended.Reason, delay, ended.Exception);
                 if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
                 {
                     yield break;
@@ -169,7 +172,7 @@ public sealed partial class HubWatcher
     }
 
     // Dedupes process events by seq; replies that only the watcher uses are not passed on.
-    private static bool Pass(HubEvent hubEvent, ProcessCursors cursors)
+    private bool Pass(HubEvent hubEvent, ProcessCursors cursors, ref string? epoch)
     {
         switch (hubEvent)
         {
@@ -177,6 +180,13 @@ public sealed partial class HubWatcher
                 return cursors.Accept(processEvent);
             case SubscribedReply:
                 return false;
+            case ProcessListed list when list.Epoch != epoch:
+                // docs/protocol.md section 11.4: hubs whose Redis came back without its data send every open
+                // connection a fresh process_list with a new epoch. As after a restart, the old seqs mean nothing.
+                epoch = list.Epoch;
+                Volatile.Write(ref _epoch, epoch);
+                cursors.Reset(list);
+                return true;
             case ProcessListed list:
                 cursors.ApplyList(list); // the hub sends one first; should it send another, it is the state too
                 return true;
@@ -257,7 +267,10 @@ public sealed partial class HubWatcher
         return result;
     }
 
-    private async Task<OpenAttempt> OpenAsync(string? rejectedToken, CancellationToken cancellationToken)
+    // docs/protocol.md section 11: the hubs of a cluster share the epoch, so the next one is as good as the last.
+    private void MoveToNextUrl() => Volatile.Write(ref _urlIndex, (_urlIndex + 1) % _urls.Length);
+
+    private async Task<OpenAttempt> OpenAsync(Uri url, string? rejectedToken, CancellationToken cancellationToken)
     {
         string token;
         try
@@ -281,7 +294,7 @@ public sealed partial class HubWatcher
 
         try
         {
-            return OpenAttempt.Opened(await WatchSocket.ConnectAsync(_options, token, cancellationToken).ConfigureAwait(false), token);
+            return OpenAttempt.Opened(await WatchSocket.ConnectAsync(_options, url, token, cancellationToken).ConfigureAwait(false), token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -289,7 +302,7 @@ public sealed partial class HubWatcher
         }
         catch (UpgradeRejectedException ex) when (!ex.IsTransient)
         {
-            return OpenAttempt.GiveUp(new HubConnectionException($"{_options.Url} answered {ex.Status} to the WebSocket upgrade: is it a ProcessHub /ws endpoint?", innerException: ex));
+            return OpenAttempt.GiveUp(new HubConnectionException($"{url} answered {ex.Status} to the WebSocket upgrade: is it a ProcessHub /ws endpoint?", innerException: ex));
         }
         catch (Exception ex) when (ex is UpgradeRejectedException || IsNetworkFailure(ex))
         {
@@ -338,7 +351,7 @@ public sealed partial class HubWatcher
         failures++;
         if (_options.MaxFailedAttempts is { } limit && failures >= limit)
         {
-            throw new HubConnectionException($"gave up on {_options.Url} after {limit} attempts ({reason})", innerException: exception);
+            throw new HubConnectionException($"gave up on {CurrentUrl} after {limit} attempts ({reason})", innerException: exception);
         }
         return _backoff.Delay(failures - 1);
     }

@@ -27,11 +27,13 @@ public sealed partial class HubWatcher
 
     private readonly HubWatcherOptions _options;
     private readonly Backoff _backoff;
+    private readonly Uri[] _urls;
     private readonly ConcurrentDictionary<string, PendingCancel> _pendingCancels = new(StringComparer.Ordinal);
     private WatchSocket? _socket;
     private string? _epoch;
     private long _requests;
     private int _watching;
+    private int _urlIndex;
 
     /// <summary>A watcher of the hub at <paramref name="url"/> (e.g. <c>ws://127.0.0.1:8501/ws</c>) with a fixed token.</summary>
     public HubWatcher(Uri url, string token)
@@ -44,9 +46,14 @@ public sealed partial class HubWatcher
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.Url);
-        if (options.Url.Scheme is not ("ws" or "wss"))
+        ArgumentNullException.ThrowIfNull(options.FailoverUrls);
+        _urls = [options.Url, .. options.FailoverUrls];
+        foreach (var url in _urls)
         {
-            throw new ArgumentException("the hub's URL must be a ws:// or wss:// URL", nameof(options));
+            if (url is null || url.Scheme is not ("ws" or "wss"))
+            {
+                throw new ArgumentException("the hub's URLs must be ws:// or wss:// URLs", nameof(options));
+            }
         }
         if (options.Token is null && options.TokenProvider is null)
         {
@@ -56,8 +63,14 @@ public sealed partial class HubWatcher
         _backoff = new Backoff(options.MinReconnectDelay, options.MaxReconnectDelay, options.ReconnectJitter);
     }
 
-    /// <summary>The hub's WebSocket URL.</summary>
+    /// <summary>The hub's WebSocket URL (the first one, when <see cref="HubWatcherOptions.FailoverUrls"/> gives more).</summary>
     public Uri Url => _options.Url;
+
+    /// <summary>
+    /// The URL the watcher is connected to, or will try next: <see cref="Url"/> unless a drop or a failed attempt moved
+    /// it on to one of <see cref="HubWatcherOptions.FailoverUrls"/>.
+    /// </summary>
+    public Uri CurrentUrl => _urls[Volatile.Read(ref _urlIndex)];
 
     /// <summary>True while <see cref="WatchAsync"/> holds an open, authenticated connection.</summary>
     public bool IsConnected => Volatile.Read(ref _socket) is not null;

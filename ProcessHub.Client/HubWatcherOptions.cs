@@ -6,6 +6,14 @@ public sealed class HubWatcherOptions
     /// <summary>The hub's WebSocket endpoint, e.g. <c>ws://127.0.0.1:8501/ws</c>.</summary>
     public required Uri Url { get; init; }
 
+    /// <summary>
+    /// Further hubs of the same cluster (docs/protocol.md section 11), which share one epoch and one history. After a
+    /// connection drops or an attempt fails, the next attempt goes to the next URL in turn (<see cref="Url"/>, then
+    /// these, then <see cref="Url"/> again); in the same epoch the watcher resumes there with no gap, as it would on
+    /// the hub it left. Empty by default: one hub, or a load balancer in front of several.
+    /// </summary>
+    public IReadOnlyList<Uri> FailoverUrls { get; init; } = [];
+
     /// <summary>The JWT to connect with. Give this or <see cref="TokenProvider"/>.</summary>
     public string? Token { get; init; }
 

@@ -31,7 +31,7 @@ internal sealed class WatchSocket : IAsyncDisposable
 
     /// <summary>Opens the connection with the token in the <c>Authorization</c> header (docs/protocol.md section 2).</summary>
     /// <exception cref="UpgradeRejectedException">The server answered the upgrade with another status than 101.</exception>
-    public static async Task<WatchSocket> ConnectAsync(HubWatcherOptions options, string token, CancellationToken cancellationToken)
+    public static async Task<WatchSocket> ConnectAsync(HubWatcherOptions options, Uri url, string token, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         try
@@ -46,7 +46,7 @@ internal sealed class WatchSocket : IAsyncDisposable
             deadline.CancelAfter(options.ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(options.Url, deadline.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(url, deadline.Token).ConfigureAwait(false);
             }
             catch (WebSocketException ex) when (socket.HttpStatusCode is var status && status != 0 && (int)status != 101)
             {

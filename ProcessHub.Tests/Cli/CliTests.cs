@@ -2,7 +2,9 @@ using System.Net;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using ProcessHub.Auth;
+using ProcessHub.Client;
 using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Client;
 
 namespace ProcessHub.Tests.Cli;
 
@@ -190,12 +192,15 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);
         var endPoint = await ListeningEndPointAsync(hub);
         string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
-        await using var socket = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
-        Assert.That((await socket.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+        // A tab as users have it (the client library): it sees the hub go away and would come back.
+        await using var tab = new WatchedEvents(new HubWatcher(new Uri($"ws://{endPoint}/ws"), token));
+        await tab.NextAsync<ProcessListed>();
 
         await hub.TerminateAsync();
 
-        Assert.That((await socket.ReceiveCloseAsync()).Status, Is.EqualTo(CloseCodes.GoingAway));
+        var closed = await tab.NextAsync<HubDisconnected>();
+        Assert.That((closed.WasConnected, closed.CloseStatus), Is.EqualTo((true, (int?)CloseCodes.GoingAway)), closed.ToString());
+        Assert.That(closed.RetryIn, Is.Not.Null, "1001: the tab reconnects later");
         Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
     }
 

@@ -1,5 +1,7 @@
 using NUnit.Framework;
+using ProcessHub.Client;
 using ProcessHub.Hub;
+using ProcessHub.Tests.Client;
 
 namespace ProcessHub.Tests.Hardening;
 
@@ -52,12 +54,18 @@ public sealed class ProcessLimitTests
     {
         await using var host = HubTestHost.Start(hub: new HubOptions { MaxProcessesPerUser = 1 });
         string worker = host.App.Tokens.Issue("worker", ["producer"], TimeSpan.FromMinutes(5));
+        // A worker as users write it (the client library, default retries), its responses recorded.
+        var handler = new RecordingHandler();
+        using var http = new HttpClient(handler);
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{host.App.LocalEndPoint}"), Token = worker, HttpClient = http });
 
-        var first = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
-        var second = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"alice"}""");
-        var forBob = await RawHttpClient.PostAsync(host.App.LocalEndPoint, "/api/processes", worker, """{"process_type":"eval","owner":"bob"}""");
+        using var first = await producer.StartAsync("eval", owner: "alice");
+        var second = Assert.ThrowsAsync<HubRequestException>(async () => await producer.StartAsync("eval", owner: "alice"));
+        using var forBob = await producer.StartAsync("eval", owner: "bob");
 
-        Assert.That((first.Status, second.Status, forBob.Status), Is.EqualTo((201, 429, 201)));
+        Assert.That((second!.StatusCode, second.Code), Is.EqualTo(((int?)429, "too_many_processes")));
+        Assert.That(handler.Statuses, Is.EqualTo(new[] { 201, 429, 201 }), "a refusal that waiting does not cure is not retried");
+        Assert.That(host.App.Registry.Find(forBob.ProcessId)!.Value.Owner, Is.EqualTo("bob"));
     }
 
     [Test]

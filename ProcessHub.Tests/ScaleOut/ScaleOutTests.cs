@@ -1,7 +1,10 @@
-using System.Text.Json;
+using System.Net;
 using NUnit.Framework;
+using ProcessHub.Client;
 using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Client;
 using ProcessHub.Tests.Hub;
+using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.ScaleOut;
 
@@ -10,6 +13,9 @@ namespace ProcessHub.Tests.ScaleOut;
 /// seen gap-free and byte-identical on every hub; cancels reach the producer wherever it runs; a killed hub's tabs
 /// resume on another and its in-process runs end with hub_lost; Redis away is 503, and when it returns the hubs catch
 /// up, or start a new epoch if Redis lost its data; a dropped subscription's gap is filled from the log.
+/// Workers and the tabs whose behaviour is tested (resume on another hub, a cancel, a new epoch) are the client
+/// library's <see cref="HubProducer"/> and <see cref="HubWatcher"/>; raw tabs stay where frames are compared byte for
+/// byte or counted exactly once (the watcher drops repeats by design), raw HTTP where a status or header is the point.
 /// </summary>
 [TestFixture]
 [Category("process")]
@@ -28,17 +34,17 @@ public sealed class ScaleOutTests
         await using var tab1 = await OpenTabAsync(one, token);
         await using var tab2 = await OpenTabAsync(two, token);
 
-        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":20}""");
-        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
-        string id = created.Json.GetProperty("process_id").GetString()!;
+        using var viaOne = Producer(one, token);
+        using var viaTwo = Producer(two, token);
+        using var run = await viaTwo.StartAsync("export", total: 20);
+        string id = run.ProcessId;
+        using var sameRunViaOne = viaOne.Attach(id);
         for (int i = 1; i <= 20; i++)
         {
             // Alternating hubs: the seq is the engine's, whichever hub the worker talks to.
-            var reply = await RawHttpClient.PostAsync(i % 2 == 0 ? one : two, $"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":20}""");
-            Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+            Assert.That(await (i % 2 == 0 ? sameRunViaOne : run).ReportAsync(i, 20), Is.False, $"report {i} accepted, not cancelled");
         }
-        var done = await RawHttpClient.PostAsync(one, $"/api/processes/{id}/complete", token, """{"result":{"rows":20}}""");
-        Assert.That(done.Status, Is.EqualTo(200), done.ToString());
+        Assert.That(await sameRunViaOne.CompleteAsync(new { rows = 20 }), Is.True);
 
         var seen1 = await ReadToEndAsync(tab1, id);
         var seen2 = await ReadToEndAsync(tab2, id);
@@ -56,29 +62,35 @@ public sealed class ScaleOutTests
         var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
         await using var _3 = hub3;
         string token = HubCluster.Token("alice");
-        await using var watcher = await OpenTabAsync(one, token);
+        await using var watcher = new WatchedEvents(Watcher(token, one));
+        await watcher.NextAsync<ProcessListed>();
 
         var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
         await run.ReportProgressAsync(1, 100);
-        await watcher.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Seq == 2);
+        await watcher.NextAsync<ProcessProgress>(p => p.ProcessId == run.ProcessId && p.Seq == 2);
 
-        await using var canceller = await OpenTabAsync(three, token);
-        await canceller.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c1" });
-        var cancelled = await watcher.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+        var cancellerOnThree = Watcher(token, three);
+        await using var canceller = new WatchedEvents(cancellerOnThree);
+        await canceller.NextAsync<ProcessListed>();
+        var cancelling = cancellerOnThree.CancelAsync(run.ProcessId);
+        var cancelled = await watcher.NextAsync<ProcessEvent>(e => e.ProcessId == run.ProcessId && e.IsTerminal);
         bool toldFirst = run.CancellationToken.IsCancellationRequested;
-        Assert.That(cancelled.Type, Is.EqualTo("process_cancelled"));
-        Assert.That(cancelled.String("cancelled_by"), Is.EqualTo("alice"));
+        Assert.That(cancelled, Is.TypeOf<ProcessCancelled>(), cancelled.RawJson);
+        Assert.That(((ProcessCancelled)cancelled).CancelledBy, Is.EqualTo("alice"));
         Assert.That(toldFirst, Is.True, "the producer's token had fired when a tab on another hub saw process_cancelled");
-        Assert.That(await HubTestHost.DrainWithPingAsync(canceller), Has.None.Matches<HubMessage>(m => m.Type == "error"), "the cancel was not refused");
+        // The canceller's own enumeration reads the confirmation; a refusal (an error with its request_id) would throw.
+        await canceller.NextAsync<ProcessCancelled>(c => c.ProcessId == run.ProcessId);
+        await cancelling.WaitAsync(TestTimeouts.Receive);
+        Assert.That(canceller.Seen.OfType<HubError>(), Is.Empty, "the cancel was not refused");
 
         // An HTTP worker talking to hub 1 learns of a cancel made through hub 3 from its next report.
-        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":3}""");
-        string worker = created.Json.GetProperty("process_id").GetString()!;
-        var cancel = await RawHttpClient.PostAsync(three, $"/api/processes/{worker}/cancel", token, null);
+        using var producer = Producer(one, token);
+        using var worker = await producer.StartAsync("export", total: 3);
+        var cancel = await RawHttpClient.PostAsync(three, $"/api/processes/{worker.ProcessId}/cancel", token, null);
         Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
-        var report = await RawHttpClient.PostAsync(one, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
-        Assert.That(report.Status, Is.EqualTo(409), report.ToString());
-        Assert.That(report.Json.GetProperty("cancel_requested").GetBoolean(), Is.True);
+        Assert.That(worker.IsCancellationRequested, Is.False, "nothing tells an HTTP worker before it calls");
+        Assert.That(await worker.ReportAsync(1, 3), Is.True, "the report to hub 1 answers 409 with cancel_requested");
+        Assert.That(worker.CancellationToken.IsCancellationRequested, Is.True);
     }
 
     [Test]
@@ -90,25 +102,34 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        var tab = await OpenTabAsync(two, token);
+        // A tab on hub 2 that knows hub 1 as the other hub of the cluster (a load balancer would pick it for it).
+        await using var tab = new WatchedEvents(Watcher(token, two, one));
+        Assert.That((await tab.NextAsync<HubConnected>()).Url, Is.EqualTo(WebSocketUrl(two)));
+        await tab.NextAsync<ProcessListed>();
         var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":100,"contexts":["1K"],"step_ms":50}""");
         Assert.That(started.Status, Is.EqualTo(202), started.ToString());
         string benchmark = started.Json.GetProperty("process_id").GetString()!;
-        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Seq >= 3);
+        await tab.NextAsync<ProcessProgress>(p => p.ProcessId == benchmark && p.Seq >= 3);
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
 
         await hub2.KillAsync();
-        await tab.DisposeAsync();
+        var dropped = await tab.NextAsync<HubDisconnected>();
+        Assert.That((dropped.WasConnected, dropped.CloseStatus), Is.EqualTo((true, (int?)1006)), dropped.ToString());
+        Assert.That(dropped.RetryIn, Is.Not.Null);
 
         // The tab reconnects to the other hub and resumes where it was.
-        await using var resumed = await OpenTabAsync(one, token);
-        await resumed.SendJsonAsync(new { type = "subscribe", process_id = benchmark, since = progress.Seq, epoch });
-        var reply = await resumed.ReceiveUntilAsync("subscribed");
-        Assert.That(reply.Get("recovered").GetBoolean(), Is.True);
-        Assert.That(reply.String("epoch"), Is.EqualTo(epoch));
-        var ended = await resumed.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.IsTerminal);
-        Assert.That(ended.Type, Is.EqualTo("process_failed"));
-        Assert.That(ended.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_lost"));
+        // The very next attempt goes to hub 1 (not to the dead hub 2 over and over).
+        var next = await tab.NextAsync();
+        Assert.That(next, Is.TypeOf<HubConnected>(), next.ToString());
+        var resumed = (HubConnected)next;
+        Assert.That(resumed.Url, Is.EqualTo(WebSocketUrl(one)));
+        Assert.That((resumed.IsReconnect, resumed.EpochChanged), Is.EqualTo((true, false)));
+        Assert.That(resumed.Epoch, Is.EqualTo(epoch));
+        Assert.That(resumed.Recovered, Is.True, "hub 1 had every event the tab missed");
+        var ended = await tab.NextAsync<ProcessEvent>(e => e.ProcessId == benchmark && e.IsTerminal);
+        Assert.That(ended, Is.TypeOf<ProcessFailed>(), ended.RawJson);
+        Assert.That(((ProcessFailed)ended).ErrorCode, Is.EqualTo("hub_lost"));
+        Assert.That(tab.EventsOf(benchmark).Select(e => e.Seq), Is.EqualTo(Enumerable.Range(1, (int)ended.Seq).Select(i => (long)i)), "every seq across both hubs, in order, no gap");
     }
 
     [Test]
@@ -161,20 +182,25 @@ public sealed class ScaleOutTests
         var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
         await using var _1 = hub1;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
-        var created = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":10}""");
-        Assert.That(created.Status, Is.EqualTo(201));
-        await tab.ReceiveUntilAsync("process_started");
+        var watcher = Watcher(token, one);
+        await using var tab = new WatchedEvents(watcher);
+        await tab.NextAsync<ProcessListed>();
+        using var producer = Producer(one, token);
+        using var run = await producer.StartAsync("export", total: 10);
+        await tab.NextAsync<ProcessStarted>(s => s.ProcessId == run.ProcessId);
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+        Assert.That(watcher.Epoch, Is.EqualTo(epoch));
 
         await redis.StopAsync();
         await redis.StartAgainAsync();
 
-        var fresh = await tab.ReceiveUntilAsync("process_list");
-        Assert.That(fresh.String("epoch"), Is.Not.EqualTo(epoch), "a new epoch: the seqs the tab holds mean nothing now");
-        Assert.That(fresh.Get("processes").GetArrayLength(), Is.Zero, "Redis lost everything");
-        var again = await RawHttpClient.PostAsync(one, "/api/processes", token, """{"process_type":"export","total":1}""");
-        Assert.That(again.Status, Is.EqualTo(201), "the hub goes on with the new epoch");
+        var fresh = await tab.NextAsync<ProcessListed>();
+        Assert.That(fresh.Epoch, Is.Not.EqualTo(epoch), "a new epoch: the seqs the tab holds mean nothing now");
+        Assert.That(fresh.Processes, Is.Empty, "Redis lost everything");
+        Assert.That(tab.Seen.OfType<HubDisconnected>(), Is.Empty, "the fresh list came on the open connection");
+        Assert.That(watcher.Epoch, Is.EqualTo(fresh.Epoch), "the watcher took the new epoch");
+        using var again = await producer.StartAsync("export", total: 1);
+        Assert.That(again.ProcessId, Is.Not.Empty, "the hub goes on with the new epoch");
     }
 
     [Test]
@@ -187,8 +213,9 @@ public sealed class ScaleOutTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await OpenTabAsync(one, token);
-        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1000}""");
-        string id = created.Json.GetProperty("process_id").GetString()!;
+        using var producer = Producer(two, token);
+        using var run = await producer.StartAsync("export", total: 1000);
+        string id = run.ProcessId;
 
         await using var admin = await redis.ConnectAsync();
         var server = admin.GetServer(admin.GetEndPoints()[0]);
@@ -207,7 +234,7 @@ public sealed class ScaleOutTests
             for (int i = 0; i < 60; i++)
             {
                 current++;
-                Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":1000}""")).Status, Is.EqualTo(200));
+                Assert.That(await run.ReportAsync(current, 1000), Is.False, $"report {current} accepted");
             }
             await stopKilling.CancelAsync();
             await killer;
@@ -229,6 +256,25 @@ public sealed class ScaleOutTests
 
     private static double GapsFilled(string metrics) =>
         double.Parse(metrics.Split('\n').First(l => l.StartsWith("processhub_engine_gaps_filled_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A worker with no retries: these tests expect every report to be accepted at once, so a 429 or 503 must fail
+    /// them rather than be retried out of sight.
+    /// </summary>
+    private static HubProducer Producer(IPEndPoint hub, string token) =>
+        new(new HubProducerOptions { HubUrl = new Uri($"http://{hub}"), Token = token, MaxRetries = 0 });
+
+    /// <summary>A tab on <paramref name="hub"/>, moving on to <paramref name="others"/> in turn when its connection drops.</summary>
+    private static HubWatcher Watcher(string token, IPEndPoint hub, params IPEndPoint[] others) => new(new HubWatcherOptions
+    {
+        Url = WebSocketUrl(hub),
+        FailoverUrls = others.Select(WebSocketUrl).ToList(),
+        Token = token,
+        MinReconnectDelay = TimeSpan.FromMilliseconds(50),
+        MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
+    });
+
+    private static Uri WebSocketUrl(IPEndPoint hub) => new($"ws://{hub}/ws");
 
     private static async Task<RawWebSocketClient> OpenTabAsync(System.Net.IPEndPoint hub, string token)
     {

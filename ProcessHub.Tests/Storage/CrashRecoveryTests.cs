@@ -5,8 +5,11 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessState = ProcessHub.Client.ProcessState;
 using ProcessHub.Tests.Api;
 using ProcessHub.Tests.Cli;
+using ProcessHub.Tests.Client;
 using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Storage;
@@ -14,7 +17,8 @@ namespace ProcessHub.Tests.Storage;
 /// <summary>
 /// The real binary with its default store, killed and restarted (docs/protocol.md section 10): what was acknowledged
 /// survives <c>kill -9</c>, replays are byte-identical across restarts, no seq is ever reused with other content,
-/// and the start refuses a store it cannot use with a clear message and exit code 1.
+/// and the start refuses a store it cannot use with a clear message and exit code 1. The kill tests stay on raw
+/// clients (they compare replayed frames byte for byte); the SIGTERM restart is seen through the client library.
 /// </summary>
 [TestFixture]
 [Category("process")]
@@ -134,51 +138,54 @@ public sealed partial class CrashRecoveryTests
     {
         using var data = new DataDirectory();
         string token = TokenFor("alice");
-        string benchmark, worker;
-        long lastSeenSeq;
-        await using (var hub = StartHub(data))
+        await using var first = StartHub(data);
+        var endPoint = await ListeningOnAsync(first);
+        // A tab and a worker as users have them: the client library, pointed at one address across the restart.
+        await using var tab = new WatchedEvents(new HubWatcher(new HubWatcherOptions
         {
-            var endPoint = await ListeningOnAsync(hub);
-            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
-            await tab.ReceiveAsync();
-            var started = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":50,"contexts":["1K","5K"],"step_ms":100}""");
-            Assert.That(started.Status, Is.EqualTo(202), started.ToString());
-            benchmark = started.Json.GetProperty("process_id").GetString()!;
-            var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":3}""");
-            worker = created.Json.GetProperty("process_id").GetString()!;
-            var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == benchmark && m.Type == "process_progress");
-            lastSeenSeq = progress.Seq;
+            Url = new Uri($"ws://{endPoint}/ws"),
+            Token = token,
+            MinReconnectDelay = TimeSpan.FromMilliseconds(50),
+            MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
+        }));
+        await tab.NextAsync<ProcessListed>();
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{endPoint}"), Token = token, MaxRetries = 0 });
+        var started = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":50,"contexts":["1K","5K"],"step_ms":100}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string benchmark = started.Json.GetProperty("process_id").GetString()!;
+        using var worker = await producer.StartAsync("export", total: 3);
+        await tab.NextAsync<ProcessProgress>(p => p.ProcessId == benchmark);
 
-            await hub.TerminateAsync();
-            Assert.That(await hub.WaitForExitAsync(), Is.Zero);
-        }
+        await first.TerminateAsync();
+        var dropped = await tab.NextAsync<HubDisconnected>();
+        Assert.That((dropped.WasConnected, dropped.CloseStatus), Is.EqualTo((true, (int?)1001)), dropped.ToString());
+        Assert.That(dropped.RetryIn, Is.Not.Null, "1001: come back later");
+        Assert.That(await first.WaitForExitAsync(), Is.Zero);
+        long lastSeenSeq = tab.EventsOf(benchmark).Max(e => e.Seq);
 
-        await using (var hub = StartHub(data))
-        {
-            var endPoint = await ListeningOnAsync(hub);
-            await using var tab = await RawWebSocketClient.OpenAsync(endPoint, queryToken: token);
-            var list = await tab.ReceiveAsync();
-            var listed = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
-            Assert.That(listed[benchmark].GetProperty("status").GetString(), Is.EqualTo("failed"));
-            Assert.That(listed[benchmark].GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
-            Assert.That(listed[worker].GetProperty("status").GetString(), Is.EqualTo("running"));
+        // The same port: the tab's retries and the worker's next report find the new hub where the old one was.
+        await using var second = StartHub(data, port: endPoint.Port);
+        Assert.That(await ListeningOnAsync(second), Is.EqualTo(endPoint));
 
-            // A tab that was there before resumes from what it saw and learns how the run ended.
-            await tab.SendJsonAsync(new { type = "subscribe", process_id = benchmark, since = lastSeenSeq, epoch = list.String("epoch") });
-            var reply = await tab.ReceiveUntilAsync("subscribed");
-            Assert.That(reply.Get("recovered").GetBoolean(), Is.True);
-            var replayed = new List<HubMessage>();
-            for (long i = 0; i < reply.Get("replayed").GetInt64(); i++)
-            {
-                replayed.Add(await tab.ReceiveAsync());
-            }
-            Assert.That(replayed.Select(m => m.Seq), Is.EqualTo(Enumerable.Range((int)lastSeenSeq + 1, replayed.Count).Select(i => (long)i)));
-            Assert.That(replayed[^1].Type, Is.EqualTo("process_failed"));
-            Assert.That(replayed[^1].Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+        // The tab resumes from what it saw and learns how the run ended.
+        var reconnected = await tab.NextAsync<HubConnected>();
+        Assert.That((reconnected.IsReconnect, reconnected.EpochChanged), Is.EqualTo((true, false)), "the store kept the epoch");
+        Assert.That(reconnected.Recovered, Is.True);
+        var list = await tab.NextAsync<ProcessListed>();
+        var listed = list.Processes.ToDictionary(p => p.ProcessId);
+        Assert.That(listed[benchmark].Status, Is.EqualTo(ProcessState.Failed));
+        Assert.That(listed[benchmark].ErrorCode, Is.EqualTo("hub_restarted"));
+        Assert.That(listed[worker.ProcessId].Status, Is.EqualTo(ProcessState.Running));
 
-            var next = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{worker}/progress", token, """{"current":1,"total":3}""");
-            Assert.That(next.Status, Is.EqualTo(200), "the HTTP worker's next report is accepted");
-        }
+        var events = tab.EventsOf(benchmark);
+        var replayed = events.Where(e => e.IsReplay).ToList();
+        Assert.That(events.Select(e => e.Seq), Is.EqualTo(Enumerable.Range(1, events.Count).Select(i => (long)i)), "every seq across the restart, in order, no gap");
+        Assert.That(replayed.Select(e => e.Seq), Is.EqualTo(Enumerable.Range((int)lastSeenSeq + 1, replayed.Count).Select(i => (long)i)), "the replay starts after the last seq the tab had");
+        Assert.That(replayed, Is.Not.Empty);
+        Assert.That(replayed[^1], Is.TypeOf<ProcessFailed>(), replayed[^1].RawJson);
+        Assert.That(((ProcessFailed)replayed[^1]).ErrorCode, Is.EqualTo("hub_restarted"));
+
+        Assert.That(await worker.ReportAsync(1, 3), Is.False, "the HTTP worker's next report is accepted");
     }
 
     [Test]
@@ -227,8 +234,8 @@ public sealed partial class CrashRecoveryTests
         }
     }
 
-    private static HubProcess StartHub(DataDirectory data, IReadOnlyList<string>? runVia = null) => HubProcess.Start(
-        ["--port", "0", "--jwt-secret", Secret, "--store", "sqlite", "--data-dir", data.Path, "--ping-interval", "0", "--history-limit", "100000"],
+    private static HubProcess StartHub(DataDirectory data, IReadOnlyList<string>? runVia = null, int port = 0) => HubProcess.Start(
+        ["--port", port.ToString(CultureInfo.InvariantCulture), "--jwt-secret", Secret, "--store", "sqlite", "--data-dir", data.Path, "--ping-interval", "0", "--history-limit", "100000"],
         new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() },
         runVia);
 

@@ -28,11 +28,12 @@ internal sealed class DurableHub : IAsyncDisposable
     public IPEndPoint EndPoint => App.LocalEndPoint;
     public string Epoch => App.Registry.Epoch;
 
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0)
+    /// <param name="port">0 for one the kernel picks; the previous hub's port to restart where workers and tabs expect it.</param>
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0)
     {
         var store = new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount }, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
         var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero },
             hub ?? new HubOptions(),
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
+using ProcessHub.Client;
 using ProcessHub.Hub;
 using ProcessHub.Storage;
 using ProcessHub.Tests.Api;
@@ -26,99 +27,112 @@ public sealed class DurableRestartTests
         using var data = new DataDirectory();
         var seen = new Dictionary<(string, long), byte[]>();
         string epoch, http, inProcess, completed, cancelled;
-        await using (var hub = DurableHub.Start(data))
+        int port;
+        HubProducer? producer = null;
+        ProcessRun? worker = null;
+        try
         {
-            epoch = hub.Epoch;
-            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
-            Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("process_list"));
-
-            http = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 5, null, null), InProcess: false))).ProcessId;
-            for (int i = 1; i <= 3; i++)
+            await using (var hub = DurableHub.Start(data))
             {
-                var outcome = await hub.App.Engine.ApplyAsync(http, ProcessChange.Progress(ProgressJson.Create(i, 5, null, $"part {i}")));
-                Assert.That(outcome.Accepted, Is.True);
-            }
-            var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 4, parameters: new { models = new[] { "GPT-4o" } });
-            inProcess = run.ProcessId;
-            await run.ReportProgressAsync(1, 4, "GPT-4o", "Kontext 5K – größer");
-            var done = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
-            completed = done.ProcessId;
-            await done.CompleteAsync(new { accuracy = 0.91 });
-            var stopped = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
-            cancelled = stopped.ProcessId;
-            await stopped.CancelAsync("alice");
+                epoch = hub.Epoch;
+                port = hub.EndPoint.Port;
+                await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+                Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("process_list"));
 
-            // Everything the tab was sent, up to the last event.
-            while (true)
-            {
-                var message = await tab.ReceiveAsync();
-                seen[(message.ProcessId!, message.Seq)] = message.Raw;
-                if (message.ProcessId == cancelled && message.IsTerminal)
+                // A worker over HTTP; no retries, so a refused report fails the test instead of being retried out of sight.
+                producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{hub.EndPoint}"), Token = hub.Token("alice"), MaxRetries = 0 });
+                worker = await producer.StartAsync("export", total: 5);
+                http = worker.ProcessId;
+                for (int i = 1; i <= 3; i++)
                 {
-                    break;
+                    Assert.That(await worker.ReportAsync(i, 5, detail: $"part {i}"), Is.False, $"report {i} accepted");
                 }
+                var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 4, parameters: new { models = new[] { "GPT-4o" } });
+                inProcess = run.ProcessId;
+                await run.ReportProgressAsync(1, 4, "GPT-4o", "Kontext 5K – größer");
+                var done = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
+                completed = done.ProcessId;
+                await done.CompleteAsync(new { accuracy = 0.91 });
+                var stopped = await hub.App.Producer.StartAsync("eval", "alice", total: 1);
+                cancelled = stopped.ProcessId;
+                await stopped.CancelAsync("alice");
+
+                // Everything the tab was sent, up to the last event.
+                while (true)
+                {
+                    var message = await tab.ReceiveAsync();
+                    seen[(message.ProcessId!, message.Seq)] = message.Raw;
+                    if (message.ProcessId == cancelled && message.IsTerminal)
+                    {
+                        break;
+                    }
+                }
+            }
+            Assert.That(seen, Has.Count.EqualTo(4 + 2 + 2 + 2));
+
+            await using (var hub = DurableHub.Start(data, port: port))
+            {
+                Assert.That(hub.Epoch, Is.EqualTo(epoch), "a reopened store keeps its epoch");
+                await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+                var list = await tab.ReceiveAsync();
+                Assert.That(list.Type, Is.EqualTo("process_list"));
+                Assert.That(list.String("epoch"), Is.EqualTo(epoch));
+                var processes = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
+                Assert.That(processes.Keys, Is.EquivalentTo(new[] { http, inProcess, completed, cancelled }));
+                Assert.That(processes[http].GetProperty("status").GetString(), Is.EqualTo("running"), "a process driven over HTTP outlives the hub");
+                Assert.That(processes[http].GetProperty("seq").GetInt64(), Is.EqualTo(4));
+                Assert.That(processes[inProcess].GetProperty("status").GetString(), Is.EqualTo("failed"), "its producer died with the hub");
+                Assert.That(processes[inProcess].GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+                Assert.That(processes[inProcess].GetProperty("seq").GetInt64(), Is.EqualTo(3));
+                Assert.That(processes[completed].GetProperty("result").GetRawText(), Is.EqualTo(Encoding.UTF8.GetString(Result)));
+                Assert.That(processes[cancelled].GetProperty("cancelled_by").GetString(), Is.EqualTo("alice"));
+
+                // subscribe ... since 0 with the epoch: every event again, the very bytes the first run sent.
+                foreach (var (processId, sent) in new[] { (http, 4L), (inProcess, 2L), (completed, 2L), (cancelled, 2L) })
+                {
+                    await tab.SendJsonAsync(new { type = "subscribe", process_id = processId, since = 0, epoch, request_id = processId });
+                    var reply = await tab.ReceiveUntilAsync(m => m.Type == "subscribed" && m.String("request_id") == processId);
+                    Assert.That(reply.Get("recovered").GetBoolean(), Is.True, processId);
+                    long replayed = reply.Get("replayed").GetInt64();
+                    for (long seq = 1; seq <= replayed; seq++)
+                    {
+                        var again = await tab.ReceiveAsync();
+                        Assert.That((again.ProcessId, again.Seq), Is.EqualTo((processId, seq)));
+                        if (seq <= sent)
+                        {
+                            Assert.That(again.Raw, Is.EqualTo(seen[(processId, seq)]), $"{processId} seq {seq} replays byte for byte");
+                        }
+                        else
+                        {
+                            Assert.That(again.Type, Is.EqualTo("process_failed"), "the in-process run's end, decided at the restart");
+                            Assert.That(again.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
+                        }
+                    }
+                }
+
+                // SSE Last-Event-ID across the restart: the same bytes in the data lines.
+                using (var sse = await SseClient.GetAsync(hub.EndPoint, $"/api/processes/{http}/events", hub.Token("alice"), lastEventId: "1"))
+                {
+                    Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+                    for (long seq = 2; seq <= 4; seq++)
+                    {
+                        var sent = await sse.ReadEventAsync();
+                        Assert.That(sent.Id, Is.EqualTo(seq));
+                        Assert.That(Encoding.UTF8.GetBytes(sent.Data), Is.EqualTo(seen[(http, seq)]));
+                    }
+                }
+
+                // The worker goes on, unaware of the restart (same address): its next report is accepted as seq 5, live to the tab.
+                Assert.That(await worker!.ReportAsync(4, 5), Is.False, "the worker's first report after the restart is accepted");
+                var live = await tab.ReceiveUntilAsync(m => m.ProcessId == http);
+                Assert.That(live.Seq, Is.EqualTo(5));
+                Assert.That(hub.App.Registry.Find(http)!.Value.Seq, Is.EqualTo(5));
             }
         }
-        Assert.That(seen, Has.Count.EqualTo(4 + 2 + 2 + 2));
-
-        await using (var hub = DurableHub.Start(data))
+        finally
         {
-            Assert.That(hub.Epoch, Is.EqualTo(epoch), "a reopened store keeps its epoch");
-            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
-            var list = await tab.ReceiveAsync();
-            Assert.That(list.Type, Is.EqualTo("process_list"));
-            Assert.That(list.String("epoch"), Is.EqualTo(epoch));
-            var processes = list.Get("processes").EnumerateArray().ToDictionary(p => p.GetProperty("process_id").GetString()!);
-            Assert.That(processes.Keys, Is.EquivalentTo(new[] { http, inProcess, completed, cancelled }));
-            Assert.That(processes[http].GetProperty("status").GetString(), Is.EqualTo("running"), "a process driven over HTTP outlives the hub");
-            Assert.That(processes[http].GetProperty("seq").GetInt64(), Is.EqualTo(4));
-            Assert.That(processes[inProcess].GetProperty("status").GetString(), Is.EqualTo("failed"), "its producer died with the hub");
-            Assert.That(processes[inProcess].GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
-            Assert.That(processes[inProcess].GetProperty("seq").GetInt64(), Is.EqualTo(3));
-            Assert.That(processes[completed].GetProperty("result").GetRawText(), Is.EqualTo(Encoding.UTF8.GetString(Result)));
-            Assert.That(processes[cancelled].GetProperty("cancelled_by").GetString(), Is.EqualTo("alice"));
-
-            // subscribe ... since 0 with the epoch: every event again, the very bytes the first run sent.
-            foreach (var (processId, sent) in new[] { (http, 4L), (inProcess, 2L), (completed, 2L), (cancelled, 2L) })
-            {
-                await tab.SendJsonAsync(new { type = "subscribe", process_id = processId, since = 0, epoch, request_id = processId });
-                var reply = await tab.ReceiveUntilAsync(m => m.Type == "subscribed" && m.String("request_id") == processId);
-                Assert.That(reply.Get("recovered").GetBoolean(), Is.True, processId);
-                long replayed = reply.Get("replayed").GetInt64();
-                for (long seq = 1; seq <= replayed; seq++)
-                {
-                    var again = await tab.ReceiveAsync();
-                    Assert.That((again.ProcessId, again.Seq), Is.EqualTo((processId, seq)));
-                    if (seq <= sent)
-                    {
-                        Assert.That(again.Raw, Is.EqualTo(seen[(processId, seq)]), $"{processId} seq {seq} replays byte for byte");
-                    }
-                    else
-                    {
-                        Assert.That(again.Type, Is.EqualTo("process_failed"), "the in-process run's end, decided at the restart");
-                        Assert.That(again.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_restarted"));
-                    }
-                }
-            }
-
-            // SSE Last-Event-ID across the restart: the same bytes in the data lines.
-            using (var sse = await SseClient.GetAsync(hub.EndPoint, $"/api/processes/{http}/events", hub.Token("alice"), lastEventId: "1"))
-            {
-                Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
-                for (long seq = 2; seq <= 4; seq++)
-                {
-                    var sent = await sse.ReadEventAsync();
-                    Assert.That(sent.Id, Is.EqualTo(seq));
-                    Assert.That(Encoding.UTF8.GetBytes(sent.Data), Is.EqualTo(seen[(http, seq)]));
-                }
-            }
-
-            // The worker goes on: its next report is seq 5, live to the tab.
-            var next = await hub.App.Engine.ApplyAsync(http, ProcessChange.Progress(ProgressJson.Create(4, 5, null, null)));
-            Assert.That(next.Accepted, Is.True);
-            Assert.That(next.State!.Seq, Is.EqualTo(5));
-            var live = await tab.ReceiveUntilAsync(m => m.ProcessId == http);
-            Assert.That(live.Seq, Is.EqualTo(5));
+            worker?.Dispose();
+            producer?.Dispose();
         }
     }
 
