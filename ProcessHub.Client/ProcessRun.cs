@@ -34,7 +34,9 @@ public sealed class ProcessRun : IDisposable
     /// <returns>True when the process was cancelled: stop working (<see cref="CancellationToken"/> has fired too).</returns>
     /// <exception cref="HubRequestException">
     /// The hub refused, or the process had already completed or failed (409 <c>conflict</c>), or the hub no longer knows
-    /// it (404 <c>not_found</c>: it restarted, and keeps no processes across restarts).
+    /// it (404 <c>not_found</c>: it runs with <c>--store memory</c> and restarted, or the process ended and left the
+    /// retention window). A hub on its durable store keeps running processes across a restart: the next report is
+    /// accepted.
     /// </exception>
     /// <exception cref="HttpRequestException">The hub could not be reached.</exception>
     public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default) =>
