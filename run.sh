@@ -94,7 +94,7 @@ fuzz_instrumented() {
     case "$1" in
         http-head) echo "ProcessHub.dll ProcessHub.Http" ;;
         frame) echo "ProcessHub.dll ProcessHub.WebSockets" ;;
-        client-message) echo "ProcessHub.dll ProcessHub.Hub.ClientMessage" ;;
+        client-message) echo "ProcessHub.dll ProcessHub.Hub.Messages.ClientMessage" ;;
         token) echo "ProcessHub.dll ProcessHub.Auth"
                echo "Microsoft.IdentityModel.JsonWebTokens.dll"
                echo "Microsoft.IdentityModel.Tokens.dll" ;;
