@@ -29,9 +29,15 @@ internal sealed class DurableHub : IAsyncDisposable
     public string Epoch => App.Registry.Epoch;
 
     /// <param name="port">0 for one the kernel picks; the previous hub's port to restart where workers and tabs expect it.</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0)
+    /// <param name="lockTimeout">How long the store's writer waits for a lock another connection holds (the default when null).</param>
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null)
     {
-        var store = new SqliteProcessStore(new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount }, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
+        var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
+        if (lockTimeout is { } wait)
+        {
+            options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount, LockTimeout = wait };
+        }
+        var store = new SqliteProcessStore(options, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
         var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero },
             hub ?? new HubOptions(),

@@ -36,14 +36,16 @@ internal sealed class ProcessesApi
         _time = time;
     }
 
+    // The changes are pipelined: each is ordered by the engine before it waits for the store (Ordered below), so a
+    // worker that pipelines its reports gets several into one commit. The reads wait for the writes before them.
     public void MapTo(Router router) => router
-        .Map("POST", "/api/processes", CreateAsync)
+        .Map("POST", "/api/processes", CreateAsync, pipelined: true)
         .Map("GET", "/api/processes", ListAsync)
         .Map("GET", "/api/processes/{id}", GetAsync)
-        .Map("POST", "/api/processes/{id}/progress", ProgressAsync)
-        .Map("POST", "/api/processes/{id}/complete", CompleteAsync)
-        .Map("POST", "/api/processes/{id}/fail", FailAsync)
-        .Map("POST", "/api/processes/{id}/cancel", CancelAsync)
+        .Map("POST", "/api/processes/{id}/progress", ProgressAsync, pipelined: true)
+        .Map("POST", "/api/processes/{id}/complete", CompleteAsync, pipelined: true)
+        .Map("POST", "/api/processes/{id}/fail", FailAsync, pipelined: true)
+        .Map("POST", "/api/processes/{id}/cancel", CancelAsync, pipelined: true)
         .Map("GET", "/api/processes/{id}/events", EventsAsync);
 
     // POST /api/processes {"process_type", "total"?, "owner"?, "params"?} -> 201 {"process_id"}
@@ -97,7 +99,7 @@ internal sealed class ProcessesApi
         ProcessSnapshot started;
         try
         {
-            started = await _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false)).ConfigureAwait(false);
+            started = await Ordered(exchange, _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false))).ConfigureAwait(false);
         }
         catch (ProcessLimitException ex)
         {
@@ -174,7 +176,7 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, ex.Message).ConfigureAwait(false);
             return;
         }
-        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Progress(progressJson)).ConfigureAwait(false);
+        var outcome = await Ordered(exchange, _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Progress(progressJson))).ConfigureAwait(false);
         await RespondAsync(exchange, outcome, () => new { cancel_requested = false }).ConfigureAwait(false);
     }
 
@@ -200,7 +202,7 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(413, "too_large", ProblemText.Of(ex)).ConfigureAwait(false);
             return;
         }
-        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Complete(result)).ConfigureAwait(false);
+        var outcome = await Ordered(exchange, _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Complete(result))).ConfigureAwait(false);
         await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "completed").ConfigureAwait(false);
     }
 
@@ -234,7 +236,7 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, ProblemText.Of(ex)).ConfigureAwait(false);
             return;
         }
-        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Fail(errorJson)).ConfigureAwait(false);
+        var outcome = await Ordered(exchange, _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Fail(errorJson))).ConfigureAwait(false);
         await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "failed").ConfigureAwait(false);
     }
 
@@ -245,7 +247,7 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        var outcome = await _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Cancel(found.Caller.Subject)).ConfigureAwait(false);
+        var outcome = await Ordered(exchange, _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Cancel(found.Caller.Subject))).ConfigureAwait(false);
         await RespondEndAsync(exchange, found.Process.ProcessId, outcome, "cancelled").ConfigureAwait(false);
     }
 
@@ -304,6 +306,20 @@ internal sealed class ProcessesApi
             return null;
         }
         return new Found(caller, process);
+    }
+
+    /// <summary>
+    /// The engine call that orders a change, made: when the engine orders on call and the change now only waits for
+    /// the store, the connection may serve a pipelined request meanwhile (<see cref="HttpExchange.MarkOrdered"/>), so
+    /// that one commit carries several producers' requests, not one per connection.
+    /// </summary>
+    private ValueTask<T> Ordered<T>(HttpExchange exchange, ValueTask<T> call)
+    {
+        if (!call.IsCompleted && _engine.OrdersOnCall)
+        {
+            exchange.MarkOrdered();
+        }
+        return call;
     }
 
     private static ValueTask RespondEndAsync(HttpExchange exchange, string processId, TransitionOutcome outcome, string status) =>

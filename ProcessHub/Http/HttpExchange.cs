@@ -3,18 +3,32 @@ using ProcessHub.Transport;
 
 namespace ProcessHub.Http;
 
-/// <summary>One request and the means to answer it: a complete response, or a stream (SSE) that ends the connection.</summary>
+/// <summary>
+/// One request and the means to answer it: a complete response, or a stream (SSE) that ends the connection.
+/// <para>
+/// A pipelined request (RFC 9112 9.3.2) may be served while the one before it on the connection still waits for
+/// the store: it then has a <em>predecessor</em>, and its response is held until the predecessor's has gone out, so
+/// responses keep the order of the requests.
+/// </para>
+/// </summary>
 internal sealed class HttpExchange
 {
+    private static readonly Task<bool> NoPredecessor = Task.FromResult(true);
     private readonly ClientConnection _connection;
     private readonly Func<ValueTask<ReadOnlyMemory<byte>>>? _readBody;
+    private readonly Task<bool> _predecessor;
     private ReadOnlyMemory<byte> _body;
+    private byte[]? _heldResponse;
 
-    /// <summary>An exchange whose body has been read already (or that has none).</summary>
-    public HttpExchange(ClientConnection connection, HttpRequest request, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string> routeValues, CancellationToken aborted)
+    /// <summary>
+    /// An exchange whose body has been read already (or that has none). <paramref name="predecessor"/>, when given,
+    /// completes once the previous request's response has been sent, with whether the connection stays open.
+    /// </summary>
+    public HttpExchange(ClientConnection connection, HttpRequest request, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string> routeValues, CancellationToken aborted, Task<bool>? predecessor = null)
     {
         _connection = connection;
         _body = body;
+        _predecessor = predecessor ?? NoPredecessor;
         Request = request;
         RouteValues = routeValues;
         Aborted = aborted;
@@ -54,6 +68,22 @@ internal sealed class HttpExchange
     public bool KeepAlive { get; private set; }
 
     /// <summary>
+    /// Set by <see cref="MarkOrdered"/>: the request's change has its place in the hub's order and the handler now only
+    /// waits for it to be stored, so the connection may start on the next pipelined request.
+    /// </summary>
+    public bool Ordered { get; private set; }
+
+    /// <summary>
+    /// Says that the engine has taken this request's change in order (the call that orders it has returned) and that
+    /// the handler will not read the connection again: a pipelined request behind it may be served while this one
+    /// waits for the store, which lets one commit carry several. Its response still goes out first.
+    /// </summary>
+    public void MarkOrdered() => Ordered = true;
+
+    /// <summary>The connection closes after this response (an error that leaves the connection's state unknown).</summary>
+    public void CloseAfterResponse() => KeepAlive = false;
+
+    /// <summary>
     /// The body: at once when it was read with the head, otherwise after sending 100 Continue and reading it (a
     /// malformed or oversized body throws <see cref="RequestBodyRejectedException"/>). Call it once the request is
     /// known to be served, so that a refused request never makes its client send the body.
@@ -65,7 +95,31 @@ internal sealed class HttpExchange
         ResponseStarted = true;
         RefuseBodyIfPending();
         var response = HttpResponseWriter.Build(status, contentType, body.Span, body.Length, KeepAlive, headers, omitBody: Request.IsHead);
-        return _connection.SendAsync(response);
+        if (_predecessor.IsCompletedSuccessfully)
+        {
+            // The connection's earlier responses are out (or it is closing, and this one is dropped with it).
+            return _predecessor.Result ? _connection.SendAsync(response) : ValueTask.CompletedTask;
+        }
+        _heldResponse = response; // sent by SendHeldResponseAsync, in request order
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Once the handler is done: waits for the previous request's response, then sends this one's if it was held.
+    /// Returns whether the connection may serve another request.
+    /// </summary>
+    public async Task<bool> SendHeldResponseAsync()
+    {
+        if (!await _predecessor.ConfigureAwait(false))
+        {
+            return false;
+        }
+        if (_heldResponse is { } held)
+        {
+            _heldResponse = null;
+            await _connection.SendAsync(held).ConfigureAwait(false);
+        }
+        return KeepAlive;
     }
 
     public ValueTask RespondJsonAsync<T>(int status, T value, JsonSerializerOptions? options = null, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
@@ -76,13 +130,18 @@ internal sealed class HttpExchange
         RespondAsync(status, "application/json", HttpErrorBody.Create(code, message), headers);
 
     /// <summary>Starts a response with no length (SSE): the connection closes when the stream ends.</summary>
-    public ValueTask StartStreamAsync(int status, string contentType, IEnumerable<KeyValuePair<string, string>>? headers = null)
+    public async ValueTask StartStreamAsync(int status, string contentType, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         ResponseStarted = true;
         RefuseBodyIfPending();
         KeepAlive = false;
+        // A stream is written as it goes, so it cannot be held: it starts once the earlier responses are out.
+        if (!await _predecessor.ConfigureAwait(false))
+        {
+            throw new IOException("the connection is closing: an earlier response ended it");
+        }
         var head = HttpResponseWriter.Build(status, contentType, default, contentLength: null, keepAlive: false, headers);
-        return _connection.SendAsync(head);
+        await _connection.SendAsync(head).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -7,11 +7,16 @@ namespace ProcessHub.Http;
 internal sealed class Router
 {
     private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
-    private readonly List<(string Method, string[] Segments, RouteHandler Handler)> _routes = [];
+    private readonly List<(string Method, string[] Segments, RouteHandler Handler, bool Pipelined)> _routes = [];
 
-    public Router Map(string method, string pattern, RouteHandler handler)
+    /// <param name="pipelined">
+    /// The handler puts its change in the hub's order before anything else it reads could be changed by the requests
+    /// before it on the connection: it may be served while they still wait for the store (RFC 9112 9.3.2, pipelining;
+    /// see <see cref="HttpExchange.MarkOrdered"/>). Reads (a GET) are not: they would miss the earlier writes.
+    /// </param>
+    public Router Map(string method, string pattern, RouteHandler handler, bool pipelined = false)
     {
-        _routes.Add((method, Split(pattern), handler));
+        _routes.Add((method, Split(pattern), handler, pipelined));
         return this;
     }
 
@@ -19,7 +24,7 @@ internal sealed class Router
     {
         var segments = Split(path);
         List<string>? allowed = null;
-        foreach (var (routeMethod, pattern, handler) in _routes)
+        foreach (var (routeMethod, pattern, handler, pipelined) in _routes)
         {
             if (!TryMatch(pattern, segments, out var values))
             {
@@ -28,13 +33,13 @@ internal sealed class Router
             if (string.Equals(routeMethod, method, StringComparison.Ordinal)
                 || (method == "HEAD" && routeMethod == "GET"))
             {
-                return new RouteMatch(handler, values ?? NoValues, true, null);
+                return new RouteMatch(handler, values ?? NoValues, true, null, pipelined && method != "HEAD");
             }
             (allowed ??= []).Add(routeMethod);
         }
         return allowed is null
-            ? new RouteMatch(null, NoValues, false, null)
-            : new RouteMatch(null, NoValues, true, string.Join(", ", allowed.Distinct()));
+            ? new RouteMatch(null, NoValues, false, null, false)
+            : new RouteMatch(null, NoValues, true, string.Join(", ", allowed.Distinct()), false);
     }
 
     private static bool TryMatch(string[] pattern, string[] segments, out Dictionary<string, string>? values)

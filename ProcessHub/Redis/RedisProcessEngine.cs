@@ -52,6 +52,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
 
     public string StoreKind => "redis";
 
+    // A script call is ordered when Redis runs it; the client library may still hold it back (a reconnect, a script
+    // to load first), so a pipelined request waits for the one before it.
+    public bool OrdersOnCall => false;
+
     public string? Location => RedactedConfiguration();
 
     public EngineHealth Health => new("redis", _redis?.IsConnected == true, Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));

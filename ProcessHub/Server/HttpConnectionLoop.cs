@@ -45,10 +45,15 @@ internal sealed class HttpConnectionLoop
     public async Task<UpgradeRequest?> RunAsync(ClientConnection client, CancellationToken stopping)
     {
         var request = new HttpRequest();
+        // The requests still being answered, as one task: it completes once the last response served so far has been
+        // sent, with whether the connection stays open. Pipelined requests chain onto it (see ServeAsync).
+        Task<bool> answered = Answered;
         // The head timeout runs on the server's clock (a linked source could only use the system's), and shutdown
         // cancels it too.
         using var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var stoppingRegistration = stopping.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), deadline);
+        bool closeGracefully = false;
+        bool peerGone = false;
         try
         {
             while (!stopping.IsCancellationRequested)
@@ -58,6 +63,11 @@ internal sealed class HttpConnectionLoop
                 if (rejection is null)
                 {
                     return null; // the client closed between requests
+                }
+                if ((rejection != RequestRejection.None || !MayOverlap(request)) && !await answered.ConfigureAwait(false))
+                {
+                    closeGracefully = true; // an earlier response closed the connection: this request is not served
+                    return null;
                 }
                 if (rejection != RequestRejection.None)
                 {
@@ -79,12 +89,20 @@ internal sealed class HttpConnectionLoop
                     return await UpgradeAsync(client, request).ConfigureAwait(false);
                 }
 
-                bool keepAlive = await ServeAsync(client, request, deadline, stopping).ConfigureAwait(false);
-                request.ReturnBuffer();
-                if (!keepAlive)
+                answered = await ServeAsync(client, request, deadline, answered, stopping).ConfigureAwait(false);
+                if (!answered.IsCompleted)
                 {
-                    await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
-                    return null;
+                    // Still waiting for the store, and holding its request: the next one gets a head of its own.
+                    request = new HttpRequest();
+                }
+                else
+                {
+                    request.ReturnBuffer();
+                    if (!answered.Result)
+                    {
+                        closeGracefully = true;
+                        return null;
+                    }
                 }
                 if (!deadline.TryReset())
                 {
@@ -94,17 +112,49 @@ internal sealed class HttpConnectionLoop
         }
         catch (OperationCanceledException)
         {
-            // The head or body did not arrive in time, or the server is stopping: just close the socket.
+            // The head or body did not arrive in time, the server is stopping, or a pipelined answer closed the
+            // connection (FinishAsync cancels the deadline for that).
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
-            // The peer went away.
+            peerGone = true;
         }
         finally
         {
             request.ReturnBuffer();
+            // The connection is closed by our caller once this returns: the requests still waiting for the store
+            // answer first (or find the socket gone). One whose answer closed the connection closes it the graceful way.
+            bool keptOpen = await WhenAnsweredAsync(answered).ConfigureAwait(false);
+            if ((closeGracefully || !keptOpen) && !peerGone && !stopping.IsCancellationRequested)
+            {
+                await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
+            }
         }
         return null;
+    }
+
+    private static readonly Task<bool> Answered = Task.FromResult(true);
+
+    /// <summary>
+    /// Whether <paramref name="request"/> may be served while earlier requests still wait for the store, as far as its
+    /// head tells (its route decides the rest: <see cref="RouteMatch.Pipelined"/>): a body with a length and no
+    /// <c>Expect: 100-continue</c>, no upgrade. Anything else waits until the earlier responses are out, and is then
+    /// served as it would be alone.
+    /// </summary>
+    private static bool MayOverlap(HttpRequest request) =>
+        !request.IsChunked && !request.ExpectsContinue && !request.Path.SequenceEqual("/ws"u8);
+
+    /// <summary>Whether the connection stays open after the answers served so far (false if the peer went away meanwhile).</summary>
+    private static async Task<bool> WhenAnsweredAsync(Task<bool> answered)
+    {
+        try
+        {
+            return await answered.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return false; // the peer went away while an answer was waiting
+        }
     }
 
     /// <summary>Null when the peer closed cleanly before a new request began.</summary>
@@ -133,27 +183,40 @@ internal sealed class HttpConnectionLoop
         }
     }
 
-    private async Task<bool> ServeAsync(ClientConnection client, HttpRequest request, CancellationTokenSource deadline, CancellationToken stopping)
+    /// <summary>
+    /// Serves one request. Usually the returned task is complete: the response went out, and its result says whether
+    /// the connection stays open. When the handler has put its change in the hub's order and now only waits for the
+    /// store (<see cref="HttpExchange.MarkOrdered"/>), it returns at once with the rest still running, so that the
+    /// next pipelined request can join the same commit; responses keep the order of the requests regardless
+    /// (<paramref name="answered"/>: the earlier ones).
+    /// </summary>
+    private async ValueTask<Task<bool>> ServeAsync(ClientConnection client, HttpRequest request, CancellationTokenSource deadline, Task<bool> answered, CancellationToken stopping)
     {
         // Every refusal here comes before the body is read (and before any 100 Continue): the body, if any, is left
-        // unread, so the connection closes after the answer.
+        // unread, so the connection closes after the answer. Only a pipelined route with a body it may read goes on
+        // while earlier requests wait for the store; anything else waits for their answers first.
         var match = _router.Match(request.MethodString, request.PathString);
+        if (!answered.IsCompleted && !(match.Pipelined && request.ContentLength <= _options.MaxRequestBodyBytes))
+        {
+            if (!await answered.ConfigureAwait(false))
+            {
+                return answered; // an earlier response closed the connection: this request is not served
+            }
+        }
         if (match.Handler is null)
         {
             bool keepAlive = request.KeepAlive && !request.HasBody;
             var response = match.PathExists
                 ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)])
                 : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive);
-            await client.SendAsync(response).ConfigureAwait(false);
-            return keepAlive;
+            return await SendInOrderAsync(client, response, keepAlive, answered).ConfigureAwait(false);
         }
         if (request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            await client.SendAsync(HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false)).ConfigureAwait(false);
-            return false;
+            return await SendInOrderAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false), keepAlive: false, answered).ConfigureAwait(false);
         }
 
-        HttpExchange? exchange = null;
+        HttpExchange exchange;
         try
         {
             if (request.ExpectsContinue)
@@ -166,46 +229,93 @@ internal sealed class HttpConnectionLoop
             {
                 var body = await ReadBodyAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
                 deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-                exchange = new HttpExchange(client, request, body, match.Values, stopping);
+                exchange = new HttpExchange(client, request, body, match.Values, stopping, answered);
             }
-            await match.Handler(exchange).ConfigureAwait(false);
+        }
+        catch (RequestBodyRejectedException ex)
+        {
+            return await SendInOrderAsync(client, RejectionResponse(ex.Rejection), keepAlive: false, answered).ConfigureAwait(false);
+        }
+
+        ValueTask handling;
+        try
+        {
+            handling = match.Handler(exchange);
+        }
+        catch (Exception ex)
+        {
+            handling = ValueTask.FromException(ex);
+        }
+        var finishing = FinishAsync(exchange, handling, deadline);
+        if (!finishing.IsCompleted && !exchange.Ordered)
+        {
+            await WhenAnsweredAsync(finishing).ConfigureAwait(false);
+        }
+        return finishing;
+    }
+
+    /// <summary>A response made before any handler ran (404, 405, 413, a rejected body), after the earlier ones.</summary>
+    private static async ValueTask<Task<bool>> SendInOrderAsync(ClientConnection client, byte[] response, bool keepAlive, Task<bool> answered)
+    {
+        if (!await answered.ConfigureAwait(false))
+        {
+            return Task.FromResult(false);
+        }
+        await client.SendAsync(response).ConfigureAwait(false);
+        return Task.FromResult(keepAlive);
+    }
+
+    /// <summary>The rest of a request once its handler runs: errors become statuses, then the response goes out in order.</summary>
+    private async Task<bool> FinishAsync(HttpExchange exchange, ValueTask handling, CancellationTokenSource deadline)
+    {
+        var request = exchange.Request;
+        try
+        {
+            await handling.ConfigureAwait(false);
         }
         catch (StoreUnavailableException ex)
         {
             // docs/protocol.md section 10.6: nothing was stored or published; the producer may try again later.
             _logger.LogWarning("request {Method} {Path} refused: {Reason}", request.MethodString, request.PathString, ex.Message);
-            if (exchange is null || !exchange.ResponseStarted)
+            exchange.CloseAfterResponse();
+            if (!exchange.ResponseStarted)
             {
-                await client.SendAsync(HttpResponseWriter.Error(503, "unavailable", ex.Message, keepAlive: false, RetryAfter)).ConfigureAwait(false);
+                await exchange.RespondErrorAsync(503, "unavailable", ex.Message, RetryAfter).ConfigureAwait(false);
             }
-            return false;
         }
         catch (RequestBodyRejectedException ex)
         {
-            if (exchange is null || !exchange.ResponseStarted)
+            exchange.CloseAfterResponse();
+            if (!exchange.ResponseStarted)
             {
-                await client.SendAsync(RejectionResponse(ex.Rejection)).ConfigureAwait(false);
+                await exchange.RespondAsync(RequestRejectionStatus.ToStatusCode(ex.Rejection), "application/json", HttpErrorBody.Create(RejectionCode(ex.Rejection), RequestRejectionStatus.ToMessage(ex.Rejection))).ConfigureAwait(false);
             }
-            return false;
         }
         catch (Exception ex) when (ex is not (IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException))
         {
             _logger.LogError(ex, "request {Method} {Path} failed", request.MethodString, request.PathString);
-            if (exchange is null)
-            {
-                await client.SendAsync(HttpResponseWriter.Error(500, "internal", "internal error", keepAlive: false)).ConfigureAwait(false);
-            }
-            else if (!exchange.ResponseStarted)
+            exchange.CloseAfterResponse();
+            if (!exchange.ResponseStarted)
             {
                 await exchange.RespondErrorAsync(500, "internal", "internal error").ConfigureAwait(false);
             }
-            return false;
         }
         if (!exchange.ResponseStarted)
         {
             await exchange.RespondAsync(204, null, default).ConfigureAwait(false);
         }
-        return exchange.KeepAlive;
+        bool keepAlive = await exchange.SendHeldResponseAsync().ConfigureAwait(false);
+        if (exchange.Ordered)
+        {
+            request.ReturnBuffer(); // the loop moved on to a head of its own
+            if (!keepAlive)
+            {
+                // The loop may be waiting for a next request that will not be served: wake it, to close. RunAsync
+                // awaits this task before the source is disposed.
+                deadline.Cancel();
+            }
+        }
+        return keepAlive;
     }
 
     private async ValueTask<ReadOnlyMemory<byte>> ContinueAndReadBodyAsync(ClientConnection client, HttpRequest request, CancellationTokenSource deadline)
@@ -317,12 +427,16 @@ internal sealed class HttpConnectionLoop
         return upgrade;
     }
 
-    private static byte[] RejectionResponse(RequestRejection rejection)
+    private static byte[] RejectionResponse(RequestRejection rejection) =>
+        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RequestRejectionStatus.ToMessage(rejection), keepAlive: false);
+
+    private static string RejectionCode(RequestRejection rejection) => RequestRejectionStatus.ToStatusCode(rejection) switch
     {
-        int status = RequestRejectionStatus.ToStatusCode(rejection);
-        string code = status switch { 431 or 413 => "too_large", 501 => "not_implemented", 417 => "expectation_failed", _ => "bad_request" };
-        return HttpResponseWriter.Error(status, code, RequestRejectionStatus.ToMessage(rejection), keepAlive: false);
-    }
+        431 or 413 => "too_large",
+        501 => "not_implemented",
+        417 => "expectation_failed",
+        _ => "bad_request",
+    };
 
     private async Task RefuseAsync(ClientConnection client, byte[] response, CancellationToken stopping)
     {

@@ -23,6 +23,13 @@ internal interface IProcessEngine : IAsyncDisposable
     /// <summary>Opens the store and hands what it kept to the registry. Call once, before anything else.</summary>
     void Open();
 
+    /// <summary>
+    /// True when a change has its place in the order as soon as <see cref="StartAsync"/> or <see cref="ApplyAsync"/>
+    /// returns, before its task completes (it then only waits to be stored): the HTTP API may start on a pipelined
+    /// request behind it. False when the call may still wait before its change is ordered.
+    /// </summary>
+    bool OrdersOnCall { get; }
+
     /// <summary>Starts a process: its <c>process_started</c> is seq 1.</summary>
     ValueTask<ProcessSnapshot> StartAsync(ProcessStart start);
 

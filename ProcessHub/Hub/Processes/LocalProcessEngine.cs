@@ -30,6 +30,9 @@ internal sealed class LocalProcessEngine : IProcessEngine
 
     public string StoreKind => _store.Kind;
 
+    // The seq is taken and the event handed to the store under the process's lock, before the first await.
+    public bool OrdersOnCall => true;
+
     public string? Location => _store.Location;
 
     public EngineHealth Health { get; } = new("local", Connected: true);

@@ -1,0 +1,161 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+using ProcessHub.Tests.Hub;
+
+namespace ProcessHub.Tests.Storage;
+
+/// <summary>
+/// HTTP pipelining on the producer API with the durable store (docs/protocol.md section 1.4): a report waiting for its
+/// commit lets the next request on the connection start, so one commit carries many; the answers still come in
+/// request order, reads see the writes before them, and a failed commit closes the connection after its 503.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class PipelinedReportsTests
+{
+    [Test]
+    public async Task Pipelined_reports_are_applied_and_answered_in_request_order()
+    {
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data);
+        string token = hub.Token("alice");
+        await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: token);
+        await tab.ReceiveAsync();
+        string id = await CreateAsync(hub, token);
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+
+        var pipeline = new StringBuilder();
+        for (int i = 1; i <= 20; i++)
+        {
+            pipeline.Append(Post($"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":20}"""));
+        }
+        pipeline.Append(Get($"/api/processes/{id}", token));
+        pipeline.Append(Post("/api/processes/no-such-process/progress", token, """{"current":1,"total":20}"""));
+        pipeline.Append(Post($"/api/processes/{id}/complete", token, """{"result":{"ok":true}}"""));
+        pipeline.Append(Post($"/api/processes/{id}/progress", token, """{"current":21,"total":20}"""));
+        pipeline.Append(Get($"/api/processes/{id}", token, close: true));
+        await worker.SendAsync(pipeline.ToString());
+
+        for (int i = 1; i <= 20; i++)
+        {
+            var progress = await worker.ReadResponseAsync();
+            Assert.That((progress.Status, progress.Text), Is.EqualTo((200, """{"cancel_requested":false}""")), $"report {i}: {progress}");
+        }
+        var midway = await worker.ReadResponseAsync();
+        Assert.That(midway.Status, Is.EqualTo(200), midway.ToString());
+        Assert.That(midway.Json.GetProperty("seq").GetInt64(), Is.EqualTo(21), "a pipelined read sees every write before it");
+        Assert.That(midway.Json.GetProperty("progress").GetProperty("current").GetInt32(), Is.EqualTo(20));
+        var unknown = await worker.ReadResponseAsync();
+        Assert.That((unknown.Status, unknown.ErrorCode), Is.EqualTo((404, "not_found")), unknown.ToString());
+        var completed = await worker.ReadResponseAsync();
+        Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
+        var late = await worker.ReadResponseAsync();
+        Assert.That(late.Status, Is.EqualTo(409), "the report after complete is refused: the changes were ordered as sent");
+        var last = await worker.ReadResponseAsync();
+        Assert.That((last.Status, last.Json.GetProperty("status").GetString(), last.Json.GetProperty("seq").GetInt64()), Is.EqualTo((200, "completed", 22L)), last.ToString());
+        await worker.ExpectClosedAsync();
+
+        var received = await HubTestHost.DrainWithPingAsync(tab);
+        var currents = received.Where(m => m.Type == "process_progress").Select(m => m.Get("progress").GetProperty("current").GetInt32()).ToList();
+        Assert.That(currents, Is.EqualTo(Enumerable.Range(1, 20)), "the tab saw the reports in the order they were sent");
+        Assert.That(received.Count(m => m.Type == "process_completed"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Reports_pipelined_while_the_store_waits_share_one_commit()
+    {
+        using var data = new DataDirectory();
+        // The writer waits (rather than fails) while this test holds the database's write lock.
+        await using var hub = DurableHub.Start(data, lockTimeout: TestTimeouts.Receive);
+        string token = hub.Token("alice");
+        string id = await CreateAsync(hub, token);
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+        long commitsBefore = hub.Store.Statistics.Commits;
+        const int Reports = 30;
+
+        await using (var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        {
+            await holder.OpenAsync();
+            await using (var begin = holder.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE";
+                await begin.ExecuteNonQueryAsync();
+            }
+            var pipeline = new StringBuilder();
+            for (int i = 1; i <= Reports; i++)
+            {
+                pipeline.Append(Post($"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":{{Reports}}}""", close: i == Reports));
+            }
+            await worker.SendAsync(pipeline.ToString());
+
+            // Every report is ordered (it has its seq) while none can be written: without pipelining only the first
+            // would be, the others unread behind its answer.
+            await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 1 + Reports, "every pipelined report was ordered while the store waited");
+            Assert.That(hub.Store.Statistics.Commits, Is.EqualTo(commitsBefore), "nothing could be committed yet");
+            await using var rollback = holder.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        for (int i = 1; i <= Reports; i++)
+        {
+            var reply = await worker.ReadResponseAsync();
+            Assert.That(reply.Status, Is.EqualTo(200), $"report {i}: {reply}");
+        }
+        await worker.ExpectClosedAsync();
+        // The batch the writer had begun (at least the first report), then everything that queued behind it.
+        Assert.That(hub.Store.Statistics.Commits - commitsBefore, Is.InRange(1, 2));
+        Assert.That(hub.App.Registry.Find(id)!.Value.Seq, Is.EqualTo(1 + Reports));
+    }
+
+    [Test]
+    public async Task A_failed_commit_in_a_pipeline_is_503_then_the_connection_closes()
+    {
+        using var data = new DataDirectory();
+        // A database capped a few pages above its empty size fails its writes the way a full disk does.
+        await using var hub = DurableHub.Start(data, maxPageCount: 12);
+        string token = hub.Token("alice");
+        await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: token);
+        await tab.ReceiveAsync();
+        string id = await CreateAsync(hub, token, total: 100000);
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+        string padding = new('x', 2000);
+        const int Reports = 200;
+        var pipeline = new StringBuilder();
+        for (int i = 1; i <= Reports; i++)
+        {
+            pipeline.Append(Post($"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":100000,"detail":"{{padding}}"}"""));
+        }
+
+        await worker.SendAsync(pipeline.ToString());
+
+        int acknowledged = 0;
+        HttpReply reply;
+        while ((reply = await worker.ReadResponseAsync()).Status == 200)
+        {
+            acknowledged++;
+            Assert.That(acknowledged, Is.LessThan(Reports), "the capped database never filled up");
+        }
+        Assert.That((reply.Status, reply.ErrorCode, reply.Header("Connection")), Is.EqualTo((503, "unavailable", "close")), reply.ToString());
+        await worker.ExpectClosedAsync();
+
+        // The tab got exactly the acknowledged reports, in order: nothing after the failure was published.
+        var received = await HubTestHost.DrainWithPingAsync(tab);
+        var currents = received.Where(m => m.Type == "process_progress").Select(m => m.Get("progress").GetProperty("current").GetInt32()).ToList();
+        Assert.That(currents, Is.EqualTo(Enumerable.Range(1, acknowledged)));
+    }
+
+    private static async Task<string> CreateAsync(DurableHub hub, string token, int total = 20)
+    {
+        var created = await RawHttpClient.PostAsync(hub.EndPoint, "/api/processes", token, $$"""{"process_type":"export","total":{{total}}}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        return created.Json.GetProperty("process_id").GetString()!;
+    }
+
+    private static string Post(string path, string token, string body, bool close = false) =>
+        $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n{(close ? "Connection: close\r\n" : "")}\r\n{body}";
+
+    private static string Get(string path, string token, bool close = false) =>
+        $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{(close ? "Connection: close\r\n" : "")}\r\n";
+}
