@@ -17,6 +17,7 @@ namespace ProcessHub.Api;
 /// </summary>
 internal sealed class ProcessesApi
 {
+    private static readonly byte[] ReportAccepted = """{"cancel_requested":false}"""u8.ToArray();
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
@@ -177,6 +178,12 @@ internal sealed class ProcessesApi
             return;
         }
         var outcome = await Ordered(exchange, _engine.ApplyAsync(found.Process.ProcessId, ProcessChange.Progress(progressJson))).ConfigureAwait(false);
+        if (outcome.Status == TransitionStatus.Accepted)
+        {
+            // The answer every accepted report gets, made once: this is the ingest path.
+            await exchange.RespondAsync(200, "application/json", ReportAccepted).ConfigureAwait(false);
+            return;
+        }
         await RespondAsync(exchange, outcome, () => new { cancel_requested = false }).ConfigureAwait(false);
     }
 

@@ -1,8 +1,14 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Unicode;
 
 namespace ProcessHub.Http;
 
-/// <summary>Builds HTTP/1.1 response heads. Responses are not a hot path: clarity over zero allocation here.</summary>
+/// <summary>
+/// Builds HTTP/1.1 responses. The producer API's answers are on the ingest path (one per report), so a response is
+/// written straight into its one array; a head too long for the scratch space (many or long extra headers) takes the
+/// slower, general way.
+/// </summary>
 internal static class HttpResponseWriter
 {
     public static string ReasonPhrase(int status) => status switch
@@ -46,6 +52,74 @@ internal static class HttpResponseWriter
     /// the connection's end (SSE).
     /// </summary>
     public static byte[] Build(int status, string? contentType, ReadOnlySpan<byte> body, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, bool omitBody = false)
+    {
+        Span<byte> scratch = stackalloc byte[512];
+        if (TryWriteHead(scratch, status, contentType, contentLength, keepAlive, headers, out int headLength))
+        {
+            int bodyLength = omitBody ? 0 : body.Length;
+            var response = new byte[headLength + bodyLength];
+            scratch[..headLength].CopyTo(response);
+            if (!omitBody)
+            {
+                body.CopyTo(response.AsSpan(headLength));
+            }
+            return response;
+        }
+        return BuildLong(status, contentType, body, contentLength, keepAlive, headers, omitBody);
+    }
+
+    private static bool TryWriteHead(Span<byte> destination, int status, string? contentType, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, out int written)
+    {
+        written = 0;
+        if (!Utf8.TryWrite(destination, CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {ReasonPhrase(status)}\r\nServer: ProcessHub\r\n", out int part))
+        {
+            return false;
+        }
+        written += part;
+        if (contentType is not null)
+        {
+            if (!Utf8.TryWrite(destination[written..], CultureInfo.InvariantCulture, $"Content-Type: {contentType}\r\n", out part))
+            {
+                return false;
+            }
+            written += part;
+        }
+        if (contentLength is long length)
+        {
+            if (!Utf8.TryWrite(destination[written..], CultureInfo.InvariantCulture, $"Content-Length: {length}\r\n", out part))
+            {
+                return false;
+            }
+            written += part;
+        }
+        var connection = keepAlive ? "Connection: keep-alive\r\n"u8 : "Connection: close\r\n"u8;
+        if (!connection.TryCopyTo(destination[written..]))
+        {
+            return false;
+        }
+        written += connection.Length;
+        if (headers is not null)
+        {
+            foreach (var (name, value) in headers)
+            {
+                // Header names and values are ASCII (ours); anything else takes the general way, which writes ASCII.
+                if (!Ascii.IsValid(name) || !Ascii.IsValid(value)
+                    || !Utf8.TryWrite(destination[written..], CultureInfo.InvariantCulture, $"{name}: {value}\r\n", out part))
+                {
+                    return false;
+                }
+                written += part;
+            }
+        }
+        if (!"\r\n"u8.TryCopyTo(destination[written..]))
+        {
+            return false;
+        }
+        written += 2;
+        return true;
+    }
+
+    private static byte[] BuildLong(int status, string? contentType, ReadOnlySpan<byte> body, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, bool omitBody)
     {
         var head = new StringBuilder(256);
         head.Append("HTTP/1.1 ").Append(status).Append(' ').Append(ReasonPhrase(status)).Append("\r\n");
