@@ -44,7 +44,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _apiRateLimit = EnvironmentOption.Int("--api-rate-limit", "HTTP API requests per second per user (429 past it)", 200, 1, 1_000_000);
     private readonly Option<int> _sseKeepAlive = EnvironmentOption.Int("--sse-keep-alive", "Seconds between SSE keep-alive comments", 15, 1, 3600);
     private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
-    private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once they pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
+    private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once openings and sends pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
     private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
     private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");

@@ -53,7 +53,7 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         _logger = loggerFactory.CreateLogger("ProcessHub.Server");
         _http = new HttpConnectionLoop(options, router, _logger, _time);
         _onWebSocketEnded = OnWebSocketEnded;
-        Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, options.ReclaimAfterConnections, _time);
+        Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, static () => OutboundCounters.Sends, options.ReclaimAfterConnections, _time);
     }
 
     /// <summary>Gives the heap back after connection storms (see <see cref="MemoryReclaimer"/>).</summary>

@@ -7,9 +7,11 @@ namespace ProcessHub.Server;
 /// reconnecting) leaves the GC heap grown far past what the connections keep: the handshakes and token checks of the
 /// storm were garbage, and a concurrent GC does not hand freed regions back quickly. Once at least
 /// <see cref="ServerOptions.ReclaimAfterConnections"/> WebSockets have opened since the last reclaim and none has
-/// opened for <see cref="QuietPeriod"/>, one blocking, compacting full GC in aggressive mode returns what is free to
-/// the OS. It runs only when the server is quiet and at most once per storm, so the pause (milliseconds for tens of
-/// thousands of connections) never lands on a busy moment or on steady traffic. An admin can ask for the same
+/// opened and no frame was sent for <see cref="QuietPeriod"/>, one blocking, compacting full GC in aggressive mode
+/// returns what is free to the OS. It runs only when the server is quiet and at most once per storm, so the pause
+/// (milliseconds for tens of thousands of connections) never lands on a busy moment or on steady traffic: a storm
+/// followed at once by traffic (tabs that reconnect to running processes) is reclaimed when the traffic pauses, or
+/// not at all while it never does. An admin can ask for the same
 /// collection at any time (<c>POST /api/admin/reclaim</c>).
 /// </summary>
 internal sealed class MemoryReclaimer
@@ -18,15 +20,20 @@ internal sealed class MemoryReclaimer
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
 
     private readonly Func<long> _webSocketsOpened;
+    private readonly Func<long> _traffic;
+    private long _trafficSeen;
     private readonly int _stormSize;
     private readonly TimeProvider _time;
     private long _openedAtLastReclaim;
     private long _lastSeen;
     private long _lastChangeTimestamp;
 
-    public MemoryReclaimer(Func<long> webSocketsOpened, int stormSize, TimeProvider time)
+    /// <param name="webSocketsOpened">WebSockets opened so far.</param>
+    /// <param name="traffic">A count that moves whenever the server sends (frames sent so far).</param>
+    public MemoryReclaimer(Func<long> webSocketsOpened, Func<long> traffic, int stormSize, TimeProvider time)
     {
         _webSocketsOpened = webSocketsOpened;
+        _traffic = traffic;
         _stormSize = stormSize;
         _time = time;
         _lastChangeTimestamp = time.GetTimestamp();
@@ -57,9 +64,11 @@ internal sealed class MemoryReclaimer
     internal void Check()
     {
         long opened = _webSocketsOpened();
-        if (opened != _lastSeen)
+        long traffic = _traffic();
+        if (opened != _lastSeen || traffic != _trafficSeen)
         {
             _lastSeen = opened;
+            _trafficSeen = traffic;
             _lastChangeTimestamp = _time.GetTimestamp();
             return;
         }
