@@ -14,12 +14,19 @@ internal static class ProcStats
     /// <summary>utime + stime of every thread of the process, in seconds.</summary>
     public static double CpuSeconds(int pid)
     {
+        var (user, kernel) = CpuSplit(pid);
+        return user + kernel;
+    }
+
+    /// <summary>utime and stime (in the kernel: system calls, and on loopback much of both ends' TCP work) of every thread of the process, in seconds.</summary>
+    public static (double User, double Kernel) CpuSplit(int pid)
+    {
         string stat = File.ReadAllText($"/proc/{pid}/stat");
         // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         long utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
         long stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return (utime + stime) / TicksPerSecond;
+        return (utime / TicksPerSecond, stime / TicksPerSecond);
     }
 
     /// <summary>

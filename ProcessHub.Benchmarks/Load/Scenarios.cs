@@ -323,10 +323,12 @@ internal sealed class Scenarios
         {
             long overflows0 = ProcStats.TcpExtCounter("ListenOverflows");
             double serverCpu0 = ProcStats.CpuSeconds(pid);
-            double toolCpu0 = ProcStats.CpuSeconds(self);
+            var (toolUser0, toolKernel0) = ProcStats.CpuSplit(self);
             long start = await storm.RunAsync(_options.StormParallel, TimeSpan.FromSeconds(_options.StormTimeoutSeconds)).ConfigureAwait(false);
             long end = storm.LastDone > 0 ? storm.LastDone : MonotonicClock.Now;
-            double toolCpu = ProcStats.CpuSeconds(self) - toolCpu0;
+            var (toolUser1, toolKernel1) = ProcStats.CpuSplit(self);
+            double toolKernel = toolKernel1 - toolKernel0;
+            double toolCpu = toolUser1 - toolUser0 + toolKernel;
             double serverCpu = ProcStats.CpuSeconds(pid) - serverCpu0;
             double seconds = MonotonicClock.ToSeconds(end - start);
             var latency = storm.TimeToFirstMessage;
@@ -344,6 +346,7 @@ internal sealed class Scenarios
                 ["server_cpu_s"] = serverCpu,
                 ["server_cpu_share"] = serverCpu / seconds,
                 ["tool_cpu_share"] = toolCpu / seconds,
+                ["tool_kernel_cpu_share"] = toolKernel / seconds,
                 ["in_flight"] = Math.Min(_options.StormParallel, connections),
                 ["source_addresses"] = Math.Max(1, sources),
             };
