@@ -355,6 +355,27 @@ internal sealed class Scenarios
         {
             storm.Dispose();
             await close().ConfigureAwait(false);
+            await WaitForQuietAsync(pid).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits 1.5 s, then (at most 10 s more) until the server used under 5% of a core over 200 ms: the teardown of a
+    /// storm's tens of thousands of connections, and the full GC it may set off (ProcessHub reclaims a storm's memory
+    /// once openings have paused for 1 s), are over before the next server is measured on the same core.
+    /// </summary>
+    private static async Task WaitForQuietAsync(int pid)
+    {
+        await Task.Delay(1500).ConfigureAwait(false);
+        long deadline = MonotonicClock.Now + MonotonicClock.FromSeconds(10);
+        while (MonotonicClock.Now < deadline)
+        {
+            double cpu0 = ProcStats.CpuSeconds(pid);
+            await Task.Delay(200).ConfigureAwait(false);
+            if (ProcStats.CpuSeconds(pid) - cpu0 < 0.01)
+            {
+                return;
+            }
         }
     }
 
