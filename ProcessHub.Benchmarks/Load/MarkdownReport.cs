@@ -303,6 +303,10 @@ internal sealed class MarkdownReport
 
     private void Targets()
     {
+        if (!_report.Has("throughput") && !_report.Has("latency") && !_report.Has("idle"))
+        {
+            return;
+        }
         _report.TargetsHeader("### Targets", "ProcessHub");
         string bun = _peers.FirstOrDefault(p => p.Contains("bun", StringComparison.OrdinalIgnoreCase)) ?? "";
         string kestrel = _peers.FirstOrDefault(p => p.Contains("kestrel", StringComparison.OrdinalIgnoreCase)) ?? "";
