@@ -147,7 +147,7 @@ internal sealed class BenchRunner
     /// <summary>
     /// Every storm point, servers alternating within each run: for ProcessHub the same user (one token) and
     /// --storm-users users (one token each, subject user-0, user-1, ...); for the peers, which check no token, only
-    /// the first (the same request bytes, the token in ?token= ignored); the raw sender first, as the tool's ceiling.
+    /// the first (the same request bytes, the token in ?token= ignored); the raw sender first, for reference (the tool's own CPU share is the check on the tool).
     /// </summary>
     private async Task StormAsync()
     {
@@ -168,7 +168,7 @@ internal sealed class BenchRunner
                 var request = SameUser(raw, peerPath);
                 for (int run = 1; run <= Math.Min(3, _options.StormRuns); run++)
                 {
-                    Log($"storm N={n} run {run}: raw (the tool's ceiling)");
+                    Log($"storm N={n} run {run}: raw (the trivial sender, for reference)");
                     await MeasureAsync("storm", "raw", n, "raw", run, () => _scenarios.StormRawAsync(raw, request, n)).ConfigureAwait(false);
                 }
             }
