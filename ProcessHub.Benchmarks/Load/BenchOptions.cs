@@ -21,6 +21,30 @@ internal sealed class BenchOptions
     public int FinalEvents { get; set; } = 10_000;
     public double FinalTimeoutSeconds { get; set; } = 100;
     public double ThroughputSeconds { get; set; } = 2;
+
+    /// <summary>`--rate-events`: the fixed-rate latency scenario ("rate"): this many events a second for every server.</summary>
+    public double RateEvents { get; set; } = 100;
+
+    /// <summary>`--rate-connections`: the subscribers of the fixed-rate scenario.</summary>
+    public int RateConnections { get; set; } = 1_000;
+
+    /// <summary>`--rate-seconds`: how long each fixed-rate run publishes (its first 0.5 s is not recorded).</summary>
+    public double RateSeconds { get; set; } = 5;
+    public int RateRuns { get; set; } = 3;
+
+    /// <summary>`--storm-n`: clients of the connection storm ("storm"), one point each; a point the open-files limits cannot hold is reported as not run.</summary>
+    public int[] StormConnections { get; set; } = [10_000, 50_000];
+
+    /// <summary>`--storm-users`: distinct users (tokens) of the storm's second mode for ProcessHub, round-robin over the clients.</summary>
+    public int StormUsers { get; set; } = 1_000;
+    public int StormRuns { get; set; } = 3;
+
+    /// <summary>`--storm-parallel`: connection attempts the storm keeps in flight (each: connect, upgrade, first message).</summary>
+    public int StormParallel { get; set; } = 1_000;
+
+    /// <summary>`--storm-sources`: loopback source addresses (127.0.0.1, .2, ...) the storm spreads its clients over; 0: as many as the ephemeral port range needs.</summary>
+    public int StormSources { get; set; }
+    public double StormTimeoutSeconds { get; set; } = 60;
     public double LatencySeconds { get; set; } = 2.5;
 
     /// <summary>
@@ -87,6 +111,16 @@ internal sealed class BenchOptions
                 case "--final-events": options.FinalEvents = reader.Int(); break;
                 case "--final-timeout": options.FinalTimeoutSeconds = reader.Double(); break;
                 case "--throughput-seconds": options.ThroughputSeconds = reader.Double(); break;
+                case "--rate-events": options.RateEvents = reader.Double(); break;
+                case "--rate-connections": options.RateConnections = reader.Int(); break;
+                case "--rate-seconds": options.RateSeconds = reader.Double(); break;
+                case "--rate-runs": options.RateRuns = reader.Int(); break;
+                case "--storm-n": options.StormConnections = reader.Ints(allowEmpty: true); break;
+                case "--storm-users": options.StormUsers = reader.Int(); break;
+                case "--storm-runs": options.StormRuns = reader.Int(); break;
+                case "--storm-parallel": options.StormParallel = reader.Int(); break;
+                case "--storm-sources": options.StormSources = reader.Int(); break;
+                case "--storm-timeout": options.StormTimeoutSeconds = reader.Double(); break;
                 case "--latency-seconds": options.LatencySeconds = reader.Double(); break;
                 case "--warmup-seconds": options.WarmupSeconds = reader.Double(); break;
                 case "--warmup-rounds": options.WarmupRounds = reader.Int(); break;

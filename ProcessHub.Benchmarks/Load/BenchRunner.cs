@@ -56,7 +56,7 @@ internal sealed class BenchRunner
                 }
             }
             // After idle memory (which wants fresh servers and has its own warm-up), before everything that is timed.
-            if (_options.WarmupEnabled && (_options.Has("throughput") || _options.Has("latency") || _options.Has("final")))
+            if (_options.WarmupEnabled && (_options.Has("throughput") || _options.Has("latency") || _options.Has("rate") || _options.Has("final") || _options.Has("storm")))
             {
                 await WarmUpAsync().ConfigureAwait(false);
             }
@@ -71,10 +71,21 @@ internal sealed class BenchRunner
             {
                 await LatencyAsync().ConfigureAwait(false);
             }
+            if (_options.Has("rate"))
+            {
+                int n = _options.RateConnections;
+                await AlternateAsync("rate", n, _options.RateRuns, RatePoint(_options.RateEvents),
+                    c => _scenarios.LatencyAsync(c, n, _options.RateEvents, _options.RateSeconds)).ConfigureAwait(false);
+            }
             if (_options.Has("final"))
             {
                 await AlternateAsync("final", _options.FinalConnections, _options.FinalRuns, $"{_options.FinalEvents} events",
                     c => _scenarios.FinalStateAsync(c, _options.FinalConnections, _options.FinalEvents)).ConfigureAwait(false);
+            }
+            // Last: a storm leaves tens of thousands of connections for the servers to tear down.
+            if (_options.Has("storm"))
+            {
+                await StormAsync().ConfigureAwait(false);
             }
         }
         finally
@@ -124,6 +135,53 @@ internal sealed class BenchRunner
         }
     }
 
+    /// <summary>The point of the fixed-rate scenario, e.g. "100 events/s".</summary>
+    public static string RatePoint(double eventsPerSecond) => $"{eventsPerSecond.ToString("0.##", CultureInfo.InvariantCulture)} events/s";
+
+    /// <summary>The storm's point where every client is the same user (one token); the peers, which check no token, run only this one.</summary>
+    public const string StormSameUser = "same user";
+
+    /// <summary>The storm's point where the clients are <paramref name="users"/> different users, round-robin (ProcessHub only).</summary>
+    public static string StormUsersPoint(int users) => $"{users:N0} users";
+
+    /// <summary>
+    /// Every storm point, servers alternating within each run: for ProcessHub the same user (one token) and
+    /// --storm-users users (one token each, subject user-0, user-1, ...); for the peers, which check no token, only
+    /// the first (the same request bytes, the token in ?token= ignored); the raw sender first, for reference (the tool's own CPU share is the check on the tool).
+    /// </summary>
+    private async Task StormAsync()
+    {
+        // Built before any clock starts: a client's upgrade request, one per user, for each server.
+        string secret = _options.Secret ?? "no-secret-given-the-peers-check-no-token";
+        byte[][] SameUser(TargetServer server, string path) => [LoadConnection.UpgradeRequest(path, server.EndPoint)];
+        string peerPath = "/ws?token=" + Tokens.Issue(secret, "load", producer: false);
+        var manyUsers = new Dictionary<string, byte[][]>();
+        foreach (var context in _contexts.Where(c => c.Target.Kind == ServerKind.ProcessHub))
+        {
+            manyUsers[context.Target.Name] = Enumerable.Range(0, _options.StormUsers)
+                .Select(u => LoadConnection.UpgradeRequest("/ws?token=" + Tokens.Issue(secret, $"user-{u}", producer: false), context.Target.EndPoint)).ToArray();
+        }
+        foreach (int n in _options.StormConnections)
+        {
+            if (_options.Raw is { } raw)
+            {
+                var request = SameUser(raw, peerPath);
+                for (int run = 1; run <= Math.Min(3, _options.StormRuns); run++)
+                {
+                    Log($"storm N={n} run {run}: raw (the trivial sender, for reference)");
+                    await MeasureAsync("storm", "raw", n, "raw", run, () => _scenarios.StormRawAsync(raw, request, n)).ConfigureAwait(false);
+                }
+            }
+            await AlternateAsync("storm", n, _options.StormRuns, StormSameUser,
+                c => _scenarios.StormAsync(c, SameUser(c.Target, c.Target.Kind == ServerKind.ProcessHub ? c.UpgradePath : peerPath), n)).ConfigureAwait(false);
+            if (manyUsers.Count > 0)
+            {
+                await AlternateAsync("storm", n, _options.StormRuns, StormUsersPoint(_options.StormUsers),
+                    c => _scenarios.StormAsync(c, manyUsers[c.Target.Name], n), c => manyUsers.ContainsKey(c.Target.Name)).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The latency point at one rate for every server: half of Bun's maximum.</summary>
     public const string SameRatePoint = "same rate";
 
@@ -168,16 +226,22 @@ internal sealed class BenchRunner
                     continue;
                 }
                 Log($"{scenario} N={n} {point} run {run}: {context.Target.Name}");
-                try
-                {
-                    Add(new Sample(scenario, context.Target.Name, n, point, run, await measure(context).ConfigureAwait(false)));
-                }
-                catch (Exception ex) when (IsRunFailure(ex))
-                {
-                    Log($"  failed: {ex.GetType().Name}: {ex.Message}");
-                    Add(new Sample(scenario, context.Target.Name, n, point, run, new() { ["failed"] = 1 }));
-                }
+                await MeasureAsync(scenario, context.Target.Name, n, point, run, () => measure(context)).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>One run of one point: its values, or a sample marked failed when the run failed against the server.</summary>
+    private async Task MeasureAsync(string scenario, string server, int n, string point, int run, Func<Task<Dictionary<string, double>>> measure)
+    {
+        try
+        {
+            Add(new Sample(scenario, server, n, point, run, await measure().ConfigureAwait(false)));
+        }
+        catch (Exception ex) when (IsRunFailure(ex))
+        {
+            Log($"  failed: {ex.GetType().Name}: {ex.Message}");
+            Add(new Sample(scenario, server, n, point, run, new() { ["failed"] = 1 }));
         }
     }
 

@@ -36,9 +36,7 @@ internal sealed class LoadConnection : IDisposable
     public async Task OpenAsync(CancellationToken cancel)
     {
         await _socket.ConnectAsync(_fleet.EndPoint, cancel).ConfigureAwait(false);
-        string head = $"GET {_fleet.UpgradePath} HTTP/1.1\r\nHost: {_fleet.EndPoint}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        await _socket.SendAsync(Encoding.ASCII.GetBytes(head), SocketFlags.None, cancel).ConfigureAwait(false);
+        await _socket.SendAsync(UpgradeRequest(_fleet.UpgradePath, _fleet.EndPoint), SocketFlags.None, cancel).ConfigureAwait(false);
         int end = 0;
         int headEnd;
         while (true)
@@ -72,6 +70,11 @@ internal sealed class LoadConnection : IDisposable
         _ = ReceiveLoopAsync(leftover);
         await _ready.Task.WaitAsync(cancel).ConfigureAwait(false);
     }
+
+    /// <summary>The client's upgrade request for <paramref name="path"/> (e.g. /ws?token=...), ASCII.</summary>
+    public static byte[] UpgradeRequest(string path, System.Net.IPEndPoint endPoint) => Encoding.ASCII.GetBytes(
+        $"GET {path} HTTP/1.1\r\nHost: {endPoint}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
 
     internal void CheckTarget(long target, long now)
     {

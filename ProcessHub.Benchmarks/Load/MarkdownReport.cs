@@ -35,21 +35,24 @@ internal sealed class MarkdownReport
         Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; the load tool ran {_elapsed / 60:F1} min of `{_options.Command}`. {_options.Machine}");
         Line($"Load average (1, 5, 15 min) when the load tool started: {_options.LoadAverageAtStart}; when it ended: {_options.LoadAverageAtEnd}.");
         Line();
-        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.IdleRuns} for idle memory, {_options.FinalRuns} for time to final state), servers alternating within each run (the first server rotates). Ratios are ProcessHub / peer of the medians.{WarmupSentence()}");
+        Line($"Every cell is the median of the runs with (min-max); {_options.Runs} runs per point ({_options.IdleRuns} for idle memory, {_options.FinalRuns} for time to final state, {_options.RateRuns} at the fixed rate, {_options.StormRuns} per connection storm), servers alternating within each run (the first server rotates). Ratios are ProcessHub / peer of the medians.{WarmupSentence()}");
         Line();
         Calibration();
         Throughput();
         Latency();
         Idle();
         Final();
+        Rate();
+        Storm();
         Targets();
+        Issue15Targets();
         return _report.Text;
     }
 
     /// <summary>States the warm-up beside the tables, since results with and without it are not comparable.</summary>
     private string WarmupSentence()
     {
-        bool timed = _samples.Any(s => s.Scenario is "throughput" or "latency" or "final");
+        bool timed = _samples.Any(s => s.Scenario is "throughput" or "latency" or "rate" or "final" or "storm");
         if (!timed)
         {
             return "";
@@ -58,7 +61,7 @@ internal sealed class MarkdownReport
         {
             return " No warm-up before the timed scenarios.";
         }
-        return string.Create(Invariant, $" Before throughput, latency and time to final state every server had {_options.WarmupSeconds:0.##} s of unrecorded throughput bursts at N = {_options.WarmupConnections:N0}, in {_options.WarmupRounds} rounds with a fresh fleet each, so that the .NET servers' tiered JIT is not still compiling while they are timed.");
+        return string.Create(Invariant, $" Before the timed scenarios (throughput, latency, fixed rate, time to final state, storm) every server had {_options.WarmupSeconds:0.##} s of unrecorded throughput bursts at N = {_options.WarmupConnections:N0}, in {_options.WarmupRounds} rounds with a fresh fleet each, so that the .NET servers' tiered JIT is not still compiling while they are timed.");
     }
 
     private void Calibration()
@@ -92,6 +95,144 @@ internal sealed class MarkdownReport
         ServerTable("Deliveries per server CPU-second (utime + stime)", "throughput", "burst", _options.ThroughputConnections, "deliveries_per_cpu_s", "N0");
         ServerTable("Events published per second", "throughput", "burst", _options.ThroughputConnections, "events_per_s", "N0");
         ServerTable("Delivered fraction (frames received / events x N; below 1 = coalesced)", "throughput", "burst", _options.ThroughputConnections, "delivered_fraction", "F3");
+        if (_samples.Any(s => s.Scenario == "throughput" && s.Values.ContainsKey("p99_us")))
+        {
+            Line("Delivery latency during the bursts, from the time the publisher sent each event (its pipelined batch) to its receipt, every delivery of the window, in milliseconds. A burst is closed-loop (the next one once every client has the last event), so this is the latency of a server kept saturated:");
+            Line();
+            Header("N, metric");
+            foreach (int n in _options.ThroughputConnections)
+            {
+                foreach (var (key, label) in new[] { ("p50_us", "p50 ms"), ("p99_us", "p99 ms"), ("p999_us", "p99.9 ms") })
+                {
+                    Row($"{n:N0} {label}", server => Milliseconds(Stat("throughput", server, n, "burst", key)), "F2");
+                }
+            }
+            Line();
+        }
+    }
+
+    /// <summary>Microsecond statistics in milliseconds.</summary>
+    private static SampleStats Milliseconds(SampleStats us) => us with { Median = us.Median / 1e3, Min = us.Min / 1e3, Max = us.Max / 1e3 };
+
+    private void Rate()
+    {
+        if (!_report.Has("rate"))
+        {
+            return;
+        }
+        int n = _options.RateConnections;
+        string point = BenchRunner.RatePoint(_options.RateEvents);
+        Line($"### e. Latency and CPU at a fixed rate: {point} to {n:N0} subscribers");
+        Line();
+        Line($"The same open-loop publishing as (b), at one absolute rate for every server ({_options.RateSeconds:0.##} s a run, the first 0.5 s not recorded): latency from each event's scheduled send time to its receipt, and deliveries per server CPU-second (utime + stime from `/proc/<pid>/stat`) from the start of the recorded window until every client had the last event.");
+        Line();
+        Header("metric");
+        Row("events/s sent", server => Stat("rate", server, n, point, "sent_per_s"), "N1");
+        Row("sends > 1 ms late", server => Stat("rate", server, n, point, "late_send_fraction"), "P1");
+        foreach (var (key, label) in new[] { ("p50_us", "p50 ms"), ("p99_us", "p99 ms"), ("p999_us", "p99.9 ms"), ("max_us", "max ms") })
+        {
+            Row(label, server => Milliseconds(Stat("rate", server, n, point, key)), "F2");
+        }
+        Row("deliveries per server CPU-second", server => Stat("rate", server, n, point, "deliveries_per_cpu_s"), "N0");
+        Row("server CPU share of one core", server => Stat("rate", server, n, point, "server_cpu_share"), "P0");
+        Row("delivered fraction", server => Stat("rate", server, n, point, "delivered_fraction"), "F3");
+        Line();
+    }
+
+    private void Storm()
+    {
+        if (!_report.Has("storm"))
+        {
+            return;
+        }
+        var points = _samples.Where(s => s.Scenario == "storm" && s.Server == _hub).Select(s => s.Point).Distinct().ToList();
+        Line("### f. Connection storm: N clients connecting at once");
+        Line();
+        Line($"Each client: a TCP connect, the upgrade request with a token in `?token=`, and the wait for the server's first message (ProcessHub's `process_list`, the peers' `{{\"type\":\"hello\"}}`); {_options.StormParallel:N0} attempts in flight, a new one as soon as one has its first message; sockets created and requests built before the clock. Connections/s = N / (time from the first connect to the last first message). ProcessHub checks each token (HS256) and, with \"{BenchRunner.StormUsersPoint(_options.StormUsers)}\", sees that many different users (subject user-0, user-1, ...; the same user owns the one benchmark process, so its `process_list` has one entry); the peers check no token (they are sent the same request bytes and ignore the query), so they run once and their figure is compared with both of ProcessHub's. \"Listen overflows\" is the kernel's machine-wide count of connections a full accept queue turned away (each retried by its client a second later). A point the open-files limit (RLIMIT_NOFILE) of a server or of the load tool cannot hold is not run.");
+        Line();
+        if (_samples.Any(s => s.Scenario == "storm" && s.Server == "raw"))
+        {
+            Line("For reference, the same storm against the raw sender (the 101 and a hello frame in one send, pinned like the servers): a trivial server, not a fast one, so this is not a ceiling of the tool; the load tool's own CPU share is the check that the tool was not what limited a server's rate (a result with the tool above 90% of its core is marked **client-bound**; on loopback most of the tool's CPU is the kernel's TCP work, of both ends).");
+            Line();
+            Line("| N | connections/s | load tool CPU share (of it in the kernel) | server CPU share | first message p99 ms |");
+            Line("|---:|---:|---:|---:|---:|");
+            foreach (int n in _options.StormConnections)
+            {
+                Line($"| {n:N0} | {StormCell("raw", n, "raw", "connections_per_s", "N0")} | {StormCell("raw", n, "raw", "tool_cpu_share", "P0")} ({StormCell("raw", n, "raw", "tool_kernel_cpu_share", "P0")}) | {StormCell("raw", n, "raw", "server_cpu_share", "P0")} | {StormCell("raw", n, "raw", "first_message_p99_ms", "F1")} |");
+            }
+            Line();
+        }
+        Header("N, clients, metric");
+        foreach (int n in _options.StormConnections)
+        {
+            foreach (var point in points)
+            {
+                string label = $"{n:N0}, {point}";
+                if (StormNotRun(n, point))
+                {
+                    StormRow($"{label}: connections/s", n, point, "connections_per_s", "N0");
+                    continue;
+                }
+                StormRow($"{label}: connections/s", n, point, "connections_per_s", "N0", flagClientBound: true);
+                StormRow($"{label}: first message p50 ms", n, point, "first_message_p50_ms", "F1");
+                StormRow($"{label}: first message p99 ms", n, point, "first_message_p99_ms", "F1");
+                StormRow($"{label}: failed clients (all runs)", n, point, "failed_connections", "N0", sum: true);
+                StormRow($"{label}: retried attempts (all runs)", n, point, "retries", "N0", sum: true);
+                StormRow($"{label}: listen overflows (all runs)", n, point, "listen_overflows", "N0", sum: true);
+                StormRow($"{label}: server CPU share", n, point, "server_cpu_share", "P0");
+                StormRow($"{label}: load tool CPU share", n, point, "tool_cpu_share", "P0");
+                StormRow($"{label}: load tool CPU share in the kernel", n, point, "tool_kernel_cpu_share", "P0");
+            }
+        }
+        Line();
+        foreach (var notRun in _samples.Where(s => s.Scenario == "storm" && s.Values.ContainsKey("not_run")).GroupBy(s => s.Connections))
+        {
+            var values = notRun.First().Values;
+            Line(string.Create(Invariant, $"N = {notRun.Key:N0} was not run: it needs about {values["server_open_files_needed"]:N0} open files in the server (limit {Limit(values["server_open_files_limit"])}) and {values["tool_open_files_needed"]:N0} in the load tool (limit {Limit(values["tool_open_files_limit"])}); raise the hard limit (`ulimit -Hn`, /etc/security/limits.conf) to measure it."));
+            Line();
+        }
+    }
+
+    private static string Limit(double limit) => limit >= long.MaxValue / 2 ? "unlimited" : limit.ToString("N0", Invariant);
+
+    /// <summary>The point of a server in a storm row: ProcessHub's own, the peers' one ("same user").</summary>
+    private string StormPoint(string server, string point) => server == _hub ? point : BenchRunner.StormSameUser;
+
+    /// <summary>True when every run of the row (ProcessHub at <paramref name="point"/>, the peers at theirs) was skipped for the open-files limit.</summary>
+    private bool StormNotRun(int n, string point)
+    {
+        var runs = _samples.Where(s => s.Scenario == "storm" && s.Connections == n && s.Server != "raw" && s.Point == StormPoint(s.Server, point)).ToList();
+        return runs.Count > 0 && runs.All(s => s.Values.ContainsKey("not_run"));
+    }
+
+    /// <summary>
+    /// A storm row: ProcessHub at <paramref name="point"/>, each peer at its one point ("same user"); with
+    /// <paramref name="flagClientBound"/>, a cell whose runs had the load tool above 90% of its core is marked.
+    /// </summary>
+    private void StormRow(string label, int n, string point, string key, string format, bool flagClientBound = false, bool sum = false)
+    {
+        SampleStats At(string server) => Stat("storm", server, n, StormPoint(server, point), key, sum);
+        string CellOf(string server)
+        {
+            string cell = StormCell(server, n, StormPoint(server, point), key, format, sum);
+            return flagClientBound && Stat("storm", server, n, StormPoint(server, point), "tool_cpu_share").Median > 0.9 ? cell + " **client-bound**" : cell;
+        }
+        var hub = At(_hub);
+        var cells = new List<string> { CellOf(_hub) };
+        cells.AddRange(_peers.Select(CellOf));
+        cells.AddRange(_peers.Select(peer => ReportWriter.Ratio(hub, At(peer))));
+        _report.Row(label, cells);
+    }
+
+    /// <summary>A storm cell, "not run" when the point's runs were all skipped for the open-files limit.</summary>
+    private string StormCell(string server, int n, string point, string key, string format, bool sum = false)
+    {
+        var runs = _samples.Where(s => s.Scenario == "storm" && s.Server == server && s.Connections == n && s.Point == point).ToList();
+        if (runs.Count > 0 && runs.All(s => s.Values.ContainsKey("not_run")))
+        {
+            return "not run";
+        }
+        return Stat("storm", server, n, point, key, sum).Cell(format);
     }
 
     private void Latency()
@@ -162,6 +303,10 @@ internal sealed class MarkdownReport
 
     private void Targets()
     {
+        if (!_report.Has("throughput") && !_report.Has("latency") && !_report.Has("idle"))
+        {
+            return;
+        }
         _report.TargetsHeader("### Targets", "ProcessHub");
         string bun = _peers.FirstOrDefault(p => p.Contains("bun", StringComparison.OrdinalIgnoreCase)) ?? "";
         string kestrel = _peers.FirstOrDefault(p => p.Contains("kestrel", StringComparison.OrdinalIgnoreCase)) ?? "";
@@ -206,6 +351,79 @@ internal sealed class MarkdownReport
         }
         Line();
     }
+
+    /// <summary>
+    /// The targets of issue 15 ("Performance, second round"), each as ProcessHub / Bun: the ratio of the medians, and
+    /// in brackets the lowest and highest ratio of a run of ProcessHub to the same-numbered run of Bun.
+    /// </summary>
+    private void Issue15Targets()
+    {
+        string bun = _peers.FirstOrDefault(p => p.Contains("bun", StringComparison.OrdinalIgnoreCase)) ?? "";
+        if (bun.Length == 0)
+        {
+            return;
+        }
+        Line("### Targets (issue 15: with the durable store on)");
+        Line();
+        Line("ProcessHub / Bun of the medians, with (min-max) of the ratios of same-numbered runs; \"met\" is judged on the ratio of the medians.");
+        Line();
+        Line("| target | ProcessHub | Bun | ProcessHub / Bun | needed | met |");
+        Line("|---|---:|---:|---:|---:|:---:|");
+        foreach (var (n, needed) in new[] { (1, 1.0), (100, 1.2), (1_000, 1.2), (10_000, 1.2) })
+        {
+            RatioTarget($"burst, {n:N0} subscriber{(n == 1 ? "" : "s")}: deliveries/s", bun, "throughput", n, "burst", "burst", "deliveries_per_s", "N0", needed, higherIsBetter: true);
+        }
+        RatioTarget("burst at 1,000: p99 ms", bun, "throughput", 1_000, "burst", "burst", "p99_us", "F2", 1.0, higherIsBetter: false, scale: 1e-3);
+        string rate = BenchRunner.RatePoint(_options.RateEvents);
+        RatioTarget($"{rate} to {_options.RateConnections:N0} subscribers: p99 ms", bun, "rate", _options.RateConnections, rate, rate, "p99_us", "F2", 1.0, higherIsBetter: false, scale: 1e-3);
+        RatioTarget($"{rate} to {_options.RateConnections:N0} subscribers: deliveries per server CPU-second", bun, "rate", _options.RateConnections, rate, rate, "deliveries_per_cpu_s", "N0", 1.0, higherIsBetter: true);
+        var idle = Stat("idle", _hub, 10_000, "idle", "rss_bytes_per_connection");
+        if (idle.Count > 0)
+        {
+            const double Needed = 1536;
+            var bunIdle = Stat("idle", bun, 10_000, "idle", "rss_bytes_per_connection");
+            Line($"| idle memory per connection at 10,000 (RSS growth), bytes | {idle.Cell("N0")} | {bunIdle.Cell("N0")} | {ReportWriter.Ratio(idle, bunIdle)} | <= {Needed:N0} B (1.5 KiB) | {(idle.Median <= Needed ? "yes" : "**no**")} |");
+        }
+        var stormPoints = _samples.Where(s => s.Scenario == "storm" && s.Server == _hub).Select(s => s.Point).Distinct().ToList();
+        foreach (int n in _options.StormConnections)
+        {
+            foreach (var point in stormPoints)
+            {
+                string what = $"storm, {n:N0} clients, {point}: connections/s";
+                var runs = _samples.Where(s => s.Scenario == "storm" && s.Connections == n && (s.Server == _hub && s.Point == point || s.Server == bun)).ToList();
+                if (runs.Count > 0 && runs.All(s => s.Values.ContainsKey("not_run")))
+                {
+                    Line($"| {what} | not run | not run | - | >= 1.00 | not run (open-files limit) |");
+                    continue;
+                }
+                RatioTarget(what, bun, "storm", n, point, BenchRunner.StormSameUser, "connections_per_s", "N0", 1.0, higherIsBetter: true);
+            }
+        }
+        Line();
+    }
+
+    /// <summary>One row of <see cref="Issue15Targets"/>: nothing when either server has no runs of the point.</summary>
+    private void RatioTarget(string what, string bun, string scenario, int n, string hubPoint, string bunPoint, string key, string format, double needed, bool higherIsBetter, double scale = 1)
+    {
+        var hub = Stat(scenario, _hub, n, hubPoint, key);
+        var peer = Stat(scenario, bun, n, bunPoint, key);
+        if (hub.Count == 0 || peer.Count == 0 || peer.Median == 0)
+        {
+            return;
+        }
+        double ratio = hub.Median / peer.Median;
+        var hubRuns = RunValues(scenario, _hub, n, hubPoint, key);
+        var bunRuns = RunValues(scenario, bun, n, bunPoint, key);
+        var perRun = hubRuns.Where(r => bunRuns.TryGetValue(r.Key, out double b) && b != 0).Select(r => r.Value / bunRuns[r.Key]).Order().ToList();
+        string spread = perRun.Count > 1 ? string.Create(Invariant, $" ({perRun[0]:F2}-{perRun[^1]:F2})") : "";
+        bool met = higherIsBetter ? ratio >= needed : ratio <= needed;
+        SampleStats Scaled(SampleStats stats) => stats with { Median = stats.Median * scale, Min = stats.Min * scale, Max = stats.Max * scale };
+        Line(string.Create(Invariant, $"| {what} | {Scaled(hub).Cell(format)} | {Scaled(peer).Cell(format)} | {ratio:F2}{spread} | {(higherIsBetter ? ">=" : "<=")} {needed:F2} | {(met ? "yes" : "**no**")} |"));
+    }
+
+    private Dictionary<int, double> RunValues(string scenario, string server, int n, string point, string key) =>
+        _samples.Where(s => s.Scenario == scenario && s.Server == server && s.Connections == n && s.Point == point && s.Values.ContainsKey(key))
+            .GroupBy(s => s.Run).ToDictionary(g => g.Key, g => g.First().Values[key]);
 
     private void ServerTable(string title, string scenario, string point, int[] ns, string key, string format, bool flagClientBound = false)
     {

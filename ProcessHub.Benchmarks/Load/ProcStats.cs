@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace ProcessHub.Benchmarks.Load;
 
-/// <summary>What /proc tells about a server: CPU time (utime + stime), resident memory, and the kernel's TCP memory.</summary>
+/// <summary>
+/// What /proc tells about a server: CPU time (utime + stime), resident memory, open files and their limit, and the
+/// kernel's TCP memory, listen-queue overflows and ephemeral port range.
+/// </summary>
 internal static class ProcStats
 {
     // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); /proc/<pid>/stat counts in it.
@@ -11,12 +14,19 @@ internal static class ProcStats
     /// <summary>utime + stime of every thread of the process, in seconds.</summary>
     public static double CpuSeconds(int pid)
     {
+        var (user, kernel) = CpuSplit(pid);
+        return user + kernel;
+    }
+
+    /// <summary>utime and stime (in the kernel: system calls, and on loopback much of both ends' TCP work) of every thread of the process, in seconds.</summary>
+    public static (double User, double Kernel) CpuSplit(int pid)
+    {
         string stat = File.ReadAllText($"/proc/{pid}/stat");
         // Fields after the ")" that closes the command name: state is field 3, utime 14, stime 15.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         long utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
         long stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return (utime + stime) / TicksPerSecond;
+        return (utime / TicksPerSecond, stime / TicksPerSecond);
     }
 
     /// <summary>
@@ -84,5 +94,55 @@ internal static class ProcStats
             }
         }
         return 0;
+    }
+
+    /// <summary>The soft limit of open files (RLIMIT_NOFILE) of a process, from /proc/&lt;pid&gt;/limits; long.MaxValue when unlimited.</summary>
+    public static long OpenFilesLimit(int pid)
+    {
+        const string Name = "Max open files";
+        foreach (var line in File.ReadLines($"/proc/{pid}/limits"))
+        {
+            if (line.StartsWith(Name, StringComparison.Ordinal))
+            {
+                string soft = line[Name.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                return soft == "unlimited" ? long.MaxValue : long.Parse(soft, CultureInfo.InvariantCulture);
+            }
+        }
+        return long.MaxValue;
+    }
+
+    /// <summary>The files a process has open now (entries of /proc/&lt;pid&gt;/fd).</summary>
+    public static int OpenFiles(int pid) => Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+
+    /// <summary>
+    /// A TcpExt counter of /proc/net/netstat (machine-wide since boot), e.g. ListenOverflows: connections a full
+    /// accept queue turned away (the client retransmits its SYN a second later); -1 when the kernel has none.
+    /// </summary>
+    public static long TcpExtCounter(string name)
+    {
+        string[]? names = null;
+        foreach (var line in File.ReadLines("/proc/net/netstat"))
+        {
+            if (!line.StartsWith("TcpExt:", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var fields = line.Split(' ');
+            if (names is null)
+            {
+                names = fields;
+                continue;
+            }
+            int at = Array.IndexOf(names, name);
+            return at > 0 && at < fields.Length ? long.Parse(fields[at], CultureInfo.InvariantCulture) : -1;
+        }
+        return -1;
+    }
+
+    /// <summary>How many ephemeral ports the kernel hands out (net.ipv4.ip_local_port_range): client connections per source address and destination.</summary>
+    public static int EphemeralPorts()
+    {
+        var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        return int.Parse(range[1], CultureInfo.InvariantCulture) - int.Parse(range[0], CultureInfo.InvariantCulture) + 1;
     }
 }

@@ -10,11 +10,15 @@ namespace ProcessHub.Benchmarks.Load;
 /// The calibration server: the most trivial sender there is. It accepts WebSocket upgrades and, on
 /// <c>POST /blast</c> (body "first count"), writes <c>count</c> pre-built progress frames to every connection,
 /// 16 frames joined into each send, so the kernel's per-send cost is paid once per 16 frames. Whatever rate the
-/// load tool reads from it is the load tool's own ceiling, not a server's.
+/// load tool reads from it is the load tool's own ceiling, not a server's. Every upgrade is answered with the 101
+/// and a {"type":"hello"} frame in one send, so a connection storm against it is the tool's own ceiling there too.
 /// </summary>
 internal sealed class RawSender
 {
     private const int FramesPerSend = 16;
+
+    /// <summary>An unmasked text frame holding {"type":"hello"}, sent after the 101 like the peers' first message.</summary>
+    private static readonly byte[] Hello = [0x81, 16, .. "{\"type\":\"hello\"}"u8];
     private readonly List<Socket> _sockets = [];
     private readonly Lock _gate = new();
 
@@ -98,7 +102,9 @@ internal sealed class RawSender
         int at = head.IndexOf(KeyHeader, StringComparison.OrdinalIgnoreCase);
         string key = head[(at + KeyHeader.Length)..].Split('\r')[0].Trim();
         string accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"), SocketFlags.None).ConfigureAwait(false);
+        // The 101 and the peers' first message, {"type":"hello"}, in one send: what the connection storm waits for.
+        byte[] response = [.. Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"), .. Hello];
+        await socket.SendAsync(response, SocketFlags.None).ConfigureAwait(false);
         lock (_gate)
         {
             _sockets.Add(socket);

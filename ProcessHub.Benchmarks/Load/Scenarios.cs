@@ -44,7 +44,10 @@ internal sealed class Scenarios
         await context.WaitForNoConnectionsAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
     }
 
-    /// <summary>Bursts of events in flight for a fixed time: deliveries per second and per server CPU-second.</summary>
+    /// <summary>
+    /// Bursts of events in flight for a fixed time: deliveries per second and per server CPU-second, and the delivery
+    /// latency of every event during the bursts (from the time the publisher sent it to its receipt).
+    /// </summary>
     public Task<Dictionary<string, double>> ThroughputAsync(BenchContext context, int connections) =>
         ThroughputAsync(context, connections, _options.ThroughputSeconds);
 
@@ -60,6 +63,8 @@ internal sealed class Scenarios
             fleet.ResetCounters();
             double cpu0 = ProcStats.CpuSeconds(context.Target.Pid);
             long start = MonotonicClock.Now;
+            // Every event of the window: from the time its pipelined batch was sent ("ts") to its receipt.
+            fleet.RecordFromTs = start;
             long events = 0;
             int timeouts = 0;
             for (int bursts = 0; bursts < 100_000 && MonotonicClock.Now - start < duration; bursts++)
@@ -79,9 +84,14 @@ internal sealed class Scenarios
             double cpu = ProcStats.CpuSeconds(context.Target.Pid) - cpu0;
             double seconds = MonotonicClock.ToSeconds(end - start);
             long delivered = fleet.Delivered;
+            var latency = fleet.Latency;
             return new()
             {
                 ["deliveries_per_s"] = delivered / seconds,
+                ["p50_us"] = latency.Percentile(0.50) / 1e3,
+                ["p99_us"] = latency.Percentile(0.99) / 1e3,
+                ["p999_us"] = latency.Percentile(0.999) / 1e3,
+                ["max_us"] = latency.Max / 1e3,
                 ["deliveries_per_cpu_s"] = cpu > 0 ? delivered / cpu : 0,
                 ["server_cpu_share"] = cpu / seconds,
                 ["events_per_s"] = events / seconds,
@@ -103,7 +113,15 @@ internal sealed class Scenarios
     /// <paramref name="timeline"/>, the longest latency of each event is kept too (the timeline is created here and
     /// handed over before the first send).
     /// </summary>
-    public async Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond, Action<EventTimeline>? timeline = null)
+    public Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond, Action<EventTimeline>? timeline = null) =>
+        LatencyAsync(context, connections, eventsPerSecond, _options.LatencySeconds, timeline);
+
+    /// <summary>
+    /// The open-loop measurement for <paramref name="seconds"/> of publishing: latency percentiles, and the server's
+    /// CPU (utime + stime) from the start of the recorded window until every client has the last event, with the
+    /// deliveries in that window, for deliveries per server CPU-second at this rate.
+    /// </summary>
+    public async Task<Dictionary<string, double>> LatencyAsync(BenchContext context, int connections, double eventsPerSecond, double seconds, Action<EventTimeline>? timeline = null)
     {
         var fleet = await ConnectAsync(context, connections).ConfigureAwait(false);
         try
@@ -111,22 +129,39 @@ internal sealed class Scenarios
             fleet.ResetCounters();
             long first = context.NextIndex;
             long start = MonotonicClock.Now + MonotonicClock.FromSeconds(0.05);
-            long end = start + MonotonicClock.FromSeconds(_options.LatencySeconds);
+            long end = start + MonotonicClock.FromSeconds(seconds);
             if (timeline is not null)
             {
-                fleet.Timeline = new EventTimeline(first, (int)Math.Ceiling(eventsPerSecond * _options.LatencySeconds) + 1, start, eventsPerSecond);
+                fleet.Timeline = new EventTimeline(first, (int)Math.Ceiling(eventsPerSecond * seconds) + 1, start, eventsPerSecond);
                 timeline(fleet.Timeline);
             }
             // The first half second warms the path up and is not recorded.
             fleet.RecordFromTs = start + MonotonicClock.FromSeconds(0.5);
+            int pid = context.Target.Pid;
+            long delivered0 = 0;
+            double cpu0 = 0;
+            long window0 = 0;
+            var windowOpened = RunBlocking(() =>
+            {
+                MonotonicClock.SleepUntil(fleet.RecordFromTs);
+                cpu0 = ProcStats.CpuSeconds(pid);
+                delivered0 = fleet.Delivered;
+                window0 = MonotonicClock.Now;
+            });
             long sent = 0;
             await RunBlocking(() => sent = context.PacedPublisher.Paced(first, eventsPerSecond, start, end)).ConfigureAwait(false);
             context.NextIndex = first + sent + 1;
             bool complete = sent > 0 && await WaitAsync(fleet.SetTarget(first + sent - 1), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            await windowOpened.ConfigureAwait(false);
+            double cpu = ProcStats.CpuSeconds(pid) - cpu0;
+            long windowDeliveries = fleet.Delivered - delivered0;
+            double windowSeconds = MonotonicClock.ToSeconds((complete ? fleet.DoneAt : MonotonicClock.Now) - window0);
             await Task.Delay(100).ConfigureAwait(false);
             var latency = fleet.Latency;
             return new()
             {
+                ["deliveries_per_cpu_s"] = cpu > 0 ? windowDeliveries / cpu : 0,
+                ["server_cpu_share"] = windowSeconds > 0 ? cpu / windowSeconds : 0,
                 ["events_per_s"] = eventsPerSecond,
                 ["sent_per_s"] = sent / MonotonicClock.ToSeconds(end - start),
                 ["late_send_fraction"] = sent > 0 ? context.PacedPublisher.LateSends / (double)sent : 0,
@@ -251,6 +286,112 @@ internal sealed class Scenarios
         }
     }
 
+    /// <summary>Open files the server and the tool need beyond a storm's clients: listeners, publishers, logs, the runtime's own.</summary>
+    private const int SpareFiles = 256;
+
+    /// <summary>
+    /// The connection storm against one server: <paramref name="connections"/> clients connect at once
+    /// (<see cref="ConnectionStorm"/>), each sending the upgrade request of its user (<paramref name="requests"/>,
+    /// round-robin) and waiting for the first message; connections/s is the clients over the time from the first
+    /// connect to the last first message. A point the open-files limit of the server or of this tool cannot hold is
+    /// not run: its values say so (<c>not_run</c>) with both limits and what was needed. <paramref name="close"/>
+    /// runs after the clients are closed (it waits for the server to let go of them).
+    /// </summary>
+    public async Task<Dictionary<string, double>> StormAsync(TargetServer server, byte[][] requests, int connections, Func<Task> close)
+    {
+        int pid = server.Pid;
+        int self = Environment.ProcessId;
+        long serverLimit = ProcStats.OpenFilesLimit(pid);
+        long toolLimit = ProcStats.OpenFilesLimit(self);
+        long serverNeeds = connections + ProcStats.OpenFiles(pid) + SpareFiles;
+        long toolNeeds = connections + ProcStats.OpenFiles(self) + SpareFiles;
+        if (serverNeeds > serverLimit || toolNeeds > toolLimit)
+        {
+            return new()
+            {
+                ["not_run"] = 1,
+                ["server_open_files_limit"] = serverLimit,
+                ["server_open_files_needed"] = serverNeeds,
+                ["tool_open_files_limit"] = toolLimit,
+                ["tool_open_files_needed"] = toolNeeds,
+            };
+        }
+        // About 28,000 ephemeral ports per source address towards one server port: more clients, more addresses.
+        int sources = _options.StormSources > 0 ? _options.StormSources : (int)Math.Ceiling(connections / (0.8 * ProcStats.EphemeralPorts()));
+        var storm = new ConnectionStorm(server.EndPoint, requests, connections, sources);
+        try
+        {
+            long overflows0 = ProcStats.TcpExtCounter("ListenOverflows");
+            double serverCpu0 = ProcStats.CpuSeconds(pid);
+            var (toolUser0, toolKernel0) = ProcStats.CpuSplit(self);
+            long start = await storm.RunAsync(_options.StormParallel, TimeSpan.FromSeconds(_options.StormTimeoutSeconds)).ConfigureAwait(false);
+            long end = storm.LastDone > 0 ? storm.LastDone : MonotonicClock.Now;
+            var (toolUser1, toolKernel1) = ProcStats.CpuSplit(self);
+            double toolKernel = toolKernel1 - toolKernel0;
+            double toolCpu = toolUser1 - toolUser0 + toolKernel;
+            double serverCpu = ProcStats.CpuSeconds(pid) - serverCpu0;
+            double seconds = MonotonicClock.ToSeconds(end - start);
+            var latency = storm.TimeToFirstMessage;
+            return new()
+            {
+                ["connections_per_s"] = storm.Succeeded / seconds,
+                ["storm_s"] = seconds,
+                ["first_message_p50_ms"] = latency.Percentile(0.50) / 1e6,
+                ["first_message_p99_ms"] = latency.Percentile(0.99) / 1e6,
+                ["first_message_max_ms"] = latency.Max / 1e6,
+                ["succeeded"] = storm.Succeeded,
+                ["failed_connections"] = storm.Failed,
+                ["retries"] = storm.Retries,
+                ["listen_overflows"] = ProcStats.TcpExtCounter("ListenOverflows") - overflows0,
+                ["server_cpu_s"] = serverCpu,
+                ["server_cpu_share"] = serverCpu / seconds,
+                ["tool_cpu_share"] = toolCpu / seconds,
+                ["tool_kernel_cpu_share"] = toolKernel / seconds,
+                ["in_flight"] = Math.Min(_options.StormParallel, connections),
+                ["source_addresses"] = Math.Max(1, sources),
+            };
+        }
+        finally
+        {
+            storm.Dispose();
+            await close().ConfigureAwait(false);
+            await WaitForQuietAsync(pid).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits 1.5 s, then (at most 10 s more) until the server used under 5% of a core over 200 ms: the teardown of a
+    /// storm's tens of thousands of connections, and the full GC it may set off (ProcessHub reclaims a storm's memory
+    /// once openings have paused for 1 s), are over before the next server is measured on the same core.
+    /// </summary>
+    private static async Task WaitForQuietAsync(int pid)
+    {
+        await Task.Delay(1500).ConfigureAwait(false);
+        long deadline = MonotonicClock.Now + MonotonicClock.FromSeconds(10);
+        while (MonotonicClock.Now < deadline)
+        {
+            double cpu0 = ProcStats.CpuSeconds(pid);
+            await Task.Delay(200).ConfigureAwait(false);
+            if (ProcStats.CpuSeconds(pid) - cpu0 < 0.01)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The storm against a server under test (its fleet of connections closed and awaited after).</summary>
+    public Task<Dictionary<string, double>> StormAsync(BenchContext context, byte[][] requests, int connections) =>
+        StormAsync(context.Target, requests, connections, () => context.WaitForNoConnectionsAsync(TimeSpan.FromSeconds(30)));
+
+    /// <summary>The storm against the raw sender, which answers each upgrade with the 101 and a hello in one send: the tool's own ceiling.</summary>
+    public Task<Dictionary<string, double>> StormRawAsync(TargetServer raw, byte[][] requests, int connections) =>
+        StormAsync(raw, requests, connections, () =>
+        {
+            using var http = new RawHttpConnection(raw.EndPoint);
+            http.Send("POST", "/close", null, ReadOnlySpan<byte>.Empty);
+            return Task.CompletedTask;
+        });
+
     /// <summary>The load tool's own ceiling: frames/s it reads from the raw sender, which joins 16 frames per send.</summary>
     public async Task<Dictionary<string, double>> CalibrateAsync(TargetServer raw, int connections)
     {
@@ -260,6 +401,8 @@ internal sealed class Scenarios
         try
         {
             fleet.ResetCounters();
+            // Recorded like the throughput scenario's latency (not reported), so the ceiling includes that cost.
+            fleet.RecordFromTs = 0;
             var done = fleet.SetTarget(perConnection);
             long start = MonotonicClock.Now;
             await RunBlocking(() =>

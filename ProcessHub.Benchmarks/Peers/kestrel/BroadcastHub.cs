@@ -10,6 +10,8 @@ namespace KestrelPeer;
 /// </summary>
 internal sealed class BroadcastHub
 {
+    /// <summary>Sent first to every new connection: the connection storm waits for a first message.</summary>
+    private static readonly byte[] Hello = "{\"type\":\"hello\"}"u8.ToArray();
     private readonly ConcurrentDictionary<long, Channel<byte[]>> _connections = new();
     private long _nextId;
 
@@ -27,6 +29,7 @@ internal sealed class BroadcastHub
     {
         long id = Interlocked.Increment(ref _nextId);
         var channel = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+        channel.Writer.TryWrite(Hello);
         _connections[id] = channel;
         var sending = SendLoopAsync(socket, channel.Reader, aborted);
         try

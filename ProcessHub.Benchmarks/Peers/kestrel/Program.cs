@@ -7,8 +7,9 @@ using KestrelPeer;
 
 // The fan-out peer on Kestrel + ASP.NET Core WebSockets, written the way an ASP.NET Core user would write a
 // broadcast hub: one send loop per connection fed by a channel (a WebSocket allows one send at a time).
-// Contract shared by every peer: GET /ws upgrades; POST /publish sends its body as one text message to every
-// open connection; POST /gc runs a full blocking GC; GET /count answers the number of open connections.
+// Contract shared by every peer: GET /ws upgrades and sends {"type":"hello"} first (the connection storm waits for
+// a first message); POST /publish sends its body as one text message to every open connection; POST /gc runs a
+// full blocking GC; GET /count answers the number of open connections.
 // Usage: dotnet KestrelPeer.dll PORT
 int port = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 9002;
 var builder = WebApplication.CreateSlimBuilder();

@@ -1,6 +1,7 @@
 // Fan-out peer: Bun.serve, whose WebSockets are uWebSockets, broadcasting with server.publish (one topic that
 // every connection subscribes to), the way Bun's documentation recommends for pub/sub fan-out.
-// Same contract as ws-server.js: GET /ws, POST /publish, POST /gc (Bun.gc(true)), GET /count.
+// Same contract as ws-server.js: GET /ws (a {"type":"hello"} frame first), POST /publish, POST /gc (Bun.gc(true)),
+// GET /count.
 // Usage: bun bun-server.js PORT
 const port = Number(process.argv[2] || 9004);
 let open = 0;
@@ -36,6 +37,7 @@ const server = Bun.serve({
     open(ws) {
       open++;
       ws.subscribe('all');
+      ws.send('{"type":"hello"}');
     },
     message() {},
     close() {

@@ -1,12 +1,14 @@
 // Fan-out peer: Node's http server + the ws package, written the way a user of ws would write a broadcast hub.
 // Contract shared by every peer: GET /ws upgrades; POST /publish sends its body, as one text message, to every
 // open connection and answers 200; POST /gc runs a full GC (node --expose-gc); GET /count answers the number of
-// open connections. Usage: node ws-server.js PORT
+// open connections; every new connection is sent {"type":"hello"} first (the connection storm waits for a first
+// message, as ProcessHub's clients wait for process_list). Usage: node ws-server.js PORT
 'use strict';
 const http = require('http');
 const { WebSocketServer, WebSocket } = require('ws');
 
 const port = Number(process.argv[2] || 9003);
+const HELLO = Buffer.from('{"type":"hello"}');
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: true });
 
 const server = http.createServer((req, res) => {
@@ -50,6 +52,7 @@ server.on('upgrade', (req, socket, head) => {
   }
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('error', () => {});
+    ws.send(HELLO, { binary: false });
     wss.emit('connection', ws, req);
   });
 });
