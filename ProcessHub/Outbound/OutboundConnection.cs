@@ -101,7 +101,18 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     void IWebSocketOutput.Release() => ReleaseAll(markClosed: true);
 
-    void IWebSocketEvents.OnOpen(UpgradeRequest request) => _handler.OnOpen(this, request);
+    void IWebSocketEvents.OnOpen(UpgradeRequest request)
+    {
+        BeginOpen();
+        try
+        {
+            _handler.OnOpen(this, request);
+        }
+        finally
+        {
+            EndOpen();
+        }
+    }
 
     void IWebSocketEvents.OnTextMessage(ReadOnlySpan<byte> utf8) => _handler.OnMessage(this, utf8);
 

@@ -193,7 +193,8 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         SocketError status;
         try
         {
-            received = _socket.Receive(FreeSpace(), SocketFlags.None, out status);
+            // This path runs only with the poller, so where RawSocketIo works: no SocketAsyncContext is created.
+            received = RawSocketIo.Receive(_socket.SafeHandle, FreeSpace(), out status);
         }
         catch (ObjectDisposedException ex)
         {
