@@ -133,7 +133,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     }
 
     // One async method per TCP connection for its HTTP phase; on upgrade it starts the WebSocket receive loop and
-    // returns, so an idle WebSocket holds one state machine (its receive loop), not a chain of awaiting callers.
+    // returns, so an idle WebSocket holds no state machine at all (its receive loop parks with a callback).
     private async Task RunConnectionAsync(ClientConnection client)
     {
         _connections[client.Id] = client;
@@ -173,7 +173,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
             connection.Close(CloseCode.GoingAway, "server shutting down");
         }
         LogOpened(connection.Id, client.RemoteEndPoint);
-        _ = connection.RunAsync(upgrade);
+        connection.Start(upgrade);
     }
 
     private void OnWebSocketEnded(OutboundConnection connection)
