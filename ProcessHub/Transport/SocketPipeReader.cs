@@ -160,7 +160,8 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         _cancelNext = true;
         if (TryClaimParkedRead())
         {
-            CompleteParkedRead(CurrentResult(), error: null, asynchronously: true);
+            // A waiter called back reads the canceled result itself: taking it here would clear the flag it looks for.
+            CompleteParkedRead(_waiter is null ? CurrentResult() : default, error: null, asynchronously: true);
         }
     }
 
