@@ -33,6 +33,8 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     private volatile bool _sendBlocked;
     private bool _closed;
     private bool _failed;
+    private bool _opening;       // the handler's OnOpen is running on the receive loop's thread
+    private bool _drainAfterOpen; // a drain was due during it: that thread runs it when OnOpen returns
     private long _pendingSinceTimestamp;
 
     /// <summary>Identifies the queue to a scheduler that spreads queues over flushers.</summary>
@@ -99,6 +101,11 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
                 _exemptBytes += frame.Length;
             }
             schedule = StartDrainIfIdle();
+            if (schedule && _opening)
+            {
+                _drainAfterOpen = true;
+                schedule = false;
+            }
             overLimit = _policy.IsOverByteLimit(_queuedBytes - _exemptBytes);
         }
         superseded?.Release();
@@ -123,6 +130,35 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     }
 
     void IThreadPoolWorkItem.Execute() => DrainNow();
+
+    /// <summary>
+    /// From here until <see cref="EndOpen"/> (the handler's <c>OnOpen</c>, on the receive loop's thread) the first drain
+    /// is kept for that thread: the <c>process_list</c>, or a close, goes out right after, with no hop to a flusher
+    /// and back (issue 15: a reconnect storm pays that hop per connection). Frames others queue meanwhile (a
+    /// heartbeat ping, a shutdown's close) go out in the same drain.
+    /// </summary>
+    private void BeginOpen()
+    {
+        lock (_gate)
+        {
+            _opening = true;
+        }
+    }
+
+    private void EndOpen()
+    {
+        bool drain;
+        lock (_gate)
+        {
+            _opening = false;
+            drain = _drainAfterOpen;
+            _drainAfterOpen = false;
+        }
+        if (drain)
+        {
+            DrainNow();
+        }
+    }
 
     /// <summary>Sends everything queued, in place while the socket takes it; continues asynchronously only if it would block.</summary>
     internal void DrainNow() => _ = DrainAsync();

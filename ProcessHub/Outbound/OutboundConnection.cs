@@ -48,8 +48,8 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     /// <summary>The protocol side: heartbeat, close codes, failures.</summary>
     public WebSocketConnection WebSocket => _webSocket;
 
-    /// <summary>Runs the connection until it ends (see <see cref="WebSocketConnection.RunAsync"/>).</summary>
-    public Task RunAsync(UpgradeRequest request) => _webSocket.RunAsync(request);
+    /// <summary>Starts the connection; it runs until it ends (see <see cref="WebSocketConnection.Start"/>).</summary>
+    public void Start(UpgradeRequest request) => _webSocket.Start(request);
 
     public bool Send(SharedFrame frame)
     {
@@ -101,7 +101,18 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     void IWebSocketOutput.Release() => ReleaseAll(markClosed: true);
 
-    void IWebSocketEvents.OnOpen(UpgradeRequest request) => _handler.OnOpen(this, request);
+    void IWebSocketEvents.OnOpen(UpgradeRequest request)
+    {
+        BeginOpen();
+        try
+        {
+            _handler.OnOpen(this, request);
+        }
+        finally
+        {
+            EndOpen();
+        }
+    }
 
     void IWebSocketEvents.OnTextMessage(ReadOnlySpan<byte> utf8) => _handler.OnMessage(this, utf8);
 

@@ -14,10 +14,13 @@ namespace ProcessHub.Server;
 /// connections with their outbound queues, heartbeat, the slow-consumer sweep and graceful shutdown. What runs on
 /// WebSockets is the <see cref="IConnectionHandler"/> (the hub); what runs on HTTP is the router.
 /// </summary>
-internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
+internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCounts
 {
     /// <summary>How often the slow-consumer policy looks at every connection (its stall limit is whole seconds).</summary>
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How often the WebSockets opened and closed are summed up in one Information line (when any were).</summary>
+    internal static readonly TimeSpan ConnectionSummaryInterval = TimeSpan.FromSeconds(10);
 
     private readonly ServerOptions _options;
     private readonly IConnectionHandler _handler;
@@ -36,6 +39,10 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
     private Task _sweeper = Task.CompletedTask;
     private Task _reclaimer = Task.CompletedTask;
     private long _webSocketsOpened;
+    private long _webSocketsClosed;
+    private long _summarizedOpened;
+    private long _summarizedClosed;
+    private long _lastSummaryTimestamp;
     private int _stopRequested;
 
     private readonly Func<int> _otherConnections;
@@ -54,6 +61,7 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         _http = new HttpConnectionLoop(options, router, _logger, _time);
         _onWebSocketEnded = OnWebSocketEnded;
         Reclaimer = new MemoryReclaimer(() => WebSocketsOpened, static () => OutboundCounters.Sends, options.ReclaimAfterConnections, _time);
+        _lastSummaryTimestamp = _time.GetTimestamp();
     }
 
     /// <summary>Gives the heap back after connection storms (see <see cref="MemoryReclaimer"/>).</summary>
@@ -125,7 +133,7 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
     }
 
     // One async method per TCP connection for its HTTP phase; on upgrade it starts the WebSocket receive loop and
-    // returns, so an idle WebSocket holds one state machine (its receive loop), not a chain of awaiting callers.
+    // returns, so an idle WebSocket holds no state machine at all (its receive loop parks with a callback).
     private async Task RunConnectionAsync(ClientConnection client)
     {
         _connections[client.Id] = client;
@@ -164,8 +172,8 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         {
             connection.Close(CloseCode.GoingAway, "server shutting down");
         }
-        _logger.LogInformation("websocket {ConnectionId} open from {Remote}", connection.Id, client.RemoteEndPoint);
-        _ = connection.RunAsync(upgrade);
+        LogOpened(connection.Id, client.RemoteEndPoint);
+        connection.Start(upgrade);
     }
 
     private void OnWebSocketEnded(OutboundConnection connection)
@@ -175,7 +183,8 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
         {
             _logger.LogError(failure, "websocket {ConnectionId} failed", connection.Id);
         }
-        _logger.LogInformation("websocket {ConnectionId} closed with {CloseCode}", connection.Id, connection.CloseStatus);
+        Interlocked.Increment(ref _webSocketsClosed);
+        LogClosed(connection.Id, connection.CloseStatus);
         NoteClosed();
     }
 
@@ -225,6 +234,10 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
                 SweepSlowConsumers();
+                if (_time.GetElapsedTime(_lastSummaryTimestamp) >= ConnectionSummaryInterval)
+                {
+                    LogConnectionSummary();
+                }
             }
         }
         catch (OperationCanceledException)
@@ -241,4 +254,31 @@ internal sealed class ConnectionServer : IAsyncDisposable, IConnectionCounts
             _slowConsumers.Check(connection);
         }
     }
+
+    /// <summary>
+    /// One Information line for the WebSockets opened and closed since the last one, if any were: a line per
+    /// connection (now Debug, <c>--log-level debug</c>) was a large part of a connection's cost in a reconnect storm.
+    /// </summary>
+    internal void LogConnectionSummary()
+    {
+        _lastSummaryTimestamp = _time.GetTimestamp();
+        long opened = WebSocketsOpened;
+        long closed = Interlocked.Read(ref _webSocketsClosed);
+        if (opened == _summarizedOpened && closed == _summarizedClosed)
+        {
+            return;
+        }
+        LogSummary(opened - _summarizedOpened, closed - _summarizedClosed, _webSockets.Count);
+        _summarizedOpened = opened;
+        _summarizedClosed = closed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} open from {Remote}")]
+    private partial void LogOpened(long connectionId, EndPoint? remote);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} closed with {CloseCode}")]
+    private partial void LogClosed(long connectionId, ushort? closeCode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "websockets: {Opened} opened and {Closed} closed since the last summary, {Open} open")]
+    private partial void LogSummary(long opened, long closed, int open);
 }

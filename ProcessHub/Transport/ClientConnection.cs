@@ -23,8 +23,17 @@ internal sealed class ClientConnection : ITransportConnection
         _socket = socket;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = socket.RemoteEndPoint;
-        // Sends and receives try the kernel directly and go async only when it would block (see SendAsync).
-        _socket.Blocking = false;
+        // Sends and receives try the kernel directly and go async only when it would block (see SendAsync). With epoll
+        // the descriptor is made non-blocking behind the runtime's back, which keeps the socket's async context (about
+        // 220 bytes) from being created at all (see RawSocketIo).
+        if (RawSocketIo.IsSupported)
+        {
+            RawSocketIo.SetNonBlocking(socket.SafeHandle);
+        }
+        else
+        {
+            _socket.Blocking = false;
+        }
         _input = new SocketPipeReader(socket);
     }
 
@@ -41,7 +50,10 @@ internal sealed class ClientConnection : ITransportConnection
     /// </summary>
     public ValueTask SendAsync(ReadOnlyMemory<byte> data)
     {
-        int sent = _socket.Send(data.Span, SocketFlags.None, out SocketError error);
+        SocketError error;
+        int sent = RawSocketIo.IsSupported
+            ? RawSocketIo.Send(_socket.SafeHandle, data.Span, out error)
+            : _socket.Send(data.Span, SocketFlags.None, out error);
         switch (error)
         {
             case SocketError.Success:

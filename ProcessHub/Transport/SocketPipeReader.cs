@@ -40,9 +40,13 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private readonly ulong _readinessToken;
     private bool _addedToPoller;
     private int _waitState;
-    private ManualResetValueTaskSourceCore<ReadResult> _parkedRead;
-    private CancellationTokenRegistration _parkedCancellation;
-    private CancellationToken _parkedToken;
+
+    // A parked read waits in one of two ways. ReadAsync (the HTTP phase): its ValueTask's state lives in _asyncWait,
+    // allocated at the first park and dropped when the consumer switches to callbacks. TryReadOrWait (the WebSocket
+    // phase): just the consumer to call back, so an idle WebSocket keeps neither that state nor an async method.
+    private AsyncWait? _asyncWait;
+    private IReadWaiter? _waiter;
+    private Exception? _armFailure;
 
     public SocketPipeReader(Socket socket)
     {
@@ -55,6 +59,54 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     }
 
     ulong IReadinessTarget.ReadinessToken => _readinessToken;
+
+    /// <summary>Whether <see cref="TryReadOrWait"/> can be used: where readiness comes from the poller (epoll).</summary>
+    public bool CanCallBack => _poller is not null;
+
+    /// <summary>
+    /// Like <see cref="ReadAsync"/> without a <see cref="ValueTask"/>: true with a result when one is ready now (data,
+    /// end of stream, a canceled read); false when the read parked, and then <paramref name="waiter"/> is called once,
+    /// on the thread pool, to call this again. Errors are thrown, as awaiting <see cref="ReadAsync"/> would.
+    /// Only where <see cref="CanCallBack"/>.
+    /// </summary>
+    public bool TryReadOrWait(out ReadResult result, IReadWaiter waiter)
+    {
+        ThrowIfCompleted();
+        _asyncWait = null; // from here on this consumer reads this way only
+        if (_cancelNext || _examined < _end || _endOfStream)
+        {
+            result = CurrentResult();
+            return true;
+        }
+        if (_armFailure is { } failure)
+        {
+            throw failure;
+        }
+        if (TryReceiveNow(out result, out var error))
+        {
+            if (error is not null)
+            {
+                throw error;
+            }
+            return true;
+        }
+        _waiter = waiter;
+        Volatile.Write(ref _waitState, Waiting);
+        // Abort or CancelPendingRead may have run before the state said Waiting: they set their flag first, so look again.
+        if (_aborted || _cancelNext)
+        {
+            if (TryClaimParkedRead())
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+        }
+        else if (Volatile.Read(ref _waitState) == Waiting)
+        {
+            Arm();
+        }
+        result = default;
+        return false;
+    }
 
     public override bool TryRead(out ReadResult result)
     {
@@ -108,7 +160,8 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         _cancelNext = true;
         if (TryClaimParkedRead())
         {
-            CompleteParkedRead(CurrentResult(), error: null, asynchronously: true);
+            // A waiter called back reads the canceled result itself: taking it here would clear the flag it looks for.
+            CompleteParkedRead(_waiter is null ? CurrentResult() : default, error: null, asynchronously: true);
         }
     }
 
@@ -154,12 +207,13 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         {
             return error is null ? new ValueTask<ReadResult>(result) : ValueTask.FromException<ReadResult>(error);
         }
-        _parkedRead.Reset();
-        _parkedToken = cancellationToken;
+        var wait = _asyncWait ??= new AsyncWait();
+        wait.Core.Reset();
+        wait.Token = cancellationToken;
         Volatile.Write(ref _waitState, Waiting);
         if (cancellationToken.CanBeCanceled)
         {
-            _parkedCancellation = cancellationToken.UnsafeRegister(static state => ((SocketPipeReader)state!).OnCanceled(), this);
+            wait.Cancellation = cancellationToken.UnsafeRegister(static state => ((SocketPipeReader)state!).OnCanceled(), this);
         }
         // Abort or CancelPendingRead may have run before the state said Waiting: they set their flag first, so look again.
         if (_aborted || _cancelNext)
@@ -173,7 +227,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         {
             Arm();
         }
-        return new ValueTask<ReadResult>(this, _parkedRead.Version);
+        return new ValueTask<ReadResult>(this, wait.Core.Version);
     }
 
     /// <summary>
@@ -193,7 +247,8 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         SocketError status;
         try
         {
-            received = _socket.Receive(FreeSpace(), SocketFlags.None, out status);
+            // This path runs only with the poller, so where RawSocketIo works: no SocketAsyncContext is created.
+            received = RawSocketIo.Receive(_socket.SafeHandle, FreeSpace(), out status);
         }
         catch (ObjectDisposedException ex)
         {
@@ -261,15 +316,23 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
 
     void IThreadPoolWorkItem.Execute()
     {
+        if (_waiter is { } waiter)
+        {
+            // A consumer called back reads for itself (TryReadOrWait sees the data, the end, the abort or the cancel).
+            _waiter = null;
+            Volatile.Write(ref _waitState, NotWaiting);
+            waiter.OnReadReady();
+            return;
+        }
         // Whoever claimed the read first wins; a cancellation that lost the race to readiness is honoured here.
         if (_cancelNext)
         {
             CompleteParkedRead(CurrentResult(), error: null, asynchronously: false);
             return;
         }
-        if (_parkedToken.IsCancellationRequested)
+        if (_asyncWait!.Token.IsCancellationRequested)
         {
-            CompleteParkedRead(default, new OperationCanceledException(_parkedToken), asynchronously: false);
+            CompleteParkedRead(default, new OperationCanceledException(_asyncWait.Token), asynchronously: false);
             return;
         }
         if (TryReceiveNow(out var result, out var error))
@@ -280,7 +343,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         }
         // Woken with nothing to read (the data went to an earlier read): park again.
         Volatile.Write(ref _waitState, Waiting);
-        if (_aborted || _cancelNext || _parkedToken.IsCancellationRequested)
+        if (_aborted || _cancelNext || _asyncWait.Token.IsCancellationRequested)
         {
             if (TryClaimParkedRead())
             {
@@ -295,33 +358,44 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         if (TryClaimParkedRead())
         {
-            CompleteParkedRead(default, new OperationCanceledException(_parkedToken), asynchronously: true);
+            CompleteParkedRead(default, new OperationCanceledException(_asyncWait!.Token), asynchronously: true);
         }
     }
 
     private void CompleteParkedRead(ReadResult result, Exception? error, bool asynchronously)
     {
+        if (_waiter is not null)
+        {
+            // A consumer called back learns the outcome by reading again; an arming failure is kept for it to throw.
+            if (error is not null && !_aborted)
+            {
+                _armFailure = error;
+            }
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            return;
+        }
+        var wait = _asyncWait!;
         // Not Dispose: it would wait for a running callback, and this may be that callback.
-        _parkedCancellation.Unregister();
-        _parkedCancellation = default;
+        wait.Cancellation.Unregister();
+        wait.Cancellation = default;
         Volatile.Write(ref _waitState, NotWaiting);
-        _parkedRead.RunContinuationsAsynchronously = asynchronously;
+        wait.Core.RunContinuationsAsynchronously = asynchronously;
         if (error is null)
         {
-            _parkedRead.SetResult(result);
+            wait.Core.SetResult(result);
         }
         else
         {
-            _parkedRead.SetException(error);
+            wait.Core.SetException(error);
         }
     }
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _parkedRead.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _asyncWait!.Core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _parkedRead.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _asyncWait!.Core.GetStatus(token);
 
     void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _parkedRead.OnCompleted(continuation, state, token, flags);
+        _asyncWait!.Core.OnCompleted(continuation, state, token, flags);
 
     // Pooled builder: a connection parked in a read keeps one reused box, not a fresh one per read.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -419,5 +493,13 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
         {
             throw new InvalidOperationException("the reader was completed");
         }
+    }
+
+    /// <summary>What a read parked by <see cref="ReadAsync"/> needs; not kept once the consumer reads by callback.</summary>
+    private sealed class AsyncWait
+    {
+        public ManualResetValueTaskSourceCore<ReadResult> Core;
+        public CancellationTokenRegistration Cancellation;
+        public CancellationToken Token;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using ProcessHub.Transport;
@@ -12,7 +13,7 @@ namespace ProcessHub.WebSockets;
 /// <see cref="IWebSocketOutput"/>, and what it receives goes to <see cref="IWebSocketEvents"/>, both the outbound
 /// layer above it.
 /// </summary>
-internal sealed class WebSocketConnection : IFrameSink
+internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
 {
     /// <summary>RFC 6455 5.5: a close reason fits in a 125-byte control payload after the 2-byte code.</summary>
     public const int MaxCloseReasonBytes = 123;
@@ -108,60 +109,155 @@ internal sealed class WebSocketConnection : IFrameSink
         Abort();
     }
 
-    /// <summary>Runs the receive loop until the connection ends. Returns once everything is released.</summary>
-    public async Task RunAsync(UpgradeRequest request)
+    /// <summary>
+    /// Starts the connection: tells the layer above it is open, then runs the receive loop until the connection ends
+    /// and everything is released. Returns as soon as the first read has to wait.
+    /// </summary>
+    /// <remarks>
+    /// The loop is not an async method: over a <see cref="SocketPipeReader"/> a read that has to wait parks with this
+    /// connection as the one to call back (<see cref="IReadWaiter"/>), so an idle connection keeps no state machine
+    /// (200 bytes each, measured with dotnet-gcdump; idle memory per connection is a headline figure). Any other
+    /// <see cref="PipeReader"/> is awaited.
+    /// </remarks>
+    public void Start(UpgradeRequest request)
     {
-        var input = _client.Input;
         try
         {
             _events.OnOpen(request);
-            request = null!; // the layer above took what it needs; an idle connection keeps no token
-            while (true)
-            {
-                var result = await input.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    Volatile.Write(ref _lastReceivedTimestamp, _time.GetTimestamp());
-                }
-                if (!_closeReceived && !_discardInput)
-                {
-                    var status = _reader.Read(ref buffer, this, out var error);
-                    if (status == FrameReadStatus.Error)
-                    {
-                        _discardInput = true;
-                        Close(FrameErrorMapping.ToCloseCode(error), FrameErrorMapping.ToReason(error));
-                    }
-                }
-                if (_closeReceived || _discardInput)
-                {
-                    // RFC 6455 5.5.1: nothing after the peer's close is data; after our protocol close nothing can be trusted.
-                    buffer = buffer.Slice(buffer.End);
-                }
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-            await WaitForCloseFlushAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            // The socket went away under us: the peer reset, or the close timer aborted it.
         }
         catch (Exception ex)
         {
             // A bug must end only this connection, never the process: report it as an internal error.
             Failure = ex;
             CloseStatus ??= CloseCode.InternalError;
+            _ = FinishAsync(flushClose: false);
+            return;
+        }
+        Receive(resumed: null);
+    }
+
+    void IReadWaiter.OnReadReady() => Receive(resumed: null);
+
+    /// <summary>Reads and handles frames until a read has to wait (then returns) or the input ends.</summary>
+    private void Receive(ReadResult? resumed)
+    {
+        var input = _client.Input;
+        var direct = input as SocketPipeReader;
+        if (direct is { CanCallBack: false })
+        {
+            direct = null;
+        }
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                if (resumed is { } ready)
+                {
+                    result = ready;
+                    resumed = null;
+                }
+                else if (direct is not null)
+                {
+                    if (!direct.TryReadOrWait(out result, this))
+                    {
+                        return; // parked: OnReadReady carries on, maybe on another thread already
+                    }
+                }
+                else
+                {
+                    var read = input.ReadAsync();
+                    if (!read.IsCompleted)
+                    {
+                        _ = ReceiveWhenReadAsync(read);
+                        return;
+                    }
+                    result = read.GetAwaiter().GetResult();
+                }
+                if (HandleRead(input, result))
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The socket went away under us: the peer reset, or the close timer aborted it.
+            _ = FinishAsync(flushClose: false);
+            return;
+        }
+        catch (Exception ex)
+        {
+            // A bug must end only this connection, never the process: report it as an internal error.
+            Failure = ex;
+            CloseStatus ??= CloseCode.InternalError;
+            _ = FinishAsync(flushClose: false);
+            return;
+        }
+        _ = FinishAsync(flushClose: true);
+    }
+
+    private async Task ReceiveWhenReadAsync(ValueTask<ReadResult> read)
+    {
+        ReadResult result;
+        try
+        {
+            result = await read.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            await FinishAsync(flushClose: false).ConfigureAwait(false);
+            return;
+        }
+        Receive(result);
+    }
+
+    /// <summary>One read's frames. True when the input has ended.</summary>
+    private bool HandleRead(PipeReader input, ReadResult result)
+    {
+        var buffer = result.Buffer;
+        if (!buffer.IsEmpty)
+        {
+            Volatile.Write(ref _lastReceivedTimestamp, _time.GetTimestamp());
+        }
+        if (!_closeReceived && !_discardInput)
+        {
+            var status = _reader.Read(ref buffer, this, out var error);
+            if (status == FrameReadStatus.Error)
+            {
+                _discardInput = true;
+                Close(FrameErrorMapping.ToCloseCode(error), FrameErrorMapping.ToReason(error));
+            }
+        }
+        if (_closeReceived || _discardInput)
+        {
+            // RFC 6455 5.5.1: nothing after the peer's close is data; after our protocol close nothing can be trusted.
+            buffer = buffer.Slice(buffer.End);
+        }
+        input.AdvanceTo(buffer.Start, buffer.End);
+        return result.IsCompleted;
+    }
+
+    /// <summary>The input has ended (or failed): waits for our close to go out if it ended cleanly, then releases everything.</summary>
+    private async Task FinishAsync(bool flushClose)
+    {
+        try
+        {
+            if (flushClose)
+            {
+                await WaitForCloseFlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The socket went away under us.
         }
         finally
         {
             CloseStatus ??= CloseCode.Abnormal;
             _reader.Reset();
             _output.Release();
-            await input.CompleteAsync().ConfigureAwait(false);
+            await _client.Input.CompleteAsync().ConfigureAwait(false);
             _client.Dispose();
             _events.OnClosed();
         }

@@ -80,7 +80,10 @@ internal sealed partial class SessionAuthenticator
             // The history was replaced while this list was built, and the relisting skipped a session not yet ready.
             Relist(session);
         }
-        LogAuthenticated(session.Connection.Id, identity.SubjectForLog);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            LogAuthenticated(session.Connection.Id, identity.SubjectForLog);
+        }
     }
 
     /// <summary>A fresh <c>process_list</c> for a live session, after the hub's history was replaced (a new epoch).</summary>
@@ -140,6 +143,8 @@ internal sealed partial class SessionAuthenticator
             ? authorization["Bearer ".Length..].Trim()
             : null;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "websocket {ConnectionId} authenticated as {Subject}")]
+    // Debug: a line per connection is most of a connection's CPU in a reconnect storm (docs/benchmarks.md, issue 15);
+    // the server sums connections up at Information instead.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} authenticated as {Subject}")]
     private partial void LogAuthenticated(long connectionId, string subject);
 }
