@@ -33,6 +33,7 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     private volatile bool _sendBlocked;
     private bool _closed;
     private bool _failed;
+    private byte[]? _handshake;  // the 101 response, until the first send carries it
     private bool _opening;       // the handler's OnOpen is running on the receive loop's thread
     private bool _drainAfterOpen; // a drain was due during it: that thread runs it when OnOpen returns
     private long _pendingSinceTimestamp;
@@ -151,7 +152,8 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
         lock (_gate)
         {
             _opening = false;
-            drain = _drainAfterOpen;
+            // Nothing queued by OnOpen (a client that authenticates with a message): the 101 goes out alone, now.
+            drain = _drainAfterOpen || (_handshake is not null && StartDrainIfIdle());
             _drainAfterOpen = false;
         }
         if (drain)
@@ -220,29 +222,39 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
         {
             while (true)
             {
-                int frames = TakeBatch(batch, afterSend, out int bytes, out bool closeInBatch);
-                if (frames == 0)
+                int frames = TakeBatch(batch, afterSend, out int bytes, out bool closeInBatch, out byte[]? handshake);
+                if (frames == 0 && handshake is null)
                 {
                     return;
                 }
 
                 ReadOnlyMemory<byte> payload;
-                if (frames == 1)
+                if (handshake is null && frames == 1)
                 {
                     payload = batch[0].Frame;
+                }
+                else if (frames == 0)
+                {
+                    payload = handshake;
                 }
                 else
                 {
                     // Joining copies a few hundred bytes a frame; a send per frame would cost microseconds each.
-                    if (joined is null || joined.Length < bytes)
+                    int total = bytes + (handshake?.Length ?? 0);
+                    if (joined is null || joined.Length < total)
                     {
                         if (joined is not null)
                         {
                             ArrayPool<byte>.Shared.Return(joined);
                         }
-                        joined = ArrayPool<byte>.Shared.Rent(Math.Max(bytes, 4096));
+                        joined = ArrayPool<byte>.Shared.Rent(Math.Max(total, 4096));
                     }
                     int offset = 0;
+                    if (handshake is not null)
+                    {
+                        handshake.CopyTo(joined, 0);
+                        offset = handshake.Length;
+                    }
                     for (int i = 0; i < frames; i++)
                     {
                         var frame = batch[i].Frame.Span;
@@ -299,10 +311,11 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
         }
     }
 
-    private int TakeBatch(SharedFrame[] batch, bool afterSend, out int bytes, out bool closeInBatch)
+    private int TakeBatch(SharedFrame[] batch, bool afterSend, out int bytes, out bool closeInBatch, out byte[]? handshake)
     {
         bytes = 0;
         closeInBatch = false;
+        handshake = null;
         lock (_gate)
         {
             if (afterSend)
@@ -310,11 +323,14 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
                 // The stall clock restarts whenever a send completes: a consumer that drains slowly is not stalled.
                 _pendingSinceTimestamp = _time.GetTimestamp();
             }
-            if (_count == 0 || _failed)
+            if ((_count == 0 && _handshake is null) || _failed)
             {
                 _draining = false;
                 return 0;
             }
+            // The 101 precedes every frame, whichever thread drains first.
+            handshake = _handshake;
+            _handshake = null;
             int frames = 0;
             while (_count > 0 && frames < MaxBatchFrames)
             {
@@ -376,6 +392,10 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
             _count = 0;
             _queuedBytes = 0;
             _exemptBytes = 0;
+            if (markClosed)
+            {
+                _handshake = null; // nothing will be sent any more; a close that follows a drop still needs the 101 first
+            }
         }
     }
 }

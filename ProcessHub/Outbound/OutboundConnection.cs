@@ -21,6 +21,10 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     private readonly Action<OutboundConnection>? _onEnded;
 
     /// <param name="onEnded">Called last, after the handler's OnClosed, when everything is released.</param>
+    /// <param name="handshake">
+    /// The upgrade's 101 response when it has not been sent yet: it goes out first, in the same send as the first
+    /// frames (the <c>process_list</c>), so a connection costs one send, not two (see <see cref="EndOpen"/>).
+    /// </param>
     public OutboundConnection(
         ITransportConnection client,
         IConnectionHandler handler,
@@ -28,9 +32,11 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
         SlowConsumerPolicy policy,
         FlushScheduler scheduler,
         TimeProvider time,
-        Action<OutboundConnection>? onEnded = null)
+        Action<OutboundConnection>? onEnded = null,
+        byte[]? handshake = null)
     {
         _client = client;
+        _handshake = handshake;
         _handler = handler;
         _policy = policy;
         _scheduler = scheduler;

@@ -161,7 +161,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     private void StartWebSocket(ClientConnection client, UpgradeRequest upgrade)
     {
-        var connection = new OutboundConnection(client, _handler, _options.MaxMessageBytes, _slowConsumers, _options.FlushScheduler, _time, _onWebSocketEnded);
+        var connection = new OutboundConnection(client, _handler, _options.MaxMessageBytes, _slowConsumers, _options.FlushScheduler, _time, _onWebSocketEnded, upgrade.Handshake);
         _webSockets[connection.Id] = connection;
         Interlocked.Increment(ref _webSocketsOpened);
         if (_webSockets.Count + _otherConnections() > _options.MaxConnections)

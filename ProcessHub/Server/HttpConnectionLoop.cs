@@ -408,22 +408,17 @@ internal sealed class HttpConnectionLoop
 
         // An empty `?token=` is no token: it must not hide an Authorization header (nor fail as "invalid token").
         string? queryToken = request.QueryParameter("token");
+        Span<byte> accept = stackalloc byte[WebSocketHandshake.MaxAcceptResponseLength];
+        int length = WebSocketHandshake.WriteAcceptResponse(request.Header(KnownHeader.SecWebSocketKey), accept);
+        // The 101 is not sent here: the connection's first send carries it together with the process_list (or the
+        // close), one send and one wake-up of the client instead of two (issue 15, reconnect storms).
         var upgrade = new UpgradeRequest(
             string.IsNullOrWhiteSpace(queryToken) ? null : queryToken,
             request.HeaderString(KnownHeader.Authorization),
             request.HeaderString(KnownHeader.Origin),
-            client.RemoteEndPoint);
-        var accept = ArrayPool<byte>.Shared.Rent(WebSocketHandshake.MaxAcceptResponseLength);
-        int length = WebSocketHandshake.WriteAcceptResponse(request.Header(KnownHeader.SecWebSocketKey), accept);
+            client.RemoteEndPoint,
+            accept[..length].ToArray());
         request.ReturnBuffer();
-        try
-        {
-            await client.SendAsync(accept.AsMemory(0, length)).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(accept);
-        }
         return upgrade;
     }
 
