@@ -98,7 +98,9 @@ internal sealed class HttpConnectionLoop
                 else
                 {
                     request.ReturnBuffer();
-                    if (!answered.Result)
+                    // Awaited, not .Result: a request whose peer went away (a broken pipe in an SSE stream) faulted
+                    // its task, and its own exception, not an AggregateException, must reach the catch below.
+                    if (!await answered.ConfigureAwait(false))
                     {
                         closeGracefully = true;
                         return null;
