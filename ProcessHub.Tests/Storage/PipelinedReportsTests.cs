@@ -110,6 +110,38 @@ public sealed class PipelinedReportsTests
     }
 
     [Test]
+    public async Task Nothing_pipelined_after_a_request_that_asks_to_close_is_served()
+    {
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data, lockTimeout: TestTimeouts.Receive);
+        string token = hub.Token("alice");
+        string id = await CreateAsync(hub, token);
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+
+        await using (var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        {
+            await holder.OpenAsync();
+            await using (var begin = holder.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE";
+                await begin.ExecuteNonQueryAsync();
+            }
+            // The first waits for the store while the second is already in the connection's buffer.
+            await worker.SendAsync(Post($"/api/processes/{id}/progress", token, """{"current":1,"total":20}""", close: true)
+                + Post($"/api/processes/{id}/progress", token, """{"current":2,"total":20}"""));
+            await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 2, "the first report was ordered");
+            await using var rollback = holder.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        var first = await worker.ReadResponseAsync();
+        Assert.That((first.Status, first.Header("Connection")), Is.EqualTo((200, "close")), first.ToString());
+        await worker.ExpectClosedAsync();
+        Assert.That(hub.App.Registry.FindRecord(id)!.Accepted.Seq, Is.EqualTo(2), "the request after Connection: close was not applied");
+    }
+
+    [Test]
     public async Task A_failed_commit_in_a_pipeline_is_503_then_the_connection_closes()
     {
         using var data = new DataDirectory();

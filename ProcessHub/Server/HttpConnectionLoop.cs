@@ -92,6 +92,13 @@ internal sealed class HttpConnectionLoop
                 answered = await ServeAsync(client, request, deadline, answered, stopping).ConfigureAwait(false);
                 if (!answered.IsCompleted)
                 {
+                    if (!request.KeepAlive)
+                    {
+                        // It asked to close (Connection: close): nothing sent after it is served, as without pipelining.
+                        closeGracefully = true;
+                        request = new HttpRequest(); // the pending request returns its own head
+                        return null;
+                    }
                     // Still waiting for the store, and holding its request: the next one gets a head of its own.
                     request = new HttpRequest();
                 }
@@ -198,24 +205,24 @@ internal sealed class HttpConnectionLoop
         // unread, so the connection closes after the answer. Only a pipelined route with a body it may read goes on
         // while earlier requests wait for the store; anything else waits for their answers first.
         var match = _router.Match(request.MethodString, request.PathString);
-        if (!answered.IsCompleted && !(match.Pipelined && request.ContentLength <= _options.MaxRequestBodyBytes))
+        bool overlaps = !answered.IsCompleted && match.Pipelined && request.ContentLength <= _options.MaxRequestBodyBytes;
+        if (!overlaps && !await answered.ConfigureAwait(false))
         {
-            if (!await answered.ConfigureAwait(false))
-            {
-                return answered; // an earlier response closed the connection: this request is not served
-            }
+            return answered; // an earlier response closed the connection: this request is not served
         }
+        // From here every refusal below comes after the earlier answers went out (an overlapping request has a
+        // handler and a body it may read), so it is sent at once.
         if (match.Handler is null)
         {
             bool keepAlive = request.KeepAlive && !request.HasBody;
             var response = match.PathExists
                 ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)])
                 : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive);
-            return await SendInOrderAsync(client, response, keepAlive, answered).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, response, keepAlive).ConfigureAwait(false);
         }
         if (request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            return await SendInOrderAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false), keepAlive: false, answered).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false), keepAlive: false).ConfigureAwait(false);
         }
 
         HttpExchange exchange;
@@ -236,7 +243,7 @@ internal sealed class HttpConnectionLoop
         }
         catch (RequestBodyRejectedException ex)
         {
-            return await SendInOrderAsync(client, RejectionResponse(ex.Rejection), keepAlive: false, answered).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, RejectionResponse(ex.Rejection), keepAlive: false).ConfigureAwait(false);
         }
 
         ValueTask handling;
@@ -256,13 +263,9 @@ internal sealed class HttpConnectionLoop
         return finishing;
     }
 
-    /// <summary>A response made before any handler ran (404, 405, 413, a rejected body), after the earlier ones.</summary>
-    private static async ValueTask<Task<bool>> SendInOrderAsync(ClientConnection client, byte[] response, bool keepAlive, Task<bool> answered)
+    /// <summary>A response made before any handler ran (404, 405, 413, a rejected body).</summary>
+    private static async ValueTask<Task<bool>> AnswerWithoutHandlerAsync(ClientConnection client, byte[] response, bool keepAlive)
     {
-        if (!await answered.ConfigureAwait(false))
-        {
-            return Task.FromResult(false);
-        }
         await client.SendAsync(response).ConfigureAwait(false);
         return Task.FromResult(keepAlive);
     }
