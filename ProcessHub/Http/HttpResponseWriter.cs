@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
@@ -5,9 +6,8 @@ using System.Text.Unicode;
 namespace ProcessHub.Http;
 
 /// <summary>
-/// Builds HTTP/1.1 responses. The producer API's answers are on the ingest path (one per report), so a response is
-/// written straight into its one array; a head too long for the scratch space (many or long extra headers) takes the
-/// slower, general way.
+/// Builds HTTP/1.1 responses. The producer API's answers are on the ingest path (one per report), so the head is
+/// written into stack scratch (a pooled array when it is longer) and copied once, with the body, into the response.
 /// </summary>
 internal static class HttpResponseWriter
 {
@@ -53,19 +53,38 @@ internal static class HttpResponseWriter
     /// </summary>
     public static byte[] Build(int status, string? contentType, ReadOnlySpan<byte> body, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, bool omitBody = false)
     {
-        Span<byte> scratch = stackalloc byte[512];
-        if (TryWriteHead(scratch, status, contentType, contentLength, keepAlive, headers, out int headLength))
+        Span<byte> head = stackalloc byte[512];
+        byte[]? rented = null;
+        try
         {
+            int headLength;
+            // A head longer than the scratch (many or long extra headers) is written again into a bigger array.
+            while (!TryWriteHead(head, status, contentType, contentLength, keepAlive, headers, out headLength))
+            {
+                int size = head.Length * 4;
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+                rented = ArrayPool<byte>.Shared.Rent(size);
+                head = rented;
+            }
             int bodyLength = omitBody ? 0 : body.Length;
             var response = new byte[headLength + bodyLength];
-            scratch[..headLength].CopyTo(response);
+            head[..headLength].CopyTo(response);
             if (!omitBody)
             {
                 body.CopyTo(response.AsSpan(headLength));
             }
             return response;
         }
-        return BuildLong(status, contentType, body, contentLength, keepAlive, headers, omitBody);
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     private static bool TryWriteHead(Span<byte> destination, int status, string? contentType, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, out int written)
@@ -102,13 +121,12 @@ internal static class HttpResponseWriter
         {
             foreach (var (name, value) in headers)
             {
-                // Header names and values are ASCII (ours); anything else takes the general way, which writes ASCII.
-                if (!Ascii.IsValid(name) || !Ascii.IsValid(value)
-                    || !Utf8.TryWrite(destination[written..], CultureInfo.InvariantCulture, $"{name}: {value}\r\n", out part))
+                // ASCII as HTTP heads are (a character outside it becomes '?').
+                if (!TryWriteAscii(destination, ref written, name) || !TryWriteAscii(destination, ref written, ": ")
+                    || !TryWriteAscii(destination, ref written, value) || !TryWriteAscii(destination, ref written, "\r\n"))
                 {
                     return false;
                 }
-                written += part;
             }
         }
         if (!"\r\n"u8.TryCopyTo(destination[written..]))
@@ -119,37 +137,13 @@ internal static class HttpResponseWriter
         return true;
     }
 
-    private static byte[] BuildLong(int status, string? contentType, ReadOnlySpan<byte> body, long? contentLength, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers, bool omitBody)
+    private static bool TryWriteAscii(Span<byte> destination, ref int written, string text)
     {
-        var head = new StringBuilder(256);
-        head.Append("HTTP/1.1 ").Append(status).Append(' ').Append(ReasonPhrase(status)).Append("\r\n");
-        head.Append("Server: ProcessHub\r\n");
-        if (contentType is not null)
+        if (!Encoding.ASCII.TryGetBytes(text, destination[written..], out int part))
         {
-            head.Append("Content-Type: ").Append(contentType).Append("\r\n");
+            return false;
         }
-        if (contentLength is long length)
-        {
-            head.Append("Content-Length: ").Append(length).Append("\r\n");
-        }
-        head.Append(keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-        if (headers is not null)
-        {
-            foreach (var (name, value) in headers)
-            {
-                head.Append(name).Append(": ").Append(value).Append("\r\n");
-            }
-        }
-        head.Append("\r\n");
-
-        int headLength = Encoding.ASCII.GetByteCount(head.ToString());
-        int bodyLength = omitBody ? 0 : body.Length;
-        var response = new byte[headLength + bodyLength];
-        Encoding.ASCII.GetBytes(head.ToString(), response);
-        if (!omitBody)
-        {
-            body.CopyTo(response.AsSpan(headLength));
-        }
-        return response;
+        written += part;
+        return true;
     }
 }

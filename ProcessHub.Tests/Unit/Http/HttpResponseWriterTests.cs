@@ -5,8 +5,8 @@ using ProcessHub.Http;
 namespace ProcessHub.Tests.Unit.Http;
 
 /// <summary>
-/// <see cref="HttpResponseWriter.Build"/> writes a short head straight into the response and a long one the general
-/// way; both must be the same bytes, exactly as HTTP/1.1 spells them.
+/// <see cref="HttpResponseWriter.Build"/> writes a short head in stack scratch and a long one again in a pooled
+/// array; both must come out exactly as HTTP/1.1 spells them.
 /// </summary>
 [TestFixture]
 [Category("unit")]
