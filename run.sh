@@ -60,6 +60,24 @@ install_test_dependencies() {
     fi
 }
 
+# The failed tests again, name and message, just above the count: a CI log is often read from its tail only.
+print_failures() {
+    echo "failed tests:"
+    awk '
+        /<UnitTestResult / && /outcome="Failed"/ {
+            match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11)
+            print "  " name; failing = 1; next
+        }
+        /<UnitTestResult / { failing = 0 }
+        failing && /<Message>/ { inMessage = 1; lines = 0 }
+        failing && inMessage {
+            line = $0; gsub(/<\/?Message>/, "", line); gsub(/&quot;/, "\"", line); gsub(/&lt;/, "<", line); gsub(/&gt;/, ">", line); gsub(/&amp;/, "\\&", line)
+            if (lines++ < 12) print "    " line
+        }
+        failing && /<\/Message>/ { inMessage = 0; failing = 0 }
+    ' "$1"
+}
+
 run_tests() {
     install_test_dependencies
     rm -rf TestResults
@@ -74,6 +92,7 @@ run_tests() {
         local passed failed
         passed=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
         failed=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+        if [ "${failed:-0}" != 0 ]; then print_failures "$trx"; fi
         echo "tests: ${passed:-0} passed, ${failed:-0} failed"
     else
         echo "tests: 0 passed, 1 failed"
