@@ -49,6 +49,8 @@ internal sealed class SoakTab : IAsyncDisposable
             }
             catch (WebSocketException)
             {
+                // Aborted because the soak ended (or the caller's time ran out) is the caller's to judge, not a reset.
+                cancellation.ThrowIfCancellationRequested();
                 return null; // reset or aborted
             }
             if (result.MessageType == WebSocketMessageType.Close)
@@ -87,7 +89,10 @@ internal sealed class SoakTab : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            // The hub is gone or slow; the abort below ends it either way.
+            // Cut short by the soak's end or the caller's time limit: the caller judges that (a close cut at the end of
+            // the soak is no missing echo; one that took the whole limit is a violation of its own).
+            cancellation.ThrowIfCancellationRequested();
+            // The hub is gone; the abort below ends it either way.
         }
     }
 

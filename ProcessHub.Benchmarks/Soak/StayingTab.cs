@@ -85,7 +85,14 @@ internal sealed class StayingTab
         if (_tab is not null)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _tab.CloseAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await _tab.CloseAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // No echo within 10 s: the read loop's end below tells whether the hub ever let go.
+            }
             await _reading.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             await _tab.DisposeAsync().ConfigureAwait(false);
         }
