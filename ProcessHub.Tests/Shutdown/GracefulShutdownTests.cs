@@ -21,7 +21,11 @@ internal sealed class GracefulShutdownTests
     public async Task Signal_closes_every_client_with_1001_and_exits_0(int signal)
     {
         Assert.That(RepositoryPaths.ServerDll, Does.Exist, "the ProcessHub build output is copied next to the tests");
-        await using var server = ChildProcess.Start(ChildProcess.DotnetHost, [RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory"]);
+        // Through env(1), which resets SIGINT to its default before it execs the hub (same pid): a test run started in
+        // the background by a script inherits SIGINT as ignored, an ignored signal stays ignored across exec, and the
+        // runtime then leaves it so (as nohup expects), which would make this test about how it was started.
+        await using var server = ChildProcess.Start("/usr/bin/env",
+            ["--default-signal=INT", ChildProcess.DotnetHost, RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory"]);
         var line = await server.WaitForLineAsync(l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), TestTimeouts.Process);
         var endPoint = IPEndPoint.Parse(line[ListeningPrefix.Length..].Split(' ')[0]);
 
