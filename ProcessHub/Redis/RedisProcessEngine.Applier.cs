@@ -20,6 +20,10 @@ internal sealed partial class RedisProcessEngine
     private long _redisOffset;
     private long _gapsFilled;
     private long _resyncs;
+    private int _checkRequested;
+
+    /// <summary>How long a producer's own event may take by the subscription before the log is read for it.</summary>
+    private static readonly TimeSpan NudgeAfter = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Completes once this hub has applied the event at <paramref name="offset"/> (read your own writes).</summary>
     private async Task WaitAppliedAsync(long offset)
@@ -37,11 +41,32 @@ internal sealed partial class RedisProcessEngine
         {
             // Awaited here rather than through a ContinueWith, which would queue the producer's answer to the thread
             // pool once more after the waiter's own asynchronous continuation (docs/benchmarks.md, "Scale-out on Redis").
-            await waiter.Task.WaitAsync(_options.CancelWait, _time).ConfigureAwait(false);
+            await waiter.Task.WaitAsync(NudgeAfter, _time).ConfigureAwait(false);
+            return;
+        }
+        catch (TimeoutException)
+        {
+            // Not back by the subscription yet: it may have dropped the event (a killed or wedged connection, or one
+            // that is resubscribing). Fetch from the log now rather than at the next periodic check, which could keep
+            // this producer waiting up to a whole check interval.
+            RequestCheck();
+        }
+        try
+        {
+            await waiter.Task.WaitAsync(_options.CancelWait - NudgeAfter, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             // The event is durable either way; a hub whose subscription lags answers after the periodic check at worst.
+        }
+    }
+
+    /// <summary>Asks the applier for a check of the log; one request at a time, however many producers wait.</summary>
+    private void RequestCheck()
+    {
+        if (Interlocked.Exchange(ref _checkRequested, 1) == 0)
+        {
+            _incoming.Writer.TryWrite(null);
         }
     }
 
@@ -82,7 +107,9 @@ internal sealed partial class RedisProcessEngine
                     }
                     else
                     {
-                        await CheckAsync().ConfigureAwait(false); // a nudge: reconnected, or a script saw another epoch
+                        // A nudge: reconnected, a script saw another epoch, or a producer's own event is late.
+                        Interlocked.Exchange(ref _checkRequested, 0);
+                        await CheckAsync().ConfigureAwait(false);
                     }
                 }
                 ReleaseWaiters();
