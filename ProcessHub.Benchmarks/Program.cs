@@ -12,7 +12,8 @@ public static class Program
     /// <summary>
     /// <c>load ...</c> runs the fan-out load tool (Load/LoadCommand.cs), <c>durable ...</c> the durable-store benchmark
     /// (Durable/DurableCommand.cs), <c>soak ...</c> the soak (Soak/SoakCommand.cs), <c>scaleout ...</c> the scale-out
-    /// benchmark (ScaleOut/ScaleOutCommand.cs); anything else goes to BenchmarkDotNet.
+    /// benchmark (ScaleOut/ScaleOutCommand.cs), <c>lease-starvation ...</c> where a Redis lease survives a starved pool
+    /// (ScaleOut/LeaseStarvationCommand.cs); anything else goes to BenchmarkDotNet.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
@@ -31,6 +32,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "scaleout")
         {
             return await ScaleOutCommand.RunAsync(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "lease-starvation")
+        {
+            return await LeaseStarvationCommand.RunAsync(args[1..]);
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
