@@ -8,41 +8,45 @@ using StackExchange.Redis;
 namespace ProcessHub.Benchmarks.ScaleOut;
 
 /// <summary>
-/// <c>lease-starvation [--seconds S] [--redis-server PATH]</c>: does a Redis lease survive a starved thread pool,
-/// depending on where it is renewed? A hub renews its lease on the pool (docs/benchmarks.md, "Scale-out on Redis":
-/// renewals 3-3.5 s late under load). Each way of renewing keeps a 1-s lease alive every 250 ms while every pool
-/// worker is blocked for S seconds; a probe on a raw socket of its own (no pool involved) counts how often the lease
-/// was missing. A way that keeps it alive is one the hub could adopt.
+/// <c>lease-starvation [--seconds S] [--ways pool,thread-ff,thread-sync,own] [--redis-server PATH]</c>: does a Redis
+/// lease survive a starved thread pool, depending on where it is renewed? A hub renewed its lease on the pool only
+/// (docs/benchmarks.md, "Scale-out on Redis": renewals 3-3.5 s late under load). Each way of renewing keeps a 2-s
+/// lease alive every 500 ms while every pool worker is blocked for S seconds; a probe on a raw socket of its own (no
+/// pool involved) counts how often the lease was missing. <c>own</c> is the hub's <see cref="ProcessHub.Redis.RedisLeaseRenewer"/>.
 /// </summary>
 internal static class LeaseStarvationCommand
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan RenewEvery = TimeSpan.FromMilliseconds(250);
+    // The hub's proportions (a lease renewed every quarter of it), shorter than its 5 s default.
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RenewEvery = Lease / 4;
 
     private enum Renewal
     {
         PoolTimerAsync,
         DedicatedThreadFireAndForget,
         DedicatedThreadSync,
+        OwnConnection,
     }
 
     public static async Task<int> RunAsync(string[] args)
     {
         double seconds = 5;
         string redisServer = "/usr/bin/redis-server";
+        var ways = Enum.GetValues<Renewal>().ToList();
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--redis-server": redisServer = args[++i]; break;
+                case "--ways": ways = args[++i].Split(',').Select(Parse).ToList(); break;
                 default: Console.Error.WriteLine($"lease-starvation: unknown option {args[i]}"); return 2;
             }
         }
         string directory = Path.Combine(Path.GetTempPath(), "processhub-lease-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         await using var redis = await RedisServerProcess.StartAsync(redisServer, directory, cpus: null).ConfigureAwait(false);
         Console.WriteLine($"lease-starvation: a {Lease.TotalSeconds:0}-s lease renewed every {RenewEvery.TotalMilliseconds:0} ms; every pool worker blocked for {seconds:0.#} s");
-        foreach (var renewal in Enum.GetValues<Renewal>())
+        foreach (var renewal in ways)
         {
             var (missing, checks, failures) = Measure(redis.Port, renewal, TimeSpan.FromSeconds(seconds));
             Console.WriteLine($"lease-starvation: {Describe(renewal)}: missing in {missing} of {checks} checks, {failures} renewals failed");
@@ -50,11 +54,21 @@ internal static class LeaseStarvationCommand
         return 0;
     }
 
+    private static Renewal Parse(string way) => way switch
+    {
+        "pool" => Renewal.PoolTimerAsync,
+        "thread-ff" => Renewal.DedicatedThreadFireAndForget,
+        "thread-sync" => Renewal.DedicatedThreadSync,
+        "own" => Renewal.OwnConnection,
+        _ => throw new ArgumentException($"lease-starvation: unknown way {way} (pool, thread-ff, thread-sync, own)"),
+    };
+
     private static string Describe(Renewal renewal) => renewal switch
     {
-        Renewal.PoolTimerAsync => "pool (PeriodicTimer + StringSetAsync, as the hub does)",
+        Renewal.PoolTimerAsync => "pool (PeriodicTimer + StringSetAsync, the library's renewal in the hub)",
         Renewal.DedicatedThreadFireAndForget => "dedicated thread, StringSet FireAndForget",
-        _ => "dedicated thread, StringSet synchronous",
+        Renewal.DedicatedThreadSync => "dedicated thread, StringSet synchronous",
+        _ => "own connection from a dedicated thread (the hub's RedisLeaseRenewer)",
     };
 
     private static (int Missing, int Checks, int Failures) Measure(int port, Renewal renewal, TimeSpan starvation)
@@ -72,6 +86,9 @@ internal static class LeaseStarvationCommand
         int failures = 0;
         Thread? thread = null;
         Task? timer = null;
+        using var own = renewal == Renewal.OwnConnection
+            ? ProcessHub.Redis.RedisLeaseRenewer.Start(ConfigurationOptions.Parse($"127.0.0.1:{port}"), key, Lease, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+            : null;
         if (renewal == Renewal.PoolTimerAsync)
         {
             timer = Task.Run(async () =>
@@ -97,7 +114,7 @@ internal static class LeaseStarvationCommand
                 }
             });
         }
-        else
+        else if (renewal != Renewal.OwnConnection)
         {
             var flags = renewal == Renewal.DedicatedThreadFireAndForget ? CommandFlags.FireAndForget : CommandFlags.None;
             thread = new Thread(() =>

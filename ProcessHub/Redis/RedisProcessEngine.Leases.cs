@@ -35,6 +35,8 @@ internal sealed partial class RedisProcessEngine
                 }
                 try
                 {
+                    // Renewed here through the library too (the only renewal when the hub's own lease connection
+                    // cannot be used, see RedisLeaseRenewer); this loop also judges the other hubs' leases.
                     await _db.StringSetAsync(_keys.Lease(HubId), "1", _options.Lease).ConfigureAwait(false);
                     // Only a hub that has itself been connected for a whole lease judges others: after an outage every
                     // lease may have lapsed, and their hubs need that long to renew them.

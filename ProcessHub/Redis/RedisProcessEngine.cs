@@ -32,6 +32,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private string _epoch = "";
     private Task _applier = Task.CompletedTask;
     private Task _leases = Task.CompletedTask;
+    private RedisLeaseRenewer? _leaseRenewer;
     private int _disposed;
 
     public RedisProcessEngine(ProcessRegistry registry, RedisEngineOptions options, HubOptions hubOptions, TimeProvider time, ILogger logger)
@@ -111,6 +112,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _connectedSince = _time.GetTimestamp();
         _applier = Task.Run(() => ApplyLoopAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
+        _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
         _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
     }
 
@@ -189,6 +191,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         await _stopping.CancelAsync().ConfigureAwait(false);
         _incoming.Writer.TryComplete();
         await Task.WhenAll(_applier, _leases).ConfigureAwait(false);
+        // Stopped before the lease is deleted below, so that it cannot set it again after.
+        _leaseRenewer?.Dispose();
         if (_redis is { IsConnected: true })
         {
             await EndOwnProcessesAsync("the hub running this process stopped").ConfigureAwait(false);

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+using NUnit.Framework;
+using ProcessHub.Redis;
+using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// The hub's own lease connection (<see cref="RedisLeaseRenewer"/>) against a real Redis that asks for a password:
+/// it authenticates, selects the configured database and keeps the lease with the lease's time to live; a wrong
+/// password is a warning that names neither password, and no lease. That it survives a starved thread pool, which
+/// is why it exists, is shown with the real benchmark tool in <c>ScaleOutBenchSmokeTests</c>.
+/// </summary>
+[TestFixture]
+[Category("process")]
+public sealed class RedisLeaseRenewerTests
+{
+    private const string Password = "lease-test-password";
+
+    [Test]
+    public async Task With_the_password_it_keeps_the_lease_in_the_configured_database_and_with_a_wrong_one_it_says_so_without_the_password()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var admin = await redis.ConnectAsync();
+        // The admin connection authenticated before; every connection from here on must give the password.
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CONFIG", "SET", "requirepass", Password);
+        var database = admin.GetDatabase(3);
+        using var logs = new CapturingLoggerProvider();
+        var logger = logs.CreateLogger("ProcessHub.Redis");
+
+        using (RedisLeaseRenewer.Start(ConfigurationOptions.Parse($"{redis.Configuration},password={Password},defaultDatabase=3"), "lease:good", TimeSpan.FromSeconds(2), logger))
+        {
+            var ttl = await Eventually.HoldsAsync(() => database.KeyTimeToLiveAsync("lease:good"), t => t is not null, "the lease set in database 3");
+            Assert.That(ttl!.Value, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(TimeSpan.FromSeconds(2)), "the lease's time to live");
+        }
+
+        string wrong = "not-the-" + Password;
+        using (RedisLeaseRenewer.Start(ConfigurationOptions.Parse($"{redis.Configuration},password={wrong}"), "lease:bad", TimeSpan.FromSeconds(2), logger))
+        {
+            await Eventually.HoldsAsync(() => logs.Lines.Any(l => l.Contains("lease renewal over its own connection failed", StringComparison.Ordinal)), "the failed renewal's warning");
+        }
+        Assert.That(await admin.GetDatabase().KeyExistsAsync("lease:bad"), Is.False, "no lease without the right password");
+        Assert.That(logs.Lines, Has.None.Contains(Password), "no log line holds a password");
+    }
+}
