@@ -170,16 +170,25 @@ internal sealed class Churner
             {
                 using var client = await OpenRawAsync(AnyUser(), cancellation).ConfigureAwait(false);
                 await client.SendAsync(RawClient.Text("{\"type\":\"ping\",\"request_id\":"), cancellation).ConfigureAwait(false);
-                // The user's live events may come first; the reply is the first message that is not one.
+                // The user's live events may come first, and so may the hub's heartbeat ping (every 5 s here; seen once
+                // in an 8-minute soak): the reply is the first text message that is not an event.
                 string text;
-                do
+                (byte Opcode, byte[] Payload)? reply;
+                while (true)
                 {
-                    var reply = await client.ReadFrameAsync(cancellation).ConfigureAwait(false);
+                    reply = await client.ReadFrameAsync(cancellation).ConfigureAwait(false);
+                    if (reply is { Opcode: 0x9 or 0xA })
+                    {
+                        continue;
+                    }
                     text = reply is { } frame ? Encoding.UTF8.GetString(frame.Payload) : "";
+                    if (!text.StartsWith("{\"type\":\"process_", StringComparison.Ordinal))
+                    {
+                        break;
+                    }
                 }
-                while (text.StartsWith("{\"type\":\"process_", StringComparison.Ordinal));
                 Expect(text.Contains("\"code\":\"bad_request\"", StringComparison.Ordinal) && text.Contains("malformed JSON", StringComparison.Ordinal),
-                    "malformed JSON gets bad_request and the connection stays open", text);
+                    "malformed JSON gets bad_request and the connection stays open", reply is { } last ? $"opcode {last.Opcode}: {text}" : "the connection ended");
                 await client.SendAsync(RawClient.Frame(0x8, [0x03, 0xE8]), cancellation).ConfigureAwait(false);
                 var close = await client.ReadUntilCloseAsync(cancellation).ConfigureAwait(false);
                 Expect(close.Code == 1000, "a close after an error is echoed", $"{close.Code}");
