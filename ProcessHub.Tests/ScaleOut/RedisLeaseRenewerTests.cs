@@ -9,7 +9,8 @@ namespace ProcessHub.Tests.ScaleOut;
 
 /// <summary>
 /// The hub's own lease connection (<see cref="RedisLeaseRenewer"/>) against a real Redis that asks for a password:
-/// it authenticates, selects the configured database and keeps the lease with the lease's time to live; a wrong
+/// it authenticates, selects the configured database and keeps the lease with the lease's time to live, by address
+/// or by host name; a wrong
 /// password is a warning that names neither password, and no lease. That it survives a starved thread pool, which
 /// is why it exists, is shown with the real benchmark tool in <c>ScaleOutBenchSmokeTests</c>.
 /// </summary>
@@ -34,6 +35,12 @@ public sealed class RedisLeaseRenewerTests
         {
             var ttl = await Eventually.HoldsAsync(() => database.KeyTimeToLiveAsync("lease:good"), t => t is not null, "the lease set in database 3");
             Assert.That(ttl!.Value, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(TimeSpan.FromSeconds(2)), "the lease's time to live");
+        }
+
+        // By name: "localhost" may resolve to ::1 first while this Redis listens on 127.0.0.1 only.
+        using (RedisLeaseRenewer.Start(ConfigurationOptions.Parse($"localhost:{redis.Port},password={Password}"), "lease:named", TimeSpan.FromSeconds(2), logger))
+        {
+            await Eventually.HoldsAsync(() => admin.GetDatabase().KeyExistsAsync("lease:named"), exists => exists, "the lease set through localhost");
         }
 
         string wrong = "not-the-" + Password;

@@ -38,7 +38,10 @@ internal sealed class RedisLeaseRenewer : IDisposable
 
     private RedisLeaseRenewer(ConfigurationOptions configuration, string key, TimeSpan lease, ILogger logger)
     {
-        _endPoint = configuration.EndPoints[0];
+        // "redis" alone means port 6379, as the library reads it.
+        var withPorts = configuration.Clone();
+        withPorts.SetDefaultPorts();
+        _endPoint = withPorts.EndPoints[0];
         _user = configuration.User;
         _password = configuration.Password;
         _database = configuration.DefaultDatabase ?? 0;
