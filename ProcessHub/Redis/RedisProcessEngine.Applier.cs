@@ -41,7 +41,7 @@ internal sealed partial class RedisProcessEngine
         {
             // Awaited here rather than through a ContinueWith, which would queue the producer's answer to the thread
             // pool once more after the waiter's own asynchronous continuation (docs/benchmarks.md, "Scale-out on Redis").
-            await waiter.Task.WaitAsync(NudgeAfter, _time).ConfigureAwait(false);
+            await waiter.Task.WaitAsync(TimeSpan.FromTicks(Math.Min(NudgeAfter.Ticks, _options.CancelWait.Ticks)), _time).ConfigureAwait(false);
             return;
         }
         catch (TimeoutException)
@@ -53,7 +53,7 @@ internal sealed partial class RedisProcessEngine
         }
         try
         {
-            await waiter.Task.WaitAsync(_options.CancelWait - NudgeAfter, _time).ConfigureAwait(false);
+            await waiter.Task.WaitAsync(TimeSpan.FromTicks(Math.Max(0, (_options.CancelWait - NudgeAfter).Ticks)), _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
