@@ -74,14 +74,8 @@ public sealed class PipelinedReportsTests
         long commitsBefore = hub.Store.Statistics.Commits;
         const int Reports = 30;
 
-        await using (var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        await using (var holder = await HoldWriteLockAsync(data))
         {
-            await holder.OpenAsync();
-            await using (var begin = holder.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE";
-                await begin.ExecuteNonQueryAsync();
-            }
             var pipeline = new StringBuilder();
             for (int i = 1; i <= Reports; i++)
             {
@@ -93,9 +87,7 @@ public sealed class PipelinedReportsTests
             // would be, the others unread behind its answer.
             await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 1 + Reports, "every pipelined report was ordered while the store waited");
             Assert.That(hub.Store.Statistics.Commits, Is.EqualTo(commitsBefore), "nothing could be committed yet");
-            await using var rollback = holder.CreateCommand();
-            rollback.CommandText = "ROLLBACK";
-            await rollback.ExecuteNonQueryAsync();
+            await ExecuteAsync(holder, "ROLLBACK");
         }
 
         for (int i = 1; i <= Reports; i++)
@@ -118,21 +110,13 @@ public sealed class PipelinedReportsTests
         string id = await CreateAsync(hub, token);
         await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
 
-        await using (var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        await using (var holder = await HoldWriteLockAsync(data))
         {
-            await holder.OpenAsync();
-            await using (var begin = holder.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE";
-                await begin.ExecuteNonQueryAsync();
-            }
             // The first waits for the store while the second is already in the connection's buffer.
             await worker.SendAsync(Post($"/api/processes/{id}/progress", token, """{"current":1,"total":20}""", close: true)
                 + Post($"/api/processes/{id}/progress", token, """{"current":2,"total":20}"""));
             await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 2, "the first report was ordered");
-            await using var rollback = holder.CreateCommand();
-            rollback.CommandText = "ROLLBACK";
-            await rollback.ExecuteNonQueryAsync();
+            await ExecuteAsync(holder, "ROLLBACK");
         }
 
         var first = await worker.ReadResponseAsync();
@@ -190,4 +174,20 @@ public sealed class PipelinedReportsTests
 
     private static string Get(string path, string token, bool close = false) =>
         $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{(close ? "Connection: close\r\n" : "")}\r\n";
+
+    /// <summary>Another connection holding the database's write lock: the hub's writer waits until it is rolled back.</summary>
+    private static async Task<SqliteConnection> HoldWriteLockAsync(DataDirectory data)
+    {
+        var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False");
+        await holder.OpenAsync();
+        await ExecuteAsync(holder, "BEGIN IMMEDIATE");
+        return holder;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
 }
