@@ -26,7 +26,12 @@ public sealed class FirstFrameInlineTests
             Assert.That(list.Type, Is.EqualTo("process_list"));
             Assert.That(scheduler.Scheduled, Is.Zero, "the list was sent on the opening thread");
 
-            // What comes later is the scheduler's (here: never sent), as before.
+            // What comes later is the scheduler's (here: never sent), as before. The client can read the list before
+            // the opening thread's drain has looked at the queue once more and let go of it; a frame queued in that
+            // window rides the same drain, rightly. So wait until the connection's queue is idle (nothing queued,
+            // no drain running), which is when the next frame must go to the scheduler.
+            var connection = host.App.Server.WebSocketConnections.Single();
+            await Eventually.HoldsAsync(() => connection.IsIdle, "the opening drain let go of the queue");
             host.App.Producer.Start("export", "alice", total: 1);
             await Eventually.HoldsAsync(() => scheduler.Scheduled == 1, "the started event was handed to the scheduler");
         }

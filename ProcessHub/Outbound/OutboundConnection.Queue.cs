@@ -68,6 +68,18 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>Nothing queued and no drain running: the next frame queued starts a drain through the scheduler.</summary>
+    internal bool IsIdle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count == 0 && !_draining;
+            }
+        }
+    }
+
     /// <summary>Queues one reference to <paramref name="frame"/> (the queue adds its own; the caller keeps theirs).</summary>
     internal EnqueueResult Enqueue(SharedFrame frame)
     {

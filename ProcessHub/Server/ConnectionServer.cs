@@ -74,6 +74,9 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     public int OpenWebSockets => _webSockets.Count;
 
+    /// <summary>The open WebSockets' outbound sides, for tests that must see a queue idle before they go on.</summary>
+    internal IEnumerable<OutboundConnection> WebSocketConnections => _webSockets.Values;
+
     /// <summary>WebSockets opened since start.</summary>
     public long WebSocketsOpened => Interlocked.Read(ref _webSocketsOpened);
 
