@@ -102,11 +102,26 @@ internal sealed class Churner
         }
         if (readList)
         {
-            var list = await client.ReadFrameAsync(cancellation).ConfigureAwait(false);
+            // The hub's heartbeat ping can come before the list (a control frame, not a message; docs/protocol.md 5.6):
+            // seen once when a tick fell between the connection's registration and its list.
+            var list = await ReadFrameAfterPingsAsync(client, cancellation).ConfigureAwait(false);
             Expect(list is { Opcode: 0x1 } frame && Encoding.UTF8.GetString(frame.Payload).StartsWith("{\"type\":\"process_list\"", StringComparison.Ordinal),
                 "the first frame is process_list", list is null ? "the connection ended" : $"opcode {list.Value.Opcode}");
         }
         return client;
+    }
+
+    /// <summary>The next frame that is not a ping or a pong; null when the connection ended.</summary>
+    private static async Task<(byte Opcode, byte[] Payload)?> ReadFrameAfterPingsAsync(RawClient client, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            var frame = await client.ReadFrameAsync(cancellation).ConfigureAwait(false);
+            if (frame is not { Opcode: 0x9 or 0xA })
+            {
+                return frame;
+            }
+        }
     }
 
     private async Task ResetAfterListAsync(CancellationToken cancellation)
@@ -176,11 +191,7 @@ internal sealed class Churner
                 (byte Opcode, byte[] Payload)? reply;
                 while (true)
                 {
-                    reply = await client.ReadFrameAsync(cancellation).ConfigureAwait(false);
-                    if (reply is { Opcode: 0x9 or 0xA })
-                    {
-                        continue;
-                    }
+                    reply = await ReadFrameAfterPingsAsync(client, cancellation).ConfigureAwait(false);
                     text = reply is { } frame ? Encoding.UTF8.GetString(frame.Payload) : "";
                     if (!text.StartsWith("{\"type\":\"process_", StringComparison.Ordinal))
                     {
