@@ -30,12 +30,17 @@ internal sealed class DurableHub : IAsyncDisposable
 
     /// <param name="port">0 for one the kernel picks; the previous hub's port to restart where workers and tabs expect it.</param>
     /// <param name="lockTimeout">How long the store's writer waits for a lock another connection holds (the default when null).</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null)
+    /// <param name="configure">Changes the store's options further (the data directory and the above are set first).</param>
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null)
     {
         var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
         if (lockTimeout is { } wait)
         {
-            options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount, LockTimeout = wait };
+            options = options with { LockTimeout = wait };
+        }
+        if (configure is not null)
+        {
+            options = configure(options);
         }
         var store = new SqliteProcessStore(options, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
         var app = new HubApplication(

@@ -40,6 +40,9 @@ internal sealed class MetricsEndpoint
         var storeCheckpoints = metrics.CreateCounter("processhub_store_checkpoints_total", "Write-ahead log checkpoints (run off the write path).");
         var storeCheckpointSeconds = metrics.CreateCounter("processhub_store_checkpoint_seconds_total", "Time spent in write-ahead log checkpoints (off the write path).");
         var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
+        var storeLogFrames = metrics.CreateGauge("processhub_store_log_frames", "Frames (4 KiB pages) in the write-ahead log at the last checkpoint.");
+        var storeLogRestarts = metrics.CreateCounter("processhub_store_log_restarts_total", "Times the writer folded in the rest of a long write-ahead log between two commits so that the log started over.");
+        var storeLogRestartSeconds = metrics.CreateCounter("processhub_store_log_restart_seconds_total", "The writer's time in those folds (on the write path, between commits).");
 
         var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable), else 0.");
         var engineLag = metrics.CreateGauge("processhub_engine_lag_events", "Events the shared engine holds that this hub has not applied yet.");
@@ -61,6 +64,9 @@ internal sealed class MetricsEndpoint
                 storeCheckpoints.IncTo(store.Checkpoints);
                 storeCheckpointSeconds.IncTo(store.CheckpointTime.TotalSeconds);
                 storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
+                storeLogFrames.Set(store.LogFrames);
+                storeLogRestarts.IncTo(store.LogRestarts);
+                storeLogRestartSeconds.IncTo(store.LogRestartTime.TotalSeconds);
             }
             webSockets.Set(server.OpenWebSockets);
             sseStreams.Set(limits.Streams);

@@ -42,6 +42,10 @@ internal sealed partial class SqliteProcessStore
     private SqliteCommand? _insertEvent;
     private SqliteCommand? _deleteEvent;
     private SqliteCommand? _deleteProcess;
+    private SqliteCommand? _foldInLog;
+
+    // Set by the checkpointer when the log is long and it could not fold it all in (see WalCheckpointer).
+    private int _logRestartRequested;
 
     private void WriterLoop()
     {
@@ -70,6 +74,10 @@ internal sealed partial class SqliteProcessStore
                     break;
                 }
                 WriteThenPublish(batch);
+                if (Volatile.Read(ref _logRestartRequested) != 0)
+                {
+                    FoldInRestOfLog();
+                }
             }
             if (_stopping && _queue.IsEmpty)
             {
@@ -129,6 +137,36 @@ internal sealed partial class SqliteProcessStore
                 }
             }
         }
+    }
+
+    private void RequestLogRestart() => Volatile.Write(ref _logRestartRequested, 1);
+
+    /// <summary>
+    /// Between two commits, with this batch already published: folds in what the checkpointer's last pass could not
+    /// (the frames written while it ran), so that the next commit starts the log over (see <see cref="WalCheckpointer"/>).
+    /// While the checkpointer is in a pass this one is refused at once (busy) and tried again after the next commit.
+    /// </summary>
+    private void FoldInRestOfLog()
+    {
+        long started = Stopwatch.GetTimestamp();
+        WalCheckpointResult result;
+        try
+        {
+            result = WalCheckpointResult.Run(_foldInLog!);
+        }
+        catch (SqliteException ex)
+        {
+            // Not a reason to stop taking events: the log only stays longer, and the checkpointer asks again.
+            _logger.LogWarning("folding in the write-ahead log failed: {Message}", ex.Message);
+            Volatile.Write(ref _logRestartRequested, 0);
+            return;
+        }
+        if (result.Busy)
+        {
+            return;
+        }
+        Volatile.Write(ref _logRestartRequested, 0);
+        Statistics.CountLogRestart(Stopwatch.GetElapsedTime(started));
     }
 
     private static void FailAll(List<StoreCommand> batch, Exception failure)
@@ -318,6 +356,7 @@ internal sealed partial class SqliteProcessStore
         _insertEvent = Prepare(connection, "INSERT INTO events (id, process, seq, kind, payload) VALUES ($id, $process, $seq, $kind, $payload)", "$id", "$process", "$seq", "$kind", "$payload");
         _deleteEvent = Prepare(connection, "DELETE FROM events WHERE id = $id", "$id");
         _deleteProcess = Prepare(connection, "DELETE FROM processes WHERE key = $key", "$key");
+        _foldInLog = Prepare(connection, "PRAGMA wal_checkpoint(PASSIVE)");
     }
 
     private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
@@ -348,5 +387,6 @@ internal sealed partial class SqliteProcessStore
         _insertEvent?.Dispose();
         _deleteEvent?.Dispose();
         _deleteProcess?.Dispose();
+        _foldInLog?.Dispose();
     }
 }

@@ -18,6 +18,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     public const string FileName = "processhub.db";
     private const string LockFileName = "processhub.lock";
 
+    // A log frame: a 24-byte header and a page (SQLite's default page size, which the store keeps).
+    private const long WalFrameBytes = 24 + 4096;
+
     private readonly SqliteStoreOptions _options;
     private readonly int _historyLimit;
     private readonly ILogger _logger;
@@ -82,7 +85,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
             var processes = Load(_connection);
             PrepareStatements(_connection);
-            _checkpointer = new WalCheckpointer(OpenConnection(), _options.CheckpointInterval, Statistics, _logger);
+            _checkpointer = new WalCheckpointer(OpenConnection(), _options.CheckpointInterval, _options.LogRestartFrames, RequestLogRestart, Statistics, _logger);
             _writer = new Thread(WriterLoop) { IsBackground = true, Name = "processhub-store-writer" };
             _writer.Start();
             return new StoredProcesses(epoch, processes);
@@ -195,6 +198,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         Pragma(connection, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}");
         // Checkpoints run on the checkpointer's connection, never inside a commit on the write path.
         Pragma(connection, "PRAGMA wal_autocheckpoint = 0");
+        // When the log starts over, a file that a burst grew well past the restart bound is cut back to twice it; below
+        // that it is written over in place, with no blocks to allocate.
+        Pragma(connection, $"PRAGMA journal_size_limit = {_options.LogRestartFrames * 2 * WalFrameBytes}");
         if (_options.MaxPageCount > 0)
         {
             Pragma(connection, $"PRAGMA max_page_count = {_options.MaxPageCount}");

@@ -12,6 +12,13 @@ public sealed record SqliteStoreOptions
     /// <summary>How often the write-ahead log is folded back into the database, off the write path.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Past this many frames (4 KiB pages) in the write-ahead log, a checkpoint that could not fold the whole log in
+    /// (the writer kept committing) has the writer fold in the rest between two commits, so that the log starts over
+    /// instead of growing for as long as the load lasts (docs/protocol.md section 10). 4,096 frames is 16 MiB.
+    /// </summary>
+    internal long LogRestartFrames { get; init; } = 4096;
+
     /// <summary>How long opening waits for a lock another process holds before it gives up with a clear error.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(2);
 

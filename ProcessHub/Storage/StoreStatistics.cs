@@ -9,6 +9,9 @@ public sealed class StoreStatistics
     private long _checkpoints;
     private long _checkpointTicksMax;
     private long _checkpointTicksTotal;
+    private long _logFrames;
+    private long _logRestarts;
+    private long _logRestartTicks;
 
     public long Commits => Interlocked.Read(ref _commits);
     public long EventsWritten => Interlocked.Read(ref _eventsWritten);
@@ -23,6 +26,15 @@ public sealed class StoreStatistics
 
     public TimeSpan CheckpointTime => TimeSpan.FromTicks(Interlocked.Read(ref _checkpointTicksTotal));
 
+    /// <summary>Frames in the write-ahead log at the last checkpoint: what the log holds, bounded by the restarts below.</summary>
+    public long LogFrames => Interlocked.Read(ref _logFrames);
+
+    /// <summary>Times the writer folded in the rest of a long log between two commits, so that the log started over.</summary>
+    public long LogRestarts => Interlocked.Read(ref _logRestarts);
+
+    /// <summary>The writer's time in those folds: the one checkpoint work that is on the write path.</summary>
+    public TimeSpan LogRestartTime => TimeSpan.FromTicks(Interlocked.Read(ref _logRestartTicks));
+
     internal void CountCommit(int events, TimeSpan took)
     {
         Interlocked.Increment(ref _commits);
@@ -30,8 +42,15 @@ public sealed class StoreStatistics
         Interlocked.Add(ref _commitTicks, took.Ticks);
     }
 
-    internal void CountCheckpoint(TimeSpan took)
+    internal void CountLogRestart(TimeSpan took)
     {
+        Interlocked.Increment(ref _logRestarts);
+        Interlocked.Add(ref _logRestartTicks, took.Ticks);
+    }
+
+    internal void CountCheckpoint(TimeSpan took, long logFrames)
+    {
+        Interlocked.Exchange(ref _logFrames, logFrames);
         Interlocked.Increment(ref _checkpoints);
         Interlocked.Add(ref _checkpointTicksTotal, took.Ticks);
         long ticks = took.Ticks;

@@ -10,6 +10,13 @@ namespace ProcessHub.Storage;
 /// checkpoints off), so the 20-70 ms a checkpoint can take on a busy disk stays out of the delivery path.
 /// </summary>
 /// <remarks>
+/// A passive checkpoint alone does not bound the log: SQLite writes the log from its start again only when a write
+/// begins with every frame folded in, and a writer that commits while each checkpoint runs (any steady load above a
+/// commit per checkpoint's length: 1,000 events a second grew it by 9.5 MB a second, without end) never sees that.
+/// So when a pass finds the log longer than <see cref="SqliteStoreOptions.LogRestartFrames"/>, the writer is asked (<c>requestLogRestart</c>) to fold in the rest itself between two commits: only
+/// the frames written during this pass, after which its next commit starts the log over.
+/// </remarks>
+/// <remarks>
 /// It runs on a thread of its own, not on the thread pool: a checkpoint blocks in SQLite for as long as its writes and
 /// two fsyncs take (20-250 ms measured on a shared VM, docs/benchmarks.md "Durable store"), and a pool thread blocked
 /// that long is one less for the flushers, the HTTP handlers and the producers' continuations, which on a hub with one
@@ -21,15 +28,19 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private readonly StoreStatistics _statistics;
     private readonly ILogger _logger;
     private readonly TimeSpan _interval;
+    private readonly long _logRestartFrames;
+    private readonly Action _requestLogRestart;
     private readonly ManualResetEventSlim _stopping = new();
     private readonly Thread _thread;
 
-    public WalCheckpointer(SqliteConnection connection, TimeSpan interval, StoreStatistics statistics, ILogger logger)
+    public WalCheckpointer(SqliteConnection connection, TimeSpan interval, long logRestartFrames, Action requestLogRestart, StoreStatistics statistics, ILogger logger)
     {
         _connection = connection;
         _statistics = statistics;
         _logger = logger;
         _interval = interval;
+        _logRestartFrames = logRestartFrames;
+        _requestLogRestart = requestLogRestart;
         _thread = new Thread(Run) { IsBackground = true, Name = "processhub-store-checkpointer" };
         _thread.Start();
     }
@@ -65,9 +76,10 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 return;
             }
             long started = Stopwatch.GetTimestamp();
+            WalCheckpointResult result;
             try
             {
-                command.ExecuteNonQuery();
+                result = WalCheckpointResult.Run(command);
             }
             catch (Exception ex)
             {
@@ -75,7 +87,11 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 _logger.LogWarning("checkpoint failed: {Message}", ex.Message);
                 continue;
             }
-            _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started));
+            _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started), result.LogFrames);
+            if (result.LogFrames >= _logRestartFrames)
+            {
+                _requestLogRestart();
+            }
         }
     }
 }
