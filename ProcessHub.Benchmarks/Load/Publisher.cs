@@ -13,6 +13,10 @@ internal sealed class Publisher : IDisposable
     private readonly string? _token;
     private long _errors;
     private long _lateSends;
+    private long _drops;
+
+    // A connection closed this many times in a row is a server that is gone, not one that shed a request.
+    private const int MaxDropsInARow = 3;
 
     /// <summary>Paced sends of the last <see cref="Paced"/> that left more than 1 ms after their due time.</summary>
     public long LateSends => Volatile.Read(ref _lateSends);
@@ -43,6 +47,7 @@ internal sealed class Publisher : IDisposable
         long last = first + count - 1;
         RunOnAll(connection =>
         {
+            int droppedInARow = 0;
             for (int guard = 0; guard < 10_000_000; guard++)
             {
                 // Claim up to PipelineDepth indices below the last one and send them pipelined.
@@ -53,7 +58,24 @@ internal sealed class Publisher : IDisposable
                     return;
                 }
                 long ts = MonotonicClock.Now;
-                int failed = connection.SendPipelined(take, RequestBytes, (span, i) => WriteRequest(connection, span, from + i, ts));
+                int failed;
+                try
+                {
+                    failed = connection.SendPipelined(take, RequestBytes, (span, i) => WriteRequest(connection, span, from + i, ts));
+                    droppedInARow = 0;
+                }
+                catch (Exception ex) when ((ex is IOException or System.Net.Sockets.SocketException) && ++droppedInARow < MaxDropsInARow)
+                {
+                    // A server may close a connection whose pipelined request failed (ProcessHub does after a 503 when
+                    // its engine timed out on a machine under heavy load): what was not answered counts as failed, and
+                    // the connection is opened again, as a worker would.
+                    if (Interlocked.Increment(ref _drops) == 1)
+                    {
+                        Console.Error.WriteLine($"publish: {_target.Name} closed a publishing connection ({ex.Message}); reconnecting");
+                    }
+                    connection.Reset();
+                    failed = take;
+                }
                 if (failed > 0)
                 {
                     Interlocked.Add(ref _errors, failed);
