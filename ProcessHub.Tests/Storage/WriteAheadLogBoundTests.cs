@@ -48,7 +48,7 @@ public sealed class WriteAheadLogBoundTests
 
         long commits = statistics.Commits;
         long fileBytes = new FileInfo(log).Length;
-        Assert.That(fileBytes, Is.LessThan(commits * FrameBytes / 4),
+        Assert.That(fileBytes, Is.LessThan(commits * FrameBytes / 2),
             $"{commits} commits wrote at least {commits * FrameBytes / 1024 / 1024} MiB into the log; its file is {fileBytes / 1024} KiB after {statistics.LogRestarts} restarts");
     }
 }
