@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
+using SQLitePCL;
 
 namespace ProcessHub.Storage;
 
@@ -36,17 +38,23 @@ internal sealed partial class SqliteProcessStore
         }
         // One pass over the events in the order they were committed: a process's events arrive in seq order. Events
         // name their process by its key, so no string is read per event (a million events at the restart target).
-        using (var readEvents = connection.CreateCommand())
+        // The statement is stepped through the provider's own SQLite handle rather than a data reader: a payload is
+        // read where SQLite holds it and copied once, into the frame that history keeps, instead of into a byte
+        // array first (a million of them, garbage right after, were most of a restart's allocation and GC).
+        var db = connection.Handle!;
+        Check(raw.sqlite3_prepare_v2(db, "SELECT id, process, seq, kind, payload FROM events ORDER BY id", out var readEvents), db);
+        using (readEvents)
         {
-            readEvents.CommandText = "SELECT id, process, seq, kind, payload FROM events ORDER BY id";
-            using var rows = readEvents.ExecuteReader();
-            while (rows.Read())
+            int step;
+            while ((step = raw.sqlite3_step(readEvents)) == raw.SQLITE_ROW)
             {
-                long id = rows.GetInt64(0);
+                long id = raw.sqlite3_column_int64(readEvents, 0);
                 _nextEventId = Math.Max(_nextEventId, id + 1);
-                if (byKey.TryGetValue(rows.GetInt64(1), out var process))
+                if (byKey.TryGetValue(raw.sqlite3_column_int64(readEvents, 1), out var process))
                 {
-                    process.Events.Add(new StoredEvent(rows.GetInt64(2), (HubEventKind)rows.GetInt32(3), (byte[])rows.GetValue(4)));
+                    var kind = (HubEventKind)raw.sqlite3_column_int(readEvents, 3);
+                    var frame = SharedFrame.CreateText(raw.sqlite3_column_blob(readEvents, 4), StoredEvent.FrameKindOf(kind));
+                    process.Events.Add(new StoredEvent(raw.sqlite3_column_int64(readEvents, 2), kind, ReadOnlyMemory<byte>.Empty, frame));
                     process.EventIds.Add(id);
                 }
                 else
@@ -54,6 +62,7 @@ internal sealed partial class SqliteProcessStore
                     _deletable.Enqueue(id); // left behind by a process removed meanwhile
                 }
             }
+            Check(step == raw.SQLITE_DONE ? raw.SQLITE_OK : step, db);
         }
         var processes = new List<StoredProcess>(byKey.Count);
         foreach (var process in byKey.Values.OrderBy(p => p.StartedAt))
@@ -64,6 +73,9 @@ internal sealed partial class SqliteProcessStore
     }
 
     private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    /// <summary>Throws the provider's own exception for a failed call, as its commands would (SqliteOpenErrors reads it).</summary>
+    private static void Check(int result, sqlite3 db) => SqliteException.ThrowExceptionForRC(result, db);
 
     /// <summary>One process as read, before its events are checked and its state brought up to its last event.</summary>
     private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState)
@@ -93,6 +105,7 @@ internal sealed partial class SqliteProcessStore
             for (int i = 0; i < start; i++)
             {
                 store._deletable.Enqueue(EventIds[i]);
+                Events[i].Frame?.Release();
             }
             var kept = Events.GetRange(start, Events.Count - start);
             var rows = new StoredRows(Key);
@@ -105,7 +118,7 @@ internal sealed partial class SqliteProcessStore
             if (kept.Count > 0 && kept[^1].Seq > state.Seq && !state.IsEnded)
             {
                 var last = kept[^1];
-                var payload = EventPayload.Parse(last.Payload.Span);
+                var payload = EventPayload.Parse(last.PayloadSpan);
                 state = state with
                 {
                     Seq = last.Seq,
@@ -119,6 +132,10 @@ internal sealed partial class SqliteProcessStore
                 foreach (long id in rows.Events)
                 {
                     store._deletable.Enqueue(id);
+                }
+                foreach (var dropped in kept)
+                {
+                    dropped.Frame?.Release();
                 }
                 rows.Events.Clear();
                 kept.Clear();

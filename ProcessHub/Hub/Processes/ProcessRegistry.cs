@@ -89,7 +89,9 @@ internal sealed class ProcessRegistry
             // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
             foreach (var kept in process.Events)
             {
-                var frame = SharedFrame.CreateText(kept.Payload.Span, kept.Kind == HubEventKind.Progress ? FrameKind.Progress : FrameKind.Essential, record.CoalesceKey);
+                // A frame the store built comes with its reference, which is released here like a new one's.
+                var frame = kept.Frame ?? SharedFrame.CreateText(kept.Payload.Span, StoredEvent.FrameKindOf(kept.Kind));
+                frame.AssignCoalesceKey(record.CoalesceKey);
                 record.AppendHistory(frame, kept.Kind);
                 frame.Release();
             }
