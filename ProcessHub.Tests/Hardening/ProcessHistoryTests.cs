@@ -15,15 +15,22 @@ namespace ProcessHub.Tests.Hardening;
 [Category("unit")]
 public sealed class ProcessHistoryTests
 {
-    [TestCase(1000, 3)]
-    [TestCase(1000, 1000)]
-    [TestCase(1000, 2500)]
-    [TestCase(5, 17)]
-    [TestCase(1, 4)]
-    public void Every_retained_event_is_kept_in_order(int limit, int events)
+    // A restart reserves room for the events it restores (ReserveHistory) before it appends them: the ring must
+    // behave the same whatever room was reserved, less than the events, as many, or past the limit.
+    [TestCase(1000, 3, 0)]
+    [TestCase(1000, 1000, 0)]
+    [TestCase(1000, 2500, 0)]
+    [TestCase(5, 17, 0)]
+    [TestCase(1, 4, 0)]
+    [TestCase(1000, 1000, 1000)]
+    [TestCase(1000, 2500, 700)]
+    [TestCase(10, 25, 7)]
+    [TestCase(5, 17, 100)]
+    public void Every_retained_event_is_kept_in_order(int limit, int events, int reserved)
     {
         var state = new ProcessState(ProcessStatus.Running, 0, "{}"u8.ToArray(), DateTimeOffset.UnixEpoch);
         var record = new ProcessRecord("p", "eval", "alice", null, DateTimeOffset.UnixEpoch, state, limit, inProcess: false);
+        record.ReserveHistory(reserved);
         var frames = new List<SharedFrame>();
         for (int seq = 1; seq <= events; seq++)
         {

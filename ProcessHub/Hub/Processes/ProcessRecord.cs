@@ -139,10 +139,20 @@ internal sealed class ProcessRecord
         return _history[(_historyStart + (int)index) % _history.Length];
     }
 
-    /// <summary>Doubles the history's arrays (up to the limit), oldest event first.</summary>
-    private void GrowHistory()
+    /// <summary>Makes room for <paramref name="events"/> more retained events at once (a restart restores them all).</summary>
+    public void ReserveHistory(int events)
     {
-        int capacity = Math.Min(_historyLimit, Math.Max(InitialHistoryCapacity, _history.Length * 2));
+        int wanted = Math.Min(_historyLimit, _historyCount + events);
+        if (wanted > _history.Length)
+        {
+            GrowHistory(wanted);
+        }
+    }
+
+    /// <summary>Doubles the history's arrays (up to the limit), or grows them to <paramref name="atLeast"/>, oldest event first.</summary>
+    private void GrowHistory(int atLeast = 0)
+    {
+        int capacity = Math.Min(_historyLimit, Math.Max(atLeast, Math.Max(InitialHistoryCapacity, _history.Length * 2)));
         var history = new SharedFrame?[capacity];
         var kinds = new HubEventKind[capacity];
         for (int i = 0; i < _historyCount; i++)

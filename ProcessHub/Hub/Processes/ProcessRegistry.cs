@@ -87,6 +87,8 @@ internal sealed class ProcessRegistry
         lock (record.Gate)
         {
             // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.
+            // All at once, not by doubling: at a restart the doublings' garbage was 11 MB of RSS.
+            record.ReserveHistory(process.Events.Count);
             foreach (var kept in process.Events)
             {
                 // A frame the store built comes with its reference, which is released here like a new one's.
