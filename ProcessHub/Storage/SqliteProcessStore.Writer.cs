@@ -39,8 +39,8 @@ internal sealed partial class SqliteProcessStore
 
     private SqliteCommand? _insertProcess;
     private SqliteCommand? _updateProcess;
-    private SqliteCommand? _insertEvent;
-    private SqliteCommand? _deleteEvent;
+    private SqliteRawStatement? _insertEvent;
+    private SqliteRawStatement? _deleteEvent;
     private SqliteCommand? _deleteProcess;
     private SqliteCommand? _foldInLog;
 
@@ -210,12 +210,12 @@ internal sealed partial class SqliteProcessStore
                     if (_historyLimit > 0)
                     {
                         var insert = _insertEvent!;
-                        insert.Parameters[0].Value = nextEvent;
-                        insert.Parameters[1].Value = rows.Key;
-                        insert.Parameters[2].Value = pending.Seq;
-                        insert.Parameters[3].Value = (int)pending.Kind;
-                        insert.Parameters[4].Value = pending.Frame.Payload.ToArray();
-                        insert.ExecuteNonQuery();
+                        insert.Bind(1, nextEvent);
+                        insert.Bind(2, rows.Key);
+                        insert.Bind(3, pending.Seq);
+                        insert.Bind(4, (int)pending.Kind);
+                        insert.Bind(5, pending.Frame.Payload);
+                        insert.Execute();
                         _appendedInBatch.Add((rows, nextEvent++));
                         _appendedPerProcess[rows] = _appendedPerProcess.GetValueOrDefault(rows) + 1;
                     }
@@ -301,8 +301,8 @@ internal sealed partial class SqliteProcessStore
 
     private void DeleteEvent(long eventId)
     {
-        _deleteEvent!.Parameters[0].Value = eventId;
-        _deleteEvent.ExecuteNonQuery();
+        _deleteEvent!.Bind(1, eventId);
+        _deleteEvent.Execute();
     }
 
     private void InsertProcess(long key, PendingEvent started)
@@ -353,8 +353,8 @@ internal sealed partial class SqliteProcessStore
                 ended_at = $ended_at, result = $result, error = $error, cancelled_by = $cancelled_by
             WHERE key = $key
             """, "$key", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
-        _insertEvent = Prepare(connection, "INSERT INTO events (id, process, seq, kind, payload) VALUES ($id, $process, $seq, $kind, $payload)", "$id", "$process", "$seq", "$kind", "$payload");
-        _deleteEvent = Prepare(connection, "DELETE FROM events WHERE id = $id", "$id");
+        _insertEvent = new SqliteRawStatement(connection, "INSERT INTO events (id, process, seq, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)");
+        _deleteEvent = new SqliteRawStatement(connection, "DELETE FROM events WHERE id = ?1");
         _deleteProcess = Prepare(connection, "DELETE FROM processes WHERE key = $key", "$key");
         _foldInLog = Prepare(connection, "PRAGMA wal_checkpoint(PASSIVE)");
     }
@@ -375,8 +375,6 @@ internal sealed partial class SqliteProcessStore
     {
         _insertProcess!.Transaction = transaction;
         _updateProcess!.Transaction = transaction;
-        _insertEvent!.Transaction = transaction;
-        _deleteEvent!.Transaction = transaction;
         _deleteProcess!.Transaction = transaction;
     }
 
