@@ -2,7 +2,6 @@ using Microsoft.Data.Sqlite;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
-using SQLitePCL;
 
 namespace ProcessHub.Storage;
 
@@ -38,23 +37,19 @@ internal sealed partial class SqliteProcessStore
         }
         // One pass over the events in the order they were committed: a process's events arrive in seq order. Events
         // name their process by its key, so no string is read per event (a million events at the restart target).
-        // The statement is stepped through the provider's own SQLite handle rather than a data reader: a payload is
-        // read where SQLite holds it and copied once, into the frame that history keeps, instead of into a byte
-        // array first (a million of them, garbage right after, were most of a restart's allocation and GC).
-        var db = connection.Handle!;
-        Check(raw.sqlite3_prepare_v2(db, "SELECT id, process, seq, kind, payload FROM events ORDER BY id", out var readEvents), db);
-        using (readEvents)
+        // Read where SQLite holds each payload (SqliteRawStatement) and copied once, into the frame that history keeps,
+        // not into a byte array first: a million of those, garbage right after, were most of a restart's allocation.
+        using (var readEvents = new SqliteRawStatement(connection, "SELECT id, process, seq, kind, payload FROM events ORDER BY id"))
         {
-            int step;
-            while ((step = raw.sqlite3_step(readEvents)) == raw.SQLITE_ROW)
+            while (readEvents.Read())
             {
-                long id = raw.sqlite3_column_int64(readEvents, 0);
+                long id = readEvents.Int64(0);
                 _nextEventId = Math.Max(_nextEventId, id + 1);
-                if (byKey.TryGetValue(raw.sqlite3_column_int64(readEvents, 1), out var process))
+                if (byKey.TryGetValue(readEvents.Int64(1), out var process))
                 {
-                    var kind = (HubEventKind)raw.sqlite3_column_int(readEvents, 3);
-                    var frame = SharedFrame.CreateText(raw.sqlite3_column_blob(readEvents, 4), StoredEvent.FrameKindOf(kind));
-                    process.Events.Add(new StoredEvent(raw.sqlite3_column_int64(readEvents, 2), kind, ReadOnlyMemory<byte>.Empty, frame));
+                    var kind = (HubEventKind)readEvents.Int32(3);
+                    var frame = SharedFrame.CreateText(readEvents.Blob(4), StoredEvent.FrameKindOf(kind));
+                    process.Events.Add(new StoredEvent(readEvents.Int64(2), kind, ReadOnlyMemory<byte>.Empty, frame));
                     process.EventIds.Add(id);
                 }
                 else
@@ -62,7 +57,6 @@ internal sealed partial class SqliteProcessStore
                     _deletable.Enqueue(id); // left behind by a process removed meanwhile
                 }
             }
-            Check(step == raw.SQLITE_DONE ? raw.SQLITE_OK : step, db);
         }
         var processes = new List<StoredProcess>(byKey.Count);
         foreach (var process in byKey.Values.OrderBy(p => p.StartedAt))
@@ -73,9 +67,6 @@ internal sealed partial class SqliteProcessStore
     }
 
     private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
-
-    /// <summary>Throws the provider's own exception for a failed call, as its commands would (SqliteOpenErrors reads it).</summary>
-    private static void Check(int result, sqlite3 db) => SqliteException.ThrowExceptionForRC(result, db);
 
     /// <summary>One process as read, before its events are checked and its state brought up to its last event.</summary>
     private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState)

@@ -4,11 +4,12 @@ using SQLitePCL;
 namespace ProcessHub.Storage;
 
 /// <summary>
-/// A statement prepared once on the provider's own SQLite handle and run with direct binds: for the writer's two
-/// statements per event (append one, delete the one past the history limit). Through a <see cref="SqliteCommand"/>
-/// each run boxes its parameters, copies the payload into a new array and walks the command's statement list
-/// again; here a payload is bound from the frame that holds it. It takes part in whatever transaction the connection
-/// has open, like any statement on it.
+/// A statement prepared on the provider's own SQLite handle, bound and read directly: for the writer's two statements
+/// per event (append one, delete the one past the history limit) and for reading the events back at a restart.
+/// Through a <see cref="SqliteCommand"/> each run boxes its parameters and copies every payload into a new array,
+/// and a data reader copies every blob it returns; here a payload is bound from the frame that holds it, and read
+/// where SQLite holds it. It takes part in whatever transaction the connection has open, like any statement on it.
+/// Parameters count from 1 and columns from 0, as SQLite counts them.
 /// </summary>
 internal sealed class SqliteRawStatement : IDisposable
 {
@@ -38,6 +39,29 @@ internal sealed class SqliteRawStatement : IDisposable
             SqliteException.ThrowExceptionForRC(result, _db);
         }
     }
+
+    /// <summary>Steps to the next row: false once there is none; a failure throws the provider's <see cref="SqliteException"/>.</summary>
+    public bool Read()
+    {
+        int result = raw.sqlite3_step(_statement);
+        if (result == raw.SQLITE_ROW)
+        {
+            return true;
+        }
+        raw.sqlite3_reset(_statement);
+        if (result != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(result, _db);
+        }
+        return false;
+    }
+
+    public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+
+    public int Int32(int column) => raw.sqlite3_column_int(_statement, column);
+
+    /// <summary>The blob of the current row where SQLite holds it: valid until the next <see cref="Read"/>.</summary>
+    public ReadOnlySpan<byte> Blob(int column) => raw.sqlite3_column_blob(_statement, column);
 
     public void Dispose() => _statement.Dispose();
 
