@@ -44,7 +44,7 @@ internal sealed partial class SqliteProcessStore
     private SqliteCommand? _deleteProcess;
     private SqliteCommand? _foldInLog;
 
-    // Set by the checkpointer when the log is long and it could not fold it all in (see WalCheckpointer).
+    // Set by the checkpointer when a checkpoint found the log past the restart bound (see WalCheckpointer).
     private int _logRestartRequested;
 
     private void WriterLoop()
