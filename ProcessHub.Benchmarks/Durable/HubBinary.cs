@@ -17,6 +17,11 @@ internal sealed partial class HubBinary : IAsyncDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly TaskCompletionSource<int> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // The first lines the hub printed, for the error when it exits before listening (its log file is often in a
+    // temporary directory that is gone by the time anyone reads a CI log).
+    private readonly List<string> _firstLines = [];
+    private const int FirstLinesKept = 20;
     private int _disposed;
 
     private HubBinary(string name, Process process, StreamWriter log)
@@ -106,9 +111,15 @@ internal sealed partial class HubBinary : IAsyncDisposable
             var first = await Task.WhenAny(hub._listening.Task, exited, Task.Delay(StartTimeout)).ConfigureAwait(false);
             if (first != hub._listening.Task)
             {
-                throw new InvalidOperationException(process.HasExited
+                if (process.HasExited)
+                {
+                    // Its output may still be on the way: the exit can be seen before the last lines are read.
+                    await process.WaitForExitAsync().ConfigureAwait(false);
+                }
+                throw new InvalidOperationException((process.HasExited
                     ? $"the hub ({name}) exited with code {process.ExitCode} before listening; see {logPath}"
-                    : $"the hub ({name}) did not print its listening line within {StartTimeout.TotalSeconds:0} s; see {logPath}");
+                    : $"the hub ({name}) did not print its listening line within {StartTimeout.TotalSeconds:0} s; see {logPath}")
+                    + "; it printed:" + Environment.NewLine + hub.FirstLines());
             }
             hub.Port = await hub._listening.Task.ConfigureAwait(false);
             return hub;
@@ -134,6 +145,18 @@ internal sealed partial class HubBinary : IAsyncDisposable
         lock (_log)
         {
             _log.WriteLine(line);
+            if (_firstLines.Count < FirstLinesKept)
+            {
+                _firstLines.Add(line);
+            }
+        }
+    }
+
+    private string FirstLines()
+    {
+        lock (_log)
+        {
+            return string.Join(Environment.NewLine, _firstLines.Select(line => "  " + line));
         }
     }
 
