@@ -37,6 +37,13 @@ internal sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A free port and a directory for a Redis that is not started yet (<see cref="StartAgainAsync"/> starts it).</summary>
+    public static RedisServer Reserve(bool appendOnly = true)
+    {
+        RequiredTools.Redis(Executable);
+        return new RedisServer(appendOnly, FreePort());
+    }
+
     /// <summary>Starts redis-server (again) and waits until it answers.</summary>
     public async Task StartAgainAsync()
     {

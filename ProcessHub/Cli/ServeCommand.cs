@@ -52,6 +52,7 @@ internal sealed class ServeCommand
     private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
     private readonly Option<string> _redisPrefix = EnvironmentOption.Text("--redis-prefix", "Prefix of the keys and channels in Redis (one per deployment)", "processhub:");
     private readonly Option<int> _redisLease = EnvironmentOption.Int("--redis-lease", "Seconds after which a silent hub counts as gone: its in-process processes end with hub_lost", 5, 2, 3600);
+    private readonly Option<int> _redisStartWait = EnvironmentOption.Int("--redis-start-wait", "Seconds a hub keeps trying to reach Redis at start before it exits with code 1 (0: give up at the first failure)", 10, 0, 3600);
     private readonly Option<string> _logLevel = EnvironmentOption.Create("--log-level", "Least severe log lines written: information, or debug for a line per WebSocket opened, authenticated and closed (otherwise summed up every 10 s)", "information", raw => (raw is "information" or "debug", raw));
     private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
@@ -63,7 +64,7 @@ internal sealed class ServeCommand
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _maxProcessesPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
-            _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease, _logLevel,
+            _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease, _redisStartWait, _logLevel,
         })
         {
             root.Options.Add(option);
@@ -230,7 +231,13 @@ internal sealed class ServeCommand
                 ? null
                 : registry => new RedisProcessEngine(
                     registry,
-                    new RedisEngineOptions { Configuration = redis, KeyPrefix = result.GetValue(_redisPrefix)!, Lease = TimeSpan.FromSeconds(result.GetValue(_redisLease)) },
+                    new RedisEngineOptions
+                    {
+                        Configuration = redis,
+                        KeyPrefix = result.GetValue(_redisPrefix)!,
+                        Lease = TimeSpan.FromSeconds(result.GetValue(_redisLease)),
+                        StartWait = TimeSpan.FromSeconds(result.GetValue(_redisStartWait)),
+                    },
                     hubOptions,
                     TimeProvider.System,
                     loggerFactory.CreateLogger("ProcessHub.Redis"));

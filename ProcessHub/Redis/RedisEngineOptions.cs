@@ -24,6 +24,12 @@ public sealed record RedisEngineOptions
     /// <summary>How long a cancel waits for the producer's hub to end the process before ending it itself.</summary>
     public TimeSpan CancelWait { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a hub that cannot reach Redis (or load from it) at start keeps trying before it exits with code 1:
+    /// hubs and their Redis are often started together, and Redis may answer a moment after the hub asks.
+    /// </summary>
+    public TimeSpan StartWait { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a call may wait for Redis; past it the producer gets 503.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
 }

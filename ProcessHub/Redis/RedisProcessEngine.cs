@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Threading.Channels;
@@ -85,35 +86,67 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         configuration.AsyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.SyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.ClientName = "processhub-" + HubId;
-        _redis = ConnectionMultiplexer.Connect(configuration);
-        if (!_redis.IsConnected)
-        {
-            _redis.Dispose();
-            throw new Storage.StoreOpenException($"cannot reach Redis at {RedactedConfiguration()}: is it running, and is --redis right?");
-        }
-        _db = _redis.GetDatabase();
-        _redis.ConnectionFailed += (_, e) => OnConnectionFailed(e);
-        _redis.ConnectionRestored += (_, e) => OnConnectionRestored(e);
-        try
-        {
-            RenewLease();
-            var subscriber = _redis.GetSubscriber();
-            subscriber.Subscribe(_keys.Events).OnMessage(message => _incoming.Writer.TryWrite((byte[])message.Message!));
-            subscriber.Subscribe(_keys.Control).OnMessage(message => OnControl(message.Message.ToString()));
-            _epoch = EnsureEpochAsync().GetAwaiter().GetResult();
-            Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
-            _registry.Restore(LoadAllAsync(_epoch).GetAwaiter().GetResult());
-        }
-        catch (RedisException ex)
-        {
-            _redis.Dispose();
-            throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
-        }
+        _registry.Restore(JoinWithinStartWait(configuration));
         _connectedSince = _time.GetTimestamp();
         _applier = Task.Run(() => ApplyLoopAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
         _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
         _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
+    }
+
+    /// <summary>
+    /// Connects and loads, trying again while Redis is unreachable or too slow until <see cref="RedisEngineOptions.StartWait"/>
+    /// has passed (real time: the start is not something a test clock drives). The last failure stops the hub.
+    /// </summary>
+    private StoredProcesses JoinWithinStartWait(ConfigurationOptions configuration)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return Join(configuration);
+            }
+            catch (Storage.StoreOpenException ex) when (Stopwatch.GetElapsedTime(started) + delay < _options.StartWait)
+            {
+                _logger.LogWarning("{Message} Trying again in {Delay:0.##} s (for up to {Wait:0} s since start, --redis-start-wait).",
+                    ex.Message, delay.TotalSeconds, _options.StartWait.TotalSeconds);
+                Thread.Sleep(delay); // the hub is not listening yet: nothing else to do on this thread
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+    }
+
+    /// <summary>One attempt: connect, take the lease, subscribe, agree on the epoch and read every process.</summary>
+    private StoredProcesses Join(ConfigurationOptions configuration)
+    {
+        var redis = ConnectionMultiplexer.Connect(configuration);
+        if (!redis.IsConnected)
+        {
+            redis.Dispose();
+            throw new Storage.StoreOpenException($"cannot reach Redis at {RedactedConfiguration()}: is it running, and is --redis right?");
+        }
+        _redis = redis;
+        _db = redis.GetDatabase();
+        redis.ConnectionFailed += (_, e) => OnConnectionFailed(e);
+        redis.ConnectionRestored += (_, e) => OnConnectionRestored(e);
+        try
+        {
+            RenewLease();
+            var subscriber = redis.GetSubscriber();
+            subscriber.Subscribe(_keys.Events).OnMessage(message => _incoming.Writer.TryWrite((byte[])message.Message!));
+            subscriber.Subscribe(_keys.Control).OnMessage(message => OnControl(message.Message.ToString()));
+            _epoch = EnsureEpochAsync().GetAwaiter().GetResult();
+            Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
+            return LoadAllAsync(_epoch).GetAwaiter().GetResult();
+        }
+        catch (RedisException ex)
+        {
+            _redis = null;
+            redis.Dispose();
+            throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
+        }
     }
 
     /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running, on any hub.</exception>

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using NUnit.Framework;
+using ProcessHub.Tests.Cli;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// docs/protocol.md section 11.7: a hub started with <c>--redis</c> keeps trying to reach Redis for
+/// <c>--redis-start-wait</c> seconds, then exits with code 1 and one line that names the address, never the password.
+/// </summary>
+[TestFixture]
+[Category("process")]
+public sealed partial class RedisAtStartTests
+{
+    private const string Password = "never-printed-redis-password";
+
+    [Test]
+    public async Task A_hub_that_cannot_reach_Redis_exits_with_code_1_and_one_line_without_the_password()
+    {
+        await using var redis = RedisServer.Reserve(); // never started: nothing listens on its port
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},password={Password}", "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain($"cannot reach Redis at {redis.Configuration}"), hub.Stderr);
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain(Password));
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Match(@"\n\s+at \S+\("), "no stack trace");
+        Assert.That(hub.Stdout, Does.Not.Contain("ProcessHub listening on"));
+    }
+
+    [Test]
+    public async Task A_hub_started_before_its_Redis_joins_once_Redis_answers_and_takes_processes()
+    {
+        await using var redis = RedisServer.Reserve();
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", redis.Configuration, "--ping-interval", "0", "--redis-start-wait", "300"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        string waiting = await hub.WaitForLineAsync(line => line.Contains("Trying again in", StringComparison.Ordinal), "the hub's first retry");
+        Assert.That(waiting, Does.Contain($"cannot reach Redis at {redis.Configuration}"));
+        Assert.That(hub.Stdout, Does.Not.Contain("ProcessHub listening on"), "not listening before Redis answers");
+
+        await redis.StartAgainAsync();
+        string listening = await hub.WaitForLineAsync(line => line.StartsWith("ProcessHub listening on", StringComparison.Ordinal), "the listening line");
+        var endPoint = new IPEndPoint(IPAddress.Loopback, int.Parse(Listening().Match(listening).Groups[1].Value, CultureInfo.InvariantCulture));
+
+        var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", HubCluster.Token("alice"), """{"process_type":"export"}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        await using var admin = await redis.ConnectAsync();
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        var keys = admin.GetServer(IPAddress.Loopback, redis.Port).Keys(pattern: "*" + id + "*").ToList();
+        Assert.That(keys, Is.Not.Empty, "the process is in Redis");
+    }
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
+    private static partial Regex Listening();
+}
