@@ -90,7 +90,13 @@ internal sealed class ScaleOutOptions() : HubBenchmarkOptions("scaleout-benchmar
                 case "--fanout-one": options.FanOutOne = reader.Ints(allowEmpty: true); break;
                 case "--fanout-publishers": options.FanOutPublishers = reader.Ints(allowEmpty: true); break;
                 case "--fanout-seconds": options.FanOutSeconds = reader.Double(); break;
-                case "--failover-tabs": options.FailoverTabs = reader.Int(); break;
+                case "--failover-tabs":
+                    options.FailoverTabs = reader.Int();
+                    if (options.FailoverTabs < 1)
+                    {
+                        throw new ArgumentException("--failover-tabs needs at least 1 tab (--failover-runs 0 leaves the failover out)");
+                    }
+                    break;
                 case "--failover-runs": options.FailoverRuns = reader.Int(); break;
                 case "--failover-rate": options.FailoverReportRate = reader.Double(); break;
                 case "--failover-timeout": options.FailoverTimeoutSeconds = reader.Double(); break;
