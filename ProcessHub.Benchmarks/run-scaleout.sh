@@ -31,8 +31,12 @@ mkdir -p "$OUT"
 machine=$(machine_line "$(/usr/bin/redis-server --version | sed -E 's/.*v=([^ ]+).*/Redis \1/')")
 
 placement="Nothing is pinned: the five hubs (each sees both cores), Redis and the tool share the machine's $(nproc) cores under the kernel's scheduler"
+# The hubs' logs are kept (in $OUT/work, with Redis's files removed after the run): a failover that ends hub_lost
+# sooner than a lease can only be explained from them.
+rm -rf "$OUT/work"
 run=(env DOTNET_gcServer=0 dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll scaleout
-    --machine "$machine" --placement "$placement" --other-load "$(others)" --json "$OUT/results.json")
+    --machine "$machine" --placement "$placement" --other-load "$(others)" --json "$OUT/results.json"
+    --work-dir "$PWD/$OUT/work" --keep)
 if [ "$quick" = 1 ]; then
     run+=(--command "./run.sh bench scaleout --quick" --runs 1 --latency-runs 1 --failover-runs 1 --warmup-seconds 2 --warmup-rounds 1
         --ingest-producers 3,24 --ingest-seconds 2 --latency-seconds 2 --fanout-each 300 --fanout-one 1000 --fanout-seconds 1 --failover-tabs 200)
@@ -40,3 +44,4 @@ else
     run+=(--command "./run.sh bench scaleout" --markdown docs/benchmarks.md)
 fi
 "${run[@]}" "${args[@]}" | tee "$OUT/tables.md"
+rm -rf "$OUT/work/redis"
