@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using ProcessHub.Redis;
 using ProcessHub.Tests.Api;
@@ -50,5 +51,19 @@ public sealed class RedisLeaseRenewerTests
         }
         Assert.That(await admin.GetDatabase().KeyExistsAsync("lease:bad"), Is.False, "no lease without the right password");
         Assert.That(logs.Lines, Has.None.Contains(Password), "no log line holds a password");
+    }
+
+    [Test]
+    public async Task The_first_renewal_comes_at_once_not_a_quarter_lease_after_the_start()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var admin = await redis.ConnectAsync();
+
+        // A quarter of this lease is 15 minutes: only a renewal at the start sets the key within the wait.
+        using (RedisLeaseRenewer.Start(ConfigurationOptions.Parse(redis.Configuration), "lease:at-once", TimeSpan.FromHours(1), NullLogger.Instance))
+        {
+            var ttl = await Eventually.HoldsAsync(() => admin.GetDatabase().KeyTimeToLiveAsync("lease:at-once"), t => t is not null, "the lease set at the start");
+            Assert.That(ttl!.Value, Is.GreaterThan(TimeSpan.FromMinutes(30)).And.LessThanOrEqualTo(TimeSpan.FromHours(1)), "the lease's time to live, just set");
+        }
     }
 }

@@ -76,7 +76,10 @@ internal sealed class RedisLeaseRenewer : IDisposable
 
     private void Run()
     {
-        while (!_stopping.Wait(_every))
+        // The first renewal at once, not a quarter lease from now: the lease the hub set when it began to load can be
+        // seconds old by now (a load of thousands of processes), and until a renewal comes a process this hub starts
+        // could be ended as hub_lost by the others while the hub runs it.
+        do
         {
             try
             {
@@ -100,6 +103,7 @@ internal sealed class RedisLeaseRenewer : IDisposable
                 }
             }
         }
+        while (!_stopping.Wait(_every));
     }
 
     private Socket Connect()

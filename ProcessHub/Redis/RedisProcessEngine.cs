@@ -87,6 +87,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         configuration.SyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.ClientName = "processhub-" + HubId;
         _registry.Restore(JoinWithinStartWait(configuration));
+        // Taken when the load began, which can be seconds ago: a full lease from now on, before this hub runs anything.
+        RenewLease();
         _connectedSince = _time.GetTimestamp();
         _applier = Task.Run(() => ApplyLoopAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
