@@ -68,7 +68,7 @@ internal sealed class BenchmarkRunner
     }
 
     /// <summary>
-    /// A report the store could not take (a shared engine's Redis away: 503 for HTTP workers) is tried again every
+    /// A report the store could not take (a shared engine's Redis away, a full disk: 503 for HTTP workers) is tried again every
     /// second, as a well-behaved worker would, until it is taken or the process is cancelled: the run goes on after
     /// the outage instead of dying of it.
     /// </summary>

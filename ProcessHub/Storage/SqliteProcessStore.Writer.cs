@@ -88,11 +88,15 @@ internal sealed partial class SqliteProcessStore
 
     private void WriteThenPublish(List<StoreCommand> batch)
     {
-        if (_failure is { } failed)
+        var failed = _failure;
+        if (failed is not null && !RetryDue())
         {
             FailAll(batch, failed);
             return;
         }
+        // A store that failed tries once more with this batch (its events were accepted after the retry came due): one
+        // attempt, since every second brings another while the disk stays full.
+        int attempts = failed is null ? Attempts : 1;
         for (int attempt = 1; ; attempt++)
         {
             try
@@ -104,16 +108,22 @@ internal sealed partial class SqliteProcessStore
             }
             catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
             {
-                if (attempt < Attempts)
+                if (attempt < attempts)
                 {
                     _logger.LogWarning("writing {Count} events failed, retrying: {Message}", batch.Count, ex.Message);
                     Thread.Sleep(20 * attempt);
                     continue;
                 }
-                // A disk that fails or fills up: nothing more can be promised, so nothing more is accepted. Every
-                // event still queued is refused, never published: no client sees what was not stored.
+                // A disk that fails or fills up: nothing can be promised until a write succeeds again, so nothing is
+                // accepted for a while. Every event still queued is refused, never published: no client sees what was
+                // not stored. Once RetryAfter has passed, the next events are written as a trial.
+                Volatile.Write(ref _failedAt, Stopwatch.GetTimestamp());
                 _failure = ex;
-                _logger.LogCritical("the process store at {Path} failed and takes no more events: {Message}", _path, ex.Message);
+                if (failed is null)
+                {
+                    _logger.LogCritical("the process store at {Path} cannot write and refuses events, trying again every {Seconds} s: {Message}",
+                        _path, RetryAfter.TotalSeconds, ex.Message);
+                }
                 FailAll(batch, ex);
                 while (_queue.TryDequeue(out var queued))
                 {
@@ -121,6 +131,11 @@ internal sealed partial class SqliteProcessStore
                 }
                 return;
             }
+        }
+        if (failed is not null)
+        {
+            _failure = null;
+            _logger.LogWarning("the process store at {Path} writes again and takes events", _path);
         }
         foreach (var command in batch)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     private WalCheckpointer? _checkpointer;
     private volatile bool _stopping;
     private volatile Exception? _failure;
+    private long _failedAt; // Stopwatch timestamp of the last failed write, while _failure is set
     private int _wake;
     private int _disposed;
 
@@ -62,8 +64,16 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     public StoreStatistics Statistics { get; } = new();
 
-    /// <summary>Why the store stopped taking events, if it did (a disk that failed or filled up); null while healthy.</summary>
+    /// <summary>
+    /// How long the store refuses events after a write failed (a disk that failed or filled up) before the next events
+    /// are written as a trial; the answer's Retry-After (docs/protocol.md section 10).
+    /// </summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>Why the store refuses events, while it does (its last write failed); null while it writes.</summary>
     public Exception? Failure => _failure;
+
+    public bool Writable => _failure is null;
 
     /// <exception cref="StoreOpenException">The directory or database is read-only, locked, corrupt or unreadable.</exception>
     public StoredProcesses Open(Action<PendingEvent> publish)
@@ -142,7 +152,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     private void Enqueue(StoreCommand command)
     {
-        if (_failure is { } failure)
+        if (_failure is { } failure && !RetryDue())
         {
             command.Event?.MarkFailed(Unavailable(failure));
             return;
@@ -154,6 +164,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             _signal.Release();
         }
     }
+
+    // While the store refuses events: whether RetryAfter has passed since the last failed write.
+    private bool RetryDue() => Stopwatch.GetElapsedTime(Volatile.Read(ref _failedAt)) >= RetryAfter;
 
     // Two hubs on one directory would each believe they own the processes: the second is refused at start.
     private FileStream TakeDirectoryLock()

@@ -20,6 +20,9 @@ internal interface IProcessStore : IAsyncDisposable
     /// <summary>The file or address holding the data, for /healthz; null when nothing is kept.</summary>
     string? Location { get; }
 
+    /// <summary>False while the store refuses events because it cannot write (a full or failing disk).</summary>
+    bool Writable { get; }
+
     /// <summary>True when <see cref="Append"/> publishes before it returns (nothing to wait for).</summary>
     bool PublishesInline { get; }
 

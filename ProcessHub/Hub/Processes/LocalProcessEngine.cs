@@ -35,7 +35,11 @@ internal sealed class LocalProcessEngine : IProcessEngine
 
     public string? Location => _store.Location;
 
-    public EngineHealth Health { get; } = new("local", Connected: true);
+    private static readonly EngineHealth Writing = new("local", Connected: true);
+    private static readonly EngineHealth Refusing = new("local", Connected: false);
+
+    /// <summary>Not connected while the store refuses events (it cannot write): the API answers 503 meanwhile.</summary>
+    public EngineHealth Health => _store.Writable ? Writing : Refusing;
 
     /// <summary>
     /// Takes over what the store kept. Processes driven over HTTP stay running: their worker goes on with its next

@@ -18,6 +18,8 @@ internal sealed class MemoryProcessStore : IProcessStore
 
     public bool PublishesInline => true;
 
+    public bool Writable => true;
+
     public StoredProcesses Open(Action<PendingEvent> publish)
     {
         _publish = publish;
