@@ -1,7 +1,6 @@
 using Microsoft.Data.Sqlite;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
-using ProcessHub.Outbound;
 
 namespace ProcessHub.Storage;
 
@@ -37,8 +36,9 @@ internal sealed partial class SqliteProcessStore
         }
         // One pass over the events in the order they were committed: a process's events arrive in seq order. Events
         // name their process by its key, so no string is read per event (a million events at the restart target).
-        // Read where SQLite holds each payload (SqliteRawStatement) and copied once, into the frame that history keeps,
-        // not into a byte array first: a million of those, garbage right after, were most of a restart's allocation.
+        // Read where SQLite holds each payload (SqliteRawStatement) and copied once, into the arena; history frames
+        // an event only when a replay asks for it.
+        var payloads = new PayloadArena();
         using (var readEvents = new SqliteRawStatement(connection, "SELECT id, process, seq, kind, payload FROM events ORDER BY id"))
         {
             while (readEvents.Read())
@@ -47,9 +47,7 @@ internal sealed partial class SqliteProcessStore
                 _nextEventId = Math.Max(_nextEventId, id + 1);
                 if (byKey.TryGetValue(readEvents.Int64(1), out var process))
                 {
-                    var kind = (HubEventKind)readEvents.Int32(3);
-                    var frame = SharedFrame.CreateText(readEvents.Blob(4), StoredEvent.FrameKindOf(kind));
-                    process.Events.Add(new StoredEvent(readEvents.Int64(2), kind, ReadOnlyMemory<byte>.Empty, frame));
+                    process.Events.Add(new StoredEvent(readEvents.Int64(2), (HubEventKind)readEvents.Int32(3), payloads.Copy(readEvents.Blob(4))));
                     process.EventIds.Add(id);
                 }
                 else
@@ -96,7 +94,6 @@ internal sealed partial class SqliteProcessStore
             for (int i = 0; i < start; i++)
             {
                 store._deletable.Enqueue(EventIds[i]);
-                Events[i].Frame?.Release();
             }
             var kept = Events.GetRange(start, Events.Count - start);
             var rows = new StoredRows(Key);
@@ -109,7 +106,7 @@ internal sealed partial class SqliteProcessStore
             if (kept.Count > 0 && kept[^1].Seq > state.Seq && !state.IsEnded)
             {
                 var last = kept[^1];
-                var payload = EventPayload.Parse(last.PayloadSpan);
+                var payload = EventPayload.Parse(last.Payload.Span);
                 state = state with
                 {
                     Seq = last.Seq,
@@ -123,10 +120,6 @@ internal sealed partial class SqliteProcessStore
                 foreach (long id in rows.Events)
                 {
                     store._deletable.Enqueue(id);
-                }
-                foreach (var dropped in kept)
-                {
-                    dropped.Frame?.Release();
                 }
                 rows.Events.Clear();
                 kept.Clear();

@@ -13,7 +13,8 @@ namespace ProcessHub.Hub.Processes;
 /// accepted, persisted, then published (docs/protocol.md section 10). Changes, their fan-out and replays happen
 /// under <see cref="Gate"/>, so a process's events reach each connection in seq order and a replay cannot
 /// interleave with a live event. The history holds the very frames that were broadcast (one reference each), so
-/// replay copies nothing.
+/// replay copies nothing. Events restored at a start are held as their payloads only, and framed the first time a
+/// replay asks for them: a restart restores up to a million events, and most are never replayed.
 /// </remarks>
 internal sealed class ProcessRecord
 {
@@ -25,6 +26,7 @@ internal sealed class ProcessRecord
     private readonly int _historyLimit;
     private SharedFrame?[] _history;
     private HubEventKind[] _historyKinds;
+    private ReadOnlyMemory<byte>[]? _restored; // payloads of restored events not framed yet, beside their null slots
     private IProcessWatcher[] _watchers = [];
     private ProcessState _published;
     private int _historyStart;
@@ -109,26 +111,61 @@ internal sealed class ProcessRecord
             GrowHistory();
         }
         frame.AddReference();
-        int slot;
-        if (_historyCount == _history.Length)
-        {
-            slot = _historyStart;
-            _history[slot]!.Release();
-            _historyStart = (_historyStart + 1) % _history.Length;
-        }
-        else
-        {
-            slot = (_historyStart + _historyCount) % _history.Length;
-            _historyCount++;
-        }
+        int slot = NextSlot();
         _history[slot] = frame;
         _historyKinds[slot] = kind;
+    }
+
+    /// <summary>
+    /// Keeps an event restored at a start as its payload, exactly as it was sent; <see cref="HistoryAt"/> frames it
+    /// when a replay first asks for it.
+    /// </summary>
+    public void AppendRestored(ReadOnlyMemory<byte> payload, HubEventKind kind)
+    {
+        if (_historyLimit == 0)
+        {
+            return;
+        }
+        if (_historyCount == _history.Length && _history.Length < _historyLimit)
+        {
+            GrowHistory();
+        }
+        _restored ??= new ReadOnlyMemory<byte>[_history.Length];
+        int slot = NextSlot();
+        _history[slot] = null;
+        _restored[slot] = payload;
+        _historyKinds[slot] = kind;
+    }
+
+    // The slot of the next event: a free one, or the oldest's, which falls out.
+    private int NextSlot()
+    {
+        if (_historyCount == _history.Length)
+        {
+            int oldest = _historyStart;
+            Clear(oldest);
+            _historyStart = (_historyStart + 1) % _history.Length;
+            return oldest;
+        }
+        _historyCount++;
+        return (_historyStart + _historyCount - 1) % _history.Length;
+    }
+
+    // Lets go of what a slot holds: its frame's reference, or a restored payload.
+    private void Clear(int slot)
+    {
+        _history[slot]?.Release();
+        _history[slot] = null;
+        if (_restored is not null)
+        {
+            _restored[slot] = default;
+        }
     }
 
     /// <summary>The kind of retained event <paramref name="seq"/> (valid when <see cref="HistoryAt"/> is not null).</summary>
     public HubEventKind HistoryKindAt(long seq) => _historyKinds[(_historyStart + (int)(seq - OldestRetainedSeq)) % _history.Length];
 
-    /// <summary>The retained frame of event <paramref name="seq"/>, or null when it has fallen out.</summary>
+    /// <summary>The retained frame of event <paramref name="seq"/>, or null when it has fallen out. Under <see cref="Gate"/>.</summary>
     public SharedFrame? HistoryAt(long seq)
     {
         long index = seq - OldestRetainedSeq;
@@ -136,7 +173,14 @@ internal sealed class ProcessRecord
         {
             return null;
         }
-        return _history[(_historyStart + (int)index) % _history.Length];
+        int slot = (_historyStart + (int)index) % _history.Length;
+        if (_history[slot] is null && _restored is not null)
+        {
+            // A restored event asked for the first time: framed now, kept framed (the history holds the reference).
+            _history[slot] = SharedFrame.CreateText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
+            _restored[slot] = default;
+        }
+        return _history[slot];
     }
 
     /// <summary>Makes room for <paramref name="events"/> more retained events at once (a restart restores them all).</summary>
@@ -155,14 +199,20 @@ internal sealed class ProcessRecord
         int capacity = Math.Min(_historyLimit, Math.Max(atLeast, Math.Max(InitialHistoryCapacity, _history.Length * 2)));
         var history = new SharedFrame?[capacity];
         var kinds = new HubEventKind[capacity];
+        var restored = _restored is null ? null : new ReadOnlyMemory<byte>[capacity];
         for (int i = 0; i < _historyCount; i++)
         {
             int slot = (_historyStart + i) % _history.Length;
             history[i] = _history[slot];
             kinds[i] = _historyKinds[slot];
+            if (restored is not null)
+            {
+                restored[i] = _restored![slot];
+            }
         }
         _history = history;
         _historyKinds = kinds;
+        _restored = restored;
         _historyStart = 0;
     }
 
@@ -174,9 +224,7 @@ internal sealed class ProcessRecord
     {
         for (int i = 0; i < _historyCount; i++)
         {
-            int slot = (_historyStart + i) % _history.Length;
-            _history[slot]!.Release();
-            _history[slot] = null;
+            Clear((_historyStart + i) % _history.Length);
         }
         _historyStart = 0;
         _historyCount = 0;
@@ -187,9 +235,7 @@ internal sealed class ProcessRecord
     {
         for (int i = 0; i < _historyCount; i++)
         {
-            int slot = (_historyStart + i) % _history.Length;
-            _history[slot]!.Release();
-            _history[slot] = null;
+            Clear((_historyStart + i) % _history.Length);
         }
         _historyCount = 0;
         _watchers = [];

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using ProcessHub.Auth;
 using ProcessHub.Hub.Messages;
-using ProcessHub.Outbound;
 
 namespace ProcessHub.Hub.Processes;
 
@@ -91,11 +90,7 @@ internal sealed class ProcessRegistry
             record.ReserveHistory(process.Events.Count);
             foreach (var kept in process.Events)
             {
-                // A frame the store built comes with its reference, which is released here like a new one's.
-                var frame = kept.Frame ?? SharedFrame.CreateText(kept.Payload.Span, StoredEvent.FrameKindOf(kept.Kind));
-                frame.AssignCoalesceKey(record.CoalesceKey);
-                record.AppendHistory(frame, kept.Kind);
-                frame.Release();
+                record.AppendRestored(kept.Payload, kept.Kind);
             }
         }
         _processes[record.Id] = record;
