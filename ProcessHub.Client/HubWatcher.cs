@@ -83,7 +83,7 @@ public sealed partial class HubWatcher
     /// when the hub confirms it with <c>process_cancelled</c>. That confirmation is read by <see cref="WatchAsync"/>,
     /// so keep enumerating it meanwhile (call this from another task, or do not await it inside the loop).
     /// </summary>
-    /// <exception cref="HubRequestException">The hub refused: <c>not_found</c>, <c>forbidden</c>, or <c>conflict</c> (it had already ended).</exception>
+    /// <exception cref="HubRequestException">The hub refused: <c>not_found</c>, <c>forbidden</c>, <c>conflict</c> (it had already ended), or <c>unavailable</c> (the cancel could not be stored, or Redis is away: try again).</exception>
     /// <exception cref="HubConnectionException">Not connected, or the connection ended before the hub answered.</exception>
     public async Task CancelAsync(string processId, CancellationToken cancellationToken = default)
     {

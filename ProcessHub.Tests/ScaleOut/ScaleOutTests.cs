@@ -153,6 +153,16 @@ public sealed class ScaleOutTests
         Assert.That(refused.Status, Is.EqualTo(503), refused.ToString());
         Assert.That(refused.Header("Retry-After"), Is.EqualTo("1"));
         Assert.That(await HubTestHost.DrainWithPingAsync(tab), Is.Empty, "the tab stays connected, and nothing refused reached it");
+        // A process hub 1 has not applied (another hub may have started it a moment ago) cannot be told from one that
+        // does not exist while Redis is away: 503 to retry, never a 404 that a worker takes as final.
+        string unknown = id + "-not-applied-here";
+        var lookup = await RawHttpClient.GetAsync(one, $"/api/processes/{unknown}", token);
+        Assert.That((lookup.Status, lookup.ErrorCode, lookup.Header("Retry-After")), Is.EqualTo((503, "unavailable", "1")), lookup.ToString());
+        var report = await RawHttpClient.PostAsync(one, $"/api/processes/{unknown}/progress", token, """{"current":1,"total":10}""");
+        Assert.That(report.Status, Is.EqualTo(503), report.ToString());
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = unknown, request_id = "s1" });
+        var refusedSubscribe = await tab.ReceiveAsync();
+        Assert.That((refusedSubscribe.Type, refusedSubscribe.String("code"), refusedSubscribe.String("request_id")), Is.EqualTo(("error", "unavailable", "s1")), refusedSubscribe.Text);
         await Task.Delay(TimeSpan.FromSeconds(5)); // the outage itself, not a wait for anything
         await redis.StartAgainAsync();
 
@@ -173,6 +183,89 @@ public sealed class ScaleOutTests
         Assert.That(events.Select(m => m.Seq), Is.EqualTo(new long[] { 2, 3 }), "the report after the outage is the next seq: no gap, no repeat");
         string after = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
         Assert.That(after, Is.EqualTo(epoch), "Redis kept its data: the same epoch");
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(one, $"/api/processes/{unknown}", token)).Status,
+            status => status == 404, "hub 1 saying the unknown process is missing once it can ask Redis", TimeSpan.FromSeconds(30));
+    }
+
+    [Test]
+    public async Task A_tab_on_hub_1_subscribes_to_processes_hub_2_started_a_moment_ago()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        await tab.SendJsonAsync(new { type = "unsubscribe", process_id = "*" });
+        await tab.ReceiveUntilAsync("unsubscribed");
+
+        // Each subscribe goes to hub 1 the moment hub 2 has answered 201: often before hub 1 has applied the start.
+        // Hub 1 catches up first, as its HTTP API does, rather than saying the process does not exist.
+        const int Processes = 100;
+        var ids = new List<string>();
+        for (int i = 0; i < Processes; i++)
+        {
+            var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":10}""");
+            Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+            string id = created.Json.GetProperty("process_id").GetString()!;
+            ids.Add(id);
+            await tab.SendJsonAsync(new { type = "subscribe", process_id = id, request_id = id });
+        }
+        var replies = new Dictionary<string, HubMessage>();
+        while (replies.Count < Processes)
+        {
+            var message = await tab.ReceiveAsync();
+            if (message.String("request_id") is { } requestId)
+            {
+                replies[requestId] = message;
+            }
+        }
+        var refused = replies.Values.Where(r => r.Type != "subscribed").Select(r => r.Text).ToList();
+        Assert.That(refused, Is.Empty, $"{refused.Count} of {Processes} subscribes refused");
+        Assert.That(replies.Keys, Is.EquivalentTo(ids));
+    }
+
+    [Test]
+    public async Task Subscription_drops_on_the_surviving_hub_do_not_put_off_hub_lost()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":1000,"contexts":["1K"],"step_ms":50}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string benchmark = started.Json.GetProperty("process_id").GetString()!;
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(one, $"/api/processes/{benchmark}", token)).Status,
+            status => status == 200, "hub 1 knowing the benchmark");
+
+        await hub2.KillAsync();
+        // Hub 1's subscription killed every quarter lease, for as long as it takes: each drop used to make hub 1 wait
+        // a whole lease again before judging hub 2's, so hub_lost never came while the drops went on.
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        using var stopKilling = new CancellationTokenSource();
+        var killer = Task.Run(async () =>
+        {
+            while (!stopKilling.IsCancellationRequested)
+            {
+                await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stopKilling.Token).ContinueWith(_ => { });
+            }
+        });
+        try
+        {
+            var ended = await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(one, $"/api/processes/{benchmark}", token)).Json,
+                process => process.GetProperty("status").GetString() != "running", "the killed hub's benchmark ending", TimeSpan.FromSeconds(30));
+            Assert.That((ended.GetProperty("status").GetString(), ended.GetProperty("error").GetProperty("code").GetString()), Is.EqualTo(("failed", "hub_lost")), ended.ToString());
+        }
+        finally
+        {
+            await stopKilling.CancelAsync();
+            await killer;
+        }
     }
 
     [Test]

@@ -18,6 +18,7 @@ namespace ProcessHub.Api;
 internal sealed class ProcessesApi
 {
     private static readonly byte[] ReportAccepted = """{"cancel_requested":false}"""u8.ToArray();
+    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
@@ -296,7 +297,20 @@ internal sealed class ProcessesApi
         }
         string id = exchange.RouteValues["id"];
         // A process another hub started a moment ago may not be applied here yet (docs/protocol.md section 11).
-        if ((_registry.Find(id) ?? (await _engine.CatchUpAsync(id).ConfigureAwait(false) ? _registry.Find(id) : null)) is not { } process)
+        var found = _registry.Find(id);
+        if (found is null)
+        {
+            switch (await _engine.CatchUpAsync(id).ConfigureAwait(false))
+            {
+                case CatchUpOutcome.Known:
+                    found = _registry.Find(id);
+                    break;
+                case CatchUpOutcome.Unavailable:
+                    await exchange.RespondErrorAsync(503, "unavailable", "the shared engine (Redis) cannot be reached, so this hub cannot look the process up; try again", RetryAfter).ConfigureAwait(false);
+                    return null;
+            }
+        }
+        if (found is not { } process)
         {
             await NotFoundAsync(exchange).ConfigureAwait(false);
             return null;

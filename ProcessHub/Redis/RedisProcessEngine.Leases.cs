@@ -226,15 +226,27 @@ internal sealed partial class RedisProcessEngine
 
     private void OnConnectionFailed(ConnectionFailedEventArgs failure)
     {
-        _logger.LogWarning("lost Redis ({Type} connection: {Failure}); producers get 503 until it is back", failure.ConnectionType, failure.FailureType);
+        if (failure.ConnectionType == ConnectionType.Interactive)
+        {
+            _logger.LogWarning("lost Redis ({Type} connection: {Failure}); producers get 503 until it is back", failure.ConnectionType, failure.FailureType);
+        }
+        else
+        {
+            // Producers are not affected: their scripts go over the interactive connection. Events published meanwhile
+            // are fetched from the log once the subscription is back (docs/protocol.md section 11.3).
+            _logger.LogWarning("lost Redis ({Type} connection: {Failure}); events published meanwhile are fetched from the log once it is back", failure.ConnectionType, failure.FailureType);
+        }
     }
 
     private void OnConnectionRestored(ConnectionFailedEventArgs restored)
     {
         _logger.LogInformation("Redis is back ({Type} connection); catching up", restored.ConnectionType);
-        Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
         if (restored.ConnectionType == ConnectionType.Interactive)
         {
+            // Only an outage of the connection that renews leases can have let every hub's lease lapse: after one, this
+            // hub waits a whole lease before it judges others. A subscription that drops and comes back says nothing
+            // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
+            Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).

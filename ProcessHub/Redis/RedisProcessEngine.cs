@@ -182,27 +182,29 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         return await EndOrReportAsync(process, change, condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
-    public async ValueTask<bool> CatchUpAsync(string processId)
+    public async ValueTask<CatchUpOutcome> CatchUpAsync(string processId)
     {
+        // Away from Redis this hub cannot tell a process it has not applied from one that does not exist: "missing"
+        // would be final for a worker (404), "unavailable" is retried (503).
         if (_redis is not { IsConnected: true })
         {
-            return false;
+            return CatchUpOutcome.Unavailable;
         }
         try
         {
             if (!await _db.KeyExistsAsync(_keys.Process(processId)).ConfigureAwait(false))
             {
-                return false;
+                return CatchUpOutcome.Missing;
             }
             // Started through another hub a moment ago: wait until this hub has applied everything up to now.
             long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
             _incoming.Writer.TryWrite(null);
             await WaitAppliedAsync(offset).ConfigureAwait(false);
-            return _registry.FindRecord(processId) is not null;
+            return _registry.FindRecord(processId) is not null ? CatchUpOutcome.Known : CatchUpOutcome.Unavailable;
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
         {
-            return false;
+            return CatchUpOutcome.Unavailable;
         }
     }
 

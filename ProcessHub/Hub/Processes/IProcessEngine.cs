@@ -38,9 +38,10 @@ internal interface IProcessEngine : IAsyncDisposable
 
     /// <summary>
     /// For an id this hub does not know (yet): whether the engine has it, once this hub has caught up with it. A
-    /// shared engine may hold a process another hub started a moment ago; a local engine knows all it has.
+    /// shared engine may hold a process another hub started a moment ago, and cannot tell while Redis is away; a
+    /// local engine knows all it has.
     /// </summary>
-    ValueTask<bool> CatchUpAsync(string processId);
+    ValueTask<CatchUpOutcome> CatchUpAsync(string processId);
 
     /// <summary>Periodic upkeep: forgets processes past the retention window.</summary>
     void Sweep();

@@ -140,7 +140,7 @@ internal sealed class LocalProcessEngine : IProcessEngine
         return published.IsCompletedSuccessfully ? ValueTask.FromResult(outcome) : AwaitPublishedAsync(published, outcome, ends ? process.Owner : null);
     }
 
-    public ValueTask<bool> CatchUpAsync(string processId) => ValueTask.FromResult(false);
+    public ValueTask<CatchUpOutcome> CatchUpAsync(string processId) => ValueTask.FromResult(CatchUpOutcome.Missing);
 
     public void Sweep()
     {

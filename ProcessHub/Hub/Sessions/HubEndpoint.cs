@@ -23,6 +23,11 @@ internal sealed class HubEndpoint : IConnectionHandler
     private readonly TimeProvider _time;
     private readonly HubCounters _counters;
 
+    // The second pass of a message about a process the engine had to catch up with (see TryFindVisible).
+    private readonly Action<HubSession, ClientMessage> _cancelCaughtUp;
+    private readonly Action<HubSession, ClientMessage> _subscribeCaughtUp;
+    private readonly Action<HubSession, ClientMessage> _unsubscribeCaughtUp;
+
     public HubEndpoint(SessionTable sessions, SessionIndex index, SessionAuthenticator authenticator, ProcessRegistry registry, IProcessEngine engine, HubOptions options, TimeProvider time, HubCounters counters)
     {
         _sessions = sessions;
@@ -33,6 +38,9 @@ internal sealed class HubEndpoint : IConnectionHandler
         _options = options;
         _time = time;
         _counters = counters;
+        _cancelCaughtUp = (session, message) => Cancel(session, message, caughtUp: true);
+        _subscribeCaughtUp = (session, message) => Subscribe(session, message, caughtUp: true);
+        _unsubscribeCaughtUp = (session, message) => Unsubscribe(session, message, caughtUp: true);
         registry.Replaced += RelistAll;
     }
 
@@ -144,9 +152,11 @@ internal sealed class HubEndpoint : IConnectionHandler
 
     // docs/protocol.md section 4, cancel_process: owner or admin; already ended -> conflict. The producer's token
     // fires before any connection sees process_cancelled (the engine sees to that).
-    private void Cancel(HubSession session, ClientMessage message)
+    private void Cancel(HubSession session, ClientMessage message) => Cancel(session, message, caughtUp: false);
+
+    private void Cancel(HubSession session, ClientMessage message, bool caughtUp)
     {
-        if (!TryFindVisible(session, message, out var process))
+        if (!TryFindVisible(session, message, out var process, caughtUp ? null : _cancelCaughtUp))
         {
             return;
         }
@@ -188,7 +198,9 @@ internal sealed class HubEndpoint : IConnectionHandler
 
     // docs/protocol.md section 4, subscribe: the reply, the replay and then the live events reach the queue in seq
     // order, with no gap and no duplicate (the registry replays under the process's lock).
-    private void Subscribe(HubSession session, ClientMessage message)
+    private void Subscribe(HubSession session, ClientMessage message) => Subscribe(session, message, caughtUp: false);
+
+    private void Subscribe(HubSession session, ClientMessage message, bool caughtUp)
     {
         if (message.ProcessId == "*")
         {
@@ -199,7 +211,7 @@ internal sealed class HubEndpoint : IConnectionHandler
             session.SendAndRelease(HubMessageWriter.Subscribed("*", null, _registry.Epoch, 0, recovered, message.RequestId, _time.GetUtcNow()));
             return;
         }
-        if (!TryFindVisible(session, message, out var process))
+        if (!TryFindVisible(session, message, out var process, caughtUp ? null : _subscribeCaughtUp))
         {
             return;
         }
@@ -211,7 +223,9 @@ internal sealed class HubEndpoint : IConnectionHandler
         }
     }
 
-    private void Unsubscribe(HubSession session, ClientMessage message)
+    private void Unsubscribe(HubSession session, ClientMessage message) => Unsubscribe(session, message, caughtUp: false);
+
+    private void Unsubscribe(HubSession session, ClientMessage message, bool caughtUp)
     {
         if (message.ProcessId == "*")
         {
@@ -219,16 +233,20 @@ internal sealed class HubEndpoint : IConnectionHandler
         }
         else
         {
-            if (!TryFindVisible(session, message, out var process))
+            if (!TryFindVisible(session, message, out var process, caughtUp ? null : _unsubscribeCaughtUp))
             {
                 return;
             }
-            session.SetInterest(session.Interest.WithoutProcess(process.ProcessId));
+            session.Exclude(process.ProcessId);
         }
         session.SendAndRelease(HubMessageWriter.Unsubscribed(message.ProcessId!, message.RequestId, _time.GetUtcNow()));
     }
 
-    private bool TryFindVisible(HubSession session, ClientMessage message, out ProcessSnapshot process)
+    /// <param name="retry">
+    /// Handles the message again once the engine has caught up with a process this hub did not know yet (another hub
+    /// started it a moment ago, docs/protocol.md section 11.1); null on that second pass.
+    /// </param>
+    private bool TryFindVisible(HubSession session, ClientMessage message, out ProcessSnapshot process, Action<HubSession, ClientMessage>? retry)
     {
         process = default;
         if (string.IsNullOrEmpty(message.ProcessId))
@@ -238,7 +256,15 @@ internal sealed class HubEndpoint : IConnectionHandler
         }
         if (_registry.Find(message.ProcessId) is not { } found)
         {
-            ReplyError(session, "not_found", "no such process", message.RequestId, message.ProcessId);
+            var catchUp = retry is null ? ValueTask.FromResult(CatchUpOutcome.Missing) : _engine.CatchUpAsync(message.ProcessId);
+            if (catchUp.IsCompletedSuccessfully)
+            {
+                AfterCatchUp(session, message, catchUp.Result, retry);
+            }
+            else
+            {
+                _ = AfterCatchUpAsync(session, message, catchUp, retry!);
+            }
             return false;
         }
         if (!session.MaySee(found))
@@ -248,6 +274,37 @@ internal sealed class HubEndpoint : IConnectionHandler
         }
         process = found;
         return true;
+    }
+
+    private async Task AfterCatchUpAsync(HubSession session, ClientMessage message, ValueTask<CatchUpOutcome> catchUp, Action<HubSession, ClientMessage> retry)
+    {
+        CatchUpOutcome outcome;
+        try
+        {
+            outcome = await catchUp.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            outcome = CatchUpOutcome.Unavailable;
+        }
+        AfterCatchUp(session, message, outcome, retry);
+    }
+
+    private void AfterCatchUp(HubSession session, ClientMessage message, CatchUpOutcome outcome, Action<HubSession, ClientMessage>? retry)
+    {
+        switch (outcome)
+        {
+            case CatchUpOutcome.Known:
+                // Applied here now: the message is handled as if it had come after (no third lookup: retry is null).
+                retry!(session, message);
+                break;
+            case CatchUpOutcome.Unavailable:
+                ReplyError(session, "unavailable", "the shared engine (Redis) cannot be reached, so this hub cannot look the process up; try again", message.RequestId, message.ProcessId);
+                break;
+            default:
+                ReplyError(session, "not_found", "no such process", message.RequestId, message.ProcessId);
+                break;
+        }
     }
 
     private void ReplyError(HubSession session, string code, string message, string? requestId, string? processId) =>

@@ -46,6 +46,33 @@ internal sealed class HubSession
 
     public void SetInterest(Interest interest) => Volatile.Write(ref _interest, interest);
 
+    /// <summary>
+    /// Adds one process to what this connection follows, atomically: a subscribe answered once the engine has caught
+    /// up runs off the receive loop, beside the connection's next message.
+    /// </summary>
+    public void Include(string processId)
+    {
+        Interest current, changed;
+        do
+        {
+            current = Interest;
+            changed = current.With(processId);
+        }
+        while (!ReferenceEquals(Interlocked.CompareExchange(ref _interest, changed, current), current));
+    }
+
+    /// <summary>Takes one process out of what this connection follows, atomically (see <see cref="Include"/>).</summary>
+    public void Exclude(string processId)
+    {
+        Interest current, changed;
+        do
+        {
+            current = Interest;
+            changed = current.WithoutProcess(processId);
+        }
+        while (!ReferenceEquals(Interlocked.CompareExchange(ref _interest, changed, current), current));
+    }
+
     /// <summary>docs/protocol.md section 4's per-connection message budget; called on the receive loop only, so no lock.</summary>
     public RateDecision TakeMessageToken(int messagesPerSecond, TimeProvider time) => _messageBudget.Take(messagesPerSecond, time);
 

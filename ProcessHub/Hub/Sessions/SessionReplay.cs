@@ -31,7 +31,7 @@ internal sealed class SessionReplay : IReplayTarget
             return _session.LiveAfter(process.ProcessId);
         }
         _session.SetLiveAfter(process.ProcessId, process.Seq);
-        _session.SetInterest(_session.Interest.With(process.ProcessId));
+        _session.Include(process.ProcessId);
         return process.Seq;
     }
 
