@@ -9,6 +9,8 @@
 #   ./run.sh fuzz [target] [--minutes N]
 #                               coverage-guided fuzzing with afl-fuzz (every target in turn without one)
 #   ./run.sh soak --minutes N   the real binary under churn for N minutes, invariants checked all along
+#   ./run.sh chaos [--minutes N] [options]
+#                               three hubs on one Redis under faults (kill -9, SIGSTOP, Redis restarts) for N minutes
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +54,20 @@ install_test_dependencies() {
     if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
     # The scale-out tests start their own Redis (Debian's redis-server) on a free port; none is left running.
     if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
+        echo "run.sh: installing Node test clients (npm ci)" >&2
+        (cd ProcessHub.Tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2
+    fi
+}
+
+# What the cluster chaos soak needs, installed as for the tests: redis-server (and redis-cli), Node, and the ws
+# package from the test clients' node_modules, which the script loads from there.
+install_chaos_dependencies() {
+    local missing=()
+    if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
+    if ! command -v redis-cli >/dev/null 2>&1; then missing+=(redis-tools); fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
@@ -221,6 +237,13 @@ case "${1:-}" in
         fi
         rm -f "$log"
         exec dotnet ProcessHub.Benchmarks/bin/Release/net10.0/ProcessHub.Benchmarks.dll soak "$@"
+        ;;
+    chaos)
+        shift
+        # The cluster chaos soak (ProcessHub.Benchmarks/Chaos, docs/reliability.md): the Release hub, three of it.
+        build_server
+        install_chaos_dependencies
+        exec node ProcessHub.Benchmarks/Chaos/cluster-chaos.js "$@"
         ;;
     bench)
         shift
