@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 
@@ -12,6 +13,7 @@ namespace ProcessHub.Runners;
 internal sealed class BenchmarkRunner
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LogWaitEvery = TimeSpan.FromSeconds(10);
     private readonly ILogger _logger;
 
     public BenchmarkRunner(ILogger logger) => _logger = logger;
@@ -48,7 +50,9 @@ internal sealed class BenchmarkRunner
                         string modelName = model;
                         if (await UntilStoredAsync(() => process.ReportProgressAsync(current, total, modelName, detail), process, cancel).ConfigureAwait(false) != Hub.ReportResult.Accepted)
                         {
-                            return; // cancelled between the wait and the report
+                            // Cancelled between the wait and the report (or ended by the hub: hub_lost, stale).
+                            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: the process has ended", process.ProcessId, current, total);
+                            return;
                         }
                     }
                 }
@@ -74,19 +78,29 @@ internal sealed class BenchmarkRunner
     /// </summary>
     private async Task<Hub.ReportResult> UntilStoredAsync(Func<ValueTask<Hub.ReportResult>> report, ProcessHandle process, CancellationToken cancel)
     {
-        bool logged = false;
+        // Logged when the wait begins, when its reason changes, and every LogWaitEvery while it lasts: a run that waits
+        // for long says so, and why.
+        string? loggedReason = null;
+        long loggedAt = 0;
+        long began = Stopwatch.GetTimestamp();
         while (true)
         {
             try
             {
-                return await report().ConfigureAwait(false);
+                var result = await report().ConfigureAwait(false);
+                if (loggedReason is not null)
+                {
+                    _logger.LogInformation("benchmark {ProcessId} goes on after waiting {Seconds:0.0} s for the store", process.ProcessId, Stopwatch.GetElapsedTime(began).TotalSeconds);
+                }
+                return result;
             }
             catch (Hub.StoreUnavailableException ex)
             {
-                if (!logged)
+                if (ex.Message != loggedReason || Stopwatch.GetElapsedTime(loggedAt) >= LogWaitEvery)
                 {
-                    _logger.LogWarning("benchmark {ProcessId} waits for the store: {Reason}", process.ProcessId, ex.Message);
-                    logged = true;
+                    _logger.LogWarning("benchmark {ProcessId} waits for the store ({Seconds:0} s so far): {Reason}", process.ProcessId, Stopwatch.GetElapsedTime(began).TotalSeconds, ex.Message);
+                    loggedReason = ex.Message;
+                    loggedAt = Stopwatch.GetTimestamp();
                 }
                 await Task.Delay(RetryDelay, cancel).ConfigureAwait(false);
             }
