@@ -13,7 +13,6 @@ namespace ProcessHub.Api;
 internal sealed class ApiAuthenticator
 {
     private static readonly KeyValuePair<string, string>[] Challenge = [new("WWW-Authenticate", "Bearer")];
-    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
     private readonly TokenValidator _tokens;
     private readonly HubCounters _counters;
     private readonly int _requestsPerSecond;
@@ -75,7 +74,7 @@ internal sealed class ApiAuthenticator
         }
         if (decision != RateDecision.Allowed)
         {
-            await exchange.RespondErrorAsync(429, "rate_limited", "too many requests; slow down", RetryAfter).ConfigureAwait(false);
+            await exchange.RespondErrorAsync(429, "rate_limited", "too many requests; slow down", RetryAfterHeader.OneSecond).ConfigureAwait(false);
             return null;
         }
         // Only now is the request going to be served: a client that sent Expect: 100-continue gets its 100 here and

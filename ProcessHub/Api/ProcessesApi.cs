@@ -18,7 +18,6 @@ namespace ProcessHub.Api;
 internal sealed class ProcessesApi
 {
     private static readonly byte[] ReportAccepted = """{"cancel_requested":false}"""u8.ToArray();
-    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
@@ -306,7 +305,7 @@ internal sealed class ProcessesApi
                     found = _registry.Find(id);
                     break;
                 case CatchUpOutcome.Unavailable:
-                    await exchange.RespondErrorAsync(503, "unavailable", "the shared engine (Redis) cannot be reached, so this hub cannot look the process up; try again", RetryAfter).ConfigureAwait(false);
+                    await exchange.RespondErrorAsync(503, "unavailable", "the shared engine (Redis) cannot be reached, so this hub cannot look the process up; try again", RetryAfterHeader.OneSecond).ConfigureAwait(false);
                     return null;
             }
         }

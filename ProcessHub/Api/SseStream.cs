@@ -21,7 +21,6 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     /// <summary>Events a stream may have waiting; past it the client is too slow and the stream ends (it can resume).</summary>
     private const int MaxPending = 10_000;
     private static readonly KeyValuePair<string, string>[] Headers = [new("Cache-Control", "no-cache"), new("X-Accel-Buffering", "no")];
-    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
 
     private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
         Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
@@ -65,7 +64,7 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
             case StreamAdmission.Admitted:
                 return true;
             case StreamAdmission.TooMany:
-                await exchange.RespondErrorAsync(503, "unavailable", "too many connections", RetryAfter).ConfigureAwait(false);
+                await exchange.RespondErrorAsync(503, "unavailable", "too many connections", RetryAfterHeader.OneSecond).ConfigureAwait(false);
                 return false;
             default:
                 await exchange.RespondErrorAsync(429, "too_many_connections", "too many connections for this user").ConfigureAwait(false);

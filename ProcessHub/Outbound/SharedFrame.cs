@@ -85,9 +85,6 @@ public sealed class SharedFrame : IBufferWriter<byte>
         return frame;
     }
 
-    /// <summary>Gives a frame built before its process's record existed (a restart's history) that record's key.</summary>
-    internal void AssignCoalesceKey(long coalesceKey) => CoalesceKey = coalesceKey;
-
     /// <summary>A text frame holding a copy of <paramref name="utf8"/>.</summary>
     public static SharedFrame CreateText(ReadOnlySpan<byte> utf8, FrameKind kind = FrameKind.Essential, long coalesceKey = 0) =>
         Create(Opcode.Text, utf8, kind, coalesceKey);

@@ -15,7 +15,6 @@ namespace ProcessHub.Server;
 internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
-    private static readonly KeyValuePair<string, string>[] RetryAfter = [new("Retry-After", "1")];
     private static readonly byte[] ContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
     private static readonly byte[] HostNotAllowed = HttpResponseWriter.Error(403, "forbidden", "host not allowed: this server answers only to its configured host names (--allowed-host)", keepAlive: false);
 
@@ -285,7 +284,7 @@ internal sealed class HttpConnectionLoop
             exchange.CloseAfterResponse();
             if (!exchange.ResponseStarted)
             {
-                await exchange.RespondErrorAsync(503, "unavailable", ex.Message, RetryAfter).ConfigureAwait(false);
+                await exchange.RespondErrorAsync(503, "unavailable", ex.Message, RetryAfterHeader.OneSecond).ConfigureAwait(false);
             }
         }
         catch (RequestBodyRejectedException ex)

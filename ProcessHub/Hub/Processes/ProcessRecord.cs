@@ -102,18 +102,12 @@ internal sealed class ProcessRecord
     /// <summary>Keeps a reference to the frame of event <paramref name="seq"/>, the next one; the oldest falls out past the limit.</summary>
     public void AppendHistory(SharedFrame frame, HubEventKind kind)
     {
-        if (_historyLimit == 0)
+        if (TakeNextSlot(kind) is not int slot)
         {
             return;
         }
-        if (_historyCount == _history.Length && _history.Length < _historyLimit)
-        {
-            GrowHistory();
-        }
         frame.AddReference();
-        int slot = NextSlot();
         _history[slot] = frame;
-        _historyKinds[slot] = kind;
     }
 
     /// <summary>
@@ -122,33 +116,40 @@ internal sealed class ProcessRecord
     /// </summary>
     public void AppendRestored(ReadOnlyMemory<byte> payload, HubEventKind kind)
     {
-        if (_historyLimit == 0)
+        if (TakeNextSlot(kind) is not int slot)
         {
             return;
+        }
+        _restored ??= new ReadOnlyMemory<byte>[_history.Length];
+        _restored[slot] = payload;
+    }
+
+    // The slot of the next event, emptied and marked with its kind: a free one (the ring grows up to the limit), or the
+    // oldest's, which falls out. Null when no history is kept.
+    private int? TakeNextSlot(HubEventKind kind)
+    {
+        if (_historyLimit == 0)
+        {
+            return null;
         }
         if (_historyCount == _history.Length && _history.Length < _historyLimit)
         {
             GrowHistory();
         }
-        _restored ??= new ReadOnlyMemory<byte>[_history.Length];
-        int slot = NextSlot();
-        _history[slot] = null;
-        _restored[slot] = payload;
-        _historyKinds[slot] = kind;
-    }
-
-    // The slot of the next event: a free one, or the oldest's, which falls out.
-    private int NextSlot()
-    {
+        int slot;
         if (_historyCount == _history.Length)
         {
-            int oldest = _historyStart;
-            Clear(oldest);
+            slot = _historyStart;
+            Clear(slot);
             _historyStart = (_historyStart + 1) % _history.Length;
-            return oldest;
         }
-        _historyCount++;
-        return (_historyStart + _historyCount - 1) % _history.Length;
+        else
+        {
+            slot = (_historyStart + _historyCount) % _history.Length;
+            _historyCount++;
+        }
+        _historyKinds[slot] = kind;
+        return slot;
     }
 
     // Lets go of what a slot holds: its frame's reference, or a restored payload.
