@@ -53,6 +53,48 @@ public sealed class ScaleOutTests
     }
 
     [Test]
+    public async Task Reports_from_many_workers_at_once_through_one_hub_reach_every_tab_on_both_hubs_once_and_in_order()
+    {
+        const int Workers = 16;
+        const int Reports = 25;
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        // One user's 432 requests in about a second: past the default of 200 a second that 429 guards.
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--api-rate-limit", "100000");
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab1 = await OpenTabAsync(one, token);
+        await using var tab2 = await OpenTabAsync(two, token);
+        // Read while the workers run, so that no tab falls behind far enough for its progress to be coalesced.
+        var reading1 = ReadUntilEndedAsync(tab1, Workers);
+        var reading2 = ReadUntilEndedAsync(tab2, Workers);
+
+        // Each worker sends its next report when the last is answered: hub 2 has 16 scripts in flight at once, and
+        // hub 1 applies what they publish in whatever order Redis ran them, process by process in seq order.
+        var ids = await Task.WhenAll(Enumerable.Range(0, Workers).Select(async _ =>
+        {
+            using var producer = Producer(two, token);
+            using var run = await producer.StartAsync("export", total: Reports);
+            for (int i = 1; i <= Reports; i++)
+            {
+                Assert.That(await run.ReportAsync(i, Reports), Is.False, $"report {i} accepted");
+            }
+            Assert.That(await run.CompleteAsync(), Is.True);
+            return run.ProcessId;
+        }));
+
+        var seen1 = await reading1;
+        var seen2 = await reading2;
+        Assert.That(seen1.Keys, Is.EquivalentTo(ids));
+        foreach (string id in ids)
+        {
+            Assert.That(seen1[id].Select(m => m.Seq), Is.EqualTo(Enumerable.Range(1, Reports + 2).Select(i => (long)i)), $"hub 1, {id}: every seq once, in order");
+            Assert.That(seen2[id].Select(m => m.Raw), Is.EqualTo(seen1[id].Select(m => m.Raw)), $"hub 2 sends the very same frames of {id}");
+        }
+    }
+
+    [Test]
     public async Task A_cancel_from_hub_3_fires_the_runner_on_hub_2_first_and_an_HTTP_worker_on_hub_1_learns_it_with_409()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -380,6 +422,23 @@ public sealed class ScaleOutTests
         var list = await tab.ReceiveAsync();
         Assert.That(list.Type, Is.EqualTo("process_list"));
         return tab;
+    }
+
+    /// <summary>Every process event a tab receives, by process, until <paramref name="processes"/> have ended.</summary>
+    private static async Task<Dictionary<string, List<HubMessage>>> ReadUntilEndedAsync(RawWebSocketClient tab, int processes)
+    {
+        var events = new Dictionary<string, List<HubMessage>>();
+        int ended = 0;
+        while (ended < processes)
+        {
+            var message = await tab.ReceiveAsync();
+            if (message.ProcessId is { } id)
+            {
+                (events.TryGetValue(id, out var list) ? list : events[id] = []).Add(message);
+                ended += message.IsTerminal ? 1 : 0;
+            }
+        }
+        return events;
     }
 
     private static async Task<List<HubMessage>> ReadToEndAsync(RawWebSocketClient tab, string processId)
