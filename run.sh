@@ -46,6 +46,24 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
+# nginx for the test of docs/scale-out.md's configuration (ScaleOut/NginxFrontTests): Debian's package unpacked into
+# artifacts/tools/nginx, not installed, because installing it starts a system service on port 80. Its libraries
+# (libc, libssl, libpcre2, zlib) are on every Debian that runs .NET.
+install_nginx_unpacked() {
+    local target=artifacts/tools/nginx
+    if [ -x /usr/sbin/nginx ] || [ -x "$target/usr/sbin/nginx" ]; then return; fi
+    echo "run.sh: unpacking Debian's nginx into $target" >&2
+    local download
+    download=$(mktemp -d)
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq >&2
+    (cd "$download" && apt-get download -qq nginx nginx-common) >&2
+    mkdir -p "$target"
+    for package in "$download"/*.deb; do dpkg-deb -x "$package" "$target"; done
+    rm -rf "$download"
+}
+
 # Everything the tests need on a fresh machine: Debian's chromium for the browser tests (Playwright's own
 # browser download cannot work offline), redis-server for the scale-out tests, Node and the ws package for the
 # interop client.
@@ -56,6 +74,7 @@ install_test_dependencies() {
     if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    install_nginx_unpacked
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
         echo "run.sh: installing Node test clients (npm ci)" >&2
         (cd ProcessHub.Tests/node && npm ci --no-audit --no-fund --loglevel=error) >&2

@@ -3,7 +3,7 @@ using NUnit.Framework;
 namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
-/// The programs some tests drive (Chromium, Node with the ws package, redis-server). On a developer's machine a missing one
+/// The programs some tests drive (Chromium, Node with the ws package, redis-server, nginx). On a developer's machine a missing one
 /// skips those tests (<see cref="Assert.Ignore(string)"/>) and says how to get it; on CI (<c>CI=true</c>, set by
 /// <c>.ci/run</c>) it fails them, so a broken CI image never passes by skipping.
 /// </summary>
@@ -20,6 +20,10 @@ internal static class RequiredTools
     /// <summary>Debian's redis-server, which the scale-out tests start.</summary>
     public static void Redis(string executable) =>
         Require(File.Exists(executable), $"{executable} is missing: ./run.sh test installs Debian's redis-server");
+
+    /// <summary>nginx, which the scale-out tests put in front of the hubs with docs/scale-out.md's configuration.</summary>
+    public static void Nginx(string? executable) =>
+        Require(executable is not null, "nginx is missing: ./run.sh test unpacks Debian's nginx package into artifacts/tools/nginx");
 
     /// <summary>Node on the PATH and ws installed in ProcessHub.Tests/node; returns the node executable.</summary>
     public static string NodeWithWs()

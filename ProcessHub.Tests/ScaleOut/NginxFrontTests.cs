@@ -1,0 +1,89 @@
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Client;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// docs/scale-out.md's nginx configuration, as users copy it, in front of two real hubs on one Redis: a tab's
+/// WebSocket, a worker's reports and an SSE stream pass through it (the stream unbuffered), a tab of a killed hub
+/// comes back through it to the other hub and resumes with <c>recovered: true</c>, the worker's next report is
+/// served there, and the documented log format keeps the token a tab sends in its URL out of the access log.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class NginxFrontTests
+{
+    [Test]
+    public async Task The_documented_configuration_carries_tabs_workers_and_SSE_and_a_killed_hubs_tab_resumes_through_it()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        await using var nginx = await NginxFront.StartAsync([one, two]);
+        string token = HubCluster.Token("alice");
+
+        var (tab, list) = await RawWebSocketClient.OpenWithListAsync(nginx.EndPoint, token);
+        await using var _tab = tab;
+        Assert.That(list.Type, Is.EqualTo("process_list"));
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{nginx.EndPoint}"), Token = token, MaxRetries = 0 });
+        using var run = await producer.StartAsync("export", total: 10);
+        // .NET's HttpClient as the SSE reader: nginx sends the stream chunked, as any HTTP/1.1 proxy may.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) })
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"http://{nginx.EndPoint}/api/processes/{run.ProcessId}/events"))
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            using var stream = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.That(await NextEventIdAsync(stream), Is.EqualTo(1), "the stream starts with the process's state");
+            for (int i = 1; i <= 3; i++)
+            {
+                Assert.That(await run.ReportAsync(i, 10), Is.False);
+                // Each event arrives while the stream stays open: nginx does not hold it back in a buffer.
+                Assert.That(await NextEventIdAsync(stream), Is.EqualTo(i + 1));
+            }
+        }
+        var seen = await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Seq == 4);
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        // Kill the hub that holds the tab; nginx chose it (least_conn), the hubs' health says which.
+        bool onOne = (await RawHttpClient.GetAsync(one, "/healthz", null)).Json.GetProperty("websockets").GetInt32() == 1;
+        await (onOne ? hub1 : hub2).KillAsync();
+        await tab.ExpectClosedAsync();
+
+        var (again, _) = await RawWebSocketClient.OpenWithListAsync(nginx.EndPoint, token);
+        await using var _again = again;
+        await again.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = seen.Seq, epoch, request_id = "resume" });
+        var resumed = await again.ReceiveUntilAsync("subscribed");
+        Assert.That(resumed.Get("recovered").GetBoolean(), Is.True, resumed.Text);
+        Assert.That(await run.ReportAsync(4, 10), Is.False, "the worker's next report is served by the hub still up");
+        var next = await again.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsProcessEvent);
+        Assert.That(next.Seq, Is.EqualTo(5), next.Text);
+
+        string log = nginx.AccessLog;
+        Assert.That(log, Does.Contain("\"GET /ws\""), log);
+        Assert.That(log.Contains(token, StringComparison.Ordinal), Is.False, "the documented log format leaves the query string, and the token in it, out");
+    }
+
+    /// <summary>The id of the next event on an SSE stream (keep-alives and the retry line skipped).</summary>
+    private static async Task<long> NextEventIdAsync(StreamReader stream)
+    {
+        while (true)
+        {
+            string? line = await stream.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (line is null)
+            {
+                throw new EndOfStreamException("the stream ended");
+            }
+            if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                return long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+}
