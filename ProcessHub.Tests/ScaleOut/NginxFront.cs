@@ -45,8 +45,8 @@ internal sealed partial class NginxFront : IAsyncDisposable
         }
         string servers = string.Join('\n', hubs.Select(h => $"    server {h};"));
         // The documented servers go; the hubs take the place of the first.
-        bool first = true;
-        string configuration = UpstreamServers().Replace(block.Groups[1].Value, _ => first && !(first = false) ? servers : "");
+        int replaced = 0;
+        string configuration = UpstreamServers().Replace(block.Groups[1].Value, _ => replaced++ == 0 ? servers : "");
         return configuration
             .Replace("listen 80;", $"listen 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)};", StringComparison.Ordinal)
             .Replace("/var/log/nginx/processhub.access.log", accessLog, StringComparison.Ordinal);
