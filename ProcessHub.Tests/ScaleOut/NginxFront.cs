@@ -58,7 +58,7 @@ internal sealed partial class NginxFront : IAsyncDisposable
         RequiredTools.Nginx(executable);
         string directory = Path.Combine(Path.GetTempPath(), "processhub-nginx-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        int port = FreePort();
+        int port = LoopbackPort.Free();
         string http = DocumentedConfiguration(hubs, port, Path.Combine(directory, "access.log"));
         string temp = string.Join('\n', new[] { "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }
             .Select(kind => $"    {kind}_temp_path {Path.Combine(directory, kind)};"));
@@ -110,21 +110,7 @@ internal sealed partial class NginxFront : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean.
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        ScratchDirectory.Delete(_directory);
     }
 
     [GeneratedRegex("```nginx\n(.*?)\n```", RegexOptions.Singleline)]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace ProcessHub.Tests.ScaleOut;
@@ -32,7 +33,7 @@ internal sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync(bool appendOnly = true)
     {
         RequiredTools.Redis(Executable);
-        var server = new RedisServer(appendOnly, FreePort());
+        var server = new RedisServer(appendOnly, LoopbackPort.Free());
         await server.StartAgainAsync();
         return server;
     }
@@ -41,7 +42,7 @@ internal sealed class RedisServer : IAsyncDisposable
     public static RedisServer Reserve(bool appendOnly = true)
     {
         RequiredTools.Redis(Executable);
-        return new RedisServer(appendOnly, FreePort());
+        return new RedisServer(appendOnly, LoopbackPort.Free());
     }
 
     /// <summary>Starts redis-server (again) and waits until it answers.</summary>
@@ -98,20 +99,6 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         await StopAsync();
         _process?.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean.
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        ScratchDirectory.Delete(_directory);
     }
 }
