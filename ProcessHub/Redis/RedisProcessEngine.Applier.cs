@@ -21,6 +21,10 @@ internal sealed partial class RedisProcessEngine
     private long _gapsFilled;
     private long _resyncs;
     private int _checkRequested;
+    private bool _appliedSinceTick;
+
+    /// <summary>The applier's turn: one message or one check at a time, in the order they take it.</summary>
+    private readonly SemaphoreSlim _applying = new(1, 1);
 
     /// <summary>How long a producer's own event may take by the subscription before the log is read for it.</summary>
     private static readonly TimeSpan NudgeAfter = TimeSpan.FromMilliseconds(50);
@@ -61,15 +65,41 @@ internal sealed partial class RedisProcessEngine
         }
     }
 
-    /// <summary>Asks the applier for a check of the log; one request at a time, however many producers wait.</summary>
+    /// <summary>
+    /// Asks for a check of the log; one request at a time, however many producers wait. The check runs on a pool
+    /// thread under the applier's turn, after the event being applied (if any).
+    /// </summary>
     private void RequestCheck()
     {
         if (Interlocked.Exchange(ref _checkRequested, 1) == 0)
         {
-            _incoming.Writer.TryWrite(null);
+            _ = Task.Run(RunRequestedCheckAsync);
         }
     }
 
+    private async Task RunRequestedCheckAsync()
+    {
+        if (!await TakeApplierTurnAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+        try
+        {
+            // Cleared before the check, so that a request made while it runs gets a check of its own after it.
+            Interlocked.Exchange(ref _checkRequested, 0);
+            await CheckAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogApplyFailure(ex);
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    /// <summary>Completes every producer waiting for an offset up to the last one applied.</summary>
     private void ReleaseWaiters()
     {
         long applied = Interlocked.Read(ref _lastOffset);
@@ -82,51 +112,108 @@ internal sealed partial class RedisProcessEngine
         }
     }
 
-    private async Task ApplyLoopAsync(CancellationToken stopping)
+    /// <summary>
+    /// Completes the producers waiting for the offsets just applied. Each offset has at most one waiter, so a short
+    /// step (one event, the usual case) looks up its offsets rather than walking every waiter.
+    /// </summary>
+    private void ReleaseWaitersAfter(long previous)
     {
-        var reader = _incoming.Reader;
-        while (!stopping.IsCancellationRequested)
+        long applied = Interlocked.Read(ref _lastOffset);
+        if (applied - previous > 64 || applied < previous)
         {
-            try
+            ReleaseWaiters();
+            return;
+        }
+        for (long offset = previous + 1; offset <= applied; offset++)
+        {
+            if (_offsetWaiters.TryRemove(offset, out var waiter))
             {
-                var ready = reader.WaitToReadAsync(stopping).AsTask();
-                if (await Task.WhenAny(ready, Task.Delay(_options.CheckInterval, _time, stopping)).ConfigureAwait(false) != ready)
+                waiter.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One message from the subscription, applied on the thread that the client library hands it to: the library
+    /// delivers a channel's messages one at a time, in order, so the applier needs no queue (and no thread hand-off)
+    /// of its own. Checks take the same turn, which keeps one applier at a time.
+    /// </summary>
+    private async Task OnEventMessageAsync(ChannelMessage message)
+    {
+        if (!await TakeApplierTurnAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+        try
+        {
+            long previous = Interlocked.Read(ref _lastOffset);
+            Volatile.Write(ref _appliedSinceTick, true);
+            await HandleAsync((byte[])message.Message!).ConfigureAwait(false);
+            ReleaseWaitersAfter(previous);
+        }
+        catch (Exception ex)
+        {
+            LogApplyFailure(ex);
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    /// <summary>Waits for the applier's turn; false once the hub is stopping (the turn is then kept by the stop).</summary>
+    private async ValueTask<bool> TakeApplierTurnAsync()
+    {
+        try
+        {
+            await _applying.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        if (_stopping.IsCancellationRequested)
+        {
+            _applying.Release();
+            return false;
+        }
+        return true;
+    }
+
+    private void LogApplyFailure(Exception ex)
+    {
+        if (ex is RedisException)
+        {
+            // Redis went away mid-fetch: the next check, once it is back, takes up where this stopped.
+            _logger.LogWarning("applying events paused: {Message}", ex.Message);
+        }
+        else if (!_stopping.IsCancellationRequested)
+        {
+            _logger.LogError(ex, "applying events failed");
+        }
+    }
+
+    /// <summary>
+    /// The periodic check, for a subscription that has gone quiet: a check of the log after each interval in which
+    /// nothing came by the subscription (a wedged or dropped one delivers nothing, and a live one shows a gap by the
+    /// next message's offset).
+    /// </summary>
+    private async Task CheckWhenQuietAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(_options.CheckInterval, _time, stopping).ConfigureAwait(false);
+                if (!Volatile.Read(ref _appliedSinceTick))
                 {
-                    await CheckAsync().ConfigureAwait(false);
-                    continue;
+                    RequestCheck();
                 }
-                if (!await ready.ConfigureAwait(false))
-                {
-                    return;
-                }
-                while (reader.TryRead(out var message))
-                {
-                    if (message is { } bytes)
-                    {
-                        await HandleAsync(bytes).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        // A nudge: reconnected, a script saw another epoch, or a producer's own event is late.
-                        Interlocked.Exchange(ref _checkRequested, 0);
-                        await CheckAsync().ConfigureAwait(false);
-                    }
-                }
-                ReleaseWaiters();
+                Volatile.Write(ref _appliedSinceTick, false);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (RedisException ex)
-            {
-                // Redis went away mid-fetch: the next check, once it is back, takes up where this stopped.
-                _logger.LogWarning("applying events paused: {Message}", ex.Message);
-            }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "applying events failed");
-            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
         }
     }
 

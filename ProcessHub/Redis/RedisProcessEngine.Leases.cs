@@ -250,6 +250,6 @@ internal sealed partial class RedisProcessEngine
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).
-        _incoming.Writer.TryWrite(null);
+        RequestCheck();
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
@@ -27,11 +26,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private readonly ILogger _logger;
     private readonly RedisKeys _keys;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Channel<ReadOnlyMemory<byte>?> _incoming = Channel.CreateUnbounded<ReadOnlyMemory<byte>?>(new UnboundedChannelOptions { SingleReader = true });
     private ConnectionMultiplexer? _redis;
     private IDatabase _db = null!;
     private string _epoch = "";
-    private Task _applier = Task.CompletedTask;
+    private Task _quietChecks = Task.CompletedTask;
     private Task _leases = Task.CompletedTask;
     private RedisLeaseRenewer? _leaseRenewer;
     private int _disposed;
@@ -86,11 +84,21 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         configuration.AsyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.SyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.ClientName = "processhub-" + HubId;
-        _registry.Restore(JoinWithinStartWait(configuration));
+        // The applier's turn is held through the load: events published meanwhile wait in the subscription and are
+        // applied after it (by offset, and by seq per process, nothing is applied twice).
+        _applying.Wait();
+        try
+        {
+            _registry.Restore(JoinWithinStartWait(configuration));
+        }
+        finally
+        {
+            _applying.Release();
+        }
         // Taken when the load began, which can be seconds ago: a full lease from now on, before this hub runs anything.
         RenewLease();
         _connectedSince = _time.GetTimestamp();
-        _applier = Task.Run(() => ApplyLoopAsync(_stopping.Token));
+        _quietChecks = Task.Run(() => CheckWhenQuietAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
         _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
         _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
@@ -137,7 +145,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         {
             RenewLease();
             var subscriber = redis.GetSubscriber();
-            subscriber.Subscribe(_keys.Events).OnMessage(message => _incoming.Writer.TryWrite((byte[])message.Message!));
+            subscriber.Subscribe(_keys.Events).OnMessage(OnEventMessageAsync);
             subscriber.Subscribe(_keys.Control).OnMessage(message => OnControl(message.Message.ToString()));
             _epoch = EnsureEpochAsync().GetAwaiter().GetResult();
             Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
@@ -198,7 +206,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             }
             // Started through another hub a moment ago: wait until this hub has applied everything up to now.
             long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
-            _incoming.Writer.TryWrite(null);
+            RequestCheck();
             await WaitAppliedAsync(offset).ConfigureAwait(false);
             return _registry.FindRecord(processId) is not null ? CatchUpOutcome.Known : CatchUpOutcome.Unavailable;
         }
@@ -226,8 +234,9 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
-        _incoming.Writer.TryComplete();
-        await Task.WhenAll(_applier, _leases).ConfigureAwait(false);
+        await Task.WhenAll(_quietChecks, _leases).ConfigureAwait(false);
+        // The event or check being applied, if any, finishes first; none starts after it (the turn is never given back).
+        await _applying.WaitAsync().ConfigureAwait(false);
         // Stopped before the lease is deleted below, so that it cannot set it again after.
         _leaseRenewer?.Dispose();
         if (_redis is { IsConnected: true })
@@ -308,7 +317,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private StoreUnavailableException EpochChanged(RedisResult[] result)
     {
         // Redis lost its data (or was reset) since this hub loaded: its view is reloaded; the producer tries again.
-        _incoming.Writer.TryWrite(null);
+        RequestCheck();
         return new StoreUnavailableException($"the shared engine's history was reset (epoch {(string?)result.ElementAtOrDefault(1)}); try again");
     }
 
