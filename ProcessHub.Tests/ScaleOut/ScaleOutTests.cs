@@ -95,6 +95,56 @@ public sealed class ScaleOutTests
     }
 
     [Test]
+    public async Task A_hub_that_joins_while_a_worker_reports_holds_every_event_once_in_order()
+    {
+        // Past the defaults of 1,000 events of history and 200 requests a second: one worker reports as fast as it
+        // is answered for as long as a hub takes to start.
+        string[] limits = ["--history-limit", "100000", "--api-rate-limit", "100000"];
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, limits);
+        await using var _1 = hub1;
+        string token = HubCluster.Token("alice");
+        await using var tab1 = await OpenTabAsync(one, token);
+        using var producer = Producer(one, token);
+        using var run = await producer.StartAsync("export", total: 100000);
+        string id = run.ProcessId;
+        var reading1 = ReadToEndAsync(tab1, id);
+
+        // Events are published while hub 2 subscribes and loads the shared state: it applies them after its load,
+        // each once, in order, whichever way it gets them (the subscription, or the log).
+        int reported = 0;
+        int stopAt = int.MaxValue;
+        var reporting = Task.Run(async () =>
+        {
+            while (reported < Volatile.Read(ref stopAt))
+            {
+                Assert.That(await run.ReportAsync(reported + 1, 100000), Is.False, $"report {reported + 1} accepted");
+                Interlocked.Increment(ref reported);
+            }
+        });
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, limits);
+        await using var _2 = hub2;
+        Volatile.Write(ref stopAt, Volatile.Read(ref reported) + 20);
+        await reporting;
+        Assert.That(await run.CompleteAsync(), Is.True);
+        var seen1 = await reading1;
+        Assert.That(seen1.Select(m => m.Seq), Is.EqualTo(Enumerable.Range(1, reported + 2).Select(i => (long)i)), "hub 1: every seq, in order");
+
+        await using var tab2 = await RawWebSocketClient.OpenAsync(two, queryToken: token);
+        var list = await tab2.ReceiveAsync();
+        await tab2.SendJsonAsync(new { type = "subscribe", process_id = id, since = 0, epoch = list.String("epoch"), request_id = "all" });
+        var reply = await tab2.ReceiveUntilAsync(m => m.Type == "subscribed" && m.String("request_id") == "all");
+        Assert.That(reply.Get("replayed").GetInt64(), Is.EqualTo(reported + 2), "hub 2 holds every event of the process");
+        var seen2 = new List<HubMessage>();
+        for (int i = 0; i < reported + 2; i++)
+        {
+            seen2.Add(await tab2.ReceiveAsync());
+        }
+        Assert.That(seen2.Select(m => m.Raw), Is.EqualTo(seen1.Select(m => m.Raw)), "hub 2 replays the very frames hub 1 sent live");
+        TestContext.Out.WriteLine($"{reported} reports, {reported - 20} of them before hub 2 was listening");
+    }
+
+    [Test]
     public async Task A_cancel_from_hub_3_fires_the_runner_on_hub_2_first_and_an_HTTP_worker_on_hub_1_learns_it_with_409()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -81,6 +81,11 @@ internal sealed partial class RedisProcessEngine
                 events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload));
             }
         }
+        // The hash is read before the stream, and a script may run in between (another client's command between the
+        // two of this pipeline): the stream can then hold events past the state's seq. They are left out here, since
+        // the state is the older read; being newer than the offset this hub read before loading, they are applied
+        // after the load like any other. Kept, they broke the tail below and the hub restored no history at all.
+        events.RemoveAll(stored => stored.Seq > state.Seq);
         // History is the contiguous tail ending at the state's seq.
         int start = events.Count;
         while (start > 0 && events[start - 1].Seq == state.Seq - (events.Count - start))
