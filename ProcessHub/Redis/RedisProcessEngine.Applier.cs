@@ -144,12 +144,11 @@ internal sealed partial class RedisProcessEngine
         {
             return;
         }
+        long previous = Interlocked.Read(ref _lastOffset);
         try
         {
-            long previous = Interlocked.Read(ref _lastOffset);
             Volatile.Write(ref _appliedSinceTick, true);
             await HandleAsync((byte[])message.Message!).ConfigureAwait(false);
-            ReleaseWaitersAfter(previous);
         }
         catch (Exception ex)
         {
@@ -157,6 +156,8 @@ internal sealed partial class RedisProcessEngine
         }
         finally
         {
+            // Also after a failure part-way through a fill: the events it did apply have producers waiting.
+            ReleaseWaitersAfter(previous);
             _applying.Release();
         }
     }
