@@ -11,9 +11,11 @@
 //     over in a private file (never on a command line, never printed);
 //   - tabs: --tabs WebSockets per hub for three users, half authenticated by ?token=, half by header; a closed tab
 //     reconnects to a random live hub and resumes as docs/protocol.md 5.2 says (process_list, then subscribe with
-//     since and epoch for each process whose listed seq is ahead of what it holds);
+//     since and epoch for each process whose listed seq is ahead of what it holds); when a killed hub is up again,
+//     one tab of each user moves to it from another hub and resumes there;
 //   - workers: --workers HTTP producers, each starting a process on a random hub, reporting 15-50 progress events
-//     --report-ms apart (each on a random live hub) and completing it; 503s and connection errors are retried on
+//     --report-ms apart (each on a random live hub) and completing it (worker 0: 400-800 reports, a process that
+//     outlives hub restarts); 503s and connection errors are retried on
 //     another hub, and an attempt whose answer never came counts as "ambiguous" (it may or may not have landed);
 //   - benchmark runs (POST /api/benchmark, in-process producers of the hub that takes them) every 4-9 s;
 //   - a canceller: every 2-5 s a random tab sends cancel_process for a running process it knows.
@@ -329,9 +331,28 @@ async function markUpWhenHealthy(hub, child) {
   for (let i = 0; i < 300 && hub.proc === child; i++) {
     try {
       const r = await request(hub.port, 'GET', '/healthz', null, null, 1000);
-      if (r.status === 200) { hub.up = true; log(`hub${hub.i} up (start #${hub.starts})`); return; }
+      if (r.status === 200) {
+        hub.up = true;
+        log(`hub${hub.i} up (start #${hub.starts})`);
+        if (hub.starts > 1) moveTabsTo(hub);
+        return;
+      }
     } catch { }
     await sleep(100);
+  }
+}
+const tabs = []; // every tab of the run
+
+// A restarted hub gets tabs at once (one of each user, from the other hubs), so that resumes meet what it loaded
+// while processes kept reporting, not only what it applied since.
+function moveTabsTo(hub) {
+  if (stopping) return;
+  for (const user of USERS) {
+    const tab = tabs.find(t => t.user === user && t.connected && t.hub !== hub && !t.moveTo);
+    if (!tab) continue;
+    tab.moveTo = hub;
+    note('tab-moved-to-restarted-hub', { tab: tab.id, hub: hub.i });
+    tab.ws.close(1000, 'moving to a restarted hub');
   }
 }
 const liveHubs = () => hubs.filter(h => h.proc && h.up);
@@ -416,6 +437,7 @@ class Tab {
     this.connected = false;
     this.closedForGood = false;
     this.reconnects = 0;
+    this.moveTo = null; // a hub to reconnect to when the driver closes this tab on purpose
   }
 
   connect(hub) {
@@ -435,12 +457,18 @@ class Tab {
       if (this.connNo !== connNo) return;
       this.connected = false;
       if (stopping) return;
+      const moveTo = this.moveTo;
+      this.moveTo = null;
+      this.reconnects++;
+      if (moveTo) {
+        setTimeout(() => this.connect(moveTo.proc && moveTo.up ? moveTo : anyHub()), 50);
+        return;
+      }
       // Expected: the hub was killed or is being restarted. Anything else (a stopped hub, Redis away) is noted.
       const killedRecently = hub.killedAt && Date.now() - hub.killedAt < 3000;
       if (!(hub.proc === null || hub.expectingExit || killedRecently)) {
         note('tab-closed-hub-alive', { tab: this.id, hub: hub.i, why: `${code} ${reason}`, redisUp: !!redis });
       }
-      this.reconnects++;
       setTimeout(() => this.connect(anyHub()), between(100, 700));
     });
   }
@@ -627,7 +655,9 @@ async function worker(w) {
   let n = 0;
   while (!stopWorkers) {
     const user = pickOne(USERS);
-    const steps = Math.floor(between(15, 50));
+    // Worker 0 drives long processes (400-800 reports), which outlive hub restarts: a restarted hub must load them,
+    // history included, while they report, and the tabs moved to it resume them there.
+    const steps = Math.floor(w === 0 ? between(400, 800) : between(15, 50));
     const tag = `w${w}-${n++}`;
     const { r, ambiguous } = await callApi(user, 'POST', '/api/processes', { process_type: 'chaos', total: steps, params: { tag } });
     if (ambiguous) note('ambiguous-create', { tag });
@@ -990,7 +1020,6 @@ async function main() {
     await sleep(200);
   }
 
-  const tabs = [];
   for (const h of hubs) {
     for (let k = 0; k < OPTIONS.tabs; k++) {
       const tab = new Tab(tabs.length, USERS[k % USERS.length], h);
