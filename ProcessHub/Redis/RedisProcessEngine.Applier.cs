@@ -95,6 +95,8 @@ internal sealed partial class RedisProcessEngine
         }
         finally
         {
+            // Also after a failure part-way through a fill (checks are rare: a walk over the waiters costs nothing).
+            ReleaseWaiters();
             _applying.Release();
         }
     }
