@@ -95,7 +95,7 @@ internal sealed partial class RedisProcessEngine
         }
         finally
         {
-            // Also after a failure part-way through a fill (checks are rare: a walk over the waiters costs nothing).
+            // Also after a failure part-way through a fill (checks are rare, so a walk over every waiter is cheap here).
             ReleaseWaiters();
             _applying.Release();
         }
