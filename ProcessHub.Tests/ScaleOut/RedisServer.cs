@@ -17,6 +17,7 @@ internal sealed class RedisServer : IAsyncDisposable
     public const string Executable = "/usr/bin/redis-server";
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "processhub-redis-" + Guid.NewGuid().ToString("N"));
+    private readonly List<string> _copies = [];
     private Process? _process;
 
     private RedisServer(bool appendOnly, int port)
@@ -91,6 +92,39 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A copy of its files as they are now, for <see cref="RestoreFiles"/>: stop it first, so that they are whole. With
+    /// the copy back, Redis starts as it was then: the same epoch, without what came after (as a crash with
+    /// <c>appendfsync everysec</c>, or a failover to a replica that lagged, would leave it).
+    /// </summary>
+    public string CopyFiles()
+    {
+        string copy = _directory + "-copy-" + _copies.Count;
+        CopyDirectory(_directory, copy);
+        _copies.Add(copy);
+        return copy;
+    }
+
+    /// <summary>Puts a copy from <see cref="CopyFiles"/> in place of its files; stop it first.</summary>
+    public void RestoreFiles(string copy)
+    {
+        Directory.Delete(_directory, recursive: true);
+        CopyDirectory(copy, _directory);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+        foreach (string directory in Directory.GetDirectories(from))
+        {
+            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
+        }
+    }
+
     /// <summary>An administrative connection of the test's own.</summary>
     public Task<ConnectionMultiplexer> ConnectAsync() =>
         ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { IPAddress.Loopback, Port } }, AbortOnConnectFail = true, ConnectTimeout = 2000, AllowAdmin = true });
@@ -100,5 +134,9 @@ internal sealed class RedisServer : IAsyncDisposable
         await StopAsync();
         _process?.Dispose();
         ScratchDirectory.Delete(_directory);
+        foreach (string copy in _copies)
+        {
+            ScratchDirectory.Delete(copy);
+        }
     }
 }

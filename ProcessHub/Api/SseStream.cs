@@ -43,6 +43,9 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         }
     }
 
+    // Ends after what is queued: the stream closes, and EventSource reconnects with Last-Event-ID after `retry`.
+    public void OnReplaced() => _events.Writer.TryComplete();
+
     long IReplayTarget.FollowLive(ProcessSnapshot process) => process.Seq; // the watcher takes every later event
 
     void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)

@@ -236,6 +236,11 @@ internal sealed partial class RedisProcessEngine
         long last = Interlocked.Read(ref _lastOffset);
         if (message.Offset <= last)
         {
+            if (IsNewTo(message))
+            {
+                // An offset this hub applied, for an event it never had: Redis went back (see CheckAsync).
+                await CheckAsync().ConfigureAwait(false);
+            }
             return; // already applied (fetched with a gap, or loaded)
         }
         if (message.Offset > last + 1)
@@ -265,11 +270,41 @@ internal sealed partial class RedisProcessEngine
         }
         long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
         Interlocked.Exchange(ref _redisOffset, offset);
+        if (offset < Interlocked.Read(ref _lastOffset))
+        {
+            // Redis went back within its epoch: it lost events this hub applied and its tabs saw (a crash with
+            // appendfsync everysec, a failover to a replica that had not got them), and the offsets and seqs it hands
+            // out next would be reused for other events. No tab may mix the two: a new epoch, as if the data were lost.
+            _logger.LogWarning("Redis went back from offset {Applied} to {Offset} within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
+                Interlocked.Read(ref _lastOffset), offset, _epoch);
+            await StartNewEpochAsync().ConfigureAwait(false);
+            await ResyncAsync().ConfigureAwait(false);
+            return;
+        }
         if (offset > Interlocked.Read(ref _lastOffset))
         {
             await FillFromLogAsync(offset).ConfigureAwait(false);
         }
         ReleaseWaiters();
+    }
+
+    /// <summary>
+    /// Replaces the epoch this hub holds with a new one, unless another hub did so first (then its epoch stands): of
+    /// several hubs that notice the same loss, one new epoch results.
+    /// </summary>
+    private async Task StartNewEpochAsync()
+    {
+        await _db.ScriptEvaluateAsync(RedisScripts.NewEpoch, [_keys.Epoch], [_epoch, NewId()]).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether an event at an offset this hub has already applied is one it never had: the start of a process it does
+    /// not know, or a seq past the one it holds. A repeat (fetched from the log, or loaded) is neither.
+    /// </summary>
+    private bool IsNewTo(RedisEventMessage message)
+    {
+        var process = _registry.FindRecord(message.ProcessId);
+        return process is null ? message.Kind == HubEventKind.Started : message.Seq > process.Published.Seq;
     }
 
     /// <summary>Fetches and applies the logged events after the last applied one, up to <paramref name="upTo"/>.</summary>
@@ -399,6 +434,13 @@ internal sealed partial class RedisProcessEngine
         lock (process.Gate)
         {
             process.Accepted = state;
+        }
+        if (message.Kind == HubEventKind.Cancelled && process.InProcess && process.ProducerHub == HubId)
+        {
+            // Its producer runs here. Told already when this hub carried out the cancel (CancelOwnAsync); not when
+            // another hub ended it itself because the cancel request never arrived here (a dropped subscription).
+            // Either way the token has fired before any tab of this hub sees process_cancelled.
+            _ = process.ProducerCancellation.CancelAsync();
         }
         _registry.Publish(new PendingEvent(process, state, message.Kind, frame, awaitable: false));
         if (HubEventNames.IsTerminal(message.Kind) && _terminalWaiters.TryRemove(process.Id, out var waiter))

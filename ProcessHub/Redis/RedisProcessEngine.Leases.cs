@@ -45,13 +45,16 @@ internal sealed partial class RedisProcessEngine
                         await ReapLostHubsAsync().ConfigureAwait(false);
                     }
                 }
-                catch (RedisException ex)
+                catch (Exception ex) when (ex is RedisException or TimeoutException or StoreUnavailableException)
                 {
-                    _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
+                    // Redis stalled past the timeout (a RedisTimeoutException is a TimeoutException, not a RedisException)
+                    // or went away mid-reap: the next tick tries again. This loop must outlive any outage, or lost hubs'
+                    // processes would never end and this hub's own lease would rest on the renewer alone.
+                    _logger.LogWarning("lease renewal or the check of other hubs failed: {Message}", ex.Message);
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Stopping.
         }
@@ -214,7 +217,9 @@ internal sealed partial class RedisProcessEngine
             {
                 try
                 {
-                    await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "", conditionArgument: "").ConfigureAwait(false);
+                    // Not waited for here: the stop holds the applier's turn, so the event could not be applied here
+                    // and each end would wait out the whole cancel wait while this hub's lease runs out.
+                    await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
                 }
                 catch (Hub.StoreUnavailableException ex)
                 {

@@ -151,8 +151,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
             return LoadAllAsync(_epoch).GetAwaiter().GetResult();
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            // A RedisTimeoutException (Redis too slow for the load) is a TimeoutException: tried again within
+            // --redis-start-wait like an unreachable Redis, then one clear line, never a stack trace.
             _redis = null;
             redis.Dispose();
             throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
@@ -200,7 +202,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         }
         try
         {
-            if (!await _db.KeyExistsAsync(_keys.Process(processId)).ConfigureAwait(false))
+            var status = await _db.HashGetAsync(_keys.Process(processId), "status").ConfigureAwait(false);
+            if (status.IsNull)
             {
                 return CatchUpOutcome.Missing;
             }
@@ -208,7 +211,13 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
             RequestCheck();
             await WaitAppliedAsync(offset).ConfigureAwait(false);
-            return _registry.FindRecord(processId) is not null ? CatchUpOutcome.Known : CatchUpOutcome.Unavailable;
+            if (_registry.FindRecord(processId) is not null)
+            {
+                return CatchUpOutcome.Known;
+            }
+            // Ended, and not held here with everything applied: this hub let it go (the retention window, or its owner's
+            // cap of ended processes) while its keys wait out their time to live in Redis. A lone hub answers 404 then.
+            return status == "running" ? CatchUpOutcome.Unavailable : CatchUpOutcome.Missing;
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
         {
@@ -259,7 +268,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     }
 
     /// <summary>A progress report or a completion or failure: one script, then the event applied here too.</summary>
-    private async Task<TransitionOutcome> EndOrReportAsync(ProcessRecord process, ProcessChange change, string condition, string conditionArgument)
+    private async Task<TransitionOutcome> EndOrReportAsync(ProcessRecord process, ProcessChange change, string condition, string conditionArgument, bool waitApplied = true)
     {
         var now = _time.GetUtcNow();
         var current = process.Published;
@@ -291,7 +300,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         switch ((string?)result[0])
         {
             case "ok":
-                await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
+                if (waitApplied)
+                {
+                    await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
+                }
                 var published = process.Published;
                 return new TransitionOutcome(TransitionStatus.Accepted, published.Seq >= (long)result[1] ? published : state with { Seq = (long)result[1] });
             case "ended":

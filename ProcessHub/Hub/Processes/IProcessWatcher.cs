@@ -10,4 +10,10 @@ namespace ProcessHub.Hub.Processes;
 internal interface IProcessWatcher
 {
     void OnEvent(SharedFrame frame, long seq, HubEventKind kind);
+
+    /// <summary>
+    /// The record it follows was replaced (a shared engine reloaded every process): no more events come through it, so
+    /// the watcher ends and its client comes back for the rest (an SSE client with <c>Last-Event-ID</c>).
+    /// </summary>
+    void OnReplaced();
 }

@@ -75,7 +75,7 @@ internal sealed class ProcessRecord
     /// Fires when the process is cancelled, for producers inside this hub (any in-process handle on it); producers
     /// over HTTP learn it from their next report.
     /// </summary>
-    public CancellationTokenSource ProducerCancellation { get; } = new();
+    public CancellationTokenSource ProducerCancellation { get; private set; } = new();
 
     /// <summary>The newest state a producer was answered for; read and written under <see cref="Gate"/>.</summary>
     public ProcessState Accepted { get; set; }
@@ -229,6 +229,38 @@ internal sealed class ProcessRecord
         }
         _historyStart = 0;
         _historyCount = 0;
+    }
+
+    /// <summary>
+    /// Lets go of this record when a shared engine replaces every record (<see cref="ProcessRegistry.Replace"/>): its SSE
+    /// streams end (their clients reconnect with <c>Last-Event-ID</c> and are answered from the new records), and its
+    /// producer's token moves to <paramref name="successor"/>, the same process as now loaded, so that a later cancel
+    /// still reaches the producer; with no successor the process is gone, and the token fires to say so.
+    /// </summary>
+    public void HandOver(ProcessRecord? successor)
+    {
+        foreach (var watcher in _watchers)
+        {
+            watcher.OnReplaced();
+        }
+        var producer = ProducerCancellation;
+        if (successor is not null)
+        {
+            lock (successor.Gate)
+            {
+                var unused = successor.ProducerCancellation;
+                successor.ProducerCancellation = producer;
+                unused.Dispose();
+            }
+        }
+        else
+        {
+            // Flipped now, callbacks later on the thread pool (a callback may call back into the engine). Not disposed:
+            // the producer's handle still holds its token.
+            _ = producer.CancelAsync();
+        }
+        ProducerCancellation = new CancellationTokenSource();
+        ReleaseHistory();
     }
 
     /// <summary>Drops the history; called when the process is evicted.</summary>

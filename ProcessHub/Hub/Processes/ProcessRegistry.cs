@@ -60,21 +60,26 @@ internal sealed class ProcessRegistry
     /// </summary>
     public void Replace(StoredProcesses stored)
     {
+        var previous = new List<ProcessRecord>(_processes.Count);
         foreach (var process in _processes.Values)
         {
-            lock (process.Gate)
+            if (_processes.TryRemove(process.Id, out _))
             {
-                if (_processes.TryRemove(process.Id, out _))
+                previous.Add(process);
+                if (process.Published.IsEnded)
                 {
-                    process.ReleaseHistory();
-                    if (process.Published.IsEnded)
-                    {
-                        _ended.Remove(process.Owner);
-                    }
+                    _ended.Remove(process.Owner);
                 }
             }
         }
         Restore(stored);
+        foreach (var process in previous)
+        {
+            lock (process.Gate)
+            {
+                process.HandOver(FindRecord(process.Id));
+            }
+        }
         Replaced?.Invoke();
     }
 
@@ -184,45 +189,60 @@ internal sealed class ProcessRegistry
     /// </summary>
     public ReplayOutcome Replay(string processId, long? afterSeq, string? epoch, IReplayTarget target, IProcessWatcher? watcher = null)
     {
-        if (FindRecord(processId) is not { } process)
+        while (true)
         {
-            return ReplayOutcome.NotFound;
-        }
-        lock (process.Gate)
-        {
-            var snapshot = process.Snapshot();
-            long liveAfter = target.FollowLive(snapshot);
-            if (watcher is not null && !snapshot.IsEnded)
+            if (FindRecord(processId) is not { } process)
             {
-                process.AddWatcher(watcher);
+                return ReplayOutcome.NotFound;
             }
+            lock (process.Gate)
+            {
+                // Replaced (a shared engine reloaded) or evicted between the look-up and the lock: a watcher added to
+                // this record now would never hear of it again. The current record, if any, is the one to follow.
+                if (!ReferenceEquals(FindRecord(processId), process))
+                {
+                    continue;
+                }
+                return ReplayLocked(process, afterSeq, epoch, target, watcher);
+            }
+        }
+    }
 
-            long first = 0;
-            long last = -1;
-            bool recovered = true;
-            if (afterSeq is long since)
-            {
-                if (epoch is not null && epoch != Epoch)
-                {
-                    recovered = false;
-                }
-                else
-                {
-                    first = Math.Max(since + 1, process.OldestRetainedSeq);
-                    last = liveAfter;
-                    recovered = since + 1 >= process.OldestRetainedSeq || since >= liveAfter;
-                }
-            }
-            target.OnReplayStart(snapshot, (int)Math.Max(0, last - first + 1), recovered);
-            for (long seq = first; seq <= last; seq++)
-            {
-                if (process.HistoryAt(seq) is { } frame)
-                {
-                    target.OnReplayed(frame, seq, process.HistoryKindAt(seq));
-                }
-            }
-            return snapshot.IsEnded ? ReplayOutcome.Ended : ReplayOutcome.Following;
+    /// <summary>The replay itself, under <paramref name="process"/>'s lock, on the record that is current.</summary>
+    private ReplayOutcome ReplayLocked(ProcessRecord process, long? afterSeq, string? epoch, IReplayTarget target, IProcessWatcher? watcher)
+    {
+        var snapshot = process.Snapshot();
+        long liveAfter = target.FollowLive(snapshot);
+        if (watcher is not null && !snapshot.IsEnded)
+        {
+            process.AddWatcher(watcher);
         }
+
+        long first = 0;
+        long last = -1;
+        bool recovered = true;
+        if (afterSeq is long since)
+        {
+            if (epoch is not null && epoch != Epoch)
+            {
+                recovered = false;
+            }
+            else
+            {
+                first = Math.Max(since + 1, process.OldestRetainedSeq);
+                last = liveAfter;
+                recovered = since + 1 >= process.OldestRetainedSeq || since >= liveAfter;
+            }
+        }
+        target.OnReplayStart(snapshot, (int)Math.Max(0, last - first + 1), recovered);
+        for (long seq = first; seq <= last; seq++)
+        {
+            if (process.HistoryAt(seq) is { } frame)
+            {
+                target.OnReplayed(frame, seq, process.HistoryKindAt(seq));
+            }
+        }
+        return snapshot.IsEnded ? ReplayOutcome.Ended : ReplayOutcome.Following;
     }
 
     public void Unwatch(string processId, IProcessWatcher watcher)

@@ -1,0 +1,243 @@
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// The shared engine after the failures that are not a clean outage (docs/protocol.md section 11): Redis stalled past
+/// the timeout, a cancel request that never reached the producer's hub, a hub that stops cleanly, a Redis that came
+/// back without its last writes, a hub that reloads with SSE streams and producers on it, and a process a hub has let
+/// go while its keys wait out their time to live. Real hubs on a real Redis, as in <see cref="ScaleOutTests"/>.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class ScaleOutRecoveryTests
+{
+    [Test]
+    public async Task A_Redis_stalled_past_the_timeout_does_not_stop_a_hub_from_ending_a_lost_hubs_runs()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "2");
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+
+        // Every command of every client waits 4 s: each hub's lease renewal, every half lease, times out after 1 s.
+        // A timeout used to end the loop that renews the lease and judges other hubs' leases, for good.
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("CLIENT", "PAUSE", "4000", "ALL");
+        var started = await Eventually.HoldsAsync(
+            () => RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["GPT-4o"],"runs":1000,"contexts":["1K"],"step_ms":50}"""),
+            reply => reply.Status == 202, "hub 2 starting a benchmark once Redis answers again", TimeSpan.FromSeconds(30));
+        string benchmark = started.Json.GetProperty("process_id").GetString()!;
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(one, $"/api/processes/{benchmark}", token)).Status,
+            status => status == 200, "hub 1 knowing the benchmark");
+
+        await hub2.KillAsync();
+        var ended = await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(one, $"/api/processes/{benchmark}", token)).Json,
+            process => process.GetProperty("status").GetString() != "running", "the killed hub's benchmark ending", TimeSpan.FromSeconds(30));
+        Assert.That((ended.GetProperty("status").GetString(), ended.GetProperty("error").GetProperty("code").GetString()), Is.EqualTo(("failed", "hub_lost")), ended.ToString());
+    }
+
+    [Test]
+    public async Task A_hub_that_stops_cleanly_ends_each_of_its_runs_itself_at_once()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var hub2 = HubCluster.StartInProcess(redis);
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        var runs = new List<string>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                runs.Add((await hub2.Producer.StartAsync("benchmark", "alice", total: 10)).ProcessId);
+            }
+            foreach (string run in runs)
+            {
+                await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
+            }
+        }
+        finally
+        {
+            await hub2.DisposeAsync();
+        }
+
+        // Each run ended by the stopping hub itself, not by hub 1 once the stopped hub's lease (5 s) ran out: the stop
+        // used to wait out the cancel wait (5 s) after each end, which nothing could apply while stopping.
+        var ends = new Dictionary<string, HubMessage>();
+        while (ends.Count < runs.Count)
+        {
+            var message = await tab.ReceiveAsync(TimeSpan.FromSeconds(30));
+            if (message.IsTerminal)
+            {
+                ends[message.ProcessId!] = message;
+            }
+        }
+        foreach (string run in runs)
+        {
+            var end = ends[run];
+            Assert.That(end.Type, Is.EqualTo("process_failed"), end.Text);
+            var error = end.Get("error");
+            Assert.That((error.GetProperty("code").GetString(), error.GetProperty("message").GetString()),
+                Is.EqualTo(("hub_lost", "the hub running this process stopped")), end.Text);
+        }
+    }
+
+    [Test]
+    public async Task A_cancel_whose_request_never_reached_the_producers_hub_still_fires_its_token_before_that_hubs_tabs_see_it()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var hub2 = HubCluster.StartInProcess(redis);
+        var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
+        await using var _3 = hub3;
+        string token = HubCluster.Token("alice");
+        var two = hub2.LocalEndPoint;
+        await using var tab = await OpenTabAsync(two, token);
+        var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(three, $"/api/processes/{run.ProcessId}", token)).Status,
+            status => status == 200, "hub 3 knowing the run");
+
+        // Nobody may subscribe, and every subscription is dropped: the scripts still publish, nobody hears it, so hub 3's
+        // cancel request to hub 2 is lost (as on a subscription that dropped). Hub 3 waits the cancel wait, then ends
+        // the run itself; hub 2 finds that end in the log by its periodic check.
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "default", "-subscribe", "-psubscribe", "-ssubscribe");
+        try
+        {
+            await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            var cancel = await RawHttpClient.PostAsync(three, $"/api/processes/{run.ProcessId}/cancel", token, null);
+            Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
+        }
+        finally
+        {
+            await server.ExecuteAsync("ACL", "SETUSER", "default", "+@all");
+        }
+
+        var cancelled = await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+        bool toldFirst = run.CancellationToken.IsCancellationRequested;
+        Assert.That(cancelled.Type, Is.EqualTo("process_cancelled"), cancelled.Text);
+        Assert.That(toldFirst, Is.True, "the producer's token had fired when a tab on its own hub saw process_cancelled");
+    }
+
+    [Test]
+    public async Task An_ended_process_a_hub_has_let_go_is_404_on_every_hub_as_on_a_lone_hub()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--retention", "1");
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--retention", "1");
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        var completed = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/complete", token, """{"result":{"rows":1}}""");
+        Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
+        Assert.That((await RawHttpClient.GetAsync(one, $"/api/processes/{id}", token)).Status, Is.EqualTo(200), "hub 1 holds it while it is retained");
+
+        // Past the retention window both hubs let it go, while its keys live on in Redis for another minute: that is
+        // 404 (gone), as a lone hub answers, not 503 (retry), which kept a client retrying for that minute.
+        foreach (var hub in new[] { two, one })
+        {
+            var gone = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(hub, $"/api/processes/{id}", token),
+                reply => reply.Status != 200, "the hub letting the ended process go", TimeSpan.FromSeconds(20));
+            Assert.That((gone.Status, gone.ErrorCode), Is.EqualTo((404, "not_found")), gone.ToString());
+            var report = await RawHttpClient.PostAsync(hub, $"/api/processes/{id}/progress", token, """{"current":1,"total":1}""");
+            Assert.That(report.Status, Is.EqualTo(404), report.ToString());
+        }
+    }
+
+    [Test]
+    public async Task A_Redis_that_comes_back_without_events_the_hubs_applied_starts_a_new_epoch()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        string before = await StartAsync(two, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == before && m.Type == "process_started");
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        // Redis's files as they are now; then more events, which the hubs apply and the tab sees.
+        await redis.StopAsync();
+        string copy = redis.CopyFiles();
+        await redis.StartAgainAsync();
+        string lost = await Eventually.HoldsAsync(() => TryStartAsync(two, token), id => id is not null, "hub 2 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
+        for (int i = 1; i <= 5; i++)
+        {
+            var report = await RawHttpClient.PostAsync(two, $"/api/processes/{lost}/progress", token, $$"""{"current":{{i}},"total":10}""");
+            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        }
+        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq == 6);
+
+        // Redis back as it was before them: the same epoch, offsets and seqs behind what the hubs applied.
+        await redis.StopAsync();
+        redis.RestoreFiles(copy);
+        await redis.StartAgainAsync();
+
+        // The tab's seqs of the lost process mean nothing now: the hubs start a new epoch and the tab gets a fresh list
+        // on its open connection, without the lost process.
+        var fresh = await tab.ReceiveUntilAsync(m => m.Type == "process_list" && m.String("epoch") != epoch);
+        var listed = fresh.Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()).ToList();
+        Assert.That(listed, Does.Contain(before).And.Not.Contain(lost), fresh.Text);
+        // New processes are started and seen on every hub in the new epoch (they used to be unknown to the hubs, 503).
+        string after = await Eventually.HoldsAsync(() => TryStartAsync(two, token), id => id is not null, "hub 2 taking processes in the new epoch", TimeSpan.FromSeconds(30)) ?? "";
+        var seen = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(one, $"/api/processes/{after}", token),
+            reply => reply.Status != 503, "hub 1 knowing the new process", TimeSpan.FromSeconds(20));
+        Assert.That(seen.Status, Is.EqualTo(200), seen.ToString());
+        await tab.ReceiveUntilAsync(m => m.ProcessId == after && m.Type == "process_started");
+    }
+
+    [Test]
+    public async Task After_Redis_lost_its_data_a_hub_ends_its_SSE_streams_and_fires_the_tokens_of_producers_whose_process_is_gone()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var hub = HubCluster.StartInProcess(redis);
+        string token = HubCluster.Token("alice");
+        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
+        using var stream = await SseClient.GetAsync(hub.LocalEndPoint, $"/api/processes/{run.ProcessId}/events", token);
+        Assert.That(stream.Head.Status, Is.EqualTo(200), stream.Head.ToString());
+        Assert.That(await stream.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await stream.ReadEventAsync()).Event, Is.EqualTo("process_started"));
+
+        await redis.StopAsync();
+        await redis.StartAgainAsync();
+
+        // The stream used to stay open with keep-alives for good, its process gone from under it.
+        while (await stream.ReadBlockAsync().WaitAsync(TimeSpan.FromSeconds(30)) is { } block)
+        {
+            Assert.That(block, Is.EqualTo(": keep-alive"), "nothing but keep-alives before the end");
+        }
+        await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the gone process's producer told to stop");
+        Assert.That((await RawHttpClient.GetAsync(hub.LocalEndPoint, $"/api/processes/{run.ProcessId}", token)).Status, Is.EqualTo(404));
+    }
+
+    private static async Task<string> StartAsync(IPEndPoint hub, string token) =>
+        await TryStartAsync(hub, token) ?? throw new AssertionException("the hub refused to start a process");
+
+    private static async Task<string?> TryStartAsync(IPEndPoint hub, string token)
+    {
+        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
+        return created.Status == 201 ? created.Json.GetProperty("process_id").GetString() : null;
+    }
+
+    private static async Task<RawWebSocketClient> OpenTabAsync(IPEndPoint hub, string token)
+    {
+        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
+        var list = await tab.ReceiveAsync();
+        Assert.That(list.Type, Is.EqualTo("process_list"));
+        return tab;
+    }
+}
