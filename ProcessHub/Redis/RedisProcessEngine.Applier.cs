@@ -435,13 +435,6 @@ internal sealed partial class RedisProcessEngine
         {
             process.Accepted = state;
         }
-        if (message.Kind == HubEventKind.Cancelled && process.InProcess && process.ProducerHub == HubId)
-        {
-            // Its producer runs here. Told already when this hub carried out the cancel (CancelOwnAsync); not when
-            // another hub ended it itself because the cancel request never arrived here (a dropped subscription).
-            // Either way the token has fired before any tab of this hub sees process_cancelled.
-            _ = process.ProducerCancellation.CancelAsync();
-        }
         _registry.Publish(new PendingEvent(process, state, message.Kind, frame, awaitable: false));
         if (HubEventNames.IsTerminal(message.Kind) && _terminalWaiters.TryRemove(process.Id, out var waiter))
         {

@@ -18,6 +18,7 @@ internal sealed partial class RedisProcessEngine
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
     private long _connectedSince;
+    private DateTimeOffset _joinedAt;
 
     private void RenewLease() =>
         _db.StringSet(_keys.Lease(HubId), "1", _options.Lease, flags: CommandFlags.FireAndForget);
@@ -97,6 +98,12 @@ internal sealed partial class RedisProcessEngine
             return;
         }
         var cutoff = _time.GetUtcNow() - staleAfter;
+        if (_joinedAt > cutoff)
+        {
+            // As on a lone hub: a hub that just started (every hub, after the whole deployment was down) gives workers
+            // the whole --stale-after to report again; hubs that stayed up judge as before.
+            return;
+        }
         foreach (var process in _registry.Records)
         {
             var state = process.Published;
@@ -180,8 +187,10 @@ internal sealed partial class RedisProcessEngine
     {
         if (!process.Published.IsEnded)
         {
-            // Flipped now, callbacks later on the thread pool (a callback may call back into the engine).
-            _ = process.ProducerCancellation.CancelAsync();
+            // Before the script, not only when the event is applied (ProcessRegistry.Publish fires it then too, which
+            // is what tells the producer when another hub ended the process because this request never came): tabs on
+            // other hubs may see process_cancelled before this hub applies it.
+            process.CancelProducer();
         }
         return EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "");
     }

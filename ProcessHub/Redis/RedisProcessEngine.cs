@@ -84,6 +84,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         configuration.AsyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.SyncTimeout = (int)_options.Timeout.TotalMilliseconds;
         configuration.ClientName = "processhub-" + HubId;
+        _joinedAt = _time.GetUtcNow();
         // The applier's turn is held through the load: events published meanwhile wait in the subscription and are
         // applied after it (by offset, and by seq per process, nothing is applied twice).
         _applying.Wait();

@@ -50,7 +50,16 @@ internal sealed class HubApplication : IAsyncDisposable
         Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
         Store = store ?? new MemoryProcessStore();
         Engine = engine?.Invoke(Registry) ?? new LocalProcessEngine(Registry, Store, time);
-        Engine.Open();
+        try
+        {
+            Engine.Open();
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // The store opened, but could not write what a restart must (the end of processes whose producer ran in the
+            // last run): one line and exit code 1 at the command line, like a store that cannot be opened.
+            throw new StoreOpenException($"{ex.Message}: the processes that ran inside the last run of the hub cannot be ended as hub_restarted (free space on the disk of {Engine.Location}, then start again)", ex);
+        }
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
         Limits = new ConnectionLimits(Sessions, hubOptions.MaxConnectionsPerUser, serverOptions.MaxConnections);

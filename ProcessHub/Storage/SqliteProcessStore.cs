@@ -39,6 +39,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     private int _wake;
     private int _disposed;
 
+    // Set once the writer has stopped for good: from then on an append is refused at once.
+    private bool _closed;
+
     public SqliteProcessStore(SqliteStoreOptions options, int historyLimit, ILogger logger)
     {
         _options = options;
@@ -129,6 +132,10 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             // What was queued before shutdown is still written and acknowledged.
             await Task.Run(writer.Join).ConfigureAwait(false);
         }
+        // An event appended after the writer's last look (a producer still going while the hub stops) is refused, not
+        // left waiting for ever.
+        Volatile.Write(ref _closed, true);
+        RefuseQueuedAfterClose();
         if (_checkpointer is { } checkpointer)
         {
             await checkpointer.DisposeAsync().ConfigureAwait(false);
@@ -158,10 +165,23 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             return;
         }
         _queue.Enqueue(command);
+        if (Volatile.Read(ref _closed))
+        {
+            RefuseQueuedAfterClose();
+            return;
+        }
         // One wake-up per burst: the writer clears the flag before it drains, so an append after that signals again.
         if (Interlocked.Exchange(ref _wake, 1) == 0)
         {
             _signal.Release();
+        }
+    }
+
+    private void RefuseQueuedAfterClose()
+    {
+        while (_queue.TryDequeue(out var command))
+        {
+            command.Event?.MarkFailed(new StoreUnavailableException("the process store is closed (the hub is stopping); nothing was stored"));
         }
     }
 

@@ -19,6 +19,9 @@ internal sealed class LocalProcessEngine : IProcessEngine
     // Running processes per owner, counted when a start or an end is accepted: what --max-processes-per-user bounds.
     private readonly OwnerTally _running = new();
 
+    // When this run of the hub took over the store: no process is stale sooner than --stale-after after it.
+    private DateTimeOffset _openedAt;
+
     public LocalProcessEngine(ProcessRegistry registry, IProcessStore store, TimeProvider time)
     {
         _registry = registry;
@@ -48,6 +51,7 @@ internal sealed class LocalProcessEngine : IProcessEngine
     /// </summary>
     public void Open()
     {
+        _openedAt = _time.GetUtcNow();
         _registry.Restore(_store.Open(_registry.Publish));
         foreach (var process in _registry.Records)
         {
@@ -65,7 +69,17 @@ internal sealed class LocalProcessEngine : IProcessEngine
             }
         }
         // Before anyone connects: every tab of the new run sees them ended.
-        Task.WhenAll(orphans).GetAwaiter().GetResult();
+        try
+        {
+            Task.WhenAll(orphans).GetAwaiter().GetResult();
+        }
+        catch (StoreUnavailableException)
+        {
+            // A store that cannot write (a full disk) cannot say what the restart did to them: the hub does not start.
+            // Let go of the store first (its writer, its lock on the directory), so that it can be opened again.
+            _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
     }
 
     /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
@@ -121,13 +135,8 @@ internal sealed class LocalProcessEngine : IProcessEngine
             }
             var now = _time.GetUtcNow();
             var next = change.ApplyTo(current, now);
-            if (change.Kind == HubEventKind.Cancelled)
-            {
-                // The token is cancelled before anyone can see process_cancelled: whoever sees the event may rely on
-                // the producer having been told. CancelAsync flips the token now and runs the producer's callbacks
-                // later on the thread pool, never under this lock (a callback may call back into the engine).
-                ObserveCallbackFailures(process.ProducerCancellation.CancelAsync());
-            }
+            // A cancel fires the producer's token when it is published (ProcessRegistry.Publish): after the store
+            // took it, before anyone can see process_cancelled.
             pending = Accept(process, next, change.Kind, now);
         }
         bool ends = HubEventNames.IsTerminal(change.Kind);
@@ -164,6 +173,12 @@ internal sealed class LocalProcessEngine : IProcessEngine
             return;
         }
         var cutoff = _time.GetUtcNow() - staleAfter;
+        if (_openedAt > cutoff)
+        {
+            // Silence while the hub was down is not the producer's: a worker that retried through a long outage gets
+            // the whole --stale-after from the restart to report again (docs/protocol.md 10.5).
+            return;
+        }
         Func<ProcessState, bool>? stillStale = null;
         foreach (var process in _registry.Records)
         {
@@ -211,13 +226,5 @@ internal sealed class LocalProcessEngine : IProcessEngine
 
     // A producer's cancellation callback that throws must not surface as an unobserved task exception; the process
     // is cancelled regardless.
-    private static void ObserveCallbackFailures(Task callbacks)
-    {
-        if (!callbacks.IsCompletedSuccessfully)
-        {
-            callbacks.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
     private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 }

@@ -77,6 +77,21 @@ internal sealed class ProcessRecord
     /// </summary>
     public CancellationTokenSource ProducerCancellation { get; private set; } = new();
 
+    /// <summary>
+    /// Fires the producer's token: flipped now, its callbacks later on the thread pool, never under a lock (a callback
+    /// may call back into the engine); a callback's failure is observed, not thrown.
+    /// </summary>
+    public void CancelProducer() => Fire(ProducerCancellation);
+
+    private static void Fire(CancellationTokenSource producer)
+    {
+        var callbacks = producer.CancelAsync();
+        if (!callbacks.IsCompletedSuccessfully)
+        {
+            callbacks.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
     /// <summary>The newest state a producer was answered for; read and written under <see cref="Gate"/>.</summary>
     public ProcessState Accepted { get; set; }
 
@@ -255,9 +270,8 @@ internal sealed class ProcessRecord
         }
         else
         {
-            // Flipped now, callbacks later on the thread pool (a callback may call back into the engine). Not disposed:
-            // the producer's handle still holds its token.
-            _ = producer.CancelAsync();
+            // Not disposed: the producer's handle still holds its token.
+            Fire(producer);
         }
         ProducerCancellation = new CancellationTokenSource();
         ReleaseHistory();

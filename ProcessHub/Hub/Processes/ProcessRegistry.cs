@@ -162,6 +162,12 @@ internal sealed class ProcessRegistry
                 {
                     _ended.Add(process.Owner);
                 }
+                if (pending.Kind == HubEventKind.Cancelled)
+                {
+                    // The producer is told before anyone can see process_cancelled (whoever sees it may rely on that),
+                    // and only once the cancel is stored: a cancel the store refused leaves the producer going.
+                    process.CancelProducer();
+                }
                 process.AppendHistory(pending.Frame, pending.Kind);
                 Interlocked.Increment(ref _eventsPublished);
                 _fanOut.Publish(process.Owner, process.Id, pending.Seq, pending.Frame);

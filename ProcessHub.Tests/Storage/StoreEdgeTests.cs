@@ -1,0 +1,127 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
+using ProcessHub.Storage;
+using ProcessHub.Tests.Hub;
+
+namespace ProcessHub.Tests.Storage;
+
+/// <summary>
+/// The durable store at the edges of docs/protocol.md section 10: a cancel the store refused, a restart after an
+/// outage longer than <c>--stale-after</c>, a start on a store that cannot write what the restart must say, and a
+/// producer still reporting while the hub stops. A real hub over a real SQLite file; a failing disk is a trigger that
+/// makes every insert of an event fail inside SQLite, as a full disk does.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+public sealed class StoreEdgeTests
+{
+    private const string RefuseEvents = "CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'refused by the test'); END";
+    private const string AcceptEvents = "DROP TRIGGER refuse_events";
+
+    [Test]
+    public async Task A_cancel_the_store_refused_leaves_the_producer_going_and_one_it_took_tells_it()
+    {
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data);
+        var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 10);
+
+        await ExecuteAsync(data, RefuseEvents);
+        Assert.ThrowsAsync<StoreUnavailableException>(async () => await hub.App.Engine.ApplyAsync(run.ProcessId, ProcessChange.Cancel("alice")));
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.False,
+            "the cancel was refused (the tab got error unavailable): the producer must go on, or the process runs on with nobody driving it");
+        Assert.That(hub.App.Registry.Find(run.ProcessId)!.Value.IsEnded, Is.False);
+
+        await ExecuteAsync(data, AcceptEvents);
+        var cancelled = await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                return await hub.App.Engine.ApplyAsync(run.ProcessId, ProcessChange.Cancel("alice"));
+            }
+            catch (StoreUnavailableException)
+            {
+                return (TransitionOutcome?)null; // the store refuses for a second after a failed write, then tries again
+            }
+        }, outcome => outcome is not null, "the cancel taken once the store writes again");
+        Assert.That(cancelled!.Value.Status, Is.EqualTo(TransitionStatus.Accepted));
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.True, "a stored cancel tells the producer");
+    }
+
+    [Test]
+    public async Task After_an_outage_longer_than_the_stale_limit_a_worker_gets_the_whole_limit_again_to_report()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new HubOptions { StaleAfter = TimeSpan.FromMinutes(10) };
+        string id;
+        await using (var first = DurableHub.Start(data, options, time))
+        {
+            id = (await first.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
+        }
+
+        // The hub was down for 11 minutes; its worker kept retrying. Silence while no hub ran is not the worker's.
+        time.Advance(TimeSpan.FromMinutes(11));
+        await using var hub = DurableHub.Start(data, options, time);
+        hub.App.Timers.Sweep();
+        Assert.That(hub.App.Registry.Find(id)!.Value.IsEnded, Is.False, "ended as stale the moment the hub came back");
+        var report = await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", hub.Token("alice"), """{"current":1,"total":3}""");
+        Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+
+        // The limit still holds from the restart on.
+        time.Advance(TimeSpan.FromMinutes(10));
+        hub.App.Timers.Sweep();
+        await Eventually.HoldsAsync(() => hub.App.Registry.Find(id)!.Value.IsEnded, "a process silent for the whole limit after the restart ending as stale");
+    }
+
+    [Test]
+    public async Task A_store_that_cannot_write_at_start_what_a_restart_must_say_stops_the_start_with_a_clear_error_and_lets_go_of_the_directory()
+    {
+        using var data = new DataDirectory();
+        string id;
+        await using (var first = DurableHub.Start(data))
+        {
+            id = (await first.App.Producer.StartAsync("benchmark", "alice", total: 10)).ProcessId;
+        }
+        await ExecuteAsync(data, RefuseEvents);
+
+        // Its producer lived inside the last run: the restart must end it with hub_restarted, and cannot write that.
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data));
+        Assert.That(refused!.Message, Does.Contain("cannot write").And.Contain("hub_restarted"));
+
+        await ExecuteAsync(data, AcceptEvents);
+        await using var hub = DurableHub.Start(data);
+        var state = hub.App.Registry.Find(id)!.Value;
+        Assert.That(state.Status, Is.EqualTo(ProcessStatus.Failed), "started once the store writes again, and the run ended as the restart says");
+    }
+
+    [Test]
+    public async Task A_producer_that_reports_after_the_hub_stopped_is_refused_not_left_waiting()
+    {
+        using var data = new DataDirectory();
+        var hub = DurableHub.Start(data);
+        var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 10);
+        await hub.DisposeAsync();
+
+        var report = run.ReportProgressAsync(1, 10).AsTask();
+        var finished = await Task.WhenAny(report, Task.Delay(TestTimeouts.Receive));
+        Assert.That(finished, Is.SameAs(report), "the report after the stop never got an answer");
+        Assert.ThrowsAsync<StoreUnavailableException>(() => report);
+    }
+
+    private static async Task ExecuteAsync(DataDirectory data, string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(data.Path, "processhub.db"),
+            DefaultTimeout = 5,
+            Pooling = false,
+        }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout = 5000; " + sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
