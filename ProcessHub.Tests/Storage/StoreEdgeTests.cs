@@ -10,8 +10,8 @@ namespace ProcessHub.Tests.Storage;
 
 /// <summary>
 /// The durable store at the edges of docs/protocol.md section 10: a cancel the store refused, a restart after an
-/// outage longer than <c>--stale-after</c>, a start on a store that cannot write what the restart must say, and a
-/// producer still reporting while the hub stops. A real hub over a real SQLite file; a failing disk is a trigger that
+/// outage longer than <c>--stale-after</c>, a start on a store that cannot write what the restart must say, a
+/// producer still reporting while the hub stops, and retention while the store refuses or the hub is down. A real hub over a real SQLite file; a failing disk is a trigger that
 /// makes every insert of an event fail inside SQLite, as a full disk does.
 /// </summary>
 [TestFixture]
@@ -111,14 +111,86 @@ public sealed class StoreEdgeTests
         Assert.ThrowsAsync<StoreUnavailableException>(() => report);
     }
 
+    [Test]
+    public async Task Processes_let_go_while_the_store_refused_still_leave_the_file_once_it_writes_again()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new HubOptions { Retention = TimeSpan.FromMinutes(15), StaleAfter = TimeSpan.Zero };
+        await using var hub = DurableHub.Start(data, options, time);
+        string ended = await StartAsync(hub);
+        await hub.App.Engine.ApplyAsync(ended, ProcessChange.Complete(null));
+        string running = await StartAsync(hub);
+
+        await ExecuteAsync(data, RefuseEvents);
+        Assert.ThrowsAsync<StoreUnavailableException>(async () => await hub.App.Engine.ApplyAsync(running, Progress(1)));
+        // Within the second after the failed write, while the store refuses: the sweep lets the ended process go.
+        time.Advance(TimeSpan.FromMinutes(16));
+        hub.App.Timers.Sweep();
+        Assert.That(hub.App.Registry.Find(ended), Is.Null);
+
+        await ExecuteAsync(data, AcceptEvents);
+        await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                return (await hub.App.Engine.ApplyAsync(running, Progress(2))).Accepted;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }, accepted => accepted, "a report taken once the store writes again");
+        // The removal was kept for the first commit that succeeded, not dropped with the refused events.
+        await Eventually.HoldsAsync(() => CountAsync(data, $"SELECT count(*) FROM processes WHERE id = '{ended}'"), rows => rows == 0,
+            "the let-go process's row leaving the file");
+    }
+
+    [Test]
+    public async Task Processes_whose_retention_ran_out_while_the_hub_was_down_are_gone_before_anyone_connects()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new HubOptions { Retention = TimeSpan.FromMinutes(15), StaleAfter = TimeSpan.Zero };
+        string ended;
+        await using (var first = DurableHub.Start(data, options, time))
+        {
+            ended = await StartAsync(first);
+            await first.App.Engine.ApplyAsync(ended, ProcessChange.Complete(null));
+        }
+
+        time.Advance(TimeSpan.FromMinutes(16));
+        await using var hub = DurableHub.Start(data, options, time);
+        Assert.That(hub.App.Registry.Find(ended), Is.Null, "listed after its retention ran out, until the first sweep");
+        await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+        var list = await tab.ReceiveAsync();
+        Assert.That(list.Get("processes").GetArrayLength(), Is.Zero, list.Text);
+    }
+
+    private static ProcessChange Progress(int current) => ProcessChange.Progress(ProgressJson.Create(current, 3, null, null));
+
+    private static async Task<string> StartAsync(DurableHub hub) =>
+        (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 3, null, null), InProcess: false))).ProcessId;
+
+    private static async Task<long> CountAsync(DataDirectory data, string sql)
+    {
+        await using var connection = Open(data);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static SqliteConnection Open(DataDirectory data) => new(new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.Combine(data.Path, "processhub.db"),
+        DefaultTimeout = 5,
+        Pooling = false,
+    }.ToString());
+
     private static async Task ExecuteAsync(DataDirectory data, string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(data.Path, "processhub.db"),
-            DefaultTimeout = 5,
-            Pooling = false,
-        }.ToString());
+        await using var connection = Open(data);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA busy_timeout = 5000; " + sql;

@@ -37,6 +37,9 @@ internal sealed partial class SqliteProcessStore
     private readonly Dictionary<StoredRows, int> _appendedPerProcess = [];
     private readonly List<string> _removedInBatch = [];
 
+    // Removals of batches that failed: written with the next batch, so that a failing disk never leaves rows for good.
+    private readonly List<string> _deferredRemovals = [];
+
     private SqliteCommand? _insertProcess;
     private SqliteCommand? _updateProcess;
     private SqliteRawStatement? _insertEvent;
@@ -72,6 +75,11 @@ internal sealed partial class SqliteProcessStore
                 if (batch.Count == 0)
                 {
                     break;
+                }
+                if (_deferredRemovals.Count > 0)
+                {
+                    batch.Insert(0, new StoreCommand(null, [.. _deferredRemovals]));
+                    _deferredRemovals.Clear();
                 }
                 WriteThenPublish(batch);
                 if (Volatile.Read(ref _logRestartRequested) != 0)
@@ -127,7 +135,7 @@ internal sealed partial class SqliteProcessStore
                 FailAll(batch, ex);
                 while (_queue.TryDequeue(out var queued))
                 {
-                    queued.Event?.MarkFailed(Unavailable(ex));
+                    Fail(queued, ex);
                 }
                 return;
             }
@@ -184,11 +192,24 @@ internal sealed partial class SqliteProcessStore
         Statistics.CountLogRestart(Stopwatch.GetElapsedTime(started));
     }
 
-    private static void FailAll(List<StoreCommand> batch, Exception failure)
+    private void FailAll(List<StoreCommand> batch, Exception failure)
     {
         foreach (var command in batch)
         {
-            command.Event?.MarkFailed(Unavailable(failure));
+            Fail(command, failure);
+        }
+    }
+
+    /// <summary>An event is refused (its producer is told); a removal is kept for the next commit that succeeds.</summary>
+    private void Fail(StoreCommand command, Exception failure)
+    {
+        if (command.Event is { } pending)
+        {
+            pending.MarkFailed(Unavailable(failure));
+        }
+        else
+        {
+            _deferredRemovals.AddRange(command.Removed!);
         }
     }
 

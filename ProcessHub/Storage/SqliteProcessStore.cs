@@ -159,9 +159,11 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     private void Enqueue(StoreCommand command)
     {
-        if (_failure is { } failure && !RetryDue())
+        // A removal is never refused: nobody waits for it, and dropped it would leave the rows in the file for good
+        // (the registry has let the processes go and never asks again). The writer keeps it until a commit succeeds.
+        if (command.Event is { } pending && _failure is { } failure && !RetryDue())
         {
-            command.Event?.MarkFailed(Unavailable(failure));
+            pending.MarkFailed(Unavailable(failure));
             return;
         }
         _queue.Enqueue(command);

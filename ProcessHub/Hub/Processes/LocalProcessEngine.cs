@@ -53,6 +53,13 @@ internal sealed class LocalProcessEngine : IProcessEngine
     {
         _openedAt = _time.GetUtcNow();
         _registry.Restore(_store.Open(_registry.Publish));
+        // Ended processes whose retention ran out while no hub ran go now, before anyone connects: the first sweep
+        // would take them a moment later, after tabs had listed them.
+        var expired = _registry.EvictExpired();
+        if (expired.Count > 0)
+        {
+            _store.Remove(expired);
+        }
         foreach (var process in _registry.Records)
         {
             if (!process.Accepted.IsEnded)
