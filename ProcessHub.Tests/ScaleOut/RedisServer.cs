@@ -75,8 +75,10 @@ internal sealed class RedisServer : IAsyncDisposable
                 await probe.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (!deadline.IsCancellationRequested)
+            catch (Exception ex) when (!deadline.IsCancellationRequested
+                && (ex is RedisConnectionException || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal))))
             {
+                // Not listening yet, or still reading its append-only file back (a large one takes a moment).
                 await Task.Delay(50, deadline.Token); // polling for a port to open: no event to await
             }
         }

@@ -201,6 +201,44 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task The_fresh_list_an_admin_gets_after_a_new_epoch_is_the_same_bounded_view_as_the_first()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--api-rate-limit", "100000");
+        await using var _1 = hub1;
+        // Entries an admin's list cannot shorten (no params or progress to omit): long owners and types, 1,200 of
+        // them, about 580 KB of entries, past an admin list's 512 KiB.
+        string[] owners = [new string('a', 200), new string('b', 200)];
+        string token = HubCluster.Token(owners[0]);
+        string create = $$"""{"process_type":"{{new string('t', 64)}}","total":1}""";
+        var creating = new List<Task<HttpReply>>();
+        for (int i = 0; i < 1200; i++)
+        {
+            creating.Add(RawHttpClient.PostAsync(one, "/api/processes", HubCluster.Token(owners[i % 2]), create));
+            if (creating.Count == 32 || i == 1199)
+            {
+                Assert.That((await Task.WhenAll(creating)).Select(r => r.Status), Is.All.EqualTo(201));
+                creating.Clear();
+            }
+        }
+        await redis.StopAsync();
+        string copy = redis.CopyFiles();
+        await redis.StartAgainAsync();
+        await using var admin = await OpenTabAsync(one, HubCluster.Token("root", "admin"));
+        string lost = await Eventually.HoldsAsync(() => TryStartAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
+        await admin.ReceiveUntilAsync(m => m.ProcessId == lost && m.Type == "process_started");
+
+        // Redis back without that last process: a new epoch, and a fresh list for every tab.
+        await redis.StopAsync();
+        redis.RestoreFiles(copy);
+        await redis.StartAgainAsync();
+        var fresh = await admin.ReceiveUntilAsync(m => m.Type == "process_list");
+        Assert.That(fresh.Has("truncated") && fresh.Get("truncated").GetBoolean(), Is.True, "an admin's list is a bounded view");
+        Assert.That(fresh.Get("total").GetInt32(), Is.EqualTo(1200));
+        Assert.That(fresh.Raw.Length, Is.LessThan(512 * 1024 + 64 * 1024), "about 512 KiB of entries at most");
+    }
+
+    [Test]
     public async Task After_Redis_lost_its_data_a_hub_ends_its_SSE_streams_and_fires_the_tokens_of_producers_whose_process_is_gone()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: false);

@@ -77,6 +77,23 @@ public sealed class StoreEdgeTests
     }
 
     [Test]
+    public async Task A_producer_inside_the_hub_is_never_taken_for_gone_however_long_it_waits_between_reports()
+    {
+        using var data = new DataDirectory();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var hub = DurableHub.Start(data, new HubOptions { StaleAfter = TimeSpan.FromMinutes(10) }, time);
+        // The benchmark runner takes up to 1.2 x step_ms (at most 600 s) between two reports; it ends with the hub.
+        var inside = await hub.App.Producer.StartAsync("benchmark", "alice", total: 10);
+        string outside = await StartAsync(hub);
+
+        time.Advance(TimeSpan.FromMinutes(11));
+        hub.App.Timers.Sweep();
+        await Eventually.HoldsAsync(() => hub.App.Registry.Find(outside)!.Value.IsEnded, "the HTTP-driven process ending as stale");
+        Assert.That(hub.App.Registry.Find(inside.ProcessId)!.Value.IsEnded, Is.False, "the in-process run taken for gone");
+        Assert.That((await inside.ReportProgressAsync(1, 10)), Is.EqualTo(ReportResult.Accepted));
+    }
+
+    [Test]
     public async Task A_store_that_cannot_write_at_start_what_a_restart_must_say_stops_the_start_with_a_clear_error_and_lets_go_of_the_directory()
     {
         using var data = new DataDirectory();

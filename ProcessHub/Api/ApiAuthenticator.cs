@@ -38,7 +38,7 @@ internal sealed class ApiAuthenticator
     /// streams: the browser's <c>EventSource</c> cannot send headers, while every other call can (fetch does), and a
     /// token in a URL is easier to leak (history, proxies), so no other route accepts one. The query is never logged.
     /// </param>
-    public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange, bool acceptQueryToken = false)
+    public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange, bool acceptQueryToken = false, bool readBody = true)
     {
         // An empty ?token= counts as none, so it cannot hide a valid Authorization header.
         string? token = acceptQueryToken && exchange.Request.QueryParameter("token") is { Length: > 0 } fromQuery ? fromQuery : null;
@@ -78,8 +78,12 @@ internal sealed class ApiAuthenticator
             return null;
         }
         // Only now is the request going to be served: a client that sent Expect: 100-continue gets its 100 here and
-        // sends the body; a refused one above got its 401/429 without ever sending it.
-        await exchange.ReadBodyAsync().ConfigureAwait(false);
+        // sends the body; a refused one above got its 401/429 without ever sending it. A caller that may still refuse
+        // (403, 404 for a process) reads the body itself once it will serve the request.
+        if (readBody)
+        {
+            await exchange.ReadBodyAsync().ConfigureAwait(false);
+        }
         return identity;
     }
 

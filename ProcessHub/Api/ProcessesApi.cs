@@ -290,7 +290,7 @@ internal sealed class ProcessesApi
 
     private async ValueTask<Found?> FindAsync(HttpExchange exchange, Permission permission, bool acceptQueryToken = false)
     {
-        if (await _auth.AuthenticateAsync(exchange, acceptQueryToken).ConfigureAwait(false) is not { } caller)
+        if (await _auth.AuthenticateAsync(exchange, acceptQueryToken, readBody: false).ConfigureAwait(false) is not { } caller)
         {
             return null;
         }
@@ -325,6 +325,8 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(403, "forbidden", "not your process").ConfigureAwait(false);
             return null;
         }
+        // Served from here on: a client that sent Expect: 100-continue gets its 100 now, after every refusal above.
+        await exchange.ReadBodyAsync().ConfigureAwait(false);
         return new Found(caller, process);
     }
 

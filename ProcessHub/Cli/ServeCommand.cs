@@ -54,7 +54,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _redisLease = EnvironmentOption.Int("--redis-lease", "Seconds after which a silent hub counts as gone: its in-process processes end with hub_lost", 5, 2, 3600);
     private readonly Option<int> _redisStartWait = EnvironmentOption.Int("--redis-start-wait", "Seconds a hub keeps trying to reach Redis at start before it exits with code 1 (0: give up at the first failure)", 10, 0, 3600);
     private readonly Option<string> _logLevel = EnvironmentOption.Create("--log-level", "Least severe log lines written: information, or debug for a line per WebSocket opened, authenticated and closed (otherwise summed up every 10 s)", "information", raw => (raw is "information" or "debug", raw));
-    private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
+    private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process driven over HTTP fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
     public void AddTo(RootCommand root)
     {

@@ -107,7 +107,8 @@ internal sealed partial class RedisProcessEngine
         foreach (var process in _registry.Records)
         {
             var state = process.Published;
-            if (!state.IsEnded && state.LastChangedAt <= cutoff && _ending.TryAdd(process.Id, 0))
+            // In-process producers end with their hub (hub_lost), and may rightly report less often than the limit.
+            if (!process.InProcess && !state.IsEnded && state.LastChangedAt <= cutoff && _ending.TryAdd(process.Id, 0))
             {
                 var error = ProgressJson.Error(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no report for {staleAfter.TotalSeconds:0} s: its producer is presumed gone"), "stale");
                 _ = EndStaleAsync(process, error, cutoff);

@@ -190,7 +190,9 @@ internal sealed class LocalProcessEngine : IProcessEngine
         foreach (var process in _registry.Records)
         {
             var state = process.Published;
-            if (!state.IsEnded && state.LastChangedAt <= cutoff)
+            // A producer inside the hub cannot go away without it (the restart ends its processes with hub_restarted),
+            // and the benchmark runner may rightly wait longer than the limit between two reports (step_ms).
+            if (!process.InProcess && !state.IsEnded && state.LastChangedAt <= cutoff)
             {
                 // Checked again under the process's lock: a report that arrived meanwhile keeps it running.
                 stillStale ??= accepted => accepted.LastChangedAt <= cutoff;

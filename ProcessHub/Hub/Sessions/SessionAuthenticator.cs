@@ -66,7 +66,7 @@ internal sealed partial class SessionAuthenticator
         var listed = _registry.SnapshotVisible(identity);
         // An admin's list is a bounded view (docs/protocol.md section 3.4); the live-after points are still set for every
         // process, listed or not, so that a later subscribe ... since replays exactly what this connection missed.
-        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow(), identity.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null);
+        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow(), ListBudget(identity));
         try
         {
             session.BecomeReady(list, listed);
@@ -86,6 +86,9 @@ internal sealed partial class SessionAuthenticator
         }
     }
 
+    /// <summary>How many bytes of entries a list may carry: an admin's is a bounded view, a user's is whole.</summary>
+    private static int? ListBudget(UserIdentity identity) => identity.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null;
+
     /// <summary>A fresh <c>process_list</c> for a live session, after the hub's history was replaced (a new epoch).</summary>
     public void Relist(HubSession session)
     {
@@ -94,7 +97,8 @@ internal sealed partial class SessionAuthenticator
             return;
         }
         var listed = _registry.SnapshotVisible(identity);
-        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow());
+        // The same bounded view for an admin as the first list (docs/protocol.md section 3.4).
+        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow(), ListBudget(identity));
         try
         {
             session.Relist(list, listed);
