@@ -31,7 +31,8 @@ internal sealed class DurableHub : IAsyncDisposable
     /// <param name="port">0 for one the kernel picks; the previous hub's port to restart where workers and tabs expect it.</param>
     /// <param name="lockTimeout">How long the store's writer waits for a lock another connection holds (the default when null).</param>
     /// <param name="configure">Changes the store's options further (the data directory and the above are set first).</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null)
+    /// <param name="allowedHosts">The Host names served (<see cref="ServerOptions.AllowedHosts"/>; none: every Host).</param>
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null)
     {
         var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
         if (lockTimeout is { } wait)
@@ -44,7 +45,7 @@ internal sealed class DurableHub : IAsyncDisposable
         }
         var store = new SqliteProcessStore(options, (hub ?? new HubOptions()).HistoryLimit, NullLogger.Instance);
         var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero },
+            new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero, AllowedHosts = allowedHosts ?? [] },
             hub ?? new HubOptions(),
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,

@@ -126,6 +126,33 @@ public sealed class PipelinedReportsTests
     }
 
     [Test]
+    public async Task A_refused_Host_in_a_pipeline_is_answered_after_the_reports_before_it()
+    {
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data, lockTimeout: TestTimeouts.Receive, allowedHosts: ["127.0.0.1"]);
+        string token = hub.Token("alice");
+        string id = await CreateAsync(hub, token);
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+
+        await using (var holder = await HoldWriteLockAsync(data))
+        {
+            // The first waits for the store while the second, for a name this hub does not answer to, is read.
+            string refused = Post($"/api/processes/{id}/progress", token, """{"current":2,"total":20}""").Replace("Host: 127.0.0.1", "Host: rebound.example", StringComparison.Ordinal);
+            await worker.SendAsync(Post($"/api/processes/{id}/progress", token, """{"current":1,"total":20}""") + refused);
+            await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 2, "the first report was ordered");
+            await ExecuteAsync(holder, "ROLLBACK");
+        }
+
+        // The stored report is answered first (it used to be cut off by the 403 sent ahead of it), then the refusal.
+        var first = await worker.ReadResponseAsync();
+        Assert.That(first.Status, Is.EqualTo(200), first.ToString());
+        var second = await worker.ReadResponseAsync();
+        Assert.That(second.Status, Is.EqualTo(403), second.ToString());
+        await worker.ExpectClosedAsync();
+        Assert.That(hub.App.Registry.Find(id)!.Value.Seq, Is.EqualTo(2), "the refused request was not applied");
+    }
+
+    [Test]
     public async Task A_failed_commit_in_a_pipeline_is_503_then_the_connection_closes()
     {
         using var data = new DataDirectory();

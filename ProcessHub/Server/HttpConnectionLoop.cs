@@ -63,7 +63,10 @@ internal sealed class HttpConnectionLoop
                 {
                     return null; // the client closed between requests
                 }
-                if ((rejection != RequestRejection.None || !MayOverlap(request)) && !await answered.ConfigureAwait(false))
+                // A refusal closes the connection, so it waits for the answers before it like any request that
+                // cannot overlap them: sent at once, it would cut off an earlier answer still waiting for the store.
+                bool hostRefused = rejection == RequestRejection.None && !_allowedHosts.Allows(request);
+                if ((rejection != RequestRejection.None || hostRefused || !MayOverlap(request)) && !await answered.ConfigureAwait(false))
                 {
                     closeGracefully = true; // an earlier response closed the connection: this request is not served
                     return null;
@@ -74,7 +77,7 @@ internal sealed class HttpConnectionLoop
                     return null;
                 }
 
-                if (!_allowedHosts.Allows(request))
+                if (hostRefused)
                 {
                     // Before routing and before the upgrade: nothing is served to a name we do not answer to. The body
                     // (if any) is not read, so the connection closes.
