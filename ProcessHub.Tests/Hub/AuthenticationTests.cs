@@ -355,6 +355,34 @@ public sealed class AuthenticationTests
         Assert.That(await third.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections for this user")));
     }
 
+    [Test]
+    public async Task Connections_of_one_user_that_authenticate_at_once_never_get_past_the_per_user_limit()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { MaxConnectionsPerUser = 2 });
+        string token = host.Token("alice");
+        // Many rounds of many tabs at once, each authenticating with its first message: the check of the count and
+        // the registration used to be two steps, so two tabs could both take the last place.
+        for (int round = 0; round < 20; round++)
+        {
+            var tabs = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => host.ConnectAsync()));
+            try
+            {
+                await Task.WhenAll(tabs.Select(tab => tab.SendJsonAsync(new { type = "auth", token })));
+                var firsts = await Task.WhenAll(tabs.Select(async tab => (await tab.ReceiveFrameAsync()).Opcode));
+                int admitted = firsts.Count(opcode => opcode == Opcodes.Text);
+                Assert.That(admitted, Is.EqualTo(2), $"round {round}: tabs that got a process_list");
+            }
+            finally
+            {
+                foreach (var tab in tabs)
+                {
+                    await tab.DisposeAsync();
+                }
+            }
+            await Eventually.HoldsAsync(() => host.App.Sessions.CountForUser("alice") == 0, "every tab of the round gone");
+        }
+    }
+
     private static async Task<RawWebSocketClient> ConnectAsync(HubTestHost host, TokenPath path, string token)
     {
         switch (path)

@@ -63,7 +63,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Producer = new ProcessProducer(Engine, Registry, hubOptions);
         var sessions = _sessionTable;
         Limits = new ConnectionLimits(Sessions, hubOptions.MaxConnectionsPerUser, serverOptions.MaxConnections);
-        var authenticator = new SessionAuthenticator(Tokens, Sessions, Limits, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
+        var authenticator = new SessionAuthenticator(Tokens, Limits, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
         Timers = new SessionTimers(sessions, authenticator, Engine, time);
         Router = new Router();

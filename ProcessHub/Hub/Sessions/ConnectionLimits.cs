@@ -1,3 +1,4 @@
+using ProcessHub.Auth;
 using ProcessHub.Hub.Processes;
 
 namespace ProcessHub.Hub.Sessions;
@@ -17,6 +18,10 @@ internal sealed class ConnectionLimits
     private Func<int> _openWebSockets = static () => 0;
     private int _streams;
 
+    // Admissions of one user's connections check the count and add to it as one step: two connections authenticating
+    // at once must not both see the last free place. Held for a count and an add, never across I/O.
+    private readonly Lock _admission = new();
+
     public ConnectionLimits(SessionIndex sessions, int maxPerUser, int maxInAll)
     {
         _sessions = sessions;
@@ -33,7 +38,25 @@ internal sealed class ConnectionLimits
     public void CountWebSocketsWith(Func<int> openWebSockets) => _openWebSockets = openWebSockets;
 
     /// <summary>Whether <paramref name="subject"/> already holds as many WebSockets and SSE streams as allowed.</summary>
-    public bool IsUserFull(string subject) => _sessions.CountForUser(subject) + _streamsByUser[subject] >= _maxPerUser;
+    private bool IsUserFull(string subject) => _sessions.CountForUser(subject) + _streamsByUser[subject] >= _maxPerUser;
+
+    /// <summary>
+    /// Registers an authenticated WebSocket session as <paramref name="identity"/> (from then on it receives what is
+    /// published) if its user holds fewer connections than allowed; false, and nothing registered, otherwise.
+    /// </summary>
+    public bool TryAdmit(HubSession session, UserIdentity identity)
+    {
+        lock (_admission)
+        {
+            if (IsUserFull(identity.Subject))
+            {
+                return false;
+            }
+            session.SetIdentity(identity);
+            _sessions.Add(session);
+            return true;
+        }
+    }
 
     /// <summary>
     /// Counts a new SSE stream of <paramref name="subject"/> if both limits allow it; otherwise counts nothing and says
@@ -41,9 +64,12 @@ internal sealed class ConnectionLimits
     /// </summary>
     public StreamAdmission TryOpenStream(string subject)
     {
-        if (!_streamsByUser.TryAdd(subject, _maxPerUser - _sessions.CountForUser(subject)))
+        lock (_admission)
         {
-            return StreamAdmission.TooManyForUser;
+            if (!_streamsByUser.TryAdd(subject, _maxPerUser - _sessions.CountForUser(subject)))
+            {
+                return StreamAdmission.TooManyForUser;
+            }
         }
         if (Interlocked.Increment(ref _streams) + _openWebSockets() > _maxInAll)
         {

@@ -14,7 +14,6 @@ namespace ProcessHub.Hub.Sessions;
 internal sealed partial class SessionAuthenticator
 {
     private readonly TokenValidator _tokens;
-    private readonly SessionIndex _index;
     private readonly ConnectionLimits _limits;
     private readonly ProcessRegistry _registry;
     private readonly HubOptions _options;
@@ -22,10 +21,9 @@ internal sealed partial class SessionAuthenticator
     private readonly HubCounters _counters;
     private readonly ILogger _logger;
 
-    public SessionAuthenticator(TokenValidator tokens, SessionIndex index, ConnectionLimits limits, ProcessRegistry registry, HubOptions options, TimeProvider time, HubCounters counters, ILogger logger)
+    public SessionAuthenticator(TokenValidator tokens, ConnectionLimits limits, ProcessRegistry registry, HubOptions options, TimeProvider time, HubCounters counters, ILogger logger)
     {
         _tokens = tokens;
-        _index = index;
         _limits = limits;
         _registry = registry;
         _options = options;
@@ -53,15 +51,12 @@ internal sealed partial class SessionAuthenticator
             return;
         }
         var identity = result.Identity!;
-        if (_limits.IsUserFull(identity.Subject))
+        // Registered first, so nothing published from here on is missed: it is held until the list is out.
+        if (!_limits.TryAdmit(session, identity))
         {
             session.Connection.Close(CloseCode.TryAgainLater, "too many connections for this user");
             return;
         }
-
-        // Registered first, so nothing published from here on is missed: it is held until the list is out.
-        session.SetIdentity(identity);
-        _index.Add(session);
         string epoch = _registry.Epoch;
         var listed = _registry.SnapshotVisible(identity);
         // An admin's list is a bounded view (docs/protocol.md section 3.4); the live-after points are still set for every
