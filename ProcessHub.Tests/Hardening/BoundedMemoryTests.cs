@@ -8,7 +8,8 @@ namespace ProcessHub.Tests.Hardening;
 /// Issue 13, item 11: what the hub keeps must not grow with what it has seen. The frame pool used to keep every frame
 /// ever released (it grew to the most frames ever in flight, for good) with buffers of up to 16 KiB, which drifted
 /// into the history of small events (the memory of a full history grew cycle after cycle); the API kept a request
-/// budget for every user that ever called it.
+/// budget for every user that ever called it; a connection that followed no process kept an entry for every process
+/// whose events it was not sent.
 /// </summary>
 [TestFixture]
 [Category("socket")]
@@ -66,6 +67,32 @@ public sealed class BoundedMemoryTests
         await GetListAsync(http, host.Token("one-more"));
 
         Assert.That(host.App.ApiAuthenticator.BudgetCount, Is.EqualTo(1), "the idle ones were dropped once the map reached 1,024");
+    }
+
+    [Test]
+    public async Task A_connection_that_follows_no_process_does_not_keep_an_entry_for_every_process_the_hub_ever_ran()
+    {
+        await using var host = HubTestHost.Start(new ProcessHub.Hub.HubOptions { Retention = TimeSpan.Zero });
+        await using var admin = await host.OpenTabAsync("root", admin: true);
+        await admin.SendJsonAsync(new { type = "unsubscribe", process_id = "*" });
+        await admin.ReceiveUntilAsync("unsubscribed");
+        var session = host.App.Sessions.Admins.Single();
+
+        // Every event it is not sent is remembered (a later subscribe ... since replays it); that used to include the
+        // events of processes the hub had long let go, one entry each for as long as the connection lived.
+        const int Processes = 3000;
+        for (int i = 1; i <= Processes; i++)
+        {
+            var run = await host.App.Producer.StartAsync("export", $"user-{i % 50}", total: 1);
+            await run.CompleteAsync();
+            if (i % 250 == 0)
+            {
+                host.App.Timers.Sweep(); // ended with no retention: let go
+            }
+        }
+
+        Assert.That(session.LiveAfterCount, Is.LessThanOrEqualTo(ProcessHub.Hub.Sessions.LiveAfterMap.FirstPruneAt),
+            $"entries held after {Processes} processes came and went");
     }
 
     private static async Task GetListAsync(HttpClient http, string token)

@@ -18,6 +18,9 @@ internal sealed class HubEndpoint : IConnectionHandler
     private readonly SessionIndex _index;
     private readonly SessionAuthenticator _authenticator;
     private readonly ProcessRegistry _registry;
+
+    // One delegate for every session (see HubSession's live-after table).
+    private readonly Func<string, bool> _isGone;
     private readonly IProcessEngine _engine;
     private readonly HubOptions _options;
     private readonly TimeProvider _time;
@@ -34,6 +37,7 @@ internal sealed class HubEndpoint : IConnectionHandler
         _index = index;
         _authenticator = authenticator;
         _registry = registry;
+        _isGone = processId => registry.FindRecord(processId) is null;
         _engine = engine;
         _options = options;
         _time = time;
@@ -55,7 +59,7 @@ internal sealed class HubEndpoint : IConnectionHandler
 
     public void OnOpen(IOutboundConnection connection, UpgradeRequest request)
     {
-        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout);
+        var session = new HubSession(connection, _time.GetUtcNow() + _options.AuthTimeout, _isGone);
         connection.State = session;
         _sessions.Add(session);
         _authenticator.OnOpen(session, request);

@@ -28,10 +28,15 @@ internal sealed class HubSession
     // UTC as a DateTime (8 bytes) rather than a DateTimeOffset (16): the offset is always zero.
     private readonly DateTime _authDeadlineUtc;
 
-    public HubSession(IOutboundConnection connection, DateTimeOffset authDeadline)
+    // Whether the hub has let a process go: what lets a long-lived connection's live-after table drop entries.
+    private readonly Func<string, bool>? _isGone;
+
+    /// <param name="isGone">Whether the hub no longer holds a process (none: the live-after table is never pruned).</param>
+    public HubSession(IOutboundConnection connection, DateTimeOffset authDeadline, Func<string, bool>? isGone = null)
     {
         Connection = connection;
         _authDeadlineUtc = authDeadline.UtcDateTime;
+        _isGone = isGone;
     }
 
     public IOutboundConnection Connection { get; }
@@ -176,6 +181,22 @@ internal sealed class HubSession
         lock (_holdGate)
         {
             _liveAfter.Set(processId, seq);
+            if (_isGone is not null)
+            {
+                _liveAfter.PruneIfLarge(_isGone);
+            }
+        }
+    }
+
+    /// <summary>Entries in the live-after table (for tests: what a long-lived connection holds).</summary>
+    internal int LiveAfterCount
+    {
+        get
+        {
+            lock (_holdGate)
+            {
+                return _liveAfter.Count;
+            }
         }
     }
 

@@ -4,7 +4,9 @@ namespace ProcessHub.Hub.Sessions;
 /// A seq per process id, sized for what an idle connection holds: an entry per process it was listed at connect
 /// (often one), plus the few it unsubscribed from. Up to <see cref="MaxLinearEntries"/> entries live in one small
 /// array searched linearly (40 bytes for one entry, against about 200 for the smallest Dictionary); past that, a
-/// Dictionary. Nothing is ever removed.
+/// Dictionary (<see cref="LiveAfterMap"/>). Entries leave only the large form, and only for processes the hub has let
+/// go (<see cref="PruneIfLarge"/>): a connection that follows a few processes sees every other one's events skipped,
+/// and without that its table would grow with every process the hub ever ran.
 /// </summary>
 /// <remarks>
 /// A mutable struct, so that an empty table costs nothing but its one field: keep it in a field of its owner, call
@@ -15,7 +17,7 @@ internal struct LiveAfterTable
     /// <summary>Past this many entries a linear search stops being cheaper than hashing, and the table switches.</summary>
     internal const int MaxLinearEntries = 8;
 
-    // null (empty); a LiveAfterEntry[] whose used slots come first, then free ones; or a Dictionary<string, long>.
+    // null (empty); a LiveAfterEntry[] whose used slots come first, then free ones; or a LiveAfterMap.
     private object? _store;
 
     public readonly int Count => _store switch
@@ -62,7 +64,7 @@ internal struct LiveAfterTable
         }
         _store = count <= MaxLinearEntries
             ? new LiveAfterEntry[count]
-            : new Dictionary<string, long>(count, StringComparer.Ordinal);
+            : new LiveAfterMap(count);
     }
 
     public void Set(string processId, long seq)
@@ -94,13 +96,34 @@ internal struct LiveAfterTable
             _store = grown;
             return;
         }
-        var switched = new Dictionary<string, long>(entries.Length * 2, StringComparer.Ordinal);
+        var switched = new LiveAfterMap(entries.Length * 2);
         foreach (var (id, idSeq) in entries)
         {
             switched[id!] = idSeq;
         }
         switched[processId] = seq;
         _store = switched;
+    }
+
+    /// <summary>
+    /// Once the large form has grown to its pruning size, drops the entries of processes <paramref name="isGone"/> says
+    /// the hub no longer holds (a subscribe to one is <c>not_found</c> anyway), and sets the next size at twice what
+    /// is left: each entry is looked at a bounded number of times, however many processes come and go.
+    /// </summary>
+    public void PruneIfLarge(Func<string, bool> isGone)
+    {
+        if (_store is not LiveAfterMap map || map.Count < map.PruneAt)
+        {
+            return;
+        }
+        foreach (string processId in map.Keys)
+        {
+            if (isGone(processId))
+            {
+                map.Remove(processId); // allowed while enumerating a Dictionary since .NET Core 3.0
+            }
+        }
+        map.PruneAt = Math.Max(LiveAfterMap.FirstPruneAt, map.Count * 2);
     }
 
     private static int CountUsed(LiveAfterEntry[] entries)
