@@ -22,25 +22,39 @@ internal static partial class HubCluster
     public static string Token(string subject, params string[] roles) =>
         TestTokens.Create(TestTokens.Hs256(Secret), subject: subject, expires: DateTime.UtcNow.AddHours(1), roles: roles);
 
-    public static async Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsync(RedisServer redis, params string[] extra)
+    public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsync(RedisServer redis, params string[] extra) =>
+        StartBinaryOnAsync(redis.Configuration, extra);
+
+    /// <summary>A hub binary that signs in to Redis as <paramref name="user"/> (an ACL user the test created).</summary>
+    public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsUserAsync(RedisServer redis, string user, string password, params string[] extra) =>
+        StartBinaryOnAsync($"{redis.Configuration},user={user},password={password}", extra);
+
+    private static async Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryOnAsync(string configuration, string[] extra)
     {
         var hub = HubProcess.Start(
-            ["--port", "0", "--jwt-secret", Secret, "--redis", redis.Configuration, "--ping-interval", "0", .. extra],
+            ["--port", "0", "--jwt-secret", Secret, "--redis", configuration, "--ping-interval", "0", .. extra],
             new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
         string line = await hub.WaitForLineAsync(l => l.StartsWith("ProcessHub listening on", StringComparison.Ordinal), "the listening line");
         int port = int.Parse(Listening().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
         return (hub, new IPEndPoint(IPAddress.Loopback, port));
     }
 
-    public static HubApplication StartInProcess(RedisServer redis)
+    /// <param name="configuration">The hub's own Redis configuration (another user, say); <paramref name="redis"/>'s when null.</param>
+    /// <param name="logLength">The shared log's length this hub's scripts keep (<see cref="RedisEngineOptions.LogLength"/>).</param>
+    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null)
     {
+        var engineOptions = new RedisEngineOptions { Configuration = configuration ?? redis.Configuration };
+        if (logLength is { } length)
+        {
+            engineOptions = engineOptions with { LogLength = length };
+        }
         var hubOptions = new HubOptions();
         var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             hubOptions,
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
-            engine: registry => new RedisProcessEngine(registry, new RedisEngineOptions { Configuration = redis.Configuration }, hubOptions, TimeProvider.System, NullLogger.Instance));
+            engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, TimeProvider.System, NullLogger.Instance));
         app.Start();
         return app;
     }

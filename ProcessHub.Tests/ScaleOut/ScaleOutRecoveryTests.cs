@@ -1,5 +1,6 @@
 using System.Net;
 using NUnit.Framework;
+using ProcessHub.Hub;
 using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.ScaleOut;
@@ -236,6 +237,93 @@ public sealed class ScaleOutRecoveryTests
         Assert.That(fresh.Has("truncated") && fresh.Get("truncated").GetBoolean(), Is.True, "an admin's list is a bounded view");
         Assert.That(fresh.Get("total").GetInt32(), Is.EqualTo(1200));
         Assert.That(fresh.Raw.Length, Is.LessThan(512 * 1024 + 64 * 1024), "about 512 KiB of entries at most");
+    }
+
+    [Test]
+    public async Task A_hub_that_cannot_catch_up_answers_503_for_an_ended_process_it_never_applied_not_404()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "on", ">hub1-secret", "~*", "&*", "+@all");
+        var (hub1, one) = await HubCluster.StartBinaryAsUserAsync(redis, "hub1", "hub1-secret");
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+
+        // Hub 1 hears nothing and cannot read the log: it cannot apply what hub 2 does.
+        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub1", "TYPE", "pubsub");
+        string id = await StartAsync(two, token);
+        Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
+
+        // Ended in Redis, never applied here: a 404 would be final for a worker, and wrong.
+        var lookup = await RawHttpClient.GetAsync(one, $"/api/processes/{id}", token);
+        Assert.That((lookup.Status, lookup.ErrorCode), Is.EqualTo((503, "unavailable")), lookup.ToString());
+
+        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "+@all");
+        var known = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(one, $"/api/processes/{id}", token), reply => reply.Status != 503,
+            "hub 1 catching up once it can read the log", TimeSpan.FromSeconds(20));
+        Assert.That((known.Status, known.Json.GetProperty("status").GetString()), Is.EqualTo((200, "completed")), known.ToString());
+    }
+
+    [Test]
+    public async Task A_producer_whose_process_was_cancelled_while_its_hub_could_not_follow_is_told_when_that_hub_reloads()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret", logLength: 10);
+        await using var hub3 = HubCluster.StartInProcess(redis, logLength: 10);
+        var three = hub3.LocalEndPoint;
+        string token = HubCluster.Token("alice");
+        var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(three, $"/api/processes/{run.ProcessId}", token)).Status,
+            status => status == 200, "hub 3 knowing the run");
+
+        // Hub 2 hears nothing and cannot read the log while the run is cancelled through hub 3 (which ends it itself
+        // after the cancel wait) and the log moves on past everything hub 2 missed (it keeps about 100 entries here).
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        Assert.That((await RawHttpClient.PostAsync(three, $"/api/processes/{run.ProcessId}/cancel", token, null)).Status, Is.EqualTo(200));
+        var other = await hub3.Producer.StartAsync("export", "alice", total: 400);
+        for (int i = 1; i <= 400; i++)
+        {
+            Assert.That(await other.ReportProgressAsync(i, 400), Is.EqualTo(ReportResult.Accepted));
+        }
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.False, "hub 2 cannot have learnt of the cancel yet");
+
+        // Back: the log no longer holds what hub 2 missed, so it reloads every process, the run among them, cancelled.
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the producer told of the cancel once its hub reloaded", TimeSpan.FromSeconds(20));
+        Assert.That(hub2.Registry.Find(run.ProcessId)!.Value.Status, Is.EqualTo(ProcessHub.Hub.ProcessStatus.Cancelled));
+    }
+
+    [Test]
+    public async Task An_offset_that_comes_again_with_another_event_starts_a_new_epoch()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        string token = HubCluster.Token("alice");
+        await using var tab = await OpenTabAsync(one, token);
+        string id = await StartAsync(one, token);
+        var started = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+        string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        // What a Redis that went back publishes once producers write again: an offset the hub applied (the start
+        // above), now carrying another event. Redis's own offset is where the hub is, so only the message tells.
+        await using var admin = await redis.ConnectAsync();
+        var db = admin.GetDatabase();
+        long offset = (long)await db.StringGetAsync("processhub:offset");
+        string payload = started.Text.Replace(id, "0123456789abcdef", StringComparison.Ordinal);
+        string message = $"{epoch} {offset} 0123456789abcdef 1 0 {DateTimeOffset.UtcNow.UtcTicks} 0 -\n{payload}";
+        await admin.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal("processhub:events"), message);
+
+        var fresh = await tab.ReceiveUntilAsync(m => m.Type == "process_list");
+        Assert.That(fresh.String("epoch"), Is.Not.EqualTo(epoch), "a new epoch: the tab's seqs may name other events now");
     }
 
     [Test]

@@ -15,6 +15,9 @@ internal sealed partial class RedisProcessEngine
 {
     private const int FetchBatch = 1000;
 
+    // How many of the last applied offsets are remembered with the event each carried (a ring by offset).
+    private const int RecentOffsets = 4096;
+
     private readonly ConcurrentDictionary<long, TaskCompletionSource> _offsetWaiters = new();
     private long _lastOffset;
     private long _redisOffset;
@@ -22,6 +25,10 @@ internal sealed partial class RedisProcessEngine
     private long _resyncs;
     private int _checkRequested;
     private bool _appliedSinceTick;
+
+    // What each of the last applied offsets carried (process id and seq), under the applier's turn: an event at an
+    // applied offset that is not the one applied there means Redis went back and handed the offset out again.
+    private readonly (long Offset, string? ProcessId, long Seq)[] _recent = new (long, string?, long)[RecentOffsets];
 
     /// <summary>The applier's turn: one message or one check at a time, in the order they take it.</summary>
     private readonly SemaphoreSlim _applying = new(1, 1);
@@ -236,9 +243,19 @@ internal sealed partial class RedisProcessEngine
         long last = Interlocked.Read(ref _lastOffset);
         if (message.Offset <= last)
         {
-            if (IsNewTo(message))
+            if (IsReused(message))
             {
-                // An offset this hub applied, for an event it never had: Redis went back (see CheckAsync).
+                // Certain: this offset carried another event here. Redis's offset may already be past this hub's again
+                // (producers wrote on before any check), so CheckAsync's comparison alone would not see it.
+                _logger.LogWarning("Redis handed out offset {Offset} again for another event within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
+                    message.Offset, _epoch);
+                await StartNewEpochAsync().ConfigureAwait(false);
+                await ResyncAsync().ConfigureAwait(false);
+            }
+            else if (IsNewTo(message))
+            {
+                // An offset applied longer ago than remembered, for an event this hub never had: Redis may have gone
+                // back (see CheckAsync).
                 await CheckAsync().ConfigureAwait(false);
             }
             return; // already applied (fetched with a gap, or loaded)
@@ -297,6 +314,13 @@ internal sealed partial class RedisProcessEngine
         await _db.ScriptEvaluateAsync(RedisScripts.NewEpoch, [_keys.Epoch], [_epoch, NewId()]).ConfigureAwait(false);
     }
 
+    /// <summary>Whether this hub applied another event at this message's offset (a repeat is the same process and seq).</summary>
+    private bool IsReused(RedisEventMessage message)
+    {
+        var applied = _recent[message.Offset % RecentOffsets];
+        return applied.Offset == message.Offset && (applied.ProcessId != message.ProcessId || applied.Seq != message.Seq);
+    }
+
     /// <summary>
     /// Whether an event at an offset this hub has already applied is one it never had: the start of a process it does
     /// not know, or a seq past the one it holds. A repeat (fetched from the log, or loaded) is neither.
@@ -345,6 +369,8 @@ internal sealed partial class RedisProcessEngine
             _logger.LogWarning("the shared engine's epoch changed from {Old} to {New} (Redis lost or reset its data); every tab gets a fresh list", _epoch, epoch);
         }
         _epoch = epoch;
+        // The offsets remembered belong to the view being replaced (and, in a new epoch, will be handed out again).
+        Array.Clear(_recent);
         _registry.Replace(stored);
         Interlocked.Exchange(ref _lastOffset, offset);
         Interlocked.Exchange(ref _redisOffset, offset);
@@ -358,8 +384,15 @@ internal sealed partial class RedisProcessEngine
         return (string)(await _db.StringGetAsync(_keys.Epoch).ConfigureAwait(false))!;
     }
 
-    /// <summary>Applies one event to the registry: the next seq of its process, or nothing if already there.</summary>
+    /// <summary>Applies one event to the registry (see <see cref="ApplyOneAsync"/>) and remembers what its offset carried.</summary>
     private async Task ApplyAsync(RedisEventMessage message)
+    {
+        await ApplyOneAsync(message).ConfigureAwait(false);
+        _recent[message.Offset % RecentOffsets] = (message.Offset, message.ProcessId, message.Seq);
+    }
+
+    /// <summary>Applies one event to the registry: the next seq of its process, or nothing if already there.</summary>
+    private async Task ApplyOneAsync(RedisEventMessage message)
     {
         var process = _registry.FindRecord(message.ProcessId);
         if (process is null && message.Kind != HubEventKind.Started)

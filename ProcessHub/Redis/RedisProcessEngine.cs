@@ -216,9 +216,11 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             {
                 return CatchUpOutcome.Known;
             }
-            // Ended, and not held here with everything applied: this hub let it go (the retention window, or its owner's
-            // cap of ended processes) while its keys wait out their time to live in Redis. A lone hub answers 404 then.
-            return status == "running" ? CatchUpOutcome.Unavailable : CatchUpOutcome.Missing;
+            // Ended, and not held here although everything up to it was applied: this hub let it go (the retention
+            // window, or its owner's cap of ended processes) while its keys wait out their time to live in Redis. A lone
+            // hub answers 404 then. Not caught up (the wait timed out): this hub cannot tell yet, so 503.
+            bool caughtUp = Interlocked.Read(ref _lastOffset) >= offset;
+            return status != "running" && caughtUp ? CatchUpOutcome.Missing : CatchUpOutcome.Unavailable;
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
         {

@@ -40,7 +40,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     private int _disposed;
 
     // Set once the writer has stopped for good: from then on an append is refused at once.
-    private bool _closed;
+    private int _closed;
 
     public SqliteProcessStore(SqliteStoreOptions options, int historyLimit, ILogger logger)
     {
@@ -134,7 +134,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         }
         // An event appended after the writer's last look (a producer still going while the hub stops) is refused, not
         // left waiting for ever.
-        Volatile.Write(ref _closed, true);
+        // A full fence (not just a release): an append checks the flag after its enqueue, this drains after the flag,
+        // so that at least one of the two sees the other's step.
+        Interlocked.Exchange(ref _closed, 1);
         RefuseQueuedAfterClose();
         if (_checkpointer is { } checkpointer)
         {
@@ -167,7 +169,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             return;
         }
         _queue.Enqueue(command);
-        if (Volatile.Read(ref _closed))
+        if (Volatile.Read(ref _closed) != 0)
         {
             RefuseQueuedAfterClose();
             return;

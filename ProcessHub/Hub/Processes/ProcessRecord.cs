@@ -266,6 +266,12 @@ internal sealed class ProcessRecord
                 var unused = successor.ProducerCancellation;
                 successor.ProducerCancellation = producer;
                 unused.Dispose();
+                if (successor.Published.Status == ProcessStatus.Cancelled)
+                {
+                    // Cancelled while this hub was not following (the request and the event both missed, then
+                    // reloaded): no event will be published here to fire it, so it fires now.
+                    Fire(producer);
+                }
             }
         }
         else
