@@ -139,6 +139,63 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task A_reconnect_with_hundreds_of_running_processes_asks_for_no_more_replays_than_the_message_budget_allows()
+    {
+        await using var proxy = CuttableProxy.Start(_host.EndPoint);
+        var runs = Enumerable.Range(0, 220).Select(i => _host.App.Producer.Start("export", "dev", total: 10)).ToList();
+        foreach (var run in runs)
+        {
+            run.ReportProgress(1, 10);
+        }
+        var context = await _browser.NewContextAsync();
+        // Every message the page sends, as sent.
+        await context.AddInitScriptAsync("""
+            window.__sent = [];
+            const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) { window.__sent.push(String(data)); return send.call(this, data); };
+            """);
+        var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
+        await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(220);
+
+        proxy.Refuse = true;
+        await proxy.CutAllAsync();
+        await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
+        foreach (var run in runs)
+        {
+            run.ReportProgress(2, 10); // every one moves on while the tab is away
+        }
+        proxy.Refuse = false;
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+
+        // The resume is sent as the list arrives, before the page shows itself open: 220 subscribes used to go out at
+        // once, past the hub's burst of 100 messages (rate_limited errors, then 1008 and a reconnect, over and over).
+        var sent = await tab.EvaluateAsync<string[]>("window.__sent");
+        int resumes = sent.Count(message => message.Contains("\"request_id\":\"resume-", StringComparison.Ordinal));
+        Assert.That(resumes, Is.EqualTo(50), "one replay asked for per process that moved on, at most 50");
+        await Expect(Card(tab, runs[^1].ProcessId).Locator(".counts")).ToHaveTextAsync("2 / 10 · 20%");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_connection_that_drops_right_after_its_list_does_not_start_the_backoff_over()
+    {
+        await using var proxy = CuttableProxy.Start(_host.EndPoint);
+        var context = await _browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+
+        await proxy.CutAllAsync();
+        await Expect(tab.Locator("#offline-text")).ToContainTextAsync("(attempt 1)");
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+
+        // Dropped again at once, as a hub closing every connection after its list (4429, 1008) would: the next try
+        // waits longer, rather than starting over at the shortest delay as if the last connection had been good.
+        await proxy.CutAllAsync();
+        await Expect(tab.Locator("#offline-text")).ToContainTextAsync("(attempt 2)");
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task A_reloaded_tab_shows_every_outcome_as_the_live_tab_did()
     {
         var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });

@@ -5,6 +5,12 @@
 const TOKEN_KEY = 'processhub.token';
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 15000;
+// A connection counts as good again (the backoff starts over) only after it has stayed open this long: one closed
+// right after its list (4429, 1008) must not bring the next attempt back to the first, shortest delay.
+const STABLE_AFTER_MS = 10000;
+// The hub takes a burst of 100 client messages per connection (docs/protocol.md 4.8): a resume asks for at most this
+// many replays. The list carries every process's current state anyway; the replays only fill in what happened.
+const RESUME_MAX = 50;
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
@@ -17,6 +23,7 @@ const state = {
   epoch: null,
   listUser: null,         // whose process_list state.processes holds
   attempt: 0,
+  stableTimer: 0,         // resets the backoff once the connection has stayed open for STABLE_AFTER_MS
   link: 'connecting',     // connecting | open | reconnecting | signed-out
   offlineSince: null,     // when the connection was lost: the cards' clocks stop there
   nextTryAt: 0,
@@ -88,6 +95,7 @@ async function connect() {
 function onClose(ws, event) {
   if (ws !== null && state.ws !== ws) return;
   state.ws = null;
+  clearTimeout(state.stableTimer);
   if (event.code === 4401 || event.code === 4403) {
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn(event.code === 4401 ? `Signed out: ${event.reason || 'token rejected'}. Paste a fresh token.` : 'This token may not connect.');
@@ -224,7 +232,8 @@ function onProcessList(message) {
   const previousEpoch = state.epoch;
   const offlineSince = state.offlineSince;
   const sameUser = state.listUser !== null && state.listUser === state.user?.sub;
-  state.attempt = 0;
+  clearTimeout(state.stableTimer);
+  state.stableTimer = setTimeout(() => { state.attempt = 0; }, STABLE_AFTER_MS);
   state.offlineSince = null;
   state.epoch = message.epoch;
   state.listUser = state.user?.sub ?? null;
@@ -242,9 +251,11 @@ function onProcessList(message) {
   // Resume: for what this tab had, ask for the events after its last seq (same epoch only: seqs from an
   // older epoch mean nothing). The list already carries the current state; the replay fills any history.
   if (sameUser && previousEpoch === message.epoch) {
+    let resumes = 0;
     for (const [id, old] of previous) {
       const now = state.processes.get(id);
-      if (now && now.status === 'running' && old.seq < now.seq) {
+      if (now && now.status === 'running' && old.seq < now.seq && resumes < RESUME_MAX) {
+        resumes++;
         send({ type: 'subscribe', process_id: id, since: old.seq, epoch: state.epoch, request_id: `resume-${++state.requestSeq}` });
       }
     }
