@@ -72,6 +72,27 @@ public sealed class WatchCommandTests
     }
 
     [Test]
+    public async Task What_a_producer_writes_never_steers_the_terminal()
+    {
+        var run = _host.App.Producer.Start("evaluation", "carol", total: 4);
+        using var watch = WatchProcess.Start("watch", "--url", _url, "--token", _token);
+        await watch.NextLineAsync(line => line.StartsWith(run.ProcessId, StringComparison.Ordinal));
+
+        // Any user's strings reach an admin's watch: an escape sequence (clear the screen) and a line break in a detail.
+        run.ReportProgress(2, 4, "Claude\u001b]0;owned\u0007", "shard\u001b[2J 2\nnext line");
+        string progress = await watch.NextLineAsync(line => line.Contains("2/4", StringComparison.Ordinal));
+        Assert.That(progress, Does.Not.Contain("\u001b").And.Not.Contain("\u0007"), "no control character reaches the terminal");
+        Assert.That(progress, Does.EndWith("Claude\ufffd]0;owned\ufffd shard\ufffd[2J 2 next line"), "one line per change, the rest of the text kept");
+
+        run.Fail("GPU\u001b[31m lost", "oom");
+        string failed = await watch.NextLineAsync(line => line.Contains("failed", StringComparison.Ordinal));
+        Assert.That(failed, Does.Not.Contain("\u001b").And.Contain("GPU\ufffd[31m lost"));
+
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
     public async Task A_rejected_token_ends_watch_with_a_non_zero_exit()
     {
         using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "not-a-jwt");

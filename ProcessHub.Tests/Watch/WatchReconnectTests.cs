@@ -52,6 +52,20 @@ public sealed class WatchReconnectTests
     }
 
     [Test]
+    public async Task A_token_in_the_url_is_never_printed()
+    {
+        // The dev banner prints the WebSocket URL with its token; pasted into --url, that token must not reach stderr.
+        var endPoint = UnusedPort.Get();
+        using var watch = WatchProcess.Start("watch", "--url", $"ws://{endPoint}/ws?token=not-for-any-log-line");
+
+        string unreachable = await watch.NextErrorLineAsync(line => line.Contains("cannot reach", StringComparison.Ordinal));
+        Assert.That(unreachable, Does.Not.Contain("not-for-any-log-line"));
+        Assert.That(unreachable, Does.Contain($"cannot reach ws://{endPoint}/ws?token=***"));
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
     public async Task In_dev_mode_a_hub_that_is_down_is_reported_as_unreachable_and_watched_once_it_is_up()
     {
         var endPoint = UnusedPort.Get();

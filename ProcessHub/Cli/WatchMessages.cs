@@ -3,7 +3,10 @@ using ProcessHub.Client;
 
 namespace ProcessHub.Cli;
 
-/// <summary>What <c>watch</c> says about its connection, in plain words (no token ever: the URL carries none).</summary>
+/// <summary>
+/// What <c>watch</c> says about its connection, in plain words. Never a token: one given in <c>--url</c>'s query
+/// (as the dev banner prints it) is shown as <c>token=***</c>.
+/// </summary>
 internal static class WatchMessages
 {
     public const string Prefix = "processhub watch: ";
@@ -13,20 +16,31 @@ internal static class WatchMessages
         string retry = disconnected.RetryIn is { } delay ? $", retrying in {Seconds(delay)}" : "";
         if (!disconnected.WasConnected)
         {
-            return $"cannot reach {disconnected.Url} ({disconnected.Reason}){retry}";
+            return $"cannot reach {Shown(disconnected.Url)} ({disconnected.Reason}){retry}";
         }
         if (disconnected.CloseStatus == 1006)
         {
-            return $"lost the connection to {disconnected.Url} ({disconnected.Reason}){retry}";
+            return $"lost the connection to {Shown(disconnected.Url)} ({disconnected.Reason}){retry}";
         }
         string reason = disconnected.Reason.Length > 0 ? $" {disconnected.Reason}" : "";
         return $"the hub closed the connection ({disconnected.CloseStatus}{reason}){retry}";
     }
 
     public static string Reconnected(HubConnected connected) =>
-        connected.EpochChanged ? $"reconnected to {connected.Url} (the hub had restarted)"
-        : connected.Recovered ? $"reconnected to {connected.Url} (nothing missed)"
-        : $"reconnected to {connected.Url} (some updates missed)";
+        connected.EpochChanged ? $"reconnected to {Shown(connected.Url)} (the hub had restarted)"
+        : connected.Recovered ? $"reconnected to {Shown(connected.Url)} (nothing missed)"
+        : $"reconnected to {Shown(connected.Url)} (some updates missed)";
+
+    /// <summary>The URL as printed: a <c>token</c> in its query replaced by <c>***</c>, the rest as given.</summary>
+    internal static string Shown(Uri url)
+    {
+        if (url.Query.Length <= 1)
+        {
+            return url.ToString();
+        }
+        var query = url.Query[1..].Split('&').Select(pair => pair.StartsWith("token=", StringComparison.OrdinalIgnoreCase) ? "token=***" : pair);
+        return new UriBuilder(url) { Query = string.Join('&', query) }.Uri.ToString();
+    }
 
     // "2 s", "1.5 s", "0.3 s": enough precision to see the backoff grow, no more.
     private static string Seconds(TimeSpan delay) => string.Create(CultureInfo.InvariantCulture, $"{delay.TotalSeconds:0.#} s");

@@ -103,16 +103,16 @@ internal sealed class WatchView : IDisposable
         var row = _rows.GetValueOrDefault(processEvent.ProcessId);
         if (row is null)
         {
-            row = new WatchRow(processEvent.ProcessId, processEvent.ProcessType, "running", 0, 0, "", "");
+            row = new WatchRow(processEvent.ProcessId, TerminalText.Printable(processEvent.ProcessType), "running", 0, 0, "", "");
             _order.Add(row.Id);
         }
         row = processEvent switch
         {
-            ProcessStarted started => WithProgress(row with { Type = started.ProcessType }, started.Progress),
+            ProcessStarted started => WithProgress(row with { Type = TerminalText.Printable(started.ProcessType) }, started.Progress),
             ProcessProgress progress => WithProgress(row, progress.Progress),
             ProcessCompleted => row with { Status = "completed" },
-            ProcessFailed failed => row with { Status = "failed", Detail = failed.ErrorMessage },
-            ProcessCancelled cancelled => row with { Status = "cancelled", Detail = $"cancelled by {cancelled.CancelledBy}" },
+            ProcessFailed failed => row with { Status = "failed", Detail = TerminalText.Printable(failed.ErrorMessage) },
+            ProcessCancelled cancelled => row with { Status = "cancelled", Detail = TerminalText.Printable($"cancelled by {cancelled.CancelledBy}") },
             _ => row,
         };
         _rows[row.Id] = row;
@@ -127,13 +127,20 @@ internal sealed class WatchView : IDisposable
             ProcessState.Cancelled => "cancelled",
             _ => "running",
         };
-        var row = WithProgress(new WatchRow(process.ProcessId, process.ProcessType, status, 0, 0, "", ""), process.Progress);
-        return process.ErrorMessage is { } error ? row with { Detail = error } : row;
+        var row = WithProgress(new WatchRow(process.ProcessId, TerminalText.Printable(process.ProcessType), status, 0, 0, "", ""), process.Progress);
+        return process.ErrorMessage is { } error ? row with { Detail = TerminalText.Printable(error) } : row;
     }
 
-    // A report without model or detail keeps the last ones: producers often send them only when they change.
+    // A report without model or detail keeps the last ones: producers often send them only when they change. Every
+    // producer's string is made printable as it comes in (TerminalText), so both views print only safe text.
     private static WatchRow WithProgress(WatchRow row, ProgressInfo progress) =>
-        row with { Current = progress.Current, Total = progress.Total, Model = progress.Model ?? row.Model, Detail = progress.Detail ?? row.Detail };
+        row with
+        {
+            Current = progress.Current,
+            Total = progress.Total,
+            Model = progress.Model is { } model ? TerminalText.Printable(model) : row.Model,
+            Detail = progress.Detail is { } detail ? TerminalText.Printable(detail) : row.Detail,
+        };
 
     private void Refresh()
     {
