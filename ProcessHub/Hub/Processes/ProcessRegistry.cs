@@ -56,35 +56,55 @@ internal sealed class ProcessRegistry
     /// <summary>
     /// Replaces everything with what a shared engine holds now (its data was lost, or this hub fell too far behind to
     /// catch up event by event), then tells the sessions (<see cref="Replaced"/>). Called by the engine's single
-    /// applier, so no event is published meanwhile.
+    /// applier, so no event is published meanwhile. A process in both the old view and the new one is swapped in place,
+    /// under the old record's lock, after the old record handed over its producer's token and ended its SSE streams: a
+    /// look-up never finds the id missing, nor a new record whose token its producer does not hold.
     /// </summary>
     public void Replace(StoredProcesses stored)
     {
-        var previous = new List<ProcessRecord>(_processes.Count);
+        var successors = new Dictionary<string, ProcessRecord>(stored.Processes.Count, StringComparer.Ordinal);
+        foreach (var process in stored.Processes)
+        {
+            successors[process.ProcessId] = Build(process);
+        }
+        Epoch = stored.Epoch;
         foreach (var process in _processes.Values)
         {
-            if (_processes.TryRemove(process.Id, out _))
+            successors.Remove(process.Id, out var successor);
+            lock (process.Gate)
             {
-                previous.Add(process);
+                process.HandOver(successor);
                 if (process.Published.IsEnded)
                 {
                     _ended.Remove(process.Owner);
                 }
+                if (successor is null)
+                {
+                    _processes.TryRemove(process.Id, out _);
+                }
+                else
+                {
+                    Insert(successor);
+                }
             }
         }
-        Restore(stored);
-        foreach (var process in previous)
+        foreach (var successor in successors.Values)
         {
-            lock (process.Gate)
-            {
-                process.HandOver(FindRecord(process.Id));
-            }
+            Insert(successor); // new to this hub
         }
         Replaced?.Invoke();
     }
 
     /// <summary>Adds one process as a store holds it, with its retained events.</summary>
     public ProcessRecord Add(StoredProcess process)
+    {
+        var record = Build(process);
+        Insert(record);
+        return record;
+    }
+
+    /// <summary>A record of a stored process with its retained events, not yet visible to anyone.</summary>
+    private ProcessRecord Build(StoredProcess process)
     {
         var record = new ProcessRecord(process.ProcessId, process.ProcessType, process.Owner, process.ParamsJson, process.StartedAt,
             process.State, _options.HistoryLimit, process.InProcess, process.ProducerHub);
@@ -98,12 +118,16 @@ internal sealed class ProcessRegistry
                 record.AppendRestored(kept.Payload, kept.Kind);
             }
         }
+        return record;
+    }
+
+    private void Insert(ProcessRecord record)
+    {
         _processes[record.Id] = record;
         if (record.Published.IsEnded)
         {
             _ended.Add(record.Owner);
         }
-        return record;
     }
 
     public ProcessSnapshot? Find(string processId) =>
