@@ -196,6 +196,24 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task An_admin_sees_when_and_by_whom_a_process_left_out_of_its_list_started()
+    {
+        // Enough processes that an admin's list (a bounded view of about 512 KiB) leaves the oldest out.
+        string[] owners = [new string('a', 200), new string('b', 200)];
+        var runs = Enumerable.Range(0, 1200).Select(i => _host.App.Producer.Start(new string('t', 64), owners[i % 2], total: 10)).ToList();
+        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+        await Expect(admin.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+        var oldest = runs[0];
+        await Expect(Card(admin, oldest.ProcessId)).ToHaveCountAsync(0); // left out of the list
+
+        // Its next event makes a card from the event alone; the page asks the hub for the rest.
+        oldest.ReportProgress(3, 10);
+        var card = Card(admin, oldest.ProcessId);
+        await Expect(card.Locator(".counts")).ToHaveTextAsync("3 / 10 · 30%");
+        await Expect(card.Locator(".owner")).ToHaveTextAsync($"by {owners[0]}");
+    }
+
+    [Test]
     public async Task A_reloaded_tab_shows_every_outcome_as_the_live_tab_did()
     {
         var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });

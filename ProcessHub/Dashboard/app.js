@@ -342,6 +342,7 @@ function onProcessEvent(event) {
   }
   const moved = wasRunning === null || wasRunning !== (process.status === 'running');
   state.processes.set(process.process_id, process);
+  if (!known && event.type !== 'process_started') fetchUnlisted(process.process_id);
   if (moved) rebuild(); else markDirty(process.process_id);
 }
 
@@ -360,22 +361,47 @@ async function fetchOmitted(id) {
   if (state.fetching.has(id)) return;
   state.fetching.add(id);
   try {
-    const response = await fetch(`/api/processes/${encodeURIComponent(id)}`, {
-      headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store',
-    });
-    if (!response.ok) return;
-    const full = await response.json();
+    const full = await getProcess(id);
     const known = state.processes.get(id);
-    if (!known) return;
+    if (!full || !known) return; // the card says the result is not loaded; the next list will try again
     for (const field of known.omitted ?? []) {
       if (full[field] !== undefined) known[field] = full[field];
     }
     delete known.omitted;
     markDirty(id);
-  } catch {
-    // The card says the result is not loaded; the next list will try again.
   } finally {
     state.fetching.delete(id);
+  }
+}
+
+// An event of a process the list left out (an admin's list is a bounded view, docs/protocol.md 3.4): its card was
+// made from the event alone, without when it started, whose it is or its params, so its clock and ETA ran from the
+// first event seen. The hub has them.
+async function fetchUnlisted(id) {
+  if (state.fetching.has(id)) return;
+  state.fetching.add(id);
+  try {
+    const full = await getProcess(id);
+    const known = state.processes.get(id);
+    if (!full || !known) return;
+    known.started_at = full.started_at;
+    known.owner = full.owner;
+    if (full.params !== undefined) known.params = full.params;
+    if (full.seq >= known.seq) merge(full); else markDirty(id);
+  } finally {
+    state.fetching.delete(id);
+  }
+}
+
+// The process as the hub holds it now (GET /api/processes/{id}), or null when it cannot say.
+async function getProcess(id) {
+  try {
+    const response = await fetch(`/api/processes/${encodeURIComponent(id)}`, {
+      headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store',
+    });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
   }
 }
 
