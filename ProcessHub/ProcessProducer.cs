@@ -56,7 +56,7 @@ public sealed class ProcessProducer
         }
         byte[]? paramsJson = ProgressJson.Params(parameters, _options.MaxParamsBytes);
         var started = await _engine.StartAsync(new ProcessStart(processType, owner, paramsJson, ProgressJson.Create(0, total, null, null), InProcess: true)).ConfigureAwait(false);
-        return new ProcessHandle(_engine, _registry, _options, started.ProcessId, processType, owner, _registry.ProducerToken(started.ProcessId));
+        return new ProcessHandle(_engine, _registry, _options, started.ProcessId, processType, owner, _registry.StartedProducerToken(started.ProcessId));
     }
 
     /// <summary><see cref="StartAsync"/>, waiting for it.</summary>

@@ -327,6 +327,31 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task A_producer_whose_start_its_hub_had_not_applied_yet_still_hears_of_a_later_cancel()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
+        await using var _3 = hub3;
+        string token = HubCluster.Token("alice");
+
+        // Hub 2 cannot hear or read its own start: the start is answered once stored, after waiting in vain for it here.
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
+        Assert.That(hub2.Registry.Find(run.ProcessId), Is.Null, "the start is not applied on hub 2 yet");
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await Eventually.HoldsAsync(() => hub2.Registry.Find(run.ProcessId) is not null, "hub 2 applying its own start", TimeSpan.FromSeconds(20));
+
+        // The handle's token used to be no token at all: nothing could ever tell this producer of a cancel.
+        Assert.That((await RawHttpClient.PostAsync(three, $"/api/processes/{run.ProcessId}/cancel", token, null)).Status, Is.EqualTo(200));
+        await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the producer told of the cancel");
+    }
+
+    [Test]
     public async Task After_Redis_lost_its_data_a_hub_ends_its_SSE_streams_and_fires_the_tokens_of_producers_whose_process_is_gone()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: false);

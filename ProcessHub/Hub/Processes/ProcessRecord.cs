@@ -261,18 +261,7 @@ internal sealed class ProcessRecord
         var producer = ProducerCancellation;
         if (successor is not null)
         {
-            lock (successor.Gate)
-            {
-                var unused = successor.ProducerCancellation;
-                successor.ProducerCancellation = producer;
-                unused.Dispose();
-                if (successor.Published.Status == ProcessStatus.Cancelled)
-                {
-                    // Cancelled while this hub was not following (the request and the event both missed, then
-                    // reloaded): no event will be published here to fire it, so it fires now.
-                    Fire(producer);
-                }
-            }
+            successor.TakeProducerCancellation(producer);
         }
         else
         {
@@ -281,6 +270,25 @@ internal sealed class ProcessRecord
         }
         ProducerCancellation = new CancellationTokenSource();
         ReleaseHistory();
+    }
+
+    /// <summary>
+    /// Makes <paramref name="producer"/> this process's producer token: the one a producer already holds (handed out
+    /// before this record existed here, or by the record this one replaces). Fires it at once if the process was
+    /// cancelled meanwhile: no event will be published here to fire it.
+    /// </summary>
+    public void TakeProducerCancellation(CancellationTokenSource producer)
+    {
+        lock (Gate)
+        {
+            var unused = ProducerCancellation;
+            ProducerCancellation = producer;
+            unused.Dispose();
+            if (Published.Status == ProcessStatus.Cancelled)
+            {
+                Fire(producer);
+            }
+        }
     }
 
     /// <summary>Drops the history; called when the process is evicted.</summary>

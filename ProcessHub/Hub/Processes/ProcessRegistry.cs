@@ -43,6 +43,10 @@ internal sealed class ProcessRegistry
     /// </summary>
     public event Action? Replaced;
 
+    // Tokens handed to producers of processes started here whose start this hub has not applied yet (see
+    // StartedProducerToken); each record takes its own when it arrives.
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _awaitedProducers = new(StringComparer.Ordinal);
+
     /// <summary>Takes over what a store kept: its epoch, and its processes with their retained events as sent.</summary>
     public void Restore(StoredProcesses stored)
     {
@@ -124,6 +128,7 @@ internal sealed class ProcessRegistry
     private void Insert(ProcessRecord record)
     {
         _processes[record.Id] = record;
+        HandAwaitedTokenTo(record);
         if (record.Published.IsEnded)
         {
             _ended.Add(record.Owner);
@@ -142,6 +147,33 @@ internal sealed class ProcessRegistry
     /// <summary>Fires when the process is cancelled, for its producers inside this hub; none for an unknown process.</summary>
     public CancellationToken ProducerToken(string processId) =>
         FindRecord(processId)?.ProducerCancellation.Token ?? CancellationToken.None;
+
+    /// <summary>
+    /// The token of a process this hub just started, for its producer, also when the start is not applied here yet (a
+    /// shared engine that answered before the start came back to this hub): the record takes that token when it
+    /// arrives, so a later cancel still reaches the producer.
+    /// </summary>
+    public CancellationToken StartedProducerToken(string processId)
+    {
+        if (FindRecord(processId) is { } record)
+        {
+            return record.ProducerCancellation.Token;
+        }
+        var awaited = _awaitedProducers.GetOrAdd(processId, static _ => new CancellationTokenSource());
+        if (FindRecord(processId) is { } arrived)
+        {
+            HandAwaitedTokenTo(arrived); // it arrived between the two look-ups
+        }
+        return awaited.Token;
+    }
+
+    private void HandAwaitedTokenTo(ProcessRecord record)
+    {
+        if (!_awaitedProducers.IsEmpty && _awaitedProducers.TryRemove(record.Id, out var awaited))
+        {
+            record.TakeProducerCancellation(awaited);
+        }
+    }
 
     /// <summary>
     /// Processes this user may see (own, or all for an admin), oldest first. Each is read under its lock, never in the
@@ -180,6 +212,7 @@ internal sealed class ProcessRegistry
                 if (pending.Kind == HubEventKind.Started)
                 {
                     _processes[process.Id] = process;
+                    HandAwaitedTokenTo(process);
                 }
                 process.Published = pending.State;
                 if (pending.State.IsEnded)
