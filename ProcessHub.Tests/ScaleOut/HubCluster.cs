@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
+using NUnit.Framework;
 using ProcessHub.Auth;
 using ProcessHub.Hub;
 using ProcessHub.Redis;
@@ -57,6 +58,15 @@ internal static partial class HubCluster
             engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, TimeProvider.System, NullLogger.Instance));
         app.Start();
         return app;
+    }
+
+    /// <summary>A raw tab on <paramref name="hub"/>, its <c>process_list</c> read.</summary>
+    public static async Task<RawWebSocketClient> OpenTabAsync(IPEndPoint hub, string token)
+    {
+        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
+        var list = await tab.ReceiveAsync();
+        Assert.That(list.Type, Is.EqualTo("process_list"));
+        return tab;
     }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]

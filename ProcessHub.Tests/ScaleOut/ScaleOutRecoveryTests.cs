@@ -52,7 +52,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _1 = hub1;
         var hub2 = HubCluster.StartInProcess(redis);
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         var runs = new List<string>();
         try
         {
@@ -100,7 +100,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _3 = hub3;
         string token = HubCluster.Token("alice");
         var two = hub2.LocalEndPoint;
-        await using var tab = await OpenTabAsync(two, token);
+        await using var tab = await HubCluster.OpenTabAsync(two, token);
         var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
         await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
         await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(three, $"/api/processes/{run.ProcessId}", token)).Status,
@@ -166,7 +166,7 @@ public sealed class ScaleOutRecoveryTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         string before = await StartAsync(two, token);
         await tab.ReceiveUntilAsync(m => m.ProcessId == before && m.Type == "process_started");
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
@@ -225,7 +225,7 @@ public sealed class ScaleOutRecoveryTests
         await redis.StopAsync();
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
-        await using var admin = await OpenTabAsync(one, HubCluster.Token("root", "admin"));
+        await using var admin = await HubCluster.OpenTabAsync(one, HubCluster.Token("root", "admin"));
         string lost = await Eventually.HoldsAsync(() => TryStartAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
         await admin.ReceiveUntilAsync(m => m.ProcessId == lost && m.Type == "process_started");
 
@@ -308,7 +308,7 @@ public sealed class ScaleOutRecoveryTests
         var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
         await using var _1 = hub1;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         string id = await StartAsync(one, token);
         var started = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
@@ -384,11 +384,4 @@ public sealed class ScaleOutRecoveryTests
         return created.Status == 201 ? created.Json.GetProperty("process_id").GetString() : null;
     }
 
-    private static async Task<RawWebSocketClient> OpenTabAsync(IPEndPoint hub, string token)
-    {
-        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
-        var list = await tab.ReceiveAsync();
-        Assert.That(list.Type, Is.EqualTo("process_list"));
-        return tab;
-    }
 }

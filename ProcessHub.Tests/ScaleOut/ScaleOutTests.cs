@@ -31,8 +31,8 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab1 = await OpenTabAsync(one, token);
-        await using var tab2 = await OpenTabAsync(two, token);
+        await using var tab1 = await HubCluster.OpenTabAsync(one, token);
+        await using var tab2 = await HubCluster.OpenTabAsync(two, token);
 
         using var viaOne = Producer(one, token);
         using var viaTwo = Producer(two, token);
@@ -64,8 +64,8 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--api-rate-limit", "100000");
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab1 = await OpenTabAsync(one, token);
-        await using var tab2 = await OpenTabAsync(two, token);
+        await using var tab1 = await HubCluster.OpenTabAsync(one, token);
+        await using var tab2 = await HubCluster.OpenTabAsync(two, token);
         // Read while the workers run, so that no tab falls behind far enough for its progress to be coalesced.
         var reading1 = ReadUntilEndedAsync(tab1, Workers);
         var reading2 = ReadUntilEndedAsync(tab2, Workers);
@@ -104,7 +104,7 @@ public sealed class ScaleOutTests
         var (hub1, one) = await HubCluster.StartBinaryAsync(redis, limits);
         await using var _1 = hub1;
         string token = HubCluster.Token("alice");
-        await using var tab1 = await OpenTabAsync(one, token);
+        await using var tab1 = await HubCluster.OpenTabAsync(one, token);
         using var producer = Producer(one, token);
         using var run = await producer.StartAsync("export", total: 100000);
         string id = run.ProcessId;
@@ -233,7 +233,7 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":10}""");
         string id = created.Json.GetProperty("process_id").GetString()!;
         Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", token, """{"current":1,"total":10}""")).Status, Is.EqualTo(200));
@@ -288,7 +288,7 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         await tab.SendJsonAsync(new { type = "unsubscribe", process_id = "*" });
         await tab.ReceiveUntilAsync("unsubscribed");
 
@@ -402,7 +402,7 @@ public sealed class ScaleOutTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        await using var tab = await OpenTabAsync(one, token);
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
         using var producer = Producer(two, token);
         using var run = await producer.StartAsync("export", total: 1000);
         string id = run.ProcessId;
@@ -466,13 +466,6 @@ public sealed class ScaleOutTests
 
     private static Uri WebSocketUrl(IPEndPoint hub) => new($"ws://{hub}/ws");
 
-    private static async Task<RawWebSocketClient> OpenTabAsync(System.Net.IPEndPoint hub, string token)
-    {
-        var tab = await RawWebSocketClient.OpenAsync(hub, queryToken: token);
-        var list = await tab.ReceiveAsync();
-        Assert.That(list.Type, Is.EqualTo("process_list"));
-        return tab;
-    }
 
     /// <summary>Every process event a tab receives, by process, until <paramref name="processes"/> have ended.</summary>
     private static async Task<Dictionary<string, List<HubMessage>>> ReadUntilEndedAsync(RawWebSocketClient tab, int processes)
