@@ -5,6 +5,7 @@ using ProcessHub.Auth;
 using ProcessHub.Client;
 using ProcessHub.Tests.Api;
 using ProcessHub.Tests.Client;
+using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Cli;
 
@@ -257,6 +258,61 @@ internal sealed partial class CliTests
         var endPoint = await ListeningEndPointAsync(hub);
 
         Assert.That(endPoint.Port, Is.Not.EqualTo(8501));
+    }
+
+    [TestCase("True")]
+    [TestCase("YES")]
+    public async Task PROCESSHUB_NO_DEV_in_any_case_refuses_dev_mode(string value)
+    {
+        // It used to count only 1, true, TRUE and yes as on: "True" (PowerShell's $true) quietly started dev mode.
+        await using var hub = HubProcess.Start(["--port", "0"], new Dictionary<string, string> { ["PROCESSHUB_NO_DEV"] = value });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("--no-dev"));
+        Assert.That(hub.Stdout, Does.Not.Contain("listening"));
+    }
+
+    [Test]
+    public async Task A_PROCESSHUB_NO_DEV_it_does_not_understand_exits_2_and_names_it()
+    {
+        await using var hub = HubProcess.Start(["--port", "0"], new Dictionary<string, string> { ["PROCESSHUB_NO_DEV"] = "on" });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("PROCESSHUB_NO_DEV"));
+        Assert.That(hub.Stdout, Does.Not.Contain("listening"));
+    }
+
+    [Test]
+    public async Task A_JWT_option_on_the_command_line_wins_over_another_in_the_environment()
+    {
+        string secretFile = Path.Combine(Path.GetTempPath(), "processhub-jwt-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(secretFile, "a secret from a file, of well over thirty-two bytes\n");
+        try
+        {
+            await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret-file", secretFile],
+                new Dictionary<string, string> { ["PROCESSHUB_JWT_SECRET"] = "a secret from the environment, over thirty-two bytes" });
+
+            var endPoint = await ListeningEndPointAsync(hub);
+            string token = TestTokens.Create(TestTokens.Hs256("a secret from a file, of well over thirty-two bytes"), "alice");
+            Assert.That((await RawHttpClient.GetAsync(endPoint, "/api/processes", token)).Status, Is.EqualTo(200), "the file's secret is the one in use");
+        }
+        finally
+        {
+            File.Delete(secretFile);
+        }
+    }
+
+    [TestCase("--data-dir", "", 2, "--data-dir")]
+    [TestCase("--redis", "", 1, "--redis")]
+    [TestCase("--redis", "password=only", 1, "--redis")]
+    public async Task An_empty_data_dir_or_a_redis_configuration_without_a_server_is_one_line_not_a_stack_trace(string option, string value, int exitCode, string named)
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", option, value, "--redis-start-wait", "0"]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(exitCode), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: ").And.Contain(named));
+        Assert.That(hub.Stderr, Does.Not.Contain("   at "), "no stack trace");
+        Assert.That(hub.Stderr, Does.Not.Contain("only"), "nothing of the configuration's password");
     }
 
     [Test]

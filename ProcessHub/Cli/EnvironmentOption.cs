@@ -57,14 +57,21 @@ internal static class EnvironmentOption
         };
     }
 
+    /// <summary>
+    /// A switch; its variable is on with <c>1</c>, <c>true</c> or <c>yes</c> and off with <c>0</c>, <c>false</c> or
+    /// <c>no</c> (any case). Anything else is a parse error: a flag such as <c>--no-dev</c> guards against an unsafe
+    /// start, so a value it does not understand must not quietly mean off.
+    /// </summary>
     public static Option<bool> Flag(string name, string description)
     {
-        string variable = VariableFor(name);
-        return new Option<bool>(name)
+        var option = Create(name, description, false, raw => raw.ToLowerInvariant() switch
         {
-            Description = $"{description} [env: {variable}=1]",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is "1" or "true" or "TRUE" or "yes",
-        };
+            "1" or "true" or "yes" => (true, true),
+            "0" or "false" or "no" => (true, false),
+            _ => (false, false),
+        });
+        option.Description = option.Description!.Replace($"[env: {VariableFor(name)}]", $"[env: {VariableFor(name)}=1]", StringComparison.Ordinal);
+        return option;
     }
 
     /// <summary>A repeatable option; the variable holds a comma-separated list.</summary>

@@ -148,12 +148,23 @@ internal sealed class ServeCommand
                 hubOptions.HistoryLimit,
                 loggerFactory.CreateLogger("ProcessHub.Store"));
 
+    private static bool IsExplicit(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
+
     /// <summary>The JWT settings, or null for dev mode; a message and exit code 2 when the configuration is wrong.</summary>
     private (JwtSettings? Settings, string? Error) ReadJwtSettings(ParseResult result)
     {
         string? secret = result.GetValue(_jwtSecret);
         string? secretFile = result.GetValue(_jwtSecretFile);
         string? publicKey = result.GetValue(_jwtPublicKey);
+        // The command line wins over the environment (docs/protocol.md section 7): one JWT option given on it sets
+        // aside whichever the environment holds, rather than counting as a second one.
+        bool onCommandLine = IsExplicit(result, _jwtSecret) || IsExplicit(result, _jwtSecretFile) || IsExplicit(result, _jwtPublicKey);
+        if (onCommandLine)
+        {
+            secret = IsExplicit(result, _jwtSecret) ? secret : null;
+            secretFile = IsExplicit(result, _jwtSecretFile) ? secretFile : null;
+            publicKey = IsExplicit(result, _jwtPublicKey) ? publicKey : null;
+        }
         int configured = (secret is null ? 0 : 1) + (secretFile is null ? 0 : 1) + (publicKey is null ? 0 : 1);
         if (configured > 1)
         {
@@ -203,6 +214,10 @@ internal sealed class ServeCommand
             return Refuse($"--allowed-host: {hostError}");
         }
         serverOptions = serverOptions with { AllowedHosts = allowedHosts };
+        if (string.IsNullOrWhiteSpace(result.GetValue(_dataDir)))
+        {
+            return Refuse("--data-dir: give a directory (it was empty)");
+        }
         if (devMode)
         {
             if (result.GetValue(_noDev))

@@ -77,6 +77,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         {
             throw new Storage.StoreOpenException($"--redis: {ex.Message}", ex);
         }
+        if (configuration.EndPoints.Count == 0)
+        {
+            throw new Storage.StoreOpenException("--redis names no server: give host:port (e.g. 127.0.0.1:6379), then any options");
+        }
         // Fail fast while Redis is away: a producer gets 503 within a second instead of waiting in a backlog.
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
