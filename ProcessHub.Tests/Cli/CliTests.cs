@@ -316,6 +316,27 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task SIGTERM_while_the_hub_waits_for_Redis_at_start_stops_it_at_once_with_exit_0()
+    {
+        var closed = UnusedPort.Get();
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test",
+            "--redis", $"127.0.0.1:{closed.Port}", "--redis-start-wait", "120"]);
+        await WaitForOutputAsync(hub, "Trying again");
+
+        // It used to go on waiting for the whole --redis-start-wait, then exit 1 (or start, if Redis came meanwhile).
+        await hub.TerminateAsync();
+
+        Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
+        Assert.That(hub.Stderr, Does.Contain("processhub: stopped before it was listening"));
+        Assert.That(hub.Stdout, Does.Not.Contain("listening on"));
+    }
+
+    /// <summary>Waits until stdout or stderr holds <paramref name="text"/> (the logger writes to one of them).</summary>
+    private static Task WaitForOutputAsync(HubProcess hub, string text) =>
+        Eventually.HoldsAsync(() => hub.Stdout.Contains(text, StringComparison.Ordinal) || hub.Stderr.Contains(text, StringComparison.Ordinal),
+            $"'{text}' in the hub's output", TimeSpan.FromSeconds(30));
+
+    [Test]
     public async Task An_unknown_option_exits_2()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--no-such-option"]);

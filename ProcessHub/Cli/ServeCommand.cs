@@ -235,6 +235,8 @@ internal sealed class ServeCommand
         using var loggerFactory = Logging.CreateFactory(result.GetValue(_logLevel) == "debug" ? LogLevel.Debug : LogLevel.Information);
         var logger = loggerFactory.CreateLogger("ProcessHub");
         var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A stop asked for before the hub listens (it may be waiting for Redis) ends the start at once.
+        using var startAbandoned = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
@@ -252,6 +254,7 @@ internal sealed class ServeCommand
                         KeyPrefix = result.GetValue(_redisPrefix)!,
                         Lease = TimeSpan.FromSeconds(result.GetValue(_redisLease)),
                         StartWait = TimeSpan.FromSeconds(result.GetValue(_redisStartWait)),
+                        StartAbandoned = startAbandoned.Token,
                     },
                     hubOptions,
                     TimeProvider.System,
@@ -261,6 +264,12 @@ internal sealed class ServeCommand
         catch (StoreOpenException ex)
         {
             return Refuse(ex.Message, exitCode: 1);
+        }
+        catch (OperationCanceledException) when (startAbandoned.IsCancellationRequested)
+        {
+            // Asked to stop before it was up: a stop, not a failure (nothing was served, nothing to drain).
+            Console.Error.WriteLine("processhub: stopped before it was listening");
+            return 0;
         }
         await using var app = opened;
         // The dev tokens are routes of their own: mapped before the listener opens, so no request (and no one reading
@@ -292,6 +301,7 @@ internal sealed class ServeCommand
         {
             context.Cancel = true; // we exit ourselves, after draining
             stopRequested.TrySetResult();
+            startAbandoned.Cancel();
         }
     }
 

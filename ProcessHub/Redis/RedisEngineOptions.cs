@@ -30,6 +30,12 @@ public sealed record RedisEngineOptions
     /// </summary>
     public TimeSpan StartWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Cancelled when the hub is asked to stop (SIGTERM, Ctrl+C) while it is still waiting for Redis at start: the wait
+    /// ends at once with <see cref="OperationCanceledException"/> instead of running out <see cref="StartWait"/>.
+    /// </summary>
+    public CancellationToken StartAbandoned { get; init; }
+
     /// <summary>How long a call may wait for Redis; past it the producer gets 503.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -127,7 +127,11 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             {
                 _logger.LogWarning("{Message} Trying again in {Delay:0.##} s (for up to {Wait:0} s since start, --redis-start-wait).",
                     ex.Message, delay.TotalSeconds, _options.StartWait.TotalSeconds);
-                Thread.Sleep(delay); // the hub is not listening yet: nothing else to do on this thread
+                // The hub is not listening yet: nothing else to do on this thread but wait, or stop if asked to.
+                if (_options.StartAbandoned.WaitHandle.WaitOne(delay))
+                {
+                    throw new OperationCanceledException("stopped while waiting for Redis at start", _options.StartAbandoned);
+                }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
             }
         }
