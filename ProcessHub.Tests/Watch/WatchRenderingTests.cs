@@ -48,6 +48,27 @@ public sealed class WatchRenderingTests
 
     [TestCase(80)]
     [TestCase(100)]
+    public void Names_in_wide_characters_are_measured_in_terminal_cells_and_every_process_stays_one_row(int width)
+    {
+        // A CJK character (or an emoji) takes two cells: counted as one, a type and a detail in them overflowed their
+        // columns and the table wrapped them onto extra lines.
+        var view = new WatchView(Console(width, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"評価ジョブ評価ジョブ","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"模型🚀","detail":"{{{new string('模', 40)}}}"},"seq":6},
+              {"process_id":"{{{Evaluation}}}","process_type":"evaluation","status":"running","owner":"dev","progress":{"current":1,"total":4,"detail":"第一阶段 🙂🙂🙂 {{{new string('字', 60)}}}"},"seq":2}
+            ]}
+            """));
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        Assert.That(lines.Where(l => l.GetCellWidth() > width), Is.Empty, $"lines wider than {width} cells:\n{string.Join("\n", lines)}");
+        Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 2), $"the header and one line per process:\n{string.Join("\n", lines)}");
+        Assert.That(lines.Any(l => l.Contains('\uFFFD')), Is.False, "no character cut in half");
+    }
+
+    [TestCase(80)]
+    [TestCase(100)]
     public void The_connection_notice_under_the_table_fits_the_width_too(int width)
     {
         var console = Console(width, out _);

@@ -1,3 +1,4 @@
+using Spectre.Console;
 namespace ProcessHub.Cli;
 
 /// <summary>
@@ -26,7 +27,7 @@ internal readonly record struct WatchLayout(int Process, int Status, int Bar, in
         foreach (var row in rows)
         {
             counts = Math.Max(counts, CountsText(row).Length);
-            process = Math.Max(process, row.Type.Length + 1 + row.Id.Length);
+            process = Math.Max(process, row.Type.GetCellWidth() + 1 + row.Id.Length); // cells: a CJK type takes two a character
         }
         process = Math.Min(process, MaxProcess);
 

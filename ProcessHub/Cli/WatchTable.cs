@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -57,9 +58,34 @@ internal sealed class WatchTable(IReadOnlyList<WatchRow> rows, string? status) :
 
     public static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{fraction * 100,3:0}%");
 
-    /// <summary>Cuts <paramref name="text"/> to <paramref name="width"/> characters, marking the cut with an ellipsis.</summary>
-    public static string Fit(string text, int width) =>
-        width <= 0 ? "" : text.Length <= width ? text : width == 1 ? "…" : string.Concat(text.AsSpan(0, width - 1), "…");
+    /// <summary>
+    /// Cuts <paramref name="text"/> to <paramref name="width"/> terminal cells, marking the cut with an ellipsis. Counted
+    /// in cells, not characters: a CJK character or an emoji takes two, and a cut never splits a surrogate pair.
+    /// </summary>
+    public static string Fit(string text, int width)
+    {
+        if (width <= 0)
+        {
+            return "";
+        }
+        if (text.GetCellWidth() <= width)
+        {
+            return text;
+        }
+        var fitted = new StringBuilder();
+        int used = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int cells = rune.ToString().GetCellWidth();
+            if (used + cells > width - 1)
+            {
+                break;
+            }
+            fitted.Append(rune.ToString());
+            used += cells;
+        }
+        return fitted.Append('…').ToString();
+    }
 
     private static TableColumn Column(string header, int width) =>
         new TableColumn(new Text(Fit(header, width))).Width(width).NoWrap();
