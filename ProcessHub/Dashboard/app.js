@@ -357,37 +357,38 @@ function merge(snapshot) {
 }
 
 // A long list leaves the params or result of older entries out ("omitted"); the process on its own has them.
-async function fetchOmitted(id) {
-  if (state.fetching.has(id)) return;
-  state.fetching.add(id);
-  try {
-    const full = await getProcess(id);
-    const known = state.processes.get(id);
-    if (!full || !known) return; // the card says the result is not loaded; the next list will try again
+function fetchOmitted(id) {
+  // If the look-up fails, the card says the result is not loaded; the next list will try again.
+  return lookUp(id, (full, known) => {
     for (const field of known.omitted ?? []) {
       if (full[field] !== undefined) known[field] = full[field];
     }
     delete known.omitted;
     markDirty(id);
-  } finally {
-    state.fetching.delete(id);
-  }
+  });
 }
 
 // An event of a process the list left out (an admin's list is a bounded view, docs/protocol.md 3.4): its card was
 // made from the event alone, without when it started, whose it is or its params, so its clock and ETA ran from the
 // first event seen. The hub has them.
-async function fetchUnlisted(id) {
+function fetchUnlisted(id) {
+  return lookUp(id, (full, known) => {
+    known.started_at = full.started_at;
+    known.owner = full.owner;
+    if (full.params !== undefined) known.params = full.params;
+    if (full.seq >= known.seq) merge(full); else markDirty(id);
+  });
+}
+
+// One look-up of a process at a time; `apply` gets the hub's answer and the card as it is when the answer comes
+// (neither, if the hub could not say or the card is gone).
+async function lookUp(id, apply) {
   if (state.fetching.has(id)) return;
   state.fetching.add(id);
   try {
     const full = await getProcess(id);
     const known = state.processes.get(id);
-    if (!full || !known) return;
-    known.started_at = full.started_at;
-    known.owner = full.owner;
-    if (full.params !== undefined) known.params = full.params;
-    if (full.seq >= known.seq) merge(full); else markDirty(id);
+    if (full && known) apply(full, known);
   } finally {
     state.fetching.delete(id);
   }

@@ -268,8 +268,8 @@ internal sealed class ProcessRecord
             // Not disposed: the producer's handle still holds its token.
             Fire(producer);
         }
-        ProducerCancellation = new CancellationTokenSource();
-        ReleaseHistory();
+        ForgetHistory();
+        _watchers = []; // the token is not disposed: it went to the successor, or stays with its producer
     }
 
     /// <summary>
@@ -294,11 +294,7 @@ internal sealed class ProcessRecord
     /// <summary>Drops the history; called when the process is evicted.</summary>
     public void ReleaseHistory()
     {
-        for (int i = 0; i < _historyCount; i++)
-        {
-            Clear((_historyStart + i) % _history.Length);
-        }
-        _historyCount = 0;
+        ForgetHistory();
         _watchers = [];
         ProducerCancellation.Dispose();
     }
