@@ -53,7 +53,7 @@ internal sealed class ProcessCursors
         return targets;
     }
 
-    /// <summary>Takes a list as the state: listed processes are known up to their listed seq at least, others are gone.</summary>
+    /// <summary>Takes a list as the state: listed processes are known up to their listed seq at least (an older entry does not move one back), others are gone.</summary>
     public void ApplyList(ProcessListed list)
     {
         var listedIds = new HashSet<string>(StringComparer.Ordinal);
@@ -65,8 +65,13 @@ internal sealed class ProcessCursors
                 cursor = new Cursor();
                 _byId[process.ProcessId] = cursor;
             }
-            cursor.Seq = Math.Max(cursor.Seq, process.Seq);
-            cursor.Ended = process.Status != ProcessState.Running;
+            // Within one epoch an entry can be older than what was given already: a hub that is behind after a
+            // failover (docs/protocol.md 11.4) lists a process that ended as running. The newer state stands.
+            if (process.Seq >= cursor.Seq)
+            {
+                cursor.Seq = process.Seq;
+                cursor.Ended = process.Status != ProcessState.Running;
+            }
         }
         foreach (var id in _byId.Keys)
         {

@@ -13,7 +13,7 @@ namespace ProcessHub.Tests.Browser;
 internal sealed class CuttableProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly IPEndPoint _target;
+    private volatile IPEndPoint _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<int, (TcpClient Client, TcpClient Upstream)> _open = new();
     private readonly ConcurrentQueue<StringBuilder> _sent = new();
@@ -26,6 +26,13 @@ internal sealed class CuttableProxy : IAsyncDisposable
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         _accepting = AcceptAsync();
+    }
+
+    /// <summary>Where new connections go; set it to fail over to another hub, as a load balancer would.</summary>
+    public IPEndPoint Target
+    {
+        get => _target;
+        set => _target = value;
     }
 
     /// <summary>While true, a new connection is closed as soon as it is accepted.</summary>

@@ -109,6 +109,22 @@ public sealed class ClientUnitTests
         Assert.That(complete, Is.False);
     }
 
+    [Test]
+    public void A_list_entry_older_than_what_was_given_does_not_make_an_ended_process_running_again()
+    {
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("a", "running", 1)));
+        Assert.That(cursors.Accept(Completed("a", 2)), Is.True);
+
+        // A hub that is behind lists it as running at seq 1; its catch-up event is then a duplicate.
+        cursors.ApplyList(List("e", ("a", "running", 1)));
+        Assert.That(cursors.Accept(Completed("a", 2)), Is.False);
+
+        // Evicted later: an ended process missing from a list is no loss, so the resume is complete.
+        cursors.PlanResume(List("e"), limit: 10, out bool complete);
+        Assert.That(complete, Is.True, "a was known ended; the older entry must not have made it running");
+    }
+
     private static ProcessListed List(string epoch, params (string Id, string Status, long Seq)[] processes)
     {
         var entries = processes.Select(p =>
@@ -118,4 +134,7 @@ public sealed class ClientUnitTests
 
     private static ProcessEvent Progress(string id, long seq) =>
         (ProcessEvent)HubEvent.Parse($"{{\"type\":\"process_progress\",\"process_id\":\"{id}\",\"process_type\":\"t\",\"seq\":{seq},\"progress\":{{\"current\":1,\"total\":2}}}}");
+
+    private static ProcessEvent Completed(string id, long seq) =>
+        (ProcessEvent)HubEvent.Parse($"{{\"type\":\"process_completed\",\"process_id\":\"{id}\",\"process_type\":\"t\",\"seq\":{seq}}}");
 }

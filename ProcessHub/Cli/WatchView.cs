@@ -19,12 +19,14 @@ internal sealed class WatchView : IDisposable
     private readonly TextWriter _notices;
     private readonly Dictionary<string, WatchRow> _rows = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WatchRow> _printed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
     private readonly TaskCompletionSource _liveReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _liveDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task? _liveTask;
     private LiveDisplayContext? _live;
     private string? _status;
+    private string? _epoch;
 
     /// <param name="console">Where the live table is drawn (interactive only).</param>
     /// <param name="interactive">Redraw a table in place; otherwise print a line per change.</param>
@@ -52,15 +54,7 @@ internal sealed class WatchView : IDisposable
         switch (hubEvent)
         {
             case ProcessListed list:
-                // The list is the truth (a restarted hub's is all there is): rows it does not have are gone.
-                var listed = list.Processes.Select(FromList).ToList();
-                _rows.Clear();
-                _order.Clear();
-                foreach (var row in listed)
-                {
-                    _rows[row.Id] = row;
-                    _order.Add(row.Id);
-                }
+                ApplyList(list);
                 break;
             case ProcessEvent processEvent:
                 Update(processEvent);
@@ -98,8 +92,38 @@ internal sealed class WatchView : IDisposable
         _liveTask?.Wait(TimeSpan.FromSeconds(1));
     }
 
+    // The list is the truth (a restarted hub's is all there is): rows it does not have are gone. In the same epoch,
+    // a row shown from a later seq than the list's entry stays: that hub is behind (docs/protocol.md 11.4), and the
+    // watcher drops the events in between as already seen, so taking the entry would keep an ended run "running".
+    private void ApplyList(ProcessListed list)
+    {
+        bool sameEpoch = list.Epoch == _epoch;
+        _epoch = list.Epoch;
+        var shown = new Dictionary<string, (WatchRow Row, long Seq)>(_rows.Count, StringComparer.Ordinal);
+        if (sameEpoch)
+        {
+            foreach (var (id, row) in _rows)
+            {
+                shown[id] = (row, _seqs.GetValueOrDefault(id));
+            }
+        }
+        _rows.Clear();
+        _seqs.Clear();
+        _order.Clear();
+        foreach (var process in list.Processes)
+        {
+            (WatchRow Row, long Seq) entry = shown.TryGetValue(process.ProcessId, out var known) && known.Seq > process.Seq
+                ? known
+                : (FromList(process), process.Seq);
+            _rows[process.ProcessId] = entry.Row;
+            _seqs[process.ProcessId] = entry.Seq;
+            _order.Add(process.ProcessId);
+        }
+    }
+
     private void Update(ProcessEvent processEvent)
     {
+        _seqs[processEvent.ProcessId] = processEvent.Seq;
         var row = _rows.GetValueOrDefault(processEvent.ProcessId);
         if (row is null)
         {

@@ -238,7 +238,12 @@ function onProcessList(message) {
   state.epoch = message.epoch;
   state.listUser = state.user?.sub ?? null;
   state.processes = new Map();
-  for (const process of message.processes) state.processes.set(process.process_id, process);
+  for (const process of message.processes) {
+    // Same epoch, and this tab already has a later seq: the hub is behind (a failover to a hub still catching up,
+    // docs/protocol.md 11.4), so its entry is older than the card. Keep the card; the events in between come later.
+    const old = sameUser && previousEpoch === message.epoch ? previous.get(process.process_id) : undefined;
+    state.processes.set(process.process_id, old && old.seq > process.seq ? old : process);
+  }
   document.body.dataset.auth = 'in';
   $('signin').hidden = true;
   if (!sameUser) state.lost.clear();

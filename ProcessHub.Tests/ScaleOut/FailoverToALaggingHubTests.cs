@@ -1,0 +1,158 @@
+using System.Net;
+using NUnit.Framework;
+using Microsoft.Playwright;
+using ProcessHub.Cli;
+using ProcessHub.Tests.Browser;
+using ProcessHub.Client;
+using ProcessHub.Tests.Client;
+using ProcessHub.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// A tab that fails over to a hub which cannot reach Redis gets that hub's list as it last knew it, in the same
+/// epoch (docs/protocol.md 11.4): a process that ended can be listed as running, with an older <c>seq</c>. What the
+/// tab already showed must stand (decision 61). <c>watch</c> used to take the older entry and then drop the hub's
+/// catch-up events as already seen, so the ended run stayed "running" until the next reconnect; the page showed it
+/// running until the hub caught up. Real hubs on a real Redis, the real watcher and view, Chromium behind a proxy
+/// that fails over; the behind hub is cut off with a Redis ACL user of its own, as in <see cref="ScaleOutRecoveryTests"/>.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class FailoverToALaggingHubTests
+{
+    [Test]
+    public async Task Watch_keeps_a_run_it_saw_end_as_ended_when_it_fails_over_to_a_hub_that_is_behind()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        await using var hub1 = HubCluster.StartInProcess(redis);
+        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        var one = hub1.LocalEndPoint;
+        var two = hub2.LocalEndPoint;
+        string token = HubCluster.Token("alice");
+        string id = await StartAsync(one, token);
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Status,
+            status => status == 200, "hub 2 knowing the process");
+
+        var lines = new StringWriter();
+        using var view = new WatchView(Spectre.Console.AnsiConsole.Console, interactive: false, lines: lines, notices: TextWriter.Null);
+        await using var watched = new WatchedEvents(new HubWatcher(new HubWatcherOptions
+        {
+            Url = new Uri($"ws://{one}/ws"),
+            FailoverUrls = [new Uri($"ws://{two}/ws")],
+            Token = token,
+            MinReconnectDelay = TimeSpan.FromMilliseconds(50),
+            MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
+        }));
+        await NextShownAsync<ProcessListed>(watched, view);
+        Assert.That(LastLineOf(lines, id), Does.Contain(" running "));
+
+        // Hub 2 hears nothing and cannot read the log while the process ends through hub 1.
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        Assert.That((await RawHttpClient.PostAsync(one, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
+        var completed = await NextShownAsync<ProcessCompleted>(watched, view);
+        Assert.That(LastLineOf(lines, id), Does.Contain(" completed "));
+
+        await hub1.DisposeAsync();
+        var behind = await NextShownAsync<ProcessListed>(watched, view);
+        var entry = behind.Processes.Single(p => p.ProcessId == id);
+        Assert.That((entry.Status, entry.Seq < completed.Seq), Is.EqualTo((ProcessHub.Client.ProcessState.Running, true)),
+            "the premise: hub 2's list, in the same epoch, is behind what watch saw");
+        Assert.That(LastLineOf(lines, id), Does.Contain(" completed "), "the run watch saw end is not shown running again");
+
+        // Hub 2 catches up and sends what it missed; a process started after that comes behind it.
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
+            status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
+        string later = await StartAsync(two, token);
+        await NextShownAsync<ProcessStarted>(watched, view, started => started.ProcessId == later);
+        Assert.That(LastLineOf(lines, id), Does.Contain(" completed "));
+        Assert.That(watched.EventsOf(id).Select(e => e.Seq), Is.EqualTo(new[] { completed.Seq }), "the end once: hub 2 caught up with it, and watch had it already");
+    }
+
+    [Test]
+    public async Task The_page_keeps_a_card_it_saw_end_as_ended_when_it_fails_over_to_a_hub_that_is_behind()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        await using var hub1 = HubCluster.StartInProcess(redis);
+        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        string token = HubCluster.Token("dev");
+        hub1.EnableDevToken(token);
+        hub2.EnableDevToken(token);
+        await using var front = CuttableProxy.Start(hub1.LocalEndPoint);
+        string id = await StartAsync(hub1.LocalEndPoint, token);
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Status,
+            status => status == 200, "hub 2 knowing the process");
+
+        var (playwright, browser) = await BrowserFixture.LaunchAsync();
+        try
+        {
+            var tab = await DashboardPage.OpenAsync(await browser.NewContextAsync(), front.BaseUrl);
+            await Expect(tab.Locator($"#running li.card[data-process-id='{id}']")).ToHaveCountAsync(1);
+
+            await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+            await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+            Assert.That((await RawHttpClient.PostAsync(hub1.LocalEndPoint, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
+            var ended = tab.Locator($"#ended li.card[data-process-id='{id}']");
+            await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
+
+            // The front fails over to hub 2, whose list (same epoch) still has the process running at seq 1.
+            front.Target = hub2.LocalEndPoint;
+            await hub1.DisposeAsync();
+            await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "reconnecting");
+            await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+            Assert.That(await tab.EvaluateAsync<int>("() => document.querySelectorAll('#running li.card').length"), Is.Zero,
+                "the run the tab saw end is not shown running again");
+            await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
+
+            // Hub 2 catches up; a process started after that comes behind what it sends of the first.
+            await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+            await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
+                status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
+            string later = await StartAsync(hub2.LocalEndPoint, token);
+            await Expect(tab.Locator($"#running li.card[data-process-id='{later}']")).ToHaveCountAsync(1);
+            await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
+        }
+        finally
+        {
+            await browser.DisposeAsync();
+            playwright.Dispose();
+        }
+    }
+
+    /// <summary>Pulls events into the view as <c>processhub watch</c> does (connection notices are not rows) until one of <typeparamref name="T"/>.</summary>
+    private static async Task<T> NextShownAsync<T>(WatchedEvents watched, WatchView view, Func<T, bool>? match = null) where T : HubEvent
+    {
+        while (true)
+        {
+            var next = await watched.NextAsync();
+            if (next is not (HubConnected or HubDisconnected))
+            {
+                view.Apply(next);
+            }
+            if (next is T found && (match is null || match(found)))
+            {
+                return found;
+            }
+        }
+    }
+
+    private static string LastLineOf(StringWriter lines, string processId) =>
+        lines.ToString().Split('\n').Last(line => line.StartsWith(processId, StringComparison.Ordinal));
+
+    private static async Task<string> StartAsync(IPEndPoint hub, string token)
+    {
+        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        return created.Json.GetProperty("process_id").GetString()!;
+    }
+}
