@@ -46,6 +46,34 @@ public sealed class WatchRenderingTests
         Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 4), "the header and one line per process: nothing wrapped");
     }
 
+    [TestCase(30)]
+    [TestCase(40)]
+    [TestCase(52)]
+    [TestCase(64)]
+    public void A_narrow_terminal_drops_the_bar_then_the_counts_and_still_keeps_every_process_on_one_row(int width)
+    {
+        // A phone's SSH client or a split pane: below about 55 columns the rows used to wrap onto a second line.
+        var view = new WatchView(Console(width, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"GPT-4o"},"seq":6},
+              {"process_id":"{{{Failed}}}","process_type":"transcode","status":"cancelled","owner":"dev","progress":{"current":3,"total":3},"seq":5},
+              {"process_id":"{{{Huge}}}","process_type":"export","status":"running","owner":"dev","progress":{"current":123456,"total":1000000},"seq":9}
+            ]}
+            """));
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        string shown = string.Join("\n", lines);
+        Assert.That(lines.Where(l => l.GetCellWidth() > width), Is.Empty, $"lines wider than {width}:\n{shown}");
+        Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 3), $"the header and one line per process: nothing wrapped\n{shown}");
+        foreach (var (id, status, percent) in new[] { (Benchmark, "running", " 42%"), (Failed, "cancelled", "100%"), (Huge, "running", " 12%") })
+        {
+            string row = lines.Single(l => l.StartsWith('│') && l.Contains(id[..4], StringComparison.Ordinal));
+            Assert.That(row, Does.Contain(status).And.Contain(percent), $"status and percentage stay at {width} columns:\n{shown}");
+        }
+    }
+
     [TestCase(80)]
     [TestCase(100)]
     public void Names_in_wide_characters_are_measured_in_terminal_cells_and_every_process_stays_one_row(int width)

@@ -34,7 +34,7 @@ internal sealed class WatchTable(IReadOnlyList<WatchRow> rows, string? status) :
             {
                 ProcessCell(row, layout.Process),
                 new Markup($"[{color}]{row.Status}[/]"),
-                new Markup($"[{color}]{Bar(row.Fraction, layout.Bar, ascii: false)}[/] {Percent(row.Fraction)} {WatchLayout.CountsText(row)}"),
+                ProgressCell(row, layout, color),
             };
             if (layout.ShowsDetail)
             {
@@ -89,6 +89,13 @@ internal sealed class WatchTable(IReadOnlyList<WatchRow> rows, string? status) :
 
     private static TableColumn Column(string header, int width) =>
         new TableColumn(new Text(Fit(header, width))).Width(width).NoWrap();
+
+    private static Markup ProgressCell(WatchRow row, WatchLayout layout, string color)
+    {
+        string bar = layout.Bar > 0 ? $"[{color}]{Bar(row.Fraction, layout.Bar, ascii: false)}[/] " : "";
+        string counts = layout.Counts > 0 ? " " + WatchLayout.CountsText(row) : "";
+        return new Markup(bar + Percent(row.Fraction) + counts);
+    }
 
     // The id is what a person copies to cancel: the type is cut before it is.
     private static Markup ProcessCell(WatchRow row, int width)
