@@ -1,3 +1,5 @@
+using ProcessHub.Client.Internal;
+
 namespace ProcessHub.Client;
 
 /// <summary>
@@ -41,5 +43,5 @@ public sealed class HubConnected : HubEvent
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"connected to {Url} (epoch {Epoch}{(IsReconnect ? EpochChanged ? ", new epoch" : Recovered ? ", recovered" : ", not recovered" : "")})";
+        $"connected to {SafeUrl.Of(Url)} (epoch {Epoch}{(IsReconnect ? EpochChanged ? ", new epoch" : Recovered ? ", recovered" : ", not recovered" : "")})";
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using ProcessHub.Client.Internal;
+
 namespace ProcessHub.Client;
 
 /// <summary>
@@ -43,5 +45,5 @@ public sealed class HubDisconnected : HubEvent
 
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"disconnected from {Url} ({(CloseStatus is { } code ? $"{code} " : "")}{Reason}){(RetryIn is { } delay ? $", retrying in {delay.TotalSeconds:0.#} s" : "")}");
+        $"disconnected from {SafeUrl.Of(Url)} ({(CloseStatus is { } code ? $"{code} " : "")}{Reason}){(RetryIn is { } delay ? $", retrying in {delay.TotalSeconds:0.#} s" : "")}");
 }

@@ -104,7 +104,9 @@ public sealed class HubProducer : IDisposable
     /// <summary>One API request, retried on 503 and on 429 with <c>Retry-After</c>, after it, up to <see cref="HubProducerOptions.MaxRetries"/> times.</summary>
     internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
     {
-        var url = new Uri(_options.HubUrl, path);
+        // A path in HubUrl (a hub behind a proxy under a prefix) is kept: new Uri(base, "/api/...") would drop it.
+        var url = new Uri(_options.HubUrl, _options.HubUrl.AbsolutePath.TrimEnd('/') + path);
+        bool afterUnavailable = false;
         for (int retries = 0; ; retries++)
         {
             string token = _options.TokenProvider is { } provider ? await provider(cancellationToken).ConfigureAwait(false) : _options.Token!;
@@ -119,11 +121,12 @@ public sealed class HubProducer : IDisposable
             int status = (int)response.StatusCode;
             if (IsWorthRetrying(status, response.Headers.RetryAfter) && retries < _options.MaxRetries)
             {
+                afterUnavailable |= status == 503;
                 await Task.Delay(RetryDelay.For(response.Headers.RetryAfter, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
                 continue;
             }
             byte[] bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            return new ApiResponse(status, ParseBody(bytes));
+            return new ApiResponse(status, ParseBody(bytes), afterUnavailable);
         }
     }
 

@@ -3,7 +3,7 @@ namespace ProcessHub.Client;
 /// <summary>How a <see cref="HubProducer"/> reaches the hub's HTTP producer API, and how it retries.</summary>
 public sealed class HubProducerOptions
 {
-    /// <summary>The hub's base URL, e.g. <c>http://127.0.0.1:8501</c>.</summary>
+    /// <summary>The hub's base URL, e.g. <c>http://127.0.0.1:8501</c>, or with the path of a proxy in front, e.g. <c>https://example.com/processhub/</c>.</summary>
     public required Uri HubUrl { get; init; }
 
     /// <summary>The JWT to send (its <c>sub</c> owns what it starts; role <c>producer</c> may start for others). Give this or <see cref="TokenProvider"/>.</summary>

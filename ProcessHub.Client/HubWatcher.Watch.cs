@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
@@ -33,6 +34,7 @@ public sealed partial class HubWatcher
             int failures = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
+                long? listedAt = null;
                 var url = CurrentUrl;
                 var attempt = await OpenAsync(url, rejectedToken, cancellationToken).ConfigureAwait(false);
                 if (attempt.Socket is not { } socket)
@@ -68,7 +70,7 @@ public sealed partial class HubWatcher
                     }
                     else
                     {
-                        failures = 0;
+                        listedAt = Stopwatch.GetTimestamp();
                         rejectedToken = null;
                         bool isReconnect = epoch is not null;
                         bool sameEpoch = epoch == list.Epoch;
@@ -155,6 +157,10 @@ public sealed partial class HubWatcher
                 if (action == CloseAction.Reauthenticate)
                 {
                     rejectedToken = attempt.Token;
+                }
+                if (listedAt is { } since && Stopwatch.GetElapsedTime(since) >= _options.StableAfter)
+                {
+                    failures = 0; // a connection that lasted: this drop is the first of a new series
                 }
                 var delay = NextDelay(ref failures, ended.Reason, ended.Exception);
                 MoveToNextUrl();
@@ -302,7 +308,7 @@ public sealed partial class HubWatcher
         }
         catch (UpgradeRejectedException ex) when (!ex.IsTransient)
         {
-            return OpenAttempt.GiveUp(new HubConnectionException($"{url} answered {ex.Status} to the WebSocket upgrade: is it a ProcessHub /ws endpoint?", innerException: ex));
+            return OpenAttempt.GiveUp(new HubConnectionException($"{SafeUrl.Of(url)} answered {ex.Status} to the WebSocket upgrade: is it a ProcessHub /ws endpoint?", innerException: ex));
         }
         catch (Exception ex) when (ex is UpgradeRejectedException || IsNetworkFailure(ex))
         {
@@ -338,9 +344,11 @@ public sealed partial class HubWatcher
         {
             hubEvent = HubMessageParser.Parse(utf8.Span);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            return Incoming.Message(null); // not ours to fail on: the hub's messages are JSON objects
+            // Not ours to fail on: the hub's messages are JSON objects, and a value that cannot be read (a string
+            // that is no valid Unicode, say) must not end the watch.
+            return Incoming.Message(null);
         }
         Observe(hubEvent);
         return Incoming.Message(hubEvent);
@@ -351,7 +359,7 @@ public sealed partial class HubWatcher
         failures++;
         if (_options.MaxFailedAttempts is { } limit && failures >= limit)
         {
-            throw new HubConnectionException($"gave up on {CurrentUrl} after {limit} attempts ({reason})", innerException: exception);
+            throw new HubConnectionException($"gave up on {SafeUrl.Of(CurrentUrl)} after {limit} attempts ({reason})", innerException: exception);
         }
         return _backoff.Delay(failures - 1);
     }

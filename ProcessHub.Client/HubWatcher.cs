@@ -94,6 +94,12 @@ public sealed partial class HubWatcher
         _pendingCancels[requestId] = pending;
         try
         {
+            if (!ReferenceEquals(Volatile.Read(ref _socket), socket))
+            {
+                // The watch let this connection go between the read above and the registration: it may already have
+                // failed the pending cancels, this one not among them, which would then wait for ever.
+                throw new HubConnectionException("the connection to the hub ended before the cancel was sent");
+            }
             try
             {
                 await socket.SendAsync(ClientMessages.Cancel(processId, requestId), cancellationToken).ConfigureAwait(false);

@@ -33,6 +33,13 @@ public sealed class HubWatcherOptions
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a connection must stay up before the delays start over at <see cref="MinReconnectDelay"/>. A hub that
+    /// closes every connection soon after its list (4429, 1008) is then retried ever more slowly, not at the shortest
+    /// delay for ever (docs/protocol.md 5.2, step 6). Default 10 s, as the dashboard.
+    /// </summary>
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// The share (0 to 1) by which each delay is randomly shortened, so clients dropped together (a hub restart) do
     /// not return together. Default 0.2.
     /// </summary>

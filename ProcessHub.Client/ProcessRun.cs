@@ -54,26 +54,26 @@ public sealed class ProcessRun : IDisposable
     /// <returns>False when it had been cancelled first (nothing was completed; <see cref="CancellationToken"/> fires).</returns>
     /// <exception cref="HubRequestException">The hub refused, or the process had already completed or failed (409 <c>conflict</c>).</exception>
     public Task<bool> CompleteAsync(CancellationToken cancellationToken = default) =>
-        EndAsync("complete", JsonBodies.Complete(null), cancellationToken);
+        EndAsync("complete", "completed", JsonBodies.Complete(null), cancellationToken);
 
     /// <summary>Completes the process with a result (JSON, at most 64 KiB) that watchers see in <c>process_completed</c>.</summary>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
     public Task<bool> CompleteAsync(JsonElement result, CancellationToken cancellationToken = default) =>
-        EndAsync("complete", JsonBodies.Complete(result), cancellationToken);
+        EndAsync("complete", "completed", JsonBodies.Complete(result), cancellationToken);
 
     /// <summary>Completes the process with a result object, serialized by System.Text.Json.</summary>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
     [RequiresUnreferencedCode("serializes the result by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes the result by reflection; pass a JsonElement when compiling ahead of time")]
     public Task<bool> CompleteAsync(object? result, CancellationToken cancellationToken = default) =>
-        EndAsync("complete", JsonBodies.Complete(JsonBodies.ToElement(result)), cancellationToken);
+        EndAsync("complete", "completed", JsonBodies.Complete(JsonBodies.ToElement(result)), cancellationToken);
 
     /// <summary>Fails the process (<c>POST /api/processes/{id}/fail</c>); watchers see <c>process_failed</c> with the message and code.</summary>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
     public Task<bool> FailAsync(string message, string? code = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return EndAsync("fail", JsonBodies.Fail(message, code), cancellationToken);
+        return EndAsync("fail", "failed", JsonBodies.Fail(message, code), cancellationToken);
     }
 
     /// <summary>Releases the cancellation source behind <see cref="CancellationToken"/>.</summary>
@@ -93,15 +93,21 @@ public sealed class ProcessRun : IDisposable
         return WasCancelled(response) ? true : throw response.ToException();
     }
 
-    private async Task<bool> EndAsync(string action, byte[] body, CancellationToken cancellationToken)
+    private async Task<bool> EndAsync(string action, string endsAs, byte[] body, CancellationToken cancellationToken)
     {
         var response = await _producer.SendAsync(HttpMethod.Post, $"/api/processes/{Uri.EscapeDataString(ProcessId)}/{action}", body, cancellationToken).ConfigureAwait(false);
-        if (response.IsSuccess)
+        if (response.IsSuccess || IsOwnEndAgain(response, endsAs))
         {
             return true;
         }
         return WasCancelled(response) ? false : throw response.ToException();
     }
+
+    // A 503 that was stored all the same (Redis answered past the timeout), then the retry: 409 with the very end
+    // this request asked for. Failing the call would tell the worker its completion was lost when it was not.
+    private static bool IsOwnEndAgain(ApiResponse response, string endsAs) =>
+        response is { Status: 409, AfterUnavailable: true, Body.ValueKind: JsonValueKind.Object }
+        && JsonFields.String(response.Body, "status") == endsAs;
 
     // docs/protocol.md section 1: once a process has ended, a report gets 409; cancel_requested says it was cancelled.
     private bool WasCancelled(ApiResponse response)

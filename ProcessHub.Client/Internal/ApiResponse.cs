@@ -2,8 +2,12 @@ using System.Text.Json;
 
 namespace ProcessHub.Client.Internal;
 
-/// <summary>An HTTP API answer: its status and its JSON body (default when it had none).</summary>
-internal readonly record struct ApiResponse(int Status, JsonElement Body)
+/// <summary>
+/// An HTTP API answer: its status and its JSON body (default when it had none). <paramref name="AfterUnavailable"/>:
+/// an earlier attempt of the same request got 503, which may have been stored all the same (a Redis that answered
+/// too late, docs/protocol.md 11.4), so a 409 now can be this request's own effect.
+/// </summary>
+internal readonly record struct ApiResponse(int Status, JsonElement Body, bool AfterUnavailable = false)
 {
     public bool IsSuccess => Status is >= 200 and < 300;
 

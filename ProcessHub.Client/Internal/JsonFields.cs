@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace ProcessHub.Client.Internal;
@@ -7,7 +8,60 @@ namespace ProcessHub.Client.Internal;
 internal static class JsonFields
 {
     public static string? String(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Text(value) : null;
+
+    /// <summary>
+    /// A string value, with any escaped lone surrogate (<c>"\ud83d"</c>: a worker cut a text inside an emoji) read as
+    /// U+FFFD. JSON allows it and System.Text.Json parses it, then throws when the string is read; a hub before
+    /// 2026-12-01 forwarded such a progress text, and one worker's report ended every watcher that listed it.
+    /// </summary>
+    public static string Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            return Unescape(value.GetRawText());
+        }
+    }
+
+    // The literal with its quotes, as the reader validated it: every escape is well-formed.
+    private static string Unescape(string literal)
+    {
+        var text = new StringBuilder(literal.Length);
+        for (int i = 1; i < literal.Length - 1; i++)
+        {
+            char c = literal[i];
+            if (c != '\\')
+            {
+                text.Append(c);
+                continue;
+            }
+            char escape = literal[++i];
+            if (escape == 'u')
+            {
+                text.Append((char)int.Parse(literal.AsSpan(i + 1, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                i += 4;
+                continue;
+            }
+            text.Append(escape switch { 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', _ => escape });
+        }
+        for (int i = 0; i < text.Length; i++)
+        {
+            bool valid = char.IsHighSurrogate(text[i]) ? i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) : !char.IsLowSurrogate(text[i]);
+            if (valid && char.IsHighSurrogate(text[i]))
+            {
+                i++; // the pair's low half
+            }
+            else if (!valid)
+            {
+                text[i] = '\uFFFD';
+            }
+        }
+        return text.ToString();
+    }
 
     public static long? Long(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;

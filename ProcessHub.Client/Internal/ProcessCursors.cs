@@ -53,7 +53,10 @@ internal sealed class ProcessCursors
         return targets;
     }
 
-    /// <summary>Takes a list as the state: listed processes are known up to their listed seq at least (an older entry does not move one back), others are gone.</summary>
+    /// <summary>
+    /// Takes a list as the state: listed processes are known up to their listed seq at least (an older entry does not
+    /// move one back); a process missing from it is kept until the next list, then forgotten.
+    /// </summary>
     public void ApplyList(ProcessListed list)
     {
         var listedIds = new HashSet<string>(StringComparer.Ordinal);
@@ -73,11 +76,22 @@ internal sealed class ProcessCursors
                 cursor.Ended = process.Status != ProcessState.Running;
             }
         }
-        foreach (var id in _byId.Keys)
+        foreach (var (id, cursor) in _byId)
         {
-            if (!listedIds.Contains(id))
+            if (listedIds.Contains(id))
             {
-                _byId.Remove(id);
+                cursor.Unlisted = false;
+            }
+            else if (cursor.Unlisted)
+            {
+                _byId.Remove(id); // missing from two lists in a row: it is gone (ended and evicted)
+            }
+            else
+            {
+                // Missing once: gone, or this hub is behind (a failover in the same epoch, docs/protocol.md 11.4) and
+                // will send its events once it catches up. Its seq is kept until the next list, so those events are
+                // dropped as already given rather than passed on a second time.
+                cursor.Unlisted = true;
             }
         }
     }
@@ -96,6 +110,7 @@ internal sealed class ProcessCursors
         }
         cursor.Seq = processEvent.Seq;
         cursor.Ended |= processEvent.IsTerminal;
+        cursor.Unlisted = false; // it has news: not gone
         return true;
     }
 
@@ -103,5 +118,6 @@ internal sealed class ProcessCursors
     {
         public long Seq { get; set; }
         public bool Ended { get; set; }
+        public bool Unlisted { get; set; }
     }
 }

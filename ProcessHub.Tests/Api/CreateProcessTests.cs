@@ -50,6 +50,8 @@ internal sealed class CreateProcessTests : ApiFixture
     [TestCase("", TestName = "Create_400_empty_body")]
     [TestCase("[1,2]", TestName = "Create_400_body_not_an_object")]
     [TestCase("{\"total\":3}", TestName = "Create_400_missing_process_type")]
+    [TestCase("{\"process_type\":\"export\\ud800\"}", TestName = "Create_400_a_lone_surrogate_in_process_type")]
+    [TestCase("{\"process_type\":\"export\",\"params\":{\"prompt\":\"\\udfff\"}}", TestName = "Create_400_a_lone_surrogate_in_params")]
     [TestCase("{\"process_type\":\"\"}", TestName = "Create_400_empty_process_type")]
     [TestCase("{\"process_type\":42}", TestName = "Create_400_process_type_not_a_string")]
     [TestCase("{\"process_type\":\"x\",\"total\":-1}", TestName = "Create_400_negative_total")]

@@ -24,6 +24,19 @@ internal sealed class ProgressTests : ApiFixture
     }
 
     [Test]
+    public async Task A_surrogate_pair_in_escapes_is_valid_text_and_kept()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        const string progress = """{"current":1,"total":3,"detail":"rocket \ud83d\ude80 \u00e9"}""";
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/progress", token, progress);
+
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        Assert.That((await Server.GetProcessAsync(id, token)).GetProperty("progress").GetProperty("detail").GetString(), Is.EqualTo("rocket 🚀 é"));
+    }
+
+    [Test]
     public async Task Every_report_takes_the_next_seq()
     {
         var (_, token) = NewUser();
@@ -46,6 +59,9 @@ internal sealed class ProgressTests : ApiFixture
     [TestCase("""[1,3]""", TestName = "Progress_400_an_array")]
     [TestCase("""42""", TestName = "Progress_400_a_number")]
     [TestCase("""null""", TestName = "Progress_400_null")]
+    [TestCase("""{"current":1,"total":3,"detail":"cut inside an emoji \ud83d"}""", TestName = "Progress_400_a_lone_high_surrogate")]
+    [TestCase("""{"current":1,"total":3,"model":"\ude00"}""", TestName = "Progress_400_a_lone_low_surrogate")]
+    [TestCase("""{"current":1,"total":3,"tags":{"\ud83dx":1}}""", TestName = "Progress_400_a_lone_surrogate_in_a_name")]
     [TestCase("", TestName = "Progress_400_empty_body")]
     [TestCase("""{"current":1,""", TestName = "Progress_400_malformed_JSON")]
     public async Task Bad_progress_is_400_and_changes_nothing(string body)

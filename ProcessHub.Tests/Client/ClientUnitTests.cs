@@ -110,6 +110,17 @@ public sealed class ClientUnitTests
     }
 
     [Test]
+    public void A_string_that_is_no_valid_Unicode_is_read_with_a_replacement_character_and_never_throws()
+    {
+        // A hub before 2026-12-01 forwarded a worker's progress text cut inside an emoji; reading it threw, and the
+        // exception ended the watch (and every later one, as each list held the process).
+        var progress = (ProcessProgress)HubEvent.Parse("""{"type":"process_progress","process_id":"a","process_type":"t","seq":2,"progress":{"current":1,"total":2,"model":"\ude00 \ud83d\ude80","detail":"cut \ud83d"}}""");
+        Assert.That((progress.Progress.Model, progress.Progress.Detail), Is.EqualTo(("\uFFFD 🚀", "cut \uFFFD")));
+        var list = (ProcessListed)HubEvent.Parse("""{"type":"process_list","epoch":"e","processes":[{"process_id":"a","process_type":"t\ud800","status":"running","owner":"o","progress":{"current":0,"total":1,"detail":"\n\t\"\\\/ \ud83d"},"seq":1}]}""");
+        Assert.That((list.Processes[0].ProcessType, list.Processes[0].Progress.Detail), Is.EqualTo(("t\uFFFD", "\n\t\"\\/ \uFFFD")));
+    }
+
+    [Test]
     public void A_list_entry_older_than_what_was_given_does_not_make_an_ended_process_running_again()
     {
         var cursors = new ProcessCursors();
@@ -123,6 +134,23 @@ public sealed class ClientUnitTests
         // Evicted later: an ended process missing from a list is no loss, so the resume is complete.
         cursors.PlanResume(List("e"), limit: 10, out bool complete);
         Assert.That(complete, Is.True, "a was known ended; the older entry must not have made it running");
+    }
+
+    [Test]
+    public void A_process_missing_from_a_list_in_the_same_epoch_is_not_passed_on_twice_when_that_hub_catches_up()
+    {
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("a", "running", 1)));
+        Assert.That(cursors.Accept(Progress("a", 2)), Is.True);
+        Assert.That(cursors.Accept(Completed("a", 3)), Is.True);
+
+        // A hub that is behind does not list it yet; once caught up it sends its events, which were all given.
+        cursors.ApplyList(List("e"));
+        Assert.That(new[] { cursors.Accept(Progress("a", 2)), cursors.Accept(Completed("a", 3)) }, Is.EqualTo(new[] { false, false }));
+
+        // Missing from the next list too: gone, and forgotten.
+        cursors.ApplyList(List("e"));
+        Assert.That(cursors.Accept(Progress("a", 1)), Is.True, "forgotten after two lists without it");
     }
 
     private static ProcessListed List(string epoch, params (string Id, string Status, long Seq)[] processes)

@@ -88,6 +88,24 @@ public sealed class HubProducerTests
     }
 
     [Test]
+    public async Task A_hub_url_with_a_path_keeps_it_for_every_request()
+    {
+        // Behind a reverse proxy under a prefix (https://example.com/processhub/): the path was dropped, so every
+        // request went to /api/... at the proxy's root. Here the hub itself answers 404 for the prefixed path.
+        await using var host = HubTestHost.Start();
+        var handler = new RecordingHandler();
+        using var http = new HttpClient(handler);
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{host.App.LocalEndPoint}/processhub/"), Token = host.Token("alice"), HttpClient = http, MaxRetries = 0 });
+
+        var refused = Assert.ThrowsAsync<HubRequestException>(async () => await producer.StartAsync("eval", total: 2));
+        using var run = producer.Attach("0123456789abcdef");
+        Assert.ThrowsAsync<HubRequestException>(async () => await run.ReportAsync(1, 2));
+
+        Assert.That(refused!.StatusCode, Is.EqualTo(404));
+        Assert.That(handler.Paths, Is.EqualTo(new[] { "/processhub/api/processes", "/processhub/api/processes/0123456789abcdef/progress" }));
+    }
+
+    [Test]
     public async Task Requests_refused_with_429_are_retried_after_Retry_After()
     {
         // One request a second, on the hub's clock: a fake one that stands still until the client has met a 429,

@@ -242,6 +242,67 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task A_token_in_the_url_never_reaches_a_message_or_an_exception()
+    {
+        // The dev banner prints the URL with ?token=...; the library's own texts used to print it whole.
+        const string Secret = "eyJ.not-for-any-log-line";
+        var closedPort = UnusedPort.Get();
+        await using (var events = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{closedPort}/ws?token={Secret}"), Token = "also-sent-as-auth", MaxFailedAttempts = 2 })))
+        {
+            var refused = await events.NextAsync<HubDisconnected>();
+            Assert.That(refused.ToString(), Does.Contain("token=***").And.Not.Contain(Secret));
+            var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
+            Assert.That(gaveUp!.Message, Does.Contain("token=***").And.Not.Contain(Secret));
+        }
+
+        await using var host = HubTestHost.Start();
+        await using var wrongPath = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/not-ws?token={Secret}"), Token = "also-sent-as-auth" }));
+        var answered = Assert.ThrowsAsync<HubConnectionException>(async () => await wrongPath.MoveNextAsync());
+        Assert.That(answered!.Message, Does.Contain("answered 404").And.Contain("token=***").And.Not.Contain(Secret));
+    }
+
+    [Test]
+    public async Task A_hub_that_closes_each_connection_soon_after_its_list_is_retried_ever_more_slowly()
+    {
+        // docs/protocol.md 5.2 step 6. The backoff used to start over at each process_list, so a connection closed
+        // right after it (here 1008: the resume's subscribes exceed a rate limit of 5) came back at the shortest
+        // delay for ever.
+        await using var host = HubTestHost.Start(new HubOptions { MessageRateLimit = 5 });
+        await using var front = CuttableProxy.Start(host.App.LocalEndPoint);
+        var runs = Enumerable.Range(0, 20).Select(_ => host.App.Producer.Start("export", "alice", total: 10)).ToList();
+        await using var events = new WatchedEvents(new HubWatcher(new HubWatcherOptions
+        {
+            Url = new Uri($"ws://127.0.0.1:{front.Port}/ws"),
+            Token = host.Token("alice"),
+            MinReconnectDelay = TimeSpan.FromMilliseconds(50),
+            MaxReconnectDelay = TimeSpan.FromSeconds(30), // far above where this test goes: no delay is capped
+        }));
+        await events.NextAsync<ProcessListed>();
+
+        front.Refuse = true;
+        await front.CutAllAsync();
+        await events.NextAsync<HubDisconnected>();
+        foreach (var run in runs)
+        {
+            run.ReportProgress(1, 10); // each moved on while away: the reconnect resumes all 20
+        }
+        front.Refuse = false;
+
+        var delays = new List<TimeSpan>();
+        while (delays.Count < 3)
+        {
+            var dropped = await events.NextAsync<HubDisconnected>();
+            if (dropped is { WasConnected: true, CloseStatus: 1008 })
+            {
+                delays.Add(dropped.RetryIn!.Value);
+            }
+        }
+        // Each doubles the one before, shortened by at most a fifth by the jitter: the third is at least 3.2 times the
+        // first. Started over at each list, all three were the shortest delay.
+        Assert.That(delays[2], Is.GreaterThan(delays[0] * 2), string.Join(", ", delays));
+    }
+
+    [Test]
     public async Task A_rejected_token_ends_the_watch_with_4401_when_there_is_no_token_provider()
     {
         await using var host = HubTestHost.Start();

@@ -33,6 +33,11 @@ internal static class JsonBody
             problem = "the body must be a JSON object";
             return false;
         }
+        if (LoneSurrogates.In(body.Span))
+        {
+            problem = "a string is not valid Unicode (an escaped lone surrogate)";
+            return false;
+        }
         return true;
     }
 

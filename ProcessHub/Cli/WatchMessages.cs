@@ -1,5 +1,6 @@
 using System.Globalization;
 using ProcessHub.Client;
+using ProcessHub.Client.Internal;
 
 namespace ProcessHub.Cli;
 
@@ -32,15 +33,7 @@ internal static class WatchMessages
         : $"reconnected to {Shown(connected.Url)} (some updates missed)";
 
     /// <summary>The URL as printed: a <c>token</c> in its query replaced by <c>***</c>, the rest as given.</summary>
-    internal static string Shown(Uri url)
-    {
-        if (url.Query.Length <= 1)
-        {
-            return url.ToString();
-        }
-        var query = url.Query[1..].Split('&').Select(pair => pair.StartsWith("token=", StringComparison.OrdinalIgnoreCase) ? "token=***" : pair);
-        return new UriBuilder(url) { Query = string.Join('&', query) }.Uri.ToString();
-    }
+    internal static string Shown(Uri url) => SafeUrl.Of(url);
 
     // "2 s", "1.5 s", "0.3 s": enough precision to see the backoff grow, no more.
     private static string Seconds(TimeSpan delay) => string.Create(CultureInfo.InvariantCulture, $"{delay.TotalSeconds:0.#} s");
