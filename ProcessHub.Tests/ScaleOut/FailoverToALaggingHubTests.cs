@@ -28,16 +28,13 @@ public sealed class FailoverToALaggingHubTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
         await using var hub1 = HubCluster.StartInProcess(redis);
-        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
         var one = hub1.LocalEndPoint;
         var two = hub2.LocalEndPoint;
         string token = HubCluster.Token("alice");
-        string id = await StartAsync(one, token);
-        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Status,
-            status => status == 200, "hub 2 knowing the process");
+        string id = await StartKnownToBothAsync(one, two, token);
 
         var lines = new StringWriter();
         using var view = new WatchView(Spectre.Console.AnsiConsole.Console, interactive: false, lines: lines, notices: TextWriter.Null);
@@ -53,8 +50,7 @@ public sealed class FailoverToALaggingHubTests
         Assert.That(LastLineOf(lines, id), Does.Contain(" running "));
 
         // Hub 2 hears nothing and cannot read the log while the process ends through hub 1.
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
-        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        await user2.CutOffAsync();
         Assert.That((await RawHttpClient.PostAsync(one, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
         var completed = await NextShownAsync<ProcessCompleted>(watched, view);
         Assert.That(LastLineOf(lines, id), Does.Contain(" completed "));
@@ -67,7 +63,7 @@ public sealed class FailoverToALaggingHubTests
         Assert.That(LastLineOf(lines, id), Does.Contain(" completed "), "the run watch saw end is not shown running again");
 
         // Hub 2 catches up and sends what it missed; a process started after that comes behind it.
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await user2.LetBackAsync();
         await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
             status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
         string later = await StartAsync(two, token);
@@ -81,17 +77,14 @@ public sealed class FailoverToALaggingHubTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
+        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
         await using var hub1 = HubCluster.StartInProcess(redis);
-        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
         string token = HubCluster.Token("dev");
         hub1.EnableDevToken(token);
         hub2.EnableDevToken(token);
         await using var front = CuttableProxy.Start(hub1.LocalEndPoint);
-        string id = await StartAsync(hub1.LocalEndPoint, token);
-        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Status,
-            status => status == 200, "hub 2 knowing the process");
+        string id = await StartKnownToBothAsync(hub1.LocalEndPoint, hub2.LocalEndPoint, token);
 
         var (playwright, browser) = await BrowserFixture.LaunchAsync();
         try
@@ -99,8 +92,7 @@ public sealed class FailoverToALaggingHubTests
             var tab = await DashboardPage.OpenAsync(await browser.NewContextAsync(), front.BaseUrl);
             await Expect(tab.Locator($"#running li.card[data-process-id='{id}']")).ToHaveCountAsync(1);
 
-            await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
-            await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+            await user2.CutOffAsync();
             Assert.That((await RawHttpClient.PostAsync(hub1.LocalEndPoint, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
             var ended = tab.Locator($"#ended li.card[data-process-id='{id}']");
             await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
@@ -115,7 +107,7 @@ public sealed class FailoverToALaggingHubTests
             await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
 
             // Hub 2 catches up; a process started after that comes behind what it sends of the first.
-            await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+            await user2.LetBackAsync();
             await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
                 status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
             string later = await StartAsync(hub2.LocalEndPoint, token);
@@ -148,6 +140,14 @@ public sealed class FailoverToALaggingHubTests
 
     private static string LastLineOf(StringWriter lines, string processId) =>
         lines.ToString().Split('\n').Last(line => line.StartsWith(processId, StringComparison.Ordinal));
+
+    private static async Task<string> StartKnownToBothAsync(IPEndPoint one, IPEndPoint two, string token)
+    {
+        string id = await StartAsync(one, token);
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Status,
+            status => status == 200, "hub 2 knowing the process");
+        return id;
+    }
 
     private static async Task<string> StartAsync(IPEndPoint hub, string token)
     {

@@ -27,8 +27,8 @@ internal static partial class HubCluster
         StartBinaryOnAsync(redis.Configuration, extra);
 
     /// <summary>A hub binary that signs in to Redis as <paramref name="user"/> (an ACL user the test created).</summary>
-    public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsUserAsync(RedisServer redis, string user, string password, params string[] extra) =>
-        StartBinaryOnAsync($"{redis.Configuration},user={user},password={password}", extra);
+    public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsUserAsync(RedisServer redis, RedisHubUser user, params string[] extra) =>
+        StartBinaryOnAsync(user.ConfigurationOn(redis), extra);
 
     private static async Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryOnAsync(string configuration, string[] extra)
     {
@@ -42,20 +42,24 @@ internal static partial class HubCluster
 
     /// <param name="configuration">The hub's own Redis configuration (another user, say); <paramref name="redis"/>'s when null.</param>
     /// <param name="logLength">The shared log's length this hub's scripts keep (<see cref="RedisEngineOptions.LogLength"/>).</param>
-    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null)
+    /// <param name="hubOptions">The hub's options (the defaults when null).</param>
+    /// <param name="time">The hub's and its engine's clock (the system's when null).</param>
+    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var engineOptions = new RedisEngineOptions { Configuration = configuration ?? redis.Configuration };
         if (logLength is { } length)
         {
             engineOptions = engineOptions with { LogLength = length };
         }
-        var hubOptions = new HubOptions();
+        hubOptions ??= new HubOptions();
         var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             hubOptions,
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
-            engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, TimeProvider.System, NullLogger.Instance));
+            time,
+            engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, time, NullLogger.Instance));
         app.Start();
         return app;
     }

@@ -45,6 +45,25 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task A_completion_whose_503_was_stored_all_the_same_is_a_success_for_the_producer()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var hub = HubCluster.StartInProcess(redis);
+        using var producer = new ProcessHub.Client.HubProducer(new ProcessHub.Client.HubProducerOptions
+        {
+            HubUrl = new Uri($"http://{hub.LocalEndPoint}"), Token = HubCluster.Token("alice"), MaxRetryDelay = TimeSpan.FromSeconds(1),
+        });
+        using var run = await producer.StartAsync("export", total: 2);
+
+        // Every command waits 3 s: the completion's script times out after 1 s (503, "may not be stored") and runs
+        // when Redis goes on; the retry then finds the process completed (409). That is this call's own completion.
+        await using var admin = await redis.ConnectAsync();
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
+        Assert.That(await run.CompleteAsync(), Is.True, "completed, not cancelled");
+        await Eventually.HoldsAsync(() => hub.Registry.Find(run.ProcessId)!.Value.Status == ProcessStatus.Completed, "the hub applying the completion");
+    }
+
+    [Test]
     public async Task A_hub_that_stops_cleanly_ends_each_of_its_runs_itself_at_once()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -244,17 +263,15 @@ public sealed class ScaleOutRecoveryTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "on", ">hub1-secret", "~*", "&*", "+@all");
-        var (hub1, one) = await HubCluster.StartBinaryAsUserAsync(redis, "hub1", "hub1-secret");
+        var user1 = await RedisHubUser.CreateAsync(admin, "hub1");
+        var (hub1, one) = await HubCluster.StartBinaryAsUserAsync(redis, user1);
         await using var _1 = hub1;
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
 
         // Hub 1 hears nothing and cannot read the log: it cannot apply what hub 2 does.
-        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
-        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub1", "TYPE", "pubsub");
+        await user1.CutOffAsync();
         string id = await StartAsync(two, token);
         Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
 
@@ -262,7 +279,7 @@ public sealed class ScaleOutRecoveryTests
         var lookup = await RawHttpClient.GetAsync(one, $"/api/processes/{id}", token);
         Assert.That((lookup.Status, lookup.ErrorCode), Is.EqualTo((503, "unavailable")), lookup.ToString());
 
-        await server.ExecuteAsync("ACL", "SETUSER", "hub1", "+@all");
+        await user1.LetBackAsync();
         var known = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(one, $"/api/processes/{id}", token), reply => reply.Status != 503,
             "hub 1 catching up once it can read the log", TimeSpan.FromSeconds(20));
         Assert.That((known.Status, known.Json.GetProperty("status").GetString()), Is.EqualTo((200, "completed")), known.ToString());
@@ -273,9 +290,8 @@ public sealed class ScaleOutRecoveryTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
-        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret", logLength: 10);
+        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
+        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis), logLength: 10);
         await using var hub3 = HubCluster.StartInProcess(redis, logLength: 10);
         var three = hub3.LocalEndPoint;
         string token = HubCluster.Token("alice");
@@ -285,8 +301,7 @@ public sealed class ScaleOutRecoveryTests
 
         // Hub 2 hears nothing and cannot read the log while the run is cancelled through hub 3 (which ends it itself
         // after the cancel wait) and the log moves on past everything hub 2 missed (it keeps about 100 entries here).
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
-        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        await user2.CutOffAsync();
         Assert.That((await RawHttpClient.PostAsync(three, $"/api/processes/{run.ProcessId}/cancel", token, null)).Status, Is.EqualTo(200));
         var other = await hub3.Producer.StartAsync("export", "alice", total: 400);
         for (int i = 1; i <= 400; i++)
@@ -296,7 +311,7 @@ public sealed class ScaleOutRecoveryTests
         Assert.That(run.CancellationToken.IsCancellationRequested, Is.False, "hub 2 cannot have learnt of the cancel yet");
 
         // Back: the log no longer holds what hub 2 missed, so it reloads every process, the run among them, cancelled.
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await user2.LetBackAsync();
         await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the producer told of the cancel once its hub reloaded", TimeSpan.FromSeconds(20));
         Assert.That(hub2.Registry.Find(run.ProcessId)!.Value.Status, Is.EqualTo(ProcessHub.Hub.ProcessStatus.Cancelled));
     }
@@ -331,19 +346,17 @@ public sealed class ScaleOutRecoveryTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "on", ">hub2-secret", "~*", "&*", "+@all");
-        await using var hub2 = HubCluster.StartInProcess(redis, $"{redis.Configuration},user=hub2,password=hub2-secret");
+        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
+        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
         var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
         await using var _3 = hub3;
         string token = HubCluster.Token("alice");
 
         // Hub 2 cannot hear or read its own start: the start is answered once stored, after waiting in vain for it here.
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
-        await server.ExecuteAsync("CLIENT", "KILL", "USER", "hub2", "TYPE", "pubsub");
+        await user2.CutOffAsync();
         var run = await hub2.Producer.StartAsync("benchmark", "alice", total: 100);
         Assert.That(hub2.Registry.Find(run.ProcessId), Is.Null, "the start is not applied on hub 2 yet");
-        await server.ExecuteAsync("ACL", "SETUSER", "hub2", "+@all");
+        await user2.LetBackAsync();
         await Eventually.HoldsAsync(() => hub2.Registry.Find(run.ProcessId) is not null, "hub 2 applying its own start", TimeSpan.FromSeconds(20));
 
         // The handle's token used to be no token at all: nothing could ever tell this producer of a cancel.

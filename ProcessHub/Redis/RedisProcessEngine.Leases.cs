@@ -19,6 +19,8 @@ internal sealed partial class RedisProcessEngine
     private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
     private long _connectedSince;
     private DateTimeOffset _joinedAt;
+    private long _reachableAgainAtTicks;
+    private int _interactiveLost;
 
     private void RenewLease() =>
         _db.StringSet(_keys.Lease(HubId), "1", _options.Lease, flags: CommandFlags.FireAndForget);
@@ -98,10 +100,12 @@ internal sealed partial class RedisProcessEngine
             return;
         }
         var cutoff = _time.GetUtcNow() - staleAfter;
-        if (_joinedAt > cutoff)
+        if (Volatile.Read(ref _interactiveLost) != 0 || _joinedAt > cutoff || Interlocked.Read(ref _reachableAgainAtTicks) > cutoff.UtcTicks)
         {
             // As on a lone hub: a hub that just started (every hub, after the whole deployment was down) gives workers
-            // the whole --stale-after to report again; hubs that stayed up judge as before.
+            // the whole --stale-after to report again. So does a hub that stayed up through an outage of its connection
+            // to Redis, counted from when it was back: its workers' reports got 503 meanwhile (decision 59). Until the
+            // event that it is back has run, it does not judge at all, lest the sweep come in between.
             return;
         }
         foreach (var process in _registry.Records)
@@ -243,6 +247,7 @@ internal sealed partial class RedisProcessEngine
     {
         if (failure.ConnectionType == ConnectionType.Interactive)
         {
+            Volatile.Write(ref _interactiveLost, 1);
             _logger.LogWarning("lost Redis ({Type} connection: {Failure}); producers get 503 until it is back", failure.ConnectionType, failure.FailureType);
         }
         else
@@ -262,6 +267,10 @@ internal sealed partial class RedisProcessEngine
             // hub waits a whole lease before it judges others. A subscription that drops and comes back says nothing
             // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
             Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
+            // Workers got 503 throughout the outage: their silence then was not theirs (decision 59). The stale
+            // limit runs again from now, as after a restart; set before the sweep may judge again.
+            Interlocked.Exchange(ref _reachableAgainAtTicks, _time.GetUtcNow().UtcTicks);
+            Volatile.Write(ref _interactiveLost, 0);
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).

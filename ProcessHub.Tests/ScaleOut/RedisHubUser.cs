@@ -1,0 +1,40 @@
+using StackExchange.Redis;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// A Redis ACL user of one hub, so that a test can cut that hub off the shared engine while Redis and the other hubs
+/// go on: cut off, it hears nothing (its pub/sub connection is killed and may not subscribe again) and cannot read
+/// the log, but its scripts still run, as on a hub whose subscription wedged.
+/// </summary>
+internal sealed class RedisHubUser
+{
+    private readonly IServer _server;
+
+    private RedisHubUser(IServer server, string name)
+    {
+        _server = server;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <param name="admin">A connection the test keeps open (<see cref="RedisServer.ConnectAsync"/>).</param>
+    public static async Task<RedisHubUser> CreateAsync(IConnectionMultiplexer admin, string name)
+    {
+        var user = new RedisHubUser(admin.GetServer(admin.GetEndPoints()[0]), name);
+        await user._server.ExecuteAsync("ACL", "SETUSER", name, "on", $">{name}-secret", "~*", "&*", "+@all");
+        return user;
+    }
+
+    /// <summary>The hub's own Redis configuration, signing in as this user.</summary>
+    public string ConfigurationOn(RedisServer redis) => $"{redis.Configuration},user={Name},password={Name}-secret";
+
+    public async Task CutOffAsync()
+    {
+        await _server.ExecuteAsync("ACL", "SETUSER", Name, "-xrange", "-subscribe", "-psubscribe", "-ssubscribe");
+        await _server.ExecuteAsync("CLIENT", "KILL", "USER", Name, "TYPE", "pubsub");
+    }
+
+    public Task LetBackAsync() => _server.ExecuteAsync("ACL", "SETUSER", Name, "+@all");
+}
