@@ -216,6 +216,23 @@ public sealed class AuthenticationTests
     }
 
     [Test]
+    public async Task A_token_that_never_expires_leaves_the_hubs_sweep_running()
+    {
+        // exp 9999-12-31T23:59:59Z is how issuers write "never". Plus the default clock skew it overflowed
+        // DateTimeOffset in the sweep, which ended the sweep for good: no more auth timeouts, expiry or retention.
+        await using var host = HubTestHost.Start(jwt: new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.FromSeconds(30) }, fakeTime: true);
+        string forever = TestTokens.Create(TestTokens.Hs256(HubTestHost.Secret), "alice", expires: new DateTime(9999, 12, 31, 23, 59, 59, DateTimeKind.Utc));
+        await using var tab = await host.ConnectAsync(queryToken: forever);
+        Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+
+        await using var silent = await host.ConnectAsync();
+        var close = await Eventually.CompletesAsync(host.Time!, silent.ReceiveCloseAsync(), "the auth timeout of a later connection", TimeSpan.FromSeconds(1));
+        Assert.That(close, Is.EqualTo((4401, "auth timeout")));
+        await tab.SendJsonAsync(new { type = "ping", request_id = "p" });
+        Assert.That((await tab.ReceiveAsync()).Type, Is.EqualTo("pong"), "the never-expiring token's connection is still open");
+    }
+
+    [Test]
     public async Task The_auth_timeout_is_measured_on_the_hub_clock()
     {
         // With a fake clock nothing happens until the clock moves: the timeout is the hub's, not a race.

@@ -12,6 +12,21 @@ namespace ProcessHub.Tests.Hub;
 public sealed class ConnectionLimitTests
 {
     [Test]
+    public async Task A_connection_refused_for_the_global_limit_is_not_authenticated_or_sent_a_list()
+    {
+        // docs/protocol.md 5.9: refused is refused. Its token used to be checked all the same (a bad one counted as an
+        // auth failure; a good one admitted the session against its user's limit and built a whole list for it).
+        await using var host = HubTestHost.Start(server: new ServerOptions { MaxConnections = 1 });
+        await using var tab = await host.OpenTabAsync("alice");
+        await using var refused = await host.ConnectAsync(queryToken: "not-a-jwt");
+
+        Assert.That(await refused.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections")));
+        await using var again = await host.ConnectAsync(queryToken: host.Token("alice"));
+        Assert.That(await again.ReceiveCloseAsync(), Is.EqualTo((1013, "too many connections")));
+        Assert.That(host.App.Counters.AuthFailures, Is.Empty, "the refused connection's token was checked");
+    }
+
+    [Test]
     public async Task A_binary_message_closes_with_1003()
     {
         await using var host = HubTestHost.Start();

@@ -65,7 +65,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Limits = new ConnectionLimits(Sessions, hubOptions.MaxConnectionsPerUser, serverOptions.MaxConnections);
         var authenticator = new SessionAuthenticator(Tokens, Limits, Registry, hubOptions, time, Counters, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Endpoint = new HubEndpoint(sessions, Sessions, authenticator, Registry, Engine, hubOptions, time, Counters);
-        Timers = new SessionTimers(sessions, authenticator, Engine, time);
+        Timers = new SessionTimers(sessions, authenticator, Engine, time, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Router = new Router();
         var limits = Limits;
         Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System, () => limits.Streams);

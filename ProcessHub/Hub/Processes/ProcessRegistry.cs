@@ -29,7 +29,16 @@ internal sealed class ProcessRegistry
     }
 
     /// <summary>The epoch the seqs belong to (docs/protocol.md section 3); set by the engine when its store opens.</summary>
+    private int _replacements;
+
     public string Epoch { get; private set; } = "";
+
+    /// <summary>
+    /// How many times <see cref="Replace"/> has finished. A connection that builds its list while a replace runs
+    /// compares it before and after (the epoch alone cannot tell: a replace may keep it, and it changes before the
+    /// records are swapped).
+    /// </summary>
+    public int Replacements => Volatile.Read(ref _replacements);
 
     public int Count => _processes.Count;
 
@@ -96,6 +105,8 @@ internal sealed class ProcessRegistry
         {
             Insert(successor); // new to this hub
         }
+        // Counted before the sessions are told: one that RelistAll skips (not ready yet) sees the count move.
+        Interlocked.Increment(ref _replacements);
         Replaced?.Invoke();
     }
 

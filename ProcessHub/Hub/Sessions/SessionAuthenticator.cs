@@ -35,6 +35,10 @@ internal sealed partial class SessionAuthenticator
     /// <summary>docs/protocol.md section 2: the query first, then the Authorization header; else wait for an "auth" message.</summary>
     public void OnOpen(HubSession session, UpgradeRequest request)
     {
+        if (session.Connection.IsClosing)
+        {
+            return; // refused at the door (1013 past the connection limit, 1001 at shutdown): no token check, no list
+        }
         string? token = request.QueryToken ?? BearerToken(request.Authorization);
         if (token is not null)
         {
@@ -57,6 +61,7 @@ internal sealed partial class SessionAuthenticator
             session.Connection.Close(CloseCode.TryAgainLater, "too many connections for this user");
             return;
         }
+        int replacements = _registry.Replacements;
         string epoch = _registry.Epoch;
         var listed = _registry.SnapshotVisible(identity);
         // An admin's list is a bounded view (docs/protocol.md section 3.4); the live-after points are still set for every
@@ -70,9 +75,10 @@ internal sealed partial class SessionAuthenticator
         {
             list.Release();
         }
-        if (_registry.Epoch != epoch)
+        if (_registry.Replacements != replacements)
         {
-            // The history was replaced while this list was built, and the relisting skipped a session not yet ready.
+            // The history was replaced while this list was built (in the same epoch or a new one, and the list may
+            // mix records from before and after), and the relisting skipped a session not yet ready.
             Relist(session);
         }
         if (_logger.IsEnabled(LogLevel.Debug))
@@ -129,7 +135,9 @@ internal sealed partial class SessionAuthenticator
     }
 
     /// <summary>Past its token's expiry (with the clock skew): the connection must be closed with 4401.</summary>
-    public bool IsExpired(UserIdentity identity, DateTimeOffset now) => now >= identity.ExpiresAt + _tokens.Settings.ClockSkew;
+    // An exp near the end of time ("never", 9999-12-31) plus the skew is past DateTimeOffset.MaxValue: it never comes.
+    public bool IsExpired(UserIdentity identity, DateTimeOffset now) =>
+        identity.ExpiresAt <= DateTimeOffset.MaxValue - _tokens.Settings.ClockSkew && now >= identity.ExpiresAt + _tokens.Settings.ClockSkew;
 
     public void Fail(HubSession session, string reason)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using ProcessHub.Hub.Processes;
 
 namespace ProcessHub.Hub.Sessions;
@@ -13,13 +14,15 @@ internal sealed class SessionTimers
     private readonly SessionAuthenticator _authenticator;
     private readonly IProcessEngine _engine;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
-    public SessionTimers(SessionTable sessions, SessionAuthenticator authenticator, IProcessEngine engine, TimeProvider time)
+    public SessionTimers(SessionTable sessions, SessionAuthenticator authenticator, IProcessEngine engine, TimeProvider time, ILogger logger)
     {
         _sessions = sessions;
         _authenticator = authenticator;
         _engine = engine;
         _time = time;
+        _logger = logger;
     }
 
     /// <summary>Sweeps every <paramref name="interval"/> of the hub's clock until <paramref name="stopping"/>.</summary>
@@ -30,7 +33,16 @@ internal sealed class SessionTimers
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                Sweep();
+                try
+                {
+                    Sweep();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // One bad value must not end the sweep: without it no auth timeout, expiry, retention or stale
+                    // check would ever run again. The next tick tries again.
+                    _logger.LogError(ex, "the hub's sweep failed; it runs again at the next tick");
+                }
             }
         }
         catch (OperationCanceledException)
