@@ -174,6 +174,8 @@ public sealed class DashboardTests
             var etag = response.Headers["etag"];
             var again = await page.APIRequest.GetAsync(_host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = etag } });
             Assert.That(again.Status, Is.EqualTo(304), path);
+            // RFC 9110 8.6: a 304 may carry Content-Length only as the 200's; it said 0.
+            Assert.That(again.Headers.ContainsKey("content-length"), Is.False, $"{path}: {string.Join(", ", again.Headers)}");
         }
         await context.CloseAsync();
     }

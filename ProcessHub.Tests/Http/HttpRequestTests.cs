@@ -73,6 +73,37 @@ internal sealed class HttpRequestTests
         }
     }
 
+    [TestCase("/nowhere", 404, TestName = "HEAD_of_an_unknown_path_is_a_404_head_and_the_next_answer_stays_in_step")]
+    [TestCase("/test/body", 405, TestName = "HEAD_of_a_POST_only_path_is_a_405_head_and_the_next_answer_stays_in_step")]
+    public async Task A_refused_HEAD_gets_a_head_without_a_body(string path, int status)
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync(Get(client, path).Replace("GET ", "HEAD ", StringComparison.Ordinal) + Get(client, "/healthz", "Connection: close"));
+
+        // RFC 9110 9.3.2: no content in an answer to HEAD. A body here was read as the start of the next answer.
+        var head = await client.ReadHeadAsync();
+        var next = await client.ReadResponseAsync();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(head.Status, Is.EqualTo(status), head.ToString());
+            Assert.That(head.Header("Content-Length"), Is.Not.Null.And.Not.EqualTo("0"), "the length the body would have");
+            Assert.That((next.StatusLine, next.Text), Is.EqualTo(("HTTP/1.1 200 OK", "{\"status\":\"ok\"}")), next.ToString());
+        }
+    }
+
+    [Test]
+    public async Task A_stray_empty_line_before_a_request_is_ignored()
+    {
+        // RFC 9112 2.2: some clients send CRLF after a POST body; the request after it used to get 400.
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        string post = $"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Length: 2\r\n\r\n{{}}";
+        await client.SendAsync(post + "\r\n" + Get(client, "/healthz", "Connection: close"));
+
+        var first = await client.ReadResponseAsync();
+        var second = await client.ReadResponseAsync();
+        Assert.That((first.Status, second.Status, second.Text), Is.EqualTo((200, 200, "{\"status\":\"ok\"}")), $"{first}\n{second}");
+    }
+
     [Test]
     public async Task Pipelined_requests_in_one_write_are_answered_in_order()
     {

@@ -94,7 +94,9 @@ internal sealed class HttpExchange
     {
         ResponseStarted = true;
         RefuseBodyIfPending();
-        var response = HttpResponseWriter.Build(status, contentType, body.Span, body.Length, KeepAlive, headers, omitBody: Request.IsHead);
+        // RFC 9110 8.6: no Content-Length in a 204, nor in a 304 (where it would have to be the 200's length).
+        long? length = status is 204 or 304 ? null : body.Length;
+        var response = HttpResponseWriter.Build(status, contentType, body.Span, length, KeepAlive, headers, omitBody: Request.IsHead);
         if (_predecessor.IsCompletedSuccessfully)
         {
             // The connection's earlier responses are out (or it is closing, and this one is dropped with it).

@@ -28,14 +28,28 @@ internal static class HttpRequestParser
     public static bool TryParse(ref ReadOnlySequence<byte> buffer, HttpRequest request, int maxHeadBytes, out RequestRejection rejection)
     {
         rejection = RequestRejection.None;
-        var reader = new SequenceReader<byte>(buffer);
+        // RFC 9112 2.2: empty lines before a request line are ignored (a client's stray CRLF after the body of the
+        // request before it). Skipped with the head it comes before, so the head's offsets start at its request line;
+        // a refused or incomplete head consumes nothing, as always.
+        var rest = buffer;
+        Span<byte> start = stackalloc byte[2];
+        while (rest.Length >= 2)
+        {
+            rest.Slice(0, 2).CopyTo(start);
+            if (start[0] != (byte)'\r' || start[1] != (byte)'\n')
+            {
+                break;
+            }
+            rest = rest.Slice(2);
+        }
+        var reader = new SequenceReader<byte>(rest);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> head, EndOfHead, advancePastDelimiter: true))
         {
-            if (buffer.Length > maxHeadBytes)
+            if (buffer.Length > maxHeadBytes) // the empty lines count: a stream of them is refused like any long head
             {
                 rejection = RequestRejection.HeadTooLarge;
             }
-            else if (HasBareLineEnding(buffer))
+            else if (HasBareLineEnding(rest))
             {
                 // A head with bare LF (or CR) line endings never reaches the CRLF CRLF that ends it: say so now,
                 // not when the head timeout closes the connection in silence.
@@ -44,7 +58,7 @@ internal static class HttpRequestParser
             return false;
         }
         int headLength = (int)Math.Min(int.MaxValue, reader.Consumed);
-        if (headLength > maxHeadBytes)
+        if (headLength + (buffer.Length - rest.Length) > maxHeadBytes)
         {
             rejection = RequestRejection.HeadTooLarge;
             return false;
@@ -52,13 +66,13 @@ internal static class HttpRequestParser
 
         // Keep the line ending of the last header so every line parses the same way.
         var span = request.PrepareHead(headLength);
-        buffer.Slice(0, headLength).CopyTo(span);
+        rest.Slice(0, headLength).CopyTo(span);
         rejection = Parse(span[..(int)(head.Length + 2)], request);
         if (rejection != RequestRejection.None)
         {
             return false;
         }
-        buffer = buffer.Slice(headLength);
+        buffer = rest.Slice(headLength);
         return true;
     }
 

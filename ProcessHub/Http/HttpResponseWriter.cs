@@ -40,11 +40,14 @@ internal static class HttpResponseWriter
         _ => "Unknown",
     };
 
-    /// <summary>A complete JSON error response (docs/protocol.md section 1).</summary>
-    public static byte[] Error(int status, string code, string message, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers = null)
+    /// <summary>
+    /// A complete JSON error response (docs/protocol.md section 1); to a HEAD request (<paramref name="omitBody"/>) its
+    /// head only, with the length the body would have (RFC 9110 9.3.2): a body after it would be read as the next answer.
+    /// </summary>
+    public static byte[] Error(int status, string code, string message, bool keepAlive, IEnumerable<KeyValuePair<string, string>>? headers = null, bool omitBody = false)
     {
         var body = HttpErrorBody.Create(code, message);
-        return Build(status, "application/json", body, body.Length, keepAlive, headers);
+        return Build(status, "application/json", body, body.Length, keepAlive, headers, omitBody);
     }
 
     /// <summary>

@@ -47,6 +47,8 @@ internal sealed class HttpConnectionLoop
         // The requests still being answered, as one task: it completes once the last response served so far has been
         // sent, with whether the connection stays open. Pipelined requests chain onto it (see ServeAsync).
         Task<bool> answered = Answered;
+        // The answers of that chain still waiting, oldest first: at most MaxAnswersWaiting (see below).
+        var waiting = new Queue<Task<bool>>();
         // The head timeout runs on the server's clock (a linked source could only use the system's), and shutdown
         // cancels it too.
         using var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
@@ -57,6 +59,17 @@ internal sealed class HttpConnectionLoop
         {
             while (!stopping.IsCancellationRequested)
             {
+                while (waiting.TryPeek(out var oldest) && oldest.IsCompleted)
+                {
+                    _ = waiting.Dequeue(); // answered: nothing left to wait for
+                }
+                if (waiting.Count >= MaxAnswersWaiting && !await WhenAnsweredAsync(waiting.Dequeue()).ConfigureAwait(false))
+                {
+                    // A client that pipelines without reading its answers holds them (and their requests) here; past
+                    // the bound the hub stops reading until the oldest is out (docs/protocol.md 1.2).
+                    closeGracefully = true;
+                    return null;
+                }
                 deadline.CancelAfter(_options.RequestHeadTimeout);
                 var rejection = await ReadHeadAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
                 if (rejection is null)
@@ -102,6 +115,7 @@ internal sealed class HttpConnectionLoop
                         return null;
                     }
                     // Still waiting for the store, and holding its request: the next one gets a head of its own.
+                    waiting.Enqueue(answered);
                     request = new HttpRequest();
                 }
                 else
@@ -145,6 +159,13 @@ internal sealed class HttpConnectionLoop
     }
 
     private static readonly Task<bool> Answered = Task.FromResult(true);
+
+    /// <summary>
+    /// Requests of one connection that may wait for their answers at once. Pipelining lets a connection keep events in
+    /// flight while the store commits (decision 48); 16 keep a commit well filled, and bound what a client that never
+    /// reads its answers can make the hub hold (each waiting request keeps its body and its answer).
+    /// </summary>
+    internal const int MaxAnswersWaiting = 16;
 
     /// <summary>
     /// Whether <paramref name="request"/> may be served while earlier requests still wait for the store, as far as its
@@ -218,13 +239,13 @@ internal sealed class HttpConnectionLoop
         {
             bool keepAlive = request.KeepAlive && !request.HasBody;
             var response = match.PathExists
-                ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)])
-                : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive);
+                ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)], request.IsHead)
+                : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive, omitBody: request.IsHead);
             return await AnswerWithoutHandlerAsync(client, response, keepAlive).ConfigureAwait(false);
         }
         if (request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            return await AnswerWithoutHandlerAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false), keepAlive: false).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false, omitBody: request.IsHead), keepAlive: false).ConfigureAwait(false);
         }
 
         HttpExchange exchange;
@@ -396,7 +417,7 @@ internal sealed class HttpConnectionLoop
     {
         if (!request.IsGet)
         {
-            await client.SendAsync(HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")])).ConfigureAwait(false);
+            await client.SendAsync(HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")], request.IsHead)).ConfigureAwait(false);
             return null;
         }
         var outcome = WebSocketHandshake.Validate(request, _options.AllowedOrigins);
