@@ -91,6 +91,34 @@ internal sealed class HttpRequestTests
         }
     }
 
+    [TestCase("Connection: close", "Connection: keep-alive", TestName = "A_second_Connection_line_is_400")]
+    [TestCase("Upgrade: websocket", "Upgrade: h2c", TestName = "A_second_Upgrade_line_is_400")]
+    [TestCase("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==", TestName = "A_second_Sec_WebSocket_Key_line_is_400")]
+    [TestCase("Authorization: Bearer a", "authorization: Bearer b", TestName = "A_second_Authorization_line_in_another_case_is_400")]
+    public async Task A_repeated_header_the_server_reads_is_400(string first, string second)
+    {
+        // One reading of every request: the second line used to replace the first, so "Connection: close" then
+        // another Connection line kept the connection open.
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync(Get(client, "/healthz", first, second));
+
+        var response = await client.ReadResponseAsync();
+
+        Assert.That((response.Status, response.ErrorMessage), Is.EqualTo((400, "a header the server reads appears more than once (Connection, Upgrade, Sec-WebSocket-Key, Authorization...): send it once")), response.ToString());
+        await client.ExpectClosedAsync();
+    }
+
+    [Test]
+    public async Task The_same_Content_Length_twice_is_still_one_length()
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync($"POST /test/body HTTP/1.1\r\nHost: {client.HostHeader}\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+
+        var response = await client.ReadResponseAsync();
+
+        Assert.That((response.Status, response.Text), Is.EqualTo((200, "{\"length\":2}")), response.ToString());
+    }
+
     [Test]
     public async Task A_stray_empty_line_before_a_request_is_ignored()
     {

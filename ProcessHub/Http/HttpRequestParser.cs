@@ -309,7 +309,13 @@ internal static class HttpRequestParser
             }
             request.SetContentLength(length);
         }
-        request.SetHeader(known, range);
+        if (!request.SetHeader(known, range) && known != KnownHeader.ContentLength)
+        {
+            // One reading of every request (docs/protocol.md 1.2): a second line of a header the hub reads replaced
+            // the first, so "Connection: close" then "Connection: x" kept the connection open, and two
+            // Sec-WebSocket-Key lines (RFC 6455 4.1: once) were taken. Content-Length may repeat its one value.
+            return RequestRejection.RepeatedHeader;
+        }
         return RequestRejection.None;
     }
 

@@ -11,6 +11,7 @@ internal enum RequestRejection : byte
     HeadTooLarge,
     MissingHost,
     DuplicateHost,
+    RepeatedHeader,
     InvalidHost,
     BareLineEnding,
     InvalidContentLength,
