@@ -120,10 +120,14 @@ internal sealed class HubSession
     /// Sends <c>process_list</c>, then what was held while it was built, minus events the list already covers.
     /// After this, events flow straight to the queue.
     /// </summary>
-    public void BecomeReady(SharedFrame processList, IReadOnlyList<ProcessSnapshot> listed)
+    public void BecomeReady(SharedFrame processList, IReadOnlyList<ProcessSnapshot> listed, bool startOver = false)
     {
         lock (_holdGate)
         {
+            if (startOver)
+            {
+                _liveAfter = default; // a list after the history was replaced: what it knew before means nothing
+            }
             _liveAfter.Reserve(listed.Count);
             foreach (var process in listed)
             {
@@ -164,6 +168,18 @@ internal sealed class HubSession
             }
             Connection.Send(processList);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Holds events again, as before the first list, while a fresh one is built off the applier's thread; the
+    /// <see cref="BecomeReady"/> that follows sends the list, then what was held that it does not cover.
+    /// </summary>
+    public void HoldEvents()
+    {
+        lock (_holdGate)
+        {
+            Volatile.Write(ref _held, _held ?? []);
         }
     }
 

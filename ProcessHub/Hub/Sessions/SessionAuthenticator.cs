@@ -75,11 +75,24 @@ internal sealed partial class SessionAuthenticator
         {
             list.Release();
         }
-        if (_registry.Replacements != replacements)
+        while (_registry.Replacements != replacements)
         {
             // The history was replaced while this list was built (in the same epoch or a new one, and the list may
-            // mix records from before and after), and the relisting skipped a session not yet ready.
-            Relist(session);
+            // mix records from before and after), and the relisting skipped a session not yet ready. Built again
+            // here, on this connection's thread while the applier publishes: events are held meanwhile, as for the
+            // first list, so none can go out before the list and be taken back by it.
+            replacements = _registry.Replacements;
+            session.HoldEvents();
+            var again = _registry.SnapshotVisible(identity);
+            var relist = HubMessageWriter.ProcessList(_registry.Epoch, again, _time.GetUtcNow(), ListBudget(identity));
+            try
+            {
+                session.BecomeReady(relist, again, startOver: true);
+            }
+            finally
+            {
+                relist.Release();
+            }
         }
         if (_logger.IsEnabled(LogLevel.Debug))
         {
