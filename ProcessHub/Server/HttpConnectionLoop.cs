@@ -101,7 +101,12 @@ internal sealed class HttpConnectionLoop
                 if (request.Path.SequenceEqual("/ws"u8))
                 {
                     deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-                    return await UpgradeAsync(client, request).ConfigureAwait(false);
+                    var upgrade = await UpgradeAsync(client, request).ConfigureAwait(false);
+                    // A refused upgrade (405, 400, 426, 403) closes the connection, and what the client sent after the
+                    // head (a body, early frames) is unread: closed at once, that makes a reset that can destroy the
+                    // answer before the client reads it. So it lingers like any other refusal.
+                    closeGracefully = upgrade is null;
+                    return upgrade;
                 }
 
                 answered = await ServeAsync(client, request, deadline, answered, stopping).ConfigureAwait(false);
