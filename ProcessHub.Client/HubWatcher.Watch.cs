@@ -253,24 +253,37 @@ public sealed partial class HubWatcher
                 case ProcessEvent processEvent when byProcess.TryGetValue(processEvent.ProcessId, out var resumed) && processEvent.Seq <= resumed.ListedSeq:
                     processEvent.IsReplay = true;
                     result.Replayed.Add(processEvent);
-                    if (replayLeft.TryGetValue(processEvent.ProcessId, out int left))
-                    {
-                        if (left <= 1)
-                        {
-                            replayLeft.Remove(processEvent.ProcessId);
-                        }
-                        else
-                        {
-                            replayLeft[processEvent.ProcessId] = left - 1;
-                        }
-                    }
+                    CountReplayed(replayLeft, processEvent.ProcessId);
                     break;
                 case { } other:
+                    // A replayed event past the first list's seq (the hub relisted meanwhile, 11.3) still counts
+                    // towards its reply's count; uncounted, the resume waited for it for ever.
+                    if (other is ProcessEvent late)
+                    {
+                        CountReplayed(replayLeft, late.ProcessId);
+                    }
                     result.Held.Add(other);
                     break;
             }
         }
         return result;
+    }
+
+    // One more of a process's replay is in; the resume waits while any reply's count is not.
+    private static void CountReplayed(Dictionary<string, int> replayLeft, string processId)
+    {
+        if (!replayLeft.TryGetValue(processId, out int left))
+        {
+            return;
+        }
+        if (left <= 1)
+        {
+            replayLeft.Remove(processId);
+        }
+        else
+        {
+            replayLeft[processId] = left - 1;
+        }
     }
 
     // docs/protocol.md section 11: the hubs of a cluster share the epoch, so the next one is as good as the last.
