@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using ProcessHub.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
 namespace ProcessHub.Tests.Browser;
@@ -157,6 +158,51 @@ public sealed class DashboardTests
             await Expect(tab.Locator($"li.card[data-process-id='{run.ProcessId}'] .counts")).ToHaveTextAsync($"{Rounds} / {Rounds} · 100%");
         }
         await Expect(tab.Locator("#running-count")).ToHaveTextAsync("50");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task Producer_values_that_are_not_text_are_shown_as_JSON_and_the_page_goes_on_drawing()
+    {
+        // Progress fields are kept as sent (docs/protocol.md 1.4). {"toString":0} threw in String(), Number() and
+        // textContent; the throw left the page unable to draw anything more, for every tab that listed it.
+        string token = _host.Token("dev");
+        var created = await RawHttpClient.PostAsync(_host.EndPoint, "/api/processes", token,
+            """{"process_type":"benchmark","total":2,"params":{"models":[{"toString":0},"GPT-4o"],"runs":{"toString":0}}}""");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        string odd = created.Json.GetProperty("process_id").GetString()!;
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+        await Expect(tab.Locator($"li.card[data-process-id='{odd}'] .title")).ToHaveTextAsync("{\"toString\":0}, GPT-4o");
+
+        var report = await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{odd}/progress", token,
+            """{"current":1,"total":2,"model":{"toString":0},"detail":["shard",{"toString":0}]}""");
+        Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        var card = tab.Locator($"li.card[data-process-id='{odd}']");
+        await Expect(card.Locator(".model")).ToHaveTextAsync("{\"toString\":0}");
+        await Expect(card.Locator(".detail")).ToHaveTextAsync("[\"shard\",{\"toString\":0}]");
+
+        var after = _host.App.Producer.Start("export", "dev", total: 4);
+        after.ReportProgress(3, 4);
+        await Expect(tab.Locator($"#running li.card[data-process-id='{after.ProcessId}'] .counts")).ToHaveTextAsync("3 / 4 · 75%");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_tab_left_open_keeps_the_500_most_recently_ended_processes_not_every_one()
+    {
+        var context = await _browser.NewContextAsync();
+        var tab = await OpenAsync(context);
+        var runs = Enumerable.Range(0, 510).Select(_ => _host.App.Producer.Start("export", "dev", total: 1)).ToList();
+        foreach (var run in runs)
+        {
+            run.Complete(null);
+        }
+
+        await Expect(tab.Locator($"#ended li.card[data-process-id='{runs[^1].ProcessId}']")).ToHaveCountAsync(1);
+        await Expect(tab.Locator("#ended li.card")).ToHaveCountAsync(500);
+        await Expect(tab.Locator($"#ended li.card[data-process-id='{runs[0].ProcessId}']")).ToHaveCountAsync(0);
+        await Expect(tab.Locator("#ended-count")).ToHaveTextAsync("500");
         await context.CloseAsync();
     }
 

@@ -11,6 +11,7 @@ const STABLE_AFTER_MS = 10000;
 // The hub takes a burst of 100 client messages per connection (docs/protocol.md 4.8): a resume asks for at most this
 // many replays. The list carries every process's current state anyway; the replays only fill in what happened.
 const RESUME_MAX = 50;
+const MAX_ENDED = 500;
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
@@ -96,6 +97,13 @@ function onClose(ws, event) {
   if (ws !== null && state.ws !== ws) return;
   state.ws = null;
   clearTimeout(state.stableTimer);
+  if (event.code === 4401 && state.dev) {
+    // Dev mode hands out tokens (docs/protocol.md 2.5: get a fresh token, then reconnect): a dev tab left open past
+    // its token's day, or across a restart of the hub (dev tokens are for one run), signs itself in again.
+    loseConnection();
+    scheduleReconnect();
+    return;
+  }
   if (event.code === 4401 || event.code === 4403) {
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn(event.code === 4401 ? `Signed out: ${event.reason || 'token rejected'}. Paste a fresh token.` : 'This token may not connect.');
@@ -418,9 +426,9 @@ async function getProcess(id) {
 function describe(process) {
   const params = process.params;
   if (process.process_type === 'benchmark' && params && Array.isArray(params.models)) {
-    const models = params.models.map(String);
-    const contexts = Array.isArray(params.contexts) ? params.contexts.map(String) : [];
-    const runs = Number(params.runs) || 1;
+    const models = params.models.map(textOf);
+    const contexts = Array.isArray(params.contexts) ? params.contexts.map(textOf) : [];
+    const runs = numberOf(params.runs) || 1;
     const parts = ['benchmark'];
     if (contexts.length) parts.push(`${contexts.length === 1 ? 'context' : 'contexts'} ${listText(contexts, 4)}`);
     parts.push(`${plural(runs, 'run', 'runs')} each`);
@@ -434,7 +442,7 @@ function describe(process) {
       .map(([name, value]) => `${name}: ${value}`)
       .join(' · ');
   } else if (params !== undefined && params !== null) {
-    subtitle = String(params);
+    subtitle = textOf(params);
   }
   return { title: process.process_type, subtitle, full: [process.process_type, subtitle].filter(Boolean).join(' · ') };
 }
@@ -480,7 +488,7 @@ function resultNodes(process) {
   const result = process.result;
   // The built-in benchmark's result: {"steps": N, "scores": {"model": mean score}}, best first.
   if (process.process_type === 'benchmark' && result && typeof result.scores === 'object' && result.scores !== null) {
-    const rows = Object.entries(result.scores).sort((a, b) => Number(b[1]) - Number(a[1]));
+    const rows = Object.entries(result.scores).sort((a, b) => (numberOf(b[1]) || 0) - (numberOf(a[1]) || 0));
     const caption = `Mean score per model${Number.isFinite(result.steps) ? ` over ${plural(result.steps, 'step', 'steps')}` : ''}`;
     return [table(caption, ['Model', 'Score'], rows.map(([model, score], index) => [model, formatValue(score), index === 0 && rows.length > 1]))];
   }
@@ -567,16 +575,27 @@ function flush() {
   const layout = state.dirty.delete('*layout*');
   for (const id of state.dirty) {
     const process = find(id);
-    if (process) render(process);
+    // One card that cannot be drawn must not stop the others, nor the layout, from being drawn.
+    if (process) renderSafely(process);
   }
   state.dirty.clear();
   if (layout) arrange();
+}
+
+function renderSafely(process) {
+  try {
+    return render(process);
+  } catch (error) {
+    console.error(`could not draw ${process.process_id}`, error);
+    return cards.get(process.process_id);
+  }
 }
 
 function arrange() {
   for (const [id, card] of cards) {
     if (!find(id)) { card.remove(); cards.delete(id); }
   }
+  forgetOldestEnded();
   const newestFirst = (a, b) => (b.started_at || '').localeCompare(a.started_at || '');
   const all = [...state.processes.values()].sort(newestFirst);
   const running = all.filter((p) => p.status === 'running');
@@ -589,10 +608,24 @@ function arrange() {
   $('ended-empty').hidden = ended.length > 0;
 }
 
+// A tab left open for days would keep every process that ever ended (with results of up to 64 KiB) and redraw them
+// all at each start or end. The hub forgets them after the retention window; the page keeps the most recently ended
+// MAX_ENDED, which a fresh list also stays within unless an admin's hub keeps more.
+function forgetOldestEnded() {
+  const ended = [...state.processes.values()].filter((p) => p.status !== 'running');
+  if (ended.length <= MAX_ENDED) return;
+  ended.sort((a, b) => (a.ended_at || '').localeCompare(b.ended_at || ''));
+  for (const process of ended.slice(0, ended.length - MAX_ENDED)) {
+    state.processes.delete(process.process_id);
+    const card = cards.get(process.process_id);
+    if (card) { card.remove(); cards.delete(process.process_id); }
+  }
+}
+
 function place(list, processes) {
   processes.forEach((process, index) => {
-    const card = cards.get(process.process_id) ?? render(process);
-    if (list.children[index] !== card) list.insertBefore(card, list.children[index] ?? null);
+    const card = cards.get(process.process_id) ?? renderSafely(process);
+    if (card && list.children[index] !== card) list.insertBefore(card, list.children[index] ?? null);
   });
 }
 
@@ -626,8 +659,8 @@ function render(process) {
   bar.setAttribute('aria-label', `${what.title} progress`);
   card.querySelector('.fill').style.width = `${percent}%`;
   setText(card, '.counts', `${current} / ${total} · ${percent}%`);
-  setText(card, '.model', progress.model ?? '');
-  setText(card, '.detail', progress.detail ?? '');
+  setText(card, '.model', textOf(progress.model));
+  setText(card, '.detail', textOf(progress.detail));
   setText(card, '.pid', process.process_id);
   const cancelButton = card.querySelector('.cancel');
   cancelButton.hidden = !running;
@@ -667,6 +700,24 @@ function renderClock(card, process) {
   }
   setText(card, '.clock', clock);
   setText(card, '.eta', eta);
+}
+
+// Producer values are JSON of any shape (docs/protocol.md 1.4: progress fields are kept as sent), shown as text and
+// never asked to convert themselves: an object such as {"toString":0} throws in String(), Number() and textContent,
+// and one such value used to stop the page from drawing anything more.
+function textOf(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function numberOf(value) {
+  return typeof value === 'number' ? value : NaN;
 }
 
 function setText(root, selector, text) {
