@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Data.Sqlite;
 using NUnit.Framework;
 using ProcessHub.Tests.Hub;
 
@@ -75,7 +74,7 @@ public sealed class PipelinedReportsTests
         const int Reports = 30;
 
         int bound = ProcessHub.Server.HttpConnectionLoop.MaxAnswersWaiting;
-        await using (var holder = await HoldWriteLockAsync(data))
+        await using (var holder = await WriteLockHolder.TakeAsync(data))
         {
             var pipeline = new StringBuilder();
             for (int i = 1; i <= Reports; i++)
@@ -90,7 +89,7 @@ public sealed class PipelinedReportsTests
             await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 1 + bound, "the pipelined reports up to the bound ordered while the store waited");
             Assert.That(hub.Store.Statistics.Commits, Is.EqualTo(commitsBefore), "nothing could be committed yet");
             Assert.That(hub.App.Registry.FindRecord(id)!.Accepted.Seq, Is.EqualTo(1 + bound), "no report past the bound read while the oldest answer waits");
-            await ExecuteAsync(holder, "ROLLBACK");
+            await holder.RollbackAsync();
         }
 
         for (int i = 1; i <= Reports; i++)
@@ -113,13 +112,13 @@ public sealed class PipelinedReportsTests
         string id = await CreateAsync(hub, token);
         await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
 
-        await using (var holder = await HoldWriteLockAsync(data))
+        await using (var holder = await WriteLockHolder.TakeAsync(data))
         {
             // The first waits for the store while the second is already in the connection's buffer.
             await worker.SendAsync(Post($"/api/processes/{id}/progress", token, """{"current":1,"total":20}""", close: true)
                 + Post($"/api/processes/{id}/progress", token, """{"current":2,"total":20}"""));
             await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 2, "the first report was ordered");
-            await ExecuteAsync(holder, "ROLLBACK");
+            await holder.RollbackAsync();
         }
 
         var first = await worker.ReadResponseAsync();
@@ -137,13 +136,13 @@ public sealed class PipelinedReportsTests
         string id = await CreateAsync(hub, token);
         await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
 
-        await using (var holder = await HoldWriteLockAsync(data))
+        await using (var holder = await WriteLockHolder.TakeAsync(data))
         {
             // The first waits for the store while the second, for a name this hub does not answer to, is read.
             string refused = Post($"/api/processes/{id}/progress", token, """{"current":2,"total":20}""").Replace("Host: 127.0.0.1", "Host: rebound.example", StringComparison.Ordinal);
             await worker.SendAsync(Post($"/api/processes/{id}/progress", token, """{"current":1,"total":20}""") + refused);
             await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(id)!.Accepted.Seq == 2, "the first report was ordered");
-            await ExecuteAsync(holder, "ROLLBACK");
+            await holder.RollbackAsync();
         }
 
         // The stored report is answered first (it used to be cut off by the 403 sent ahead of it), then the refusal.
@@ -204,20 +203,4 @@ public sealed class PipelinedReportsTests
 
     private static string Get(string path, string token, bool close = false) =>
         $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{(close ? "Connection: close\r\n" : "")}\r\n";
-
-    /// <summary>Another connection holding the database's write lock: the hub's writer waits until it is rolled back.</summary>
-    private static async Task<SqliteConnection> HoldWriteLockAsync(DataDirectory data)
-    {
-        var holder = new SqliteConnection($"Data Source={data.Database};Pooling=False");
-        await holder.OpenAsync();
-        await ExecuteAsync(holder, "BEGIN IMMEDIATE");
-        return holder;
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
 }

@@ -51,6 +51,34 @@ public sealed class StoreEdgeTests
     }
 
     [Test]
+    public async Task A_report_that_comes_while_a_cancel_waits_for_its_commit_is_answered_by_what_the_commit_does()
+    {
+        // The cancel is taken (in order) but not yet stored when the producer reports. Answered "already ended" at
+        // once, the runner stopped; then the commit failed, and the process ran on with nobody driving it.
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data, lockTimeout: TestTimeouts.Receive);
+        var run = await hub.App.Producer.StartAsync("benchmark", "alice", total: 10);
+        Task<TransitionOutcome> cancel;
+        Task<ReportResult> report;
+        await using (var holder = await WriteLockHolder.TakeAsync(data))
+        {
+            cancel = hub.App.Engine.ApplyAsync(run.ProcessId, ProcessChange.Cancel("alice")).AsTask();
+            await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(run.ProcessId)!.Accepted.IsEnded, "the cancel taken, waiting for the store");
+            report = run.ReportProgressAsync(1, 10).AsTask();
+            Assert.That(report.IsCompleted, Is.False, $"answered before the cancel was stored: {(report.IsCompletedSuccessfully ? report.Result : report.Status)}");
+
+            // The commit meets a store that refuses the events.
+            await holder.ExecuteAsync(RefuseEvents);
+            await holder.CommitAsync();
+        }
+
+        Assert.ThrowsAsync<StoreUnavailableException>(async () => await cancel);
+        Assert.ThrowsAsync<StoreUnavailableException>(async () => await report, "the report is refused like the cancel: the process runs on, and the producer with it");
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.False);
+        Assert.That(hub.App.Registry.Find(run.ProcessId)!.Value.IsEnded, Is.False);
+    }
+
+    [Test]
     public async Task After_an_outage_longer_than_the_stale_limit_a_worker_gets_the_whole_limit_again_to_report()
     {
         using var data = new DataDirectory();

@@ -136,6 +136,12 @@ internal sealed class LocalProcessEngine : IProcessEngine
         lock (process.Gate)
         {
             var current = process.Accepted;
+            if (current.IsEnded && process.PendingEnd is { Published.IsCompleted: false } end)
+            {
+                // Ended, but not stored yet: "already ended" now could be taken back by a failed commit (or a crash),
+                // and a producer told so stops for good while its process runs on (docs/protocol.md 10.2, 10.6).
+                return AfterPendingEndAsync(processId, change, condition, end);
+            }
             if (current.IsEnded || (condition is not null && !condition(current)))
             {
                 return ValueTask.FromResult(new TransitionOutcome(TransitionStatus.AlreadyEnded, current));
@@ -215,8 +221,27 @@ internal sealed class LocalProcessEngine : IProcessEngine
         process.Accepted = state;
         var frame = ProcessEventWriter.Write(process, state, kind, now);
         var pending = new PendingEvent(process, state, kind, frame, awaitable: !_store.PublishesInline);
+        if (HubEventNames.IsTerminal(kind))
+        {
+            process.PendingEnd = pending;
+        }
         _store.Append(pending);
         return pending;
+    }
+
+    // Waits for the commit of an end another change found pending: stored, the process has ended; refused, it runs
+    // on, and the change is applied (or refused) against what was published.
+    private async ValueTask<TransitionOutcome> AfterPendingEndAsync(string processId, ProcessChange change, Func<ProcessState, bool>? condition, PendingEvent end)
+    {
+        try
+        {
+            await end.Published.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The end was not stored (its own caller is told); what happens to this change is decided afresh.
+        }
+        return await ApplyIfAsync(processId, change, condition).ConfigureAwait(false);
     }
 
     private async ValueTask<TransitionOutcome> AwaitPublishedAsync(Task published, TransitionOutcome outcome, string? endedOwner)

@@ -95,6 +95,12 @@ internal sealed class ProcessRecord
     /// <summary>The newest state a producer was answered for; read and written under <see cref="Gate"/>.</summary>
     public ProcessState Accepted { get; set; }
 
+    /// <summary>
+    /// The end (complete, fail, cancel) taken in order and on its way to the store, under <see cref="Gate"/>: until
+    /// it is stored, whether the process has ended depends on that commit, so a change that finds it waits for it.
+    /// </summary>
+    public PendingEvent? PendingEnd { get; set; }
+
     /// <summary>The newest durable, delivered state; written under <see cref="Gate"/>, read anywhere without it.</summary>
     public ProcessState Published
     {
