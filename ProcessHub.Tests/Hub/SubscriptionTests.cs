@@ -128,6 +128,25 @@ public sealed class SubscriptionTests
     }
 
     [Test]
+    public async Task A_since_of_the_largest_integer_replays_nothing()
+    {
+        // since + 1 wrapped to the smallest long: the whole history was replayed, marked recovered.
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+        run.ReportProgress(1, 5);
+        var (tab, list) = await host.OpenTabWithListAsync("alice");
+        await using var owned = tab;
+
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = long.MaxValue, epoch = list.String("epoch"), request_id = "far" });
+        var subscribed = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "ping", request_id = "after" });
+        var next = await tab.ReceiveAsync();
+
+        Assert.That((subscribed.Type, subscribed.Get("replayed").GetInt32()), Is.EqualTo(("subscribed", 0)), subscribed.Text);
+        Assert.That(next.Type, Is.EqualTo("pong"), "nothing replayed between the reply and the pong");
+    }
+
+    [Test]
     public async Task A_replay_larger_than_a_socket_batch_arrives_whole()
     {
         // 600 missed events of ~500 bytes: far more than the outbound queue's batch, so the replay backs the queue

@@ -303,9 +303,11 @@ internal sealed class ProcessRegistry
             }
             else
             {
-                first = Math.Max(since + 1, process.OldestRetainedSeq);
+                // since is any non-negative integer a client sends (long.MaxValue too): its successor must not wrap.
+                long next = since == long.MaxValue ? since : since + 1;
+                first = Math.Max(next, process.OldestRetainedSeq);
                 last = liveAfter;
-                recovered = since + 1 >= process.OldestRetainedSeq || since >= liveAfter;
+                recovered = next >= process.OldestRetainedSeq || since >= liveAfter;
             }
         }
         target.OnReplayStart(snapshot, (int)Math.Max(0, last - first + 1), recovered);
