@@ -100,6 +100,14 @@ public sealed class SizeLimitTests
         Assert.Throws<ArgumentException>(() => run.ReportProgress(1, 2, "m", new string('d', 5000)), "detail");
         Assert.Throws<ArgumentException>(() => run.Fail(new string('x', 5000)), "error message");
         Assert.Throws<ArgumentException>(() => run.Fail("m", new string('c', 65)), "error code");
+        // As deep as an HTTP body may be (32 levels in all), no deeper: a 64-level progress stopped every restart of
+        // a durable hub, which reads the last event of each running process back.
+        string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth);
+        using var deep = JsonDocument.Parse($"{{\"current\":1,\"total\":2,\"x\":{Nested(40)}}}", new JsonDocumentOptions { MaxDepth = 64 });
+        Assert.Throws<ArgumentException>(() => run.ReportProgressAsync(deep.RootElement).AsTask().GetAwaiter().GetResult(), "a progress nested 41 levels");
+        Assert.Throws<ArgumentException>(() => producer.Start("eval", "inproc", parameters: JsonDocument.Parse(Nested(40), new JsonDocumentOptions { MaxDepth = 64 }).RootElement), "params nested 40 levels");
+        using var fine = JsonDocument.Parse($"{{\"current\":1,\"total\":2,\"x\":{Nested(20)}}}");
+        Assert.That(run.ReportProgressAsync(fine.RootElement).AsTask().GetAwaiter().GetResult(), Is.EqualTo(ReportResult.Accepted));
         Assert.That(run.IsEnded, Is.False, "every refusal left it running");
         Assert.That(run.Fail("ok"), Is.EqualTo(ReportResult.Accepted));
     }

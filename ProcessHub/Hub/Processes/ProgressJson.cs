@@ -63,6 +63,7 @@ internal static class ProgressJson
         {
             throw new ArgumentException($"params is larger than {maxBytes} bytes", nameof(parameters));
         }
+        CheckDepth(json, "params");
         return json;
     }
 
@@ -100,6 +101,7 @@ internal static class ProgressJson
         {
             throw new ArgumentException($"progress is larger than {maxBytes} bytes");
         }
+        CheckDepth(bytes, "progress");
         return bytes;
     }
 
@@ -117,7 +119,34 @@ internal static class ProgressJson
         {
             throw new ArgumentException($"result is larger than {maxBytes} bytes", nameof(result));
         }
+        CheckDepth(json, "result");
         return json;
+    }
+
+    /// <summary>
+    /// How deep a producer's JSON may nest: the HTTP API's bodies may nest 32 levels in all, so nothing an HTTP worker
+    /// sends is deeper. An in-process producer's JsonElement could be (64 levels), and a restart, which reads the
+    /// last event of every running process back, then failed on the file at every start.
+    /// </summary>
+    public const int MaxDepth = 32;
+
+    private static void CheckDepth(byte[]? json, string what)
+    {
+        if (json is null)
+        {
+            return;
+        }
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+            }
+        }
+        catch (JsonException)
+        {
+            throw new ArgumentException($"{what} is nested deeper than {MaxDepth} levels");
+        }
     }
 
     public static byte[] Error(string message, string? code)
