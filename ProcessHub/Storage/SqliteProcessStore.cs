@@ -171,7 +171,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         _queue.Enqueue(command);
         if (Volatile.Read(ref _closed) != 0)
         {
-            RefuseQueuedAfterClose();
+            // Not on this thread: the caller holds its process's lock, and failing another process's event takes
+            // that one's. Two producers refusing each other's events under their own locks deadlocked.
+            ThreadPool.UnsafeQueueUserWorkItem(static store => store.RefuseQueuedAfterClose(), this, preferLocal: false);
             return;
         }
         // One wake-up per burst: the writer clears the flag before it drains, so an append after that signals again.
