@@ -296,6 +296,31 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task Results_left_out_are_all_fetched_even_past_the_request_budget()
+    {
+        // Twelve 60,000-byte results, eight left out of the list, against a budget of 2 requests a second: the page
+        // sent the eight look-ups at once, the ones refused with 429 were never tried again, and their cards said
+        // "loading its result" until the next list.
+        await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { ApiRequestsPerSecond = 2 });
+        host.Start();
+        var runs = new List<ProcessHandle>();
+        for (int i = 0; i < 12; i++)
+        {
+            var run = host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = i });
+            run.Complete(new { blob = new string('r', 60_000), part = i });
+            runs.Add(run);
+        }
+        var context = await _browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, host.BaseUrl);
+
+        foreach (var run in runs)
+        {
+            await Expect(Card(tab, run.ProcessId).Locator("table.result tbody tr")).ToHaveCountAsync(2, new() { Timeout = 60_000 });
+        }
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task Signed_out_nothing_pretends_to_work()
     {
         var context = await _browser.NewContextAsync();

@@ -12,6 +12,7 @@ const STABLE_AFTER_MS = 10000;
 // many replays. The list carries every process's current state anyway; the replays only fill in what happened.
 const RESUME_MAX = 50;
 const MAX_ENDED = 500;
+const LOOKUPS_AT_ONCE = 4;
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
@@ -31,6 +32,8 @@ const state = {
   processes: new Map(),   // process_id -> process as in process_list, kept current by events
   lost: new Map(),        // running processes a restarted hub no longer knows; kept until the notice is dismissed
   fetching: new Set(),    // ids whose omitted params/result are being fetched
+  lookups: 0,             // look-ups in flight (at most LOOKUPS_AT_ONCE)
+  lookupQueue: [],        // look-ups waiting for one to finish
   dirty: new Set(),
   frameRequested: false,
   requestSeq: 0,
@@ -394,29 +397,48 @@ function fetchUnlisted(id) {
 }
 
 // One look-up of a process at a time; `apply` gets the hub's answer and the card as it is when the answer comes
-// (neither, if the hub could not say or the card is gone).
+// (neither, if the hub could not say or the card is gone). A list can leave out hundreds of results: at most
+// LOOKUPS_AT_ONCE go out together, and one the hub's request budget refuses (429) waits its Retry-After and goes
+// again, instead of leaving the card "loading" until the next list (docs/protocol.md 1.2.1).
 async function lookUp(id, apply) {
   if (state.fetching.has(id)) return;
   state.fetching.add(id);
+  await lookupSlot();
   try {
     const full = await getProcess(id);
     const known = state.processes.get(id);
     if (full && known) apply(full, known);
   } finally {
     state.fetching.delete(id);
+    const next = state.lookupQueue.shift();
+    if (next) next(); else state.lookups--;
   }
+}
+
+function lookupSlot() {
+  if (state.lookups < LOOKUPS_AT_ONCE) {
+    state.lookups++;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => state.lookupQueue.push(resolve)); // the slot passes on to it as one is freed
 }
 
 // The process as the hub holds it now (GET /api/processes/{id}), or null when it cannot say.
 async function getProcess(id) {
-  try {
-    const response = await fetch(`/api/processes/${encodeURIComponent(id)}`, {
-      headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store',
-    });
-    return response.ok ? await response.json() : null;
-  } catch {
-    return null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let response;
+    try {
+      response = await fetch(`/api/processes/${encodeURIComponent(id)}`, {
+        headers: { Authorization: `Bearer ${state.token}` }, cache: 'no-store',
+      });
+    } catch {
+      return null;
+    }
+    if (response.status !== 429) return response.ok ? await response.json() : null;
+    const wait = Math.min(30, Number(response.headers.get('Retry-After')) || 1);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
+  return null;
 }
 
 // ---- what a card says -------------------------------------------------------------------------------------
