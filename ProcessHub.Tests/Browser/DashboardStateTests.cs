@@ -321,6 +321,37 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task A_tab_past_its_users_connection_limit_says_why_it_keeps_retrying()
+    {
+        await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { MaxConnectionsPerUser = 1 });
+        host.Start();
+        var context = await _browser.NewContextAsync();
+        await DashboardPage.OpenAsync(context, host.BaseUrl);
+
+        // The second tab of the same user is closed with 1013; it used to show only "Reconnecting" for ever.
+        var second = await context.NewPageAsync();
+        await second.GotoAsync(host.BaseUrl);
+        await Expect(second.Locator("#offline-text")).ToContainTextAsync("too many connections for this user; close other tabs of this user, or wait");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task An_admins_bounded_list_says_it_is_one()
+    {
+        // About 2 KB of progress each: 300 running processes are more than an admin's list carries (docs/protocol.md 3.4).
+        for (int i = 0; i < 300; i++)
+        {
+            _host.App.Producer.Start("export", $"user-{i % 7}", total: 10).ReportProgress(1, 10, detail: new string('d', 1900));
+        }
+        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+
+        await Expect(admin.Locator("#list-note")).ToBeVisibleAsync();
+        await Expect(admin.Locator("#list-note")).ToContainTextAsync(new Regex(@"^Showing \d+ of 300 processes"));
+        var user = await OpenAsync(await _browser.NewContextAsync(), "?user=user-1");
+        await Expect(user.Locator("#list-note")).ToBeHiddenAsync();
+    }
+
+    [Test]
     public async Task Signed_out_nothing_pretends_to_work()
     {
         var context = await _browser.NewContextAsync();

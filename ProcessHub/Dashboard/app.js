@@ -34,6 +34,7 @@ const state = {
   fetching: new Set(),    // ids whose omitted params/result are being fetched
   lookups: 0,             // look-ups in flight (at most LOOKUPS_AT_ONCE)
   lookupQueue: [],        // look-ups waiting for one to finish
+  closeReason: null,      // why the hub refused the last connection, when a person can act on it (1013)
   dirty: new Set(),
   frameRequested: false,
   requestSeq: 0,
@@ -112,6 +113,9 @@ function onClose(ws, event) {
     showSignIn(event.code === 4401 ? `Signed out: ${event.reason || 'token rejected'}. Paste a fresh token.` : 'This token may not connect.');
     return;
   }
+  // Said under "Connection lost", so a tab refused for a reason a person can act on does not just keep retrying.
+  state.closeReason = event.code !== 1013 || !event.reason ? null
+    : event.reason.includes('for this user') ? `${event.reason}; close other tabs of this user, or wait` : event.reason;
   loseConnection();
   scheduleReconnect();
 }
@@ -161,7 +165,7 @@ function updateOffline() {
   const seconds = Math.max(0, Math.ceil((state.nextTryAt - Date.now()) / 1000));
   const next = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
   $('offline-since').textContent = ` at ${new Date(state.offlineSince).toLocaleTimeString()}`;
-  $('offline-text').textContent = `${next} (attempt ${state.attempt}).`;
+  $('offline-text').textContent = `${state.closeReason ? `The hub said: ${state.closeReason}. ` : ''}${next} (attempt ${state.attempt}).`;
   $('conn-text').textContent = next;
 }
 
@@ -248,6 +252,13 @@ function onProcessList(message) {
   state.offlineSince = null;
   state.epoch = message.epoch;
   state.listUser = state.user?.sub ?? null;
+  state.closeReason = null;
+  // An admin's list is a bounded view (docs/protocol.md 3.4): say so, or the counts pass for the hub's.
+  const note = $('list-note');
+  note.hidden = message.truncated !== true;
+  note.textContent = message.truncated === true
+    ? `Showing ${message.processes.length} of ${message.total ?? 'more'} processes: the running ones first, then the most recently ended. Others appear here as they change.`
+    : '';
   state.processes = new Map();
   for (const process of message.processes) {
     // Same epoch, and this tab already has a later seq: the hub is behind (a failover to a hub still catching up,
