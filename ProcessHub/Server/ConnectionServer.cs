@@ -140,6 +140,9 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     private async Task RunConnectionAsync(ClientConnection client)
     {
         _connections[client.Id] = client;
+        // An HTTP answer (an SSE stream too) that the peer takes nothing of for the stall limit ends the connection;
+        // a WebSocket's sends are the outbound layer's to judge (4429), so the limit is lifted at the upgrade.
+        client.SendStallLimit = _options.StallLimit;
         UpgradeRequest? upgrade = null;
         try
         {
@@ -164,6 +167,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     private void StartWebSocket(ClientConnection client, UpgradeRequest upgrade)
     {
+        client.SendStallLimit = Timeout.InfiniteTimeSpan;
         var connection = new OutboundConnection(client, _handler, _options.MaxMessageBytes, _slowConsumers, _options.FlushScheduler, _time, _onWebSocketEnded, upgrade.Handshake);
         _webSockets[connection.Id] = connection;
         Interlocked.Increment(ref _webSocketsOpened);

@@ -43,6 +43,13 @@ internal sealed class ClientConnection : ITransportConnection
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>
+    /// How long a send that would block may wait without the peer taking a byte before the connection is closed
+    /// (infinite: no limit). A client that sends requests and never reads the answers held its connection, and what
+    /// was queued on it, for ever.
+    /// </summary>
+    public TimeSpan SendStallLimit { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
     /// Sends every byte. A non-blocking send first: while the kernel's buffer has room (nearly always) the bytes go
     /// out on this thread with no async machinery at all; only a send that would block continues asynchronously.
     /// A connection that never blocks never allocates the socket's async send state (a few hundred bytes each).
@@ -100,9 +107,31 @@ internal sealed class ClientConnection : ITransportConnection
 
     private async ValueTask SendRestAsync(ReadOnlyMemory<byte> rest)
     {
+        var limit = SendStallLimit;
+        if (limit == Timeout.InfiniteTimeSpan)
+        {
+            while (!rest.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+                rest = rest[sent..];
+            }
+            return;
+        }
+        // Only a send that blocked gets here, so the timer costs nothing on the usual path.
+        using var stalled = new CancellationTokenSource();
         while (!rest.IsEmpty)
         {
-            int sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+            stalled.CancelAfter(limit); // from the last byte the peer took
+            int sent;
+            try
+            {
+                sent = await _socket.SendAsync(rest, SocketFlags.None, stalled.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stalled.IsCancellationRequested)
+            {
+                Dispose();
+                throw new IOException($"the peer took nothing for {limit.TotalSeconds:0.#} s; the connection is closed");
+            }
             rest = rest[sent..];
         }
     }

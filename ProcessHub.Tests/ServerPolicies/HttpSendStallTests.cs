@@ -1,0 +1,28 @@
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.ServerPolicies;
+
+/// <summary>
+/// An HTTP client that asks and never reads the answer: once the kernel's buffers are full the hub's send waits, and
+/// it used to wait for ever, holding the connection and the answer. Now a send the peer takes nothing of for the
+/// stall limit (docs/protocol.md 1.2) closes the connection. Over a real loopback socket whose receive buffer is small.
+/// </summary>
+[TestFixture]
+[Category("socket")]
+internal sealed class HttpSendStallTests
+{
+    [Test]
+    public async Task A_client_that_never_reads_its_answer_is_let_go_after_the_stall_limit()
+    {
+        var big = new byte[16 * 1024 * 1024];
+        await using var server = TestServer.Start(
+            TestServer.DefaultOptions with { StallLimit = TimeSpan.FromSeconds(1) },
+            router => router.Map("GET", "/test/big", exchange => exchange.RespondAsync(200, "application/octet-stream", big)));
+        await using var client = await RawHttpClient.ConnectAsync(server.EndPoint, receiveBufferSize: 4096);
+        await client.SendAsync($"GET /test/big HTTP/1.1\r\nHost: {client.HostHeader}\r\n\r\n");
+        await Eventually.HoldsAsync(() => server.Server.OpenConnections == 1, "the server serving the connection");
+
+        await Eventually.HoldsAsync(() => server.Server.OpenConnections == 0, "the stalled connection let go", TimeSpan.FromSeconds(30));
+    }
+}
