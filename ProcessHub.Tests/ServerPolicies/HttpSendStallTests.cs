@@ -25,4 +25,28 @@ internal sealed class HttpSendStallTests
 
         await Eventually.HoldsAsync(() => server.Server.OpenConnections == 0, "the stalled connection let go", TimeSpan.FromSeconds(30));
     }
+
+    [Test]
+    public async Task A_client_that_reads_slowly_but_steadily_gets_the_whole_answer_though_it_takes_longer_than_the_limit()
+    {
+        // The limit is time without progress, not time for the whole answer: a first cut put one timer around the
+        // whole send, which cut off a slow client still reading.
+        var big = new byte[16 * 1024 * 1024];
+        await using var server = TestServer.Start(
+            TestServer.DefaultOptions with { StallLimit = TimeSpan.FromSeconds(1) },
+            router => router.Map("GET", "/test/big", exchange => exchange.RespondAsync(200, "application/octet-stream", big)));
+        await using var client = await RawHttpClient.ConnectAsync(server.EndPoint, receiveBufferSize: 64 * 1024);
+        await client.SendAsync($"GET /test/big HTTP/1.1\r\nHost: {client.HostHeader}\r\nConnection: close\r\n\r\n");
+
+        var head = await client.ReadHeadAsync();
+        Assert.That(head.Status, Is.EqualTo(200), head.ToString());
+        long received = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (received < big.Length)
+        {
+            received += (await client.ReadExactlyAsync((int)Math.Min(256 * 1024, big.Length - received))).Length;
+            await Task.Delay(50); // a slow reader: 256 KiB every 50 ms or so, 3 s or more for the whole answer
+        }
+        Assert.That(received, Is.EqualTo(big.Length), $"after {started.Elapsed.TotalSeconds:0.0} s");
+    }
 }

@@ -49,6 +49,9 @@ internal sealed class ClientConnection : ITransportConnection
     /// </summary>
     public TimeSpan SendStallLimit { get; set; } = Timeout.InfiniteTimeSpan;
 
+    // What a peer must take within the stall limit to count as reading: 64 KiB in 30 s is about 2 KB/s.
+    private const int StallSlice = 64 * 1024;
+
     /// <summary>
     /// Sends every byte. A non-blocking send first: while the kernel's buffer has room (nearly always) the bytes go
     /// out on this thread with no async machinery at all; only a send that would block continues asynchronously.
@@ -117,15 +120,17 @@ internal sealed class ClientConnection : ITransportConnection
             }
             return;
         }
-        // Only a send that blocked gets here, so the timer costs nothing on the usual path.
+        // Only a send that blocked gets here, so the timer costs nothing on the usual path. In slices: a socket send
+        // completes only once all it was given is sent, so a timer around one large send would cut off a slow client
+        // that is still reading; around a slice it measures time without progress.
         using var stalled = new CancellationTokenSource();
         while (!rest.IsEmpty)
         {
-            stalled.CancelAfter(limit); // from the last byte the peer took
+            stalled.CancelAfter(limit); // from the last slice the peer took
             int sent;
             try
             {
-                sent = await _socket.SendAsync(rest, SocketFlags.None, stalled.Token).ConfigureAwait(false);
+                sent = await _socket.SendAsync(rest[..Math.Min(rest.Length, StallSlice)], SocketFlags.None, stalled.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stalled.IsCancellationRequested)
             {
