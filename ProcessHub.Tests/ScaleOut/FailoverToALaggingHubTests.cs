@@ -66,7 +66,7 @@ public sealed class FailoverToALaggingHubTests
         await user2.LetBackAsync();
         await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
             status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
-        string later = await StartAsync(two, token);
+        string later = await HubCluster.StartProcessAsync(two, token);
         await NextShownAsync<ProcessStarted>(watched, view, started => started.ProcessId == later);
         Assert.That(LastLineOf(lines, id), Does.Contain(" completed "));
         Assert.That(watched.EventsOf(id).Select(e => e.Seq), Is.EqualTo(new[] { completed.Seq }), "the end once: hub 2 caught up with it, and watch had it already");
@@ -110,7 +110,7 @@ public sealed class FailoverToALaggingHubTests
             await user2.LetBackAsync();
             await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Json.GetProperty("status").GetString(),
                 status => status == "completed", "hub 2 catching up", TimeSpan.FromSeconds(20));
-            string later = await StartAsync(hub2.LocalEndPoint, token);
+            string later = await HubCluster.StartProcessAsync(hub2.LocalEndPoint, token);
             await Expect(tab.Locator($"#running li.card[data-process-id='{later}']")).ToHaveCountAsync(1);
             await Expect(ended.Locator(".badge")).ToHaveTextAsync("completed");
         }
@@ -143,16 +143,9 @@ public sealed class FailoverToALaggingHubTests
 
     private static async Task<string> StartKnownToBothAsync(IPEndPoint one, IPEndPoint two, string token)
     {
-        string id = await StartAsync(one, token);
+        string id = await HubCluster.StartProcessAsync(one, token);
         await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(two, $"/api/processes/{id}", token)).Status,
             status => status == 200, "hub 2 knowing the process");
         return id;
-    }
-
-    private static async Task<string> StartAsync(IPEndPoint hub, string token)
-    {
-        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
-        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
-        return created.Json.GetProperty("process_id").GetString()!;
     }
 }

@@ -64,6 +64,17 @@ internal static partial class HubCluster
         return app;
     }
 
+    /// <summary>Starts a process over HTTP on <paramref name="hub"/> (<c>POST /api/processes</c>, 201 asserted); its id.</summary>
+    public static async Task<string> StartProcessAsync(IPEndPoint hub, string token) =>
+        await TryStartProcessAsync(hub, token) ?? throw new AssertionException("the hub refused to start a process");
+
+    /// <summary>The id of a process started over HTTP on <paramref name="hub"/>, or null when the hub refused.</summary>
+    public static async Task<string?> TryStartProcessAsync(IPEndPoint hub, string token)
+    {
+        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
+        return created.Status == 201 ? created.Json.GetProperty("process_id").GetString() : null;
+    }
+
     /// <summary>A raw tab on <paramref name="hub"/>, its <c>process_list</c> read.</summary>
     public static async Task<RawWebSocketClient> OpenTabAsync(IPEndPoint hub, string token)
     {

@@ -22,30 +22,23 @@ public sealed class ScaleOutLimitTests
         string alice = HubCluster.Token("alice");
         string bob = HubCluster.Token("bob");
 
-        string first = await StartAsync(one, alice);
-        string second = await StartAsync(two, alice);
+        string first = await HubCluster.StartProcessAsync(one, alice);
+        string second = await HubCluster.StartProcessAsync(two, alice);
         var third = await RawHttpClient.PostAsync(one, "/api/processes", alice, """{"process_type":"export"}""");
         Assert.That(third.Status, Is.EqualTo(429), "two running, one on each hub: the third is refused on either " + third);
         Assert.That(third.Json.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("too_many_processes"));
         var onTwo = await RawHttpClient.PostAsync(two, "/api/processes", alice, """{"process_type":"export"}""");
         Assert.That(onTwo.Status, Is.EqualTo(429), onTwo.ToString());
-        await StartAsync(two, bob); // the limit is per owner
+        await HubCluster.StartProcessAsync(two, bob); // the limit is per owner
 
         var done = await RawHttpClient.PostAsync(two, $"/api/processes/{first}/complete", alice, null);
         Assert.That(done.Status, Is.EqualTo(200), done.ToString());
-        string fourth = await StartAsync(one, alice);
+        string fourth = await HubCluster.StartProcessAsync(one, alice);
 
         var cancelled = await RawHttpClient.PostAsync(one, $"/api/processes/{second}/cancel", alice, null);
         Assert.That(cancelled.Status, Is.EqualTo(200), cancelled.ToString());
-        await StartAsync(two, alice);
+        await HubCluster.StartProcessAsync(two, alice);
         var again = await RawHttpClient.PostAsync(one, "/api/processes", alice, """{"process_type":"export"}""");
         Assert.That(again.Status, Is.EqualTo(429), $"{fourth} and the fifth run: full again " + again);
-    }
-
-    private static async Task<string> StartAsync(System.Net.IPEndPoint hub, string token)
-    {
-        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export"}""");
-        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
-        return created.Json.GetProperty("process_id").GetString()!;
     }
 }

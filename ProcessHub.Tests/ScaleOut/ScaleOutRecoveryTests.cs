@@ -186,7 +186,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one, token);
-        string before = await StartAsync(two, token);
+        string before = await HubCluster.StartProcessAsync(two, token);
         await tab.ReceiveUntilAsync(m => m.ProcessId == before && m.Type == "process_started");
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
 
@@ -194,7 +194,7 @@ public sealed class ScaleOutRecoveryTests
         await redis.StopAsync();
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
-        string lost = await Eventually.HoldsAsync(() => TryStartAsync(two, token), id => id is not null, "hub 2 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
+        string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(two, token), id => id is not null, "hub 2 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
         for (int i = 1; i <= 5; i++)
         {
             var report = await RawHttpClient.PostAsync(two, $"/api/processes/{lost}/progress", token, $$"""{"current":{{i}},"total":10}""");
@@ -213,7 +213,7 @@ public sealed class ScaleOutRecoveryTests
         var listed = fresh.Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()).ToList();
         Assert.That(listed, Does.Contain(before).And.Not.Contain(lost), fresh.Text);
         // New processes are started and seen on every hub in the new epoch (they used to be unknown to the hubs, 503).
-        string after = await Eventually.HoldsAsync(() => TryStartAsync(two, token), id => id is not null, "hub 2 taking processes in the new epoch", TimeSpan.FromSeconds(30)) ?? "";
+        string after = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(two, token), id => id is not null, "hub 2 taking processes in the new epoch", TimeSpan.FromSeconds(30)) ?? "";
         var seen = await Eventually.HoldsAsync(() => RawHttpClient.GetAsync(one, $"/api/processes/{after}", token),
             reply => reply.Status != 503, "hub 1 knowing the new process", TimeSpan.FromSeconds(20));
         Assert.That(seen.Status, Is.EqualTo(200), seen.ToString());
@@ -245,7 +245,7 @@ public sealed class ScaleOutRecoveryTests
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
         await using var admin = await HubCluster.OpenTabAsync(one, HubCluster.Token("root", "admin"));
-        string lost = await Eventually.HoldsAsync(() => TryStartAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
+        string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
         await admin.ReceiveUntilAsync(m => m.ProcessId == lost && m.Type == "process_started");
 
         // Redis back without that last process: a new epoch, and a fresh list for every tab.
@@ -272,7 +272,7 @@ public sealed class ScaleOutRecoveryTests
 
         // Hub 1 hears nothing and cannot read the log: it cannot apply what hub 2 does.
         await user1.CutOffAsync();
-        string id = await StartAsync(two, token);
+        string id = await HubCluster.StartProcessAsync(two, token);
         Assert.That((await RawHttpClient.PostAsync(two, $"/api/processes/{id}/complete", token, null)).Status, Is.EqualTo(200));
 
         // Ended in Redis, never applied here: a 404 would be final for a worker, and wrong.
@@ -324,7 +324,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _1 = hub1;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one, token);
-        string id = await StartAsync(one, token);
+        string id = await HubCluster.StartProcessAsync(one, token);
         var started = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
 
@@ -387,14 +387,4 @@ public sealed class ScaleOutRecoveryTests
         await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the gone process's producer told to stop");
         Assert.That((await RawHttpClient.GetAsync(hub.LocalEndPoint, $"/api/processes/{run.ProcessId}", token)).Status, Is.EqualTo(404));
     }
-
-    private static async Task<string> StartAsync(IPEndPoint hub, string token) =>
-        await TryStartAsync(hub, token) ?? throw new AssertionException("the hub refused to start a process");
-
-    private static async Task<string?> TryStartAsync(IPEndPoint hub, string token)
-    {
-        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
-        return created.Status == 201 ? created.Json.GetProperty("process_id").GetString() : null;
-    }
-
 }

@@ -28,7 +28,7 @@ public sealed class ScaleOutStaleTests
         var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
-        string id = await StartAsync(hub1.LocalEndPoint, token);
+        string id = await HubCluster.StartProcessAsync(hub1.LocalEndPoint, token);
         await using var tab = await HubCluster.OpenTabAsync(two, token);
 
         time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
@@ -48,7 +48,7 @@ public sealed class ScaleOutStaleTests
         await using var hub = HubCluster.StartInProcess(redis, hubOptions: TenMinutes, time: time);
         var endPoint = hub.LocalEndPoint;
         string token = HubCluster.Token("alice");
-        string id = await StartAsync(endPoint, token);
+        string id = await HubCluster.StartProcessAsync(endPoint, token);
 
         // Redis is away for eleven minutes of the hub's clock; the worker's reports are refused meanwhile.
         await redis.StopAsync();
@@ -77,11 +77,4 @@ public sealed class ScaleOutStaleTests
 
     private static Task<HttpReply> ReportAsync(IPEndPoint hub, string id, string token) =>
         RawHttpClient.PostAsync(hub, $"/api/processes/{id}/progress", token, """{"current":1,"total":10}""");
-
-    private static async Task<string> StartAsync(IPEndPoint hub, string token)
-    {
-        var created = await RawHttpClient.PostAsync(hub, "/api/processes", token, """{"process_type":"export","total":10}""");
-        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
-        return created.Json.GetProperty("process_id").GetString()!;
-    }
 }

@@ -20,7 +20,7 @@ internal sealed partial class RedisProcessEngine
     private long _connectedSince;
     private DateTimeOffset _joinedAt;
     private long _reachableAgainAtTicks;
-    private int _interactiveLost;
+    private int _outageSeen;
 
     private void RenewLease() =>
         _db.StringSet(_keys.Lease(HubId), "1", _options.Lease, flags: CommandFlags.FireAndForget);
@@ -95,17 +95,31 @@ internal sealed partial class RedisProcessEngine
     private void EndStale()
     {
         var staleAfter = _hubOptions.StaleAfter;
-        if (staleAfter <= TimeSpan.Zero || _redis is not { IsConnected: true })
+        if (staleAfter <= TimeSpan.Zero)
         {
             return;
         }
-        var cutoff = _time.GetUtcNow() - staleAfter;
-        if (Volatile.Read(ref _interactiveLost) != 0 || _joinedAt > cutoff || Interlocked.Read(ref _reachableAgainAtTicks) > cutoff.UtcTicks)
+        if (_redis is not { IsConnected: true })
+        {
+            Volatile.Write(ref _outageSeen, 1);
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (Interlocked.Exchange(ref _outageSeen, 0) != 0)
+        {
+            // Workers got 503 throughout an outage of this hub's connection to Redis (seen by a sweep, or by the
+            // library's event for one too short for a sweep to see): their silence then was not theirs (decision
+            // 59). The limit runs again from the first sweep that finds the connection back. Judged from sweeps, not
+            // from the library's events, which can come in either order or not at all (a failed start attempt, a
+            // node of several that stays away), so nothing can leave the judgement off for good.
+            Interlocked.Exchange(ref _reachableAgainAtTicks, now.UtcTicks);
+            return;
+        }
+        var cutoff = now - staleAfter;
+        if (_joinedAt > cutoff || Interlocked.Read(ref _reachableAgainAtTicks) > cutoff.UtcTicks)
         {
             // As on a lone hub: a hub that just started (every hub, after the whole deployment was down) gives workers
-            // the whole --stale-after to report again. So does a hub that stayed up through an outage of its connection
-            // to Redis, counted from when it was back: its workers' reports got 503 meanwhile (decision 59). Until the
-            // event that it is back has run, it does not judge at all, lest the sweep come in between.
+            // the whole --stale-after to report again, and so does a hub back from an outage of its own.
             return;
         }
         foreach (var process in _registry.Records)
@@ -247,7 +261,7 @@ internal sealed partial class RedisProcessEngine
     {
         if (failure.ConnectionType == ConnectionType.Interactive)
         {
-            Volatile.Write(ref _interactiveLost, 1);
+            Volatile.Write(ref _outageSeen, 1);
             _logger.LogWarning("lost Redis ({Type} connection: {Failure}); producers get 503 until it is back", failure.ConnectionType, failure.FailureType);
         }
         else
@@ -267,10 +281,6 @@ internal sealed partial class RedisProcessEngine
             // hub waits a whole lease before it judges others. A subscription that drops and comes back says nothing
             // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
             Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
-            // Workers got 503 throughout the outage: their silence then was not theirs (decision 59). The stale
-            // limit runs again from now, as after a restart; set before the sweep may judge again.
-            Interlocked.Exchange(ref _reachableAgainAtTicks, _time.GetUtcNow().UtcTicks);
-            Volatile.Write(ref _interactiveLost, 0);
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).
