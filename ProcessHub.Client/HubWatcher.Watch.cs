@@ -32,6 +32,7 @@ public sealed partial class HubWatcher
             string? epoch = null;
             string? rejectedToken = null;
             int failures = 0;
+            int failedInARow = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 long? listedAt = null;
@@ -47,7 +48,7 @@ public sealed partial class HubWatcher
                     {
                         throw fatal;
                     }
-                    var wait = NextDelay(ref failures, attempt.Failure!, attempt.Exception);
+                    var wait = NextDelay(ref failures, ref failedInARow, attempt.Failure!, attempt.Exception);
                     MoveToNextUrl();
                     yield return new HubDisconnected(url, wasConnected: false, closeStatus: null, attempt.Failure!, wait, attempt.Exception);
                     if (!await DelayAsync(wait, cancellationToken).ConfigureAwait(false))
@@ -162,7 +163,7 @@ public sealed partial class HubWatcher
                 {
                     failures = 0; // a connection that lasted: this drop is the first of a new series
                 }
-                var delay = NextDelay(ref failures, ended.Reason, ended.Exception);
+                var delay = NextDelay(ref failures, ref failedInARow, ended.Reason, ended.Exception, connected: listedAt is not null);
                 MoveToNextUrl();
                 yield return new HubDisconnected(url, wasConnected: true, ended.CloseStatus, ended.Reason, delay, ended.Exception);
                 if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
@@ -367,10 +368,13 @@ public sealed partial class HubWatcher
         return Incoming.Message(hubEvent);
     }
 
-    private TimeSpan NextDelay(ref int failures, string reason, Exception? exception)
+    private TimeSpan NextDelay(ref int failures, ref int failedInARow, string reason, Exception? exception, bool connected = false)
     {
         failures++;
-        if (_options.MaxFailedAttempts is { } limit && failures >= limit)
+        // MaxFailedAttempts counts attempts that failed to connect (a drop after a list counts once, as the first of
+        // a series); the backoff alone keeps growing over drops soon after a list (StableAfter).
+        failedInARow = connected ? 1 : failedInARow + 1;
+        if (_options.MaxFailedAttempts is { } limit && failedInARow >= limit)
         {
             throw new HubConnectionException($"gave up on {SafeUrl.Of(CurrentUrl)} after {limit} attempts ({reason})", innerException: exception);
         }
