@@ -23,6 +23,7 @@ internal sealed class DashboardEndpoint
         {
             var content = Load(resource);
             string etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..16]}\"";
+            byte[] etagBytes = System.Text.Encoding.ASCII.GetBytes(etag); // If-None-Match is a list of them
             KeyValuePair<string, string>[] headers =
             [
                 new("Cache-Control", "no-cache"),
@@ -31,7 +32,7 @@ internal sealed class DashboardEndpoint
             ];
             router.Map("GET", path, exchange =>
             {
-                if (exchange.Request.HeaderString(KnownHeader.IfNoneMatch) == etag)
+                if (exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, etagBytes))
                 {
                     return exchange.RespondAsync(304, null, default, headers);
                 }

@@ -15,6 +15,10 @@ internal sealed class HttpRequest
     private readonly ByteRange[] _headers = new ByteRange[HeaderCount];
     private byte[] _head = [];
     private bool _expectsContinue;
+    // Later lines of a list header (Connection, Upgrade, Accept, If-None-Match): RFC 9110 5.3 makes them one list
+    // with the first. Rare, so made only when a request has one.
+    private (KnownHeader Header, ByteRange Value)[]? _repeats;
+    private int _repeatCount;
 
     public ByteRange MethodRange { get; private set; }
     public ByteRange PathRange { get; private set; }
@@ -54,10 +58,42 @@ internal sealed class HttpRequest
     public string? HeaderString(KnownHeader header) =>
         HasHeader(header) ? Encoding.Latin1.GetString(Header(header)) : null;
 
-    /// <summary>True when a comma-separated header holds <paramref name="token"/> (ASCII case-insensitive).</summary>
+    /// <summary>True when a comma-separated header, over all its lines, holds <paramref name="token"/> (ASCII case-insensitive).</summary>
     public bool HeaderHasToken(KnownHeader header, ReadOnlySpan<byte> token)
     {
-        var value = Header(header);
+        if (ListHasToken(Header(header), token))
+        {
+            return true;
+        }
+        for (int i = 0; i < _repeatCount; i++)
+        {
+            if (_repeats![i].Header == header && ListHasToken(Slice(_repeats[i].Value), token))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>True when any line of <paramref name="header"/> contains <paramref name="text"/>.</summary>
+    public bool HeaderContains(KnownHeader header, ReadOnlySpan<byte> text)
+    {
+        if (Header(header).IndexOf(text) >= 0)
+        {
+            return true;
+        }
+        for (int i = 0; i < _repeatCount; i++)
+        {
+            if (_repeats![i].Header == header && Slice(_repeats[i].Value).IndexOf(text) >= 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool ListHasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
+    {
         while (!value.IsEmpty)
         {
             int comma = value.IndexOf((byte)',');
@@ -99,6 +135,7 @@ internal sealed class HttpRequest
         }
         HeadLength = length;
         Array.Fill(_headers, new ByteRange(-1, 0));
+        _repeatCount = 0;
         ContentLength = -1;
         IsChunked = false;
         _expectsContinue = false;
@@ -114,13 +151,31 @@ internal sealed class HttpRequest
         IsHttp11 = isHttp11;
     }
 
+    /// <summary>Sets a header's value; false, and the first line kept, when the header came before.</summary>
     internal bool SetHeader(KnownHeader header, ByteRange value)
     {
         ref var slot = ref _headers[(int)header];
-        bool first = slot.Start < 0;
+        if (slot.Start >= 0)
+        {
+            return false;
+        }
         slot = value;
-        return first;
+        return true;
     }
+
+    /// <summary>Keeps a later line of a list header; false past <see cref="MaxRepeatedLines"/> in one request.</summary>
+    internal bool AddRepeat(KnownHeader header, ByteRange value)
+    {
+        _repeats ??= new (KnownHeader, ByteRange)[MaxRepeatedLines];
+        if (_repeatCount == _repeats.Length)
+        {
+            return false;
+        }
+        _repeats[_repeatCount++] = (header, value);
+        return true;
+    }
+
+    internal const int MaxRepeatedLines = 8;
 
     internal void SetContentLength(long length) => ContentLength = length;
 

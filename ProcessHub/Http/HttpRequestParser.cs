@@ -311,10 +311,12 @@ internal static class HttpRequestParser
         }
         if (!request.SetHeader(known, range) && known != KnownHeader.ContentLength)
         {
-            // One reading of every request (docs/protocol.md 1.2): a second line of a header the hub reads replaced
-            // the first, so "Connection: close" then "Connection: x" kept the connection open, and two
-            // Sec-WebSocket-Key lines (RFC 6455 4.1: once) were taken. Content-Length may repeat its one value.
-            return RequestRejection.RepeatedHeader;
+            // One reading of every request (docs/protocol.md 1.2). A list header may come as several lines, which
+            // are one list (RFC 9110 5.3): each line is kept. Any other header the hub reads may come once: a second
+            // line used to replace the first, and two Sec-WebSocket-Key lines (RFC 6455 4.1: once) were taken.
+            // Content-Length may repeat its one value (checked above).
+            bool isList = known is KnownHeader.Connection or KnownHeader.Upgrade or KnownHeader.Accept or KnownHeader.IfNoneMatch;
+            return isList && request.AddRepeat(known, range) ? RequestRejection.None : RequestRejection.RepeatedHeader;
         }
         return RequestRejection.None;
     }

@@ -23,7 +23,7 @@ internal static class RequestRejectionStatus
         RequestRejection.HeadTooLarge => "request head too large",
         RequestRejection.MissingHost => "HTTP/1.1 requires a Host header",
         RequestRejection.DuplicateHost => "more than one Host header",
-        RequestRejection.RepeatedHeader => "a header the server reads appears more than once (Connection, Upgrade, Sec-WebSocket-Key, Authorization...): send it once",
+        RequestRejection.RepeatedHeader => "a header the server reads appears more than once (Sec-WebSocket-Key, Authorization, Origin...): send it once",
         RequestRejection.InvalidHost => "invalid Host header",
         RequestRejection.BareLineEnding => "lines must end with CRLF",
         RequestRejection.InvalidContentLength => "invalid Content-Length",
