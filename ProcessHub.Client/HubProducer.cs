@@ -105,7 +105,8 @@ public sealed class HubProducer : IDisposable
     internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
     {
         // A path in HubUrl (a hub behind a proxy under a prefix) is kept: new Uri(base, "/api/...") would drop it.
-        var url = new Uri(_options.HubUrl, _options.HubUrl.AbsolutePath.TrimEnd('/') + path);
+        // Built as a path, never as a reference resolved against the base: "//x/api" would name another host.
+        var url = new UriBuilder(_options.HubUrl) { Path = _options.HubUrl.AbsolutePath.TrimEnd('/') + path, Query = "" }.Uri;
         bool afterUnavailable = false;
         for (int retries = 0; ; retries++)
         {

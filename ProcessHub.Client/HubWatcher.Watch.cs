@@ -132,7 +132,9 @@ public sealed partial class HubWatcher
                 }
                 finally
                 {
-                    Volatile.Write(ref _socket, null);
+                    // A full fence: CancelAsync registers and then reads _socket, this writes and then reads the
+                    // pending cancels; one of the two must see the other.
+                    Interlocked.Exchange(ref _socket, null);
                     FailPendingCancels();
                     await socket.DisposeAsync().ConfigureAwait(false);
                 }

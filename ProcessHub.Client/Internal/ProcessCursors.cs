@@ -32,9 +32,9 @@ internal sealed class ProcessCursors
         var targets = new List<ResumeTarget>();
         foreach (var (id, cursor) in _byId)
         {
-            if (cursor.Ended)
+            if (cursor.Ended || cursor.Unlisted)
             {
-                continue;
+                continue; // ended, or already found missing at the last list (and said so then)
             }
             if (!listed.TryGetValue(id, out long listedSeq))
             {

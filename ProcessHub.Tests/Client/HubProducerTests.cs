@@ -103,6 +103,11 @@ public sealed class HubProducerTests
 
         Assert.That(refused!.StatusCode, Is.EqualTo(404));
         Assert.That(handler.Paths, Is.EqualTo(new[] { "/processhub/api/processes", "/processhub/api/processes/0123456789abcdef/progress" }));
+
+        // A path that starts with "//" stays a path on the same host: resolved as a reference it named host "x".
+        using var slashes = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{host.App.LocalEndPoint}//x/"), Token = host.Token("alice"), HttpClient = http, MaxRetries = 0 });
+        var sameHost = Assert.ThrowsAsync<HubRequestException>(async () => await slashes.StartAsync("eval", total: 2));
+        Assert.That((sameHost!.StatusCode, handler.Paths.Last()), Is.EqualTo((404, "//x/api/processes")));
     }
 
     [Test]

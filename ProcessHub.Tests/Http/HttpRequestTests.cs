@@ -108,6 +108,20 @@ internal sealed class HttpRequestTests
     }
 
     [Test]
+    public async Task A_stray_empty_line_before_the_client_closes_gets_no_400()
+    {
+        // The CRLF a client may send after a body, then its end of the connection: the hub answered a 400 into it.
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync(Get(client, "/healthz") + "\r\n");
+        client.ShutdownSend();
+
+        var response = await client.ReadResponseAsync();
+        var rest = await client.ReadToEndAsync();
+
+        Assert.That((response.Status, System.Text.Encoding.ASCII.GetString(rest)), Is.EqualTo((200, "")), response.ToString());
+    }
+
+    [Test]
     public async Task A_list_header_on_two_lines_is_one_list()
     {
         // RFC 9110 5.3: "Connection: close" then "Connection: keep-alive" is the list "close, keep-alive". The second

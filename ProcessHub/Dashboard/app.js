@@ -35,6 +35,7 @@ const state = {
   lookups: 0,             // look-ups in flight (at most LOOKUPS_AT_ONCE)
   lookupQueue: [],        // look-ups waiting for one to finish
   closeReason: null,      // why the hub refused the last connection, when a person can act on it (1013)
+  devRetried: false,      // a 4401 in dev mode was answered with a fresh token once since the last list
   dirty: new Set(),
   frameRequested: false,
   requestSeq: 0,
@@ -101,9 +102,12 @@ function onClose(ws, event) {
   if (ws !== null && state.ws !== ws) return;
   state.ws = null;
   clearTimeout(state.stableTimer);
-  if (event.code === 4401 && state.dev) {
+  if (event.code === 4401 && state.dev && !state.devRetried) {
     // Dev mode hands out tokens (docs/protocol.md 2.5: get a fresh token, then reconnect): a dev tab left open past
-    // its token's day, or across a restart of the hub (dev tokens are for one run), signs itself in again.
+    // its token's day, or across a restart of the hub (dev tokens are for one run), signs itself in again. Once: a
+    // fresh token refused too (hubs with different dev secrets behind one address) asks the person instead.
+    state.devRetried = true;
+    state.closeReason = null;
     loseConnection();
     scheduleReconnect();
     return;
@@ -253,6 +257,7 @@ function onProcessList(message) {
   state.epoch = message.epoch;
   state.listUser = state.user?.sub ?? null;
   state.closeReason = null;
+  state.devRetried = false;
   // An admin's list is a bounded view (docs/protocol.md 3.4): say so, or the counts pass for the hub's.
   const note = $('list-note');
   note.hidden = message.truncated !== true;

@@ -76,6 +76,24 @@ internal static class HttpRequestParser
         return true;
     }
 
+    /// <summary>True for an empty buffer or one of CRLFs only: what a client may leave after its last request.</summary>
+    public static bool IsOnlyEmptyLines(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length % 2 != 0)
+        {
+            return false;
+        }
+        var reader = new SequenceReader<byte>(buffer);
+        while (reader.TryRead(out byte cr))
+        {
+            if (cr != (byte)'\r' || !reader.TryRead(out byte lf) || lf != (byte)'\n')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static RequestRejection Parse(ReadOnlySpan<byte> head, HttpRequest request)
     {
         // Lines end at LF, and every LF must follow a CR (RFC 9112 2.2: we do not take a bare LF as a line end, so a

@@ -214,7 +214,8 @@ internal sealed class HttpConnectionLoop
             if (result.IsCompleted)
             {
                 input.AdvanceTo(buffer.End);
-                return buffer.IsEmpty ? null : RequestRejection.InvalidRequestLine;
+                // Nothing, or only the empty lines a client may send after a body (RFC 9112 2.2): a clean close.
+                return HttpRequestParser.IsOnlyEmptyLines(buffer) ? null : RequestRejection.InvalidRequestLine;
             }
             input.AdvanceTo(buffer.Start, buffer.End);
         }
