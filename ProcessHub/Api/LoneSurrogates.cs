@@ -14,6 +14,10 @@ internal static class LoneSurrogates
     /// <summary>True when a string or property name of <paramref name="json"/> (a valid JSON text) escapes a lone surrogate.</summary>
     public static bool In(ReadOnlySpan<byte> json)
     {
+        if (json.IndexOf("\\u"u8) < 0)
+        {
+            return false; // no \u escape at all (nearly every body): no second pass over it
+        }
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         try
         {

@@ -31,17 +31,7 @@ internal static class HttpRequestParser
         // RFC 9112 2.2: empty lines before a request line are ignored (a client's stray CRLF after the body of the
         // request before it). Skipped with the head it comes before, so the head's offsets start at its request line;
         // a refused or incomplete head consumes nothing, as always.
-        var rest = buffer;
-        Span<byte> start = stackalloc byte[2];
-        while (rest.Length >= 2)
-        {
-            rest.Slice(0, 2).CopyTo(start);
-            if (start[0] != (byte)'\r' || start[1] != (byte)'\n')
-            {
-                break;
-            }
-            rest = rest.Slice(2);
-        }
+        var rest = SkipEmptyLines(buffer);
         var reader = new SequenceReader<byte>(rest);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> head, EndOfHead, advancePastDelimiter: true))
         {
@@ -77,21 +67,22 @@ internal static class HttpRequestParser
     }
 
     /// <summary>True for an empty buffer or one of CRLFs only: what a client may leave after its last request.</summary>
-    public static bool IsOnlyEmptyLines(ReadOnlySequence<byte> buffer)
+    public static bool IsOnlyEmptyLines(ReadOnlySequence<byte> buffer) => SkipEmptyLines(buffer).IsEmpty;
+
+    // What follows the CRLFs at the start of buffer.
+    private static ReadOnlySequence<byte> SkipEmptyLines(ReadOnlySequence<byte> buffer)
     {
-        if (buffer.Length % 2 != 0)
+        Span<byte> start = stackalloc byte[2];
+        while (buffer.Length >= 2)
         {
-            return false;
-        }
-        var reader = new SequenceReader<byte>(buffer);
-        while (reader.TryRead(out byte cr))
-        {
-            if (cr != (byte)'\r' || !reader.TryRead(out byte lf) || lf != (byte)'\n')
+            buffer.Slice(0, 2).CopyTo(start);
+            if (start[0] != (byte)'\r' || start[1] != (byte)'\n')
             {
-                return false;
+                break;
             }
+            buffer = buffer.Slice(2);
         }
-        return true;
+        return buffer;
     }
 
     private static RequestRejection Parse(ReadOnlySpan<byte> head, HttpRequest request)
