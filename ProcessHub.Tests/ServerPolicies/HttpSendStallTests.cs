@@ -15,10 +15,7 @@ internal sealed class HttpSendStallTests
     [Test]
     public async Task A_client_that_never_reads_its_answer_is_let_go_after_the_stall_limit()
     {
-        var big = new byte[16 * 1024 * 1024];
-        await using var server = TestServer.Start(
-            TestServer.DefaultOptions with { StallLimit = TimeSpan.FromSeconds(1) },
-            router => router.Map("GET", "/test/big", exchange => exchange.RespondAsync(200, "application/octet-stream", big)));
+        await using var server = StartWithBigAnswer(TimeSpan.FromSeconds(1));
         await using var client = await RawHttpClient.ConnectAsync(server.EndPoint, receiveBufferSize: 4096);
         await client.SendAsync($"GET /test/big HTTP/1.1\r\nHost: {client.HostHeader}\r\n\r\n");
         await Eventually.HoldsAsync(() => server.Server.OpenConnections == 1, "the server serving the connection");
@@ -31,10 +28,8 @@ internal sealed class HttpSendStallTests
     {
         // The limit is time without progress, not time for the whole answer: a first cut put one timer around the
         // whole send, which cut off a slow client still reading.
-        var big = new byte[16 * 1024 * 1024];
-        await using var server = TestServer.Start(
-            TestServer.DefaultOptions with { StallLimit = TimeSpan.FromSeconds(1) },
-            router => router.Map("GET", "/test/big", exchange => exchange.RespondAsync(200, "application/octet-stream", big)));
+        // A 2-s limit, and a read every 100 ms: a noisy machine may hold the reader up a while, not for 2 s per slice.
+        await using var server = StartWithBigAnswer(TimeSpan.FromSeconds(2));
         await using var client = await RawHttpClient.ConnectAsync(server.EndPoint, receiveBufferSize: 64 * 1024);
         await client.SendAsync($"GET /test/big HTTP/1.1\r\nHost: {client.HostHeader}\r\nConnection: close\r\n\r\n");
 
@@ -42,11 +37,22 @@ internal sealed class HttpSendStallTests
         Assert.That(head.Status, Is.EqualTo(200), head.ToString());
         long received = 0;
         var started = System.Diagnostics.Stopwatch.StartNew();
-        while (received < big.Length)
+        while (received < BigAnswerBytes)
         {
-            received += (await client.ReadExactlyAsync((int)Math.Min(256 * 1024, big.Length - received))).Length;
-            await Task.Delay(50); // a slow reader: 256 KiB every 50 ms or so, 3 s or more for the whole answer
+            received += (await client.ReadExactlyAsync((int)Math.Min(256 * 1024, BigAnswerBytes - received))).Length;
+            await Task.Delay(100); // a slow reader: 256 KiB every 100 ms or so, 6 s or more for the whole answer
         }
-        Assert.That(received, Is.EqualTo(big.Length), $"after {started.Elapsed.TotalSeconds:0.0} s");
+        Assert.That(received, Is.EqualTo(BigAnswerBytes), $"after {started.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private const int BigAnswerBytes = 16 * 1024 * 1024;
+
+    /// <summary>A server whose <c>GET /test/big</c> answers 16 MiB, far more than the socket buffers hold.</summary>
+    private static TestServer StartWithBigAnswer(TimeSpan stallLimit)
+    {
+        var big = new byte[BigAnswerBytes];
+        return TestServer.Start(
+            TestServer.DefaultOptions with { StallLimit = stallLimit },
+            router => router.Map("GET", "/test/big", exchange => exchange.RespondAsync(200, "application/octet-stream", big)));
     }
 }
