@@ -26,7 +26,7 @@ internal sealed class DevTokenTests
             new HubOptions(),
             new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance);
-        _devToken = _app.Tokens.Issue("dev", [], TimeSpan.FromHours(1));
+        _devToken = _app.Tokens.Issue("dev", [], TimeSpan.FromHours(24)); // as the banner's
         _app.EnableDevToken(_devToken);
         _app.Start();
     }
@@ -44,6 +44,29 @@ internal sealed class DevTokenTests
         Assert.That(reply.Json.Str("token"), Is.EqualTo(_devToken));
         Assert.That(reply.Json.GetProperty("roles").GetArrayLength(), Is.Zero);
         Assert.That(reply.Header("Cache-Control"), Is.EqualTo("no-store"));
+    }
+
+    [Test]
+    public async Task A_banner_token_with_less_than_an_hour_left_is_replaced_by_a_fresh_one_for_dev()
+    {
+        // A dev run up for a day: handing out the banner's token again would give every tab a token refused at once.
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        string ending = app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(59));
+        app.EnableDevToken(ending);
+        app.Start();
+
+        var reply = await RawHttpClient.GetAsync(app.LocalEndPoint, "/api/dev-token");
+        string token = reply.Json.Str("token");
+        var validated = app.Tokens.Validate(token);
+
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        Assert.That(token, Is.Not.EqualTo(ending));
+        Assert.That(validated.Identity?.Subject, Is.EqualTo("dev"), validated.FailureReason);
+        Assert.That(validated.Identity!.ExpiresAt, Is.GreaterThan(DateTimeOffset.UtcNow + TimeSpan.FromHours(23)), "a fresh token lives the dev mode's day");
     }
 
     [Test]

@@ -16,6 +16,7 @@ internal sealed class DashboardHost : IAsyncDisposable
     private readonly HubOptions _hubOptions;
     private readonly string? _dataDirectory;
     private int _port;
+    private string _secret = Secret;
 
     /// <param name="dataDirectory">Keep processes in the durable store there (a restart then keeps them); memory when null.</param>
     public DashboardHost(HubOptions? hubOptions = null, string? dataDirectory = null)
@@ -32,19 +33,28 @@ internal sealed class DashboardHost : IAsyncDisposable
         App = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = _port, PingInterval = TimeSpan.Zero, DrainTimeout = TimeSpan.FromSeconds(2) },
             _hubOptions,
-            new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
+            new JwtSettings { Secret = _secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
             store: _dataDirectory is null
                 ? null
                 : new ProcessHub.Storage.SqliteProcessStore(new ProcessHub.Storage.SqliteStoreOptions { DataDirectory = _dataDirectory }, _hubOptions.HistoryLimit, NullLogger.Instance));
-        App.EnableDevToken(Token("dev"));
+        App.EnableDevToken(DevToken ?? Token("dev"), DevTokenFreshFor);
         App.Start();
         _port = App.LocalEndPoint.Port;
     }
 
-    public async Task RestartAsync()
+    /// <summary>What <c>/api/dev-token</c> hands the plain dev user; the hub's own token when null.</summary>
+    public string? DevToken { get; init; }
+
+    /// <summary>How long <see cref="DevToken"/> must have left to be handed out; the hub's default when null.</summary>
+    public TimeSpan? DevTokenFreshFor { get; init; }
+
+    /// <param name="secret">Sign with another secret from now on, as a dev-mode hub does after each restart (its
+    /// secret is random per run), so tokens of the run before are refused with 4401.</param>
+    public async Task RestartAsync(string? secret = null)
     {
         await StopAsync();
+        _secret = secret ?? _secret;
         Start();
     }
 

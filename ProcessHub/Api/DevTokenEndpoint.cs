@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.IdentityModel.JsonWebTokens;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 
@@ -15,15 +16,27 @@ internal sealed partial class DevTokenEndpoint
     /// <summary>How long a minted token lives: the whole of a working day, and it dies with the run anyway.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// The banner's token is handed out while it has at least this long left; after that a fresh one is minted. A
+    /// dev run left up past the token's day would otherwise hand every tab the expired token again: the tab's
+    /// connection is closed with 4401 at expiry, it asks for a fresh token (docs/protocol.md 2.5) and got the same one.
+    /// </summary>
+    public static readonly TimeSpan DefaultFreshFor = TimeSpan.FromHours(1);
+
     private const string DevUser = "dev";
     private static readonly KeyValuePair<string, string>[] NoStore = [new("Cache-Control", "no-store")];
     private readonly TokenValidator _tokens;
     private readonly string _devToken;
+    private readonly DateTime _devTokenExpires;
+    private readonly TimeSpan _freshFor;
 
-    public DevTokenEndpoint(TokenValidator tokens, string devToken)
+    /// <param name="freshFor">See <see cref="DefaultFreshFor"/>; tests hand out a token of seconds with zero.</param>
+    public DevTokenEndpoint(TokenValidator tokens, string devToken, TimeSpan? freshFor = null)
     {
         _tokens = tokens;
         _devToken = devToken;
+        _devTokenExpires = new JsonWebToken(devToken).ValidTo;
+        _freshFor = freshFor ?? DefaultFreshFor;
     }
 
     public void MapTo(Router router) => router.Map("GET", "/api/dev-token", IssueAsync);
@@ -49,8 +62,10 @@ internal sealed partial class DevTokenEndpoint
             default:
                 return exchange.RespondErrorAsync(400, "bad_request", "role must be admin or producer");
         }
-        // The plain dev user gets the very token the banner printed, so both ways in are one identity.
-        string token = user == DevUser && roles.Length == 0 ? _devToken : _tokens.Issue(user, roles, Lifetime);
+        // The plain dev user gets the very token the banner printed, so that what a person pastes and what the page
+        // uses are the same string, until it is close to its end.
+        bool banner = user == DevUser && roles.Length == 0 && _devTokenExpires - DateTime.UtcNow > _freshFor;
+        string token = banner ? _devToken : _tokens.Issue(user, roles, Lifetime);
         return exchange.RespondJsonAsync(200, new { user, roles, token }, headers: NoStore);
     }
 

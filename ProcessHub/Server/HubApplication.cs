@@ -103,7 +103,7 @@ internal sealed class HubApplication : IAsyncDisposable
     /// Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>, and mints tokens for
     /// other users with <c>?user=NAME</c> (<see cref="DevTokenEndpoint"/>).
     /// </summary>
-    public void EnableDevToken(string devToken) => new DevTokenEndpoint(Tokens, devToken).MapTo(Router);
+    public void EnableDevToken(string devToken, TimeSpan? freshFor = null) => new DevTokenEndpoint(Tokens, devToken, freshFor).MapTo(Router);
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }
