@@ -63,6 +63,7 @@ internal sealed class SseQueryTokenTests : ApiFixture
     [TestCase("?token=")]
     [TestCase("?token")]
     [TestCase("?other=1&token=&x=2")]
+    [TestCase("?token=%20%20")]
     public async Task An_empty_query_token_does_not_hide_a_valid_header(string query)
     {
         var (_, token) = NewUser();

@@ -40,8 +40,8 @@ internal sealed class ApiAuthenticator
     /// </param>
     public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange, bool acceptQueryToken = false, bool readBody = true)
     {
-        // An empty ?token= counts as none, so it cannot hide a valid Authorization header.
-        string? token = acceptQueryToken && exchange.Request.QueryParameter("token") is { Length: > 0 } fromQuery ? fromQuery : null;
+        // An empty (or blank) ?token= counts as none, as at /ws, so it cannot hide a valid Authorization header.
+        string? token = acceptQueryToken && exchange.Request.QueryParameter("token") is { } fromQuery && !string.IsNullOrWhiteSpace(fromQuery) ? fromQuery : null;
         string? authorization = exchange.Request.HeaderString(KnownHeader.Authorization);
         if (token is null && authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {

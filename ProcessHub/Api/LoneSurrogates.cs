@@ -23,7 +23,7 @@ internal static class LoneSurrogates
         {
             while (reader.Read())
             {
-                // Unescaped text is UTF-8 the reader has checked; only \u escapes can spell a surrogate.
+                // Unescaped text is UTF-8 JsonBody has checked; only \u escapes can spell a surrogate.
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped && InEscaped(reader.ValueSpan))
                 {
                     return true;
