@@ -121,6 +121,70 @@ internal sealed class SseStreamTests : ApiFixture
     }
 
     [Test]
+    public async Task A_line_break_in_a_producers_JSON_starts_another_data_line_of_the_same_event()
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 3 });
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "1");
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+
+        await Server.PostAsync($"/api/processes/{id}/progress", token, "{\r\n  \"current\": 1,\n\n  \"total\": 3\r}");
+        string? block = await sse.ReadBlockAsync();
+
+        // CRLF, LF and CR each end a line (and a blank line would end the event): each piece has a data: field.
+        Assert.That(block, Does.StartWith("id: 2\nevent: process_progress\ndata: {\"type\":\"process_progress\""));
+        Assert.That(block, Does.Contain("\"progress\":{\ndata:   \"current\": 1,\ndata: \ndata:   \"total\": 3\ndata: },"));
+        string data = string.Join('\n', block!.Split('\n').Where(line => line.StartsWith("data: ", StringComparison.Ordinal)).Select(line => line["data: ".Length..]));
+        var json = System.Text.Json.JsonDocument.Parse(data).RootElement;
+        Assert.That(json.GetProperty("progress").Long("current"), Is.EqualTo(1));
+        Assert.That(json.Long("seq"), Is.EqualTo(2));
+        await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = 2, total = 3 });
+        Assert.That((await sse.ReadEventAsync()).Id, Is.EqualTo(3), "the next event is whole and next");
+    }
+
+    [Test]
+    public async Task A_Last_Event_ID_past_the_hubs_seq_gets_no_event_it_names_again()
+    {
+        // A hub catching up from the shared engine can be behind a client that saw more on another hub: the events up
+        // to its Last-Event-ID must not come again when this hub applies them.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "3");
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+
+        for (int i = 1; i <= 3; i++)
+        {
+            await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = i, total = 5 });
+        }
+        var next = await sse.ReadEventAsync();
+
+        Assert.That(next.Id, Is.EqualTo(4), "seq 2 and 3 were named by Last-Event-ID");
+        Assert.That(next.Json.GetProperty("progress").Long("current"), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task A_stream_ends_when_its_token_expires_and_the_same_token_is_then_refused()
+    {
+        var (subject, _) = NewUser();
+        string longLived = Server.Token(subject);
+        string id = await Server.CreateAsync(longLived, new { process_type = "export", total = 5 });
+        string shortLived = Server.App.Tokens.Issue(subject, [], TimeSpan.FromSeconds(3));
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events?token={shortLived}", token: null);
+        Assert.That(sse.Head.Status, Is.EqualTo(200), sse.Head.Head);
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await sse.ReadEventAsync()).Id, Is.EqualTo(1));
+
+        // Nothing else happens to the process: the stream can only end because the token did (clock skew 0 here).
+        string? end = await sse.ReadBlockAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var again = await Server.GetAsync($"/api/processes/{id}/events?token={shortLived}", token: null);
+
+        Assert.That(end, Is.Null, "the stream ended");
+        Assert.That((await Server.GetProcessAsync(id, longLived)).Str("status"), Is.EqualTo("running"));
+        Assert.That(again.Status, Is.EqualTo(401), again.ToString());
+        Assert.That(again.ErrorMessage, Is.EqualTo("token expired"));
+    }
+
+    [Test]
     public async Task The_stream_of_an_ended_process_replays_its_events_and_ends()
     {
         var (_, token) = NewUser();

@@ -105,4 +105,45 @@ public sealed class EventSourceTests
         Assert.That(await page.EvaluateAsync<int>("() => window.seen.length"), Is.Zero);
         await context.CloseAsync();
     }
+
+    [Test]
+    public async Task EventSource_reads_a_producers_indented_JSON_as_one_event_whose_data_parses()
+    {
+        // Python's json.dumps(indent=2), a file sent with curl -d @file: line breaks (and a blank line) in what the hub
+        // keeps verbatim. Each used to end the data field (and the blank line the event) of an SSE event.
+        string token = _host.Token("dev");
+        var created = await RawHttpClient.PostAsync(_host.EndPoint, "/api/processes", token,
+            "{\n  \"process_type\": \"export\",\n  \"total\": 2,\n  \"params\": {\r\n    \"file\": \"a.csv\"\r\n\r\n  }\n}");
+        Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_host.BaseUrl + "healthz");
+        await page.EvaluateAsync("""
+            ([id, token]) => {
+              window.data = []; window.broken = 0;
+              const source = new EventSource(`/api/processes/${id}/events?token=${encodeURIComponent(token)}`);
+              source.onmessage = () => window.broken++; // an event cut short by a blank line has no event: line
+              for (const type of ['process_started', 'process_progress', 'process_completed']) {
+                source.addEventListener(type, (event) => {
+                  try { window.data.push(JSON.parse(event.data)); } catch { window.broken++; }
+                  if (type === 'process_completed') source.close();
+                });
+              }
+            }
+            """, new[] { id, token });
+
+        var report = await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{id}/progress", token, "{\r\n\"current\": 1,\n\n\"total\": 2\r}");
+        Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{id}/complete", token, "{\"result\":\n{\"rows\": 2}}");
+        await page.WaitForFunctionAsync("() => window.data.some(d => d.type === 'process_completed')");
+
+        var data = JsonDocument.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.data)")).RootElement.EnumerateArray().ToList();
+        Assert.That(await page.EvaluateAsync<int>("() => window.broken"), Is.Zero, "no event was cut short or failed to parse");
+        Assert.That(data.Select(d => d.GetProperty("type").GetString()), Is.EqualTo(new[] { "process_started", "process_progress", "process_completed" }));
+        Assert.That(data[0].GetProperty("params").GetProperty("file").GetString(), Is.EqualTo("a.csv"));
+        Assert.That(data[1].GetProperty("progress").GetProperty("current").GetInt32(), Is.EqualTo(1));
+        Assert.That(data[2].GetProperty("result").GetProperty("rows").GetInt32(), Is.EqualTo(2));
+        await context.CloseAsync();
+    }
 }

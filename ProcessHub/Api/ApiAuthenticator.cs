@@ -32,6 +32,13 @@ internal sealed class ApiAuthenticator
         _time = time;
     }
 
+    /// <summary>
+    /// When what <paramref name="caller"/>'s token opened must end: its expiry with the clock skew, as for a WebSocket
+    /// (docs/protocol.md 2.6); <see cref="DateTimeOffset.MaxValue"/> for a token that never expires in practice.
+    /// </summary>
+    public DateTimeOffset EndOf(UserIdentity caller) =>
+        caller.ExpiresAt <= DateTimeOffset.MaxValue - _tokens.Settings.ClockSkew ? caller.ExpiresAt + _tokens.Settings.ClockSkew : DateTimeOffset.MaxValue;
+
     /// <param name="exchange">The request; answered here when authentication fails.</param>
     /// <param name="acceptQueryToken">
     /// Also take the token from <c>?token=</c>, checked before the header exactly as <c>/ws</c> does. Only for the SSE

@@ -102,7 +102,7 @@ internal sealed class BenchmarkApi
             }
             try
             {
-                await SseStream.RunAsync(exchange, _registry, process.ProcessId, afterSeq: 0, _keepAlive, _stopping, _time, StartRunner).ConfigureAwait(false);
+                await SseStream.RunAsync(exchange, _registry, process.ProcessId, afterSeq: 0, _auth.EndOf(caller), _keepAlive, _stopping, _time, StartRunner).ConfigureAwait(false);
             }
             finally
             {

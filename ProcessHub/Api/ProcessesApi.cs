@@ -280,7 +280,7 @@ internal sealed class ProcessesApi
         }
         try
         {
-            await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
+            await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _auth.EndOf(found.Caller), _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
         }
         finally
         {

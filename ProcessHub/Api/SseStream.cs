@@ -20,16 +20,39 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
 {
     /// <summary>Events a stream may have waiting; past it the client is too slow and the stream ends (it can resume).</summary>
     private const int MaxPending = 10_000;
+
+    /// <summary>
+    /// Bytes of events written in one send. The waiting events are drained in turns of about this much, so a stream
+    /// far behind (up to <see cref="MaxPending"/> events of up to ~9 KB) never builds one buffer of all of them.
+    /// </summary>
+    private const int BatchBytes = 64 * 1024;
+    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
     private static readonly KeyValuePair<string, string>[] Headers = [new("Cache-Control", "no-cache"), new("X-Accel-Buffering", "no")];
 
     private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
         Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
+    private readonly long _afterSeq;
+    private long _liveAfter;
     private int _pending;
 
-    private SseStream(TimeProvider time) => _time = time;
+    private SseStream(TimeProvider time, long afterSeq)
+    {
+        _time = time;
+        _afterSeq = afterSeq;
+    }
 
+    // A live event: one the client has (its Last-Event-ID is past this hub's seq, as on a hub still catching up from
+    // the shared engine) is not sent again; EventSource would hand it to the page twice.
     public void OnEvent(SharedFrame frame, long seq, HubEventKind kind)
+    {
+        if (seq > Volatile.Read(ref _liveAfter))
+        {
+            Enqueue(frame, seq, kind);
+        }
+    }
+
+    private void Enqueue(SharedFrame frame, long seq, HubEventKind kind)
     {
         if (Interlocked.Increment(ref _pending) > MaxPending)
         {
@@ -46,14 +69,19 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     // Ends after what is queued: the stream closes, and EventSource reconnects with Last-Event-ID after `retry`.
     public void OnReplaced() => _events.Writer.TryComplete();
 
-    long IReplayTarget.FollowLive(ProcessSnapshot process) => process.Seq; // the watcher takes every later event
+    long IReplayTarget.FollowLive(ProcessSnapshot process)
+    {
+        // Called under the process's lock before the stream is added as its watcher: every live event comes after.
+        Volatile.Write(ref _liveAfter, Math.Max(process.Seq, _afterSeq));
+        return process.Seq; // the replay runs up to here; the watcher takes every later event
+    }
 
     void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
     {
         // SSE has no reply: a resumed stream just continues after Last-Event-ID.
     }
 
-    void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => OnEvent(frame, seq, kind);
+    void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => Enqueue(frame, seq, kind);
 
     /// <summary>
     /// Counts a new stream of <paramref name="subject"/> against the connection limits (docs/protocol.md section 5.9),
@@ -76,13 +104,14 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     }
 
     /// <summary>
-    /// Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, or shutdown.
-    /// <paramref name="watching"/> runs once the stream follows the process, so a producer started there cannot
-    /// outrun it.
+    /// Streams the events after <paramref name="afterSeq"/> until the terminal one, the client leaves, shutdown, or
+    /// <paramref name="endsAt"/> (the token's expiry with the clock skew: a stream does not outlive its token, as a
+    /// WebSocket does not, 2.6; the client's reconnect then needs a fresh token). <paramref name="watching"/> runs
+    /// once the stream follows the process, so a producer started there cannot outrun it.
     /// </summary>
-    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, string processId, long afterSeq, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time, Action? watching = null)
+    public static async Task RunAsync(HttpExchange exchange, ProcessRegistry registry, string processId, long afterSeq, DateTimeOffset endsAt, TimeSpan keepAlive, CancellationToken stopping, TimeProvider time, Action? watching = null)
     {
-        var stream = new SseStream(time);
+        var stream = new SseStream(time, afterSeq);
         await exchange.StartStreamAsync(200, "text/event-stream; charset=utf-8", Headers).ConfigureAwait(false);
         if (exchange.Request.IsHead)
         {
@@ -92,6 +121,9 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         await exchange.WriteAsync("retry: 3000\n\n"u8.ToArray()).ConfigureAwait(false);
 
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var tokenExpiry = endsAt == DateTimeOffset.MaxValue
+            ? null
+            : time.CreateTimer(static state => CancelQuietly((CancellationTokenSource)state!), done, Clamp(endsAt - time.GetUtcNow()), Timeout.InfiniteTimeSpan);
         // The one replay path: the events after Last-Event-ID, then live ones, with nothing between.
         if (registry.Replay(processId, afterSeq, epoch: null, stream, watcher: stream) != ReplayOutcome.Following)
         {
@@ -116,10 +148,15 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     {
         var reader = _events.Reader;
         var text = new ArrayBufferWriter<byte>(1024);
+        // One wait for events and one keep-alive timer at a time, both kept across turns: a timer started every turn
+        // and left to run out (15 s) piled up one per event under steady traffic.
+        Task<bool>? ready = null;
+        Task? idle = null;
+        long lastWrite = _time.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested)
         {
-            var ready = reader.WaitToReadAsync(cancellationToken).AsTask();
-            var idle = Task.Delay(keepAlive, _time, cancellationToken);
+            ready ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+            idle ??= Task.Delay(Clamp(keepAlive - _time.GetElapsedTime(lastWrite)), _time, cancellationToken);
             var first = await Task.WhenAny(ready, idle, clientClosed).ConfigureAwait(false);
             if (first == clientClosed || cancellationToken.IsCancellationRequested)
             {
@@ -127,38 +164,74 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
             }
             if (first == idle)
             {
-                await exchange.WriteAsync(": keep-alive\n\n"u8.ToArray()).ConfigureAwait(false);
-                continue;
+                idle = null;
+                if (_time.GetElapsedTime(lastWrite) >= keepAlive)
+                {
+                    await exchange.WriteAsync(KeepAlive).ConfigureAwait(false);
+                    lastWrite = _time.GetTimestamp();
+                }
+                continue; // otherwise events went out meanwhile: wait out the rest of the interval
             }
-            if (!await ready.ConfigureAwait(false))
+            var completed = ready;
+            ready = null;
+            if (!await completed.ConfigureAwait(false))
             {
                 return; // completed: the process had ended and its replay is out, or the client fell too far behind
             }
 
             text.ResetWrittenCount();
             bool terminal = false;
-            while (reader.TryRead(out var item))
+            while (text.WrittenCount < BatchBytes && reader.TryRead(out var item))
             {
                 Interlocked.Decrement(ref _pending);
                 AppendEvent(text, item.Frame.Payload, item.Seq, item.Kind);
                 item.Frame.Release();
                 terminal |= HubEventNames.IsTerminal(item.Kind);
             }
-            await exchange.WriteAsync(text.WrittenMemory.ToArray()).ConfigureAwait(false);
+            // The send is done with the buffer when it completes, so the buffer is reused, not copied.
+            await exchange.WriteAsync(text.WrittenMemory).ConfigureAwait(false);
+            lastWrite = _time.GetTimestamp();
             if (terminal)
             {
                 return;
             }
+            if (text.Capacity > 4 * BatchBytes)
+            {
+                text = new ArrayBufferWriter<byte>(1024); // one very large event grew it: give that back
+            }
+        }
+    }
+
+    private static TimeSpan Clamp(TimeSpan delay) => delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
+
+    // The expiry timer can fire as the stream ends and disposes its source: nothing is left to stop then.
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 
     private static void AppendEvent(ArrayBufferWriter<byte> text, ReadOnlySpan<byte> json, long seq, HubEventKind kind)
     {
-        // Our JSON is written unindented, so it is one line: one data: field.
         Append(text, "id: ");
         Append(text, seq.ToString(CultureInfo.InvariantCulture));
         Append(text, "\nevent: ");
         Append(text, HubEventNames.Of(kind));
+        // The hub's own JSON is one line, but a producer's progress, params or result are kept as sent, whitespace
+        // included: a line break there would end the data field, and a blank line the event. Each line of the JSON
+        // gets a data: field of its own; EventSource joins them with LF, and the JSON means the same (1.5).
+        while (json.IndexOfAny((byte)'\r', (byte)'\n') is int at and >= 0)
+        {
+            Append(text, "\ndata: ");
+            text.Write(json[..at]);
+            int skip = json[at] == '\r' && at + 1 < json.Length && json[at + 1] == '\n' ? 2 : 1;
+            json = json[(at + skip)..];
+        }
         Append(text, "\ndata: ");
         text.Write(json);
         Append(text, "\n\n");
