@@ -90,6 +90,24 @@ internal sealed class BenchmarkApiTests : ApiFixture
         }
     }
 
+    [TestCase("Text/Event-Stream", true)]
+    [TestCase("application/json, text/event-stream;q=0.5", true)]
+    [TestCase("text/event-stream ; charset=utf-8", true)]
+    [TestCase("text/event-stream;q=0", false)]
+    [TestCase("text/event-stream; q=0.000", false)]
+    [TestCase("*/*", false)]
+    [TestCase("text/*", false)]
+    [TestCase("text/event-streams", false)]
+    public async Task Accept_picks_the_stream_by_media_type_in_any_case_and_not_when_weighed_zero(string accept, bool streams)
+    {
+        var (_, token) = NewUser();
+
+        using var sse = await SseClient.PostAsync(Server.EndPoint, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":1,"step_ms":60000}""", accept);
+
+        Assert.That(sse.Head.Status, Is.EqualTo(streams ? 200 : 202), sse.Head.Head);
+        Assert.That(sse.Head.Header("Content-Type"), streams ? Does.StartWith("text/event-stream") : Does.StartWith("application/json"));
+    }
+
     [Test]
     public async Task Without_Accept_text_event_stream_it_is_202_with_the_id_and_runs_in_the_background()
     {

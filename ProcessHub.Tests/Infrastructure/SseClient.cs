@@ -37,9 +37,9 @@ internal sealed partial class SseClient : IDisposable
         return OpenAsync(server, Encoding.UTF8.GetBytes(RawHttpClient.BuildRequest("GET", path, token, null, [.. headers])));
     }
 
-    public static Task<SseClient> PostAsync(IPEndPoint server, string path, string token, string body)
+    public static Task<SseClient> PostAsync(IPEndPoint server, string path, string token, string body, string accept = "text/event-stream")
     {
-        var head = RawHttpClient.BuildRequest("POST", path, token, Encoding.UTF8.GetByteCount(body), ("Accept", "text/event-stream"));
+        var head = RawHttpClient.BuildRequest("POST", path, token, Encoding.UTF8.GetByteCount(body), ("Accept", accept));
         return OpenAsync(server, Encoding.UTF8.GetBytes(head + body));
     }
 

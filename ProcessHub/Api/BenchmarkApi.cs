@@ -52,7 +52,7 @@ internal sealed class BenchmarkApi
         }
 
         // A stream is admitted before the run starts: a refused stream (503/429) starts nothing.
-        bool streaming = exchange.Request.HeaderContains(KnownHeader.Accept, "text/event-stream"u8);
+        bool streaming = exchange.Request.Accepts("text/event-stream"u8);
         if (streaming && !await SseStream.TryAdmitAsync(exchange, _limits, caller.Subject).ConfigureAwait(false))
         {
             return;

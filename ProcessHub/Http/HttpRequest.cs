@@ -75,19 +75,56 @@ internal sealed class HttpRequest
         return false;
     }
 
-    /// <summary>True when any line of <paramref name="header"/> contains <paramref name="text"/>.</summary>
-    public bool HeaderContains(KnownHeader header, ReadOnlySpan<byte> text)
+    /// <summary>
+    /// True when <c>Accept</c> names <paramref name="mediaType"/> itself (compared case-insensitively, RFC 9110 8.3.1)
+    /// with a weight above zero. Wildcards do not count: <c>*/*</c> (what fetch and curl send) takes the default answer.
+    /// </summary>
+    public bool Accepts(ReadOnlySpan<byte> mediaType)
     {
-        if (Header(header).IndexOf(text) >= 0)
+        if (AcceptListNames(Header(KnownHeader.Accept), mediaType))
         {
             return true;
         }
         for (int i = 0; i < _repeatCount; i++)
         {
-            if (_repeats![i].Header == header && Slice(_repeats[i].Value).IndexOf(text) >= 0)
+            if (_repeats![i].Header == KnownHeader.Accept && AcceptListNames(Slice(_repeats[i].Value), mediaType))
             {
                 return true;
             }
+        }
+        return false;
+    }
+
+    private static bool AcceptListNames(ReadOnlySpan<byte> value, ReadOnlySpan<byte> mediaType)
+    {
+        while (!value.IsEmpty)
+        {
+            int comma = value.IndexOf((byte)',');
+            var item = comma < 0 ? value : value[..comma];
+            int semicolon = item.IndexOf((byte)';');
+            var type = (semicolon < 0 ? item : item[..semicolon]).Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(type, mediaType) && (semicolon < 0 || !WeighsZero(item[(semicolon + 1)..])))
+            {
+                return true;
+            }
+            value = comma < 0 ? default : value[(comma + 1)..];
+        }
+        return false;
+    }
+
+    // ";q=0", ";q=0.0" ... among a media range's parameters: "not acceptable" (RFC 9110 12.4.2).
+    private static bool WeighsZero(ReadOnlySpan<byte> parameters)
+    {
+        while (!parameters.IsEmpty)
+        {
+            int semicolon = parameters.IndexOf((byte)';');
+            var parameter = (semicolon < 0 ? parameters : parameters[..semicolon]).Trim(" \t"u8);
+            if (parameter.Length >= 2 && (parameter[0] | 0x20) == 'q' && parameter[1] == '=')
+            {
+                var weight = parameter[2..];
+                return weight.Length > 0 && weight[0] == '0' && (weight.Length == 1 || (weight[1] == '.' && weight[2..].TrimStart("0"u8).IsEmpty));
+            }
+            parameters = semicolon < 0 ? default : parameters[(semicolon + 1)..];
         }
         return false;
     }
