@@ -37,7 +37,7 @@ internal sealed class BenchmarkRunner
                     foreach (var context in plan.Contexts)
                     {
                         step++;
-                        await SimulateModelCallAsync(plan.StepMs, cancel).ConfigureAwait(false);
+                        await SimulateModelCallAsync(plan.StepMs, step, cancel).ConfigureAwait(false);
                         if (plan.FailAt == step)
                         {
                             string failure = $"simulated failure at step {step} of {total} ({model}, run {run}, context {context})";
@@ -107,14 +107,21 @@ internal sealed class BenchmarkRunner
         }
     }
 
-    private static Task SimulateModelCallAsync(int stepMs, CancellationToken cancel)
+    // With step_ms 0 over the memory store every await completes at once: a run of 100,000 steps (the plan's limit)
+    // would hold one thread-pool thread from its first step to its last, and a few hundred such runs the whole pool.
+    // Every 64 steps it gives its thread back.
+    private const int StepsBetweenYields = 64;
+
+    private static Task SimulateModelCallAsync(int stepMs, int step, CancellationToken cancel)
     {
         if (stepMs == 0)
         {
             cancel.ThrowIfCancellationRequested();
-            return Task.CompletedTask;
+            return step % StepsBetweenYields == 0 ? YieldAsync() : Task.CompletedTask;
         }
         double jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
         return Task.Delay(TimeSpan.FromMilliseconds(stepMs * jitter), cancel);
     }
+
+    private static async Task YieldAsync() => await Task.Yield();
 }
