@@ -46,7 +46,7 @@ public sealed class ProcessProducer
         ArgumentException.ThrowIfNullOrWhiteSpace(processType);
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentOutOfRangeException.ThrowIfNegative(total);
-        if (processType.Length > FieldLimits.MaxProcessTypeLength)
+        if (FieldLimits.HasMoreCharactersThan(processType, FieldLimits.MaxProcessTypeLength))
         {
             throw new ArgumentException($"processType must be at most {FieldLimits.MaxProcessTypeLength} characters", nameof(processType));
         }

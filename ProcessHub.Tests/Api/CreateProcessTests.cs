@@ -73,6 +73,25 @@ internal sealed class CreateProcessTests : ApiFixture
     }
 
     [Test]
+    public async Task Names_are_limited_in_characters_so_an_emoji_counts_once()
+    {
+        var (_, token) = NewUser();
+        string rocket = "\U0001F680"; // two UTF-16 code units, one character
+        string sixtyFour = string.Concat(Enumerable.Repeat(rocket, 64));
+
+        var longest = await Server.PostJsonAsync("/api/processes", token, new { process_type = sixtyFour });
+        var tooLong = await Server.PostJsonAsync("/api/processes", token, new { process_type = sixtyFour + rocket });
+        var failed = await Server.PostJsonAsync($"/api/processes/{longest.Json.Str("process_id")}/fail", token, new { error = new { message = "m", code = sixtyFour } });
+        var benchmark = await Server.PostJsonAsync("/api/benchmark", token, new { models = new[] { string.Concat(Enumerable.Repeat(rocket, 100)) }, contexts = new[] { "1K" }, runs = 1, step_ms = 60_000 });
+
+        Assert.That(longest.Status, Is.EqualTo(201), longest.ToString());
+        Assert.That(tooLong.Status, Is.EqualTo(400), tooLong.ToString());
+        Assert.That(tooLong.ErrorMessage, Is.EqualTo("process_type is required (a string of at most 64 characters)"));
+        Assert.That(failed.Status, Is.EqualTo(200), "an error.code of 64 emoji: " + failed);
+        Assert.That(benchmark.Status, Is.EqualTo(202), "a model name of 100 emoji: " + benchmark);
+    }
+
+    [Test]
     public async Task Missing_token_is_401_with_a_Bearer_challenge()
     {
         var reply = await Server.PostAsync("/api/processes", token: null, """{"process_type":"x"}""");

@@ -63,7 +63,7 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
-        if (processType is null || processType.Length > FieldLimits.MaxProcessTypeLength)
+        if (processType is null || FieldLimits.HasMoreCharactersThan(processType, FieldLimits.MaxProcessTypeLength))
         {
             await BadRequestAsync(exchange, $"process_type is required (a string of at most {FieldLimits.MaxProcessTypeLength} characters)").ConfigureAwait(false);
             return;

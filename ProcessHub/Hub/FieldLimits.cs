@@ -22,4 +22,28 @@ internal static class FieldLimits
     /// longer one is refused (and not echoed) rather than repeated.
     /// </summary>
     public const int MaxEchoedIdLength = 256;
+
+    /// <summary>The longest benchmark model or context name, in characters.</summary>
+    public const int MaxBenchmarkNameLength = 100;
+
+    /// <summary>
+    /// True when <paramref name="text"/> has more than <paramref name="limit"/> characters, counted as a person does
+    /// (Unicode scalar values), not as UTF-16 code units: an emoji is one character, not two.
+    /// </summary>
+    public static bool HasMoreCharactersThan(string text, int limit)
+    {
+        if (text.Length <= limit)
+        {
+            return false; // never more characters than code units
+        }
+        int characters = 0;
+        foreach (var _ in text.EnumerateRunes())
+        {
+            if (++characters > limit)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

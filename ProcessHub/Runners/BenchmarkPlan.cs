@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ProcessHub.Hub;
 
 namespace ProcessHub.Runners;
 
@@ -55,9 +56,9 @@ internal sealed record BenchmarkPlan(IReadOnlyList<string> Models, int Runs, IRe
         }
         foreach (var item in array.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()) || item.GetString()!.Length > 100)
+            if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()) || FieldLimits.HasMoreCharactersThan(item.GetString()!, FieldLimits.MaxBenchmarkNameLength))
             {
-                problem = $"every entry of {name} must be a non-empty string of at most 100 characters";
+                problem = $"every entry of {name} must be a non-empty string of at most {FieldLimits.MaxBenchmarkNameLength} characters";
                 return false;
             }
             values.Add(item.GetString()!);

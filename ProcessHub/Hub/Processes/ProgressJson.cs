@@ -75,7 +75,7 @@ internal static class ProgressJson
         {
             throw new ArgumentException($"error.message is larger than {maxMessageBytes} bytes", nameof(message));
         }
-        if (code is not null && code.Length > FieldLimits.MaxErrorCodeLength)
+        if (code is not null && FieldLimits.HasMoreCharactersThan(code, FieldLimits.MaxErrorCodeLength))
         {
             throw new ArgumentException($"error.code must be at most {FieldLimits.MaxErrorCodeLength} characters", nameof(code));
         }
