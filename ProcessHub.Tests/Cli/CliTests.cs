@@ -315,6 +315,16 @@ internal sealed partial class CliTests
         Assert.That(hub.Stderr, Does.Not.Contain("only"), "nothing of the configuration's password");
     }
 
+    [TestCase("--store", "memory")]
+    [TestCase("--redis", "127.0.0.1:1")]
+    public async Task New_epoch_without_the_sqlite_store_is_refused_rather_than_ignored(string option, string value)
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", "--new-epoch", option, value]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: --new-epoch is for the sqlite store"));
+    }
+
     [Test]
     public async Task SIGTERM_while_the_hub_waits_for_Redis_at_start_stops_it_at_once_with_exit_0()
     {

@@ -163,6 +163,53 @@ public sealed class DurableRestartTests
     }
 
     [Test]
+    public async Task A_new_epoch_after_a_restore_keeps_the_processes_and_their_workers_go_on()
+    {
+        // A backup taken at seq 2 and restored after clients saw seq 3: under the old epoch a client holding 3 would
+        // take the restored hub's next seq 3 (other content) as one it has. A new epoch makes it take the list afresh.
+        using var data = new DataDirectory();
+        string epoch, id, backup = Path.Combine(Path.GetTempPath(), $"processhub-backup-{Guid.NewGuid():N}");
+        await using (var hub = DurableHub.Start(data))
+        {
+            string token = hub.Token("alice");
+            id = (await RawHttpClient.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":4}""")).Json.Str("process_id");
+            await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":4}""");
+            epoch = hub.Epoch;
+        }
+        try
+        {
+            Directory.CreateDirectory(backup);
+            File.Copy(data.Database, Path.Combine(backup, Path.GetFileName(data.Database)));
+            await using (var hub = DurableHub.Start(data))
+            {
+                await RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", hub.Token("alice"), """{"current":2,"total":4}""");
+            }
+            File.Copy(Path.Combine(backup, Path.GetFileName(data.Database)), data.Database, overwrite: true);
+
+            await using (var restored = DurableHub.Start(data, configure: options => options with { NewEpoch = true }))
+            {
+                string token = restored.Token("alice");
+                var process = (await RawHttpClient.GetAsync(restored.EndPoint, $"/api/processes/{id}", token)).Json;
+                var report = await RawHttpClient.PostAsync(restored.EndPoint, $"/api/processes/{id}/progress", token, """{"current":3,"total":4}""");
+
+                Assert.That(restored.Epoch, Is.Not.EqualTo(epoch), "a new epoch");
+                Assert.That(process.Str("status"), Is.EqualTo("running"));
+                Assert.That(process.Long("seq"), Is.EqualTo(2), "the backup's state");
+                Assert.That(report.Status, Is.EqualTo(200), "the worker goes on: " + report);
+                epoch = restored.Epoch;
+            }
+            await using (var again = DurableHub.Start(data))
+            {
+                Assert.That(again.Epoch, Is.EqualTo(epoch), "the new epoch is kept by the starts after it");
+            }
+        }
+        finally
+        {
+            Directory.Delete(backup, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task History_beyond_the_limit_and_processes_past_retention_leave_the_file()
     {
         using var data = new DataDirectory();

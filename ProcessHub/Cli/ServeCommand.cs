@@ -48,6 +48,7 @@ internal sealed class ServeCommand
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
     private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
     private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
+    private readonly Option<bool> _newEpoch = EnvironmentOption.Flag("--new-epoch", "Start a new epoch over the sqlite store's processes: once, after restoring --data-dir from a backup, so that clients take the list afresh");
     private readonly Option<string> _synchronous = EnvironmentOption.Create("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", raw => (raw is "normal" or "full", raw));
     private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
     private readonly Option<string> _redisPrefix = EnvironmentOption.Text("--redis-prefix", "Prefix of the keys and channels in Redis (one per deployment)", "processhub:");
@@ -64,7 +65,7 @@ internal sealed class ServeCommand
             _drainTimeout, _maxConnections, _maxConnectionsPerUser, _maxProcessesPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
-            _synchronous, _staleAfter, _redis, _redisPrefix, _redisLease, _redisStartWait, _logLevel,
+            _synchronous, _newEpoch, _staleAfter, _redis, _redisPrefix, _redisLease, _redisStartWait, _logLevel,
         })
         {
             root.Options.Add(option);
@@ -144,6 +145,7 @@ internal sealed class ServeCommand
                 {
                     DataDirectory = result.GetValue(_dataDir)!,
                     Synchronous = result.GetValue(_synchronous) == "full" ? SqliteSynchronous.Full : SqliteSynchronous.Normal,
+                    NewEpoch = result.GetValue(_newEpoch),
                 },
                 hubOptions.HistoryLimit,
                 loggerFactory.CreateLogger("ProcessHub.Store"));
@@ -217,6 +219,11 @@ internal sealed class ServeCommand
         if (string.IsNullOrWhiteSpace(result.GetValue(_dataDir)))
         {
             return Refuse("--data-dir: give a directory (it was empty)");
+        }
+        if (result.GetValue(_newEpoch) && (result.GetValue(_store) == "memory" || result.GetValue(_redis) is not null))
+        {
+            // Said rather than ignored: someone restoring a backup must know the flag did nothing for them.
+            return Refuse("--new-epoch is for the sqlite store: the memory store starts a new epoch at every start, and with --redis the epoch is Redis's (docs/scale-out.md)");
         }
         if (devMode)
         {

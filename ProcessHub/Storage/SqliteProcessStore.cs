@@ -95,7 +95,11 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         {
             _connection = OpenConnection();
             SqliteSchema.Apply(_connection, _path);
-            string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+            string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), replace: _options.NewEpoch);
+            if (_options.NewEpoch)
+            {
+                _logger.LogWarning("new epoch {Epoch} over the kept processes (--new-epoch): every client takes the process list afresh", epoch);
+            }
             var processes = Load(_connection);
             PrepareStatements(_connection);
             _checkpointer = new WalCheckpointer(OpenConnection(), _options.CheckpointInterval, _options.LogRestartFrames, RequestLogRestart, Statistics, _logger);

@@ -60,19 +60,22 @@ internal static class SqliteSchema
         transaction.Commit();
     }
 
-    /// <summary>The store's epoch, created with the store: a new store is a new epoch, a reopened one keeps its own.</summary>
-    public static string Epoch(SqliteConnection connection, Func<string> newEpoch)
+    /// <summary>
+    /// The store's epoch, created with the store: a new store is a new epoch, a reopened one keeps its own unless
+    /// <paramref name="replace"/> asks for a new one (a store restored from a backup).
+    /// </summary>
+    public static string Epoch(SqliteConnection connection, Func<string> newEpoch, bool replace = false)
     {
         using var transaction = connection.BeginTransaction();
         string? epoch = Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'epoch'");
-        if (epoch is null)
+        if (epoch is null || replace)
         {
             epoch = newEpoch();
-            using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO meta (key, value) VALUES ('epoch', $epoch)";
-            insert.Parameters.AddWithValue("$epoch", epoch);
-            insert.ExecuteNonQuery();
+            using var upsert = connection.CreateCommand();
+            upsert.Transaction = transaction;
+            upsert.CommandText = "INSERT INTO meta (key, value) VALUES ('epoch', $epoch) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+            upsert.Parameters.AddWithValue("$epoch", epoch);
+            upsert.ExecuteNonQuery();
         }
         transaction.Commit();
         return epoch;

@@ -9,6 +9,13 @@ public sealed record SqliteStoreOptions
     /// <summary>How hard a commit waits for the disk (<c>--synchronous</c>).</summary>
     public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Normal;
 
+    /// <summary>
+    /// Start a new epoch over the kept processes (<c>--new-epoch</c>), once, after restoring the directory from a backup:
+    /// the copy is older than what clients saw, so its seqs would go on where clients already hold other events
+    /// (docs/protocol.md 10.7). A new epoch makes every client take the list afresh.
+    /// </summary>
+    public bool NewEpoch { get; init; }
+
     /// <summary>How often the write-ahead log is folded back into the database, off the write path.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
