@@ -456,6 +456,32 @@ public sealed class DashboardStateTests
         await context.CloseAsync();
     }
 
+    [Test]
+    public async Task Cancel_takes_a_second_click_on_the_same_card_so_a_click_on_a_card_that_moved_there_cancels_nothing()
+    {
+        // Cards move as runs start (the newest first): a click aimed at one Cancel can land on the card that just took
+        // its place. One click only asks for confirmation, on that card.
+        var older = _host.App.Producer.Start("eval", "dev", total: 3);
+        var newer = _host.App.Producer.Start("eval", "dev", total: 3);
+        var tab = await OpenAsync(await _browser.NewContextAsync());
+        var newerCancel = Card(tab, newer.ProcessId).Locator("button.cancel");
+        var olderCancel = Card(tab, older.ProcessId).Locator("button.cancel");
+
+        await newerCancel.ClickAsync();
+        await Expect(newerCancel).ToHaveTextAsync("Confirm cancel");
+        await olderCancel.ClickAsync();
+        await Expect(olderCancel).ToHaveTextAsync("Confirm cancel");
+        await olderCancel.ClickAsync();
+
+        // One connection carries the clicks' messages in order: had the first click sent a cancel, its
+        // process_cancelled would have come before this one.
+        await Expect(tab.Locator($"#ended li.card[data-process-id='{older.ProcessId}'] .badge")).ToHaveTextAsync("cancelled");
+        await Expect(tab.Locator($"#running li.card[data-process-id='{newer.ProcessId}']")).ToHaveCountAsync(1);
+        Assert.That(older.CancellationToken.IsCancellationRequested, Is.True);
+        Assert.That(newer.CancellationToken.IsCancellationRequested, Is.False, "one click on the newer card cancelled nothing");
+        await tab.Context.CloseAsync();
+    }
+
     private ProcessHandle StartBenchmark(string owner, int total) =>
         _host.App.Producer.Start("benchmark", owner, total, new { models = Models, runs = 3, contexts = Contexts, step_ms = 500 });
 

@@ -64,6 +64,8 @@ public sealed class DashboardTests
         await DashboardPage.SaveScreenshotAsync(tabB, "dashboard-mid-run.png", "the dashboard mid-run");
 
         await cardInB.Locator("button.cancel").ClickAsync();
+        await Expect(cardInB.Locator("button.cancel")).ToHaveTextAsync("Confirm cancel");
+        await cardInB.Locator("button.cancel").ClickAsync();
         foreach (var tab in new[] { tabA, tabB })
         {
             var ended = tab.Locator("#ended li.card");

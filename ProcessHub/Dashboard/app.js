@@ -13,6 +13,10 @@ const STABLE_AFTER_MS = 10000;
 const RESUME_MAX = 50;
 const MAX_ENDED = 500;
 const LOOKUPS_AT_ONCE = 4;
+// Cancel takes a second click on the same button within this long. Cards move as runs start and end (the newest
+// first), so a click aimed at one card's Cancel can land on the card that just took its place: one click alone
+// must not end a run that may have been going for hours.
+const CONFIRM_MS = 5000;
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
@@ -672,7 +676,7 @@ function render(process) {
   if (!card) {
     card = $('card-template').content.firstElementChild.cloneNode(true);
     card.dataset.processId = process.process_id;
-    card.querySelector('.cancel').addEventListener('click', () => cancel(process.process_id));
+    card.querySelector('.cancel').addEventListener('click', () => onCancelClick(card, process.process_id));
     cards.set(process.process_id, card);
   }
   const running = process.status === 'running';
@@ -784,6 +788,26 @@ setInterval(() => {
 }, 1000);
 
 // ---- actions ------------------------------------------------------------------------------------------------
+
+function onCancelClick(card, id) {
+  const button = card.querySelector('.cancel');
+  if (!card.confirmTimer) {
+    button.textContent = 'Confirm cancel';
+    button.dataset.confirm = 'true';
+    card.confirmTimer = setTimeout(() => resetCancel(card), CONFIRM_MS);
+    return;
+  }
+  resetCancel(card);
+  cancel(id);
+}
+
+function resetCancel(card) {
+  clearTimeout(card.confirmTimer);
+  card.confirmTimer = 0;
+  const button = card.querySelector('.cancel');
+  button.textContent = 'Cancel';
+  delete button.dataset.confirm;
+}
 
 function cancel(id) {
   if (state.link !== 'open') return;
