@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using ProcessHub.Server;
 
 namespace ProcessHub.Tests.Hub;
 
@@ -12,6 +13,43 @@ namespace ProcessHub.Tests.Hub;
 public sealed class ResumeTests
 {
     private const int Steps = 5000;
+
+    [Test]
+    public async Task A_replay_larger_than_the_outbound_limit_is_refused_whole_and_the_connection_stays()
+    {
+        // Queued whole, at once, while the flusher sends on another thread, a replay past the byte limit closed the
+        // connection with 4429 however fast the client read, and a resuming client asked for it again at each reconnect.
+        await using var host = HubTestHost.Start(server: new ServerOptions { OutboundByteLimit = 8192 });
+        var run = host.App.Producer.Start("export", "alice", total: 100);
+        for (int i = 1; i <= 100; i++)
+        {
+            run.ReportProgress(i, 100, "m", new string('d', 300));
+        }
+        var (client, list) = await host.OpenTabWithListAsync("alice");
+        await using var _ = client;
+        string epoch = list.String("epoch")!;
+
+        await client.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 0, epoch, request_id = "all" });
+        var refused = await client.ReceiveUntilAsync("subscribed");
+        await client.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 96, epoch, request_id = "last-five" });
+        var replied = await client.ReceiveUntilAsync("subscribed");
+        var replayed = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            replayed.Add((await client.ReceiveAsync()).Seq);
+        }
+        await client.SendJsonAsync(new { type = "ping", request_id = "alive" });
+        var pong = await client.ReceiveUntilAsync("pong");
+
+        Assert.That(refused.String("request_id"), Is.EqualTo("all"));
+        Assert.That(refused.Get("replayed").GetInt64(), Is.Zero, "30 KB of history does not fit in 8 KiB: none of it is queued");
+        Assert.That(refused.Get("recovered").GetBoolean(), Is.False, "the events are not delivered: the reply says so");
+        Assert.That(refused.Get("process").GetProperty("seq").GetInt64(), Is.EqualTo(101), "the process's state stands in for them");
+        Assert.That(replied.Get("replayed").GetInt64(), Is.EqualTo(5));
+        Assert.That(replied.Get("recovered").GetBoolean(), Is.True);
+        Assert.That(replayed, Is.EqualTo(new long[] { 97, 98, 99, 100, 101 }));
+        Assert.That(pong.String("request_id"), Is.EqualTo("alive"), "the connection is still open");
+    }
 
     /// <summary>
     /// The producer and the client take turns, driven by a seeded random schedule, so every interleaving the schedule

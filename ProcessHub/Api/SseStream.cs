@@ -76,6 +76,9 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         return process.Seq; // the replay runs up to here; the watcher takes every later event
     }
 
+    // The stream has its own bound (MaxPending events): past it, it ends and the client resumes from where it got to.
+    bool IReplayTarget.CanTake(long bytes) => true;
+
     void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
     {
         // SSE has no reply: a resumed stream just continues after Last-Event-ID.

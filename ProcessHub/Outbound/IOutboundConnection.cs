@@ -28,6 +28,9 @@ internal interface IOutboundConnection
     /// <summary>Bytes waiting in the queue, not counting a batch being sent.</summary>
     long QueuedBytes { get; }
 
+    /// <summary>True when <paramref name="bytes"/> more, queued now, would keep the connection within its byte limit.</summary>
+    bool HasRoomFor(long bytes);
+
     /// <summary>
     /// Queues one reference to <paramref name="frame"/> (the caller keeps its own). False when the connection is
     /// closing, or when this frame took it over its byte limit and it is now being closed with 4429.

@@ -57,6 +57,15 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     }
 
     /// <inheritdoc/>
+    public bool HasRoomFor(long bytes)
+    {
+        lock (_gate)
+        {
+            return !_closed && !_policy.IsOverByteLimit(_queuedBytes - _exemptBytes + bytes);
+        }
+    }
+
+    /// <inheritdoc/>
     public TimeSpan BackedUpFor
     {
         get

@@ -17,6 +17,12 @@ internal interface IReplayTarget
     /// </summary>
     long FollowLive(ProcessSnapshot process);
 
+    /// <summary>
+    /// Whether a replay of <paramref name="bytes"/> (its frames' lengths) can be queued now. When not, none of it is:
+    /// the reply says <c>replayed: 0</c>, <c>recovered: false</c>, and the process's state stands in for it.
+    /// </summary>
+    bool CanTake(long bytes);
+
     /// <summary>Before the replayed events: how many follow, and whether they are every event after the requested seq.</summary>
     void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered);
 

@@ -153,7 +153,19 @@ internal sealed class ProcessRegistry
     internal ProcessRecord? FindRecord(string processId) => _processes.GetValueOrDefault(processId);
 
     /// <summary>Every record, for the engine's maintenance (staleness); no lock is held.</summary>
-    internal IEnumerable<ProcessRecord> Records => _processes.Values;
+    // Enumerated, not .Values: that takes every lock of the dictionary and copies every record into a new array, at
+    // each sweep (4 a second) and each connect, which with a shared engine's processes of every user is a large copy.
+    // The enumeration sees every record present when it starts; one added meanwhile is published live anyway.
+    internal IEnumerable<ProcessRecord> Records
+    {
+        get
+        {
+            foreach (var (_, process) in _processes)
+            {
+                yield return process;
+            }
+        }
+    }
 
     /// <summary>Fires when the process is cancelled, for its producers inside this hub; none for an unknown process.</summary>
     public CancellationToken ProducerToken(string processId) =>
@@ -194,7 +206,7 @@ internal sealed class ProcessRegistry
     public List<ProcessSnapshot> SnapshotVisible(UserIdentity identity)
     {
         var visible = new List<ProcessSnapshot>();
-        foreach (var process in _processes.Values)
+        foreach (var (_, process) in _processes)
         {
             if (identity.IsAdmin || process.Owner == identity.Subject)
             {
@@ -310,6 +322,12 @@ internal sealed class ProcessRegistry
                 recovered = next >= process.OldestRetainedSeq || since >= liveAfter;
             }
         }
+        if (last >= first && !target.CanTake(ReplayBytes(process, first, last)))
+        {
+            // Too much to queue now: no event rather than some, and the reply's process state stands in for them.
+            target.OnReplayStart(snapshot, 0, recovered: false);
+            return snapshot.IsEnded ? ReplayOutcome.Ended : ReplayOutcome.Following;
+        }
         target.OnReplayStart(snapshot, (int)Math.Max(0, last - first + 1), recovered);
         for (long seq = first; seq <= last; seq++)
         {
@@ -319,6 +337,16 @@ internal sealed class ProcessRegistry
             }
         }
         return snapshot.IsEnded ? ReplayOutcome.Ended : ReplayOutcome.Following;
+    }
+
+    private static long ReplayBytes(ProcessRecord process, long first, long last)
+    {
+        long bytes = 0;
+        for (long seq = first; seq <= last; seq++)
+        {
+            bytes += process.HistoryAt(seq)?.Length ?? 0;
+        }
+        return bytes;
     }
 
     public void Unwatch(string processId, IProcessWatcher watcher)
@@ -340,7 +368,7 @@ internal sealed class ProcessRegistry
     {
         var cutoff = _time.GetUtcNow() - _options.Retention;
         var evicted = new List<string>();
-        foreach (var process in _processes.Values)
+        foreach (var (_, process) in _processes)
         {
             if (process.Published.EndedAt is { } ended && ended <= cutoff)
             {
@@ -361,7 +389,7 @@ internal sealed class ProcessRegistry
     private void EvictOldestEnded(string owner, int excess, List<string> evicted)
     {
         var ended = new List<(DateTimeOffset EndedAt, ProcessRecord Process)>();
-        foreach (var process in _processes.Values)
+        foreach (var (_, process) in _processes)
         {
             if (process.Owner == owner && process.Published.EndedAt is { } endedAt)
             {

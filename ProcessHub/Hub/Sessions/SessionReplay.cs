@@ -35,6 +35,11 @@ internal sealed class SessionReplay : IReplayTarget
         return process.Seq;
     }
 
+    // A replay is queued whole, at once, under the process's lock, while the flusher sends on another thread: one that
+    // would take the queue past --outbound-limit-bytes closed the connection with 4429 however fast the client read,
+    // and a resuming client asked for the same replay again at each reconnect. Refused whole instead (recovered false).
+    public bool CanTake(long bytes) => _session.Connection.HasRoomFor(bytes);
+
     public void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered) =>
         _session.SendAndRelease(HubMessageWriter.Subscribed(process.ProcessId, process, _epoch, replayed, recovered, _requestId, _time.GetUtcNow()));
 
