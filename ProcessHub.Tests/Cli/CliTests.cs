@@ -207,6 +207,32 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task A_second_SIGTERM_while_the_hub_drains_ends_it_at_once()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--drain-timeout", "3600",
+            "--stall-limit", "3600", "--outbound-limit-bytes", "1073741824", "--api-rate-limit", "100000", "--store", "memory"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        string token = new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5));
+        // A tab that reads nothing: what the hub sends it fills the sockets, so its close frame cannot go out and the
+        // drain waits for it (up to --drain-timeout, an hour here).
+        var (silent, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, token, receiveBufferSize: 4096);
+        await using var _ = silent;
+        string id = (await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","total":1000}""")).Json.GetProperty("process_id").GetString()!;
+        string detail = new('d', 3900);
+        for (int i = 1; i <= 1000; i++)
+        {
+            await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{i}},"total":1000,"detail":"{{detail}}"}""");
+        }
+
+        await hub.TerminateAsync();
+        await hub.WaitForLineAsync(line => line.Contains("shutting down", StringComparison.Ordinal), "the drain begun");
+        await hub.TerminateAsync();
+
+        Assert.That(await hub.WaitForExitAsync(), Is.Not.Zero, "killed by the signal, not a clean exit");
+        Assert.That(hub.Stderr, Does.Contain("processhub: second signal: exiting now"));
+    }
+
+    [Test]
     public async Task No_dev_without_a_secret_exits_2_with_a_message()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--no-dev"]);

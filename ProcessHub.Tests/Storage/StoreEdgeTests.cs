@@ -157,6 +157,50 @@ public sealed class StoreEdgeTests
     }
 
     [Test]
+    public async Task Stopping_the_store_refuses_producers_that_keep_reporting_instead_of_writing_for_them_until_they_stop()
+    {
+        // In-process producers that report again as soon as their last report is stored (a benchmark with step_ms 0)
+        // kept the writer's queue from ever being empty, and the stop waited on them: every report taken after the
+        // stop began was one more the hub wrote before it could stop.
+        using var data = new DataDirectory();
+        await using var hub = DurableHub.Start(data);
+        const int producers = 16;
+        var runs = new List<ProcessHandle>();
+        for (int i = 0; i < producers; i++)
+        {
+            runs.Add(await hub.App.Producer.StartAsync("benchmark", "alice", total: 1_000_000));
+        }
+        int stopping = 0;
+        int acceptedAfterStop = 0;
+        var running = runs.Select(run => Task.Run(async () =>
+        {
+            for (int step = 1; ; step++)
+            {
+                try
+                {
+                    await run.ReportProgressAsync(step, 1_000_000);
+                }
+                catch (StoreUnavailableException)
+                {
+                    return;
+                }
+                if (Volatile.Read(ref stopping) != 0)
+                {
+                    Interlocked.Increment(ref acceptedAfterStop);
+                }
+            }
+        })).ToList();
+        await Eventually.HoldsAsync(() => hub.Store.Statistics.Commits > 200, "the producers are under way");
+
+        Volatile.Write(ref stopping, 1);
+        await hub.Store.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Receive);
+        await Task.WhenAll(running).WaitAsync(TestTimeouts.Receive);
+
+        // Each producer has at most one report in flight when the stop begins; that one may still be written.
+        Assert.That(acceptedAfterStop, Is.LessThanOrEqualTo(producers), "reports taken after the stop began");
+    }
+
+    [Test]
     public async Task Processes_let_go_while_the_store_refused_still_leave_the_file_once_it_writes_again()
     {
         using var data = new DataDirectory();

@@ -306,6 +306,14 @@ internal sealed class ServeCommand
 
         void OnSignal(PosixSignalContext context)
         {
+            if (stopRequested.Task.IsCompleted)
+            {
+                // A second Ctrl+C (or SIGTERM) while the first still drains: the person means now. The signal's own
+                // action ends the process; what is stored stays stored (the promise of docs/protocol.md 10.2).
+                Console.Error.WriteLine("processhub: second signal: exiting now, without waiting for the drain");
+                context.Cancel = false;
+                return;
+            }
             context.Cancel = true; // we exit ourselves, after draining
             stopRequested.TrySetResult();
             startAbandoned.Cancel();

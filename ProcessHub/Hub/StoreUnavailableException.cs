@@ -20,4 +20,10 @@ public sealed class StoreUnavailableException : Exception
         : base(message)
     {
     }
+
+    /// <summary>
+    /// The hub is stopping and its store takes nothing more: unlike a full disk or Redis away, waiting will not help.
+    /// The process is ended as the next start says (<c>hub_restarted</c> for an in-process run).
+    /// </summary>
+    public bool HubStopping { get; init; }
 }

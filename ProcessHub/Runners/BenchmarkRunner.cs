@@ -64,6 +64,11 @@ internal sealed class BenchmarkRunner
         {
             // cancel_process already marked the process cancelled; stopping is all that is left to do.
         }
+        catch (Hub.StoreUnavailableException ex) when (ex.HubStopping)
+        {
+            // Nothing more can be stored; the next start ends the run with hub_restarted, as its tabs are told then.
+            _logger.LogInformation("benchmark {ProcessId} stops with the hub", process.ProcessId);
+        }
         catch (Exception ex)
         {
             _logger.LogError(ex, "benchmark {ProcessId} crashed", process.ProcessId);
@@ -94,7 +99,7 @@ internal sealed class BenchmarkRunner
                 }
                 return result;
             }
-            catch (Hub.StoreUnavailableException ex)
+            catch (Hub.StoreUnavailableException ex) when (!ex.HubStopping)
             {
                 if (ex.Message != loggedReason || Stopwatch.GetElapsedTime(loggedAt) >= LogWaitEvery)
                 {

@@ -53,11 +53,23 @@ internal sealed partial class SqliteProcessStore
     private void WriterLoop()
     {
         var batch = new List<StoreCommand>(256);
+        bool closing = false;
         while (true)
         {
-            _signal.Wait();
+            if (!closing)
+            {
+                _signal.Wait();
+            }
             while (true)
             {
+                if (_stopping && !closing)
+                {
+                    // From here appends are refused, so this drain ends: producers that append again as soon as their
+                    // last event is stored (in-process runners) kept the queue from ever being empty, and the hub's
+                    // stop waited for them. What is queued, and what raced the flag in, is still written.
+                    closing = true;
+                    Interlocked.Exchange(ref _closed, 1);
+                }
                 if (_queue.Count < CommitDelayBelow)
                 {
                     // Group commit's delay (PostgreSQL's commit_delay): a commit costs about the same for one event as for
@@ -87,8 +99,17 @@ internal sealed partial class SqliteProcessStore
                     FoldInRestOfLog();
                 }
             }
-            if (_stopping && _queue.IsEmpty)
+            if (_stopping)
             {
+                if (!closing)
+                {
+                    // Stopping came after the drain's last look: close, and drain once more (without waiting).
+                    closing = true;
+                    Interlocked.Exchange(ref _closed, 1);
+                    continue;
+                }
+                Interlocked.Exchange(ref _writerGone, 1);
+                RefuseQueuedAfterClose();
                 return;
             }
         }

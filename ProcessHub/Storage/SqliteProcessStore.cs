@@ -41,6 +41,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     // Set once the writer has stopped for good: from then on an append is refused at once.
     private int _closed;
+    private int _writerGone;
 
     public SqliteProcessStore(SqliteStoreOptions options, int historyLimit, ILogger logger)
     {
@@ -136,11 +137,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             // What was queued before shutdown is still written and acknowledged.
             await Task.Run(writer.Join).ConfigureAwait(false);
         }
-        // An event appended after the writer's last look (a producer still going while the hub stops) is refused, not
-        // left waiting for ever.
-        // A full fence (not just a release): an append checks the flag after its enqueue, this drains after the flag,
-        // so that at least one of the two sees the other's step.
+        // The writer closed and refused what came after its last drain; a store whose writer never started does it here.
         Interlocked.Exchange(ref _closed, 1);
+        Interlocked.Exchange(ref _writerGone, 1);
         RefuseQueuedAfterClose();
         if (_checkpointer is { } checkpointer)
         {
@@ -172,11 +171,19 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             pending.MarkFailed(Unavailable(failure));
             return;
         }
-        _queue.Enqueue(command);
-        if (Volatile.Read(ref _closed) != 0)
+        if (command.Event is { } refused && Volatile.Read(ref _closed) != 0)
         {
-            // Not on this thread: the caller holds its process's lock, and failing another process's event takes
-            // that one's. Two producers refusing each other's events under their own locks deadlocked.
+            // The hub is stopping. Refused off this thread: the caller holds its process's lock, and a refusal runs
+            // the producer's continuation, which may take another process's (two producers deadlocked that way).
+            ThreadPool.UnsafeQueueUserWorkItem(static pending => pending.MarkFailed(Closed()), refused, preferLocal: false);
+            return;
+        }
+        _queue.Enqueue(command);
+        // A full fence (not just a release): the writer sets the flag before its last drain, this checks it after the
+        // enqueue, so either the drain takes the command or the command is refused here.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _writerGone) != 0)
+        {
             ThreadPool.UnsafeQueueUserWorkItem(static store => store.RefuseQueuedAfterClose(), this, preferLocal: false);
             return;
         }
@@ -191,9 +198,11 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     {
         while (_queue.TryDequeue(out var command))
         {
-            command.Event?.MarkFailed(new StoreUnavailableException("the process store is closed (the hub is stopping); nothing was stored"));
+            command.Event?.MarkFailed(Closed());
         }
     }
+
+    private static StoreUnavailableException Closed() => new("the process store is closed (the hub is stopping); nothing was stored") { HubStopping = true };
 
     // While the store refuses events: whether RetryAfter has passed since the last failed write.
     private bool RetryDue() => Stopwatch.GetElapsedTime(Volatile.Read(ref _failedAt)) >= RetryAfter;
