@@ -134,6 +134,25 @@ public sealed class SizeLimitTests
         Assert.That((pong.Type, pong.String("request_id")!.Length), Is.EqualTo(("pong", 256)));
     }
 
+    [Test]
+    public async Task Ids_are_limited_in_characters_and_a_type_is_cut_between_characters()
+    {
+        await using var tab = await _host.OpenTabAsync("emoji-user");
+        string rocket = "\U0001F680"; // one character, two UTF-16 code units
+        string longest = string.Concat(Enumerable.Repeat(rocket, 256));
+
+        await tab.SendJsonAsync(new { type = "ping", request_id = longest });
+        var pong = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "ping", request_id = longest + rocket });
+        var refused = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "x" + string.Concat(Enumerable.Repeat(rocket, 70)) });
+        var unknown = await tab.ReceiveAsync();
+
+        Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", longest)), "256 characters are said back whole");
+        Assert.That((refused.Type, refused.String("message")), Is.EqualTo(("error", "request_id must be a string of at most 256 characters")));
+        Assert.That(unknown.String("message"), Is.EqualTo($"unknown message type '{"x" + string.Concat(Enumerable.Repeat(rocket, 63))}'"), "cut at 64 characters, none in half");
+    }
+
     private async Task<string> CreateAsync(string token)
     {
         var created = await RawHttpClient.PostAsync(EndPoint, "/api/processes", token, """{"process_type":"eval"}""");

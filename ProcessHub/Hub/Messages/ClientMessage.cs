@@ -25,7 +25,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             {
                 return null;
             }
-            if (requestId is { Length: > FieldLimits.MaxEchoedIdLength })
+            if (requestId is not null && FieldLimits.HasMoreCharactersThan(requestId, FieldLimits.MaxEchoedIdLength))
             {
                 // Replies say it back: a longer one is refused, and not repeated in the refusal either.
                 requestId = null;
@@ -53,7 +53,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             {
                 return null;
             }
-            if (processId is { Length: > FieldLimits.MaxEchoedIdLength })
+            if (processId is not null && FieldLimits.HasMoreCharactersThan(processId, FieldLimits.MaxEchoedIdLength))
             {
                 problem = $"process_id must be a string of at most {FieldLimits.MaxEchoedIdLength} characters";
                 return null;

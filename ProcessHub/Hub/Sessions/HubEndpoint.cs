@@ -314,5 +314,23 @@ internal sealed class HubEndpoint : IConnectionHandler
     private void ReplyError(HubSession session, string code, string message, string? requestId, string? processId) =>
         session.SendAndRelease(HubMessageWriter.Error(code, message, requestId, processId, _time.GetUtcNow()));
 
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
+    // 64 characters as a person counts them, never cutting one in half (a lone surrogate would be said back as U+FFFD).
+    private static string Truncate(string value)
+    {
+        if (!FieldLimits.HasMoreCharactersThan(value, 64))
+        {
+            return value;
+        }
+        int end = 0;
+        int characters = 0;
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (++characters > 64)
+            {
+                break;
+            }
+            end += rune.Utf16SequenceLength;
+        }
+        return value[..end];
+    }
 }
