@@ -233,6 +233,17 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task An_EC_public_key_on_a_curve_other_than_P256_is_refused_at_start()
+    {
+        // Only ES256 is accepted: a P-384 key started the hub, and then every token of its issuer got 4401.
+        using var p384 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-public-key", p384.ExportSubjectPublicKeyInfoPem()]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: invalid JWT configuration: the EC public key is on").And.Contain("only P-256 keys (ES256) are accepted"));
+    }
+
+    [Test]
     public async Task No_dev_without_a_secret_exits_2_with_a_message()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--no-dev"]);

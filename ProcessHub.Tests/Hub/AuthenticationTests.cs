@@ -205,6 +205,17 @@ public sealed class AuthenticationTests
     }
 
     [Test]
+    public async Task ES256_is_accepted_with_a_P256_public_key()
+    {
+        using var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        await using var host = HubTestHost.Start(jwt: new JwtSettings { PublicKeyPem = ec.ExportSubjectPublicKeyInfoPem(), ClockSkew = TimeSpan.Zero });
+
+        await using var client = await host.ConnectAsync(queryToken: TestTokens.Create(TestTokens.Es256(ec), "alice"));
+
+        Assert.That((await client.ReceiveAsync()).Type, Is.EqualTo("process_list"));
+    }
+
+    [Test]
     public async Task No_token_within_the_auth_timeout_closes_with_4401_auth_timeout()
     {
         await using var host = HubTestHost.Start(fakeTime: true);

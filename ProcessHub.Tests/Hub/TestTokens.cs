@@ -16,6 +16,9 @@ internal static class TestTokens
     public static SigningCredentials Hs256(string secret) =>
         new(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256);
 
+    public static SigningCredentials Es256(ECDsa privateKey) =>
+        new(new ECDsaSecurityKey(privateKey), SecurityAlgorithms.EcdsaSha256);
+
     public static SigningCredentials Rs256(RSA privateKey) =>
         new(new RsaSecurityKey(privateKey), SecurityAlgorithms.RsaSha256);
 

@@ -253,6 +253,8 @@ public sealed class TokenValidator
         }
     }
 
+    private const string P256Oid = "1.2.840.10045.3.1.7"; // secp256r1, NIST P-256: the curve of ES256
+
     private static (SecurityKey Key, string[] Algorithms) CreateKey(JwtSettings settings)
     {
         if (settings.PublicKeyPem is { } pem)
@@ -262,11 +264,24 @@ public sealed class TokenValidator
             try
             {
                 ec.ImportFromPem(pem);
-                return (new ECDsaSecurityKey(ec), [SecurityAlgorithms.EcdsaSha256]);
             }
             catch (Exception ex) when (ex is ArgumentException or CryptographicException)
             {
                 ec.Dispose();
+                ec = null;
+            }
+            if (ec is not null)
+            {
+                // Only ES256 is accepted, which is P-256: a key on another curve would start the hub and then refuse
+                // every token its issuer signs (ES384, ES512), so it is refused here, at start.
+                var curve = ec.ExportParameters(includePrivateParameters: false).Curve;
+                if (!curve.IsNamed || curve.Oid.Value != P256Oid)
+                {
+                    string name = curve.Oid?.FriendlyName ?? curve.Oid?.Value ?? $"a {ec.KeySize}-bit curve";
+                    ec.Dispose();
+                    throw new ArgumentException($"the EC public key is on {name}; only P-256 keys (ES256) are accepted");
+                }
+                return (new ECDsaSecurityKey(ec), [SecurityAlgorithms.EcdsaSha256]);
             }
             var rsa = RSA.Create();
             rsa.ImportFromPem(pem);
