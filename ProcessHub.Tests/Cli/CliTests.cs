@@ -244,6 +244,16 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task A_host_that_is_no_address_or_name_is_exit_2_with_a_message_not_a_stack_trace()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", Secret, "--host", new string('a', 300)]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: --host aaaa").And.Contain("not an address or a name that resolves"));
+        Assert.That(hub.Stderr, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
     public async Task No_dev_without_a_secret_exits_2_with_a_message()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--no-dev"]);

@@ -220,6 +220,14 @@ internal sealed class ServeCommand
         {
             return Refuse("--data-dir: give a directory (it was empty)");
         }
+        try
+        {
+            _ = serverOptions.ResolveEndPoint(); // an address, or a name that resolves: said now, not as a stack trace
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ArgumentException)
+        {
+            return Refuse($"--host {Shorten(serverOptions.Host)}: not an address or a name that resolves ({ex.Message})");
+        }
         if (result.GetValue(_newEpoch) && (result.GetValue(_store) == "memory" || result.GetValue(_redis) is not null))
         {
             // Said rather than ignored: someone restoring a backup must know the flag did nothing for them.
@@ -341,6 +349,8 @@ internal sealed class ServeCommand
         Console.WriteLine("  Start a benchmark:");
         Console.WriteLine($"    curl -s -X POST http://{endPoint}/api/benchmark -H 'Authorization: Bearer {userToken}' -H 'Content-Type: application/json' -d '{{\"models\":[\"GPT-4o\",\"Claude\"],\"runs\":3,\"contexts\":[\"1K\",\"5K\"],\"step_ms\":500}}'");
     }
+
+    private static string Shorten(string text) => text.Length <= 64 ? text : $"{text[..64]}... ({text.Length} characters)";
 
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)

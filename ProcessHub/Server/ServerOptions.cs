@@ -65,6 +65,10 @@ public sealed record ServerOptions
             return new IPEndPoint(IPAddress.Loopback, Port);
         }
         var resolved = Dns.GetHostAddresses(Host);
+        if (resolved.Length == 0)
+        {
+            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.HostNotFound);
+        }
         return new IPEndPoint(resolved[0], Port);
     }
 }
