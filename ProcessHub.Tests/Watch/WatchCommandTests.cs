@@ -51,6 +51,20 @@ public sealed class WatchCommandTests
     }
 
     [Test]
+    public async Task The_banners_url_with_its_token_is_enough_against_a_hub_with_a_secret()
+    {
+        // As pasted from a banner or a config: ws://host/ws?token=... and no --token. It fetched a dev token instead,
+        // and a hub with a secret has none: exit 2, "no token".
+        using var watch = WatchProcess.Start("watch", "--json", "--url", $"{_url}?token={_token}");
+
+        var list = JsonDocument.Parse(await watch.NextLineAsync(_ => true)).RootElement;
+
+        Assert.That(list.GetProperty("type").GetString(), Is.EqualTo("process_list"));
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
     public async Task Bar_mode_with_redirected_output_prints_a_line_per_change_without_error()
     {
         var run = _host.App.Producer.Start("evaluation", "carol", total: 4);

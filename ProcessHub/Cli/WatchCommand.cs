@@ -38,6 +38,12 @@ internal sealed class WatchCommand
             return 2;
         }
         string? token = result.GetValue(_token);
+        // The dev banner's WebSocket URL carries its token: taken as --token (which wins when both are given) and
+        // taken out of the URL. Left in, it sent "no token" to the dev-token fetch against a hub with a secret, and it
+        // outranked the fresh token the hub checks second (docs/protocol.md 2.2) after a dev hub's restart.
+        var (withoutToken, tokenInUrl) = TakeToken(url);
+        url = withoutToken;
+        token ??= tokenInUrl;
 
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -92,6 +98,30 @@ internal sealed class WatchCommand
             context.Cancel = true;
             stop.Cancel();
         }
+    }
+
+    private static (Uri Url, string? Token) TakeToken(Uri url)
+    {
+        string query = url.Query.TrimStart('?');
+        if (query.Length == 0)
+        {
+            return (url, null);
+        }
+        string? token = null;
+        var kept = new List<string>();
+        foreach (string pair in query.Split('&'))
+        {
+            if (pair.StartsWith("token=", StringComparison.Ordinal))
+            {
+                token = Uri.UnescapeDataString(pair["token=".Length..]);
+            }
+            else
+            {
+                kept.Add(pair);
+            }
+        }
+        var rebuilt = new UriBuilder(url) { Query = string.Join('&', kept) };
+        return (rebuilt.Uri, string.IsNullOrWhiteSpace(token) ? null : token);
     }
 
     // JSON mode keeps stdout for the hub's messages: notices go to stderr. The bar view places them itself.
