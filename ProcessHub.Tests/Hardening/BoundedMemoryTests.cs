@@ -95,6 +95,31 @@ public sealed class BoundedMemoryTests
             $"entries held after {Processes} processes came and went");
     }
 
+    [Test]
+    public async Task A_connection_that_subscribes_to_process_after_process_keeps_only_the_ids_the_hub_still_holds()
+    {
+        await using var host = HubTestHost.Start(new ProcessHub.Hub.HubOptions { Retention = TimeSpan.Zero, MessageRateLimit = 100_000 });
+        await using var tab = await host.OpenTabAsync("alice");
+        await tab.SendJsonAsync(new { type = "unsubscribe", process_id = "*" });
+        await tab.ReceiveUntilAsync("unsubscribed");
+        var session = host.App.Sessions.ForUser("alice").Single();
+
+        // Each subscribe by id adds it to the connection's interest; nothing took out the ids of processes the hub had
+        // let go, so the set grew for as long as the connection lived, and each subscribe rebuilt all of it.
+        const int Processes = 600;
+        for (int i = 1; i <= Processes; i++)
+        {
+            var run = await host.App.Producer.StartAsync("export", "alice", total: 1);
+            await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, request_id = $"s{i}" });
+            await tab.ReceiveUntilAsync(m => m.String("request_id") == $"s{i}");
+            await run.CompleteAsync();
+            await tab.ReceiveUntilAsync(m => m.Type == "process_completed" && m.ProcessId == run.ProcessId);
+            host.App.Timers.Sweep(); // ended with no retention: let go
+        }
+
+        Assert.That(session.Interest.ExceptionCount, Is.LessThanOrEqualTo(2), $"ids held after {Processes} subscribes to processes that came and went");
+    }
+
     private static async Task GetListAsync(HttpClient http, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/processes");

@@ -61,7 +61,7 @@ internal sealed class HubSession
         do
         {
             current = Interest;
-            changed = current.With(processId);
+            changed = current.With(processId, _isGone);
         }
         while (!ReferenceEquals(Interlocked.CompareExchange(ref _interest, changed, current), current));
     }
@@ -73,7 +73,7 @@ internal sealed class HubSession
         do
         {
             current = Interest;
-            changed = current.WithoutProcess(processId);
+            changed = current.WithoutProcess(processId, _isGone);
         }
         while (!ReferenceEquals(Interlocked.CompareExchange(ref _interest, changed, current), current));
     }

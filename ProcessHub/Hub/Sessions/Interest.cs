@@ -24,15 +24,25 @@ internal sealed class Interest
     public bool Includes(string processId) =>
         _wildcard ? _exceptions.Count == 0 || !_exceptions.Contains(processId) : _exceptions.Contains(processId);
 
-    public Interest With(string processId) => _wildcard
-        ? new Interest(true, Without(_exceptions, processId))
-        : new Interest(false, WithAdded(_exceptions, processId));
+    /// <summary>The ids named by subscribes (without the wildcard) or unsubscribes (with it).</summary>
+    internal int ExceptionCount => _exceptions.Count;
 
-    public Interest WithoutProcess(string processId) => _wildcard
-        ? new Interest(true, WithAdded(_exceptions, processId))
-        : new Interest(false, Without(_exceptions, processId));
+    /// <param name="isGone">
+    /// Ids of processes the hub has let go are dropped while the set is rebuilt anyway: a connection subscribing to
+    /// (or unsubscribing from) process after process kept every id for its whole life, and rebuilt them all each time.
+    /// </param>
+    public Interest With(string processId, Func<string, bool>? isGone = null) => _wildcard
+        ? new Interest(true, Rebuilt(_exceptions, isGone, removed: processId))
+        : new Interest(false, Rebuilt(_exceptions, isGone, added: processId));
 
-    private static FrozenSet<string> WithAdded(FrozenSet<string> set, string id) => set.Append(id).ToFrozenSet(StringComparer.Ordinal);
+    /// <inheritdoc cref="With"/>
+    public Interest WithoutProcess(string processId, Func<string, bool>? isGone = null) => _wildcard
+        ? new Interest(true, Rebuilt(_exceptions, isGone, added: processId))
+        : new Interest(false, Rebuilt(_exceptions, isGone, removed: processId));
 
-    private static FrozenSet<string> Without(FrozenSet<string> set, string id) => set.Where(x => x != id).ToFrozenSet(StringComparer.Ordinal);
+    private static FrozenSet<string> Rebuilt(FrozenSet<string> set, Func<string, bool>? isGone, string? added = null, string? removed = null)
+    {
+        var kept = set.Where(id => id != removed && (isGone is null || !isGone(id)));
+        return (added is null ? kept : kept.Append(added)).ToFrozenSet(StringComparer.Ordinal);
+    }
 }
