@@ -13,6 +13,9 @@ namespace ProcessHub.Redis;
 /// </summary>
 internal sealed partial class RedisProcessEngine
 {
+    /// <summary>How long a hub waits before it tries again to end a cancelled process whose end Redis refused.</summary>
+    private static readonly TimeSpan EndRetryDelay = TimeSpan.FromSeconds(1);
+
     private static readonly byte[] HubLost = ProgressJson.Error("the hub running this process is gone (its lease lapsed); its producer is gone with it", "hub_lost");
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
@@ -168,7 +171,7 @@ internal sealed partial class RedisProcessEngine
             return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
         }
         var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString()]).ConfigureAwait(false);
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "requested":
@@ -201,17 +204,70 @@ internal sealed partial class RedisProcessEngine
         return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
-    /// <summary>The producer runs here: its token fires, then the process ends as cancelled.</summary>
-    private Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
+    /// <summary>
+    /// The producer runs here. The cancel is stored first (cancel.lua marks the process, publishing nothing), then the
+    /// producer's token fires, then the process ends as cancelled: a cancel Redis refused (503, "nothing changed")
+    /// leaves the producer going, and no tab on any hub sees <c>process_cancelled</c> before the token fired.
+    /// </summary>
+    private async Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
     {
-        if (!process.Published.IsEnded)
+        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
+        switch ((string?)result[0])
         {
-            // Before the script, not only when the event is applied (ProcessRegistry.Publish fires it then too, which
-            // is what tells the producer when another hub ended the process because this request never came): tabs on
-            // other hubs may see process_cancelled before this hub applies it.
-            process.CancelProducer();
+            case "own":
+                break;
+            case "ended":
+                return new TransitionOutcome(TransitionStatus.AlreadyEnded, EndedState(process, (string)result[1]!));
+            case "missing":
+                return TransitionOutcome.NotFound;
+            default:
+                throw EpochChanged(result);
         }
-        return EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "");
+        process.CancelProducer();
+        try
+        {
+            return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException)
+        {
+            // Redis took the cancel and the producer has stopped, but refused the end just after: the process must not
+            // stay running with nobody driving it, so this hub ends it as soon as Redis lets it.
+            _ = EndCancelledUntilStoredAsync(process, cancelledBy);
+            throw;
+        }
+    }
+
+    /// <summary>Ends as cancelled a process whose producer was told, trying again every second until Redis takes it.</summary>
+    private async Task EndCancelledUntilStoredAsync(ProcessRecord process, string cancelledBy)
+    {
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // stopped: the stop ended this hub's runs (hub_lost), or its lease will lapse
+        }
+        while (!process.Published.IsEnded)
+        {
+            try
+            {
+                await Task.Delay(EndRetryDelay, _time, stopping).ConfigureAwait(false);
+                // Not waited for: nobody waits on this answer, and the event reaches this hub's tabs as any other.
+                await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                _logger.LogWarning("the end of cancelled {ProcessId} waits for Redis: {Message}", process.Id, ex.Message);
+            }
+        }
     }
 
     /// <summary>A message on the control channel: <c>cancel {hub} {process id} {who}</c>, for this hub or another.</summary>
