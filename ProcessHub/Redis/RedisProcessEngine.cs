@@ -192,7 +192,21 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     {
         if (_registry.FindRecord(processId) is not { } process)
         {
-            return TransitionOutcome.NotFound;
+            // Unknown here is not "not found": an in-process start is answered once stored even when this hub has not
+            // applied it (its subscription and log read both failed within the wait), and a NotFound would end that
+            // producer (AlreadyEnded) while Redis holds its process running for good. Ask Redis; 503 until it is clear.
+            switch (await CatchUpAsync(processId).ConfigureAwait(false))
+            {
+                case CatchUpOutcome.Missing:
+                    return TransitionOutcome.NotFound;
+                case CatchUpOutcome.Unavailable:
+                    throw new StoreUnavailableException("this hub has not applied the process yet (it cannot read what Redis holds); try again");
+            }
+            if (_registry.FindRecord(processId) is not { } caughtUp)
+            {
+                return TransitionOutcome.NotFound; // let go between the catch-up and now (the retention window)
+            }
+            process = caughtUp;
         }
         if (change.Kind == HubEventKind.Cancelled)
         {
