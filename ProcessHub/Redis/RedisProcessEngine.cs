@@ -244,8 +244,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             bool caughtUp = Interlocked.Read(ref _lastOffset) >= offset;
             return status != "running" && caughtUp ? CatchUpOutcome.Missing : CatchUpOutcome.Unavailable;
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
+            // Also an error Redis answered (-BUSY from a long script, -NOPERM, -LOADING): this hub still cannot tell,
+            // so 503 as when Redis is away, not a 500 for what the caller may rightly try again.
             return CatchUpOutcome.Unavailable;
         }
     }
