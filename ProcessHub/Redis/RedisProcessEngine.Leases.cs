@@ -20,7 +20,12 @@ internal sealed partial class RedisProcessEngine
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
-    private long _connectedSince;
+    // Since when this hub's own lease renewals have all worked (from the first that worked after a failed one, and
+    // from when the connection came back): it judges other hubs only a whole lease after that.
+    private long _renewingSince;
+
+    // A renewal failed (or could not be sent) since the last one that worked; read and written by the lease loop only.
+    private bool _renewalFailed;
     private DateTimeOffset _joinedAt;
     private long _reachableAgainAtTicks;
     private int _outageSeen;
@@ -37,6 +42,7 @@ internal sealed partial class RedisProcessEngine
             {
                 if (_redis is not { IsConnected: true })
                 {
+                    _renewalFailed = true;
                     continue;
                 }
                 try
@@ -44,9 +50,30 @@ internal sealed partial class RedisProcessEngine
                     // Renewed here through the library too (the only renewal when the hub's own lease connection
                     // cannot be used, see RedisLeaseRenewer); this loop also judges the other hubs' leases.
                     await _db.StringSetAsync(_keys.Lease(HubId), "1", _options.Lease).ConfigureAwait(false);
-                    // Only a hub that has itself been connected for a whole lease judges others: after an outage every
-                    // lease may have lapsed, and their hubs need that long to renew them.
-                    if (_time.GetElapsedTime(Interlocked.Read(ref _connectedSince)) >= _options.Lease)
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    // Redis refusing writes (-OOM under noeviction, -READONLY, -BUSY, -NOPERM) or too slow, while the
+                    // connection stays up: whatever stops this renewal may stop every hub's, so their leases may lapse
+                    // too, and they need a whole lease to renew once it is over. The first hub to renew again must
+                    // not end the others' runs as hub_lost meanwhile.
+                    _renewalFailed = true;
+                    _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
+                    continue;
+                }
+                if (_renewalFailed)
+                {
+                    // The first renewal that worked after failed ones: the whole lease before judging runs from here,
+                    // however long the failures lasted.
+                    _renewalFailed = false;
+                    Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
+                }
+                try
+                {
+                    // Only a hub whose own renewals have all worked for a whole lease judges others: after an outage,
+                    // or a spell of refused writes, every lease may have lapsed, and their hubs need that long to
+                    // renew them.
+                    if (_time.GetElapsedTime(Interlocked.Read(ref _renewingSince)) >= _options.Lease)
                     {
                         await ReapLostHubsAsync().ConfigureAwait(false);
                     }
@@ -56,7 +83,7 @@ internal sealed partial class RedisProcessEngine
                     // Redis stalled past the timeout (a RedisTimeoutException is a TimeoutException, not a RedisException)
                     // or went away mid-reap: the next tick tries again. This loop must outlive any outage, or lost hubs'
                     // processes would never end and this hub's own lease would rest on the renewer alone.
-                    _logger.LogWarning("lease renewal or the check of other hubs failed: {Message}", ex.Message);
+                    _logger.LogWarning("the check of other hubs' leases failed: {Message}", ex.Message);
                 }
             }
         }
@@ -336,7 +363,7 @@ internal sealed partial class RedisProcessEngine
             // Only an outage of the connection that renews leases can have let every hub's lease lapse: after one, this
             // hub waits a whole lease before it judges others. A subscription that drops and comes back says nothing
             // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
-            Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
+            Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).
