@@ -30,6 +30,10 @@ internal static partial class HubCluster
     public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryAsUserAsync(RedisServer redis, RedisHubUser user, params string[] extra) =>
         StartBinaryOnAsync(user.ConfigurationOn(redis), extra);
 
+    /// <summary>A hub binary with a Redis configuration of the test's own (several endpoints, say).</summary>
+    public static Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryWithConfigurationAsync(string configuration, params string[] extra) =>
+        StartBinaryOnAsync(configuration, extra);
+
     private static async Task<(HubProcess Hub, IPEndPoint EndPoint)> StartBinaryOnAsync(string configuration, string[] extra)
     {
         var hub = HubProcess.Start(

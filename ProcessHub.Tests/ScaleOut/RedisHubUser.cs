@@ -36,5 +36,11 @@ internal sealed class RedisHubUser
         await _server.ExecuteAsync("CLIENT", "KILL", "USER", Name, "TYPE", "pubsub");
     }
 
+    /// <summary>
+    /// Redis answers this hub's scripts -NOPERM while its connections stay up and its reads and lease renewals go on,
+    /// as for a Redis that refuses the hub's writes (<see cref="LetBackAsync"/> undoes it).
+    /// </summary>
+    public Task RefuseScriptsAsync() => _server.ExecuteAsync("ACL", "SETUSER", Name, "-@scripting");
+
     public Task LetBackAsync() => _server.ExecuteAsync("ACL", "SETUSER", Name, "+@all");
 }

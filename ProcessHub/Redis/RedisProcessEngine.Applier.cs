@@ -348,10 +348,28 @@ internal sealed partial class RedisProcessEngine
             }
             foreach (var entry in entries)
             {
-                if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) && message.Offset == Interlocked.Read(ref _lastOffset) + 1)
+                long next = Interlocked.Read(ref _lastOffset) + 1;
+                if (entry.Id != $"{next}-0")
                 {
-                    await ApplyAsync(message).ConfigureAwait(false);
+                    break; // a hole in the log: the next read starts at it and finds it gone (a reload, above)
                 }
+                if (!RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) || message.Offset != next)
+                {
+                    // Not an event this hub can read (a newer version's message): passed over, or every later read
+                    // would start at it again and the applier would never get past it.
+                    _logger.LogWarning("skipped the log entry at offset {Offset}: it is not an event this hub can read", next);
+                    Interlocked.Exchange(ref _lastOffset, next);
+                    continue;
+                }
+                if (message.Epoch != _epoch)
+                {
+                    // Logged in another epoch: Redis replaced the one this hub's view is of, whose seqs and offsets
+                    // these do not continue. Applied, they would reach tabs under the old epoch; reload instead.
+                    _logger.LogWarning("the log entry at offset {Offset} is of epoch {Other}, not {Epoch}; reloading every process", next, message.Epoch, _epoch);
+                    await ResyncAsync().ConfigureAwait(false);
+                    return;
+                }
+                await ApplyAsync(message).ConfigureAwait(false);
             }
         }
         Interlocked.Exchange(ref _redisOffset, Math.Max(Interlocked.Read(ref _redisOffset), upTo));

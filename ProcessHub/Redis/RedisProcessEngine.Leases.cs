@@ -13,11 +13,19 @@ namespace ProcessHub.Redis;
 /// </summary>
 internal sealed partial class RedisProcessEngine
 {
+    /// <summary>How long a hub waits before it tries again to end a cancelled process whose end Redis refused.</summary>
+    private static readonly TimeSpan EndRetryDelay = TimeSpan.FromSeconds(1);
+
     private static readonly byte[] HubLost = ProgressJson.Error("the hub running this process is gone (its lease lapsed); its producer is gone with it", "hub_lost");
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
-    private long _connectedSince;
+    // Since when this hub's own lease renewals have all worked (from the first that worked after a failed one, and
+    // from when the connection came back): it judges other hubs only a whole lease after that.
+    private long _renewingSince;
+
+    // A renewal failed (or could not be sent) since the last one that worked; read and written by the lease loop only.
+    private bool _renewalFailed;
     private DateTimeOffset _joinedAt;
     private long _reachableAgainAtTicks;
     private int _outageSeen;
@@ -34,6 +42,7 @@ internal sealed partial class RedisProcessEngine
             {
                 if (_redis is not { IsConnected: true })
                 {
+                    _renewalFailed = true;
                     continue;
                 }
                 try
@@ -41,9 +50,30 @@ internal sealed partial class RedisProcessEngine
                     // Renewed here through the library too (the only renewal when the hub's own lease connection
                     // cannot be used, see RedisLeaseRenewer); this loop also judges the other hubs' leases.
                     await _db.StringSetAsync(_keys.Lease(HubId), "1", _options.Lease).ConfigureAwait(false);
-                    // Only a hub that has itself been connected for a whole lease judges others: after an outage every
-                    // lease may have lapsed, and their hubs need that long to renew them.
-                    if (_time.GetElapsedTime(Interlocked.Read(ref _connectedSince)) >= _options.Lease)
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    // Redis refusing writes (-OOM under noeviction, -READONLY, -BUSY, -NOPERM) or too slow, while the
+                    // connection stays up: whatever stops this renewal may stop every hub's, so their leases may lapse
+                    // too, and they need a whole lease to renew once it is over. The first hub to renew again must
+                    // not end the others' runs as hub_lost meanwhile.
+                    _renewalFailed = true;
+                    _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
+                    continue;
+                }
+                if (_renewalFailed)
+                {
+                    // The first renewal that worked after failed ones: the whole lease before judging runs from here,
+                    // however long the failures lasted.
+                    _renewalFailed = false;
+                    Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
+                }
+                try
+                {
+                    // Only a hub whose own renewals have all worked for a whole lease judges others: after an outage,
+                    // or a spell of refused writes, every lease may have lapsed, and their hubs need that long to
+                    // renew them.
+                    if (_time.GetElapsedTime(Interlocked.Read(ref _renewingSince)) >= _options.Lease)
                     {
                         await ReapLostHubsAsync().ConfigureAwait(false);
                     }
@@ -53,7 +83,7 @@ internal sealed partial class RedisProcessEngine
                     // Redis stalled past the timeout (a RedisTimeoutException is a TimeoutException, not a RedisException)
                     // or went away mid-reap: the next tick tries again. This loop must outlive any outage, or lost hubs'
                     // processes would never end and this hub's own lease would rest on the renewer alone.
-                    _logger.LogWarning("lease renewal or the check of other hubs failed: {Message}", ex.Message);
+                    _logger.LogWarning("the check of other hubs' leases failed: {Message}", ex.Message);
                 }
             }
         }
@@ -168,7 +198,7 @@ internal sealed partial class RedisProcessEngine
             return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
         }
         var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString()]).ConfigureAwait(false);
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "requested":
@@ -201,17 +231,70 @@ internal sealed partial class RedisProcessEngine
         return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
-    /// <summary>The producer runs here: its token fires, then the process ends as cancelled.</summary>
-    private Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
+    /// <summary>
+    /// The producer runs here. The cancel is stored first (cancel.lua marks the process, publishing nothing), then the
+    /// producer's token fires, then the process ends as cancelled: a cancel Redis refused (503, "nothing changed")
+    /// leaves the producer going, and no tab on any hub sees <c>process_cancelled</c> before the token fired.
+    /// </summary>
+    private async Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
     {
-        if (!process.Published.IsEnded)
+        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
+        switch ((string?)result[0])
         {
-            // Before the script, not only when the event is applied (ProcessRegistry.Publish fires it then too, which
-            // is what tells the producer when another hub ended the process because this request never came): tabs on
-            // other hubs may see process_cancelled before this hub applies it.
-            process.CancelProducer();
+            case "own":
+                break;
+            case "ended":
+                return new TransitionOutcome(TransitionStatus.AlreadyEnded, EndedState(process, (string)result[1]!));
+            case "missing":
+                return TransitionOutcome.NotFound;
+            default:
+                throw EpochChanged(result);
         }
-        return EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "");
+        process.CancelProducer();
+        try
+        {
+            return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException)
+        {
+            // Redis took the cancel and the producer has stopped, but refused the end just after: the process must not
+            // stay running with nobody driving it, so this hub ends it as soon as Redis lets it.
+            _ = EndCancelledUntilStoredAsync(process, cancelledBy);
+            throw;
+        }
+    }
+
+    /// <summary>Ends as cancelled a process whose producer was told, trying again every second until Redis takes it.</summary>
+    private async Task EndCancelledUntilStoredAsync(ProcessRecord process, string cancelledBy)
+    {
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // stopped: the stop ended this hub's runs (hub_lost), or its lease will lapse
+        }
+        while (!process.Published.IsEnded)
+        {
+            try
+            {
+                await Task.Delay(EndRetryDelay, _time, stopping).ConfigureAwait(false);
+                // Not waited for: nobody waits on this answer, and the event reaches this hub's tabs as any other.
+                await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                _logger.LogWarning("the end of cancelled {ProcessId} waits for Redis: {Message}", process.Id, ex.Message);
+            }
+        }
     }
 
     /// <summary>A message on the control channel: <c>cancel {hub} {process id} {who}</c>, for this hub or another.</summary>
@@ -280,7 +363,7 @@ internal sealed partial class RedisProcessEngine
             // Only an outage of the connection that renews leases can have let every hub's lease lapse: after one, this
             // hub waits a whole lease before it judges others. A subscription that drops and comes back says nothing
             // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
-            Interlocked.Exchange(ref _connectedSince, _time.GetTimestamp());
+            Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
             RenewLease();
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).

@@ -102,7 +102,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         }
         // Taken when the load began, which can be seconds ago: a full lease from now on, before this hub runs anything.
         RenewLease();
-        _connectedSince = _time.GetTimestamp();
+        _renewingSince = _time.GetTimestamp();
         _quietChecks = Task.Run(() => CheckWhenQuietAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
         _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
@@ -192,7 +192,21 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     {
         if (_registry.FindRecord(processId) is not { } process)
         {
-            return TransitionOutcome.NotFound;
+            // Unknown here is not "not found": an in-process start is answered once stored even when this hub has not
+            // applied it (its subscription and log read both failed within the wait), and a NotFound would end that
+            // producer (AlreadyEnded) while Redis holds its process running for good. Ask Redis; 503 until it is clear.
+            switch (await CatchUpAsync(processId).ConfigureAwait(false))
+            {
+                case CatchUpOutcome.Missing:
+                    return TransitionOutcome.NotFound;
+                case CatchUpOutcome.Unavailable:
+                    throw new StoreUnavailableException("this hub has not applied the process yet (it cannot read what Redis holds); try again");
+            }
+            if (_registry.FindRecord(processId) is not { } caughtUp)
+            {
+                return TransitionOutcome.NotFound; // let go between the catch-up and now (the retention window)
+            }
+            process = caughtUp;
         }
         if (change.Kind == HubEventKind.Cancelled)
         {
@@ -230,8 +244,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             bool caughtUp = Interlocked.Read(ref _lastOffset) >= offset;
             return status != "running" && caughtUp ? CatchUpOutcome.Missing : CatchUpOutcome.Unavailable;
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
+            // Also an error Redis answered (-BUSY from a long script, -NOPERM, -LOADING): this hub still cannot tell,
+            // so 503 as when Redis is away, not a 500 for what the caller may rightly try again.
             return CatchUpOutcome.Unavailable;
         }
     }

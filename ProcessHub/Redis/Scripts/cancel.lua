@@ -2,10 +2,14 @@
 -- not ended here: that hub is told on the control channel, fires its producer's token, and only then ends it as
 -- cancelled, so nobody sees process_cancelled before the producer was told. Any other running process is left for
 -- the caller to end at once (end.lua). Nothing changes for a process that has ended.
+-- A process whose producer runs inside the asking hub itself is only marked: that hub fires its producer's token once
+-- this has returned (so a cancel Redis refused leaves the producer going), and then ends it (end.lua). The mark is
+-- the stored cancel; nothing is published, so no tab can see the cancel before the token fired.
 --
 -- KEYS[1] epoch  KEYS[2] the process's hash
 -- ARGV[1] epoch  ARGV[2] id  ARGV[3] who cancels  ARGV[4] the prefix of hub lease keys  ARGV[5] the control channel
--- Returns {'requested', hub} | {'direct'} | {'ended', status} | {'missing'} | {'epoch', current}
+-- ARGV[6] the asking hub
+-- Returns {'own'} | {'requested', hub} | {'direct'} | {'ended', status} | {'missing'} | {'epoch', current}
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
   return {'epoch', epoch or ''}
@@ -16,6 +20,10 @@ if not state[1] then
 end
 if state[1] ~= 'running' then
   return {'ended', state[1]}
+end
+if state[2] == '1' and state[3] == ARGV[6] then
+  redis.call('HSET', KEYS[2], 'cancel_requested', ARGV[3])
+  return {'own'}
 end
 if state[2] == '1' and state[3] ~= '-' and redis.call('EXISTS', ARGV[4] .. state[3]) == 1 then
   redis.call('HSET', KEYS[2], 'cancel_requested', ARGV[3])

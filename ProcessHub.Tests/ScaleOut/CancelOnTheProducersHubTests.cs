@@ -1,0 +1,55 @@
+using NUnit.Framework;
+using ProcessHub.Hub;
+using ProcessHub.Tests.Infrastructure;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// A cancel taken by the hub whose in-process producer runs the process (docs/protocol.md 4.3 and 11.5): a cancel Redis
+/// refuses changes nothing, the producer's token included; one Redis takes fires the token before any tab, on this
+/// hub or another, sees <c>process_cancelled</c>. Real hubs on a real Redis.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class CancelOnTheProducersHubTests
+{
+    [Test]
+    public async Task A_cancel_Redis_refuses_leaves_the_run_going_and_sent_again_ends_it_after_its_token_fired()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var user = await RedisHubUser.CreateAsync(admin, "producers-hub");
+        await using var hub = HubCluster.StartInProcess(redis, user.ConfigurationOn(redis));
+        var (other, otherEndPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = other;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(hub.LocalEndPoint, token);
+        await using var tabElsewhere = await HubCluster.OpenTabAsync(otherEndPoint, token);
+        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+        await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+
+        // Redis refuses the hub's scripts (-NOPERM) while its connections stay up: the cancel cannot be stored.
+        await user.RefuseScriptsAsync();
+        await tab.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c-1" });
+        var refused = await tab.ReceiveUntilAsync(m => m.Type == "error");
+        Assert.That((refused.String("code"), refused.String("request_id")), Is.EqualTo(("unavailable", "c-1")), refused.Text);
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.False, "a refused cancel changed nothing, the producer's token included");
+
+        // The run is still driven once Redis takes the hub's scripts again.
+        await user.LetBackAsync();
+        Assert.That(await run.ReportProgressAsync(1, 10), Is.EqualTo(ReportResult.Accepted));
+        var progress = await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsProcessEvent && m.Type != "process_started");
+        Assert.That((progress.Type, progress.Seq), Is.EqualTo(("process_progress", 2L)), progress.Text);
+
+        // Sent again, the cancel is stored; the token fired before a tab on either hub saw process_cancelled.
+        await tab.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c-2" });
+        var cancelledElsewhere = await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+        bool toldBeforeTheOtherHubsTab = run.CancellationToken.IsCancellationRequested;
+        var cancelled = await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+        Assert.That((cancelledElsewhere.Type, cancelled.Type), Is.EqualTo(("process_cancelled", "process_cancelled")), cancelled.Text);
+        Assert.That(cancelled.Seq, Is.EqualTo(3), "the refused cancel took no seq");
+        Assert.That(toldBeforeTheOtherHubsTab, Is.True, "the producer's token had fired when a tab on another hub saw process_cancelled");
+    }
+}

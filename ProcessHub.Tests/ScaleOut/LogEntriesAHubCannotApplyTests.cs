@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// What a hub fetches from the shared log that it must not apply as it is (docs/protocol.md 11.3): an entry it cannot
+/// read (a newer version's message) is skipped, once, and the hub goes on; an entry of another epoch means its view
+/// is of an epoch Redis has replaced, so it reloads rather than apply it. Each entry is put in the log as the scripts
+/// would (INCR of the offset, XADD at that offset), with no PUBLISH, so the hub finds it by the jump of the next
+/// event. A real hub binary on a real Redis: on the old code the first wedged its applier for good.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class LogEntriesAHubCannotApplyTests
+{
+    private const string Prefix = "processhub:";
+
+    [Test]
+    public async Task A_log_entry_the_hub_cannot_read_is_skipped_and_the_next_events_reach_its_tabs()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
+        string id = await HubCluster.StartProcessAsync(endPoint, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+
+        await AppendToLogAsync(admin, _ => "a message in a format from a newer version");
+        await ReportAsync(endPoint, token, id, 1);
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(2), progress.Text);
+        await ReportAsync(endPoint, token, id, 2);
+        progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(3), progress.Text);
+    }
+
+    [Test]
+    public async Task A_log_entry_of_another_epoch_is_not_applied_and_the_hub_reloads_and_goes_on()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
+        string id = await HubCluster.StartProcessAsync(endPoint, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+
+        // Progress of the same process at its next seq, as a hub of another epoch would have logged it.
+        await AppendToLogAsync(admin, offset =>
+            $"another-epoch {offset} {id} 2 1 {DateTime.UtcNow.Ticks} 0 -\n"
+            + $$$"""{"type":"process_progress","process_id":"{{{id}}}","seq":2,"progress":{"current":99,"total":10}}""");
+        await ReportAsync(endPoint, token, id, 1);
+        await ReportAsync(endPoint, token, id, 2);
+        var seen = new List<HubMessage>();
+        var last = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress" && m.Seq == 3, seen);
+        seen.Add(last);
+        Assert.That(seen.Where(m => m.Text.Contains("\"current\":99", StringComparison.Ordinal)), Is.Empty, "the other epoch's event reached no tab");
+        Assert.That(seen.Any(m => m.Type == "process_list"), Is.True, "the hub reloaded: its tab got a fresh list");
+    }
+
+    /// <summary>Puts <paramref name="message"/> (given its offset) in the shared log at the next offset, as a script would.</summary>
+    private static async Task AppendToLogAsync(ConnectionMultiplexer admin, Func<long, string> message)
+    {
+        var db = admin.GetDatabase();
+        long offset = await db.StringIncrementAsync(Prefix + "offset");
+        await db.StreamAddAsync(Prefix + "log", "m", message(offset), messageId: offset.ToString(CultureInfo.InvariantCulture) + "-0");
+    }
+
+    private static async Task ReportAsync(IPEndPoint hub, string token, string id, int current)
+    {
+        var reply = await RawHttpClient.PostAsync(hub, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":10}""");
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+    }
+}
