@@ -46,6 +46,32 @@ public sealed class WatchRenderingTests
         Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 4), "the header and one line per process: nothing wrapped");
     }
 
+    [Test]
+    public void A_watch_left_running_keeps_the_running_rows_and_only_the_most_recently_ended()
+    {
+        // Connected for days, it kept a row for every process that ended meanwhile, and the table outgrew the terminal.
+        var view = new WatchView(Console(132, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12},"seq":6}
+            ]}
+            """));
+        const int Ended = WatchView.MaxEnded + 50;
+        for (int i = 0; i < Ended; i++)
+        {
+            string id = $"p{i:D15}";
+            view.Apply(HubEvent.Parse($$"""{"type":"process_started","process_id":"{{id}}","process_type":"eval","seq":1,"progress":{"current":0,"total":1},"owner":"dev"}"""));
+            view.Apply(HubEvent.Parse($$"""{"type":"process_completed","process_id":"{{id}}","process_type":"eval","seq":2,"result":{},"duration_ms":1}"""));
+        }
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        Assert.That(lines.Count(l => l.Contains(Benchmark, StringComparison.Ordinal)), Is.EqualTo(1), "the running row stays");
+        Assert.That(lines.Count(l => l.Contains("p000", StringComparison.Ordinal)), Is.EqualTo(WatchView.MaxEnded));
+        Assert.That(lines.Any(l => l.Contains($"p{Ended - 1:D15}", StringComparison.Ordinal)), Is.True, "the last to end is kept");
+        Assert.That(lines.Any(l => l.Contains($"p{0:D15}", StringComparison.Ordinal)), Is.False, "the first to end is dropped");
+    }
+
     [TestCase(30)]
     [TestCase(40)]
     [TestCase(52)]

@@ -12,6 +12,12 @@ namespace ProcessHub.Cli;
 /// </summary>
 internal sealed class WatchView : IDisposable
 {
+    /// <summary>
+    /// Ended rows kept, the most recently ended; older ones are dropped. A watch left running kept a row for every
+    /// process that ever ended while it was connected, so the table outgrew any terminal (the dashboard keeps 500).
+    /// </summary>
+    internal const int MaxEnded = 100;
+
     private const int LineBarWidth = 24;
     private readonly IAnsiConsole _console;
     private readonly bool _interactive;
@@ -20,6 +26,7 @@ internal sealed class WatchView : IDisposable
     private readonly Dictionary<string, WatchRow> _rows = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WatchRow> _printed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _seqs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _endedAt = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
     private readonly TaskCompletionSource _liveReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _liveDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,9 +62,11 @@ internal sealed class WatchView : IDisposable
         {
             case ProcessListed list:
                 ApplyList(list);
+                ForgetOldestEnded();
                 break;
             case ProcessEvent processEvent:
                 Update(processEvent);
+                ForgetOldestEnded();
                 break;
             case HubError error:
                 Notice($"error {error.Code}: {error.Message}");
@@ -107,17 +116,24 @@ internal sealed class WatchView : IDisposable
                 shown[id] = (row, _seqs.GetValueOrDefault(id));
             }
         }
+        var endedBefore = new Dictionary<string, DateTimeOffset>(_endedAt, StringComparer.Ordinal);
         _rows.Clear();
         _seqs.Clear();
         _order.Clear();
+        _endedAt.Clear();
         foreach (var process in list.Processes)
         {
-            (WatchRow Row, long Seq) entry = shown.TryGetValue(process.ProcessId, out var known) && known.Seq > process.Seq
-                ? known
-                : (FromList(process), process.Seq);
+            bool keep = shown.TryGetValue(process.ProcessId, out var known) && known.Seq > process.Seq;
+            (WatchRow Row, long Seq) entry = keep ? known : (FromList(process), process.Seq);
             _rows[process.ProcessId] = entry.Row;
             _seqs[process.ProcessId] = entry.Seq;
             _order.Add(process.ProcessId);
+            DateTimeOffset? endedAt = !keep ? process.EndedAt
+                : endedBefore.TryGetValue(process.ProcessId, out var before) ? before : null;
+            if (endedAt is { } when)
+            {
+                _endedAt[process.ProcessId] = when;
+            }
         }
     }
 
@@ -140,6 +156,27 @@ internal sealed class WatchView : IDisposable
             _ => row,
         };
         _rows[row.Id] = row;
+        if (row.Status != "running")
+        {
+            _endedAt.TryAdd(row.Id, DateTimeOffset.UtcNow);
+        }
+    }
+
+    private void ForgetOldestEnded()
+    {
+        var ended = _order.Where(id => _rows[id].Status != "running").ToList();
+        if (ended.Count <= MaxEnded)
+        {
+            return;
+        }
+        foreach (var id in ended.OrderBy(id => _endedAt.GetValueOrDefault(id)).Take(ended.Count - MaxEnded).ToList())
+        {
+            _rows.Remove(id);
+            _seqs.Remove(id);
+            _printed.Remove(id);
+            _endedAt.Remove(id);
+            _order.Remove(id);
+        }
     }
 
     private static WatchRow FromList(ProcessInfo process)
