@@ -205,6 +205,26 @@ public sealed class AuthenticationTests
     }
 
     [Test]
+    public async Task Ping_frames_before_the_auth_message_do_not_get_it_refused_for_rate()
+    {
+        // They take from the message budget; past it, the auth message itself got "rate_limited" (an error, which an
+        // unauthenticated connection is never sent) and the connection died of its auth timeout.
+        await using var host = HubTestHost.Start();
+        await using var client = await RawWebSocketClient.ConnectAsync(host.App.LocalEndPoint);
+        await client.HandshakeAsync("/ws");
+        for (int i = 0; i < 150; i++)
+        {
+            await client.SendRawAsync(ClientFrame.Ping("p"u8));
+        }
+
+        await client.SendRawAsync(ClientFrame.Text($$"""{"type":"auth","token":"{{host.Token("alice")}}"}"""));
+        var skipped = new List<HubMessage>();
+        var list = await client.ReceiveUntilAsync(m => m.Type is "process_list" or "error", skipped);
+
+        Assert.That(list.Type, Is.EqualTo("process_list"), list.ToString());
+    }
+
+    [Test]
     public async Task ES256_is_accepted_with_a_P256_public_key()
     {
         using var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);

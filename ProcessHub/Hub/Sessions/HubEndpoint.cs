@@ -68,17 +68,23 @@ internal sealed class HubEndpoint : IConnectionHandler
     public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8)
     {
         var session = (HubSession)connection.State!;
-        switch (session.TakeMessageToken(_options.MessageRateLimit, _time))
+        // Before authentication one message decides (auth, or 4401 for anything else), so it is never refused for
+        // rate: ping frames before it could spend the budget, and the auth then got an error (which an unauthenticated
+        // connection is never sent) and the connection died of its auth timeout.
+        if (session.IsAuthenticated)
         {
-            case RateDecision.Refused:
-                // docs/protocol.md section 3: every error echoes the request's request_id/process_id, a refusal too.
-                // Parsing costs little: refusals are bounded, a client that keeps going is closed below.
-                var refused = ClientMessage.TryParse(utf8, out _, out var refusedRequestId);
-                ReplyError(session, "rate_limited", "too many messages; slow down", refusedRequestId, refused?.ProcessId);
-                return;
-            case RateDecision.Close:
-                connection.Close(CloseCode.PolicyViolation, "rate limit exceeded");
-                return;
+            switch (session.TakeMessageToken(_options.MessageRateLimit, _time))
+            {
+                case RateDecision.Refused:
+                    // docs/protocol.md section 3: every error echoes the request's request_id/process_id, a refusal too.
+                    // Parsing costs little: refusals are bounded, a client that keeps going is closed below.
+                    var refused = ClientMessage.TryParse(utf8, out _, out var refusedRequestId);
+                    ReplyError(session, "rate_limited", "too many messages; slow down", refusedRequestId, refused?.ProcessId);
+                    return;
+                case RateDecision.Close:
+                    connection.Close(CloseCode.PolicyViolation, "rate limit exceeded");
+                    return;
+            }
         }
 
         var message = ClientMessage.TryParse(utf8, out var problem, out var requestId);
