@@ -51,6 +51,29 @@ public sealed class ResumeTests
         Assert.That(pong.String("request_id"), Is.EqualTo("alive"), "the connection is still open");
     }
 
+    [Test]
+    public async Task The_subscribed_reply_counts_with_the_replay_it_announces()
+    {
+        // The reply carries the process whole: 15 KB of params beside a 56 KB replay is over a 64 KiB limit, though
+        // the replay alone is not. Counting the replay alone let it through after its reply.
+        await using var host = HubTestHost.Start(server: new ServerOptions { OutboundByteLimit = 64 * 1024 });
+        var run = host.App.Producer.Start("export", "alice", total: 40, parameters: new { notes = new string('n', 15_000) });
+        for (int i = 1; i <= 40; i++)
+        {
+            run.ReportProgress(i, 40, "m", new string('d', 1200));
+        }
+        var (client, list) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
+        await using var _ = client;
+
+        await client.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 1, epoch = list.String("epoch"), request_id = "all" });
+        var reply = await client.ReceiveUntilAsync("subscribed");
+        await client.SendJsonAsync(new { type = "ping", request_id = "alive" });
+        var pong = await client.ReceiveUntilAsync("pong");
+
+        Assert.That((reply.Get("replayed").GetInt64(), reply.Get("recovered").GetBoolean()), Is.EqualTo((0L, false)));
+        Assert.That(pong.String("request_id"), Is.EqualTo("alive"), "the connection is still open");
+    }
+
     /// <summary>
     /// The producer and the client take turns, driven by a seeded random schedule, so every interleaving the schedule
     /// picks is exact and the assertion can be the strictest one: no gap at all, no duplicate. While the client is

@@ -50,6 +50,10 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         {
             Enqueue(frame, seq, kind);
         }
+        else if (HubEventNames.IsTerminal(kind))
+        {
+            _events.Writer.TryComplete(); // the client has the end already: the stream ends, as after a terminal event
+        }
     }
 
     private void Enqueue(SharedFrame frame, long seq, HubEventKind kind)
@@ -77,7 +81,7 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     }
 
     // The stream has its own bound (MaxPending events): past it, it ends and the client resumes from where it got to.
-    bool IReplayTarget.CanTake(long bytes) => true;
+    bool IReplayTarget.CanTake(ProcessSnapshot process, long bytes) => true;
 
     void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
     {
@@ -124,9 +128,7 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         await exchange.WriteAsync("retry: 3000\n\n"u8.ToArray()).ConfigureAwait(false);
 
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        using var tokenExpiry = endsAt == DateTimeOffset.MaxValue
-            ? null
-            : time.CreateTimer(static state => CancelQuietly((CancellationTokenSource)state!), done, Clamp(endsAt - time.GetUtcNow()), Timeout.InfiniteTimeSpan);
+        using var tokenExpiry = endsAt == DateTimeOffset.MaxValue ? null : new TokenExpiry(time, endsAt, done);
         // The one replay path: the events after Last-Event-ID, then live ones, with nothing between.
         if (registry.Replay(processId, afterSeq, epoch: null, stream, watcher: stream) != ReplayOutcome.Following)
         {
@@ -207,17 +209,6 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
 
     private static TimeSpan Clamp(TimeSpan delay) => delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
 
-    // The expiry timer can fire as the stream ends and disposes its source: nothing is left to stop then.
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
 
     private static void AppendEvent(ArrayBufferWriter<byte> text, ReadOnlySpan<byte> json, long seq, HubEventKind kind)
     {

@@ -18,10 +18,11 @@ internal interface IReplayTarget
     long FollowLive(ProcessSnapshot process);
 
     /// <summary>
-    /// Whether a replay of <paramref name="bytes"/> (its frames' lengths) can be queued now. When not, none of it is:
-    /// the reply says <c>replayed: 0</c>, <c>recovered: false</c>, and the process's state stands in for it.
+    /// Whether a replay of <paramref name="bytes"/> (its frames' lengths), with whatever the target sends before it
+    /// about <paramref name="process"/>, can be queued now. When not, none of it is: the reply says
+    /// <c>replayed: 0</c>, <c>recovered: false</c>, and the process's state stands in for it.
     /// </summary>
-    bool CanTake(long bytes);
+    bool CanTake(ProcessSnapshot process, long bytes);
 
     /// <summary>Before the replayed events: how many follow, and whether they are every event after the requested seq.</summary>
     void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered);

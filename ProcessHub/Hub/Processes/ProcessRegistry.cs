@@ -322,7 +322,7 @@ internal sealed class ProcessRegistry
                 recovered = next >= process.OldestRetainedSeq || since >= liveAfter;
             }
         }
-        if (last >= first && !target.CanTake(ReplayBytes(process, first, last)))
+        if (last >= first && !target.CanTake(snapshot, ReplayBytes(process, first, last)))
         {
             // Too much to queue now: no event rather than some, and the reply's process state stands in for them.
             target.OnReplayStart(snapshot, 0, recovered: false);

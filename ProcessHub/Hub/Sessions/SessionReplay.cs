@@ -38,7 +38,12 @@ internal sealed class SessionReplay : IReplayTarget
     // A replay is queued whole, at once, under the process's lock, while the flusher sends on another thread: one that
     // would take the queue past --outbound-limit-bytes closed the connection with 4429 however fast the client read,
     // and a resuming client asked for the same replay again at each reconnect. Refused whole instead (recovered false).
-    public bool CanTake(long bytes) => _session.Connection.HasRoomFor(bytes);
+    // The subscribed reply goes first and carries the process whole (params and a result of up to 64 KiB): counted too.
+    public bool CanTake(ProcessSnapshot process, long bytes) => _session.Connection.HasRoomFor(bytes + ReplyBytes(process));
+
+    private static long ReplyBytes(ProcessSnapshot process) =>
+        512 + process.ProcessId.Length + process.ProcessType.Length + process.Owner.Length + process.ProgressJson.Length
+        + (process.ParamsJson?.Length ?? 0) + (process.ResultJson?.Length ?? 0) + (process.ErrorJson?.Length ?? 0);
 
     public void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered) =>
         _session.SendAndRelease(HubMessageWriter.Subscribed(process.ProcessId, process, _epoch, replayed, recovered, _requestId, _time.GetUtcNow()));
