@@ -34,8 +34,9 @@ public sealed class DevTokenDashboardTests
     [Test]
     public async Task A_dev_tab_whose_token_expires_while_open_signs_in_again_with_a_fresh_token()
     {
-        // The banner's token, handed out until it expires (instead of an hour before), lives 6 s here, not 24 h.
-        string shortLived = new TokenValidator(new JwtSettings { Secret = DashboardHost.Secret }).Issue("dev", [], TimeSpan.FromSeconds(6));
+        // The banner's token, handed out until it expires (instead of an hour before), lives 15 s here, not 24 h: long
+        // enough for the page to load and take it on a slow machine (exp is in whole seconds).
+        string shortLived = new TokenValidator(new JwtSettings { Secret = DashboardHost.Secret }).Issue("dev", [], TimeSpan.FromSeconds(15));
         await using var host = new DashboardHost { DevToken = shortLived, DevTokenFreshFor = TimeSpan.Zero };
         host.Start();
         var context = await _browser.NewContextAsync();

@@ -196,8 +196,9 @@ public sealed class StoreEdgeTests
         await hub.Store.DisposeAsync().AsTask().WaitAsync(TestTimeouts.Receive);
         await Task.WhenAll(running).WaitAsync(TestTimeouts.Receive);
 
-        // Each producer has at most one report in flight when the stop begins; that one may still be written.
-        Assert.That(acceptedAfterStop, Is.LessThanOrEqualTo(producers), "reports taken after the stop began");
+        // Each producer has at most one report in flight when the stop begins, which may still be written, and one more
+        // may race the writer's closing in (appended as the writer publishes the commit in flight): two each at most.
+        Assert.That(acceptedAfterStop, Is.LessThanOrEqualTo(2 * producers), "reports taken after the stop began");
     }
 
     [Test]

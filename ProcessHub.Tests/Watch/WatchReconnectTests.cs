@@ -92,6 +92,38 @@ public sealed class WatchReconnectTests
     }
 
     [Test]
+    public async Task The_banners_url_keeps_working_across_a_restart_of_a_dev_hub()
+    {
+        // Pasted from the banner, the URL's token dies with the run: after the restart watch takes the new run's dev
+        // token instead of giving up on "the hub rejected the token".
+        var endPoint = UnusedPort.Get();
+        HubApplication StartDevHub(string secret)
+        {
+            var hub = new HubApplication(
+                new ServerOptions { Host = "127.0.0.1", Port = endPoint.Port, PingInterval = TimeSpan.Zero, DrainTimeout = TimeSpan.FromSeconds(1) },
+                new HubOptions(),
+                new JwtSettings { Secret = secret, ClockSkew = TimeSpan.Zero },
+                NullLoggerFactory.Instance);
+            hub.EnableDevToken(hub.Tokens.Issue("dev", [], TimeSpan.FromHours(24)));
+            hub.Start();
+            return hub;
+        }
+        var first = StartDevHub("watch-reconnect-tests-first-run-secret-0123456789");
+        string bannerToken = first.Tokens.Issue("dev", [], TimeSpan.FromHours(24));
+        using var watch = WatchProcess.Start("watch", "--json", "--url", $"ws://{endPoint}/ws?token={bannerToken}");
+        Assert.That(JsonDocument.Parse(await watch.NextLineAsync(_ => true)).RootElement.GetProperty("type").GetString(), Is.EqualTo("process_list"));
+
+        await first.DisposeAsync();
+        await using var second = StartDevHub("watch-reconnect-tests-second-run-secret-012345");
+        var run = second.Producer.Start("benchmark", "dev", total: 4);
+
+        string seen = await watch.NextLineAsync(line => line.Contains(run.ProcessId, StringComparison.Ordinal));
+        Assert.That(seen, Does.Contain("\"type\":\"process_"), "the new run's process, from a list or as it started");
+        watch.Terminate();
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
+    }
+
+    [Test]
     public async Task Without_a_token_a_hub_that_is_not_in_dev_mode_ends_watch_with_exit_2_and_says_why()
     {
         await using var app = new HubApplication(

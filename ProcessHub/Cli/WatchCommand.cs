@@ -43,7 +43,6 @@ internal sealed class WatchCommand
         // outranked the fresh token the hub checks second (docs/protocol.md 2.2) after a dev hub's restart.
         var (withoutToken, tokenInUrl) = TakeToken(url);
         url = withoutToken;
-        token ??= tokenInUrl;
 
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -53,7 +52,7 @@ internal sealed class WatchCommand
         {
             Url = url,
             Token = token,
-            TokenProvider = devTokens is null ? null : devTokens.FetchAsync,
+            TokenProvider = devTokens is null ? null : tokenInUrl is null ? devTokens.FetchAsync : UrlTokenThenDevTokens(tokenInUrl, devTokens),
             MaxReconnectDelay = MaxReconnectDelay,
         });
         using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive: !Console.IsOutputRedirected);
@@ -98,6 +97,29 @@ internal sealed class WatchCommand
             context.Cancel = true;
             stop.Cancel();
         }
+    }
+
+    // The URL's token first. Later connections take the hub's dev token when it hands one out (a dev hub restarted:
+    // the banner's token died with the run), and the URL's token again from a hub that does not (it has a secret).
+    private static Func<CancellationToken, ValueTask<string>> UrlTokenThenDevTokens(string tokenInUrl, DevTokenSource devTokens)
+    {
+        bool first = true;
+        return async cancellationToken =>
+        {
+            if (first)
+            {
+                first = false;
+                return tokenInUrl;
+            }
+            try
+            {
+                return await devTokens.FetchAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (DevTokenUnavailableException)
+            {
+                return tokenInUrl;
+            }
+        };
     }
 
     private static (Uri Url, string? Token) TakeToken(Uri url)
