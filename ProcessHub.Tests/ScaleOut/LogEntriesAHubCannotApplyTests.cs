@@ -66,6 +66,43 @@ public sealed class LogEntriesAHubCannotApplyTests
         Assert.That(seen.Any(m => m.Type == "process_list"), Is.True, "the hub reloaded: its tab got a fresh list");
     }
 
+    [Test]
+    public async Task An_event_of_a_process_the_hub_cannot_read_restarts_its_history_instead_of_shifting_it()
+    {
+        // Seq 2 of the process is a newer version's message, in its stream and in the log. Skipped, and seq 3 then
+        // published after seq 1, the history counted seqs from the last one and held every frame one seq off: a
+        // resume got seq 1's frame as seq 2, marked recovered. Now the history starts over at the gap.
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
+        string id = await HubCluster.StartProcessAsync(endPoint, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+
+        var db = admin.GetDatabase();
+        long seq = await db.HashIncrementAsync(Prefix + "p:" + id, "seq");
+        Assert.That(seq, Is.EqualTo(2));
+        await db.StreamAddAsync(Prefix + "e:" + id, "m", "a message in a format from a newer version", messageId: "2-0");
+        await AppendToLogAsync(admin, _ => "a message in a format from a newer version");
+        await ReportAsync(endPoint, token, id, 3);
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(3), progress.Text);
+
+        // A tab that had seq 1 comes back (the first tab was sent everything live: it has nothing to ask for).
+        await using var back = await HubCluster.OpenTabAsync(endPoint, token);
+        await back.SendJsonAsync(new { type = "subscribe", process_id = id, since = 1, request_id = "resume" });
+        var reply = await back.ReceiveUntilAsync(m => m.Type == "subscribed");
+
+        Assert.That(reply.Get("recovered").GetBoolean(), Is.False, "seq 2 is not there to replay: " + reply.Text);
+        for (long replayed = reply.Get("replayed").GetInt64(); replayed > 0; replayed--)
+        {
+            var frame = await back.ReceiveAsync();
+            Assert.That(frame.Seq, Is.GreaterThanOrEqualTo(3), "no frame at a seq it does not carry: " + frame.Text);
+        }
+    }
+
     /// <summary>Puts <paramref name="message"/> (given its offset) in the shared log at the next offset, as a script would.</summary>
     private static async Task AppendToLogAsync(ConnectionMultiplexer admin, Func<long, string> message)
     {

@@ -470,10 +470,20 @@ internal sealed partial class RedisProcessEngine
         }
         foreach (var entry in entries)
         {
-            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var missed) && missed.Seq == process.Published.Seq + 1
-                && EventPayload.Parse(missed.Payload.Span) is { } payload)
+            if (!RedisEventMessage.TryParse((byte[])entry["m"]!, out var missed) || missed.Seq != process.Published.Seq + 1
+                || EventPayload.Parse(missed.Payload.Span) is not { } payload)
             {
-                Publish(process, Next(process.Published, missed, payload), missed);
+                break; // one this hub cannot read (a newer version's): none after it continues the seqs
+            }
+            Publish(process, Next(process.Published, missed, payload), missed);
+        }
+        if (process.Published.Seq < upTo)
+        {
+            lock (process.Gate)
+            {
+                // Not filled to the event that comes next: its history would hold frames at the wrong seqs (it counts
+                // seqs from the last one), so it starts over, as when the stream was trimmed.
+                process.ForgetHistory();
             }
         }
     }
