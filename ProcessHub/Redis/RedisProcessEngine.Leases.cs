@@ -23,6 +23,7 @@ internal sealed partial class RedisProcessEngine
     // Since when this hub's own lease renewals have all worked (from the first that worked after a failed one, and
     // from when the connection came back): it judges other hubs only a whole lease after that.
     private long _renewingSince;
+    private long _lastRenewal; // the last renewal of this loop that worked
 
     // A renewal failed (or could not be sent) since the last one that worked; read and written by the lease loop only.
     private bool _renewalFailed;
@@ -61,13 +62,15 @@ internal sealed partial class RedisProcessEngine
                     _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
                     continue;
                 }
-                if (_renewalFailed)
+                if (_renewalFailed && _time.GetElapsedTime(_lastRenewal) >= _options.Lease * 3 / 4)
                 {
-                    // The first renewal that worked after failed ones: the whole lease before judging runs from here,
-                    // however long the failures lasted.
-                    _renewalFailed = false;
+                    // The first renewal that worked after failures long enough for leases to be at risk (two ticks or
+                    // more in a row): the whole lease before judging runs from here, however long they lasted. One
+                    // failed tick now and then (a momentary stall) does not put judging off: leases outlast it.
                     Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
                 }
+                _renewalFailed = false;
+                _lastRenewal = _time.GetTimestamp();
                 try
                 {
                     // Only a hub whose own renewals have all worked for a whole lease judges others: after an outage,

@@ -103,6 +103,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         // Taken when the load began, which can be seconds ago: a full lease from now on, before this hub runs anything.
         RenewLease();
         _renewingSince = _time.GetTimestamp();
+        _lastRenewal = _renewingSince;
         _quietChecks = Task.Run(() => CheckWhenQuietAsync(_stopping.Token));
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
         _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
