@@ -23,14 +23,8 @@ public sealed class LogEntriesAHubCannotApplyTests
     [Test]
     public async Task A_log_entry_the_hub_cannot_read_is_skipped_and_the_next_events_reach_its_tabs()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
-        await using var _ = hub;
-        string token = HubCluster.Token("alice");
-        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
-        string id = await HubCluster.StartProcessAsync(endPoint, token);
-        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
 
         await AppendToLogAsync(admin, _ => "a message in a format from a newer version");
         await ReportAsync(endPoint, token, id, 1);
@@ -44,14 +38,8 @@ public sealed class LogEntriesAHubCannotApplyTests
     [Test]
     public async Task A_log_entry_of_another_epoch_is_not_applied_and_the_hub_reloads_and_goes_on()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
-        await using var _ = hub;
-        string token = HubCluster.Token("alice");
-        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
-        string id = await HubCluster.StartProcessAsync(endPoint, token);
-        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
 
         // Progress of the same process at its next seq, as a hub of another epoch would have logged it.
         await AppendToLogAsync(admin, offset =>
@@ -72,14 +60,8 @@ public sealed class LogEntriesAHubCannotApplyTests
         // Seq 2 of the process is a newer version's message, in its stream and in the log. Skipped, and seq 3 then
         // published after seq 1, the history counted seqs from the last one and held every frame one seq off: a
         // resume got seq 1's frame as seq 2, marked recovered. Now the history starts over at the gap.
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
-        await using var _ = hub;
-        string token = HubCluster.Token("alice");
-        await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
-        string id = await HubCluster.StartProcessAsync(endPoint, token);
-        await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_started");
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
 
         var db = admin.GetDatabase();
         long seq = await db.HashIncrementAsync(Prefix + "p:" + id, "seq");
