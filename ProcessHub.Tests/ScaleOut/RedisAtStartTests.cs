@@ -58,4 +58,22 @@ public sealed partial class RedisAtStartTests
 
     [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
     private static partial Regex Listening();
+
+    [TestCase("allkeys-lru", true)]
+    [TestCase("noeviction", false)]
+    public async Task A_Redis_that_evicts_keys_is_named_in_a_warning_at_start(string policy, bool warned)
+    {
+        // Evicting keys loses processes, hands out offsets again and drops live hubs' leases (docs/scale-out.md).
+        await using var redis = await RedisServer.StartAsync();
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetServers()[0].ConfigSetAsync("maxmemory-policy", policy);
+        }
+        var (hub, _) = await HubCluster.StartBinaryAsync(redis); // listening: the join, and its warning, came before
+        await using var _ = hub;
+        await hub.TerminateAsync();
+        await hub.WaitForExitAsync();
+
+        Assert.That(hub.Stdout.Contains($"Redis runs with maxmemory-policy {policy}", StringComparison.Ordinal), Is.EqualTo(warned), hub.Stdout);
+    }
 }

@@ -108,6 +108,31 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _leases = Task.Run(() => LeaseLoopAsync(_stopping.Token));
         _leaseRenewer = RedisLeaseRenewer.Start(configuration, _keys.LeasePrefix + HubId, _options.Lease, _logger);
         _logger.LogInformation("joined the hubs sharing Redis as {HubId}, epoch {Epoch}, {Count} processes", HubId, _epoch, _registry.Count);
+        WarnIfRedisEvicts();
+    }
+
+    /// <summary>
+    /// Redis evicting keys loses processes, hands out offsets again and drops live hubs' leases (docs/scale-out.md):
+    /// said at start when its policy is not <c>noeviction</c>. A Redis that does not answer CONFIG (a managed one, an
+    /// ACL) is not asked again; the documentation says what to set.
+    /// </summary>
+    private void WarnIfRedisEvicts()
+    {
+        try
+        {
+            // INFO from a script: the client library keeps INFO and CONFIG for connections that allow admin commands,
+            // and Redis keeps CONFIG from scripts.
+            string info = (string?)_db.ScriptEvaluate("return redis.call('INFO', 'memory')") ?? "";
+            string? policy = info.Split('\n').Select(line => line.Trim()).FirstOrDefault(line => line.StartsWith("maxmemory_policy:", StringComparison.Ordinal))?["maxmemory_policy:".Length..];
+            if (policy is not null && policy != "noeviction")
+            {
+                _logger.LogWarning("Redis runs with maxmemory-policy {Policy}: when it reaches maxmemory it evicts keys, and processes, seqs and leases go with them; set maxmemory-policy noeviction (docs/scale-out.md)", policy);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException or NotSupportedException)
+        {
+            // Not answered (a managed Redis, an ACL without INFO): nothing to say.
+        }
     }
 
     /// <summary>
