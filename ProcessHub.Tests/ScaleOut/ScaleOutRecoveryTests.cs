@@ -221,6 +221,37 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task A_run_whose_end_Redis_lost_is_ended_as_hub_lost_by_the_hub_whose_runner_had_finished_it()
+    {
+        // Redis comes back from a copy taken while a benchmark ran: the run is "running" there, though its runner on
+        // hub 2 finished it. Nothing else would ever end it: the runner has returned, an in-process run is never
+        // judged stale, and hub 2's lease does not lapse.
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
+        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":4,"step_ms":200}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string run = started.Json.GetProperty("process_id").GetString()!;
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
+
+        await redis.StopAsync();
+        string copy = redis.CopyFiles();
+        await redis.StartAgainAsync();
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_completed");
+
+        await redis.StopAsync();
+        redis.RestoreFiles(copy);
+        await redis.StartAgainAsync();
+
+        var ended = await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_failed");
+        Assert.That(ended.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_lost"), ended.Text);
+    }
+
+    [Test]
     public async Task The_fresh_list_an_admin_gets_after_a_new_epoch_is_the_same_bounded_view_as_the_first()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: true);

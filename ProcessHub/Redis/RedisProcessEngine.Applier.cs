@@ -389,10 +389,60 @@ internal sealed partial class RedisProcessEngine
         _epoch = epoch;
         // The offsets remembered belong to the view being replaced (and, in a new epoch, will be handed out again).
         Array.Clear(_recent);
+        var orphans = RunsWithoutTheirRunner(stored);
         _registry.Replace(stored);
         Interlocked.Exchange(ref _lastOffset, offset);
         Interlocked.Exchange(ref _redisOffset, offset);
         ReleaseWaiters();
+        if (orphans.Count > 0)
+        {
+            // Off the applier's turn: ending one waits for its event to be applied, which takes this turn.
+            _ = Task.Run(() => EndOrphansAsync(orphans));
+        }
+    }
+
+    /// <summary>
+    /// Runs of this hub that Redis holds as running though their runner here is done: Redis came back without their
+    /// end (a crash with appendfsync everysec, a restored copy). Nothing would ever end them: the runner has returned,
+    /// an in-process run is never judged stale, and this hub's lease does not lapse. Known ended here (or let go after
+    /// ending), they are ended as hub_lost.
+    /// </summary>
+    private List<string> RunsWithoutTheirRunner(StoredProcesses stored)
+    {
+        var orphans = new List<string>();
+        foreach (var process in stored.Processes)
+        {
+            if (process.InProcess && process.ProducerHub == HubId && !process.State.IsEnded
+                && (_registry.FindRecord(process.ProcessId) is not { } known || known.Published.IsEnded))
+            {
+                orphans.Add(process.ProcessId);
+            }
+        }
+        return orphans;
+    }
+
+    private async Task EndOrphansAsync(List<string> orphans)
+    {
+        foreach (string id in orphans)
+        {
+            if (_registry.FindRecord(id) is not { } process || process.Published.IsEnded || !_ending.TryAdd(id, 0))
+            {
+                continue;
+            }
+            try
+            {
+                _logger.LogWarning("process {ProcessId} came back from Redis running, but its runner on this hub had ended; ending it as hub_lost", id);
+                await EndOrReportAsync(process, ProcessChange.Fail(RunnerGone), condition: "", conditionArgument: "").ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or StoreUnavailableException)
+            {
+                _logger.LogWarning("could not end process {ProcessId}: {Message}", id, ex.Message);
+            }
+            finally
+            {
+                _ending.TryRemove(id, out _);
+            }
+        }
     }
 
     /// <summary>The epoch Redis holds, created if it holds none (a new or emptied Redis).</summary>

@@ -16,6 +16,7 @@ internal sealed partial class RedisProcessEngine
     /// <summary>How long a hub waits before it tries again to end a cancelled process whose end Redis refused.</summary>
     private static readonly TimeSpan EndRetryDelay = TimeSpan.FromSeconds(1);
 
+    private static readonly byte[] RunnerGone = ProgressJson.Error("Redis came back with this process running, but its runner on this hub had already ended", "hub_lost");
     private static readonly byte[] HubLost = ProgressJson.Error("the hub running this process is gone (its lease lapsed); its producer is gone with it", "hub_lost");
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
