@@ -30,7 +30,9 @@ public sealed class RefusedLeaseRenewalsTests
         // Two endpoints (the second one is not listening): the judging hub renews its lease through the client
         // library alone, so each renewal of its lease is a tick of the loop that also judges.
         string judgeConfiguration = $"{redis.Configuration},127.0.0.2:{redis.Port},user={judge.Name},password={judge.Name}-secret";
-        var (judgingHub, _) = await HubCluster.StartBinaryWithConfigurationAsync(judgeConfiguration, "--redis-lease", "4");
+        // A long lease for the judging hub: the test must let the running hub back within it, after seeing two of the
+        // judging hub's renewals, and a loaded machine can take seconds for that (4 s flaked under load).
+        var (judgingHub, _) = await HubCluster.StartBinaryWithConfigurationAsync(judgeConfiguration, "--redis-lease", "10");
         await using var _1 = judgingHub;
         var (runningHub, running) = await HubCluster.StartBinaryAsUserAsync(redis, runner, "--redis-lease", "2");
         await using var _2 = runningHub;
@@ -55,7 +57,7 @@ public sealed class RefusedLeaseRenewalsTests
         // The judging hub is back first, the running hub after two of the judging hub's renewals. Its loop renews, then
         // judges, then waits for its next tick, so by the second renewal any judgement of the first has been carried
         // out: the running hub's lease had lapsed then. The running hub is back well within the judging hub's lease
-        // (4 s; it renews every half second), and a hub must judge no one until it has renewed for a whole lease.
+        // (10 s; it renews every half second), and a hub must judge no one until it has renewed for a whole lease.
         await judge.LetBackAsync();
         await Eventually.HoldsAsync(async () => (await db.StringGetAsync(judgeLease)).IsNull, lapsed => !lapsed, "the judging hub renewing its lease");
         var left = await db.KeyTimeToLiveAsync(judgeLease);
