@@ -233,7 +233,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one, token);
-        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":4,"step_ms":200}""");
+        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":20,"step_ms":200}"""); // about 4 s: still running when the copy is taken
         Assert.That(started.Status, Is.EqualTo(202), started.ToString());
         string run = started.Json.GetProperty("process_id").GetString()!;
         await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
@@ -241,14 +241,28 @@ public sealed class ScaleOutRecoveryTests
         await redis.StopAsync();
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
-        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_completed");
+        await NextAsync(m => m.ProcessId == run && m.Type == "process_completed");
 
         await redis.StopAsync();
         redis.RestoreFiles(copy);
         await redis.StartAgainAsync();
 
-        var ended = await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_failed");
+        var ended = await NextAsync(m => m.ProcessId == run && m.Type == "process_failed");
         Assert.That(ended.Get("error").GetProperty("code").GetString(), Is.EqualTo("hub_lost"), ended.Text);
+
+        // Nothing comes while Redis is down, and the hubs take some seconds to reach it again and reload: a minute
+        // for each wait rather than the usual 10 s, which a loaded machine overran.
+        async Task<HubMessage> NextAsync(Func<HubMessage, bool> wanted)
+        {
+            while (true)
+            {
+                var message = await tab.ReceiveAsync(TimeSpan.FromSeconds(60));
+                if (wanted(message))
+                {
+                    return message;
+                }
+            }
+        }
     }
 
     [Test]
