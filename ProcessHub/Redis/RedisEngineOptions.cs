@@ -36,6 +36,12 @@ public sealed record RedisEngineOptions
     /// </summary>
     public CancellationToken StartAbandoned { get; init; }
 
+    /// <summary>
+    /// About how many history events one round trip of a load (at start, and when a hub reloads) reads: whole
+    /// histories are read per process, so a round trip may hold one process past it.
+    /// </summary>
+    internal int LoadEventsPerRoundTrip { get; init; } = 2_048;
+
     /// <summary>How long a call may wait for Redis; past it the producer gets 503.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
 }

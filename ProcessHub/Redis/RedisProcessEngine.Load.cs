@@ -8,6 +8,7 @@ namespace ProcessHub.Redis;
 /// <summary>Reading every process back from Redis: at start, and when this hub reloads.</summary>
 internal sealed partial class RedisProcessEngine
 {
+    // Processes whose seq one round trip asks for.
     private const int LoadBatch = 256;
 
     private async Task<StoredProcesses> LoadAllAsync(string epoch)
@@ -15,21 +16,55 @@ internal sealed partial class RedisProcessEngine
         var ids = await _db.SortedSetRangeByRankAsync(_keys.Index).ConfigureAwait(false);
         var processes = new List<StoredProcess>(ids.Length);
         var gone = new List<RedisValue>();
-        // Pipelined in batches: a round trip per batch, not per process.
+        // Pipelined, a round trip per batch rather than per process; but a batch of whole histories is bounded by the
+        // events it reads, not by its processes. 256 processes of 1,000 events each are about 85 MB of replies, which
+        // Redis builds before it writes any and the client reads for longer than its timeout: every load then timed
+        // out (a hub could not start, or reload, beside 256 busy processes) or hit an output-buffer limit. So the
+        // seqs first (small), then histories in round trips of about LoadEventsPerRoundTrip events.
+        var expected = new List<(string Id, long Events)>(ids.Length);
         for (int i = 0; i < ids.Length; i += LoadBatch)
         {
-            var batch = ids.Skip(i).Take(LoadBatch).Select(id => (Id: (string)id!, Hash: _db.HashGetAllAsync(_keys.Process((string)id!)), Events: _db.StreamRangeAsync(_keys.ProcessEvents((string)id!)))).ToList();
-            foreach (var (id, hash, events) in batch)
+            var batch = ids.Skip(i).Take(LoadBatch).Select(id => (Id: (string)id!, Seq: _db.HashGetAsync(_keys.Process((string)id!), "seq"))).ToList();
+            foreach (var (id, seq) in batch)
             {
-                if (ToStored(id, await hash.ConfigureAwait(false), await events.ConfigureAwait(false)) is { } process)
-                {
-                    processes.Add(process);
-                }
-                else
+                var value = await seq.ConfigureAwait(false);
+                if (value.IsNull)
                 {
                     gone.Add(id);
                 }
+                else
+                {
+                    expected.Add((id, Math.Min((long)value, _hubOptions.HistoryLimit)));
+                }
             }
+        }
+        var round = new List<string>();
+        long roundEvents = 0;
+        for (int i = 0; i <= expected.Count; i++)
+        {
+            if (i == expected.Count || (round.Count > 0 && (roundEvents + expected[i].Events > _options.LoadEventsPerRoundTrip || round.Count == LoadBatch)))
+            {
+                var reads = round.Select(id => (Id: id, Hash: _db.HashGetAllAsync(_keys.Process(id)), Events: _db.StreamRangeAsync(_keys.ProcessEvents(id)))).ToList();
+                foreach (var (id, hash, events) in reads)
+                {
+                    if (ToStored(id, await hash.ConfigureAwait(false), await events.ConfigureAwait(false)) is { } process)
+                    {
+                        processes.Add(process);
+                    }
+                    else
+                    {
+                        gone.Add(id);
+                    }
+                }
+                round.Clear();
+                roundEvents = 0;
+                if (i == expected.Count)
+                {
+                    break;
+                }
+            }
+            round.Add(expected[i].Id);
+            roundEvents += expected[i].Events;
         }
         if (gone.Count > 0)
         {
