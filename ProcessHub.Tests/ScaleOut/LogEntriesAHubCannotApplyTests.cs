@@ -86,6 +86,35 @@ public sealed class LogEntriesAHubCannotApplyTests
     }
 
     /// <summary>Puts <paramref name="message"/> (given its offset) in the shared log at the next offset, as a script would.</summary>
+    [Test]
+    public async Task After_a_reload_each_tab_gets_its_own_users_list_and_an_admin_gets_everyones()
+    {
+        // A reload sends every tab a fresh list, built once per user (and once for all admins) rather than per tab:
+        // tabs of one user share it, and no tab may get another user's.
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
+        string bobToken = HubCluster.Token("bob");
+        await using var aliceAgain = await HubCluster.OpenTabAsync(endPoint, token);
+        await using var bobTab = await HubCluster.OpenTabAsync(endPoint, bobToken);
+        await using var rootTab = await HubCluster.OpenTabAsync(endPoint, HubCluster.Token("root", "admin"));
+        await using var secondRootTab = await HubCluster.OpenTabAsync(endPoint, HubCluster.Token("ops", "admin"));
+        string bobs = await HubCluster.StartProcessAsync(endPoint, bobToken);
+        await bobTab.ReceiveUntilAsync(m => m.ProcessId == bobs && m.Type == "process_started");
+
+        await AppendToLogAsync(admin, offset =>
+            $"another-epoch {offset} {id} 2 1 {DateTime.UtcNow.Ticks} 0 -\n"
+            + $$$"""{"type":"process_progress","process_id":"{{{id}}}","seq":2,"progress":{"current":99,"total":10}}""");
+        await ReportAsync(endPoint, token, id, 1); // its offset is past the entry: the hub reads the log, and reloads
+
+        static async Task<string[]> ListedAsync(RawWebSocketClient tab) =>
+            [.. (await tab.ReceiveUntilAsync(m => m.Type == "process_list")).Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()!).Order()];
+        Assert.That(await ListedAsync(tab), Is.EqualTo(new[] { id }), "alice's first tab");
+        Assert.That(await ListedAsync(aliceAgain), Is.EqualTo(new[] { id }), "alice's second tab");
+        Assert.That(await ListedAsync(bobTab), Is.EqualTo(new[] { bobs }), "bob's tab");
+        Assert.That(await ListedAsync(rootTab), Is.EqualTo(new[] { id, bobs }.Order()), "an admin's tab");
+        Assert.That(await ListedAsync(secondRootTab), Is.EqualTo(new[] { id, bobs }.Order()), "another admin's tab");
+    }
+
     private static async Task AppendToLogAsync(ConnectionMultiplexer admin, Func<long, string> message)
     {
         var db = admin.GetDatabase();

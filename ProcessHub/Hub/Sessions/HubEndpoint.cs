@@ -51,9 +51,22 @@ internal sealed class HubEndpoint : IConnectionHandler
     /// <summary>docs/protocol.md section 11: when the hub's history is replaced, every live connection gets a fresh list.</summary>
     private void RelistAll()
     {
-        foreach (var (_, session) in _sessions)
+        // Every tab of a user gets the same list, and every admin the same bounded view: each is built once here, not
+        // once per tab (a scan of every process and a serialization each, on the applier's turn).
+        var lists = new Dictionary<(string? Subject, bool Admin), (SharedFrame Frame, List<ProcessSnapshot> Listed)>();
+        try
         {
-            _authenticator.Relist(session);
+            foreach (var (_, session) in _sessions)
+            {
+                _authenticator.Relist(session, lists);
+            }
+        }
+        finally
+        {
+            foreach (var (frame, _) in lists.Values)
+            {
+                frame.Release();
+            }
         }
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using ProcessHub.Auth;
 using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
 using ProcessHub.WebSockets;
 
 namespace ProcessHub.Hub.Sessions;
@@ -103,24 +104,25 @@ internal sealed partial class SessionAuthenticator
     /// <summary>How many bytes of entries a list may carry: an admin's is a bounded view, a user's is whole.</summary>
     private static int? ListBudget(UserIdentity identity) => identity.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null;
 
-    /// <summary>A fresh <c>process_list</c> for a live session, after the hub's history was replaced (a new epoch).</summary>
-    public void Relist(HubSession session)
+    /// <summary>
+    /// A fresh <c>process_list</c> for a live session, after the hub's history was replaced (a new epoch). Lists are
+    /// taken from <paramref name="built"/>, by user (one for every admin), and added to it: the caller releases them.
+    /// </summary>
+    public void Relist(HubSession session, Dictionary<(string? Subject, bool Admin), (SharedFrame Frame, List<ProcessSnapshot> Listed)> built)
     {
         if (session.Identity is not { } identity || session.Connection.IsClosing)
         {
             return;
         }
-        var listed = _registry.SnapshotVisible(identity);
-        // The same bounded view for an admin as the first list (docs/protocol.md section 3.4).
-        var list = HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow(), ListBudget(identity));
-        try
+        var key = identity.IsAdmin ? (null, true) : (identity.Subject, false);
+        if (!built.TryGetValue(key, out var list))
         {
-            session.Relist(list, listed);
+            var listed = _registry.SnapshotVisible(identity);
+            // The same bounded view for an admin as the first list (docs/protocol.md section 3.4).
+            list = (HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow(), ListBudget(identity)), listed);
+            built.Add(key, list);
         }
-        finally
-        {
-            list.Release();
-        }
+        session.Relist(list.Frame, list.Listed);
     }
 
     // docs/protocol.md section 2: a fresh token for the same sub extends the connection; another sub ends it.
