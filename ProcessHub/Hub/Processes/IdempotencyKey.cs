@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace ProcessHub.Hub.Processes;
 
@@ -27,7 +29,8 @@ internal sealed record IdempotencyKey(string Caller, string Key, string Request)
 
     /// <summary>
     /// What makes two starts the same request: each field length-prefixed, so that no two different requests
-    /// concatenate to the same bytes. The params are the hub's own serialization of them (white space does not count).
+    /// concatenate to the same bytes. The params count as JSON written compactly: a client that formats its retry
+    /// differently (white space between tokens) sends the same request; another order of members is another request.
     /// </summary>
     private static string RequestDigest(ProcessStart start)
     {
@@ -37,9 +40,20 @@ internal sealed record IdempotencyKey(string Caller, string Key, string Request)
         Append(hash, start.ProgressJson);
         if (start.ParamsJson is { } parameters)
         {
-            Append(hash, parameters);
+            Append(hash, Compact(parameters));
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static byte[] Compact(byte[] json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var buffer = new ArrayBufferWriter<byte>(json.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            document.RootElement.WriteTo(writer);
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void Append(IncrementalHash hash, ReadOnlySpan<byte> field)
