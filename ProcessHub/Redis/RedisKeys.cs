@@ -57,7 +57,7 @@ internal sealed class RedisKeys
     /// of the caller and the key, each length-prefixed: a <c>sub</c> may hold any character, so no separator could keep
     /// two callers' keys apart, and the name stays short whatever the key's length.
     /// </summary>
-    public RedisKey IdempotencyKey(string caller, string key)
+    public RedisKey IdempotencyClaim(string caller, string key)
     {
         string scoped = string.Create(CultureInfo.InvariantCulture, $"{caller.Length}:{caller}{key.Length}:{key}");
         return Prefix + "k:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(scoped)));

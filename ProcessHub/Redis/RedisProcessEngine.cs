@@ -249,7 +249,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         ];
         if (key is not null)
         {
-            keys = [.. keys, _keys.IdempotencyKey(key.Caller, key.Key)];
+            keys = [.. keys, _keys.IdempotencyClaim(key.Caller, key.Key)];
             values = [.. values, key.Request, _keys.Prefix + "p:"];
         }
         return EvaluateAsync(RedisScripts.Start, keys, values);
