@@ -1,9 +1,11 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Hub;
 
 namespace ProcessHub.Tests.Storage;
 
@@ -77,6 +79,36 @@ public sealed class IdempotencyKeyDurableTests
     }
 
     [Test]
+    public async Task A_repeat_pipelined_behind_a_start_that_waits_for_the_store_waits_for_it_and_names_it()
+    {
+        using var data = new DataDirectory();
+        // The writer waits (rather than fails) while this test holds the database's write lock.
+        await using var hub = DurableHub.Start(data, lockTimeout: TestTimeouts.Receive);
+        string token = hub.Token("alice");
+        string marker = (await StartAsync(hub, "alice", """{"process_type":"marker"}""", "marker", expect: 201)).Json.Str("process_id");
+        await using var worker = await RawHttpClient.ConnectAsync(hub.EndPoint);
+
+        await using (var holder = await WriteLockHolder.TakeAsync(data))
+        {
+            await worker.SendAsync(Post("/api/processes", token, Body, "pipelined") + Post("/api/processes", token, Body, "pipelined")
+                + Post($"/api/processes/{marker}/progress", token, """{"current":1,"total":1}""", close: true));
+            // The report behind the two starts is read only once the repeat was taken, which then waits for the first
+            // start's commit: a claim not stored yet is what it finds.
+            await Eventually.HoldsAsync(() => hub.App.Registry.FindRecord(marker)!.Accepted.Seq == 2, "the report behind the two starts ordered");
+            Assert.That(hub.App.Registry.Count, Is.EqualTo(1), "nothing published while the store waits");
+            await holder.RollbackAsync();
+        }
+
+        var first = await worker.ReadResponseAsync();
+        var repeat = await worker.ReadResponseAsync();
+        var report = await worker.ReadResponseAsync();
+        Assert.That((first.Status, repeat.Status, report.Status), Is.EqualTo((201, 201, 200)), $"{first}\n{repeat}\n{report}");
+        Assert.That(repeat.Json.Str("process_id"), Is.EqualTo(first.Json.Str("process_id")));
+        Assert.That((first.Header("Idempotent-Replayed"), repeat.Header("Idempotent-Replayed")), Is.EqualTo(((string?)null, "true")));
+        Assert.That(await CountAsync(hub, "alice"), Is.EqualTo(2), "the marker and one start");
+    }
+
+    [Test]
     public async Task A_start_the_store_refused_does_not_hold_its_key()
     {
         using var data = new DataDirectory();
@@ -123,6 +155,10 @@ public sealed class IdempotencyKeyDurableTests
         }
         return reply;
     }
+
+    private static string Post(string path, string token, string body, string? key = null, bool close = false) =>
+        $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        + $"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n{(key is null ? "" : $"Idempotency-Key: {key}\r\n")}{(close ? "Connection: close\r\n" : "")}\r\n{body}";
 
     private static async Task<int> CountAsync(DurableHub hub, string subject)
     {
