@@ -61,10 +61,16 @@ public sealed class HubProducer : IDisposable
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
     /// <exception cref="HttpRequestException">The hub could not be reached (network failures are not retried: a start may have happened).</exception>
+    /// <remarks>
+    /// Each call sends an <c>Idempotency-Key</c> of its own, the same on each of its retries: a start the hub stored but
+    /// answered with 503 (a Redis that answered too late, docs/protocol.md 11.4) is named again by the retry instead of
+    /// being made twice.
+    /// </remarks>
     public async Task<ProcessRun> StartAsync(string processType, int total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(processType);
-        var response = await SendAsync(HttpMethod.Post, "/api/processes", JsonBodies.Create(processType, total, parameters, owner), cancellationToken).ConfigureAwait(false);
+        string idempotencyKey = Guid.NewGuid().ToString("N");
+        var response = await SendAsync(HttpMethod.Post, "/api/processes", JsonBodies.Create(processType, total, parameters, owner), cancellationToken, idempotencyKey).ConfigureAwait(false);
         if (!response.IsSuccess)
         {
             throw response.ToException();
@@ -101,8 +107,12 @@ public sealed class HubProducer : IDisposable
         }
     }
 
-    /// <summary>One API request, retried on 503 and on 429 with <c>Retry-After</c>, after it, up to <see cref="HubProducerOptions.MaxRetries"/> times.</summary>
-    internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
+    /// <summary>
+    /// One API request, retried on 503 and on 429 with <c>Retry-After</c>, after it, up to
+    /// <see cref="HubProducerOptions.MaxRetries"/> times; <paramref name="idempotencyKey"/>, when given, goes as
+    /// <c>Idempotency-Key</c> with every attempt.
+    /// </summary>
+    internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken, string? idempotencyKey = null)
     {
         // A path in HubUrl (a hub behind a proxy under a prefix) is kept: new Uri(base, "/api/...") would drop it.
         // Built as a path, never as a reference resolved against the base: "//x/api" would name another host.
@@ -113,6 +123,10 @@ public sealed class HubProducer : IDisposable
             string token = _options.TokenProvider is { } provider ? await provider(cancellationToken).ConfigureAwait(false) : _options.Token!;
             using var request = new HttpRequestMessage(method, url);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (idempotencyKey is not null)
+            {
+                request.Headers.Add("Idempotency-Key", idempotencyKey);
+            }
             if (body is not null)
             {
                 request.Content = new ByteArrayContent(body);

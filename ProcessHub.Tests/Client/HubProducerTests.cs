@@ -134,6 +134,33 @@ public sealed class HubProducerTests
         Assert.That(host.App.Registry.Find(run.ProcessId)!.Value.Status, Is.EqualTo(ProcessStatus.Completed));
     }
 
+    [Test]
+    public async Task A_start_retried_after_a_503_that_came_after_it_was_stored_is_the_first_process_not_a_second()
+    {
+        await using var host = HubTestHost.Start();
+        var handler = new LostAnswerHandler();
+        using var http = new HttpClient(handler);
+        // The client waits Retry-After before its retry, capped short here: the wait is not what is tested.
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = BaseUrl(host), Token = host.Token("alice"), HttpClient = http, MaxRetryDelay = TimeSpan.FromMilliseconds(50) });
+
+        using var run = await producer.StartAsync("eval", total: 2);
+        using var another = await producer.StartAsync("eval", total: 2);
+
+        string stored = JsonDocument.Parse(handler.LostAnswer!).RootElement.GetProperty("process_id").GetString()!;
+        var keys = handler.StartKeys.ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ProcessId, Is.EqualTo(stored), "the retry named the process the lost answer was about");
+            Assert.That(keys, Has.Count.EqualTo(3), "two attempts of the first start, one of the second");
+            Assert.That(keys[0], Is.Not.Null.And.Not.Empty, "a start sends a key");
+            Assert.That(keys[1], Is.EqualTo(keys[0]), "its retry sends the same key");
+            Assert.That(keys[2], Is.Not.EqualTo(keys[0]), "another start, another key");
+            Assert.That(another.ProcessId, Is.Not.EqualTo(run.ProcessId));
+        });
+        Assert.That(host.App.Registry.SnapshotVisible(new ProcessHub.Auth.UserIdentity("alice", IsAdmin: false, IsProducer: false, DateTimeOffset.MaxValue)), Has.Count.EqualTo(2),
+            "one process per start: the retry made none");
+    }
+
     /// <summary>Waits until the client has met its <paramref name="refusals"/>th 429, then refills the budget.</summary>
     private static async Task RefusedThenRefilledAsync(HubTestHost host, RecordingHandler handler, int refusals)
     {

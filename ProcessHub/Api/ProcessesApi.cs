@@ -18,6 +18,9 @@ namespace ProcessHub.Api;
 internal sealed class ProcessesApi
 {
     private static readonly byte[] ReportAccepted = """{"cancel_requested":false}"""u8.ToArray();
+
+    // The answer to a repeat of a start with an Idempotency-Key: the same 201, marked (the httpapi draft's name).
+    private static readonly KeyValuePair<string, string>[] Replayed = [new("Idempotent-Replayed", "true")];
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
@@ -49,11 +52,19 @@ internal sealed class ProcessesApi
         .Map("POST", "/api/processes/{id}/cancel", CancelAsync, pipelined: true)
         .Map("GET", "/api/processes/{id}/events", EventsAsync);
 
-    // POST /api/processes {"process_type", "total"?, "owner"?, "params"?} -> 201 {"process_id"}
+    // POST /api/processes {"process_type", "total"?, "owner"?, "params"?} -> 201 {"process_id"}; with an
+    // Idempotency-Key, a repeat of the same start by the same caller names the same process (docs/protocol.md 1.4.1)
     private async ValueTask CreateAsync(HttpExchange exchange)
     {
         if (await _auth.AuthenticateAsync(exchange).ConfigureAwait(false) is not { } caller)
         {
+            return;
+        }
+        var request = exchange.Request;
+        bool idempotent = request.HasHeader(KnownHeader.IdempotencyKey);
+        if (idempotent && !IdempotencyKey.IsValid(request.Header(KnownHeader.IdempotencyKey)))
+        {
+            await BadRequestAsync(exchange, $"Idempotency-Key must be 1 to {IdempotencyKey.MaxLength} visible ASCII characters").ConfigureAwait(false);
             return;
         }
         if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var body, out var problem)
@@ -97,17 +108,27 @@ internal sealed class ProcessesApi
             await exchange.RespondErrorAsync(413, "too_large", ProblemText.Of(ex)).ConfigureAwait(false);
             return;
         }
-        ProcessSnapshot started;
+        var start = new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false);
         try
         {
-            started = await Ordered(exchange, _engine.StartAsync(new ProcessStart(processType, owner, parameters, ProgressJson.Create(0, total, null, null), InProcess: false))).ConfigureAwait(false);
+            if (!idempotent)
+            {
+                var started = await Ordered(exchange, _engine.StartAsync(start)).ConfigureAwait(false);
+                await exchange.RespondJsonAsync(201, new { process_id = started.ProcessId }).ConfigureAwait(false);
+                return;
+            }
+            var key = IdempotencyKey.For(caller.Subject, request.Header(KnownHeader.IdempotencyKey), start);
+            var outcome = await Ordered(exchange, _engine.StartIdempotentAsync(start, key)).ConfigureAwait(false);
+            await exchange.RespondJsonAsync(201, new { process_id = outcome.ProcessId }, headers: outcome.Replayed ? Replayed : null).ConfigureAwait(false);
         }
         catch (ProcessLimitException ex)
         {
             await RespondTooManyProcessesAsync(exchange, ex).ConfigureAwait(false);
-            return;
         }
-        await exchange.RespondJsonAsync(201, new { process_id = started.ProcessId }).ConfigureAwait(false);
+        catch (IdempotencyKeyReusedException ex)
+        {
+            await exchange.RespondErrorAsync(422, "idempotency_key_reused", ex.Message).ConfigureAwait(false);
+        }
     }
 
     /// <summary>429 <c>too_many_processes</c>: the owner is at <c>--max-processes-per-user</c> running processes.</summary>

@@ -369,6 +369,9 @@ internal static class HttpRequestParser
             case 14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8):
                 header = KnownHeader.ContentLength;
                 return true;
+            case 15 when Ascii.EqualsIgnoreCase(name, "Idempotency-Key"u8):
+                header = KnownHeader.IdempotencyKey;
+                return true;
             case 17 when Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Key"u8):
                 header = KnownHeader.SecWebSocketKey;
                 return true;

@@ -30,6 +30,7 @@ internal static class HttpResponseWriter
         411 => "Length Required",
         413 => "Content Too Large",
         417 => "Expectation Failed",
+        422 => "Unprocessable Content",
         426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",

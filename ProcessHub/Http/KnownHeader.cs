@@ -17,4 +17,5 @@ internal enum KnownHeader : byte
     ContentType,
     IfNoneMatch,
     Expect,
+    IdempotencyKey,
 }

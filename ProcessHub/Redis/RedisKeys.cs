@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using StackExchange.Redis;
 
 namespace ProcessHub.Redis;
@@ -48,4 +51,15 @@ internal sealed class RedisKeys
     public RedisKey ProcessEvents(string processId) => Prefix + "e:" + processId;
 
     public RedisKey Lease(string hubId) => LeasePrefix + hubId;
+
+    /// <summary>
+    /// The claim of a caller's <c>Idempotency-Key</c> (a hash: the process id, the request's digest). Named by a digest
+    /// of the caller and the key, each length-prefixed: a <c>sub</c> may hold any character, so no separator could keep
+    /// two callers' keys apart, and the name stays short whatever the key's length.
+    /// </summary>
+    public RedisKey IdempotencyClaim(string caller, string key)
+    {
+        string scoped = string.Create(CultureInfo.InvariantCulture, $"{caller.Length}:{caller}{key.Length}:{key}");
+        return Prefix + "k:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(scoped)));
+    }
 }

@@ -202,16 +202,57 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         var now = _time.GetUtcNow();
         var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
         string id = NewId();
-        var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(id, start.ProcessType, start.Owner, start.ParamsJson, now, state, HubEventKind.Started, now);
-        var result = await EvaluateAsync(
-            RedisScripts.Start,
-            [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id), _keys.Running],
-            [_epoch, id, start.ProcessType, start.Owner, start.ParamsJson ?? [], Ticks(now), start.InProcess ? "1" : "0",
-             start.InProcess ? HubId : "-", start.ProgressJson, prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
-             _keys.Events.ToString(), _hubOptions.MaxProcessesPerUser]).ConfigureAwait(false);
+        var result = await EvaluateStartAsync(start, id, now, state, key: null).ConfigureAwait(false);
         long offset = Accepted(result, id);
         await WaitAppliedAsync(offset).ConfigureAwait(false);
         return _registry.Find(id) ?? new ProcessSnapshot(id, start.ProcessType, start.Owner, start.ParamsJson, now, state);
+    }
+
+    /// <summary>
+    /// A start with an <c>Idempotency-Key</c>: the key is looked up and claimed inside the start's own script, so of
+    /// concurrent starts with one key, through any hubs, one starts the process and the others name it. The claim is a
+    /// key of its own in Redis that lives as long as the process's keys (end.lua gives it their time to live).
+    /// </summary>
+    /// <exception cref="IdempotencyKeyReusedException">The key started a process for another request.</exception>
+    /// <exception cref="ProcessLimitException">A new start, and the owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running, on any hub.</exception>
+    public async ValueTask<IdempotentStart> StartIdempotentAsync(ProcessStart start, IdempotencyKey key)
+    {
+        var now = _time.GetUtcNow();
+        var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
+        string id = NewId();
+        var result = await EvaluateStartAsync(start, id, now, state, key).ConfigureAwait(false);
+        switch ((string?)result[0])
+        {
+            case "replayed":
+                // Started earlier, perhaps through another hub: this hub catches up with it before naming it, so that
+                // the worker's next request here finds it.
+                await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
+                return new IdempotentStart((string)result[1]!, Replayed: true);
+            case "reused":
+                throw new IdempotencyKeyReusedException();
+            default:
+                await WaitAppliedAsync(Accepted(result, id)).ConfigureAwait(false);
+                return new IdempotentStart(id, Replayed: false);
+        }
+    }
+
+    /// <summary>Runs start.lua for a new process <paramref name="id"/>, with the claim of <paramref name="key"/> when given.</summary>
+    private Task<RedisResult[]> EvaluateStartAsync(ProcessStart start, string id, DateTimeOffset now, ProcessState state, IdempotencyKey? key)
+    {
+        var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(id, start.ProcessType, start.Owner, start.ParamsJson, now, state, HubEventKind.Started, now);
+        RedisKey[] keys = [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id), _keys.Running];
+        RedisValue[] values =
+        [
+            _epoch, id, start.ProcessType, start.Owner, start.ParamsJson ?? [], Ticks(now), start.InProcess ? "1" : "0",
+            start.InProcess ? HubId : "-", start.ProgressJson, prefix, suffix, _hubOptions.HistoryLimit, _options.LogLength,
+            _keys.Events.ToString(), _hubOptions.MaxProcessesPerUser,
+        ];
+        if (key is not null)
+        {
+            keys = [.. keys, _keys.IdempotencyClaim(key.Caller, key.Key)];
+            values = [.. values, key.Request, _keys.Prefix + "p:"];
+        }
+        return EvaluateAsync(RedisScripts.Start, keys, values);
     }
 
     public async ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change)

@@ -13,7 +13,8 @@ internal sealed partial class SqliteProcessStore
         using (var readProcesses = connection.CreateCommand())
         {
             readProcesses.CommandText = """
-                SELECT key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by
+                SELECT key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by,
+                    idempotency_caller, idempotency_key, idempotency_request
                 FROM processes
                 """;
             using var rows = readProcesses.ExecuteReader();
@@ -29,8 +30,9 @@ internal sealed partial class SqliteProcessStore
                     ErrorJson: rows.IsDBNull(13) ? null : (byte[])rows.GetValue(13),
                     CancelledBy: rows.IsDBNull(14) ? null : rows.GetString(14));
                 long key = rows.GetInt64(0);
+                var idempotency = rows.IsDBNull(15) ? null : new IdempotencyKey(rows.GetString(15), rows.GetString(16), rows.GetString(17));
                 byKey[key] = new Loaded(key, rows.GetString(1), rows.GetString(2), rows.GetString(3),
-                    rows.IsDBNull(4) ? null : (byte[])rows.GetValue(4), Time(rows.GetInt64(5)), rows.GetInt64(6) != 0, state);
+                    rows.IsDBNull(4) ? null : (byte[])rows.GetValue(4), Time(rows.GetInt64(5)), rows.GetInt64(6) != 0, state, idempotency);
                 _nextProcessKey = Math.Max(_nextProcessKey, key + 1);
             }
         }
@@ -67,7 +69,7 @@ internal sealed partial class SqliteProcessStore
     private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 
     /// <summary>One process as read, before its events are checked and its state brought up to its last event.</summary>
-    private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState)
+    private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState, IdempotencyKey? Idempotency)
     {
         public List<StoredEvent> Events { get; } = [];
 
@@ -124,7 +126,7 @@ internal sealed partial class SqliteProcessStore
                 rows.Events.Clear();
                 kept.Clear();
             }
-            return new StoredProcess(Id, Type, Owner, ParamsJson, StartedAt, InProcess, state, kept);
+            return new StoredProcess(Id, Type, Owner, ParamsJson, StartedAt, InProcess, state, kept, Idempotency: Idempotency);
         }
     }
 }

@@ -374,6 +374,10 @@ internal sealed partial class SqliteProcessStore
         insert.Parameters[5].Value = process.StartedAt.UtcTicks;
         insert.Parameters[6].Value = process.InProcess ? 1 : 0;
         SetState(insert, 7, started.State);
+        var idempotency = process.Idempotency;
+        insert.Parameters[15].Value = (object?)idempotency?.Caller ?? DBNull.Value;
+        insert.Parameters[16].Value = (object?)idempotency?.Key ?? DBNull.Value;
+        insert.Parameters[17].Value = (object?)idempotency?.Request ?? DBNull.Value;
         insert.ExecuteNonQuery();
     }
 
@@ -402,9 +406,12 @@ internal sealed partial class SqliteProcessStore
     private void PrepareStatements(SqliteConnection connection)
     {
         _insertProcess = Prepare(connection, """
-            INSERT INTO processes (key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by)
-            VALUES ($key, $id, $type, $owner, $params, $started_at, $in_process, $status, $seq, $progress, $last_changed_at, $ended_at, $result, $error, $cancelled_by)
-            """, "$key", "$id", "$type", "$owner", "$params", "$started_at", "$in_process", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by");
+            INSERT INTO processes (key, id, type, owner, params, started_at, in_process, status, seq, progress, last_changed_at, ended_at, result, error, cancelled_by,
+                idempotency_caller, idempotency_key, idempotency_request)
+            VALUES ($key, $id, $type, $owner, $params, $started_at, $in_process, $status, $seq, $progress, $last_changed_at, $ended_at, $result, $error, $cancelled_by,
+                $idempotency_caller, $idempotency_key, $idempotency_request)
+            """, "$key", "$id", "$type", "$owner", "$params", "$started_at", "$in_process", "$status", "$seq", "$progress", "$last_changed_at", "$ended_at", "$result", "$error", "$cancelled_by",
+            "$idempotency_caller", "$idempotency_key", "$idempotency_request");
         _updateProcess = Prepare(connection, """
             UPDATE processes SET status = $status, seq = $seq, progress = $progress, last_changed_at = $last_changed_at,
                 ended_at = $ended_at, result = $result, error = $error, cancelled_by = $cancelled_by

@@ -10,7 +10,11 @@ namespace ProcessHub.Storage;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    /// <summary>
+    /// 1: the first layout. 2: a process's <c>Idempotency-Key</c> (its caller, the key, the request's digest) in its row,
+    /// three nullable columns that a version 1 file gets on opening (<see cref="Migrate"/>).
+    /// </summary>
+    public const int Version = 2;
 
     private const string Create = """
         CREATE TABLE IF NOT EXISTS meta (
@@ -32,7 +36,10 @@ internal static class SqliteSchema
             ended_at        INTEGER,
             result          BLOB,
             error           BLOB,
-            cancelled_by    TEXT
+            cancelled_by    TEXT,
+            idempotency_caller  TEXT,
+            idempotency_key     TEXT,
+            idempotency_request TEXT
         );
         CREATE TABLE IF NOT EXISTS events (
             id      INTEGER PRIMARY KEY,
@@ -43,7 +50,10 @@ internal static class SqliteSchema
         );
         """;
 
-    /// <summary>Creates the tables if missing; refuses a database written by a newer version.</summary>
+    /// <summary>
+    /// Creates the tables if missing, or brings an older file up to this version in the same transaction; refuses a
+    /// database written by a newer version.
+    /// </summary>
     public static void Apply(SqliteConnection connection, string path)
     {
         using var transaction = connection.BeginTransaction();
@@ -57,7 +67,30 @@ internal static class SqliteSchema
         {
             throw new StoreOpenException($"{path} was written by a newer ProcessHub (schema {stored}, this one knows {Version}): upgrade, or use another --data-dir");
         }
+        else if (version < Version)
+        {
+            Migrate(connection, transaction, version);
+        }
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// Each step takes a file one version up; all run in the opening's transaction, so a file is either at the old
+    /// version or at this one. Adding a nullable column rewrites no row (SQLite keeps the default in the schema), so
+    /// even a large file opens at once.
+    /// </summary>
+    private static void Migrate(SqliteConnection connection, SqliteTransaction transaction, int from)
+    {
+        if (from < 2)
+        {
+            // Processes started before version 2 have no Idempotency-Key: the columns stay NULL for them.
+            Execute(connection, transaction, """
+                ALTER TABLE processes ADD COLUMN idempotency_caller TEXT;
+                ALTER TABLE processes ADD COLUMN idempotency_key TEXT;
+                ALTER TABLE processes ADD COLUMN idempotency_request TEXT;
+                """);
+        }
+        Execute(connection, transaction, $"UPDATE meta SET value = '{Version}' WHERE key = 'schema'");
     }
 
     /// <summary>

@@ -33,6 +33,15 @@ internal interface IProcessEngine : IAsyncDisposable
     /// <summary>Starts a process: its <c>process_started</c> is seq 1.</summary>
     ValueTask<ProcessSnapshot> StartAsync(ProcessStart start);
 
+    /// <summary>
+    /// Starts a process unless <paramref name="key"/> already started one that is still held: then nothing is started
+    /// or published, and the answer names that process (<see cref="IdempotentStart.Replayed"/>). Atomic: of concurrent
+    /// starts with one key, one starts the process and the others name it (docs/protocol.md 1.4.1).
+    /// </summary>
+    /// <exception cref="IdempotencyKeyReusedException">The key started a process for a different request.</exception>
+    /// <exception cref="ProcessLimitException">A new start, and the owner is at the limit.</exception>
+    ValueTask<IdempotentStart> StartIdempotentAsync(ProcessStart start, IdempotencyKey key);
+
     /// <summary>Applies one change to a running process; refused once it has ended.</summary>
     ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change);
 

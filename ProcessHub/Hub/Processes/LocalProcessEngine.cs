@@ -19,6 +19,9 @@ internal sealed class LocalProcessEngine : IProcessEngine
     // Running processes per owner, counted when a start or an end is accepted: what --max-processes-per-user bounds.
     private readonly OwnerTally _running = new();
 
+    // Processes started with an Idempotency-Key, by caller and key, for as long as the registry holds them.
+    private readonly IdempotentStarts _idempotent = new();
+
     // When this run of the hub took over the store: no process is stale sooner than --stale-after after it.
     private DateTimeOffset _openedAt;
 
@@ -66,6 +69,14 @@ internal sealed class LocalProcessEngine : IProcessEngine
             {
                 _running.Add(process.Owner);
             }
+            if (process.Idempotency is { } key)
+            {
+                // Kept with the process by a durable store: a repeat after the restart names the same process.
+                lock (_idempotent.Gate)
+                {
+                    _idempotent.Add(key, process, Task.CompletedTask);
+                }
+            }
         }
         var orphans = new List<Task<TransitionOutcome>>();
         foreach (var process in _registry.Records)
@@ -92,6 +103,73 @@ internal sealed class LocalProcessEngine : IProcessEngine
     /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)
     {
+        var pending = CountAndAcceptStart(start, key: null);
+        try
+        {
+            await pending.Published.ConfigureAwait(false);
+        }
+        catch
+        {
+            _running.Remove(start.Owner); // never started (the store refused it): it does not count
+            throw;
+        }
+        return new ProcessSnapshot(pending.Process, pending.State);
+    }
+
+    /// <summary>
+    /// A start with an <c>Idempotency-Key</c>: the look-up and the claim of the key happen under one lock, with the
+    /// start taken in order in between, so of two concurrent starts with one key exactly one starts a process. A repeat
+    /// of a start still on its way to the store waits for that start's commit, and shares its outcome.
+    /// </summary>
+    /// <exception cref="IdempotencyKeyReusedException">The key started a process for another request.</exception>
+    /// <exception cref="ProcessLimitException">A new start, and the owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
+    public async ValueTask<IdempotentStart> StartIdempotentAsync(ProcessStart start, IdempotencyKey key)
+    {
+        ProcessRecord process;
+        Task stored;
+        bool replayed;
+        lock (_idempotent.Gate)
+        {
+            if (_idempotent.Find(key) is { } claim && IsHeld(claim))
+            {
+                if (claim.Process.Idempotency!.Request != key.Request)
+                {
+                    throw new IdempotencyKeyReusedException();
+                }
+                (process, stored, replayed) = (claim.Process, claim.Stored, true);
+            }
+            else
+            {
+                var pending = CountAndAcceptStart(start, key);
+                (process, stored, replayed) = (pending.Process, pending.Published, false);
+                _idempotent.Add(key, process, stored);
+            }
+        }
+        try
+        {
+            await stored.ConfigureAwait(false);
+        }
+        catch when (!replayed)
+        {
+            // Never started (the store refused it): it does not count, and a retry with the key may start afresh. A
+            // repeat that waited for it gets the same failure.
+            _running.Remove(start.Owner);
+            _idempotent.Release(process);
+            throw;
+        }
+        return new IdempotentStart(process.Id, replayed);
+    }
+
+    // A claim names its process while the start is on its way to the store (a repeat waits for it) and once it is
+    // stored for as long as the registry holds it; a start the store refused, or a process let go, no longer counts.
+    private bool IsHeld(IdempotentStarts.Claim claim) =>
+        !claim.Stored.IsCompleted
+        || (claim.Stored.IsCompletedSuccessfully && ReferenceEquals(_registry.FindRecord(claim.Process.Id), claim.Process));
+
+    /// <summary>Counts the start against its owner's limit and takes it in order; the caller uncounts it if the store refuses it.</summary>
+    /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running.</exception>
+    private PendingEvent CountAndAcceptStart(ProcessStart start, IdempotencyKey? key)
+    {
         int limit = _registry.Options.MaxProcessesPerUser;
         if (!_running.TryAdd(start.Owner, limit))
         {
@@ -99,28 +177,20 @@ internal sealed class LocalProcessEngine : IProcessEngine
         }
         try
         {
-            return await StartCountedAsync(start).ConfigureAwait(false);
+            var now = _time.GetUtcNow();
+            var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
+            var process = new ProcessRecord(NewId(), start.ProcessType, start.Owner, start.ParamsJson, now, state,
+                _registry.Options.HistoryLimit, start.InProcess, idempotency: key);
+            lock (process.Gate)
+            {
+                return Accept(process, state, HubEventKind.Started, now);
+            }
         }
         catch
         {
-            _running.Remove(start.Owner); // never started (the store refused it): it does not count
+            _running.Remove(start.Owner);
             throw;
         }
-    }
-
-    private async ValueTask<ProcessSnapshot> StartCountedAsync(ProcessStart start)
-    {
-        var now = _time.GetUtcNow();
-        var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
-        var process = new ProcessRecord(NewId(), start.ProcessType, start.Owner, start.ParamsJson, now, state,
-            _registry.Options.HistoryLimit, start.InProcess);
-        PendingEvent pending;
-        lock (process.Gate)
-        {
-            pending = Accept(process, state, HubEventKind.Started, now);
-        }
-        await pending.Published.ConfigureAwait(false);
-        return new ProcessSnapshot(process, state);
     }
 
     public ValueTask<TransitionOutcome> ApplyAsync(string processId, ProcessChange change) => ApplyIfAsync(processId, change, condition: null);
@@ -170,6 +240,7 @@ internal sealed class LocalProcessEngine : IProcessEngine
         if (evicted.Count > 0)
         {
             _store.Remove(evicted);
+            _idempotent.Forget(evicted);
         }
         EndStale();
     }

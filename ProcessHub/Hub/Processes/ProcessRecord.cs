@@ -32,7 +32,7 @@ internal sealed class ProcessRecord
     private int _historyStart;
     private int _historyCount;
 
-    public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess, string? producerHub = null)
+    public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess, string? producerHub = null, IdempotencyKey? idempotency = null)
     {
         Id = id;
         Type = type;
@@ -43,6 +43,7 @@ internal sealed class ProcessRecord
         _published = state;
         InProcess = inProcess;
         ProducerHub = producerHub;
+        Idempotency = idempotency;
         _historyLimit = historyLimit;
         _history = [];
         _historyKinds = [];
@@ -70,6 +71,12 @@ internal sealed class ProcessRecord
     /// hub's lease lapses); null otherwise.
     /// </summary>
     public string? ProducerHub { get; }
+
+    /// <summary>
+    /// The <c>Idempotency-Key</c> it was started with over HTTP, kept with it (a durable store writes it in the process's
+    /// row) so that a repeat of the start names this process for as long as it is held; null for a start without one.
+    /// </summary>
+    public IdempotencyKey? Idempotency { get; }
 
     /// <summary>
     /// Fires when the process is cancelled, for producers inside this hub (any in-process handle on it); producers

@@ -122,7 +122,7 @@ internal sealed class ProcessRegistry
     private ProcessRecord Build(StoredProcess process)
     {
         var record = new ProcessRecord(process.ProcessId, process.ProcessType, process.Owner, process.ParamsJson, process.StartedAt,
-            process.State, _options.HistoryLimit, process.InProcess, process.ProducerHub);
+            process.State, _options.HistoryLimit, process.InProcess, process.ProducerHub, process.Idempotency);
         lock (record.Gate)
         {
             // The store keeps a contiguous tail of events ending at the state's seq, which is what history is.

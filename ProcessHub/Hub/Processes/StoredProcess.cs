@@ -12,5 +12,6 @@ internal sealed record StoredProcess(
     bool InProcess,
     ProcessState State,
     IReadOnlyList<StoredEvent> Events,
-    string? ProducerHub = null);
+    string? ProducerHub = null,
+    IdempotencyKey? Idempotency = null);
 

@@ -9,12 +9,14 @@
 -- cancelled_by)  ARGV[5] its value ('' = none)  ARGV[6] now (UTC ticks)  ARGV[7] the event's JSON before its seq
 -- ARGV[8] after it  ARGV[9] history limit  ARGV[10] log length  ARGV[11] the events channel
 -- ARGV[12] retention (seconds)  ARGV[13] condition: '' | 'stale' (unchanged since ARGV[14] ticks) | 'lost' (no lease)
+-- The claim of the Idempotency-Key the process was started with, if any (named in its hash's 'idempotency' field, as
+-- cancel.lua names a lease: one Redis, not a cluster), gets the same time to live: a key lives as long as its process.
 -- Returns {'ok', seq, offset} | {'ended', status} | {'missing'} | {'epoch', current} | {'declined'}
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
   return {'epoch', epoch or ''}
 end
-local state = redis.call('HMGET', KEYS[4], 'status', 'in_process', 'hub', 'last_changed_at', 'owner')
+local state = redis.call('HMGET', KEYS[4], 'status', 'in_process', 'hub', 'last_changed_at', 'owner', 'idempotency')
 if not state[1] then
   return {'missing'}
 end
@@ -40,5 +42,8 @@ redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[9], seq .. '-0', 'm', message)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], offset .. '-0', 'm', message)
 redis.call('EXPIRE', KEYS[4], ARGV[12])
 redis.call('EXPIRE', KEYS[5], ARGV[12])
+if state[6] then
+  redis.call('EXPIRE', state[6], ARGV[12])
+end
 redis.call('PUBLISH', ARGV[11], message)
 return {'ok', seq, offset}

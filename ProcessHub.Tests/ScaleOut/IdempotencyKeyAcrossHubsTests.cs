@@ -1,0 +1,116 @@
+using System.Net;
+using NUnit.Framework;
+using ProcessHub.Tests.Api;
+using ProcessHub.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace ProcessHub.Tests.ScaleOut;
+
+/// <summary>
+/// <c>Idempotency-Key</c> with the shared engine (docs/protocol.md 1.4.1, section 11): real hub binaries on a real
+/// Redis. The key is claimed inside start.lua, so a repeat through another hub names the same process and publishes
+/// nothing, concurrent starts through both hubs make one process, and the claim lives as long as the process's keys.
+/// </summary>
+[TestFixture]
+[Category("process")]
+[NonParallelizable]
+public sealed class IdempotencyKeyAcrossHubsTests
+{
+    private const string Body = """{"process_type":"export","total":3,"params":{"file":"a.csv"}}""";
+
+    [Test]
+    public async Task A_key_used_on_hub_1_and_repeated_on_hub_2_names_the_same_process_and_publishes_nothing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string alice = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(two, alice);
+
+        var first = await StartAsync(one, alice, Body, "worker-7-job-1");
+        var repeat = await StartAsync(two, alice, Body, "worker-7-job-1");
+        var reused = await StartAsync(two, alice, """{"process_type":"export","total":4}""", "worker-7-job-1");
+        var bobs = await StartAsync(two, HubCluster.Token("bob"), Body, "worker-7-job-1");
+        string next = await HubCluster.StartProcessAsync(two, alice);
+
+        Assert.That(first.Status, Is.EqualTo(201), first.ToString());
+        string id = first.Json.Str("process_id");
+        Assert.Multiple(() =>
+        {
+            Assert.That(repeat.Status, Is.EqualTo(201), repeat.ToString());
+            Assert.That(repeat.Json.Str("process_id"), Is.EqualTo(id), "hub 2 names the process hub 1 started");
+            Assert.That(repeat.Header("Idempotent-Replayed"), Is.EqualTo("true"));
+            Assert.That(first.Header("Idempotent-Replayed"), Is.Null);
+            Assert.That((reused.Status, reused.ErrorCode), Is.EqualTo((422, "idempotency_key_reused")), reused.ToString());
+            Assert.That(bobs.Status, Is.EqualTo(201), bobs.ToString());
+            Assert.That(bobs.Json.Str("process_id"), Is.Not.EqualTo(id), "bob's key is bob's own");
+        });
+        // Hub 2's tab of alice: the first start, then the next process's; the repeat published nothing.
+        var started = await tab.ReceiveAsync();
+        var afterIt = await tab.ReceiveAsync();
+        Assert.That((started.Type, started.ProcessId), Is.EqualTo(("process_started", id)));
+        Assert.That((afterIt.Type, afterIt.ProcessId), Is.EqualTo(("process_started", next)), "no second process_started");
+        // The repeat was answered once hub 2 had the process: the worker's next request there finds it.
+        var report = await RawHttpClient.PostAsync(two, $"/api/processes/{id}/progress", alice, """{"current":1,"total":3}""");
+        Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+    }
+
+    [Test]
+    public async Task Concurrent_starts_with_one_key_through_both_hubs_make_one_process()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string alice = HubCluster.Token("alice");
+        const int Starts = 16;
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, Starts).Select(i => Task.Run(() => StartAsync(i % 2 == 0 ? one : two, alice, Body, "racing"))));
+
+        Assert.That(replies.Select(r => r.Status), Is.All.EqualTo(201), string.Join("\n", replies.Select(r => r.ToString())));
+        Assert.That(replies.Select(r => r.Json.Str("process_id")).Distinct().Count(), Is.EqualTo(1), "every answer names the one process");
+        Assert.That(replies.Count(r => r.Header("Idempotent-Replayed") is null), Is.EqualTo(1), "one start, the others replays");
+        Assert.That(await admin.GetDatabase().SortedSetLengthAsync("processhub:index"), Is.EqualTo(1), "Redis holds one process");
+    }
+
+    [Test]
+    public async Task The_claim_lives_as_long_as_its_process()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var db = admin.GetDatabase();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        string alice = HubCluster.Token("alice");
+        string id = (await StartAsync(endPoint, alice, Body, "lifetime")).Json.Str("process_id");
+        string process = "processhub:p:" + id;
+        string claim = (string?)await db.HashGetAsync(process, "idempotency") ?? throw new AssertionException("the process names no claim");
+
+        Assert.That(await db.HashGetAsync(claim, "id"), Is.EqualTo((RedisValue)id));
+        Assert.That(await db.KeyTimeToLiveAsync(claim), Is.Null, "no time to live while the process runs");
+
+        var completed = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/complete", alice, "{}");
+        Assert.That(completed.Status, Is.EqualTo(200), completed.ToString());
+        var processLives = await db.KeyTimeToLiveAsync(process);
+        var claimLives = await db.KeyTimeToLiveAsync(claim);
+        Assert.That(processLives, Is.Not.Null, "the ended process expires");
+        Assert.That(claimLives, Is.Not.Null, "and its claim with it");
+        Assert.That(claimLives, Is.LessThanOrEqualTo(processLives), "no longer than the process (read after it)");
+        var afterEnd = await StartAsync(endPoint, alice, Body, "lifetime");
+        Assert.That((afterEnd.Status, afterEnd.Json.Str("process_id")), Is.EqualTo((201, id)), "an ended process is still named");
+
+        // What the expiry does to the process: gone from Redis, its claim names nothing, and the key starts afresh.
+        await db.KeyDeleteAsync([process, "processhub:e:" + id]);
+        var again = await StartAsync(endPoint, alice, Body, "lifetime");
+        Assert.That(again.Status, Is.EqualTo(201), again.ToString());
+        Assert.That(again.Json.Str("process_id"), Is.Not.EqualTo(id));
+        Assert.That(again.Header("Idempotent-Replayed"), Is.Null);
+    }
+
+    private static Task<HttpReply> StartAsync(IPEndPoint hub, string token, string body, string key) =>
+        RawHttpClient.PostAsync(hub, "/api/processes", token, body, ("Idempotency-Key", key));
+}
