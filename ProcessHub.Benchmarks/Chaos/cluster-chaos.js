@@ -17,6 +17,7 @@
 //     --report-ms apart (each on a random live hub) and completing it (worker 0: 400-800 reports, a process that
 //     outlives hub restarts); 503s and connection errors are retried on
 //     another hub, and an attempt whose answer never came counts as "ambiguous" (it may or may not have landed);
+//     each start carries an Idempotency-Key of its own, the same on its retries;
 //   - benchmark runs (POST /api/benchmark, in-process producers of the hub that takes them) every 4-9 s;
 //   - a canceller: every 2-5 s a random tab sends cancel_process for a running process it knows.
 // Faults, one every --gap seconds (3-7), kinds drawn evenly from --faults:
@@ -45,7 +46,8 @@
 //   progress, and GET /api/processes/{id} on every hub agrees; every tab holds what the hubs hold (status, seq,
 //   progress) and received every non-progress event of it (progress may be coalesced); every acknowledged event of
 //   a worker is kept (final seq >= acknowledged, <= acknowledged + ambiguous + 1 for a cancel), an acknowledged
-//   complete is completed, a 409-cancelled process is cancelled, nothing is left running unexplained; no benchmark
+//   complete is completed, a 409-cancelled process is cancelled, nothing is left running unexplained; no process of
+//   a worker's type that no worker was answered with (a start doubled by its retry); no benchmark
 //   is left running; a benchmark whose hub was killed under it ended with hub_lost (or a tab's cancel), and only
 //   then, 3 s to 7.5 s after the kill, or within 8.5 s of Redis being back when Redis was away (protocol 11.6);
 //   no hub log has a stack trace, a token or the secret.
@@ -139,6 +141,8 @@ function parseOptions(argv) {
 }
 
 const OPTIONS = parseOptions(process.argv.slice(2));
+// Keys of this run's starts (Idempotency-Key) are unique to it.
+const RUN_ID = crypto.randomBytes(4).toString('hex');
 const RUN = OPTIONS.run;
 const DURATION_MS = OPTIONS.minutes * 60e3;
 
@@ -372,10 +376,10 @@ async function killHub(hub) {
 // ---------- HTTP ----------
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function request(port, method, urlPath, token, body, timeoutMs = 5000) {
+function request(port, method, urlPath, token, body, timeoutMs = 5000, extraHeaders = {}) {
   return new Promise((resolve, reject) => {
     const data = body == null ? null : Buffer.from(JSON.stringify(body));
-    const headers = {};
+    const headers = { ...extraHeaders };
     if (token) headers.Authorization = 'Bearer ' + token;
     if (data) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = data.length; }
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent, timeout: timeoutMs }, res => {
@@ -625,12 +629,12 @@ let acknowledged = 0, http503 = 0, connectionErrors = 0;
 
 // One API call as a well-behaved worker makes it: on a random live hub, 503 retried after Retry-After, a
 // connection error retried elsewhere. `ambiguous`: some attempt may have landed without us seeing the answer.
-async function callApi(user, method, urlPath, body) {
+async function callApi(user, method, urlPath, body, headers = {}) {
   let ambiguous = false;
   for (let attempt = 0; attempt < 200; attempt++) {
     const hub = anyHub();
     try {
-      const r = await request(hub.port, method, urlPath, TOKENS[user], body, 4000);
+      const r = await request(hub.port, method, urlPath, TOKENS[user], body, 4000, headers);
       if (r.status === 503) {
         http503++;
         if (r.text.includes('may not be stored')) ambiguous = true;
@@ -659,7 +663,10 @@ async function worker(w) {
     // history included, while they report, and the tabs moved to it resume them there.
     const steps = Math.floor(w === 0 ? between(400, 800) : between(15, 50));
     const tag = `w${w}-${n++}`;
-    const { r, ambiguous } = await callApi(user, 'POST', '/api/processes', { process_type: 'chaos', total: steps, params: { tag } });
+    // One key per start, the same on every retry: an attempt that landed unseen (an ambiguous 503, a reset) is named
+    // by the retry instead of doubled (docs/protocol.md 1.4.1).
+    const { r, ambiguous } = await callApi(user, 'POST', '/api/processes', { process_type: 'chaos', total: steps, params: { tag } },
+      { 'Idempotency-Key': `chaos-${RUN_ID}-${tag}` });
     if (ambiguous) note('ambiguous-create', { tag });
     if (r.status !== 201) { violation('create-failed', { status: r.status, text: r.text }); continue; }
     const pid = r.json.process_id;
@@ -884,7 +891,13 @@ async function finalCheck(tabs) {
     for (const [pid, p] of lists[`${u}@0`]) {
       if (workerProcesses.has(pid)) continue;
       const b = benchmarks.get(pid);
-      if (!b) { note('unknown-process(ambiguous start?)', { pid, status: p.status, seq: p.seq, params: p.params }); continue; }
+      if (!b) {
+        // Every worker start carries an Idempotency-Key: a second process of one start is a duplicate the key
+        // should have prevented.
+        if (p.process_type === 'chaos') violation('duplicate-start', { pid, status: p.status, seq: p.seq, params: p.params });
+        else note('unknown-process', { pid, type: p.process_type, status: p.status, seq: p.seq });
+        continue;
+      }
       checkBenchmark(pid, p, b);
     }
   }
