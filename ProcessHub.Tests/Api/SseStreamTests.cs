@@ -47,6 +47,23 @@ internal sealed class SseStreamTests : ApiFixture
     }
 
     [Test]
+    public async Task A_client_that_half_closes_after_its_request_ends_its_stream()
+    {
+        // docs/protocol.md 1.5: the end of what the client sends is the client leaving (as nginx takes it), so the
+        // stream of a running process ends at once instead of waiting for its next event or keep-alive.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 2 });
+        await using var client = await RawHttpClient.ConnectAsync(Server.EndPoint);
+        await client.SendAsync(RawHttpClient.BuildRequest("GET", $"/api/processes/{id}/events", token, contentLength: null));
+        client.ShutdownSend();
+
+        string answer = System.Text.Encoding.UTF8.GetString(await client.ReadToEndAsync());
+        Assert.That(answer, Does.StartWith("HTTP/1.1 200 OK\r\n"), answer);
+        Assert.That(answer, Does.Contain("Content-Type: text/event-stream"), answer);
+        Assert.That(answer, Does.Not.Contain("process_completed"), "the process still runs: the stream ended because the client left");
+    }
+
+    [Test]
     public async Task An_idle_stream_gets_keep_alive_comments()
     {
         // The keep-alive interval is the hub's clock: a fake one, moved on while the test waits for the next block.
