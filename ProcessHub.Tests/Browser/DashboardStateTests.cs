@@ -321,6 +321,38 @@ public sealed class DashboardStateTests
     }
 
     [Test]
+    public async Task A_running_card_whose_process_was_let_go_while_the_tab_was_away_leaves_with_a_word()
+    {
+        // The list after a reconnect (same epoch) lacks a process the tab knew running. The card is kept until the
+        // hub says what became of it (it may be a hub still catching up, 11.4); here the hub let it go (one ended
+        // process kept per owner), so it answers 404 and the card leaves.
+        await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { MaxProcessesPerUser = 1 });
+        host.Start();
+        await using var proxy = CuttableProxy.Start(host.EndPoint);
+        var first = host.App.Producer.Start("export", "dev", total: 4, parameters: new { part = "first" });
+        first.ReportProgress(1, 4);
+        var context = await _browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
+        await Expect(Card(tab, first.ProcessId).Locator(".counts")).ToHaveTextAsync("1 / 4 · 25%");
+
+        proxy.Refuse = true;
+        await proxy.CutAllAsync();
+        await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
+        first.Complete();
+        var second = host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = "second" });
+        second.Complete();
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(host.EndPoint, $"/api/processes/{first.ProcessId}", host.Token("dev"))).Status,
+            status => status == 404, "the first process let go (one ended process kept per owner)");
+        proxy.Refuse = false;
+
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+        await Expect(tab.Locator($"li.card[data-process-id='{first.ProcessId}']")).ToHaveCountAsync(0);
+        await Expect(tab.Locator("#toast")).ToContainTextAsync("ended and has left the list while this tab was away");
+        await Expect(tab.Locator($"#ended li.card[data-process-id='{second.ProcessId}']")).ToHaveCountAsync(1);
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task A_tab_past_its_users_connection_limit_says_why_it_keeps_retrying()
     {
         await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { MaxConnectionsPerUser = 1 });

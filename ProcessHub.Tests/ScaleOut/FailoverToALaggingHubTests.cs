@@ -121,6 +121,62 @@ public sealed class FailoverToALaggingHubTests
         }
     }
 
+    [Test]
+    public async Task The_page_keeps_a_running_card_a_behind_hubs_list_lacks_and_follows_it_once_that_hub_catches_up()
+    {
+        // A process started through hub 1 while hub 2 could not follow: hub 2's list (same epoch) does not have it at
+        // all. The page used to drop its card ("ended and has left the list") until hub 2's catch-up brought it back.
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
+        await using var hub1 = HubCluster.StartInProcess(redis);
+        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
+        string token = HubCluster.Token("dev");
+        hub1.EnableDevToken(token);
+        hub2.EnableDevToken(token);
+        await using var front = CuttableProxy.Start(hub1.LocalEndPoint);
+
+        var (playwright, browser) = await BrowserFixture.LaunchAsync();
+        try
+        {
+            var tab = await DashboardPage.OpenAsync(await browser.NewContextAsync(), front.BaseUrl);
+            await user2.CutOffAsync();
+            var created = await RawHttpClient.PostAsync(hub1.LocalEndPoint, "/api/processes", token, """{"process_type":"eval","total":4}""");
+            Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+            string id = created.Json.GetProperty("process_id").GetString()!;
+            await ReportAsync(hub1.LocalEndPoint, token, id, 2);
+            var card = tab.Locator($"#running li.card[data-process-id='{id}']");
+            await Expect(card.Locator(".counts")).ToHaveTextAsync("2 / 4 · 50%");
+
+            front.Target = hub2.LocalEndPoint;
+            await hub1.DisposeAsync();
+            await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "reconnecting");
+            await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
+            Assert.That(await tab.EvaluateAsync<int>($"() => document.querySelectorAll(\"#running li.card[data-process-id='{id}']\").length"), Is.EqualTo(1),
+                "the running card hub 2's list lacks is kept");
+            await Expect(card.Locator(".counts")).ToHaveTextAsync("2 / 4 · 50%");
+
+            // Hub 2 catches up (its catch-up events are ones the card has) and the run goes on through it.
+            await user2.LetBackAsync();
+            await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(hub2.LocalEndPoint, $"/api/processes/{id}", token)).Status,
+                status => status == 200, "hub 2 catching up", TimeSpan.FromSeconds(20));
+            await ReportAsync(hub2.LocalEndPoint, token, id, 3);
+            await Expect(card.Locator(".counts")).ToHaveTextAsync("3 / 4 · 75%");
+            Assert.That(await tab.EvaluateAsync<int>("() => document.querySelectorAll('li.card').length"), Is.EqualTo(1), "one card, not a second one from the catch-up");
+        }
+        finally
+        {
+            await browser.DisposeAsync();
+            playwright.Dispose();
+        }
+    }
+
+    private static async Task ReportAsync(IPEndPoint hub, string token, string id, int current)
+    {
+        var report = await RawHttpClient.PostAsync(hub, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":4}""");
+        Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+    }
+
     /// <summary>Pulls events into the view as <c>processhub watch</c> does (connection notices are not rows) until one of <typeparamref name="T"/>.</summary>
     private static async Task<T> NextShownAsync<T>(WatchedEvents watched, WatchView view, Func<T, bool>? match = null) where T : HubEvent
     {

@@ -275,6 +275,18 @@ function onProcessList(message) {
     const old = sameUser && previousEpoch === message.epoch ? previous.get(process.process_id) : undefined;
     state.processes.set(process.process_id, old && old.seq > process.seq ? old : process);
   }
+  // Same epoch, and a process this tab knew running is not listed: a hub never lets a running process go, so either
+  // this hub has not caught up with it yet (it started on another hub while this one could not follow, 11.4) or it
+  // ended and was let go while this tab was away. Keep the card and ask the hub, which answers 404 only for the latter.
+  const unlisted = [];
+  if (sameUser && previousEpoch === message.epoch) {
+    for (const [id, old] of previous) {
+      if (old.status === 'running' && !state.processes.has(id)) {
+        state.processes.set(id, old);
+        unlisted.push(id);
+      }
+    }
+  }
   document.body.dataset.auth = 'in';
   $('signin').hidden = true;
   if (!sameUser) state.lost.clear();
@@ -299,6 +311,7 @@ function onProcessList(message) {
   for (const process of state.processes.values()) {
     if (process.omitted) fetchOmitted(process.process_id);
   }
+  for (const id of unlisted) checkUnlisted(id);
   setLink('open');
   rebuild();
 }
@@ -329,8 +342,7 @@ function reportWhileAway(previous) {
   for (const old of previous.values()) {
     if (old.status !== 'running') continue;
     const now = state.processes.get(old.process_id);
-    if (!now) items.push(`${describe(old).title} ended and has left the list.`);
-    else if (now.status !== 'running') items.push(`${describe(now).title}: ${now.status}.`);
+    if (now && now.status !== 'running') items.push(`${describe(now).title}: ${now.status}.`);
   }
   if (items.length > 0) showNotice('Reconnected', 'While this tab was disconnected:', items);
 }
@@ -416,18 +428,36 @@ function fetchUnlisted(id) {
   });
 }
 
+// A running card the list did not have (see onProcessList): the hub's answer brings it up to date, a 404 (the process
+// ended and was let go while this tab was away) takes it away with a word; a hub that cannot say yet (503 while it
+// catches up) leaves it, and the events it catches up with come live.
+function checkUnlisted(id) {
+  return lookUp(id, (full, known) => {
+    if (full.seq >= known.seq) merge(full); else markDirty(id);
+  }, (known) => {
+    if (known.status !== 'running') return; // an event came meanwhile: the card knows better than the 404
+    state.processes.delete(id);
+    toast(`${describe(known).title} ended and has left the list while this tab was away.`);
+    rebuild();
+  });
+}
+
 // One look-up of a process at a time; `apply` gets the hub's answer and the card as it is when the answer comes
-// (neither, if the hub could not say or the card is gone). A list can leave out hundreds of results: at most
+// (neither, if the hub could not say or the card is gone); `gone`, if given, gets the card when the hub answers 404. A list can leave out hundreds of results: at most
 // LOOKUPS_AT_ONCE go out together, and one the hub's request budget refuses (429) waits its Retry-After and goes
 // again, instead of leaving the card "loading" until the next list (docs/protocol.md 1.2.1).
-async function lookUp(id, apply) {
+async function lookUp(id, apply, gone) {
   if (state.fetching.has(id)) return;
   state.fetching.add(id);
   await lookupSlot();
   try {
     const full = await getProcess(id);
     const known = state.processes.get(id);
-    if (full && known) apply(full, known);
+    if (full === GONE) {
+      if (known && gone) gone(known);
+    } else if (full && known) {
+      apply(full, known);
+    }
   } finally {
     state.fetching.delete(id);
     const next = state.lookupQueue.shift();
@@ -443,7 +473,8 @@ function lookupSlot() {
   return new Promise((resolve) => state.lookupQueue.push(resolve)); // the slot passes on to it as one is freed
 }
 
-// The process as the hub holds it now (GET /api/processes/{id}), or null when it cannot say.
+// The process as the hub holds it now (GET /api/processes/{id}); GONE when the hub answers 404; null when it cannot say.
+const GONE = Symbol('gone');
 async function getProcess(id) {
   for (let attempt = 0; attempt < 5; attempt++) {
     let response;
@@ -454,6 +485,7 @@ async function getProcess(id) {
     } catch {
       return null;
     }
+    if (response.status === 404) return GONE;
     if (response.status !== 429) return response.ok ? await response.json() : null;
     const wait = Math.min(30, Number(response.headers.get('Retry-After')) || 1);
     await new Promise((resolve) => setTimeout(resolve, wait * 1000));
