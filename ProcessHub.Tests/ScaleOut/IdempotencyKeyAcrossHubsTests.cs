@@ -111,6 +111,38 @@ public sealed class IdempotencyKeyAcrossHubsTests
         Assert.That(again.Header("Idempotent-Replayed"), Is.Null);
     }
 
+    [Test]
+    public async Task A_repeat_whose_process_the_hub_has_let_go_starts_afresh_instead_of_naming_a_404()
+    {
+        // One ended process kept per owner: the hub lets the first go as soon as the second ends, while Redis keeps
+        // the first's keys (and its claim) until a minute past the retention window.
+        await using var redis = await RedisServer.StartAsync();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis, "--max-processes-per-user", "1");
+        await using var _ = hub;
+        string alice = HubCluster.Token("alice");
+        var first = await StartAsync(endPoint, alice, Body, "job-1");
+        Assert.That(first.Status, Is.EqualTo(201), first.ToString());
+        string id = first.Json.Str("process_id");
+        Assert.That((await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/complete", alice, null)).Status, Is.EqualTo(200));
+        string second = await HubCluster.StartProcessAsync(endPoint, alice);
+        Assert.That((await RawHttpClient.PostAsync(endPoint, $"/api/processes/{second}/complete", alice, null)).Status, Is.EqualTo(200));
+        await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(endPoint, $"/api/processes/{id}", alice)).Status,
+            status => status == 404, "the hub letting the first process go");
+        await using (var admin = await redis.ConnectAsync())
+        {
+            Assert.That(await admin.GetDatabase().KeyExistsAsync("processhub:p:" + id), Is.True, "the premise: Redis still keeps it");
+        }
+
+        var repeat = await StartAsync(endPoint, alice, Body, "job-1");
+        Assert.That(repeat.Status, Is.EqualTo(201), repeat.ToString());
+        string again = repeat.Json.Str("process_id");
+        Assert.That(again, Is.Not.EqualTo(id), "not the process the hub answers 404 for");
+        Assert.That(repeat.Header("Idempotent-Replayed"), Is.Null);
+        Assert.That((await RawHttpClient.GetAsync(endPoint, $"/api/processes/{again}", alice)).Status, Is.EqualTo(200));
+        var thenRepeated = await StartAsync(endPoint, alice, Body, "job-1");
+        Assert.That((thenRepeated.Json.Str("process_id"), thenRepeated.Header("Idempotent-Replayed")), Is.EqualTo((again, "true")), "the key now names the new process");
+    }
+
     private static Task<HttpReply> StartAsync(IPEndPoint hub, string token, string body, string key) =>
         RawHttpClient.PostAsync(hub, "/api/processes", token, body, ("Idempotency-Key", key));
 }

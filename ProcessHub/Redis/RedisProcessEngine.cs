@@ -220,24 +220,39 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         var now = _time.GetUtcNow();
         var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
         string id = NewId();
-        var result = await EvaluateStartAsync(start, id, now, state, key).ConfigureAwait(false);
-        switch ((string?)result[0])
+        string letGo = "";
+        while (true)
         {
-            case "replayed":
-                // Started earlier, perhaps through another hub: this hub catches up with it before naming it, so that
-                // the worker's next request here finds it.
-                await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
-                return new IdempotentStart((string)result[1]!, Replayed: true);
-            case "reused":
-                throw new IdempotencyKeyReusedException();
-            default:
-                await WaitAppliedAsync(Accepted(result, id)).ConfigureAwait(false);
-                return new IdempotentStart(id, Replayed: false);
+            var result = await EvaluateStartAsync(start, id, now, state, key, letGo).ConfigureAwait(false);
+            switch ((string?)result[0])
+            {
+                case "replayed":
+                    // Started earlier, perhaps through another hub: this hub catches up with it before naming it, so
+                    // that the worker's next request here finds it.
+                    string named = (string)result[1]!;
+                    await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
+                    if (_registry.FindRecord(named) is not null || letGo.Length > 0)
+                    {
+                        return new IdempotentStart(named, Replayed: true);
+                    }
+                    // Caught up, and this hub does not hold it: it let the ended process go (its retention window, or
+                    // the owner's cap of ended processes), while Redis keeps its keys a while longer. Named, it would
+                    // be a 404 at the worker's next request; as on a lone hub, the key goes with its process, and the
+                    // start is made afresh, replacing that claim only (one another start took meanwhile is a repeat).
+                    letGo = named;
+                    continue;
+                case "reused":
+                    throw new IdempotencyKeyReusedException();
+                default:
+                    await WaitAppliedAsync(Accepted(result, id)).ConfigureAwait(false);
+                    return new IdempotentStart(id, Replayed: false);
+            }
         }
     }
 
     /// <summary>Runs start.lua for a new process <paramref name="id"/>, with the claim of <paramref name="key"/> when given.</summary>
-    private Task<RedisResult[]> EvaluateStartAsync(ProcessStart start, string id, DateTimeOffset now, ProcessState state, IdempotencyKey? key)
+    /// <param name="letGo">With a key: a process the claim may name and be replaced all the same ("" for none).</param>
+    private Task<RedisResult[]> EvaluateStartAsync(ProcessStart start, string id, DateTimeOffset now, ProcessState state, IdempotencyKey? key, string letGo = "")
     {
         var (prefix, suffix) = ProcessEventWriter.WriteAroundSeq(id, start.ProcessType, start.Owner, start.ParamsJson, now, state, HubEventKind.Started, now);
         RedisKey[] keys = [_keys.Epoch, _keys.Offset, _keys.Log, _keys.Index, _keys.Process(id), _keys.ProcessEvents(id), _keys.Running];
@@ -250,7 +265,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         if (key is not null)
         {
             keys = [.. keys, _keys.IdempotencyClaim(key.Caller, key.Key)];
-            values = [.. values, key.Request, _keys.Prefix + "p:"];
+            values = [.. values, key.Request, _keys.Prefix + "p:", letGo];
         }
         return EvaluateAsync(RedisScripts.Start, keys, values);
     }

@@ -10,7 +10,8 @@
 -- KEYS[7] running processes per owner (a hash)   ARGV[15] the most an owner may have running (--max-processes-per-user)
 -- With an Idempotency-Key (docs/protocol.md 1.4.1): KEYS[8] its claim (a hash: id, request)  ARGV[16] the request's
 -- digest  ARGV[17] the prefix of process hashes (the claimed process's hash is named by the id the claim holds, as
--- cancel.lua names a lease: the engine runs on one Redis, not a cluster)
+-- cancel.lua names a lease: the engine runs on one Redis, not a cluster)  ARGV[18] an id the claim may name and be
+-- replaced all the same (the caller's hub has let that process go while Redis still keeps its keys: '' = none)
 -- Returns {'ok', seq, offset} | {'epoch', current} | {'exists'} | {'limit'} | {'replayed', id, offset} | {'reused'}
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
@@ -20,7 +21,7 @@ if KEYS[8] then
   -- A repeat of a start whose process Redis still holds names that process and changes nothing; the same key for
   -- another request is refused. Checked before the limit: a repeat starts nothing, so it counts nothing.
   local claim = redis.call('HMGET', KEYS[8], 'id', 'request')
-  if claim[1] and redis.call('EXISTS', ARGV[17] .. claim[1]) == 1 then
+  if claim[1] and claim[1] ~= ARGV[18] and redis.call('EXISTS', ARGV[17] .. claim[1]) == 1 then
     if claim[2] ~= ARGV[16] then
       return {'reused'}
     end
