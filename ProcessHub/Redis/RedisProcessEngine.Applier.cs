@@ -251,9 +251,11 @@ internal sealed partial class RedisProcessEngine
                 Interlocked.Exchange(ref _redisOffset, offset); // a reload meanwhile set the offset of its own epoch
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Redis away or slow: the gauge keeps its last reading, and connected says the rest.
+            // Redis away or slow (or an offset that is not a number): the gauge keeps its last reading, and connected
+            // says the rest. Nothing here may end the quiet checks' loop, which this runs in.
+            _logger.LogDebug(ex, "reading Redis's offset for the lag failed");
         }
     }
 
