@@ -68,7 +68,10 @@ public sealed class IdempotencyKeyDurableTests
             Assert.That((old.Json.Str("process_type"), old.Json.Str("status")), Is.EqualTo(("export", "completed")));
             keyed = (await StartAsync(hub, "alice", Body, "after-upgrade", expect: 201)).Json.Str("process_id");
         }
-        Assert.That(Scalar(data, "SELECT value FROM meta WHERE key = 'schema'"), Is.EqualTo("2"), "the file is at the new version");
+        // The columns are added without raising the schema version: the binary before them still opens the file (it
+        // refuses only a higher version, and names its columns).
+        Assert.That(Scalar(data, "SELECT value FROM meta WHERE key = 'schema'"), Is.EqualTo("1"), "a version the hub before the keys opens");
+        Assert.That(Scalar(data, "SELECT CAST(count(*) AS TEXT) FROM pragma_table_info('processes') WHERE name LIKE 'idempotency_%'"), Is.EqualTo("3"), "the key's columns added");
 
         await using (var hub = DurableHub.Start(data))
         {
@@ -215,6 +218,19 @@ public sealed class IdempotencyKeyDurableTests
                 (2, 1, 2, 2, CAST('{"type":"process_completed","process_id":"{{processId}}","seq":2,"result":null,"timestamp":"{{at}}"}' AS BLOB));
             """;
         command.ExecuteNonQuery();
+    }
+
+    [Test]
+    public async Task A_file_of_a_higher_schema_version_is_refused_with_a_clear_message()
+    {
+        // What keeps an older hub off a file whose layout it does not know: the version, which only a change an older
+        // hub cannot leave alone raises (the key's columns did not).
+        using var data = new DataDirectory();
+        WriteVersion1File(data, "0123456789abcdef");
+        await ExecuteAsync(data, "UPDATE meta SET value = '7' WHERE key = 'schema'");
+
+        var refused = Assert.Throws<ProcessHub.Storage.StoreOpenException>(() => DurableHub.Start(data))!;
+        Assert.That(refused.Message, Does.Contain("written by a newer ProcessHub (schema 7, this one knows 1)"), refused.Message);
     }
 
     private static string? Scalar(DataDirectory data, string sql)

@@ -11,10 +11,12 @@ namespace ProcessHub.Storage;
 internal static class SqliteSchema
 {
     /// <summary>
-    /// 1: the first layout. 2: a process's <c>Idempotency-Key</c> (its caller, the key, the request's digest) in its row,
-    /// three nullable columns that a version 1 file gets on opening (<see cref="Migrate"/>).
+    /// The oldest layout a hub must know to open the file: a hub refuses a file of a higher version. Columns that an
+    /// older hub can leave alone (nullable, read and written only by name) are added without raising it, so that going
+    /// back to the older binary keeps working: a process's <c>Idempotency-Key</c> (its caller, the key, the request's
+    /// digest) is three such columns, which a file written before them gets on opening (<see cref="AddMissingColumns"/>).
     /// </summary>
-    public const int Version = 2;
+    public const int Version = 1;
 
     private const string Create = """
         CREATE TABLE IF NOT EXISTS meta (
@@ -67,30 +69,35 @@ internal static class SqliteSchema
         {
             throw new StoreOpenException($"{path} was written by a newer ProcessHub (schema {stored}, this one knows {Version}): upgrade, or use another --data-dir");
         }
-        else if (version < Version)
-        {
-            Migrate(connection, transaction, version);
-        }
+        AddMissingColumns(connection, transaction);
         transaction.Commit();
     }
 
     /// <summary>
-    /// Each step takes a file one version up; all run in the opening's transaction, so a file is either at the old
-    /// version or at this one. Adding a nullable column rewrites no row (SQLite keeps the default in the schema), so
-    /// even a large file opens at once.
+    /// Adds the columns a file written before them lacks, in the opening's transaction (a file has all or none). Adding
+    /// a nullable column rewrites no row (SQLite keeps the default in the schema), so even a large file opens at once;
+    /// the processes it already holds have no key.
     /// </summary>
-    private static void Migrate(SqliteConnection connection, SqliteTransaction transaction, int from)
+    private static void AddMissingColumns(SqliteConnection connection, SqliteTransaction transaction)
     {
-        if (from < 2)
+        var present = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var columns = connection.CreateCommand())
         {
-            // Processes started before version 2 have no Idempotency-Key: the columns stay NULL for them.
-            Execute(connection, transaction, """
-                ALTER TABLE processes ADD COLUMN idempotency_caller TEXT;
-                ALTER TABLE processes ADD COLUMN idempotency_key TEXT;
-                ALTER TABLE processes ADD COLUMN idempotency_request TEXT;
-                """);
+            columns.Transaction = transaction;
+            columns.CommandText = "SELECT name FROM pragma_table_info('processes')";
+            using var reader = columns.ExecuteReader();
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(0));
+            }
         }
-        Execute(connection, transaction, $"UPDATE meta SET value = '{Version}' WHERE key = 'schema'");
+        foreach (string column in (string[])["idempotency_caller", "idempotency_key", "idempotency_request"])
+        {
+            if (!present.Contains(column))
+            {
+                Execute(connection, transaction, $"ALTER TABLE processes ADD COLUMN {column} TEXT");
+            }
+        }
     }
 
     /// <summary>
