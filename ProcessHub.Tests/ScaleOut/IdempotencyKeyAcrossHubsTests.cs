@@ -143,6 +143,39 @@ public sealed class IdempotencyKeyAcrossHubsTests
         Assert.That((thenRepeated.Json.Str("process_id"), thenRepeated.Header("Idempotent-Replayed")), Is.EqualTo((again, "true")), "the key now names the new process");
     }
 
+    [Test]
+    public async Task The_start_script_replaces_a_claim_only_when_the_process_it_names_has_ended()
+    {
+        // A hub asks for a claim to be replaced when it has caught up and does not hold the process; a hub whose wait
+        // for the process gave up has not caught up and does not ask. Should one ask all the same, the script keeps
+        // the claim of a running process: a second process for one start is what the key is there to prevent.
+        await using var redis = await RedisServer.StartAsync();
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        string alice = HubCluster.Token("alice");
+        var first = await StartAsync(endPoint, alice, Body, "job-1");
+        Assert.That(first.Status, Is.EqualTo(201), first.ToString());
+        string id = first.Json.Str("process_id");
+        await using var admin = await redis.ConnectAsync();
+        var db = admin.GetDatabase();
+        string claim = (string)(await db.HashGetAsync("processhub:p:" + id, "idempotency"))!;
+        string request = (string)(await db.HashGetAsync(claim, "request"))!;
+
+        // The script as a hub runs it, asked to replace the claim if it names `id`; its writes go to keys of the
+        // test's own (no hub hears of "fresh"), but for the claim.
+        async Task<string[]> StartReplacingAsync() => [.. ((RedisResult[])(await db.ScriptEvaluateAsync(ProcessHub.Redis.RedisScripts.Start,
+            ["processhub:epoch", "test:offset", "test:log", "test:index", "test:p:fresh", "test:e:fresh", "test:running", claim],
+            [(string)(await db.StringGetAsync("processhub:epoch"))!, "fresh", "export", "alice", "", 1, "0", "-", """{"current":0,"total":3}""",
+             "{", "}", 1000, 1000, "test:events", 1000, request, "processhub:p:", id]))!).Select(r => (string)r!)];
+
+        var whileRunning = await StartReplacingAsync();
+        Assert.That(whileRunning[..2], Is.EqualTo(new[] { "replayed", id }), "the claim of a running process stands");
+        Assert.That((await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/complete", alice, null)).Status, Is.EqualTo(200));
+        var onceEnded = await StartReplacingAsync();
+        Assert.That(onceEnded[0], Is.EqualTo("ok"), "the claim of an ended process is replaced when asked");
+        Assert.That((string?)await db.HashGetAsync(claim, "id"), Is.EqualTo("fresh"));
+    }
+
     private static Task<HttpReply> StartAsync(IPEndPoint hub, string token, string body, string key) =>
         RawHttpClient.PostAsync(hub, "/api/processes", token, body, ("Idempotency-Key", key));
 }

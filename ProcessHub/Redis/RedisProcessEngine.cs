@@ -230,15 +230,19 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
                     // Started earlier, perhaps through another hub: this hub catches up with it before naming it, so
                     // that the worker's next request here finds it.
                     string named = (string)result[1]!;
-                    await WaitAppliedAsync((long)result[2]).ConfigureAwait(false);
-                    if (_registry.FindRecord(named) is not null || letGo.Length > 0)
+                    long offset = (long)result[2];
+                    await WaitAppliedAsync(offset).ConfigureAwait(false);
+                    if (_registry.FindRecord(named) is not null || letGo.Length > 0 || Interlocked.Read(ref _lastOffset) < offset)
                     {
+                        // Held, or not caught up yet (the wait gives up after a while): a process this hub has not
+                        // applied is not one it let go.
                         return new IdempotentStart(named, Replayed: true);
                     }
                     // Caught up, and this hub does not hold it: it let the ended process go (its retention window, or
                     // the owner's cap of ended processes), while Redis keeps its keys a while longer. Named, it would
                     // be a 404 at the worker's next request; as on a lone hub, the key goes with its process, and the
-                    // start is made afresh, replacing that claim only (one another start took meanwhile is a repeat).
+                    // start is made afresh, replacing that claim only if its process has ended (the script checks; a
+                    // claim another start took meanwhile is a repeat).
                     letGo = named;
                     continue;
                 case "reused":

@@ -11,7 +11,8 @@
 -- With an Idempotency-Key (docs/protocol.md 1.4.1): KEYS[8] its claim (a hash: id, request)  ARGV[16] the request's
 -- digest  ARGV[17] the prefix of process hashes (the claimed process's hash is named by the id the claim holds, as
 -- cancel.lua names a lease: the engine runs on one Redis, not a cluster)  ARGV[18] an id the claim may name and be
--- replaced all the same (the caller's hub has let that process go while Redis still keeps its keys: '' = none)
+-- replaced all the same if that process has ended (the caller's hub has let it go while Redis still keeps its keys:
+-- '' = none)
 -- Returns {'ok', seq, offset} | {'epoch', current} | {'exists'} | {'limit'} | {'replayed', id, offset} | {'reused'}
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then
@@ -21,7 +22,8 @@ if KEYS[8] then
   -- A repeat of a start whose process Redis still holds names that process and changes nothing; the same key for
   -- another request is refused. Checked before the limit: a repeat starts nothing, so it counts nothing.
   local claim = redis.call('HMGET', KEYS[8], 'id', 'request')
-  if claim[1] and claim[1] ~= ARGV[18] and redis.call('EXISTS', ARGV[17] .. claim[1]) == 1 then
+  local status = claim[1] and redis.call('HGET', ARGV[17] .. claim[1], 'status')
+  if status and not (claim[1] == ARGV[18] and status ~= 'running') then
     if claim[2] ~= ARGV[16] then
       return {'reused'}
     end
