@@ -347,7 +347,7 @@ public sealed class DashboardStateTests
 
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
         await Expect(tab.Locator($"li.card[data-process-id='{first.ProcessId}']")).ToHaveCountAsync(0);
-        await Expect(tab.Locator("#toast")).ToContainTextAsync("ended and has left the list while this tab was away");
+        await Expect(tab.Locator("#toast")).ToContainTextAsync("ended and has left the list.");
         await Expect(tab.Locator($"#ended li.card[data-process-id='{second.ProcessId}']")).ToHaveCountAsync(1);
         await context.CloseAsync();
     }

@@ -13,6 +13,8 @@ const STABLE_AFTER_MS = 10000;
 const RESUME_MAX = 50;
 const MAX_ENDED = 500;
 const LOOKUPS_AT_ONCE = 4;
+// A running card a list lacks is looked up again this many times (1, 2, 4, 8, 16 s apart) while the hub cannot say.
+const UNLISTED_CHECKS = 5;
 // Cancel takes a second click on the same button within this long. Cards move as runs start and end (the newest
 // first), so a click aimed at one card's Cancel can land on the card that just took its place: one click alone
 // must not end a run that may have been going for hours.
@@ -36,6 +38,8 @@ const state = {
   processes: new Map(),   // process_id -> process as in process_list, kept current by events
   lost: new Map(),        // running processes a restarted hub no longer knows; kept until the notice is dismissed
   fetching: new Set(),    // ids whose omitted params/result are being fetched
+  recheck: new Set(),     // ids to check as unlisted once the look-up in flight for them is done
+  goneTitles: [],         // unlisted cards the hub answered 404 for, said together in one toast
   lookups: 0,             // look-ups in flight (at most LOOKUPS_AT_ONCE)
   lookupQueue: [],        // look-ups waiting for one to finish
   closeReason: null,      // why the hub refused the last connection, when a person can act on it (1013)
@@ -278,8 +282,9 @@ function onProcessList(message) {
   // Same epoch, and a process this tab knew running is not listed: a hub never lets a running process go, so either
   // this hub has not caught up with it yet (it started on another hub while this one could not follow, 11.4) or it
   // ended and was let go while this tab was away. Keep the card and ask the hub, which answers 404 only for the latter.
+  // An admin's bounded list leaves running processes out on purpose (3.4): those are not looked up.
   const unlisted = [];
-  if (sameUser && previousEpoch === message.epoch) {
+  if (sameUser && previousEpoch === message.epoch && message.truncated !== true) {
     for (const [id, old] of previous) {
       if (old.status === 'running' && !state.processes.has(id)) {
         state.processes.set(id, old);
@@ -308,10 +313,10 @@ function onProcessList(message) {
       }
     }
   }
-  for (const process of state.processes.values()) {
-    if (process.omitted) fetchOmitted(process.process_id);
-  }
   for (const id of unlisted) checkUnlisted(id);
+  for (const process of state.processes.values()) {
+    if (process.omitted && !unlisted.includes(process.process_id)) fetchOmitted(process.process_id);
+  }
   setLink('open');
   rebuild();
 }
@@ -431,14 +436,38 @@ function fetchUnlisted(id) {
 // A running card the list did not have (see onProcessList): the hub's answer brings it up to date, a 404 (the process
 // ended and was let go while this tab was away) takes it away with a word; a hub that cannot say yet (503 while it
 // catches up) leaves it, and the events it catches up with come live.
-function checkUnlisted(id) {
+function checkUnlisted(id, attempt = 0) {
+  if (state.fetching.has(id)) {
+    state.recheck.add(id); // another look-up of it is in flight (its omitted result, say): check once that is done
+    return undefined;
+  }
   return lookUp(id, (full, known) => {
-    if (full.seq >= known.seq) merge(full); else markDirty(id);
+    if (full.seq >= known.seq) {
+      merge(full);
+    } else {
+      for (const field of known.omitted ?? []) {
+        if (full[field] !== undefined) known[field] = full[field];
+      }
+      delete known.omitted;
+      markDirty(id);
+    }
   }, (known) => {
     if (known.status !== 'running') return; // an event came meanwhile: the card knows better than the 404
     state.processes.delete(id);
-    toast(`${describe(known).title} ended and has left the list while this tab was away.`);
+    state.goneTitles.push(describe(known).title);
+    clearTimeout(state.goneTimer);
+    state.goneTimer = setTimeout(() => {
+      const titles = state.goneTitles.splice(0);
+      toast(`${listText(titles, 3)} ended and ${titles.length === 1 ? 'has' : 'have'} left the list.`);
+    }, 200);
     rebuild();
+  }, () => {
+    // The hub could not say (503 while it catches up, the network): ask again a few times, further apart, while the
+    // card still runs; its catch-up events may settle it first.
+    const known = state.processes.get(id);
+    if (attempt < UNLISTED_CHECKS && known && known.status === 'running') {
+      setTimeout(() => checkUnlisted(id, attempt + 1), 1000 * 2 ** attempt);
+    }
   });
 }
 
@@ -446,7 +475,7 @@ function checkUnlisted(id) {
 // (neither, if the hub could not say or the card is gone); `gone`, if given, gets the card when the hub answers 404. A list can leave out hundreds of results: at most
 // LOOKUPS_AT_ONCE go out together, and one the hub's request budget refuses (429) waits its Retry-After and goes
 // again, instead of leaving the card "loading" until the next list (docs/protocol.md 1.2.1).
-async function lookUp(id, apply, gone) {
+async function lookUp(id, apply, gone, unanswered) {
   if (state.fetching.has(id)) return;
   state.fetching.add(id);
   await lookupSlot();
@@ -457,11 +486,14 @@ async function lookUp(id, apply, gone) {
       if (known && gone) gone(known);
     } else if (full && known) {
       apply(full, known);
+    } else if (!full && unanswered) {
+      unanswered();
     }
   } finally {
     state.fetching.delete(id);
     const next = state.lookupQueue.shift();
     if (next) next(); else state.lookups--;
+    if (state.recheck.delete(id)) checkUnlisted(id);
   }
 }
 
