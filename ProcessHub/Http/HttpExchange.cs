@@ -147,8 +147,9 @@ internal sealed class HttpExchange
     }
 
     /// <summary>
-    /// Completes when the client closes its side (or anything it sends during a stream, which HTTP/1.1 would
-    /// only allow as a next request we will not serve). Lets a stream stop at once rather than at its next write.
+    /// Completes when the client closes its side (a half-close too: docs/protocol.md 1.5). What it sends meanwhile,
+    /// which HTTP/1.1 would only allow as a next request we will not serve, is read and dropped. Lets a stream stop
+    /// at once rather than at its next write.
     /// </summary>
     public async Task WaitForClientCloseAsync(CancellationToken cancellationToken)
     {
