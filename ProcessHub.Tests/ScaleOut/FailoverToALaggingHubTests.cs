@@ -75,15 +75,8 @@ public sealed class FailoverToALaggingHubTests
     [Test]
     public async Task The_page_keeps_a_card_it_saw_end_as_ended_when_it_fails_over_to_a_hub_that_is_behind()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
-        await using var hub1 = HubCluster.StartInProcess(redis);
-        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
-        string token = HubCluster.Token("dev");
-        hub1.EnableDevToken(token);
-        hub2.EnableDevToken(token);
-        await using var front = CuttableProxy.Start(hub1.LocalEndPoint);
+        await using var setup = await TwoHubsAndAFront.StartAsync();
+        var (user2, hub1, hub2, token, front) = (setup.User2, setup.Hub1, setup.Hub2, setup.Token, setup.Front);
         string id = await StartKnownToBothAsync(hub1.LocalEndPoint, hub2.LocalEndPoint, token);
 
         var (playwright, browser) = await BrowserFixture.LaunchAsync();
@@ -126,15 +119,8 @@ public sealed class FailoverToALaggingHubTests
     {
         // A process started through hub 1 while hub 2 could not follow: hub 2's list (same epoch) does not have it at
         // all. The page used to drop its card ("ended and has left the list") until hub 2's catch-up brought it back.
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
-        await using var hub1 = HubCluster.StartInProcess(redis);
-        await using var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
-        string token = HubCluster.Token("dev");
-        hub1.EnableDevToken(token);
-        hub2.EnableDevToken(token);
-        await using var front = CuttableProxy.Start(hub1.LocalEndPoint);
+        await using var setup = await TwoHubsAndAFront.StartAsync();
+        var (user2, hub1, hub2, token, front) = (setup.User2, setup.Hub1, setup.Hub2, setup.Token, setup.Front);
 
         var (playwright, browser) = await BrowserFixture.LaunchAsync();
         try
@@ -175,6 +161,47 @@ public sealed class FailoverToALaggingHubTests
     {
         var report = await RawHttpClient.PostAsync(hub, $"/api/processes/{id}/progress", token, $$"""{"current":{{current}},"total":4}""");
         Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+    }
+
+    /// <summary>
+    /// A real Redis, two hubs in this process on it (hub 2 signed in as a Redis user of its own, so that the test can cut
+    /// it off), both handing the page one dev token, and the page's front, which reaches hub 1 until told otherwise.
+    /// </summary>
+    private sealed class TwoHubsAndAFront : IAsyncDisposable
+    {
+        private TwoHubsAndAFront(RedisServer redis, StackExchange.Redis.ConnectionMultiplexer admin, RedisHubUser user2, ProcessHub.Server.HubApplication hub1, ProcessHub.Server.HubApplication hub2, string token, CuttableProxy front) =>
+            (_redis, _admin, User2, Hub1, Hub2, Token, Front) = (redis, admin, user2, hub1, hub2, token, front);
+
+        private readonly RedisServer _redis;
+        private readonly StackExchange.Redis.ConnectionMultiplexer _admin;
+
+        public RedisHubUser User2 { get; }
+        public ProcessHub.Server.HubApplication Hub1 { get; }
+        public ProcessHub.Server.HubApplication Hub2 { get; }
+        public string Token { get; }
+        public CuttableProxy Front { get; }
+
+        public static async Task<TwoHubsAndAFront> StartAsync()
+        {
+            var redis = await RedisServer.StartAsync();
+            var admin = await redis.ConnectAsync();
+            var user2 = await RedisHubUser.CreateAsync(admin, "hub2");
+            var hub1 = HubCluster.StartInProcess(redis);
+            var hub2 = HubCluster.StartInProcess(redis, user2.ConfigurationOn(redis));
+            string token = HubCluster.Token("dev");
+            hub1.EnableDevToken(token);
+            hub2.EnableDevToken(token);
+            return new TwoHubsAndAFront(redis, admin, user2, hub1, hub2, token, CuttableProxy.Start(hub1.LocalEndPoint));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Front.DisposeAsync();
+            await Hub2.DisposeAsync();
+            await Hub1.DisposeAsync(); // a test may have stopped it already: a second dispose does nothing
+            await _admin.DisposeAsync();
+            await _redis.DisposeAsync();
+        }
     }
 
     /// <summary>Pulls events into the view as <c>processhub watch</c> does (connection notices are not rows) until one of <typeparamref name="T"/>.</summary>
