@@ -33,6 +33,23 @@ public sealed class LookupWhileRedisRefusesTests
     }
 
     [Test]
+    public async Task An_unknown_process_is_503_when_Redis_offset_key_holds_something_that_is_not_a_number()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        await using var hub = HubCluster.StartInProcess(redis);
+        string token = HubCluster.Token("alice");
+
+        // Written by something other than a hub (an operator's mistake, another program on the same prefix): the hub
+        // cannot tell from it whether it has applied the process, so "try again", as when Redis is away.
+        var db = admin.GetDatabase();
+        await db.HashSetAsync("processhub:p:0123456789abcdef", "status", "running");
+        await db.StringSetAsync("processhub:offset", "not a number");
+        var lookup = await RawHttpClient.GetAsync(hub.LocalEndPoint, "/api/processes/0123456789abcdef", token);
+        Assert.That((lookup.Status, lookup.ErrorCode, lookup.Header("Retry-After")), Is.EqualTo((503, "unavailable", "1")), lookup.ToString());
+    }
+
+    [Test]
     public async Task An_unknown_process_is_503_while_a_long_script_keeps_Redis_BUSY()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -317,7 +317,14 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
                 return CatchUpOutcome.Missing;
             }
             // Started through another hub a moment ago: wait until this hub has applied everything up to now.
-            long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+            var rawOffset = await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+            long offset = 0; // no offset yet: nothing appended
+            if (!rawOffset.IsNull && !rawOffset.TryParse(out offset))
+            {
+                // Not ours: something else wrote the offset key. Nothing can be told from it, so "try again", not a 500.
+                _logger.LogWarning("Redis's offset key {Key} does not hold a number; a lookup cannot tell whether the process exists", (string?)_keys.Offset);
+                return CatchUpOutcome.Unavailable;
+            }
             RequestCheck();
             await WaitAppliedAsync(offset).ConfigureAwait(false);
             if (_registry.FindRecord(processId) is not null)
