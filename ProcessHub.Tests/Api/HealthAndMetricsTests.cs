@@ -144,6 +144,29 @@ internal sealed class HealthAndMetricsTests
     }
 
     [Test]
+    public async Task Close_codes_a_client_chooses_are_counted_under_one_label()
+    {
+        // Any of 3000-4999 is a valid close code; a series per code would let clients grow the scrape without bound.
+        foreach (ushort code in new ushort[] { 4000, 3123 })
+        {
+            var (socket, _) = await _server.OpenTabWithTokenAsync(_server.Token("alice"));
+            await socket.CloseAsync(code);
+            await socket.DisposeAsync();
+        }
+
+        var text = await Eventually.HoldsAsync(ScrapeAsync,
+            t => Sample(t, "processhub_websocket_closes_total", "code=\"other\"") >= 2 && Sample(t, "processhub_websocket_connections") == 0,
+            "both closes counted");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Sample(text, "processhub_websocket_closes_total", "code=\"other\""), Is.EqualTo(2), text);
+            Assert.That(Sample(text, "processhub_websocket_closes_total", "code=\"4000\""), Is.Null, text);
+            Assert.That(Sample(text, "processhub_websocket_closes_total", "code=\"3123\""), Is.Null, text);
+        }
+    }
+
+    [Test]
     public async Task Messages_sent_grow_when_a_WebSocket_client_receives_events()
     {
         string token = _server.Token("alice");

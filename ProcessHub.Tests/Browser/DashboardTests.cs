@@ -224,6 +224,12 @@ public sealed class DashboardTests
             Assert.That(again.Status, Is.EqualTo(304), path);
             // RFC 9110 8.6: a 304 may carry Content-Length only as the 200's; it said 0.
             Assert.That(again.Headers.ContainsKey("content-length"), Is.False, $"{path}: {string.Join(", ", again.Headers)}");
+            // If-None-Match compares weakly (RFC 9110 13.1.2): the weak form of the tag matches, and so does "*".
+            foreach (var (ifNoneMatch, status) in new[] { ("W/" + etag, 304), ("*", 304), ("\"0000\", W/\"1111\"", 200) })
+            {
+                var conditional = await page.APIRequest.GetAsync(_host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = ifNoneMatch } });
+                Assert.That(conditional.Status, Is.EqualTo(status), $"{path}, If-None-Match: {ifNoneMatch}");
+            }
         }
         await context.CloseAsync();
     }

@@ -162,6 +162,31 @@ internal sealed class HandshakeTests
     }
 
     [Test]
+    public async Task HEAD_of_ws_is_a_405_head_naming_GET()
+    {
+        // docs/protocol.md 1.2: HEAD works on every GET route but /ws (an upgrade is a GET).
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync($"HEAD /ws HTTP/1.1\r\nHost: {client.HostHeader}\r\n\r\n");
+
+        var head = await client.ReadHeadAsync();
+
+        Assert.That((head.Status, head.Header("Allow")), Is.EqualTo((405, "GET")), head.ToString());
+        await client.ExpectClosedAsync();
+    }
+
+    [Test]
+    public async Task An_upgrade_to_ws_with_a_trailing_slash_is_404()
+    {
+        // /ws is matched exactly (docs/protocol.md 1.2 and 1.3), unlike the API's paths.
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        await client.SendRawAsync(client.UpgradeRequest().Replace("GET /ws ", "GET /ws/ ", StringComparison.Ordinal));
+
+        // An unknown path like any other: a 404 that keeps the connection, not an upgrade.
+        var response = await client.ReadHttpResponseAsync();
+        Assert.That((response.Status, response.ErrorCode, response.Has("Sec-WebSocket-Accept")), Is.EqualTo((404, "not_found", false)), response.ToString());
+    }
+
+    [Test]
     public async Task Missing_upgrade_header_is_400()
     {
         await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);

@@ -209,6 +209,7 @@ internal sealed class HttpRequestTests
     [TestCase("POST /test/body HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", TestName = "Content-Length is not a number")]
     [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", TestName = "Two Host headers")]
     [TestCase("GET /healthz HTTP/1.1\r\nHost: x y\r\n\r\n", TestName = "A Host that is not a host")]
+    [TestCase("GET /healthz HTTP/1.1\r\nHost: localhost:99999\r\n\r\n", TestName = "A Host whose port is past 65535")]
     [TestCase("GET /healthz HTTP/1.1\nHost: x\n\n", TestName = "Bare LF line endings, answered at once rather than at the head timeout")]
     [TestCase("GET /healthz HTTP/1.1\r\nHost: x\r\n\n", TestName = "A bare LF as the blank line")]
     public async Task Malformed_request_is_400(string request)

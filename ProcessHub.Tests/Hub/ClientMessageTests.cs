@@ -40,6 +40,7 @@ public sealed class ClientMessageTests
     [TestCase("""{"type":"subscribe","process_id":"x","since":-1,"request_id":"r-7"}""", "r-7", "since must be a non-negative integer", TestName = "Bad_request_negative_since")]
     [TestCase("""{"type":"subscribe","process_id":"x","since":"5","request_id":"r-8"}""", "r-8", "since must be a non-negative integer", TestName = "Bad_request_since_not_a_number")]
     [TestCase("""{"type":"cancel_process","process_id":12,"request_id":"r-9"}""", "r-9", "process_id must be a string", TestName = "Bad_request_process_id_not_a_string")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":1,"epoch":-1,"request_id":"r-10"}""", "r-10", "epoch must be a string", TestName = "Bad_request_epoch_not_a_string")]
     public async Task A_bad_request_gets_an_error_and_the_connection_stays(string message, string? requestId, string problem)
     {
         await using var host = HubTestHost.Start();
@@ -52,6 +53,7 @@ public sealed class ClientMessageTests
         Assert.That(error.String("code"), Is.EqualTo("bad_request"));
         Assert.That(error.String("message"), Is.EqualTo(problem));
         Assert.That(error.String("request_id"), Is.EqualTo(requestId));
+        Assert.That(error.Has("process_id"), Is.False, "a bad_request says back nothing of the message but its request_id (docs/protocol.md 3.8)");
         await tab.SendJsonAsync(new { type = "ping", request_id = "still-there" });
         var pong = await tab.ReceiveAsync();
         Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "still-there")));

@@ -23,7 +23,9 @@ internal sealed class DashboardEndpoint
         {
             var content = Load(resource);
             string etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..16]}\"";
-            byte[] etagBytes = System.Text.Encoding.ASCII.GetBytes(etag); // If-None-Match is a list of them
+            // If-None-Match is a list of tags compared weakly (RFC 9110 13.1.2): ours, its weak form, or "*" (any).
+            byte[] etagBytes = System.Text.Encoding.ASCII.GetBytes(etag);
+            byte[] weakBytes = System.Text.Encoding.ASCII.GetBytes("W/" + etag);
             KeyValuePair<string, string>[] headers =
             [
                 new("Cache-Control", "no-cache"),
@@ -32,7 +34,9 @@ internal sealed class DashboardEndpoint
             ];
             router.Map("GET", path, exchange =>
             {
-                if (exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, etagBytes))
+                if (exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, etagBytes)
+                    || exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, weakBytes)
+                    || exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, "*"u8))
                 {
                     return exchange.RespondAsync(304, null, default, headers);
                 }

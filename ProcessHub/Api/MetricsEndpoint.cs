@@ -84,7 +84,7 @@ internal sealed class MetricsEndpoint
             }
             foreach (var (code, count) in counters.Closes)
             {
-                closes.WithLabels(code.ToString(CultureInfo.InvariantCulture)).IncTo(count);
+                closes.WithLabels(code == HubCounters.OtherCloseCodes ? "other" : code.ToString(CultureInfo.InvariantCulture)).IncTo(count);
             }
         });
     }

@@ -48,8 +48,9 @@ internal static class HostHeader
         {
             return true;
         }
-        // port = *DIGIT (RFC 3986 3.2.3; may be empty). Five digits at most: no port has more.
+        // port = *DIGIT (RFC 3986 3.2.3; may be empty), and no port is past 65535.
         var port = rest[1..];
-        return rest[0] == (byte)':' && port.Length <= 5 && !port.ContainsAnyExceptInRange((byte)'0', (byte)'9');
+        return rest[0] == (byte)':' && port.Length <= 5 && !port.ContainsAnyExceptInRange((byte)'0', (byte)'9')
+            && (port.IsEmpty || int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) <= ushort.MaxValue);
     }
 }
