@@ -263,6 +263,19 @@ internal sealed partial class CliTests
         Assert.That(hub.Stdout, Does.Not.Contain("listening"));
     }
 
+    [Test]
+    public async Task An_outbound_limit_below_the_largest_message_exits_2_naming_the_range()
+    {
+        // A subscribed reply or an event can carry params, a result, progress and an error at their limits (about
+        // 92 KiB): a queue limit under that closed a client that read as fast as it could, with 4429.
+        await using var hub = HubProcess.Start(["--port", "0", "--outbound-limit-bytes", "65536"]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("--outbound-limit-bytes").And.Contain("262144"));
+        Assert.That(hub.Stderr, Does.Not.Contain("   at "), "no stack trace");
+        Assert.That(hub.Stdout, Does.Not.Contain("listening"));
+    }
+
     [TestCase("70000")]
     [TestCase("-1")]
     [TestCase("abc")]

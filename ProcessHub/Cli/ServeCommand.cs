@@ -7,6 +7,7 @@ using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using ProcessHub.Outbound;
 using ProcessHub.Redis;
 using ProcessHub.Server;
 using ProcessHub.Storage;
@@ -29,7 +30,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _maxConnections = EnvironmentOption.Int("--max-connections", "WebSocket connections and SSE streams in all (1013 / 503 past it)", 50_000, 1, 10_000_000);
     private readonly Option<int> _maxConnectionsPerUser = EnvironmentOption.Int("--max-connections-per-user", "WebSocket connections and SSE streams per user (1013 / 429 past it)", 100, 1, 1_000_000);
     private readonly Option<int> _maxProcessesPerUser = EnvironmentOption.Int("--max-processes-per-user", "Running processes per owner (429 past it); also the ended ones kept per owner (the oldest go first)", 1000, 1, 10_000_000);
-    private readonly Option<int> _outboundLimit = EnvironmentOption.Int("--outbound-limit-bytes", "Queued bytes per connection before it is closed as a slow consumer (4429)", 1024 * 1024, 4096, 1024 * 1024 * 1024);
+    private readonly Option<int> _outboundLimit = EnvironmentOption.Int("--outbound-limit-bytes", "Queued bytes per connection before it is closed as a slow consumer (4429)", 1024 * 1024, SlowConsumerPolicy.SmallestConfigurableByteLimit, 1024 * 1024 * 1024);
     private readonly Option<int> _stallLimit = EnvironmentOption.Int("--stall-limit", "Seconds a connection may go without draining before it is closed (4429)", 30, 1, 3600);
     private readonly Option<int> _authTimeout = EnvironmentOption.Int("--auth-timeout", "Seconds a connection has to authenticate (4401 past it)", 10, 1, 3600);
     private readonly Option<int> _historyLimit = EnvironmentOption.Int("--history-limit", "Events kept per process for subscribe with since", 1000, 0, 1_000_000);

@@ -15,6 +15,13 @@ public sealed class SlowConsumerPolicy
 
     public const string CloseReason = "slow consumer";
 
+    /// <summary>
+    /// The smallest byte limit the command line takes: past the largest single message the hub sends (a
+    /// <c>subscribed</c> reply or an event carrying 16 KiB of params, a 64 KiB result, 4 KiB of progress and of error,
+    /// about 92 KiB at most). A limit below it closed a client that read as fast as it could, at the first such event.
+    /// </summary>
+    public const int SmallestConfigurableByteLimit = 256 * 1024;
+
     public SlowConsumerPolicy(long byteLimit, TimeSpan stallLimit)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(byteLimit);
