@@ -403,6 +403,25 @@ public sealed class AuthenticationTests
     }
 
     [Test]
+    public async Task A_tab_that_closed_frees_its_place_at_the_handshake_though_it_keeps_TCP_open()
+    {
+        await using var host = HubTestHost.Start(new HubOptions { MaxConnectionsPerUser = 1 });
+        await using var first = await host.OpenTabAsync("alice");
+
+        // The close handshake, and no FIN from this side: the server's FIN comes after its close frame.
+        await first.SendRawAsync(ClientFrame.Close(CloseCodes.Normal, "bye"u8.ToArray()));
+        var echo = await first.ReceiveFrameAsync();
+        Assert.That((echo.Opcode, echo.CloseCode), Is.EqualTo((Opcodes.Close, (ushort?)CloseCodes.Normal)));
+        await first.ExpectClosedAsync();
+
+        // The place was held until the server dropped the socket, a second after the handshake; a tab reconnecting
+        // at once at its limit got 1013 meanwhile.
+        await using var second = await host.ConnectAsync(queryToken: host.Token("alice"));
+        var list = await second.ReceiveAsync();
+        Assert.That(list.Type, Is.EqualTo("process_list"), list.ToString());
+    }
+
+    [Test]
     public async Task Connections_of_one_user_that_authenticate_at_once_never_get_past_the_per_user_limit()
     {
         await using var host = HubTestHost.Start(new HubOptions { MaxConnectionsPerUser = 2 });

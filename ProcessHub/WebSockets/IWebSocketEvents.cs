@@ -12,7 +12,10 @@ internal interface IWebSocketEvents
     /// <summary>A complete, UTF-8-valid text message. The span is valid only during the call.</summary>
     void OnTextMessage(ReadOnlySpan<byte> utf8);
 
-    /// <summary>The connection is gone; <see cref="WebSocketConnection.CloseStatus"/> tells how it ended.</summary>
+    /// <summary>
+    /// The connection is over: the close handshake has completed (TCP may linger a moment while the peer closes its
+    /// side), or TCP is gone. Called once; <see cref="WebSocketConnection.CloseStatus"/> tells how it ended.
+    /// </summary>
     void OnClosed();
 
     /// <summary>A ping control frame arrived; true to answer it with a pong, false to leave it unanswered.</summary>

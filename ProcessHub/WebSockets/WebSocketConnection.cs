@@ -31,6 +31,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     private int _closeFrameSent;       // ...and has reached the socket
     private volatile bool _closeReceived;
     private volatile bool _discardInput; // after a protocol error nothing the peer sends is parsed
+    private int _endedTold;            // the layer above has been told the connection ended (once)
     private TaskCompletionSource? _closeFlushed;
     private long _lastReceivedTimestamp;
 
@@ -96,7 +97,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         _closeFlushed?.TrySetResult();
         if (_closeReceived)
         {
-            _client.ShutdownSend();
+            EndHandshake();
         }
         // Either way TCP is closed within the handshake timeout: the peer had time to answer and to close its side.
         _ = AbortAfterAsync(CloseHandshakeTimeout);
@@ -259,7 +260,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
             _output.Release();
             await _client.Input.CompleteAsync().ConfigureAwait(false);
             _client.Dispose();
-            _events.OnClosed();
+            TellEnded();
         }
     }
 
@@ -302,7 +303,28 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         }
         else if (Volatile.Read(ref _closeFrameSent) != 0)
         {
-            _client.ShutdownSend();
+            EndHandshake();
+        }
+    }
+
+    /// <summary>
+    /// Both close frames have been exchanged: the connection is over for the layer above, which is told now rather
+    /// than when TCP is gone. A peer that keeps its side of TCP open after the handshake would otherwise hold its
+    /// user's place (and the server's) for up to <see cref="CloseHandshakeTimeout"/>, and a client that reconnected
+    /// at once at its limit got 1013. Told before our FIN goes out, so that a peer that has seen the FIN finds the
+    /// place free. The receive loop still drains until the peer closes or the timeout drops the socket.
+    /// </summary>
+    private void EndHandshake()
+    {
+        TellEnded();
+        _client.ShutdownSend();
+    }
+
+    private void TellEnded()
+    {
+        if (Interlocked.Exchange(ref _endedTold, 1) == 0)
+        {
+            _events.OnClosed();
         }
     }
 
