@@ -41,6 +41,8 @@ public sealed class ClientMessageTests
     [TestCase("""{"type":"subscribe","process_id":"x","since":"5","request_id":"r-8"}""", "r-8", "since must be a non-negative integer", TestName = "Bad_request_since_not_a_number")]
     [TestCase("""{"type":"cancel_process","process_id":12,"request_id":"r-9"}""", "r-9", "process_id must be a string", TestName = "Bad_request_process_id_not_a_string")]
     [TestCase("""{"type":"subscribe","process_id":"x","since":1,"epoch":-1,"request_id":"r-10"}""", "r-10", "epoch must be a string", TestName = "Bad_request_epoch_not_a_string")]
+    [TestCase("""{"type":"cancel_process","process_id":"a","process_id":"b","request_id":"r-11"}""", null, "process_id is given more than once", TestName = "Bad_request_process_id_twice")]
+    [TestCase("""{"type":"ping","typ\u0065":"cancel_process"}""", null, "type is given more than once", TestName = "Bad_request_type_twice_once_escaped")]
     public async Task A_bad_request_gets_an_error_and_the_connection_stays(string message, string? requestId, string problem)
     {
         await using var host = HubTestHost.Start();

@@ -6,6 +6,14 @@ namespace ProcessHub.Api;
 /// <summary>Reads a request body as a JSON object, or says why it is not one (for a 400).</summary>
 internal static class JsonBody
 {
+    public const string RepeatedMemberName = "a JSON object repeats a member name";
+
+    // A repeated member name (RFC 8259 4 leaves its meaning open; I-JSON, RFC 7493 2.3, forbids it) is refused at any
+    // depth: the hub checked the last "current" of {"current":-1,"current":7} and passed the text on verbatim, so a
+    // client whose parser keeps the first saw -1. Params and results are passed on verbatim too.
+    private static readonly JsonDocumentOptions Strict = new() { MaxDepth = 32, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions Lenient = new() { MaxDepth = 32 };
+
     public static bool TryParseObject(ReadOnlyMemory<byte> body, bool allowEmpty, out JsonElement root, out string? problem)
     {
         root = default;
@@ -29,11 +37,11 @@ internal static class JsonBody
         }
         try
         {
-            root = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 }).RootElement;
+            root = JsonDocument.Parse(body, Strict).RootElement;
         }
         catch (JsonException)
         {
-            problem = "malformed JSON";
+            problem = RepeatsAMemberName(body) ? RepeatedMemberName : "malformed JSON";
             return false;
         }
         if (root.ValueKind != JsonValueKind.Object)
@@ -64,5 +72,19 @@ internal static class JsonBody
         }
         value = element.GetString();
         return true;
+    }
+
+    // Only on the refusal path: whether the body is well-formed JSON but for a repeated name, to say which.
+    private static bool RepeatsAMemberName(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(body, Lenient);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 }

@@ -32,6 +32,14 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
                 problem = $"request_id must be a string of at most {FieldLimits.MaxEchoedIdLength} characters";
                 return null;
             }
+            if (RepeatedField(root) is { } repeated)
+            {
+                // Which copy counts is up to each parser (RFC 8259 4): a cancel or a subscribe that names two ids is
+                // refused, not run on the one this parser happens to keep. Nothing is said back, request_id neither.
+                requestId = null;
+                problem = $"{repeated} is given more than once";
+                return null;
+            }
             if (!IsAtEnd(ref reader))
             {
                 // One message is one JSON value (RFC 8259 2), as an HTTP API body is: `{...} GARBAGE` is refused, not run.
@@ -83,6 +91,30 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             problem = "a string is not valid Unicode";
             return null;
         }
+    }
+
+    private static readonly string[] Fields = ["type", "request_id", "process_id", "since", "epoch", "token"];
+
+    /// <summary>The first field of the protocol's that the object names twice, if any; other members are not read, so not checked.</summary>
+    private static string? RepeatedField(JsonElement root)
+    {
+        int seen = 0;
+        foreach (var property in root.EnumerateObject())
+        {
+            for (int i = 0; i < Fields.Length; i++)
+            {
+                if (property.NameEquals(Fields[i]))
+                {
+                    if ((seen & (1 << i)) != 0)
+                    {
+                        return Fields[i];
+                    }
+                    seen |= 1 << i;
+                    break;
+                }
+            }
+        }
+        return null;
     }
 
     // Only whitespace may follow the value; the reader says so by ending, and throws on anything else.
