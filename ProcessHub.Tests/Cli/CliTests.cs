@@ -276,6 +276,72 @@ internal sealed partial class CliTests
         Assert.That(hub.Stdout, Does.Not.Contain("listening"));
     }
 
+    [TestCase("https://hub.example.com/")]
+    [TestCase("*")]
+    [TestCase("hub.example.com")]
+    [TestCase("https://hub.example.com/app")]
+    [TestCase("ftp://hub.example.com")]
+    public async Task An_allowed_origin_that_no_browser_sends_exits_2_naming_the_form(string origin)
+    {
+        // Such an entry never matched an Origin header: the hub started, and refused its own dashboard with 403.
+        await using var hub = HubProcess.Start(["--port", "0", "--allowed-origin", origin]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith($"processhub: --allowed-origin '{origin}' is not an origin").And.Contain("scheme://host[:port]"));
+        Assert.That(hub.Stdout, Does.Not.Contain("listening"));
+    }
+
+    [Test]
+    public async Task An_allowed_origin_is_compared_as_a_browser_writes_it()
+    {
+        // Upper case and the scheme's default port are as the browser's own origin once normalized.
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-origin", "HTTPS://Hub.Example.COM:443"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+
+        await using var allowed = await RawWebSocketClient.ConnectAsync(endPoint);
+        var response = await allowed.HandshakeAsync(extraHeaderLines: "Origin: https://hub.example.com");
+        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
+        await using var refused = await RawWebSocketClient.ConnectAsync(endPoint);
+        await refused.SendRawAsync(refused.UpgradeRequest(extraHeaderLines: "Origin: https://other.example.com"));
+        Assert.That((await refused.ReadHttpResponseAsync()).Status, Is.EqualTo(403));
+    }
+
+    [TestCase("--jwt-issuer")]
+    [TestCase("--jwt-audience")]
+    public async Task An_empty_issuer_or_audience_exits_2(string option)
+    {
+        // Required and empty, no token could ever carry it: every client refused while the hub looked healthy.
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", Secret, option, ""]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith($"processhub: {option} is empty"));
+    }
+
+    [Test]
+    public async Task An_empty_no_dev_variable_is_refused_not_read_as_off()
+    {
+        // A template that left PROCESSHUB_NO_DEV= empty started the hub in dev mode, with the guard quietly off.
+        await using var hub = HubProcess.Start(["--port", "0"], new Dictionary<string, string> { ["PROCESSHUB_NO_DEV"] = "" });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: PROCESSHUB_NO_DEV must be 1, true or yes"));
+        Assert.That(hub.Stdout, Does.Not.Contain("Dev mode"));
+    }
+
+    [TestCase(new[] { "--store", "disk" }, null, "processhub: --store must be one of sqlite, memory, got 'disk'")]
+    [TestCase(new string[0], "PROCESSHUB_STORE=disk", "processhub: PROCESSHUB_STORE must be one of sqlite, memory, got 'disk'")]
+    [TestCase(new string[0], "PROCESSHUB_PORT=70000", "processhub: PROCESSHUB_PORT must be an integer between 0 and 65535, got '70000'")]
+    [TestCase(new[] { "--log-level", "trace" }, null, "processhub: --log-level must be one of information, debug, got 'trace'")]
+    public async Task A_value_out_of_its_choices_or_range_is_named_with_them(string[] args, string? variable, string message)
+    {
+        var environment = variable is null ? null : new Dictionary<string, string> { [variable.Split('=')[0]] = variable.Split('=')[1] };
+        // No --port: the variable's own case needs the option left to the environment (a parse error starts nothing).
+        await using var hub = HubProcess.Start(args, environment);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith(message));
+    }
+
     [TestCase("70000")]
     [TestCase("-1")]
     [TestCase("abc")]
@@ -363,8 +429,9 @@ internal sealed partial class CliTests
     }
 
     [TestCase("--data-dir", "", 2, "--data-dir")]
-    [TestCase("--redis", "", 1, "--redis")]
-    [TestCase("--redis", "password=only", 1, "--redis")]
+    [TestCase("--redis", "", 2, "--redis")]
+    [TestCase("--redis", "password=only", 2, "--redis")]
+    [TestCase("--redis", "127.0.0.1:6379,password=only,,config=x", 2, "--redis")]
     public async Task An_empty_data_dir_or_a_redis_configuration_without_a_server_is_one_line_not_a_stack_trace(string option, string value, int exitCode, string named)
     {
         await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", option, value, "--redis-start-wait", "0"]);

@@ -13,7 +13,9 @@ internal static class EnvironmentOption
     public static string VariableFor(string optionName) =>
         "PROCESSHUB_" + optionName.TrimStart('-').Replace('-', '_').ToUpperInvariant();
 
-    public static Option<T> Create<T>(string name, string description, T defaultValue, Func<string, (bool Ok, T Value)> parse)
+    /// <param name="expected">What a valid value is, for the message when the variable holds another (e.g. "between 1 and 10").</param>
+    /// <param name="emptyIsUnset">Whether a variable that is set but empty counts as not set (every option but a flag).</param>
+    public static Option<T> Create<T>(string name, string description, T defaultValue, Func<string, (bool Ok, T Value)> parse, string? expected = null, bool emptyIsUnset = true)
     {
         string variable = VariableFor(name);
         return new Option<T>(name)
@@ -22,14 +24,16 @@ internal static class EnvironmentOption
             DefaultValueFactory = result =>
             {
                 var raw = Environment.GetEnvironmentVariable(variable);
-                if (string.IsNullOrEmpty(raw))
+                if (raw is null || (raw.Length == 0 && emptyIsUnset))
                 {
                     return defaultValue;
                 }
                 var (ok, value) = parse(raw);
                 if (!ok)
                 {
-                    result.AddError($"{variable}: '{raw}' is not a valid value for {name}");
+                    result.AddError(expected is null
+                        ? $"{variable}: '{raw}' is not a valid value for {name}"
+                        : $"{variable} must be {expected}, got '{raw}'");
                     return defaultValue;
                 }
                 return value;
@@ -39,8 +43,25 @@ internal static class EnvironmentOption
 
     public static Option<int> Int(string name, string description, int defaultValue, int min, int max)
     {
-        var option = Create(name, description, defaultValue, raw => (int.TryParse(raw, out var v) && v >= min && v <= max, v));
+        var option = Create(name, description, defaultValue,
+            raw => (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max, v),
+            expected: $"an integer between {min} and {max}");
         option.Validators.Add(result => RequireRange(result, option, min, max));
+        return option;
+    }
+
+    /// <summary>One of a few words, on the command line or in the variable; anything else is named with the choices.</summary>
+    public static Option<string> Choice(string name, string description, string defaultValue, params string[] choices)
+    {
+        string expected = "one of " + string.Join(", ", choices);
+        var option = Create(name, description, defaultValue, raw => (choices.Contains(raw, StringComparer.Ordinal), raw), expected);
+        option.Validators.Add(result =>
+        {
+            if (!result.Implicit && result.Tokens.Count == 1 && !choices.Contains(result.Tokens[0].Value, StringComparer.Ordinal))
+            {
+                result.AddError($"{name} must be {expected}, got '{result.Tokens[0].Value}'");
+            }
+        });
         return option;
     }
 
@@ -59,8 +80,9 @@ internal static class EnvironmentOption
 
     /// <summary>
     /// A switch; its variable is on with <c>1</c>, <c>true</c> or <c>yes</c> and off with <c>0</c>, <c>false</c> or
-    /// <c>no</c> (any case). Anything else is a parse error: a flag such as <c>--no-dev</c> guards against an unsafe
-    /// start, so a value it does not understand must not quietly mean off.
+    /// <c>no</c> (any case). Anything else is a parse error, an empty value too: a flag such as <c>--no-dev</c> guards
+    /// against an unsafe start, so a value it does not understand (or a template that left it empty) must not quietly
+    /// mean off.
     /// </summary>
     public static Option<bool> Flag(string name, string description)
     {
@@ -69,7 +91,7 @@ internal static class EnvironmentOption
             "1" or "true" or "yes" => (true, true),
             "0" or "false" or "no" => (true, false),
             _ => (false, false),
-        });
+        }, expected: "1, true or yes (on) or 0, false or no (off); unset it for off", emptyIsUnset: false);
         option.Description = option.Description!.Replace($"[env: {VariableFor(name)}]", $"[env: {VariableFor(name)}=1]", StringComparison.Ordinal);
         return option;
     }

@@ -11,6 +11,7 @@ using ProcessHub.Outbound;
 using ProcessHub.Redis;
 using ProcessHub.Server;
 using ProcessHub.Storage;
+using ProcessHub.WebSockets;
 
 namespace ProcessHub.Cli;
 
@@ -38,24 +39,24 @@ internal sealed class ServeCommand
     private readonly Option<int> _rateLimit = EnvironmentOption.Int("--rate-limit", "Client messages per second per connection", 100, 1, 1_000_000);
     private readonly Option<string?> _jwtSecret = EnvironmentOption.OptionalText("--jwt-secret", "HS256 shared secret (at least 32 bytes)");
     private readonly Option<string?> _jwtSecretFile = EnvironmentOption.OptionalText("--jwt-secret-file", "File holding the HS256 shared secret");
-    private readonly Option<string?> _jwtPublicKey = EnvironmentOption.OptionalText("--jwt-public-key", "PEM file with an RS256 or ES256 public key");
+    private readonly Option<string?> _jwtPublicKey = EnvironmentOption.OptionalText("--jwt-public-key", "RS256 or ES256 public key: a PEM file, or the PEM text itself");
     private readonly Option<string?> _jwtIssuer = EnvironmentOption.OptionalText("--jwt-issuer", "Required iss claim");
     private readonly Option<string?> _jwtAudience = EnvironmentOption.OptionalText("--jwt-audience", "Required aud claim");
     private readonly Option<int> _clockSkew = EnvironmentOption.Int("--clock-skew", "Seconds of tolerance on exp and nbf", 30, 0, 3600);
     private readonly Option<int> _apiRateLimit = EnvironmentOption.Int("--api-rate-limit", "HTTP API requests per second per user (429 past it)", 200, 1, 1_000_000);
     private readonly Option<int> _sseKeepAlive = EnvironmentOption.Int("--sse-keep-alive", "Seconds between SSE keep-alive comments", 15, 1, 3600);
-    private readonly Option<string> _flushScheduler = EnvironmentOption.Create("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", raw => (raw is "per-connection" or "shared", raw));
+    private readonly Option<string> _flushScheduler = EnvironmentOption.Choice("--flush-scheduler", "How connections' writers are woken: per-connection (a thread-pool work item each) or shared (one flusher per core)", "shared", "per-connection", "shared");
     private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once openings and sends pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
-    private readonly Option<string> _store = EnvironmentOption.Create("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", raw => (raw is "sqlite" or "memory", raw));
+    private readonly Option<string> _store = EnvironmentOption.Choice("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", "sqlite", "memory");
     private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
     private readonly Option<bool> _newEpoch = EnvironmentOption.Flag("--new-epoch", "Start a new epoch over the sqlite store's processes: once, after restoring --data-dir from a backup, so that clients take the list afresh");
-    private readonly Option<string> _synchronous = EnvironmentOption.Create("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", raw => (raw is "normal" or "full", raw));
+    private readonly Option<string> _synchronous = EnvironmentOption.Choice("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", "normal", "full");
     private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
     private readonly Option<string> _redisPrefix = EnvironmentOption.Text("--redis-prefix", "Prefix of the keys and channels in Redis (one per deployment)", "processhub:");
     private readonly Option<int> _redisLease = EnvironmentOption.Int("--redis-lease", "Seconds after which a silent hub counts as gone: its in-process processes end with hub_lost", 5, 2, 3600);
     private readonly Option<int> _redisStartWait = EnvironmentOption.Int("--redis-start-wait", "Seconds a hub keeps trying to reach Redis at start before it exits with code 1 (0: give up at the first failure)", 10, 0, 3600);
-    private readonly Option<string> _logLevel = EnvironmentOption.Create("--log-level", "Least severe log lines written: information, or debug for a line per WebSocket opened, authenticated and closed (otherwise summed up every 10 s)", "information", raw => (raw is "information" or "debug", raw));
+    private readonly Option<string> _logLevel = EnvironmentOption.Choice("--log-level", "Least severe log lines written: information, or debug for a line per WebSocket opened, authenticated and closed (otherwise summed up every 10 s)", "information", "information", "debug");
     private readonly Option<int> _staleAfter = EnvironmentOption.Int("--stale-after", "Seconds without a report after which a running process driven over HTTP fails as stale (0: never)", 600, 0, 30 * 24 * 3600);
 
     public void AddTo(RootCommand root)
@@ -71,10 +72,6 @@ internal sealed class ServeCommand
         {
             root.Options.Add(option);
         }
-        _flushScheduler.AcceptOnlyFromAmong("per-connection", "shared");
-        _store.AcceptOnlyFromAmong("sqlite", "memory");
-        _synchronous.AcceptOnlyFromAmong("normal", "full");
-        _logLevel.AcceptOnlyFromAmong("information", "debug");
         root.SetAction((result, _) => RunAsync(result));
     }
 
@@ -217,6 +214,28 @@ internal sealed class ServeCommand
             return Refuse($"--allowed-host: {hostError}");
         }
         serverOptions = serverOptions with { AllowedHosts = allowedHosts };
+        var origins = new List<string>();
+        foreach (string value in serverOptions.AllowedOrigins)
+        {
+            if (!AllowedOrigin.TryNormalize(value, out var origin, out var originError))
+            {
+                return Refuse($"--allowed-origin {originError}");
+            }
+            origins.Add(origin);
+        }
+        serverOptions = serverOptions with { AllowedOrigins = origins };
+        foreach (var option in new[] { _jwtIssuer, _jwtAudience })
+        {
+            if (result.GetValue(option) is { } claim && string.IsNullOrWhiteSpace(claim))
+            {
+                // Empty would require an empty claim, which no issuer sends: every token refused, and the hub up.
+                return Refuse($"{option.Name} is empty: give the value tokens must carry, or leave the option out");
+            }
+        }
+        if (result.GetValue(_redis) is { } redisConfiguration && !RedisEngineOptions.IsUsable(redisConfiguration, out var redisError))
+        {
+            return Refuse(redisError!);
+        }
         if (string.IsNullOrWhiteSpace(result.GetValue(_dataDir)))
         {
             return Refuse("--data-dir: give a directory (it was empty)");
@@ -238,7 +257,7 @@ internal sealed class ServeCommand
         {
             if (result.GetValue(_noDev))
             {
-                return Refuse("--no-dev needs --jwt-secret, --jwt-secret-file or --jwt-public-key (or PROCESSHUB_JWT_SECRET)");
+                return Refuse("--no-dev needs --jwt-secret, --jwt-secret-file or --jwt-public-key (or PROCESSHUB_JWT_SECRET, PROCESSHUB_JWT_SECRET_FILE or PROCESSHUB_JWT_PUBLIC_KEY)");
             }
             if (!IsLoopback(serverOptions.Host))
             {

@@ -1,3 +1,5 @@
+using StackExchange.Redis;
+
 namespace ProcessHub.Redis;
 
 /// <summary>How a hub uses Redis as the engine it shares with other hubs (<c>--redis</c>; docs/protocol.md section 11).</summary>
@@ -44,4 +46,41 @@ public sealed record RedisEngineOptions
 
     /// <summary>How long a call may wait for Redis; past it the producer gets 503.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Reads a <c>--redis</c> value, or says in one line what is wrong with it (said at start with exit code 2, as for
+    /// any other invalid option: no connection is tried). The message never repeats the value, which may hold a password.
+    /// </summary>
+    internal static bool TryParseConfiguration(string configuration, out ConfigurationOptions? parsed, out string? problem)
+    {
+        parsed = null;
+        problem = null;
+        const string NoServer = "--redis names no server: give host:port (e.g. 127.0.0.1:6379), then any options";
+        if (string.IsNullOrWhiteSpace(configuration))
+        {
+            problem = NoServer;
+            return false;
+        }
+        try
+        {
+            parsed = ConfigurationOptions.Parse(configuration);
+        }
+        catch (ArgumentException ex)
+        {
+            // "Keyword 'x' is not supported. (Parameter 'x')": the parameter's name says nothing to someone at a shell.
+            int parameter = ex.Message.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
+            problem = $"--redis: {(parameter < 0 ? ex.Message : ex.Message[..parameter]).TrimEnd('.')}";
+            return false;
+        }
+        if (parsed.EndPoints.Count == 0)
+        {
+            parsed = null;
+            problem = NoServer;
+            return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc cref="TryParseConfiguration"/>
+    internal static bool IsUsable(string configuration, out string? problem) => TryParseConfiguration(configuration, out _, out problem);
 }

@@ -68,19 +68,11 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     /// <exception cref="Storage.StoreOpenException">Redis cannot be reached or refuses the configuration.</exception>
     public void Open()
     {
-        ConfigurationOptions configuration;
-        try
+        if (!RedisEngineOptions.TryParseConfiguration(_options.Configuration, out var parsed, out var problem))
         {
-            configuration = ConfigurationOptions.Parse(_options.Configuration);
+            throw new Storage.StoreOpenException(problem!);
         }
-        catch (ArgumentException ex)
-        {
-            throw new Storage.StoreOpenException($"--redis: {ex.Message}", ex);
-        }
-        if (configuration.EndPoints.Count == 0)
-        {
-            throw new Storage.StoreOpenException("--redis names no server: give host:port (e.g. 127.0.0.1:6379), then any options");
-        }
+        var configuration = parsed!;
         // Fail fast while Redis is away: a producer gets 503 within a second instead of waiting in a backlog.
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
