@@ -4,6 +4,7 @@ using ProcessHub.Cli;
 var root = new RootCommand("ProcessHub: a real-time process-status hub (WebSocket + SSE) on its own HTTP/1.1 and RFC 6455 stack.");
 new ServeCommand().AddTo(root);
 new WatchCommand().AddTo(root);
+new TokenCommand().AddTo(root);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -276,6 +276,38 @@ internal sealed partial class CliTests
         Assert.That(hub.Stdout, Does.Not.Contain("listening"));
     }
 
+    [Test]
+    public async Task The_token_command_signs_a_token_the_hub_with_that_secret_and_issuer_accepts()
+    {
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--jwt-issuer", "https://issuer.example"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        // The same variables as the hub's: a token made in its environment is one it accepts.
+        await using var signer = HubProcess.Start(["token", "--user", "alice", "--role", "admin"],
+            new Dictionary<string, string> { ["PROCESSHUB_JWT_SECRET"] = Secret, ["PROCESSHUB_JWT_ISSUER"] = "https://issuer.example" });
+        Assert.That(await signer.WaitForExitAsync(), Is.EqualTo(0), signer.Stderr);
+        string token = signer.Stdout.Trim();
+
+        var payload = System.Text.Json.JsonDocument.Parse(Base64UrlDecode(token.Split('.')[1])).RootElement;
+        Assert.That((payload.GetProperty("sub").GetString(), payload.GetProperty("roles")[0].GetString(), payload.GetProperty("iss").GetString()),
+            Is.EqualTo(("alice", "admin", "https://issuer.example")));
+        var reply = await RawHttpClient.GetAsync(endPoint, "/api/processes", token);
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+    }
+
+    [TestCase(new[] { "token", "--user", "alice" }, "token needs the hub's secret")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-secret", "too short" }, "the JWT secret must be at least 32 bytes")]
+    [TestCase(new[] { "token", "--user", "alice", "--role", "root", "--jwt-secret", Secret }, "--role must be admin or producer, got 'root'")]
+    public async Task The_token_command_refuses_what_the_hub_would_not_accept(string[] args, string message)
+    {
+        await using var signer = HubProcess.Start(args);
+
+        Assert.That(await signer.WaitForExitAsync(), Is.EqualTo(2), signer.Stdout);
+        Assert.That(signer.Stderr, Does.StartWith("processhub: ").And.Contain(message));
+        Assert.That(signer.Stdout, Is.Empty, "no token printed");
+    }
+
+    private static byte[] Base64UrlDecode(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '='));
+
     [TestCase("https://hub.example.com/")]
     [TestCase("*")]
     [TestCase("hub.example.com")]

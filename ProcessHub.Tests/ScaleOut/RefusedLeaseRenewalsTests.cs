@@ -52,8 +52,10 @@ public sealed class RefusedLeaseRenewalsTests
         // Both hubs' writes refused until both leases have lapsed.
         await server.ExecuteAsync("ACL", "SETUSER", judge.Name, "-@write");
         await server.ExecuteAsync("ACL", "SETUSER", runner.Name, "-@write");
+        // The judging hub's lease is 10 s and may have been renewed the instant before: the wait must be longer than
+        // that (the default 10 s raced it, and lost once in a loaded fresh-clone run).
         await Eventually.HoldsAsync(async () => (await db.StringGetAsync(judgeLease)).IsNull && (await db.StringGetAsync(runningLease)).IsNull,
-            lapsed => lapsed, "both leases lapsing");
+            lapsed => lapsed, "both leases lapsing", timeout: TimeSpan.FromSeconds(30));
 
         // The judging hub is back first, the running hub after two of the judging hub's renewals. Its loop renews, then
         // judges, then waits for its next tick, so by the second renewal any judgement of the first has been carried

@@ -7,6 +7,7 @@ namespace ProcessHub.Api;
 internal static class JsonBody
 {
     public const string RepeatedMemberName = "a JSON object repeats a member name";
+    private const string LoneSurrogateProblem = "a string is not valid Unicode (an escaped lone surrogate)";
 
     // A repeated member name (RFC 8259 4 leaves its meaning open; I-JSON, RFC 7493 2.3, forbids it) is refused at any
     // depth: the hub checked the last "current" of {"current":-1,"current":7} and passed the text on verbatim, so a
@@ -44,6 +45,13 @@ internal static class JsonBody
             problem = RepeatsAMemberName(body) ? RepeatedMemberName : "malformed JSON";
             return false;
         }
+        catch (InvalidOperationException) when (LoneSurrogates.In(body.Span))
+        {
+            // Comparing member names unescapes them, and a name that escapes a lone surrogate cannot be: the same 400
+            // as for one in a value, below.
+            problem = LoneSurrogateProblem;
+            return false;
+        }
         if (root.ValueKind != JsonValueKind.Object)
         {
             problem = "the body must be a JSON object";
@@ -51,7 +59,7 @@ internal static class JsonBody
         }
         if (LoneSurrogates.In(body.Span))
         {
-            problem = "a string is not valid Unicode (an escaped lone surrogate)";
+            problem = LoneSurrogateProblem;
             return false;
         }
         return true;
@@ -82,7 +90,7 @@ internal static class JsonBody
             using var _ = JsonDocument.Parse(body, Lenient);
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return false;
         }
