@@ -25,9 +25,12 @@ build_server() {
     local log
     if [ ! -f "$SERVER_DLL" ]; then
         echo "run.sh: building ProcessHub (Release) for the first time; this takes about half a minute..." >&2
-    elif [ -n "$(find ProcessHub Directory.Build.props Directory.Packages.props -newer "$SERVER_DLL" -type f \
+    elif [ -n "$(find ProcessHub ProcessHub.Client Directory.Build.props Directory.Packages.props -newer "$SERVER_DLL" -type f \
             -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
         echo "run.sh: sources changed; rebuilding ProcessHub (Release)..." >&2
+    else
+        # Nothing newer than the binary: skip the few seconds an up-to-date `dotnet build` still takes (watch, token).
+        return 0
     fi
     log=$(mktemp)
     if ! dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
