@@ -221,6 +221,67 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task A_hub_away_while_Redis_went_back_and_another_hub_wrote_past_it_starts_a_new_epoch()
+    {
+        // From an audit: Redis's offset ahead of the hub's when it is back, so the hub fetched from there and applied
+        // other events than its tabs had seen at the same offsets and seqs; its view stayed split from Redis's for good.
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        await using var admin = await redis.ConnectAsync();
+        // Hub 2 signs in as a user of its own: Redis forgets run-time ACL users when it restarts, so hub 2 stays away
+        // from Redis after each restart until the test makes the user again.
+        var away = await RedisHubUser.CreateAsync(admin, "away-hub");
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        var (hub2, two) = await HubCluster.StartBinaryAsUserAsync(redis, away);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(two, token);
+        string kept = await HubCluster.StartProcessAsync(one, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == kept && m.Type == "process_started");
+        string epoch = (await RawHttpClient.GetAsync(two, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
+
+        // Redis's files as they are now; then a process and reports that hub 2 applies and its tab sees.
+        await redis.StopAsync();
+        string copy = redis.CopyFiles();
+        await redis.StartAgainAsync();
+        await using (var again = await redis.ConnectAsync())
+        {
+            await RedisHubUser.CreateAsync(again, "away-hub");
+        }
+        string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
+        for (int i = 1; i <= 5; i++)
+        {
+            var report = await RawHttpClient.PostAsync(one, $"/api/processes/{lost}/progress", token, $$"""{"current":{{i}},"total":10}""");
+            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        }
+        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq == 6);
+
+        // Hub 1 goes, Redis comes back without what came after the copy, and a new hub 1 writes past the offset hub 2
+        // applied last, while hub 2 is away (its user is gone again).
+        await hub1.DisposeAsync();
+        await redis.StopAsync();
+        redis.RestoreFiles(copy);
+        await redis.StartAgainAsync();
+        var (hub3, three) = await HubCluster.StartBinaryAsync(redis);
+        await using var _3 = hub3;
+        string later = await HubCluster.StartProcessAsync(three, token);
+        for (int i = 1; i <= 10; i++)
+        {
+            var report = await RawHttpClient.PostAsync(three, $"/api/processes/{later}/progress", token, $$"""{"current":{{i}},"total":10}""");
+            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        }
+
+        // Hub 2 back: the log holds another event at the last offset it applied. A new epoch, and its tab a fresh list.
+        await using (var again = await redis.ConnectAsync())
+        {
+            await RedisHubUser.CreateAsync(again, "away-hub");
+        }
+        tab.Timeout = TimeSpan.FromSeconds(60); // its client library reconnects with a backoff of several seconds
+        var fresh = await tab.ReceiveUntilAsync(m => m.Type == "process_list" && m.String("epoch") != epoch);
+        var listed = fresh.Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()).ToList();
+        Assert.That(listed, Does.Contain(kept).And.Contain(later).And.Not.Contain(lost), fresh.Text);
+    }
+
+    [Test]
     public async Task A_run_whose_end_Redis_lost_is_ended_as_hub_lost_by_the_hub_whose_runner_had_finished_it()
     {
         // Redis comes back from a copy taken while a benchmark ran: the run is "running" there, though its runner on

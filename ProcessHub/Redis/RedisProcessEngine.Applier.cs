@@ -319,12 +319,14 @@ internal sealed partial class RedisProcessEngine
         }
         long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
         Interlocked.Exchange(ref _redisOffset, offset);
-        if (offset < Interlocked.Read(ref _lastOffset))
+        if (offset < Interlocked.Read(ref _lastOffset) || !await LastAppliedIsInTheLogAsync().ConfigureAwait(false))
         {
             // Redis went back within its epoch: it lost events this hub applied and its tabs saw (a crash with
             // appendfsync everysec, a failover to a replica that had not got them), and the offsets and seqs it hands
             // out next would be reused for other events. No tab may mix the two: a new epoch, as if the data were lost.
-            _logger.LogWarning("Redis went back from offset {Applied} to {Offset} within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
+            // Its offset is behind this hub's, or, when others wrote past it again while this hub was away from Redis,
+            // the log holds another event at the last offset this hub applied.
+            _logger.LogWarning("Redis went back from offset {Applied} (now {Offset}) within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
                 Interlocked.Read(ref _lastOffset), offset, _epoch);
             await StartNewEpochAsync().ConfigureAwait(false);
             await ResyncAsync().ConfigureAwait(false);
@@ -335,6 +337,29 @@ internal sealed partial class RedisProcessEngine
             await FillFromLogAsync(offset).ConfigureAwait(false);
         }
         ReleaseWaiters();
+    }
+
+    /// <summary>
+    /// Whether the log still holds, at the last offset this hub applied, the event it applied there. A hub that was
+    /// away from Redis while Redis lost its last writes and others wrote past them again finds Redis's offset ahead of
+    /// its own, fetches from there, and never sees an offset again that it applied: only this tells it that the events
+    /// before are others than its tabs saw. One entry read per check. True when there is nothing to compare (nothing
+    /// applied since the last load, or the entry already trimmed from the log).
+    /// </summary>
+    private async Task<bool> LastAppliedIsInTheLogAsync()
+    {
+        long last = Interlocked.Read(ref _lastOffset);
+        var applied = _recent[last % RecentOffsets];
+        if (last <= 0 || applied.Offset != last)
+        {
+            return true;
+        }
+        var entries = await _db.StreamRangeAsync(_keys.Log, $"{last}-0", $"{last}-0", 1).ConfigureAwait(false);
+        if (entries.Length == 0 || !RedisEventMessage.TryParse((byte[])entries[0]["m"]!, out var message))
+        {
+            return true;
+        }
+        return message.Epoch == _epoch && message.ProcessId == applied.ProcessId && message.Seq == applied.Seq;
     }
 
     /// <summary>
