@@ -464,6 +464,13 @@ internal sealed partial class CliTests
     [TestCase("--redis", "", 2, "--redis")]
     [TestCase("--redis", "password=only", 2, "--redis")]
     [TestCase("--redis", "127.0.0.1:6379,password=only,,config=x", 2, "--redis")]
+    // A ',' inside a password splits it: the library named the tail as an unknown keyword ("Keyword 'only' ...").
+    [TestCase("--redis", "127.0.0.1:6379,password=hunt,only=x", 2, "--redis")]
+    [TestCase("--redis", "127.0.0.1:6379,connectTimeout=only", 2, "--redis")]
+    // A URL's password was read as part of a host name, and printed with it.
+    [TestCase("--redis", "redis://:only@127.0.0.1:1", 2, "--redis")]
+    // The tail of a password with a ',' is a second server: the messages name the first server only.
+    [TestCase("--redis", "127.0.0.1:1,password=hunt,only", 1, "cannot reach Redis at 127.0.0.1:1 and 1 more")]
     public async Task An_empty_data_dir_or_a_redis_configuration_without_a_server_is_one_line_not_a_stack_trace(string option, string value, int exitCode, string named)
     {
         await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", option, value, "--redis-start-wait", "0"]);

@@ -61,15 +61,22 @@ public sealed record RedisEngineOptions
             problem = NoServer;
             return false;
         }
+        if (configuration.Contains("://", StringComparison.Ordinal))
+        {
+            // redis://:password@host:port is read as a host name (password and all), which then reached the messages.
+            problem = "--redis takes StackExchange.Redis's form host:port[,option=value...] (e.g. 127.0.0.1:6379,password=...), not a redis:// URL";
+            return false;
+        }
         try
         {
             parsed = ConfigurationOptions.Parse(configuration);
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException)
         {
-            // "Keyword 'x' is not supported. (Parameter 'x')": the parameter's name says nothing to someone at a shell.
-            int parameter = ex.Message.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
-            problem = $"--redis: {(parameter < 0 ? ex.Message : ex.Message[..parameter]).TrimEnd('.')}";
+            // The library's message names the option and the value it could not read, and a ',' inside a password
+            // splits it into options of their own: a piece of the password would be named. So not a word of it.
+            problem = "--redis holds an option StackExchange.Redis does not know or a value it cannot read "
+                + "(a ',' inside a password splits it into options); the value is not repeated here, since it may hold a password";
             return false;
         }
         if (parsed.EndPoints.Count == 0)
@@ -83,4 +90,38 @@ public sealed record RedisEngineOptions
 
     /// <inheritdoc cref="TryParseConfiguration"/>
     internal static bool IsUsable(string configuration, out string? problem) => TryParseConfiguration(configuration, out _, out problem);
+
+    /// <summary>
+    /// What the banner, <c>/healthz</c> and messages say of <paramref name="configuration"/>: its first server, how many
+    /// more, the user and the database, and nothing else. A password never; nor the other servers, since a password
+    /// with a ',' in it leaves its tail as one.
+    /// </summary>
+    internal static string Describe(string configuration)
+    {
+        if (!TryParseConfiguration(configuration, out var parsed, out _))
+        {
+            return "(an unreadable --redis)";
+        }
+        var text = new System.Text.StringBuilder(Format(parsed!.EndPoints[0]));
+        if (parsed.EndPoints.Count > 1)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $" and {parsed.EndPoints.Count - 1} more");
+        }
+        if (parsed.User is { Length: > 0 } user)
+        {
+            text.Append(",user=").Append(user);
+        }
+        if (parsed.DefaultDatabase is int database)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $",defaultDatabase={database}");
+        }
+        return text.ToString();
+    }
+
+    private static string Format(System.Net.EndPoint endPoint) => endPoint switch
+    {
+        System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        System.Net.IPEndPoint ip => ip.ToString(),
+        _ => endPoint.ToString() ?? "",
+    };
 }

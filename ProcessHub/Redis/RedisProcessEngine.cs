@@ -481,11 +481,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         }
     }
 
-    private string RedactedConfiguration()
-    {
-        // The configuration may hold a password: never print it.
-        return string.Join(',', _options.Configuration.Split(',').Where(part => !part.TrimStart().StartsWith("password", StringComparison.OrdinalIgnoreCase)));
-    }
+    // The configuration may hold a password: never printed (RedisEngineOptions.Describe).
+    private string RedactedConfiguration() => RedisEngineOptions.Describe(_options.Configuration);
 
     private static RedisValue Ticks(DateTimeOffset at) => at.UtcTicks.ToString(CultureInfo.InvariantCulture);
 
