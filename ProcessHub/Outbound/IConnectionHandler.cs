@@ -3,8 +3,8 @@ using ProcessHub.WebSockets;
 namespace ProcessHub.Outbound;
 
 /// <summary>
-/// What runs on the connections (the hub; an echo handler in tests). Called on each connection's receive loop, one
-/// call at a time per connection; an implementation must not block in them.
+/// What runs on the connections (the hub; an echo handler in tests). Called on each connection's receive loop (but
+/// <see cref="OnClosed"/>, see there), one call at a time per connection; an implementation must not block in them.
 /// </summary>
 internal interface IConnectionHandler
 {
@@ -14,7 +14,11 @@ internal interface IConnectionHandler
     /// <summary>A complete, UTF-8-valid text message. The span is valid only during the call.</summary>
     void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8);
 
-    /// <summary>The connection is gone; <see cref="IOutboundConnection.CloseStatus"/> tells how it ended.</summary>
+    /// <summary>
+    /// The connection is over, once: at the close handshake (on the receive loop or on the writer that sent our close;
+    /// the socket may linger up to a second), or when the socket is gone without one.
+    /// <see cref="IOutboundConnection.CloseStatus"/> tells how it ended. No other call of this connection follows.
+    /// </summary>
     void OnClosed(IOutboundConnection connection);
 
     /// <summary>

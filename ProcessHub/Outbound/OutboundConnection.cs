@@ -19,8 +19,9 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     private readonly FlushScheduler _scheduler;
     private readonly TimeProvider _time;
     private readonly Action<OutboundConnection>? _onEnded;
+    private int _handlerClosed;
 
-    /// <param name="onEnded">Called last, after the handler's OnClosed, when everything is released.</param>
+    /// <param name="onEnded">Called last, when the socket is gone and everything is released (the handler's OnClosed may have come earlier, at the close handshake).</param>
     /// <param name="handshake">
     /// The upgrade's 101 response when it has not been sent yet: it goes out first, in the same send as the first
     /// frames (the <c>process_list</c>), so a connection costs one send, not two (see <see cref="EndOpen"/>).
@@ -124,15 +125,28 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     bool IWebSocketEvents.OnPing() => _handler.OnPing(this);
 
+    // The handler hears of the end once: at the close handshake when there is one (its session is over; the socket may
+    // linger a moment), else when the connection is gone. The server's own bookkeeping (onEnded: its count of
+    // sockets, shutdown's wait) follows the socket.
+    void IWebSocketEvents.OnCloseHandshakeCompleted() => TellHandlerClosed();
+
     void IWebSocketEvents.OnClosed()
     {
         try
         {
-            _handler.OnClosed(this);
+            TellHandlerClosed();
         }
         finally
         {
             _onEnded?.Invoke(this);
+        }
+    }
+
+    private void TellHandlerClosed()
+    {
+        if (Interlocked.Exchange(ref _handlerClosed, 1) == 0)
+        {
+            _handler.OnClosed(this);
         }
     }
 }

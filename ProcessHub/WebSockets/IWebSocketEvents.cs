@@ -1,8 +1,8 @@
 namespace ProcessHub.WebSockets;
 
 /// <summary>
-/// What one <see cref="WebSocketConnection"/> reports to the layer above it. Called on the connection's receive loop,
-/// one call at a time; an implementation must not block.
+/// What one <see cref="WebSocketConnection"/> reports to the layer above it. Called on the connection's receive loop
+/// (but <see cref="OnCloseHandshakeCompleted"/>, see there), one call at a time; an implementation must not block.
 /// </summary>
 internal interface IWebSocketEvents
 {
@@ -13,9 +13,14 @@ internal interface IWebSocketEvents
     void OnTextMessage(ReadOnlySpan<byte> utf8);
 
     /// <summary>
-    /// The connection is over: the close handshake has completed (TCP may linger a moment while the peer closes its
-    /// side), or TCP is gone. Called once; <see cref="WebSocketConnection.CloseStatus"/> tells how it ended.
+    /// Both close frames have been exchanged: the session is over, though TCP may linger up to
+    /// <see cref="WebSocketConnection.CloseHandshakeTimeout"/> while the peer closes its side. Called at most once,
+    /// before <see cref="OnClosed"/>, on the receive loop or on the writer (whichever completed the handshake), never
+    /// during another call of this interface; <see cref="WebSocketConnection.CloseStatus"/> is set.
     /// </summary>
+    void OnCloseHandshakeCompleted();
+
+    /// <summary>The connection is gone (TCP closed, everything released); <see cref="WebSocketConnection.CloseStatus"/> tells how it ended. Called once, last.</summary>
     void OnClosed();
 
     /// <summary>A ping control frame arrived; true to answer it with a pong, false to leave it unanswered.</summary>

@@ -18,6 +18,9 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     /// <summary>RFC 6455 5.5: a close reason fits in a 125-byte control payload after the 2-byte code.</summary>
     public const int MaxCloseReasonBytes = 123;
 
+    private const int HandshakeSent = 1;
+    private const int HandshakeReceived = 2;
+
     /// <summary>How long the peer has to answer our close (and to close TCP) before the socket is dropped.</summary>
     public static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(1);
 
@@ -30,8 +33,8 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     private int _closeQueued;          // our close frame is queued: nothing else will be sent
     private int _closeFrameSent;       // ...and has reached the socket
     private volatile bool _closeReceived;
+    private int _handshake;            // HandshakeSent | HandshakeReceived, set atomically: whoever completes it ends it
     private volatile bool _discardInput; // after a protocol error nothing the peer sends is parsed
-    private int _endedTold;            // the layer above has been told the connection ended (once)
     private TaskCompletionSource? _closeFlushed;
     private long _lastReceivedTimestamp;
 
@@ -95,12 +98,12 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     {
         Volatile.Write(ref _closeFrameSent, 1);
         _closeFlushed?.TrySetResult();
-        if (_closeReceived)
+        // Either way TCP is closed within the handshake timeout: the peer had time to answer and to close its side.
+        _ = AbortAfterAsync(CloseHandshakeTimeout);
+        if (Interlocked.Or(ref _handshake, HandshakeSent) == HandshakeReceived)
         {
             EndHandshake();
         }
-        // Either way TCP is closed within the handshake timeout: the peer had time to answer and to close its side.
-        _ = AbortAfterAsync(CloseHandshakeTimeout);
     }
 
     /// <summary>The socket refused data (called by the output): the connection is gone.</summary>
@@ -260,7 +263,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
             _output.Release();
             await _client.Input.CompleteAsync().ConfigureAwait(false);
             _client.Dispose();
-            TellEnded();
+            _events.OnClosed();
         }
     }
 
@@ -301,30 +304,34 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
             }
             QueueClose(CloseStatus.Value, code is null ? default : payload, dropPending: false);
         }
-        else if (Volatile.Read(ref _closeFrameSent) != 0)
+        if (Interlocked.Or(ref _handshake, HandshakeReceived) == HandshakeSent)
         {
             EndHandshake();
         }
     }
 
     /// <summary>
-    /// Both close frames have been exchanged: the connection is over for the layer above, which is told now rather
-    /// than when TCP is gone. A peer that keeps its side of TCP open after the handshake would otherwise hold its
-    /// user's place (and the server's) for up to <see cref="CloseHandshakeTimeout"/>, and a client that reconnected
-    /// at once at its limit got 1013. Told before our FIN goes out, so that a peer that has seen the FIN finds the
-    /// place free. The receive loop still drains until the peer closes or the timeout drops the socket.
+    /// Both close frames have been exchanged (called once, by whichever of the writer and the receive loop completed
+    /// the handshake: each sets its bit atomically and sees the other's). The connection is over for the layer above,
+    /// which is told now rather than when TCP is gone: a peer that keeps its side of TCP open after the handshake held
+    /// its user's place for up to <see cref="CloseHandshakeTimeout"/>, and a tab that reconnected at once at its
+    /// limit got 1013. Told before our FIN goes out, so that a peer that has seen the FIN finds the place free; the FIN
+    /// goes out whatever the layer above does.
     /// </summary>
     private void EndHandshake()
     {
-        TellEnded();
-        _client.ShutdownSend();
-    }
-
-    private void TellEnded()
-    {
-        if (Interlocked.Exchange(ref _endedTold, 1) == 0)
+        try
         {
-            _events.OnClosed();
+            _events.OnCloseHandshakeCompleted();
+        }
+        catch (Exception ex)
+        {
+            // A bug above must not keep the socket open: reported with the connection's end (as in Start).
+            Failure ??= ex;
+        }
+        finally
+        {
+            _client.ShutdownSend();
         }
     }
 
