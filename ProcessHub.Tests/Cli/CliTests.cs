@@ -312,7 +312,7 @@ internal sealed partial class CliTests
     [TestCase("*")]
     [TestCase("hub.example.com")]
     [TestCase("https://hub.example.com/app")]
-    [TestCase("ftp://hub.example.com")]
+    [TestCase("https://user@hub.example.com")]
     public async Task An_allowed_origin_that_no_browser_sends_exits_2_naming_the_form(string origin)
     {
         // Such an entry never matched an Origin header: the hub started, and refused its own dashboard with 403.
@@ -326,13 +326,18 @@ internal sealed partial class CliTests
     [Test]
     public async Task An_allowed_origin_is_compared_as_a_browser_writes_it()
     {
-        // Upper case and the scheme's default port are as the browser's own origin once normalized.
-        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-origin", "HTTPS://Hub.Example.COM:443"]);
+        // Upper case, the scheme's default port and an international name are as the browser's own origin once
+        // normalized; an extension's scheme and the opaque origin (null) are taken as they are.
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--allowed-origin", "HTTPS://Hub.Example.COM:443",
+            "--allowed-origin", "https://bücher.example", "--allowed-origin", "chrome-extension://abcdefghij", "--allowed-origin", "null"]);
         var endPoint = await ListeningEndPointAsync(hub);
 
-        await using var allowed = await RawWebSocketClient.ConnectAsync(endPoint);
-        var response = await allowed.HandshakeAsync(extraHeaderLines: "Origin: https://hub.example.com");
-        Assert.That(response.Status, Is.EqualTo(101), response.ToString());
+        foreach (string origin in new[] { "https://hub.example.com", "https://xn--bcher-kva.example", "chrome-extension://abcdefghij", "null" })
+        {
+            await using var allowed = await RawWebSocketClient.ConnectAsync(endPoint);
+            var response = await allowed.HandshakeAsync(extraHeaderLines: $"Origin: {origin}");
+            Assert.That(response.Status, Is.EqualTo(101), $"{origin}: {response}");
+        }
         await using var refused = await RawWebSocketClient.ConnectAsync(endPoint);
         await refused.SendRawAsync(refused.UpgradeRequest(extraHeaderLines: "Origin: https://other.example.com"));
         Assert.That((await refused.ReadHttpResponseAsync()).Status, Is.EqualTo(403));
