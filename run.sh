@@ -25,8 +25,9 @@ build_server() {
     local log
     if [ ! -f "$SERVER_DLL" ]; then
         echo "run.sh: building ProcessHub (Release) for the first time; this takes about half a minute..." >&2
-    elif [ -n "$(find ProcessHub ProcessHub.Client Directory.Build.props Directory.Packages.props -newer "$SERVER_DLL" -type f \
-            -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+    elif [ -n "$(find ProcessHub ProcessHub.Client Directory.Build.props Directory.Packages.props \( -name bin -o -name obj \) -prune \
+            -o -newer "$SERVER_DLL" -print -quit)" ]; then
+        # Directories count too: a file deleted (a script or an asset embedded by pattern) changes only its directory.
         echo "run.sh: sources changed; rebuilding ProcessHub (Release)..." >&2
     else
         # Nothing newer than the binary: skip the few seconds an up-to-date `dotnet build` still takes (watch, token).
@@ -39,6 +40,9 @@ build_server() {
         exit 1
     fi
     rm -f "$log"
+    # Built from what is there now: MSBuild leaves the binary's time alone when a change did not alter it (a
+    # client-only edit), which would make every later run build again.
+    touch "$SERVER_DLL"
 }
 
 apt_install() {
