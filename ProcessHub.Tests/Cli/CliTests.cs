@@ -297,6 +297,8 @@ internal sealed partial class CliTests
     [TestCase(new[] { "token", "--user", "alice" }, "token needs the hub's secret")]
     [TestCase(new[] { "token", "--user", "alice", "--jwt-secret", "too short" }, "the JWT secret must be at least 32 bytes")]
     [TestCase(new[] { "token", "--user", "alice", "--role", "root", "--jwt-secret", Secret }, "--role must be admin or producer, got 'root'")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-issuer", "", "--jwt-secret", Secret }, "--jwt-issuer is empty")]
+    [TestCase(new[] { "token", "--user", "alice", "--expires-in", "0", "--jwt-secret", Secret }, "--expires-in must be between 1 and")]
     public async Task The_token_command_refuses_what_the_hub_would_not_accept(string[] args, string message)
     {
         await using var signer = HubProcess.Start(args);
@@ -304,6 +306,17 @@ internal sealed partial class CliTests
         Assert.That(await signer.WaitForExitAsync(), Is.EqualTo(2), signer.Stdout);
         Assert.That(signer.Stderr, Does.StartWith("processhub: ").And.Contain(message));
         Assert.That(signer.Stdout, Is.Empty, "no token printed");
+    }
+
+    [Test]
+    public async Task The_token_command_takes_a_secret_on_its_command_line_over_a_secret_file_in_the_environment()
+    {
+        // As the hub does: one JWT option on the command line sets aside the environment's (it refused "give one of").
+        await using var signer = HubProcess.Start(["token", "--user", "alice", "--jwt-secret", Secret],
+            new Dictionary<string, string> { ["PROCESSHUB_JWT_SECRET_FILE"] = "/nonexistent/secret" });
+
+        Assert.That(await signer.WaitForExitAsync(), Is.EqualTo(0), signer.Stderr);
+        Assert.That(signer.Stdout.Trim().Split('.'), Has.Length.EqualTo(3), signer.Stdout);
     }
 
     private static byte[] Base64UrlDecode(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '='));
@@ -371,8 +384,13 @@ internal sealed partial class CliTests
     [TestCase(new[] { "--log-level", "trace" }, null, "processhub: --log-level must be one of information, debug, got 'trace'")]
     public async Task A_value_out_of_its_choices_or_range_is_named_with_them(string[] args, string? variable, string message)
     {
-        var environment = variable is null ? null : new Dictionary<string, string> { [variable.Split('=')[0]] = variable.Split('=')[1] };
-        // No --port: the variable's own case needs the option left to the environment (a parse error starts nothing).
+        // The port through the environment, so the variable's own case can replace it: should a value wrongly pass,
+        // the hub binds a free port, not 8501 of a developer's hub.
+        var environment = new Dictionary<string, string> { ["PROCESSHUB_PORT"] = "0" };
+        if (variable is not null)
+        {
+            environment[variable.Split('=')[0]] = variable.Split('=')[1];
+        }
         await using var hub = HubProcess.Start(args, environment);
 
         Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);

@@ -19,7 +19,7 @@ internal sealed class TokenCommand
 
     private readonly Option<string> _user = new("--user") { Description = "The token's sub: the user it is for", Required = true };
     private readonly Option<string[]> _roles = new("--role") { Description = "A role to grant: admin (sees every process) or producer (drives any process); repeatable" };
-    private readonly Option<int> _expiresIn = EnvironmentOption.Int("--expires-in", "Seconds until the token expires", 3600, 1, MaxLifetimeSeconds);
+    private readonly Option<int> _expiresIn = new("--expires-in") { Description = $"Seconds until the token expires (1 to {MaxLifetimeSeconds})", DefaultValueFactory = _ => 3600 };
     private readonly Option<string?> _secret = EnvironmentOption.OptionalText("--jwt-secret", "The hub's HS256 shared secret (at least 32 bytes)");
     private readonly Option<string?> _secretFile = EnvironmentOption.OptionalText("--jwt-secret-file", "File holding the hub's HS256 shared secret");
     private readonly Option<string?> _issuer = EnvironmentOption.OptionalText("--jwt-issuer", "The iss claim the hub requires, if it requires one");
@@ -48,8 +48,29 @@ internal sealed class TokenCommand
         {
             return Refuse($"--role must be admin or producer, got '{unknown}'");
         }
+        int lifetime = result.GetValue(_expiresIn);
+        if (lifetime is < 1 or > MaxLifetimeSeconds)
+        {
+            return Refuse($"--expires-in must be between 1 and {MaxLifetimeSeconds}, got {lifetime}");
+        }
         string? secret = result.GetValue(_secret);
         string? secretFile = result.GetValue(_secretFile);
+        // As the hub reads them: one given on the command line sets aside the other's variable.
+        if (result.GetResult(_secret) is { Implicit: false })
+        {
+            secretFile = null;
+        }
+        else if (result.GetResult(_secretFile) is { Implicit: false })
+        {
+            secret = null;
+        }
+        foreach (var option in new[] { _issuer, _audience })
+        {
+            if (result.GetValue(option) is { } claim && string.IsNullOrWhiteSpace(claim))
+            {
+                return Refuse($"{option.Name} is empty: give the value the hub requires, or leave the option out");
+            }
+        }
         if ((secret is null) == (secretFile is null))
         {
             return Refuse("token needs the hub's secret: give one of --jwt-secret and --jwt-secret-file (or PROCESSHUB_JWT_SECRET, "
@@ -64,7 +85,7 @@ internal sealed class TokenCommand
                 Audience = result.GetValue(_audience),
             };
             var signer = new TokenValidator(settings); // checks the secret as the hub does (length)
-            Console.WriteLine(signer.Issue(user, roles, TimeSpan.FromSeconds(result.GetValue(_expiresIn))));
+            Console.WriteLine(signer.Issue(user, roles, TimeSpan.FromSeconds(lifetime)));
             return 0;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException)
