@@ -22,6 +22,9 @@ internal interface IOutboundConnection
     /// <summary>The code that ended the connection, once it has ended: ours, the peer's, or 1006.</summary>
     ushort? CloseStatus { get; }
 
+    /// <summary>Whether the peer started the close (its code is then one it chose, perhaps any of 3000-4999).</summary>
+    bool ClosedByPeer { get; }
+
     /// <summary>How long frames have waited without the queue draining empty; zero when it is empty.</summary>
     TimeSpan BackedUpFor { get; }
 

@@ -52,6 +52,8 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     public bool IsClosing => _webSocket.IsClosing;
     public ushort? CloseStatus => _webSocket.CloseStatus;
 
+    public bool ClosedByPeer => _webSocket.ClosedByPeer;
+
     /// <summary>The protocol side: heartbeat, close codes, failures.</summary>
     public WebSocketConnection WebSocket => _webSocket;
 

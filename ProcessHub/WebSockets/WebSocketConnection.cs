@@ -54,6 +54,9 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     /// <summary>The code that ended the connection: ours, the peer's, or 1006 if it vanished.</summary>
     public ushort? CloseStatus { get; private set; }
 
+    /// <summary>Whether the peer's close came first (then <see cref="CloseStatus"/> is the code the peer chose).</summary>
+    public bool ClosedByPeer { get; private set; }
+
     /// <summary>An unexpected exception that ended the connection (a bug above), for the owner to log.</summary>
     public Exception? Failure { get; private set; }
 
@@ -296,6 +299,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         _closeReceived = true;
         if (!IsClosing)
         {
+            ClosedByPeer = true;
             CloseStatus = code ?? CloseCode.Normal;
             Span<byte> payload = stackalloc byte[2];
             if (code is ushort echoed)

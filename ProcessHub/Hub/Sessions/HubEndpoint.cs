@@ -169,7 +169,7 @@ internal sealed class HubEndpoint : IConnectionHandler
             _sessions.Remove(session);
             _index.Remove(session);
             session.ReleaseHeld();
-            _counters.CountClose(connection.CloseStatus ?? CloseCode.Abnormal);
+            _counters.CountClose(connection.CloseStatus ?? CloseCode.Abnormal, connection.ClosedByPeer);
         }
     }
 
