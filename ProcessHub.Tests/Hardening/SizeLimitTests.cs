@@ -108,6 +108,13 @@ public sealed class SizeLimitTests
         Assert.Throws<ArgumentException>(() => producer.Start("eval", "inproc", parameters: JsonDocument.Parse(Nested(40), new JsonDocumentOptions { MaxDepth = 64 }).RootElement), "params nested 40 levels");
         using var fine = JsonDocument.Parse($"{{\"current\":1,\"total\":2,\"x\":{Nested(20)}}}");
         Assert.That(run.ReportProgressAsync(fine.RootElement).AsTask().GetAwaiter().GetResult(), Is.EqualTo(ReportResult.Accepted));
+        // A name given twice (decision 66): passed on as written, a client would read another copy than the hub checked.
+        using var twice = JsonDocument.Parse("""{"current":-1,"total":2,"current":1}""");
+        Assert.That(() => run.ReportProgress(twice.RootElement), Throws.ArgumentException.With.Message.EqualTo("progress repeats a member name in an object"));
+        using var twiceParams = JsonDocument.Parse("""{"file":"a","file":"b"}""");
+        Assert.That(() => producer.Start("eval", "inproc", parameters: twiceParams.RootElement), Throws.ArgumentException.With.Message.EqualTo("params repeats a member name in an object"));
+        using var twiceResult = JsonDocument.Parse("""{"score":1,"score":0}""");
+        Assert.That(() => run.Complete(twiceResult.RootElement), Throws.ArgumentException.With.Message.EqualTo("result repeats a member name in an object"));
         Assert.That(run.IsEnded, Is.False, "every refusal left it running");
         Assert.That(run.Fail("ok"), Is.EqualTo(ReportResult.Accepted));
     }

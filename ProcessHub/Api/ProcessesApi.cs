@@ -100,7 +100,7 @@ internal sealed class ProcessesApi
         byte[]? parameters;
         try
         {
-            parameters = ProgressJson.Params(body.TryGetProperty("params", out var paramsElement) ? paramsElement : null, _options.MaxParamsBytes);
+            parameters = ProgressJson.Params(body.TryGetProperty("params", out var paramsElement) ? paramsElement : null, _options.MaxParamsBytes, namesChecked: true);
         }
         catch (ArgumentException ex)
         {
@@ -191,7 +191,7 @@ internal sealed class ProcessesApi
         byte[] progressJson;
         try
         {
-            progressJson = ProgressJson.Validate(progress, _options.MaxProgressBytes);
+            progressJson = ProgressJson.Validate(progress, _options.MaxProgressBytes, namesChecked: true);
         }
         catch (ArgumentException ex)
         {
@@ -223,7 +223,7 @@ internal sealed class ProcessesApi
         byte[]? result;
         try
         {
-            result = ProgressJson.Result(body.TryGetProperty("result", out var resultElement) ? resultElement : null, _options.MaxResultBytes);
+            result = ProgressJson.Result(body.TryGetProperty("result", out var resultElement) ? resultElement : null, _options.MaxResultBytes, namesChecked: true);
         }
         catch (ArgumentException ex)
         {

@@ -51,7 +51,7 @@ internal static class ProgressJson
 
     /// <summary>A producer's parameters as JSON (null for none), at most <paramref name="maxBytes"/>.</summary>
     /// <exception cref="ArgumentException">The parameters are larger than the limit.</exception>
-    public static byte[]? Params(object? parameters, int maxBytes)
+    public static byte[]? Params(object? parameters, int maxBytes, bool namesChecked = false)
     {
         byte[]? json = parameters switch
         {
@@ -64,6 +64,7 @@ internal static class ProgressJson
             throw new ArgumentException($"params is larger than {maxBytes} bytes", nameof(parameters));
         }
         CheckDepth(json, "params");
+        CheckNames(json, "params", namesChecked || parameters is not JsonElement);
         return json;
     }
 
@@ -83,7 +84,8 @@ internal static class ProgressJson
     }
 
     /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
-    public static byte[] Validate(JsonElement progress, int maxBytes)
+    /// <param name="namesChecked">The HTTP API's bodies were parsed refusing repeated names already; the in-process API's are checked here.</param>
+    public static byte[] Validate(JsonElement progress, int maxBytes, bool namesChecked = false)
     {
         if (progress.ValueKind != JsonValueKind.Object)
         {
@@ -102,12 +104,13 @@ internal static class ProgressJson
             throw new ArgumentException($"progress is larger than {maxBytes} bytes");
         }
         CheckDepth(bytes, "progress");
+        CheckNames(bytes, "progress", namesChecked);
         return bytes;
     }
 
     /// <summary>A result as JSON (null for none), at most <paramref name="maxBytes"/>.</summary>
     /// <exception cref="ArgumentException">The result is larger than the limit.</exception>
-    public static byte[]? Result(object? result, int maxBytes)
+    public static byte[]? Result(object? result, int maxBytes, bool namesChecked = false)
     {
         byte[]? json = result switch
         {
@@ -120,6 +123,7 @@ internal static class ProgressJson
             throw new ArgumentException($"result is larger than {maxBytes} bytes", nameof(result));
         }
         CheckDepth(json, "result");
+        CheckNames(json, "result", namesChecked || result is not JsonElement);
         return json;
     }
 
@@ -146,6 +150,33 @@ internal static class ProgressJson
         catch (JsonException)
         {
             throw new ArgumentException($"{what} is nested deeper than {MaxDepth} levels");
+        }
+    }
+
+    private static readonly JsonDocumentOptions NoRepeatedNames = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// A JsonElement is passed on as written, and may name a member twice; the hub would check one copy and clients
+    /// read another (docs/protocol.md decision 66). Serialized objects cannot; the HTTP API refused them already.
+    /// </summary>
+    private static void CheckNames(byte[]? json, string what, bool alreadyChecked)
+    {
+        if (json is null || alreadyChecked)
+        {
+            return;
+        }
+        try
+        {
+            using var _ = JsonDocument.Parse(json, NoRepeatedNames);
+        }
+        catch (JsonException)
+        {
+            throw new ArgumentException($"{what} repeats a member name in an object");
+        }
+        catch (InvalidOperationException)
+        {
+            // Comparing names unescapes them: one that escapes a lone surrogate cannot be.
+            throw new ArgumentException($"{what} holds a name that is not valid Unicode (an escaped lone surrogate)");
         }
     }
 
