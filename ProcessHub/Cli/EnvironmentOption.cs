@@ -55,6 +55,7 @@ internal static class EnvironmentOption
     {
         string expected = "one of " + string.Join(", ", choices);
         var option = Create(name, description, defaultValue, raw => (choices.Contains(raw, StringComparer.Ordinal), raw), expected);
+        option.HelpName = string.Join('|', choices); // --help shows <sqlite|memory>
         option.Validators.Add(result =>
         {
             if (!result.Implicit && result.Tokens.Count == 1 && !choices.Contains(result.Tokens[0].Value, StringComparer.Ordinal))
