@@ -309,6 +309,16 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task Dev_mode_with_redis_warns_that_the_other_hubs_refuse_its_tokens()
+    {
+        // Each dev hub signs with its own random secret: its tokens are refused by the other hubs on the same Redis.
+        await using var hub = HubProcess.Start(["--port", "0", "--redis", "127.0.0.1:1", "--redis-start-wait", "0"]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain("warning: dev mode with --redis").And.Contain("--jwt-secret"));
+    }
+
+    [Test]
     public async Task The_token_command_takes_a_secret_on_its_command_line_over_a_secret_file_in_the_environment()
     {
         // As the hub does: one JWT option on the command line sets aside the environment's (it refused "give one of").
@@ -494,6 +504,8 @@ internal sealed partial class CliTests
     [TestCase("--redis", "redis://:only@127.0.0.1:1", 2, "--redis")]
     // The tail of a password with a ',' is a second server: the messages name the first server only.
     [TestCase("--redis", "127.0.0.1:1,password=hunt,only", 1, "cannot reach Redis at 127.0.0.1:1 and 1 more")]
+    // With no prefix the hub's keys (epoch, offset, log) would sit among every other program's.
+    [TestCase("--redis-prefix", "", 2, "--redis-prefix is empty")]
     public async Task An_empty_data_dir_or_a_redis_configuration_without_a_server_is_one_line_not_a_stack_trace(string option, string value, int exitCode, string named)
     {
         await using var hub = HubProcess.Start(["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", option, value, "--redis-start-wait", "0"]);

@@ -236,6 +236,12 @@ internal sealed class ServeCommand
         {
             return Refuse(redisError!);
         }
+        if (string.IsNullOrWhiteSpace(result.GetValue(_redisPrefix)))
+        {
+            // The hub's keys (epoch, offset, log, ...) would sit among everything else in the database, any of them
+            // another program's to overwrite or delete.
+            return Refuse("--redis-prefix is empty: give the prefix of this deployment's keys (default processhub:)");
+        }
         if (string.IsNullOrWhiteSpace(result.GetValue(_dataDir)))
         {
             return Refuse("--data-dir: give a directory (it was empty)");
@@ -262,6 +268,11 @@ internal sealed class ServeCommand
             if (!IsLoopback(serverOptions.Host))
             {
                 return Refuse($"dev mode (no JWT secret or key configured) binds to loopback only; --host {serverOptions.Host} needs --jwt-secret or --jwt-public-key");
+            }
+            if (result.GetValue(_redis) is not null)
+            {
+                // Each hub would sign with its own random secret: a token from one is refused by the others.
+                Console.Error.WriteLine("processhub: warning: dev mode with --redis: this hub signs its own tokens, which the other hubs refuse; give every hub the same --jwt-secret (docs/scale-out.md)");
             }
             // A random secret for this run only: tokens printed below die with the process.
             jwt = new JwtSettings { Secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), ClockSkew = TimeSpan.FromSeconds(result.GetValue(_clockSkew)) };

@@ -192,9 +192,10 @@ internal sealed partial class RedisProcessEngine
 
     private void LogApplyFailure(Exception ex)
     {
-        if (ex is RedisException)
+        if (ex is RedisException or RedisTimeoutException)
         {
-            // Redis went away mid-fetch: the next check, once it is back, takes up where this stopped.
+            // Redis went away or stalled mid-fetch (a timeout is no RedisException): the next check, once it answers,
+            // takes up where this stopped. Expected, so one line, not a stack trace.
             _logger.LogWarning("applying events paused: {Message}", ex.Message);
         }
         else if (!_stopping.IsCancellationRequested)

@@ -442,7 +442,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     {
         // Redis lost its data (or was reset) since this hub loaded: its view is reloaded; the producer tries again.
         RequestCheck();
-        return new StoreUnavailableException($"the shared engine's history was reset (epoch {(string?)result.ElementAtOrDefault(1)}); try again");
+        string now = result.ElementAtOrDefault(1) is { IsNull: false } epoch ? $"epoch {(string?)epoch}" : "it holds no epoch";
+        return new StoreUnavailableException($"the shared engine's history was reset ({now}); try again");
     }
 
     private static ProcessState EndedState(ProcessRecord process, string status)
@@ -471,13 +472,27 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         {
             throw new StoreUnavailableException("the shared engine (Redis) is unreachable; nothing was stored");
         }
+        var evaluated = _db.ScriptEvaluateAsync(script, keys, values);
         try
         {
-            return (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
+            // The client library checks its timeouts once a second, so a stalled Redis was answered after 1-2 s: the
+            // wait is bounded here, and the producer has its 503 within the timeout (docs/protocol.md 11.4).
+            return (RedisResult[])(await evaluated.WaitAsync(_options.Timeout).ConfigureAwait(false))!;
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
+        catch (TimeoutException ex)
         {
-            throw new StoreUnavailableException($"the shared engine (Redis) did not answer ({ex.GetType().Name}); the event may not be stored", ex);
+            // The script may still run: observed when it ends, so that its outcome is not an unobserved exception.
+            _ = evaluated.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new StoreUnavailableException($"the shared engine (Redis) did not answer within {_options.Timeout.TotalSeconds:0.#} s; the event may not be stored", ex);
+        }
+        catch (RedisServerException ex)
+        {
+            // It answered, with an error (-OOM, -BUSY, -NOPERM, -READONLY): its first word says which.
+            throw new StoreUnavailableException($"the shared engine (Redis) refused the script ({ex.Message.Split(' ', 2)[0]}); the event may not be stored", ex);
+        }
+        catch (RedisConnectionException ex)
+        {
+            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; the event may not be stored", ex);
         }
     }
 
