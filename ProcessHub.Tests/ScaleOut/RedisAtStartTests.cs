@@ -33,6 +33,40 @@ public sealed partial class RedisAtStartTests
     }
 
     [Test]
+    public async Task A_hub_whose_password_Redis_refuses_says_so_rather_than_that_Redis_cannot_be_reached()
+    {
+        // A wrong password was "cannot reach Redis at ...: is it running?", which sent people looking at the wrong thing.
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetServers()[0].ConfigSetAsync("requirepass", "the-right-password");
+        }
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},password={Password}", "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain($"Redis at {redis.Configuration} refused the hub's credentials"), hub.Stderr);
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain(Password));
+    }
+
+    [Test]
+    public async Task A_hub_whose_user_Redis_refuses_does_not_start_as_the_default_user()
+    {
+        // Redis refused the user's password and the client library went on as "default" (no password on it here):
+        // the hub ran with rights other than those of the user --redis names, and said nothing.
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},user=ghost,password={Password}", "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+        Assert.That(hub.Stderr, Does.Contain($"Redis at {redis.Configuration},user=ghost refused the hub's credentials and signed it in as 'default'"), hub.Stderr);
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain(Password));
+        Assert.That(hub.Stdout, Does.Not.Contain("ProcessHub listening on"));
+    }
+
+    [Test]
     public async Task A_hub_started_before_its_Redis_joins_once_Redis_answers_and_takes_processes()
     {
         await using var redis = RedisServer.Reserve();

@@ -158,14 +158,26 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     /// <summary>One attempt: connect, take the lease, subscribe, agree on the epoch and read every process.</summary>
     private StoredProcesses Join(ConfigurationOptions configuration)
     {
-        var redis = ConnectionMultiplexer.Connect(configuration);
+        // The client library's account of the attempt: read (never printed) to tell refused credentials from no answer.
+        using var attempt = new StringWriter();
+        var redis = ConnectionMultiplexer.Connect(configuration, attempt);
         if (!redis.IsConnected)
         {
             redis.Dispose();
-            throw new Storage.StoreOpenException($"cannot reach Redis at {RedactedConfiguration()}: is it running, and is --redis right?");
+            throw new Storage.StoreOpenException(attempt.ToString().Contains(nameof(ConnectionFailureType.AuthenticationFailure), StringComparison.Ordinal)
+                ? $"Redis at {RedactedConfiguration()} refused the hub's credentials: check the user and password of --redis"
+                : $"cannot reach Redis at {RedactedConfiguration()}: is it running, and is --redis right?");
         }
         _redis = redis;
         _db = redis.GetDatabase();
+        if (configuration.User is { Length: > 0 } user && SignedInAs(redis) is { } signedIn && signedIn != user)
+        {
+            // Redis refused the user's password, and the client library went on as the user every connection starts
+            // as: the hub would have run with that user's rights rather than the ones --redis names.
+            _redis = null;
+            redis.Dispose();
+            throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} refused the hub's credentials and signed it in as '{signedIn}': check the user and password of --redis");
+        }
         redis.ConnectionFailed += (_, e) => OnConnectionFailed(e);
         redis.ConnectionRestored += (_, e) => OnConnectionRestored(e);
         try
@@ -185,6 +197,19 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             _redis = null;
             redis.Dispose();
             throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The user Redis signed the hub in as (<c>ACL WHOAMI</c>); null when it cannot tell (not permitted, or no answer).</summary>
+    private static string? SignedInAs(ConnectionMultiplexer redis)
+    {
+        try
+        {
+            return (string?)redis.GetDatabase().Execute("ACL", "WHOAMI");
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return null;
         }
     }
 
