@@ -270,13 +270,25 @@ public sealed class ScaleOutRecoveryTests
             Assert.That(report.Status, Is.EqualTo(200), report.ToString());
         }
 
-        // Hub 2 back: the log holds another event at the last offset it applied. A new epoch, and its tab a fresh list.
+        // Hub 2 back while hub 3's producer goes on: the log holds another event at the last offset hub 2 applied. An
+        // event by the subscription may bring hub 2 to the log before its periodic check does; either way a new epoch,
+        // and its tab a fresh list.
         await using (var again = await redis.ConnectAsync())
         {
             await RedisHubUser.CreateAsync(again, "away-hub");
         }
+        using var stopReports = new CancellationTokenSource();
+        var reporting = Task.Run(async () =>
+        {
+            for (int i = 11; !stopReports.IsCancellationRequested; i++)
+            {
+                await RawHttpClient.PostAsync(three, $"/api/processes/{later}/progress", token, $$"""{"current":{{i}},"total":100000}""");
+            }
+        });
         tab.Timeout = TimeSpan.FromSeconds(60); // its client library reconnects with a backoff of several seconds
         var fresh = await tab.ReceiveUntilAsync(m => m.Type == "process_list" && m.String("epoch") != epoch);
+        await stopReports.CancelAsync();
+        await reporting;
         var listed = fresh.Get("processes").EnumerateArray().Select(p => p.GetProperty("process_id").GetString()).ToList();
         Assert.That(listed, Does.Contain(kept).And.Contain(later).And.Not.Contain(lost), fresh.Text);
     }

@@ -28,7 +28,9 @@ internal sealed partial class RedisProcessEngine
 
     // What each of the last applied offsets carried (process id and seq), under the applier's turn: an event at an
     // applied offset that is not the one applied there means Redis went back and handed the offset out again.
-    private readonly (long Offset, string? ProcessId, long Seq)[] _recent = new (long, string?, long)[RecentOffsets];
+    // The event's time is part of it: a producer writing its lost seqs again after Redis went back gets the same
+    // offsets and seqs for other events (a "completed" that is now a "cancelled").
+    private readonly (long Offset, string? ProcessId, long Seq, long Ticks)[] _recent = new (long, string?, long, long)[RecentOffsets];
 
     /// <summary>The applier's turn: one message or one check at a time, in the order they take it.</summary>
     private readonly SemaphoreSlim _applying = new(1, 1);
@@ -320,24 +322,32 @@ internal sealed partial class RedisProcessEngine
         }
         long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
         Interlocked.Exchange(ref _redisOffset, offset);
-        if (offset < Interlocked.Read(ref _lastOffset) || !await LastAppliedIsInTheLogAsync().ConfigureAwait(false))
+        long last = Interlocked.Read(ref _lastOffset);
+        if (offset < last || (offset == last && !await LastAppliedIsInTheLogAsync().ConfigureAwait(false)))
         {
-            // Redis went back within its epoch: it lost events this hub applied and its tabs saw (a crash with
-            // appendfsync everysec, a failover to a replica that had not got them), and the offsets and seqs it hands
-            // out next would be reused for other events. No tab may mix the two: a new epoch, as if the data were lost.
-            // Its offset is behind this hub's, or, when others wrote past it again while this hub was away from Redis,
-            // the log holds another event at the last offset this hub applied.
-            _logger.LogWarning("Redis went back from offset {Applied} (now {Offset}) within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
-                Interlocked.Read(ref _lastOffset), offset, _epoch);
-            await StartNewEpochAsync().ConfigureAwait(false);
-            await ResyncAsync().ConfigureAwait(false);
+            // Its offset is behind this hub's, or where this hub's is with another event at it (a fill checks the
+            // same before it applies anything, below).
+            await WentBackAsync(offset).ConfigureAwait(false);
             return;
         }
-        if (offset > Interlocked.Read(ref _lastOffset))
+        if (offset > last)
         {
             await FillFromLogAsync(offset).ConfigureAwait(false);
         }
         ReleaseWaiters();
+    }
+
+    /// <summary>
+    /// Redis went back within its epoch: it lost events this hub applied and its tabs saw (a crash with appendfsync
+    /// everysec, a failover to a replica that had not got them), and the offsets and seqs it hands out next are
+    /// reused for other events. No tab may mix the two: a new epoch, as if the data were lost.
+    /// </summary>
+    private async Task WentBackAsync(long offset)
+    {
+        _logger.LogWarning("Redis went back from offset {Applied} (now {Offset}) within epoch {Epoch} (it lost acknowledged events); starting a new epoch",
+            Interlocked.Read(ref _lastOffset), offset, _epoch);
+        await StartNewEpochAsync().ConfigureAwait(false);
+        await ResyncAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -360,7 +370,7 @@ internal sealed partial class RedisProcessEngine
         {
             return true;
         }
-        return message.Epoch == _epoch && message.ProcessId == applied.ProcessId && message.Seq == applied.Seq;
+        return message.Epoch == _epoch && message.ProcessId == applied.ProcessId && message.Seq == applied.Seq && message.At.UtcTicks == applied.Ticks;
     }
 
     /// <summary>
@@ -376,7 +386,7 @@ internal sealed partial class RedisProcessEngine
     private bool IsReused(RedisEventMessage message)
     {
         var applied = _recent[message.Offset % RecentOffsets];
-        return applied.Offset == message.Offset && (applied.ProcessId != message.ProcessId || applied.Seq != message.Seq);
+        return applied.Offset == message.Offset && (applied.ProcessId != message.ProcessId || applied.Seq != message.Seq || applied.Ticks != message.At.UtcTicks);
     }
 
     /// <summary>
@@ -393,6 +403,14 @@ internal sealed partial class RedisProcessEngine
     private async Task FillFromLogAsync(long upTo)
     {
         Interlocked.Increment(ref _gapsFilled);
+        if (!await LastAppliedIsInTheLogAsync().ConfigureAwait(false))
+        {
+            // Back after Redis went back and others wrote past this hub's offset: what follows it in the log does not
+            // follow what this hub applied. Checked here, not only by the periodic check: an event by the subscription
+            // can bring this hub here first.
+            await WentBackAsync(upTo).ConfigureAwait(false);
+            return;
+        }
         while (Interlocked.Read(ref _lastOffset) < upTo)
         {
             long from = Interlocked.Read(ref _lastOffset) + 1;
@@ -514,7 +532,7 @@ internal sealed partial class RedisProcessEngine
     private async Task ApplyAsync(RedisEventMessage message)
     {
         await ApplyOneAsync(message).ConfigureAwait(false);
-        _recent[message.Offset % RecentOffsets] = (message.Offset, message.ProcessId, message.Seq);
+        _recent[message.Offset % RecentOffsets] = (message.Offset, message.ProcessId, message.Seq, message.At.UtcTicks);
     }
 
     /// <summary>Applies one event to the registry: the next seq of its process, or nothing if already there.</summary>

@@ -172,11 +172,16 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _db = redis.GetDatabase();
         if (configuration.User is { Length: > 0 } user && SignedInAs(redis) is { } signedIn && signedIn != user)
         {
-            // Redis refused the user's password, and the client library went on as the user every connection starts
-            // as: the hub would have run with that user's rights rather than the ones --redis names.
-            _redis = null;
-            redis.Dispose();
-            throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} refused the hub's credentials and signed it in as '{signedIn}': check the user and password of --redis");
+            if (signedIn == "default")
+            {
+                // Redis refused the user's password, and the client library went on as the user every connection
+                // starts as: the hub would have run with that user's rights rather than the ones --redis names.
+                _redis = null;
+                redis.Dispose();
+                throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} refused the hub's credentials and signed it in as 'default': check the user and password of --redis");
+            }
+            // Another answer (a server that words it otherwise): said, not refused.
+            _logger.LogWarning("Redis says this hub is signed in as '{SignedIn}', not as the user of --redis", signedIn);
         }
         redis.ConnectionFailed += (_, e) => OnConnectionFailed(e);
         redis.ConnectionRestored += (_, e) => OnConnectionRestored(e);
@@ -207,7 +212,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         {
             return (string?)redis.GetDatabase().Execute("ACL", "WHOAMI");
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
         {
             return null;
         }
@@ -497,18 +502,17 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         {
             throw new StoreUnavailableException("the shared engine (Redis) is unreachable; nothing was stored");
         }
-        var evaluated = _db.ScriptEvaluateAsync(script, keys, values);
         try
         {
-            // The client library checks its timeouts once a second, so a stalled Redis was answered after 1-2 s: the
-            // wait is bounded here, and the producer has its 503 within the timeout (docs/protocol.md 11.4).
-            return (RedisResult[])(await evaluated.WaitAsync(_options.Timeout).ConfigureAwait(false))!;
+            // Not cut short at the timeout here: the client library checks its timeouts once a second, so a stalled
+            // Redis is a 503 after 1-2 s, but a script answered meanwhile is an answer. Abandoned at exactly a second,
+            // a script that then ran would have left a start nobody holds (a second process on the producer's retry,
+            // or an in-process run with no runner) for a second's gain in the 503.
+            return (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
         }
         catch (TimeoutException ex)
         {
-            // The script may still run: observed when it ends, so that its outcome is not an unobserved exception.
-            _ = evaluated.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw new StoreUnavailableException($"the shared engine (Redis) did not answer within {_options.Timeout.TotalSeconds:0.#} s; the event may not be stored", ex);
+            throw new StoreUnavailableException($"the shared engine (Redis) did not answer within its timeout; the event may not be stored", ex);
         }
         catch (RedisServerException ex)
         {
