@@ -22,10 +22,10 @@ SERVER_DLL=ProcessHub/bin/Release/net10.0/ProcessHub.dll
 # Quiet unless it fails or takes a while: the server's own first line (its URL) should be what a newcomer sees,
 # but a first build (restore + compile, half a minute on a small machine) must not look like a hang.
 build_server() {
-    local log
+    local log stamp
     if [ ! -f "$SERVER_DLL" ]; then
         echo "run.sh: building ProcessHub (Release) for the first time; this takes about half a minute..." >&2
-    elif [ -n "$(find ProcessHub ProcessHub.Client Directory.Build.props Directory.Packages.props \( -name bin -o -name obj \) -prune \
+    elif [ -n "$(find ProcessHub ProcessHub.Client Directory.Build.props Directory.Packages.props .editorconfig \( -name bin -o -name obj \) -prune \
             -o -newer "$SERVER_DLL" -print -quit)" ]; then
         # Directories count too: a file deleted (a script or an asset embedded by pattern) changes only its directory.
         echo "run.sh: sources changed; rebuilding ProcessHub (Release)..." >&2
@@ -34,15 +34,17 @@ build_server() {
         return 0
     fi
     log=$(mktemp)
+    stamp=$(mktemp)   # the time the build started: a file saved during it is newer, and builds again next time
     if ! dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
         cat "$log" >&2
-        rm -f "$log"
+        rm -f "$log" "$stamp"
         exit 1
     fi
     rm -f "$log"
-    # Built from what is there now: MSBuild leaves the binary's time alone when a change did not alter it (a
-    # client-only edit), which would make every later run build again.
-    touch "$SERVER_DLL"
+    # Built from what was there at the start: MSBuild leaves the binary's time alone when a change did not alter it
+    # (a client-only edit), which would make every later run build again.
+    touch -r "$stamp" "$SERVER_DLL"
+    rm -f "$stamp"
 }
 
 apt_install() {

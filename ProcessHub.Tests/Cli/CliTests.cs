@@ -299,6 +299,7 @@ internal sealed partial class CliTests
     [TestCase(new[] { "token", "--user", "alice", "--role", "root", "--jwt-secret", Secret }, "--role must be admin or producer, got 'root'")]
     [TestCase(new[] { "token", "--user", "alice", "--jwt-issuer", "", "--jwt-secret", Secret }, "--jwt-issuer is empty")]
     [TestCase(new[] { "token", "--user", "alice", "--expires-in", "0", "--jwt-secret", Secret }, "--expires-in must be between 1 and")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-secret", Secret, "--jwt-secret-file", "/nonexistent" }, "give only one of --jwt-secret and --jwt-secret-file")]
     public async Task The_token_command_refuses_what_the_hub_would_not_accept(string[] args, string message)
     {
         await using var signer = HubProcess.Start(args);
@@ -504,6 +505,8 @@ internal sealed partial class CliTests
     [TestCase("--redis", "redis://:only@127.0.0.1:1", 2, "--redis")]
     // The tail of a password with a ',' is a second server: the messages name the first server only.
     [TestCase("--redis", "127.0.0.1:1,password=hunt,only", 1, "cannot reach Redis at 127.0.0.1:1 and 1 more")]
+    // The password first: its tail is the first "server", so no server is named.
+    [TestCase("--redis", "password=hunt,only,127.0.0.1:1", 1, "cannot reach Redis at the servers of --redis")]
     // With no prefix the hub's keys (epoch, offset, log) would sit among every other program's.
     [TestCase("--redis-prefix", "", 2, "--redis-prefix is empty")]
     public async Task An_empty_data_dir_or_a_redis_configuration_without_a_server_is_one_line_not_a_stack_trace(string option, string value, int exitCode, string named)

@@ -113,6 +113,9 @@ public sealed class SizeLimitTests
         Assert.That(() => run.ReportProgress(twice.RootElement), Throws.ArgumentException.With.Message.EqualTo("progress repeats a member name in an object"));
         using var twiceParams = JsonDocument.Parse("""{"file":"a","file":"b"}""");
         Assert.That(() => producer.Start("eval", "inproc", parameters: twiceParams.RootElement), Throws.ArgumentException.With.Message.EqualTo("params repeats a member name in an object"));
+        // Held inside another object, or as a node, it is written out verbatim all the same.
+        using var twiceInside = JsonDocument.Parse("""{"file":"a","file":"b"}""");
+        Assert.That(() => producer.Start("eval", "inproc", parameters: new { inner = twiceInside.RootElement }), Throws.ArgumentException.With.Message.EqualTo("params repeats a member name in an object"));
         using var twiceResult = JsonDocument.Parse("""{"score":1,"score":0}""");
         Assert.That(() => run.Complete(twiceResult.RootElement), Throws.ArgumentException.With.Message.EqualTo("result repeats a member name in an object"));
         Assert.That(run.IsEnded, Is.False, "every refusal left it running");

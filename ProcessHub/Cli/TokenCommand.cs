@@ -55,12 +55,18 @@ internal sealed class TokenCommand
         }
         string? secret = result.GetValue(_secret);
         string? secretFile = result.GetValue(_secretFile);
-        // As the hub reads them: one given on the command line sets aside the other's variable.
-        if (result.GetResult(_secret) is { Implicit: false })
+        // As the hub reads them: one given on the command line sets aside the other's variable; both given is an error.
+        bool secretGiven = result.GetResult(_secret) is { Implicit: false };
+        bool fileGiven = result.GetResult(_secretFile) is { Implicit: false };
+        if (secretGiven && fileGiven)
+        {
+            return Refuse("give only one of --jwt-secret and --jwt-secret-file");
+        }
+        if (secretGiven)
         {
             secretFile = null;
         }
-        else if (result.GetResult(_secretFile) is { Implicit: false })
+        else if (fileGiven)
         {
             secret = null;
         }

@@ -20,6 +20,7 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     private readonly TimeProvider _time;
     private readonly Action<OutboundConnection>? _onEnded;
     private int _handlerClosed;
+    private int _endedParts; // the handler's OnClosed returned, the socket released: onEnded after both
 
     /// <param name="onEnded">Called last, when the socket is gone and everything is released (the handler's OnClosed may have come earlier, at the close handshake).</param>
     /// <param name="handshake">
@@ -129,7 +130,9 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     // The handler hears of the end once: at the close handshake when there is one (its session is over; the socket may
     // linger a moment), else when the connection is gone. The server's own bookkeeping (onEnded: its count of
-    // sockets, shutdown's wait) follows the socket.
+    // sockets, shutdown's wait) comes last: after the socket is released and after the handler's OnClosed has
+    // returned, whichever of the two ends second calls it (the handshake's OnClosed runs on the writer, and the
+    // socket can be released on the receive loop meanwhile).
     void IWebSocketEvents.OnCloseHandshakeCompleted() => TellHandlerClosed();
 
     void IWebSocketEvents.OnClosed()
@@ -140,7 +143,7 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
         }
         finally
         {
-            _onEnded?.Invoke(this);
+            EndPart();
         }
     }
 
@@ -148,7 +151,22 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     {
         if (Interlocked.Exchange(ref _handlerClosed, 1) == 0)
         {
-            _handler.OnClosed(this);
+            try
+            {
+                _handler.OnClosed(this);
+            }
+            finally
+            {
+                EndPart();
+            }
+        }
+    }
+
+    private void EndPart()
+    {
+        if (Interlocked.Increment(ref _endedParts) == 2)
+        {
+            _onEnded?.Invoke(this);
         }
     }
 }

@@ -102,12 +102,17 @@ public sealed record RedisEngineOptions
         {
             return "(an unreadable --redis)";
         }
-        var text = new System.Text.StringBuilder(Format(parsed!.EndPoints[0]));
-        if (parsed.EndPoints.Count > 1)
+        // Only a server written before any password is named: after "password=a,b", "b" is the password's tail.
+        int password = configuration.IndexOf("password=", StringComparison.OrdinalIgnoreCase);
+        string beforePassword = password < 0 ? configuration : configuration[..password];
+        string? first = beforePassword.Split(',').Select(part => part.Trim()).FirstOrDefault(part => part.Length > 0 && !part.Contains('='));
+        var endPoints = parsed!.EndPoints;
+        var text = new System.Text.StringBuilder(first is not null ? Format(endPoints[0]) : "the servers of --redis");
+        if (first is not null && endPoints.Count > 1)
         {
             text.Append(System.Globalization.CultureInfo.InvariantCulture, $" and {parsed.EndPoints.Count - 1} more");
         }
-        if (parsed.User is { Length: > 0 } user)
+        if (parsed!.User is { Length: > 0 } user)
         {
             text.Append(",user=").Append(user);
         }

@@ -24,6 +24,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private readonly HubOptions _hubOptions;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private string? _described; // what messages say of --redis (RedisEngineOptions.Describe), made once
     private readonly RedisKeys _keys;
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
@@ -201,7 +202,10 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             // --redis-start-wait like an unreachable Redis, then one clear line, never a stack trace.
             _redis = null;
             redis.Dispose();
-            throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {ex.Message}", ex);
+            // Redis's own error words (NOPERM, LOADING) say what is wrong; the library's messages name endpoints, which
+            // a password with a ',' in it can make into one: its type only.
+            string why = ex is RedisServerException ? ex.Message : $"{ex.GetType().Name} (timed out or the connection failed)";
+            throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {why}", ex);
         }
     }
 
@@ -526,7 +530,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     }
 
     // The configuration may hold a password: never printed (RedisEngineOptions.Describe).
-    private string RedactedConfiguration() => RedisEngineOptions.Describe(_options.Configuration);
+    private string RedactedConfiguration() => _described ??= RedisEngineOptions.Describe(_options.Configuration);
 
     private static RedisValue Ticks(DateTimeOffset at) => at.UtcTicks.ToString(CultureInfo.InvariantCulture);
 

@@ -15,8 +15,9 @@ internal interface IWebSocketEvents
     /// <summary>
     /// Both close frames have been exchanged: the session is over, though TCP may linger up to
     /// <see cref="WebSocketConnection.CloseHandshakeTimeout"/> while the peer closes its side. Called at most once,
-    /// before <see cref="OnClosed"/>, on the receive loop or on the writer (whichever completed the handshake), never
-    /// during another call of this interface; <see cref="WebSocketConnection.CloseStatus"/> is set.
+    /// before <see cref="OnClosed"/> is called, on the receive loop or on the writer (whichever completed the handshake),
+    /// never during a message or ping; it may still be running when <see cref="OnClosed"/> is called on the receive
+    /// loop. <see cref="WebSocketConnection.CloseStatus"/> is set.
     /// </summary>
     void OnCloseHandshakeCompleted();
 

@@ -64,7 +64,7 @@ internal static class ProgressJson
             throw new ArgumentException($"params is larger than {maxBytes} bytes", nameof(parameters));
         }
         CheckDepth(json, "params");
-        CheckNames(json, "params", namesChecked || parameters is not JsonElement);
+        CheckNames(json, "params", namesChecked);
         return json;
     }
 
@@ -123,7 +123,7 @@ internal static class ProgressJson
             throw new ArgumentException($"result is larger than {maxBytes} bytes", nameof(result));
         }
         CheckDepth(json, "result");
-        CheckNames(json, "result", namesChecked || result is not JsonElement);
+        CheckNames(json, "result", namesChecked);
         return json;
     }
 
@@ -156,8 +156,9 @@ internal static class ProgressJson
     private static readonly JsonDocumentOptions NoRepeatedNames = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = false };
 
     /// <summary>
-    /// A JsonElement is passed on as written, and may name a member twice; the hub would check one copy and clients
-    /// read another (docs/protocol.md decision 66). Serialized objects cannot; the HTTP API refused them already.
+    /// A JsonElement (or a JsonDocument, a JsonNode, an object holding one) is passed on as written, and may name a
+    /// member twice; the hub would check one copy and clients read another (docs/protocol.md decision 66). Checked for
+    /// whatever the in-process API is given; the HTTP API refused such bodies already.
     /// </summary>
     private static void CheckNames(byte[]? json, string what, bool alreadyChecked)
     {
