@@ -51,6 +51,25 @@ public sealed partial class RedisAtStartTests
     }
 
     [Test]
+    public async Task A_hub_finding_an_offset_that_is_not_a_number_exits_with_one_line_not_a_stack_trace()
+    {
+        // Written by another program under the hub's prefix: the hub cannot tell which events it has. It crashed at
+        // start with an InvalidCastException and its stack trace.
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetDatabase().StringSetAsync("processhub:offset", "not a number");
+        }
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", redis.Configuration, "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: cannot join the hubs on Redis").And.Contain("offset key processhub:offset does not hold a number"));
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Match(@"\n\s+at \S+\("), "no stack trace");
+    }
+
+    [Test]
     public async Task A_hub_whose_user_Redis_refuses_does_not_start_as_the_default_user()
     {
         // Redis refused the user's password and the client library went on as "default" (no password on it here):

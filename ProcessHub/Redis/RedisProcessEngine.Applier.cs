@@ -194,7 +194,12 @@ internal sealed partial class RedisProcessEngine
 
     private void LogApplyFailure(Exception ex)
     {
-        if (ex is RedisException or RedisTimeoutException)
+        if (ex is UnreadableOffsetException)
+        {
+            // Not Redis's doing and not ours to repair: said, and the checks go on (each says it again).
+            _logger.LogWarning("applying events stopped: {Message}", ex.Message);
+        }
+        else if (ex is RedisException or RedisTimeoutException)
         {
             // Redis went away or stalled mid-fetch (a timeout is no RedisException): the next check, once it answers,
             // takes up where this stopped. Expected, so one line, not a stack trace.
@@ -248,7 +253,7 @@ internal sealed partial class RedisProcessEngine
         string epoch = _epoch;
         try
         {
-            long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+            long offset = await ReadOffsetAsync().ConfigureAwait(false);
             if (epoch == _epoch)
             {
                 Interlocked.Exchange(ref _redisOffset, offset); // a reload meanwhile set the offset of its own epoch
@@ -320,7 +325,7 @@ internal sealed partial class RedisProcessEngine
             await ResyncAsync().ConfigureAwait(false);
             return;
         }
-        long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+        long offset = await ReadOffsetAsync().ConfigureAwait(false);
         Interlocked.Exchange(ref _redisOffset, offset);
         long last = Interlocked.Read(ref _lastOffset);
         if (offset < last || (offset == last && !await LastAppliedIsInTheLogAsync().ConfigureAwait(false)))
@@ -456,7 +461,7 @@ internal sealed partial class RedisProcessEngine
     {
         Interlocked.Increment(ref _resyncs);
         string epoch = await EnsureEpochAsync().ConfigureAwait(false);
-        long offset = (long)await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+        long offset = await ReadOffsetAsync().ConfigureAwait(false);
         var stored = await LoadAllAsync(epoch).ConfigureAwait(false);
         if (epoch != _epoch)
         {

@@ -193,8 +193,14 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             subscriber.Subscribe(_keys.Events).OnMessage(OnEventMessageAsync);
             subscriber.Subscribe(_keys.Control).OnMessage(message => OnControl(message.Message.ToString()));
             _epoch = EnsureEpochAsync().GetAwaiter().GetResult();
-            Interlocked.Exchange(ref _lastOffset, (long)_db.StringGet(_keys.Offset));
+            Interlocked.Exchange(ref _lastOffset, ReadOffsetAsync().GetAwaiter().GetResult());
             return LoadAllAsync(_epoch).GetAwaiter().GetResult();
+        }
+        catch (UnreadableOffsetException ex)
+        {
+            _redis = null;
+            redis.Dispose();
+            throw new Storage.StoreOpenException($"cannot join the hubs on Redis at {RedactedConfiguration()}: {ex.Message} (another program writes under --redis-prefix?)", ex);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -207,6 +213,18 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             string why = ex is RedisServerException ? ex.Message : $"{ex.GetType().Name} (timed out or the connection failed)";
             throw new Storage.StoreOpenException($"cannot load from Redis at {RedactedConfiguration()}: {why}", ex);
         }
+    }
+
+    /// <summary>Redis's log offset: 0 before anything was appended.</summary>
+    /// <exception cref="UnreadableOffsetException">The key holds something that is not a number (not written by a hub).</exception>
+    private async Task<long> ReadOffsetAsync()
+    {
+        var raw = await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
+        if (raw.IsNull)
+        {
+            return 0;
+        }
+        return raw.TryParse(out long offset) ? offset : throw new UnreadableOffsetException($"Redis's offset key {(string?)_keys.Offset} does not hold a number");
     }
 
     /// <summary>The user Redis signed the hub in as (<c>ACL WHOAMI</c>); null when it cannot tell (not permitted, or no answer).</summary>
@@ -343,12 +361,15 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
                 return CatchUpOutcome.Missing;
             }
             // Started through another hub a moment ago: wait until this hub has applied everything up to now.
-            var rawOffset = await _db.StringGetAsync(_keys.Offset).ConfigureAwait(false);
-            long offset = 0; // no offset yet: nothing appended
-            if (!rawOffset.IsNull && !rawOffset.TryParse(out offset))
+            long offset;
+            try
             {
-                // Not ours: something else wrote the offset key. Nothing can be told from it, so "try again", not a 500.
-                _logger.LogWarning("Redis's offset key {Key} does not hold a number; a lookup cannot tell whether the process exists", (string?)_keys.Offset);
+                offset = await ReadOffsetAsync().ConfigureAwait(false);
+            }
+            catch (UnreadableOffsetException ex)
+            {
+                // Nothing can be told from it, so "try again", not a 500.
+                _logger.LogWarning("{Message}; a lookup cannot tell whether the process exists", ex.Message);
                 return CatchUpOutcome.Unavailable;
             }
             RequestCheck();
