@@ -320,6 +320,17 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task A_bad_variable_of_the_servers_options_does_not_stop_another_command()
+    {
+        // The server's options were read for every command: PROCESSHUB_PORT=70000 made `token` fail on the port.
+        await using var signer = HubProcess.Start(["token", "--user", "alice", "--jwt-secret", Secret],
+            new Dictionary<string, string> { ["PROCESSHUB_PORT"] = "70000", ["PROCESSHUB_STORE"] = "disk" });
+
+        Assert.That(await signer.WaitForExitAsync(), Is.EqualTo(0), signer.Stderr);
+        Assert.That(signer.Stdout.Trim().Split('.'), Has.Length.EqualTo(3), signer.Stdout);
+    }
+
+    [Test]
     public async Task The_token_command_takes_a_secret_on_its_command_line_over_a_secret_file_in_the_environment()
     {
         // As the hub does: one JWT option on the command line sets aside the environment's (it refused "give one of").

@@ -29,7 +29,7 @@ internal static class EnvironmentOption
                     return defaultValue;
                 }
                 var (ok, value) = parse(raw);
-                if (!ok)
+                if (!ok && !ForAnotherCommand(result))
                 {
                     result.AddError(expected is null
                         ? $"{variable}: '{raw}' is not a valid value for {name}"
@@ -40,6 +40,11 @@ internal static class EnvironmentOption
             },
         };
     }
+
+    // The root's options (serve's) are read for every command, watch's and token's too: a bad PROCESSHUB_PORT is
+    // serve's to refuse, not a reason for `processhub token` to fail.
+    private static bool ForAnotherCommand(ArgumentResult result) =>
+        result.Parent?.Parent is CommandResult { Parent: null } root && root.Children.OfType<CommandResult>().Any();
 
     public static Option<int> Int(string name, string description, int defaultValue, int min, int max)
     {
