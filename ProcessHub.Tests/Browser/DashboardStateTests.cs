@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
 namespace ProcessHub.Tests.Browser;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Playwright;
 using NUnit.Framework;
+using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.Browser;
 

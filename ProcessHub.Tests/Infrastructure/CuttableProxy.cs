@@ -3,12 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace ProcessHub.Tests.Browser;
+namespace ProcessHub.Tests.Infrastructure;
 
 /// <summary>
-/// A TCP proxy on loopback between the browser and the hub, so a test can fail the network while the hub runs on:
-/// <see cref="CutAllAsync"/> drops every open connection, <see cref="Refuse"/> turns new ones away. It keeps what the
-/// browser sent on each connection, so a test can read the requests (and headers) it made.
+/// A TCP proxy on loopback (a browser or client before a hub, or a hub before Redis), so a test can fail the network
+/// while both ends run on: <see cref="CutAllAsync"/> drops every open connection, <see cref="Refuse"/> turns new ones
+/// away. It keeps what the client sent on each connection, so a test can read the requests (and headers) it made.
 /// </summary>
 internal sealed class CuttableProxy : IAsyncDisposable
 {
