@@ -359,6 +359,27 @@ internal sealed partial class RedisProcessEngine
         }
     }
 
+    /// <summary>
+    /// After a reconnect, whether Redis took the hub back as the user of --redis. A Redis restarted without that user
+    /// (one made with ACL SETUSER and never saved with ACL SAVE is gone at a restart) refuses its password, and the
+    /// client library goes on as 'default', silently: the hub works on with default's rights. At start that stops the
+    /// hub; here stopping would take a running hub down for Redis's forgetting, so it is said, each time, as an error.
+    /// </summary>
+    private async Task SayIfTakenBackAsDefaultAsync()
+    {
+        try
+        {
+            if ((string?)await _db.ExecuteAsync("ACL", "WHOAMI").ConfigureAwait(false) == "default")
+            {
+                _logger.LogError("Redis took this hub back as 'default', not as the user of --redis: it refused that user's password (a user made with ACL SETUSER and not saved is gone after a Redis restart); the hub goes on with default's rights until it reconnects as that user");
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        {
+            // Not permitted, or away again: nothing to tell.
+        }
+    }
+
     private void OnConnectionRestored(ConnectionFailedEventArgs restored)
     {
         _logger.LogInformation("Redis is back ({Type} connection); catching up", restored.ConnectionType);
@@ -369,6 +390,10 @@ internal sealed partial class RedisProcessEngine
             // of leases; waiting after each would put off hub_lost for as long as the drops keep coming.
             Interlocked.Exchange(ref _renewingSince, _time.GetTimestamp());
             RenewLease();
+            if (_user is not null)
+            {
+                _ = Task.Run(SayIfTakenBackAsDefaultAsync);
+            }
         }
         // Catch up at once: events published while the subscription was down are in the log (or Redis lost them).
         RequestCheck();

@@ -25,6 +25,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private string? _described; // what messages say of --redis (RedisEngineOptions.Describe), made once
+    private string? _user; // the user of --redis, if it names one
     private readonly RedisKeys _keys;
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
@@ -171,7 +172,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         }
         _redis = redis;
         _db = redis.GetDatabase();
-        if (configuration.User is { Length: > 0 } user && SignedInAs(redis) is { } signedIn && signedIn != user)
+        _user = configuration.User is { Length: > 0 } named ? named : null;
+        if (_user is { } user && SignedInAs(redis) is { } signedIn && signedIn != user)
         {
             if (signedIn == "default")
             {
