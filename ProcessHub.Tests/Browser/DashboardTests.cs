@@ -48,7 +48,9 @@ public sealed class DashboardTests
         await tabA.FillAsync("#models", "GPT-4o, Claude");
         await tabA.FillAsync("#runs", "3");
         await tabA.FillAsync("#contexts", "1K, 5K");
-        await tabA.FillAsync("#step-ms", "400");
+        // Steps of 1.5 s: the cancel below, after two steps, a screenshot and two clicks, must come while it runs
+        // (steps of 0.4 s left it about 3 s, which a loaded machine could use up).
+        await tabA.FillAsync("#step-ms", "1500");
         await tabA.ClickAsync("#start-button");
         await Expect(tabA.Locator("#start-message")).ToContainTextAsync("Started benchmark");
 

@@ -16,6 +16,9 @@ internal sealed class WatchedEvents : IAsyncDisposable
 
     public WatchedEvents(HubWatcher watcher) => _events = watcher.WatchAsync(_stop.Token).GetAsyncEnumerator();
 
+    /// <summary>How long each pull waits for the next event.</summary>
+    public TimeSpan Timeout { get; set; } = TestTimeouts.Receive;
+
     /// <summary>Everything pulled so far, in order.</summary>
     public List<HubEvent> Seen { get; } = [];
 
@@ -24,11 +27,11 @@ internal sealed class WatchedEvents : IAsyncDisposable
         bool more;
         try
         {
-            more = await _events.MoveNextAsync().AsTask().WaitAsync(TestTimeouts.Receive);
+            more = await _events.MoveNextAsync().AsTask().WaitAsync(Timeout);
         }
         catch (TimeoutException)
         {
-            throw new AssertionException($"no event within {TestTimeouts.Receive.TotalSeconds} s; seen so far:\n{string.Join("\n", Seen)}");
+            throw new AssertionException($"no event within {Timeout.TotalSeconds} s; seen so far:\n{string.Join("\n", Seen)}");
         }
         if (!more)
         {
@@ -53,7 +56,7 @@ internal sealed class WatchedEvents : IAsyncDisposable
     /// <summary>Whether the watch ends (false) or yields another event (true, and it is kept in <see cref="Seen"/>).</summary>
     public async Task<bool> MoveNextAsync()
     {
-        bool more = await _events.MoveNextAsync().AsTask().WaitAsync(TestTimeouts.Receive);
+        bool more = await _events.MoveNextAsync().AsTask().WaitAsync(Timeout);
         if (more)
         {
             Seen.Add(_events.Current);

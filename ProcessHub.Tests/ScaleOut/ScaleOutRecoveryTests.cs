@@ -152,9 +152,10 @@ public sealed class ScaleOutRecoveryTests
     public async Task An_ended_process_a_hub_has_let_go_is_404_on_every_hub_as_on_a_lone_hub()
     {
         await using var redis = await RedisServer.StartAsync();
-        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--retention", "1");
+        // Retained 5 s: hub 1 must still hold it right after the end (at 1 s, a stall of a second here let it go first).
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis, "--retention", "5");
         await using var _1 = hub1;
-        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--retention", "1");
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--retention", "5");
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         var created = await RawHttpClient.PostAsync(two, "/api/processes", token, """{"process_type":"export","total":1}""");
@@ -186,6 +187,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one, token);
+        tab.Timeout = TimeSpan.FromSeconds(60); // nothing comes while its hub reconnects to Redis, with the library's backoff
         string before = await HubCluster.StartProcessAsync(two, token);
         await tab.ReceiveUntilAsync(m => m.ProcessId == before && m.Type == "process_started");
         string epoch = (await RawHttpClient.GetAsync(one, "/api/processes", token)).Json.GetProperty("epoch").GetString()!;
@@ -280,8 +282,10 @@ public sealed class ScaleOutRecoveryTests
                 await RawHttpClient.PostAsync(three, $"/api/processes/{later}/progress", token, $$"""{"current":{{i}},"total":100000}""");
             }
         });
-        // Its client library reconnects with a backoff of several seconds. A deadline for the whole wait, not only for
-        // each message: if hub 2 applied hub 3's events as following its own, they would keep coming and never end it.
+        // Its client library reconnects with a backoff of several seconds, and nothing reaches the tab meanwhile: a
+        // minute for each message. And a deadline for the whole wait: if hub 2 applied hub 3's events as following its
+        // own, they would keep coming and never end it.
+        tab.Timeout = TimeSpan.FromSeconds(60);
         var fresh = await tab.ReceiveUntilAsync(m => m.Type == "process_list" && m.String("epoch") != epoch).WaitAsync(TimeSpan.FromSeconds(60));
         await stopReports.CancelAsync();
         await reporting;
@@ -389,6 +393,7 @@ public sealed class ScaleOutRecoveryTests
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
         await using var admin = await HubCluster.OpenTabAsync(one, HubCluster.Token("root", "admin"));
+        admin.Timeout = TimeSpan.FromSeconds(60); // nothing comes while its hub reconnects to Redis, with the library's backoff
         string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
         await admin.ReceiveUntilAsync(m => m.ProcessId == lost && m.Type == "process_started");
 

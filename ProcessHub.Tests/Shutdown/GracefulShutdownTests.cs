@@ -25,7 +25,10 @@ internal sealed class GracefulShutdownTests
         // the background by a script inherits SIGINT as ignored, an ignored signal stays ignored across exec, and the
         // runtime then leaves it so (as nohup expects), which would make this test about how it was started.
         await using var server = ChildProcess.Start("/usr/bin/env",
-            ["--default-signal=INT", ChildProcess.DotnetHost, RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory"]);
+            ["--default-signal=INT", ChildProcess.DotnetHost, RepositoryPaths.ServerDll, "--port", "0", "--ping-interval", "0", "--store", "memory",
+            // The clients send no token: without a long sign-in deadline, a slow opening of all of them could see the
+            // first ones closed with 4401 before the signal.
+            "--auth-timeout", "3600"]);
         var line = await server.WaitForLineAsync(l => l.StartsWith(ListeningPrefix, StringComparison.Ordinal), TestTimeouts.Process);
         var endPoint = IPEndPoint.Parse(line[ListeningPrefix.Length..].Split(' ')[0]);
 
