@@ -7,8 +7,10 @@ namespace ProcessHub.Client;
 
 /// <summary>
 /// A worker's side of the hub: starts processes over the HTTP producer API (docs/protocol.md section 1) and hands
-/// back a <see cref="ProcessRun"/> to report on. Requests answered with 503, or with 429 and a <c>Retry-After</c>, are
-/// retried after it, a bounded number of times; a 429 without one (<c>too_many_processes</c>) is not. Thread-safe; one per hub is enough.
+/// back a <see cref="ProcessRun"/> to report on. Requests answered with 502 or 503, or with 429 and a <c>Retry-After</c>,
+/// are retried after it, a bounded number of times; a 429 without one (<c>too_many_processes</c>) is not. A request
+/// whose connection could not be made (a hub restarting) is retried the same way, and so is a start that got no answer
+/// at all (its Idempotency-Key names the same process). Thread-safe; one per hub is enough.
 /// </summary>
 /// <example>
 /// <code>
@@ -60,7 +62,8 @@ public sealed class HubProducer : IDisposable
     /// <param name="owner">The user it belongs to; only a token with role <c>producer</c> may name another than its own <c>sub</c>.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
-    /// <exception cref="HttpRequestException">The hub could not be reached (network failures are not retried: a start may have happened).</exception>
+    /// <exception cref="HttpRequestException">The hub could not be reached within the retries.</exception>
+    /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default), on every attempt.</exception>
     /// <remarks>
     /// Each call sends an <c>Idempotency-Key</c> of its own, the same on each of its retries: a start the hub stored but
     /// answered with 503 (a Redis that answered too late, docs/protocol.md 11.4) is named again by the retry instead of
@@ -132,11 +135,24 @@ public sealed class HubProducer : IDisposable
                 request.Content = new ByteArrayContent(body);
                 request.Content.Headers.ContentType = Json;
             }
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage sent;
+            try
+            {
+                sent = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (retries < _options.MaxRetries && IsSafeToSendAgain(ex, idempotencyKey, cancellationToken))
+            {
+                // A hub restarting (nothing listening for a few seconds), or a start whose answer was lost: tried again,
+                // after 0.5 s doubled per retry, as after a 503. A start lost after the hub had it is named by its key.
+                afterUnavailable |= ex is not HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
+                await Task.Delay(RetryDelay.For(null, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            using var response = sent;
             int status = (int)response.StatusCode;
             if (IsWorthRetrying(status, response.Headers.RetryAfter) && retries < _options.MaxRetries)
             {
-                afterUnavailable |= status == 503;
+                afterUnavailable |= status is 502 or 503;
                 await Task.Delay(RetryDelay.For(response.Headers.RetryAfter, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -148,8 +164,24 @@ public sealed class HubProducer : IDisposable
     // 503 passes (the hub's store or Redis away, a proxy's hiccup). Of the 429s, the hub marks the ones that pass with
     // Retry-After (rate_limited); too_many_processes has none: it lasts until one of the owner's processes ends, and
     // retrying would only delay the answer (docs/protocol.md section 1.4.1).
+    // 502 is what a proxy in front answers while the hub behind it restarts (nothing listening there).
     private static bool IsWorthRetrying(int status, RetryConditionHeaderValue? retryAfter) =>
-        status == 503 || (status == 429 && retryAfter is not null);
+        status is 502 or 503 || (status == 429 && retryAfter is not null);
+
+    /// <summary>
+    /// Whether a request that failed without an answer may be sent again. A connection that could not be made sent
+    /// nothing: any request. A start carries its Idempotency-Key, so whatever became of the first attempt (a dropped
+    /// connection, a timeout), a second names the same process: a start, after any failure to get an answer. Reports
+    /// and ends are not sent again once they may have reached the hub (a report twice is two events).
+    /// </summary>
+    private static bool IsSafeToSendAgain(Exception ex, string? idempotencyKey, CancellationToken cancellationToken) => ex switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        HttpRequestException => idempotencyKey is not null,
+        // HttpClient's own timeout (not the caller's cancellation).
+        TaskCanceledException => idempotencyKey is not null && !cancellationToken.IsCancellationRequested,
+        _ => false,
+    };
 
     private static JsonElement ParseBody(byte[] bytes)
     {

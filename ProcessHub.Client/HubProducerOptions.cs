@@ -16,8 +16,9 @@ public sealed class HubProducerOptions
     public HttpClient? HttpClient { get; init; }
 
     /// <summary>
-    /// How often a request answered with 503, or with 429 and a <c>Retry-After</c>, is retried (after its
-    /// <c>Retry-After</c>). A 429 without one (<c>too_many_processes</c>) is not retried. Default 5.
+    /// How often a request answered with 502 or 503, or with 429 and a <c>Retry-After</c>, is retried (after its
+    /// <c>Retry-After</c>, or 0.5 s doubled per retry), and a request whose connection could not be made, or a start
+    /// that got no answer. A 429 without <c>Retry-After</c> (<c>too_many_processes</c>) is not retried. Default 5.
     /// </summary>
     public int MaxRetries { get; init; } = 5;
 

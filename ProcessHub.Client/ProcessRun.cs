@@ -38,7 +38,12 @@ public sealed class ProcessRun : IDisposable
     /// retention window). A hub on its durable store keeps running processes across a restart: the next report is
     /// accepted.
     /// </exception>
-    /// <exception cref="HttpRequestException">The hub could not be reached.</exception>
+    /// <exception cref="HttpRequestException">
+    /// The hub could not be reached within the retries (a connection refused is tried again, as after a 503: about
+    /// 15 s with the default options, which a restarting hub fits in), or the connection failed after the report may
+    /// have reached it (not sent again: a report twice is two events).
+    /// </exception>
+    /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default).</exception>
     public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default) =>
         ReportBodyAsync(JsonBodies.Progress(current, total, model, detail), cancellationToken);
 

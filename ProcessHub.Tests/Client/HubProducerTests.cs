@@ -161,6 +161,26 @@ public sealed class HubProducerTests
             "one process per start: the retry made none");
     }
 
+    [Test]
+    public async Task A_start_whose_connection_dropped_before_the_answer_is_sent_again_with_its_key_and_names_the_first_process()
+    {
+        // From an audit: a start that got no answer threw, and the worker's own retry (a new call, a new key) made a
+        // second process. The hub may have stored it: the key makes sending it again safe.
+        await using var host = HubTestHost.Start();
+        var handler = new LostAnswerHandler(dropConnection: true);
+        using var http = new HttpClient(handler);
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = BaseUrl(host), Token = host.Token("alice"), HttpClient = http, MaxRetryDelay = TimeSpan.FromMilliseconds(50) });
+
+        using var run = await producer.StartAsync("eval", total: 2);
+
+        string stored = JsonDocument.Parse(handler.LostAnswer!).RootElement.GetProperty("process_id").GetString()!;
+        var keys = handler.StartKeys.ToList();
+        Assert.That(run.ProcessId, Is.EqualTo(stored), "the second attempt named the process the lost answer was about");
+        Assert.That((keys.Count, keys[1]), Is.EqualTo((2, keys[0])), "two attempts, one key");
+        Assert.That(host.App.Registry.SnapshotVisible(new ProcessHub.Auth.UserIdentity("alice", IsAdmin: false, IsProducer: false, DateTimeOffset.MaxValue)), Has.Count.EqualTo(1),
+            "one process: the second attempt made none");
+    }
+
     /// <summary>Waits until the client has met its <paramref name="refusals"/>th 429, then refills the budget.</summary>
     private static async Task RefusedThenRefilledAsync(HubTestHost host, RecordingHandler handler, int refusals)
     {

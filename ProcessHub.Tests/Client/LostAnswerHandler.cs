@@ -7,9 +7,10 @@ namespace ProcessHub.Tests.Client;
 /// An HttpClient handler that sends every request to the hub for real, but answers the first start
 /// (<c>POST /api/processes</c>) with 503 and <c>Retry-After</c> in place of the hub's 201: the ambiguous 503 of a hub whose
 /// Redis stored the start but answered too late (docs/protocol.md 11.4). Records each start's <c>Idempotency-Key</c>
-/// and the id the lost answer carried.
+/// and the id the lost answer carried. With <paramref name="dropConnection"/>, the answer is lost as to a dropped
+/// connection instead: no answer at all, an <see cref="HttpRequestException"/> after the hub stored the start.
 /// </summary>
-internal sealed class LostAnswerHandler() : DelegatingHandler(new SocketsHttpHandler())
+internal sealed class LostAnswerHandler(bool dropConnection = false) : DelegatingHandler(new SocketsHttpHandler())
 {
     private int _starts;
 
@@ -33,6 +34,10 @@ internal sealed class LostAnswerHandler() : DelegatingHandler(new SocketsHttpHan
         }
         LostAnswer = await response.Content.ReadAsStringAsync(cancellationToken);
         response.Dispose();
+        if (dropConnection)
+        {
+            throw new HttpRequestException(HttpRequestError.ResponseEnded, "the connection was closed before the answer (dropped by the test)");
+        }
         var unavailable = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
         {
             Content = new StringContent("""{"error":{"code":"unavailable","message":"the shared engine (Redis) did not answer"}}"""),

@@ -189,6 +189,34 @@ public sealed partial class CrashRecoveryTests
     }
 
     [Test]
+    public async Task A_report_that_finds_the_hub_restarting_is_sent_again_once_the_hub_is_back()
+    {
+        // From an audit: a worker written as the README shows died on "Connection refused" while its hub restarted,
+        // though a refused connection sent nothing and the hub keeps HTTP-driven processes running.
+        using var data = new DataDirectory();
+        string token = TokenFor("alice");
+        await using var first = StartHub(data);
+        var endPoint = await ListeningOnAsync(first);
+        var handler = new FailureCountingHandler();
+        using var http = new HttpClient(handler);
+        // Retries for about half a minute (the default is about 15 s): a loaded machine may take a while to start a hub.
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{endPoint}"), Token = token, HttpClient = http, MaxRetries = 30, MaxRetryDelay = TimeSpan.FromSeconds(1) });
+        using var worker = await producer.StartAsync("export", total: 3);
+        Assert.That(await worker.ReportAsync(1, 3), Is.False);
+
+        await first.TerminateAsync();
+        Assert.That(await first.WaitForExitAsync(), Is.Zero);
+        var report = worker.ReportAsync(2, 3);
+        await Eventually.HoldsAsync(() => handler.Failures >= 1, "the report meeting a refused connection");
+        await using var second = StartHub(data, port: endPoint.Port);
+        Assert.That(await ListeningOnAsync(second), Is.EqualTo(endPoint));
+
+        Assert.That(await report, Is.False, "the report is accepted by the hub that came back");
+        var process = await RawHttpClient.GetAsync(endPoint, $"/api/processes/{worker.ProcessId}", token);
+        Assert.That(process.Json.GetProperty("progress").GetProperty("current").GetInt64(), Is.EqualTo(2), process.ToString());
+    }
+
+    [Test]
     public async Task A_corrupt_database_stops_the_start_with_a_clear_message_and_exit_code_1()
     {
         using var data = new DataDirectory();
