@@ -17,9 +17,10 @@ internal sealed class ProcessCursors
 
     /// <summary>
     /// After a reconnect in the same epoch: the running processes known before that moved on meanwhile, to be
-    /// replayed with <c>subscribe ... since</c>. <paramref name="complete"/> is false when some cannot be: a known
-    /// running process missing from the list (it ended and was evicted), or more than <paramref name="limit"/> of them
-    /// (the hub's message rate limit would refuse the rest).
+    /// replayed with <c>subscribe ... since</c>, and the listed processes not known at all (started while away: their
+    /// whole history, since 0). <paramref name="complete"/> is false when some cannot be: a known running process
+    /// missing from the list (it ended and was evicted), or more than <paramref name="limit"/> of them (the hub's
+    /// message rate limit would refuse the rest).
     /// </summary>
     public List<ResumeTarget> PlanResume(ProcessListed list, int limit, out bool complete)
     {
@@ -49,6 +50,21 @@ internal sealed class ProcessCursors
                 }
                 targets.Add(new ResumeTarget(id, cursor.Seq, listedSeq));
             }
+        }
+        foreach (var process in list.Processes)
+        {
+            if (_byId.ContainsKey(process.ProcessId))
+            {
+                continue;
+            }
+            // Started while away, and perhaps ended too: without its events a consumer that acts on them (an alert on
+            // ProcessFailed) would miss it, though the reconnect said it recovered everything.
+            if (targets.Count == limit)
+            {
+                complete = false;
+                continue;
+            }
+            targets.Add(new ResumeTarget(process.ProcessId, 0, process.Seq));
         }
         return targets;
     }

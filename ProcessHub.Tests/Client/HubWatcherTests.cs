@@ -161,6 +161,39 @@ public sealed class HubWatcherTests
         Assert.That(events.Seen.Take(listAt).OfType<ProcessEvent>().Max(e => e.Seq), Is.EqualTo(21), "replayed before the list, live after it");
     }
 
+    [Test]
+    public async Task Processes_that_started_and_ended_while_the_watcher_was_away_reach_it_from_their_first_event()
+    {
+        // From an audit: a reconnect in the same epoch resumed only the processes the watcher knew, and said it had
+        // recovered everything; one started (and failed) meanwhile came only as a line of the list, with no
+        // ProcessStarted or ProcessFailed for a consumer that acts on those.
+        await using var host = HubTestHost.Start();
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+        await events.NextAsync<ProcessListed>();
+        foreach (var session in host.App.Sessions.ForUser("alice"))
+        {
+            ((ProcessHub.Outbound.OutboundConnection)session.Connection).Abort();
+        }
+        await events.NextAsync<HubDisconnected>();
+        // The watcher does not reconnect until asked for the next event: these happen while it has no connection.
+        await Eventually.HoldsAsync(() => host.App.Sessions.ForUser("alice").Count == 0, "the hub released the dropped connection");
+        var failed = host.App.Producer.Start("eval", "alice", total: 4);
+        failed.ReportProgress(1, 4);
+        failed.Fail("GPU lost", "oom");
+        var running = host.App.Producer.Start("export", "alice", total: 2);
+
+        var reconnected = await events.NextAsync<HubConnected>();
+        var list = await events.NextAsync<ProcessListed>();
+        Assert.That(list.Processes.Select(p => p.ProcessId), Is.EquivalentTo(new[] { failed.ProcessId, running.ProcessId }));
+        Assert.That(reconnected.Recovered, Is.True, reconnected.ToString());
+        Assert.That(events.EventsOf(failed.ProcessId).Select(e => (e.GetType().Name, e.Seq, e.IsReplay)),
+            Is.EqualTo(new[] { (nameof(ProcessStarted), 1L, true), (nameof(ProcessProgress), 2L, true), (nameof(ProcessFailed), 3L, true) }));
+        Assert.That(events.EventsOf(running.ProcessId).Select(e => (e.GetType().Name, e.Seq)), Is.EqualTo(new[] { (nameof(ProcessStarted), 1L) }));
+        running.ReportProgress(1, 2);
+        var live = await events.NextAsync<ProcessProgress>();
+        Assert.That((live.ProcessId, live.Seq, live.IsReplay), Is.EqualTo((running.ProcessId, 2L, false)));
+    }
+
     /// <summary>
     /// The observation: the hub restarts (1001, then a new process on the same port). The watcher reports the
     /// close, retries while the port is closed, reconnects, and takes the new epoch's list as the truth.
