@@ -58,6 +58,11 @@ public sealed class HubWatcherOptions
     /// How often the watcher pings the hub; a hub that has not answered one within the same interval is taken as
     /// gone and reconnected to. Zero turns the pings off. Default 15 s.
     /// </summary>
+    /// <remarks>
+    /// The hub's answer is read while the watch is asked for its next event: a loop body that takes longer than about
+    /// twice this interval before it asks again has the watcher drop its connection (a <see cref="HubDisconnected"/>
+    /// that names the missing pong) and resume, with no gap. Hand long work to another task, or raise the interval.
+    /// </remarks>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The largest message accepted from the hub (a <c>process_list</c> can be large). Default 16 MiB.</summary>
