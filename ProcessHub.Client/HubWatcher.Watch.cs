@@ -59,6 +59,7 @@ public sealed partial class HubWatcher
                 }
 
                 Incoming ended = default;
+                using var connectionEnded = new CancellationTokenSource();
                 try
                 {
                     socket.CloseWhenCancelled(cancellationToken);
@@ -73,6 +74,10 @@ public sealed partial class HubWatcher
                     {
                         listedAt = Stopwatch.GetTimestamp();
                         rejectedToken = null;
+                        if (_options.TokenProvider is { } provider)
+                        {
+                            _ = KeepTokenFreshAsync(socket, attempt.Token!, provider, connectionEnded.Token);
+                        }
                         bool isReconnect = epoch is not null;
                         bool sameEpoch = epoch == list.Epoch;
                         epoch = list.Epoch;
@@ -136,6 +141,7 @@ public sealed partial class HubWatcher
                     // pending cancels; one of the two must see the other.
                     Interlocked.Exchange(ref _socket, null);
                     FailPendingCancels();
+                    await connectionEnded.CancelAsync().ConfigureAwait(false);
                     await socket.DisposeAsync().ConfigureAwait(false);
                 }
 
@@ -177,6 +183,42 @@ public sealed partial class HubWatcher
         finally
         {
             Volatile.Write(ref _watching, 0);
+        }
+    }
+
+    /// <summary>
+    /// docs/protocol.md 2.6: a little before the connection's token expires (a tenth of its life left, at least 2 s and
+    /// at most a minute), a fresh one from the provider goes over the open connection, so the hub does not close it
+    /// with 4401 at every token lifetime (a drop and a resume each time). Ends with the connection; a provider that
+    /// fails, or a send that does, leaves it to the 4401 and the reconnect, as before.
+    /// </summary>
+    private static async Task KeepTokenFreshAsync(WatchSocket socket, string token, Func<CancellationToken, ValueTask<string>> provider, CancellationToken connectionEnded)
+    {
+        try
+        {
+            while (TokenExpiry.Of(token) is { } expires)
+            {
+                var left = expires - DateTimeOffset.UtcNow;
+                var lead = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(1).Ticks));
+                if (left > lead)
+                {
+                    await Task.Delay(left - lead, connectionEnded).ConfigureAwait(false);
+                }
+                string fresh = await provider(connectionEnded).ConfigureAwait(false);
+                if (fresh == token)
+                {
+                    // Nothing newer yet (a provider that caches): asked again in a second, until the hub's 4401.
+                    await Task.Delay(TimeSpan.FromSeconds(1), connectionEnded).ConfigureAwait(false);
+                    continue;
+                }
+                await socket.SendAsync(ClientMessages.Auth(fresh), connectionEnded).ConfigureAwait(false);
+                token = fresh;
+            }
+        }
+        catch (Exception)
+        {
+            // The connection ended (cancelled, or the send failed), or the provider threw: the hub's 4401, if it comes,
+            // is handled as before (a reconnect with a token from the provider).
         }
     }
 

@@ -22,7 +22,10 @@ public sealed class HubWatcherOptions
     /// closed with 4401 (expired or rejected token) is retried with the next token, unless the provider returns the
     /// very token that was just rejected. Network exceptions it throws (<see cref="HttpRequestException"/>,
     /// <see cref="IOException"/>, <see cref="TimeoutException"/>) count as "cannot reach the hub" and are retried;
-    /// any other exception ends the watch.
+    /// any other exception ends the watch. It is also asked a little before the open connection's token expires (a
+    /// tenth of its life left, at least 2 s, at most a minute), and a new token is sent over that connection
+    /// (docs/protocol.md 2.6), so it is not closed at every token lifetime; a provider that throws then, or returns
+    /// the same token, leaves it to the hub's 4401 and a reconnect.
     /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
 

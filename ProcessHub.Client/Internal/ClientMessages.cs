@@ -15,6 +15,13 @@ internal static class ClientMessages
         writer.WriteString("request_id", requestId);
     });
 
+    /// <summary><c>{"type":"auth","token":T}</c>: a fresh token for the open connection (docs/protocol.md 2.6; no reply).</summary>
+    public static byte[] Auth(string token) => JsonObjectBytes.Write(writer =>
+    {
+        writer.WriteString("type", "auth");
+        writer.WriteString("token", token);
+    });
+
     /// <summary><c>{"type":"cancel_process","process_id":ID,"request_id":R}</c>.</summary>
     public static byte[] Cancel(string processId, string requestId) => JsonObjectBytes.Write(writer =>
     {

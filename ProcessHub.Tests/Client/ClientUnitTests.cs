@@ -110,6 +110,18 @@ public sealed class ClientUnitTests
         Assert.That(complete, Is.False);
     }
 
+    [TestCase("not a token")]
+    [TestCase("a.b.c")]
+    [TestCase("eyJhbGciOiJIUzI1NiJ9.WzFd.sig")] // a payload that is an array
+    [TestCase("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOiJzb29uIn0.sig")] // exp as a string
+    [TestCase("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTk5OX0.sig")] // exp past what a date can hold
+    public void A_token_whose_expiry_cannot_be_read_has_none_and_is_not_refreshed(string token) =>
+        Assert.That(TokenExpiry.Of(token), Is.Null);
+
+    [Test]
+    public void A_tokens_expiry_is_read_from_its_exp() =>
+        Assert.That(TokenExpiry.Of("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6MTc5NjA4MzIwMH0.sig"), Is.EqualTo(DateTimeOffset.FromUnixTimeSeconds(1796083200)));
+
     [Test]
     public void A_string_that_is_no_valid_Unicode_is_read_with_a_replacement_character_and_never_throws()
     {

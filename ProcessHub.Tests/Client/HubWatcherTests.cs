@@ -162,6 +162,35 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task A_watcher_with_a_token_provider_sends_a_fresh_token_before_expiry_and_keeps_its_connection()
+    {
+        // From an audit: the watcher never sent a fresh token on its open connection (docs/protocol.md 2.6), so the hub
+        // closed it with 4401 at every token lifetime, and it reconnected and resumed each time.
+        await using var host = HubTestHost.Start(); // no clock skew: a token is refused at its exp
+        int issued = 0;
+        ValueTask<string> Provider(CancellationToken _)
+        {
+            Interlocked.Increment(ref issued);
+            return ValueTask.FromResult(host.Token("alice", lifetime: TimeSpan.FromSeconds(5)));
+        }
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: Provider));
+        await events.NextAsync<ProcessListed>();
+        var run = host.App.Producer.Start("eval", "alice", total: 1000);
+
+        // Events flow while the provider is asked for two fresh tokens: past the first token's lifetime and more.
+        for (int i = 1; Volatile.Read(ref issued) < 3; i++)
+        {
+            run.ReportProgress(i, 1000);
+            await events.NextAsync<ProcessProgress>(p => p.Progress.Current == i);
+            await Task.Delay(100); // paces the reports; each is awaited as an event above
+        }
+        run.ReportProgress(999, 1000);
+        await events.NextAsync<ProcessProgress>(p => p.Progress.Current == 999);
+        Assert.That(events.Seen.OfType<HubDisconnected>(), Is.Empty, "one connection throughout: " + string.Join("\n", events.Seen.OfType<HubDisconnected>()));
+        Assert.That(events.Seen.OfType<HubConnected>().Count(), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Processes_that_started_and_ended_while_the_watcher_was_away_reach_it_from_their_first_event()
     {
         // From an audit: a reconnect in the same epoch resumed only the processes the watcher knew, and said it had
