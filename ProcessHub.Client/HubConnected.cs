@@ -12,14 +12,14 @@ public sealed class HubConnected : HubEvent
     internal HubConnected(Uri url, string epoch, bool isReconnect, bool epochChanged, bool recovered)
         : base(null)
     {
-        Url = url;
+        Url = new Uri(SafeUrl.Of(url)); // events get logged whole: a token in the URL's query is not in them
         Epoch = epoch;
         IsReconnect = isReconnect;
         EpochChanged = epochChanged;
         Recovered = recovered;
     }
 
-    /// <summary>The hub's WebSocket URL.</summary>
+    /// <summary>The hub's WebSocket URL, with a <c>token</c> in its query shown as <c>token=***</c>.</summary>
     public Uri Url { get; }
 
     /// <summary>The hub's history epoch.</summary>

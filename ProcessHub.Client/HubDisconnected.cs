@@ -14,7 +14,7 @@ public sealed class HubDisconnected : HubEvent
     internal HubDisconnected(Uri url, bool wasConnected, int? closeStatus, string reason, TimeSpan? retryIn, Exception? exception)
         : base(null)
     {
-        Url = url;
+        Url = new Uri(SafeUrl.Of(url)); // events get logged whole: a token in the URL's query is not in them
         WasConnected = wasConnected;
         CloseStatus = closeStatus;
         Reason = reason;
@@ -22,7 +22,7 @@ public sealed class HubDisconnected : HubEvent
         Exception = exception;
     }
 
-    /// <summary>The hub's WebSocket URL.</summary>
+    /// <summary>The hub's WebSocket URL, with a <c>token</c> in its query shown as <c>token=***</c>.</summary>
     public Uri Url { get; }
 
     /// <summary>True when an open connection ended; false when the hub could not be reached (or the attempt failed).</summary>

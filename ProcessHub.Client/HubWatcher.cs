@@ -84,7 +84,7 @@ public sealed partial class HubWatcher
     /// so keep enumerating it meanwhile (call this from another task, or do not await it inside the loop).
     /// </summary>
     /// <exception cref="HubRequestException">The hub refused: <c>not_found</c>, <c>forbidden</c>, <c>conflict</c> (it had already ended), or <c>unavailable</c> (the cancel could not be stored, or Redis is away: try again).</exception>
-    /// <exception cref="HubConnectionException">Not connected, or the connection ended before the hub answered.</exception>
+    /// <exception cref="HubConnectionException">Not connected, or the connection ended before the hub answered (it may have applied the cancel all the same: the list after the reconnect says).</exception>
     public async Task CancelAsync(string processId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(processId);
@@ -145,7 +145,7 @@ public sealed partial class HubWatcher
     {
         foreach (var (_, pending) in _pendingCancels)
         {
-            pending.Completion.TrySetException(new HubConnectionException("the connection to the hub ended before it confirmed the cancel"));
+            pending.Completion.TrySetException(new HubConnectionException("the connection to the hub ended before it confirmed the cancel: the hub may have applied it all the same (its list after the reconnect says; a cancel sent again is then a conflict)"));
         }
     }
 }

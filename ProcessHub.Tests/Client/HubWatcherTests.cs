@@ -313,6 +313,7 @@ public sealed class HubWatcherTests
         {
             var refused = await events.NextAsync<HubDisconnected>();
             Assert.That(refused.ToString(), Does.Contain("token=***").And.Not.Contain(Secret));
+            Assert.That(refused.Url.ToString(), Does.Contain("token=***").And.Not.Contain(Secret), "an event's URL is logged whole too");
             var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
             Assert.That(gaveUp!.Message, Does.Contain("token=***").And.Not.Contain(Secret));
         }
@@ -321,6 +322,11 @@ public sealed class HubWatcherTests
         await using var wrongPath = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/not-ws?token={Secret}"), Token = "also-sent-as-auth" }));
         var answered = Assert.ThrowsAsync<HubConnectionException>(async () => await wrongPath.MoveNextAsync());
         Assert.That(answered!.Message, Does.Contain("answered 404").And.Contain("token=***").And.Not.Contain(Secret));
+
+        string valid = host.Token("alice");
+        await using var connected = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/ws?token={valid}"), Token = valid }));
+        var opened = await connected.NextAsync<HubConnected>();
+        Assert.That(opened.Url.ToString(), Does.Contain("token=***").And.Not.Contain(valid));
     }
 
     [Test]
