@@ -121,7 +121,19 @@ public sealed class ProcessRun : IDisposable
         {
             return false;
         }
-        _cancelled.Cancel();
+        try
+        {
+            _cancelled.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback of the worker's own on CancellationToken threw (every one has run): the report's answer is
+            // still "cancelled", which the exception would have hidden.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run was disposed: nothing listens to its token any more.
+        }
         return true;
     }
 }

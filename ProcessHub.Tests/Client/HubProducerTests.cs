@@ -88,6 +88,31 @@ public sealed class HubProducerTests
     }
 
     [Test]
+    public async Task A_cancel_is_the_reports_answer_even_when_a_callback_on_the_runs_token_throws_or_the_run_was_disposed()
+    {
+        // From an audit: a worker's own callback that threw made ReportAsync throw AggregateException instead of
+        // returning true, and a report on a disposed run threw ObjectDisposedException.
+        await using var host = HubTestHost.Start();
+        using var producer = new HubProducer(BaseUrl(host), host.Token("alice"));
+        var run = await producer.StartAsync("eval", total: 3);
+        var disposed = await producer.StartAsync("eval", total: 3);
+        int called = 0;
+        run.CancellationToken.Register(() => throw new InvalidOperationException("the worker's own bug"));
+        run.CancellationToken.Register(() => Interlocked.Increment(ref called));
+        disposed.Dispose();
+        foreach (var id in new[] { run.ProcessId, disposed.ProcessId })
+        {
+            var cancel = await RawHttpClient.PostAsync(host.App.LocalEndPoint, $"/api/processes/{id}/cancel", host.Token("alice"), null);
+            Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
+        }
+
+        Assert.That(await run.ReportAsync(1, 3), Is.True, "cancelled");
+        Assert.That((called, run.IsCancellationRequested), Is.EqualTo((1, true)), "every callback ran");
+        Assert.That(await disposed.ReportAsync(1, 3), Is.True, "cancelled, though nothing listens");
+        run.Dispose();
+    }
+
+    [Test]
     public async Task A_hub_url_with_a_path_keeps_it_for_every_request()
     {
         // Behind a reverse proxy under a prefix (https://example.com/processhub/): the path was dropped, so every
