@@ -111,7 +111,8 @@ public sealed class HubProducer : IDisposable
     }
 
     /// <summary>
-    /// One API request, retried on 503 and on 429 with <c>Retry-After</c>, after it, up to
+    /// One API request, retried on 502, 503, a connection that could not be made, a start without an answer (see
+    /// <see cref="IsSafeToSendAgain"/>) and 429 with <c>Retry-After</c>, after it, up to
     /// <see cref="HubProducerOptions.MaxRetries"/> times; <paramref name="idempotencyKey"/>, when given, goes as
     /// <c>Idempotency-Key</c> with every attempt.
     /// </summary>

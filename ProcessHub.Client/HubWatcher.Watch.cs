@@ -60,6 +60,7 @@ public sealed partial class HubWatcher
 
                 Incoming ended = default;
                 using var connectionEnded = new CancellationTokenSource();
+                var connectionToken = new StrongBox<string>(attempt.Token!); // the token the connection runs on (a refresh replaces it)
                 try
                 {
                     socket.CloseWhenCancelled(cancellationToken);
@@ -76,7 +77,7 @@ public sealed partial class HubWatcher
                         rejectedToken = null;
                         if (_options.TokenProvider is { } provider)
                         {
-                            _ = KeepTokenFreshAsync(socket, attempt.Token!, provider, connectionEnded.Token);
+                            _ = KeepTokenFreshAsync(socket, connectionToken, provider, connectionEnded.Token);
                         }
                         bool isReconnect = epoch is not null;
                         bool sameEpoch = epoch == list.Epoch;
@@ -165,7 +166,7 @@ public sealed partial class HubWatcher
                 }
                 if (action == CloseAction.Reauthenticate)
                 {
-                    rejectedToken = attempt.Token;
+                    rejectedToken = connectionToken.Value;
                 }
                 if (listedAt is { } since && Stopwatch.GetElapsedTime(since) >= _options.StableAfter)
                 {
@@ -188,31 +189,27 @@ public sealed partial class HubWatcher
 
     /// <summary>
     /// docs/protocol.md 2.6: a little before the connection's token expires (a tenth of its life left, at least 2 s and
-    /// at most a minute), a fresh one from the provider goes over the open connection, so the hub does not close it
-    /// with 4401 at every token lifetime (a drop and a resume each time). Ends with the connection; a provider that
-    /// fails, or a send that does, leaves it to the 4401 and the reconnect, as before.
+    /// at most a minute, and never sooner than a second after the last ask), a fresh one from the provider goes over
+    /// the open connection, so the hub does not close it with 4401 at every token lifetime (a drop and a resume each
+    /// time). A provider with nothing that expires later (the same token, an issuer's session cap), one that fails,
+    /// or a send that fails ends the refreshing: the hub's 4401 and the reconnect take over, as before.
     /// </summary>
-    private static async Task KeepTokenFreshAsync(WatchSocket socket, string token, Func<CancellationToken, ValueTask<string>> provider, CancellationToken connectionEnded)
+    private static async Task KeepTokenFreshAsync(WatchSocket socket, StrongBox<string> connectionToken, Func<CancellationToken, ValueTask<string>> provider, CancellationToken connectionEnded)
     {
         try
         {
-            while (TokenExpiry.Of(token) is { } expires)
+            while (TokenExpiry.Of(connectionToken.Value!) is { } expires)
             {
                 var left = expires - DateTimeOffset.UtcNow;
                 var lead = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(1).Ticks));
-                if (left > lead)
-                {
-                    await Task.Delay(left - lead, connectionEnded).ConfigureAwait(false);
-                }
+                await Task.Delay(left - lead > TimeSpan.FromSeconds(1) ? left - lead : TimeSpan.FromSeconds(1), connectionEnded).ConfigureAwait(false);
                 string fresh = await provider(connectionEnded).ConfigureAwait(false);
-                if (fresh == token)
+                if (TokenExpiry.Of(fresh) is not { } freshExpires || freshExpires <= expires)
                 {
-                    // Nothing newer yet (a provider that caches): asked again in a second, until the hub's 4401.
-                    await Task.Delay(TimeSpan.FromSeconds(1), connectionEnded).ConfigureAwait(false);
-                    continue;
+                    return;
                 }
                 await socket.SendAsync(ClientMessages.Auth(fresh), connectionEnded).ConfigureAwait(false);
-                token = fresh;
+                connectionToken.Value = fresh; // read by the watch loop after the connection ended (its cancellation orders the two)
             }
         }
         catch (Exception)

@@ -23,9 +23,9 @@ public sealed class HubWatcherOptions
     /// very token that was just rejected. Network exceptions it throws (<see cref="HttpRequestException"/>,
     /// <see cref="IOException"/>, <see cref="TimeoutException"/>) count as "cannot reach the hub" and are retried;
     /// any other exception ends the watch. It is also asked a little before the open connection's token expires (a
-    /// tenth of its life left, at least 2 s, at most a minute), and a new token is sent over that connection
-    /// (docs/protocol.md 2.6), so it is not closed at every token lifetime; a provider that throws then, or returns
-    /// the same token, leaves it to the hub's 4401 and a reconnect.
+    /// tenth of its life left, at least 2 s, at most a minute), and a token that expires later is sent over that
+    /// connection (docs/protocol.md 2.6), so it is not closed at every token lifetime; a provider that throws then,
+    /// or gives nothing that expires later, leaves it to the hub's 4401 and a reconnect.
     /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
 
@@ -62,8 +62,8 @@ public sealed class HubWatcherOptions
     /// gone and reconnected to. Zero turns the pings off. Default 15 s.
     /// </summary>
     /// <remarks>
-    /// The hub's answer is read while the watch is asked for its next event: a loop body that takes longer than about
-    /// twice this interval before it asks again has the watcher drop its connection (a <see cref="HubDisconnected"/>
+    /// The hub's answer is read while the watch is asked for its next event: a loop body that takes longer than one
+    /// to two of these intervals before it asks again has the watcher drop its connection (a <see cref="HubDisconnected"/>
     /// that names the missing pong) and resume, with no gap. Hand long work to another task, or raise the interval.
     /// </remarks>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);

@@ -6,12 +6,26 @@ namespace ProcessHub.Client.Internal;
 /// </summary>
 internal sealed class ProcessCursors
 {
+    // Forgotten processes (missing from two lists in a row) are remembered this many at most, with the last seq given:
+    // one that is listed again (an admin's bounded list, a failover to a hub behind) resumes from there rather than
+    // from its first event, which the consumer already had.
+    private const int ForgottenKept = 4096;
+
+    // Events replayed from the first for processes the watcher did not know, per reconnect: whole histories could
+    // otherwise fill the connection's outbound queue (docs/protocol.md 7.1) and have it closed with 4429 at each try.
+    private const long NewProcessEventBudget = 2000;
+
     private readonly Dictionary<string, Cursor> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Seq, long Stamp)> _forgotten = new(StringComparer.Ordinal);
+    private readonly Queue<(string Id, long Stamp)> _forgottenOrder = new(); // oldest first; an entry is current while its stamp is the dictionary's
+    private long _stamps;
 
     /// <summary>A new epoch, or the first list: the list is the truth and every older seq means nothing.</summary>
     public void Reset(ProcessListed list)
     {
         _byId.Clear();
+        _forgotten.Clear();
+        _forgottenOrder.Clear();
         ApplyList(list);
     }
 
@@ -33,13 +47,14 @@ internal sealed class ProcessCursors
         var targets = new List<ResumeTarget>();
         foreach (var (id, cursor) in _byId)
         {
-            if (cursor.Ended || cursor.Unlisted)
+            if (cursor.Ended)
             {
-                continue; // ended, or already found missing at the last list (and said so then)
+                continue;
             }
             if (!listed.TryGetValue(id, out long listedSeq))
             {
-                complete = false;
+                // Missing: gone, or a hub behind. Said once, at the list that first lacked it.
+                complete &= cursor.Unlisted;
             }
             else if (listedSeq > cursor.Seq)
             {
@@ -51,6 +66,7 @@ internal sealed class ProcessCursors
                 targets.Add(new ResumeTarget(id, cursor.Seq, listedSeq));
             }
         }
+        long budget = NewProcessEventBudget;
         foreach (var process in list.Processes)
         {
             if (_byId.ContainsKey(process.ProcessId))
@@ -58,13 +74,23 @@ internal sealed class ProcessCursors
                 continue;
             }
             // Started while away, and perhaps ended too: without its events a consumer that acts on them (an alert on
-            // ProcessFailed) would miss it, though the reconnect said it recovered everything.
-            if (targets.Count == limit)
+            // ProcessFailed) would miss it, though the reconnect said it recovered everything. One forgotten and
+            // listed again resumes from the last seq it was given.
+            long since = _forgotten.TryGetValue(process.ProcessId, out var given) ? given.Seq : 0;
+            if (process.Seq <= since)
+            {
+                continue;
+            }
+            if (targets.Count == limit || (since == 0 && process.Seq > budget))
             {
                 complete = false;
                 continue;
             }
-            targets.Add(new ResumeTarget(process.ProcessId, 0, process.Seq));
+            if (since == 0)
+            {
+                budget -= process.Seq;
+            }
+            targets.Add(new ResumeTarget(process.ProcessId, since, process.Seq));
         }
         return targets;
     }
@@ -81,7 +107,7 @@ internal sealed class ProcessCursors
             listedIds.Add(process.ProcessId);
             if (!_byId.TryGetValue(process.ProcessId, out var cursor))
             {
-                cursor = new Cursor();
+                cursor = Remembered(process.ProcessId);
                 _byId[process.ProcessId] = cursor;
             }
             // Within one epoch an entry can be older than what was given already: a hub that is behind after a
@@ -101,6 +127,7 @@ internal sealed class ProcessCursors
             else if (cursor.Unlisted)
             {
                 _byId.Remove(id); // missing from two lists in a row: it is gone (ended and evicted)
+                Forget(id, cursor.Seq);
             }
             else
             {
@@ -117,10 +144,10 @@ internal sealed class ProcessCursors
     {
         if (!_byId.TryGetValue(processEvent.ProcessId, out var cursor))
         {
-            cursor = new Cursor();
+            cursor = Remembered(processEvent.ProcessId);
             _byId[processEvent.ProcessId] = cursor;
         }
-        else if (processEvent.Seq <= cursor.Seq)
+        if (processEvent.Seq <= cursor.Seq)
         {
             return false;
         }
@@ -128,6 +155,34 @@ internal sealed class ProcessCursors
         cursor.Ended |= processEvent.IsTerminal;
         cursor.Unlisted = false; // it has news: not gone
         return true;
+    }
+
+    // A cursor for a process coming back into view: at the seq it was forgotten at, if it is still remembered.
+    private Cursor Remembered(string processId) =>
+        _forgotten.Remove(processId, out var forgotten) ? new Cursor { Seq = forgotten.Seq } : new Cursor();
+
+    private void Forget(string processId, long seq)
+    {
+        long stamp = ++_stamps;
+        _forgotten[processId] = (seq, stamp);
+        _forgottenOrder.Enqueue((processId, stamp));
+        // The oldest go past the bound; entries of processes remembered again (or forgotten again since) are stale
+        // and only trimmed, so the queue stays within twice the bound.
+        while ((_forgotten.Count > ForgottenKept || _forgottenOrder.Count > 2 * ForgottenKept) && _forgottenOrder.TryDequeue(out var oldest))
+        {
+            if (!_forgotten.TryGetValue(oldest.Id, out var current) || current.Stamp != oldest.Stamp)
+            {
+                continue; // stale
+            }
+            if (_forgotten.Count > ForgottenKept)
+            {
+                _forgotten.Remove(oldest.Id);
+            }
+            else
+            {
+                _forgottenOrder.Enqueue(oldest); // current, and within the bound: kept (the queue is being trimmed of stale ones)
+            }
+        }
     }
 
     private sealed class Cursor

@@ -110,6 +110,43 @@ public sealed class ClientUnitTests
         Assert.That(complete, Is.False);
     }
 
+    [Test]
+    public void A_process_missing_from_a_list_and_listed_again_further_on_is_resumed_from_its_last_seq_not_skipped()
+    {
+        // From a review: a known process a failover's hub (behind) did not list was skipped at the next reconnect even
+        // when listed there further on, and its cursor then moved to the listed seq: those events never came.
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("p", "running", 5)));
+        cursors.ApplyList(List("e")); // a hub behind: p missing once
+        var plan = cursors.PlanResume(List("e", ("p", "running", 20)), limit: 10, out bool complete);
+        Assert.That((plan.Single(), complete), Is.EqualTo((new ResumeTarget("p", 5, 20), true)));
+    }
+
+    [Test]
+    public void A_process_forgotten_after_two_lists_and_listed_again_resumes_from_the_seq_given_not_from_its_first()
+    {
+        // From a review: forgotten, then listed again (an admin's bounded list), it was replayed from since 0, and
+        // the consumer got events it already had.
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("q", "running", 7)));
+        cursors.ApplyList(List("e"));
+        cursors.ApplyList(List("e")); // missing twice: forgotten
+        var plan = cursors.PlanResume(List("e", ("q", "failed", 9), ("n", "running", 3)), limit: 10, out bool complete);
+        Assert.That((plan, complete), Is.EqualTo((new[] { new ResumeTarget("q", 7, 9), new ResumeTarget("n", 0, 3) }, true)));
+        cursors.ApplyList(List("e", ("q", "failed", 9)));
+        Assert.That(cursors.Accept(Progress("q", 7)), Is.False, "what was given before it was forgotten is not given again");
+    }
+
+    [Test]
+    public void Processes_new_to_the_watcher_are_replayed_whole_only_within_an_event_budget()
+    {
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e"));
+        var plan = cursors.PlanResume(List("e", ("small", "running", 1500), ("large", "running", 1000), ("tiny", "completed", 3)), limit: 50, out bool complete);
+        Assert.That(plan.Select(t => t.ProcessId), Is.EqualTo(new[] { "small", "tiny" }), "2,000 events at most from the first");
+        Assert.That(complete, Is.False, "one was not resumed");
+    }
+
     [TestCase("not a token")]
     [TestCase("a.b.c")]
     [TestCase("eyJhbGciOiJIUzI1NiJ9.WzFd.sig")] // a payload that is an array
@@ -161,9 +198,10 @@ public sealed class ClientUnitTests
         cursors.ApplyList(List("e"));
         Assert.That(new[] { cursors.Accept(Progress("a", 2)), cursors.Accept(Completed("a", 3)) }, Is.EqualTo(new[] { false, false }));
 
-        // Missing from the next list too: gone, and forgotten.
+        // Missing from the next list too: gone, and forgotten, but its last seq is remembered (a bounded number of
+        // them): should it come back into view, what was given is still not given again.
         cursors.ApplyList(List("e"));
-        Assert.That(cursors.Accept(Progress("a", 1)), Is.True, "forgotten after two lists without it");
+        Assert.That(new[] { cursors.Accept(Progress("a", 1)), cursors.Accept(Progress("a", 4)) }, Is.EqualTo(new[] { false, true }));
     }
 
     private static ProcessListed List(string epoch, params (string Id, string Status, long Seq)[] processes)
