@@ -60,7 +60,7 @@ public sealed partial class HubWatcher
 
                 Incoming ended = default;
                 using var connectionEnded = new CancellationTokenSource();
-                var connectionToken = new StrongBox<string>(attempt.Token!); // the token the connection runs on (a refresh replaces it)
+                var connectionToken = new ConnectionToken(attempt.Token!);
                 try
                 {
                     socket.CloseWhenCancelled(cancellationToken);
@@ -166,7 +166,7 @@ public sealed partial class HubWatcher
                 }
                 if (action == CloseAction.Reauthenticate)
                 {
-                    rejectedToken = connectionToken.Value;
+                    rejectedToken = connectionToken.Rejected(ended.Reason);
                 }
                 if (listedAt is { } since && Stopwatch.GetElapsedTime(since) >= _options.StableAfter)
                 {
@@ -189,27 +189,39 @@ public sealed partial class HubWatcher
 
     /// <summary>
     /// docs/protocol.md 2.6: a little before the connection's token expires (a tenth of its life left, at least 2 s and
-    /// at most a minute, and never sooner than a second after the last ask), a fresh one from the provider goes over
-    /// the open connection, so the hub does not close it with 4401 at every token lifetime (a drop and a resume each
-    /// time). A provider with nothing that expires later (the same token, an issuer's session cap), one that fails,
-    /// or a send that fails ends the refreshing: the hub's 4401 and the reconnect take over, as before.
+    /// at most a minute), the provider is asked for a fresh one, once a second until it gives a token that expires
+    /// later (a provider that caches renews late), which goes over the open connection: the hub does not close it with
+    /// 4401 at every token lifetime (a drop and a resume each time). Nothing newer by a minute past the expiry, a
+    /// provider that fails, or a send that fails ends the refreshing: the hub's 4401 and the reconnect take over.
     /// </summary>
-    private static async Task KeepTokenFreshAsync(WatchSocket socket, StrongBox<string> connectionToken, Func<CancellationToken, ValueTask<string>> provider, CancellationToken connectionEnded)
+    private static async Task KeepTokenFreshAsync(WatchSocket socket, ConnectionToken connectionToken, Func<CancellationToken, ValueTask<string>> provider, CancellationToken connectionEnded)
     {
         try
         {
-            while (TokenExpiry.Of(connectionToken.Value!) is { } expires)
+            while (TokenExpiry.Of(connectionToken.Current) is { } expires)
             {
-                var left = expires - DateTimeOffset.UtcNow;
-                var lead = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(1).Ticks));
-                await Task.Delay(left - lead > TimeSpan.FromSeconds(1) ? left - lead : TimeSpan.FromSeconds(1), connectionEnded).ConfigureAwait(false);
-                string fresh = await provider(connectionEnded).ConfigureAwait(false);
-                if (TokenExpiry.Of(fresh) is not { } freshExpires || freshExpires <= expires)
+                var lead = TimeSpan.FromTicks(Math.Clamp((expires - DateTimeOffset.UtcNow).Ticks / 10, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(1).Ticks));
+                var due = expires - lead;
+                for (var wait = due - DateTimeOffset.UtcNow; wait > TimeSpan.Zero; wait = due - DateTimeOffset.UtcNow)
                 {
-                    return;
+                    // In steps of at most a day: Task.Delay takes no more than about 49 days.
+                    await Task.Delay(wait < TimeSpan.FromDays(1) ? wait : TimeSpan.FromDays(1), connectionEnded).ConfigureAwait(false);
                 }
-                await socket.SendAsync(ClientMessages.Auth(fresh), connectionEnded).ConfigureAwait(false);
-                connectionToken.Value = fresh; // read by the watch loop after the connection ended (its cancellation orders the two)
+                while (true)
+                {
+                    string fresh = await provider(connectionEnded).ConfigureAwait(false);
+                    if (TokenExpiry.Of(fresh) is { } freshExpires && freshExpires > expires)
+                    {
+                        await socket.SendAsync(ClientMessages.Auth(fresh), connectionEnded).ConfigureAwait(false);
+                        connectionToken.Replace(fresh);
+                        break;
+                    }
+                    if (DateTimeOffset.UtcNow > expires + TimeSpan.FromMinutes(1))
+                    {
+                        return;
+                    }
+                    await Task.Delay(TimeSpan.FromSeconds(1), connectionEnded).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception)

@@ -23,9 +23,10 @@ public sealed class HubWatcherOptions
     /// very token that was just rejected. Network exceptions it throws (<see cref="HttpRequestException"/>,
     /// <see cref="IOException"/>, <see cref="TimeoutException"/>) count as "cannot reach the hub" and are retried;
     /// any other exception ends the watch. It is also asked a little before the open connection's token expires (a
-    /// tenth of its life left, at least 2 s, at most a minute), and a token that expires later is sent over that
-    /// connection (docs/protocol.md 2.6), so it is not closed at every token lifetime; a provider that throws then,
-    /// or gives nothing that expires later, leaves it to the hub's 4401 and a reconnect.
+    /// tenth of its life left, at least 2 s, at most a minute), and again once a second until it gives a token that
+    /// expires later, which is sent over that connection (docs/protocol.md 2.6), so it is not closed at every token
+    /// lifetime; a provider that throws then, or gives nothing that expires later by a minute past the expiry, leaves
+    /// it to the hub's 4401 and a reconnect. It may be called while an earlier call is still running.
     /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
 

@@ -16,9 +16,13 @@ internal sealed class ProcessCursors
     private const long NewProcessEventBudget = 2000;
 
     private readonly Dictionary<string, Cursor> _byId = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long Seq, long Stamp)> _forgotten = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Seq, bool Ended, long Stamp)> _forgotten = new(StringComparer.Ordinal);
     private readonly Queue<(string Id, long Stamp)> _forgottenOrder = new(); // oldest first; an entry is current while its stamp is the dictionary's
     private long _stamps;
+
+    // The hub's time of the last list: a process unknown to the watcher that started before it was there then, only
+    // left out (an admin's bounded list), and is not replayed from its first event (it may have ended long ago).
+    private DateTimeOffset? _listedAt;
 
     /// <summary>A new epoch, or the first list: the list is the truth and every older seq means nothing.</summary>
     public void Reset(ProcessListed list)
@@ -77,7 +81,7 @@ internal sealed class ProcessCursors
             // ProcessFailed) would miss it, though the reconnect said it recovered everything. One forgotten and
             // listed again resumes from the last seq it was given.
             long since = _forgotten.TryGetValue(process.ProcessId, out var given) ? given.Seq : 0;
-            if (process.Seq <= since)
+            if (process.Seq <= since || (since == 0 && _listedAt is { } listedAt && process.StartedAt < listedAt))
             {
                 continue;
             }
@@ -101,6 +105,7 @@ internal sealed class ProcessCursors
     /// </summary>
     public void ApplyList(ProcessListed list)
     {
+        _listedAt = list.Timestamp;
         var listedIds = new HashSet<string>(StringComparer.Ordinal);
         foreach (var process in list.Processes)
         {
@@ -127,7 +132,7 @@ internal sealed class ProcessCursors
             else if (cursor.Unlisted)
             {
                 _byId.Remove(id); // missing from two lists in a row: it is gone (ended and evicted)
-                Forget(id, cursor.Seq);
+                Forget(id, cursor);
             }
             else
             {
@@ -144,6 +149,10 @@ internal sealed class ProcessCursors
     {
         if (!_byId.TryGetValue(processEvent.ProcessId, out var cursor))
         {
+            if (_forgotten.TryGetValue(processEvent.ProcessId, out var forgotten) && processEvent.Seq <= forgotten.Seq)
+            {
+                return false; // given before it was forgotten (a hub behind catching up): it stays forgotten
+            }
             cursor = Remembered(processEvent.ProcessId);
             _byId[processEvent.ProcessId] = cursor;
         }
@@ -159,12 +168,12 @@ internal sealed class ProcessCursors
 
     // A cursor for a process coming back into view: at the seq it was forgotten at, if it is still remembered.
     private Cursor Remembered(string processId) =>
-        _forgotten.Remove(processId, out var forgotten) ? new Cursor { Seq = forgotten.Seq } : new Cursor();
+        _forgotten.Remove(processId, out var forgotten) ? new Cursor { Seq = forgotten.Seq, Ended = forgotten.Ended } : new Cursor();
 
-    private void Forget(string processId, long seq)
+    private void Forget(string processId, Cursor cursor)
     {
         long stamp = ++_stamps;
-        _forgotten[processId] = (seq, stamp);
+        _forgotten[processId] = (cursor.Seq, cursor.Ended, stamp);
         _forgottenOrder.Enqueue((processId, stamp));
         // The oldest go past the bound; entries of processes remembered again (or forgotten again since) are stale
         // and only trimmed, so the queue stays within twice the bound.

@@ -111,6 +111,21 @@ public sealed class ClientUnitTests
     }
 
     [Test]
+    public void A_4401_for_an_expired_token_that_crossed_a_refresh_names_the_token_before_it()
+    {
+        // From a review: the hub closed for the old token while the refresh went out; naming the fresh (valid) token
+        // as rejected made the next connection with it a give-up.
+        string Jwt(long exp) => "eyJhbGciOiJIUzI1NiJ9." + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($$"""{"exp":{{exp}}}""")).TrimEnd('=').Replace('+', '-').Replace('/', '_') + ".sig";
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var token = new ConnectionToken(Jwt(now - 1));
+        string fresh = Jwt(now + 3600);
+        token.Replace(fresh);
+        Assert.That(token.Rejected("token expired"), Is.EqualTo(Jwt(now - 1)), "the close was about the one before");
+        Assert.That(token.Rejected("invalid signature"), Is.EqualTo(fresh), "any other 4401 is about the token in use");
+        Assert.That(new ConnectionToken(fresh).Rejected("token expired"), Is.EqualTo(fresh), "no refresh: the one in use");
+    }
+
+    [Test]
     public void A_process_missing_from_a_list_and_listed_again_further_on_is_resumed_from_its_last_seq_not_skipped()
     {
         // From a review: a known process a failover's hub (behind) did not list was skipped at the next reconnect even
@@ -133,8 +148,31 @@ public sealed class ClientUnitTests
         cursors.ApplyList(List("e")); // missing twice: forgotten
         var plan = cursors.PlanResume(List("e", ("q", "failed", 9), ("n", "running", 3)), limit: 10, out bool complete);
         Assert.That((plan, complete), Is.EqualTo((new[] { new ResumeTarget("q", 7, 9), new ResumeTarget("n", 0, 3) }, true)));
-        cursors.ApplyList(List("e", ("q", "failed", 9)));
-        Assert.That(cursors.Accept(Progress("q", 7)), Is.False, "what was given before it was forgotten is not given again");
+        // The replay comes before the list is applied (as the watch loop does): what was given is not given again.
+        Assert.That(new[] { cursors.Accept(Progress("q", 7)), cursors.Accept(Progress("q", 8)) }, Is.EqualTo(new[] { false, true }));
+    }
+
+    [Test]
+    public void A_process_unknown_to_the_watcher_that_started_before_its_last_list_is_not_replayed_from_its_first_event()
+    {
+        // From a review: an admin's bounded list leaves older ended processes out; listed later (room freed), they
+        // were replayed whole, failures from before the watch began among them.
+        var cursors = new ProcessCursors();
+        cursors.Reset(ListAt("e", "2026-12-02T10:00:00Z"));
+        var plan = cursors.PlanResume(ListAt("e", "2026-12-02T10:05:00Z", ("old", "failed", 3, "2026-12-02T09:00:00Z"), ("new", "running", 2, "2026-12-02T10:01:00Z")), limit: 10, out bool complete);
+        Assert.That((plan.Single(), complete), Is.EqualTo((new ResumeTarget("new", 0, 2), true)));
+    }
+
+    [Test]
+    public void A_new_epoch_forgets_what_was_remembered_of_processes_out_of_view()
+    {
+        var cursors = new ProcessCursors();
+        cursors.Reset(List("e", ("a", "running", 7)));
+        cursors.ApplyList(List("e"));
+        cursors.ApplyList(List("e"));
+        Assert.That(cursors.Accept(Progress("a", 2)), Is.False, "remembered within the epoch");
+        cursors.Reset(List("f"));
+        Assert.That(cursors.Accept(Progress("a", 2)), Is.True, "a new epoch's seqs owe nothing to the old one's");
     }
 
     [Test]
@@ -209,6 +247,13 @@ public sealed class ClientUnitTests
         var entries = processes.Select(p =>
             $"{{\"process_id\":\"{p.Id}\",\"process_type\":\"t\",\"status\":\"{p.Status}\",\"owner\":\"o\",\"progress\":{{\"current\":0,\"total\":1}},\"seq\":{p.Seq}}}");
         return (ProcessListed)HubEvent.Parse($"{{\"type\":\"process_list\",\"epoch\":\"{epoch}\",\"processes\":[{string.Join(",", entries)}]}}");
+    }
+
+    private static ProcessListed ListAt(string epoch, string timestamp, params (string Id, string Status, long Seq, string StartedAt)[] processes)
+    {
+        var entries = processes.Select(p =>
+            $"{{\"process_id\":\"{p.Id}\",\"process_type\":\"t\",\"status\":\"{p.Status}\",\"owner\":\"o\",\"progress\":{{\"current\":0,\"total\":1}},\"seq\":{p.Seq},\"started_at\":\"{p.StartedAt}\"}}");
+        return (ProcessListed)HubEvent.Parse($"{{\"type\":\"process_list\",\"epoch\":\"{epoch}\",\"processes\":[{string.Join(",", entries)}],\"timestamp\":\"{timestamp}\"}}");
     }
 
     private static ProcessEvent Progress(string id, long seq) =>

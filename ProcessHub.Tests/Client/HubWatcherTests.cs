@@ -191,6 +191,40 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task A_token_provider_that_renews_late_is_asked_again_until_it_gives_a_newer_token()
+    {
+        // From a review: a provider that hands back its cached token until shortly before expiry was asked once, and
+        // the refreshing stopped: the hub closed the connection at every token lifetime again.
+        await using var host = HubTestHost.Start(jwt: new ProcessHub.Auth.JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.FromSeconds(2) });
+        string cached = host.Token("alice", lifetime: TimeSpan.FromSeconds(5));
+        int renewed = 0;
+        ValueTask<string> Provider(CancellationToken _)
+        {
+            // Renews only in the last 1.5 s of the cached token's life (the watcher first asks 2 s before).
+            if (ProcessHub.Client.Internal.TokenExpiry.Of(cached) - DateTimeOffset.UtcNow < TimeSpan.FromSeconds(1.5))
+            {
+                cached = host.Token("alice", lifetime: TimeSpan.FromSeconds(5));
+                Interlocked.Increment(ref renewed);
+            }
+            return ValueTask.FromResult(cached);
+        }
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: Provider));
+        await events.NextAsync<ProcessListed>();
+        var run = host.App.Producer.Start("eval", "alice", total: 1000);
+
+        // Two renewals: past the first token's expiry and the hub's 2 s of skew.
+        for (int i = 1; Volatile.Read(ref renewed) < 2; i++)
+        {
+            run.ReportProgress(i, 1000);
+            await events.NextAsync<ProcessProgress>(p => p.Progress.Current == i);
+            await Task.Delay(100); // paces the reports; each is awaited as an event above
+        }
+        run.ReportProgress(999, 1000);
+        await events.NextAsync<ProcessProgress>(p => p.Progress.Current == 999);
+        Assert.That(events.Seen.OfType<HubDisconnected>(), Is.Empty, "one connection throughout: " + string.Join("\n", events.Seen.OfType<HubDisconnected>()));
+    }
+
+    [Test]
     public async Task Processes_that_started_and_ended_while_the_watcher_was_away_reach_it_from_their_first_event()
     {
         // From an audit: a reconnect in the same epoch resumed only the processes the watcher knew, and said it had
