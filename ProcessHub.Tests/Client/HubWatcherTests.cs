@@ -174,11 +174,20 @@ public sealed class HubWatcherTests
             return ValueTask.FromResult(host.Token("alice", lifetime: TimeSpan.FromSeconds(5)));
         }
         await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: Provider));
-        await events.NextAsync<ProcessListed>();
-        var run = host.App.Producer.Start("eval", "alice", total: 1000);
 
         // Events flow while the provider is asked for two fresh tokens: past the first token's lifetime and more.
-        for (int i = 1; Volatile.Read(ref issued) < 3; i++)
+        await AssertOneConnectionWhileEventsFlowAsync(host, events, until: () => Volatile.Read(ref issued) >= 3);
+    }
+
+    /// <summary>
+    /// Reports on a process, each awaited as an event, until <paramref name="until"/> holds; then asserts that the
+    /// watcher kept its first connection throughout.
+    /// </summary>
+    private static async Task AssertOneConnectionWhileEventsFlowAsync(HubTestHost host, WatchedEvents events, Func<bool> until)
+    {
+        await events.NextAsync<ProcessListed>();
+        var run = host.App.Producer.Start("eval", "alice", total: 1000);
+        for (int i = 1; !until(); i++)
         {
             run.ReportProgress(i, 1000);
             await events.NextAsync<ProcessProgress>(p => p.Progress.Current == i);
@@ -209,19 +218,9 @@ public sealed class HubWatcherTests
             return ValueTask.FromResult(cached);
         }
         await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: Provider));
-        await events.NextAsync<ProcessListed>();
-        var run = host.App.Producer.Start("eval", "alice", total: 1000);
 
         // Two renewals: past the first token's expiry and the hub's 2 s of skew.
-        for (int i = 1; Volatile.Read(ref renewed) < 2; i++)
-        {
-            run.ReportProgress(i, 1000);
-            await events.NextAsync<ProcessProgress>(p => p.Progress.Current == i);
-            await Task.Delay(100); // paces the reports; each is awaited as an event above
-        }
-        run.ReportProgress(999, 1000);
-        await events.NextAsync<ProcessProgress>(p => p.Progress.Current == 999);
-        Assert.That(events.Seen.OfType<HubDisconnected>(), Is.Empty, "one connection throughout: " + string.Join("\n", events.Seen.OfType<HubDisconnected>()));
+        await AssertOneConnectionWhileEventsFlowAsync(host, events, until: () => Volatile.Read(ref renewed) >= 2);
     }
 
     [Test]
