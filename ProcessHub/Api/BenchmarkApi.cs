@@ -44,8 +44,14 @@ internal sealed class BenchmarkApi
         {
             return;
         }
-        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var body, out var problem)
-            || !BenchmarkPlan.TryParse(body, out var plan, out problem))
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var document, out var problem))
+        {
+            await exchange.RespondErrorAsync(400, "bad_request", problem!).ConfigureAwait(false);
+            return;
+        }
+        using var parsed = document;
+        var body = parsed.RootElement;
+        if (!BenchmarkPlan.TryParse(body, out var plan, out problem))
         {
             await exchange.RespondErrorAsync(400, "bad_request", problem!).ConfigureAwait(false);
             return;

@@ -23,7 +23,8 @@ internal sealed class DashboardEndpoint
         {
             var content = Load(resource);
             string etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..16]}\"";
-            // If-None-Match is a list of tags compared weakly (RFC 9110 13.1.2): ours, its weak form, or "*" (any).
+            // If-None-Match is a list of tags compared weakly (RFC 9110 13.1.2): ours, its weak form, or "*" (any), each
+            // byte for byte ("W/" included: 8.8.3), so a tag that differs from ours only in case is another tag.
             byte[] etagBytes = System.Text.Encoding.ASCII.GetBytes(etag);
             byte[] weakBytes = System.Text.Encoding.ASCII.GetBytes("W/" + etag);
             KeyValuePair<string, string>[] headers =
@@ -34,9 +35,9 @@ internal sealed class DashboardEndpoint
             ];
             router.Map("GET", path, exchange =>
             {
-                if (exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, etagBytes)
-                    || exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, weakBytes)
-                    || exchange.Request.HeaderHasToken(KnownHeader.IfNoneMatch, "*"u8))
+                if (exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, etagBytes)
+                    || exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, weakBytes)
+                    || exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, "*"u8))
                 {
                     return exchange.RespondAsync(304, null, default, headers);
                 }

@@ -1,9 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
 
 namespace ProcessHub.Api;
 
-/// <summary>Reads a request body as a JSON object, or says why it is not one (for a 400).</summary>
+/// <summary>
+/// Reads a request body as a JSON object, or says why it is not one (for a 400). The caller owns the document and
+/// disposes it when the request is done with its elements: that returns the parser's pooled buffers, which would
+/// otherwise be garbage on every report of the ingest path.
+/// </summary>
 internal static class JsonBody
 {
     public const string RepeatedMemberName = "a JSON object repeats a member name";
@@ -14,16 +19,17 @@ internal static class JsonBody
     // client whose parser keeps the first saw -1. Params and results are passed on verbatim too.
     private static readonly JsonDocumentOptions Strict = new() { MaxDepth = 32, AllowDuplicateProperties = false };
     private static readonly JsonDocumentOptions Lenient = new() { MaxDepth = 32 };
+    private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
 
-    public static bool TryParseObject(ReadOnlyMemory<byte> body, bool allowEmpty, out JsonElement root, out string? problem)
+    public static bool TryParseObject(ReadOnlyMemory<byte> body, bool allowEmpty, [NotNullWhen(true)] out JsonDocument? document, out string? problem)
     {
-        root = default;
+        document = null;
         problem = null;
         if (body.IsEmpty)
         {
             if (allowEmpty)
             {
-                root = JsonDocument.Parse("{}").RootElement;
+                document = JsonDocument.Parse(EmptyObject);
                 return true;
             }
             problem = "the body must be a JSON object";
@@ -36,9 +42,10 @@ internal static class JsonBody
             problem = "the body is not valid UTF-8";
             return false;
         }
+        JsonDocument parsed;
         try
         {
-            root = JsonDocument.Parse(body, Strict).RootElement;
+            parsed = JsonDocument.Parse(body, Strict);
         }
         catch (JsonException)
         {
@@ -52,16 +59,19 @@ internal static class JsonBody
             problem = LoneSurrogateProblem;
             return false;
         }
-        if (root.ValueKind != JsonValueKind.Object)
+        if (parsed.RootElement.ValueKind != JsonValueKind.Object)
         {
+            parsed.Dispose();
             problem = "the body must be a JSON object";
             return false;
         }
         if (LoneSurrogates.In(body.Span))
         {
+            parsed.Dispose();
             problem = LoneSurrogateProblem;
             return false;
         }
+        document = parsed;
         return true;
     }
 

@@ -67,8 +67,14 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, $"Idempotency-Key must be 1 to {IdempotencyKey.MaxLength} visible ASCII characters").ConfigureAwait(false);
             return;
         }
-        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var body, out var problem)
-            || !JsonBody.TryGetOptionalString(body, "process_type", out var processType, out problem)
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var document, out var problem))
+        {
+            await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
+            return;
+        }
+        using var parsed = document;
+        var body = parsed.RootElement;
+        if (!JsonBody.TryGetOptionalString(body, "process_type", out var processType, out problem)
             || !JsonBody.TryGetOptionalString(body, "owner", out var owner, out problem))
         {
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
@@ -183,11 +189,13 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var progress, out var problem))
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var document, out var problem))
         {
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
+        using var parsed = document;
+        var progress = parsed.RootElement;
         byte[] progressJson;
         try
         {
@@ -215,11 +223,13 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: true, out var body, out var problem))
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: true, out var document, out var problem))
         {
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
+        using var parsed = document;
+        var body = parsed.RootElement;
         byte[]? result;
         try
         {
@@ -241,11 +251,13 @@ internal sealed class ProcessesApi
         {
             return;
         }
-        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var body, out var problem))
+        if (!JsonBody.TryParseObject(exchange.Body, allowEmpty: false, out var document, out var problem))
         {
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
+        using var parsed = document;
+        var body = parsed.RootElement;
         if (!body.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object
             || !JsonBody.TryGetOptionalString(error, "message", out var message, out problem) || message is null
             || !JsonBody.TryGetOptionalString(error, "code", out var code, out problem))

@@ -59,15 +59,23 @@ internal sealed class HttpRequest
         HasHeader(header) ? Encoding.Latin1.GetString(Header(header)) : null;
 
     /// <summary>True when a comma-separated header, over all its lines, holds <paramref name="token"/> (ASCII case-insensitive).</summary>
-    public bool HeaderHasToken(KnownHeader header, ReadOnlySpan<byte> token)
+    public bool HeaderHasToken(KnownHeader header, ReadOnlySpan<byte> token) => HeaderListHas(header, token, ignoreCase: true);
+
+    /// <summary>
+    /// True when a comma-separated header, over all its lines, holds <paramref name="item"/> byte for byte: entity tags
+    /// are compared that way (RFC 9110 8.8.3.2), where tokens such as <c>upgrade</c> ignore case.
+    /// </summary>
+    public bool HeaderHasExactItem(KnownHeader header, ReadOnlySpan<byte> item) => HeaderListHas(header, item, ignoreCase: false);
+
+    private bool HeaderListHas(KnownHeader header, ReadOnlySpan<byte> token, bool ignoreCase)
     {
-        if (ListHasToken(Header(header), token))
+        if (ListHasToken(Header(header), token, ignoreCase))
         {
             return true;
         }
         for (int i = 0; i < _repeatCount; i++)
         {
-            if (_repeats![i].Header == header && ListHasToken(Slice(_repeats[i].Value), token))
+            if (_repeats![i].Header == header && ListHasToken(Slice(_repeats[i].Value), token, ignoreCase))
             {
                 return true;
             }
@@ -129,13 +137,13 @@ internal sealed class HttpRequest
         return false;
     }
 
-    private static bool ListHasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token)
+    private static bool ListHasToken(ReadOnlySpan<byte> value, ReadOnlySpan<byte> token, bool ignoreCase)
     {
         while (!value.IsEmpty)
         {
             int comma = value.IndexOf((byte)',');
             var item = (comma < 0 ? value : value[..comma]).Trim(" \t"u8);
-            if (Ascii.EqualsIgnoreCase(item, token))
+            if (ignoreCase ? Ascii.EqualsIgnoreCase(item, token) : item.SequenceEqual(token))
             {
                 return true;
             }
