@@ -139,6 +139,44 @@ internal sealed class HandshakeTests
         await ExpectRefusalAsync(client, client.UpgradeRequest(key: key), 400);
     }
 
+    [TestCase("Content-Length: 5\r\n", "hello", TestName = "An upgrade with a Content-Length body is 400")]
+    [TestCase("Transfer-Encoding: chunked\r\n", "0\r\n\r\n", TestName = "An upgrade with a chunked body is 400")]
+    public async Task An_upgrade_that_declares_a_body_is_400(string framing, string body)
+    {
+        // The hub reads what follows a handshake as frames; every other route reads a declared body as a body. Two
+        // readings of where a request ends: refused (RFC 6455 4.1 gives the handshake no body; RFC 9112 6.3).
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("\r\n\r\n", "\r\n" + framing + "\r\n", StringComparison.Ordinal) + body;
+
+        var response = await ExpectRefusalAsync(client, request, 400);
+
+        Assert.That(response.Text, Does.Contain("has no body"), response.ToString());
+    }
+
+    [Test]
+    public async Task An_upgrade_whose_body_is_a_frame_is_refused_not_run()
+    {
+        // The audit's case: the declared body is a whole masked text frame. It was answered as if sent after the 101.
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var frame = ClientFrame.Text("""{"type":"ping","request_id":"from-body"}"""u8);
+        var head = client.UpgradeRequest().Replace("\r\n\r\n", $"\r\nContent-Length: {frame.Length}\r\n\r\n", StringComparison.Ordinal);
+        await client.SendRawAsync((byte[])[.. Encoding.ASCII.GetBytes(head), .. frame]);
+
+        var response = await client.ReadHttpResponseAsync();
+
+        Assert.That(response.Status, Is.EqualTo(400), response.ToString());
+    }
+
+    [Test]
+    public async Task An_upgrade_with_Content_Length_0_is_accepted()
+    {
+        await using var client = await RawWebSocketClient.ConnectAsync(_server.EndPoint);
+        var request = client.UpgradeRequest().Replace("\r\n\r\n", "\r\nContent-Length: 0\r\n\r\n", StringComparison.Ordinal);
+        await client.SendRawAsync(request);
+
+        Assert.That((await client.ReadHttpResponseAsync()).Status, Is.EqualTo(101));
+    }
+
     [Test]
     public async Task Version_12_is_426_naming_version_13()
     {

@@ -135,6 +135,33 @@ internal sealed class HttpRequestTests
         await client.ExpectClosedAsync();
     }
 
+    [TestCase("Connection: keep-alive, close", TestName = "HTTP/1.0 with keep-alive and close in one list closes")]
+    [TestCase("Connection: close, keep-alive", TestName = "HTTP/1.0 with close and keep-alive in one list closes")]
+    [TestCase("Connection: keep-alive\r\nConnection: close", TestName = "HTTP/1.0 with keep-alive and close on two lines closes")]
+    public async Task An_HTTP_1_0_request_that_says_close_closes_even_if_it_also_says_keep_alive(string connection)
+    {
+        // RFC 9112 9.3: the close option wins, whatever the version; HTTP/1.0 used to check only for keep-alive.
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync($"GET /healthz HTTP/1.0\r\nHost: {client.HostHeader}\r\n{connection}\r\n\r\nGET /healthz HTTP/1.0\r\nHost: {client.HostHeader}\r\n\r\n");
+
+        var response = await client.ReadResponseAsync();
+
+        Assert.That((response.Status, response.Header("Connection")), Is.EqualTo((200, "close")), response.ToString());
+        await client.ExpectClosedAsync();
+    }
+
+    [Test]
+    public async Task An_HTTP_1_0_request_with_keep_alive_is_kept_alive()
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        for (int i = 0; i < 2; i++)
+        {
+            await client.SendAsync($"GET /healthz HTTP/1.0\r\nHost: {client.HostHeader}\r\nConnection: keep-alive\r\n\r\n");
+            var response = await client.ReadResponseAsync();
+            Assert.That((response.Status, response.Header("Connection")), Is.EqualTo((200, "keep-alive")), response.ToString());
+        }
+    }
+
     [Test]
     public async Task The_same_Content_Length_twice_is_still_one_length()
     {

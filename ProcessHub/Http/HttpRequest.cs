@@ -49,7 +49,9 @@ internal sealed class HttpRequest
     public bool IsHead => Method.SequenceEqual("HEAD"u8);
 
     /// <summary>HTTP/1.1 keeps the connection unless told "close"; HTTP/1.0 only when told "keep-alive".</summary>
-    public bool KeepAlive => IsHttp11 ? !HeaderHasToken(KnownHeader.Connection, "close"u8) : HeaderHasToken(KnownHeader.Connection, "keep-alive"u8);
+    // RFC 9112 9.3: "close" ends the connection whatever else the list says, in either version; HTTP/1.0 persists
+    // only when it asked to.
+    public bool KeepAlive => !HeaderHasToken(KnownHeader.Connection, "close"u8) && (IsHttp11 || HeaderHasToken(KnownHeader.Connection, "keep-alive"u8));
 
     public bool HasHeader(KnownHeader header) => _headers[(int)header].Start >= 0;
 

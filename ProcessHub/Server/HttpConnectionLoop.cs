@@ -434,6 +434,7 @@ internal sealed class HttpConnectionLoop
                 HandshakeOutcome.UnsupportedVersion => (426, "upgrade_required", "Sec-WebSocket-Version must be 13", VersionHeader),
                 HandshakeOutcome.InvalidKey => (400, "bad_request", "Sec-WebSocket-Key must be base64 of 16 bytes", null),
                 HandshakeOutcome.OriginNotAllowed => (403, "forbidden", "origin not allowed", null),
+                HandshakeOutcome.HasBody => (400, "bad_request", "a WebSocket handshake has no body (Content-Length above 0, or Transfer-Encoding)", null),
                 _ => (400, "bad_request", "expected a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade)", (KeyValuePair<string, string>[]?)null),
             };
             await client.SendAsync(HttpResponseWriter.Error(status, code, message, keepAlive: false, headers)).ConfigureAwait(false);

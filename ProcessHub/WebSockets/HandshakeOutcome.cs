@@ -7,4 +7,7 @@ internal enum HandshakeOutcome : byte
     UnsupportedVersion,
     InvalidKey,
     OriginNotAllowed,
+
+    /// <summary>The request declares a body (Content-Length above 0, or chunked): a handshake has none.</summary>
+    HasBody,
 }

@@ -19,6 +19,13 @@ internal static class WebSocketHandshake
         {
             return HandshakeOutcome.NotAnUpgrade;
         }
+        // RFC 6455 4.1 gives the handshake no body, and the hub does not read one: the bytes after the head are the
+        // first frames. A declared body would be read as frames, where every other route reads it as a body (RFC 9112
+        // 6.3): two readings of where the request ends, which is how requests get past a proxy (docs/protocol.md 1.2).
+        if (request.HasBody)
+        {
+            return HandshakeOutcome.HasBody;
+        }
         if (!request.Header(KnownHeader.SecWebSocketVersion).SequenceEqual("13"u8))
         {
             return HandshakeOutcome.UnsupportedVersion;
