@@ -47,6 +47,68 @@ public sealed class WatchRenderingTests
     }
 
     [Test]
+    public void A_report_without_model_or_detail_shows_none_as_the_list_would()
+    {
+        // A watch that saw the earlier report kept its model and detail, while one started after it (from the list)
+        // and the page showed none: two views of one process that disagreed.
+        var seen = new WatchView(Console(120, out var seenOutput), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        seen.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":0,"total":200},"seq":1}]}"""));
+        seen.Apply(HubEvent.Parse($$$"""{"type":"process_progress","process_id":"{{{Benchmark}}}","process_type":"benchmark","seq":2,"progress":{"current":57,"total":200,"model":"GPT-4o","detail":"shard 57 of 200"}}"""));
+        seen.Apply(HubEvent.Parse($$$"""{"type":"process_progress","process_id":"{{{Benchmark}}}","process_type":"benchmark","seq":3,"progress":{"current":99,"total":200}}"""));
+        seenOutput.Write(seen.Render());
+        var later = new WatchView(Console(120, out var laterOutput), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        later.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":99,"total":200},"seq":3}]}"""));
+        laterOutput.Write(later.Render());
+
+        string seenRow = Lines(seenOutput).Single(l => l.Contains(Benchmark, StringComparison.Ordinal));
+        Assert.That(seenRow, Does.Contain("99/200").And.Not.Contain("GPT-4o").And.Not.Contain("shard"));
+        Assert.That(seenRow, Is.EqualTo(Lines(laterOutput).Single(l => l.Contains(Benchmark, StringComparison.Ordinal))));
+    }
+
+    [Test]
+    public void A_redraw_after_the_terminal_narrowed_lays_the_table_out_for_the_new_width()
+    {
+        // What SIGWINCH calls: the table was laid out again only when the next event came.
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 120;
+        console.Profile.Encoding = System.Text.Encoding.UTF8;
+        string drawn;
+        using (var view = new WatchView(console, interactive: true, lines: TextWriter.Null, notices: TextWriter.Null))
+        {
+            view.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"Claude 3.5 Sonnet","detail":"Run 2/3, Context 5K"},"seq":6}]}"""));
+            writer.GetStringBuilder().Clear();
+            console.Profile.Width = 50;
+
+            view.Redraw();
+            drawn = writer.ToString(); // before the view is disposed: ending the live display draws a last frame
+        }
+
+        // The frame drawn by the redraw: its rows, with the cursor movements of the live display taken out.
+        var rows = System.Text.RegularExpressions.Regex.Replace(drawn, @"\x1b\[[0-9;?]*[A-Za-z]", "")
+            .Replace("\r", "", StringComparison.Ordinal).Split('\n').Where(l => l.Contains('│', StringComparison.Ordinal)).ToList();
+        Assert.That(rows, Is.Not.Empty, drawn);
+        Assert.That(rows.Where(l => l.TrimEnd().Length > 50), Is.Empty, string.Join("\n", rows));
+    }
+
+    [Test]
+    public void A_type_of_three_characters_is_shown_when_its_column_fits_it()
+    {
+        // The column is sized to "exp" and the id; the type was shown only when 4 cells or more were left for it.
+        var view = new WatchView(Console(80, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"exp","status":"running","owner":"dev","progress":{"current":1,"total":2},"seq":2}]}"""));
+        output.Write(view.Render());
+
+        Assert.That(Lines(output).Single(l => l.Contains(Benchmark, StringComparison.Ordinal)), Does.Contain($"exp {Benchmark}"));
+    }
+
+    [Test]
     public void A_watch_left_running_keeps_the_running_rows_and_only_the_most_recently_ended()
     {
         // Connected for days, it kept a row for every process that ended meanwhile, and the table outgrew the terminal.

@@ -55,7 +55,12 @@ internal sealed class WatchCommand
             TokenProvider = devTokens is null ? null : tokenInUrl is null ? devTokens.FetchAsync : UrlTokenThenDevTokens(tokenInUrl, devTokens),
             MaxReconnectDelay = MaxReconnectDelay,
         });
-        using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive: !Console.IsOutputRedirected);
+        bool interactive = !Console.IsOutputRedirected;
+        using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive);
+        // A resized terminal is laid out again at once (the console reads its new width at the next draw).
+        using var resize = view is not null && interactive && !OperatingSystem.IsWindows()
+            ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => view.Redraw())
+            : null;
         try
         {
             await foreach (var hubEvent in watcher.WatchAsync(stop.Token).ConfigureAwait(false))

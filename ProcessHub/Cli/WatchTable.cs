@@ -100,8 +100,9 @@ internal sealed class WatchTable(IReadOnlyList<WatchRow> rows, string? status) :
     // The id is what a person copies to cancel: the type is cut before it is.
     private static Markup ProcessCell(WatchRow row, int width)
     {
+        // A type is shown whole, or cut to no fewer than 4 cells (a shorter cut says nothing): "exp" fits in 3.
         int typeWidth = width - row.Id.Length - 1;
-        return typeWidth < 4 || row.Type.Length == 0
+        return typeWidth < Math.Min(4, row.Type.GetCellWidth()) || row.Type.Length == 0
             ? new Markup($"[grey]{Markup.Escape(Fit(row.Id, width))}[/]")
             : new Markup($"{Markup.Escape(Fit(row.Type, typeWidth))} [grey]{Markup.Escape(row.Id)}[/]");
     }

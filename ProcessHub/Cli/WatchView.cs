@@ -31,6 +31,9 @@ internal sealed class WatchView : IDisposable
     private readonly TaskCompletionSource _liveReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _liveDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task? _liveTask;
+
+    // Events come from the watcher's loop, a redraw after a resize from the signal's thread: one at a time.
+    private readonly Lock _gate = new();
     private LiveDisplayContext? _live;
     private string? _status;
     private string? _epoch;
@@ -58,6 +61,29 @@ internal sealed class WatchView : IDisposable
 
     public void Apply(HubEvent hubEvent)
     {
+        lock (_gate)
+        {
+            ApplyLocked(hubEvent);
+        }
+    }
+
+    /// <summary>
+    /// Draws the table again at the console's width now: a resized terminal (SIGWINCH) gets a new layout at once, not
+    /// at the next event, which on a quiet hub may be minutes away while the old, wider frame wraps into garbage.
+    /// </summary>
+    public void Redraw()
+    {
+        lock (_gate)
+        {
+            if (_interactive)
+            {
+                Refresh();
+            }
+        }
+    }
+
+    private void ApplyLocked(HubEvent hubEvent)
+    {
         switch (hubEvent)
         {
             case ProcessListed list:
@@ -69,7 +95,7 @@ internal sealed class WatchView : IDisposable
                 ForgetOldestEnded();
                 break;
             case HubError error:
-                Notice($"error {error.Code}: {error.Message}");
+                NoticeLocked($"error {error.Code}: {error.Message}");
                 return;
             default:
                 return;
@@ -79,6 +105,14 @@ internal sealed class WatchView : IDisposable
 
     /// <summary>A line about the connection: under the table on a terminal, on stderr otherwise.</summary>
     public void Notice(string? text)
+    {
+        lock (_gate)
+        {
+            NoticeLocked(text);
+        }
+    }
+
+    private void NoticeLocked(string? text)
     {
         if (!_interactive)
         {
@@ -192,15 +226,17 @@ internal sealed class WatchView : IDisposable
         return process.ErrorMessage is { } error ? row with { Detail = TerminalText.Printable(error) } : row;
     }
 
-    // A report without model or detail keeps the last ones: producers often send them only when they change. Every
-    // producer's string is made printable as it comes in (TerminalText), so both views print only safe text.
+    // A report is the process's whole progress (docs/protocol.md 1.4.2): one without model or detail has none, as
+    // process_list and the page then show. (Keeping the last ones made a watch that saw the earlier report disagree
+    // with one started after it.) Every producer's string is made printable as it comes in (TerminalText), so both
+    // views print only safe text.
     private static WatchRow WithProgress(WatchRow row, ProgressInfo progress) =>
         row with
         {
             Current = progress.Current,
             Total = progress.Total,
-            Model = progress.Model is { } model ? TerminalText.Printable(model) : row.Model,
-            Detail = progress.Detail is { } detail ? TerminalText.Printable(detail) : row.Detail,
+            Model = progress.Model is { } model ? TerminalText.Printable(model) : "",
+            Detail = progress.Detail is { } detail ? TerminalText.Printable(detail) : "",
         };
 
     private void Refresh()

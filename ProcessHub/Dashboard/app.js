@@ -48,6 +48,7 @@ const state = {
   frameRequested: false,
   requestSeq: 0,
   starting: false,
+  endedLetGo: false,      // the page let older ended processes go since the last list (MAX_ENDED)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -209,6 +210,8 @@ function updateEmpty() {
 
 function showSignIn(reason) {
   setLink('signed-out');
+  // The header said whose token it was; that token no longer signs anyone in.
+  $('who').textContent = state.user ? `Was signed in as ${state.user.sub}` : '';
   document.body.dataset.auth = 'out';
   $('signin').hidden = false;
   $('signin-reason').textContent = reason;
@@ -273,6 +276,7 @@ function onProcessList(message) {
     ? `Showing ${message.processes.length} of ${message.total ?? 'more'} processes: the running ones first, then the most recently ended. Others appear here as they change.`
     : '';
   state.processes = new Map();
+  state.endedLetGo = false; // a fresh list is counted afresh (arrange() trims it again if it holds more)
   for (const process of message.processes) {
     // Same epoch, and this tab already has a later seq: the hub is behind (a failover to a hub still catching up,
     // docs/protocol.md 11.4), so its entry is older than the card. Keep the card; the events in between come later.
@@ -321,7 +325,7 @@ function onProcessList(message) {
   rebuild();
 }
 
-// A new epoch: the hub restarted and forgot everything. Say so, and keep what was running as "lost" cards.
+// A new epoch: the hub's history started over. Say so, and keep what was running as "lost" cards.
 function reportRestart(previous, offlineSince) {
   const items = [];
   let endedGone = 0;
@@ -338,7 +342,9 @@ function reportRestart(previous, offlineSince) {
   const fresh = [...state.processes.values()].filter((p) => !previous.has(p.process_id)).length;
   if (fresh > 0) items.push(`${plural(fresh, 'process', 'processes')} started since the restart.`);
   if (items.length === 0) items.push('Nothing this tab was showing was lost.');
-  showNotice('The hub restarted', 'It keeps no processes across a restart, so this is what changed:', items);
+  // A hub keeps its processes across a restart (its store, or Redis): a new epoch means that history started over (a
+  // new or reset store, --store memory, or Redis that lost its data).
+  showNotice('The hub restarted', 'It came back with a new history (its store was new or reset), so this is what changed:', items);
 }
 
 // Same epoch: the hub kept everything; say what ended while this tab was not looking.
@@ -709,17 +715,23 @@ function arrange() {
   place($('running'), running);
   place($('ended'), ended);
   $('running-count').textContent = running.length;
-  $('ended-count').textContent = ended.length;
+  $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
+  $('ended-note').hidden = !state.endedLetGo;
+  $('ended-note').textContent = state.endedLetGo
+    ? `Showing the ${MAX_ENDED} most recently ended processes; this page lets older ones go, though the hub may still list them.`
+    : '';
   $('running-empty').hidden = running.length > 0;
   $('ended-empty').hidden = ended.length > 0;
 }
 
 // A tab left open for days would keep every process that ever ended (with results of up to 64 KiB) and redraw them
 // all at each start or end. The hub forgets them after the retention window; the page keeps the most recently ended
-// MAX_ENDED, which a fresh list also stays within unless an admin's hub keeps more.
+// MAX_ENDED. A list can hold more (an owner keeps up to --max-processes-per-user ended ones), so the page says when
+// it let some go: the count then reads "500+", and a note says why.
 function forgetOldestEnded() {
   const ended = [...state.processes.values()].filter((p) => p.status !== 'running');
   if (ended.length <= MAX_ENDED) return;
+  state.endedLetGo = true;
   ended.sort((a, b) => (a.ended_at || '').localeCompare(b.ended_at || ''));
   for (const process of ended.slice(0, ended.length - MAX_ENDED)) {
     state.processes.delete(process.process_id);
