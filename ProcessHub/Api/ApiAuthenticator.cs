@@ -47,6 +47,11 @@ internal sealed class ApiAuthenticator
     /// </param>
     public async ValueTask<UserIdentity?> AuthenticateAsync(HttpExchange exchange, bool acceptQueryToken = false, bool readBody = true)
     {
+        if (acceptQueryToken && exchange.Request.QueryRepeats("token") is { } repeated)
+        {
+            await exchange.RespondErrorAsync(400, "bad_request", $"the query gives {repeated} more than once").ConfigureAwait(false);
+            return null;
+        }
         // An empty (or blank) ?token= counts as none, as at /ws, so it cannot hide a valid Authorization header.
         string? token = acceptQueryToken && exchange.Request.QueryParameter("token") is { } fromQuery && !string.IsNullOrWhiteSpace(fromQuery) ? fromQuery : null;
         string? authorization = exchange.Request.HeaderString(KnownHeader.Authorization);

@@ -43,6 +43,10 @@ internal sealed partial class DevTokenEndpoint
 
     private ValueTask IssueAsync(HttpExchange exchange)
     {
+        if (exchange.Request.QueryRepeats("user", "role") is { } repeated)
+        {
+            return exchange.RespondErrorAsync(400, "bad_request", $"the query gives {repeated} more than once");
+        }
         string user = exchange.Request.QueryParameter("user") ?? DevUser;
         string? role = exchange.Request.QueryParameter("role");
         if (!UserName().IsMatch(user))

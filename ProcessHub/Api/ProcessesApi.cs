@@ -151,6 +151,11 @@ internal sealed class ProcessesApi
         }
         var listFor = caller;
         int? budget = caller.IsAdmin ? HubMessageWriter.AdminListBudgetBytes : null;
+        if (exchange.Request.QueryRepeats("owner") is { } repeated)
+        {
+            await BadRequestAsync(exchange, $"the query gives {repeated} more than once").ConfigureAwait(false);
+            return;
+        }
         if (exchange.Request.QueryParameter("owner") is { Length: > 0 } owner)
         {
             if (owner != caller.Subject && !caller.IsAdmin)

@@ -154,7 +154,7 @@ internal sealed class HttpRequest
         return false;
     }
 
-    /// <summary>A query parameter, percent-decoded; null when absent.</summary>
+    /// <summary>A query parameter, percent-decoded; null when absent (the first, when given twice: see <see cref="QueryRepeats"/>).</summary>
     public string? QueryParameter(string name)
     {
         if (QueryRange.IsEmpty)
@@ -168,6 +168,30 @@ internal sealed class HttpRequest
             if (string.Equals(WebUtility.UrlDecode(key), name, StringComparison.Ordinal))
             {
                 return equals < 0 ? string.Empty : WebUtility.UrlDecode(pair[(equals + 1)..]);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The first of <paramref name="names"/> that the query gives more than once, or null. A parameter the hub reads
+    /// (token, owner) given twice has two readings, the first or the last copy, as a repeated header or JSON member
+    /// has; a proxy that checks one copy while the hub uses the other is how a check is got past. So it is refused.
+    /// </summary>
+    public string? QueryRepeats(params ReadOnlySpan<string> names)
+    {
+        if (QueryRange.IsEmpty)
+        {
+            return null;
+        }
+        var keys = Encoding.ASCII.GetString(Query).Split('&')
+            .Select(pair => WebUtility.UrlDecode(pair.IndexOf('=', StringComparison.Ordinal) is var equals and >= 0 ? pair[..equals] : pair))
+            .ToList();
+        foreach (string name in names)
+        {
+            if (keys.Count(key => string.Equals(key, name, StringComparison.Ordinal)) > 1)
+            {
+                return name;
             }
         }
         return null;

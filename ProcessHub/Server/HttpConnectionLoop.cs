@@ -441,6 +441,11 @@ internal sealed class HttpConnectionLoop
             return null;
         }
 
+        if (request.QueryRepeats("token") is { } repeated)
+        {
+            await client.SendAsync(HttpResponseWriter.Error(400, "bad_request", $"the query gives {repeated} more than once", keepAlive: false)).ConfigureAwait(false);
+            return null;
+        }
         // An empty `?token=` is no token: it must not hide an Authorization header (nor fail as "invalid token").
         string? queryToken = request.QueryParameter("token");
         Span<byte> accept = stackalloc byte[WebSocketHandshake.MaxAcceptResponseLength];
