@@ -244,6 +244,86 @@ public sealed class DurableRestartTests
     }
 
     [Test]
+    public async Task History_past_the_limit_leaves_the_file_in_runs_and_a_restart_replays_exactly_the_limit()
+    {
+        // Limit 160: a process may keep 10 rows past it (a sixteenth); one more, and its oldest, down to 160, go in
+        // one run with that commit.
+        const int Limit = 160;
+        int slack = SqliteProcessStore.HistorySlack(Limit);
+        Assert.That(slack, Is.EqualTo(10));
+        using var data = new DataDirectory();
+        var options = new HubOptions { HistoryLimit = Limit, StaleAfter = TimeSpan.Zero };
+        string id;
+        long seq = 1;
+        await using (var hub = DurableHub.Start(data, options))
+        {
+            id = (await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 1000, null, null), InProcess: false))).ProcessId;
+            await ReportAsync(hub, Limit + slack - 1);
+            Assert.That(EventsIn(data, id), Is.EqualTo(Range(1, seq)), "the limit and the slack: none pruned yet");
+            await ReportAsync(hub, 1);
+            Assert.That(EventsIn(data, id), Is.EqualTo(Range(seq - Limit + 1, seq)), "one more: the oldest 11 went in one run");
+            await ReportAsync(hub, slack - 2);
+            Assert.That(EventsIn(data, id), Is.EqualTo(Range(seq - Limit - slack + 3, seq)));
+        }
+        await using (var hub = DurableHub.Start(data, options))
+        {
+            // The file holds more than the limit; a replay is the last 160, as the history limit says.
+            await using var tab = await RawWebSocketClient.OpenAsync(hub.EndPoint, queryToken: hub.Token("alice"));
+            await tab.ReceiveAsync();
+            await tab.SendJsonAsync(new { type = "subscribe", process_id = id, since = 0, epoch = hub.Epoch, request_id = "r" });
+            var reply = await tab.ReceiveUntilAsync(m => m.Type == "subscribed");
+            Assert.That(reply.Get("replayed").GetInt64(), Is.EqualTo(Limit));
+            Assert.That((await tab.ReceiveAsync()).Seq, Is.EqualTo(seq - Limit + 1), "the replay starts 160 events before the last");
+
+            // The rows past the limit are still the process's own after the restart (not strays, deleted at once):
+            // they go when the process passes limit and slack again.
+            await ReportAsync(hub, 2);
+            Assert.That(EventsIn(data, id), Is.EqualTo(Range(seq - Limit - slack + 1, seq)), "the limit and the slack again");
+            await ReportAsync(hub, 1);
+            Assert.That(EventsIn(data, id), Is.EqualTo(Range(seq - Limit + 1, seq)));
+        }
+
+        async Task ReportAsync(DurableHub hub, int reports)
+        {
+            for (int i = 0; i < reports; i++)
+            {
+                seq++;
+                await hub.App.Engine.ApplyAsync(id, ProcessChange.Progress(ProgressJson.Create((int)seq, 1000, null, null)));
+            }
+        }
+
+        static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
+    }
+
+    [Test]
+    public async Task Processes_driven_together_all_get_back_to_their_history_limit()
+    {
+        // 40 processes at one pace pass limit and slack in the same commit or close together: their 440 deletes go
+        // with it and the commits after (512 a commit at least), in order of id, and every process is back at its limit.
+        const int Limit = 160;
+        using var data = new DataDirectory();
+        var options = new HubOptions { HistoryLimit = Limit, StaleAfter = TimeSpan.Zero };
+        await using var hub = DurableHub.Start(data, options);
+        var ids = new List<string>();
+        for (int p = 0; p < 40; p++)
+        {
+            ids.Add((await hub.App.Engine.StartAsync(new ProcessStart("export", "alice", null, ProgressJson.Create(0, 1000, null, null), InProcess: false))).ProcessId);
+        }
+        for (int k = 1; k <= Limit + 11; k++)
+        {
+            await Task.WhenAll(ids.Select(id => hub.App.Engine.ApplyAsync(id, ProcessChange.Progress(ProgressJson.Create(k, 1000, null, null))).AsTask()));
+        }
+        await Task.WhenAll(ids.Select(id => hub.App.Engine.ApplyAsync(id, ProcessChange.Progress(ProgressJson.Create(1000, 1000, null, null))).AsTask()));
+
+        foreach (var id in ids)
+        {
+            var kept = EventsIn(data, id);
+            Assert.That(kept.Count, Is.InRange(Limit, Limit + 2), id);
+            Assert.That(kept[^1], Is.EqualTo(Limit + 13), id);
+        }
+    }
+
+    [Test]
     public async Task A_process_without_a_report_for_the_stale_limit_fails_as_stale()
     {
         using var data = new DataDirectory();

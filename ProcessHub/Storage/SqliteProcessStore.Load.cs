@@ -76,9 +76,9 @@ internal sealed partial class SqliteProcessStore
         public List<long> EventIds { get; } = [];
 
         /// <summary>
-        /// Keeps the contiguous tail of events that ends at the last one, within the history limit (older and stray
-        /// rows are deleted by the writer later), and takes a running process's seq and progress from that last event:
-        /// the row of a running process is not rewritten at every report.
+        /// Keeps the contiguous tail of events that ends at the last one, within the history limit (older rows past
+        /// the slack, and stray rows, are deleted by the writer later), and takes a running process's seq and progress
+        /// from that last event: the row of a running process is not rewritten at every report.
         /// </summary>
         public StoredProcess ToStored(SqliteProcessStore store)
         {
@@ -93,13 +93,15 @@ internal sealed partial class SqliteProcessStore
                     expected--;
                 }
             }
-            for (int i = 0; i < start; i++)
+            // Rows within the slack stay the process's own: the writer prunes them with its next run, as it would have.
+            int rowsFrom = Math.Max(0, start - store._historySlack);
+            for (int i = 0; i < rowsFrom; i++)
             {
                 store._deletable.Enqueue(EventIds[i]);
             }
             var kept = Events.GetRange(start, Events.Count - start);
             var rows = new StoredRows(Key);
-            foreach (long id in EventIds.Skip(start))
+            foreach (long id in EventIds.Skip(rowsFrom))
             {
                 rows.Events.Enqueue(id);
             }

@@ -9,8 +9,9 @@ namespace ProcessHub.Storage;
 /// The single writer: group commit, then publish. Every event queued while a commit runs goes into the next one, so
 /// under load a commit carries hundreds of events for the cost of one write to the log. Events are appended with
 /// ids this writer hands out (the table's rowid, in commit order), so a commit writes a few consecutive pages whatever
-/// the number of processes it touches; a process's history beyond the limit is deleted by id in the same commit,
-/// and since every process's oldest rows were written together, those deletes touch a few pages too.
+/// the number of processes it touches; a process's history beyond the limit (and a slack) is deleted by id in runs,
+/// in order of id over the next commits, and since every process's oldest rows were written together, those deletes
+/// touch a few pages too.
 /// </summary>
 internal sealed partial class SqliteProcessStore
 {
@@ -20,9 +21,10 @@ internal sealed partial class SqliteProcessStore
     private const int CommitDelayBelow = 16;
     private const int Attempts = 3;
 
-    // How many stray events (left by a removed process, or past a lowered limit at start) one commit deletes: a backlog
-    // never makes one commit long.
+    // How many rows one commit deletes: the oldest of processes past their history limit and slack, and strays (left
+    // by a removed process, or past a lowered limit at start). A backlog never makes one commit long.
     private const int MaxStrayDeletesPerCommit = MaxBatch;
+    private const int MinDeletesPerCommit = 512;
 
     // What the writer knows of the rows; changed only after a commit succeeds, so that a retried batch sees them as
     // they were.
@@ -31,10 +33,13 @@ internal sealed partial class SqliteProcessStore
     private long _nextProcessKey = 1;
     private long _nextEventId = 1;
 
-    // Per batch, reused: processes started in it, events appended by it, processes removed by it.
+    // Per batch, reused: processes started in it, events appended by it, processes whose history it pruned, processes
+    // removed by it.
     private readonly Dictionary<string, StoredRows> _startedInBatch = new(StringComparer.Ordinal);
     private readonly List<(StoredRows Rows, long EventId)> _appendedInBatch = [];
     private readonly Dictionary<StoredRows, int> _appendedPerProcess = [];
+    private readonly HashSet<StoredRows> _prunedInBatch = [];
+    private readonly List<long> _prunedIds = [];
     private readonly List<string> _removedInBatch = [];
 
     // Removals of batches that failed: written with the next batch, so that a failing disk never leaves rows for good.
@@ -240,10 +245,16 @@ internal sealed partial class SqliteProcessStore
         _startedInBatch.Clear();
         _appendedInBatch.Clear();
         _appendedPerProcess.Clear();
+        _prunedInBatch.Clear();
         _removedInBatch.Clear();
         long nextKey = _nextProcessKey;
         long nextEvent = _nextEventId;
-        int strays = Math.Min(_deletable.Count, MaxStrayDeletesPerCommit);
+        // Deletes go in order of id, a bounded number a commit, so that processes started together and driven at one
+        // pace (whose slacks run out in the same commit) do not make one long commit of all their deletes: at least
+        // twice what the batch appends, so the rows to delete never pile up. Older ones waiting first.
+        int deleteBudget = Math.Min(MaxStrayDeletesPerCommit, MinDeletesPerCommit + (2 * batch.Count));
+        int strays = Math.Min(_deletable.Count, deleteBudget);
+        int prunedNow = 0;
 
         using (var transaction = connection.BeginTransaction())
         {
@@ -300,27 +311,20 @@ internal sealed partial class SqliteProcessStore
                     }
                 }
             }
-            // The history limit holds at every commit: each process's oldest events past it go now.
-            foreach (var (rows, appended) in _appendedPerProcess)
-            {
-                int overflow = rows.Events.Count + appended - _historyLimit;
-                foreach (long eventId in rows.Events.Take(Math.Max(0, overflow)))
-                {
-                    DeleteEvent(eventId);
-                }
-            }
-            foreach (var (rows, eventId) in _appendedInBatch)
-            {
-                // Events of this very batch past the limit (more than the limit in one commit) are never kept.
-                int appendedAfter = _appendedPerProcess[rows]--;
-                if (appendedAfter > _historyLimit)
-                {
-                    DeleteEvent(eventId);
-                }
-            }
             foreach (long eventId in _deletable.Take(strays))
             {
                 DeleteEvent(eventId);
+            }
+            // The history limit holds within a slack: once a process has more rows than the limit and the slack, its
+            // oldest go in one run, down to the limit: in this commit as far as the budget goes, the rest with the
+            // next ones. A delete with every event wrote the page of the process's oldest row in every commit, and a
+            // lone producer's commit carries one event: that was a second page written for each of its reports
+            // (docs/protocol.md 10.1).
+            CollectPruned();
+            prunedNow = Math.Min(_prunedIds.Count, deleteBudget - strays);
+            for (int i = 0; i < prunedNow; i++)
+            {
+                DeleteEvent(_prunedIds[i]);
             }
             transaction.Commit();
         }
@@ -338,7 +342,19 @@ internal sealed partial class SqliteProcessStore
         }
         foreach (var (rows, eventId) in _appendedInBatch)
         {
-            Retain(rows, eventId);
+            rows.Events.Enqueue(eventId);
+        }
+        foreach (var rows in _prunedInBatch)
+        {
+            // Exactly the ids CollectPruned took: the oldest, down to the limit.
+            while (rows.Events.Count > _historyLimit)
+            {
+                rows.Events.Dequeue();
+            }
+        }
+        for (int i = prunedNow; i < _prunedIds.Count; i++)
+        {
+            _deletable.Enqueue(_prunedIds[i]);
         }
         foreach (string processId in _removedInBatch)
         {
@@ -346,14 +362,39 @@ internal sealed partial class SqliteProcessStore
         }
     }
 
-    /// <summary>Keeps an event of a process; the oldest beyond the history limit was deleted in the same commit.</summary>
-    private void Retain(StoredRows rows, long eventId)
+    /// <summary>
+    /// The ids to prune in this batch, in order of id (the order on disk: the rows of processes driven together lie
+    /// interleaved on the same pages, so a commit's share of them writes a few pages, not one per process): for each
+    /// process past the limit and the slack, its oldest rows down to the limit, including the first of this batch's
+    /// own when the batch alone brings more than the limit.
+    /// </summary>
+    private void CollectPruned()
     {
-        rows.Events.Enqueue(eventId);
-        while (rows.Events.Count > _historyLimit)
+        _prunedIds.Clear();
+        foreach (var (rows, appended) in _appendedPerProcess)
         {
-            rows.Events.Dequeue();
+            if (rows.Events.Count + appended <= _historyLimit + _historySlack)
+            {
+                continue;
+            }
+            _prunedInBatch.Add(rows);
+            int excess = rows.Events.Count + appended - _historyLimit;
+            _prunedIds.AddRange(rows.Events.Take(excess));
+            excess -= rows.Events.Count;
+            foreach (var (appendedTo, eventId) in _appendedInBatch)
+            {
+                if (excess <= 0)
+                {
+                    break;
+                }
+                if (appendedTo == rows)
+                {
+                    _prunedIds.Add(eventId);
+                    excess--;
+                }
+            }
         }
+        _prunedIds.Sort();
     }
 
     private void DeleteEvent(long eventId)

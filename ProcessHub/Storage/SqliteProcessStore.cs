@@ -24,6 +24,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
 
     private readonly SqliteStoreOptions _options;
     private readonly int _historyLimit;
+    private readonly int _historySlack;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<StoreCommand> _queue = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -47,10 +48,14 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     {
         _options = options;
         _historyLimit = historyLimit;
+        _historySlack = HistorySlack(historyLimit);
         _logger = logger;
         DataDirectory = Path.GetFullPath(options.DataDirectory);
         _path = Path.Combine(DataDirectory, FileName);
     }
+
+    /// <summary>How many rows past the history limit a process may keep in the file: a sixteenth of the limit, 64 at most.</summary>
+    public static int HistorySlack(int historyLimit) => Math.Min(historyLimit / 16, 64);
 
     /// <summary>The data directory as an absolute path.</summary>
     public string DataDirectory { get; }
