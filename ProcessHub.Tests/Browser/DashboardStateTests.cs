@@ -88,7 +88,7 @@ public sealed class DashboardStateTests
         await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
         await Expect(tab.Locator("#notice")).ToBeVisibleAsync();
         await Expect(tab.Locator("#notice-title")).ToHaveTextAsync("The hub restarted");
-        await Expect(tab.Locator("#notice-lead")).ToHaveTextAsync("It came back with a new history (its store was new or reset), so this is what changed:");
+        await Expect(tab.Locator("#notice-lead")).ToHaveTextAsync("It came back with a new history (a new or reset store, or --new-epoch), so this is what changed:");
         await Expect(tab.Locator("#notice-list")).ToContainTextAsync("GPT-4o, Claude 3.5 Sonnet (benchmark) was running at 5 / 12");
         var lost = tab.Locator($"#ended li.card[data-process-id='{run.ProcessId}']");
         await Expect(lost.Locator(".badge")).ToHaveTextAsync("lost");

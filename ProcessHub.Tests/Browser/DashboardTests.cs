@@ -208,7 +208,7 @@ public sealed class DashboardTests
         await Expect(tab.Locator($"#ended li.card[data-process-id='{runs[0].ProcessId}']")).ToHaveCountAsync(0);
         // It says so: the hub's list may hold more (an owner keeps up to --max-processes-per-user ended processes).
         await Expect(tab.Locator("#ended-count")).ToHaveTextAsync("500+");
-        await Expect(tab.Locator("#ended-note")).ToHaveTextAsync(new Regex("^Showing the 500 most recently ended processes"));
+        await Expect(tab.Locator("#ended-note")).ToHaveTextAsync(new Regex("^This page keeps the 500 most recently ended processes"));
 
         // A fresh list that holds more than 500 ended ones (a reload) says the same.
         var reloaded = await OpenAsync(context);

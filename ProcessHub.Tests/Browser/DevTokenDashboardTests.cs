@@ -74,7 +74,7 @@ public sealed class DevTokenDashboardTests
 
         await Expect(tab.Locator("#signin")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Expect(tab.Locator("#signin-reason")).ToHaveTextAsync("Signed out: invalid token. Paste a fresh token.");
-        await Expect(tab.Locator("#who")).ToHaveTextAsync("Was signed in as dev"); // not "Dev mode, signed in as dev"
+        await Expect(tab.Locator("#who")).ToHaveTextAsync(""); // never signed in: not "Dev mode, signed in as dev"
         Assert.That(Volatile.Read(ref devTokenFetches), Is.EqualTo(2), "the first token and one fresh one, then the person is asked");
         await context.CloseAsync();
     }

@@ -49,8 +49,13 @@ internal sealed class BenchmarkApi
             await exchange.RespondErrorAsync(400, "bad_request", problem!).ConfigureAwait(false);
             return;
         }
-        using var parsed = document;
-        var body = parsed.RootElement;
+        // The body is the run's params; a copy of its own, so that the parser's pooled buffer goes back now and not
+        // when a stream that may last hours ends.
+        JsonElement body;
+        using (document)
+        {
+            body = document.RootElement.Clone();
+        }
         if (!BenchmarkPlan.TryParse(body, out var plan, out problem))
         {
             await exchange.RespondErrorAsync(400, "bad_request", problem!).ConfigureAwait(false);

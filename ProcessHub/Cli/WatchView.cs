@@ -34,6 +34,7 @@ internal sealed class WatchView : IDisposable
 
     // Events come from the watcher's loop, a redraw after a resize from the signal's thread: one at a time.
     private readonly Lock _gate = new();
+    private bool _disposed;
     private LiveDisplayContext? _live;
     private string? _status;
     private string? _epoch;
@@ -75,7 +76,7 @@ internal sealed class WatchView : IDisposable
     {
         lock (_gate)
         {
-            if (_interactive)
+            if (_interactive && !_disposed)
             {
                 Refresh();
             }
@@ -131,6 +132,10 @@ internal sealed class WatchView : IDisposable
 
     public void Dispose()
     {
+        lock (_gate)
+        {
+            _disposed = true; // a resize signalled as the view ends finds the live display gone
+        }
         _liveDone.TrySetResult();
         _liveTask?.Wait(TimeSpan.FromSeconds(1));
     }

@@ -210,8 +210,8 @@ function updateEmpty() {
 
 function showSignIn(reason) {
   setLink('signed-out');
-  // The header said whose token it was; that token no longer signs anyone in.
-  $('who').textContent = state.user ? `Was signed in as ${state.user.sub}` : '';
+  // The header said whose token it was; that token no longer signs anyone in (and one refused at once never did).
+  $('who').textContent = state.user && state.listUser === state.user.sub ? `Was signed in as ${state.user.sub}` : '';
   document.body.dataset.auth = 'out';
   $('signin').hidden = false;
   $('signin-reason').textContent = reason;
@@ -343,8 +343,8 @@ function reportRestart(previous, offlineSince) {
   if (fresh > 0) items.push(`${plural(fresh, 'process', 'processes')} started since the restart.`);
   if (items.length === 0) items.push('Nothing this tab was showing was lost.');
   // A hub keeps its processes across a restart (its store, or Redis): a new epoch means that history started over (a
-  // new or reset store, --store memory, or Redis that lost its data).
-  showNotice('The hub restarted', 'It came back with a new history (its store was new or reset), so this is what changed:', items);
+  // new or reset store, --store memory, --new-epoch, or Redis that lost its data).
+  showNotice('The hub restarted', 'It came back with a new history (a new or reset store, or --new-epoch), so this is what changed:', items);
 }
 
 // Same epoch: the hub kept everything; say what ended while this tab was not looking.
@@ -718,7 +718,7 @@ function arrange() {
   $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
   $('ended-note').hidden = !state.endedLetGo;
   $('ended-note').textContent = state.endedLetGo
-    ? `Showing the ${MAX_ENDED} most recently ended processes; this page lets older ones go, though the hub may still list them.`
+    ? `This page keeps the ${MAX_ENDED} most recently ended processes and lets older ones go, though the hub may still list them.`
     : '';
   $('running-empty').hidden = running.length > 0;
   $('ended-empty').hidden = ended.length > 0;
