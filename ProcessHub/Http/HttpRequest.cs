@@ -157,15 +157,9 @@ internal sealed class HttpRequest
     /// <summary>A query parameter, percent-decoded; null when absent (the first, when given twice: see <see cref="QueryRepeats"/>).</summary>
     public string? QueryParameter(string name)
     {
-        if (QueryRange.IsEmpty)
+        foreach (var (key, pair, equals) in QueryKeys())
         {
-            return null;
-        }
-        foreach (var pair in Encoding.ASCII.GetString(Query).Split('&'))
-        {
-            int equals = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = equals < 0 ? pair : pair[..equals];
-            if (string.Equals(WebUtility.UrlDecode(key), name, StringComparison.Ordinal))
+            if (string.Equals(key, name, StringComparison.Ordinal))
             {
                 return equals < 0 ? string.Empty : WebUtility.UrlDecode(pair[(equals + 1)..]);
             }
@@ -180,13 +174,7 @@ internal sealed class HttpRequest
     /// </summary>
     public string? QueryRepeats(params ReadOnlySpan<string> names)
     {
-        if (QueryRange.IsEmpty)
-        {
-            return null;
-        }
-        var keys = Encoding.ASCII.GetString(Query).Split('&')
-            .Select(pair => WebUtility.UrlDecode(pair.IndexOf('=', StringComparison.Ordinal) is var equals and >= 0 ? pair[..equals] : pair))
-            .ToList();
+        var keys = QueryKeys().Select(k => k.Key).ToList();
         foreach (string name in names)
         {
             if (keys.Count(key => string.Equals(key, name, StringComparison.Ordinal)) > 1)
@@ -195,6 +183,21 @@ internal sealed class HttpRequest
             }
         }
         return null;
+    }
+
+    // Each pair of the query with its key percent-decoded, the raw pair, and where its '=' is (-1: none). Both readers
+    // above decode keys this one way, so they cannot disagree on what a key is.
+    private IEnumerable<(string Key, string Pair, int EqualsAt)> QueryKeys()
+    {
+        if (QueryRange.IsEmpty)
+        {
+            yield break;
+        }
+        foreach (var pair in Encoding.ASCII.GetString(Query).Split('&'))
+        {
+            int equals = pair.IndexOf('=', StringComparison.Ordinal);
+            yield return (WebUtility.UrlDecode(equals < 0 ? pair : pair[..equals]), pair, equals);
+        }
     }
 
     internal Span<byte> PrepareHead(int length)

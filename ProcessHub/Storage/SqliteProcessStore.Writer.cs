@@ -10,8 +10,8 @@ namespace ProcessHub.Storage;
 /// under load a commit carries hundreds of events for the cost of one write to the log. Events are appended with
 /// ids this writer hands out (the table's rowid, in commit order), so a commit writes a few consecutive pages whatever
 /// the number of processes it touches; a process's history beyond the limit (and a slack) is deleted by id in runs,
-/// in order of id over the next commits, and since every process's oldest rows were written together, those deletes
-/// touch a few pages too.
+/// in order of id, in the same commit as far as a per-commit budget goes and with the next ones after that, and since
+/// every process's oldest rows were written together, those deletes touch a few pages too.
 /// </summary>
 internal sealed partial class SqliteProcessStore
 {
