@@ -53,6 +53,28 @@ internal sealed class HttpLimitsTests
         Assert.That(allowed, Is.EqualTo(allow.Split(", ")), reply.ToString());
     }
 
+    [TestCase("BREW", "/api/processes")]
+    [TestCase("BREW", "/nowhere")]
+    [TestCase("BREW", "/ws")]
+    [TestCase("PROPFIND", "/healthz")]
+    public async Task A_method_no_standard_names_is_501(string method, string path)
+    {
+        var reply = await RawHttpClient.RequestAsync(_server.EndPoint, method, path, _server.Token("nobody"), body: null);
+
+        Assert.That((reply.Status, reply.ErrorCode), Is.EqualTo((501, "not_implemented")), reply.ToString());
+        Assert.That(reply.Header("Allow"), Is.Null, reply.ToString());
+    }
+
+    [TestCase("//api/processes")]
+    [TestCase("//healthz")]
+    [TestCase("/api//processes")]
+    public async Task A_path_with_an_empty_segment_is_404(string path)
+    {
+        var reply = await RawHttpClient.RequestAsync(_server.EndPoint, "GET", path, _server.Token("nobody"), body: null);
+
+        Assert.That((reply.Status, reply.ErrorCode), Is.EqualTo((404, "not_found")), reply.ToString());
+    }
+
     [Test]
     public async Task A_body_over_the_limit_is_413_and_the_connection_closes()
     {

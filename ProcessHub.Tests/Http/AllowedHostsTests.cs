@@ -28,6 +28,8 @@ internal sealed class AllowedHostsTests
     [TestCase("[::1]:8501")]
     [TestCase("[::1]")]
     [TestCase("hub.example:443")]
+    [TestCase("[0:0:0:0:0:0:0:1]:8501")]
+    [TestCase("[0::1]")]
     public async Task An_allowed_host_is_served(string host)
     {
         var response = await GetAsync($"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
@@ -42,6 +44,8 @@ internal sealed class AllowedHostsTests
     [TestCase("sub.hub.example")]
     [TestCase("127.0.0.2")]
     [TestCase("[::2]:8501")]
+    [TestCase("[0:0:0:0:0:0:0:2]")]
+    [TestCase("[::ffff:127.0.0.1]")]
     [TestCase("")]
     public async Task Another_host_is_403_and_the_connection_closes(string host)
     {

@@ -43,7 +43,20 @@ internal sealed class HostAllowList
                 return true;
             }
         }
-        return false;
+        // An IPv6 address has many spellings ([0:0:0:0:0:0:0:1] is [::1]); the names are kept in the canonical one.
+        return host.Length > 2 && host[0] == (byte)'[' && TryCanonicalIPv6(Encoding.ASCII.GetString(host[1..^1]), out var canonical)
+            && !Ascii.Equals(host, canonical) && _names.Contains(canonical, StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static bool TryCanonicalIPv6(string literal, out string canonical)
+    {
+        canonical = "";
+        if (!IPAddress.TryParse(literal, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6 || address.ScopeId != 0)
+        {
+            return false;
+        }
+        canonical = "[" + address + "]";
+        return true;
     }
 
     /// <summary>
@@ -54,9 +67,9 @@ internal sealed class HostAllowList
     {
         name = value.Trim();
         problem = null;
-        if (IPAddress.TryParse(name, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6 && !name.StartsWith('['))
+        if (TryCanonicalIPv6(name.StartsWith('[') && name.EndsWith(']') ? name[1..^1] : name, out var canonical))
         {
-            name = "[" + name + "]";
+            name = canonical;
         }
         if (name.Length > 1 && name[^1] == '.')
         {

@@ -17,8 +17,12 @@ internal static class HttpRequestParser
 
     private static SearchValues<byte> FieldValueChars => HttpSyntax.FieldValueChars;
 
-    // Request-target bytes we accept: visible ASCII (RFC 3986 characters and a few browsers send unescaped).
-    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(HttpSyntax.CreateRange(0x21, 0x7E));
+    // Request-target bytes we accept: visible ASCII but for '"', '#', '<' and '>', which no client sends raw (the
+    // WHATWG URL standard's query percent-encode set, which browsers apply to paths too): '#' starts a fragment, which
+    // stays in the client, and a target carrying one is read differently by each parser on the way. The rest of what
+    // RFC 3986 leaves out ('{', '|', '^', '[', ...) is taken, since browsers send it unescaped in queries.
+    private static readonly SearchValues<byte> TargetChars = SearchValues.Create(
+        [.. HttpSyntax.CreateRange(0x21, 0x7E).Where(b => b is not ((byte)'"' or (byte)'#' or (byte)'<' or (byte)'>'))]);
 
     /// <summary>
     /// Tries to parse one request head from the start of <paramref name="buffer"/>. True: parsed, and

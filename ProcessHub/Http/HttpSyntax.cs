@@ -14,6 +14,14 @@ internal static class HttpSyntax
 
     public static ReadOnlySpan<byte> Whitespace => " \t"u8;
 
+    /// <summary>
+    /// The methods of RFC 9110 9.3 and PATCH (RFC 5789). A path that does not take one of them is 405 with Allow (the
+    /// client learns what the path takes); any other method is 501, as RFC 9110 9.1 asks for a method the server does
+    /// not recognize.
+    /// </summary>
+    public static bool IsStandardMethod(string method) =>
+        method is "GET" or "HEAD" or "POST" or "PUT" or "DELETE" or "CONNECT" or "OPTIONS" or "TRACE" or "PATCH";
+
     public static byte[] CreateRange(int first, int last)
     {
         var bytes = new byte[last - first + 1];

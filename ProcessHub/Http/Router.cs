@@ -68,5 +68,8 @@ internal sealed class Router
         return true;
     }
 
-    private static string[] Split(string path) => path.Trim('/').Split('/');
+    // The path's one leading '/' and any trailing ones go; a second leading '/' stays, as an empty first segment that
+    // no route has: "//api/processes" is 404, since a reference that starts with "//" names a host, and a proxy that
+    // resolves it would send it elsewhere than the route it looks like.
+    private static string[] Split(string path) => (path.Length > 0 && path[0] == '/' ? path[1..] : path).TrimEnd('/').Split('/');
 }

@@ -244,7 +244,9 @@ internal sealed class HttpConnectionLoop
         if (match.Handler is null)
         {
             bool keepAlive = request.KeepAlive && !request.HasBody;
-            var response = match.PathExists
+            var response = !HttpSyntax.IsStandardMethod(request.MethodString)
+                ? HttpResponseWriter.Error(501, "not_implemented", "the method is not one the hub implements", keepAlive, omitBody: false)
+                : match.PathExists
                 ? HttpResponseWriter.Error(405, "method_not_allowed", "method not allowed", keepAlive, [new("Allow", match.AllowedMethods!)], request.IsHead)
                 : HttpResponseWriter.Error(404, "not_found", "no such endpoint", keepAlive, omitBody: request.IsHead);
             return await AnswerWithoutHandlerAsync(client, response, keepAlive).ConfigureAwait(false);
@@ -423,6 +425,11 @@ internal sealed class HttpConnectionLoop
     {
         if (!request.IsGet)
         {
+            if (!HttpSyntax.IsStandardMethod(request.MethodString))
+            {
+                await client.SendAsync(HttpResponseWriter.Error(501, "not_implemented", "the method is not one the hub implements", keepAlive: false)).ConfigureAwait(false);
+                return null;
+            }
             await client.SendAsync(HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")], request.IsHead)).ConfigureAwait(false);
             return null;
         }

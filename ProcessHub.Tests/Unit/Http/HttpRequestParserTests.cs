@@ -160,6 +160,9 @@ internal sealed class HttpRequestParserTests
     [TestCase("GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects the absolute form")]
     [TestCase("GET * HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects the asterisk form")]
     [TestCase("GET /a\u007fb HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects DEL in the target")]
+    [TestCase("GET /healthz#top HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects a fragment in the target")]
+    [TestCase("GET /a?b=\"c\" HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects a raw double quote in the target")]
+    [TestCase("GET /a?b=<c> HTTP/1.1\r\nHost: x\r\n\r\n", RequestRejection.InvalidRequestTarget, TestName = "Rejects raw angle brackets in the target")]
     [TestCase("GET / HTTP/2.0\r\nHost: x\r\n\r\n", RequestRejection.UnsupportedHttpVersion, TestName = "Rejects HTTP/2.0 as unsupported")]
     [TestCase("GET / HTTP/1.1\r\nHost : x\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects whitespace before the colon")]
     [TestCase("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", RequestRejection.InvalidHeaderLine, TestName = "Rejects obs-fold")]
@@ -246,6 +249,18 @@ internal sealed class HttpRequestParserTests
             Assert.That(request.HasHeader(KnownHeader.Origin), Is.False, "nothing of the previous request survives");
             Assert.That(buffer.IsEmpty, Is.True);
         }
+    }
+
+    [Test]
+    public void Takes_the_characters_browsers_leave_unescaped_in_a_query()
+    {
+        // The WHATWG URL standard escapes only '"', '#', '<', '>' (and ' ') in a query: what RFC 3986 leaves out
+        // besides those comes raw from every browser, and a refusal would break a page that puts it there.
+        var buffer = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("GET /ws?x={a}|^[1]`\\ HTTP/1.1\r\nHost: x\r\n\r\n"));
+        var request = new HttpRequest();
+
+        Assert.That(HttpRequestParser.TryParse(ref buffer, request, MaxHead, out var rejection), Is.True, rejection.ToString());
+        Assert.That((request.PathString, request.QueryParameter("x")), Is.EqualTo(("/ws", "{a}|^[1]`\\")));
     }
 
     private static RequestRejection Rejection(ref ReadOnlySequence<byte> buffer, int maxHead)
