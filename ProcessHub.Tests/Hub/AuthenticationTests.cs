@@ -44,6 +44,8 @@ public sealed class AuthenticationTests
             ("alg none", () => TestTokens.Unsigned("alice"), "invalid token"),
             ("RS256 from an unknown key", () => TestTokens.Create(TestTokens.Rs256(RsaKey.Value), issuer: Issuer, audience: Audience), "invalid token"),
             ("not a JWT", () => "definitely.not.a-jwt", "invalid token"),
+            // HS256's 32-byte signature is 43 base64url characters: one '=' makes it the padded spelling of the same bytes.
+            ("a signature with base64 padding", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience) + "=", "invalid token"),
             ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
             ("an unknown crit header", () => Raw(Hs256Header("\"crit\":[\"x-unknown\"],\"x-unknown\":1"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
             ("a crit header naming a registered claim", () => Raw(Hs256Header("\"crit\":[\"exp\"]"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),

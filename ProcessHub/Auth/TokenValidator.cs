@@ -26,6 +26,10 @@ public sealed class TokenValidator
     /// <summary>The longest <c>sub</c> accepted, in UTF-8 bytes; a longer one makes the token invalid.</summary>
     public const int MaxSubjectBytes = 256;
 
+    // The JWS compact serialization: base64url parts (no padding) joined by dots.
+    private static readonly System.Buffers.SearchValues<char> CompactJwsChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+
 
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
@@ -105,6 +109,12 @@ public sealed class TokenValidator
 
     private async Task<AuthResult> ValidateInFullAsync(string token)
     {
+        if (token.AsSpan().ContainsAnyExcept(CompactJwsChars))
+        {
+            // RFC 7515 2 and 7.1: each part is base64url without '=' padding. The library decodes padded parts too, so
+            // one token would have several spellings, and a proxy or log filter keyed on one would miss the others.
+            return AuthResult.Fail("invalid token");
+        }
         TokenValidationResult result;
         try
         {
