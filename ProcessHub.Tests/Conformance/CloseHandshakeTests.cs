@@ -91,6 +91,32 @@ internal sealed class CloseHandshakeTests
         await Eventually.CompletesAsync(Time, stopping, "the server stopping");
     }
 
+    [Test]
+    public async Task Messages_sent_before_the_peer_saw_our_close_do_not_hold_up_its_close()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        await client.SendRawAsync(ClientFrame.Text("ready"u8));
+        Assert.That((await client.ReceiveFrameAsync()).Text, Is.EqualTo("ready"));
+
+        var stopping = _server.Server.StopAsync();
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.GoingAway), close.ToString());
+        // What a client had in flight when our close crossed it: a binary message (which the protocol refuses), a
+        // message cut off by its close, bytes that are not UTF-8, a ping. None of it may fail the read: the close
+        // behind it ends the handshake at once, with the fake clock never moved, so the close timer cannot be
+        // what ends TCP here.
+        byte[] inFlight = [
+            .. ClientFrame.Binary([1, 2, 3]),
+            .. ClientFrame.Text([0xC3], fin: false),
+            .. ClientFrame.Ping("p"u8),
+            .. ClientFrame.Continuation([0xFF, 0xFE], fin: false),
+            .. ClientFrame.Close(CloseCodes.GoingAway)];
+        await client.SendRawAsync(inFlight);
+
+        await client.ExpectClosedAsync();
+        await Eventually.CompletesAsync(Time, stopping, "the server stopping");
+    }
+
     private async Task<ushort?> NextClosedAsync()
     {
         using var timeout = new CancellationTokenSource(TestTimeouts.Receive);

@@ -26,7 +26,26 @@ internal sealed class FrameReader
     private int _messageLength;
     private Utf8StreamValidator _utf8;
 
+    // Our close has gone out (RFC 6455 5.5.1): data frames are skipped unread, only control frames are acted on.
+    private bool _discardingData;
+
     public FrameReader(int maxMessageBytes) => _maxMessageBytes = maxMessageBytes;
+
+    /// <summary>
+    /// From now on data frames are skipped, whatever their type or content, and only their framing is checked; control
+    /// frames are still read. For a connection that has sent its close: the peer may have sent messages before it saw
+    /// that close (RFC 6455 5.5.1 lets them be discarded), and its close frame, still to come, ends the handshake.
+    /// </summary>
+    public void DiscardDataFromNowOn()
+    {
+        if (_discardingData)
+        {
+            return;
+        }
+        _discardingData = true;
+        ReturnMessageBuffer();
+        _inMessage = false;
+    }
 
     /// <summary>True while a message is partly received (only for tests and diagnostics).</summary>
     public bool HasPartialMessage => _inMessage;
@@ -47,7 +66,7 @@ internal sealed class FrameReader
                 {
                     return error == FrameError.None ? FrameReadStatus.NeedMoreData : Fail();
                 }
-                error = CheckAgainstMessageState(header);
+                error = _discardingData ? FrameError.None : CheckAgainstMessageState(header);
                 if (error != FrameError.None)
                 {
                     return Fail();
@@ -57,7 +76,7 @@ internal sealed class FrameReader
                 _frameRemaining = header.PayloadLength;
                 _maskOffset = 0;
                 _inFrame = true;
-                if (!header.IsControl && !_inMessage)
+                if (!header.IsControl && !_inMessage && !_discardingData)
                 {
                     _inMessage = true;
                     _messageLength = 0;
@@ -80,6 +99,18 @@ internal sealed class FrameReader
                 continue;
             }
 
+            if (_discardingData)
+            {
+                long skip = (long)Math.Min((ulong)buffer.Length, _frameRemaining);
+                buffer = buffer.Slice(skip);
+                _frameRemaining -= (ulong)skip;
+                if (_frameRemaining > 0)
+                {
+                    return FrameReadStatus.NeedMoreData;
+                }
+                _inFrame = false;
+                continue;
+            }
             if (!ReadDataPayload(ref buffer, out error))
             {
                 return error == FrameError.None ? FrameReadStatus.NeedMoreData : Fail();
@@ -102,6 +133,7 @@ internal sealed class FrameReader
         ReturnMessageBuffer();
         _inMessage = false;
         _inFrame = false;
+        _discardingData = false;
     }
 
     // RFC 6455 5.4: a fragmented message is a text/binary frame with FIN=0, continuations, and a FIN=1 continuation;

@@ -229,6 +229,12 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         }
         if (!_closeReceived && !_discardInput)
         {
+            if (IsClosing)
+            {
+                // Our close is out: what the peer sent before it saw it is not read, but its close still ends the
+                // handshake at once (a binary frame used to fail the read, so the close behind it waited for the timeout).
+                _reader.DiscardDataFromNowOn();
+            }
             var status = _reader.Read(ref buffer, this, out var error);
             if (status == FrameReadStatus.Error)
             {
