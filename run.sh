@@ -34,6 +34,9 @@ build_server() {
         return 0
     fi
     log=$(mktemp)
+    # The build's output directories exist before the stamp is taken: created during a first build, they would make
+    # their project directories newer than the binary, and the next run would build again for nothing.
+    mkdir -p ProcessHub/bin ProcessHub/obj ProcessHub.Client/bin ProcessHub.Client/obj
     stamp=$(mktemp)   # the time the build started: a file saved during it is newer, and builds again next time
     if ! dotnet build ProcessHub/ProcessHub.csproj -c Release -v quiet -nologo -clp:ErrorsOnly >"$log" 2>&1; then
         cat "$log" >&2

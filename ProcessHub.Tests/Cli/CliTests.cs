@@ -404,6 +404,8 @@ internal sealed partial class CliTests
     [TestCase(new string[0], "PROCESSHUB_STORE=disk", "processhub: PROCESSHUB_STORE must be one of sqlite, memory, got 'disk'")]
     [TestCase(new string[0], "PROCESSHUB_PORT=70000", "processhub: PROCESSHUB_PORT must be an integer between 0 and 65535, got '70000'")]
     [TestCase(new[] { "--log-level", "trace" }, null, "processhub: --log-level must be one of information, debug, got 'trace'")]
+    [TestCase(new[] { "--retention", "abc" }, null, "processhub: --retention must be an integer between 0 and 2592000, got 'abc'")]
+    [TestCase(new[] { "--max-body-bytes", "100" }, null, "processhub: --max-body-bytes must be an integer between 1024 and 67108864, got '100'")]
     public async Task A_value_out_of_its_choices_or_range_is_named_with_them(string[] args, string? variable, string message)
     {
         // The port through the environment, so the variable's own case can replace it: should a value wrongly pass,

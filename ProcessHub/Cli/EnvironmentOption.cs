@@ -48,10 +48,22 @@ internal static class EnvironmentOption
 
     public static Option<int> Int(string name, string description, int defaultValue, int min, int max)
     {
-        var option = Create(name, description, defaultValue,
+        string expected = $"an integer between {min} and {max}";
+        var option = Create(name, $"{description} ({min} to {max})", defaultValue,
             raw => (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max, v),
-            expected: $"an integer between {min} and {max}");
-        option.Validators.Add(result => RequireRange(result, option, min, max));
+            expected);
+        // The command line's value gets the message the variable's does (the parser's own named the CLR type,
+        // "as expected type 'System.Int32'", and said nothing of the range).
+        option.CustomParser = result =>
+        {
+            string raw = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
+            {
+                return value;
+            }
+            result.AddError($"{name} must be {expected}, got '{raw}'");
+            return defaultValue;
+        };
         return option;
     }
 
@@ -114,19 +126,5 @@ internal static class EnvironmentOption
                 ? raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : [],
         };
-    }
-
-    private static void RequireRange(OptionResult result, Option<int> option, int min, int max)
-    {
-        // A value that is not an integer is the parser's own error to report; asking for it here would throw.
-        if (result.Implicit || result.Tokens.Count != 1
-            || !int.TryParse(result.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
-        {
-            return;
-        }
-        if (value < min || value > max)
-        {
-            result.AddError($"{option.Name} must be between {min} and {max}, got {value}");
-        }
     }
 }

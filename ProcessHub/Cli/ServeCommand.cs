@@ -36,7 +36,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _authTimeout = EnvironmentOption.Int("--auth-timeout", "Seconds a connection has to authenticate (4401 past it)", 10, 1, 3600);
     private readonly Option<int> _historyLimit = EnvironmentOption.Int("--history-limit", "Events kept per process for subscribe with since", 1000, 0, 1_000_000);
     private readonly Option<int> _retention = EnvironmentOption.Int("--retention", "Seconds an ended process stays listed", 900, 0, 30 * 24 * 3600);
-    private readonly Option<int> _rateLimit = EnvironmentOption.Int("--rate-limit", "Client messages per second per connection", 100, 1, 1_000_000);
+    private readonly Option<int> _rateLimit = EnvironmentOption.Int("--rate-limit", "Client messages and ping frames per second per connection", 100, 1, 1_000_000);
     private readonly Option<string?> _jwtSecret = EnvironmentOption.OptionalText("--jwt-secret", "HS256 shared secret (at least 32 bytes)");
     private readonly Option<string?> _jwtSecretFile = EnvironmentOption.OptionalText("--jwt-secret-file", "File holding the HS256 shared secret");
     private readonly Option<string?> _jwtPublicKey = EnvironmentOption.OptionalText("--jwt-public-key", "RS256 or ES256 public key: a PEM file, or the PEM text itself");
