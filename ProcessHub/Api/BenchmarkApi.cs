@@ -96,7 +96,7 @@ internal sealed class BenchmarkApi
         catch (ArgumentException ex) when (ex.ParamName == "parameters")
         {
             // The whole body is the run's params, which have the params limit (docs/protocol.md section 1.6).
-            await exchange.RespondErrorAsync(413, "too_large", $"the request body is the run's params: {ProblemText.Of(ex)}").ConfigureAwait(false);
+            await exchange.RespondErrorAsync(413, "too_large", $"the request body is the params of the run: {ProblemText.Of(ex)}").ConfigureAwait(false);
             return;
         }
         if (streaming)

@@ -160,7 +160,7 @@ internal sealed class ProcessesApi
         {
             if (owner != caller.Subject && !caller.IsAdmin)
             {
-                await exchange.RespondErrorAsync(403, "forbidden", "only an admin may list another owner's processes").ConfigureAwait(false);
+                await exchange.RespondErrorAsync(403, "forbidden", "only an admin may list the processes of another owner").ConfigureAwait(false);
                 return;
             }
             listFor = new UserIdentity(owner, IsAdmin: false, IsProducer: false, caller.ExpiresAt);
