@@ -519,6 +519,38 @@ public sealed class DashboardStateTests
     private ProcessHandle StartBenchmark(string owner, int total) =>
         _host.App.Producer.Start("benchmark", owner, total, new { models = Models, runs = 3, contexts = Contexts, step_ms = 500 });
 
+    [Test]
+    public async Task While_an_attempt_to_reconnect_is_under_way_the_page_no_longer_counts_down_to_it()
+    {
+        var context = await _browser.NewContextAsync();
+        await context.Clock.InstallAsync();
+        var tab = await OpenAsync(context);
+        // From here the page's time moves only when the test moves it: what it shows cannot be a tick's later repair.
+        await tab.Clock.PauseAtAsync(DateTime.Now.AddMilliseconds(100));
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The attempt holds at its first step (dev mode fetches a token), as on a slow network.
+        await tab.RouteAsync("**/api/dev-token**", async route =>
+        {
+            asked.TrySetResult();
+            await release.Task;
+            await route.AbortAsync();
+        });
+
+        await _host.StopAsync();
+        await Expect(tab.Locator("#offline-text")).ToHaveTextAsync(new Regex(@"^Reconnecting in \d+ s \(attempt 1\)\.$"));
+        // Past the backoff (at most 1 s for the first attempt) in steps of 100 ms, until the attempt starts.
+        for (int step = 0; step < 100 && !asked.Task.IsCompleted; step++)
+        {
+            await tab.Clock.RunForAsync(100);
+        }
+        Assert.That(asked.Task.IsCompleted, Is.True, "the page never tried again");
+
+        await Expect(tab.Locator("#offline-text")).ToHaveTextAsync("Reconnecting… (attempt 1).");
+        await Expect(tab.Locator("#conn-text")).ToHaveTextAsync("Reconnecting…");
+        release.SetResult();
+    }
+
     private Task<IPage> OpenAsync(IBrowserContext context, string query = "") => DashboardPage.OpenAsync(context, _host.BaseUrl, query);
 
     private static ILocator Card(IPage tab, string processId) => tab.Locator($"li.card[data-process-id='{processId}']");

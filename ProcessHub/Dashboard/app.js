@@ -84,6 +84,12 @@ async function resolveToken() {
 
 async function connect() {
   if (state.attempt === 0 && state.offlineSince === null) setLink('connecting');
+  if (state.link === 'reconnecting') {
+    // The attempt is under way: the countdown said "in 1 s" until the next tick of the clock, which may be a second
+    // away while the token is fetched and the socket opens.
+    state.nextTryAt = 0;
+    updateOffline();
+  }
   const resolved = await resolveToken();
   if (resolved.unreachable) {
     loseConnection();
