@@ -61,6 +61,20 @@ internal sealed class AllowedHostsTests
     }
 
     [Test]
+    public async Task A_HEAD_from_another_host_gets_its_403_as_a_head_alone()
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync("HEAD /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+
+        var head = await client.ReadHeadAsync();
+        var rest = await client.ReadToEndAsync();
+
+        Assert.That(head.Status, Is.EqualTo(403), head.ToString());
+        Assert.That(head.Header("Content-Length"), Is.Not.Null.And.Not.EqualTo("0"), "the length the body would have");
+        Assert.That(rest, Is.Empty, "no body after the head, and the connection closed");
+    }
+
+    [Test]
     public async Task An_HTTP_1_0_request_without_Host_is_403()
     {
         var response = await GetAsync("GET /healthz HTTP/1.0\r\n\r\n");

@@ -91,6 +91,24 @@ internal sealed class HttpRequestTests
         }
     }
 
+    [TestCase("HEAD /healthz HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", 400, TestName = "A_HEAD_with_a_malformed_header_line_gets_its_400_as_a_head_alone")]
+    [TestCase("HEAD /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, TestName = "A_HEAD_with_two_Host_lines_gets_its_400_as_a_head_alone")]
+    [TestCase("\r\nHEAD /healthz#top HTTP/1.1\r\nHost: x\r\n\r\n", 400, TestName = "A_HEAD_after_an_empty_line_with_a_fragment_gets_its_400_as_a_head_alone")]
+    [TestCase("HEAD /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, TestName = "A_HEAD_of_another_HTTP_version_gets_its_505_as_a_head_alone")]
+    [TestCase("HEAD /healthz HTTP/1.1\r\nHost: x\r\nX-Long: {0}\r\n\r\n", 431, TestName = "A_HEAD_over_the_head_limit_gets_its_431_as_a_head_alone")]
+    public async Task A_HEAD_whose_head_is_refused_gets_the_refusal_as_a_head_alone(string raw, int status)
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, raw, new string('a', 20 * 1024)));
+
+        // RFC 9110 9.3.2 whichever part of the head was wrong: the refusal's head, and then the connection's end.
+        var head = await client.ReadHeadAsync();
+        var rest = await client.ReadToEndAsync();
+        Assert.That(head.Status, Is.EqualTo(status), head.ToString());
+        Assert.That(head.Header("Content-Length"), Is.Not.Null.And.Not.EqualTo("0"), "the length the body would have");
+        Assert.That(rest, Is.Empty, "no body after the head");
+    }
+
     [TestCase("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==", TestName = "A_second_Sec_WebSocket_Key_line_is_400")]
     [TestCase("Authorization: Bearer a", "authorization: Bearer b", TestName = "A_second_Authorization_line_in_another_case_is_400")]
     [TestCase("Origin: http://a.example", "Origin: http://b.example", TestName = "A_second_Origin_line_is_400")]

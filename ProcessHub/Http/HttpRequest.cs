@@ -48,6 +48,9 @@ internal sealed class HttpRequest
     public bool IsGet => Method.SequenceEqual("GET"u8);
     public bool IsHead => Method.SequenceEqual("HEAD"u8);
 
+    /// <summary>Set when the parser refused a head: it began with the method <c>HEAD</c>, so its refusal has no body.</summary>
+    public bool RefusedHeadWasHead { get; internal set; }
+
     /// <summary>HTTP/1.1 keeps the connection unless told "close"; HTTP/1.0 only when told "keep-alive".</summary>
     // RFC 9112 9.3: "close" ends the connection whatever else the list says, in either version; HTTP/1.0 persists
     // only when it asked to.

@@ -31,6 +31,18 @@ internal static class HttpRequestParser
     /// </summary>
     public static bool TryParse(ref ReadOnlySequence<byte> buffer, HttpRequest request, int maxHeadBytes, out RequestRejection rejection)
     {
+        if (TryParseHead(ref buffer, request, maxHeadBytes, out rejection))
+        {
+            return true;
+        }
+        // A refused head consumed nothing: whether it was a HEAD is read from its first bytes, so that the refusal is
+        // a head alone (RFC 9110 9.3.2) whichever part of it was wrong.
+        request.RefusedHeadWasHead = rejection != RequestRejection.None && new SequenceReader<byte>(SkipEmptyLines(buffer)).IsNext("HEAD "u8);
+        return false;
+    }
+
+    private static bool TryParseHead(ref ReadOnlySequence<byte> buffer, HttpRequest request, int maxHeadBytes, out RequestRejection rejection)
+    {
         rejection = RequestRejection.None;
         // RFC 9112 2.2: empty lines before a request line are ignored (a client's stray CRLF after the body of the
         // request before it). Skipped with the head it comes before, so the head's offsets start at its request line;

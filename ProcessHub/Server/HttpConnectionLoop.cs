@@ -16,7 +16,9 @@ internal sealed class HttpConnectionLoop
 {
     private static readonly KeyValuePair<string, string>[] VersionHeader = [new("Sec-WebSocket-Version", "13")];
     private static readonly byte[] ContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
-    private static readonly byte[] HostNotAllowed = HttpResponseWriter.Error(403, "forbidden", "host not allowed: this server answers only to its configured host names (--allowed-host)", keepAlive: false);
+    private const string HostNotAllowedMessage = "host not allowed: this server answers only to its configured host names (--allowed-host)";
+    private static readonly byte[] HostNotAllowed = HttpResponseWriter.Error(403, "forbidden", HostNotAllowedMessage, keepAlive: false);
+    private static readonly byte[] HostNotAllowedHead = HttpResponseWriter.Error(403, "forbidden", HostNotAllowedMessage, keepAlive: false, omitBody: true);
 
     // How long, and for how many bytes, a connection we close reads on for the client's own close.
     private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(1);
@@ -86,7 +88,7 @@ internal sealed class HttpConnectionLoop
                 }
                 if (rejection != RequestRejection.None)
                 {
-                    await RefuseAsync(client, RejectionResponse(rejection.Value), stopping).ConfigureAwait(false);
+                    await RefuseAsync(client, RejectionResponse(rejection.Value, request.RefusedHeadWasHead), stopping).ConfigureAwait(false);
                     return null;
                 }
 
@@ -94,7 +96,7 @@ internal sealed class HttpConnectionLoop
                 {
                     // Before routing and before the upgrade: nothing is served to a name we do not answer to. The body
                     // (if any) is not read, so the connection closes.
-                    await RefuseAsync(client, HostNotAllowed, stopping).ConfigureAwait(false);
+                    await RefuseAsync(client, request.IsHead ? HostNotAllowedHead : HostNotAllowed, stopping).ConfigureAwait(false);
                     return null;
                 }
 
@@ -274,7 +276,7 @@ internal sealed class HttpConnectionLoop
         }
         catch (RequestBodyRejectedException ex)
         {
-            return await AnswerWithoutHandlerAsync(client, RejectionResponse(ex.Rejection), keepAlive: false).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, RejectionResponse(ex.Rejection, request.IsHead), keepAlive: false).ConfigureAwait(false);
         }
 
         ValueTask handling;
@@ -469,8 +471,8 @@ internal sealed class HttpConnectionLoop
         return upgrade;
     }
 
-    private static byte[] RejectionResponse(RequestRejection rejection) =>
-        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RequestRejectionStatus.ToMessage(rejection), keepAlive: false);
+    private static byte[] RejectionResponse(RequestRejection rejection, bool omitBody) =>
+        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RequestRejectionStatus.ToMessage(rejection), keepAlive: false, omitBody: omitBody);
 
     private static string RejectionCode(RequestRejection rejection) => RequestRejectionStatus.ToStatusCode(rejection) switch
     {
