@@ -42,7 +42,8 @@ public sealed class WatchRenderingTests
             Assert.That(rows, Has.Count.EqualTo(1), $"{id} is on one line:\n{string.Join("\n", lines)}");
             Assert.That(rows[0], Does.Contain("%").And.Contain(progress).And.Contain("█"), "bar, percentage and counts on the same row");
         }
-        Assert.That(lines.Single(l => l.Contains(Failed, StringComparison.Ordinal)), Does.Contain("GPU lost"));
+        // At 80 the huge row's counts leave no room for a detail beside whole types: the detail goes first.
+        Assert.That(lines.Single(l => l.Contains(Failed, StringComparison.Ordinal)), width > 80 ? Does.Contain("GPU lost") : Does.Contain($"transcode {Failed}"));
         Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 4), "the header and one line per process: nothing wrapped");
     }
 
@@ -113,6 +114,7 @@ public sealed class WatchRenderingTests
     {
         // Connected for days, it kept a row for every process that ended meanwhile, and the table outgrew the terminal.
         var view = new WatchView(Console(132, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        output.Profile.Height = WatchView.MaxEnded + 10; // every row kept is drawn: this is about what the view keeps
         view.Apply(HubEvent.Parse($$$"""
             {"type":"process_list","epoch":"e","processes":[
               {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12},"seq":6}
@@ -181,6 +183,124 @@ public sealed class WatchRenderingTests
         Assert.That(lines.Where(l => l.GetCellWidth() > width), Is.Empty, $"lines wider than {width} cells:\n{string.Join("\n", lines)}");
         Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 2), $"the header and one line per process:\n{string.Join("\n", lines)}");
         Assert.That(lines.Any(l => l.Contains('\uFFFD')), Is.False, "no character cut in half");
+    }
+
+    [TestCase(80)]
+    [TestCase(100)]
+    public void Emoji_sequences_in_a_type_or_detail_keep_every_row_one_line_and_its_border_in_place(int width)
+    {
+        // "👩‍💻" (woman, zero-width joiner, laptop) was counted as four cells and cut after its joiner, which glued the
+        // ellipsis to it; "✌🏽" was counted as one. Either way the row came out wider than the terminal and wrapped.
+        var view = new WatchView(Console(width, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        string detail = string.Concat(Enumerable.Repeat("👩‍💻✌🏽❤️👍🏽🇫🇷 ", 20));
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"👩‍💻 review","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"🧑🏽‍🚀","detail":"{{{detail}}}"},"seq":6},
+              {"process_id":"{{{Evaluation}}}","process_type":"✌🏽 approvals","status":"running","owner":"dev","progress":{"current":1,"total":4,"detail":"{{{string.Concat(Enumerable.Repeat("✌🏽 ok ", 30))}}}"},"seq":2},
+              {"process_id":"{{{Failed}}}","process_type":"❤‍🔥 warm-up","status":"failed","owner":"dev","progress":{"current":3,"total":3},"seq":5,"error":{"message":"❤️‍🔥 {{{detail}}}","code":"oom"}}
+            ]}
+            """));
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        string shown = string.Join("\n", lines);
+        var table = lines.Where(l => l.Length > 0 && "╭│├╰".Contains(l[0], StringComparison.Ordinal)).ToList();
+        Assert.That(table.Select(TerminalText.Width), Is.All.EqualTo(width), $"every line of the table as wide as the terminal draws it:\n{shown}");
+        Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 3), $"the header and one line per process:\n{shown}");
+        Assert.That(shown, Does.Not.Contain("\u200D…").And.Not.Contain("\u200D "), "no joiner left at a cut");
+        Assert.That(lines.Single(l => l.Contains(Benchmark, StringComparison.Ordinal)), Does.Contain($"👩‍💻 review {Benchmark}"));
+        Assert.That(lines.Single(l => l.Contains(Evaluation, StringComparison.Ordinal)), Does.Contain("✌🏽"));
+    }
+
+    [Test]
+    public void With_more_rows_than_lines_the_frame_fits_the_terminal_and_says_how_many_are_hidden()
+    {
+        // The live display cut a frame taller than the terminal at the top, header included, with only "…" to say so.
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 100;
+        console.Profile.Height = 12;
+        console.Profile.Encoding = System.Text.Encoding.UTF8;
+        const int Processes = 20;
+        string drawn;
+        using (var view = new WatchView(console, interactive: true, lines: TextWriter.Null, notices: TextWriter.Null))
+        {
+            var processes = Enumerable.Range(0, Processes).Select(i =>
+                $$"""{"process_id":"p{{i:D15}}","process_type":"eval","status":"running","owner":"dev","progress":{"current":{{i}},"total":20},"seq":1}""");
+            view.Apply(HubEvent.Parse($$"""{"type":"process_list","epoch":"e","processes":[{{string.Join(",", processes)}}]}"""));
+            view.Notice("lost the connection to ws://127.0.0.1:8501/ws (connection reset), retrying in 1 s");
+            writer.GetStringBuilder().Clear();
+
+            view.Redraw();
+            drawn = writer.ToString(); // before the view is disposed: ending the live display draws a last frame
+        }
+
+        // The last frame drawn: each starts with a carriage return and the cursor movements of the live display.
+        var frame = System.Text.RegularExpressions.Regex.Replace(drawn[(drawn.LastIndexOf('\r') + 1)..], @"\x1b\[[0-9;?]*[A-Za-z]", "")
+            .Split('\n').Select(l => l.TrimEnd()).ToList();
+        string shown = string.Join("\n", frame);
+        // 12 lines: the table's frame (4), the notice, the line about the hidden rows, and so 6 rows.
+        Assert.That(frame, Has.Count.LessThanOrEqualTo(12), shown);
+        Assert.That(frame[0], Does.StartWith("╭"), $"the frame starts with the table, not with the live display's cut:\n{shown}");
+        Assert.That(frame.Any(l => l.Contains("Process", StringComparison.Ordinal) && l.Contains("Status", StringComparison.Ordinal)), Is.True, $"the header stays:\n{shown}");
+        Assert.That(frame.Count(l => l.Contains("p000", StringComparison.Ordinal)), Is.EqualTo(6), shown);
+        Assert.That(frame, Has.One.EqualTo($"… {Processes - 6} more (resize the terminal or use --json)"), shown);
+        Assert.That(frame.Any(l => l.Contains($"p{Processes - 1:D15}", StringComparison.Ordinal)), Is.True, $"the newest row stays:\n{shown}");
+        Assert.That(frame.Last(l => l.Length > 0), Does.StartWith("processhub watch: lost the connection"), "the notice stays last");
+    }
+
+    [Test]
+    public void A_short_terminal_leaves_out_ended_rows_before_running_ones()
+    {
+        // A watch is for what is running: rows that ended are the ones a short terminal goes without first.
+        var console = Console(100, out _);
+        console.Profile.Height = 10; // the frame (4), the line about hidden rows, and so 5 rows
+        var rows = new List<WatchRow>();
+        for (int i = 0; i < 12; i++)
+        {
+            rows.Add(new WatchRow($"p{i:D15}", "eval", i % 4 == 0 ? "running" : "completed", 1, 1, "", ""));
+        }
+        console.Write(new WatchTable(rows, null));
+
+        var lines = Lines(console).Where(l => l.Length > 0).ToList();
+        string shown = string.Join("\n", lines);
+        Assert.That(lines, Has.Count.LessThanOrEqualTo(10), shown);
+        var ids = lines.Where(l => l.StartsWith('│')).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(w => w.Length > 2 && w[2].StartsWith('p')).Select(w => w[2]).ToList();
+        // The three running (0, 4, 8) and the two ended nearest the bottom (10, 11), in their order.
+        Assert.That(ids, Is.EqualTo(new[] { 0, 4, 8, 10, 11 }.Select(i => $"p{i:D15}")), shown);
+        Assert.That(lines, Has.One.EqualTo("… 7 more (resize the terminal or use --json)"), shown);
+    }
+
+    [TestCase(60, "bench…")]
+    [TestCase(64, "benchmark")]
+    [TestCase(68, "benchmark")]
+    [TestCase(72, "benchmark")]
+    [TestCase(76, "benchmark")]
+    public void Narrowing_drops_the_detail_before_the_type_and_keeps_the_bar(int width, string type)
+    {
+        // The type says what a row is, the detail only how it is going: from 76 columns down, the process column was
+        // cut to the id to keep a few cells of detail.
+        var view = new WatchView(Console(width, out var output), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","processes":[
+              {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12,"model":"GPT-4o","detail":"Run 2/3, Context 5K"},"seq":6},
+              {"process_id":"{{{Failed}}}","process_type":"transcode","status":"failed","owner":"dev","progress":{"current":3,"total":3},"seq":5,"error":{"message":"GPU lost","code":"oom"}}
+            ]}
+            """));
+        output.Write(view.Render());
+
+        var lines = Lines(output);
+        string shown = string.Join("\n", lines);
+        Assert.That(lines.Where(l => l.GetCellWidth() > width), Is.Empty, $"lines wider than {width}:\n{shown}");
+        string row = lines.Single(l => l.Contains(Benchmark, StringComparison.Ordinal));
+        Assert.That(row, Does.Contain($"{type} {Benchmark}"), $"the type stays at {width} columns:\n{shown}");
+        Assert.That(row, Does.Contain("█").And.Contain(" 42%").And.Contain("5/12"), $"bar, percentage and counts stay:\n{shown}");
     }
 
     [TestCase(80)]

@@ -3,8 +3,10 @@ namespace ProcessHub.Cli;
 
 /// <summary>
 /// Column widths of the bar view for one terminal width, so that a row never wraps (the 100-column
-/// terminal wrapped the bar onto a second line): the bar shrinks first, then the process column, and the detail
-/// column takes what is left, or is dropped when too little is; narrower still, the bar goes, then the counts.
+/// terminal wrapped the bar onto a second line). What identifies a row outlasts what describes it: as the terminal
+/// narrows, the bar shrinks to <see cref="MinBar"/>, then the detail column (which takes what is left) narrows and
+/// is dropped, then the process type is cut down to the id, then the bar goes, then the counts, then the id is cut.
+/// The status and the percentage always stay.
 /// </summary>
 internal readonly record struct WatchLayout(int Process, int Status, int Bar, int Counts, int Detail)
 {
@@ -13,7 +15,8 @@ internal readonly record struct WatchLayout(int Process, int Status, int Bar, in
     public const int StatusWidth = 9; // "cancelled", "completed"
     private const int IdLength = 16;
     private const int MaxProcess = IdLength + 1 + 11;
-    private const int MinDetail = 12;
+    private const int MinDetail = 12; // the bar shrinks to keep this much
+    private const int MinShownDetail = 8; // narrower, the detail column is dropped: "Run 2/…" says little
     private const int MinProcess = 6;
 
     /// <summary>The progress column: the bar and a space (none when <see cref="Bar"/> is 0), "100%", and " current/total" (none when <see cref="Counts"/> is 0).</summary>
@@ -28,31 +31,33 @@ internal readonly record struct WatchLayout(int Process, int Status, int Bar, in
         foreach (var row in rows)
         {
             counts = Math.Max(counts, CountsText(row).Length);
-            process = Math.Max(process, row.Type.GetCellWidth() + 1 + row.Id.Length); // cells: a CJK type takes two a character
+            process = Math.Max(process, TerminalText.Width(row.Type) + 1 + row.Id.Length); // cells: a CJK type takes two a character
         }
         process = Math.Min(process, MaxProcess);
 
         // A rounded table: a border on each side, and per column one space of padding on each side plus a separator.
+        // The detail column never takes the process column's room: the type says what a row is, the detail only how
+        // it is going (at 60 columns the type was dropped to keep a 4-cell detail).
         int content = width - TableOverhead(columns: 4) - StatusWidth;
         int bar = Math.Clamp(content - process - (6 + counts) - MinDetail, MinBar, MaxBar);
         int detail = content - process - (bar + 6 + counts);
-        if (detail < MinDetail)
-        {
-            int give = Math.Min(MinDetail - detail, process - Math.Min(process, IdLength));
-            process -= give;
-            detail += give;
-        }
-        if (detail >= 4)
+        if (detail >= MinShownDetail)
         {
             return new WatchLayout(process, StatusWidth, bar, counts, detail);
         }
 
-        // Too narrow for details: three columns, the bar takes the freed space back.
+        // Too narrow for details: three columns, the bar takes the freed space back. Where it does not fit whole, the
+        // type is cut (down to the id) before the bar goes.
         content = width - TableOverhead(columns: 3) - StatusWidth;
         int room = content - process - (6 + counts);
         if (room >= MinBar)
         {
             return new WatchLayout(process, StatusWidth, Math.Min(room, MaxBar), counts, 0);
+        }
+        int besideMinBar = content - (MinBar + 6 + counts);
+        if (besideMinBar >= Math.Min(process, IdLength))
+        {
+            return new WatchLayout(besideMinBar, StatusWidth, MinBar, counts, 0);
         }
 
         // Narrower still (a phone, a split pane): no bar, the process column down to the id, then no counts, then
