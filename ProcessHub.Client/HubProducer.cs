@@ -28,27 +28,49 @@ public sealed class HubProducer : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private readonly HubProducerOptions _options;
+    private readonly string? _token;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
 
     /// <summary>A producer for the hub at <paramref name="hubUrl"/> (e.g. <c>http://127.0.0.1:8501</c>) with a fixed token.</summary>
+    /// <param name="hubUrl">The hub's absolute http:// or https:// URL.</param>
+    /// <param name="token">The JWT to send; white space around it (a file's last newline) is trimmed.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="hubUrl"/> or <paramref name="token"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="hubUrl"/> is relative or not http(s), or <paramref name="token"/> is empty or only white space.
+    /// </exception>
     public HubProducer(Uri hubUrl, string token)
-        : this(new HubProducerOptions { HubUrl = hubUrl, Token = token })
+        : this(new HubProducerOptions { HubUrl = ClientChecks.AbsoluteUrl(hubUrl, nameof(hubUrl), "http", "https"), Token = ClientChecks.Token(token, nameof(token)) })
     {
     }
 
     /// <summary>A producer with all its options.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="HubProducerOptions.HubUrl"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// The URL is relative or not http(s); neither a token nor a token provider is given; or the token is empty or
+    /// only white space.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="HubProducerOptions.MaxRetries"/> is negative, or <see cref="HubProducerOptions.MaxRetryDelay"/> is
+    /// not from zero to 49 days; the exception's <c>ParamName</c> names the option (<c>options.MaxRetries</c>).
+    /// </exception>
     public HubProducer(HubProducerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(options.HubUrl);
-        if (options.HubUrl.Scheme is not ("http" or "https"))
-        {
-            throw new ArgumentException("the hub's URL must be an http:// or https:// URL", nameof(options));
-        }
+        ClientChecks.AbsoluteUrl(options.HubUrl, $"{nameof(options)}.{nameof(options.HubUrl)}", "http", "https");
         if (options.Token is null && options.TokenProvider is null)
         {
             throw new ArgumentException("give a Token or a TokenProvider", nameof(options));
+        }
+        _token = options.Token is null ? null : ClientChecks.Token(options.Token, $"{nameof(options)}.{nameof(options.Token)}");
+        if (options.MaxRetries < 0)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.MaxRetries), options.MaxRetries, "must be 0 (never retry) or more");
+        }
+        if (options.MaxRetryDelay < TimeSpan.Zero || options.MaxRetryDelay > ClientChecks.LongestWait)
+        {
+            // Timeout.InfiniteTimeSpan (-1 ms) included: as a cap it made every retry wait for ever.
+            throw ClientChecks.OutOfRange(nameof(options.MaxRetryDelay), options.MaxRetryDelay, "must be from zero to 49 days (there is no infinite cap)");
         }
         _options = options;
         _ownsHttp = options.HttpClient is null;
@@ -56,11 +78,19 @@ public sealed class HubProducer : IDisposable
     }
 
     /// <summary>Registers a process (<c>POST /api/processes</c>); its watchers see <c>process_started</c>.</summary>
-    /// <param name="processType">What kind of work it is (at most 64 characters).</param>
-    /// <param name="total">Steps in all, when known.</param>
-    /// <param name="parameters">Its <c>params</c>, shown to watchers.</param>
-    /// <param name="owner">The user it belongs to; only a token with role <c>producer</c> may name another than its own <c>sub</c>.</param>
+    /// <param name="processType">What kind of work it is: not empty nor only white space, at most 64 characters.</param>
+    /// <param name="total">Steps in all, when known: 0 (unknown) or more.</param>
+    /// <param name="parameters">Its <c>params</c>, shown to watchers (a hub with default options takes 16 KiB as serialized).</param>
+    /// <param name="owner">
+    /// The user it belongs to (not empty nor only white space, at most 256 bytes of UTF-8); only a token with role
+    /// <c>producer</c> may name another than its own <c>sub</c>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="ArgumentException">
+    /// An argument the hub would refuse with 400, checked before anything is sent: <paramref name="processType"/>,
+    /// <paramref name="owner"/>; or <paramref name="parameters"/> is <c>default(JsonElement)</c>, which holds no JSON.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="total"/> is negative.</exception>
     /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
     /// <exception cref="HttpRequestException">The hub could not be reached within the retries.</exception>
     /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default), on every attempt.</exception>
@@ -71,7 +101,17 @@ public sealed class HubProducer : IDisposable
     /// </remarks>
     public async Task<ProcessRun> StartAsync(string processType, int total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(processType);
+        // docs/protocol.md 1.4.1: the hub's own rules, so that a mistake is an ArgumentException here, not a 400.
+        ClientChecks.Text(processType, ClientChecks.MaxProcessTypeLength, nameof(processType));
+        ArgumentOutOfRangeException.ThrowIfNegative(total);
+        if (owner is not null)
+        {
+            ClientChecks.Owner(owner, nameof(owner));
+        }
+        if (parameters is { } given)
+        {
+            ClientChecks.Json(given, nameof(parameters));
+        }
         string idempotencyKey = Guid.NewGuid().ToString("N");
         var response = await SendAsync(HttpMethod.Post, "/api/processes", JsonBodies.Create(processType, total, parameters, owner), cancellationToken, idempotencyKey).ConfigureAwait(false);
         if (!response.IsSuccess)
@@ -124,7 +164,7 @@ public sealed class HubProducer : IDisposable
         bool afterUnavailable = false;
         for (int retries = 0; ; retries++)
         {
-            string token = _options.TokenProvider is { } provider ? await provider(cancellationToken).ConfigureAwait(false) : _options.Token!;
+            string token = _options.TokenProvider is { } provider ? ClientChecks.Provided(await provider(cancellationToken).ConfigureAwait(false)) : _token!;
             using var request = new HttpRequestMessage(method, url);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             if (idempotencyKey is not null)

@@ -209,7 +209,7 @@ public sealed partial class HubWatcher
                 }
                 while (true)
                 {
-                    string fresh = await provider(connectionEnded).ConfigureAwait(false);
+                    string fresh = ClientChecks.Provided(await provider(connectionEnded).ConfigureAwait(false));
                     if (TokenExpiry.Of(fresh) is { } freshExpires && freshExpires > expires)
                     {
                         await socket.SendAsync(ClientMessages.Auth(fresh), connectionEnded).ConfigureAwait(false);
@@ -349,8 +349,8 @@ public sealed partial class HubWatcher
         try
         {
             token = _options.TokenProvider is { } provider
-                ? await provider(cancellationToken).ConfigureAwait(false)
-                : _options.Token!;
+                ? ClientChecks.Provided(await provider(cancellationToken).ConfigureAwait(false))
+                : _token!;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

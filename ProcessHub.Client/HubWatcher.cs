@@ -26,6 +26,7 @@ public sealed partial class HubWatcher
     private const int MaxResumesPerReconnect = 50;
 
     private readonly HubWatcherOptions _options;
+    private readonly string? _token;
     private readonly Backoff _backoff;
     private readonly Uri[] _urls;
     private readonly ConcurrentDictionary<string, PendingCancel> _pendingCancels = new(StringComparer.Ordinal);
@@ -36,29 +37,43 @@ public sealed partial class HubWatcher
     private int _urlIndex;
 
     /// <summary>A watcher of the hub at <paramref name="url"/> (e.g. <c>ws://127.0.0.1:8501/ws</c>) with a fixed token.</summary>
+    /// <param name="url">The hub's absolute ws:// or wss:// URL.</param>
+    /// <param name="token">The JWT to connect with; white space around it (a file's last newline) is trimmed.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="url"/> or <paramref name="token"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="url"/> is relative or not ws(s), or <paramref name="token"/> is empty or only white space.
+    /// </exception>
     public HubWatcher(Uri url, string token)
-        : this(new HubWatcherOptions { Url = url, Token = token })
+        : this(new HubWatcherOptions { Url = ClientChecks.AbsoluteUrl(url, nameof(url), "ws", "wss"), Token = ClientChecks.Token(token, nameof(token)) })
     {
     }
 
     /// <summary>A watcher with all its options.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, its URL or its failover list is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// A URL is relative or not ws(s); neither a token nor a token provider is given; or the token is empty or only
+    /// white space.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// An option is out of the range its documentation gives; the exception's <c>ParamName</c> names it
+    /// (<c>options.MinReconnectDelay</c>).
+    /// </exception>
     public HubWatcher(HubWatcherOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(options.Url);
-        ArgumentNullException.ThrowIfNull(options.FailoverUrls);
-        _urls = [options.Url, .. options.FailoverUrls];
-        foreach (var url in _urls)
+        ClientChecks.AbsoluteUrl(options.Url, $"{nameof(options)}.{nameof(options.Url)}", "ws", "wss");
+        ArgumentNullException.ThrowIfNull(options.FailoverUrls, $"{nameof(options)}.{nameof(options.FailoverUrls)}");
+        foreach (var url in options.FailoverUrls)
         {
-            if (url is null || url.Scheme is not ("ws" or "wss"))
-            {
-                throw new ArgumentException("the hub's URLs must be ws:// or wss:// URLs", nameof(options));
-            }
+            ClientChecks.AbsoluteUrl(url, $"{nameof(options)}.{nameof(options.FailoverUrls)}", "ws", "wss");
         }
+        _urls = [options.Url, .. options.FailoverUrls];
         if (options.Token is null && options.TokenProvider is null)
         {
             throw new ArgumentException("give a Token or a TokenProvider", nameof(options));
         }
+        _token = options.Token is null ? null : ClientChecks.Token(options.Token, $"{nameof(options)}.{nameof(options.Token)}");
+        CheckRanges(options);
         _options = options;
         _backoff = new Backoff(options.MinReconnectDelay, options.MaxReconnectDelay, options.ReconnectJitter);
     }
@@ -113,6 +128,47 @@ public sealed partial class HubWatcher
         finally
         {
             _pendingCancels.TryRemove(requestId, out _);
+        }
+    }
+
+    // Each option as its documentation has it. Out of range, each failed somewhere worse: a MinReconnectDelay of zero
+    // retried in a tight loop, a negative timeout or interval threw at the first connection, a jitter of NaN made NaN
+    // delays, a MaxFailedAttempts of 0 gave up as 1 does.
+    private static void CheckRanges(HubWatcherOptions options)
+    {
+        var longest = ClientChecks.LongestWait;
+        if (options.MinReconnectDelay <= TimeSpan.Zero || options.MinReconnectDelay > longest)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.MinReconnectDelay), options.MinReconnectDelay, "must be more than zero and at most 49 days");
+        }
+        if (options.MaxReconnectDelay < options.MinReconnectDelay || options.MaxReconnectDelay > longest)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.MaxReconnectDelay), options.MaxReconnectDelay, $"must be at least MinReconnectDelay ({options.MinReconnectDelay}) and at most 49 days");
+        }
+        if (options.StableAfter < TimeSpan.Zero)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.StableAfter), options.StableAfter, "must be zero or more");
+        }
+        if (!(options.ReconnectJitter is >= 0 and <= 1))
+        {
+            // Written so that NaN, which fails every comparison, fails this one too.
+            throw ClientChecks.OutOfRange(nameof(options.ReconnectJitter), options.ReconnectJitter, "must be from 0 to 1");
+        }
+        if (options.MaxFailedAttempts is < 1)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.MaxFailedAttempts), options.MaxFailedAttempts, "must be 1 or more (null never gives up)");
+        }
+        if (options.ConnectTimeout != Timeout.InfiniteTimeSpan && (options.ConnectTimeout <= TimeSpan.Zero || options.ConnectTimeout > longest))
+        {
+            throw ClientChecks.OutOfRange(nameof(options.ConnectTimeout), options.ConnectTimeout, "must be more than zero and at most 49 days, or Timeout.InfiniteTimeSpan (no limit)");
+        }
+        if (options.KeepAliveInterval != Timeout.InfiniteTimeSpan && (options.KeepAliveInterval < TimeSpan.Zero || options.KeepAliveInterval > longest))
+        {
+            throw ClientChecks.OutOfRange(nameof(options.KeepAliveInterval), options.KeepAliveInterval, "must be from zero (no pings) to 49 days, or Timeout.InfiniteTimeSpan (no pings)");
+        }
+        if (options.MaxMessageBytes <= 0)
+        {
+            throw ClientChecks.OutOfRange(nameof(options.MaxMessageBytes), options.MaxMessageBytes, "must be more than zero");
         }
     }
 

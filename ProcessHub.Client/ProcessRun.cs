@@ -44,16 +44,30 @@ public sealed class ProcessRun : IDisposable
     /// have reached it (not sent again: a report twice is two events).
     /// </exception>
     /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default).</exception>
-    public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default) =>
-        ReportBodyAsync(JsonBodies.Progress(current, total, model, detail), cancellationToken);
+    /// <exception cref="ArgumentException">
+    /// What the hub would refuse with 400, checked before anything is sent: a negative <c>current</c> or <c>total</c>
+    /// (<see cref="ArgumentOutOfRangeException"/>), or a progress object that is not a JSON object with both as
+    /// non-negative integers (<c>default(JsonElement)</c> included).
+    /// </exception>
+    public Task<bool> ReportAsync(long current, long total, string? model = null, string? detail = null, CancellationToken cancellationToken = default)
+    {
+        // docs/protocol.md 1.4.2: both are non-negative integers.
+        ArgumentOutOfRangeException.ThrowIfNegative(current);
+        ArgumentOutOfRangeException.ThrowIfNegative(total);
+        return ReportBodyAsync(JsonBodies.Progress(current, total, model, detail), cancellationToken);
+    }
 
     /// <summary>
     /// Reports a progress object of the worker's own: <c>current</c> and <c>total</c> (non-negative integers) are
     /// required, every other field reaches watchers verbatim (at most 4 KiB in all).
     /// </summary>
     /// <inheritdoc cref="ReportAsync(long, long, string?, string?, CancellationToken)"/>
-    public Task<bool> ReportAsync(JsonElement progress, CancellationToken cancellationToken = default) =>
-        ReportBodyAsync(JsonObjectBytes.Of(progress), cancellationToken);
+    public Task<bool> ReportAsync(JsonElement progress, CancellationToken cancellationToken = default)
+    {
+        ClientChecks.Json(progress, nameof(progress));
+        CheckProgress(progress);
+        return ReportBodyAsync(JsonObjectBytes.Of(progress), cancellationToken);
+    }
 
     /// <summary>Completes the process without a result (<c>POST /api/processes/{id}/complete</c>).</summary>
     /// <returns>False when it had been cancelled first (nothing was completed; <see cref="CancellationToken"/> fires).</returns>
@@ -63,26 +77,63 @@ public sealed class ProcessRun : IDisposable
 
     /// <summary>Completes the process with a result (JSON, at most 64 KiB) that watchers see in <c>process_completed</c>.</summary>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
-    public Task<bool> CompleteAsync(JsonElement result, CancellationToken cancellationToken = default) =>
-        EndAsync("complete", "completed", JsonBodies.Complete(result), cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="result"/> is <c>default(JsonElement)</c>, which holds no JSON.</exception>
+    public Task<bool> CompleteAsync(JsonElement result, CancellationToken cancellationToken = default)
+    {
+        ClientChecks.Json(result, nameof(result));
+        return EndAsync("complete", "completed", JsonBodies.Complete(result), cancellationToken);
+    }
 
     /// <summary>Completes the process with a result object, serialized by System.Text.Json.</summary>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
+    /// <exception cref="ArgumentException"><paramref name="result"/> is a boxed <c>default(JsonElement)</c>, which holds no JSON.</exception>
     [RequiresUnreferencedCode("serializes the result by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes the result by reflection; pass a JsonElement when compiling ahead of time")]
-    public Task<bool> CompleteAsync(object? result, CancellationToken cancellationToken = default) =>
-        EndAsync("complete", "completed", JsonBodies.Complete(JsonBodies.ToElement(result)), cancellationToken);
+    public Task<bool> CompleteAsync(object? result, CancellationToken cancellationToken = default)
+    {
+        var element = JsonBodies.ToElement(result);
+        if (element is { } given)
+        {
+            ClientChecks.Json(given, nameof(result));
+        }
+        return EndAsync("complete", "completed", JsonBodies.Complete(element), cancellationToken);
+    }
 
     /// <summary>Fails the process (<c>POST /api/processes/{id}/fail</c>); watchers see <c>process_failed</c> with the message and code.</summary>
+    /// <param name="message">What went wrong: not empty nor only white space (at most 4 KiB of UTF-8, which the hub checks).</param>
+    /// <param name="code">A short code to act on, when there is one: not empty nor only white space, at most 64 characters.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
     /// <inheritdoc cref="CompleteAsync(CancellationToken)"/>
+    /// <exception cref="ArgumentException"><paramref name="message"/> or <paramref name="code"/> breaks the rule above (the hub's 400), checked before anything is sent.</exception>
     public Task<bool> FailAsync(string message, string? code = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        // docs/protocol.md 1.4.4. The message's byte budget is the hub's option, so it is left to the hub to say.
+        ArgumentException.ThrowIfNullOrWhiteSpace(message);
+        if (code is not null)
+        {
+            ClientChecks.Text(code, ClientChecks.MaxErrorCodeLength, nameof(code));
+        }
         return EndAsync("fail", "failed", JsonBodies.Fail(message, code), cancellationToken);
     }
 
     /// <summary>Releases the cancellation source behind <see cref="CancellationToken"/>.</summary>
     public void Dispose() => _cancelled.Dispose();
+
+    // docs/protocol.md 1.4.2, as the hub reads it: an object whose current and total are integers of 0 or more.
+    private static void CheckProgress(JsonElement progress)
+    {
+        if (progress.ValueKind != JsonValueKind.Object)
+        {
+            throw new ArgumentException("progress must be a JSON object", nameof(progress));
+        }
+        foreach (string name in (ReadOnlySpan<string>)["current", "total"])
+        {
+            if (!progress.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number) || number < 0)
+            {
+                throw new ArgumentException($"progress.{name} must be a non-negative integer", nameof(progress));
+            }
+        }
+    }
 
     private async Task<bool> ReportBodyAsync(byte[] body, CancellationToken cancellationToken)
     {

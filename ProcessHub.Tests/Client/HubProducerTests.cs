@@ -206,6 +206,28 @@ public sealed class HubProducerTests
             "one process: the second attempt made none");
     }
 
+    [Test]
+    public async Task A_token_read_from_a_file_with_its_newline_works_for_the_producer_as_for_the_watcher()
+    {
+        // From an audit: File.ReadAllText's newline made every producer call throw FormatException ("New-line or NUL
+        // characters are not allowed in header values"), while the watcher took the same token.
+        await using var host = HubTestHost.Start();
+        string fromFile = host.Token("alice") + "\n";
+        using var producer = new HubProducer(BaseUrl(host), fromFile);
+        using var provided = new HubProducer(new HubProducerOptions { HubUrl = BaseUrl(host), TokenProvider = _ => ValueTask.FromResult(" " + fromFile + "\r\n") });
+        await using var events = new WatchedEvents(new HubWatcher(new Uri($"ws://{host.App.LocalEndPoint}/ws"), fromFile));
+        await using var providedEvents = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/ws"), TokenProvider = _ => ValueTask.FromResult(fromFile + "\t") }));
+        await events.NextAsync<ProcessListed>();
+        await providedEvents.NextAsync<ProcessListed>();
+
+        using var run = await producer.StartAsync("eval", total: 2);
+        using var other = await provided.StartAsync("eval", total: 2);
+        Assert.That(await run.ReportAsync(1, 2), Is.False);
+        Assert.That(await other.ReportAsync(1, 2), Is.False);
+        var started = await events.NextAsync<ProcessStarted>();
+        Assert.That(started.Owner, Is.EqualTo("alice"));
+    }
+
     /// <summary>Waits until the client has met its <paramref name="refusals"/>th 429, then refills the budget.</summary>
     private static async Task RefusedThenRefilledAsync(HubTestHost host, RecordingHandler handler, int refusals)
     {

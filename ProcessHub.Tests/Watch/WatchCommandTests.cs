@@ -107,6 +107,15 @@ public sealed class WatchCommandTests
     }
 
     [Test]
+    public async Task A_blank_token_is_refused_as_a_usage_error()
+    {
+        // The client's watcher refuses a blank token in its constructor (it used to try it, and get 4401).
+        using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "  ");
+        Assert.That(await watch.NextErrorLineAsync(line => line.Contains("--token is empty")), Does.Contain("--token is empty"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task A_rejected_token_ends_watch_with_a_non_zero_exit()
     {
         using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "not-a-jwt");

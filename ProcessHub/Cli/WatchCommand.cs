@@ -38,6 +38,12 @@ internal sealed class WatchCommand
             return 2;
         }
         string? token = result.GetValue(_token);
+        if (token is not null && string.IsNullOrWhiteSpace(token))
+        {
+            // The watcher refuses a blank token in its constructor: said here as the option it came from, not as a crash.
+            await Console.Error.WriteLineAsync($"{WatchMessages.Prefix}--token is empty").ConfigureAwait(false);
+            return 2;
+        }
         // The dev banner's WebSocket URL carries its token: taken as --token (which wins when both are given) and
         // taken out of the URL. Left in, it sent "no token" to the dev-token fetch against a hub with a secret, and it
         // outranked the fresh token the hub checks second (docs/protocol.md 2.2) after a dev hub's restart.
