@@ -31,6 +31,11 @@ public sealed class HubProducer : IDisposable
     private readonly string? _token;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
+    // Cancelled by Dispose, and linked into every call's waits (a retry's delay, a request in flight, a token being
+    // fetched), so that disposing ends them at once with ObjectDisposedException. Never disposed itself: a call that
+    // races Dispose must still be able to read its token.
+    private readonly CancellationTokenSource _disposing = new();
+    private int _disposed;
 
     /// <summary>A producer for the hub at <paramref name="hubUrl"/> (e.g. <c>http://127.0.0.1:8501</c>) with a fixed token.</summary>
     /// <param name="hubUrl">The hub's absolute http:// or https:// URL.</param>
@@ -94,6 +99,7 @@ public sealed class HubProducer : IDisposable
     /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
     /// <exception cref="HttpRequestException">The hub could not be reached within the retries.</exception>
     /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default), on every attempt.</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed, before the call or while it was pending.</exception>
     /// <remarks>
     /// Each call sends an <c>Idempotency-Key</c> of its own, the same on each of its retries: a start the hub stored but
     /// answered with 503 (a Redis that answered too late, docs/protocol.md 11.4) is named again by the retry instead of
@@ -141,9 +147,18 @@ public sealed class HubProducer : IDisposable
     public Task<ProcessRun> StartAsync(string processType, int total, object? parameters, string? owner = null, CancellationToken cancellationToken = default) =>
         StartAsync(processType, total, JsonBodies.ToElement(parameters), owner, cancellationToken);
 
-    /// <summary>Disposes the HttpClient the producer made (not one given in the options).</summary>
+    /// <summary>
+    /// Ends every call still pending (waiting to retry, a request in flight, a token being fetched) with
+    /// <see cref="ObjectDisposedException"/>, and disposes the HttpClient the producer made (not one given in the
+    /// options). Later calls throw <see cref="ObjectDisposedException"/> too.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _disposing.Cancel();
         if (_ownsHttp)
         {
             _http.Dispose();
@@ -156,7 +171,25 @@ public sealed class HubProducer : IDisposable
     /// <see cref="HubProducerOptions.MaxRetries"/> times; <paramref name="idempotencyKey"/>, when given, goes as
     /// <c>Idempotency-Key</c> with every attempt.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The producer was disposed, before the call or while it was pending.</exception>
     internal async Task<ApiResponse> SendAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken, string? idempotencyKey = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        try
+        {
+            return await SendWithRetriesAsync(method, path, body, call.Token, idempotencyKey).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
+            && _disposing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled by Dispose (or the disposed HttpClient's own exception): said as what it is, not as
+            // "The operation was canceled", which reads as the caller's own cancellation.
+            throw new ObjectDisposedException(GetType().FullName, "the producer was disposed while the call was pending");
+        }
+    }
+
+    private async Task<ApiResponse> SendWithRetriesAsync(HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken, string? idempotencyKey)
     {
         // A path in HubUrl (a hub behind a proxy under a prefix) is kept: new Uri(base, "/api/...") would drop it.
         // Built as a path, never as a reference resolved against the base: "//x/api" would name another host.
@@ -219,7 +252,7 @@ public sealed class HubProducer : IDisposable
     {
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
         HttpRequestException => idempotencyKey is not null,
-        // HttpClient's own timeout (not the caller's cancellation).
+        // HttpClient's own timeout (not the caller's cancellation, nor Dispose: the token is linked to both).
         TaskCanceledException => idempotencyKey is not null && !cancellationToken.IsCancellationRequested,
         _ => false,
     };

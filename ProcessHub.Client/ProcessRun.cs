@@ -44,6 +44,7 @@ public sealed class ProcessRun : IDisposable
     /// have reached it (not sent again: a report twice is two events).
     /// </exception>
     /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default).</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed, before the call or while it was pending.</exception>
     /// <exception cref="ArgumentException">
     /// What the hub would refuse with 400, checked before anything is sent: a negative <c>current</c> or <c>total</c>
     /// (<see cref="ArgumentOutOfRangeException"/>), or a progress object that is not a JSON object with both as
@@ -72,6 +73,7 @@ public sealed class ProcessRun : IDisposable
     /// <summary>Completes the process without a result (<c>POST /api/processes/{id}/complete</c>).</summary>
     /// <returns>False when it had been cancelled first (nothing was completed; <see cref="CancellationToken"/> fires).</returns>
     /// <exception cref="HubRequestException">The hub refused, or the process had already completed or failed (409 <c>conflict</c>).</exception>
+    /// <exception cref="ObjectDisposedException">The producer was disposed, before the call or while it was pending.</exception>
     public Task<bool> CompleteAsync(CancellationToken cancellationToken = default) =>
         EndAsync("complete", "completed", JsonBodies.Complete(null), cancellationToken);
 

@@ -228,6 +228,61 @@ public sealed class HubProducerTests
         Assert.That(started.Owner, Is.EqualTo("alice"));
     }
 
+    [Test]
+    public async Task Dispose_ends_a_call_waiting_to_retry_at_once_and_later_calls_alike_with_ObjectDisposedException()
+    {
+        // From an audit: a start waiting out a Retry-After stayed pending after Dispose, then failed with an
+        // ObjectDisposedException that named the HttpClient. The wait here is an hour: only Dispose can end it.
+        var handler = new RetryLaterHandler(TimeSpan.FromHours(1));
+        using var http = new HttpClient(handler);
+        var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri("http://127.0.0.1:8501"), Token = "t", HttpClient = http, MaxRetryDelay = TimeSpan.FromHours(1) });
+        var start = producer.StartAsync("eval");
+        await handler.Answered.WaitAsync(TestTimeouts.Receive);
+
+        producer.Dispose();
+        var disposed = Assert.ThrowsAsync<ObjectDisposedException>(async () => await start.WaitAsync(TestTimeouts.Receive));
+        Assert.That(disposed!.ObjectName, Is.EqualTo(typeof(HubProducer).FullName));
+
+        var later = Assert.ThrowsAsync<ObjectDisposedException>(async () => await producer.StartAsync("eval"));
+        Assert.That(later!.ObjectName, Is.EqualTo(typeof(HubProducer).FullName));
+        using var run = producer.Attach("0123456789abcdef");
+        var report = Assert.ThrowsAsync<ObjectDisposedException>(async () => await run.ReportAsync(1, 2));
+        Assert.That(report!.ObjectName, Is.EqualTo(typeof(HubProducer).FullName));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Dispose_ends_a_request_in_flight_with_ObjectDisposedException_not_a_cancellation(bool ownHttpClient)
+    {
+        // From an audit: a request in flight at Dispose failed with TaskCanceledException "The operation was
+        // canceled", which reads as the caller's own cancellation; with an HttpClient of the caller's (which the
+        // producer does not dispose) it went on waiting for an answer.
+        await using var server = new SilentServer();
+        using var http = ownHttpClient ? null : new HttpClient();
+        var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri($"http://{server.EndPoint}"), Token = "t", HttpClient = http });
+        using var run = producer.Attach("0123456789abcdef");
+        var report = run.ReportAsync(1, 2);
+        await server.Accepted.WaitAsync(TestTimeouts.Receive);
+
+        producer.Dispose();
+        var disposed = Assert.ThrowsAsync<ObjectDisposedException>(async () => await report.WaitAsync(TestTimeouts.Receive));
+        Assert.That(disposed!.ObjectName, Is.EqualTo(typeof(HubProducer).FullName));
+    }
+
+    [Test]
+    public async Task The_callers_own_cancellation_stays_a_cancellation()
+    {
+        await using var server = new SilentServer();
+        using var producer = new HubProducer(new Uri($"http://{server.EndPoint}"), "t");
+        using var run = producer.Attach("0123456789abcdef");
+        using var cancel = new CancellationTokenSource();
+        var report = run.ReportAsync(1, 2, cancellationToken: cancel.Token);
+        await server.Accepted.WaitAsync(TestTimeouts.Receive);
+
+        await cancel.CancelAsync();
+        Assert.That(async () => await report.WaitAsync(TestTimeouts.Receive), Throws.InstanceOf<OperationCanceledException>());
+    }
+
     /// <summary>Waits until the client has met its <paramref name="refusals"/>th 429, then refills the budget.</summary>
     private static async Task RefusedThenRefilledAsync(HubTestHost host, RecordingHandler handler, int refusals)
     {
