@@ -17,7 +17,8 @@ public sealed partial class HubWatcher
     /// </summary>
     /// <exception cref="HubConnectionException">
     /// The hub refused in a way retrying cannot fix: a rejected token without a <see cref="HubWatcherOptions.TokenProvider"/>
-    /// (4401), 4403, a protocol error (1002, 1003, 1007, 1009), an upgrade answered with 4xx; or
+    /// (4401), 4403, a protocol error (1002, 1003, 1007, 1009), a message longer than
+    /// <see cref="HubWatcherOptions.MaxMessageBytes"/> (the watcher closes with 1009), an upgrade answered with 4xx; or
     /// <see cref="HubWatcherOptions.MaxFailedAttempts"/> ran out.
     /// </exception>
     public async IAsyncEnumerable<HubEvent> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

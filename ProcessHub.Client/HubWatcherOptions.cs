@@ -64,7 +64,7 @@ public sealed class HubWatcherOptions
     public int? MaxFailedAttempts { get; init; }
 
     /// <summary>
-    /// How long one connection attempt may take. Default 10 s.
+    /// How long one connection attempt may take (an attempt past it is reported as <c>timed out</c>). Default 10 s.
     /// More than zero and at most 49 days, or <see cref="Timeout.InfiniteTimeSpan"/> for no limit.
     /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -83,7 +83,8 @@ public sealed class HubWatcherOptions
 
     /// <summary>
     /// The largest message accepted from the hub, in bytes (a <c>process_list</c> can be large). Default 16 MiB; more
-    /// than zero.
+    /// than zero. A longer message ends its connection with 1009 (message too big) and the watch with a
+    /// <see cref="HubConnectionException"/>, as a 1009 does (the same again would fail again).
     /// </summary>
     public int MaxMessageBytes { get; init; } = 16 * 1024 * 1024;
 }

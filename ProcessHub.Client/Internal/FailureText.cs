@@ -11,6 +11,12 @@ internal static class FailureText
 {
     public static string Describe(Exception exception)
     {
+        if (exception is TimeoutException)
+        {
+            // An attempt that ran out of ConnectTimeout: the SocketException inside it is the cancel's own
+            // (OperationAborted, "Operation canceled"), which says nothing of why.
+            return "timed out";
+        }
         for (var current = exception; current is not null; current = current.InnerException)
         {
             if (current is SocketException socket)

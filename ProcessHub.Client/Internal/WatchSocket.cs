@@ -6,7 +6,7 @@ namespace ProcessHub.Client.Internal;
 /// <summary>
 /// One WebSocket connection of a watcher: whole text messages in (into one reused, pooled buffer), serialized sends
 /// out (<see cref="ClientWebSocket"/> allows one send at a time, and a cancel can come from any thread), and a polite
-/// close: 1000, then the hub's answer or a short deadline.
+/// close: 1000 (1009 after a message over the limit), then the hub's answer or a short deadline.
 /// </summary>
 internal sealed class WatchSocket : IAsyncDisposable
 {
@@ -18,6 +18,8 @@ internal sealed class WatchSocket : IAsyncDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private CancellationTokenRegistration _closeOnCancel;
     private int _disposed;
+    // What the close frame says: 1000, or 1009 once a message over the limit was refused (RFC 6455 section 7.4.1).
+    private volatile bool _tooBig;
 
     private WatchSocket(ClientWebSocket socket, int maxMessageBytes)
     {
@@ -52,8 +54,10 @@ internal sealed class WatchSocket : IAsyncDisposable
             {
                 throw new UpgradeRejectedException((int)status, ex);
             }
-            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
+                // Whatever the cancel surfaced as (an OperationCanceledException, or a WebSocketException around one,
+                // with a SocketException "Operation canceled" inside), the attempt ran out of ConnectTimeout.
                 throw new TimeoutException($"no answer within {options.ConnectTimeout.TotalSeconds:0.#} s", ex);
             }
             return new WatchSocket(socket, options.MaxMessageBytes);
@@ -70,21 +74,32 @@ internal sealed class WatchSocket : IAsyncDisposable
     /// The memory is valid until the next call. Not cancellable by design: cancelling a receive would abort the
     /// socket without a close frame; <see cref="CloseWhenCancelled"/> closes politely instead.
     /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// A message is longer than the limit, to the byte; the connection's close frame then says 1009.
+    /// </exception>
     public async ValueTask<ReadOnlyMemory<byte>?> ReceiveAsync()
     {
+        // One byte past the limit is enough to know a message is too large. The window is cut to it, not to the
+        // pooled array, which may be larger than asked for (a power of two).
+        int window = (int)Math.Min((long)_maxMessageBytes + 1, Array.MaxLength);
         int length = 0;
         while (true)
         {
-            if (length == _buffer.Length)
+            if (length == Math.Min(_buffer.Length, window))
             {
-                Grow(length);
+                Grow(length, window);
             }
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
+            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length, Math.Min(_buffer.Length, window) - length), CancellationToken.None).ConfigureAwait(false);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 return null;
             }
             length += result.Count;
+            if (length > _maxMessageBytes)
+            {
+                _tooBig = true;
+                throw new InvalidDataException($"a message from the hub is larger than {_maxMessageBytes} bytes");
+            }
             if (!result.EndOfMessage)
             {
                 continue;
@@ -162,7 +177,9 @@ internal sealed class WatchSocket : IAsyncDisposable
         {
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", deadline).ConfigureAwait(false);
+                await (_tooBig
+                    ? _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, "message too big", deadline)
+                    : _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", deadline)).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
@@ -194,13 +211,10 @@ internal sealed class WatchSocket : IAsyncDisposable
         }
     }
 
-    private void Grow(int length)
+    // Called with a full buffer that is smaller than the window (the limit and one byte): never past the window.
+    private void Grow(int length, int window)
     {
-        if (length >= _maxMessageBytes)
-        {
-            throw new InvalidDataException($"a message from the hub is larger than {_maxMessageBytes} bytes");
-        }
-        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)length * 2, _maxMessageBytes));
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)length * 2, window));
         _buffer.AsSpan(0, length).CopyTo(larger);
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = larger;

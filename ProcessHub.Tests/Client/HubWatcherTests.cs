@@ -337,6 +337,59 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task An_attempt_that_runs_out_of_ConnectTimeout_is_reported_as_timed_out()
+    {
+        // From an audit: the reason read "Operation canceled" (the cancel's own SocketException inside the timeout),
+        // in HubDisconnected.Reason and in the give-up message alike. This server accepts and never answers the upgrade.
+        await using var silent = new SilentServer();
+        await using var events = new WatchedEvents(new HubWatcher(new HubWatcherOptions
+        {
+            Url = new Uri($"ws://{silent.EndPoint}/ws"),
+            Token = "any-token",
+            ConnectTimeout = TimeSpan.FromMilliseconds(200),
+            MinReconnectDelay = TimeSpan.FromMilliseconds(20),
+            MaxFailedAttempts = 2,
+        }));
+
+        var first = await events.NextAsync<HubDisconnected>();
+        Assert.That((first.WasConnected, first.Reason), Is.EqualTo((false, "timed out")), first.ToString());
+        Assert.That(first.Exception, Is.InstanceOf<TimeoutException>());
+        var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
+        Assert.That(gaveUp!.Message, Does.EndWith("after 2 attempts (timed out)"));
+    }
+
+    /// <summary>
+    /// From an audit: <see cref="HubWatcherOptions.MaxMessageBytes"/> was checked only when the 16 KiB buffer filled,
+    /// against the pooled array's size (a power of two), so a limit of 1,000 took 16 KiB, and one of 20,000 took 32 KiB.
+    /// On a hub whose clock stands still every tab's list is the same to the byte: a limit of its length takes it, one
+    /// byte less refuses it, closing with 1009 and ending the watch.
+    /// </summary>
+    [TestCase(1, TestName = "A list of one process (under the first buffer)")]
+    [TestCase(12, TestName = "A list of twelve processes (over the first buffer)")]
+    public async Task A_message_longer_than_MaxMessageBytes_is_refused_to_the_byte(int processes)
+    {
+        await using var host = HubTestHost.Start(fakeTime: true);
+        for (int i = 0; i < processes; i++)
+        {
+            host.App.Producer.Start("eval", "alice", total: 10).ReportProgress(1, 10, "GPT-4o", new string('d', 1_500));
+        }
+        int length;
+        await using (var reference = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice"))))
+        {
+            length = System.Text.Encoding.UTF8.GetByteCount((await reference.NextAsync<ProcessListed>()).RawJson!);
+        }
+
+        await using var exact = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/ws"), Token = host.Token("alice"), MaxMessageBytes = length }));
+        var taken = await exact.NextAsync<ProcessListed>();
+        Assert.That(taken.Processes, Has.Count.EqualTo(processes));
+
+        await using var under = new WatchedEvents(new HubWatcher(new HubWatcherOptions { Url = new Uri($"ws://{host.App.LocalEndPoint}/ws"), Token = host.Token("alice"), MaxMessageBytes = length - 1 }));
+        var refused = Assert.ThrowsAsync<HubConnectionException>(async () => await under.NextAsync<ProcessListed>());
+        Assert.That((refused!.CloseStatus, refused.Message), Is.EqualTo(((int?)1009, $"a message from the hub is larger than {length - 1} bytes")));
+        await Eventually.HoldsAsync(() => host.App.Counters.Closes.GetValueOrDefault(1009) == 1, "the hub saw the watcher close with 1009");
+    }
+
+    [Test]
     public async Task A_token_in_the_url_never_reaches_a_message_or_an_exception()
     {
         // The dev banner prints the URL with ?token=...; the library's own texts used to print it whole.
