@@ -4,7 +4,8 @@ namespace ProcessHub.Client;
 
 /// <summary>
 /// An <c>error</c> message: the hub refused a client message (<c>bad_request</c>, <c>not_found</c>,
-/// <c>forbidden</c>, <c>conflict</c>, <c>rate_limited</c>, <c>unknown_type</c>). The connection stays open.
+/// <c>forbidden</c>, <c>conflict</c>, <c>rate_limited</c>, <c>unknown_type</c>, <c>unavailable</c>: docs/protocol.md
+/// 3.8). The connection stays open.
 /// </summary>
 public sealed class HubError : HubEvent
 {

@@ -96,7 +96,12 @@ public sealed class HubProducer : IDisposable
     /// <paramref name="owner"/>; or <paramref name="parameters"/> is <c>default(JsonElement)</c>, which holds no JSON.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="total"/> is negative.</exception>
-    /// <exception cref="HubRequestException">The hub refused (400, 401, 403, or 429 past the retries).</exception>
+    /// <exception cref="HubRequestException">
+    /// The hub answered with an error: 400, 401, 403, 413 (<c>params</c> larger than the hub takes), 429
+    /// (<c>too_many_processes</c> at once; <c>rate_limited</c> past the retries), 502 or 503 past the retries (after a
+    /// 502 from a proxy, without the hub's JSON, the code is <c>http_error</c>); or it answered 201 without a
+    /// <c>process_id</c> (code <c>bad_response</c>).
+    /// </exception>
     /// <exception cref="HttpRequestException">The hub could not be reached within the retries.</exception>
     /// <exception cref="TaskCanceledException">No answer within the HttpClient's timeout (100 s by default), on every attempt.</exception>
     /// <exception cref="ObjectDisposedException">The producer was disposed, before the call or while it was pending.</exception>

@@ -98,7 +98,12 @@ public sealed partial class HubWatcher
     /// when the hub confirms it with <c>process_cancelled</c>. That confirmation is read by <see cref="WatchAsync"/>,
     /// so keep enumerating it meanwhile (call this from another task, or do not await it inside the loop).
     /// </summary>
-    /// <exception cref="HubRequestException">The hub refused: <c>not_found</c>, <c>forbidden</c>, <c>conflict</c> (it had already ended), or <c>unavailable</c> (the cancel could not be stored, or Redis is away: try again).</exception>
+    /// <exception cref="HubRequestException">
+    /// The hub refused: <c>not_found</c>, <c>forbidden</c>, <c>conflict</c> (it had already ended), <c>unavailable</c>
+    /// (the cancel could not be stored, or Redis is away: try again), <c>rate_limited</c> (past the connection's message
+    /// rate limit: try again more slowly), or <c>bad_request</c> (an id the hub does not read, such as one over 256
+    /// characters).
+    /// </exception>
     /// <exception cref="HubConnectionException">Not connected, or the connection ended before the hub answered (it may have applied the cancel all the same: the list after the reconnect says).</exception>
     public async Task CancelAsync(string processId, CancellationToken cancellationToken = default)
     {

@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace ProcessHub.Client;
 
-/// <summary><c>process_cancelled</c>: someone cancelled a process; its producer has been told to stop.</summary>
+/// <summary>
+/// <c>process_cancelled</c>: someone cancelled a process. A producer inside the hub's own process (a
+/// <c>ProcessHandle</c>) has its token fired by the hub; a worker on the HTTP API (a <see cref="ProcessRun"/>) is
+/// told nothing until its next report or end, whose answer says it (HTTP has no push).
+/// </summary>
 public sealed class ProcessCancelled : ProcessEvent
 {
     internal ProcessCancelled(JsonElement json, string processId, string processType, long seq, DateTimeOffset timestamp, string cancelledBy, TimeSpan duration)

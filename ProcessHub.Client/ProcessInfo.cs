@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ProcessHub.Client.Internal;
 
 namespace ProcessHub.Client;
 
@@ -19,6 +20,14 @@ public sealed class ProcessInfo
         ErrorMessage = errorMessage;
         ErrorCode = errorCode;
         Json = json;
+        // The fields of docs/protocol.md 3.3 that only some entries carry, read as leniently as the rest.
+        Parameters = JsonFields.Value(json, "params");
+        Result = JsonFields.Value(json, "result");
+        CancelledBy = JsonFields.String(json, "cancelled_by");
+        Duration = JsonFields.Long(json, "duration_ms") is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+        Omitted = json.TryGetProperty("omitted", out var omitted) && omitted.ValueKind == JsonValueKind.Array
+            ? [.. omitted.EnumerateArray().Where(name => name.ValueKind == JsonValueKind.String).Select(JsonFields.Text)]
+            : [];
     }
 
     /// <summary>The process's id.</summary>
@@ -50,6 +59,30 @@ public sealed class ProcessInfo
 
     /// <summary>The failure's code when it failed with one.</summary>
     public string? ErrorCode { get; }
+
+    /// <summary>
+    /// The <c>params</c> it was started with, when there were any; null too when this list left them out to keep
+    /// within its budget (<see cref="Omitted"/> then names <c>params</c>: <c>GET /api/processes/{id}</c> has them).
+    /// </summary>
+    public JsonElement? Parameters { get; }
+
+    /// <summary>
+    /// The <c>result</c> it completed with, when it gave one; null too when this list left it out (<see cref="Omitted"/>
+    /// then names <c>result</c>).
+    /// </summary>
+    public JsonElement? Result { get; }
+
+    /// <summary>Who cancelled it (a JWT <c>sub</c>), when it was cancelled.</summary>
+    public string? CancelledBy { get; }
+
+    /// <summary>How long it ran (<c>duration_ms</c>), once it has ended; null while running.</summary>
+    public TimeSpan? Duration { get; }
+
+    /// <summary>
+    /// The fields this entry leaves out to keep the list within its 256 KiB budget for <c>params</c> and
+    /// <c>result</c> (docs/protocol.md 3.4): <c>params</c>, <c>result</c> or both; empty when none.
+    /// </summary>
+    public IReadOnlyList<string> Omitted { get; }
 
     /// <summary>The list entry as the hub sent it.</summary>
     public JsonElement Json { get; }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ProcessHub.Client.Internal;
 
 namespace ProcessHub.Client;
 
@@ -17,6 +18,9 @@ public sealed class ProcessListed : HubEvent
         Epoch = epoch;
         Processes = processes;
         Timestamp = timestamp;
+        // docs/protocol.md 3.4: only an admin's bounded view says it left processes out, and how many there are.
+        IsTruncated = JsonFields.Bool(json, "truncated") == true;
+        Total = IsTruncated && JsonFields.Long(json, "total") is { } total ? (int)Math.Clamp(total, 0, int.MaxValue) : null;
     }
 
     /// <summary>The hub's history epoch: <c>seq</c>s are comparable only within one epoch (it changes when the hub restarts).</summary>
@@ -24,6 +28,15 @@ public sealed class ProcessListed : HubEvent
 
     /// <summary>The processes, in the hub's order.</summary>
     public IReadOnlyList<ProcessInfo> Processes { get; }
+
+    /// <summary>
+    /// True when the list leaves processes out: an admin's bounded view (docs/protocol.md 3.4), which keeps the running
+    /// processes and the most recently ended within about 512 KiB. A user's own list is never truncated.
+    /// </summary>
+    public bool IsTruncated { get; }
+
+    /// <summary>With <see cref="IsTruncated"/>: how many processes the admin may see in all; null otherwise.</summary>
+    public int? Total { get; }
 
     /// <summary>When the hub sent it.</summary>
     public DateTimeOffset Timestamp { get; }

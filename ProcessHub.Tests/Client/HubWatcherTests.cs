@@ -390,6 +390,63 @@ public sealed class HubWatcherTests
     }
 
     [Test]
+    public async Task A_list_entry_carries_params_result_cancelled_by_and_duration_and_says_what_it_left_out()
+    {
+        // docs/protocol.md 3.3: a tab that connects after a process ended shows it as a live one did.
+        await using var host = HubTestHost.Start();
+        var completed = host.App.Producer.Start("eval", "alice", total: 1, parameters: new { suite = "mmlu" });
+        completed.Complete(new { accuracy = 0.91 });
+        var cancelled = host.App.Producer.Start("export", "alice", total: 3);
+        var cancel = await RawHttpClient.PostAsync(host.App.LocalEndPoint, $"/api/processes/{cancelled.ProcessId}/cancel", host.Token("alice"), null);
+        Assert.That(cancel.Status, Is.EqualTo(200), cancel.ToString());
+        var running = host.App.Producer.Start("train", "alice", total: 5);
+        // Five results of 60 KiB are past the list's 256 KiB budget for params and results: the oldest go without.
+        var large = Enumerable.Range(0, 5).Select(_ => host.App.Producer.Start("bulk", "alice", total: 1)).ToList();
+        foreach (var run in large)
+        {
+            run.Complete(new { blob = new string('r', 60 * 1024) });
+        }
+
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("alice")));
+        var list = await events.NextAsync<ProcessListed>();
+        var byId = list.Processes.ToDictionary(p => p.ProcessId);
+        var done = byId[completed.ProcessId];
+        var stopped = byId[cancelled.ProcessId];
+        var live = byId[running.ProcessId];
+        Assert.Multiple(() =>
+        {
+            Assert.That(done.Parameters!.Value.GetProperty("suite").GetString(), Is.EqualTo("mmlu"));
+            Assert.That(done.Result!.Value.GetProperty("accuracy").GetDouble(), Is.EqualTo(0.91));
+            Assert.That(done.Duration, Is.EqualTo(TimeSpan.FromMilliseconds(done.Json.GetProperty("duration_ms").GetInt64())));
+            Assert.That((done.CancelledBy, done.Omitted), Is.EqualTo(((string?)null, Array.Empty<string>())));
+            Assert.That((stopped.CancelledBy, stopped.Parameters, stopped.Result), Is.EqualTo(("alice", (System.Text.Json.JsonElement?)null, (System.Text.Json.JsonElement?)null)));
+            Assert.That(stopped.Duration, Is.Not.Null);
+            Assert.That((live.Duration, live.CancelledBy), Is.EqualTo(((TimeSpan?)null, (string?)null)));
+            Assert.That((byId[large[0].ProcessId].Omitted, byId[large[^1].ProcessId].Omitted), Is.EqualTo((new[] { "result" }, Array.Empty<string>())),
+                "the newest results get the budget first, the oldest go without");
+            Assert.That(large.Select(r => byId[r.ProcessId]).Select(p => p.Result is null), Is.EqualTo(large.Select(r => byId[r.ProcessId].Omitted.Contains("result"))),
+                "a result is missing exactly where the entry says it left it out");
+            Assert.That((list.IsTruncated, list.Total), Is.EqualTo((false, (int?)null)), "a user's own list is whole");
+        });
+    }
+
+    [Test]
+    public async Task An_admins_bounded_list_says_it_is_truncated_and_how_many_there_are()
+    {
+        // docs/protocol.md 3.4: about 512 KiB of entries; 140 processes of 3.9 KB of progress each are more.
+        await using var host = HubTestHost.Start();
+        for (int i = 0; i < 140; i++)
+        {
+            host.App.Producer.Start("eval", "bob", total: 10).ReportProgress(1, 10, "GPT-4o", new string('d', 3_900));
+        }
+
+        await using var admin = new WatchedEvents(Watcher(host.App.LocalEndPoint, host.Token("root", admin: true)));
+        var list = await admin.NextAsync<ProcessListed>();
+        Assert.That((list.IsTruncated, list.Total), Is.EqualTo((true, (int?)140)));
+        Assert.That(list.Processes, Has.Count.LessThan(140));
+    }
+
+    [Test]
     public async Task A_token_in_the_url_never_reaches_a_message_or_an_exception()
     {
         // The dev banner prints the URL with ?token=...; the library's own texts used to print it whole.
