@@ -9,7 +9,7 @@ namespace ProcessHub.Tests.ScaleOut;
 
 /// <summary>
 /// A real nginx in front of real hubs, configured with the very block docs/scale-out.md gives users: only the hubs'
-/// addresses, the port and the log's path are put in for the test, so the test fails if the documented
+/// addresses, the port and the logs' paths are put in for the test, so the test fails if the documented
 /// configuration stops carrying WebSockets, the API or SSE. One process (no daemon, no workers) with every file in a
 /// temporary directory; the binary is Debian's, which <c>./run.sh test</c> unpacks into <c>artifacts/tools/nginx</c>
 /// (unpacked, not installed, so that no system service is started).
@@ -29,13 +29,18 @@ internal sealed partial class NginxFront : IAsyncDisposable
     public IPEndPoint EndPoint { get; }
 
     /// <summary>The access log, in the documented format.</summary>
-    public string AccessLog => File.Exists(Path.Combine(_directory, "access.log")) ? File.ReadAllText(Path.Combine(_directory, "access.log")) : "";
+    public string AccessLog => ReadLog("access.log");
+
+    /// <summary>What nginx wrote to its error logs: the documented server's and the test's own of the whole process.</summary>
+    public string ErrorLogs => ReadLog("processhub.error.log") + ReadLog("error.log");
+
+    private string ReadLog(string name) => File.Exists(Path.Combine(_directory, name)) ? File.ReadAllText(Path.Combine(_directory, name)) : "";
 
     public static string? Executable() =>
         new[] { Path.Combine(RepositoryPaths.Root, "artifacts", "tools", "nginx", "usr", "sbin", "nginx"), "/usr/sbin/nginx" }.FirstOrDefault(File.Exists);
 
     /// <summary>The ```nginx block of docs/scale-out.md, with <paramref name="hubs"/> as its upstream servers.</summary>
-    public static string DocumentedConfiguration(IReadOnlyList<IPEndPoint> hubs, int port, string accessLog)
+    public static string DocumentedConfiguration(IReadOnlyList<IPEndPoint> hubs, int port, string directory)
     {
         string doc = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "docs", "scale-out.md"));
         var block = DocumentedBlock().Match(doc);
@@ -49,7 +54,8 @@ internal sealed partial class NginxFront : IAsyncDisposable
         string configuration = UpstreamServers().Replace(block.Groups[1].Value, _ => replaced++ == 0 ? servers : "");
         return configuration
             .Replace("listen 80;", $"listen 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)};", StringComparison.Ordinal)
-            .Replace("/var/log/nginx/processhub.access.log", accessLog, StringComparison.Ordinal);
+            .Replace("/var/log/nginx/processhub.access.log", Path.Combine(directory, "access.log"), StringComparison.Ordinal)
+            .Replace("/var/log/nginx/processhub.error.log", Path.Combine(directory, "processhub.error.log"), StringComparison.Ordinal);
     }
 
     public static async Task<NginxFront> StartAsync(IReadOnlyList<IPEndPoint> hubs)
@@ -59,7 +65,7 @@ internal sealed partial class NginxFront : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "processhub-nginx-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         int port = LoopbackPort.Free();
-        string http = DocumentedConfiguration(hubs, port, Path.Combine(directory, "access.log"));
+        string http = DocumentedConfiguration(hubs, port, directory);
         string temp = string.Join('\n', new[] { "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }
             .Select(kind => $"    {kind}_temp_path {Path.Combine(directory, kind)};"));
         File.WriteAllText(Path.Combine(directory, "nginx.conf"), $$"""

@@ -65,9 +65,42 @@ public sealed class NginxFrontTests
         var next = await again.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsProcessEvent);
         Assert.That(next.Seq, Is.EqualTo(5), next.Text);
 
+        // Two requests in turn with the token in their URL, as a browser's EventSource sends it: nginx's round robin
+        // tries the killed hub with one of them, and its error log quotes that request line.
+        for (int i = 0; i < 2; i++)
+        {
+            var health = await RawHttpClient.GetAsync(nginx.EndPoint, $"/healthz?token={token}", null);
+            Assert.That(health.Status, Is.EqualTo(200), health.ToString());
+        }
+
         string log = nginx.AccessLog;
         Assert.That(log, Does.Contain("\"GET /ws\""), log);
         Assert.That(log.Contains(token, StringComparison.Ordinal), Is.False, "the documented log format leaves the query string, and the token in it, out");
+        Assert.That(nginx.ErrorLogs.Contains(token, StringComparison.Ordinal), Is.False, "the documented error log level leaves the request lines out");
+    }
+
+    [Test]
+    public async Task With_Redis_away_every_request_through_the_documented_configuration_is_the_hubs_503()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        await using var nginx = await NginxFront.StartAsync([one, two]);
+        string token = HubCluster.Token("alice");
+
+        await redis.StopAsync();
+
+        // A hub that cannot ask Redis answers 503 for a process it has not seen. nginx told to pass a 503 to the next
+        // hub (proxy_next_upstream http_503) counted each as that hub failing, and after the first request had none
+        // left: every later one was its own 502, "no live upstreams", for 10 s whether Redis was back or not.
+        for (int i = 0; i < 4; i++)
+        {
+            var reply = await RawHttpClient.GetAsync(nginx.EndPoint, "/api/processes/0123456789abcdef", token);
+            Assert.That((reply.Status, reply.Header("Retry-After")), Is.EqualTo((503, "1")), $"request {i + 1}: {reply}");
+            Assert.That(reply.ErrorCode, Is.EqualTo("unavailable"), $"request {i + 1}: the hub's answer, not nginx's");
+        }
     }
 
     /// <summary>The id of the next event on an SSE stream (keep-alives and the retry line skipped).</summary>
