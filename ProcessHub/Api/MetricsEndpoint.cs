@@ -44,7 +44,7 @@ internal sealed class MetricsEndpoint
         var storeLogRestarts = metrics.CreateCounter("processhub_store_log_restarts_total", "Times the writer folded in the rest of a long write-ahead log between two commits so that the log started over.");
         var storeLogRestartSeconds = metrics.CreateCounter("processhub_store_log_restart_seconds_total", "The writer's time in those folds (on the write path, between commits).");
 
-        var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable), else 0.");
+        var engineConnected = metrics.CreateGauge("processhub_engine_connected", "1 when the engine takes events (a shared engine's Redis is reachable and took this hub's last write), else 0.");
         var engineLag = metrics.CreateGauge("processhub_engine_lag_events", "Events the shared engine holds that this hub has not applied yet.");
         var engineGaps = metrics.CreateCounter("processhub_engine_gaps_filled_total", "Times this hub noticed missed events and fetched them from the shared log.");
         var engineResyncs = metrics.CreateCounter("processhub_engine_resyncs_total", "Times this hub reloaded every process from the shared engine.");

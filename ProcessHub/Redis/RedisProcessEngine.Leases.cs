@@ -28,6 +28,10 @@ internal sealed partial class RedisProcessEngine
 
     // A renewal failed (or could not be sent) since the last one that worked; read and written by the lease loop only.
     private bool _renewalFailed;
+
+    // 1 while Redis refuses or times out this hub's writes with its link up (Health: not connected); set and cleared by
+    // scripts and lease renewals alike. A link that is down is the library's IsConnected.
+    private int _writeRefused;
     private DateTimeOffset _joinedAt;
     private long _reachableAgainAtTicks;
     private int _outageSeen;
@@ -60,9 +64,14 @@ internal sealed partial class RedisProcessEngine
                     // too, and they need a whole lease to renew once it is over. The first hub to renew again must
                     // not end the others' runs as hub_lost meanwhile.
                     _renewalFailed = true;
+                    if (ex is RedisServerException or TimeoutException)
+                    {
+                        Volatile.Write(ref _writeRefused, 1);
+                    }
                     _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
                     continue;
                 }
+                Volatile.Write(ref _writeRefused, 0);
                 if (_renewalFailed && _time.GetElapsedTime(_lastRenewal) >= _options.Lease * 3 / 4)
                 {
                     // The first renewal that worked after failures long enough for leases to be at risk (two ticks or

@@ -60,7 +60,12 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
 
     public string? Location => RedactedConfiguration();
 
-    public EngineHealth Health => new("redis", _redis?.IsConnected == true, Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));
+    /// <summary>
+    /// Connected while the link is up and Redis took the hub's last write (a script, or the lease renewal every quarter
+    /// lease): a Redis that is up but refuses writes (-OOM under noeviction, -READONLY, -NOPERM) or stalls makes every
+    /// change 503, so it is not shown as healthy, as a SQLite store that cannot write is not.
+    /// </summary>
+    public EngineHealth Health => new("redis", _redis?.IsConnected == true && Volatile.Read(ref _writeRefused) == 0, Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));
 
     /// <summary>
     /// Connects, joins the hubs (a lease, the events and control channels), and loads every process into the
@@ -535,15 +540,19 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             // Redis is a 503 after 1-2 s, but a script answered meanwhile is an answer. Abandoned at exactly a second,
             // a script that then ran would have left a start nobody holds (a second process on the producer's retry,
             // or an in-process run with no runner) for a second's gain in the 503.
-            return (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
+            Volatile.Write(ref _writeRefused, 0);
+            return result;
         }
         catch (TimeoutException ex)
         {
+            Volatile.Write(ref _writeRefused, 1);
             throw new StoreUnavailableException($"the shared engine (Redis) did not answer within its timeout; the event may not be stored", ex);
         }
         catch (RedisServerException ex)
         {
             // It answered, with an error (-OOM, -BUSY, -NOPERM, -READONLY): its first word says which.
+            Volatile.Write(ref _writeRefused, 1);
             throw new StoreUnavailableException($"the shared engine (Redis) refused the script ({ex.Message.Split(' ', 2)[0]}); the event may not be stored", ex);
         }
         catch (RedisConnectionException ex)
