@@ -105,6 +105,27 @@ internal sealed class CloseHandshakeTests
         await Eventually.CompletesAsync(Time, stopping, "the server stopping");
     }
 
+    [Test]
+    public async Task Messages_behind_one_that_made_the_server_close_in_the_same_read_do_not_hold_up_the_close()
+    {
+        await using var client = await RawWebSocketClient.OpenAsync(_server.EndPoint);
+        // One write: the message that closes, then what a client had in flight behind it, then the client's close.
+        // The server's close is queued while this read's frames are being read: those behind it must be skipped as
+        // after a close queued before the read (a binary frame failed the read, and the close behind it waited for the
+        // close timer, which this fake clock never runs).
+        byte[] burst = [
+            .. ClientFrame.Text(EchoHandler.CloseRequest),
+            .. ClientFrame.Binary([1, 2, 3]),
+            .. ClientFrame.Text([0xFF]),
+            .. ClientFrame.Close(CloseCodes.Normal)];
+        await client.SendRawAsync(burst);
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That(close.CloseCode, Is.EqualTo(CloseCodes.Normal), close.ToString());
+        await client.ExpectClosedAsync();
+        Assert.That(await NextClosedAsync(), Is.EqualTo(CloseCodes.Normal));
+    }
+
     private async Task<ushort?> NextClosedAsync()
     {
         using var timeout = new CancellationTokenSource(TestTimeouts.Receive);

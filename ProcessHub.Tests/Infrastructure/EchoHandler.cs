@@ -20,8 +20,16 @@ internal sealed class EchoHandler : IConnectionHandler
     {
     }
 
+    /// <summary>A message that makes the server close the connection (1000) instead of echoing it.</summary>
+    public static ReadOnlySpan<byte> CloseRequest => "please close"u8;
+
     public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8)
     {
+        if (utf8.SequenceEqual(CloseRequest))
+        {
+            connection.Close(1000, "asked to");
+            return;
+        }
         var frame = SharedFrame.CreateText(utf8);
         connection.Send(frame);
         frame.Release();

@@ -62,6 +62,10 @@ internal sealed class FrameReader
         {
             if (!_inFrame)
             {
+                if (!_discardingData && sink.WantsNoMoreData)
+                {
+                    DiscardDataFromNowOn(); // a message just delivered, or another thread, queued our close
+                }
                 if (!FrameHeader.TryParse(buffer, out var header, out int headerLength, out error))
                 {
                     return error == FrameError.None ? FrameReadStatus.NeedMoreData : Fail();

@@ -12,4 +12,10 @@ internal interface IFrameSink
 
     /// <summary>A valid close frame; <paramref name="code"/> is null for an empty body.</summary>
     void OnClose(ushort? code, ReadOnlySpan<byte> reason);
+
+    /// <summary>
+    /// True once the sink's side has sent its close: asked at each frame header, so that data frames behind a close
+    /// queued during this very read (a message past the rate limit, a refused auth) are skipped, not checked.
+    /// </summary>
+    bool WantsNoMoreData => false;
 }

@@ -294,6 +294,8 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         }
     }
 
+    bool IFrameSink.WantsNoMoreData => IsClosing;
+
     void IFrameSink.OnPong(ReadOnlySpan<byte> payload)
     {
         // Unsolicited pongs are allowed (RFC 6455 5.5.3); the heartbeat only needs to see that bytes arrived.
