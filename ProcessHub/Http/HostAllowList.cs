@@ -51,7 +51,8 @@ internal sealed class HostAllowList
     private static bool TryCanonicalIPv6(string literal, out string canonical)
     {
         canonical = "";
-        if (!IPAddress.TryParse(literal, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6 || address.ScopeId != 0)
+        // IPAddress.TryParse also takes "[::1]:8501" (and drops the port): only a bare literal is an address here.
+        if (literal.AsSpan().IndexOfAny('[', ']') >= 0 || !IPAddress.TryParse(literal, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6 || address.ScopeId != 0)
         {
             return false;
         }
@@ -67,9 +68,15 @@ internal sealed class HostAllowList
     {
         name = value.Trim();
         problem = null;
-        if (TryCanonicalIPv6(name.StartsWith('[') && name.EndsWith(']') ? name[1..^1] : name, out var canonical))
+        string literal = name.StartsWith('[') && name.EndsWith(']') ? name[1..^1] : name;
+        if (TryCanonicalIPv6(literal, out var canonical))
         {
             name = canonical;
+        }
+        else if (literal.AsSpan().IndexOfAny('[', ']') < 0 && literal.Contains(':', StringComparison.Ordinal) && IPAddress.TryParse(literal, out var scoped)
+            && scoped.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            name = "[" + literal + "]"; // an address with a scope (fe80::1%eth0): kept as given, in brackets as Host has it
         }
         if (name.Length > 1 && name[^1] == '.')
         {
