@@ -29,9 +29,12 @@ internal sealed partial class RedisProcessEngine
     // A renewal failed (or could not be sent) since the last one that worked; read and written by the lease loop only.
     private bool _renewalFailed;
 
-    // 1 while Redis refuses or times out this hub's writes with its link up (Health: not connected); set and cleared by
-    // scripts and lease renewals alike. A link that is down is the library's IsConnected.
-    private int _writeRefused;
+    // Redis refusing or timing out this hub's writes with its link up (Health: not connected); a link that is down is
+    // the library's IsConnected. Each kind of write clears only its own mark: a script that only read (a cancel of an
+    // ended process) says nothing of writes, and an ACL may take SET and refuse EVAL. A script's refusal counts for a
+    // lease at most, so that a hub no producer writes through after the trouble does not stay "not connected".
+    private int _leaseRenewalRefused;
+    private long _scriptRefusedAt;
     private DateTimeOffset _joinedAt;
     private long _reachableAgainAtTicks;
     private int _outageSeen;
@@ -66,12 +69,12 @@ internal sealed partial class RedisProcessEngine
                     _renewalFailed = true;
                     if (ex is RedisServerException or TimeoutException)
                     {
-                        Volatile.Write(ref _writeRefused, 1);
+                        Volatile.Write(ref _leaseRenewalRefused, 1);
                     }
                     _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
                     continue;
                 }
-                Volatile.Write(ref _writeRefused, 0);
+                Volatile.Write(ref _leaseRenewalRefused, 0);
                 if (_renewalFailed && _time.GetElapsedTime(_lastRenewal) >= _options.Lease * 3 / 4)
                 {
                     // The first renewal that worked after failures long enough for leases to be at risk (two ticks or

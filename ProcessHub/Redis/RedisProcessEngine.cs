@@ -65,7 +65,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     /// lease): a Redis that is up but refuses writes (-OOM under noeviction, -READONLY, -NOPERM) or stalls makes every
     /// change 503, so it is not shown as healthy, as a SQLite store that cannot write is not.
     /// </summary>
-    public EngineHealth Health => new("redis", _redis?.IsConnected == true && Volatile.Read(ref _writeRefused) == 0, Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));
+    public EngineHealth Health => new("redis", _redis?.IsConnected == true && !WritesRefused(), Math.Max(0, Interlocked.Read(ref _redisOffset) - Interlocked.Read(ref _lastOffset)), Interlocked.Read(ref _gapsFilled), Interlocked.Read(ref _resyncs));
 
     /// <summary>
     /// Connects, joins the hubs (a lease, the events and control channels), and loads every process into the
@@ -541,24 +541,31 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             // a script that then ran would have left a start nobody holds (a second process on the producer's retry,
             // or an in-process run with no runner) for a second's gain in the 503.
             var result = (RedisResult[])(await _db.ScriptEvaluateAsync(script, keys, values).ConfigureAwait(false))!;
-            Volatile.Write(ref _writeRefused, 0);
+            Interlocked.Exchange(ref _scriptRefusedAt, 0);
             return result;
         }
         catch (TimeoutException ex)
         {
-            Volatile.Write(ref _writeRefused, 1);
+            Interlocked.Exchange(ref _scriptRefusedAt, _time.GetTimestamp());
             throw new StoreUnavailableException($"the shared engine (Redis) did not answer within its timeout; the event may not be stored", ex);
         }
         catch (RedisServerException ex)
         {
             // It answered, with an error (-OOM, -BUSY, -NOPERM, -READONLY): its first word says which.
-            Volatile.Write(ref _writeRefused, 1);
+            Interlocked.Exchange(ref _scriptRefusedAt, _time.GetTimestamp());
             throw new StoreUnavailableException($"the shared engine (Redis) refused the script ({ex.Message.Split(' ', 2)[0]}); the event may not be stored", ex);
         }
         catch (RedisConnectionException ex)
         {
             throw new StoreUnavailableException("the shared engine (Redis) is unreachable; the event may not be stored", ex);
         }
+    }
+
+    private bool WritesRefused()
+    {
+        long scriptRefusedAt = Interlocked.Read(ref _scriptRefusedAt);
+        return Volatile.Read(ref _leaseRenewalRefused) != 0
+            || (scriptRefusedAt != 0 && _time.GetElapsedTime(scriptRefusedAt) < _options.Lease);
     }
 
     // The configuration may hold a password: never printed (RedisEngineOptions.Describe).
