@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using NUnit.Framework;
 using ProcessHub.Client;
 using ProcessHub.Tests.Infrastructure;
@@ -65,18 +66,56 @@ public sealed class NginxFrontTests
         var next = await again.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsProcessEvent);
         Assert.That(next.Seq, Is.EqualTo(5), next.Text);
 
-        // Two requests in turn with the token in their URL, as a browser's EventSource sends it: nginx's round robin
-        // tries the killed hub with one of them, and its error log quotes that request line.
+        string log = nginx.AccessLog;
+        Assert.That(log, Does.Contain("\"GET /ws\""), log);
+        Assert.That(log.Contains(token, StringComparison.Ordinal), Is.False, "the documented log format leaves the query string, and the token in it, out");
+    }
+
+    [Test]
+    public async Task The_documented_error_log_keeps_a_token_in_a_URL_out_when_a_hub_cannot_be_reached()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (hub, live) = await HubCluster.StartBinaryAsync(redis);
+        await using var _hub = hub;
+        // An upstream that takes each connection and resets it: nginx logs that (at "error") with the request line,
+        // and passes the request to the next hub. Counting its connections shows nginx did try it.
+        using var broken = new TcpListener(IPAddress.Loopback, 0);
+        broken.Start();
+        int tried = 0;
+        var resetting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await broken.AcceptSocketAsync();
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+                Interlocked.Increment(ref tried);
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Dispose();
+            }
+        });
+        await using var nginx = await NginxFront.StartAsync([(IPEndPoint)broken.LocalEndpoint, live]);
+        string token = HubCluster.Token("alice");
+
+        // Two requests in turn with the token in their URL, as a browser's EventSource sends it: nginx takes the two
+        // hubs in turn, so one of them goes to the broken one first.
         for (int i = 0; i < 2; i++)
         {
             var health = await RawHttpClient.GetAsync(nginx.EndPoint, $"/healthz?token={token}", null);
             Assert.That(health.Status, Is.EqualTo(200), health.ToString());
         }
 
-        string log = nginx.AccessLog;
-        Assert.That(log, Does.Contain("\"GET /ws\""), log);
-        Assert.That(log.Contains(token, StringComparison.Ordinal), Is.False, "the documented log format leaves the query string, and the token in it, out");
+        Assert.That(Volatile.Read(ref tried), Is.GreaterThan(0), "nginx tried the broken upstream");
         Assert.That(nginx.ErrorLogs.Contains(token, StringComparison.Ordinal), Is.False, "the documented error log level leaves the request lines out");
+        Assert.That(nginx.AccessLog.Contains(token, StringComparison.Ordinal), Is.False);
+        broken.Stop();
+        await resetting;
     }
 
     [Test]
