@@ -67,6 +67,8 @@ internal sealed class HttpLimitsTests
 
     [TestCase("//api/processes")]
     [TestCase("//healthz")]
+    [TestCase("//")]
+    [TestCase("///")]
     [TestCase("/api//processes")]
     public async Task A_path_with_an_empty_segment_is_404(string path)
     {

@@ -109,6 +109,19 @@ internal sealed class HttpRequestTests
         Assert.That(rest, Is.Empty, "no body after the head");
     }
 
+    [Test]
+    public async Task A_HEAD_cut_off_by_the_clients_end_gets_its_400_as_a_head_alone()
+    {
+        await using var client = await RawHttpClient.ConnectAsync(_server.EndPoint);
+        await client.SendAsync("HEAD /healthz HTTP/1.1\r\nHost: x\r\n");
+        client.ShutdownSend();
+
+        var head = await client.ReadHeadAsync();
+        var rest = await client.ReadToEndAsync();
+        Assert.That(head.Status, Is.EqualTo(400), head.ToString());
+        Assert.That(rest, Is.Empty, "no body after the head");
+    }
+
     [TestCase("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==", TestName = "A_second_Sec_WebSocket_Key_line_is_400")]
     [TestCase("Authorization: Bearer a", "authorization: Bearer b", TestName = "A_second_Authorization_line_in_another_case_is_400")]
     [TestCase("Origin: http://a.example", "Origin: http://b.example", TestName = "A_second_Origin_line_is_400")]

@@ -79,7 +79,7 @@ internal sealed class WatchTable(IReadOnlyList<WatchRow> rows, string? status) :
     /// </summary>
     internal static IReadOnlyList<WatchRow> Visible(IReadOnlyList<WatchRow> rows, int lines)
     {
-        if (rows.Count <= lines || lines < 0)
+        if (rows.Count <= lines || lines <= 0)
         {
             return rows; // a terminal of unknown height (0) or too short for even the frame: the live display crops it
         }

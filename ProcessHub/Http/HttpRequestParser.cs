@@ -37,9 +37,12 @@ internal static class HttpRequestParser
         }
         // A refused head consumed nothing: whether it was a HEAD is read from its first bytes, so that the refusal is
         // a head alone (RFC 9110 9.3.2) whichever part of it was wrong.
-        request.RefusedHeadWasHead = rejection != RequestRejection.None && new SequenceReader<byte>(SkipEmptyLines(buffer)).IsNext("HEAD "u8);
+        request.RefusedHeadWasHead = rejection != RequestRejection.None && BeginsWithHead(buffer);
         return false;
     }
+
+    /// <summary>Whether what the client sent (after any empty lines) begins with the method <c>HEAD</c>.</summary>
+    public static bool BeginsWithHead(ReadOnlySequence<byte> buffer) => new SequenceReader<byte>(SkipEmptyLines(buffer)).IsNext("HEAD "u8);
 
     private static bool TryParseHead(ref ReadOnlySequence<byte> buffer, HttpRequest request, int maxHeadBytes, out RequestRejection rejection)
     {

@@ -68,8 +68,15 @@ internal sealed class Router
         return true;
     }
 
-    // The path's one leading '/' and any trailing ones go; a second leading '/' stays, as an empty first segment that
-    // no route has: "//api/processes" is 404, since a reference that starts with "//" names a host, and a proxy that
-    // resolves it would send it elsewhere than the route it looks like.
-    private static string[] Split(string path) => (path.Length > 0 && path[0] == '/' ? path[1..] : path).TrimEnd('/').Split('/');
+    // Matches no route: no segment of a pattern is "/".
+    private static readonly string[] Unroutable = ["/"];
+
+    // The path's one leading '/' and any trailing ones go. A path that starts with "//" routes nowhere ("//", "///" and
+    // "//api/processes" are 404): a reference that starts with "//" names a host, and a proxy that resolves it would
+    // send it elsewhere than the route it looks like.
+    private static string[] Split(string path)
+    {
+        string rest = path.Length > 0 && path[0] == '/' ? path[1..] : path;
+        return rest.StartsWith('/') ? Unroutable : rest.TrimEnd('/').Split('/');
+    }
 }

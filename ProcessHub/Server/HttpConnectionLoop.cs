@@ -215,9 +215,12 @@ internal sealed class HttpConnectionLoop
             }
             if (result.IsCompleted)
             {
-                input.AdvanceTo(buffer.End);
                 // Nothing, or only the empty lines a client may send after a body (RFC 9112 2.2): a clean close.
-                return HttpRequestParser.IsOnlyEmptyLines(buffer) ? null : RequestRejection.InvalidRequestLine;
+                // Else a head cut off by the client's end, refused like any other (as a head alone to a HEAD).
+                request.RefusedHeadWasHead = HttpRequestParser.BeginsWithHead(buffer);
+                bool clean = HttpRequestParser.IsOnlyEmptyLines(buffer);
+                input.AdvanceTo(buffer.End);
+                return clean ? null : RequestRejection.InvalidRequestLine;
             }
             input.AdvanceTo(buffer.Start, buffer.End);
         }
