@@ -1,4 +1,5 @@
 using ProcessHub.Auth;
+using ProcessHub.Client.Internal;
 
 namespace ProcessHub.Hub;
 
@@ -8,14 +9,14 @@ namespace ProcessHub.Hub;
 /// </summary>
 internal static class FieldLimits
 {
-    /// <summary><c>process_type</c>, in characters.</summary>
-    public const int MaxProcessTypeLength = 64;
+    /// <summary><c>process_type</c>, in characters (the client library checks the same bound).</summary>
+    public const int MaxProcessTypeLength = ClientChecks.MaxProcessTypeLength;
 
     /// <summary><c>owner</c>, in UTF-8 bytes: an owner is a JWT <c>sub</c>, which has the same bound.</summary>
     public const int MaxOwnerBytes = TokenValidator.MaxSubjectBytes;
 
-    /// <summary><c>error.code</c>, in characters.</summary>
-    public const int MaxErrorCodeLength = 64;
+    /// <summary><c>error.code</c>, in characters (the client library checks the same bound).</summary>
+    public const int MaxErrorCodeLength = ClientChecks.MaxErrorCodeLength;
 
     /// <summary>
     /// <c>request_id</c> and <c>process_id</c> of a client message, in characters: both are said back in replies, so a
@@ -28,22 +29,8 @@ internal static class FieldLimits
 
     /// <summary>
     /// True when <paramref name="text"/> has more than <paramref name="limit"/> characters, counted as a person does
-    /// (Unicode scalar values), not as UTF-16 code units: an emoji is one character, not two.
+    /// (Unicode scalar values), not as UTF-16 code units: an emoji is one character, not two. The client library checks
+    /// its arguments by the same count, so the one implementation is its own.
     /// </summary>
-    public static bool HasMoreCharactersThan(string text, int limit)
-    {
-        if (text.Length <= limit)
-        {
-            return false; // never more characters than code units
-        }
-        int characters = 0;
-        foreach (var _ in text.EnumerateRunes())
-        {
-            if (++characters > limit)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    public static bool HasMoreCharactersThan(string text, int limit) => ClientChecks.HasMoreCharactersThan(text, limit);
 }
