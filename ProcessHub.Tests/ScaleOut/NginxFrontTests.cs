@@ -20,12 +20,8 @@ public sealed class NginxFrontTests
     [Test]
     public async Task The_documented_configuration_carries_tabs_workers_and_SSE_and_a_killed_hubs_tab_resumes_through_it()
     {
-        await using var redis = await RedisServer.StartAsync();
-        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
-        await using var _1 = hub1;
-        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
-        await using var _2 = hub2;
-        await using var nginx = await NginxFront.StartAsync([one, two]);
+        await using var deployment = await HubsBehindNginx.StartAsync();
+        var (hub1, one, hub2, nginx) = (deployment.Hub1, deployment.One, deployment.Hub2, deployment.Nginx);
         string token = HubCluster.Token("alice");
 
         var (tab, list) = await RawWebSocketClient.OpenWithListAsync(nginx.EndPoint, token);
@@ -121,15 +117,11 @@ public sealed class NginxFrontTests
     [Test]
     public async Task With_Redis_away_every_request_through_the_documented_configuration_is_the_hubs_503()
     {
-        await using var redis = await RedisServer.StartAsync();
-        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
-        await using var _1 = hub1;
-        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
-        await using var _2 = hub2;
-        await using var nginx = await NginxFront.StartAsync([one, two]);
+        await using var deployment = await HubsBehindNginx.StartAsync();
+        var nginx = deployment.Nginx;
         string token = HubCluster.Token("alice");
 
-        await redis.StopAsync();
+        await deployment.Redis.StopAsync();
 
         // A hub that cannot ask Redis answers 503 for a process it has not seen. nginx told to pass a 503 to the next
         // hub (proxy_next_upstream http_503) counted each as that hub failing, and after the first request had none

@@ -71,15 +71,7 @@ public sealed class WatchRenderingTests
     {
         // What SIGWINCH calls: the table was laid out again only when the next event came.
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.Yes,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.Yes,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 120;
-        console.Profile.Encoding = System.Text.Encoding.UTF8;
+        var console = LiveConsole(writer, width: 120);
         string drawn;
         using (var view = new WatchView(console, interactive: true, lines: TextWriter.Null, notices: TextWriter.Null))
         {
@@ -217,16 +209,8 @@ public sealed class WatchRenderingTests
     {
         // The live display cut a frame taller than the terminal at the top, header included, with only "…" to say so.
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.Yes,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.Yes,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 100;
+        var console = LiveConsole(writer, width: 100);
         console.Profile.Height = 12;
-        console.Profile.Encoding = System.Text.Encoding.UTF8;
         const int Processes = 20;
         string drawn;
         using (var view = new WatchView(console, interactive: true, lines: TextWriter.Null, notices: TextWriter.Null))
@@ -323,6 +307,21 @@ public sealed class WatchRenderingTests
         var console = Console(80, out _);
         console.Write(new WatchTable([], null));
         Assert.That(Lines(console).Any(l => l.Contains("none yet", StringComparison.Ordinal)), Is.True);
+    }
+
+    // A terminal as the live display sees it (ANSI, interactive), writing to writer.
+    private static IAnsiConsole LiveConsole(StringWriter writer, int width)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = width;
+        console.Profile.Encoding = System.Text.Encoding.UTF8;
+        return console;
     }
 
     private static IAnsiConsole Console(int width, out IAnsiConsole same)
