@@ -199,10 +199,15 @@ public sealed class ScaleOutRecoveryTests
         string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(two, token), id => id is not null, "hub 2 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
         for (int i = 1; i <= 5; i++)
         {
-            var report = await RawHttpClient.PostAsync(two, $"/api/processes/{lost}/progress", token, $$"""{"current":{{i}},"total":10}""");
+            // A worker retries a 503 (Retry-After), as the library's link may still drop once just after the restart
+            // (seen in a fresh-clone run: "the event may not be stored"); a retried event that was stored only moves
+            // the seqs on, and seq 6 is reached either way.
+            int current = i;
+            var report = await Eventually.HoldsAsync(() => RawHttpClient.PostAsync(two, $"/api/processes/{lost}/progress", token, $$"""{"current":{{current}},"total":10}"""),
+                reply => reply.Status != 503, $"report {i} taken", TimeSpan.FromSeconds(30));
             Assert.That(report.Status, Is.EqualTo(200), report.ToString());
         }
-        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq == 6);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq >= 6);
 
         // Redis back as it was before them: the same epoch, offsets and seqs behind what the hubs applied.
         await redis.StopAsync();
