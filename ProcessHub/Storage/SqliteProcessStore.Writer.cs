@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Hub.Processes;
+using SQLitePCL;
 
 namespace ProcessHub.Storage;
 
@@ -51,6 +52,9 @@ internal sealed partial class SqliteProcessStore
     private SqliteRawStatement? _deleteEvent;
     private SqliteCommand? _deleteProcess;
     private SqliteCommand? _foldInLog;
+    private SqliteRawStatement? _begin;
+    private SqliteRawStatement? _commit;
+    private SqliteRawStatement? _rollback;
 
     // Set by the checkpointer when a checkpoint found the log past the restart bound (see WalCheckpointer).
     private int _logRestartRequested;
@@ -241,7 +245,6 @@ internal sealed partial class SqliteProcessStore
 
     private void Write(List<StoreCommand> batch)
     {
-        var connection = _connection!;
         _startedInBatch.Clear();
         _appendedInBatch.Clear();
         _appendedPerProcess.Clear();
@@ -256,9 +259,9 @@ internal sealed partial class SqliteProcessStore
         int strays = Math.Min(_deletable.Count, deleteBudget);
         int prunedNow = 0;
 
-        using (var transaction = connection.BeginTransaction())
+        _begin!.Execute();
+        try
         {
-            Enlist(transaction);
             foreach (var command in batch)
             {
                 if (command.Event is { } pending)
@@ -326,7 +329,12 @@ internal sealed partial class SqliteProcessStore
             {
                 DeleteEvent(_prunedIds[i]);
             }
-            transaction.Commit();
+            _commit!.Execute();
+        }
+        catch
+        {
+            RollBackIfOpen();
+            throw;
         }
 
         // Committed: now the writer's own bookkeeping moves on.
@@ -462,6 +470,12 @@ internal sealed partial class SqliteProcessStore
         _deleteEvent = new SqliteRawStatement(connection, "DELETE FROM events WHERE id = ?1");
         _deleteProcess = Prepare(connection, "DELETE FROM processes WHERE key = $key", "$key");
         _foldInLog = Prepare(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+        // The transaction's own statements, prepared once: the provider's BeginTransaction and Commit prepare, run and
+        // finalize a new statement each time (and set a pragma besides), which with one event a commit was a share of
+        // every report's time. The SqliteCommands above have no transaction object; the provider checks only its own.
+        _begin = new SqliteRawStatement(connection, "BEGIN IMMEDIATE");
+        _commit = new SqliteRawStatement(connection, "COMMIT");
+        _rollback = new SqliteRawStatement(connection, "ROLLBACK");
     }
 
     private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] parameters)
@@ -476,11 +490,23 @@ internal sealed partial class SqliteProcessStore
         return command;
     }
 
-    private void Enlist(SqliteTransaction transaction)
+    /// <summary>
+    /// After a failed statement or commit: SQLite rolls some failures back by itself (a full disk, an I/O error), so the
+    /// transaction is rolled back only if it is still open; a retry then begins a new one.
+    /// </summary>
+    private void RollBackIfOpen()
     {
-        _insertProcess!.Transaction = transaction;
-        _updateProcess!.Transaction = transaction;
-        _deleteProcess!.Transaction = transaction;
+        if (raw.sqlite3_get_autocommit(_connection!.Handle) == 0)
+        {
+            try
+            {
+                _rollback!.Execute();
+            }
+            catch (SqliteException ex)
+            {
+                _logger.LogWarning("rolling back a failed commit failed: {Message}", ex.Message);
+            }
+        }
     }
 
     private void DisposeStatements()
@@ -491,5 +517,8 @@ internal sealed partial class SqliteProcessStore
         _deleteEvent?.Dispose();
         _deleteProcess?.Dispose();
         _foldInLog?.Dispose();
+        _begin?.Dispose();
+        _commit?.Dispose();
+        _rollback?.Dispose();
     }
 }
