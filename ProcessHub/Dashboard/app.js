@@ -591,8 +591,13 @@ function outcomeNodes(process) {
         return text(process.omitted?.includes('result') ? 'Completed; loading its result…' : 'Completed.');
       }
       return resultNodes(process);
-    case 'failed':
-      return text(`Error: ${process.error?.message ?? 'failed'}${process.error?.code ? ` (${process.error.code})` : ''}`);
+    case 'failed': {
+      // A message may be a whole traceback: the card shows its start, the tooltip the rest.
+      const message = String(process.error?.message ?? 'failed');
+      const [p] = text(`Error: ${clip(message, 300)}${process.error?.code ? ` (${process.error.code})` : ''}`);
+      if (message.length > 300) p.title = message;
+      return [p];
+    }
     case 'cancelled':
       return text(process.cancelled_by ? `Cancelled by ${process.cancelled_by}.` : 'Cancelled.');
     case 'lost':
@@ -639,7 +644,9 @@ function table(caption, headings, rows) {
     if (best) row.className = 'best';
     const th = document.createElement('th');
     th.scope = 'row';
-    th.textContent = name;
+    // Kept on one line (app.css), so a long name is cut, whole in its tooltip.
+    th.textContent = clip(name, 32);
+    if (name.length > 32) th.title = name;
     row.appendChild(th);
     const cell = row.insertCell();
     cell.className = 'num';
@@ -657,8 +664,8 @@ function formatValue(value) {
 }
 
 // A result may hold up to 64 KiB: a card shows the start of a long value, not a wall of text.
-function clip(text) {
-  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
+function clip(text, length = 160) {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
 
 // ---- rendering: DOM work batched per animation frame -----------------------------------------------------
@@ -718,8 +725,11 @@ function arrange() {
   const all = [...state.processes.values()].sort(newestFirst);
   const running = all.filter((p) => p.status === 'running');
   const ended = all.filter((p) => p.status !== 'running').concat([...state.lost.values()].sort(newestFirst));
+  // Moving a card out of the way and back (insertBefore) takes the focus from a button inside it: given back after.
+  const focused = document.activeElement;
   place($('running'), running);
   place($('ended'), ended);
+  if (focused instanceof HTMLElement && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
   $('running-count').textContent = running.length;
   $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
   $('ended-note').hidden = !state.endedLetGo;
@@ -787,10 +797,12 @@ function render(process) {
   setText(card, '.detail', textOf(progress.detail));
   setText(card, '.pid', process.process_id);
   const cancelButton = card.querySelector('.cancel');
+  if (!running && document.activeElement === cancelButton) focusNextCancel(card);
   cancelButton.hidden = !running;
   cancelButton.disabled = stale;
   cancelButton.title = stale ? 'Not connected: a cancel cannot reach the hub now' : '';
-  cancelButton.setAttribute('aria-label', `Cancel ${what.title} (${process.process_id})`);
+  cancelButton.dataset.what = `${what.title} (${process.process_id})`;
+  labelCancel(cancelButton);
   renderOutcome(card, process);
   renderClock(card, process);
   return card;
@@ -876,6 +888,7 @@ function onCancelClick(card, id) {
   if (!card.confirmTimer) {
     button.textContent = 'Confirm cancel';
     button.dataset.confirm = 'true';
+    labelCancel(button);
     card.confirmTimer = setTimeout(() => resetCancel(card), CONFIRM_MS);
     return;
   }
@@ -889,6 +902,29 @@ function resetCancel(card) {
   const button = card.querySelector('.cancel');
   button.textContent = 'Cancel';
   delete button.dataset.confirm;
+  labelCancel(button);
+}
+
+// The accessible name says which process, and that a second press is wanted: the visible "Confirm cancel" alone
+// would be hidden behind a label that still said "Cancel …".
+function labelCancel(button) {
+  button.setAttribute('aria-label', `${button.dataset.confirm ? 'Confirm cancel of' : 'Cancel'} ${button.dataset.what ?? ''}`.trim());
+}
+
+// A process that ends while its Cancel has the focus (cancelled from the keyboard, or ended by itself) moves to the
+// ended list and its button goes: the focus moves to the next running card's Cancel (or the one before), so that a
+// keyboard user stays where they were in the list instead of starting again from the top of the page.
+function focusNextCancel(card) {
+  const usable = (item) => item?.querySelector('.cancel:not([hidden]):not(:disabled)');
+  let target = null;
+  for (let item = card.nextElementSibling; item && !target; item = item.nextElementSibling) target = usable(item);
+  for (let item = card.previousElementSibling; item && !target; item = item.previousElementSibling) target = usable(item);
+  if (target) {
+    target.focus();
+  } else {
+    card.tabIndex = -1;
+    card.focus();
+  }
 }
 
 function cancel(id) {
