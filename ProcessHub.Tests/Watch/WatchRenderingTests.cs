@@ -67,6 +67,24 @@ public sealed class WatchRenderingTests
     }
 
     [Test]
+    public void A_cancelled_process_says_who_cancelled_it_whether_the_watch_saw_the_cancel_or_only_the_list()
+    {
+        // A watch running through the cancel said "cancelled by alice"; one started after it showed the last progress
+        // detail and no canceller: two views of one process that disagreed.
+        var seen = new WatchView(Console(120, out var seenOutput), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        seen.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":2,"total":10,"detail":"before the cancel"},"seq":2}]}"""));
+        seen.Apply(HubEvent.Parse($$$"""{"type":"process_cancelled","process_id":"{{{Benchmark}}}","process_type":"benchmark","seq":3,"cancelled_by":"alice"}"""));
+        seenOutput.Write(seen.Render());
+        var later = new WatchView(Console(120, out var laterOutput), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null);
+        later.Apply(HubEvent.Parse($$$"""{"type":"process_list","epoch":"e","processes":[{"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"cancelled","owner":"dev","progress":{"current":2,"total":10,"detail":"before the cancel"},"seq":3,"cancelled_by":"alice"}]}"""));
+        laterOutput.Write(later.Render());
+
+        string seenRow = Lines(seenOutput).Single(l => l.Contains(Benchmark, StringComparison.Ordinal));
+        Assert.That(seenRow, Does.Contain("cancelled by alice"));
+        Assert.That(Lines(laterOutput).Single(l => l.Contains(Benchmark, StringComparison.Ordinal)), Is.EqualTo(seenRow));
+    }
+
+    [Test]
     public void A_redraw_after_the_terminal_narrowed_lays_the_table_out_for_the_new_width()
     {
         // What SIGWINCH calls: the table was laid out again only when the next event came.

@@ -228,7 +228,13 @@ internal sealed class WatchView : IDisposable
             _ => "running",
         };
         var row = WithProgress(new WatchRow(process.ProcessId, TerminalText.Printable(process.ProcessType), status, 0, 0, "", ""), process.Progress);
-        return process.ErrorMessage is { } error ? row with { Detail = TerminalText.Printable(error) } : row;
+        // The list says what the events said: a watch started after the end shows what one running through it showed.
+        return process switch
+        {
+            { ErrorMessage: { } error } => row with { Detail = TerminalText.Printable(error) },
+            { Status: ProcessState.Cancelled, CancelledBy: { } by } => row with { Detail = TerminalText.Printable($"cancelled by {by}") },
+            _ => row,
+        };
     }
 
     // A report is the process's whole progress (docs/protocol.md 1.4.2): one without model or detail has none, as
