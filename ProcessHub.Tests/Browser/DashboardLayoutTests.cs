@@ -5,8 +5,10 @@ using static Microsoft.Playwright.Assertions;
 namespace ProcessHub.Tests.Browser;
 
 /// <summary>
-/// What a person notices in the page's layout and with a keyboard: long producer text stays inside its card on a
-/// phone, the Cancel button does not move between its two clicks, and a keyboard cancel keeps the user's place.
+/// What a person notices in the page's layout, with a keyboard or a screen reader, and from a tab in the background:
+/// long producer text stays inside its card on a phone, the Cancel button does not move between its two clicks, a
+/// keyboard cancel keeps the user's place, the reconnect countdown is not announced every second, and the tab's title
+/// says whether the page is live.
 /// </summary>
 [TestFixture]
 [Category("browser")]
@@ -112,6 +114,33 @@ public sealed class DashboardLayoutTests
         // A second click where the first landed confirms it.
         await tab.Mouse.ClickAsync(before.X + (before.Width / 2), before.Y + (before.Height / 2));
         await Expect(tab.Locator($"#ended li.card[data-process-id='{process.ProcessId}'] .badge")).ToHaveTextAsync("cancelled");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task The_tab_title_says_the_state_and_a_screen_reader_hears_reconnecting_once_not_a_countdown()
+    {
+        _host.App.Producer.Start("eval", "dev", total: 3);
+        var context = await _browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, _host.BaseUrl);
+        await Expect(tab).ToHaveTitleAsync("1 running · ProcessHub");
+
+        await _host.StopAsync();
+        await Expect(tab).ToHaveTitleAsync("Reconnecting… · ProcessHub");
+        await Expect(tab.Locator("#conn-text")).ToHaveTextAsync("Reconnecting");
+        await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
+        // What the eye sees counts down; what the status regions hold for a screen reader stays the same meanwhile.
+        var countdown = tab.Locator("#conn-countdown");
+        await Expect(countdown).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^( in \d+ s|…)$"));
+        string seen = (await countdown.TextContentAsync())!;
+        string heard = await tab.Locator("#conn").AriaSnapshotAsync() + await tab.Locator("#offline").AriaSnapshotAsync();
+        await Expect(countdown).Not.ToHaveTextAsync(seen);
+        Assert.That(await tab.Locator("#conn").AriaSnapshotAsync() + await tab.Locator("#offline").AriaSnapshotAsync(), Is.EqualTo(heard));
+        Assert.That(heard, Does.Contain("Reconnecting").And.Contain("Connection lost"));
+
+        await _host.RestartAsync();
+        await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
+        await Expect(tab).Not.ToHaveTitleAsync(new System.Text.RegularExpressions.Regex("Reconnecting"));
         await context.CloseAsync();
     }
 

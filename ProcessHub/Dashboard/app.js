@@ -169,8 +169,10 @@ function setLink(kind) {
   state.link = kind;
   document.body.dataset.link = kind;
   $('conn').dataset.state = kind;
-  const text = { connecting: 'Connecting…', open: 'Live', 'signed-out': 'Signed out' }[kind];
-  if (text) $('conn-text').textContent = text;
+  const text = { connecting: 'Connecting…', open: 'Live', 'signed-out': 'Signed out', reconnecting: 'Reconnecting' }[kind];
+  setLiveText($('conn-text'), text);
+  if (kind !== 'reconnecting') $('conn-countdown').textContent = '';
+  updateTitle();
   updateOffline();
   updateStart();
   updateEmpty();
@@ -185,7 +187,21 @@ function updateOffline() {
   const next = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
   $('offline-since').textContent = ` at ${new Date(state.offlineSince).toLocaleTimeString()}`;
   $('offline-text').textContent = `${state.closeReason ? `The hub said: ${state.closeReason}. ` : ''}${next} (attempt ${state.attempt}).`;
-  $('conn-text').textContent = next;
+  // The countdown is for the eye: screen readers hear "Reconnecting" once, not a new status every second.
+  $('conn-countdown').textContent = seconds > 0 ? ` in ${seconds} s` : '…';
+}
+
+// A live region's text is set only when it changes: writing the same words again is announced again.
+function setLiveText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+// A tab in the background says in its title whether it is live, and how many processes run.
+function updateTitle() {
+  const running = [...state.processes.values()].filter((p) => p.status === 'running').length;
+  const prefix = { reconnecting: 'Reconnecting… · ', 'signed-out': 'Signed out · ', connecting: 'Connecting… · ' }[state.link]
+    ?? (running > 0 ? `${running} running · ` : '');
+  document.title = `${prefix}ProcessHub`;
 }
 
 function updateStart() {
@@ -731,6 +747,7 @@ function arrange() {
   place($('ended'), ended);
   if (focused instanceof HTMLElement && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
   $('running-count').textContent = running.length;
+  updateTitle();
   $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
   $('ended-note').hidden = !state.endedLetGo;
   $('ended-note').textContent = state.endedLetGo
