@@ -115,6 +115,18 @@ public sealed class WatchCommandTests
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
     }
 
+    [TestCase("http://127.0.0.1:9711/", "ws://127.0.0.1:9711/ws")]
+    [TestCase("https://hub.example:8443", "wss://hub.example:8443/ws")]
+    [TestCase("http://127.0.0.1:9711/ws?token=secret", "ws://127.0.0.1:9711/ws")]
+    public async Task The_dashboards_http_address_is_refused_with_the_websocket_url_it_stands_for(string given, string meant)
+    {
+        using var watch = WatchProcess.Start("watch", "--json", "--url", given);
+        string line = await watch.NextErrorLineAsync(l => l.Contains("--url", StringComparison.Ordinal));
+        Assert.That(line, Does.EndWith($"--url must be a ws:// or wss:// URL (for that hub: {meant})"));
+        Assert.That(line, Does.Not.Contain("secret"), "a token in the query is not repeated");
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
+    }
+
     [Test]
     public async Task A_rejected_token_ends_watch_with_a_non_zero_exit()
     {

@@ -34,7 +34,11 @@ internal sealed class WatchCommand
     {
         if (!Uri.TryCreate(result.GetValue(_url), UriKind.Absolute, out var url) || url.Scheme is not ("ws" or "wss"))
         {
-            await Console.Error.WriteLineAsync($"{WatchMessages.Prefix}--url must be a ws:// or wss:// URL").ConfigureAwait(false);
+            // The dashboard's address is what a user has at hand: say which WebSocket URL it stands for.
+            string suggestion = url is { Scheme: "http" or "https" }
+                ? $" (for that hub: {new UriBuilder(url) { Scheme = url.Scheme == "https" ? "wss" : "ws", Port = url.IsDefaultPort ? -1 : url.Port, Path = url.AbsolutePath is "/" or "" ? "/ws" : url.AbsolutePath, Query = "" }.Uri})"
+                : "";
+            await Console.Error.WriteLineAsync($"{WatchMessages.Prefix}--url must be a ws:// or wss:// URL{suggestion}").ConfigureAwait(false);
             return 2;
         }
         string? token = result.GetValue(_token);
