@@ -13,43 +13,19 @@ namespace ProcessHub.Tests.Browser;
 [TestFixture]
 [Category("browser")]
 [NonParallelizable]
-public sealed class DashboardLayoutTests
+public sealed class DashboardLayoutTests : BrowserAndHubTests
 {
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private DashboardHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
-
-    [OneTimeTearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
-
-    [SetUp]
-    public void StartHub()
-    {
-        _host = new DashboardHost();
-        _host.Start();
-    }
-
-    [TearDown]
-    public async Task StopHub() => await _host.DisposeAsync();
-
     [Test]
     public async Task Long_unbroken_producer_text_stays_inside_its_card_on_a_400_px_screen()
     {
         // No space and no hyphen: nowhere a browser would break it by itself.
         string path = "/mnt/data/datasets/" + string.Concat(Enumerable.Repeat("verylongsegment_without_spaces/", 6)) + "shard.jsonl";
-        var running = _host.App.Producer.Start("eval", "dev", total: 10);
+        var running = Host.App.Producer.Start("eval", "dev", total: 10);
         running.ReportProgress(3, 10, model: "GPT-4o", detail: $"shard 3 of 10: {path}");
-        var failed = _host.App.Producer.Start("eval", "dev", total: 10);
+        var failed = Host.App.Producer.Start("eval", "dev", total: 10);
         string traceback = "CUDA out of memory. Tried to allocate 2.00 GiB; " + string.Concat(Enumerable.Repeat("  File \"train.py\", line 42, in step\n", 30));
         failed.Fail(traceback, "oom");
-        var completed = _host.App.Producer.Start("eval", "dev", total: 1);
+        var completed = Host.App.Producer.Start("eval", "dev", total: 1);
         completed.Complete(new Dictionary<string, object>
         {
             ["rows/s"] = 1234.5,
@@ -57,8 +33,8 @@ public sealed class DashboardLayoutTests
             ["a_field_name_much_longer_than_any_card_could_show_on_one_line"] = 1,
         });
 
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 400, Height = 800 } });
-        var tab = await DashboardPage.OpenAsync(context, _host.BaseUrl);
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 400, Height = 800 } });
+        var tab = await DashboardPage.OpenAsync(context, Host.BaseUrl);
         var runningCard = tab.Locator($"li.card[data-process-id='{running.ProcessId}']");
         await Expect(runningCard.Locator(".detail")).ToHaveTextAsync($"shard 3 of 10: {path}");
         var failedCard = tab.Locator($"li.card[data-process-id='{failed.ProcessId}']");
@@ -97,9 +73,9 @@ public sealed class DashboardLayoutTests
     [TestCase(400)]
     public async Task The_cancel_button_stays_where_it_was_when_it_asks_for_confirmation_and_says_so_to_a_screen_reader(int width)
     {
-        var process = _host.App.Producer.Start("a-type-name-long-enough-to-share-the-line", "dev", total: 3);
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 800 } });
-        var tab = await DashboardPage.OpenAsync(context, _host.BaseUrl);
+        var process = Host.App.Producer.Start("a-type-name-long-enough-to-share-the-line", "dev", total: 3);
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 800 } });
+        var tab = await DashboardPage.OpenAsync(context, Host.BaseUrl);
         var cancel = tab.Locator($"li.card[data-process-id='{process.ProcessId}'] button.cancel");
         await Expect(cancel).ToHaveAttributeAsync("aria-label", $"Cancel a-type-name-long-enough-to-share-the-line ({process.ProcessId})");
         var before = await cancel.BoundingBoxAsync();
@@ -120,12 +96,12 @@ public sealed class DashboardLayoutTests
     [Test]
     public async Task The_tab_title_says_the_state_and_a_screen_reader_hears_reconnecting_once_not_a_countdown()
     {
-        _host.App.Producer.Start("eval", "dev", total: 3);
-        var context = await _browser.NewContextAsync();
-        var tab = await DashboardPage.OpenAsync(context, _host.BaseUrl);
+        Host.App.Producer.Start("eval", "dev", total: 3);
+        var context = await Browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, Host.BaseUrl);
         await Expect(tab).ToHaveTitleAsync("1 running · ProcessHub");
 
-        await _host.StopAsync();
+        await Host.StopAsync();
         await Expect(tab).ToHaveTitleAsync("Reconnecting… · ProcessHub");
         await Expect(tab.Locator("#conn-text")).ToHaveTextAsync("Reconnecting");
         await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
@@ -138,7 +114,7 @@ public sealed class DashboardLayoutTests
         Assert.That(await tab.Locator("#conn").AriaSnapshotAsync() + await tab.Locator("#offline").AriaSnapshotAsync(), Is.EqualTo(heard));
         Assert.That(heard, Does.Contain("Reconnecting").And.Contain("Connection lost"));
 
-        await _host.RestartAsync();
+        await Host.RestartAsync();
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
         await Expect(tab).Not.ToHaveTitleAsync(new System.Text.RegularExpressions.Regex("Reconnecting"));
         await context.CloseAsync();
@@ -147,11 +123,11 @@ public sealed class DashboardLayoutTests
     [Test]
     public async Task A_cancel_from_the_keyboard_moves_the_focus_to_the_next_running_process()
     {
-        var oldest = _host.App.Producer.Start("eval", "dev", total: 3);
-        var middle = _host.App.Producer.Start("eval", "dev", total: 3);
-        var newest = _host.App.Producer.Start("eval", "dev", total: 3);
-        var context = await _browser.NewContextAsync();
-        var tab = await DashboardPage.OpenAsync(context, _host.BaseUrl);
+        var oldest = Host.App.Producer.Start("eval", "dev", total: 3);
+        var middle = Host.App.Producer.Start("eval", "dev", total: 3);
+        var newest = Host.App.Producer.Start("eval", "dev", total: 3);
+        var context = await Browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, Host.BaseUrl);
         await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(3);
         // The page's order (newest first; processes started within one clock tick keep the list's order).
         string[] order = await tab.Locator("#running li.card").EvaluateAllAsync<string[]>("cards => cards.map(c => c.dataset.processId)");

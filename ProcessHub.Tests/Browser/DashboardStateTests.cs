@@ -14,39 +14,15 @@ namespace ProcessHub.Tests.Browser;
 [TestFixture]
 [Category("browser")]
 [NonParallelizable]
-public sealed class DashboardStateTests
+public sealed class DashboardStateTests : BrowserAndHubTests
 {
     private static readonly string[] Models = ["GPT-4o", "Claude 3.5 Sonnet"];
     private static readonly string[] Contexts = ["1K", "5K"];
 
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private DashboardHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
-
-    [OneTimeTearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
-
-    [SetUp]
-    public void StartHub()
-    {
-        _host = new DashboardHost();
-        _host.Start();
-    }
-
-    [TearDown]
-    public async Task StopHub() => await _host.DisposeAsync();
-
     [Test]
     public async Task Disconnected_cards_go_stale_with_Cancel_off_and_clocks_stopped_and_a_restart_is_explained()
     {
-        var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        var context = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
         await context.Clock.InstallAsync(); // the page's time flows, and the test can jump it ahead
         var run = StartBenchmark("dev", total: 12);
         run.ReportProgress(5, 12, "GPT-4o", "Run 2/3, Context 5K");
@@ -62,7 +38,7 @@ public sealed class DashboardStateTests
         await tab.Clock.FastForwardAsync("01:00");
         await Expect(card.Locator(".clock")).Not.ToHaveTextAsync(liveClock);
 
-        await _host.StopAsync();
+        await Host.StopAsync();
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "reconnecting");
         await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
         await Expect(tab.Locator("#offline")).ToContainTextAsync("Connection lost");
@@ -83,7 +59,7 @@ public sealed class DashboardStateTests
         await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
 
         // The hub comes back as a new run (a new epoch, nothing kept): the page says so and what was lost.
-        await _host.RestartAsync();
+        await Host.RestartAsync();
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
         await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
         await Expect(tab.Locator("#notice")).ToBeVisibleAsync();
@@ -109,10 +85,10 @@ public sealed class DashboardStateTests
     {
         // The page reaches the hub through a proxy whose connections the test can cut: the network fails, the hub
         // does not (the same epoch afterwards).
-        await using var proxy = CuttableProxy.Start(_host.EndPoint);
+        await using var proxy = CuttableProxy.Start(Host.EndPoint);
         var run = StartBenchmark("dev", total: 4);
         run.ReportProgress(1, 4, "GPT-4o", "Run 1/3, Context 1K");
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
         var card = Card(tab, run.ProcessId);
         await Expect(card.Locator(".counts")).ToHaveTextAsync("1 / 4 · 25%");
@@ -143,13 +119,13 @@ public sealed class DashboardStateTests
     [Test]
     public async Task A_reconnect_with_hundreds_of_running_processes_asks_for_no_more_replays_than_the_message_budget_allows()
     {
-        await using var proxy = CuttableProxy.Start(_host.EndPoint);
-        var runs = Enumerable.Range(0, 220).Select(i => _host.App.Producer.Start("export", "dev", total: 10)).ToList();
+        await using var proxy = CuttableProxy.Start(Host.EndPoint);
+        var runs = Enumerable.Range(0, 220).Select(i => Host.App.Producer.Start("export", "dev", total: 10)).ToList();
         foreach (var run in runs)
         {
             run.ReportProgress(1, 10);
         }
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         // Every message the page sends, as sent.
         await context.AddInitScriptAsync("""
             window.__sent = [];
@@ -181,8 +157,8 @@ public sealed class DashboardStateTests
     [Test]
     public async Task A_connection_that_drops_right_after_its_list_does_not_start_the_backoff_over()
     {
-        await using var proxy = CuttableProxy.Start(_host.EndPoint);
-        var context = await _browser.NewContextAsync();
+        await using var proxy = CuttableProxy.Start(Host.EndPoint);
+        var context = await Browser.NewContextAsync();
         var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
 
@@ -202,8 +178,8 @@ public sealed class DashboardStateTests
     {
         // Enough processes that an admin's list (a bounded view of about 512 KiB) leaves the oldest out.
         string[] owners = [new string('a', 200), new string('b', 200)];
-        var runs = Enumerable.Range(0, 1200).Select(i => _host.App.Producer.Start(new string('t', 64), owners[i % 2], total: 10)).ToList();
-        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+        var runs = Enumerable.Range(0, 1200).Select(i => Host.App.Producer.Start(new string('t', 64), owners[i % 2], total: 10)).ToList();
+        var admin = await OpenAsync(await Browser.NewContextAsync(), "?user=carol&role=admin");
         await Expect(admin.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
         var oldest = runs[0];
         await Expect(Card(admin, oldest.ProcessId)).ToHaveCountAsync(0); // left out of the list
@@ -218,19 +194,19 @@ public sealed class DashboardStateTests
     [Test]
     public async Task A_reloaded_tab_shows_every_outcome_as_the_live_tab_did()
     {
-        var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var context = await Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         var live = await OpenAsync(context);
 
         var benchmark = StartBenchmark("dev", total: 2);
         benchmark.ReportProgress(1, 2, "GPT-4o", "Run 1/1, Context 1K");
         benchmark.ReportProgress(2, 2, "Claude 3.5 Sonnet", "Run 1/1, Context 1K");
         benchmark.Complete(new { steps = 2, scores = new Dictionary<string, double> { ["GPT-4o"] = 0.512, ["Claude 3.5 Sonnet"] = 0.734 } });
-        var cancelled = _host.App.Producer.Start("eval", "dev", total: 3, parameters: new { suite = "mmlu", shots = 5 });
+        var cancelled = Host.App.Producer.Start("eval", "dev", total: 3, parameters: new { suite = "mmlu", shots = 5 });
         cancelled.ReportProgress(1, 3);
         cancelled.Cancel("dev");
-        var failed = _host.App.Producer.Start("sync", "dev", total: 1);
+        var failed = Host.App.Producer.Start("sync", "dev", total: 1);
         failed.Fail("GPU lost", "oom");
-        var export = _host.App.Producer.Start("export", "dev", total: 1);
+        var export = Host.App.Producer.Start("export", "dev", total: 1);
         export.Complete(new { rows = 42, file = "out.csv" });
         var running = StartBenchmark("dev", total: 6);
         running.ReportProgress(2, 6, "GPT-4o", "Run 1/3, Context 5K");
@@ -282,11 +258,11 @@ public sealed class DashboardStateTests
         var runs = new List<ProcessHandle>();
         for (int i = 0; i < 5; i++)
         {
-            var run = _host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = i });
+            var run = Host.App.Producer.Start("export", "dev", total: 1, parameters: new { part = i });
             run.Complete(new { blob = new string((char)('a' + i), 60_000), part = i });
             runs.Add(run);
         }
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
 
         var oldest = Card(tab, runs[0].ProcessId);
@@ -312,7 +288,7 @@ public sealed class DashboardStateTests
             run.Complete(new { blob = new string('r', 60_000), part = i });
             runs.Add(run);
         }
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await DashboardPage.OpenAsync(context, host.BaseUrl);
 
         foreach (var run in runs)
@@ -333,7 +309,7 @@ public sealed class DashboardStateTests
         await using var proxy = CuttableProxy.Start(host.EndPoint);
         var first = host.App.Producer.Start("export", "dev", total: 4, parameters: new { part = "first" });
         first.ReportProgress(1, 4);
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await DashboardPage.OpenAsync(context, proxy.BaseUrl);
         await Expect(Card(tab, first.ProcessId).Locator(".counts")).ToHaveTextAsync("1 / 4 · 25%");
 
@@ -359,7 +335,7 @@ public sealed class DashboardStateTests
     {
         await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { MaxConnectionsPerUser = 1 });
         host.Start();
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         await DashboardPage.OpenAsync(context, host.BaseUrl);
 
         // The second tab of the same user is closed with 1013; it used to show only "Reconnecting" for ever.
@@ -375,23 +351,23 @@ public sealed class DashboardStateTests
         // About 2 KB of progress each: 300 running processes are more than an admin's list carries (docs/protocol.md 3.4).
         for (int i = 0; i < 300; i++)
         {
-            _host.App.Producer.Start("export", $"user-{i % 7}", total: 10).ReportProgress(1, 10, detail: new string('d', 1900));
+            Host.App.Producer.Start("export", $"user-{i % 7}", total: 10).ReportProgress(1, 10, detail: new string('d', 1900));
         }
-        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+        var admin = await OpenAsync(await Browser.NewContextAsync(), "?user=carol&role=admin");
 
         await Expect(admin.Locator("#list-note")).ToBeVisibleAsync();
         await Expect(admin.Locator("#list-note")).ToContainTextAsync(new Regex(@"^Showing \d+ of 300 processes"));
-        var user = await OpenAsync(await _browser.NewContextAsync(), "?user=user-1");
+        var user = await OpenAsync(await Browser.NewContextAsync(), "?user=user-1");
         await Expect(user.Locator("#list-note")).ToBeHiddenAsync();
     }
 
     [Test]
     public async Task Signed_out_nothing_pretends_to_work()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         await context.AddInitScriptAsync("sessionStorage.setItem('processhub.token', 'not-a-token');");
         var tab = await context.NewPageAsync();
-        await tab.GotoAsync(_host.BaseUrl);
+        await tab.GotoAsync(Host.BaseUrl);
 
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "signed-out");
         await Expect(tab.Locator("#signin")).ToBeVisibleAsync();
@@ -403,7 +379,7 @@ public sealed class DashboardStateTests
         await Expect(tab.Locator("#offline")).ToBeHiddenAsync();
 
         // A valid token brings it all to life.
-        await tab.FillAsync("#token-input", _host.Token("erin"));
+        await tab.FillAsync("#token-input", Host.Token("erin"));
         await tab.ClickAsync("#signin button[type=submit]");
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open");
         await Expect(tab.Locator("#who")).ToHaveTextAsync("Signed in as erin");
@@ -416,9 +392,9 @@ public sealed class DashboardStateTests
     [Test]
     public async Task A_dev_user_name_the_hub_will_not_sign_is_explained_on_the_sign_in_form()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await context.NewPageAsync();
-        await tab.GotoAsync(_host.BaseUrl + "?user=al%20ice");
+        await tab.GotoAsync(Host.BaseUrl + "?user=al%20ice");
 
         await Expect(tab.Locator("#signin")).ToBeVisibleAsync();
         await Expect(tab.Locator("#signin-reason")).ToContainTextAsync("Dev mode will not sign in as “al ice”: user must be 1 to 64 characters");
@@ -429,15 +405,15 @@ public sealed class DashboardStateTests
     [Test]
     public async Task Two_users_side_by_side_in_dev_mode_see_only_their_own_and_an_admin_sees_both()
     {
-        var alice = await OpenAsync(await _browser.NewContextAsync(), "?user=alice");
-        var bob = await OpenAsync(await _browser.NewContextAsync(), "?user=bob");
+        var alice = await OpenAsync(await Browser.NewContextAsync(), "?user=alice");
+        var bob = await OpenAsync(await Browser.NewContextAsync(), "?user=bob");
         await Expect(alice.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as alice");
         await Expect(bob.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as bob");
 
         await alice.FillAsync("#step-ms", "60000");
         await alice.ClickAsync("#start-button");
         await Expect(alice.Locator("#start-message")).ToContainTextAsync("Started benchmark");
-        var bobsRun = _host.App.Producer.Start("eval", "bob", total: 2);
+        var bobsRun = Host.App.Producer.Start("eval", "bob", total: 2);
 
         await Expect(alice.Locator("#running li.card")).ToHaveCountAsync(1);
         await Expect(alice.Locator("#running li.card .owner")).ToHaveTextAsync("by alice");
@@ -445,7 +421,7 @@ public sealed class DashboardStateTests
         await Expect(bob.Locator("li.card")).ToHaveCountAsync(1);
         await Expect(alice.Locator($"li.card[data-process-id='{bobsRun.ProcessId}']")).ToHaveCountAsync(0);
 
-        var admin = await OpenAsync(await _browser.NewContextAsync(), "?user=carol&role=admin");
+        var admin = await OpenAsync(await Browser.NewContextAsync(), "?user=carol&role=admin");
         await Expect(admin.Locator("#who")).ToHaveTextAsync("Dev mode, signed in as carol (admin)");
         await Expect(admin.Locator("#running li.card")).ToHaveCountAsync(2);
         await Expect(admin.Locator("#running li.card .owner")).ToHaveTextAsync(["by bob", "by alice"]);
@@ -458,7 +434,7 @@ public sealed class DashboardStateTests
     [Test]
     public async Task On_a_phone_the_running_processes_come_first_and_the_start_form_is_folded()
     {
-        var context = await _browser.NewContextAsync(new()
+        var context = await Browser.NewContextAsync(new()
         {
             ViewportSize = new() { Width = 390, Height = 844 },
             DeviceScaleFactor = 2,
@@ -495,9 +471,9 @@ public sealed class DashboardStateTests
     {
         // Cards move as runs start (the newest first): a click aimed at one Cancel can land on the card that just took
         // its place. One click only asks for confirmation, on that card.
-        var older = _host.App.Producer.Start("eval", "dev", total: 3);
-        var newer = _host.App.Producer.Start("eval", "dev", total: 3);
-        var tab = await OpenAsync(await _browser.NewContextAsync());
+        var older = Host.App.Producer.Start("eval", "dev", total: 3);
+        var newer = Host.App.Producer.Start("eval", "dev", total: 3);
+        var tab = await OpenAsync(await Browser.NewContextAsync());
         var newerCancel = Card(tab, newer.ProcessId).Locator("button.cancel");
         var olderCancel = Card(tab, older.ProcessId).Locator("button.cancel");
 
@@ -517,16 +493,19 @@ public sealed class DashboardStateTests
     }
 
     private ProcessHandle StartBenchmark(string owner, int total) =>
-        _host.App.Producer.Start("benchmark", owner, total, new { models = Models, runs = 3, contexts = Contexts, step_ms = 500 });
+        Host.App.Producer.Start("benchmark", owner, total, new { models = Models, runs = 3, contexts = Contexts, step_ms = 500 });
 
     [Test]
     public async Task While_an_attempt_to_reconnect_is_under_way_the_page_no_longer_counts_down_to_it()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         await context.Clock.InstallAsync();
         var tab = await OpenAsync(context);
         // From here the page's time moves only when the test moves it: what it shows cannot be a tick's later repair.
-        await tab.Clock.PauseAtAsync(DateTime.Now.AddMilliseconds(100));
+        // Paused a second past the page's own now (a pause in its past throws, and on a loaded machine the page's clock
+        // can be past the test's DateTime.Now plus a few milliseconds by the time the call arrives).
+        double pageNow = await tab.EvaluateAsync<double>("Date.now()");
+        await tab.Clock.PauseAtAsync(DateTimeOffset.FromUnixTimeMilliseconds((long)pageNow + 1000).UtcDateTime);
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // The attempt holds at its first step (dev mode fetches a token), as on a slow network.
@@ -537,7 +516,7 @@ public sealed class DashboardStateTests
             await route.AbortAsync();
         });
 
-        await _host.StopAsync();
+        await Host.StopAsync();
         await Expect(tab.Locator("#offline-text")).ToHaveTextAsync(new Regex(@"^Reconnecting in \d+ s \(attempt 1\)\.$"));
         // Past the backoff (at most 1 s for the first attempt) in steps of 100 ms, until the attempt starts.
         for (int step = 0; step < 100 && !asked.Task.IsCompleted; step++)
@@ -552,7 +531,7 @@ public sealed class DashboardStateTests
         release.SetResult();
     }
 
-    private Task<IPage> OpenAsync(IBrowserContext context, string query = "") => DashboardPage.OpenAsync(context, _host.BaseUrl, query);
+    private Task<IPage> OpenAsync(IBrowserContext context, string query = "") => DashboardPage.OpenAsync(context, Host.BaseUrl, query);
 
     private static ILocator Card(IPage tab, string processId) => tab.Locator($"li.card[data-process-id='{processId}']");
 

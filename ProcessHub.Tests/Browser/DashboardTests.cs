@@ -12,36 +12,12 @@ namespace ProcessHub.Tests.Browser;
 [TestFixture]
 [Category("browser")]
 [NonParallelizable]
-public sealed class DashboardTests
+public sealed class DashboardTests : BrowserAndHubTests
 {
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private DashboardHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
-
-    [OneTimeTearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
-
-    [SetUp]
-    public void StartHub()
-    {
-        _host = new DashboardHost();
-        _host.Start();
-    }
-
-    [TearDown]
-    public async Task StopHub() => await _host.DisposeAsync();
-
     [Test]
     public async Task A_benchmark_started_in_one_tab_advances_in_the_other_and_a_cancel_in_either_shows_in_both()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tabA = await OpenAsync(context);
         var tabB = await OpenAsync(context);
 
@@ -82,10 +58,10 @@ public sealed class DashboardTests
     [Test]
     public async Task A_reloaded_tab_shows_the_running_process_with_its_current_progress()
     {
-        var run = _host.App.Producer.Start("benchmark", "dev", total: 12);
+        var run = Host.App.Producer.Start("benchmark", "dev", total: 12);
         run.ReportProgress(5, 12, "GPT-4o", "Run 2/3, Context 5K");
 
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
         var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
         await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
@@ -104,15 +80,15 @@ public sealed class DashboardTests
     [Test]
     public async Task Another_users_page_shows_nothing_of_devs_processes()
     {
-        var devRun = _host.App.Producer.Start("benchmark", "dev", total: 4);
+        var devRun = Host.App.Producer.Start("benchmark", "dev", total: 4);
 
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         // A token pasted once into this tab (sessionStorage) wins over the dev token.
-        await context.AddInitScriptAsync($"sessionStorage.setItem('processhub.token', '{_host.Token("bob")}');");
+        await context.AddInitScriptAsync($"sessionStorage.setItem('processhub.token', '{Host.Token("bob")}');");
         var bobTab = await OpenAsync(context);
 
         devRun.ReportProgress(1, 4, "GPT-4o", "Run 1/1, Context 1K");
-        var bobRun = _host.App.Producer.Start("evaluation", "bob", total: 2);
+        var bobRun = Host.App.Producer.Start("evaluation", "bob", total: 2);
         // Bob's own process arriving proves the page is live and has processed what came before it.
         await Expect(bobTab.Locator($"li.card[data-process-id='{bobRun.ProcessId}']")).ToHaveCountAsync(1);
         await Expect(bobTab.Locator($"li.card[data-process-id='{devRun.ProcessId}']")).ToHaveCountAsync(0);
@@ -123,15 +99,15 @@ public sealed class DashboardTests
     [Test]
     public async Task The_page_reconnects_by_itself_after_the_server_restarts()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
 
-        await _host.StopAsync();
+        await Host.StopAsync();
         await Expect(tab.Locator("#conn")).Not.ToHaveAttributeAsync("data-state", "open");
 
-        await _host.RestartAsync();
+        await Host.RestartAsync();
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "open", new() { Timeout = 60_000 });
-        var run = _host.App.Producer.Start("benchmark", "dev", total: 3);
+        var run = Host.App.Producer.Start("benchmark", "dev", total: 3);
         run.ReportProgress(1, 3);
         await Expect(tab.Locator($"li.card[data-process-id='{run.ProcessId}'] .counts")).ToHaveTextAsync("1 / 3 · 33%");
         await context.CloseAsync();
@@ -140,10 +116,10 @@ public sealed class DashboardTests
     [Test]
     public async Task Fifty_processes_updating_twenty_times_a_second_all_end_on_their_final_progress()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
         const int Rounds = 20;
-        var runs = Enumerable.Range(0, 50).Select(i => _host.App.Producer.Start("benchmark", "dev", total: Rounds)).ToList();
+        var runs = Enumerable.Range(0, 50).Select(i => Host.App.Producer.Start("benchmark", "dev", total: Rounds)).ToList();
         await Expect(tab.Locator("#running li.card")).ToHaveCountAsync(50);
 
         // 20 rounds at 20 per second: 1,000 progress events in one second, the load the page must take in stride.
@@ -170,23 +146,23 @@ public sealed class DashboardTests
     {
         // Progress fields are kept as sent (docs/protocol.md 1.4). {"toString":0} threw in String(), Number() and
         // textContent; the throw left the page unable to draw anything more, for every tab that listed it.
-        string token = _host.Token("dev");
-        var created = await RawHttpClient.PostAsync(_host.EndPoint, "/api/processes", token,
+        string token = Host.Token("dev");
+        var created = await RawHttpClient.PostAsync(Host.EndPoint, "/api/processes", token,
             """{"process_type":"benchmark","total":2,"params":{"models":[{"toString":0},"GPT-4o"],"runs":{"toString":0}}}""");
         Assert.That(created.Status, Is.EqualTo(201), created.ToString());
         string odd = created.Json.GetProperty("process_id").GetString()!;
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
         await Expect(tab.Locator($"li.card[data-process-id='{odd}'] .title")).ToHaveTextAsync("{\"toString\":0}, GPT-4o");
 
-        var report = await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{odd}/progress", token,
+        var report = await RawHttpClient.PostAsync(Host.EndPoint, $"/api/processes/{odd}/progress", token,
             """{"current":1,"total":2,"model":{"toString":0},"detail":["shard",{"toString":0}]}""");
         Assert.That(report.Status, Is.EqualTo(200), report.ToString());
         var card = tab.Locator($"li.card[data-process-id='{odd}']");
         await Expect(card.Locator(".model")).ToHaveTextAsync("{\"toString\":0}");
         await Expect(card.Locator(".detail")).ToHaveTextAsync("[\"shard\",{\"toString\":0}]");
 
-        var after = _host.App.Producer.Start("export", "dev", total: 4);
+        var after = Host.App.Producer.Start("export", "dev", total: 4);
         after.ReportProgress(3, 4);
         await Expect(tab.Locator($"#running li.card[data-process-id='{after.ProcessId}'] .counts")).ToHaveTextAsync("3 / 4 · 75%");
         await context.CloseAsync();
@@ -195,9 +171,9 @@ public sealed class DashboardTests
     [Test]
     public async Task A_tab_left_open_keeps_the_500_most_recently_ended_processes_not_every_one()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var tab = await OpenAsync(context);
-        var runs = Enumerable.Range(0, 510).Select(_ => _host.App.Producer.Start("export", "dev", total: 1)).ToList();
+        var runs = Enumerable.Range(0, 510).Select(_ => Host.App.Producer.Start("export", "dev", total: 1)).ToList();
         foreach (var run in runs)
         {
             run.Complete(null);
@@ -221,16 +197,16 @@ public sealed class DashboardTests
     [Test]
     public async Task The_page_is_served_from_the_binary_with_content_types_and_revalidation()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         foreach (var (path, type) in new[] { ("", "text/html"), ("app.css", "text/css"), ("app.js", "text/javascript") })
         {
-            var response = await page.APIRequest.GetAsync(_host.BaseUrl + path);
+            var response = await page.APIRequest.GetAsync(Host.BaseUrl + path);
             Assert.That(response.Status, Is.EqualTo(200), path);
             Assert.That(response.Headers["content-type"], Does.StartWith(type), path);
             Assert.That(response.Headers["cache-control"], Is.EqualTo("no-cache"), path);
             var etag = response.Headers["etag"];
-            var again = await page.APIRequest.GetAsync(_host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = etag } });
+            var again = await page.APIRequest.GetAsync(Host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = etag } });
             Assert.That(again.Status, Is.EqualTo(304), path);
             // RFC 9110 8.6: a 304 may carry Content-Length only as the 200's; it said 0.
             Assert.That(again.Headers.ContainsKey("content-length"), Is.False, $"{path}: {string.Join(", ", again.Headers)}");
@@ -243,12 +219,12 @@ public sealed class DashboardTests
             }
             foreach (var (ifNoneMatch, status) in cases)
             {
-                var conditional = await page.APIRequest.GetAsync(_host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = ifNoneMatch } });
+                var conditional = await page.APIRequest.GetAsync(Host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = ifNoneMatch } });
                 Assert.That(conditional.Status, Is.EqualTo(status), $"{path}, If-None-Match: {ifNoneMatch}");
             }
         }
         await context.CloseAsync();
     }
 
-    private Task<IPage> OpenAsync(IBrowserContext context) => DashboardPage.OpenAsync(context, _host.BaseUrl);
+    private Task<IPage> OpenAsync(IBrowserContext context) => DashboardPage.OpenAsync(context, Host.BaseUrl);
 }

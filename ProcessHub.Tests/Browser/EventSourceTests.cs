@@ -12,7 +12,7 @@ namespace ProcessHub.Tests.Browser;
 [TestFixture]
 [Category("browser")]
 [NonParallelizable]
-public sealed class EventSourceTests
+public sealed class EventSourceTests : BrowserAndHubTests
 {
     private const string FollowScript = """
         ([id, token]) => {
@@ -31,41 +31,17 @@ public sealed class EventSourceTests
         }
         """;
 
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private DashboardHost _host = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchBrowser() => (_playwright, _browser) = await BrowserFixture.LaunchAsync();
-
-    [OneTimeTearDown]
-    public async Task CloseBrowser()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
-
-    [SetUp]
-    public void StartHub()
-    {
-        _host = new DashboardHost();
-        _host.Start();
-    }
-
-    [TearDown]
-    public async Task StopHub() => await _host.DisposeAsync();
-
     [Test]
     public async Task EventSource_follows_a_process_with_a_query_token_and_resumes_with_Last_Event_ID_after_a_cut()
     {
-        await using var proxy = CuttableProxy.Start(_host.EndPoint);
-        var context = await _browser.NewContextAsync();
+        await using var proxy = CuttableProxy.Start(Host.EndPoint);
+        var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         await page.GotoAsync(proxy.BaseUrl + "healthz"); // any document of the hub's origin will do
-        var run = _host.App.Producer.Start("export", "dev", total: 4);
+        var run = Host.App.Producer.Start("export", "dev", total: 4);
         run.ReportProgress(1, 4);
 
-        await page.EvaluateAsync(FollowScript, new[] { run.ProcessId, _host.Token("dev") });
+        await page.EvaluateAsync(FollowScript, new[] { run.ProcessId, Host.Token("dev") });
         await page.WaitForFunctionAsync("() => window.seen.length === 2"); // started (1), progress (2)
 
         await proxy.CutAllAsync();
@@ -92,15 +68,15 @@ public sealed class EventSourceTests
     [Test]
     public async Task EventSource_with_a_bad_query_token_gets_401_and_stops()
     {
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(_host.BaseUrl + "healthz");
-        var run = _host.App.Producer.Start("export", "dev", total: 1);
+        await page.GotoAsync(Host.BaseUrl + "healthz");
+        var run = Host.App.Producer.Start("export", "dev", total: 1);
 
         await page.EvaluateAsync(FollowScript, new[] { run.ProcessId, "not-a-token" });
         // A non-200 answer fails the EventSource for good (readyState CLOSED = 2): no reconnect loop.
         await page.WaitForFunctionAsync("() => window.errors >= 1 && window.source.readyState === 2");
-        var response = await page.APIRequest.GetAsync($"{_host.BaseUrl}api/processes/{run.ProcessId}/events?token=not-a-token");
+        var response = await page.APIRequest.GetAsync($"{Host.BaseUrl}api/processes/{run.ProcessId}/events?token=not-a-token");
 
         Assert.That(response.Status, Is.EqualTo(401));
         Assert.That(await page.EvaluateAsync<int>("() => window.seen.length"), Is.Zero);
@@ -112,14 +88,14 @@ public sealed class EventSourceTests
     {
         // Python's json.dumps(indent=2), a file sent with curl -d @file: line breaks (and a blank line) in what the hub
         // keeps verbatim. Each used to end the data field (and the blank line the event) of an SSE event.
-        string token = _host.Token("dev");
-        var created = await RawHttpClient.PostAsync(_host.EndPoint, "/api/processes", token,
+        string token = Host.Token("dev");
+        var created = await RawHttpClient.PostAsync(Host.EndPoint, "/api/processes", token,
             "{\n  \"process_type\": \"export\",\n  \"total\": 2,\n  \"params\": {\r\n    \"file\": \"a.csv\"\r\n\r\n  }\n}");
         Assert.That(created.Status, Is.EqualTo(201), created.ToString());
         string id = created.Json.GetProperty("process_id").GetString()!;
-        var context = await _browser.NewContextAsync();
+        var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(_host.BaseUrl + "healthz");
+        await page.GotoAsync(Host.BaseUrl + "healthz");
         await page.EvaluateAsync("""
             ([id, token]) => {
               window.data = []; window.broken = 0;
@@ -134,9 +110,9 @@ public sealed class EventSourceTests
             }
             """, new[] { id, token });
 
-        var report = await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{id}/progress", token, "{\r\n\"current\": 1,\n\n\"total\": 2\r}");
+        var report = await RawHttpClient.PostAsync(Host.EndPoint, $"/api/processes/{id}/progress", token, "{\r\n\"current\": 1,\n\n\"total\": 2\r}");
         Assert.That(report.Status, Is.EqualTo(200), report.ToString());
-        await RawHttpClient.PostAsync(_host.EndPoint, $"/api/processes/{id}/complete", token, "{\"result\":\n{\"rows\": 2}}");
+        await RawHttpClient.PostAsync(Host.EndPoint, $"/api/processes/{id}/complete", token, "{\"result\":\n{\"rows\": 2}}");
         await page.WaitForFunctionAsync("() => window.data.some(d => d.type === 'process_completed')");
 
         var data = JsonDocument.Parse(await page.EvaluateAsync<string>("() => JSON.stringify(window.data)")).RootElement.EnumerateArray().ToList();
