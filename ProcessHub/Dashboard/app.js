@@ -197,8 +197,8 @@ function setLiveText(element, text) {
 }
 
 // A tab in the background says in its title whether it is live, and how many processes run.
-function updateTitle() {
-  const running = [...state.processes.values()].filter((p) => p.status === 'running').length;
+// arrange() passes the count it has just made; a change of link counts once.
+function updateTitle(running = [...state.processes.values()].filter((p) => p.status === 'running').length) {
   const prefix = { reconnecting: 'Reconnecting… · ', 'signed-out': 'Signed out · ', connecting: 'Connecting… · ' }[state.link]
     ?? (running > 0 ? `${running} running · ` : '');
   document.title = `${prefix}ProcessHub`;
@@ -610,9 +610,9 @@ function outcomeNodes(process) {
     case 'failed': {
       // A message may be a whole traceback: the card shows its start, the tooltip the rest.
       const message = String(process.error?.message ?? 'failed');
-      const [p] = text(`Error: ${clip(message, 300)}${process.error?.code ? ` (${process.error.code})` : ''}`);
-      if (message.length > 300) p.title = message;
-      return [p];
+      const nodes = text(`Error: ${clip(message, 300)}${process.error?.code ? ` (${process.error.code})` : ''}`);
+      if (message.length > 300) nodes[0].title = message;
+      return nodes;
     }
     case 'cancelled':
       return text(process.cancelled_by ? `Cancelled by ${process.cancelled_by}.` : 'Cancelled.');
@@ -747,7 +747,7 @@ function arrange() {
   place($('ended'), ended);
   if (focused instanceof HTMLElement && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
   $('running-count').textContent = running.length;
-  updateTitle();
+  updateTitle(running.length);
   $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
   $('ended-note').hidden = !state.endedLetGo;
   $('ended-note').textContent = state.endedLetGo
