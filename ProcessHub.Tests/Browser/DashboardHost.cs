@@ -35,13 +35,21 @@ internal sealed class DashboardHost : IAsyncDisposable
             _hubOptions,
             new JwtSettings { Secret = _secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
+            time: Time,
             store: _dataDirectory is null
                 ? null
                 : new ProcessHub.Storage.SqliteProcessStore(new ProcessHub.Storage.SqliteStoreOptions { DataDirectory = _dataDirectory }, _hubOptions.HistoryLimit, NullLogger.Instance));
-        App.EnableDevToken(DevToken ?? Token("dev"), DevTokenFreshFor);
+        if (DevMode) App.EnableDevToken(DevToken ?? Token("dev"), DevTokenFreshFor);
         App.Start();
         _port = App.LocalEndPoint.Port;
     }
+
+    /// <summary>The hub's clock (process timestamps, stale and retention timers); the system's when null.</summary>
+    public TimeProvider? Time { get; init; }
+
+    /// <summary>Whether the hub hands out dev tokens at <c>/api/dev-token</c>, as <c>./run.sh</c> does; without, a
+    /// token has to be pasted.</summary>
+    public bool DevMode { get; init; } = true;
 
     /// <summary>What <c>/api/dev-token</c> hands the plain dev user; the hub's own token when null.</summary>
     public string? DevToken { get; init; }

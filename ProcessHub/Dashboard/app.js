@@ -49,9 +49,13 @@ const state = {
   requestSeq: 0,
   starting: false,
   endedLetGo: false,      // the page let older ended processes go since the last list (MAX_ENDED)
+  failedOnly: false,      // the ended list shows only failed processes ("Failed only", or the link under "Running")
 };
 
 const $ = (id) => document.getElementById(id);
+// Counts in the reader's own convention (987,654 or 987 654): a producer's totals can run to millions.
+const NUMBER = new Intl.NumberFormat();
+const count = (value) => NUMBER.format(value);
 
 // ---- connection -------------------------------------------------------------------------------------------
 
@@ -130,6 +134,7 @@ function onClose(ws, event) {
   if (event.code === 4401 || event.code === 4403) {
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn(event.code === 4401 ? `Signed out: ${event.reason || 'token rejected'}. Paste a fresh token.` : 'This token may not connect.');
+    if (!state.dev) offerDevToken();
     return;
   }
   // Said under "Connection lost", so a tab refused for a reason a person can act on does not just keep retrying.
@@ -232,12 +237,25 @@ function updateEmpty() {
 
 function showSignIn(reason) {
   setLink('signed-out');
+  $('signin-dev').hidden = true;
+  delete $('signin-dev').dataset.asked;
   // The header said whose token it was; that token no longer signs anyone in (and one refused at once never did).
   $('who').textContent = state.user && state.listUser === state.user.sub ? `Was signed in as ${state.user.sub}` : '';
   document.body.dataset.auth = 'out';
   $('signin').hidden = false;
   $('signin-reason').textContent = reason;
   $('token-input').focus();
+}
+
+// A pasted token refused by a hub in dev mode (most often one from before the hub restarted: dev tokens are signed
+// for one run) leaves the person a way on besides pasting again: the dev token the hub hands out. Offered, not
+// taken: the pasted token may have been another user's, and the page must not quietly sign in as someone else.
+async function offerDevToken() {
+  const resolved = await resolveToken();
+  $('signin-dev').dataset.asked = 'true'; // the hub has answered, whatever it said (a test waits on this)
+  if (!resolved.token || !resolved.dev || state.link !== 'signed-out') return;
+  $('signin-dev-button').textContent = `Sign in as ${claimsOf(resolved.token).sub} with a dev token`;
+  $('signin-dev').hidden = false;
 }
 
 function showWho() {
@@ -592,7 +610,7 @@ function plural(count, one, many) {
 function countsText(progress) {
   const current = Number(progress?.current) || 0;
   const total = Number(progress?.total) || 0;
-  return `${current} / ${total}`;
+  return `${count(current)} / ${count(total)}`;
 }
 
 function outcomeNodes(process) {
@@ -746,15 +764,38 @@ function arrange() {
   place($('running'), running);
   place($('ended'), ended);
   if (focused instanceof HTMLElement && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
-  $('running-count').textContent = running.length;
+  $('running-count').textContent = count(running.length);
   updateTitle(running.length);
-  $('ended-count').textContent = state.endedLetGo ? `${ended.length}+` : ended.length;
+  $('ended-count').textContent = state.endedLetGo ? `${count(ended.length)}+` : count(ended.length);
+  arrangeFailed(ended);
   $('ended-note').hidden = !state.endedLetGo;
   $('ended-note').textContent = state.endedLetGo
     ? `This page keeps the ${MAX_ENDED} most recently ended processes and lets older ones go, though the hub may still list them.`
     : '';
   $('running-empty').hidden = running.length > 0;
   $('ended-empty').hidden = ended.length > 0;
+}
+
+// A failure ends below every running card (and, on a narrow screen, below the start form): with dozens running it
+// is out of sight. A line under "Running" says how many failed and leads to them; "Failed only" hides the rest of
+// the ended list until pressed again, or until no failure is left to show.
+function arrangeFailed(ended) {
+  const failed = ended.filter((p) => p.status === 'failed').length;
+  if (failed === 0) state.failedOnly = false;
+  $('failed-line').hidden = failed === 0;
+  setLiveText($('failed-jump'), `${failed === 1 ? '1 process' : `${count(failed)} processes`} failed recently`);
+  const toggle = $('failed-only');
+  toggle.hidden = failed === 0;
+  setLiveText($('failed-only'), `Failed only (${count(failed)})`);
+  toggle.setAttribute('aria-pressed', String(state.failedOnly));
+  if (state.failedOnly) $('ended').dataset.filter = 'failed';
+  else delete $('ended').dataset.filter;
+}
+
+function showFailedOnly(on) {
+  state.failedOnly = on;
+  state.dirty.add('*layout*');
+  requestFrame();
 }
 
 // A tab left open for days would keep every process that ever ended (with results of up to 64 KiB) and redraw them
@@ -809,7 +850,7 @@ function render(process) {
   bar.setAttribute('aria-valuenow', String(current));
   bar.setAttribute('aria-label', `${what.title} progress`);
   card.querySelector('.fill').style.width = `${percent}%`;
-  setText(card, '.counts', `${current} / ${total} · ${percent}%`);
+  setText(card, '.counts', `${count(current)} / ${count(total)} · ${percent}%`);
   setText(card, '.model', textOf(progress.model));
   setText(card, '.detail', textOf(progress.detail));
   setText(card, '.pid', process.process_id);
@@ -845,7 +886,8 @@ function renderClock(card, process) {
     clock = `Elapsed ${duration(elapsed)}`;
     const { current = 0, total = 0 } = process.progress ?? {};
     if (process.status === 'running' && current > 0 && total > current) {
-      eta = `ETA ${duration((elapsed / current) * (total - current))}`;
+      const left = (elapsed / current) * (total - current);
+      eta = `ETA ${left < 500 ? '<1s' : duration(left)}`;
     }
   } else {
     const took = Number.isFinite(process.duration_ms) ? process.duration_ms : Date.parse(process.ended_at) - started;
@@ -879,6 +921,8 @@ function setText(root, selector, text) {
 }
 
 function duration(ms, precise = false) {
+  // "Took 0.0s" read as if nothing was measured: an instant process took under a tenth of a second.
+  if (precise && ms < 50) return '<0.1s';
   if (precise && ms < 10000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   const h = Math.floor(seconds / 3600);
@@ -994,9 +1038,18 @@ $('signin-form').addEventListener('submit', (event) => {
   sessionStorage.setItem(TOKEN_KEY, $('token-input').value.trim());
   $('token-input').value = '';
   $('signin').hidden = true;
+  $('signin-dev').hidden = true;
   state.attempt = 0;
   connect();
 });
+$('signin-dev-button').addEventListener('click', () => {
+  $('signin-dev').hidden = true;
+  $('signin').hidden = true;
+  state.attempt = 0;
+  connect();
+});
+$('failed-only').addEventListener('click', () => showFailedOnly(!state.failedOnly));
+$('failed-jump').addEventListener('click', () => showFailedOnly(true)); // and the link scrolls to the ended list
 $('notice-dismiss').addEventListener('click', () => {
   $('notice').hidden = true;
   state.lost.clear();
