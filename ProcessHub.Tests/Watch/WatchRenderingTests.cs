@@ -36,15 +36,27 @@ public sealed class WatchRenderingTests
 
         var lines = Lines(output);
         Assert.That(lines.Where(l => l.Length > width), Is.Empty, $"lines longer than {width}:\n{string.Join("\n", lines)}");
-        foreach (var (id, progress) in new[] { (Benchmark, "5/12"), (Evaluation, "1/4"), (Failed, "3/3"), (Huge, "123456/1000000") })
+        foreach (var (id, progress) in new[] { (Benchmark, "5/12"), (Evaluation, "1/4"), (Failed, "3/3"), (Huge, "123k/1M") })
         {
             var rows = lines.Where(l => l.Contains(id, StringComparison.Ordinal)).ToList();
             Assert.That(rows, Has.Count.EqualTo(1), $"{id} is on one line:\n{string.Join("\n", lines)}");
             Assert.That(rows[0], Does.Contain("%").And.Contain(progress).And.Contain("█"), "bar, percentage and counts on the same row");
         }
-        // At 80 the huge row's counts leave no room for a detail beside whole types: the detail goes first.
-        Assert.That(lines.Single(l => l.Contains(Failed, StringComparison.Ordinal)), width > 80 ? Does.Contain("GPU lost") : Does.Contain($"transcode {Failed}"));
+        // The huge row's counts are cut to three digits (its 123456/1000000 took the detail column from every row
+        // at 80 columns): the failure's message stays in sight beside its whole type.
+        Assert.That(lines.Single(l => l.Contains(Failed, StringComparison.Ordinal)), Does.Contain("GPU lost").And.Contain($"transcode {Failed}"));
         Assert.That(lines.Count(l => l.StartsWith('│')), Is.EqualTo(1 + 4), "the header and one line per process: nothing wrapped");
+    }
+
+    [TestCase(99_999, 100_000, "99999/100k")]
+    [TestCase(987_654, 1_234_567, "987k/1.23M")]
+    [TestCase(999_999, 1_000_000, "999k/1M")]
+    [TestCase(1_150_000, 2_000_000_000, "1.15M/2G")]
+    [TestCase(-250_000, 12, "-250k/12")]
+    [TestCase(long.MaxValue, long.MaxValue, "9.22E/9.22E")]
+    public void Counts_past_five_digits_are_cut_to_three_significant_digits(long current, long total, string shown)
+    {
+        Assert.That(WatchLayout.CountsText(new WatchRow(Huge, "eval", "running", current, total, "", "")), Is.EqualTo(shown));
     }
 
     [Test]

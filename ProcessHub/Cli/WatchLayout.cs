@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 namespace ProcessHub.Cli;
 
@@ -71,7 +72,34 @@ internal readonly record struct WatchLayout(int Process, int Status, int Bar, in
         return new WatchLayout(Math.Clamp(content - 4, MinProcess, process), StatusWidth, 0, 0, 0);
     }
 
-    public static string CountsText(WatchRow row) => $"{row.Current}/{row.Total}";
+    public static string CountsText(WatchRow row) => $"{Compact(row.Current)}/{Compact(row.Total)}";
+
+    /// <summary>
+    /// Up to five digits as they are; past that, three significant digits and a suffix (<c>987k</c>, <c>1.23M</c>).
+    /// The counts column is as wide as its widest row, so one producer counting in millions took the room of every
+    /// row's detail at 80 columns, failures' messages included. The percentage beside it keeps the precision.
+    /// Cut, not rounded: 999,999 of 1,000,000 reads "999k/1M", never "1M/1M" before the end.
+    /// </summary>
+    private static string Compact(long value)
+    {
+        if (value is > -100_000 and < 100_000) return value.ToString(CultureInfo.InvariantCulture);
+        const string Suffixes = "kMGTPE";
+        // In decimal, so that 1,150,000 is 1.15 exactly (in binary floating point 1.15 * 100 is 114.999…: "1.14M").
+        decimal magnitude = Math.Abs((decimal)value);
+        int unit = 1;
+        while (magnitude >= 1000m * Pow1000(unit)) unit++;
+        decimal scaled = magnitude / Pow1000(unit);
+        decimal factor = scaled >= 100 ? 1m : scaled >= 10 ? 10m : 100m;
+        decimal cut = Math.Floor(scaled * factor) / factor;
+        return $"{(value < 0 ? "-" : "")}{cut.ToString("0.##", CultureInfo.InvariantCulture)}{Suffixes[unit - 1]}";
+    }
+
+    private static decimal Pow1000(int unit)
+    {
+        decimal power = 1m;
+        for (int i = 0; i < unit; i++) power *= 1000m;
+        return power;
+    }
 
     private static int TableOverhead(int columns) => 1 + (columns * 3);
 }
