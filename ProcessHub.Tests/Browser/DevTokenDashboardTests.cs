@@ -82,14 +82,9 @@ public sealed class DevTokenDashboardTests
     [Test]
     public async Task A_pasted_token_from_an_earlier_run_is_refused_and_the_dev_token_is_offered_not_taken()
     {
-        // Dev tokens are signed with a key of one run: a token pasted before the hub restarted is refused after.
-        string earlierRun = new TokenValidator(new JwtSettings { Secret = OtherSecret }).Issue("alice", [], TimeSpan.FromHours(24));
         await using var host = new DashboardHost();
         host.Start();
-        var context = await _browser.NewContextAsync();
-        await context.AddInitScriptAsync($"if (!sessionStorage.getItem('seeded')) {{ sessionStorage.setItem('seeded', '1'); sessionStorage.setItem('processhub.token', '{earlierRun}'); }}");
-        var tab = await context.NewPageAsync();
-        await tab.GotoAsync(host.BaseUrl);
+        var (context, tab) = await OpenWithTokenOfAnEarlierRunAsync(host);
 
         await Expect(tab.Locator("#signin-reason")).ToHaveTextAsync("Signed out: invalid token. Paste a fresh token.");
         // Offered, not taken: the pasted token was alice's, the dev token is dev's.
@@ -106,18 +101,26 @@ public sealed class DevTokenDashboardTests
     [Test]
     public async Task A_hub_not_in_dev_mode_offers_no_dev_token_when_a_pasted_token_is_refused()
     {
-        string earlierRun = new TokenValidator(new JwtSettings { Secret = OtherSecret }).Issue("alice", [], TimeSpan.FromHours(24));
         await using var host = new DashboardHost { DevMode = false };
         host.Start();
-        var context = await _browser.NewContextAsync();
-        await context.AddInitScriptAsync($"sessionStorage.setItem('processhub.token', '{earlierRun}');");
-        var tab = await context.NewPageAsync();
-        await tab.GotoAsync(host.BaseUrl);
+        var (context, tab) = await OpenWithTokenOfAnEarlierRunAsync(host);
 
         await Expect(tab.Locator("#signin-reason")).ToHaveTextAsync("Signed out: invalid token. Paste a fresh token.");
         // Once refused, the page asks the hub for a dev token (404 here) and only then decides on the offer.
         await Expect(tab.Locator("#signin-dev")).ToHaveAttributeAsync("data-asked", "true");
         await Expect(tab.Locator("#signin-dev")).ToBeHiddenAsync();
         await context.CloseAsync();
+    }
+
+    /// <summary>A tab holding a token pasted for alice before the hub restarted: dev tokens are signed with a key of
+    /// one run, so the hub refuses it now.</summary>
+    private async Task<(IBrowserContext, IPage)> OpenWithTokenOfAnEarlierRunAsync(DashboardHost host)
+    {
+        string earlierRun = new TokenValidator(new JwtSettings { Secret = OtherSecret }).Issue("alice", [], TimeSpan.FromHours(24));
+        var context = await _browser.NewContextAsync();
+        await context.AddInitScriptAsync($"sessionStorage.setItem('processhub.token', '{earlierRun}');");
+        var tab = await context.NewPageAsync();
+        await tab.GotoAsync(host.BaseUrl);
+        return (context, tab);
     }
 }
