@@ -110,7 +110,7 @@ public sealed class HubProducer : IDisposable
     /// answered with 503 (a Redis that answered too late, docs/protocol.md 11.4) is named again by the retry instead of
     /// being made twice.
     /// </remarks>
-    public async Task<ProcessRun> StartAsync(string processType, int total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
+    public async Task<ProcessRun> StartAsync(string processType, long total = 0, JsonElement? parameters = null, string? owner = null, CancellationToken cancellationToken = default)
     {
         // docs/protocol.md 1.4.1: the hub's own rules, so that a mistake is an ArgumentException here, not a 400.
         ClientChecks.Text(processType, ClientChecks.MaxProcessTypeLength, nameof(processType));
@@ -146,10 +146,10 @@ public sealed class HubProducer : IDisposable
         return new ProcessRun(this, processId);
     }
 
-    /// <inheritdoc cref="StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>
+    /// <inheritdoc cref="StartAsync(string, long, JsonElement?, string?, CancellationToken)"/>
     [RequiresUnreferencedCode("serializes parameters by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes parameters by reflection; pass a JsonElement when compiling ahead of time")]
-    public Task<ProcessRun> StartAsync(string processType, int total, object? parameters, string? owner = null, CancellationToken cancellationToken = default) =>
+    public Task<ProcessRun> StartAsync(string processType, long total, object? parameters, string? owner = null, CancellationToken cancellationToken = default) =>
         StartAsync(processType, total, JsonBodies.ToElement(parameters), owner, cancellationToken);
 
     /// <summary>

@@ -5,7 +5,7 @@ using ProcessHub.Client.Internal;
 namespace ProcessHub.Client;
 
 /// <summary>
-/// One process a worker started with <see cref="HubProducer.StartAsync(string, int, JsonElement?, string?, CancellationToken)"/>:
+/// One process a worker started with <see cref="HubProducer.StartAsync(string, long, JsonElement?, string?, CancellationToken)"/>:
 /// report progress, then complete or fail it. When someone cancels it (from a browser tab, <c>watch</c>, the API),
 /// the hub answers the next report with 409 and <c>cancel_requested</c>: <see cref="ReportAsync(long, long, string?, string?, CancellationToken)"/>
 /// returns true and <see cref="CancellationToken"/> fires, so the worker can stop.
@@ -132,7 +132,7 @@ public sealed class ProcessRun : IDisposable
         {
             if (!progress.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number) || number < 0)
             {
-                throw new ArgumentException($"progress.{name} must be a non-negative integer", nameof(progress));
+                throw new ArgumentException($"progress.{name} must be an integer from 0 to {long.MaxValue}", nameof(progress));
             }
         }
     }

@@ -39,7 +39,7 @@ public sealed class ProcessHandle
 
     /// <summary>Reports progress in the seed's form: <c>{"current", "total", "model"?, "detail"?}</c>, at most 4 KiB in all.</summary>
     /// <exception cref="ArgumentException">A negative number, or a model and detail that make the object larger than 4 KiB.</exception>
-    public ValueTask<ReportResult> ReportProgressAsync(int current, int total, string? model = null, string? detail = null)
+    public ValueTask<ReportResult> ReportProgressAsync(long current, long total, string? model = null, string? detail = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(current);
         ArgumentOutOfRangeException.ThrowIfNegative(total);
@@ -71,7 +71,7 @@ public sealed class ProcessHandle
     public ValueTask<ReportResult> CancelAsync(string cancelledBy) => ApplyAsync(ProcessChange.Cancel(cancelledBy));
 
     /// <inheritdoc cref="ReportProgressAsync(int, int, string?, string?)"/>
-    public ReportResult ReportProgress(int current, int total, string? model = null, string? detail = null) => Wait(ReportProgressAsync(current, total, model, detail));
+    public ReportResult ReportProgress(long current, long total, string? model = null, string? detail = null) => Wait(ReportProgressAsync(current, total, model, detail));
 
     /// <inheritdoc cref="ReportProgressAsync(JsonElement)"/>
     public ReportResult ReportProgress(JsonElement progress) => Wait(ReportProgressAsync(progress));

@@ -41,7 +41,7 @@ public sealed class ProcessProducer
     /// parameters larger than the limit (docs/protocol.md section 7.2).
     /// </exception>
     /// <exception cref="ProcessLimitException">The owner already has as many running processes as allowed.</exception>
-    public async ValueTask<ProcessHandle> StartAsync(string processType, string owner, int total = 0, object? parameters = null)
+    public async ValueTask<ProcessHandle> StartAsync(string processType, string owner, long total = 0, object? parameters = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(processType);
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
@@ -60,7 +60,7 @@ public sealed class ProcessProducer
     }
 
     /// <summary><see cref="StartAsync"/>, waiting for it.</summary>
-    public ProcessHandle Start(string processType, string owner, int total = 0, object? parameters = null) =>
+    public ProcessHandle Start(string processType, string owner, long total = 0, object? parameters = null) =>
         ProcessHandle.Wait(StartAsync(processType, owner, total, parameters));
 
     /// <summary>A handle on an existing process, or null. Its cancellation token fires only for processes started here.</summary>

@@ -6,7 +6,7 @@ namespace ProcessHub.Client.Internal;
 /// <summary>The producer API's request bodies (docs/protocol.md section 1), written without reflection.</summary>
 internal static class JsonBodies
 {
-    public static byte[] Create(string processType, int total, JsonElement? parameters, string? owner) => JsonObjectBytes.Write(writer =>
+    public static byte[] Create(string processType, long total, JsonElement? parameters, string? owner) => JsonObjectBytes.Write(writer =>
     {
         writer.WriteString("process_type", processType);
         writer.WriteNumber("total", total);

@@ -115,6 +115,24 @@ internal sealed class EndProcessTests : ApiFixture
     }
 
     [Test]
+    public async Task A_report_after_a_failure_is_409_with_the_failures_code_and_message()
+    {
+        // As the hub ends a process a worker abandoned (stale), or one whose producer lived in the hub before a
+        // restart: the worker never failed it, and the answer has to say why its report is refused.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        await Server.PostAsync($"/api/processes/{id}/fail", token, """{"error":{"message":"no report for 10 minutes","code":"stale"}}""");
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+
+        Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
+        Assert.That(reply.ErrorMessage, Is.EqualTo("the process has already ended (failed: stale)"));
+        Assert.That(reply.Json.Str("status"), Is.EqualTo("failed"));
+        Assert.That(reply.Json.GetProperty("cancel_requested").GetBoolean(), Is.False);
+        Assert.That(Json.DeepEquals(reply.Json.GetProperty("process_error"), """{"message":"no report for 10 minutes","code":"stale"}"""), Is.True, reply.ToString());
+    }
+
+    [Test]
     public async Task Fail_after_complete_is_409()
     {
         var (_, token) = NewUser();
@@ -124,6 +142,7 @@ internal sealed class EndProcessTests : ApiFixture
         var reply = await Server.PostAsync($"/api/processes/{id}/fail", token, """{"error":{"message":"late"}}""");
 
         Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
+        Assert.That(reply.Json.TryGetProperty("process_error", out _), Is.False, "only a failed process has one");
         Assert.That((await Server.GetProcessAsync(id, token)).Str("status"), Is.EqualTo("completed"));
     }
 

@@ -76,6 +76,20 @@ internal sealed class ProgressTests : ApiFixture
         Assert.That((await Server.GetProcessAsync(id, token)).Long("seq"), Is.EqualTo(1));
     }
 
+    [TestCase("""{"total":3}""", "progress.current is required: an integer from 0 to 9223372036854775807")]
+    [TestCase("""{"current":-1,"total":3}""", "progress.current must be an integer from 0 to 9223372036854775807")]
+    [TestCase("""{"current":2,"total":3.0}""", "progress.total must be an integer from 0 to 9223372036854775807 (3.0 has a decimal point or an exponent: send 3)")]
+    [TestCase("""{"current":2.50,"total":3}""", "progress.current must be an integer from 0 to 9223372036854775807")]
+    public async Task Bad_progress_is_told_exactly_what_to_send(string body, string message)
+    {
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/progress", token, body);
+
+        Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, message)), reply.ToString());
+    }
+
     [Test]
     public async Task Progress_over_4_KiB_is_400_and_4_KiB_exactly_is_accepted()
     {

@@ -80,9 +80,14 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, problem!).ConfigureAwait(false);
             return;
         }
-        if (processType is null || FieldLimits.HasMoreCharactersThan(processType, FieldLimits.MaxProcessTypeLength))
+        if (processType is null)
         {
             await BadRequestAsync(exchange, $"process_type is required (a string of at most {FieldLimits.MaxProcessTypeLength} characters)").ConfigureAwait(false);
+            return;
+        }
+        if (FieldLimits.HasMoreCharactersThan(processType, FieldLimits.MaxProcessTypeLength))
+        {
+            await BadRequestAsync(exchange, $"process_type must be at most {FieldLimits.MaxProcessTypeLength} characters").ConfigureAwait(false);
             return;
         }
         if (owner is not null && Encoding.UTF8.GetByteCount(owner) > FieldLimits.MaxOwnerBytes)
@@ -90,17 +95,21 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, $"owner must be a string of at most {FieldLimits.MaxOwnerBytes} bytes").ConfigureAwait(false);
             return;
         }
-        int total = 0;
-        if (body.TryGetProperty("total", out var totalElement) && totalElement.ValueKind != JsonValueKind.Null
-            && (totalElement.ValueKind != JsonValueKind.Number || !totalElement.TryGetInt32(out total) || total < 0))
+        // As wide as progress.total (a worker counting bytes starts with its file's size), and checked the same way.
+        long total = 0;
+        if (body.TryGetProperty("total", out var totalElement) && totalElement.ValueKind != JsonValueKind.Null)
         {
-            await BadRequestAsync(exchange, "total must be a non-negative integer").ConfigureAwait(false);
-            return;
+            if (!ProgressJson.IsCount(totalElement))
+            {
+                await BadRequestAsync(exchange, ProgressJson.CountProblem("total", totalElement)).ConfigureAwait(false);
+                return;
+            }
+            total = totalElement.GetInt64();
         }
         owner ??= caller.Subject;
         if (owner != caller.Subject && !caller.IsProducer && !caller.IsAdmin)
         {
-            await exchange.RespondErrorAsync(403, "forbidden", "only a producer may start a process for another owner").ConfigureAwait(false);
+            await exchange.RespondErrorAsync(403, "forbidden", "only a producer or an admin may start a process for another owner").ConfigureAwait(false);
             return;
         }
         byte[]? parameters;
@@ -399,11 +408,27 @@ internal sealed class ProcessesApi
             case TransitionStatus.AlreadyEnded:
                 var status = outcome.State!.Status;
                 string text = HubMessageWriter.StatusText(status);
+                // A worker whose process the hub ended (stale, hub_restarted, hub_lost) never failed it itself: the
+                // failure's own code and message say why its reports are refused.
+                JsonElement? failure = status == ProcessStatus.Failed && outcome.State.ErrorJson is { } errorJson
+                    ? JsonSerializer.Deserialize<JsonElement>(errorJson)
+                    : null;
+                if (failure is not { } processError)
+                {
+                    return exchange.RespondJsonAsync(409, new
+                    {
+                        error = new { code = "conflict", message = $"the process has already ended ({text})" },
+                        status = text,
+                        cancel_requested = status == ProcessStatus.Cancelled,
+                    });
+                }
+                string? failureCode = processError.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String ? code.GetString() : null;
                 return exchange.RespondJsonAsync(409, new
                 {
-                    error = new { code = "conflict", message = $"the process has already ended ({text})" },
+                    error = new { code = "conflict", message = $"the process has already ended ({text}{(failureCode is null ? "" : $": {failureCode}")})" },
                     status = text,
-                    cancel_requested = status == ProcessStatus.Cancelled,
+                    cancel_requested = false,
+                    process_error = processError,
                 });
             default:
                 return NotFoundAsync(exchange);

@@ -16,7 +16,7 @@ internal static class ProgressJson
         ? Encoding.UTF8.GetBytes(element.GetRawText())
         : JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
 
-    public static byte[] Create(int current, int total, string? model, string? detail)
+    public static byte[] Create(long current, long total, string? model, string? detail)
     {
         var buffer = new ArrayBufferWriter<byte>(96);
         using (var writer = new Utf8JsonWriter(buffer, Options))
@@ -39,7 +39,7 @@ internal static class ProgressJson
 
     /// <summary><see cref="Create"/> for a producer: the object may be at most <paramref name="maxBytes"/>.</summary>
     /// <exception cref="ArgumentException">A <paramref name="model"/> or <paramref name="detail"/> that makes it larger.</exception>
-    public static byte[] Create(int current, int total, string? model, string? detail, int maxBytes)
+    public static byte[] Create(long current, long total, string? model, string? detail, int maxBytes)
     {
         var bytes = Create(current, total, model, detail);
         if (bytes.Length > maxBytes)
@@ -83,6 +83,31 @@ internal static class ProgressJson
         return Error(message, code);
     }
 
+    /// <summary>Whether a JSON value is a count: an integer from 0 to <see cref="long.MaxValue"/>, written as one.</summary>
+    public static bool IsCount(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) && number >= 0;
+
+    /// <summary>
+    /// What is wrong with a value that is not a count (<see cref="IsCount"/>). A whole number written with a decimal
+    /// point or an exponent is named with what to send instead: Python's <c>json.dumps</c> writes a float 3 as
+    /// <c>3.0</c>, and "must be an integer" alone reads as nonsense to someone who sent three.
+    /// </summary>
+    public static string CountProblem(string name, JsonElement value)
+    {
+        string problem = $"{name} must be an integer from 0 to {long.MaxValue}";
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double number)
+            && number >= 0 && number < 9.2e18 && number == Math.Floor(number))
+        {
+            string written = value.GetRawText();
+            if (written.Length > 24)
+            {
+                written = written[..23] + "…";
+            }
+            return $"{problem} ({written} has a decimal point or an exponent: send {number.ToString("0", System.Globalization.CultureInfo.InvariantCulture)})";
+        }
+        return problem;
+    }
+
     /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
     /// <param name="namesChecked">The HTTP API's bodies were parsed refusing repeated names already; the in-process API's are checked here.</param>
     public static byte[] Validate(JsonElement progress, int maxBytes, bool namesChecked = false)
@@ -93,9 +118,13 @@ internal static class ProgressJson
         }
         foreach (var name in (ReadOnlySpan<string>)["current", "total"])
         {
-            if (!progress.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number) || number < 0)
+            if (!progress.TryGetProperty(name, out var value))
             {
-                throw new ArgumentException($"progress.{name} must be a non-negative integer");
+                throw new ArgumentException($"progress.{name} is required: an integer from 0 to {long.MaxValue}");
+            }
+            if (!IsCount(value))
+            {
+                throw new ArgumentException(CountProblem($"progress.{name}", value));
             }
         }
         var bytes = Serialize(progress);
