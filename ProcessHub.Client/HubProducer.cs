@@ -200,9 +200,21 @@ public sealed class HubProducer : IDisposable
         // Built as a path, never as a reference resolved against the base: "//x/api" would name another host.
         var url = new UriBuilder(_options.HubUrl) { Path = _options.HubUrl.AbsolutePath.TrimEnd('/') + path, Query = "" }.Uri;
         bool afterUnavailable = false;
+        bool askedAfterRefusal = false;
         for (int retries = 0; ; retries++)
         {
-            string token = _options.TokenProvider is { } provider ? ClientChecks.Provided(await provider(cancellationToken).ConfigureAwait(false)) : _token!;
+            string token;
+            try
+            {
+                token = _options.TokenProvider is { } provider ? ClientChecks.Provided(await provider(cancellationToken).ConfigureAwait(false)) : _token!;
+            }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && retries < _options.MaxRetries && !cancellationToken.IsCancellationRequested)
+            {
+                // A provider that fetches its token from the hub (dev mode's /api/dev-token) cannot while the hub
+                // restarts: waited out like the request's own refused connection, instead of ending the call at once.
+                await Task.Delay(RetryDelay.For(null, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             using var request = new HttpRequestMessage(method, url);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             if (idempotencyKey is not null)
@@ -229,6 +241,13 @@ public sealed class HubProducer : IDisposable
             }
             using var response = sent;
             int status = (int)response.StatusCode;
+            if (status == 401 && _options.TokenProvider is not null && !askedAfterRefusal && retries < _options.MaxRetries)
+            {
+                // A token the hub no longer takes (expired, or signed in a run before a restart: dev tokens die with
+                // the run) was not acted on, so the request can go again: once, with what the provider gives now.
+                askedAfterRefusal = true;
+                continue;
+            }
             if (IsWorthRetrying(status, response.Headers.RetryAfter) && retries < _options.MaxRetries)
             {
                 afterUnavailable |= status is 502 or 503;

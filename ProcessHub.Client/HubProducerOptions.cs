@@ -13,7 +13,12 @@ public sealed class HubProducerOptions
     /// </summary>
     public string? Token { get; init; }
 
-    /// <summary>Asked for a token before every request, so a long run can renew it; white space around what it returns is trimmed.</summary>
+    /// <summary>
+    /// Asked for a token before every request, so a long run can renew it; white space around what it returns is
+    /// trimmed. A request answered 401 is sent once more with the token it gives then, and a provider that throws
+    /// <see cref="HttpRequestException"/> for a connection that could not be made (one that fetches from a hub that is
+    /// restarting) is retried like the request itself.
+    /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
 
     /// <summary>An HttpClient to send with (not disposed by the producer); by default the producer makes its own.</summary>

@@ -32,7 +32,9 @@ internal sealed class DurableHub : IAsyncDisposable
     /// <param name="lockTimeout">How long the store's writer waits for a lock another connection holds (the default when null).</param>
     /// <param name="configure">Changes the store's options further (the data directory and the above are set first).</param>
     /// <param name="allowedHosts">The Host names served (<see cref="ServerOptions.AllowedHosts"/>; none: every Host).</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null)
+    /// <param name="secret">The JWT secret (<see cref="Secret"/> when null); a dev-mode hub makes a new one each run.</param>
+    /// <param name="devMode">Hand out tokens for user <c>dev</c> at <c>/api/dev-token</c>, as a hub without a configured secret does.</param>
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null, string? secret = null, bool devMode = false)
     {
         var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
         if (lockTimeout is { } wait)
@@ -47,10 +49,14 @@ internal sealed class DurableHub : IAsyncDisposable
         var app = new HubApplication(
             new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero, AllowedHosts = allowedHosts ?? [] },
             hub ?? new HubOptions(),
-            new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
+            new JwtSettings { Secret = secret ?? Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
             time,
             store);
+        if (devMode)
+        {
+            app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromHours(24)), null);
+        }
         app.Start();
         return new DurableHub(app, store);
     }
