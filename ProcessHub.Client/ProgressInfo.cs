@@ -20,10 +20,10 @@ public sealed class ProgressInfo
     /// <summary>Steps in all; 0 when the producer does not know.</summary>
     public long Total { get; }
 
-    /// <summary>The optional <c>model</c> field.</summary>
+    /// <summary>The optional <c>model</c> field, as text: a value that is not a string (a number, an object) as its compact JSON.</summary>
     public string? Model { get; }
 
-    /// <summary>The optional <c>detail</c> field.</summary>
+    /// <summary>The optional <c>detail</c> field, as text: a value that is not a string (a number, an object) as its compact JSON.</summary>
     public string? Detail { get; }
 
     /// <summary>The whole object, with any other fields the producer sent, verbatim.</summary>

@@ -106,7 +106,7 @@ internal static class HubMessageParser
             return new ProgressInfo(0, 0, null, null, progress);
         }
         return new ProgressInfo(JsonFields.Long(progress, "current") ?? 0, JsonFields.Long(progress, "total") ?? 0,
-            JsonFields.String(progress, "model"), JsonFields.String(progress, "detail"), progress);
+            JsonFields.Shown(progress, "model"), JsonFields.Shown(progress, "detail"), progress);
     }
 
     private static SubscribedReply? Subscribed(JsonElement root) =>

@@ -11,6 +11,36 @@ internal static class JsonFields
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Text(value) : null;
 
     /// <summary>
+    /// A field shown as text whatever JSON it holds: a string as it is, a number, true/false, an object or an array as
+    /// its compact JSON (as the dashboard shows it), null when absent or null. The hub keeps a producer's progress
+    /// fields as sent (docs/protocol.md 1.4.2), so <c>"detail": 5</c> is allowed; read as a string only, it showed
+    /// in <c>watch</c> as nothing while the page showed 5.
+    /// </summary>
+    public static string? Shown(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => Text(value),
+            JsonValueKind.Null or JsonValueKind.Undefined => null,
+            _ => Compact(value),
+        };
+    }
+
+    private static string Compact(JsonElement value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            value.WriteTo(writer);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
     /// A string value, with any escaped lone surrogate (<c>"\ud83d"</c>: a worker cut a text inside an emoji) read as
     /// U+FFFD. JSON allows it and System.Text.Json parses it, then throws when the string is read; a hub before
     /// 2026-12-01 forwarded such a progress text, and one worker's report ended every watcher that listed it.

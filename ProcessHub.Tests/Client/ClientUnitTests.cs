@@ -208,6 +208,18 @@ public sealed class ClientUnitTests
         Assert.That((list.Processes[0].ProcessType, list.Processes[0].Progress.Detail), Is.EqualTo(("t\uFFFD", "\n\t\"\\/ \uFFFD")));
     }
 
+    [TestCase("5", "5")]
+    [TestCase("true", "true")]
+    [TestCase("""{ "shard": 3,  "of": [1, 2] }""", """{"shard":3,"of":[1,2]}""")]
+    [TestCase("\"é 🚀\"", "é 🚀")]
+    [TestCase("null", null)]
+    public void A_model_or_detail_that_is_not_a_string_is_shown_as_its_JSON_as_the_page_shows_it(string sent, string? shown)
+    {
+        // The hub keeps progress fields as sent; read as strings only, "detail": 5 was nothing in watch, 5 on the page.
+        var progress = (ProcessProgress)HubEvent.Parse($$$"""{"type":"process_progress","process_id":"a","process_type":"t","seq":2,"progress":{"current":1,"total":2,"model":{{{sent}}},"detail":{{{sent}}}}}""");
+        Assert.That((progress.Progress.Model, progress.Progress.Detail), Is.EqualTo((shown, shown)));
+    }
+
     [Test]
     public void A_list_entry_older_than_what_was_given_does_not_make_an_ended_process_running_again()
     {
