@@ -130,6 +130,26 @@ public sealed class WatchReconnectTests
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
     }
 
+    [TestCase("--token")]
+    [TestCase("?token=")]
+    [TestCase("no token")]
+    public async Task A_host_name_that_does_not_resolve_at_the_first_attempt_ends_watch_with_exit_1_naming_the_host(string tokenFrom)
+    {
+        // It was retried for ever, as a refused connection is, while a typo in the name never gets better. Without a
+        // token the first request is the dev-token fetch, with one the WebSocket upgrade: both end the same way.
+        const string Url = "ws://no-such-host.invalid:8501/ws";
+        using var watch = tokenFrom switch
+        {
+            "--token" => WatchProcess.Start("watch", "--json", "--url", Url, "--token", "not-for-any-log-line"),
+            "?token=" => WatchProcess.Start("watch", "--json", "--url", $"{Url}?token=not-for-any-log-line"),
+            _ => WatchProcess.Start("watch", "--json", "--url", Url),
+        };
+
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(said, Is.EqualTo($"processhub watch: no-such-host.invalid does not resolve (host not found): check --url ({Url})"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+    }
+
     [Test]
     public async Task Without_a_token_a_hub_that_is_not_in_dev_mode_ends_watch_with_exit_2_and_says_why()
     {

@@ -9,8 +9,8 @@ namespace ProcessHub.Cli;
 /// <c>processhub watch</c>: the terminal view, on <see cref="HubWatcher"/>. Connects to a hub like a browser tab
 /// would and shows a live progress bar for every visible process (Spectre.Console), or with <c>--json</c> prints the
 /// hub's messages one per line for scripts. When the hub restarts (1001), drops the connection or cannot be reached,
-/// it says so and reconnects with backoff, resuming where it was (docs/protocol.md sections 5-6). Ctrl+C closes the
-/// WebSocket with 1000.
+/// it says so and reconnects with backoff, resuming where it was (docs/protocol.md sections 5-6); only a host name that
+/// does not resolve at the first attempt ends it (exit 1). Ctrl+C closes the WebSocket with 1000.
 /// </summary>
 internal sealed class WatchCommand
 {
@@ -71,12 +71,21 @@ internal sealed class WatchCommand
         using var resize = view is not null && interactive && !OperatingSystem.IsWindows()
             ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => view.Redraw())
             : null;
+        // Until the first attempt has come out one way or the other: a host name that does not resolve then is given up
+        // on; once watch has been connected (or has reached the hub), it is a blip or a restart and is retried.
+        bool firstAttempt = true;
         try
         {
             await foreach (var hubEvent in watcher.WatchAsync(stop.Token).ConfigureAwait(false))
             {
+                bool wasFirstAttempt = firstAttempt;
+                firstAttempt &= hubEvent is not (HubConnected or HubDisconnected);
                 switch (hubEvent)
                 {
+                    case HubDisconnected { WasConnected: false } unresolved when wasFirstAttempt && UnresolvedHost.Is(unresolved.Exception):
+                        view?.Dispose();
+                        await Console.Error.WriteLineAsync(WatchMessages.Prefix + WatchMessages.UnknownHost(unresolved.Url)).ConfigureAwait(false);
+                        return 1;
                     case HubDisconnected disconnected:
                         Notice(view, WatchMessages.Disconnected(disconnected));
                         break;

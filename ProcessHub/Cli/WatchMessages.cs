@@ -27,6 +27,13 @@ internal static class WatchMessages
         return $"the hub closed the connection ({disconnected.CloseStatus}{reason}){retry}";
     }
 
+    /// <summary>
+    /// The first attempt found no such host: a typo in <c>--url</c> far more often than a network blip, so <c>watch</c>
+    /// ends with this rather than retrying a name that will not resolve. Only the host and the URL (without its token).
+    /// </summary>
+    public static string UnknownHost(Uri url) =>
+        $"{url.Host} does not resolve (host not found): check --url ({Shown(url)})";
+
     public static string Reconnected(HubConnected connected) =>
         connected.EpochChanged ? $"reconnected to {Shown(connected.Url)} (the hub had restarted)"
         : connected.Recovered ? $"reconnected to {Shown(connected.Url)} (nothing missed)"
