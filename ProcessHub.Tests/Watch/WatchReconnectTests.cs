@@ -130,6 +130,35 @@ public sealed class WatchReconnectTests
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_rejected_token_says_that_a_dev_hubs_tokens_last_one_run_only_when_the_hub_is_in_dev_mode(bool devMode)
+    {
+        // The banner's token of an earlier run, given as --token: it was "the hub rejected the token", with nothing to
+        // say that dev tokens die with the run and that watch fetches the current one by itself.
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-reconnect-tests-this-run-secret-0123456789", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        if (devMode)
+        {
+            app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(10)));
+        }
+        app.Start();
+        string earlierRunsToken = new TokenValidator(new JwtSettings { Secret = "watch-reconnect-tests-earlier-run-secret-0123", ClockSkew = TimeSpan.Zero })
+            .Issue("dev", [], TimeSpan.FromHours(24));
+        using var watch = WatchProcess.Start("watch", "--json", "--url", $"ws://{app.LocalEndPoint}/ws", "--token", earlierRunsToken);
+
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+        Assert.That(said, Does.StartWith("processhub watch: the hub rejected the token (4401"));
+        Assert.That(said, devMode
+            ? Does.EndWith("; the hub is in dev mode, where a token lasts one run of the hub: without --token (and PROCESSHUB_TOKEN) watch fetches the current run's dev token")
+            : Does.Not.Contain("dev mode"));
+        Assert.That(said, Does.Not.Contain(earlierRunsToken).And.Not.Contain(earlierRunsToken.Split('.')[2]), "no part of the token is printed");
+    }
+
     [TestCase("--token")]
     [TestCase("?token=")]
     [TestCase("no token")]

@@ -106,7 +106,12 @@ internal sealed class WatchCommand
         catch (HubConnectionException ex)
         {
             view?.Dispose();
-            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message).ConfigureAwait(false);
+            // A token given to a dev hub is most often the banner's of an earlier run, signed with that run's key: say
+            // so when the hub hands out dev tokens (without --token the watcher fetches them and would not be here).
+            string hint = ex.CloseStatus == 4401 && token is not null && await HandsOutDevTokensAsync(url).ConfigureAwait(false)
+                ? WatchMessages.DevTokenHint
+                : "";
+            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message + hint).ConfigureAwait(false);
             return 1;
         }
         catch (DevTokenUnavailableException ex)
@@ -120,6 +125,22 @@ internal sealed class WatchCommand
         {
             context.Cancel = true;
             stop.Cancel();
+        }
+    }
+
+    // Whether the hub is in dev mode: it answers GET /api/dev-token with a token (which is not used, nor shown). A hub
+    // that cannot be asked gets no hint: the rejection is reported as it is.
+    private static async Task<bool> HandsOutDevTokensAsync(Uri url)
+    {
+        using var devTokens = new DevTokenSource(url);
+        try
+        {
+            await devTokens.FetchAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or DevTokenUnavailableException or TaskCanceledException)
+        {
+            return false;
         }
     }
 
