@@ -66,7 +66,10 @@ internal sealed class WatchCommand
             MaxReconnectDelay = MaxReconnectDelay,
         });
         bool interactive = !Console.IsOutputRedirected;
-        using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive);
+        bool bars = !result.GetValue(_json);
+        // Declared before the view, so disposed after it: the final frame is drawn while the terminal echoes nothing.
+        using var echoOff = bars && interactive ? TerminalEcho.Off(fd: 1) : null;
+        using var view = bars ? new WatchView(AnsiConsole.Console, interactive) : null;
         // A resized terminal is laid out again at once (the console reads its new width at the next draw).
         using var resize = view is not null && interactive && !OperatingSystem.IsWindows()
             ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => view.Redraw())
