@@ -9,7 +9,8 @@ namespace ProcessHub.Tests.Watch;
 /// </summary>
 internal sealed class TmuxPane : IDisposable
 {
-    private readonly string _socket = $"processhub-tests-{Environment.ProcessId}-{Guid.NewGuid():N}";
+    // A server of the test's own, on a socket it deletes: never the user's tmux, and nothing left in /tmp.
+    private readonly string _socket = Path.Combine(Path.GetTempPath(), $"processhub-tmux-{Guid.NewGuid():N}");
 
     private TmuxPane()
     {
@@ -65,14 +66,15 @@ internal sealed class TmuxPane : IDisposable
 
     public void Dispose()
     {
-        using var kill = Process.Start(new ProcessStartInfo("tmux", ["-L", _socket, "kill-server"]) { RedirectStandardError = true, RedirectStandardOutput = true });
+        using var kill = Process.Start(new ProcessStartInfo("tmux", ["-S", _socket, "kill-server"]) { RedirectStandardError = true, RedirectStandardOutput = true });
         kill?.WaitForExit(10_000);
+        File.Delete(_socket);
     }
 
     private async Task<string> TmuxAsync(params string[] arguments)
     {
         var info = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("-L");
+        info.ArgumentList.Add("-S");
         info.ArgumentList.Add(_socket);
         foreach (var argument in arguments)
         {
