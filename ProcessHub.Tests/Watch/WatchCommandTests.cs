@@ -141,6 +141,18 @@ public sealed class WatchCommandTests
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
     }
 
+    [TestCase("--url", "ws://127.0.0.1:9711/ws", "ws://127.0.0.1:9712/ws")]
+    [TestCase("--token", "first-token-value", "second-token-value")]
+    public async Task An_option_given_twice_is_a_usage_error_that_names_it_and_not_its_values(string option, string first, string second)
+    {
+        // It was System.CommandLine's "Option '--url' expects a single argument but 2 were provided", which reads as
+        // one --url with two values.
+        using var watch = WatchProcess.Start("watch", "--json", option, first, option, second);
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(said, Is.EqualTo($"processhub: {option} is given twice: give it once"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2), "exit 2, as every other usage error");
+    }
+
     [TestCase("http://127.0.0.1:9711/", "ws://127.0.0.1:9711/ws")]
     [TestCase("https://hub.example:8443", "wss://hub.example:8443/ws")]
     [TestCase("http://127.0.0.1:9711/ws?token=secret", "ws://127.0.0.1:9711/ws")]
