@@ -9,9 +9,9 @@ new TokenCommand().AddTo(root);
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    foreach (var error in parsed.Errors)
+    foreach (string message in ParseErrorText.Describe(parsed))
     {
-        Console.Error.WriteLine($"processhub: {error.Message}");
+        Console.Error.WriteLine($"processhub: {message}");
     }
     Console.Error.WriteLine("Run with --help for the options.");
     return 2;

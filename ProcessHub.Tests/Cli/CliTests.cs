@@ -294,6 +294,18 @@ internal sealed partial class CliTests
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
     }
 
+    [TestCase(new[] { "--port", "0", "--port", "0" }, "processhub: --port is given twice: give it once")]
+    [TestCase(new[] { "--store", "memory", "--port", "0", "--store", "sqlite", "--store", "memory" }, "processhub: --store is given 3 times: give it once")]
+    [TestCase(new[] { "token", "--user", "alice", "--user", "bob" }, "processhub: --user is given twice: give it once")]
+    public async Task An_option_of_one_value_given_more_than_once_is_named_as_such_and_exits_2(string[] args, string message)
+    {
+        // The parser's "Option '--port' expects a single argument but 2 were provided" read as one --port with two values.
+        await using var process = HubProcess.Start(args);
+
+        Assert.That(await process.WaitForExitAsync(), Is.EqualTo(2), process.Stdout);
+        Assert.That(process.Stderr, Does.StartWith(message + Environment.NewLine + "Run with --help for the options."));
+    }
+
     [TestCase(new[] { "token", "--user", "alice" }, "token needs the hub's secret")]
     [TestCase(new[] { "token", "--user", "alice", "--jwt-secret", "too short" }, "the JWT secret must be at least 32 bytes")]
     [TestCase(new[] { "token", "--user", "alice", "--role", "root", "--jwt-secret", Secret }, "--role must be admin or producer, got 'root'")]

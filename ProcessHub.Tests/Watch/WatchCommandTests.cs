@@ -107,12 +107,50 @@ public sealed class WatchCommandTests
     }
 
     [Test]
+    public async Task Ctrl_c_in_a_terminal_leaves_the_last_frame_whole_and_what_follows_on_the_next_line()
+    {
+        // The terminal echoes ^C where the cursor rests, at the end of the frame's last border: the final frame was
+        // then drawn from a line too low (a stray top border above it, or a '^' left beside a border).
+        var run = _host.App.Producer.Start("evaluation", "carol", total: 4);
+        string dll = Path.Combine(TestContext.CurrentContext.TestDirectory, "ProcessHub.dll");
+        using var pane = await TmuxPane.StartAsync(
+            $"dotnet {TmuxPane.Quoted(dll)} watch --url {TmuxPane.Quoted(_url)} --token {TmuxPane.Quoted(_token)}; echo \"watch exited $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo; exec sleep 600",
+            width: 100, height: 20);
+        await pane.ScreenWhenAsync(screen => screen.Any(line => line.Contains(run.ProcessId, StringComparison.Ordinal)), "the frame with the process");
+
+        await pane.SendKeysAsync("C-c");
+        var screen = await pane.ScreenWhenAsync(lines => lines.Any(line => line.StartsWith("watch exited", StringComparison.Ordinal)), "watch's exit");
+
+        string shown = string.Join("\n", screen);
+        Assert.That(screen[0], Does.StartWith("╭"), $"the frame is where it was drawn:\n{shown}");
+        Assert.That(screen.Count(line => line.StartsWith('╭')), Is.EqualTo(1), $"one frame, no stray border:\n{shown}");
+        Assert.That(shown, Does.Not.Contain("^"), $"nothing of the echoed ^C is left:\n{shown}");
+        int bottom = screen.ToList().FindIndex(line => line.StartsWith('╰'));
+        Assert.That(screen[bottom], Does.EndWith("╯"), $"the last border is whole:\n{shown}");
+        Assert.That(screen[bottom + 1], Is.EqualTo("watch exited 0"), $"what follows starts on the next line:\n{shown}");
+        // watch turns the terminal's echo off while it draws: it is on again once watch has ended.
+        Assert.That((await pane.ScreenWhenAsync(lines => lines.Count > bottom + 2 && lines[bottom + 2].Length > 0, "stty's answer"))[bottom + 2], Is.EqualTo("echo"));
+    }
+
+    [Test]
     public async Task A_blank_token_is_refused_as_a_usage_error()
     {
         // The client's watcher refuses a blank token in its constructor (it used to try it, and get 4401).
         using var watch = WatchProcess.Start("watch", "--json", "--url", _url, "--token", "  ");
         Assert.That(await watch.NextErrorLineAsync(line => line.Contains("--token is empty")), Does.Contain("--token is empty"));
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
+    }
+
+    [TestCase("--url", "ws://127.0.0.1:9711/ws", "ws://127.0.0.1:9712/ws")]
+    [TestCase("--token", "first-token-value", "second-token-value")]
+    public async Task An_option_given_twice_is_a_usage_error_that_names_it_and_not_its_values(string option, string first, string second)
+    {
+        // It was System.CommandLine's "Option '--url' expects a single argument but 2 were provided", which reads as
+        // one --url with two values.
+        using var watch = WatchProcess.Start("watch", "--json", option, first, option, second);
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(said, Is.EqualTo($"processhub: {option} is given twice: give it once"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2), "exit 2, as every other usage error");
     }
 
     [TestCase("http://127.0.0.1:9711/", "ws://127.0.0.1:9711/ws")]

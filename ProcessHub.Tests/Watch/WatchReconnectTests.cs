@@ -130,6 +130,55 @@ public sealed class WatchReconnectTests
         Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(20)), Is.Zero);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_rejected_token_says_that_a_dev_hubs_tokens_last_one_run_only_when_the_hub_is_in_dev_mode(bool devMode)
+    {
+        // The banner's token of an earlier run, given as --token: it was "the hub rejected the token", with nothing to
+        // say that dev tokens die with the run and that watch fetches the current one by itself.
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-reconnect-tests-this-run-secret-0123456789", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        if (devMode)
+        {
+            app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(10)));
+        }
+        app.Start();
+        string earlierRunsToken = new TokenValidator(new JwtSettings { Secret = "watch-reconnect-tests-earlier-run-secret-0123", ClockSkew = TimeSpan.Zero })
+            .Issue("dev", [], TimeSpan.FromHours(24));
+        using var watch = WatchProcess.Start("watch", "--json", "--url", $"ws://{app.LocalEndPoint}/ws", "--token", earlierRunsToken);
+
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+        Assert.That(said, Does.StartWith("processhub watch: the hub rejected the token (4401"));
+        Assert.That(said, devMode
+            ? Does.EndWith("; the hub is in dev mode, where a token lasts one run of the hub: without --token (and PROCESSHUB_TOKEN) watch fetches the current run's dev token")
+            : Does.Not.Contain("dev mode"));
+        Assert.That(said, Does.Not.Contain(earlierRunsToken).And.Not.Contain(earlierRunsToken.Split('.')[2]), "no part of the token is printed");
+    }
+
+    [TestCase("--token")]
+    [TestCase("?token=")]
+    [TestCase("no token")]
+    public async Task A_host_name_that_does_not_resolve_at_the_first_attempt_ends_watch_with_exit_1_naming_the_host(string tokenFrom)
+    {
+        // It was retried for ever, as a refused connection is, while a typo in the name never gets better. Without a
+        // token the first request is the dev-token fetch, with one the WebSocket upgrade: both end the same way.
+        const string Url = "ws://no-such-host.invalid:8501/ws";
+        using var watch = tokenFrom switch
+        {
+            "--token" => WatchProcess.Start("watch", "--json", "--url", Url, "--token", "not-for-any-log-line"),
+            "?token=" => WatchProcess.Start("watch", "--json", "--url", $"{Url}?token=not-for-any-log-line"),
+            _ => WatchProcess.Start("watch", "--json", "--url", Url),
+        };
+
+        string said = await watch.NextErrorLineAsync(_ => true);
+        Assert.That(said, Is.EqualTo($"processhub watch: no-such-host.invalid does not resolve (host not found): check --url ({Url})"));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+    }
+
     [Test]
     public async Task Without_a_token_a_hub_that_is_not_in_dev_mode_ends_watch_with_exit_2_and_says_why()
     {

@@ -9,8 +9,8 @@ namespace ProcessHub.Cli;
 /// <c>processhub watch</c>: the terminal view, on <see cref="HubWatcher"/>. Connects to a hub like a browser tab
 /// would and shows a live progress bar for every visible process (Spectre.Console), or with <c>--json</c> prints the
 /// hub's messages one per line for scripts. When the hub restarts (1001), drops the connection or cannot be reached,
-/// it says so and reconnects with backoff, resuming where it was (docs/protocol.md sections 5-6). Ctrl+C closes the
-/// WebSocket with 1000.
+/// it says so and reconnects with backoff, resuming where it was (docs/protocol.md sections 5-6); only a host name that
+/// does not resolve at the first attempt ends it (exit 1). Ctrl+C closes the WebSocket with 1000.
 /// </summary>
 internal sealed class WatchCommand
 {
@@ -66,17 +66,29 @@ internal sealed class WatchCommand
             MaxReconnectDelay = MaxReconnectDelay,
         });
         bool interactive = !Console.IsOutputRedirected;
-        using var view = result.GetValue(_json) ? null : new WatchView(AnsiConsole.Console, interactive);
+        bool bars = !result.GetValue(_json);
+        // Declared before the view, so disposed after it: the final frame is drawn while the terminal echoes nothing.
+        using var echoOff = bars && interactive ? TerminalEcho.Off(fd: 1) : null;
+        using var view = bars ? new WatchView(AnsiConsole.Console, interactive) : null;
         // A resized terminal is laid out again at once (the console reads its new width at the next draw).
         using var resize = view is not null && interactive && !OperatingSystem.IsWindows()
             ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => view.Redraw())
             : null;
+        // Until the first attempt has come out one way or the other: a host name that does not resolve then is given up
+        // on; once watch has been connected (or has reached the hub), it is a blip or a restart and is retried.
+        bool firstAttempt = true;
         try
         {
             await foreach (var hubEvent in watcher.WatchAsync(stop.Token).ConfigureAwait(false))
             {
+                bool wasFirstAttempt = firstAttempt;
+                firstAttempt &= hubEvent is not (HubConnected or HubDisconnected);
                 switch (hubEvent)
                 {
+                    case HubDisconnected { WasConnected: false } unresolved when wasFirstAttempt && UnresolvedHost.Is(unresolved.Exception):
+                        view?.Dispose();
+                        await Console.Error.WriteLineAsync(WatchMessages.Prefix + WatchMessages.UnknownHost(unresolved.Url)).ConfigureAwait(false);
+                        return 1;
                     case HubDisconnected disconnected:
                         Notice(view, WatchMessages.Disconnected(disconnected));
                         break;
@@ -97,7 +109,12 @@ internal sealed class WatchCommand
         catch (HubConnectionException ex)
         {
             view?.Dispose();
-            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message).ConfigureAwait(false);
+            // A token given to a dev hub is most often the banner's of an earlier run, signed with that run's key: say
+            // so when the hub hands out dev tokens (without --token the watcher fetches them and would not be here).
+            string hint = ex.CloseStatus == 4401 && token is not null && await HandsOutDevTokensAsync(url).ConfigureAwait(false)
+                ? WatchMessages.DevTokenHint
+                : "";
+            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message + hint).ConfigureAwait(false);
             return 1;
         }
         catch (DevTokenUnavailableException ex)
@@ -111,6 +128,22 @@ internal sealed class WatchCommand
         {
             context.Cancel = true;
             stop.Cancel();
+        }
+    }
+
+    // Whether the hub is in dev mode: it answers GET /api/dev-token with a token (which is not used, nor shown). A hub
+    // that cannot be asked gets no hint: the rejection is reported as it is.
+    private static async Task<bool> HandsOutDevTokensAsync(Uri url)
+    {
+        using var devTokens = new DevTokenSource(url);
+        try
+        {
+            await devTokens.FetchAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or DevTokenUnavailableException or TaskCanceledException)
+        {
+            return false;
         }
     }
 

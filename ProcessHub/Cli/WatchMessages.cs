@@ -27,6 +27,21 @@ internal static class WatchMessages
         return $"the hub closed the connection ({disconnected.CloseStatus}{reason}){retry}";
     }
 
+    /// <summary>
+    /// The first attempt found no such host: a typo in <c>--url</c> far more often than a network blip, so <c>watch</c>
+    /// ends with this rather than retrying a name that will not resolve. Only the host and the URL (without its token).
+    /// </summary>
+    public static string UnknownHost(Uri url) =>
+        $"{url.Host} does not resolve (host not found): check --url ({Shown(url)})";
+
+    /// <summary>
+    /// Added to "the hub rejected the token" when that hub is in dev mode: its tokens are signed with a key made for
+    /// each run, so one from an earlier run (the banner's, pasted into --token) is refused, and without a token watch
+    /// fetches the current run's from /api/dev-token, before every connection.
+    /// </summary>
+    public const string DevTokenHint =
+        "; the hub is in dev mode, where a token lasts one run of the hub: without --token (and PROCESSHUB_TOKEN) watch fetches the current run's dev token";
+
     public static string Reconnected(HubConnected connected) =>
         connected.EpochChanged ? $"reconnected to {Shown(connected.Url)} (the hub had restarted)"
         : connected.Recovered ? $"reconnected to {Shown(connected.Url)} (nothing missed)"
