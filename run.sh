@@ -78,13 +78,15 @@ install_nginx_unpacked() {
 
 # Everything the tests need on a fresh machine: Debian's chromium for the browser tests (Playwright's own
 # browser download cannot work offline), redis-server for the scale-out tests, Node and the ws package for the
-# interop client.
+# interop client, tmux for watch in a real terminal.
 install_test_dependencies() {
     local missing=()
     if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
     # The scale-out tests start their own Redis (Debian's redis-server) on a free port; none is left running.
     if [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+    # watch's Ctrl+C test runs it in a tmux pane: a real terminal, with the echo of ^C that a pipe does not have.
+    if ! command -v tmux >/dev/null 2>&1; then missing+=(tmux); fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
     install_nginx_unpacked
     if [ ! -d ProcessHub.Tests/node/node_modules/ws ]; then
