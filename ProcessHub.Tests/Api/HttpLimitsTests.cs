@@ -88,6 +88,7 @@ internal sealed class HttpLimitsTests
 
         Assert.That(reply.Status, Is.EqualTo(413), reply.ToString());
         Assert.That(reply.ErrorCode, Is.EqualTo("too_large"));
+        Assert.That(reply.ErrorMessage, Is.EqualTo($"request body too large: at most {BodyLimit} bytes (--max-body-bytes)"), "the limit and what sets it");
         Assert.That(reply.Header("Connection"), Is.EqualTo("close"));
         var list = await _server.GetAsync("/api/processes", token);
         Assert.That(list.Json.GetProperty("processes").GetArrayLength(), Is.Zero);
@@ -121,6 +122,7 @@ internal sealed class HttpLimitsTests
         Assert.That(replies.Select(r => r.Status), Is.All.AnyOf(200, 429));
         Assert.That(replies.Count(r => r.Status == 200), Is.EqualTo(RequestsPerSecond), "a burst of the budget is allowed, and no more");
         Assert.That(limited[0].ErrorCode, Is.EqualTo("rate_limited"));
+        Assert.That(limited[0].ErrorMessage, Is.EqualTo($"too many requests: at most {RequestsPerSecond} a second for each user (--api-rate-limit); slow down"));
         Assert.That(limited[0].Header("Retry-After"), Is.EqualTo("1"));
         Assert.That(otherUser.Status, Is.EqualTo(200), "the budget is per user");
 

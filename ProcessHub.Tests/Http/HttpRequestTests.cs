@@ -404,6 +404,7 @@ internal sealed class HttpRequestTests
         var response = await client.ReadResponseAsync();
 
         Assert.That(response.Status, Is.EqualTo(413), response.ToString());
+        Assert.That(response.ErrorMessage, Is.EqualTo($"request body too large: at most {BodyLimit} bytes (--max-body-bytes)"), "as for a Content-Length past the limit");
         await client.ExpectClosedAsync();
     }
 

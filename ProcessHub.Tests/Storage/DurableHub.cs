@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ProcessHub.Auth;
@@ -33,8 +34,9 @@ internal sealed class DurableHub : IAsyncDisposable
     /// <param name="configure">Changes the store's options further (the data directory and the above are set first).</param>
     /// <param name="allowedHosts">The Host names served (<see cref="ServerOptions.AllowedHosts"/>; none: every Host).</param>
     /// <param name="secret">The JWT secret (<see cref="Secret"/> when null); a dev-mode hub makes a new one each run.</param>
+    /// <param name="loggers">Where the hub's log lines go (nowhere when null).</param>
     /// <param name="devMode">Hand out tokens for user <c>dev</c> at <c>/api/dev-token</c>, as a hub without a configured secret does.</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null, string? secret = null, bool devMode = false)
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null, string? secret = null, bool devMode = false, ILoggerFactory? loggers = null)
     {
         var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
         if (lockTimeout is { } wait)
@@ -50,7 +52,7 @@ internal sealed class DurableHub : IAsyncDisposable
             new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero, AllowedHosts = allowedHosts ?? [] },
             hub ?? new HubOptions(),
             new JwtSettings { Secret = secret ?? Secret, ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance,
+            loggers ?? NullLoggerFactory.Instance,
             time,
             store);
         if (devMode)

@@ -86,7 +86,7 @@ internal sealed class ApiAuthenticator
         }
         if (decision != RateDecision.Allowed)
         {
-            await exchange.RespondErrorAsync(429, "rate_limited", "too many requests; slow down", RetryAfterHeader.OneSecond).ConfigureAwait(false);
+            await exchange.RespondErrorAsync(429, "rate_limited", $"too many requests: at most {_requestsPerSecond} a second for each user (--api-rate-limit); slow down", RetryAfterHeader.OneSecond).ConfigureAwait(false);
             return null;
         }
         // Only now is the request going to be served: a client that sent Expect: 100-continue gets its 100 here and

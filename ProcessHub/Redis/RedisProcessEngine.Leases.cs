@@ -185,7 +185,12 @@ internal sealed partial class RedisProcessEngine
         try
         {
             // Checked in the script: a report that reached Redis meanwhile keeps it running; of several hubs one wins.
-            await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "stale", conditionArgument: cutoff.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            var outcome = await EndOrReportAsync(process, ProcessChange.Fail(error), condition: "stale", conditionArgument: cutoff.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            if (outcome.Accepted)
+            {
+                // Of several hubs' sweeps one wins the script: that hub says it.
+                _logger.LogInformation("process {ProcessId} ended as stale: no report for {Seconds} s (--stale-after)", process.Id, (long)_hubOptions.StaleAfter.TotalSeconds);
+            }
         }
         catch (Hub.StoreUnavailableException)
         {

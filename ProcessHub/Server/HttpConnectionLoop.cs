@@ -258,7 +258,7 @@ internal sealed class HttpConnectionLoop
         }
         if (request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            return await AnswerWithoutHandlerAsync(client, HttpResponseWriter.Error(413, "too_large", "request body too large", keepAlive: false, omitBody: request.IsHead), keepAlive: false).ConfigureAwait(false);
+            return await AnswerWithoutHandlerAsync(client, HttpResponseWriter.Error(413, "too_large", BodyTooLargeMessage, keepAlive: false, omitBody: request.IsHead), keepAlive: false).ConfigureAwait(false);
         }
 
         HttpExchange exchange;
@@ -329,7 +329,7 @@ internal sealed class HttpConnectionLoop
             exchange.CloseAfterResponse();
             if (!exchange.ResponseStarted)
             {
-                await exchange.RespondAsync(RequestRejectionStatus.ToStatusCode(ex.Rejection), "application/json", HttpErrorBody.Create(RejectionCode(ex.Rejection), RequestRejectionStatus.ToMessage(ex.Rejection))).ConfigureAwait(false);
+                await exchange.RespondAsync(RequestRejectionStatus.ToStatusCode(ex.Rejection), "application/json", HttpErrorBody.Create(RejectionCode(ex.Rejection), RejectionMessage(ex.Rejection))).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not (IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException))
@@ -474,8 +474,15 @@ internal sealed class HttpConnectionLoop
         return upgrade;
     }
 
-    private static byte[] RejectionResponse(RequestRejection rejection, bool omitBody) =>
-        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RequestRejectionStatus.ToMessage(rejection), keepAlive: false, omitBody: omitBody);
+    private byte[] RejectionResponse(RequestRejection rejection, bool omitBody) =>
+        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RejectionMessage(rejection), keepAlive: false, omitBody: omitBody);
+
+    // A body past the limit is told the limit and the option that sets it: "too large" alone leaves a worker guessing
+    // how much to cut, and an operator which setting to raise.
+    private string BodyTooLargeMessage => $"request body too large: at most {_options.MaxRequestBodyBytes} bytes (--max-body-bytes)";
+
+    private string RejectionMessage(RequestRejection rejection) =>
+        rejection == RequestRejection.BodyTooLarge ? BodyTooLargeMessage : RequestRejectionStatus.ToMessage(rejection);
 
     private static string RejectionCode(RequestRejection rejection) => RequestRejectionStatus.ToStatusCode(rejection) switch
     {

@@ -49,7 +49,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Sessions = new SessionIndex();
         Registry = new ProcessRegistry(new Broadcaster(Sessions), hubOptions, time);
         Store = store ?? new MemoryProcessStore();
-        Engine = engine?.Invoke(Registry) ?? new LocalProcessEngine(Registry, Store, time);
+        Engine = engine?.Invoke(Registry) ?? new LocalProcessEngine(Registry, Store, time, loggerFactory.CreateLogger("ProcessHub.Hub"));
         try
         {
             Engine.Open();

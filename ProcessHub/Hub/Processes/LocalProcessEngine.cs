@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using ProcessHub.Hub.Messages;
 
 namespace ProcessHub.Hub.Processes;
@@ -25,11 +27,15 @@ internal sealed class LocalProcessEngine : IProcessEngine
     // When this run of the hub took over the store: no process is stale sooner than --stale-after after it.
     private DateTimeOffset _openedAt;
 
-    public LocalProcessEngine(ProcessRegistry registry, IProcessStore store, TimeProvider time)
+    // What the hub ends by itself (stale, hub_restarted) is said in the log: no producer asked for it.
+    private readonly ILogger _logger;
+
+    public LocalProcessEngine(ProcessRegistry registry, IProcessStore store, TimeProvider time, ILogger? logger = null)
     {
         _registry = registry;
         _store = store;
         _time = time;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     public string Description => _store.Description;
@@ -90,6 +96,10 @@ internal sealed class LocalProcessEngine : IProcessEngine
         try
         {
             Task.WhenAll(orphans).GetAwaiter().GetResult();
+            if (orphans.Count > 0)
+            {
+                _logger.LogInformation("processes whose producer ran inside the last run of the hub ended as hub_restarted: {Count}", orphans.Count);
+            }
         }
         catch (StoreUnavailableException)
         {
@@ -274,13 +284,23 @@ internal sealed class LocalProcessEngine : IProcessEngine
                 // Checked again under the process's lock: a report that arrived meanwhile keeps it running.
                 stillStale ??= accepted => accepted.LastChangedAt <= cutoff;
                 var error = ProgressJson.Error(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no report for {staleAfter.TotalSeconds:0} s: its producer is presumed gone"), "stale");
-                var ended = ApplyIfAsync(process.Id, ProcessChange.Fail(error), stillStale);
-                if (!ended.IsCompleted)
-                {
-                    // A durable store answers later; a failure there is the store's to report.
-                    _ = ended.AsTask().ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-                }
+                _ = LogStaleEndAsync(ApplyIfAsync(process.Id, ProcessChange.Fail(error), stillStale), process.Id, staleAfter);
             }
+        }
+    }
+
+    // A durable store answers later; a failure there is the store's to report (and the next sweep tries again).
+    private async Task LogStaleEndAsync(ValueTask<TransitionOutcome> ending, string processId, TimeSpan staleAfter)
+    {
+        try
+        {
+            if ((await ending.ConfigureAwait(false)).Accepted)
+            {
+                _logger.LogInformation("process {ProcessId} ended as stale: no report for {Seconds} s (--stale-after)", processId, (long)staleAfter.TotalSeconds);
+            }
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or ObjectDisposedException)
+        {
         }
     }
 
