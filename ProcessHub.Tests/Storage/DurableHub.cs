@@ -35,8 +35,9 @@ internal sealed class DurableHub : IAsyncDisposable
     /// <param name="allowedHosts">The Host names served (<see cref="ServerOptions.AllowedHosts"/>; none: every Host).</param>
     /// <param name="secret">The JWT secret (<see cref="Secret"/> when null); a dev-mode hub makes a new one each run.</param>
     /// <param name="loggers">Where the hub's log lines go (nowhere when null).</param>
+    /// <param name="connectionTime">The connections' clock (request deadlines, log throttles); the system's when null.</param>
     /// <param name="devMode">Hand out tokens for user <c>dev</c> at <c>/api/dev-token</c>, as a hub without a configured secret does.</param>
-    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null, string? secret = null, bool devMode = false, ILoggerFactory? loggers = null)
+    public static DurableHub Start(DataDirectory data, HubOptions? hub = null, TimeProvider? time = null, long maxPageCount = 0, int port = 0, TimeSpan? lockTimeout = null, Func<SqliteStoreOptions, SqliteStoreOptions>? configure = null, IReadOnlyList<string>? allowedHosts = null, string? secret = null, bool devMode = false, ILoggerFactory? loggers = null, TimeProvider? connectionTime = null)
     {
         var options = new SqliteStoreOptions { DataDirectory = data.Path, MaxPageCount = maxPageCount };
         if (lockTimeout is { } wait)
@@ -54,7 +55,8 @@ internal sealed class DurableHub : IAsyncDisposable
             new JwtSettings { Secret = secret ?? Secret, ClockSkew = TimeSpan.Zero },
             loggers ?? NullLoggerFactory.Instance,
             time,
-            store);
+            store,
+            connectionTime);
         if (devMode)
         {
             app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromHours(24)), null);

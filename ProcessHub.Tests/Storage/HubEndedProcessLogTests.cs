@@ -51,4 +51,58 @@ public sealed class HubEndedProcessLogTests
 
         Assert.That(logs.Lines, Has.Some.Contains("processes whose producer ran inside the last run of the hub ended as hub_restarted: 2"));
     }
+
+    [Test]
+    public async Task A_store_that_cannot_write_logs_its_refusals_once_every_10_s_with_how_many_it_held_back()
+    {
+        // A full disk refuses every request, and workers retry every second: a warning each filled the log.
+        using var data = new DataDirectory();
+        var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var connectionClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var hub = DurableHub.Start(data, maxPageCount: 12, loggers: loggers, connectionTime: connectionClock);
+        string token = hub.Token("alice");
+        var created = await RawHttpClient.PostAsync(hub.EndPoint, "/api/processes", token, """{"process_type":"export","total":100000}""");
+        string id = created.Json.GetProperty("process_id").GetString()!;
+        string padding = new('x', 2000);
+        int current = 0;
+        HttpReply reply;
+        while ((reply = await ReportAsync(++current)).Status == 200)
+        {
+            Assert.That(current, Is.LessThan(1000), "the capped database never filled up");
+        }
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.That((await ReportAsync(current)).Status, Is.EqualTo(503));
+        }
+        var refusals = () => logs.Lines.Where(line => line.Contains(" refused: ", StringComparison.Ordinal)).ToList();
+        Assert.That(refusals(), Has.Count.EqualTo(1), string.Join("\n", refusals()));
+
+        connectionClock.Advance(TimeSpan.FromSeconds(10));
+        Assert.That((await ReportAsync(current)).Status, Is.EqualTo(503));
+
+        Assert.That(refusals(), Has.Count.EqualTo(2));
+        Assert.That(refusals()[1], Does.Contain("(5 more refused since the last such line)"));
+
+        Task<HttpReply> ReportAsync(int at) =>
+            RawHttpClient.PostAsync(hub.EndPoint, $"/api/processes/{id}/progress", token, $$"""{"current":{{at}},"total":100000,"detail":"{{padding}}"}""");
+    }
+
+    [Test]
+    public async Task A_data_directory_the_hub_creates_is_its_owners_only()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Ignore("Unix permissions");
+            return;
+        }
+        using var data = new DataDirectory();
+        string created = Path.Combine(data.Path, "made-by-the-hub");
+        await using var store = new ProcessHub.Storage.SqliteProcessStore(new ProcessHub.Storage.SqliteStoreOptions { DataDirectory = created }, 100, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        store.Open(_ => { });
+
+        Assert.That(File.GetUnixFileMode(created), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute),
+            "params, results and errors are kept as sent: other users of the machine must not read them");
+    }
 }

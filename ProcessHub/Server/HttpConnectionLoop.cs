@@ -28,6 +28,7 @@ internal sealed class HttpConnectionLoop
     private readonly Router _router;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly LogThrottle _refusals = new(TimeSpan.FromSeconds(10));
 
     public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger, TimeProvider time)
     {
@@ -317,7 +318,17 @@ internal sealed class HttpConnectionLoop
         catch (StoreUnavailableException ex)
         {
             // docs/protocol.md section 10.6: nothing was stored or published; the producer may try again later.
-            _logger.LogWarning("request {Method} {Path} refused: {Reason}", request.MethodString, request.PathString, ex.Message);
+            if (_refusals.TryPass(_time.GetUtcNow(), out long heldBack))
+            {
+                if (heldBack == 0)
+                {
+                    _logger.LogWarning("request {Method} {Path} refused: {Reason} (such refusals are logged once every 10 s at most)", request.MethodString, request.PathString, ex.Message);
+                }
+                else
+                {
+                    _logger.LogWarning("request {Method} {Path} refused: {Reason} ({HeldBack} more refused since the last such line)", request.MethodString, request.PathString, ex.Message, heldBack);
+                }
+            }
             exchange.CloseAfterResponse();
             if (!exchange.ResponseStarted)
             {

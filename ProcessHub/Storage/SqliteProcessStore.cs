@@ -90,7 +90,16 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         _publish = publish;
         try
         {
-            Directory.CreateDirectory(DataDirectory);
+            // Owner only, as PostgreSQL keeps its data directory: the database holds every process's params, results and
+            // errors as sent (a producer's params may carry anything), and files SQLite creates follow the umask.
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(DataDirectory);
+            }
+            else
+            {
+                Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
