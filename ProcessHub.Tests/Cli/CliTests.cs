@@ -455,6 +455,17 @@ internal sealed partial class CliTests
         Assert.That(hub.Stdout, Does.Not.Contain("listening"));
     }
 
+    [Test]
+    public async Task On_every_address_the_banner_names_the_machine_not_0_0_0_0()
+    {
+        // ws://0.0.0.0:port/ws was printed for --host 0.0.0.0: an address no client can connect to.
+        await using var hub = HubProcess.Start(["--host", "0.0.0.0", "--port", "0", "--jwt-secret", "a secret of more than 32 bytes for the banner test", "--store", "memory"]);
+
+        string line = await hub.WaitForLineAsync(l => l.StartsWith("ProcessHub listening on", StringComparison.Ordinal), "the listening line");
+
+        Assert.That(line, Does.Match(@"^ProcessHub listening on http://0\.0\.0\.0:\d+ \(every address of this machine\) \(WebSocket: ws://" + Regex.Escape(System.Net.Dns.GetHostName()) + @":\d+/ws\)$"));
+    }
+
     [TestCase("abc")]
     [TestCase("70000")]
     public async Task A_bad_PROCESSHUB_PORT_exits_2(string value)

@@ -330,7 +330,11 @@ internal sealed class ServeCommand
             return Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
         }
         var endPoint = app.LocalEndPoint;
-        Console.WriteLine($"ProcessHub listening on http://{endPoint} (WebSocket: ws://{endPoint}/ws)");
+        // --host 0.0.0.0 (or ::) is every address of the machine: ws://0.0.0.0 is where no client can connect, so the
+        // banner names the machine instead.
+        bool everyAddress = endPoint.Address.Equals(System.Net.IPAddress.Any) || endPoint.Address.Equals(System.Net.IPAddress.IPv6Any);
+        string webSocketUrl = everyAddress ? $"ws://{System.Net.Dns.GetHostName()}:{endPoint.Port}/ws" : $"ws://{endPoint}/ws";
+        Console.WriteLine($"ProcessHub listening on http://{endPoint}{(everyAddress ? " (every address of this machine)" : "")} (WebSocket: {webSocketUrl})");
         Console.WriteLine($"Processes are kept in {app.Engine.Description}");
         if (devMode)
         {
