@@ -30,6 +30,8 @@ public sealed class EngineHealthWhileRedisRefusesTests
         var refused = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export"}""");
         Assert.That(refused.Status, Is.EqualTo(503), refused.ToString());
         await Eventually.HoldsAsync(() => EngineConnectedAsync(endPoint), connected => !connected, "/healthz saying the engine cannot take events");
+        var health = await RawHttpClient.GetAsync(endPoint, "/healthz", null);
+        Assert.That((health.Status, health.Json.GetProperty("status").GetString()), Is.EqualTo((200, "degraded")), health.Text);
         var metrics = await RawHttpClient.GetAsync(endPoint, "/metrics", null);
         Assert.That(metrics.Text, Does.Contain("\nprocesshub_engine_connected 0"), metrics.Text);
 

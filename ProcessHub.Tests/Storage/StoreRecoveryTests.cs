@@ -40,6 +40,7 @@ public sealed class StoreRecoveryTests
         Assert.That((reply.Status, reply.ErrorCode, reply.Header("Retry-After")), Is.EqualTo((503, "unavailable", "1")), reply.ToString());
         var health = await RawHttpClient.GetAsync(hub.EndPoint, "/healthz");
         Assert.That(health.Json.GetProperty("engine").GetProperty("connected").GetBoolean(), Is.False, "while the store refuses events: " + health.Text);
+        Assert.That((health.Status, health.Json.GetProperty("status").GetString()), Is.EqualTo((200, "degraded")), "it still serves its tabs, and says it cannot take events");
 
         // Still full: every retry is refused, and nothing refused is published.
         var stillFull = await ReportAsync(hub, token, id, current, padding);
@@ -59,6 +60,7 @@ public sealed class StoreRecoveryTests
         }
         health = await RawHttpClient.GetAsync(hub.EndPoint, "/healthz");
         Assert.That(health.Json.GetProperty("engine").GetProperty("connected").GetBoolean(), Is.True, "once the store writes again: " + health.Text);
+        Assert.That(health.Json.GetProperty("status").GetString(), Is.EqualTo("ok"));
         Assert.That(hub.Store.Failure, Is.Null);
 
         // The tab saw each acknowledged report once, in order, with seqs that follow each other across the outage.

@@ -73,9 +73,11 @@ internal sealed class HubApplication : IAsyncDisposable
         Limits.CountWebSocketsWith(() => server.OpenWebSockets);
 
         long started = time.GetTimestamp();
+        // 200 either way: a hub whose store or Redis refuses writes still serves its tabs what they have (a load balancer
+        // that took it out would leave them nothing), but "status" says it, for a check that reads one field.
         Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
         {
-            status = "ok",
+            status = Engine.Health.Connected ? "ok" : "degraded",
             uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
             // Everything that counts against --max-connections (docs/protocol.md section 1.7.1), then its two kinds.
             connections = Server.OpenWebSockets + Limits.Streams,
