@@ -89,6 +89,19 @@ internal sealed class HealthAndMetricsTests
     }
 
     [Test]
+    public async Task Metrics_include_the_process_and_the_runtime()
+    {
+        // An operator's first questions (memory, CPU, open files, GC) had no answer in /metrics.
+        var reply = await _server.GetAsync("/metrics", token: null);
+
+        foreach (var name in new[] { "process_working_set_bytes", "process_cpu_seconds_total", "process_open_handles", "process_num_threads", "dotnet_collection_count_total", "dotnet_total_memory_bytes" })
+        {
+            Assert.That(Sample(reply.Text, name, name == "dotnet_collection_count_total" ? "generation=\"0\"" : null), Is.Not.Null, $"{name} in:\n{reply.Text}");
+        }
+        Assert.That(Sample(reply.Text, "process_working_set_bytes"), Is.GreaterThan(0));
+    }
+
+    [Test]
     public async Task Events_published_grows_by_one_per_event_of_a_run()
     {
         string token = _server.Token("alice");

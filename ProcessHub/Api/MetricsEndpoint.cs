@@ -20,6 +20,9 @@ internal sealed class MetricsEndpoint
 
     public MetricsEndpoint(IConnectionCounts server, ConnectionLimits limits, ProcessRegistry processes, HubCounters counters, StoreStatistics? store, Func<EngineHealth> engine)
     {
+        // The process's own (resident memory, CPU seconds, open handles, threads, start time) and the runtime's (GC
+        // collections, heap size), which an operator reads beside ours; prometheus-net reads them at each scrape.
+        DotNetStats.Register(_registry);
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
         var connections = metrics.CreateGauge("processhub_tcp_connections", "TCP connections open (HTTP and WebSocket).");
