@@ -455,6 +455,30 @@ internal sealed partial class CliTests
         Assert.That(hub.Stdout, Does.Not.Contain("listening"));
     }
 
+    [TestCase("--jwt-public-key", "", "--jwt-public-key is empty: give the path of a file")]
+    [TestCase("--jwt-public-key", "{dir}", "--jwt-public-key {dir} is a directory: give the path of a file")]
+    [TestCase("--jwt-secret-file", "{dir}", "--jwt-secret-file {dir} is a directory: give the path of a file")]
+    [TestCase("--jwt-secret-file", "{dir}/missing", "--jwt-secret-file {dir}/missing: no such file")]
+    [TestCase("--jwt-public-key", "{dir}/not-a-key", "--jwt-public-key: {dir}/not-a-key holds no PEM block (-----BEGIN PUBLIC KEY-----); give an RS256 or ES256 public key, or the path of a file holding one")]
+    public async Task A_key_option_that_names_no_usable_file_says_which_option_and_what_to_give(string option, string value, string expected)
+    {
+        // They were the runtime's words: "The value cannot be an empty string. (Parameter 'path')", "Access to the
+        // path '/tmp/x' is denied." for a directory, "No supported key formats were found" for a file of no PEM.
+        string directory = Directory.CreateTempSubdirectory("processhub-keys-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "not-a-key"), "hello\n");
+            await using var hub = HubProcess.Start(["--port", "0", "--store", "memory", option, value.Replace("{dir}", directory, StringComparison.Ordinal)]);
+
+            Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+            Assert.That(hub.Stderr.Trim(), Is.EqualTo("processhub: invalid JWT configuration: " + expected.Replace("{dir}", directory, StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Test]
     public async Task On_every_address_the_banner_names_the_machine_not_0_0_0_0()
     {

@@ -174,9 +174,14 @@ internal sealed class ServeCommand
         {
             if (secretFile is not null)
             {
-                secret = File.ReadAllText(secretFile).Trim();
+                secret = ReadKeyFile("--jwt-secret-file", secretFile).Trim();
             }
-            string? pem = publicKey is null ? null : publicKey.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal) ? publicKey : File.ReadAllText(publicKey);
+            bool pemGiven = publicKey is not null && publicKey.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal);
+            string? pem = publicKey is null ? null : pemGiven ? publicKey : ReadKeyFile("--jwt-public-key", publicKey);
+            if (pem is not null && !pem.Contains("-----BEGIN", StringComparison.Ordinal))
+            {
+                return (null, $"--jwt-public-key: {(pemGiven ? "the text" : publicKey)} holds no PEM block (-----BEGIN PUBLIC KEY-----); give an RS256 or ES256 public key, or the path of a file holding one");
+            }
             if (secret is null && pem is null)
             {
                 return (null, null);
@@ -195,6 +200,32 @@ internal sealed class ServeCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException)
         {
             return (null, ex.Message);
+        }
+    }
+
+    // The runtime's own words for these ("The value cannot be an empty string. (Parameter 'path')", "Access to the
+    // path is denied" for a directory) named neither the option nor what to give instead.
+    private static string ReadKeyFile(string option, string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"{option} is empty: give the path of a file");
+        }
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"{option} {path} is a directory: give the path of a file");
+        }
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ArgumentException($"{option} {path}: no such file");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{option} {path}: this user may not read it");
         }
     }
 
