@@ -579,6 +579,24 @@ internal sealed partial class CliTests
         Assert.That(hub.Stderr, Does.Not.Contain("only"), "nothing of the configuration's password");
     }
 
+    [TestCase("memory", true)]
+    [TestCase("sqlite", true)]
+    [TestCase(null, false)]
+    public async Task A_store_given_with_redis_is_said_not_to_apply(string? store, bool said)
+    {
+        // --redis took over whatever --store said, and only the banner's "kept in redis" showed it.
+        string[] storeOption = store is null ? [] : ["--store", store];
+        // The tests' hubs get PROCESSHUB_STORE=memory; here the store comes only from the command line, or nowhere.
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", .. storeOption, "--redis", "127.0.0.1:1", "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["PROCESSHUB_STORE"] = "" });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), "no Redis there");
+        Assert.That(hub.Stderr, said
+            ? Does.StartWith($"processhub: --store {store} does not apply with --redis: the processes are kept in Redis")
+            : Does.Not.Contain("does not apply"));
+    }
+
     [TestCase("--store", "memory")]
     [TestCase("--redis", "127.0.0.1:1")]
     public async Task New_epoch_without_the_sqlite_store_is_refused_rather_than_ignored(string option, string value)

@@ -290,6 +290,11 @@ internal sealed class ServeCommand
             // Said rather than ignored: someone restoring a backup must know the flag did nothing for them.
             return Refuse("--new-epoch is for the sqlite store: the memory store starts a new epoch at every start, and with --redis the epoch is Redis's (docs/scale-out.md)");
         }
+        if (result.GetValue(_redis) is not null && (result.GetValue(_store) == "memory" || IsExplicit(result, _store)))
+        {
+            // Said, not refused (a script may pass both): the banner's "kept in redis" alone left it to be noticed.
+            Console.Error.WriteLine($"processhub: --store {result.GetValue(_store)} does not apply with --redis: the processes are kept in Redis");
+        }
         if (devMode)
         {
             if (result.GetValue(_noDev))
@@ -298,7 +303,7 @@ internal sealed class ServeCommand
             }
             if (!IsLoopback(serverOptions.Host))
             {
-                return Refuse($"dev mode (no JWT secret or key configured) binds to loopback only; --host {serverOptions.Host} needs --jwt-secret or --jwt-public-key");
+                return Refuse($"dev mode (no JWT secret or key configured) binds to loopback only; --host {serverOptions.Host} needs --jwt-secret, --jwt-secret-file or --jwt-public-key");
             }
             if (result.GetValue(_redis) is not null)
             {
