@@ -586,10 +586,9 @@ internal sealed partial class CliTests
     {
         // --redis took over whatever --store said, and only the banner's "kept in redis" showed it.
         string[] storeOption = store is null ? [] : ["--store", store];
-        // The tests' hubs get PROCESSHUB_STORE=memory; here the store comes only from the command line, or nowhere.
+        // The tests' hubs get PROCESSHUB_STORE=memory, which is not said: an environment may set it for every hub.
         await using var hub = HubProcess.Start(
-            ["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", .. storeOption, "--redis", "127.0.0.1:1", "--redis-start-wait", "0"],
-            new Dictionary<string, string> { ["PROCESSHUB_STORE"] = "" });
+            ["--port", "0", "--jwt-secret", "a secret of well over thirty-two bytes, for this test", .. storeOption, "--redis", "127.0.0.1:1", "--redis-start-wait", "0"]);
 
         Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), "no Redis there");
         Assert.That(hub.Stderr, said

@@ -290,9 +290,10 @@ internal sealed class ServeCommand
             // Said rather than ignored: someone restoring a backup must know the flag did nothing for them.
             return Refuse("--new-epoch is for the sqlite store: the memory store starts a new epoch at every start, and with --redis the epoch is Redis's (docs/scale-out.md)");
         }
-        if (result.GetValue(_redis) is not null && (result.GetValue(_store) == "memory" || IsExplicit(result, _store)))
+        if (result.GetValue(_redis) is not null && IsExplicit(result, _store))
         {
             // Said, not refused (a script may pass both): the banner's "kept in redis" alone left it to be noticed.
+            // Only when written on the command line: PROCESSHUB_STORE may be set for every hub of a machine.
             Console.Error.WriteLine($"processhub: --store {result.GetValue(_store)} does not apply with --redis: the processes are kept in Redis");
         }
         if (devMode)
