@@ -51,6 +51,9 @@ internal sealed class HttpRequest
     /// <summary>Set when the parser refused a head: it began with the method <c>HEAD</c>, so its refusal has no body.</summary>
     public bool RefusedHeadWasHead { get; internal set; }
 
+    /// <summary>Set when the parser refused a head for <see cref="RequestRejection.RepeatedHeader"/>: the header that came twice.</summary>
+    public KnownHeader RepeatedHeader { get; internal set; }
+
     /// <summary>HTTP/1.1 keeps the connection unless told "close"; HTTP/1.0 only when told "keep-alive".</summary>
     // RFC 9112 9.3: "close" ends the connection whatever else the list says, in either version; HTTP/1.0 persists
     // only when it asked to.

@@ -344,7 +344,12 @@ internal static class HttpRequestParser
             // line used to replace the first, and two Sec-WebSocket-Key lines (RFC 6455 4.1: once) were taken.
             // Content-Length may repeat its one value (checked above).
             bool isList = known is KnownHeader.Connection or KnownHeader.Upgrade or KnownHeader.Accept or KnownHeader.IfNoneMatch;
-            return isList && request.AddRepeat(known, range) ? RequestRejection.None : RequestRejection.RepeatedHeader;
+            if (isList && request.AddRepeat(known, range))
+            {
+                return RequestRejection.None;
+            }
+            request.RepeatedHeader = known; // named in the refusal: a client sees which of its headers to send once
+            return RequestRejection.RepeatedHeader;
         }
         return RequestRejection.None;
     }

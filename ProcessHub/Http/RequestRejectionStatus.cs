@@ -36,4 +36,8 @@ internal static class RequestRejectionStatus
         RequestRejection.BodyTooLarge => "request body too large",
         _ => "bad request",
     };
+
+    /// <summary>The repeated header named: the list of every header the hub reads left the client to find which.</summary>
+    public static string RepeatedHeaderMessage(KnownHeader header) =>
+        $"the {KnownHeaderNames.Of(header)} header appears more than once: send it once";
 }

@@ -89,7 +89,7 @@ internal sealed class HttpConnectionLoop
                 }
                 if (rejection != RequestRejection.None)
                 {
-                    await RefuseAsync(client, RejectionResponse(rejection.Value, request.RefusedHeadWasHead), stopping).ConfigureAwait(false);
+                    await RefuseAsync(client, RejectionResponse(rejection.Value, request.RefusedHeadWasHead, request.RepeatedHeader), stopping).ConfigureAwait(false);
                     return null;
                 }
 
@@ -485,8 +485,10 @@ internal sealed class HttpConnectionLoop
         return upgrade;
     }
 
-    private byte[] RejectionResponse(RequestRejection rejection, bool omitBody) =>
-        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection), RejectionMessage(rejection), keepAlive: false, omitBody: omitBody);
+    private byte[] RejectionResponse(RequestRejection rejection, bool omitBody, KnownHeader repeated = default) =>
+        HttpResponseWriter.Error(RequestRejectionStatus.ToStatusCode(rejection), RejectionCode(rejection),
+            rejection == RequestRejection.RepeatedHeader ? RequestRejectionStatus.RepeatedHeaderMessage(repeated) : RejectionMessage(rejection),
+            keepAlive: false, omitBody: omitBody);
 
     // A body past the limit is told the limit and the option that sets it: "too large" alone leaves a worker guessing
     // how much to cut, and an operator which setting to raise.
