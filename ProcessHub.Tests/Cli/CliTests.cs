@@ -149,6 +149,7 @@ internal sealed partial class CliTests
         Assert.That(otherUser.Status, Is.EqualTo(404), otherUser.ToString());
         Assert.That(withOurToken.Status, Is.EqualTo(200), "tokens signed with the configured secret work: " + withOurToken);
         Assert.That(exitCode, Is.Zero, hub.Stderr);
+        Assert.That(hub.Stdout, Does.Contain(Environment.NewLine + "Authentication: JWT (HS256) signed with the shared secret, clock skew 30 s" + Environment.NewLine));
         string output = hub.Stdout + hub.Stderr;
         Assert.That(output, Does.Not.Contain("token").IgnoreCase, output);
         Assert.That(JwtLike().IsMatch(output), Is.False, output);
@@ -233,6 +234,67 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task The_banner_names_the_algorithm_issuer_and_audience_tokens_need_and_never_the_key()
+    {
+        // Outside dev mode the banner said nothing of authentication: a 4401 at the first client was how an operator
+        // learnt that the hub had been given another key, issuer or audience than the issuer's.
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        string pem = key.ExportSubjectPublicKeyInfoPem();
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-public-key", pem,
+            "--jwt-issuer", "https://issuer.example", "--jwt-audience", "processhub", "--clock-skew", "5"]);
+        await ListeningEndPointAsync(hub);
+        string line = await hub.WaitForLineAsync(l => l.StartsWith("Authentication:", StringComparison.Ordinal), "the authentication line");
+        await hub.TerminateAsync();
+        await hub.WaitForExitAsync();
+
+        Assert.That(line, Is.EqualTo("Authentication: JWT (ES256) signed with the public key, iss 'https://issuer.example', aud 'processhub', clock skew 5 s"));
+        string base64 = pem.Split('\n')[1];
+        Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain(base64[..20]), "no part of the key");
+    }
+
+    [Test]
+    public async Task A_word_option_is_read_in_any_case_on_the_command_line_and_in_its_variable()
+    {
+        // "--store SQLITE" was refused while PROCESSHUB_NO_DEV=TRUE was taken: words now read as flags' do.
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--store", "Memory"],
+            new Dictionary<string, string> { ["PROCESSHUB_LOG_LEVEL"] = "DEBUG" });
+        var endPoint = await ListeningEndPointAsync(hub);
+        var (socket, _) = await RawWebSocketClient.OpenWithListAsync(endPoint, new TokenValidator(new JwtSettings { Secret = Secret }).Issue("alice", [], TimeSpan.FromMinutes(5)));
+        string line;
+        await using (socket)
+        {
+            line = await hub.WaitForLineAsync(l => l.Contains("authenticated as alice", StringComparison.Ordinal), "the debug line of an authenticated WebSocket");
+        }
+        await hub.TerminateAsync();
+
+        Assert.That(await hub.WaitForExitAsync(), Is.Zero, hub.Stderr);
+        Assert.That(hub.Stdout, Does.Contain("Processes are kept in memory"));
+        // Event id 0 as on every other line (it was a hash of the method's name: ProcessHub.Hub[1602941713]).
+        Assert.That(line, Does.Match(@"dbug: ProcessHub\.Hub\[0\] websocket \d+ authenticated as alice$"));
+    }
+
+    [TestCase("--no-dev", "0")]
+    [TestCase("--no-dev", "yes")]
+    [TestCase("--new-epoch", "no")]
+    public async Task A_word_after_a_switch_is_said_to_be_no_value_of_it(string option, string word)
+    {
+        // "--no-dev 0" said "Unrecognized command or argument '0'": the parser takes only true or false after a switch.
+        await using var hub = HubProcess.Start(["--port", "0", option, word]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith($"processhub: {option} is a switch and takes no value ('{word}'): write {option} to turn it on, leave it out for off"));
+    }
+
+    [Test]
+    public async Task Help_gives_the_data_directory_default_as_the_docs_write_it()
+    {
+        await using var help = HubProcess.Start(["--help"]);
+
+        Assert.That(await help.WaitForExitAsync(), Is.Zero, help.Stderr);
+        Assert.That(help.Stdout, Does.Match(@"--data-dir <data-dir>\s+Directory of the sqlite store \(created if missing\) \[env: PROCESSHUB_DATA_DIR\]\s+\[default: \./data\]"));
+    }
+
+    [Test]
     public async Task An_EC_public_key_on_a_curve_other_than_P256_is_refused_at_start()
     {
         // Only ES256 is accepted: a P-384 key started the hub, and then every token of its issuer got 4401.
@@ -312,6 +374,9 @@ internal sealed partial class CliTests
     [TestCase(new[] { "token", "--user", "alice", "--jwt-issuer", "", "--jwt-secret", Secret }, "--jwt-issuer is empty")]
     [TestCase(new[] { "token", "--user", "alice", "--expires-in", "0", "--jwt-secret", Secret }, "--expires-in must be between 1 and")]
     [TestCase(new[] { "token", "--user", "alice", "--jwt-secret", Secret, "--jwt-secret-file", "/nonexistent" }, "give only one of --jwt-secret and --jwt-secret-file")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-secret-file", "/" }, "processhub: --jwt-secret-file / is a directory: give the path of a file")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-secret-file", "" }, "processhub: --jwt-secret-file is empty: give the path of a file")]
+    [TestCase(new[] { "token", "--user", "alice", "--jwt-secret-file", "/nonexistent/processhub-secret" }, "processhub: --jwt-secret-file /nonexistent/processhub-secret: no such file")]
     public async Task The_token_command_refuses_what_the_hub_would_not_accept(string[] args, string message)
     {
         await using var signer = HubProcess.Start(args);

@@ -47,6 +47,7 @@ public sealed class TokenValidator
         Settings = settings;
         _validated = new ValidatedTokenCache(cacheCapacity);
         var (key, algorithms) = CreateKey(settings);
+        Algorithm = algorithms[0];
         _parameters = new TokenValidationParameters
         {
             IssuerSigningKey = key,
@@ -65,6 +66,9 @@ public sealed class TokenValidator
     }
 
     public JwtSettings Settings { get; }
+
+    /// <summary>The one signature algorithm tokens must carry: HS256 for a secret, RS256 or ES256 for a public key.</summary>
+    public string Algorithm { get; }
 
     /// <summary>
     /// Validates synchronously: the keys are local, so validation is pure computation and the engine's

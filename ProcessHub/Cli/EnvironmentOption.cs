@@ -67,19 +67,26 @@ internal static class EnvironmentOption
         return option;
     }
 
-    /// <summary>One of a few words, on the command line or in the variable; anything else is named with the choices.</summary>
+    /// <summary>
+    /// One of a few words, on the command line or in the variable, in any case (<c>--store SQLite</c> is
+    /// <c>sqlite</c>, as a flag's variable takes <c>TRUE</c>); anything else is named with the choices.
+    /// </summary>
     public static Option<string> Choice(string name, string description, string defaultValue, params string[] choices)
     {
         string expected = "one of " + string.Join(", ", choices);
-        var option = Create(name, description, defaultValue, raw => (choices.Contains(raw, StringComparer.Ordinal), raw), expected);
+        string? Canonical(string raw) => choices.FirstOrDefault(choice => string.Equals(choice, raw, StringComparison.OrdinalIgnoreCase));
+        var option = Create(name, description, defaultValue, raw => Canonical(raw) is { } choice ? (true, choice) : (false, raw), expected);
         option.HelpName = string.Join('|', choices); // --help shows <sqlite|memory>
-        option.Validators.Add(result =>
+        option.CustomParser = result =>
         {
-            if (!result.Implicit && result.Tokens.Count == 1 && !choices.Contains(result.Tokens[0].Value, StringComparer.Ordinal))
+            string raw = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (Canonical(raw) is { } choice)
             {
-                result.AddError($"{name} must be {expected}, got '{result.Tokens[0].Value}'");
+                return choice;
             }
-        });
+            result.AddError($"{name} must be {expected}, got '{raw}'");
+            return defaultValue;
+        };
         return option;
     }
 

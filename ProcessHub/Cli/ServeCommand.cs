@@ -49,7 +49,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _reclaimAfter = EnvironmentOption.Int("--reclaim-after-connections", "WebSocket openings after which, once openings and sends pause, one full GC returns memory to the OS (0: never)", 1_000, 0, 10_000_000);
     private readonly Option<bool> _noDev = EnvironmentOption.Flag("--no-dev", "Refuse to start without a configured secret or key (no dev mode)");
     private readonly Option<string> _store = EnvironmentOption.Choice("--store", "Where processes are kept: sqlite (durable, in --data-dir) or memory (lost at a restart)", "sqlite", "sqlite", "memory");
-    private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "data");
+    private readonly Option<string> _dataDir = EnvironmentOption.Text("--data-dir", "Directory of the sqlite store (created if missing)", "./data");
     private readonly Option<bool> _newEpoch = EnvironmentOption.Flag("--new-epoch", "Start a new epoch over the sqlite store's processes: once, after restoring --data-dir from a backup, so that clients take the list afresh");
     private readonly Option<string> _synchronous = EnvironmentOption.Choice("--synchronous", "When a sqlite commit is acknowledged: normal (survives a crash of the hub) or full (fsync each commit: survives a power loss too)", "normal", "normal", "full");
     private readonly Option<string?> _redis = EnvironmentOption.OptionalText("--redis", "A StackExchange.Redis configuration (e.g. 127.0.0.1:6379): several hubs share processes through this Redis instead of a local store");
@@ -174,10 +174,10 @@ internal sealed class ServeCommand
         {
             if (secretFile is not null)
             {
-                secret = ReadKeyFile("--jwt-secret-file", secretFile).Trim();
+                secret = KeyFile.Read("--jwt-secret-file", secretFile).Trim();
             }
             bool pemGiven = publicKey is not null && publicKey.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal);
-            string? pem = publicKey is null ? null : pemGiven ? publicKey : ReadKeyFile("--jwt-public-key", publicKey);
+            string? pem = publicKey is null ? null : pemGiven ? publicKey : KeyFile.Read("--jwt-public-key", publicKey);
             if (pem is not null && !pem.Contains("-----BEGIN", StringComparison.Ordinal))
             {
                 return (null, $"--jwt-public-key: {(pemGiven ? "the text" : publicKey)} holds no PEM block (-----BEGIN PUBLIC KEY-----); give an RS256 or ES256 public key, or the path of a file holding one");
@@ -200,32 +200,6 @@ internal sealed class ServeCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException)
         {
             return (null, ex.Message);
-        }
-    }
-
-    // The runtime's own words for these ("The value cannot be an empty string. (Parameter 'path')", "Access to the
-    // path is denied" for a directory) named neither the option nor what to give instead.
-    private static string ReadKeyFile(string option, string path)
-    {
-        if (string.IsNullOrWhiteSpace(path))
-        {
-            throw new ArgumentException($"{option} is empty: give the path of a file");
-        }
-        if (Directory.Exists(path))
-        {
-            throw new ArgumentException($"{option} {path} is a directory: give the path of a file");
-        }
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ArgumentException($"{option} {path}: no such file");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"{option} {path}: this user may not read it");
         }
     }
 
@@ -377,6 +351,12 @@ internal sealed class ServeCommand
         {
             PrintDevBanner(endPoint, devTokens.User, devTokens.Admin);
         }
+        else
+        {
+            // Which tokens this hub takes, said once: a client refused with 4401 is otherwise the first sign that the
+            // hub was started with another key, issuer or audience than its issuer uses. Never the key itself.
+            Console.WriteLine($"Authentication: {DescribeAuthentication(app.Tokens)}");
+        }
 
         await stopRequested.Task.ConfigureAwait(false);
         logger.LogInformation("shutting down: closing {Count} WebSocket connections with 1001", app.Server.OpenWebSockets);
@@ -407,6 +387,15 @@ internal sealed class ServeCommand
         string adminToken = app.Tokens.Issue("admin", ["admin"], lifetime);
         app.EnableDevToken(userToken);
         return (userToken, adminToken);
+    }
+
+    private static string DescribeAuthentication(TokenValidator tokens)
+    {
+        var settings = tokens.Settings;
+        string key = settings.Secret is not null ? "the shared secret" : "the public key";
+        string issuer = settings.Issuer is { } iss ? $", iss '{iss}'" : "";
+        string audience = settings.Audience is { } aud ? $", aud '{aud}'" : "";
+        return $"JWT ({tokens.Algorithm}) signed with {key}{issuer}{audience}, clock skew {settings.ClockSkew.TotalSeconds:0} s";
     }
 
     private static void PrintDevBanner(IPEndPoint endPoint, string userToken, string adminToken)

@@ -86,7 +86,7 @@ internal sealed class TokenCommand
         {
             var settings = new JwtSettings
             {
-                Secret = secret ?? File.ReadAllText(secretFile!).Trim(),
+                Secret = secret ?? KeyFile.Read("--jwt-secret-file", secretFile!).Trim(),
                 Issuer = result.GetValue(_issuer),
                 Audience = result.GetValue(_audience),
             };

@@ -280,12 +280,14 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
         _summarizedClosed = closed;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} open from {Remote}")]
+    // EventId 0 as every other line of the hub: without one the generator gives each method a hash, which the console
+    // prints after the category (ProcessHub.Server[1602941713]) as if it meant something.
+    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} open from {Remote}")]
     private partial void LogOpened(long connectionId, EndPoint? remote);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} closed with {CloseCode}")]
+    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} closed with {CloseCode}")]
     private partial void LogClosed(long connectionId, ushort? closeCode);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "websockets: {Opened} opened and {Closed} closed since the last summary, {Open} open")]
+    [LoggerMessage(EventId = 0, Level = LogLevel.Information, Message = "websockets: {Opened} opened and {Closed} closed since the last summary, {Open} open")]
     private partial void LogSummary(long opened, long closed, int open);
 }

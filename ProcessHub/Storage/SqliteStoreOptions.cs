@@ -4,7 +4,7 @@ namespace ProcessHub.Storage;
 public sealed record SqliteStoreOptions
 {
     /// <summary>The directory of the database; created if missing (<c>--data-dir</c>, default <c>./data</c>).</summary>
-    public string DataDirectory { get; init; } = "data";
+    public string DataDirectory { get; init; } = "./data";
 
     /// <summary>How hard a commit waits for the disk (<c>--synchronous</c>).</summary>
     public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Normal;

@@ -167,6 +167,6 @@ internal sealed partial class SessionAuthenticator
 
     // Debug: a line per connection is most of a connection's CPU in a reconnect storm (docs/benchmarks.md, issue 15);
     // the server sums connections up at Information instead.
-    [LoggerMessage(Level = LogLevel.Debug, Message = "websocket {ConnectionId} authenticated as {Subject}")]
+    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} authenticated as {Subject}")]
     private partial void LogAuthenticated(long connectionId, string subject);
 }
