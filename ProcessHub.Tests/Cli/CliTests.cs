@@ -190,6 +190,23 @@ internal sealed partial class CliTests
     private const int SubjectLogFormLength = 64;
 
     [Test]
+    public async Task A_close_the_hub_started_is_logged_with_its_reason_and_never_the_token()
+    {
+        // "closed with 4401" alone left an operator to guess which check a client's token had failed.
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--log-level", "debug"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        string foreign = new TokenValidator(new JwtSettings { Secret = new string('x', 40) }).Issue("alice", [], TimeSpan.FromMinutes(5));
+
+        await using (await RawWebSocketClient.OpenAsync(endPoint, queryToken: foreign))
+        {
+            string line = await hub.WaitForLineAsync(l => l.Contains("closed with 4401", StringComparison.Ordinal), "the close's log line");
+
+            Assert.That(line, Does.Match(@"websocket \d+ closed with 4401 \(invalid token\)$"));
+        }
+        Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain(foreign.Split('.')[2]), "no part of the token's signature");
+    }
+
+    [Test]
     public async Task SIGTERM_closes_WebSockets_with_1001_and_exits_0()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);

@@ -53,6 +53,9 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     public bool IsClosing => _webSocket.IsClosing;
     public ushort? CloseStatus => _webSocket.CloseStatus;
 
+    /// <summary>The reason our close frame gave, when ours came first.</summary>
+    public string? CloseReason => _webSocket.CloseReason;
+
     public bool ClosedByPeer => _webSocket.ClosedByPeer;
 
     /// <summary>The protocol side: heartbeat, close codes, failures.</summary>

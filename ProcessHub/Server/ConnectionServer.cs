@@ -191,7 +191,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
             _logger.LogError(failure, "websocket {ConnectionId} failed", connection.Id);
         }
         Interlocked.Increment(ref _webSocketsClosed);
-        LogClosed(connection.Id, connection.CloseStatus);
+        LogClosed(connection.Id, connection.CloseStatus, connection.CloseReason is { } reason ? $" ({reason})" : "");
         NoteClosed();
     }
 
@@ -285,8 +285,10 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} open from {Remote}")]
     private partial void LogOpened(long connectionId, EndPoint? remote);
 
-    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} closed with {CloseCode}")]
-    private partial void LogClosed(long connectionId, ushort? closeCode);
+    // With the reason our close frame gave (a 4401 says which check the token failed), not the peer's: that is the
+    // client's text, and is not logged.
+    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "websocket {ConnectionId} closed with {CloseCode}{Reason}")]
+    private partial void LogClosed(long connectionId, ushort? closeCode, string reason);
 
     [LoggerMessage(EventId = 0, Level = LogLevel.Information, Message = "websockets: {Opened} opened and {Closed} closed since the last summary, {Open} open")]
     private partial void LogSummary(long opened, long closed, int open);

@@ -54,6 +54,9 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     /// <summary>The code that ended the connection: ours, the peer's, or 1006 if it vanished.</summary>
     public ushort? CloseStatus { get; private set; }
 
+    /// <summary>The reason our close frame gave, when ours came first: for the log line of the close.</summary>
+    public string? CloseReason { get; private set; }
+
     /// <summary>Whether the peer's close came first (then <see cref="CloseStatus"/> is the code the peer chose).</summary>
     public bool ClosedByPeer { get; private set; }
 
@@ -86,6 +89,10 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         Span<byte> payload = stackalloc byte[2 + MaxCloseReasonBytes];
         BinaryPrimitives.WriteUInt16BigEndian(payload, code);
         int reasonLength = EncodeReason(reason, payload[2..]);
+        if (!IsClosing)
+        {
+            CloseReason = reason;
+        }
         QueueClose(code, payload[..(2 + reasonLength)], dropPending);
     }
 
