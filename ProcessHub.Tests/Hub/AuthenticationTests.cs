@@ -297,6 +297,19 @@ public sealed class AuthenticationTests
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "auth required")));
     }
 
+    [TestCase("""{"type":"auth","token":123}""", TestName = "An_auth_whose_token_is_a_number_closes_with_4401_saying_so")]
+    [TestCase("""{"type":"auth","token":["x"]}""", TestName = "An_auth_whose_token_is_an_array_closes_with_4401_saying_so")]
+    public async Task An_auth_whose_token_is_not_a_string_closes_with_4401_saying_so(string message)
+    {
+        // It was closed as "auth required", which sent the client's author looking for an auth it had sent.
+        await using var host = HubTestHost.Start();
+        await using var client = await host.ConnectAsync();
+
+        await client.SendTextAsync(message);
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token must be a string")));
+    }
+
     [Test]
     public async Task An_auth_message_without_a_token_closes_with_4401()
     {
@@ -378,6 +391,25 @@ public sealed class AuthenticationTests
         await client.SendJsonAsync(new { type = "auth", token = host.Token("mallory") });
 
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token is for another user")));
+    }
+
+    [TestCase("""{"type":"auth","request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]
+    [TestCase("""{"type":"auth","token":"","request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]
+    [TestCase("""{"type":"auth","token":null,"request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]
+    [TestCase("""{"type":"auth","token":123,"request_id":"r1"}""", "token must be a string")]
+    public async Task A_refresh_without_a_usable_token_is_an_error_and_the_connection_stays(string message, string expected)
+    {
+        // An empty refresh closed a healthy connection with 4401 "missing token", while a number for a token only got
+        // an error: both are malformed requests now, and the token the connection has stays in force.
+        await using var host = HubTestHost.Start();
+        await using var client = await host.OpenTabAsync("alice");
+
+        await client.SendTextAsync(message);
+        var error = await client.ReceiveUntilAsync("error");
+        var run = host.App.Producer.Start("benchmark", "alice");
+
+        Assert.That((error.String("code"), error.String("message"), error.String("request_id")), Is.EqualTo(("bad_request", expected, "r1")));
+        Assert.That((await client.ReceiveUntilAsync("process_started")).ProcessId, Is.EqualTo(run.ProcessId), "the connection still gets its user's events");
     }
 
     [Test]

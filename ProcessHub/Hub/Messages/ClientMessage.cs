@@ -6,6 +6,9 @@ namespace ProcessHub.Hub.Messages;
 /// <summary>A client-to-server message (docs/protocol.md section 4), or why it could not be read.</summary>
 internal sealed record ClientMessage(string Type, string? RequestId, string? ProcessId, long? Since, string? Epoch, string? Token)
 {
+    /// <summary>The problem of a <c>token</c> that is not a string: before authentication it is the 4401's reason.</summary>
+    public const string TokenNotAString = "token must be a string";
+
     /// <summary>Reads the fields the protocol defines; others are ignored. Null with a reason for bad_request.</summary>
     public static ClientMessage? TryParse(ReadOnlySpan<byte> utf8, out string? problem, out string? requestId)
     {
@@ -142,7 +145,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
         }
         if (element.ValueKind != JsonValueKind.String)
         {
-            problem = $"{name} must be a string";
+            problem = name == "token" ? TokenNotAString : $"{name} must be a string";
             return false;
         }
         value = element.GetString();

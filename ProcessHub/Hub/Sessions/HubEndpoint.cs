@@ -109,7 +109,9 @@ internal sealed class HubEndpoint : IConnectionHandler
             }
             else
             {
-                _authenticator.Fail(session, "auth required");
+                // An auth whose token is a number or an object was closed as "auth required", which sent its author
+                // looking for a missing auth message; it is told what was wrong with the one it sent.
+                _authenticator.Fail(session, problem == ClientMessage.TokenNotAString ? problem : "auth required");
             }
             return;
         }
@@ -121,6 +123,12 @@ internal sealed class HubEndpoint : IConnectionHandler
 
         switch (message.Type)
         {
+            case "auth" when string.IsNullOrWhiteSpace(message.Token):
+                // A refresh that carries no token is a malformed request, as one whose token is not a string is: an
+                // error, and the connection keeps the token it has (it was closed as "missing token", while a
+                // number for a token only got an error).
+                ReplyError(session, "bad_request", "auth needs a token: the connection keeps its current one", message.RequestId, null);
+                break;
             case "auth":
                 _authenticator.Reauthenticate(session, message.Token);
                 break;
