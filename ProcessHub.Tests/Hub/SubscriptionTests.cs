@@ -227,6 +227,51 @@ public sealed class SubscriptionTests
     }
 
     [Test]
+    public async Task An_epoch_of_another_run_without_a_since_is_not_recovered_as_for_star()
+    {
+        // "My seqs are of epoch X" got recovered: true for an id (and false for "*"): a client trusting the flag kept
+        // state of another run. The reply's process is what it rebuilds from.
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+        run.ReportProgress(1, 5);
+        var (tab, _) = await host.OpenTabWithListAsync("alice");
+        await using var owned = tab;
+
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, epoch = "0123456789abcdef", request_id = "id" });
+        var byId = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = "*", epoch = "0123456789abcdef", request_id = "star" });
+        var star = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, epoch = host.Epoch, request_id = "current" });
+        var current = await tab.ReceiveAsync();
+
+        Assert.That((byId.Get("recovered").GetBoolean(), byId.Get("replayed").GetInt32(), byId.String("epoch")), Is.EqualTo((false, 0, host.Epoch)), byId.Text);
+        Assert.That(star.Get("recovered").GetBoolean(), Is.False, star.Text);
+        Assert.That(current.Get("recovered").GetBoolean(), Is.True, "the current epoch alone changes nothing: " + current.Text);
+    }
+
+    [Test]
+    public async Task A_since_past_every_seq_the_process_has_had_is_not_recovered()
+    {
+        // A client ahead of the history (a store restored from a backup without --new-epoch) was told recovered: true
+        // and, merging by seq, dropped the next events as seen already. It is told to rebuild from the reply instead.
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+        run.ReportProgress(1, 5);
+        run.ReportProgress(2, 5);
+        var (tab, list) = await host.OpenTabWithListAsync("alice");
+        await using var owned = tab;
+
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 3, epoch = list.String("epoch"), request_id = "at" });
+        var atSeq = await tab.ReceiveAsync();
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 50, epoch = list.String("epoch"), request_id = "ahead" });
+        var ahead = await tab.ReceiveAsync();
+
+        Assert.That((atSeq.Get("recovered").GetBoolean(), atSeq.Get("replayed").GetInt32()), Is.EqualTo((true, 0)), "since at the current seq misses nothing: " + atSeq.Text);
+        Assert.That((ahead.Get("recovered").GetBoolean(), ahead.Get("replayed").GetInt32()), Is.EqualTo((false, 0)), ahead.Text);
+        Assert.That(ahead.Get("process").GetProperty("seq").GetInt64(), Is.EqualTo(3), "the state to rebuild from");
+    }
+
+    [Test]
     public async Task A_since_that_misses_nothing_replays_nothing()
     {
         await using var host = HubTestHost.Start();

@@ -306,21 +306,19 @@ internal sealed class ProcessRegistry
 
         long first = 0;
         long last = -1;
-        bool recovered = true;
-        if (afterSeq is long since)
+        // Seqs of another epoch are not this process's, with or without a since: the client rebuilds from the reply's
+        // process (as "*" says for a foreign epoch too; an id said recovered when no since came with it).
+        bool recovered = epoch is null || epoch == Epoch;
+        if (afterSeq is long since && recovered)
         {
-            if (epoch is not null && epoch != Epoch)
-            {
-                recovered = false;
-            }
-            else
-            {
-                // since is any non-negative integer a client sends (long.MaxValue too): its successor must not wrap.
-                long next = since == long.MaxValue ? since : since + 1;
-                first = Math.Max(next, process.OldestRetainedSeq);
-                last = liveAfter;
-                recovered = next >= process.OldestRetainedSeq || since >= liveAfter;
-            }
+            // since is any non-negative integer a client sends (long.MaxValue too): its successor must not wrap.
+            long next = since == long.MaxValue ? since : since + 1;
+            first = Math.Max(next, process.OldestRetainedSeq);
+            last = liveAfter;
+            // A since past every seq the process has had is a client ahead of this history (a store restored from a
+            // backup without --new-epoch, docs/protocol.md 10.7): it would drop the next events as seen already, so
+            // it is told to rebuild from the reply's process instead of being told that it is whole.
+            recovered = (next >= process.OldestRetainedSeq || since >= liveAfter) && since <= snapshot.Seq;
         }
         if (last >= first && !target.CanTake(snapshot, ReplayBytes(process, first, last)))
         {
