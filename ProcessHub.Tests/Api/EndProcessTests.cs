@@ -114,6 +114,21 @@ internal sealed class EndProcessTests : ApiFixture
         Assert.That((await Server.GetProcessAsync(id, token)).Str("status"), Is.EqualTo("running"));
     }
 
+    [TestCase("""{"error":{"message":""}}""", "error.message must be a non-empty string")]
+    [TestCase("""{"error":{"message":"x","code":""}}""", "error.code must be a non-empty string")]
+    [TestCase("""{"error":{"message":"x","details":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}""", "the body may nest at most 32 levels of objects and arrays")]
+    public async Task A_bad_failure_is_told_the_field_by_its_full_name(string body, string expected)
+    {
+        // "message must be a non-empty string" read as the answer's own message field; a body nested past the
+        // limit was "malformed JSON", which sent its author looking for a syntax error.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/fail", token, body);
+
+        Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, expected)), reply.ToString());
+    }
+
     [Test]
     public async Task A_report_after_a_failure_is_409_with_the_failures_code_and_message()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
+using ProcessHub.Hub;
 
 namespace ProcessHub.Api;
 
@@ -49,7 +50,9 @@ internal static class JsonBody
         }
         catch (JsonException)
         {
-            problem = RepeatsAMemberName(body) ? RepeatedMemberName : "malformed JSON";
+            problem = RepeatsAMemberName(body) ? RepeatedMemberName
+                : JsonNesting.IsDeeperThan(body.Span, Strict.MaxDepth) ? $"the body may nest at most {Strict.MaxDepth} levels of objects and arrays"
+                : "malformed JSON";
             return false;
         }
         catch (InvalidOperationException) when (LoneSurrogates.In(body.Span))
@@ -75,7 +78,8 @@ internal static class JsonBody
         return true;
     }
 
-    public static bool TryGetOptionalString(JsonElement root, string name, out string? value, out string? problem)
+    /// <param name="label">The field as the message names it, when it is a member of a member (<c>error.message</c>).</param>
+    public static bool TryGetOptionalString(JsonElement root, string name, out string? value, out string? problem, string? label = null)
     {
         value = null;
         problem = null;
@@ -85,7 +89,7 @@ internal static class JsonBody
         }
         if (element.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(element.GetString()))
         {
-            problem = $"{name} must be a non-empty string";
+            problem = $"{label ?? name} must be a non-empty string";
             return false;
         }
         value = element.GetString();

@@ -273,8 +273,8 @@ internal sealed class ProcessesApi
         using var parsed = document;
         var body = parsed.RootElement;
         if (!body.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object
-            || !JsonBody.TryGetOptionalString(error, "message", out var message, out problem) || message is null
-            || !JsonBody.TryGetOptionalString(error, "code", out var code, out problem))
+            || !JsonBody.TryGetOptionalString(error, "message", out var message, out problem, "error.message") || message is null
+            || !JsonBody.TryGetOptionalString(error, "code", out var code, out problem, "error.code"))
         {
             await BadRequestAsync(exchange, problem ?? "error.message is required").ConfigureAwait(false);
             return;

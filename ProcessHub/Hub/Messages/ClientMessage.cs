@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Processes;
 
 namespace ProcessHub.Hub.Messages;
 
@@ -9,6 +10,8 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
     /// <summary>The problem of a <c>token</c> that is not a string: before authentication it is the 4401's reason.</summary>
     public const string TokenNotAString = "token must be a string";
 
+    private const int MaxDepth = 16;
+
     /// <summary>Reads the fields the protocol defines; others are ignored. Null with a reason for bad_request.</summary>
     public static ClientMessage? TryParse(ReadOnlySpan<byte> utf8, out string? problem, out string? requestId)
     {
@@ -16,7 +19,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
         requestId = null;
         try
         {
-            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -74,7 +77,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
             {
                 if (sinceElement.ValueKind != JsonValueKind.Number || !sinceElement.TryGetInt64(out long sinceValue) || sinceValue < 0)
                 {
-                    problem = "since must be a non-negative integer";
+                    problem = "since must be a non-negative integer" + ProgressJson.WholeNumberHint(sinceElement);
                     return null;
                 }
                 since = sinceValue;
@@ -83,7 +86,7 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
         }
         catch (JsonException)
         {
-            problem = "malformed JSON";
+            problem = JsonNesting.IsDeeperThan(utf8, MaxDepth) ? $"a message may nest at most {MaxDepth} levels of objects and arrays" : "malformed JSON";
             return null;
         }
         catch (InvalidOperationException)

@@ -92,9 +92,15 @@ internal static class ProgressJson
     /// point or an exponent is named with what to send instead: Python's <c>json.dumps</c> writes a float 3 as
     /// <c>3.0</c>, and "must be an integer" alone reads as nonsense to someone who sent three.
     /// </summary>
-    public static string CountProblem(string name, JsonElement value)
+    public static string CountProblem(string name, JsonElement value) =>
+        $"{name} must be an integer from 0 to {long.MaxValue}" + WholeNumberHint(value);
+
+    /// <summary>
+    /// For a whole number written with a decimal point or an exponent (<c>3.0</c>, <c>1e3</c>), what to send instead
+    /// (" (3.0 has a decimal point or an exponent: send 3)"); empty for any other value.
+    /// </summary>
+    public static string WholeNumberHint(JsonElement value)
     {
-        string problem = $"{name} must be an integer from 0 to {long.MaxValue}";
         if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double number)
             && number >= 0 && number < 9.2e18 && number == Math.Floor(number))
         {
@@ -103,9 +109,9 @@ internal static class ProgressJson
             {
                 written = written[..23] + "…";
             }
-            return $"{problem} ({written} has a decimal point or an exponent: send {number.ToString("0", System.Globalization.CultureInfo.InvariantCulture)})";
+            return $" ({written} has a decimal point or an exponent: send {number.ToString("0", System.Globalization.CultureInfo.InvariantCulture)})";
         }
-        return problem;
+        return "";
     }
 
     /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
