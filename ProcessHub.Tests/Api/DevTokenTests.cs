@@ -100,6 +100,28 @@ internal sealed class DevTokenTests
         Assert.That(reply.Json.GetProperty("roles").EnumerateArray().Select(r => r.GetString()), Is.EqualTo(role.Length == 0 ? Array.Empty<string>() : new[] { role }));
     }
 
+    [TestCase("admin,producer")]
+    [TestCase("producer%2Cadmin")]
+    [TestCase("admin,producer,admin")]
+    public async Task Both_roles_can_be_asked_for_comma_separated(string role)
+    {
+        // An admin drives processes only with the producer role too: dev mode could not hand out such a token.
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, $"/api/dev-token?user=bob&role={role}");
+
+        Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
+        var identity = _app.Tokens.Validate(reply.Json.Str("token")).Identity!;
+        Assert.That((identity.IsAdmin, identity.IsProducer), Is.EqualTo((true, true)));
+        Assert.That(reply.Json.GetProperty("roles").GetArrayLength(), Is.EqualTo(2), reply.ToString());
+    }
+
+    [Test]
+    public async Task A_role_given_twice_is_told_how_to_give_both()
+    {
+        var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token?user=bob&role=admin&role=producer");
+
+        Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, "the query gives role more than once: give several roles as one, comma-separated (role=admin,producer)")), reply.ToString());
+    }
+
     [Test]
     public async Task The_dev_user_with_the_admin_role_is_a_fresh_token_not_the_banners()
     {
@@ -119,6 +141,7 @@ internal sealed class DevTokenTests
     [TestCase("user=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
     [TestCase("user=alice&role=root")]
     [TestCase("user=alice&role=Admin")]
+    [TestCase("user=alice&role=admin,root")]
     public async Task A_name_or_role_it_will_not_sign_is_400(string query)
     {
         var reply = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/api/dev-token?" + query);

@@ -45,7 +45,9 @@ internal sealed partial class DevTokenEndpoint
     {
         if (exchange.Request.QueryRepeats("user", "role") is { } repeated)
         {
-            return exchange.RespondErrorAsync(400, "bad_request", $"the query gives {repeated} more than once");
+            return exchange.RespondErrorAsync(400, "bad_request", repeated == "role"
+                ? "the query gives role more than once: give several roles as one, comma-separated (role=admin,producer)"
+                : $"the query gives {repeated} more than once");
         }
         string user = exchange.Request.QueryParameter("user") ?? DevUser;
         string? role = exchange.Request.QueryParameter("role");
@@ -54,21 +56,23 @@ internal sealed partial class DevTokenEndpoint
             // A sub ends up in page titles, logs and cancelled_by: keep it to a plain, short name.
             return exchange.RespondErrorAsync(400, "bad_request", "user must be 1 to 64 characters: letters, digits and . _ - @, starting with a letter or digit");
         }
-        string[] roles;
-        switch (role)
+        // Several roles comma-separated: an admin drives processes only with the producer role too (decision 8), and
+        // `processhub token --role` is repeatable, so a dev token must be able to carry both.
+        var roles = new List<string>(2);
+        foreach (string name in (role ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            case null or "":
-                roles = [];
-                break;
-            case "admin" or "producer":
-                roles = [role];
-                break;
-            default:
-                return exchange.RespondErrorAsync(400, "bad_request", "role must be admin or producer");
+            if (name is not ("admin" or "producer"))
+            {
+                return exchange.RespondErrorAsync(400, "bad_request", "role must be admin, producer or both (role=admin,producer)");
+            }
+            if (!roles.Contains(name))
+            {
+                roles.Add(name);
+            }
         }
         // The plain dev user gets the very token the banner printed, so that what a person pastes and what the page
         // uses are the same string, until it is close to its end.
-        bool banner = user == DevUser && roles.Length == 0 && _devTokenExpires - DateTime.UtcNow > _freshFor;
+        bool banner = user == DevUser && roles.Count == 0 && _devTokenExpires - DateTime.UtcNow > _freshFor;
         string token = banner ? _devToken : _tokens.Issue(user, roles, Lifetime);
         return exchange.RespondJsonAsync(200, new { user, roles, token }, headers: NoStore);
     }
