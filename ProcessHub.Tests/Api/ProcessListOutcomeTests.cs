@@ -13,6 +13,20 @@ namespace ProcessHub.Tests.Api;
 internal sealed class ProcessListOutcomeTests : ApiFixture
 {
     [Test]
+    public async Task Both_lists_say_how_long_an_ended_process_stays()
+    {
+        // The hub says nothing when it forgets an ended process: a client drops them by this rule itself.
+        var (_, token) = NewUser();
+        var (tab, wsList) = await Server.OpenTabWithTokenAsync(token);
+        await using var socket = tab;
+        var httpList = (await Server.GetAsync("/api/processes", token)).Json;
+
+        long expected = (long)new ProcessHub.Hub.HubOptions().Retention.TotalSeconds;
+        Assert.That(wsList.Get("retention_seconds").GetInt64(), Is.EqualTo(expected), wsList.Text);
+        Assert.That(httpList.GetProperty("retention_seconds").GetInt64(), Is.EqualTo(expected), httpList.ToString());
+    }
+
+    [Test]
     public async Task Every_outcome_a_live_tab_saw_is_in_the_list_a_new_tab_gets()
     {
         var (alice, token) = NewUser();

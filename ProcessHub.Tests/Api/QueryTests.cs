@@ -33,7 +33,7 @@ internal sealed class QueryTests : ApiFixture
         Assert.That(reply.Status, Is.EqualTo(200), reply.ToString());
         Assert.That(reply.Header("Content-Type"), Does.StartWith("application/json"));
         var list = reply.Json;
-        Assert.That(Json.Keys(list), Is.EqualTo(new[] { "epoch", "processes", "timestamp", "type" }));
+        Assert.That(Json.Keys(list), Is.EqualTo(new[] { "epoch", "processes", "retention_seconds", "timestamp", "type" }));
         Assert.That(list.Type(), Is.EqualTo("process_list"));
         Assert.That(list.Str("epoch"), Is.EqualTo(Server.App.Registry.Epoch));
         Assert.That(list.Str("timestamp"), Does.Match(Json.TimestampPattern));

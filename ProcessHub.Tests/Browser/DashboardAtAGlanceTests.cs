@@ -93,4 +93,47 @@ public sealed class DashboardAtAGlanceTests : BrowserAndHubTests
         await Expect(tab.Locator($"li.card[data-process-id='{nearlyDone.ProcessId}'] .eta")).ToHaveTextAsync("ETA <1s");
         await context.CloseAsync();
     }
+
+    [Test]
+    public async Task An_ended_process_leaves_the_page_when_the_hub_forgets_it()
+    {
+        // The hub sends nothing when its retention lets a process go: the page kept it (up to 500), and a subscribe
+        // or a cancel from it then got not_found. process_list says the retention, and the page follows it.
+        await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { Retention = TimeSpan.FromSeconds(3) });
+        host.Start();
+        var running = host.App.Producer.Start("eval", "dev", total: 10);
+        var done = host.App.Producer.Start("eval", "dev", total: 1);
+        done.Complete();
+        var context = await Browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, host.BaseUrl);
+
+        await Expect(tab.Locator($"li.card[data-process-id='{done.ProcessId}']")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        await Expect(tab.Locator($"li.card[data-process-id='{running.ProcessId}']")).ToHaveCountAsync(1);
+        await Expect(tab.Locator("#ended-count")).ToHaveTextAsync("0");
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task The_retention_is_counted_on_the_hubs_clock_not_the_browsers()
+    {
+        // A hub whose clock is two hours behind the browser's (or a browser two hours ahead): an ended process an hour
+        // from its end by the hub's clock must stay, though the browser's clock puts its end long past.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-2));
+        await using var host = new DashboardHost(new ProcessHub.Hub.HubOptions { Retention = TimeSpan.FromHours(1) }) { Time = clock };
+        host.Start();
+        var running = host.App.Producer.Start("eval", "dev", total: 10);
+        var done = host.App.Producer.Start("eval", "dev", total: 1);
+        done.Complete();
+        var context = await Browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, host.BaseUrl);
+        var runningClock = tab.Locator($"li.card[data-process-id='{running.ProcessId}'] .clock");
+        // Elapsed on the hub's clock too (it read "Elapsed 2h 00m" for a process started that instant). The clocks and
+        // the retention are checked in the same one-second pass: once the clock has moved twice, that pass ran.
+        await Expect(runningClock).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^Elapsed [0-9]s$"));
+        string first = await runningClock.InnerTextAsync();
+        await Expect(runningClock).Not.ToHaveTextAsync(first, new() { Timeout = 10_000 });
+        await Expect(runningClock).Not.ToHaveTextAsync(await runningClock.InnerTextAsync(), new() { Timeout = 10_000 });
+        await Expect(tab.Locator($"li.card[data-process-id='{done.ProcessId}']")).ToHaveCountAsync(1);
+        await context.CloseAsync();
+    }
 }

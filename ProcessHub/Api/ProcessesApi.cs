@@ -175,7 +175,7 @@ internal sealed class ProcessesApi
             listFor = new UserIdentity(owner, IsAdmin: false, IsProducer: false, caller.ExpiresAt);
             budget = null; // one owner's list is bounded by the per-user limits: in full, as that owner's own tab gets it
         }
-        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(listFor), _time.GetUtcNow(), budget);
+        var frame = HubMessageWriter.ProcessList(_registry.Epoch, _registry.SnapshotVisible(listFor), _time.GetUtcNow(), budget, _options.Retention);
         try
         {
             await exchange.RespondAsync(200, "application/json", frame.Payload.ToArray()).ConfigureAwait(false);

@@ -49,6 +49,8 @@ const state = {
   requestSeq: 0,
   starting: false,
   endedLetGo: false,      // the page let older ended processes go since the last list (MAX_ENDED)
+  retentionMs: null,      // how long the hub keeps an ended process (process_list's retention_seconds), if it says
+  hubClockMs: 0,          // the hub's clock minus this browser's, from the last list's timestamp
   failedOnly: false,      // the ended list shows only failed processes ("Failed only", or the link under "Running")
 };
 
@@ -317,6 +319,9 @@ function onProcessList(message) {
     : '';
   state.processes = new Map();
   state.endedLetGo = false; // a fresh list is counted afresh (arrange() trims it again if it holds more)
+  state.retentionMs = Number.isFinite(message.retention_seconds) ? message.retention_seconds * 1000 : null;
+  const listedAt = Date.parse(message.timestamp);
+  state.hubClockMs = Number.isFinite(listedAt) ? listedAt - Date.now() : 0;
   for (const process of message.processes) {
     // Same epoch, and this tab already has a later seq: the hub is behind (a failover to a hub still catching up,
     // docs/protocol.md 11.4), so its entry is older than the card. Keep the card; the events in between come later.
@@ -802,6 +807,26 @@ function showFailedOnly(on) {
 // all at each start or end. The hub forgets them after the retention window; the page keeps the most recently ended
 // MAX_ENDED. A list can hold more (an owner keeps up to --max-processes-per-user ended ones), so the page says when
 // it let some go: the count then reads "500+", and a note says why.
+// The hub says nothing when it forgets an ended process (docs/protocol.md 5.7); the list says after how long it does.
+// The page lets a card go at the same moment, on the hub's clock (a browser's clock may be minutes off), so that what
+// it shows is what a reload would show. Checked every second with the clocks.
+function forgetExpired() {
+  if (state.retentionMs === null) return;
+  const now = Date.now() + state.hubClockMs;
+  let gone = false;
+  for (const process of [...state.processes.values()]) {
+    const ended = Date.parse(process.ended_at);
+    if (process.status !== 'running' && Number.isFinite(ended) && ended + state.retentionMs <= now) {
+      state.processes.delete(process.process_id);
+      gone = true;
+    }
+  }
+  if (gone) {
+    state.dirty.add('*layout*');
+    requestFrame();
+  }
+}
+
 function forgetOldestEnded() {
   const ended = [...state.processes.values()].filter((p) => p.status !== 'running');
   if (ended.length <= MAX_ENDED) return;
@@ -880,8 +905,9 @@ function renderClock(card, process) {
   let clock;
   let eta = '';
   if (process.status === 'running' || process.status === 'lost') {
-    // Frozen while disconnected: a clock that kept going would claim a progress nobody can see.
-    const now = process.status === 'lost' ? process.lost_at : state.offlineSince ?? Date.now();
+    // Frozen while disconnected: a clock that kept going would claim a progress nobody can see. On the hub's clock,
+    // as started_at is: a browser minutes off showed a process just started as running for minutes.
+    const now = (process.status === 'lost' ? process.lost_at : state.offlineSince ?? Date.now()) + state.hubClockMs;
     const elapsed = Math.max(0, now - started);
     clock = `Elapsed ${duration(elapsed)}`;
     const { current = 0, total = 0 } = process.progress ?? {};
@@ -938,6 +964,7 @@ setInterval(() => {
       const card = cards.get(process.process_id);
       if (card && process.status === 'running') renderClock(card, process);
     }
+    forgetExpired();
   }
   updateOffline();
 }, 1000);

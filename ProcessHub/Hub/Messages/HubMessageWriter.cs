@@ -44,9 +44,11 @@ internal static class HubMessageWriter
     /// <summary>
     /// <c>process_list</c>: the epoch and the processes the user may see (in start order). With
     /// <paramref name="entryBudgetBytes"/> (an admin's view) the entries stop at about that many bytes, the list
-    /// then carrying <c>truncated</c> and <c>total</c>; without it every process is listed.
+    /// then carrying <c>truncated</c> and <c>total</c>; without it every process is listed. With
+    /// <paramref name="retention"/> the list says how long an ended process stays (<c>retention_seconds</c>): the hub
+    /// sends nothing when it forgets one, so a client drops ended processes by this rule itself.
     /// </summary>
-    public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp, int? entryBudgetBytes = null)
+    public static SharedFrame ProcessList(string epoch, IReadOnlyList<ProcessSnapshot> processes, DateTimeOffset timestamp, int? entryBudgetBytes = null, TimeSpan? retention = null)
     {
         bool[]? listed = entryBudgetBytes is int entryBudget ? SelectWithin(processes, entryBudget) : null;
 
@@ -95,6 +97,10 @@ internal static class HubMessageWriter
         {
             writer.WriteBoolean(TruncatedName, true);
             writer.WriteNumber(TotalName, processes.Count);
+        }
+        if (retention is { } kept)
+        {
+            writer.WriteNumber("retention_seconds", (long)kept.TotalSeconds);
         }
         WriteTimestamp(writer, FrameJson.Timestamp, timestamp);
         writer.WriteEndObject();

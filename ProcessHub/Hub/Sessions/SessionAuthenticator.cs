@@ -67,7 +67,7 @@ internal sealed partial class SessionAuthenticator
         var listed = _registry.SnapshotVisible(identity);
         // An admin's list is a bounded view (docs/protocol.md section 3.4); the live-after points are still set for every
         // process, listed or not, so that a later subscribe ... since replays exactly what this connection missed.
-        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow(), ListBudget(identity));
+        var list = HubMessageWriter.ProcessList(epoch, listed, _time.GetUtcNow(), ListBudget(identity), _options.Retention);
         try
         {
             session.BecomeReady(list, listed);
@@ -85,7 +85,7 @@ internal sealed partial class SessionAuthenticator
             replacements = _registry.Replacements;
             session.HoldEvents();
             var again = _registry.SnapshotVisible(identity);
-            var relist = HubMessageWriter.ProcessList(_registry.Epoch, again, _time.GetUtcNow(), ListBudget(identity));
+            var relist = HubMessageWriter.ProcessList(_registry.Epoch, again, _time.GetUtcNow(), ListBudget(identity), _options.Retention);
             try
             {
                 session.BecomeReady(relist, again, startOver: true);
@@ -119,7 +119,7 @@ internal sealed partial class SessionAuthenticator
         {
             var listed = _registry.SnapshotVisible(identity);
             // The same bounded view for an admin as the first list (docs/protocol.md section 3.4).
-            list = (HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow(), ListBudget(identity)), listed);
+            list = (HubMessageWriter.ProcessList(_registry.Epoch, listed, _time.GetUtcNow(), ListBudget(identity), _options.Retention), listed);
             built.Add(key, list);
         }
         session.Relist(list.Frame, list.Listed);
