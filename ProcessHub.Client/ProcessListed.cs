@@ -21,7 +21,18 @@ public sealed class ProcessListed : HubEvent
         // docs/protocol.md 3.4: only an admin's bounded view says it left processes out, and how many there are.
         IsTruncated = JsonFields.Bool(json, "truncated") == true;
         Total = IsTruncated && JsonFields.Long(json, "total") is { } total ? (int)Math.Clamp(total, 0, int.MaxValue) : null;
+        Retention = JsonFields.Long(json, "retention_seconds") is { } seconds and >= 0 and <= 100L * 365 * 24 * 3600
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
     }
+
+    /// <summary>
+    /// How long after its <see cref="ProcessInfo.EndedAt"/> the hub keeps an ended process (its <c>--retention</c>;
+    /// docs/protocol.md 5.7); null from a hub that does not say. The hub sends nothing when it forgets one: a view that
+    /// keeps ended processes drops each at its end plus this, on the hub's clock (<see cref="Timestamp"/> against your
+    /// own gives the difference), or a later subscribe or cancel of it finds nothing.
+    /// </summary>
+    public TimeSpan? Retention { get; }
 
     /// <summary>The hub's history epoch: <c>seq</c>s are comparable only within one epoch (it changes when the hub restarts).</summary>
     public string Epoch { get; }

@@ -427,6 +427,7 @@ public sealed class HubWatcherTests
             Assert.That(large.Select(r => byId[r.ProcessId]).Select(p => p.Result is null), Is.EqualTo(large.Select(r => byId[r.ProcessId].Omitted.Contains("result"))),
                 "a result is missing exactly where the entry says it left it out");
             Assert.That((list.IsTruncated, list.Total), Is.EqualTo((false, (int?)null)), "a user's own list is whole");
+            Assert.That(list.Retention, Is.EqualTo(new ProcessHub.Hub.HubOptions().Retention), "the hub's --retention");
         });
     }
 
