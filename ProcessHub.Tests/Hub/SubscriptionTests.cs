@@ -272,6 +272,23 @@ public sealed class SubscriptionTests
     }
 
     [Test]
+    public async Task With_a_shared_engine_a_since_past_the_seq_is_a_hub_behind_and_stays_recovered()
+    {
+        // With Redis a tab may fail over from a hub that was ahead of this one (docs/protocol.md 11.4): the events
+        // between come as this hub catches up, and the client rightly drops those it has.
+        await using var host = HubTestHost.Start();
+        host.App.Registry.MayLagBehindClients = true;
+        var run = host.App.Producer.Start("benchmark", "alice", total: 5);
+        var (tab, list) = await host.OpenTabWithListAsync("alice");
+        await using var owned = tab;
+
+        await tab.SendJsonAsync(new { type = "subscribe", process_id = run.ProcessId, since = 50, epoch = list.String("epoch"), request_id = "ahead" });
+        var ahead = await tab.ReceiveAsync();
+
+        Assert.That((ahead.Get("recovered").GetBoolean(), ahead.Get("replayed").GetInt32()), Is.EqualTo((true, 0)), ahead.Text);
+    }
+
+    [Test]
     public async Task A_since_that_misses_nothing_replays_nothing()
     {
         await using var host = HubTestHost.Start();

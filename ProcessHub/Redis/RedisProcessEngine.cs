@@ -39,6 +39,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     public RedisProcessEngine(ProcessRegistry registry, RedisEngineOptions options, HubOptions hubOptions, TimeProvider time, ILogger logger)
     {
         _registry = registry;
+        _registry.MayLagBehindClients = true; // a tab failing over from a hub that was ahead (docs/protocol.md 11.4)
         _options = options;
         _hubOptions = hubOptions;
         _time = time;

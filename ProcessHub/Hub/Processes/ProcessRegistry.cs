@@ -34,6 +34,13 @@ internal sealed class ProcessRegistry
     public string Epoch { get; private set; } = "";
 
     /// <summary>
+    /// Set by an engine shared with other hubs: a client may have been sent later seqs by another hub than this one
+    /// has applied (a failover to a hub still catching up), so a since past a process's seq is not a client ahead
+    /// of the history: the events come as this hub catches up.
+    /// </summary>
+    public bool MayLagBehindClients { get; set; }
+
+    /// <summary>
     /// How many times <see cref="Replace"/> has finished. A connection that builds its list while a replace runs
     /// compares it before and after (the epoch alone cannot tell: a replace may keep it, and it changes before the
     /// records are swapped).
@@ -318,7 +325,7 @@ internal sealed class ProcessRegistry
             // A since past every seq the process has had is a client ahead of this history (a store restored from a
             // backup without --new-epoch, docs/protocol.md 10.7): it would drop the next events as seen already, so
             // it is told to rebuild from the reply's process instead of being told that it is whole.
-            recovered = (next >= process.OldestRetainedSeq || since >= liveAfter) && since <= snapshot.Seq;
+            recovered = (next >= process.OldestRetainedSeq || since >= liveAfter) && (since <= snapshot.Seq || MayLagBehindClients);
         }
         if (last >= first && !target.CanTake(snapshot, ReplayBytes(process, first, last)))
         {
