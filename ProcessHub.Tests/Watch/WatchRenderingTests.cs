@@ -332,6 +332,46 @@ public sealed class WatchRenderingTests
     }
 
     [Test]
+    public void An_ended_row_leaves_when_the_hub_forgets_it_counted_on_the_hubs_clock()
+    {
+        // The hub says nothing when its retention lets a process go: a watch left open showed ended rows until it had
+        // 100. The list says the retention, and its timestamp the hub's clock: this machine's is two hours ahead here,
+        // which must not end every row at once.
+        var hubNow = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(hubNow.AddHours(2));
+        var view = new WatchView(Console(100, out _), interactive: false, lines: TextWriter.Null, notices: TextWriter.Null, time: clock);
+        view.Apply(HubEvent.Parse($$$"""
+            {"type":"process_list","epoch":"e","retention_seconds":60,"timestamp":"2026-12-02T12:00:00.000Z","processes":[
+              {"process_id":"{{{Failed}}}","process_type":"transcode","status":"failed","owner":"dev","progress":{"current":3,"total":3},"seq":5,"started_at":"2026-12-02T11:58:00.000Z","ended_at":"2026-12-02T11:59:30.000Z","error":{"message":"GPU lost","code":"oom"}},
+              {"process_id":"{{{Benchmark}}}","process_type":"benchmark","status":"running","owner":"dev","progress":{"current":5,"total":12},"seq":6,"started_at":"2026-12-02T11:58:00.000Z"}
+            ]}
+            """));
+        view.Apply(HubEvent.Parse($$"""
+            {"type":"process_completed","process_id":"{{Evaluation}}","process_type":"evaluation","owner":"dev","seq":9,"result":null,"duration_ms":1,"timestamp":"2026-12-02T12:00:10.000Z"}
+            """));
+
+        string Shown()
+        {
+            var output = Console(100, out _);
+            output.Write(view.Render());
+            return string.Join("\n", Lines(output));
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(29));
+        view.ForgetExpired();
+        Assert.That(Shown(), Does.Contain(Failed).And.Contain(Evaluation).And.Contain(Benchmark), "29 s on the hub's clock: a minute has not passed since either ended");
+        clock.Advance(TimeSpan.FromSeconds(2));
+        view.ForgetExpired();
+        Assert.That(Shown(), Does.Not.Contain(Failed).And.Contain(Evaluation).And.Contain(Benchmark), "the failure ended 61 s ago by the hub's clock");
+        clock.Advance(TimeSpan.FromSeconds(29));
+        view.ForgetExpired();
+        Assert.That(Shown(), Does.Contain(Evaluation), "the live end at 12:00:10 by the hub's clock, 50 s ago");
+        clock.Advance(TimeSpan.FromSeconds(10));
+        view.ForgetExpired();
+        Assert.That(Shown(), Does.Not.Contain(Evaluation).And.Contain(Benchmark), "the live end 60 s ago goes; a running process is never let go");
+    }
+
+    [Test]
     public void With_no_processes_the_table_says_so()
     {
         var console = Console(80, out _);

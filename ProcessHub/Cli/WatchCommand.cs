@@ -77,6 +77,8 @@ internal sealed class WatchCommand
         // Until the first attempt has come out one way or the other: a host name that does not resolve then is given up
         // on; once watch has been connected (or has reached the hub), it is a blip or a restart and is retried.
         bool firstAttempt = true;
+        // Ended rows leave when the hub forgets them (it says nothing then): looked at once a second.
+        using var expiry = view is null ? null : new Timer(_ => view.ForgetExpired(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try
         {
             await foreach (var hubEvent in watcher.WatchAsync(stop.Token).ConfigureAwait(false))

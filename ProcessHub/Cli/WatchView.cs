@@ -31,6 +31,11 @@ internal sealed class WatchView : IDisposable
     private readonly TaskCompletionSource _liveReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _liveDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task? _liveTask;
+    private readonly TimeProvider _time;
+
+    // From the last list: how long the hub keeps an ended process, and its clock minus ours (docs/protocol.md 5.7).
+    private TimeSpan? _retention;
+    private TimeSpan _hubClockAhead;
 
     // Events come from the watcher's loop, a redraw after a resize from the signal's thread: one at a time.
     private readonly Lock _gate = new();
@@ -43,8 +48,10 @@ internal sealed class WatchView : IDisposable
     /// <param name="interactive">Redraw a table in place; otherwise print a line per change.</param>
     /// <param name="lines">The plain lines (default stdout).</param>
     /// <param name="notices">Connection notices when not interactive (default stderr).</param>
-    public WatchView(IAnsiConsole console, bool interactive, TextWriter? lines = null, TextWriter? notices = null)
+    /// <param name="time">This machine's clock, against which the hub's retention is counted (tests move it).</param>
+    public WatchView(IAnsiConsole console, bool interactive, TextWriter? lines = null, TextWriter? notices = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _console = console;
         _interactive = interactive;
         _lines = lines ?? Console.Out;
@@ -147,6 +154,8 @@ internal sealed class WatchView : IDisposable
     {
         bool sameEpoch = list.Epoch == _epoch;
         _epoch = list.Epoch;
+        _retention = list.Retention;
+        _hubClockAhead = list.Timestamp - _time.GetUtcNow();
         var shown = new Dictionary<string, (WatchRow Row, long Seq)>(_rows.Count, StringComparer.Ordinal);
         if (sameEpoch)
         {
@@ -197,8 +206,43 @@ internal sealed class WatchView : IDisposable
         _rows[row.Id] = row;
         if (row.Status != "running")
         {
-            _endedAt.TryAdd(row.Id, DateTimeOffset.UtcNow);
+            _endedAt.TryAdd(row.Id, processEvent.Timestamp); // the hub's clock, as the list's ended_at
         }
+    }
+
+    /// <summary>
+    /// Drops the ended rows the hub has forgotten by now: its list says after how long (<c>retention_seconds</c>), and
+    /// it sends nothing when it does, so a watch left open showed them until it had 100. Counted on the hub's clock,
+    /// which may be minutes off this machine's. Called once a second by the command.
+    /// </summary>
+    public void ForgetExpired()
+    {
+        lock (_gate)
+        {
+            if (_retention is not { } retention || _disposed)
+            {
+                return;
+            }
+            var hubNow = _time.GetUtcNow() + _hubClockAhead;
+            var expired = _order.Where(id => _rows[id].Status != "running" && _endedAt.TryGetValue(id, out var ended) && ended + retention <= hubNow).ToList();
+            foreach (var id in expired)
+            {
+                Forget(id);
+            }
+            if (expired.Count > 0)
+            {
+                Refresh();
+            }
+        }
+    }
+
+    private void Forget(string id)
+    {
+        _rows.Remove(id);
+        _seqs.Remove(id);
+        _printed.Remove(id);
+        _endedAt.Remove(id);
+        _order.Remove(id);
     }
 
     private void ForgetOldestEnded()
@@ -210,11 +254,7 @@ internal sealed class WatchView : IDisposable
         }
         foreach (var id in ended.OrderBy(id => _endedAt.GetValueOrDefault(id)).Take(ended.Count - MaxEnded).ToList())
         {
-            _rows.Remove(id);
-            _seqs.Remove(id);
-            _printed.Remove(id);
-            _endedAt.Remove(id);
-            _order.Remove(id);
+            Forget(id);
         }
     }
 
