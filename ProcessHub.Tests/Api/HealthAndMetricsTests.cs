@@ -131,6 +131,35 @@ internal sealed class HealthAndMetricsTests
     }
 
     [Test]
+    public async Task HTTP_responses_are_counted_by_status()
+    {
+        // An operator could not see the 4xx and 5xx rates: 401s were in the auth counter, 404s, 400s and 503s nowhere.
+        await _server.GetAsync("/healthz", token: null);
+        await _server.GetAsync("/no-such-endpoint", token: null);
+        await _server.GetAsync("/api/processes", CreateProcessTests.ForeignToken("x"));
+        await using (var client = await RawHttpClient.ConnectAsync(_server.EndPoint))
+        {
+            await client.SendAsync("GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: other\r\n\r\n");
+            Assert.That((await client.ReadResponseAsync()).Status, Is.EqualTo(400));
+        }
+        var (tab, _) = await _server.OpenTabWithTokenAsync(_server.Token("alice"));
+        await using var _ = tab;
+
+        var text = await ScrapeAsync();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Sample(text, "processhub_http_responses_total", "status=\"200\""), Is.EqualTo(1), text);
+            Assert.That(Sample(text, "processhub_http_responses_total", "status=\"404\""), Is.EqualTo(1), text);
+            Assert.That(Sample(text, "processhub_http_responses_total", "status=\"401\""), Is.EqualTo(1), text);
+            Assert.That(Sample(text, "processhub_http_responses_total", "status=\"400\""), Is.EqualTo(1), text);
+            Assert.That(Sample(text, "processhub_http_responses_total", "status=\"101\""), Is.EqualTo(1), text);
+        }
+        var again = await ScrapeAsync();
+        Assert.That(Sample(again, "processhub_http_responses_total", "status=\"200\""), Is.EqualTo(2), "the first scrape's own answer: " + again);
+    }
+
+    [Test]
     public async Task WebSocket_closes_are_counted_by_code()
     {
         var (normal, _) = await _server.OpenTabWithTokenAsync(_server.Token("alice"));

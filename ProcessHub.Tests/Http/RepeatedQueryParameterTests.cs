@@ -67,6 +67,6 @@ internal sealed class RepeatedQueryParameterTests
         var reply = await RawHttpClient.GetAsync(_host.EndPoint, $"/api/dev-token?{query}");
 
         Assert.That(reply.Status, Is.EqualTo(400), reply.ToString());
-        Assert.That(reply.Json.GetProperty("error").Str("message"), Does.EndWith("more than once"));
+        Assert.That(reply.Json.GetProperty("error").Str("message"), Does.Contain("more than once"));
     }
 }

@@ -8,4 +8,7 @@ internal interface IConnectionCounts
 
     /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
     int OpenConnections { get; }
+
+    /// <summary>HTTP responses sent, by status code.</summary>
+    ProcessHub.Http.HttpResponseCounts HttpResponses { get; }
 }

@@ -36,6 +36,7 @@ internal sealed class MetricsEndpoint
         var slowConsumers = metrics.CreateCounter("processhub_slow_consumer_closes_total", "Connections closed with 4429.");
         var authFailures = metrics.CreateCounter("processhub_auth_failures_total", "Failed authentications by reason.", "reason");
         var closes = metrics.CreateCounter("processhub_websocket_closes_total", "Closed WebSocket connections by close code.", "code");
+        var httpResponses = metrics.CreateCounter("processhub_http_responses_total", "HTTP responses sent by status code (101 for each WebSocket upgrade; an SSE stream counts when it starts).", "status");
 
         var storeCommits = metrics.CreateCounter("processhub_store_commits_total", "Transactions the durable store committed (each carries every event queued meanwhile).");
         var storeEvents = metrics.CreateCounter("processhub_store_events_written_total", "Events the durable store made durable.");
@@ -88,6 +89,10 @@ internal sealed class MetricsEndpoint
             foreach (var (code, count) in counters.Closes)
             {
                 closes.WithLabels(code == HubCounters.OtherCloseCodes ? "other" : code.ToString(CultureInfo.InvariantCulture)).IncTo(count);
+            }
+            foreach (var (status, count) in server.HttpResponses.Sent())
+            {
+                httpResponses.WithLabels(status.ToString(CultureInfo.InvariantCulture)).IncTo(count);
             }
         });
     }

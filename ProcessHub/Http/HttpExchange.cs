@@ -49,6 +49,9 @@ internal sealed class HttpExchange
 
     public HttpRequest Request { get; }
 
+    /// <summary>Where the response's status is counted (for /metrics); none in a test that builds an exchange alone.</summary>
+    public HttpResponseCounts? Responses { get; init; }
+
     /// <summary>The request body. A handler that may run before it is read (see <see cref="ReadBodyAsync"/>) awaits that first.</summary>
     public ReadOnlyMemory<byte> Body => BodyPending
         ? throw new InvalidOperationException("the request body has not been read yet: await ReadBodyAsync() first")
@@ -97,6 +100,7 @@ internal sealed class HttpExchange
         // RFC 9110 8.6: no Content-Length in a 204, nor in a 304 (where it would have to be the 200's length).
         long? length = status is 204 or 304 ? null : body.Length;
         var response = HttpResponseWriter.Build(status, contentType, body.Span, length, KeepAlive, headers, omitBody: Request.IsHead);
+        Responses?.Count(status);
         if (_predecessor.IsCompletedSuccessfully)
         {
             // The connection's earlier responses are out (or it is closing, and this one is dropped with it).
@@ -143,6 +147,7 @@ internal sealed class HttpExchange
             throw new IOException("the connection is closing: an earlier response ended it");
         }
         var head = HttpResponseWriter.Build(status, contentType, default, contentLength: null, keepAlive: false, headers);
+        Responses?.Count(status);
         await _connection.SendAsync(head).ConfigureAwait(false);
     }
 

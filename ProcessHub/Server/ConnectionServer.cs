@@ -72,6 +72,8 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
     public int OpenConnections => _connections.Count + _webSockets.Count;
 
+    public HttpResponseCounts HttpResponses => _http.Responses;
+
     public int OpenWebSockets => _webSockets.Count;
 
     /// <summary>The open WebSockets' outbound sides, for tests that must see a queue idle before they go on.</summary>

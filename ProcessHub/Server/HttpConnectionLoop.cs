@@ -30,8 +30,12 @@ internal sealed class HttpConnectionLoop
     private readonly TimeProvider _time;
     private readonly LogThrottle _refusals = new(TimeSpan.FromSeconds(10));
 
+    /// <summary>Responses sent, by status: this loop's own (refusals, 404s, upgrades) and its handlers'.</summary>
+    public HttpResponseCounts Responses { get; }
+
     public HttpConnectionLoop(ServerOptions options, Router router, ILogger logger, TimeProvider time)
     {
+        Responses = new HttpResponseCounts();
         _options = options;
         _allowedHosts = new HostAllowList(options.AllowedHosts);
         _router = router;
@@ -269,13 +273,13 @@ internal sealed class HttpConnectionLoop
             {
                 // RFC 9110 10.1.1: the client waits for 100 before sending the body. The handler asks for the body once
                 // it knows it will serve the request (after authentication); a refusal goes out at once instead.
-                exchange = new HttpExchange(client, request, () => ContinueAndReadBodyAsync(client, request, deadline), match.Values, stopping);
+                exchange = new HttpExchange(client, request, () => ContinueAndReadBodyAsync(client, request, deadline), match.Values, stopping) { Responses = Responses };
             }
             else
             {
                 var body = await ReadBodyAsync(client.Input, request, deadline.Token).ConfigureAwait(false);
                 deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-                exchange = new HttpExchange(client, request, body, match.Values, stopping, answered);
+                exchange = new HttpExchange(client, request, body, match.Values, stopping, answered) { Responses = Responses };
             }
         }
         catch (RequestBodyRejectedException ex)
@@ -301,9 +305,9 @@ internal sealed class HttpConnectionLoop
     }
 
     /// <summary>A response made before any handler ran (404, 405, 413, a rejected body).</summary>
-    private static async ValueTask<Task<bool>> AnswerWithoutHandlerAsync(ClientConnection client, byte[] response, bool keepAlive)
+    private async ValueTask<Task<bool>> AnswerWithoutHandlerAsync(ClientConnection client, byte[] response, bool keepAlive)
     {
-        await client.SendAsync(response).ConfigureAwait(false);
+        await SendResponseAsync(client, response).ConfigureAwait(false);
         return Task.FromResult(keepAlive);
     }
 
@@ -443,10 +447,10 @@ internal sealed class HttpConnectionLoop
         {
             if (!HttpSyntax.IsStandardMethod(request.MethodString))
             {
-                await client.SendAsync(HttpResponseWriter.Error(501, "not_implemented", "the method is not one the hub implements", keepAlive: false)).ConfigureAwait(false);
+                await SendResponseAsync(client, HttpResponseWriter.Error(501, "not_implemented", "the method is not one the hub implements", keepAlive: false)).ConfigureAwait(false);
                 return null;
             }
-            await client.SendAsync(HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")], request.IsHead)).ConfigureAwait(false);
+            await SendResponseAsync(client, HttpResponseWriter.Error(405, "method_not_allowed", "use GET to open a WebSocket", keepAlive: false, [new("Allow", "GET")], request.IsHead)).ConfigureAwait(false);
             return null;
         }
         var outcome = WebSocketHandshake.Validate(request, _options.AllowedOrigins);
@@ -460,13 +464,13 @@ internal sealed class HttpConnectionLoop
                 HandshakeOutcome.HasBody => (400, "bad_request", "a WebSocket handshake has no body (Content-Length above 0, or Transfer-Encoding)", null),
                 _ => (400, "bad_request", "expected a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade)", (KeyValuePair<string, string>[]?)null),
             };
-            await client.SendAsync(HttpResponseWriter.Error(status, code, message, keepAlive: false, headers)).ConfigureAwait(false);
+            await SendResponseAsync(client, HttpResponseWriter.Error(status, code, message, keepAlive: false, headers)).ConfigureAwait(false);
             return null;
         }
 
         if (request.QueryRepeats("token") is { } repeated)
         {
-            await client.SendAsync(HttpResponseWriter.Error(400, "bad_request", $"the query gives {repeated} more than once", keepAlive: false)).ConfigureAwait(false);
+            await SendResponseAsync(client, HttpResponseWriter.Error(400, "bad_request", $"the query gives {repeated} more than once", keepAlive: false)).ConfigureAwait(false);
             return null;
         }
         // An empty `?token=` is no token: it must not hide an Authorization header (nor fail as "invalid token").
@@ -482,6 +486,7 @@ internal sealed class HttpConnectionLoop
             client.RemoteEndPoint,
             accept[..length].ToArray());
         request.ReturnBuffer();
+        Responses.Count(101); // sent with the connection's first frames (the list or the close)
         return upgrade;
     }
 
@@ -505,9 +510,15 @@ internal sealed class HttpConnectionLoop
         _ => "bad_request",
     };
 
+    private ValueTask SendResponseAsync(ClientConnection client, byte[] response)
+    {
+        Responses.CountWritten(response);
+        return client.SendAsync(response);
+    }
+
     private async Task RefuseAsync(ClientConnection client, byte[] response, CancellationToken stopping)
     {
-        await client.SendAsync(response).ConfigureAwait(false);
+        await SendResponseAsync(client, response).ConfigureAwait(false);
         await CloseGracefullyAsync(client, stopping).ConfigureAwait(false);
     }
 
