@@ -160,12 +160,75 @@ internal sealed class SseStreamTests : ApiFixture
     }
 
     [Test]
+    public async Task On_a_lone_hub_a_Last_Event_ID_past_every_seq_of_the_process_starts_the_stream_over()
+    {
+        // An id of another process, or from a store restored without --new-epoch: skipping up to it dropped every later
+        // event, the end too, and the client saw a bare EOF. No other hub can be ahead of a lone one.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "50");
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+
+        var first = await sse.ReadEventAsync();
+        await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = 1, total = 5 });
+        var second = await sse.ReadEventAsync();
+
+        Assert.That((first.Id, first.Event), Is.EqualTo((1L, "process_started")));
+        Assert.That(second.Id, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_HEAD_of_a_stream_takes_no_stream_of_its_user()
+    {
+        // A monitor probing the route with HEAD while its user had every stream open got 429.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        var open = new List<SseClient>();
+        try
+        {
+            for (int i = 0; i < Server.App.HubOptions.MaxConnectionsPerUser; i++)
+            {
+                var stream = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+                open.Add(stream);
+                Assert.That(await stream.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+            }
+            var refused = await RawHttpClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token);
+            await using var client = await RawHttpClient.ConnectAsync(Server.EndPoint);
+            await client.SendAsync($"HEAD /api/processes/{id}/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n");
+            var head = await client.ReadHeadAsync();
+
+            Assert.That((refused.Status, refused.Header("Retry-After")), Is.EqualTo((429, "1")), "a GET past the limit, with Retry-After as every 429: " + refused);
+            Assert.That(head.Status, Is.EqualTo(200), head.ToString());
+        }
+        finally
+        {
+            foreach (var stream in open)
+            {
+                stream.Dispose();
+            }
+        }
+    }
+
+    // The shared engine's case on this lone hub: another hub may be ahead of this one (docs/protocol.md 11.4).
+    private Reset LikeAHubOfSeveral()
+    {
+        Server.App.Registry.MayLagBehindClients = true;
+        return new Reset(() => Server.App.Registry.MayLagBehindClients = false);
+    }
+
+    private sealed class Reset(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
+    [Test]
     public async Task A_Last_Event_ID_past_the_hubs_seq_gets_no_event_it_names_again()
     {
         // A hub catching up from the shared engine can be behind a client that saw more on another hub: the events up
         // to its Last-Event-ID must not come again when this hub applies them.
         var (_, token) = NewUser();
         string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        using var shared = LikeAHubOfSeveral();
         using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "3");
         Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
 
@@ -234,6 +297,7 @@ internal sealed class SseStreamTests : ApiFixture
         // as named by Last-Event-ID, the stream ends as it would after the terminal event, rather than idling on.
         var (_, token) = NewUser();
         string id = await Server.CreateAsync(token, new { process_type = "export", total = 1 });
+        using var shared = LikeAHubOfSeveral();
         using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: "2");
         Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
 

@@ -320,6 +320,19 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, "Last-Event-ID must be a seq (a non-negative integer)").ConfigureAwait(false);
             return;
         }
+        if (afterSeq > found.Process.Seq && !_registry.MayLagBehindClients)
+        {
+            // Past every seq this process has had, on a hub that no other hub can be ahead of: an id of another
+            // process, or of a store restored without --new-epoch. Skipping up to it dropped every later event, the
+            // end too, without a word; the stream starts over instead, as without the header (docs/protocol.md 1.4.8).
+            afterSeq = 0;
+        }
+        if (exchange.Request.IsHead)
+        {
+            // A head alone holds no stream: a monitor's probe is not refused at its user's stream limit.
+            await SseStream.RunAsync(exchange, _registry, found.Process.ProcessId, afterSeq, _auth.EndOf(found.Caller), _options.SseKeepAlive, _stopping, _time).ConfigureAwait(false);
+            return;
+        }
         string subject = found.Caller.Subject;
         if (!await SseStream.TryAdmitAsync(exchange, _limits, subject).ConfigureAwait(false))
         {

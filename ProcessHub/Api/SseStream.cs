@@ -105,7 +105,8 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
                 await exchange.RespondErrorAsync(503, "unavailable", "too many connections", RetryAfterHeader.OneSecond).ConfigureAwait(false);
                 return false;
             default:
-                await exchange.RespondErrorAsync(429, "too_many_connections", "too many connections for this user").ConfigureAwait(false);
+                // Retry-After as every other 429 has: a client that handles 429 generically looks for it.
+                await exchange.RespondErrorAsync(429, "too_many_connections", "too many connections for this user", RetryAfterHeader.OneSecond).ConfigureAwait(false);
                 return false;
         }
     }
