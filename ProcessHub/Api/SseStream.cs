@@ -141,6 +141,12 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         try
         {
             await stream.PumpAsync(exchange, keepAlive, clientClosed, done.Token).ConfigureAwait(false);
+            if (tokenExpiry is { Expired: true } && !clientClosed.IsCompletedSuccessfully && !stopping.IsCancellationRequested)
+            {
+                // Said before the close, which otherwise looks like a shutdown's: an EventSource's reconnect with the
+                // same URL gets 401 and fails for good, so a page listening for this event swaps in a fresh token first.
+                await exchange.WriteAsync(TokenExpiredEvent).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -149,6 +155,9 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
             stream.ReleasePending();
         }
     }
+
+    private static readonly byte[] TokenExpiredEvent =
+        "event: token_expired\ndata: {\"type\":\"token_expired\",\"message\":\"the stream's token expired: reconnect with a fresh one\"}\n\n"u8.ToArray();
 
     private async Task PumpAsync(HttpExchange exchange, TimeSpan keepAlive, Task clientClosed, CancellationToken cancellationToken)
     {

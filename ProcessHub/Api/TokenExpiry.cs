@@ -23,6 +23,9 @@ internal sealed class TokenExpiry : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
+    /// <summary>Whether the token's end came (and cancelled the stream).</summary>
+    public bool Expired { get; private set; }
+
     private void Arm()
     {
         var left = _endsAt - _time.GetUtcNow();
@@ -38,6 +41,7 @@ internal sealed class TokenExpiry : IDisposable
                 Arm();
                 return;
             }
+            Expired = true;
             _ended.Cancel();
         }
         catch (ObjectDisposedException)
