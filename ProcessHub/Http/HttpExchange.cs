@@ -100,11 +100,10 @@ internal sealed class HttpExchange
         // RFC 9110 8.6: no Content-Length in a 204, nor in a 304 (where it would have to be the 200's length).
         long? length = status is 204 or 304 ? null : body.Length;
         var response = HttpResponseWriter.Build(status, contentType, body.Span, length, KeepAlive, headers, omitBody: Request.IsHead);
-        Responses?.Count(status);
         if (_predecessor.IsCompletedSuccessfully)
         {
             // The connection's earlier responses are out (or it is closing, and this one is dropped with it).
-            return _predecessor.Result ? _connection.SendAsync(response) : ValueTask.CompletedTask;
+            return _predecessor.Result ? SendCountedAsync(response) : ValueTask.CompletedTask;
         }
         _heldResponse = response; // sent by SendHeldResponseAsync, in request order
         return ValueTask.CompletedTask;
@@ -123,9 +122,16 @@ internal sealed class HttpExchange
         if (_heldResponse is { } held)
         {
             _heldResponse = null;
-            await _connection.SendAsync(held).ConfigureAwait(false);
+            await SendCountedAsync(held).ConfigureAwait(false);
         }
         return KeepAlive;
+    }
+
+    // Counted when it goes out: a response dropped with its closing connection was never sent.
+    private ValueTask SendCountedAsync(byte[] response)
+    {
+        Responses?.CountWritten(response);
+        return _connection.SendAsync(response);
     }
 
     public ValueTask RespondJsonAsync<T>(int status, T value, JsonSerializerOptions? options = null, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
