@@ -153,8 +153,7 @@ internal sealed class HttpExchange
             throw new IOException("the connection is closing: an earlier response ended it");
         }
         var head = HttpResponseWriter.Build(status, contentType, default, contentLength: null, keepAlive: false, headers);
-        Responses?.Count(status);
-        await _connection.SendAsync(head).ConfigureAwait(false);
+        await SendCountedAsync(head).ConfigureAwait(false);
     }
 
     /// <summary>
