@@ -207,6 +207,29 @@ internal sealed partial class CliTests
     }
 
     [Test]
+    public async Task An_API_call_refused_with_401_is_logged_with_its_reason_and_never_the_token()
+    {
+        // The API's 401s were counted in /metrics and nowhere else: an operator could not tell a worker with an expired
+        // token from one signed with the wrong secret, or which route it called.
+        await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret, "--log-level", "debug"]);
+        var endPoint = await ListeningEndPointAsync(hub);
+        string foreign = new TokenValidator(new JwtSettings { Secret = new string('x', 40) }).Issue("alice", [], TimeSpan.FromMinutes(5));
+
+        var bad = await RawHttpClient.GetAsync(endPoint, "/api/processes", foreign);
+        string badLine = await hub.WaitForLineAsync(l => l.Contains("/api/processes from", StringComparison.Ordinal), "the bad token's log line");
+        var none = await RawHttpClient.PostAsync(endPoint, "/api/processes", null, "{}");
+        string noneLine = await hub.WaitForLineAsync(l => l.Contains("POST /api/processes from", StringComparison.Ordinal), "the missing token's log line");
+        var query = await RawHttpClient.GetAsync(endPoint, "/api/processes/p1/events?token=" + foreign);
+        string queryLine = await hub.WaitForLineAsync(l => l.Contains("/events from", StringComparison.Ordinal), "the stream's log line");
+
+        Assert.That((bad.Status, none.Status, query.Status), Is.EqualTo((401, 401, 401)), $"{bad}\n{none}\n{query}");
+        Assert.That(badLine, Does.Match(@"request GET /api/processes from 127\.0\.0\.1:\d+ refused with 401 \(invalid token\)$"));
+        Assert.That(noneLine, Does.Match(@"request POST /api/processes from 127\.0\.0\.1:\d+ refused with 401 \(missing bearer token\)$"));
+        Assert.That(queryLine, Does.Match(@"request GET /api/processes/p1/events from 127\.0\.0\.1:\d+ refused with 401 \(invalid token\)$"));
+        Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain(foreign.Split('.')[2]), "no part of the token's signature");
+    }
+
+    [Test]
     public async Task SIGTERM_closes_WebSockets_with_1001_and_exits_0()
     {
         await using var hub = HubProcess.Start(["--port", "0", "--ping-interval", "0", "--jwt-secret", Secret]);

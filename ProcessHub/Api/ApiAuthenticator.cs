@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Net;
 using ProcessHub.Auth;
 using ProcessHub.Http;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Sessions;
+using Microsoft.Extensions.Logging;
 
 namespace ProcessHub.Api;
 
@@ -10,13 +12,14 @@ namespace ProcessHub.Api;
 /// Bearer authentication and a per-user request budget for every <c>/api/*</c> call (docs/protocol.md section 1):
 /// 401 for a missing or bad token, 429 past the budget. The failure has been answered when null comes back.
 /// </summary>
-internal sealed class ApiAuthenticator
+internal sealed partial class ApiAuthenticator
 {
     private static readonly KeyValuePair<string, string>[] Challenge = [new("WWW-Authenticate", "Bearer")];
     private readonly TokenValidator _tokens;
     private readonly HubCounters _counters;
     private readonly int _requestsPerSecond;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, RequestBudget> _budgets = new(StringComparer.Ordinal);
 
     // Budgets are kept per user; without pruning the map held every user that ever called the API, for the life of
@@ -24,8 +27,9 @@ internal sealed class ApiAuthenticator
     private const int MinPruneAt = 1024;
     private int _pruneAt = MinPruneAt;
 
-    public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond, TimeProvider time)
+    public ApiAuthenticator(TokenValidator tokens, HubCounters counters, int requestsPerSecond, TimeProvider time, ILogger logger)
     {
+        _logger = logger;
         _tokens = tokens;
         _counters = counters;
         _requestsPerSecond = requestsPerSecond;
@@ -62,6 +66,7 @@ internal sealed class ApiAuthenticator
         if (token is null)
         {
             string missing = acceptQueryToken ? "missing token (Authorization: Bearer or ?token=)" : "missing bearer token";
+            LogRefused(exchange.Request.MethodString, exchange.Request.PathString, exchange.Remote, missing);
             await exchange.RespondErrorAsync(401, "unauthorized", missing, Challenge).ConfigureAwait(false);
             return null;
         }
@@ -69,6 +74,7 @@ internal sealed class ApiAuthenticator
         if (!result.Succeeded)
         {
             _counters.CountAuthFailure(result.FailureReason!);
+            LogRefused(exchange.Request.MethodString, exchange.Request.PathString, exchange.Remote, result.FailureReason!);
             await exchange.RespondErrorAsync(401, "unauthorized", result.FailureReason!, Challenge).ConfigureAwait(false);
             return null;
         }
@@ -118,6 +124,11 @@ internal sealed class ApiAuthenticator
             Volatile.Write(ref _pruneAt, Math.Max(MinPruneAt, _budgets.Count * 2));
         }
     }
+
+    // The WebSocket's 4401 is logged at debug with its reason (ConnectionServer); an API call's 401 left an operator
+    // with a count and nothing else. The path only: the query may hold the token (?token= on the streams).
+    [LoggerMessage(EventId = 0, Level = LogLevel.Debug, Message = "request {Method} {Path} from {Remote} refused with 401 ({Reason})")]
+    private partial void LogRefused(string method, string path, EndPoint? remote, string reason);
 
     /// <summary>Users with a request budget now (for tests).</summary>
     internal int BudgetCount => _budgets.Count;

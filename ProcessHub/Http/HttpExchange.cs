@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using ProcessHub.Transport;
 
@@ -61,6 +62,9 @@ internal sealed class HttpExchange
     public bool BodyPending { get; private set; }
 
     public IReadOnlyDictionary<string, string> RouteValues { get; }
+
+    /// <summary>The peer's address, for log lines.</summary>
+    public EndPoint? Remote => _connection.RemoteEndPoint;
 
     /// <summary>Fires when the server shuts down; a stream should end then.</summary>
     public CancellationToken Aborted { get; }

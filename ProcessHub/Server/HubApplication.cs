@@ -93,7 +93,7 @@ internal sealed class HubApplication : IAsyncDisposable
                 lag_events = Engine.Health.LagEvents,
             },
         }));
-        var auth = ApiAuthenticator = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time);
+        var auth = ApiAuthenticator = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time, loggerFactory.CreateLogger("ProcessHub.Api"));
         new ProcessesApi(auth, Registry, Engine, Limits, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), Limits, hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
         new MetricsEndpoint(Server, Limits, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
