@@ -225,6 +225,38 @@ public sealed partial class CrashRecoveryTests
     }
 
     [Test]
+    public async Task A_port_in_use_stops_the_start_before_the_data_directory_is_made_or_Redis_is_waited_for()
+    {
+        // The hub made its data directory (and waited up to --redis-start-wait for Redis) and only then found its port
+        // taken: an operator who mistyped the port was left with a ./data beside a hub that never ran.
+        using var data = new DataDirectory();
+        var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+            string fresh = Path.Combine(data.Path, "never-made");
+            await AssertRefusedAsync(
+                HubProcess.Start(["--port", port.ToString(CultureInfo.InvariantCulture), "--jwt-secret", Secret, "--data-dir", fresh], new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() }),
+                $"cannot listen on 127.0.0.1:{port}: Address already in use");
+            Assert.That(Directory.Exists(fresh), Is.False, "the data directory of a hub that could not listen");
+
+            // A Redis that nothing answers, waited for an hour: the start fails on the port first.
+            using var unanswered = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            unanswered.Start();
+            int redisPort = ((IPEndPoint)unanswered.LocalEndpoint).Port;
+            unanswered.Stop();
+            await AssertRefusedAsync(
+                HubProcess.Start(["--port", port.ToString(CultureInfo.InvariantCulture), "--jwt-secret", Secret, "--redis", $"127.0.0.1:{redisPort}", "--redis-start-wait", "3600"], new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() }),
+                $"cannot listen on 127.0.0.1:{port}: Address already in use");
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
+    [Test]
     public async Task A_database_locked_by_another_process_stops_the_start_with_a_clear_message_and_exit_code_1()
     {
         using var data = new DataDirectory();

@@ -11,6 +11,7 @@ using ProcessHub.Outbound;
 using ProcessHub.Redis;
 using ProcessHub.Server;
 using ProcessHub.Storage;
+using ProcessHub.Transport;
 using ProcessHub.WebSockets;
 
 namespace ProcessHub.Cli;
@@ -297,6 +298,18 @@ internal sealed class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
+        // Bound first: a port that is taken fails the start at once, before the data directory is created or the hub
+        // waits for Redis (it did both, then failed). Listening starts only once the hub can serve (app.Start below).
+        SocketListener bound;
+        try
+        {
+            bound = new SocketListener(serverOptions.ResolveEndPoint(), loggerFactory.CreateLogger("ProcessHub.Server"));
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            return Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
+        }
+
         HubApplication opened;
         try
         {
@@ -316,14 +329,16 @@ internal sealed class ServeCommand
                     hubOptions,
                     TimeProvider.System,
                     loggerFactory.CreateLogger("ProcessHub.Redis"));
-            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: redis is null ? CreateStore(result, hubOptions, loggerFactory) : null, engine: sharedEngine);
+            opened = new HubApplication(serverOptions, hubOptions, jwt!, loggerFactory, store: redis is null ? CreateStore(result, hubOptions, loggerFactory) : null, engine: sharedEngine, bound: bound);
         }
         catch (StoreOpenException ex)
         {
+            bound.Dispose();
             return Refuse(ex.Message, exitCode: 1);
         }
         catch (OperationCanceledException) when (startAbandoned.IsCancellationRequested)
         {
+            bound.Dispose();
             // Asked to stop before it was up: a stop, not a failure (nothing was served, nothing to drain).
             Console.Error.WriteLine("processhub: stopped before it was listening");
             return 0;

@@ -50,9 +50,14 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     /// <param name="otherConnections">
     /// Long-lived connections that are not WebSockets (SSE streams), which count against <see cref="ServerOptions.MaxConnections"/> too.
     /// </param>
-    public ConnectionServer(ServerOptions options, IConnectionHandler handler, Router router, ILoggerFactory loggerFactory, TimeProvider? time = null, Func<int>? otherConnections = null)
+    /// <param name="bound">
+    /// The address already bound (the command line binds before the store opens); owned from here on. When null,
+    /// <see cref="Start"/> binds <see cref="ServerOptions.Host"/> and <see cref="ServerOptions.Port"/> itself.
+    /// </param>
+    public ConnectionServer(ServerOptions options, IConnectionHandler handler, Router router, ILoggerFactory loggerFactory, TimeProvider? time = null, Func<int>? otherConnections = null, SocketListener? bound = null)
     {
         _options = options;
+        _listener = bound;
         _otherConnections = otherConnections ?? (static () => 0);
         _handler = handler;
         _time = time ?? TimeProvider.System;
@@ -67,7 +72,7 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     /// <summary>Gives the heap back after connection storms (see <see cref="MemoryReclaimer"/>).</summary>
     public MemoryReclaimer Reclaimer { get; }
 
-    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
+    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not bound");
 
     /// <summary>TCP connections open: those still speaking HTTP plus the WebSockets.</summary>
     public int OpenConnections => _connections.Count + _webSockets.Count;
@@ -87,7 +92,8 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     public void Start()
     {
-        _listener = new SocketListener(_options.ResolveEndPoint(), _logger);
+        _listener ??= new SocketListener(_options.ResolveEndPoint(), _logger);
+        _listener.Listen();
         _acceptLoop = _listener.AcceptLoopAsync(RunConnectionAsync, _stopping.Token);
         if (_options.PingInterval > TimeSpan.Zero)
         {

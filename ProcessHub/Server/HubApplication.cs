@@ -8,6 +8,7 @@ using ProcessHub.Hub.Processes;
 using ProcessHub.Hub.Sessions;
 using ProcessHub.Runners;
 using ProcessHub.Storage;
+using ProcessHub.Transport;
 
 namespace ProcessHub.Server;
 
@@ -37,8 +38,12 @@ internal sealed class HubApplication : IAsyncDisposable
     /// Makes the engine over the registry when the hub shares one with other hubs (Redis); the local engine over
     /// <paramref name="store"/> when null.
     /// </param>
+    /// <param name="bound">
+    /// The listening address, bound already (not yet listening); owned by the hub once this constructor returns. Null:
+    /// <see cref="Start"/> binds <paramref name="serverOptions"/>'s address.
+    /// </param>
     /// <exception cref="StoreOpenException">The store or the shared engine cannot be opened.</exception>
-    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null, Func<ProcessRegistry, IProcessEngine>? engine = null)
+    public HubApplication(ServerOptions serverOptions, HubOptions hubOptions, JwtSettings jwt, ILoggerFactory loggerFactory, TimeProvider? time = null, IProcessStore? store = null, TimeProvider? connectionTime = null, Func<ProcessRegistry, IProcessEngine>? engine = null, SocketListener? bound = null)
     {
         time ??= TimeProvider.System;
         Time = time;
@@ -68,7 +73,7 @@ internal sealed class HubApplication : IAsyncDisposable
         Timers = new SessionTimers(sessions, authenticator, Engine, time, loggerFactory.CreateLogger("ProcessHub.Hub"));
         Router = new Router();
         var limits = Limits;
-        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System, () => limits.Streams);
+        Server = new ConnectionServer(serverOptions, Endpoint, Router, loggerFactory, connectionTime ?? TimeProvider.System, () => limits.Streams, bound);
         var server = Server;
         Limits.CountWebSocketsWith(() => server.OpenWebSockets);
 

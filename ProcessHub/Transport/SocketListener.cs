@@ -16,6 +16,12 @@ internal sealed class SocketListener : IDisposable
     private readonly Socket _socket;
     private readonly ILogger _logger;
 
+    /// <summary>
+    /// Binds <paramref name="endPoint"/> (a port in use fails here) without listening yet: the command line binds before
+    /// it opens the store or reaches Redis, so that a port that is taken fails the start before anything was created or
+    /// waited for, and no connection is taken in before the hub can serve it (<see cref="Listen"/>).
+    /// </summary>
+    /// <exception cref="SocketException">The address cannot be bound (in use, not this machine's, no permission).</exception>
     public SocketListener(IPEndPoint endPoint, ILogger logger)
     {
         _logger = logger;
@@ -24,13 +30,23 @@ internal sealed class SocketListener : IDisposable
         {
             _socket.DualMode = true;
         }
-        _socket.Bind(endPoint);
-        _socket.Listen(4096);
+        try
+        {
+            _socket.Bind(endPoint);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
     /// <summary>The bound address; with port 0 this tells which port the kernel chose.</summary>
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Starts taking connections in; until then a client's connect is refused.</summary>
+    public void Listen() => _socket.Listen(4096);
 
     /// <summary>Accepts until <paramref name="stopping"/> fires or the listener breaks.</summary>
     public async Task AcceptLoopAsync(Func<ClientConnection, Task> onConnection, CancellationToken stopping)
