@@ -224,4 +224,76 @@ public sealed class ClientMessageTests
             "one reply per message, in order, each echoing its request_id");
         Assert.That(replies, Has.Count.LessThan(burst), "the close came before the burst was through");
     }
+
+    [Test]
+    public async Task A_client_steadily_half_again_over_the_rate_limit_is_closed_with_1008()
+    {
+        // The contract: past the limit, rate_limited, "then close 1008 if it goes on". Counting refusals in a row let a
+        // steady overrun go on for good: every accepted message reset the count. Each round is one second on the hub's
+        // fake clock: 15 messages against a rate of 10.
+        await using var host = HubTestHost.Start(new HubOptions { MessageRateLimit = 10 }, fakeTime: true);
+        await using var tab = await host.OpenTabAsync("alice");
+
+        var rounds = new List<(int Pongs, int Refusals)>();
+        (int Status, string? Description)? closed = null;
+        for (int round = 0; round < 10 && closed is null; round++)
+        {
+            for (int i = 0; i < 15; i++)
+            {
+                await tab.SendJsonAsync(new { type = "ping", request_id = $"r{round}-{i}" });
+            }
+            int pongs = 0, refusals = 0;
+            for (int i = 0; i < 15; i++)
+            {
+                var reply = await tab.ReceiveOrCloseAsync(null);
+                if (reply is null)
+                {
+                    closed = (tab.CloseStatus!.Value, tab.CloseDescription);
+                    break;
+                }
+                if (reply.Type == "pong")
+                {
+                    pongs++;
+                }
+                else if (reply.String("code") == "rate_limited")
+                {
+                    refusals++;
+                }
+            }
+            rounds.Add((pongs, refusals));
+            host.Time!.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.That(rounds[0], Is.EqualTo((10, 5)), "the first second: the rate, then refusals, and still open");
+        Assert.That(closed, Is.EqualTo(((int Status, string? Description)?)(1008, "rate limit exceeded")), string.Join(", ", rounds));
+        Assert.That(rounds, Has.Count.EqualTo(3), "the allowance of 10 refusals, back at 1 a second, spent 5 a second: closed in the third");
+    }
+
+    [Test]
+    public async Task A_client_a_little_over_the_rate_limit_gets_a_refusal_now_and_then_and_stays()
+    {
+        // 11 messages a second against a rate of 10: one refusal a second, which the allowance takes back (a tenth of
+        // the rate a second). Twenty seconds on the hub's fake clock, then the connection still answers.
+        await using var host = HubTestHost.Start(new HubOptions { MessageRateLimit = 10 }, fakeTime: true);
+        await using var tab = await host.OpenTabAsync("alice");
+
+        int refusals = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            for (int i = 0; i < 11; i++)
+            {
+                await tab.SendJsonAsync(new { type = "ping", request_id = $"r{round}-{i}" });
+            }
+            for (int i = 0; i < 11; i++)
+            {
+                var reply = await tab.ReceiveAsync();
+                refusals += reply.String("code") == "rate_limited" ? 1 : 0;
+            }
+            host.Time!.Advance(TimeSpan.FromSeconds(1));
+        }
+        await tab.SendJsonAsync(new { type = "ping", request_id = "last" });
+
+        Assert.That((await tab.ReceiveAsync()).String("request_id"), Is.EqualTo("last"), "still open after 20 s at 1.1 times the rate");
+        Assert.That(refusals, Is.EqualTo(20), "one refusal a second: the bucket allows 10 of each 11");
+    }
 }

@@ -279,7 +279,7 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
     public ValueTask DisposeAsync() => _http.DisposeAsync();
 
     /// <summary>The next text message, or null once the server's close frame arrived (answered here).</summary>
-    private async Task<HubMessage?> ReceiveOrCloseAsync(TimeSpan? timeout)
+    public async Task<HubMessage?> ReceiveOrCloseAsync(TimeSpan? timeout = null)
     {
         if (CloseStatus is not null)
         {
