@@ -339,6 +339,22 @@ internal sealed class SseStreamTests : ApiFixture
         Assert.That(await sse.ReadBlockAsync(), Is.Null, "nothing after seq 2, and the process has ended");
     }
 
+    [TestCase("")]
+    [TestCase("   ")]
+    public async Task An_empty_Last_Event_ID_is_the_same_as_none(string lastEventId)
+    {
+        // docs/protocol.md 1.4.8 said so, and the hub answered 400 "Last-Event-ID must be a seq" (from an audit).
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token, new { process_type = "export", total = 5 });
+        await Server.PostJsonAsync($"/api/processes/{id}/progress", token, new { current = 1, total = 5 });
+        using var sse = await SseClient.GetAsync(Server.EndPoint, $"/api/processes/{id}/events", token, lastEventId: lastEventId);
+
+        Assert.That(sse.Head.Status, Is.EqualTo(200), sse.Head.ToString());
+        Assert.That(await sse.ReadBlockAsync(), Is.EqualTo("retry: 3000"));
+        Assert.That((await sse.ReadEventAsync()).Id, Is.EqualTo(1), "from the oldest event");
+        Assert.That((await sse.ReadEventAsync()).Id, Is.EqualTo(2));
+    }
+
     [TestCase("abc")]
     [TestCase("-1")]
     [TestCase("1.5")]

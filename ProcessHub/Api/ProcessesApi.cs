@@ -314,7 +314,8 @@ internal sealed class ProcessesApi
             return;
         }
         long afterSeq = 0;
-        if (exchange.Request.HeaderString(KnownHeader.LastEventId) is { } lastEventId
+        // An empty one is none (the EventSource spec sends no header then; a hand-made client may send it empty).
+        if (exchange.Request.HeaderString(KnownHeader.LastEventId) is { Length: > 0 } lastEventId
             && (!long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out afterSeq)))
         {
             await BadRequestAsync(exchange, "Last-Event-ID must be a seq (a non-negative integer)").ConfigureAwait(false);
