@@ -148,6 +148,24 @@ internal sealed class EndProcessTests : ApiFixture
     }
 
     [Test]
+    public async Task HTTP_answers_write_non_ASCII_and_HTML_characters_as_they_are_as_the_WebSocket_does()
+    {
+        // The answers' JSON escaped them for embedding in HTML (it\u0027s, \u00E9, \u003Ctag\u003E) where the WebSocket
+        // and GET /api/processes/{id} sent them as they are (from an audit): one text, two spellings.
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        await Server.PostAsync($"/api/processes/{id}/fail", token, """{"error":{"message":"it's café <tag> & more","code":"ça"}}""");
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+
+        Assert.That(reply.Status, Is.EqualTo(409), reply.ToString());
+        Assert.That(reply.Text, Does.Contain("""
+            "process_error":{"message":"it's café <tag> & more","code":"ça"}
+            """), reply.Text);
+        Assert.That(reply.Text, Does.Contain("(failed: ça)"), "the error body's message too");
+    }
+
+    [Test]
     public async Task Fail_after_complete_is_409()
     {
         var (_, token) = NewUser();

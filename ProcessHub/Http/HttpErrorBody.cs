@@ -8,7 +8,7 @@ internal static class HttpErrorBody
     public static byte[] Create(string code, string message)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, HttpJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteStartObject("error");

@@ -139,7 +139,7 @@ internal sealed class HttpExchange
     }
 
     public ValueTask RespondJsonAsync<T>(int status, T value, JsonSerializerOptions? options = null, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
-        RespondAsync(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(value, options), headers);
+        RespondAsync(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(value, options ?? HttpJson.SerializerOptions), headers);
 
     /// <summary>docs/protocol.md section 1: errors are <c>{"error": {"code", "message"}}</c>.</summary>
     public ValueTask RespondErrorAsync(int status, string code, string message, IEnumerable<KeyValuePair<string, string>>? headers = null) =>
