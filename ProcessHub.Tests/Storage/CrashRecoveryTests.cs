@@ -276,6 +276,62 @@ public sealed partial class CrashRecoveryTests
 
     [Test]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_read_only_database_file_stops_the_start_with_a_clear_message_and_exit_code_1()
+    {
+        // SQLite opens a file it may not write read-only without a word: the hub started, said "ok", and refused the
+        // first event with 503 (from an audit).
+        using var data = new DataDirectory();
+        await using (var hub = StartHub(data))
+        {
+            await ListeningOnAsync(hub);
+            await hub.TerminateAsync();
+            await hub.WaitForExitAsync();
+        }
+        // Root writes anything: as root the hub runs as nobody, for whom the file is read-only and the directory is not.
+        var runVia = geteuid() == 0
+            ? new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" }
+            : null;
+        foreach (string file in Directory.GetFiles(data.Path).Where(f => f != data.Database))
+        {
+            File.Delete(file); // the lock file and any log of the run above, which nobody could not open
+        }
+        File.SetUnixFileMode(data.Path, (UnixFileMode)0b111_111_111);
+        File.SetUnixFileMode(data.Database, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        try
+        {
+            await AssertRefusedAsync(StartHub(data, runVia), $"cannot write the database {data.Database} (read-only file or directory, or no permission)");
+        }
+        finally
+        {
+            File.SetUnixFileMode(data.Database, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(data.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task The_database_files_are_the_owners_only_in_a_directory_that_already_existed()
+    {
+        // An existing directory keeps its mode (0755 here, as mkdir makes it): the files in it followed the umask and
+        // were world-readable, with every process's params, results and errors in them.
+        using var data = new DataDirectory();
+        File.SetUnixFileMode(data.Path, (UnixFileMode)0b111_101_101);
+        await using var hub = StartHub(data);
+        var endPoint = await ListeningOnAsync(hub);
+        string token = new ProcessHub.Auth.TokenValidator(new ProcessHub.Auth.JwtSettings { Secret = Secret }).Issue("alice", ["producer"], TimeSpan.FromMinutes(5));
+        var started = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export"}""");
+        Assert.That(started.Status, Is.EqualTo(201), started.ToString());
+
+        var modes = Directory.GetFiles(data.Path, SqliteFileNamePattern).ToDictionary(f => Path.GetFileName(f)!, f => File.GetUnixFileMode(f));
+
+        Assert.That(modes.Keys, Does.Contain(Path.GetFileName(data.Database)).And.Contain(Path.GetFileName(data.Database) + "-wal"));
+        Assert.That(modes.Values, Is.All.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), string.Join(", ", modes));
+    }
+
+    private const string SqliteFileNamePattern = "processhub.db*";
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_read_only_data_directory_stops_the_start_with_a_clear_message_and_exit_code_1()
     {
         using var data = new DataDirectory();

@@ -373,6 +373,71 @@ public sealed class DurableRestartTests
         Assert.That(refused.Message, Does.Contain(data.Database));
     }
 
+    [TestCase("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", "it holds tables ProcessHub does not make: users")]
+    [TestCase("CREATE TABLE processes (id INTEGER PRIMARY KEY, cmd TEXT)", "it holds only some of ProcessHub's tables: processes")]
+    [TestCase("CREATE TABLE meta (k TEXT); CREATE TABLE processes (x); CREATE TABLE events (y)", "its meta table has no ProcessHub schema")]
+    [TestCase("PRAGMA application_id = 1234; CREATE TABLE events (y)", "its header names another application, id 1234")]
+    public void A_SQLite_file_of_another_program_is_refused_and_left_as_it_was(string made, string said)
+    {
+        // Taken for an empty store, such a file got ProcessHub's tables and rows beside its own; one with a table named
+        // like ours had columns added to it, and then the start failed with a raw "no such column" (from an audit).
+        using var data = new DataDirectory();
+        string before;
+        using (var other = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        {
+            other.Open();
+            using var create = other.CreateCommand();
+            create.CommandText = made;
+            create.ExecuteNonQuery();
+            before = Describe(other);
+        }
+
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data))!;
+
+        Assert.That(refused.Message, Is.EqualTo($"the database {data.Database} is not a ProcessHub database ({said}); move it away to start with an empty store, or use another --data-dir"));
+        using var after = new SqliteConnection($"Data Source={data.Database};Pooling=False;Mode=ReadOnly");
+        after.Open();
+        Assert.That(Describe(after), Is.EqualTo(before), "the other program's file is as it was");
+    }
+
+    [Test]
+    public async Task A_store_written_before_it_was_marked_as_ProcessHubs_opens_with_its_processes_and_is_marked()
+    {
+        using var data = new DataDirectory();
+        string id;
+        await using (var hub = DurableHub.Start(data))
+        {
+            id = hub.App.Producer.Start("export", "alice").ProcessId;
+        }
+        using (var unmark = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        {
+            unmark.Open();
+            using var command = unmark.CreateCommand();
+            command.CommandText = "PRAGMA application_id = 0";
+            command.ExecuteNonQuery();
+        }
+
+        await using (var reopened = DurableHub.Start(data))
+        {
+            Assert.That(reopened.App.Registry.Find(id), Is.Not.Null, "the process of the unmarked store");
+        }
+        using var marked = new SqliteConnection($"Data Source={data.Database};Pooling=False;Mode=ReadOnly");
+        marked.Open();
+        using var read = marked.CreateCommand();
+        read.CommandText = "PRAGMA application_id";
+        Assert.That(Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(SqliteSchema.ApplicationId));
+    }
+
+    /// <summary>Every object of the file with its SQL, and its header's application id: what a refusal must not change.</summary>
+    private static string Describe(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT group_concat(type || ' ' || name || ': ' || ifnull(sql, ''), char(10)) FROM (SELECT * FROM sqlite_schema ORDER BY name), (SELECT 1)";
+        string objects = command.ExecuteScalar() as string ?? "";
+        command.CommandText = "PRAGMA application_id";
+        return $"{objects}\napplication_id {command.ExecuteScalar()}";
+    }
+
     [Test]
     public async Task A_store_that_cannot_write_refuses_with_503_and_publishes_nothing_it_did_not_store()
     {

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
+using SQLitePCL;
 
 namespace ProcessHub.Storage;
 
@@ -108,7 +109,14 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         _lockFile = TakeDirectoryLock();
         try
         {
+            CreateDatabaseFileForOwnerOnly();
             _connection = OpenConnection();
+            if (raw.sqlite3_db_readonly(_connection.Handle, "main") == 1)
+            {
+                // SQLite opens a file it may not write (chmod 444, chattr +i) read-only without a word; the hub then
+                // started, said "ok", and refused the first event with 503. Refused here, as a read-only directory is.
+                throw new StoreOpenException($"cannot write the database {_path} (read-only file or directory, or no permission); make it writable, or use another --data-dir");
+            }
             SqliteSchema.Apply(_connection, _path);
             string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), replace: _options.NewEpoch);
             if (_options.NewEpoch)
@@ -241,6 +249,33 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         catch (IOException ex)
         {
             throw new StoreOpenException($"cannot write in the data directory {DataDirectory}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// A new database file is made owner-only before SQLite opens it, as the directory the hub makes is: in a directory
+    /// that already existed (and keeps its mode) the files followed the umask, world-readable under the usual 022, with
+    /// every process's params, results and errors in them. SQLite gives its log and shared-memory files the mode of
+    /// the database file. An existing file keeps the mode its operator gave it.
+    /// </summary>
+    private void CreateDatabaseFileForOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(_path))
+        {
+            return;
+        }
+        try
+        {
+            using var created = new FileStream(_path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(_path))
+        {
+            // Made meanwhile by someone else: SQLite opens what is there, as before.
         }
     }
 

@@ -53,13 +53,27 @@ internal static class SqliteSchema
         """;
 
     /// <summary>
+    /// Marks the file as ProcessHub's in its header (<c>PRAGMA application_id</c>, "PHub"): what tells a store from a
+    /// SQLite file of another program that happens to sit at the same path. Files made before it carry 0 and are known
+    /// by their tables instead (<see cref="IsOurs"/>), then marked.
+    /// </summary>
+    public const int ApplicationId = 0x50487562;
+
+    /// <summary>
     /// Creates the tables if missing, or brings an older file up to this version in the same transaction; refuses a
-    /// database written by a newer version.
+    /// database written by a newer version, and one of another program before anything is written to it.
     /// </summary>
     public static void Apply(SqliteConnection connection, string path)
     {
         using var transaction = connection.BeginTransaction();
+        if (!IsOurs(connection, transaction, out string? foreign))
+        {
+            // Taken for an empty store, another program's file got our tables and rows beside its own (or, when a
+            // table's name matched, columns added and then a raw "no such column").
+            throw new StoreOpenException($"the database {path} is not a ProcessHub database ({foreign}); move it away to start with an empty store, or use another --data-dir");
+        }
         Execute(connection, transaction, Create);
+        Execute(connection, transaction, $"PRAGMA application_id = {ApplicationId}");
         string? stored = Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'schema'");
         if (stored is null)
         {
@@ -71,6 +85,68 @@ internal static class SqliteSchema
         }
         AddMissingColumns(connection, transaction);
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// Whether the file is new (no tables), marked as ProcessHub's, or an unmarked one of ours: exactly our three
+    /// tables, with a schema row in <c>meta</c>. <paramref name="foreign"/> says what gave another program's file away.
+    /// </summary>
+    private static bool IsOurs(SqliteConnection connection, SqliteTransaction transaction, out string? foreign)
+    {
+        foreign = null;
+        long id;
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.Transaction = transaction;
+            pragma.CommandText = "PRAGMA application_id";
+            id = Convert.ToInt64(pragma.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (id == ApplicationId)
+        {
+            return true;
+        }
+        var tables = new List<string>();
+        using (var list = connection.CreateCommand())
+        {
+            list.Transaction = transaction;
+            list.CommandText = "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name";
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        if (id != 0)
+        {
+            foreign = $"its header names another application, id {id}";
+            return false;
+        }
+        if (tables.Count == 0)
+        {
+            return true;
+        }
+        string[] ours = ["events", "meta", "processes"];
+        if (!tables.SequenceEqual(ours, StringComparer.OrdinalIgnoreCase))
+        {
+            var others = tables.Where(t => !ours.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
+            foreign = others.Count > 0
+                ? $"it holds tables ProcessHub does not make: {string.Join(", ", others.Take(5))}{(others.Count > 5 ? ", ..." : "")}"
+                : $"it holds only some of ProcessHub's tables: {string.Join(", ", tables)}";
+            return false;
+        }
+        try
+        {
+            if (Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'schema'") is not null)
+            {
+                return true;
+            }
+        }
+        catch (SqliteException)
+        {
+            // A meta table of another shape: not ours.
+        }
+        foreign = "its meta table has no ProcessHub schema";
+        return false;
     }
 
     /// <summary>
