@@ -438,6 +438,21 @@ public sealed class DurableRestartTests
         return $"{objects}\napplication_id {command.ExecuteScalar()}";
     }
 
+    [TestCase("")]
+    [TestCase("sub")]
+    public void A_data_directory_that_is_a_file_or_under_one_is_refused_naming_the_file(string below)
+    {
+        // Under a file, .NET said "Could not find a part of the path" of a path whose parts all exist (from an audit).
+        using var data = new DataDirectory();
+        string file = Path.Combine(data.Path, "a-file");
+        File.WriteAllText(file, "not a directory");
+        string asked = below.Length == 0 ? file : Path.Combine(file, below);
+
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data, configure: o => o with { DataDirectory = asked }))!;
+
+        Assert.That(refused.Message, Is.EqualTo($"cannot create the data directory {asked}: {file} is a file, not a directory; use another --data-dir"));
+    }
+
     [Test]
     public async Task A_store_that_cannot_write_refuses_with_503_and_publishes_nothing_it_did_not_store()
     {

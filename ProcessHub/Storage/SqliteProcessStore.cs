@@ -104,7 +104,11 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StoreOpenException($"cannot create the data directory {DataDirectory}: {ex.Message}", ex);
+            // .NET says "Could not find a part of the path" when a part is a file: name the file instead.
+            string? file = FirstFileOnThePath(DataDirectory);
+            throw new StoreOpenException(file is null
+                ? $"cannot create the data directory {DataDirectory}: {ex.Message}"
+                : $"cannot create the data directory {DataDirectory}: {file} is a file, not a directory; use another --data-dir", ex);
         }
         _lockFile = TakeDirectoryLock();
         try
@@ -250,6 +254,19 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         {
             throw new StoreOpenException($"cannot write in the data directory {DataDirectory}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>The path itself or the first of its parents that is a file, if one is.</summary>
+    private static string? FirstFileOnThePath(string directory)
+    {
+        for (string? part = Path.GetFullPath(directory); !string.IsNullOrEmpty(part); part = Path.GetDirectoryName(part))
+        {
+            if (File.Exists(part))
+            {
+                return part;
+            }
+        }
+        return null;
     }
 
     /// <summary>
