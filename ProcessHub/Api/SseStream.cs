@@ -29,8 +29,11 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
     private static readonly KeyValuePair<string, string>[] Headers = [new("Cache-Control", "no-cache"), new("X-Accel-Buffering", "no")];
 
-    private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind)> _events =
-        Channel.CreateUnbounded<(SharedFrame, long, HubEventKind)>(new UnboundedChannelOptions { SingleReader = true });
+    // Counted: a live event, which counts against MaxPending. A replayed one does not: the replay is bounded by the
+    // history (--history-limit, up to a million), is enqueued all at once, and counted it cut every resume of more
+    // than 10,000 events after its first 10,000, so that a client far behind caught up 10,000 events a reconnect.
+    private readonly Channel<(SharedFrame Frame, long Seq, HubEventKind Kind, bool Counted)> _events =
+        Channel.CreateUnbounded<(SharedFrame, long, HubEventKind, bool)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
     private readonly long _afterSeq;
     private long _liveAfter;
@@ -56,15 +59,15 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         }
     }
 
-    private void Enqueue(SharedFrame frame, long seq, HubEventKind kind)
+    private void Enqueue(SharedFrame frame, long seq, HubEventKind kind, bool counted = true)
     {
-        if (Interlocked.Increment(ref _pending) > MaxPending)
+        if (counted && Interlocked.Increment(ref _pending) > MaxPending)
         {
             _events.Writer.TryComplete();
             return;
         }
         frame.AddReference();
-        if (!_events.Writer.TryWrite((frame, seq, kind)))
+        if (!_events.Writer.TryWrite((frame, seq, kind, counted)))
         {
             frame.Release();
         }
@@ -80,7 +83,8 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         return process.Seq; // the replay runs up to here; the watcher takes every later event
     }
 
-    // The stream has its own bound (MaxPending events): past it, it ends and the client resumes from where it got to.
+    // The stream has its own bound (MaxPending live events): past it, it ends and the client resumes from where it got
+    // to. The replay itself is bounded by the history.
     bool IReplayTarget.CanTake(ProcessSnapshot process, long bytes) => true;
 
     void IReplayTarget.OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
@@ -88,7 +92,7 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
         // SSE has no reply: a resumed stream just continues after Last-Event-ID.
     }
 
-    void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => Enqueue(frame, seq, kind);
+    void IReplayTarget.OnReplayed(SharedFrame frame, long seq, HubEventKind kind) => Enqueue(frame, seq, kind, counted: false);
 
     /// <summary>
     /// Counts a new stream of <paramref name="subject"/> against the connection limits (docs/protocol.md section 5.9),
@@ -198,7 +202,10 @@ internal sealed class SseStream : IProcessWatcher, IReplayTarget
             bool terminal = false;
             while (text.WrittenCount < BatchBytes && reader.TryRead(out var item))
             {
-                Interlocked.Decrement(ref _pending);
+                if (item.Counted)
+                {
+                    Interlocked.Decrement(ref _pending);
+                }
                 AppendEvent(text, item.Frame.Payload, item.Seq, item.Kind);
                 item.Frame.Release();
                 terminal |= HubEventNames.IsTerminal(item.Kind);
