@@ -376,6 +376,10 @@ internal sealed class ServeCommand
         await stopRequested.Task.ConfigureAwait(false);
         logger.LogInformation("shutting down: closing {Count} WebSocket connections with 1001", app.Server.OpenWebSockets);
         await app.StopAsync().ConfigureAwait(false);
+        // Disposed before the last line: the engine ends its in-process runs and gives up its lease, the store writes
+        // what it was handed. "stopped" came a few milliseconds before that, and an operator who waits for it had
+        // not quite waited for the hub (from a scale-out audit).
+        await app.DisposeAsync().ConfigureAwait(false);
         logger.LogInformation("stopped");
         return 0;
 

@@ -548,7 +548,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         catch (TimeoutException ex)
         {
             Interlocked.Exchange(ref _scriptRefusedAt, _time.GetTimestamp());
-            throw new StoreUnavailableException($"the shared engine (Redis) did not answer within its timeout; the event may not be stored", ex);
+            throw new StoreUnavailableException("the shared engine (Redis) did not answer within its timeout: the event may or may not have been stored (a start sent again with the same Idempotency-Key is not started twice)", ex);
         }
         catch (RedisServerException ex)
         {
