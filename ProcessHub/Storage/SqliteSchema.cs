@@ -66,14 +66,17 @@ internal static class SqliteSchema
     public static void Apply(SqliteConnection connection, string path)
     {
         using var transaction = connection.BeginTransaction();
-        if (!IsOurs(connection, transaction, out string? foreign))
+        if (!IsOurs(connection, transaction, out bool marked, out string? foreign))
         {
             // Taken for an empty store, another program's file got our tables and rows beside its own (or, when a
             // table's name matched, columns added and then a raw "no such column").
             throw new StoreOpenException($"the database {path} is not a ProcessHub database ({foreign}); move it away to start with an empty store, or use another --data-dir");
         }
         Execute(connection, transaction, Create);
-        Execute(connection, transaction, $"PRAGMA application_id = {ApplicationId}");
+        if (!marked)
+        {
+            Execute(connection, transaction, $"PRAGMA application_id = {ApplicationId}");
+        }
         string? stored = Scalar(connection, transaction, "SELECT value FROM meta WHERE key = 'schema'");
         if (stored is null)
         {
@@ -91,7 +94,7 @@ internal static class SqliteSchema
     /// Whether the file is new (no tables), marked as ProcessHub's, or an unmarked one of ours: exactly our three
     /// tables, with a schema row in <c>meta</c>. <paramref name="foreign"/> says what gave another program's file away.
     /// </summary>
-    private static bool IsOurs(SqliteConnection connection, SqliteTransaction transaction, out string? foreign)
+    private static bool IsOurs(SqliteConnection connection, SqliteTransaction transaction, out bool marked, out string? foreign)
     {
         foreign = null;
         long id;
@@ -101,9 +104,15 @@ internal static class SqliteSchema
             pragma.CommandText = "PRAGMA application_id";
             id = Convert.ToInt64(pragma.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
-        if (id == ApplicationId)
+        marked = id == ApplicationId;
+        if (marked)
         {
             return true;
+        }
+        if (id != 0)
+        {
+            foreign = $"its header names another application, id {id}";
+            return false;
         }
         var tables = new List<string>();
         using (var list = connection.CreateCommand())
@@ -115,11 +124,6 @@ internal static class SqliteSchema
             {
                 tables.Add(reader.GetString(0));
             }
-        }
-        if (id != 0)
-        {
-            foreign = $"its header names another application, id {id}";
-            return false;
         }
         if (tables.Count == 0)
         {
