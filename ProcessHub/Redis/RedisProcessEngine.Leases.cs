@@ -384,18 +384,39 @@ internal sealed partial class RedisProcessEngine
     /// </summary>
     private async Task SayIfTakenBackAsDefaultAsync()
     {
-        try
+        // The connection that came back can be unusable for a moment ("no connection is active", as the client library
+        // reconnects once more after the refused password), and a check lost to that moment said nothing at all (seen
+        // in a fresh-clone run). Asked again every second until Redis answers, for up to WhoAmIAttempts seconds.
+        for (int attempt = 1; ; attempt++)
         {
-            if ((string?)await _db.ExecuteAsync("ACL", "WHOAMI").ConfigureAwait(false) == "default")
+            try
             {
-                _logger.LogError("Redis took this hub back as 'default', not as the user of --redis: it refused that user's password (a user made with ACL SETUSER and not saved is gone after a Redis restart); the hub goes on with default's rights until it reconnects as that user");
+                if ((string?)await _db.ExecuteAsync("ACL", "WHOAMI").ConfigureAwait(false) == "default")
+                {
+                    _logger.LogError("Redis took this hub back as 'default', not as the user of --redis: it refused that user's password (a user made with ACL SETUSER and not saved is gone after a Redis restart); the hub goes on with default's rights until it reconnects as that user");
+                }
+                return;
+            }
+            catch (Exception ex) when ((ex is RedisConnectionException or TimeoutException) && attempt < WhoAmIAttempts)
+            {
+                // Not answering yet: asked again below.
+            }
+            catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+            {
+                return; // not permitted, or away for good: nothing to tell
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
-        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
-        {
-            // Not permitted, or away again: nothing to tell.
-        }
     }
+
+    private const int WhoAmIAttempts = 30;
 
     private void OnConnectionRestored(ConnectionFailedEventArgs restored)
     {
