@@ -307,7 +307,7 @@ internal sealed class ServeCommand
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            return Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
+            return CannotListen(ex);
         }
 
         HubApplication opened;
@@ -353,7 +353,7 @@ internal sealed class ServeCommand
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            return Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
+            return CannotListen(ex); // bound, but the listen itself failed
         }
         var endPoint = app.LocalEndPoint;
         // --host 0.0.0.0 (or ::) is every address of the machine: ws://0.0.0.0 is where no client can connect, so the
@@ -382,6 +382,9 @@ internal sealed class ServeCommand
         await app.DisposeAsync().ConfigureAwait(false);
         logger.LogInformation("stopped");
         return 0;
+
+        int CannotListen(System.Net.Sockets.SocketException ex) =>
+            Refuse($"cannot listen on {serverOptions.Host}:{serverOptions.Port}: {ex.Message}", exitCode: 1);
 
         void OnSignal(PosixSignalContext context)
         {

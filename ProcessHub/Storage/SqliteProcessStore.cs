@@ -119,7 +119,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             {
                 // SQLite opens a file it may not write (chmod 444, chattr +i) read-only without a word; the hub then
                 // started, said "ok", and refused the first event with 503. Refused here, as a read-only directory is.
-                throw new StoreOpenException($"cannot write the database {_path} (read-only file or directory, or no permission); make it writable, or use another --data-dir");
+                throw SqliteOpenErrors.CannotWrite(_path);
             }
             SqliteSchema.Apply(_connection, _path);
             string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), replace: _options.NewEpoch);
