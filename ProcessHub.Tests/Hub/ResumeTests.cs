@@ -1,3 +1,4 @@
+using System.Text.Json;
 using NUnit.Framework;
 using ProcessHub.Server;
 
@@ -71,6 +72,56 @@ public sealed class ResumeTests
         var pong = await client.ReceiveUntilAsync("pong");
 
         Assert.That((reply.Get("replayed").GetInt64(), reply.Get("recovered").GetBoolean()), Is.EqualTo((0L, false)));
+        Assert.That(pong.String("request_id"), Is.EqualTo("alive"), "the connection is still open");
+    }
+
+    [Test]
+    public async Task Fifty_pipelined_resumes_of_large_processes_are_each_answered_and_the_connection_stays()
+    {
+        // A client resuming sends one subscribe per process, 50 at once (5.2), all handled before anything goes out.
+        // Each replay that fitted filled the queue up to the limit, and the next reply, carrying its process's 15 KB of
+        // params and 60 KB of result, took it over: 4429 at every reconnect, for ever (the .NET watcher, seen by a user).
+        await using var host = HubTestHost.Start();
+        var ids = new List<string>();
+        for (int i = 0; i < 50; i++)
+        {
+            var run = host.App.Producer.Start("export", "alice", total: 1, parameters: new { notes = new string('p', 15_000) });
+            run.Complete(new { rows = new string('r', 60_000) });
+            ids.Add(run.ProcessId);
+        }
+        var (client, list) = await host.OpenTabWithListAsync("alice", receiveBufferSize: 4096);
+        await using var _ = client;
+        string epoch = list.String("epoch")!;
+
+        var burst = ids.SelectMany((id, i) => ClientFrame.Text(JsonSerializer.Serialize(new { type = "subscribe", process_id = id, since = 0, epoch, request_id = $"r{i}" }))).ToArray();
+        await client.SendRawAsync(burst);
+        var replies = new List<HubMessage>();
+        int replayedEvents = 0;
+        while (replies.Count < ids.Count)
+        {
+            var message = await client.ReceiveOrCloseAsync();
+            Assert.That(message, Is.Not.Null, $"closed with {client.CloseStatus} \"{client.CloseDescription}\" after {replies.Count} replies");
+            if (message!.Type == "subscribed")
+            {
+                replies.Add(message);
+            }
+            else if (message.IsProcessEvent)
+            {
+                replayedEvents++;
+            }
+        }
+        await client.SendJsonAsync(new { type = "ping", request_id = "alive" });
+        var pong = await client.ReceiveUntilAsync("pong");
+
+        Assert.That(replies.Select(r => r.String("request_id")), Is.EqualTo(Enumerable.Range(0, ids.Count).Select(i => $"r{i}")));
+        Assert.That(replayedEvents, Is.EqualTo(replies.Sum(r => r.Get("replayed").GetInt64())), "every announced replay arrived");
+        var refused = replies.Where(r => r.Get("replayed").GetInt64() == 0).ToList();
+        Assert.That(refused, Is.Not.Empty, "3.7 MB of replays cannot all be queued at once within 1 MiB");
+        Assert.That(refused.All(r => !r.Get("recovered").GetBoolean()), Is.True, "a refused replay is not recovered");
+        var lean = refused.Where(r => r.Get("process").TryGetProperty("omitted", out var omitted)).ToList();
+        Assert.That(lean, Is.Not.Empty, "replies past the reserve leave params and result out");
+        Assert.That(lean.Select(r => r.Get("process").GetProperty("omitted").ToString()).Distinct(), Is.EqualTo(new[] { """["params","result"]""" }));
+        Assert.That(lean.All(r => r.Get("process").GetProperty("status").GetString() == "completed" && !r.Get("process").TryGetProperty("result", out var result)), Is.True);
         Assert.That(pong.String("request_id"), Is.EqualTo("alive"), "the connection is still open");
     }
 

@@ -454,8 +454,12 @@ function merge(snapshot) {
   const known = state.processes.get(snapshot.process_id);
   if (!known || snapshot.seq >= known.seq) {
     const merged = { ...known, ...snapshot };
-    if (!snapshot.omitted) delete merged.omitted;
+    // A subscribed reply sent while this tab's queue was backed up leaves params and result out (docs/protocol.md
+    // 5.2): what the card has already stands, what it lacks is fetched, as for a list's entry.
+    const missing = (snapshot.omitted ?? []).filter((field) => merged[field] === undefined);
+    if (missing.length > 0) merged.omitted = missing; else delete merged.omitted;
     state.processes.set(snapshot.process_id, merged);
+    if (missing.length > 0 && known) fetchOmitted(snapshot.process_id);
     rebuild();
   }
 }

@@ -31,8 +31,11 @@ internal interface IOutboundConnection
     /// <summary>Bytes waiting in the queue, not counting a batch being sent.</summary>
     long QueuedBytes { get; }
 
-    /// <summary>True when <paramref name="bytes"/> more, queued now, would keep the connection within its byte limit.</summary>
-    bool HasRoomFor(long bytes);
+    /// <summary>
+    /// True when <paramref name="bytes"/> more, queued now, would leave the last quarter of the byte limit free: the
+    /// room kept for the small replies of requests handled before anything queued has gone out.
+    /// </summary>
+    bool HasRoomToSpareFor(long bytes);
 
     /// <summary>
     /// Queues one reference to <paramref name="frame"/> (the caller keeps its own). False when the connection is

@@ -57,11 +57,11 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
     }
 
     /// <inheritdoc/>
-    public bool HasRoomFor(long bytes)
+    public bool HasRoomToSpareFor(long bytes)
     {
         lock (_gate)
         {
-            return !_closed && !_policy.IsOverByteLimit(_queuedBytes - _exemptBytes + bytes);
+            return !_closed && _policy.LeavesReserve(_queuedBytes - _exemptBytes + bytes);
         }
     }
 

@@ -45,6 +45,13 @@ public sealed class SlowConsumerPolicy
     internal bool IsOverByteLimit(long queuedBytes) => queuedBytes > ByteLimit;
 
     /// <summary>
+    /// Whether <paramref name="queuedBytes"/> leave the last quarter of the byte limit free. A replay is queued only
+    /// then (docs/protocol.md 5.2): a resuming client pipelines one <c>subscribe</c> per process (50 at once), all
+    /// handled before the first reply goes out, and the replies of the ones refused still need room.
+    /// </summary>
+    internal bool LeavesReserve(long queuedBytes) => queuedBytes <= ByteLimit - ByteLimit / 4;
+
+    /// <summary>
     /// The periodic check of one connection: a connection that has not drained for the stall limit is closed with
     /// 4429. One whose close frame itself cannot get out (the peer reads nothing at all) gets a second stall limit to
     /// take it, then the socket is dropped: otherwise the connection, its session and its last batch would be held

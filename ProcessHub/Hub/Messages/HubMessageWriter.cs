@@ -157,8 +157,11 @@ internal static class HubMessageWriter
         EntryOverheadBytes + process.ProcessId.Length + process.ProcessType.Length + Encoding.UTF8.GetByteCount(process.Owner)
         + process.ProgressJson.Length + (process.ErrorJson?.Length ?? 0) + (process.CancelledBy is { } by ? Encoding.UTF8.GetByteCount(by) : 0);
 
-    /// <summary><c>subscribed</c>: the reply to <c>subscribe</c>, written before the replay it announces.</summary>
-    public static SharedFrame Subscribed(string processId, ProcessSnapshot? process, string epoch, int replayed, bool recovered, string? requestId, DateTimeOffset timestamp)
+    /// <summary>
+    /// <c>subscribed</c>: the reply to <c>subscribe</c>, written before the replay it announces; its process carries the
+    /// larger fields <paramref name="details"/> names, the others named in <c>omitted</c>.
+    /// </summary>
+    public static SharedFrame Subscribed(string processId, ProcessSnapshot? process, string epoch, int replayed, bool recovered, string? requestId, DateTimeOffset timestamp, ListDetails details = ListDetails.All)
     {
         var frame = SharedFrame.Rent();
         var writer = Begin(frame);
@@ -169,7 +172,7 @@ internal static class HubMessageWriter
         if (process is { } snapshot)
         {
             writer.WritePropertyName("process");
-            WriteSnapshot(writer, snapshot, ListDetails.All);
+            WriteSnapshot(writer, snapshot, details);
         }
         writer.WriteNumber("replayed", replayed);
         writer.WriteBoolean("recovered", recovered);

@@ -39,14 +39,21 @@ internal sealed class SessionReplay : IReplayTarget
     // would take the queue past --outbound-limit-bytes closed the connection with 4429 however fast the client read,
     // and a resuming client asked for the same replay again at each reconnect. Refused whole instead (recovered false).
     // The subscribed reply goes first and carries the process whole (params and a result of up to 64 KiB): counted too.
-    public bool CanTake(ProcessSnapshot process, long bytes) => _session.Connection.HasRoomFor(bytes + ReplyBytes(process));
+    // The last quarter of the limit is kept for the replies of the subscribes handled in the same read (a resuming
+    // client sends 50 at once): without it the first replays filled the queue and the next reply closed it with 4429.
+    public bool CanTake(ProcessSnapshot process, long bytes) => _session.Connection.HasRoomToSpareFor(bytes + ReplyBytes(process));
 
     private static long ReplyBytes(ProcessSnapshot process) =>
         512 + process.ProcessId.Length + process.ProcessType.Length + process.Owner.Length + process.ProgressJson.Length
         + (process.ParamsJson?.Length ?? 0) + (process.ResultJson?.Length ?? 0) + (process.ErrorJson?.Length ?? 0);
 
-    public void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered) =>
-        _session.SendAndRelease(HubMessageWriter.Subscribed(process.ProcessId, process, _epoch, replayed, recovered, _requestId, _time.GetUtcNow()));
+    // A reply whose process would not leave the reserve free (the queue is backed up) leaves params and result out and
+    // names them in omitted, as a list does: a few hundred bytes instead of up to 80 KiB, so that 50 of them fit.
+    public void OnReplayStart(ProcessSnapshot process, int replayed, bool recovered)
+    {
+        var details = replayed > 0 || _session.Connection.HasRoomToSpareFor(ReplyBytes(process)) ? ListDetails.All : ListDetails.None;
+        _session.SendAndRelease(HubMessageWriter.Subscribed(process.ProcessId, process, _epoch, replayed, recovered, _requestId, _time.GetUtcNow(), details));
+    }
 
     public void OnReplayed(SharedFrame frame, long seq, HubEventKind kind)
     {
