@@ -56,6 +56,9 @@ internal static class JsonBodies
     });
 
 
+    // Text as it is (see JsonObjectBytes.WriterOptions): the element's raw text is what a body carries.
+    private static readonly JsonSerializerOptions SerializerOptions = new() { Encoder = JsonObjectBytes.WriterOptions.Encoder };
+
     /// <summary>Any object as JSON, through System.Text.Json's reflection (hence the attributes).</summary>
     [RequiresUnreferencedCode("serializes an object of any type by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes an object of any type by reflection; pass a JsonElement when compiling ahead of time")]
@@ -63,6 +66,6 @@ internal static class JsonBodies
     {
         null => null,
         JsonElement element => element,
-        _ => JsonSerializer.SerializeToElement(value, value.GetType()),
+        _ => JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions),
     };
 }

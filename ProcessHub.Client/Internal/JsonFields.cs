@@ -33,7 +33,7 @@ internal static class JsonFields
     private static string Compact(JsonElement value)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(buffer, JsonObjectBytes.WriterOptions))
         {
             value.WriteTo(writer);
         }

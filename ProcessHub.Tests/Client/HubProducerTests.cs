@@ -50,6 +50,35 @@ public sealed class HubProducerTests
     }
 
     [Test]
+    public async Task Text_that_is_not_ascii_goes_out_as_it_is_and_counts_as_its_utf8_bytes()
+    {
+        // 1,000 Chinese characters are 3,000 bytes of UTF-8 and 6,000 as \u escapes: the hub refused the report as
+        // progress larger than 4,096 bytes, which the same report sent by curl was not, and watchers read the escapes.
+        await using var host = HubTestHost.Start();
+        using var producer = new HubProducer(BaseUrl(host), host.Token("alice"));
+        await using var events = new WatchedEvents(Watcher(host, "alice"));
+        await events.NextAsync<ProcessListed>();
+        string detail = new('模', 1000);
+        string notes = "é ü " + new string('模', 3000);
+
+        using var run = await producer.StartAsync("cjk", total: 3, parameters: new { notes });
+        Assert.That(await run.ReportAsync(1, 3, "模型", detail), Is.False);
+        Assert.That(await run.CompleteAsync(new { summary = "完成 ✓" }), Is.True);
+
+        var started = await events.NextAsync<ProcessStarted>();
+        var progress = await events.NextAsync<ProcessProgress>();
+        var completed = await events.NextAsync<ProcessCompleted>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.Parameters!.Value.GetProperty("notes").GetString(), Is.EqualTo(notes));
+            Assert.That(started.Parameters!.Value.GetRawText(), Does.Not.Contain("\\u"), "sent as it is, not escaped");
+            Assert.That((progress.Progress.Model, progress.Progress.Detail), Is.EqualTo(("模型", detail)));
+            Assert.That(progress.Progress.Json.GetRawText(), Does.Not.Contain("\\u"));
+            Assert.That(completed.Result!.Value.GetRawText(), Is.EqualTo("""{"summary":"完成 ✓"}"""));
+        });
+    }
+
+    [Test]
     public async Task A_failed_run_reaches_the_watcher_with_its_message_and_code()
     {
         await using var host = HubTestHost.Start();
