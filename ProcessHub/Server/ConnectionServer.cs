@@ -94,6 +94,12 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
     {
         _listener ??= new SocketListener(_options.ResolveEndPoint(), _logger);
         _listener.Listen();
+        if (_listener.SocketCapacity is int capacity && capacity < _options.MaxConnections)
+        {
+            _logger.LogInformation(
+                "the open-file limit ({Limit}) leaves room for {Capacity} connections at once, fewer than --max-connections ({MaxConnections}); past them new connections wait until some close",
+                OpenFileLimit.Current(), capacity, _options.MaxConnections);
+        }
         _acceptLoop = _listener.AcceptLoopAsync(RunConnectionAsync, _stopping.Token);
         if (_options.PingInterval > TimeSpan.Zero)
         {

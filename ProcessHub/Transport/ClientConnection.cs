@@ -16,11 +16,14 @@ internal sealed class ClientConnection : ITransportConnection
 
     private readonly Socket _socket;
     private readonly SocketPipeReader _input;
+    private readonly Action? _onClosed;
     private int _disposed;
 
-    public ClientConnection(Socket socket)
+    /// <param name="onClosed">Called once, when the socket has been closed (the listener counts the sockets it holds).</param>
+    public ClientConnection(Socket socket, Action? onClosed = null)
     {
         _socket = socket;
+        _onClosed = onClosed;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = socket.RemoteEndPoint;
         // Sends and receives try the kernel directly and go async only when it would block (see SendAsync). With epoll
@@ -103,6 +106,7 @@ internal sealed class ClientConnection : ITransportConnection
         {
             // Closing a socket the peer already reset.
         }
+        _onClosed?.Invoke();
         // A read waiting on the readiness poller is not ended by the close itself (closing removes the socket from
         // epoll without an event), so end it here.
         _input.Abort();

@@ -8,13 +8,24 @@ namespace ProcessHub.Transport;
 /// The accept loop. Each accepted socket gets TCP_NODELAY (frames are small and latency matters) and is handed to
 /// the connection callback, which owns it from then on; nothing a connection does can stop the loop. Accept errors are sorted like a
 /// production server's: transient ones are logged and skipped, resource pressure (out of file descriptors)
-/// backs off, a broken listener stops the loop cleanly.
+/// backs off, a broken listener stops the loop cleanly. The sockets it holds at once are kept within what the
+/// process's open-file limit leaves room for (<see cref="OpenFileLimit"/>): past that, new connections wait in the
+/// listen backlog until some close, instead of the process running out of files.
 /// </summary>
 internal sealed class SocketListener : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a listener that is full looks again, and how often it says so at most.</summary>
+    private static readonly TimeSpan FullRecheck = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan WarnEvery = TimeSpan.FromSeconds(10);
+
     private readonly Socket _socket;
     private readonly ILogger _logger;
+    private readonly Action _onSocketClosed;
+    private int _openSockets;
+    private long _lastWarningTimestamp = long.MinValue;
+    private int _unwarned;
 
     /// <summary>
     /// Binds <paramref name="endPoint"/> (a port in use fails here) without listening yet: the command line binds before
@@ -25,6 +36,7 @@ internal sealed class SocketListener : IDisposable
     public SocketListener(IPEndPoint endPoint, ILogger logger)
     {
         _logger = logger;
+        _onSocketClosed = () => Interlocked.Decrement(ref _openSockets);
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
         {
@@ -45,8 +57,21 @@ internal sealed class SocketListener : IDisposable
     /// <summary>The bound address; with port 0 this tells which port the kernel chose.</summary>
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>
+    /// The sockets this listener holds at most, from the open-file limit and the files open when it started listening
+    /// (the store's and Redis's among them); null where there is no limit to keep to.
+    /// </summary>
+    public int? SocketCapacity { get; private set; }
+
+    /// <summary>Accepted sockets not yet closed.</summary>
+    public int OpenSockets => Volatile.Read(ref _openSockets);
+
     /// <summary>Starts taking connections in; until then a client's connect is refused.</summary>
-    public void Listen() => _socket.Listen(4096);
+    public void Listen()
+    {
+        SocketCapacity = OpenFileLimit.SocketCapacity();
+        _socket.Listen(4096);
+    }
 
     /// <summary>Accepts until <paramref name="stopping"/> fires or the listener breaks.</summary>
     public async Task AcceptLoopAsync(Func<ClientConnection, Task> onConnection, CancellationToken stopping)
@@ -54,6 +79,10 @@ internal sealed class SocketListener : IDisposable
         var backoff = TimeSpan.FromMilliseconds(10);
         while (!stopping.IsCancellationRequested)
         {
+            if (SocketCapacity is int capacity && OpenSockets >= capacity && !await WaitForRoomAsync(capacity, stopping).ConfigureAwait(false))
+            {
+                break;
+            }
             Socket client;
             try
             {
@@ -75,7 +104,10 @@ internal sealed class SocketListener : IDisposable
                         _logger.LogDebug("accept failed transiently: {SocketError}", ex.SocketErrorCode);
                         continue;
                     case AcceptErrorKind.ResourcePressure:
-                        _logger.LogWarning("accept failed under resource pressure ({SocketError}); backing off {Delay} ms", ex.SocketErrorCode, backoff.TotalMilliseconds);
+                        if (ShouldWarn(out int times))
+                        {
+                            _logger.LogWarning("accept failed under resource pressure ({SocketError}, {Times}x in the last 10 s or less); backing off up to {Delay} ms", ex.SocketErrorCode, times, MaxBackoff.TotalMilliseconds);
+                        }
                         try
                         {
                             await Task.Delay(backoff, stopping).ConfigureAwait(false);
@@ -94,8 +126,48 @@ internal sealed class SocketListener : IDisposable
 
             backoff = TimeSpan.FromMilliseconds(10);
             client.NoDelay = true;
+            Interlocked.Increment(ref _openSockets);
             Dispatch(client, onConnection);
         }
+    }
+
+    // Full: the kernel keeps completing handshakes into the backlog, and those clients wait there until sockets close.
+    // False when stopping.
+    private async Task<bool> WaitForRoomAsync(int capacity, CancellationToken stopping)
+    {
+        if (ShouldWarn(out int times))
+        {
+            _logger.LogWarning(
+                "{Open} connections open, as many as the open-file limit leaves room for ({Capacity}; full {Times}x in the last 10 s or less): new connections wait in the listen backlog until some close (raise the limit with ulimit -n or LimitNOFILE=)",
+                OpenSockets, capacity, times);
+        }
+        try
+        {
+            while (OpenSockets >= capacity)
+            {
+                await Task.Delay(FullRecheck, stopping).ConfigureAwait(false);
+            }
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    // One warning per 10 s at most, with how many times it happened since the last: a listener at its limit hits it
+    // again at every connection that closes, and said so each time (3,600 lines an hour).
+    private bool ShouldWarn(out int times)
+    {
+        times = ++_unwarned;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_lastWarningTimestamp != long.MinValue && System.Diagnostics.Stopwatch.GetElapsedTime(_lastWarningTimestamp, now) < WarnEvery)
+        {
+            return false;
+        }
+        _lastWarningTimestamp = now;
+        _unwarned = 0;
+        return true;
     }
 
     public void Dispose() => _socket.Dispose();
@@ -106,19 +178,26 @@ internal sealed class SocketListener : IDisposable
     {
         ThreadPool.UnsafeQueueUserWorkItem(static state =>
         {
-            var (socket, callback, logger) = state;
+            var (socket, callback, listener) = state;
             ClientConnection? connection = null;
             try
             {
-                connection = new ClientConnection(socket);
+                connection = new ClientConnection(socket, listener._onSocketClosed);
                 _ = callback(connection);
             }
             catch (Exception ex)
             {
-                logger.LogError(ex, "connection setup failed");
-                connection?.Dispose();
-                socket.Dispose();
+                listener._logger.LogError(ex, "connection setup failed");
+                if (connection is not null)
+                {
+                    connection.Dispose();
+                }
+                else
+                {
+                    socket.Dispose();
+                    listener._onSocketClosed();
+                }
             }
-        }, (client, onConnection, _logger), preferLocal: false);
+        }, (client, onConnection, this), preferLocal: false);
     }
 }
