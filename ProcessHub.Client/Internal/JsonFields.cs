@@ -4,11 +4,24 @@ using System.Text.Json;
 
 namespace ProcessHub.Client.Internal;
 
-/// <summary>Lenient field reads: a missing or mistyped optional field is null, never an exception.</summary>
+/// <summary>
+/// Lenient field reads: a missing or mistyped optional field is null, never an exception; so is any field of
+/// something that is not an object (an answer whose body was HTML, empty or an array, from a proxy in between).
+/// </summary>
 internal static class JsonFields
 {
+    private static bool TryGet(JsonElement obj, string name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object)
+        {
+            return obj.TryGetProperty(name, out value);
+        }
+        value = default;
+        return false;
+    }
+
     public static string? String(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Text(value) : null;
+        TryGet(obj, name, out var value) && value.ValueKind == JsonValueKind.String ? Text(value) : null;
 
     /// <summary>
     /// A field shown as text whatever JSON it holds: a string as it is, a number, true/false, an object or an array as
@@ -18,7 +31,7 @@ internal static class JsonFields
     /// </summary>
     public static string? Shown(JsonElement obj, string name)
     {
-        if (!obj.TryGetProperty(name, out var value))
+        if (!TryGet(obj, name, out var value))
         {
             return null;
         }
@@ -94,13 +107,13 @@ internal static class JsonFields
     }
 
     public static long? Long(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
+        TryGet(obj, name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long number) ? number : null;
 
     public static bool? Bool(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+        TryGet(obj, name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 
     public static JsonElement? Value(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+        TryGet(obj, name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
     public static DateTimeOffset? Time(JsonElement obj, string name) =>
         String(obj, name) is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) ? time : null;

@@ -257,6 +257,22 @@ public sealed class HubProducerTests
         Assert.That(started.Owner, Is.EqualTo("alice"));
     }
 
+    [TestCase("<html>ok</html>", "text/html")]
+    [TestCase("", "text/plain")]
+    [TestCase("""["a"]""", "application/json")]
+    [TestCase("\"started\"", "application/json")]
+    public void A_start_answered_201_with_no_json_object_is_a_bad_response(string body, string mediaType)
+    {
+        // From an audit: a 2xx whose body was not a JSON object (a proxy's page) threw InvalidOperationException
+        // ("Operation is not valid due to the current state of the object") where the docs promise bad_response.
+        using var http = new HttpClient(new FixedAnswerHandler(System.Net.HttpStatusCode.Created, body, mediaType));
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri("http://127.0.0.1:8501"), Token = "t", HttpClient = http });
+
+        var refused = Assert.ThrowsAsync<HubRequestException>(async () => await producer.StartAsync("eval"));
+
+        Assert.That((refused!.Code, refused.StatusCode), Is.EqualTo(("bad_response", (int?)201)));
+    }
+
     [Test]
     public async Task Dispose_ends_a_call_waiting_to_retry_at_once_and_later_calls_alike_with_ObjectDisposedException()
     {
