@@ -60,17 +60,32 @@ public sealed class ProcessHandle
         ApplyAsync(ProcessChange.Complete(ProgressJson.Result(result, _options.MaxResultBytes)));
 
     /// <summary>Ends the process as failed: <c>{"message", "code"?}</c>; the message at most 4 KiB, the code 64 characters.</summary>
-    /// <exception cref="ArgumentException">The message is empty or too long, or the code is too long.</exception>
+    /// <exception cref="ArgumentException">The message is empty or too long, or the code is blank (null is none) or too long.</exception>
     public ValueTask<ReportResult> FailAsync(string message, string? code = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(message);
+        if (code is not null)
+        {
+            // As over HTTP (error.code must be a non-empty string): a blank code stored "code":" " for every tab.
+            ArgumentException.ThrowIfNullOrWhiteSpace(code);
+        }
         return ApplyAsync(ProcessChange.Fail(ProgressJson.ProducerError(message, code, _options.MaxErrorMessageBytes)));
     }
 
     /// <summary>Cancels the process as <paramref name="cancelledBy"/> would from a WebSocket.</summary>
-    public ValueTask<ReportResult> CancelAsync(string cancelledBy) => ApplyAsync(ProcessChange.Cancel(cancelledBy));
+    /// <exception cref="ArgumentException"><paramref name="cancelledBy"/> is null, blank or longer than a user name may be (256 bytes).</exception>
+    public ValueTask<ReportResult> CancelAsync(string cancelledBy)
+    {
+        // Who cancelled is a user, as a token's sub is: a null sent process_cancelled without cancelled_by.
+        ArgumentException.ThrowIfNullOrWhiteSpace(cancelledBy);
+        if (System.Text.Encoding.UTF8.GetByteCount(cancelledBy) > FieldLimits.MaxOwnerBytes)
+        {
+            throw new ArgumentException($"cancelledBy must be at most {FieldLimits.MaxOwnerBytes} bytes", nameof(cancelledBy));
+        }
+        return ApplyAsync(ProcessChange.Cancel(cancelledBy));
+    }
 
-    /// <inheritdoc cref="ReportProgressAsync(int, int, string?, string?)"/>
+    /// <inheritdoc cref="ReportProgressAsync(long, long, string?, string?)"/>
     public ReportResult ReportProgress(long current, long total, string? model = null, string? detail = null) => Wait(ReportProgressAsync(current, total, model, detail));
 
     /// <inheritdoc cref="ReportProgressAsync(JsonElement)"/>

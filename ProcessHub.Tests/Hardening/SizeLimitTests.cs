@@ -100,6 +100,12 @@ public sealed class SizeLimitTests
         Assert.Throws<ArgumentException>(() => run.ReportProgress(1, 2, "m", new string('d', 5000)), "detail");
         Assert.Throws<ArgumentException>(() => run.Fail(new string('x', 5000)), "error message");
         Assert.Throws<ArgumentException>(() => run.Fail("m", new string('c', 65)), "error code");
+        // What HTTP refuses as "error.code must be a non-empty string", and a cancel by nobody (no cancelled_by went out).
+        Assert.Throws<ArgumentException>(() => run.Fail("m", " "), "a blank error code");
+        Assert.Throws<ArgumentException>(() => run.Fail("m", ""), "an empty error code");
+        Assert.Throws<ArgumentNullException>(() => run.Cancel(null!), "a cancel by no one");
+        Assert.Throws<ArgumentException>(() => run.Cancel(""), "a cancel by an empty name");
+        Assert.Throws<ArgumentException>(() => run.Cancel(new string('u', 257)), "a cancel by a name longer than a user's");
         // As deep as an HTTP body may be (32 levels in all), no deeper: a 64-level progress stopped every restart of
         // a durable hub, which reads the last event of each running process back.
         string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth);
