@@ -5,7 +5,10 @@ namespace ProcessHub.Client;
 /// <summary>
 /// An event of one process. Per process, a watcher yields them in <see cref="Seq"/> order and never twice, across
 /// reconnects too; a jump in <see cref="Seq"/> means progress the hub coalesced for a slow reader (only
-/// <see cref="ProcessProgress"/> is ever skipped).
+/// <see cref="ProcessProgress"/> is skipped on a connection). After a reconnect that did not recover everything
+/// (<see cref="HubConnected.Recovered"/> false: history gone, more than 50 processes to resume, a replay too large to
+/// queue), the events missed meanwhile, a process's start and end included, may not come at all: the
+/// <see cref="ProcessListed"/> that comes with it has every process's state.
 /// </summary>
 public abstract class ProcessEvent : HubEvent
 {

@@ -55,17 +55,30 @@ internal static class JsonBodies
         writer.WriteEndObject();
     });
 
-
     // Text as it is (see JsonObjectBytes.WriterOptions): the element's raw text is what a body carries.
     private static readonly JsonSerializerOptions SerializerOptions = new() { Encoder = JsonObjectBytes.WriterOptions.Encoder };
 
     /// <summary>Any object as JSON, through System.Text.Json's reflection (hence the attributes).</summary>
+    /// <exception cref="ArgumentException">The value cannot be written as JSON (a cycle, a type the serializer refuses).</exception>
     [RequiresUnreferencedCode("serializes an object of any type by reflection; pass a JsonElement when trimming")]
     [RequiresDynamicCode("serializes an object of any type by reflection; pass a JsonElement when compiling ahead of time")]
-    public static JsonElement? ToElement(object? value) => value switch
+    public static JsonElement? ToElement(object? value)
     {
-        null => null,
-        JsonElement element => element,
-        _ => JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions),
-    };
+        switch (value)
+        {
+            case null:
+                return null;
+            case JsonElement element:
+                return element;
+        }
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, value.GetType(), SerializerOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            // The argument is what is wrong, as for every other refusal of the calls that take it (documented: ArgumentException).
+            throw new ArgumentException($"the value cannot be written as JSON: {ex.Message}", nameof(value), ex);
+        }
+    }
 }

@@ -257,6 +257,26 @@ public sealed class HubProducerTests
         Assert.That(started.Owner, Is.EqualTo("alice"));
     }
 
+    [Test]
+    public void Params_or_a_result_that_cannot_be_written_as_JSON_are_an_ArgumentException_before_anything_is_sent()
+    {
+        // From an audit: an object that refers to itself threw the serializer's JsonException, which the docs do not
+        // list; they promise ArgumentException for a bad argument.
+        var handler = new RecordingHandler();
+        using var http = new HttpClient(handler);
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri("http://127.0.0.1:8501"), Token = "t", HttpClient = http });
+        var cycle = new Dictionary<string, object>();
+        cycle["self"] = cycle;
+        using var run = producer.Attach("0123456789abcdef");
+
+        var start = Assert.ThrowsAsync<ArgumentException>(async () => await producer.StartAsync("eval", 1, (object)cycle));
+        var complete = Assert.ThrowsAsync<ArgumentException>(async () => await run.CompleteAsync(cycle));
+
+        Assert.That(start!.Message, Does.StartWith("the value cannot be written as JSON"));
+        Assert.That(complete!.Message, Does.StartWith("the value cannot be written as JSON"));
+        Assert.That(handler.Paths, Is.Empty, "nothing went out");
+    }
+
     [TestCase("<html>ok</html>", "text/html")]
     [TestCase("", "text/plain")]
     [TestCase("""["a"]""", "application/json")]

@@ -106,6 +106,10 @@ public sealed class SizeLimitTests
         Assert.Throws<ArgumentNullException>(() => run.Cancel(null!), "a cancel by no one");
         Assert.Throws<ArgumentException>(() => run.Cancel(""), "a cancel by an empty name");
         Assert.Throws<ArgumentException>(() => run.Cancel(new string('u', 257)), "a cancel by a name longer than a user's");
+        var cycle = new Dictionary<string, object>();
+        cycle["self"] = cycle;
+        Assert.Throws<ArgumentException>(() => run.Complete(cycle), "a result that refers to itself (it was JsonException)");
+        Assert.Throws<ArgumentException>(() => producer.Start("eval", "inproc", parameters: cycle), "params that refer to themselves");
         // As deep as an HTTP body may be (32 levels in all), no deeper: a 64-level progress stopped every restart of
         // a durable hub, which reads the last event of each running process back.
         string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth);

@@ -12,9 +12,23 @@ internal static class ProgressJson
     private static readonly JsonSerializerOptions SerializerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Any value as JSON; a <see cref="JsonElement"/> exactly as it was written.</summary>
-    public static byte[] Serialize(object value) => value is JsonElement element
-        ? Encoding.UTF8.GetBytes(element.GetRawText())
-        : JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
+    /// <exception cref="ArgumentException">The value cannot be written as JSON (a cycle, a type the serializer refuses).</exception>
+    public static byte[] Serialize(object value)
+    {
+        if (value is JsonElement element)
+        {
+            return Encoding.UTF8.GetBytes(element.GetRawText());
+        }
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            // The argument is what is wrong, as for every other refusal of these methods (documented: ArgumentException).
+            throw new ArgumentException($"the value cannot be written as JSON: {ex.Message}", nameof(value), ex);
+        }
+    }
 
     public static byte[] Create(long current, long total, string? model, string? detail)
     {
