@@ -28,7 +28,8 @@ public sealed partial class OpenFileLimitTests
         await using var hub = HubProcess.Start(["--port", "0", "--max-connections-per-user", "1000", "--ping-interval", "0"], runVia: ["prlimit", "--nofile=256:256"]);
         string listening = await hub.WaitForLineAsync(l => l.StartsWith("ProcessHub listening on", StringComparison.Ordinal), "the listening line");
         var endPoint = new IPEndPoint(IPAddress.Loopback, int.Parse(Port().Match(listening).Groups[1].Value, CultureInfo.InvariantCulture));
-        Assert.That(hub.Stdout, Does.Contain("the open-file limit (256) leaves room for"), "the start says what the limit allows");
+        string room = Room().Match(hub.Stdout).Groups[1].Value;
+        Assert.That(room, Is.Not.Empty, "the start says what the open-file limit (256) leaves room for");
         string token = await DevTokenAsync(endPoint);
 
         var sockets = new List<Socket>();
@@ -57,9 +58,12 @@ public sealed partial class OpenFileLimitTests
         var list = await tab.ReceiveAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://{endPoint}") };
         var health = await http.GetAsync("/healthz");
+        string metrics = await http.GetStringAsync("/metrics");
 
         Assert.That(list.Type, Is.EqualTo("process_list"));
         Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(metrics, Does.Contain($"\nprocesshub_tcp_connection_capacity {room}\n"));
+        Assert.That(long.Parse(Regex.Match(metrics, @"\nprocesshub_listener_full_total (\d+)\n").Groups[1].Value, CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(1));
         Assert.That(hub.Stderr, Does.Not.Contain("Out of memory"));
         Assert.That(hub.Stdout, Does.Not.Contain("failed under resource pressure"), "the limit's last files stayed free");
     }
@@ -73,4 +77,7 @@ public sealed partial class OpenFileLimitTests
 
     [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
     private static partial Regex Port();
+
+    [GeneratedRegex(@"the open-file limit \(256\) leaves room for (\d+) connections")]
+    private static partial Regex Room();
 }

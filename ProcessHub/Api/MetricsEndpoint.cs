@@ -26,6 +26,8 @@ internal sealed class MetricsEndpoint
         var metrics = Metrics.WithCustomRegistry(_registry);
         var webSockets = metrics.CreateGauge("processhub_websocket_connections", "WebSocket connections open.");
         var connections = metrics.CreateGauge("processhub_tcp_connections", "TCP connections open (HTTP and WebSocket).");
+        var capacity = metrics.CreateGauge("processhub_tcp_connection_capacity", "TCP connections the open-file limit leaves room for at once (past them new ones wait in the listen backlog).");
+        var listenerFull = metrics.CreateCounter("processhub_listener_full_total", "Times the listener stopped accepting because it held as many connections as the open-file limit leaves room for.");
         var sseStreams = metrics.CreateGauge("processhub_sse_streams", "SSE streams open (they count against the connection limits with WebSockets).");
         var processCount = metrics.CreateGauge("processhub_processes", "Processes known to the hub (running, and ended within the retention window).");
         var messagesSent = metrics.CreateCounter("processhub_messages_sent_total", "WebSocket frames handed to sockets.");
@@ -75,6 +77,11 @@ internal sealed class MetricsEndpoint
             webSockets.Set(server.OpenWebSockets);
             sseStreams.Set(limits.Streams);
             connections.Set(server.OpenConnections);
+            if (server.ConnectionCapacity is int room)
+            {
+                capacity.Set(room);
+            }
+            listenerFull.IncTo(server.TimesFull);
             processCount.Set(processes.Count);
             messagesSent.IncTo(OutboundCounters.FramesSent);
             bytesSent.IncTo(OutboundCounters.BytesSent);

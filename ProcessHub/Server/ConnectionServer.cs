@@ -79,6 +79,10 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     public HttpResponseCounts HttpResponses => _http.Responses;
 
+    public int? ConnectionCapacity => _listener?.SocketCapacity;
+
+    public long TimesFull => _listener?.TimesFull ?? 0;
+
     public int OpenWebSockets => _webSockets.Count;
 
     /// <summary>The open WebSockets' outbound sides, for tests that must see a queue idle before they go on.</summary>

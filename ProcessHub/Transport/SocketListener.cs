@@ -24,6 +24,7 @@ internal sealed class SocketListener : IDisposable
     private readonly ILogger _logger;
     private readonly Action _onSocketClosed;
     private int _openSockets;
+    private long _timesFull;
     private long _lastWarningTimestamp = long.MinValue;
     private int _unwarned;
 
@@ -62,6 +63,9 @@ internal sealed class SocketListener : IDisposable
     /// (the store's and Redis's among them); null where there is no limit to keep to.
     /// </summary>
     public int? SocketCapacity { get; private set; }
+
+    /// <summary>Times the loop stopped accepting because it held <see cref="SocketCapacity"/> sockets.</summary>
+    public long TimesFull => Interlocked.Read(ref _timesFull);
 
     /// <summary>Accepted sockets not yet closed.</summary>
     public int OpenSockets => Volatile.Read(ref _openSockets);
@@ -135,6 +139,7 @@ internal sealed class SocketListener : IDisposable
     // False when stopping.
     private async Task<bool> WaitForRoomAsync(int capacity, CancellationToken stopping)
     {
+        Interlocked.Increment(ref _timesFull);
         if (ShouldWarn(out int times))
         {
             _logger.LogWarning(
