@@ -16,17 +16,22 @@ internal sealed class SocketListener : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often a listener that is full looks again, and how often it says so at most.</summary>
+    /// <summary>How often a listener that is full looks again.</summary>
     private static readonly TimeSpan FullRecheck = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan WarnEvery = TimeSpan.FromSeconds(10);
 
     private readonly Socket _socket;
     private readonly ILogger _logger;
     private readonly Action _onSocketClosed;
     private int _openSockets;
     private long _timesFull;
-    private long _lastWarningTimestamp = long.MinValue;
-    private int _unwarned;
+    // One warning per 10 s at most, with how many were held back: a listener at its limit hits it again at every
+    // connection that closes, and said so each time (3,600 lines an hour).
+    private readonly LogThrottle _fullWarnings = new(TimeSpan.FromSeconds(10));
+    private readonly LogThrottle _pressureWarnings = new(TimeSpan.FromSeconds(10));
+
+    // A connection that cannot be set up is the machine's state, not the client's: once it fails, each one after it
+    // fails too (86,503 lines with stack traces in 3 minutes, seen when a type failed to load).
+    private readonly LogThrottle _setupFailures = new(TimeSpan.FromSeconds(10));
 
     /// <summary>
     /// Binds <paramref name="endPoint"/> (a port in use fails here) without listening yet: the command line binds before
@@ -108,9 +113,9 @@ internal sealed class SocketListener : IDisposable
                         _logger.LogDebug("accept failed transiently: {SocketError}", ex.SocketErrorCode);
                         continue;
                     case AcceptErrorKind.ResourcePressure:
-                        if (ShouldWarn(out int times))
+                        if (_pressureWarnings.TryPass(DateTimeOffset.UtcNow, out long heldBack))
                         {
-                            _logger.LogWarning("accept failed under resource pressure ({SocketError}, {Times}x in the last 10 s or less); backing off up to {Delay} ms", ex.SocketErrorCode, times, MaxBackoff.TotalMilliseconds);
+                            _logger.LogWarning("accept failed under resource pressure ({SocketError}; {HeldBack} more since the last such line, which comes once every 10 s at most); backing off up to {Delay} ms", ex.SocketErrorCode, heldBack, MaxBackoff.TotalMilliseconds);
                         }
                         try
                         {
@@ -140,11 +145,11 @@ internal sealed class SocketListener : IDisposable
     private async Task<bool> WaitForRoomAsync(int capacity, CancellationToken stopping)
     {
         Interlocked.Increment(ref _timesFull);
-        if (ShouldWarn(out int times))
+        if (_fullWarnings.TryPass(DateTimeOffset.UtcNow, out long heldBack))
         {
             _logger.LogWarning(
-                "{Open} connections open, as many as the open-file limit leaves room for ({Capacity}; full {Times}x in the last 10 s or less): new connections wait in the listen backlog until some close (raise the limit with ulimit -n or LimitNOFILE=)",
-                OpenSockets, capacity, times);
+                "{Open} connections open, as many as the open-file limit leaves room for ({Capacity}; full {HeldBack} more times since the last such line, which comes once every 10 s at most): new connections wait in the listen backlog until some close (raise the limit with ulimit -n or LimitNOFILE=)",
+                OpenSockets, capacity, heldBack);
         }
         try
         {
@@ -158,21 +163,6 @@ internal sealed class SocketListener : IDisposable
         {
             return false;
         }
-    }
-
-    // One warning per 10 s at most, with how many times it happened since the last: a listener at its limit hits it
-    // again at every connection that closes, and said so each time (3,600 lines an hour).
-    private bool ShouldWarn(out int times)
-    {
-        times = ++_unwarned;
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (_lastWarningTimestamp != long.MinValue && System.Diagnostics.Stopwatch.GetElapsedTime(_lastWarningTimestamp, now) < WarnEvery)
-        {
-            return false;
-        }
-        _lastWarningTimestamp = now;
-        _unwarned = 0;
-        return true;
     }
 
     public void Dispose() => _socket.Dispose();
@@ -192,7 +182,10 @@ internal sealed class SocketListener : IDisposable
             }
             catch (Exception ex)
             {
-                listener._logger.LogError(ex, "connection setup failed");
+                if (listener._setupFailures.TryPass(DateTimeOffset.UtcNow, out long heldBack))
+                {
+                    listener._logger.LogError(ex, "connection setup failed ({HeldBack} more since the last such line, which comes once every 10 s at most)", heldBack);
+                }
                 if (connection is not null)
                 {
                     connection.Dispose();

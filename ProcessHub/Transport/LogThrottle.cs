@@ -1,9 +1,10 @@
-namespace ProcessHub.Server;
+namespace ProcessHub.Transport;
 
 /// <summary>
 /// Lets one line of a kind through per interval and counts the ones it holds back. A store that cannot write (a full
 /// disk) refuses every request, and workers retry every second: a warning per refusal filled the log, often on the
-/// very disk that was full. Lock-free: requests on every connection pass here.
+/// very disk that was full; a listener at the open-file limit hits it at every connection that closes. Lock-free:
+/// requests on every connection pass here.
 /// </summary>
 internal sealed class LogThrottle(TimeSpan interval)
 {
