@@ -39,7 +39,9 @@ internal static class ClientChecks
 
     /// <summary>
     /// A given token without the white space around it (one read with File.ReadAllText ends with a newline, which an
-    /// HTTP header cannot carry); empty or only white space is refused.
+    /// HTTP header cannot carry); empty or only white space is refused, and so is white space or a control character
+    /// inside it, which no JWT has (three base64url parts joined by dots) and no header can carry: it failed at the
+    /// first request instead, with a FormatException or an ArgumentException that named a parameter of the runtime's.
     /// </summary>
     public static string Token(string? token, string paramName)
     {
@@ -48,6 +50,10 @@ internal static class ClientChecks
         if (trimmed.Length == 0)
         {
             throw new ArgumentException("the token is empty or only white space", paramName);
+        }
+        if (trimmed.Any(static c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            throw new ArgumentException("the token has white space or a control character inside it; a JWT is three base64url parts joined by dots", paramName);
         }
         return trimmed;
     }

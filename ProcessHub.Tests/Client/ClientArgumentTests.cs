@@ -85,6 +85,27 @@ public sealed class ClientArgumentTests
         Assert.DoesNotThrow(() => new HubProducer(new HubProducerOptions { HubUrl = Http, Token = "t", MaxRetries = 0, MaxRetryDelay = TimeSpan.Zero }).Dispose());
     }
 
+    [TestCase("abc\ndef")]
+    [TestCase("abc def")]
+    [TestCase("abc\u0000def")]
+    public void A_token_with_white_space_or_a_control_character_inside_is_refused_by_the_constructors(string token)
+    {
+        // From an audit: it was taken, then failed at the first request (FormatException from the producer, an
+        // ArgumentException naming the runtime's 'value' out of the watch).
+        var cases = new (TestDelegate Construct, string ParamName)[]
+        {
+            (() => new HubProducer(Http, token).Dispose(), "token"),
+            (() => new HubProducer(new HubProducerOptions { HubUrl = Http, Token = token }).Dispose(), "options.Token"),
+            (() => _ = new HubWatcher(Ws, token), "token"),
+            (() => _ = new HubWatcher(new HubWatcherOptions { Url = Ws, Token = token }), "options.Token"),
+        };
+        foreach (var (construct, paramName) in cases)
+        {
+            var refused = Assert.Throws<ArgumentException>(construct);
+            Assert.That(refused!.ParamName, Is.EqualTo(paramName), refused.Message);
+        }
+    }
+
     [Test]
     public void A_relative_url_is_refused_as_not_absolute_naming_the_parameter_that_carried_it()
     {
