@@ -14,6 +14,9 @@ public sealed partial class HubWatcher
     /// closed with 1000 and the sequence ends), the hub closes with 1000, or retrying cannot help. Each connection
     /// starts with <see cref="HubConnected"/> and a <see cref="ProcessListed"/>; each drop or failed attempt is a
     /// <see cref="HubDisconnected"/> that says when the next attempt comes. One enumeration at a time per watcher.
+    /// Stop it with <paramref name="cancellationToken"/>, or by leaving an <c>await foreach</c>: an enumerator disposed
+    /// while its <c>MoveNextAsync</c> is still pending throws <see cref="NotSupportedException"/> (as every async
+    /// iterator does) and the watcher counts as enumerated until that call completes.
     /// </summary>
     /// <exception cref="HubConnectionException">
     /// The hub refused in a way retrying cannot fix: a rejected token without a <see cref="HubWatcherOptions.TokenProvider"/>
