@@ -25,7 +25,11 @@ public sealed class HubDisconnected : HubEvent
     /// <summary>The hub's WebSocket URL, with a <c>token</c> in its query shown as <c>token=***</c>.</summary>
     public Uri Url { get; }
 
-    /// <summary>True when an open connection ended; false when the hub could not be reached (or the attempt failed).</summary>
+    /// <summary>
+    /// True when an open WebSocket ended; false when the hub could not be reached (or the attempt failed). An open one
+    /// may end before its <see cref="HubConnected"/> came (a 4401 instead of the list, a drop during the resume), so
+    /// a consumer that counts connections counts <see cref="HubConnected"/> events, not these.
+    /// </summary>
     public bool WasConnected { get; }
 
     /// <summary>
