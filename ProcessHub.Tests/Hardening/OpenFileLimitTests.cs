@@ -68,6 +68,37 @@ public sealed partial class OpenFileLimitTests
         Assert.That(hub.Stdout, Does.Not.Contain("failed under resource pressure"), "the limit's last files stayed free");
     }
 
+    [Test]
+    [Category("socket")]
+    public async Task Every_way_a_connection_ends_gives_its_socket_back_to_the_listeners_count()
+    {
+        // The listener stops accepting when its count reaches the open-file room: a path that closed a socket without
+        // counting it would, one connection at a time, stop the hub from accepting at all.
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("eval", "alice", total: 3);
+        string token = host.Token("alice");
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.That((await RawHttpClient.GetAsync(host.EndPoint, "/healthz")).Status, Is.EqualTo(200));
+            Assert.That((await RawHttpClient.SendRawAsync(host.EndPoint, Encoding.ASCII.GetBytes("BREW /pot HTTP/1.1\r\n\r\n"))).Status, Is.EqualTo(400));
+            await using (var tab = await host.OpenTabAsync("alice"))
+            {
+                await tab.CloseAsync();
+            }
+            var dropped = await host.OpenTabAsync("alice");
+            dropped.Abort();
+            var unauthenticated = await RawWebSocketClient.OpenAsync(host.EndPoint);
+            unauthenticated.Abort();
+            using (var sse = await SseClient.GetAsync(host.EndPoint, $"/api/processes/{run.ProcessId}/events", token))
+            {
+                Assert.That(await sse.ReadBlockAsync(), Is.Not.Null, "the stream began");
+            }
+        }
+
+        await Eventually.HoldsAsync(() => host.App.Server.OpenConnections == 0, "every connection ended");
+        await Eventually.HoldsAsync(() => host.App.Server.AcceptedSockets == 0, $"every socket counted back (still {host.App.Server.AcceptedSockets})");
+    }
+
     private static async Task<string> DevTokenAsync(IPEndPoint endPoint)
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://{endPoint}") };

@@ -81,6 +81,9 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
 
     public int? ConnectionCapacity => _listener?.SocketCapacity;
 
+    /// <summary>The sockets the listener counts as held (what its open-file room is measured against).</summary>
+    internal int AcceptedSockets => _listener?.OpenSockets ?? 0;
+
     public long TimesFull => _listener?.TimesFull ?? 0;
 
     public int OpenWebSockets => _webSockets.Count;
