@@ -148,8 +148,8 @@ internal sealed class SocketListener : IDisposable
         if (_fullWarnings.TryPass(DateTimeOffset.UtcNow, out long heldBack))
         {
             _logger.LogWarning(
-                "{Open} connections open, as many as the open-file limit leaves room for ({Capacity}; full {HeldBack} more times since the last such line, which comes once every 10 s at most): new connections wait in the listen backlog until some close (raise the limit with ulimit -n or LimitNOFILE=)",
-                OpenSockets, capacity, heldBack);
+                "{Capacity} connections open, as many as the open-file limit leaves room for: new connections wait in the listen backlog until some close (raise the limit with ulimit -n or LimitNOFILE=; full {HeldBack} more times since the last such line, which comes once every 10 s at most)",
+                capacity, heldBack);
         }
         try
         {
