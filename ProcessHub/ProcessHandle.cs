@@ -78,7 +78,7 @@ public sealed class ProcessHandle
     {
         // Who cancelled is a user, as a token's sub is: a null sent process_cancelled without cancelled_by.
         ArgumentException.ThrowIfNullOrWhiteSpace(cancelledBy);
-        if (System.Text.Encoding.UTF8.GetByteCount(cancelledBy) > FieldLimits.MaxOwnerBytes)
+        if (FieldLimits.IsLongerThanAUserName(cancelledBy))
         {
             throw new ArgumentException($"cancelledBy must be at most {FieldLimits.MaxOwnerBytes} bytes", nameof(cancelledBy));
         }

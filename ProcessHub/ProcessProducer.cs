@@ -1,4 +1,3 @@
-using System.Text;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
@@ -50,7 +49,7 @@ public sealed class ProcessProducer
         {
             throw new ArgumentException($"processType must be at most {FieldLimits.MaxProcessTypeLength} characters", nameof(processType));
         }
-        if (Encoding.UTF8.GetByteCount(owner) > FieldLimits.MaxOwnerBytes)
+        if (FieldLimits.IsLongerThanAUserName(owner))
         {
             throw new ArgumentException($"owner must be at most {FieldLimits.MaxOwnerBytes} bytes", nameof(owner));
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using ProcessHub.Auth;
 using ProcessHub.Http;
@@ -90,7 +89,7 @@ internal sealed class ProcessesApi
             await BadRequestAsync(exchange, $"process_type must be at most {FieldLimits.MaxProcessTypeLength} characters").ConfigureAwait(false);
             return;
         }
-        if (owner is not null && Encoding.UTF8.GetByteCount(owner) > FieldLimits.MaxOwnerBytes)
+        if (owner is not null && FieldLimits.IsLongerThanAUserName(owner))
         {
             await BadRequestAsync(exchange, $"owner must be a string of at most {FieldLimits.MaxOwnerBytes} bytes").ConfigureAwait(false);
             return;

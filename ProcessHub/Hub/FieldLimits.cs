@@ -15,6 +15,9 @@ internal static class FieldLimits
     /// <summary><c>owner</c>, in UTF-8 bytes: an owner is a JWT <c>sub</c>, which has the same bound.</summary>
     public const int MaxOwnerBytes = TokenValidator.MaxSubjectBytes;
 
+    /// <summary>True when <paramref name="name"/> is longer than a user's name may be (<see cref="MaxOwnerBytes"/> of UTF-8): an owner, or who cancelled.</summary>
+    public static bool IsLongerThanAUserName(string name) => System.Text.Encoding.UTF8.GetByteCount(name) > MaxOwnerBytes;
+
     /// <summary><c>error.code</c>, in characters (the client library checks the same bound).</summary>
     public const int MaxErrorCodeLength = ClientChecks.MaxErrorCodeLength;
 
