@@ -334,10 +334,7 @@ public sealed class ScaleOutRecoveryTests
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one, token);
-        var started = await RawHttpClient.PostAsync(two, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":20,"step_ms":200}"""); // about 4 s: still running when the copy is taken
-        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
-        string run = started.Json.GetProperty("process_id").GetString()!;
-        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
+        string run = await StartBenchmarkSeenByAsync(two, token, tab);
 
         await redis.StopAsync();
         string copy = redis.CopyFiles();
@@ -350,13 +347,20 @@ public sealed class ScaleOutRecoveryTests
 
         // The tab's hub reloads too (Redis went back): if hub 2 ended the run before that reload, the tab's fresh list
         // carries the end and no event follows; if after, the event comes after the list.
-        var ended = await NextAsync(m => (m.ProcessId == run && m.Type == "process_failed") || (m.Type == "process_list" && EndIn(m) is not null));
+        HubMessage ended;
+        try
+        {
+            ended = await NextAsync(m => (m.ProcessId == run && m.Type == "process_failed") || (m.Type == "process_list" && EndIn(m) is not null));
+        }
+        catch (TimeoutException)
+        {
+            TestContext.Out.WriteLine($"hub 1:\n{hub1.Stdout}\nhub 2:\n{hub2.Stdout}");
+            throw;
+        }
         var error = (ended.Type == "process_list" ? EndIn(ended)!.Value : ended.Root).GetProperty("error");
         Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("hub_lost"), ended.Text);
 
-        System.Text.Json.JsonElement? EndIn(HubMessage list) =>
-            list.Get("processes").EnumerateArray().Where(p => p.GetProperty("process_id").GetString() == run && p.GetProperty("status").GetString() == "failed")
-                .Select(p => (System.Text.Json.JsonElement?)p).FirstOrDefault();
+        System.Text.Json.JsonElement? EndIn(HubMessage list) => FailedEntry(list, run);
 
         // Nothing comes while Redis is down, and the hubs take some seconds to reach it again and reload: a minute
         // for each wait rather than the usual 10 s, which a loaded machine overran.
@@ -372,6 +376,74 @@ public sealed class ScaleOutRecoveryTests
             }
         }
     }
+
+    [Test]
+    public async Task A_lost_end_whose_first_try_Redis_refused_is_tried_again_until_Redis_takes_it()
+    {
+        // As above, but Redis refuses hub 2's scripts when it comes back from the copy: hub 2's first try to end the
+        // run fails. Its reload has meanwhile replaced the record that said the runner had finished, so only a
+        // remembered orphan gets the run ended once Redis takes scripts again.
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var user2 = await SignInAgainAsync(redis); // Redis keeps no ACL users across a restart: each start makes it again
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsUserAsync(redis, user2.User);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
+        tab.Timeout = TimeSpan.FromSeconds(60); // nothing comes while Redis is down, and the hubs take some seconds to reach it again
+        string run = await StartBenchmarkSeenByAsync(two, token, tab);
+
+        await redis.StopAsync();
+        string copy = redis.CopyFiles();
+        await redis.StartAgainAsync();
+        await user2.Admin.DisposeAsync();
+        user2 = await SignInAgainAsync(redis);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_completed");
+
+        await redis.StopAsync();
+        redis.RestoreFiles(copy);
+        await redis.StartAgainAsync();
+        await user2.Admin.DisposeAsync();
+        user2 = await SignInAgainAsync(redis, refuseScripts: true);
+        await using var admin = user2.Admin;
+        await hub2.WaitForLineAsync(l => l.Contains($"could not end process {run}", StringComparison.Ordinal), "hub 2's first try to end the run, refused");
+        Assert.That(hub2.Stdout, Does.Contain("NOPERM"), "refused by the ACL, not for some other reason");
+
+        await user2.User.LetBackAsync();
+        var ended = await tab.ReceiveUntilAsync(m => (m.ProcessId == run && m.Type == "process_failed") || (m.Type == "process_list" && EndIn(m) is not null));
+        var error = (ended.Type == "process_list" ? EndIn(ended)!.Value : ended.Root).GetProperty("error");
+        Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("hub_lost"), ended.Text);
+        Assert.That(error.GetProperty("message").GetString(), Does.Contain("its runner on this hub had already ended"), "ended by hub 2, not judged lost by hub 1");
+
+        System.Text.Json.JsonElement? EndIn(HubMessage list) => FailedEntry(list, run);
+
+        static async Task<(RedisHubUser User, StackExchange.Redis.ConnectionMultiplexer Admin)> SignInAgainAsync(RedisServer redis, bool refuseScripts = false)
+        {
+            var connection = await redis.ConnectAsync();
+            var user = await RedisHubUser.CreateAsync(connection, "hub2");
+            if (refuseScripts)
+            {
+                await user.RefuseScriptsAsync();
+            }
+            return (user, connection);
+        }
+    }
+
+    /// <summary>Starts a benchmark run on <paramref name="hub"/> of about 4 s (still running when a copy of Redis is taken) and waits until the tab sees it start.</summary>
+    private static async Task<string> StartBenchmarkSeenByAsync(IPEndPoint hub, string token, RawWebSocketClient tab)
+    {
+        var started = await RawHttpClient.PostAsync(hub, "/api/benchmark", token, """{"models":["m"],"contexts":["1K"],"runs":20,"step_ms":200}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string run = started.Json.GetProperty("process_id").GetString()!;
+        await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
+        return run;
+    }
+
+    /// <summary>The entry of <paramref name="run"/> in a process list if it is there as failed.</summary>
+    private static System.Text.Json.JsonElement? FailedEntry(HubMessage list, string run) =>
+        list.Get("processes").EnumerateArray().Where(p => p.GetProperty("process_id").GetString() == run && p.GetProperty("status").GetString() == "failed")
+            .Select(p => (System.Text.Json.JsonElement?)p).FirstOrDefault();
 
     [Test]
     public async Task The_fresh_list_an_admin_gets_after_a_new_epoch_is_the_same_bounded_view_as_the_first()

@@ -470,15 +470,15 @@ internal sealed partial class RedisProcessEngine
         _epoch = epoch;
         // The offsets remembered belong to the view being replaced (and, in a new epoch, will be handed out again).
         Array.Clear(_recent);
-        var orphans = RunsWithoutTheirRunner(stored);
+        RememberRunsWithoutTheirRunner(stored);
         _registry.Replace(stored);
         Interlocked.Exchange(ref _lastOffset, offset);
         Interlocked.Exchange(ref _redisOffset, offset);
         ReleaseWaiters();
-        if (orphans.Count > 0)
+        if (!_orphans.IsEmpty)
         {
-            // Off the applier's turn: ending one waits for its event to be applied, which takes this turn.
-            _ = Task.Run(() => EndOrphansAsync(orphans));
+            // Off the applier's turn: a try that fails waits a second before the next.
+            StartEndingOrphans();
         }
     }
 
@@ -486,43 +486,105 @@ internal sealed partial class RedisProcessEngine
     /// Runs of this hub that Redis holds as running though their runner here is done: Redis came back without their
     /// end (a crash with appendfsync everysec, a restored copy). Nothing would ever end them: the runner has returned,
     /// an in-process run is never judged stale, and this hub's lease does not lapse. Known ended here (or let go after
-    /// ending), they are ended as hub_lost.
+    /// ending), they are remembered in <see cref="_orphans"/> until Redis holds their end: the reload about to happen
+    /// replaces the record that says the runner had finished with one that says "running", so a try that fails
+    /// (Redis refused the script, or did not answer in time) could not tell them apart from live runs at the next.
+    /// Those Redis no longer holds running are forgotten. Under the applier's turn.
     /// </summary>
-    private List<string> RunsWithoutTheirRunner(StoredProcesses stored)
+    private void RememberRunsWithoutTheirRunner(StoredProcesses stored)
     {
-        var orphans = new List<string>();
+        var remembered = new HashSet<string>(_orphans.Keys, StringComparer.Ordinal);
+        _orphans.Clear();
         foreach (var process in stored.Processes)
         {
             if (process.InProcess && process.ProducerHub == HubId && !process.State.IsEnded
-                && (_registry.FindRecord(process.ProcessId) is not { } known || known.Published.IsEnded))
+                && (remembered.Contains(process.ProcessId) || _registry.FindRecord(process.ProcessId) is not { } known || known.Published.IsEnded))
             {
-                orphans.Add(process.ProcessId);
+                if (!remembered.Contains(process.ProcessId))
+                {
+                    _logger.LogWarning("process {ProcessId} came back from Redis running, but its runner on this hub had ended; ending it as hub_lost", process.ProcessId);
+                }
+                _orphans[process.ProcessId] = 0;
             }
         }
-        return orphans;
     }
 
-    private async Task EndOrphansAsync(List<string> orphans)
+    /// <summary>Starts <see cref="EndOrphansAsync"/> unless it runs already (it takes up orphans remembered meanwhile).</summary>
+    private void StartEndingOrphans()
     {
-        foreach (string id in orphans)
+        if (Interlocked.Exchange(ref _endingOrphans, 1) == 0)
         {
-            if (_registry.FindRecord(id) is not { } process || process.Published.IsEnded || !_ending.TryAdd(id, 0))
+            _ = Task.Run(EndOrphansAsync);
+        }
+    }
+
+    /// <summary>Ends each remembered orphan as hub_lost, trying again every second until Redis holds its end.</summary>
+    private async Task EndOrphansAsync()
+    {
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // stopped: the stop ended this hub's runs, or its lease will lapse
+        }
+        try
+        {
+            while (!_orphans.IsEmpty && !stopping.IsCancellationRequested)
             {
-                continue;
+                foreach (string id in _orphans.Keys)
+                {
+                    await TryEndOrphanAsync(id).ConfigureAwait(false);
+                }
+                if (!_orphans.IsEmpty)
+                {
+                    await Task.Delay(EndRetryDelay, _time, stopping).ConfigureAwait(false);
+                }
             }
-            try
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _endingOrphans, 0);
+        }
+        if (!_orphans.IsEmpty && !stopping.IsCancellationRequested)
+        {
+            StartEndingOrphans(); // remembered after the loop's last look, before it let go of its flag
+        }
+    }
+
+    private async Task TryEndOrphanAsync(string id)
+    {
+        if (_registry.FindRecord(id) is not { } process || process.Published.IsEnded)
+        {
+            _orphans.TryRemove(id, out _); // ended meanwhile (a cancel, another hub), or let go
+            return;
+        }
+        if (!_ending.TryAdd(id, 0))
+        {
+            return; // another end of it is on its way; looked at again in a second
+        }
+        try
+        {
+            // Not waited for: nobody waits on this answer, and the event reaches this hub's tabs as any other.
+            await EndOrReportAsync(process, ProcessChange.Fail(RunnerGone), condition: "", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
+            _orphans.TryRemove(id, out _); // ended now, or already ("ended", "declined") or gone from Redis ("missing")
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or StoreUnavailableException)
+        {
+            // Said once per orphan: Redis away for a while would otherwise log it every second.
+            if (_orphans.TryUpdate(id, 1, 0))
             {
-                _logger.LogWarning("process {ProcessId} came back from Redis running, but its runner on this hub had ended; ending it as hub_lost", id);
-                await EndOrReportAsync(process, ProcessChange.Fail(RunnerGone), condition: "", conditionArgument: "").ConfigureAwait(false);
+                _logger.LogWarning("could not end process {ProcessId}: {Message}; trying again every second until Redis takes it", id, ex.Message);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or StoreUnavailableException)
-            {
-                _logger.LogWarning("could not end process {ProcessId}: {Message}", id, ex.Message);
-            }
-            finally
-            {
-                _ending.TryRemove(id, out _);
-            }
+        }
+        finally
+        {
+            _ending.TryRemove(id, out _);
         }
     }
 

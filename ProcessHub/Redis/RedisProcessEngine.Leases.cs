@@ -21,6 +21,10 @@ internal sealed partial class RedisProcessEngine
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessState>> _terminalWaiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _ending = new(StringComparer.Ordinal);
+    // Runs of this hub that came back from Redis running though their runner here had ended, until Redis holds their
+    // end (see RememberRunsWithoutTheirRunner); the value is 1 once a failed try to end one was logged.
+    private readonly ConcurrentDictionary<string, byte> _orphans = new(StringComparer.Ordinal);
+    private int _endingOrphans; // 1 while EndOrphansAsync runs
     // Since when this hub's own lease renewals have all worked (from the first that worked after a failed one, and
     // from when the connection came back): it judges other hubs only a whole lease after that.
     private long _renewingSince;
