@@ -27,6 +27,17 @@ internal sealed class RedisHubUser
         return user;
     }
 
+    /// <summary>
+    /// The user as configuration Redis starts with (<see cref="RedisServer.ExtraArguments"/>): Redis forgets users made
+    /// with ACL SETUSER when it restarts, and a hub that reconnects before the test makes its user again is taken
+    /// back as 'default'. With <paramref name="refuseScripts"/>, as after <see cref="RefuseScriptsAsync"/>.
+    /// </summary>
+    public static string[] ServerArguments(string name, bool refuseScripts = false) =>
+        ["--user", name, "on", $">{name}-secret", "~*", "&*", "+@all", .. (refuseScripts ? new[] { "-@scripting" } : [])];
+
+    /// <summary>A user Redis already has (from <see cref="ServerArguments"/>), as it is.</summary>
+    public static RedisHubUser Of(IConnectionMultiplexer admin, string name) => new(admin.GetServer(admin.GetEndPoints()[0]), name);
+
     /// <summary>The hub's own Redis configuration, signing in as this user.</summary>
     public string ConfigurationOn(RedisServer redis) => $"{redis.Configuration},user={Name},password={Name}-secret";
 

@@ -28,6 +28,12 @@ internal sealed class RedisServer : IAsyncDisposable
     }
 
     public bool AppendOnly { get; }
+
+    /// <summary>
+    /// Configuration lines for the next <see cref="StartAgainAsync"/> (each option and its words as separate
+    /// arguments), e.g. an ACL user that must exist from the first connection Redis accepts.
+    /// </summary>
+    public IReadOnlyList<string> ExtraArguments { get; set; } = [];
     public int Port { get; }
     public string Configuration => $"127.0.0.1:{Port}";
 
@@ -55,11 +61,13 @@ internal sealed class RedisServer : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string arg in new[]
-        {
+        string[] arguments =
+        [
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
             "--save", "", "--appendonly", AppendOnly ? "yes" : "no", "--appendfsync", "always", "--protected-mode", "no",
-        })
+            .. ExtraArguments,
+        ];
+        foreach (string arg in arguments)
         {
             start.ArgumentList.Add(arg);
         }

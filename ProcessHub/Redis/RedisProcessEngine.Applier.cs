@@ -498,7 +498,7 @@ internal sealed partial class RedisProcessEngine
         foreach (var process in stored.Processes)
         {
             if (process.InProcess && process.ProducerHub == HubId && !process.State.IsEnded
-                && (remembered.Contains(process.ProcessId) || _registry.FindRecord(process.ProcessId) is not { } known || known.Published.IsEnded))
+                && (remembered.Contains(process.ProcessId) || RunnerIsDone(process.ProcessId)))
             {
                 if (!remembered.Contains(process.ProcessId))
                 {
@@ -508,6 +508,14 @@ internal sealed partial class RedisProcessEngine
             }
         }
     }
+
+    /// <summary>
+    /// Whether this hub's runner of a run of its own is done: the run is ended here, or unknown here (let go after it
+    /// ended) and not a start whose producer waits for this hub to apply it (a live run this hub has not heard of yet).
+    /// </summary>
+    private bool RunnerIsDone(string processId) => _registry.FindRecord(processId) is { } known
+        ? known.Published.IsEnded
+        : !_startsInFlight.ContainsKey(processId) && !_registry.AwaitsProducer(processId);
 
     /// <summary>Starts <see cref="EndOrphansAsync"/> unless it runs already (it takes up orphans remembered meanwhile).</summary>
     private void StartEndingOrphans()

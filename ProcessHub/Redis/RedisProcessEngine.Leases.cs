@@ -25,6 +25,8 @@ internal sealed partial class RedisProcessEngine
     // end (see RememberRunsWithoutTheirRunner); the value is 1 once a failed try to end one was logged.
     private readonly ConcurrentDictionary<string, byte> _orphans = new(StringComparer.Ordinal);
     private int _endingOrphans; // 1 while EndOrphansAsync runs
+    // In-process starts sent to Redis whose producer has no token from the registry yet (see StartAsync).
+    private readonly ConcurrentDictionary<string, byte> _startsInFlight = new(StringComparer.Ordinal);
     // Since when this hub's own lease renewals have all worked (from the first that worked after a failed one, and
     // from when the connection came back): it judges other hubs only a whole lease after that.
     private long _renewingSince;

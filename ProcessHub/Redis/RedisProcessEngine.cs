@@ -254,10 +254,28 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         var now = _time.GetUtcNow();
         var state = new ProcessState(ProcessStatus.Running, Seq: 1, start.ProgressJson, LastChangedAt: now);
         string id = NewId();
-        var result = await EvaluateStartAsync(start, id, now, state, key: null).ConfigureAwait(false);
-        long offset = Accepted(result, id);
-        await WaitAppliedAsync(offset).ConfigureAwait(false);
-        return _registry.Find(id) ?? new ProcessSnapshot(id, start.ProcessType, start.Owner, start.ParamsJson, now, state);
+        if (start.InProcess)
+        {
+            // Its runner is about to exist: a reload before this hub applies the start must not take the run, which
+            // Redis then holds and this hub does not, for one whose runner is done (RememberRunsWithoutTheirRunner).
+            _startsInFlight[id] = 0;
+        }
+        try
+        {
+            var result = await EvaluateStartAsync(start, id, now, state, key: null).ConfigureAwait(false);
+            long offset = Accepted(result, id);
+            await WaitAppliedAsync(offset).ConfigureAwait(false);
+            if (start.InProcess)
+            {
+                // The producer's token, awaited if the start is not applied yet: from here on that marks the run as live.
+                _registry.StartedProducerToken(id);
+            }
+            return _registry.Find(id) ?? new ProcessSnapshot(id, start.ProcessType, start.Owner, start.ParamsJson, now, state);
+        }
+        finally
+        {
+            _startsInFlight.TryRemove(id, out _);
+        }
     }
 
     /// <summary>
@@ -430,9 +448,11 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             {
                 await _db.KeyDeleteAsync(_keys.Lease(HubId)).ConfigureAwait(false);
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                _logger.LogWarning("could not release the lease of {HubId}: {Message}", HubId, ex.Message);
+                // A stalled Redis times out, and a RedisTimeoutException is no RedisException. The lease lapses by
+                // itself; the stop goes on (an exception here ended the process with exit code 1).
+                _logger.LogWarning("could not release the lease of {HubId}: {Message}; it lapses by itself", HubId, ex.Message);
             }
         }
         if (_redis is not null)

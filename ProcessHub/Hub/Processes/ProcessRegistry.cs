@@ -197,6 +197,9 @@ internal sealed class ProcessRegistry
         return awaited.Token;
     }
 
+    /// <summary>Whether a producer holds a token of this process that waits for its start to be applied here.</summary>
+    public bool AwaitsProducer(string processId) => !_awaitedProducers.IsEmpty && _awaitedProducers.ContainsKey(processId);
+
     private void HandAwaitedTokenTo(ProcessRecord record)
     {
         if (!_awaitedProducers.IsEmpty && _awaitedProducers.TryRemove(record.Id, out var awaited))
