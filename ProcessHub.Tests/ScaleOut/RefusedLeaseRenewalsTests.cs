@@ -47,7 +47,9 @@ public sealed class RefusedLeaseRenewalsTests
         string judgeLease = (await Eventually.HoldsAsync(async () => (await server.KeysAsync(pattern: Prefix + "hub:*").ToListAsync()).Select(k => (string)k!).ToList(),
             leases => leases.Count == 2, "both hubs' leases")).Single(lease => lease != runningLease);
         long judged = await ExistsCallsAsync(server);
-        await Eventually.HoldsAsync(() => ExistsCallsAsync(server), calls => calls > judged, "the judging hub judging the running hub's lease");
+        // A hub judges others only once its own renewals have worked for a whole lease (10 s here) since it started: a
+        // wait of the default 10 s from a moment after that start leaves a loaded machine too little.
+        await Eventually.HoldsAsync(() => ExistsCallsAsync(server), calls => calls > judged, "the judging hub judging the running hub's lease", timeout: TimeSpan.FromSeconds(30));
 
         // Both hubs' writes refused until both leases have lapsed.
         await server.ExecuteAsync("ACL", "SETUSER", judge.Name, "-@write");
@@ -77,7 +79,7 @@ public sealed class RefusedLeaseRenewalsTests
         // meanwhile is no longer judged: that ends the wait too.)
         judged = await ExistsCallsAsync(server);
         await Eventually.HoldsAsync(async () => (Calls: await ExistsCallsAsync(server), Status: (string?)await db.HashGetAsync(Prefix + "p:" + run, "status")),
-            seen => seen.Calls > judged || seen.Status != "running", "the judging hub judging again");
+            seen => seen.Calls > judged || seen.Status != "running", "the judging hub judging again", timeout: TimeSpan.FromSeconds(30)); // a whole lease after its first renewal that worked
         var status = (string?)await db.HashGetAsync(Prefix + "p:" + run, "status");
         var error = (string?)await db.HashGetAsync(Prefix + "p:" + run, "error");
         Assert.That(status, Is.EqualTo("running"), $"{error}\njudging hub:\n{judgingHub.Stdout}{judgingHub.Stderr}\nrunning hub:\n{runningHub.Stdout}{runningHub.Stderr}");
