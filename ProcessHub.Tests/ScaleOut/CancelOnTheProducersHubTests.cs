@@ -7,7 +7,8 @@ namespace ProcessHub.Tests.ScaleOut;
 /// <summary>
 /// A cancel taken by the hub whose in-process producer runs the process (docs/protocol.md 4.3 and 11.5): a cancel Redis
 /// refuses changes nothing, the producer's token included; one Redis takes fires the token before any tab, on this
-/// hub or another, sees <c>process_cancelled</c>. Real hubs on a real Redis.
+/// hub or another, sees <c>process_cancelled</c>; one taken by another hub fires it on arrival, even while Redis refuses
+/// the producer's hub its scripts (decision 75). Real hubs on a real Redis.
 /// </summary>
 [TestFixture]
 [Category("process")]
@@ -51,5 +52,36 @@ public sealed class CancelOnTheProducersHubTests
         Assert.That((cancelledElsewhere.Type, cancelled.Type), Is.EqualTo(("process_cancelled", "process_cancelled")), cancelled.Text);
         Assert.That(cancelled.Seq, Is.EqualTo(3), "the refused cancel took no seq");
         Assert.That(toldBeforeTheOtherHubsTab, Is.True, "the producer's token had fired when a tab on another hub saw process_cancelled");
+    }
+
+    [Test]
+    public async Task A_cancel_from_another_hub_fires_the_token_before_the_end_even_while_Redis_refuses_the_producers_hub_its_scripts()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var admin = await redis.ConnectAsync();
+        var user = await RedisHubUser.CreateAsync(admin, "producers-hub");
+        await using var hub = HubCluster.StartInProcess(redis, user.ConfigurationOn(redis));
+        var (other, otherEndPoint) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = other;
+        string token = HubCluster.Token("alice");
+        await using var tabElsewhere = await HubCluster.OpenTabAsync(otherEndPoint, token);
+        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
+        await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+
+        // What the producer's hub held when the token fired: a token fired by applying process_cancelled (which the
+        // asking hub's own end brings after it waited 5 s) finds the process ended there already.
+        var told = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = run.CancellationToken.Register(() => told.TrySetResult(hub.Registry.FindRecord(run.ProcessId)!.Published.IsEnded));
+
+        // The producer's hub keeps its connections and its lease (a plain SET), but Redis refuses it every script: it
+        // can neither run the cancel script nor the end script. The other hub's cancel script stores the cancel and
+        // sends it over.
+        await user.RefuseScriptsAsync();
+        await tabElsewhere.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c-1" });
+        bool endedWhenTold = await told.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var cancelled = await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
+
+        Assert.That(endedWhenTold, Is.False, "the producer's token fired only as its hub applied process_cancelled, which a tab on another hub may have seen first");
+        Assert.That((cancelled.Type, cancelled.Seq), Is.EqualTo(("process_cancelled", 2L)), cancelled.Text);
     }
 }

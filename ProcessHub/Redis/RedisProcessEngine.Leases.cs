@@ -332,11 +332,27 @@ internal sealed partial class RedisProcessEngine
         {
             return;
         }
+        string cancelledBy = parts[3];
         _ = Task.Run(async () =>
         {
+            if (process.Published.IsEnded)
+            {
+                return;
+            }
+            // The asking hub's cancel script stored the cancel (the mark) in the same step that published this
+            // message, so the token fires at once. Running the cancel script again here first put a round trip, and its
+            // failure, between the stored cancel and the token: a script refused or timed out here left the producer
+            // untold until the asking hub ended the process itself 5 s later, and its tabs saw process_cancelled first.
+            process.CancelProducer();
             try
             {
-                await CancelOwnAsync(process, parts[3]).ConfigureAwait(false);
+                await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                // The producer has been told: the process must not stay running with nobody driving it.
+                _logger.LogWarning("the end of {ProcessId}, cancelled from another hub, waits for Redis: {Message}", process.Id, ex.Message);
+                _ = EndCancelledUntilStoredAsync(process, cancelledBy);
             }
             catch (Exception ex)
             {
