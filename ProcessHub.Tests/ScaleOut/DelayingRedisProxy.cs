@@ -9,7 +9,8 @@ namespace ProcessHub.Tests.ScaleOut;
 /// A TCP proxy in front of Redis that, once <see cref="DelaySubscriptions"/> is set, hands a subscription
 /// connection's replies to the hub a fixed time after Redis sent them (a pub/sub connection that delivers late but
 /// delivers everything, in order), and passes every other connection through as it is. A connection is a subscription
-/// once the client sent <c>SUBSCRIBE</c> on it.
+/// once the client sent <c>SUBSCRIBE</c> on it. With <see cref="HoldFirstWhoAmIReply"/> set, the reply to the first
+/// <c>ACL WHOAMI</c> any client sends (and what follows it on that connection) is held that long.
 /// </summary>
 internal sealed class DelayingRedisProxy : IAsyncDisposable
 {
@@ -33,6 +34,11 @@ internal sealed class DelayingRedisProxy : IAsyncDisposable
 
     /// <summary>From now on, replies on subscription connections reach the client <c>delay</c> late.</summary>
     public bool DelaySubscriptions { get; set; }
+
+    /// <summary>How long the reply to the first <c>ACL WHOAMI</c> through this proxy is held; zero holds none.</summary>
+    public TimeSpan HoldFirstWhoAmIReply { get; init; }
+
+    private int _whoAmIHeld;
 
     private async Task AcceptAsync()
     {
@@ -76,16 +82,25 @@ internal sealed class DelayingRedisProxy : IAsyncDisposable
                 }
                 if (fromClient)
                 {
-                    if (Encoding.ASCII.GetString(buffer, 0, read).Contains("SUBSCRIBE", StringComparison.OrdinalIgnoreCase))
+                    string requests = Encoding.ASCII.GetString(buffer, 0, read);
+                    if (requests.Contains("SUBSCRIBE", StringComparison.OrdinalIgnoreCase))
                     {
                         connection.IsSubscription = true;
+                    }
+                    if (HoldFirstWhoAmIReply > TimeSpan.Zero && requests.Contains("WHOAMI", StringComparison.OrdinalIgnoreCase)
+                        && Interlocked.Exchange(ref _whoAmIHeld, 1) == 0)
+                    {
+                        // Set before the request goes on, so its reply is read after this: the next reply read is held,
+                        // and the ones behind it keep their order.
+                        Volatile.Write(ref connection.HoldNextReplyMs, (long)HoldFirstWhoAmIReply.TotalMilliseconds);
                     }
                     await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
                 }
                 else
                 {
                     var delay = connection.IsSubscription && DelaySubscriptions ? _delay : TimeSpan.Zero;
-                    queue.Writer.TryWrite((Environment.TickCount64 + (long)delay.TotalMilliseconds, buffer.AsSpan(0, read).ToArray()));
+                    long held = Interlocked.Exchange(ref connection.HoldNextReplyMs, 0);
+                    queue.Writer.TryWrite((Environment.TickCount64 + Math.Max((long)delay.TotalMilliseconds, held), buffer.AsSpan(0, read).ToArray()));
                 }
             }
         }
@@ -140,5 +155,6 @@ internal sealed class DelayingRedisProxy : IAsyncDisposable
     private sealed class Connection
     {
         public volatile bool IsSubscription;
+        public long HoldNextReplyMs;
     }
 }

@@ -86,6 +86,25 @@ public sealed partial class RedisAtStartTests
     }
 
     [Test]
+    public async Task A_hub_whose_check_of_its_Redis_user_gets_no_answer_tries_again_rather_than_start_as_the_default_user()
+    {
+        // The reply to ACL WHOAMI comes 3 s late, past the hub's 1-s timeout: that is no answer, not "cannot tell", so
+        // the attempt fails and the next one finds the hub signed in as 'default' (a hub that went on here ran with
+        // default's rights).
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var proxy = new DelayingRedisProxy(redis.Port, TimeSpan.Zero) { HoldFirstWhoAmIReply = TimeSpan.FromSeconds(3) };
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{proxy.Configuration},user=ghost,password={Password}", "--redis-start-wait", "60"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
+        Assert.That(hub.Stdout + hub.Stderr, Does.Contain($"Redis at {proxy.Configuration},user=ghost did not say which user it signed the hub in as (ACL WHOAMI: no answer within 1 s). Trying again in"));
+        Assert.That(hub.Stderr, Does.Contain($"Redis at {proxy.Configuration},user=ghost refused the hub's credentials and signed it in as 'default'"), hub.Stderr);
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain(Password));
+        Assert.That(hub.Stdout, Does.Not.Contain("ProcessHub listening on"));
+    }
+
+    [Test]
     public async Task A_hub_started_before_its_Redis_joins_once_Redis_answers_and_takes_processes()
     {
         await using var redis = RedisServer.Reserve();

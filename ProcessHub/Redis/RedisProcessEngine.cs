@@ -179,7 +179,18 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _redis = redis;
         _db = redis.GetDatabase();
         _user = configuration.User is { Length: > 0 } named ? named : null;
-        if (_user is { } user && SignedInAs(redis) is { } signedIn && signedIn != user)
+        string? signedIn;
+        try
+        {
+            signedIn = _user is null ? null : SignedInAs(redis);
+        }
+        catch (Storage.StoreOpenException)
+        {
+            _redis = null;
+            redis.Dispose();
+            throw;
+        }
+        if (_user is { } user && signedIn is not null && signedIn != user)
         {
             if (signedIn == "default")
             {
@@ -235,14 +246,24 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         return raw.TryParse(out long offset) ? offset : throw new UnreadableOffsetException($"Redis's offset key {(string?)_keys.Offset} does not hold a number");
     }
 
-    /// <summary>The user Redis signed the hub in as (<c>ACL WHOAMI</c>); null when it cannot tell (not permitted, or no answer).</summary>
-    private static string? SignedInAs(ConnectionMultiplexer redis)
+    /// <summary>
+    /// The user Redis signed the hub in as (<c>ACL WHOAMI</c>); null when Redis will not say (not permitted, or a Redis
+    /// without ACLs). No answer at all fails the attempt, to be tried again like any other: taking it as "cannot tell"
+    /// let a hub whose password Redis had refused start as 'default' whenever this one reply came late.
+    /// </summary>
+    /// <exception cref="Storage.StoreOpenException">Redis did not answer in time, or the connection dropped.</exception>
+    private string? SignedInAs(ConnectionMultiplexer redis)
     {
         try
         {
             return (string?)redis.GetDatabase().Execute("ACL", "WHOAMI");
         }
-        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        {
+            string what = ex is TimeoutException ? $"no answer within {_options.Timeout.TotalSeconds:0.##} s" : "the connection dropped";
+            throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} did not say which user it signed the hub in as (ACL WHOAMI: {what}).");
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException)
         {
             return null;
         }
