@@ -215,16 +215,7 @@ public sealed class ScaleOutRecoveryTests
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
         string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(two, token), id => id is not null, "hub 2 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
-        for (int i = 1; i <= 5; i++)
-        {
-            // A worker retries a 503 (Retry-After), as the library's link may still drop once just after the restart
-            // (seen in a fresh-clone run: "the event may not be stored"); a retried event that was stored only moves
-            // the seqs on, and seq 6 is reached either way.
-            int current = i;
-            var report = await Eventually.HoldsAsync(() => RawHttpClient.PostAsync(two, $"/api/processes/{lost}/progress", token, $$"""{"current":{{current}},"total":10}"""),
-                reply => reply.Status != 503, $"report {i} taken", TimeSpan.FromSeconds(30));
-            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
-        }
+        await ReportFiveTimesRightAfterARestartAsync(two, lost, token);
         await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq >= 6);
 
         // Redis back as it was before them: the same epoch, offsets and seqs behind what the hubs applied.
@@ -269,12 +260,8 @@ public sealed class ScaleOutRecoveryTests
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
         string lost = await Eventually.HoldsAsync(() => HubCluster.TryStartProcessAsync(one, token), id => id is not null, "hub 1 taking processes after the restart", TimeSpan.FromSeconds(30)) ?? "";
-        for (int i = 1; i <= 5; i++)
-        {
-            var report = await RawHttpClient.PostAsync(one, $"/api/processes/{lost}/progress", token, $$"""{"current":{{i}},"total":10}""");
-            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
-        }
-        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq == 6);
+        await ReportFiveTimesRightAfterARestartAsync(one, lost, token);
+        await tab.ReceiveUntilAsync(m => m.ProcessId == lost && m.Seq >= 6);
 
         // Hub 1 goes, Redis comes back without what came after the copy, and a new hub 1 writes past the offset hub 2
         // applied last, while hub 2 is away (the proxy turns it away).
@@ -656,5 +643,21 @@ public sealed class ScaleOutRecoveryTests
         }
         await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the gone process's producer told to stop");
         Assert.That((await RawHttpClient.GetAsync(hub.LocalEndPoint, $"/api/processes/{run.ProcessId}", token)).Status, Is.EqualTo(404));
+    }
+
+    /// <summary>
+    /// Five progress reports as a worker sends them just after Redis restarted: a 503 (Retry-After) is sent again, as
+    /// the client library's link may still drop once then (seen in a fresh-clone run: "the event may not be stored");
+    /// a retried event that was stored only moves the seqs on, so seq 6 is reached either way.
+    /// </summary>
+    private static async Task ReportFiveTimesRightAfterARestartAsync(IPEndPoint hub, string processId, string token)
+    {
+        for (int i = 1; i <= 5; i++)
+        {
+            int current = i;
+            var report = await Eventually.HoldsAsync(() => RawHttpClient.PostAsync(hub, $"/api/processes/{processId}/progress", token, $$"""{"current":{{current}},"total":10}"""),
+                reply => reply.Status != 503, $"report {i} taken", TimeSpan.FromSeconds(30));
+            Assert.That(report.Status, Is.EqualTo(200), report.ToString());
+        }
     }
 }
