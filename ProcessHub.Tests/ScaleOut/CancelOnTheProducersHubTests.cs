@@ -18,18 +18,9 @@ public sealed class CancelOnTheProducersHubTests
     [Test]
     public async Task A_cancel_Redis_refuses_leaves_the_run_going_and_sent_again_ends_it_after_its_token_fired()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var user = await RedisHubUser.CreateAsync(admin, "producers-hub");
-        await using var hub = HubCluster.StartInProcess(redis, user.ConfigurationOn(redis));
-        var (other, otherEndPoint) = await HubCluster.StartBinaryAsync(redis);
-        await using var _ = other;
-        string token = HubCluster.Token("alice");
-        await using var tab = await HubCluster.OpenTabAsync(hub.LocalEndPoint, token);
-        await using var tabElsewhere = await HubCluster.OpenTabAsync(otherEndPoint, token);
-        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
-        await tab.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
-        await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+        await using var hubs = await ProducersHubAndAnother.StartAsync();
+        var (user, run, tabElsewhere) = (hubs.User, hubs.Run, hubs.TabElsewhere);
+        await using var tab = await HubCluster.OpenTabAsync(hubs.Hub.LocalEndPoint, hubs.Token);
 
         // Redis refuses the hub's scripts (-NOPERM) while its connections stay up: the cancel cannot be stored.
         await user.RefuseScriptsAsync();
@@ -57,16 +48,8 @@ public sealed class CancelOnTheProducersHubTests
     [Test]
     public async Task A_cancel_from_another_hub_fires_the_token_before_the_end_even_while_Redis_refuses_the_producers_hub_its_scripts()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var admin = await redis.ConnectAsync();
-        var user = await RedisHubUser.CreateAsync(admin, "producers-hub");
-        await using var hub = HubCluster.StartInProcess(redis, user.ConfigurationOn(redis));
-        var (other, otherEndPoint) = await HubCluster.StartBinaryAsync(redis);
-        await using var _ = other;
-        string token = HubCluster.Token("alice");
-        await using var tabElsewhere = await HubCluster.OpenTabAsync(otherEndPoint, token);
-        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
-        await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.Type == "process_started");
+        await using var hubs = await ProducersHubAndAnother.StartAsync();
+        var (user, hub, run, tabElsewhere) = (hubs.User, hubs.Hub, hubs.Run, hubs.TabElsewhere);
 
         // What the producer's hub held when the token fired: a token fired by applying process_cancelled (which the
         // asking hub's own end brings after it waited 5 s) finds the process ended there already.
