@@ -320,6 +320,9 @@ public sealed class ScaleOutRecoveryTests
 
         string said = await hub.WaitForLineAsync(line => line.Contains("took this hub back as 'default'", StringComparison.Ordinal), "the hub saying it is 'default' now");
         Assert.That(said, Does.Contain(" fail: "), "logged as an error");
+        // The lease's own connection signs in with AUTH itself, which Redis refuses now at every try: said once, not
+        // lost behind the "Redis closed the connection" that began its failing streak.
+        await hub.WaitForLineAsync(line => line.Contains("lease renewal over its own connection failed (WRONGPASS", StringComparison.Ordinal), "the lease connection saying Redis refuses its password");
         Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain("forgotten-hub-secret"));
         var created = await Eventually.HoldsAsync(() => RawHttpClient.PostAsync(endPoint, "/api/processes", HubCluster.Token("alice"), """{"process_type":"export"}"""),
             reply => reply.Status == 201, "the hub taking processes with default's rights", TimeSpan.FromSeconds(30));

@@ -37,6 +37,10 @@ internal sealed class RedisLeaseRenewer : IDisposable
     private Socket? _socket;
     private bool _failing;
 
+    // The reasons said in the current failing streak: each once. A streak that began with Redis going away and goes on
+    // with another reason (Redis back without the hub's ACL user: WRONGPASS at every AUTH) said only the first.
+    private readonly HashSet<string> _failuresSaid = new(StringComparer.Ordinal);
+
     private RedisLeaseRenewer(ConfigurationOptions configuration, string key, TimeSpan lease, ILogger logger)
     {
         // "redis" alone means port 6379, as the library reads it.
@@ -88,6 +92,7 @@ internal sealed class RedisLeaseRenewer : IDisposable
                 if (_failing)
                 {
                     _failing = false;
+                    _failuresSaid.Clear();
                     _logger.LogInformation("lease renewal over its own connection works again");
                 }
             }
@@ -95,10 +100,11 @@ internal sealed class RedisLeaseRenewer : IDisposable
             {
                 _socket?.Dispose();
                 _socket = null;
-                if (!_failing)
+                _failing = true;
+                // Each reason once per failing streak, not every renewal interval: Redis away is also reported by the
+                // engine, once.
+                if (_failuresSaid.Count < 8 && _failuresSaid.Add(ex.Message))
                 {
-                    // Once per failing streak: Redis away is also reported by the engine, once.
-                    _failing = true;
                     _logger.LogWarning("lease renewal over its own connection failed ({Message}); the client library's renewal goes on", ex.Message);
                 }
             }
@@ -200,7 +206,9 @@ internal sealed class RedisLeaseRenewer : IDisposable
         }
         if (_reply[0] != '+')
         {
-            throw new IOException(Encoding.UTF8.GetString(_reply, 0, length - 2));
+            // An error line, "-WRONGPASS ...": said without its type marker, as the client library words Redis's errors.
+            int from = _reply[0] == '-' ? 1 : 0;
+            throw new IOException(Encoding.UTF8.GetString(_reply, from, length - 2 - from));
         }
     }
 
