@@ -48,13 +48,18 @@ internal static partial class HubCluster
     /// <param name="logLength">The shared log's length this hub's scripts keep (<see cref="RedisEngineOptions.LogLength"/>).</param>
     /// <param name="hubOptions">The hub's options (the defaults when null).</param>
     /// <param name="time">The hub's and its engine's clock (the system's when null).</param>
-    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null)
+    /// <param name="cancelWait">How long the hub waits for another hub to carry out a cancel; the engine's default when null.</param>
+    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null, TimeSpan? cancelWait = null)
     {
         time ??= TimeProvider.System;
         var engineOptions = new RedisEngineOptions { Configuration = configuration ?? redis.Configuration };
         if (logLength is { } length)
         {
             engineOptions = engineOptions with { LogLength = length };
+        }
+        if (cancelWait is { } wait)
+        {
+            engineOptions = engineOptions with { CancelWait = wait };
         }
         hubOptions ??= new HubOptions();
         var app = new HubApplication(

@@ -454,6 +454,32 @@ public sealed class ScaleOutRecoveryTests
             .Select(p => (System.Text.Json.JsonElement?)p).FirstOrDefault();
 
     [Test]
+    public async Task A_cancel_sent_to_a_hub_that_died_before_carrying_it_out_ends_the_run_as_cancelled_not_hub_lost()
+    {
+        // From an audit: the asking hub waits 5 s for the producer's hub to carry out a cancel, and the lease of a hub
+        // that died lapses within 5 s; which ran out first decided between process_cancelled and process_failed with
+        // hub_lost (and "already ended" to the canceller). Here the asking hub waits a minute, so the lease runs out
+        // first every time.
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        await using var one = HubCluster.StartInProcess(redis, cancelWait: TimeSpan.FromMinutes(1));
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(one.LocalEndPoint, token);
+        tab.Timeout = TimeSpan.FromSeconds(60); // nothing comes until hub 2's lease has lapsed
+        string run = await StartBenchmarkSeenByAsync(two, token, tab);
+
+        await hub2.KillAsync();
+        await tab.SendJsonAsync(new { type = "cancel_process", process_id = run, request_id = "c-1" });
+        var ended = await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.IsTerminal);
+
+        await using var admin = await redis.ConnectAsync();
+        Assert.That(await admin.GetDatabase().HashExistsAsync($"processhub:p:{run}", "cancel_requested"), Is.True,
+            "the cancel was stored and sent to hub 2 while its lease held (ended at once otherwise, which this test is not about)");
+        Assert.That((ended.Type, ended.String("cancelled_by")), Is.EqualTo(("process_cancelled", "alice")), ended.Text);
+    }
+
+    [Test]
     public async Task The_fresh_list_an_admin_gets_after_a_new_epoch_is_the_same_bounded_view_as_the_first()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: true);

@@ -115,7 +115,10 @@ internal sealed partial class RedisProcessEngine
         }
     }
 
-    /// <summary>Ends, as <c>hub_lost</c>, the running processes of hubs whose lease has lapsed.</summary>
+    /// <summary>
+    /// Ends, as <c>hub_lost</c>, the running processes of hubs whose lease has lapsed; one whose cancel was stored
+    /// before (the mark of cancel.lua) as cancelled.
+    /// </summary>
     private async Task ReapLostHubsAsync()
     {
         var alive = new Dictionary<string, bool>(StringComparer.Ordinal) { [HubId] = true };
@@ -133,8 +136,14 @@ internal sealed partial class RedisProcessEngine
             {
                 try
                 {
+                    // A cancel stored while the hub still held its lease was sent to that hub, which went before it could
+                    // carry it out: the run ends as the cancel it was asked to be. Ending it as hub_lost instead made the
+                    // canceller's answer depend on whether the lease or the asking hub's 5-s wait ran out first
+                    // (docs/protocol.md decision 76).
+                    var cancelledBy = (string?)await _db.HashGetAsync(_keys.Process(process.Id), "cancel_requested").ConfigureAwait(false);
+                    var change = cancelledBy is null ? ProcessChange.Fail(HubLost) : ProcessChange.Cancel(cancelledBy);
                     // The script checks the lease again: a hub that renewed meanwhile keeps its processes.
-                    await EndOrReportAsync(process, ProcessChange.Fail(HubLost), condition: "lost", conditionArgument: "").ConfigureAwait(false);
+                    await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "").ConfigureAwait(false);
                 }
                 finally
                 {
