@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using NUnit.Framework;
 using ProcessHub.Client;
 using ProcessHub.Tests.Infrastructure;
@@ -132,6 +133,57 @@ public sealed class NginxFrontTests
             Assert.That((reply.Status, reply.Header("Retry-After")), Is.EqualTo((503, "1")), $"request {i + 1}: {reply}");
             Assert.That(reply.ErrorCode, Is.EqualTo("unavailable"), $"request {i + 1}: the hub's answer, not nginx's");
         }
+    }
+
+    [Test]
+    public async Task A_POST_whose_hub_dies_with_it_gets_the_hubs_503_from_the_documented_configuration_not_an_HTML_502()
+    {
+        // From an audit: a worker's report on a hub killed before it answered got nginx's HTML 502 (nginx sends a POST
+        // on to no other hub once it went out). An upstream that reads each request and closes without an answer
+        // stands for that hub.
+        using var dying = new TcpListener(IPAddress.Loopback, 0);
+        dying.Start();
+        int taken = 0;
+        var closing = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await dying.AcceptSocketAsync();
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+                using (socket)
+                {
+                    var received = new byte[64 * 1024];
+                    int length = 0;
+                    while (length < received.Length && !Encoding.ASCII.GetString(received, 0, length).Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        int read = await socket.ReceiveAsync(received.AsMemory(length), SocketFlags.None);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+                        length += read;
+                    }
+                    Interlocked.Increment(ref taken);
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+            }
+        });
+        await using var nginx = await NginxFront.StartAsync([(IPEndPoint)dying.LocalEndpoint]);
+
+        var reply = await RawHttpClient.PostAsync(nginx.EndPoint, "/api/processes/0123456789abcdef/progress", HubCluster.Token("alice"), """{"current":1,"total":10}""");
+
+        Assert.That(Volatile.Read(ref taken), Is.GreaterThan(0), "the request reached the upstream");
+        Assert.That((reply.Status, reply.Header("Retry-After"), reply.Header("Content-Type")), Is.EqualTo((503, "1", "application/json")), reply.ToString());
+        Assert.That(reply.ErrorCode, Is.EqualTo("unavailable"), reply.ToString());
+        dying.Stop();
+        await closing;
     }
 
     /// <summary>The id of the next event on an SSE stream (keep-alives and the retry line skipped).</summary>
