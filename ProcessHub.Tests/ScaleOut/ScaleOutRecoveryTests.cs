@@ -63,6 +63,21 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task An_in_process_producer_refused_after_its_hub_began_to_stop_is_told_the_hub_is_stopping()
+    {
+        // From an audit: the benchmark runner of a hub stopped while Redis stalled went on logging "waits for the store"
+        // every second until the process exited. The engine's refusals after the stop began read like Redis away,
+        // which waiting mends; they say the hub is stopping now, and the runner stops (BenchmarkRunner).
+        await using var redis = await RedisServer.StartAsync();
+        var hub = HubCluster.StartInProcess(redis);
+        var run = await hub.Producer.StartAsync("benchmark", "alice", total: 10);
+        await hub.DisposeAsync();
+
+        var refused = Assert.ThrowsAsync<StoreUnavailableException>(async () => await run.ReportProgressAsync(1, 10));
+        Assert.That(refused!.HubStopping, Is.True, refused.Message);
+    }
+
+    [Test]
     public async Task A_completion_whose_503_was_stored_all_the_same_is_a_success_for_the_producer()
     {
         await using var redis = await RedisServer.StartAsync();

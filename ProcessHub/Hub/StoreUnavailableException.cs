@@ -23,7 +23,8 @@ public sealed class StoreUnavailableException : Exception
 
     /// <summary>
     /// The hub is stopping and its store takes nothing more: unlike a full disk or Redis away, waiting will not help.
-    /// The process is ended as the next start says (<c>hub_restarted</c> for an in-process run).
+    /// The process is ended as the next start says (<c>hub_restarted</c> for an in-process run), or, on a shared engine,
+    /// by this hub's stop or the other hubs (<c>hub_lost</c>).
     /// </summary>
     public bool HubStopping { get; init; }
 }

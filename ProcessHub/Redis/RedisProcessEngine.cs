@@ -574,7 +574,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     {
         if (_redis is not { IsConnected: true })
         {
-            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; nothing was stored");
+            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; nothing was stored") { HubStopping = Stopping };
         }
         try
         {
@@ -589,19 +589,24 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         catch (TimeoutException ex)
         {
             Interlocked.Exchange(ref _scriptRefusedAt, _time.GetTimestamp());
-            throw new StoreUnavailableException("the shared engine (Redis) did not answer within its timeout: the event may or may not have been stored (a start sent again with the same Idempotency-Key is not started twice)", ex);
+            throw new StoreUnavailableException("the shared engine (Redis) did not answer within its timeout: the event may or may not have been stored (a start sent again with the same Idempotency-Key is not started twice)", ex) { HubStopping = Stopping };
         }
         catch (RedisServerException ex)
         {
             // It answered, with an error (-OOM, -BUSY, -NOPERM, -READONLY): its first word says which.
             Interlocked.Exchange(ref _scriptRefusedAt, _time.GetTimestamp());
-            throw new StoreUnavailableException($"the shared engine (Redis) refused the script ({ex.Message.Split(' ', 2)[0]}); the event may not be stored", ex);
+            throw new StoreUnavailableException($"the shared engine (Redis) refused the script ({ex.Message.Split(' ', 2)[0]}); the event may not be stored", ex) { HubStopping = Stopping };
         }
         catch (RedisConnectionException ex)
         {
-            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; the event may not be stored", ex);
+            throw new StoreUnavailableException("the shared engine (Redis) is unreachable; the event may not be stored", ex) { HubStopping = Stopping };
         }
     }
+
+    // Once the stop has begun, a refused script is not worth waiting out: the hub's own runs are being ended (or left
+    // to the others as hub_lost), and its in-process producers (the benchmark runner) stop instead of retrying every
+    // second until the process exits.
+    private bool Stopping => Volatile.Read(ref _disposed) != 0;
 
     private bool WritesRefused()
     {
