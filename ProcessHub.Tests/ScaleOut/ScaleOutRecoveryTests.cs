@@ -495,6 +495,36 @@ public sealed class ScaleOutRecoveryTests
     }
 
     [Test]
+    public async Task A_cancel_answered_unavailable_that_Redis_ran_late_does_not_make_a_later_hub_lost_a_cancel()
+    {
+        // From a review: a cancel on the producer's own hub whose script Redis ran only after the hub had answered 503
+        // (Redis paused past the timeout) left its mark, and the producer went on, as 503 says; when that hub died
+        // later, the run ended as cancelled by that user instead of hub_lost.
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        var (hub1, one) = await HubCluster.StartBinaryAsync(redis);
+        await using var _1 = hub1;
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        await using var _2 = hub2;
+        string token = HubCluster.Token("alice");
+        await using var tab = await HubCluster.OpenTabAsync(one, token);
+        tab.Timeout = TimeSpan.FromSeconds(60); // nothing comes until hub 2's lease has lapsed
+        string run = await StartBenchmarkSeenByAsync(two, token, tab);
+
+        await using var admin = await redis.ConnectAsync();
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "3000", "WRITE"); // scripts wait 3 s; the hub's time out after 1 s
+        var cancel = await RawHttpClient.PostAsync(two, $"/api/processes/{run}/cancel", token, null);
+        Assert.That(cancel.Status, Is.EqualTo(503), cancel.ToString());
+        await Eventually.HoldsAsync(() => admin.GetDatabase().HashExistsAsync($"processhub:p:{run}", "cancel_requested"), marked => marked,
+            "the cancel's script run once Redis went on", TimeSpan.FromSeconds(30));
+        var goingOn = await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.IsProcessEvent);
+        Assert.That(goingOn.Type, Is.EqualTo("process_progress"), "the producer went on, as the 503 said: " + goingOn.Text);
+
+        await hub2.KillAsync();
+        var ended = await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.IsTerminal);
+        Assert.That((ended.Type, ended.Has("error") ? ended.Get("error").GetProperty("code").GetString() : null), Is.EqualTo(("process_failed", "hub_lost")), ended.Text);
+    }
+
+    [Test]
     public async Task The_fresh_list_an_admin_gets_after_a_new_epoch_is_the_same_bounded_view_as_the_first()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: true);

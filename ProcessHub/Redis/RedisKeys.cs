@@ -50,6 +50,9 @@ internal sealed class RedisKeys
 
     public RedisKey ProcessEvents(string processId) => Prefix + "e:" + processId;
 
+    /// <summary>Who asked for a cancel that was sent to the producer's hub, for a while (cancel.lua).</summary>
+    public RedisKey CancelSent(string processId) => Prefix + "c:" + processId;
+
     public RedisKey Lease(string hubId) => LeasePrefix + hubId;
 
     /// <summary>

@@ -140,7 +140,9 @@ internal sealed partial class RedisProcessEngine
                     // carry it out: the run ends as the cancel it was asked to be. Ending it as hub_lost instead made the
                     // canceller's answer depend on whether the lease or the asking hub's 5-s wait ran out first
                     // (docs/protocol.md decision 76).
-                    var cancelledBy = (string?)await _db.HashGetAsync(_keys.Process(process.Id), "cancel_requested").ConfigureAwait(false);
+                    // The mark lives for the asking hub's wait and two leases (CancelSentFor): a cancel that was
+                    // answered "unavailable" long ago, and left the producer going, does not count.
+                    var cancelledBy = (string?)await _db.StringGetAsync(_keys.CancelSent(process.Id)).ConfigureAwait(false);
                     var change = cancelledBy is null ? ProcessChange.Fail(HubLost) : ProcessChange.Cancel(cancelledBy);
                     // The script checks the lease again: a hub that renewed meanwhile keeps its processes.
                     await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "").ConfigureAwait(false);
@@ -218,6 +220,12 @@ internal sealed partial class RedisProcessEngine
     }
 
     /// <summary>
+    /// How long the mark of a cancel sent to the producer's hub lasts (cancel.lua): this hub's wait for that hub, and
+    /// then two leases, time enough for a hub that died meanwhile to be found lost and its run ended as the cancel.
+    /// </summary>
+    private TimeSpan CancelSentFor => _options.CancelWait + (2 * _options.Lease);
+
+    /// <summary>
     /// docs/protocol.md section 11: a cancel of a process whose producer runs in a live hub is that hub's to carry out
     /// (its token fires first); any other is ended here at once. Waits for the end to be applied here.
     /// </summary>
@@ -233,8 +241,8 @@ internal sealed partial class RedisProcessEngine
             _terminalWaiters.TryRemove(process.Id, out _);
             return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
         }
-        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id), _keys.CancelSent(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId, (long)CancelSentFor.TotalMilliseconds]).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "requested":
@@ -274,8 +282,8 @@ internal sealed partial class RedisProcessEngine
     /// </summary>
     private async Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
     {
-        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId]).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id), _keys.CancelSent(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId, (long)CancelSentFor.TotalMilliseconds]).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "own":
@@ -352,9 +360,9 @@ internal sealed partial class RedisProcessEngine
             // message, so the token fires at once. Running the cancel script again here first put a round trip, and its
             // failure, between the stored cancel and the token: a script refused or timed out here left the producer
             // untold until the asking hub ended the process itself 5 s later, and its tabs saw process_cancelled first.
-            process.CancelProducer();
             try
             {
+                process.CancelProducer();
                 await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
             }
             catch (StoreUnavailableException ex)

@@ -251,7 +251,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     /// without ACLs). No answer at all fails the attempt, to be tried again like any other: taking it as "cannot tell"
     /// let a hub whose password Redis had refused start as 'default' whenever this one reply came late.
     /// </summary>
-    /// <exception cref="Storage.StoreOpenException">Redis did not answer in time, or the connection dropped.</exception>
+    /// <exception cref="Storage.StoreOpenException">Redis did not answer in time, the connection dropped, or Redis answered
+    /// with an error that passes.</exception>
     private string? SignedInAs(ConnectionMultiplexer redis)
     {
         try
@@ -263,11 +264,21 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             string what = ex is TimeoutException ? $"no answer within {_options.Timeout.TotalSeconds:0.##} s" : "the connection dropped";
             throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} did not say which user it signed the hub in as (ACL WHOAMI: {what}).");
         }
+        catch (RedisServerException ex) when (!WillNeverSay(ex.Message))
+        {
+            // -LOADING, -BUSY, -MASTERDOWN and the like pass: the next attempt asks again.
+            throw new Storage.StoreOpenException($"Redis at {RedactedConfiguration()} did not say which user it signed the hub in as (ACL WHOAMI: {ex.Message.Split(' ', 2)[0]}).");
+        }
         catch (Exception ex) when (ex is RedisException or RedisCommandException)
         {
             return null;
         }
     }
+
+    /// <summary>A refusal that asking again will not change: no right to ACL (NOPERM), or a Redis without ACLs.</summary>
+    private static bool WillNeverSay(string error) =>
+        error.StartsWith("NOPERM", StringComparison.Ordinal) || error.Contains("unknown command", StringComparison.OrdinalIgnoreCase)
+        || error.Contains("unknown subcommand", StringComparison.OrdinalIgnoreCase);
 
     /// <exception cref="ProcessLimitException">The owner already has <see cref="HubOptions.MaxProcessesPerUser"/> running, on any hub.</exception>
     public async ValueTask<ProcessSnapshot> StartAsync(ProcessStart start)

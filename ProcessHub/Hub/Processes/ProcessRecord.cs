@@ -86,9 +86,16 @@ internal sealed class ProcessRecord
 
     /// <summary>
     /// Fires the producer's token: flipped now, its callbacks later on the thread pool, never under a lock (a callback
-    /// may call back into the engine); a callback's failure is observed, not thrown.
+    /// may call back into the engine); a callback's failure is observed, not thrown. Under <see cref="Gate"/>, so that it
+    /// fires the token <see cref="TakeProducerCancellation"/> may be handing over at that moment, not the one it disposes.
     /// </summary>
-    public void CancelProducer() => Fire(ProducerCancellation);
+    public void CancelProducer()
+    {
+        lock (Gate)
+        {
+            Fire(ProducerCancellation);
+        }
+    }
 
     private static void Fire(CancellationTokenSource producer)
     {
