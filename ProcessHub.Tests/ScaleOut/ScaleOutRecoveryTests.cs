@@ -363,6 +363,7 @@ public sealed class ScaleOutRecoveryTests
         string copy = redis.CopyFiles();
         await redis.StartAgainAsync();
         await NextAsync(m => m.ProcessId == run && m.Type == "process_completed");
+        await RunnerDoneAsync(hub2, run);
 
         await redis.StopAsync();
         redis.RestoreFiles(copy);
@@ -429,6 +430,7 @@ public sealed class ScaleOutRecoveryTests
             string copy = redis.CopyFiles();
             await redis.StartAgainAsync();
             await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_completed");
+            await RunnerDoneAsync(hub2, run);
 
             await redis.StopAsync();
             redis.RestoreFiles(copy);
@@ -462,6 +464,15 @@ public sealed class ScaleOutRecoveryTests
         await tab.ReceiveUntilAsync(m => m.ProcessId == run && m.Type == "process_started");
         return run;
     }
+
+    /// <summary>
+    /// Waits until the benchmark runner on <paramref name="hub"/> is done with <paramref name="run"/>. A tab can see
+    /// process_completed before the runner's own call returned; Redis stopped in between lost the answer, the runner
+    /// sent its completion again once Redis took scripts, and the run ended completed instead of as an orphan (seen
+    /// in a fresh-clone run: the tab then waited 60 s for process_failed).
+    /// </summary>
+    private static async Task RunnerDoneAsync(Cli.HubProcess hub, string run) =>
+        await hub.WaitForLineAsync(l => l.Contains($"benchmark {run} completed", StringComparison.Ordinal), "the runner's completion returned");
 
     /// <summary>The entry of <paramref name="run"/> in a process list if it is there as failed.</summary>
     private static System.Text.Json.JsonElement? FailedEntry(HubMessage list, string run) =>

@@ -58,7 +58,12 @@ internal sealed class BenchmarkRunner
                 }
                 scores[model] = Math.Round(modelScore / (plan.Runs * plan.Contexts.Count), 3);
             }
-            await UntilStoredAsync(() => process.CompleteAsync(new { steps = total, scores }), process, cancel).ConfigureAwait(false);
+            var completed = await UntilStoredAsync(() => process.CompleteAsync(new { steps = total, scores }), process, cancel).ConfigureAwait(false);
+            // Said once its completion returned: until then the runner may still be sending it again (after a
+            // 503 whose event was stored all the same), which is not the same as a runner that is done.
+            _logger.LogInformation(completed == Hub.ReportResult.Accepted
+                ? "benchmark {ProcessId} completed: {Steps} steps"
+                : "benchmark {ProcessId} is done after {Steps} steps: the process had already ended", process.ProcessId, total);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
