@@ -485,10 +485,10 @@ public sealed class ScaleOutRecoveryTests
         // From an audit: the asking hub waits 5 s for the producer's hub to carry out a cancel, and the lease of a hub
         // that died lapses within 5 s; which ran out first decided between process_cancelled and process_failed with
         // hub_lost (and "already ended" to the canceller). Here the asking hub waits a minute, so the lease runs out
-        // first every time.
+        // first every time; hub 2's lease is 15 s, so that the cancel reaches Redis while it holds on a loaded machine.
         await using var redis = await RedisServer.StartAsync(appendOnly: true);
         await using var one = HubCluster.StartInProcess(redis, cancelWait: TimeSpan.FromMinutes(1));
-        var (hub2, two) = await HubCluster.StartBinaryAsync(redis);
+        var (hub2, two) = await HubCluster.StartBinaryAsync(redis, "--redis-lease", "15");
         await using var _2 = hub2;
         string token = HubCluster.Token("alice");
         await using var tab = await HubCluster.OpenTabAsync(one.LocalEndPoint, token);
@@ -522,7 +522,7 @@ public sealed class ScaleOutRecoveryTests
         string run = await StartBenchmarkSeenByAsync(two, token, tab);
 
         await using var admin = await redis.ConnectAsync();
-        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "3000", "WRITE"); // scripts wait 3 s; the hub's time out after 1 s
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "5000", "WRITE"); // scripts wait 5 s; the hub's time out after 1-2 s
         var cancel = await RawHttpClient.PostAsync(two, $"/api/processes/{run}/cancel", token, null);
         Assert.That(cancel.Status, Is.EqualTo(503), cancel.ToString());
         await Eventually.HoldsAsync(() => admin.GetDatabase().HashExistsAsync($"processhub:p:{run}", "cancel_requested"), marked => marked,
