@@ -60,6 +60,7 @@ public sealed class CancelOnTheProducersHubTests
         // can neither run the cancel script nor the end script. The other hub's cancel script stores the cancel and
         // sends it over.
         await user.RefuseScriptsAsync();
+        tabElsewhere.Timeout = TimeSpan.FromSeconds(30); // the end comes from the asking hub, after its 5-s wait
         await tabElsewhere.SendJsonAsync(new { type = "cancel_process", process_id = run.ProcessId, request_id = "c-1" });
         bool endedWhenTold = await told.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var cancelled = await tabElsewhere.ReceiveUntilAsync(m => m.ProcessId == run.ProcessId && m.IsTerminal);
