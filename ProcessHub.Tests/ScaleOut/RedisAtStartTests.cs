@@ -90,11 +90,11 @@ public sealed partial class RedisAtStartTests
     {
         // The reply to ACL WHOAMI comes 3 s late, past the hub's 1-s timeout: that is no answer, not "cannot tell", so
         // the attempt fails and the next one finds the hub signed in as 'default' (a hub that went on here ran with
-        // default's rights).
+        // default's rights). Refused credentials are tried again too, until --redis-start-wait is over: 10 s here.
         await using var redis = await RedisServer.StartAsync(appendOnly: false);
         await using var proxy = new DelayingRedisProxy(redis.Port, TimeSpan.Zero) { HoldFirstWhoAmIReply = TimeSpan.FromSeconds(3) };
         await using var hub = HubProcess.Start(
-            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{proxy.Configuration},user=ghost,password={Password}", "--redis-start-wait", "60"],
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{proxy.Configuration},user=ghost,password={Password}", "--redis-start-wait", "10"],
             new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
 
         Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
