@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using NUnit.Framework;
 using ProcessHub.Client;
 using ProcessHub.Tests.Infrastructure;
@@ -76,28 +74,8 @@ public sealed class NginxFrontTests
         await using var _hub = hub;
         // An upstream that takes each connection and resets it: nginx logs that (at "error") with the request line,
         // and passes the request to the next hub. Counting its connections shows nginx did try it.
-        using var broken = new TcpListener(IPAddress.Loopback, 0);
-        broken.Start();
-        int tried = 0;
-        var resetting = Task.Run(async () =>
-        {
-            while (true)
-            {
-                Socket socket;
-                try
-                {
-                    socket = await broken.AcceptSocketAsync();
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-                Interlocked.Increment(ref tried);
-                socket.LingerState = new LingerOption(true, 0);
-                socket.Dispose();
-            }
-        });
-        await using var nginx = await NginxFront.StartAsync([(IPEndPoint)broken.LocalEndpoint, live]);
+        await using var broken = ResettingUpstream.Start(readRequestFirst: false);
+        await using var nginx = await NginxFront.StartAsync([broken.EndPoint, live]);
         string token = HubCluster.Token("alice");
 
         // Two requests in turn with the token in their URL, as a browser's EventSource sends it: nginx takes the two
@@ -108,11 +86,9 @@ public sealed class NginxFrontTests
             Assert.That(health.Status, Is.EqualTo(200), health.ToString());
         }
 
-        Assert.That(Volatile.Read(ref tried), Is.GreaterThan(0), "nginx tried the broken upstream");
+        Assert.That(broken.Taken, Is.GreaterThan(0), "nginx tried the broken upstream");
         Assert.That(nginx.ErrorLogs.Contains(token, StringComparison.Ordinal), Is.False, "the documented error log level leaves the request lines out");
         Assert.That(nginx.AccessLog.Contains(token, StringComparison.Ordinal), Is.False);
-        broken.Stop();
-        await resetting;
     }
 
     [Test]
@@ -141,49 +117,14 @@ public sealed class NginxFrontTests
         // From an audit: a worker's report on a hub killed before it answered got nginx's HTML 502 (nginx sends a POST
         // on to no other hub once it went out). An upstream that reads each request and closes without an answer
         // stands for that hub.
-        using var dying = new TcpListener(IPAddress.Loopback, 0);
-        dying.Start();
-        int taken = 0;
-        var closing = Task.Run(async () =>
-        {
-            while (true)
-            {
-                Socket socket;
-                try
-                {
-                    socket = await dying.AcceptSocketAsync();
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-                using (socket)
-                {
-                    var received = new byte[64 * 1024];
-                    int length = 0;
-                    while (length < received.Length && !Encoding.ASCII.GetString(received, 0, length).Contains("\r\n\r\n", StringComparison.Ordinal))
-                    {
-                        int read = await socket.ReceiveAsync(received.AsMemory(length), SocketFlags.None);
-                        if (read == 0)
-                        {
-                            break;
-                        }
-                        length += read;
-                    }
-                    Interlocked.Increment(ref taken);
-                    socket.LingerState = new LingerOption(true, 0);
-                }
-            }
-        });
-        await using var nginx = await NginxFront.StartAsync([(IPEndPoint)dying.LocalEndpoint]);
+        await using var dying = ResettingUpstream.Start(readRequestFirst: true);
+        await using var nginx = await NginxFront.StartAsync([dying.EndPoint]);
 
         var reply = await RawHttpClient.PostAsync(nginx.EndPoint, "/api/processes/0123456789abcdef/progress", HubCluster.Token("alice"), """{"current":1,"total":10}""");
 
-        Assert.That(Volatile.Read(ref taken), Is.GreaterThan(0), "the request reached the upstream");
+        Assert.That(dying.Taken, Is.GreaterThan(0), "the request reached the upstream");
         Assert.That((reply.Status, reply.Header("Retry-After"), reply.Header("Content-Type")), Is.EqualTo((503, "1", "application/json")), reply.ToString());
         Assert.That(reply.ErrorCode, Is.EqualTo("unavailable"), reply.ToString());
-        dying.Stop();
-        await closing;
     }
 
     /// <summary>The id of the next event on an SSE stream (keep-alives and the retry line skipped).</summary>

@@ -116,8 +116,8 @@ internal sealed partial class RedisProcessEngine
     }
 
     /// <summary>
-    /// Ends, as <c>hub_lost</c>, the running processes of hubs whose lease has lapsed; one whose cancel was stored
-    /// before (the mark of cancel.lua) as cancelled.
+    /// Ends, as <c>hub_lost</c>, the running processes of hubs whose lease has lapsed; one whose cancel was sent to its
+    /// hub within <see cref="CancelSentFor"/> (cancel.lua) as cancelled.
     /// </summary>
     private async Task ReapLostHubsAsync()
     {
@@ -241,8 +241,7 @@ internal sealed partial class RedisProcessEngine
             _terminalWaiters.TryRemove(process.Id, out _);
             return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
         }
-        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id), _keys.CancelSent(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId, (long)CancelSentFor.TotalMilliseconds]).ConfigureAwait(false);
+        var result = await EvaluateCancelAsync(process, cancelledBy).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "requested":
@@ -275,6 +274,11 @@ internal sealed partial class RedisProcessEngine
         return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
+    /// <summary>cancel.lua: stores the cancel, and sends it to the producer's hub when that is another live hub.</summary>
+    private Task<RedisResult[]> EvaluateCancelAsync(ProcessRecord process, string cancelledBy) =>
+        EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id), _keys.CancelSent(process.Id)],
+            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId, (long)CancelSentFor.TotalMilliseconds]);
+
     /// <summary>
     /// The producer runs here. The cancel is stored first (cancel.lua marks the process, publishing nothing), then the
     /// producer's token fires, then the process ends as cancelled: a cancel Redis refused (503, "nothing changed")
@@ -282,8 +286,7 @@ internal sealed partial class RedisProcessEngine
     /// </summary>
     private async Task<TransitionOutcome> CancelOwnAsync(ProcessRecord process, string cancelledBy)
     {
-        var result = await EvaluateAsync(RedisScripts.Cancel, [_keys.Epoch, _keys.Process(process.Id), _keys.CancelSent(process.Id)],
-            [_epoch, process.Id, cancelledBy, _keys.LeasePrefix, _keys.Control.ToString(), HubId, (long)CancelSentFor.TotalMilliseconds]).ConfigureAwait(false);
+        var result = await EvaluateCancelAsync(process, cancelledBy).ConfigureAwait(false);
         switch ((string?)result[0])
         {
             case "own":
