@@ -148,4 +148,24 @@ public sealed partial class RedisAtStartTests
 
         Assert.That(hub.Stdout.Contains($"Redis runs with maxmemory-policy {policy}", StringComparison.Ordinal), Is.EqualTo(warned), hub.Stdout);
     }
+
+    [Test]
+    public async Task A_Redis_that_does_not_let_the_hub_read_its_policy_gets_a_warning_that_it_went_unchecked()
+    {
+        // A managed Redis or an ACL without INFO: saying nothing read as "the policy was checked and is fine".
+        await using var redis = await RedisServer.StartAsync();
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetServers()[0].ConfigSetAsync("maxmemory-policy", "allkeys-lru");
+            await admin.GetServers()[0].ExecuteAsync("ACL", "SETUSER", "default", "-info");
+        }
+        var (hub, _) = await HubCluster.StartBinaryAsync(redis);
+        await using var _ = hub;
+        await hub.TerminateAsync();
+        await hub.WaitForExitAsync();
+
+        Assert.That(hub.Stdout, Does.Contain("could not read Redis's maxmemory-policy (ERR The user executing the script can't run this command"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Contain("make sure it is noeviction"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain("Redis runs with maxmemory-policy"), hub.Stdout);
+    }
 }

@@ -113,8 +113,9 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
 
     /// <summary>
     /// Redis evicting keys loses processes, hands out offsets again and drops live hubs' leases (docs/scale-out.md):
-    /// said at start when its policy is not <c>noeviction</c>. A Redis that does not answer CONFIG (a managed one, an
-    /// ACL) is not asked again; the documentation says what to set.
+    /// said at start when its policy is not <c>noeviction</c>. A Redis that does not answer (a managed one, an ACL
+    /// without INFO, no answer in time) is not asked again: the hub says it could not check, so that nobody takes its
+    /// silence for a policy that was read and found right.
     /// </summary>
     private void WarnIfRedisEvicts()
     {
@@ -131,7 +132,9 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         }
         catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException or NotSupportedException)
         {
-            // Not answered (a managed Redis, an ACL without INFO): nothing to say.
+            // The library's timeout text runs to a paragraph of counters; Redis's own refusal is one line worth quoting.
+            string reason = ex is TimeoutException ? "no answer in time" : ex.Message.Split('\n')[0].Trim();
+            _logger.LogWarning("could not read Redis's maxmemory-policy ({Reason}); make sure it is noeviction, or Redis may evict processes, seqs and leases (docs/scale-out.md)", reason);
         }
     }
 
