@@ -67,7 +67,9 @@ internal sealed class BenchmarkRunner
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            // cancel_process already marked the process cancelled; stopping is all that is left to do.
+            // cancel_process already marked the process cancelled; stopping is all that is left to do, and saying so:
+            // an operator reading why a run stopped finds the same line for every way it can stop.
+            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: cancelled", process.ProcessId, step, total);
         }
         catch (Hub.StoreUnavailableException ex) when (ex.HubStopping)
         {
