@@ -50,8 +50,11 @@ public sealed class ScaleOutRecoveryTests
         // From a review: deleting the lease at the stop timed out, and the timeout (not a RedisException) ended the
         // process with an unhandled exception and exit code 1. Its lease lapses by itself; the stop must go on.
         await using var redis = await RedisServer.StartAsync();
-        var (hub, _) = await HubCluster.StartBinaryAsync(redis);
+        var (hub, endPoint) = await HubCluster.StartBinaryAsync(redis);
         await using var _1 = hub;
+        var started = await RawHttpClient.PostAsync(endPoint, "/api/benchmark", HubCluster.Token("alice"), """{"models":["m"],"runs":1000,"contexts":["1K"],"step_ms":50}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string run = started.Json.GetProperty("process_id").GetString()!;
         await using var admin = await redis.ConnectAsync();
         await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "5000", "ALL"); // every command waits 5 s; the hub's time out after 1 s
 
@@ -60,6 +63,9 @@ public sealed class ScaleOutRecoveryTests
         Assert.That(exitCode, Is.EqualTo(0), $"{hub.Stdout}{hub.Stderr}");
         Assert.That(hub.Stdout + hub.Stderr, Does.Not.Contain("Unhandled exception"));
         Assert.That(hub.Stdout, Does.Contain("could not release the lease of"));
+        // The run it could not end is named with what went wrong and what happens to it, not the producer's advice.
+        Assert.That(hub.Stdout, Does.Contain($"could not end {run} at stop (the shared engine (Redis) did not answer within its timeout); another hub ends it with hub_lost"), hub.Stdout);
+        Assert.That(hub.Stdout, Does.Not.Contain("Idempotency-Key"), hub.Stdout);
     }
 
     [Test]

@@ -397,10 +397,21 @@ internal sealed partial class RedisProcessEngine
                 }
                 catch (Hub.StoreUnavailableException ex)
                 {
-                    _logger.LogWarning("could not end {ProcessId} at stop: {Message}", process.Id, ex.Message);
+                    _logger.LogWarning("could not end {ProcessId} at stop ({Reason}); another hub ends it with hub_lost once this hub's lease has lapsed",
+                        process.Id, WhatWentWrong(ex.Message));
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The first clause of a refusal's message: what went wrong. The rest is advice to the producer that was refused
+    /// (try again, Idempotency-Key), which reads as nonsense in the log of a hub that is stopping.
+    /// </summary>
+    private static string WhatWentWrong(string message)
+    {
+        int end = message.IndexOfAny([';', ':']);
+        return end < 0 ? message : message[..end];
     }
 
     private void OnConnectionFailed(ConnectionFailedEventArgs failure)
