@@ -51,6 +51,8 @@ internal sealed class CreateProcessTests : ApiFixture
     [TestCase("{\"process_type\":\"x\",\"total\":1.5}", "total must be an integer from 0 to 9223372036854775807")]
     [TestCase("{\"process_type\":\"x\",\"total\":3.0}", "total must be an integer from 0 to 9223372036854775807 (3.0 has a decimal point or an exponent: send 3)")]
     [TestCase("{\"process_type\":\"x\",\"total\":1e3}", "total must be an integer from 0 to 9223372036854775807 (1e3 has a decimal point or an exponent: send 1000)")]
+    [TestCase("{\"process_type\":\"x\",\"total\":3.0000000000000000001}", "total must be an integer from 0 to 9223372036854775807")]
+    [TestCase("{\"process_type\":\"x\",\"total\":9223372036854775807.0}", "total must be an integer from 0 to 9223372036854775807 (9223372036854775807.0 has a decimal point or an exponent: send 9223372036854775807)")]
     public async Task A_bad_start_is_told_exactly_what_to_send(string body, string message)
     {
         var (_, token) = NewUser();
@@ -58,6 +60,18 @@ internal sealed class CreateProcessTests : ApiFixture
         var reply = await Server.PostAsync("/api/processes", token, body);
 
         Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, message)), reply.ToString());
+    }
+
+    [TestCase(257)]
+    [TestCase(5000)]
+    public async Task A_body_nested_far_deeper_than_the_limit_is_told_so_not_malformed(int depth)
+    {
+        // Past 256 levels the look that tells nesting from a syntax error gave up and said "malformed JSON".
+        var (_, token) = NewUser();
+
+        var reply = await Server.PostAsync("/api/processes", token, $$"""{"process_type":"x","params":{{new string('[', depth - 1)}}{{new string(']', depth - 1)}}}""");
+
+        Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, "the body may nest at most 32 levels of objects and arrays")), reply.ToString());
     }
 
     [Test]

@@ -35,14 +35,14 @@ internal sealed class HttpLimitsTests
         Assert.That(reply.ErrorCode, Is.EqualTo("not_found"));
     }
 
-    [TestCase("DELETE", "/api/processes", "GET, POST")]
-    [TestCase("PUT", "/api/processes/abc", "GET")]
+    [TestCase("DELETE", "/api/processes", "GET, HEAD, POST")]
+    [TestCase("PUT", "/api/processes/abc", "GET, HEAD")]
     [TestCase("GET", "/api/processes/abc/progress", "POST")]
     [TestCase("GET", "/api/processes/abc/cancel", "POST")]
-    [TestCase("POST", "/api/processes/abc/events", "GET")]
+    [TestCase("POST", "/api/processes/abc/events", "GET, HEAD")]
     [TestCase("GET", "/api/benchmark", "POST")]
-    [TestCase("POST", "/healthz", "GET")]
-    [TestCase("DELETE", "/metrics", "GET")]
+    [TestCase("POST", "/healthz", "GET, HEAD")]
+    [TestCase("DELETE", "/metrics", "GET, HEAD")]
     public async Task A_wrong_method_is_405_with_Allow(string method, string path, string allow)
     {
         var reply = await RawHttpClient.RequestAsync(_server.EndPoint, method, path, _server.Token("nobody"), body: null);

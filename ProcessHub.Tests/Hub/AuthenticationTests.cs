@@ -47,6 +47,8 @@ public sealed class AuthenticationTests
             // HS256's 32-byte signature is 43 base64url characters: one '=' makes it the padded spelling of the same bytes.
             ("a signature with base64 padding", () => TestTokens.Create(hub, issuer: Issuer, audience: Audience) + "=", "invalid token"),
             ("no sub", () => TestTokens.Create(hub, subject: null, issuer: Issuer, audience: Audience), "token has no sub"),
+            // A sub of white space only made processes owned by "  ", an owner the API refuses (found by an audit).
+            ("a sub of white space only", () => TestTokens.Create(hub, subject: " \t ", issuer: Issuer, audience: Audience), "token has no sub"),
             ("an unknown crit header", () => Raw(Hs256Header("\"crit\":[\"x-unknown\"],\"x-unknown\":1"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
             ("a crit header naming a registered claim", () => Raw(Hs256Header("\"crit\":[\"exp\"]"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),
             ("an empty crit header", () => Raw(Hs256Header("\"crit\":[]"), TestTokens.Payload(issuer: Issuer, audience: Audience)), "invalid token"),

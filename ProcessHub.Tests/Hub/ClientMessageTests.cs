@@ -42,6 +42,15 @@ public sealed class ClientMessageTests
     [TestCase("""{"type":"subscribe","process_id":"x","since":3.0,"request_id":"r-8b"}""", "r-8b", "since must be a non-negative integer (3.0 has a decimal point or an exponent: send 3)", TestName = "Bad_request_since_written_as_a_float_says_what_to_send")]
     [TestCase("""{"type":"subscribe","process_id":"x","since":1e2,"request_id":"r-8c"}""", "r-8c", "since must be a non-negative integer (1e2 has a decimal point or an exponent: send 100)", TestName = "Bad_request_since_with_an_exponent_says_what_to_send")]
     [TestCase("""{"type":"ping","a":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}""", null, "a message may nest at most 16 levels of objects and arrays", TestName = "Bad_request_nested_too_deep_says_so_not_malformed")]
+    [TestCase("""{"request_id":"r-deep","type":"ping","a":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}""", "r-deep", "a message may nest at most 16 levels of objects and arrays", TestName = "Bad_request_nested_too_deep_says_back_its_request_id")]
+    [TestCase("""{"type":"ping","a":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]],"request_id":"r-after"}""", "r-after", "a message may nest at most 16 levels of objects and arrays", TestName = "Bad_request_nested_too_deep_says_back_a_request_id_after_the_deep_part")]
+    [TestCase("""{"request_id":7,"type":"ping","a":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}""", null, "a message may nest at most 16 levels of objects and arrays", TestName = "Bad_request_nested_too_deep_with_a_request_id_that_is_no_string")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":3.0000000000000000001,"request_id":"r-8d"}""", "r-8d", "since must be a non-negative integer", TestName = "Bad_request_since_just_past_a_whole_number_gets_no_hint")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":1e-400,"request_id":"r-8e"}""", "r-8e", "since must be a non-negative integer", TestName = "Bad_request_since_a_tiny_fraction_gets_no_hint")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":-0.0,"request_id":"r-8f"}""", "r-8f", "since must be a non-negative integer (-0.0 has a decimal point or an exponent: send 0)", TestName = "Bad_request_since_minus_zero_says_send_0")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":9223372036854775807.0,"request_id":"r-8g"}""", "r-8g", "since must be a non-negative integer (9223372036854775807.0 has a decimal point or an exponent: send 9223372036854775807)", TestName = "Bad_request_since_the_largest_count_with_a_point_says_what_to_send")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":9.223372036854775808e18,"request_id":"r-8h"}""", "r-8h", "since must be a non-negative integer", TestName = "Bad_request_since_one_past_the_largest_count_gets_no_hint")]
+    [TestCase("""{"type":"subscribe","process_id":"x","since":1200e-2,"request_id":"r-8i"}""", "r-8i", "since must be a non-negative integer (1200e-2 has a decimal point or an exponent: send 12)", TestName = "Bad_request_since_with_a_negative_exponent_that_leaves_a_whole_number_says_what_to_send")]
     [TestCase("""{"type":"cancel_process","process_id":12,"request_id":"r-9"}""", "r-9", "process_id must be a string", TestName = "Bad_request_process_id_not_a_string")]
     [TestCase("""{"type":"subscribe","process_id":"x","since":1,"epoch":-1,"request_id":"r-10"}""", "r-10", "epoch must be a string", TestName = "Bad_request_epoch_not_a_string")]
     [TestCase("""{"type":"cancel_process","process_id":"a","process_id":"b","request_id":"r-11"}""", null, "process_id is given more than once", TestName = "Bad_request_process_id_twice")]
@@ -62,6 +71,22 @@ public sealed class ClientMessageTests
         await tab.SendJsonAsync(new { type = "ping", request_id = "still-there" });
         var pong = await tab.ReceiveAsync();
         Assert.That((pong.Type, pong.String("request_id")), Is.EqualTo(("pong", "still-there")));
+    }
+
+    [TestCase(257)]
+    [TestCase(5000)]
+    public async Task A_message_nested_far_deeper_than_the_limit_is_still_told_so_not_malformed(int depth)
+    {
+        // The look that tells nesting from a syntax error had a depth limit of its own (256): past it, well-formed
+        // messages were "malformed JSON" (found by a black-box audit).
+        await using var host = HubTestHost.Start();
+        await using var tab = await host.OpenTabAsync("alice");
+
+        await tab.SendTextAsync($$"""{"request_id":"r-far","type":"ping","a":{{new string('[', depth - 1)}}{{new string(']', depth - 1)}}}""");
+        var error = await tab.ReceiveAsync();
+
+        Assert.That((error.Type, error.String("code"), error.String("request_id")), Is.EqualTo(("error", "bad_request", "r-far")), error.Text);
+        Assert.That(error.String("message"), Is.EqualTo("a message may nest at most 16 levels of objects and arrays"));
     }
 
     [TestCase("""{"type":"ping","request_id":"t-1"} GARBAGE""", TestName = "Trailing_garbage_after_a_ping_is_a_bad_request")]

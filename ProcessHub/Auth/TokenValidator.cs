@@ -164,8 +164,9 @@ public sealed class TokenValidator
             // surrogate, and the library throws only when the claim is read. Refused like any other bad token.
             return AuthResult.Fail("invalid token");
         }
-        if (string.IsNullOrEmpty(subject))
+        if (string.IsNullOrWhiteSpace(subject))
         {
+            // Only white space is no user either: the API refuses such an owner, and a token must not make one.
             return AuthResult.Fail("token has no sub");
         }
         if (Encoding.UTF8.GetByteCount(subject) > MaxSubjectBytes)

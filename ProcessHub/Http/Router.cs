@@ -36,6 +36,10 @@ internal sealed class Router
                 return new RouteMatch(handler, values ?? NoValues, true, null, pipelined && method != "HEAD");
             }
             (allowed ??= []).Add(routeMethod);
+            if (routeMethod == "GET")
+            {
+                allowed.Add("HEAD"); // every GET route takes HEAD too (RFC 9110 9.3.2), and Allow lists what the path takes
+            }
         }
         return allowed is null
             ? new RouteMatch(null, NoValues, false, null, false)

@@ -86,7 +86,18 @@ internal sealed record ClientMessage(string Type, string? RequestId, string? Pro
         }
         catch (JsonException)
         {
-            problem = JsonNesting.IsDeeperThan(utf8, MaxDepth) ? $"a message may nest at most {MaxDepth} levels of objects and arrays" : "malformed JSON";
+            if (!JsonNesting.IsDeeperThan(utf8, MaxDepth))
+            {
+                problem = "malformed JSON";
+                return null;
+            }
+            problem = $"a message may nest at most {MaxDepth} levels of objects and arrays";
+            // Well-formed, so its request_id can be read and said back, as for any other refusal of a readable message.
+            requestId = JsonNesting.TopLevelString(utf8, "request_id");
+            if (requestId is not null && FieldLimits.HasMoreCharactersThan(requestId, FieldLimits.MaxEchoedIdLength))
+            {
+                requestId = null;
+            }
             return null;
         }
         catch (InvalidOperationException)

@@ -115,17 +115,56 @@ internal static class ProgressJson
     /// </summary>
     public static string WholeNumberHint(JsonElement value)
     {
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double number)
-            && number >= 0 && number < 9.2e18 && number == Math.Floor(number))
+        if (value.ValueKind == JsonValueKind.Number && WholeCount(value.GetRawText()) is { } whole)
         {
             string written = value.GetRawText();
             if (written.Length > 24)
             {
                 written = written[..23] + "…";
             }
-            return $" ({written} has a decimal point or an exponent: send {number.ToString("0", System.Globalization.CultureInfo.InvariantCulture)})";
+            return $" ({written} has a decimal point or an exponent: send {whole.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
         }
         return "";
+    }
+
+    /// <summary>
+    /// The count a JSON number's text stands for exactly, if it is a whole number from 0 to <see cref="long.MaxValue"/>.
+    /// Decided on the digits, not on a double: 3.0000000000000000001 is no whole number, though it rounds to one, and
+    /// 9223372036854775807.0 is one, though a double cannot hold it.
+    /// </summary>
+    private static long? WholeCount(string number)
+    {
+        int exponentAt = number.IndexOfAny(['e', 'E']);
+        string mantissa = exponentAt < 0 ? number : number[..exponentAt];
+        bool negative = mantissa.StartsWith('-');
+        int point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        string integral = (point < 0 ? mantissa : mantissa[..point]).TrimStart('-');
+        string fraction = point < 0 ? "" : mantissa[(point + 1)..];
+        // The number is digits x 10^scale, with the digits' leading and trailing zeros taken off.
+        string digits = (integral + fraction).TrimStart('0');
+        if (digits.Length == 0)
+        {
+            return 0; // 0.0, -0.0, 0e5: zero
+        }
+        if (negative)
+        {
+            return null;
+        }
+        string exponentText = exponentAt < 0 ? "0" : number[(exponentAt + 1)..];
+        if (!long.TryParse(exponentText, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long exponent)
+            || exponent is < -1_000_000 or > 1_000_000)
+        {
+            return null; // an exponent no count has (1e-400 is no whole number, 1e400 no count)
+        }
+        long scale = exponent - fraction.Length;
+        string significant = digits.TrimEnd('0');
+        scale += digits.Length - significant.Length;
+        if (scale < 0 || significant.Length + scale > 19)
+        {
+            return null; // a fraction left, or 10^19 and more: past long.MaxValue
+        }
+        var value = System.Numerics.BigInteger.Parse(significant, System.Globalization.CultureInfo.InvariantCulture) * System.Numerics.BigInteger.Pow(10, (int)scale);
+        return value <= long.MaxValue ? (long)value : null;
     }
 
     /// <summary>A producer's own progress object: current/total integers required, the rest kept verbatim.</summary>
