@@ -1,8 +1,5 @@
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
-using ProcessHub.Auth;
-using ProcessHub.Hub;
-using ProcessHub.Server;
 using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.Api;
@@ -18,14 +15,8 @@ internal sealed class BenchmarkRunnerLogTests
     [Test]
     public async Task A_cancelled_benchmark_run_says_so_in_the_log_with_the_step_it_stopped_at()
     {
-        var logs = new CapturingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
-            loggerFactory);
-        app.Start();
+        await using var hub = LoggedHub.Start(LogLevel.Information);
+        var (app, logs) = (hub.App, hub.Logs);
         string token = app.Tokens.Issue("dana", [], TimeSpan.FromMinutes(5));
         var started = await RawHttpClient.PostAsync(app.LocalEndPoint, "/api/benchmark", token, """{"models":["m"],"runs":1000,"contexts":["1K"],"step_ms":50}""");
         Assert.That(started.Status, Is.EqualTo(202), started.ToString());

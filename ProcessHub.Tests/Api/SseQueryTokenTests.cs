@@ -113,14 +113,8 @@ internal sealed class SseQueryTokenTests : ApiFixture
     [Test]
     public async Task A_query_token_never_reaches_a_log_line()
     {
-        var logs = new CapturingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
-            loggerFactory);
-        app.Start();
+        await using var hub = LoggedHub.Start(LogLevel.Trace);
+        var (app, logs) = (hub.App, hub.Logs);
         string token = app.Tokens.Issue("carol", [], TimeSpan.FromMinutes(5));
         var run = app.Producer.Start("export", "carol", total: 1);
 

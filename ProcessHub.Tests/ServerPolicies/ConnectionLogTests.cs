@@ -19,9 +19,8 @@ internal sealed class ConnectionLogTests
     [Test]
     public async Task At_information_connections_are_summed_up_not_logged_one_by_one()
     {
-        var logs = new CapturingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
-        await using var app = Start(loggerFactory);
+        await using var hub = LoggedHub.Start(LogLevel.Information);
+        var (app, logs) = (hub.App, hub.Logs);
         string token = app.Tokens.Issue("dora", [], TimeSpan.FromMinutes(5));
 
         var (first, _) = await RawWebSocketClient.OpenWithListAsync(app.LocalEndPoint, token);
@@ -43,9 +42,8 @@ internal sealed class ConnectionLogTests
     [Test]
     public async Task At_debug_every_connection_is_logged_opened_authenticated_and_closed()
     {
-        var logs = new CapturingLoggerProvider();
-        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        await using var app = Start(loggerFactory);
+        await using var hub = LoggedHub.Start(LogLevel.Debug);
+        var (app, logs) = (hub.App, hub.Logs);
         string token = app.Tokens.Issue("erin", [], TimeSpan.FromMinutes(5));
 
         var (socket, _) = await RawWebSocketClient.OpenWithListAsync(app.LocalEndPoint, token);
@@ -57,16 +55,5 @@ internal sealed class ConnectionLogTests
         Assert.That(lines.Count(l => l.StartsWith("Debug ", StringComparison.Ordinal) && l.Contains(" authenticated as erin", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", lines));
         Assert.That(lines.Count(l => l.StartsWith("Debug ", StringComparison.Ordinal) && l.Contains(" closed with ", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", lines));
         Assert.That(lines.Where(l => l.Contains(token, StringComparison.Ordinal)), Is.Empty, "no token in any line");
-    }
-
-    private static HubApplication Start(ILoggerFactory loggerFactory)
-    {
-        var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = HubTestHost.Secret, ClockSkew = TimeSpan.Zero },
-            loggerFactory);
-        app.Start();
-        return app;
     }
 }
