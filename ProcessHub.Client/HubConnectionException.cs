@@ -12,4 +12,7 @@ public sealed class HubConnectionException : Exception
 
     /// <summary>The close code behind it, when the hub sent one.</summary>
     public int? CloseStatus { get; }
+
+    /// <summary>The reason the hub gave with that close code (<c>invalid token</c>, <c>token expired</c>), when it gave one.</summary>
+    public string? CloseReason { get; init; }
 }

@@ -35,13 +35,14 @@ public sealed partial class HubWatcher
             var cursors = new ProcessCursors();
             string? epoch = null;
             string? rejectedToken = null;
+            string? rejectedBecause = null; // the hub's reason for that 4401, said again if the same token comes back
             int failures = 0;
             int failedInARow = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 long? listedAt = null;
                 var url = CurrentUrl;
-                var attempt = await OpenAsync(url, rejectedToken, cancellationToken).ConfigureAwait(false);
+                var attempt = await OpenAsync(url, rejectedToken, rejectedBecause, cancellationToken).ConfigureAwait(false);
                 if (attempt.Socket is not { } socket)
                 {
                     if (cancellationToken.IsCancellationRequested)
@@ -166,11 +167,12 @@ public sealed partial class HubWatcher
                         ended.CloseStatus == 4401 ? $"the hub rejected the token ({ended.CloseStatus} {ended.Reason})"
                         : ended.Exception is InvalidDataException ? ended.Reason
                         : $"the hub closed the connection ({ended.CloseStatus} {ended.Reason})",
-                        ended.CloseStatus, ended.Exception);
+                        ended.CloseStatus, ended.Exception) { CloseReason = ended.Reason };
                 }
                 if (action == CloseAction.Reauthenticate)
                 {
                     rejectedToken = connectionToken.Rejected(ended.Reason);
+                    rejectedBecause = ended.Reason;
                 }
                 if (listedAt is { } since && Stopwatch.GetElapsedTime(since) >= _options.StableAfter)
                 {
@@ -347,7 +349,7 @@ public sealed partial class HubWatcher
     // docs/protocol.md section 11: the hubs of a cluster share the epoch, so the next one is as good as the last.
     private void MoveToNextUrl() => Volatile.Write(ref _urlIndex, (_urlIndex + 1) % _urls.Length);
 
-    private async Task<OpenAttempt> OpenAsync(Uri url, string? rejectedToken, CancellationToken cancellationToken)
+    private async Task<OpenAttempt> OpenAsync(Uri url, string? rejectedToken, string? rejectedBecause, CancellationToken cancellationToken)
     {
         string token;
         try
@@ -366,7 +368,7 @@ public sealed partial class HubWatcher
         }
         if (token == rejectedToken)
         {
-            return OpenAttempt.GiveUp(new HubConnectionException("the hub rejected the token (4401) and the token provider gave the same one again", 4401));
+            return OpenAttempt.GiveUp(new HubConnectionException($"the hub rejected the token (4401 {rejectedBecause}) and the token provider gave the same one again", 4401) { CloseReason = rejectedBecause });
         }
 
         try

@@ -525,6 +525,7 @@ public sealed class HubWatcherTests
         var rejected = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
         Assert.That(rejected!.CloseStatus, Is.EqualTo(4401));
         Assert.That(rejected.Message, Does.StartWith("the hub rejected the token (4401"));
+        Assert.That(rejected.CloseReason, Is.EqualTo("invalid token"));
     }
 
     [Test]
@@ -549,5 +550,8 @@ public sealed class HubWatcherTests
         await events.NextAsync<HubDisconnected>(d => d.CloseStatus == 4401);
         var gaveUp = Assert.ThrowsAsync<HubConnectionException>(async () => await events.MoveNextAsync());
         Assert.That(gaveUp!.Message, Does.Contain("the same one again"));
+        // The hub's reason is said, as when there is no provider (it was "4401" alone).
+        Assert.That(gaveUp.Message, Does.StartWith("the hub rejected the token (4401 invalid token)"));
+        Assert.That((gaveUp.CloseStatus, gaveUp.CloseReason), Is.EqualTo(((int?)4401, "invalid token")));
     }
 }

@@ -159,6 +159,25 @@ public sealed class WatchReconnectTests
         Assert.That(said, Does.Not.Contain(earlierRunsToken).And.Not.Contain(earlierRunsToken.Split('.')[2]), "no part of the token is printed");
     }
 
+    [Test]
+    public async Task A_rejected_token_in_the_url_is_said_as_one_given_with_token_not_as_the_token_providers()
+    {
+        // Found by an audit: a bad ?token= ended with "the hub rejected the token (4401) and the token provider gave
+        // the same one again": the hub's reason missing, and a provider nobody running watch set up (watch's own: the
+        // URL's token, then the hub's dev tokens, which a hub with a secret does not hand out).
+        await using var app = new HubApplication(
+            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
+            new HubOptions(),
+            new JwtSettings { Secret = "watch-reconnect-tests-this-run-secret-0123456789", ClockSkew = TimeSpan.Zero },
+            NullLoggerFactory.Instance);
+        app.Start();
+        using var watch = WatchProcess.Start("watch", "--json", "--url", $"ws://{app.LocalEndPoint}/ws?token=not-a-jwt-and-not-for-any-line");
+
+        string said = await watch.NextErrorLineAsync(line => line.Contains("rejected", StringComparison.Ordinal));
+        Assert.That(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(1));
+        Assert.That(said, Is.EqualTo("processhub watch: the hub rejected the token (4401 invalid token)"));
+    }
+
     [TestCase("--token")]
     [TestCase("?token=")]
     [TestCase("no token")]

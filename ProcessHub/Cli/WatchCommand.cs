@@ -116,7 +116,10 @@ internal sealed class WatchCommand
             string hint = ex.CloseStatus == 4401 && token is not null && await HandsOutDevTokensAsync(url).ConfigureAwait(false)
                 ? WatchMessages.DevTokenHint
                 : "";
-            await Console.Error.WriteLineAsync(WatchMessages.Prefix + ex.Message + hint).ConfigureAwait(false);
+            // A rejected token is said the same way wherever it came from: watch's own token provider (the URL's token,
+            // then the hub's dev tokens) is nothing the person who typed the command set up or needs to hear of.
+            string said = ex.CloseStatus == 4401 ? $"the hub rejected the token (4401 {ex.CloseReason})" : ex.Message;
+            await Console.Error.WriteLineAsync(WatchMessages.Prefix + said + hint).ConfigureAwait(false);
             return 1;
         }
         catch (DevTokenUnavailableException ex)
