@@ -391,10 +391,15 @@ public sealed class DurableRestartTests
             create.ExecuteNonQuery();
             before = Describe(other);
         }
+        byte[] bytesBefore = File.ReadAllBytes(data.Database);
 
         var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data))!;
 
         Assert.That(refused.Message, Is.EqualTo($"the database {data.Database} is not a ProcessHub database ({said}); move it away to start with an empty store, or use another --data-dir"));
+        // Byte for byte: the hub's connection switched such a file to write-ahead logging before it read the file's
+        // tables, which is written in the header for good (found by an audit).
+        Assert.That(File.ReadAllBytes(data.Database), Is.EqualTo(bytesBefore), "not one byte of the other program's file is changed");
+        Assert.That(File.Exists(data.Database + "-wal"), Is.False, "no write-ahead log was made for it");
         using var after = new SqliteConnection($"Data Source={data.Database};Pooling=False;Mode=ReadOnly");
         after.Open();
         Assert.That(Describe(after), Is.EqualTo(before), "the other program's file is as it was");

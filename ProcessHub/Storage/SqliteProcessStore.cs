@@ -114,13 +114,16 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         try
         {
             CreateDatabaseFileForOwnerOnly();
-            _connection = OpenConnection();
+            _connection = OpenConnection(writeAheadLog: false);
             if (raw.sqlite3_db_readonly(_connection.Handle, "main") == 1)
             {
                 // SQLite opens a file it may not write (chmod 444, chattr +i) read-only without a word; the hub then
                 // started, said "ok", and refused the first event with 503. Refused here, as a read-only directory is.
                 throw SqliteOpenErrors.CannotWrite(_path);
             }
+            // Another program's file is refused before anything is written to it, the journal mode included.
+            SqliteSchema.RefuseIfNotOurs(_connection, _path);
+            UseWriteAheadLog(_connection);
             SqliteSchema.Apply(_connection, _path);
             string epoch = SqliteSchema.Epoch(_connection, () => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), replace: _options.NewEpoch);
             if (_options.NewEpoch)
@@ -296,7 +299,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         }
     }
 
-    private SqliteConnection OpenConnection()
+    private SqliteConnection OpenConnection(bool writeAheadLog = true)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -308,6 +311,15 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         }.ToString());
         connection.Open();
         Pragma(connection, $"PRAGMA busy_timeout = {(int)_options.LockTimeout.TotalMilliseconds}");
+        if (writeAheadLog)
+        {
+            UseWriteAheadLog(connection);
+        }
+        return connection;
+    }
+
+    private void UseWriteAheadLog(SqliteConnection connection)
+    {
         string mode = Pragma(connection, "PRAGMA journal_mode = WAL");
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
@@ -323,7 +335,6 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         {
             Pragma(connection, $"PRAGMA max_page_count = {_options.MaxPageCount}");
         }
-        return connection;
     }
 
     private static string Pragma(SqliteConnection connection, string sql)

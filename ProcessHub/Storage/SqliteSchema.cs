@@ -60,6 +60,20 @@ internal static class SqliteSchema
     public const int ApplicationId = 0x50487562;
 
     /// <summary>
+    /// Refuses another program's database, reading only: run before the hub's connection turns on write-ahead logging,
+    /// which is written into the file's header for good (found by an audit: a refused file of another program had been
+    /// switched from its rollback journal to WAL).
+    /// </summary>
+    public static void RefuseIfNotOurs(SqliteConnection connection, string path)
+    {
+        using var transaction = connection.BeginTransaction(deferred: true);
+        if (!IsOurs(connection, transaction, out _, out string? foreign))
+        {
+            throw NotOurs(path, foreign);
+        }
+    }
+
+    /// <summary>
     /// Creates the tables if missing, or brings an older file up to this version in the same transaction; refuses a
     /// database written by a newer version, and one of another program before anything is written to it.
     /// </summary>
@@ -70,7 +84,7 @@ internal static class SqliteSchema
         {
             // Taken for an empty store, another program's file got our tables and rows beside its own (or, when a
             // table's name matched, columns added and then a raw "no such column").
-            throw new StoreOpenException($"the database {path} is not a ProcessHub database ({foreign}); move it away to start with an empty store, or use another --data-dir");
+            throw NotOurs(path, foreign);
         }
         Execute(connection, transaction, Create);
         if (!marked)
@@ -89,6 +103,9 @@ internal static class SqliteSchema
         AddMissingColumns(connection, transaction);
         transaction.Commit();
     }
+
+    private static StoreOpenException NotOurs(string path, string? foreign) =>
+        new($"the database {path} is not a ProcessHub database ({foreign}); move it away to start with an empty store, or use another --data-dir");
 
     /// <summary>
     /// Whether the file is new (no tables), marked as ProcessHub's, or an unmarked one of ours: exactly our three
