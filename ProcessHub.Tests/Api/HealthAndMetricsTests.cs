@@ -15,6 +15,11 @@ internal sealed class HealthAndMetricsTests
         "processhub_messages_sent_total", "processhub_bytes_sent_total", "processhub_socket_sends_total",
         "processhub_events_published_total", "processhub_progress_coalesced_total", "processhub_slow_consumer_closes_total",
         "processhub_auth_failures_total", "processhub_websocket_closes_total",
+        // The store's, there (at 0) whatever the store (docs/protocol.md 1.7).
+        "processhub_store_commits_total", "processhub_store_events_written_total", "processhub_store_commit_seconds_total",
+        "processhub_store_checkpoints_total", "processhub_store_checkpoint_failures_total", "processhub_store_checkpoint_seconds_total",
+        "processhub_store_checkpoint_longest_seconds", "processhub_store_log_frames", "processhub_store_log_restarts_total",
+        "processhub_store_log_restart_seconds_total",
     ];
 
     private HubTestHost _server = null!;

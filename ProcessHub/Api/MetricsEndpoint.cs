@@ -44,6 +44,7 @@ internal sealed class MetricsEndpoint
         var storeEvents = metrics.CreateCounter("processhub_store_events_written_total", "Events the durable store made durable.");
         var storeCommitSeconds = metrics.CreateCounter("processhub_store_commit_seconds_total", "Time the durable store's writer spent writing and committing.");
         var storeCheckpoints = metrics.CreateCounter("processhub_store_checkpoints_total", "Write-ahead log checkpoints (run off the write path).");
+        var storeCheckpointFailures = metrics.CreateCounter("processhub_store_checkpoint_failures_total", "Write-ahead log checkpoints that failed (a full disk, an I/O error); each is tried again a second later.");
         var storeCheckpointSeconds = metrics.CreateCounter("processhub_store_checkpoint_seconds_total", "Time spent in write-ahead log checkpoints (off the write path).");
         var storeLongestCheckpoint = metrics.CreateGauge("processhub_store_checkpoint_longest_seconds", "The longest checkpoint so far.");
         var storeLogFrames = metrics.CreateGauge("processhub_store_log_frames", "Frames (4 KiB pages) in the write-ahead log at the last checkpoint.");
@@ -68,6 +69,7 @@ internal sealed class MetricsEndpoint
                 storeEvents.IncTo(store.EventsWritten);
                 storeCommitSeconds.IncTo(store.CommitTime.TotalSeconds);
                 storeCheckpoints.IncTo(store.Checkpoints);
+                storeCheckpointFailures.IncTo(store.CheckpointFailures);
                 storeCheckpointSeconds.IncTo(store.CheckpointTime.TotalSeconds);
                 storeLongestCheckpoint.Set(store.LongestCheckpoint.TotalSeconds);
                 storeLogFrames.Set(store.LogFrames);

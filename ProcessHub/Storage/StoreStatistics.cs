@@ -7,6 +7,7 @@ public sealed class StoreStatistics
     private long _eventsWritten;
     private long _commitTicks;
     private long _checkpoints;
+    private long _checkpointFailures;
     private long _checkpointTicksMax;
     private long _checkpointTicksTotal;
     private long _logFrames;
@@ -20,6 +21,9 @@ public sealed class StoreStatistics
     public TimeSpan CommitTime => TimeSpan.FromTicks(Interlocked.Read(ref _commitTicks));
 
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    /// <summary>Checkpoints that failed (a full disk, an I/O error): each is tried again at the next interval.</summary>
+    public long CheckpointFailures => Interlocked.Read(ref _checkpointFailures);
 
     /// <summary>The longest checkpoint so far (they run off the write path: this is what the write path avoids).</summary>
     public TimeSpan LongestCheckpoint => TimeSpan.FromTicks(Interlocked.Read(ref _checkpointTicksMax));
@@ -47,6 +51,8 @@ public sealed class StoreStatistics
         Interlocked.Increment(ref _logRestarts);
         Interlocked.Add(ref _logRestartTicks, took.Ticks);
     }
+
+    internal void CountCheckpointFailure() => Interlocked.Increment(ref _checkpointFailures);
 
     internal void CountCheckpoint(TimeSpan took, long logFrames)
     {

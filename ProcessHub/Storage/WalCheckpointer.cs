@@ -32,6 +32,10 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private readonly Action _requestLogRestart;
     private readonly ManualResetEventSlim _stopping = new();
     private readonly Thread _thread;
+    private string? _failureSaid; // the reason of the failing streak's last line (the checkpointer's thread only)
+    private long _failureSaidAt;
+
+    private static readonly TimeSpan SayFailingEvery = TimeSpan.FromSeconds(10);
 
     public WalCheckpointer(SqliteConnection connection, TimeSpan interval, long logRestartFrames, Action requestLogRestart, StoreStatistics statistics, ILogger logger)
     {
@@ -59,6 +63,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         using var command = _connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         // Fixed-rate like a periodic timer: the next checkpoint is due one interval after the last was due.
+        long failedInARow = 0;
         long due = Stopwatch.GetTimestamp();
         long period = (long)(_interval.TotalSeconds * Stopwatch.Frequency);
         while (true)
@@ -84,8 +89,16 @@ internal sealed class WalCheckpointer : IAsyncDisposable
             catch (Exception ex)
             {
                 // A checkpoint that failed is retried at the next interval; the log keeps what it did not fold in.
-                _logger.LogWarning("checkpoint failed: {Message}", ex.Message);
+                _statistics.CountCheckpointFailure();
+                failedInARow++;
+                SayFailure(ex.Message, failedInARow);
                 continue;
+            }
+            if (failedInARow > 0)
+            {
+                _logger.LogInformation("checkpoints work again after {Failures} failed in a row", failedInARow);
+                failedInARow = 0;
+                _failureSaid = null;
             }
             _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started), result.LogFrames);
             if (result.LogFrames >= _logRestartFrames)
@@ -93,5 +106,29 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 _requestLogRestart();
             }
         }
+    }
+
+    /// <summary>
+    /// A failing streak's first failure, a new reason, and then a line every <see cref="SayFailingEvery"/> at most: a
+    /// full disk fails every checkpoint, once a second for as long as it lasts, and a line each filled the log (often
+    /// on the disk that was full) as the refused requests' lines did before they were held to one every 10 s.
+    /// </summary>
+    private void SayFailure(string reason, long failedInARow)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (reason != _failureSaid)
+        {
+            _logger.LogWarning("checkpoint failed: {Message} (tried again every {Interval:0.##} s; said again every {Every:0} s at most while it fails)", reason, _interval.TotalSeconds, SayFailingEvery.TotalSeconds);
+        }
+        else if (Stopwatch.GetElapsedTime(_failureSaidAt, now) >= SayFailingEvery)
+        {
+            _logger.LogWarning("checkpoints still fail ({Failures} in a row): {Message}", failedInARow, reason);
+        }
+        else
+        {
+            return;
+        }
+        _failureSaid = reason;
+        _failureSaidAt = now;
     }
 }
