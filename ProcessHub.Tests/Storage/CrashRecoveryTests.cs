@@ -287,10 +287,8 @@ public sealed partial class CrashRecoveryTests
             await hub.TerminateAsync();
             await hub.WaitForExitAsync();
         }
-        // Root writes anything: as root the hub runs as nobody, for whom the file is read-only and the directory is not.
-        var runVia = geteuid() == 0
-            ? new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" }
-            : null;
+        // As root the hub runs as nobody, for whom the file is read-only and the directory is not.
+        var runVia = AsNobodyIfRoot();
         foreach (string file in Directory.GetFiles(data.Path).Where(f => f != data.Database))
         {
             File.Delete(file); // the lock file and any log of the run above, which nobody could not open
@@ -335,10 +333,7 @@ public sealed partial class CrashRecoveryTests
     public async Task A_read_only_data_directory_stops_the_start_with_a_clear_message_and_exit_code_1()
     {
         using var data = new DataDirectory();
-        // Root writes anywhere: as root the hub runs as nobody for this test, for which the directory is read-only.
-        var runVia = geteuid() == 0
-            ? new[] { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" }
-            : null;
+        var runVia = AsNobodyIfRoot();
         File.SetUnixFileMode(data.Path, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         try
         {
@@ -350,8 +345,55 @@ public sealed partial class CrashRecoveryTests
         }
     }
 
-    private static HubProcess StartHub(DataDirectory data, IReadOnlyList<string>? runVia = null, int port = 0) => HubProcess.Start(
-        ["--port", port.ToString(CultureInfo.InvariantCulture), "--jwt-secret", Secret, "--store", "sqlite", "--data-dir", data.Path, "--ping-interval", "0", "--history-limit", "100000"],
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_data_directory_that_cannot_be_made_in_a_read_only_parent_is_said_so_without_the_runtimes_words()
+    {
+        // It said "cannot create the data directory ...: Access to the path '...' is denied.", where the table of
+        // protocol.md 10.6 promised "(read-only or no permission)" (found by an audit).
+        using var parent = new DataDirectory();
+        string asked = Path.Combine(parent.Path, "data");
+        File.SetUnixFileMode(parent.Path, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        try
+        {
+            await AssertRefusedAsync(StartHub(asked, AsNobodyIfRoot()), $"cannot create the data directory {asked} (read-only or no permission); create it, or use another --data-dir");
+        }
+        finally
+        {
+            File.SetUnixFileMode(parent.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_lock_file_this_user_may_not_write_is_named_not_the_writable_directory()
+    {
+        // A processhub.lock left by another user (0644) in a directory this user may write: it said "cannot write in the
+        // data directory (read-only or no permission)", which sent people to a directory that was fine (found by an audit).
+        using var data = new DataDirectory();
+        string lockFile = Path.Combine(data.Path, "processhub.lock");
+        File.WriteAllText(lockFile, "");
+        File.SetUnixFileMode(lockFile, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.SetUnixFileMode(data.Path, (UnixFileMode)0b111_111_111);
+        try
+        {
+            // As root the hub runs as nobody, for whom root's 0444 file is read-only; as anyone else the file is theirs,
+            // and read-only all the same (no write bit for its owner either).
+            await AssertRefusedAsync(StartHub(data.Path, AsNobodyIfRoot()), $"cannot open the lock file {lockFile} for writing (read-only or no permission: another user's?)");
+        }
+        finally
+        {
+            File.SetUnixFileMode(data.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    // Root writes anywhere: as root the hub runs as nobody, for whom what the test makes read-only is.
+    private static string[]? AsNobodyIfRoot() => geteuid() == 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : null;
+
+    private static HubProcess StartHub(DataDirectory data, IReadOnlyList<string>? runVia = null, int port = 0) => StartHub(data.Path, runVia, port);
+
+    private static HubProcess StartHub(string dataDirectory, IReadOnlyList<string>? runVia = null, int port = 0) => HubProcess.Start(
+        ["--port", port.ToString(CultureInfo.InvariantCulture), "--jwt-secret", Secret, "--store", "sqlite", "--data-dir", dataDirectory, "--ping-interval", "0", "--history-limit", "100000"],
         new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() },
         runVia);
 

@@ -106,9 +106,10 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         {
             // .NET says "Could not find a part of the path" when a part is a file: name the file instead.
             string? file = FirstFileOnThePath(DataDirectory);
-            throw new StoreOpenException(file is null
-                ? $"cannot create the data directory {DataDirectory}: {ex.Message}"
-                : $"cannot create the data directory {DataDirectory}: {file} is a file, not a directory; use another --data-dir", ex);
+            throw new StoreOpenException(
+                file is not null ? $"cannot create the data directory {DataDirectory}: {file} is a file, not a directory; use another --data-dir"
+                : ex is UnauthorizedAccessException ? $"cannot create the data directory {DataDirectory} (read-only or no permission); create it, or use another --data-dir"
+                : $"cannot create the data directory {DataDirectory}: {ex.Message}", ex);
         }
         _lockFile = TakeDirectoryLock();
         try
@@ -244,6 +245,11 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         {
             // FileShare.None takes an exclusive advisory lock (flock) on Unix, released when the process dies.
             return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (UnauthorizedAccessException ex) when (File.Exists(lockPath))
+        {
+            // The directory may well be writable: it is the lock file that is not (another user's, or immutable).
+            throw new StoreOpenException($"cannot open the lock file {lockPath} for writing (read-only or no permission: another user's?); let this user write it, or use another --data-dir", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
