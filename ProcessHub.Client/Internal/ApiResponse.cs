@@ -15,7 +15,9 @@ internal readonly record struct ApiResponse(int Status, JsonElement Body, bool A
     public HubRequestException ToException()
     {
         string code = "http_error";
-        string message = "the hub refused the request";
+        // No error object of the hub's: most often a proxy's own page (a 502 from nginx, a 404 of a wrong path prefix),
+        // which "the hub refused the request" blamed on the hub.
+        string message = $"HTTP {Status} without the hub's JSON error: from the hub, or from a proxy in front of it";
         if (Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
         {
             code = JsonFields.String(error, "code") ?? code;

@@ -294,6 +294,19 @@ public sealed class HubProducerTests
     }
 
     [Test]
+    public void A_refusal_without_the_hubs_JSON_is_http_error_and_does_not_blame_the_hub()
+    {
+        // From an audit: a proxy's HTML page was "the hub refused the request", though it never reached the hub.
+        using var http = new HttpClient(new FixedAnswerHandler(System.Net.HttpStatusCode.NotFound, "<html>404 Not Found</html>", "text/html"));
+        using var producer = new HubProducer(new HubProducerOptions { HubUrl = new Uri("http://127.0.0.1:8501"), Token = "t", HttpClient = http });
+
+        var refused = Assert.ThrowsAsync<HubRequestException>(async () => await producer.StartAsync("eval"));
+
+        Assert.That((refused!.Code, refused.StatusCode), Is.EqualTo(("http_error", (int?)404)));
+        Assert.That(refused.Message, Does.Contain("HTTP 404 without the hub's JSON error: from the hub, or from a proxy in front of it"));
+    }
+
+    [Test]
     public async Task Dispose_ends_a_call_waiting_to_retry_at_once_and_later_calls_alike_with_ObjectDisposedException()
     {
         // From an audit: a start waiting out a Retry-After stayed pending after Dispose, then failed with an
