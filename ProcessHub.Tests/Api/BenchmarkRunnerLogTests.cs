@@ -18,12 +18,14 @@ internal sealed class BenchmarkRunnerLogTests
         await using var hub = LoggedHub.Start(LogLevel.Information);
         var (app, logs) = (hub.App, hub.Logs);
         string token = app.Tokens.Issue("dana", [], TimeSpan.FromMinutes(5));
-        var started = await RawHttpClient.PostAsync(app.LocalEndPoint, "/api/benchmark", token, """{"models":["m"],"runs":1000,"contexts":["1K"],"step_ms":50}""");
+        var started = await RawHttpClient.PostAsync(app.LocalEndPoint, "/api/benchmark", token, """{"models":["m"],"runs":1000,"contexts":["1K"],"step_ms":1000}""");
         Assert.That(started.Status, Is.EqualTo(202), started.ToString());
         string id = started.Json.GetProperty("process_id").GetString()!;
         await Eventually.HoldsAsync(async () => (await RawHttpClient.GetAsync(app.LocalEndPoint, $"/api/processes/{id}", token)).Json,
             process => process.GetProperty("seq").GetInt64() >= 2, "the run's first step reported");
 
+        // Steps of a second: the cancel lands in a step's wait (the runner's token ends it), not in the microseconds
+        // between a wait and its report, where the report finds the process ended and says so instead.
         var cancelled = await RawHttpClient.PostAsync(app.LocalEndPoint, $"/api/processes/{id}/cancel", token, body: null);
         Assert.That(cancelled.Status, Is.EqualTo(200), cancelled.ToString());
 

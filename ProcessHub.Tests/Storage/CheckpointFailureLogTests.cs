@@ -14,7 +14,8 @@ namespace ProcessHub.Tests.Storage;
 /// line a second filled the log of a hub whose disk was full (found by an audit), often on that very disk.
 /// </summary>
 [TestFixture]
-public sealed class CheckpointFailureLogTests
+[Category("unit")]
+internal sealed class CheckpointFailureLogTests
 {
     [Test]
     public async Task Checkpoints_that_fail_in_a_row_are_counted_each_but_said_once()
@@ -49,7 +50,7 @@ public sealed class CheckpointFailureLogTests
         var said = logs.Lines.Where(l => l.Contains("checkpoint", StringComparison.Ordinal)).ToList();
         // The streak's first line, and one more for each 10 s it lasted at most (it was a line a failure).
         Assert.That(said, Has.Count.InRange(1, 1 + (int)(failing.Elapsed.TotalSeconds / 10)), string.Join("\n", said));
-        Assert.That(said[0], Does.StartWith("Warning ProcessHub.Store: checkpoint failed: SQLite Error"));
+        Assert.That(said[0], Does.StartWith("Warning ProcessHub.Store: checkpoint failed (1 in a row): SQLite Error"));
         Assert.That(said[0], Does.Contain("(tried again every 0.01 s; said again every 10 s at most while it fails)"));
         Assert.That(statistics.Checkpoints, Is.Zero, "none worked");
     }

@@ -118,7 +118,7 @@ internal sealed class WatchCommand
                 : "";
             // A rejected token is said the same way wherever it came from: watch's own token provider (the URL's token,
             // then the hub's dev tokens) is nothing the person who typed the command set up or needs to hear of.
-            string said = ex.CloseStatus == 4401 ? $"the hub rejected the token (4401 {ex.CloseReason})" : ex.Message;
+            string said = ex.CloseStatus == 4401 ? $"the hub rejected the token ({(string.IsNullOrEmpty(ex.CloseReason) ? "4401" : $"4401 {ex.CloseReason}")})" : ex.Message;
             await Console.Error.WriteLineAsync(WatchMessages.Prefix + said + hint).ConfigureAwait(false);
             return 1;
         }

@@ -32,22 +32,29 @@ internal static class JsonNesting
 
     /// <summary>
     /// The root object's string member <paramref name="name"/> of well-formed JSON, when it is there once; null when it
-    /// is missing, repeated, not a string or no valid Unicode (a refusal says back only what it could read for sure).
+    /// is missing, not a string or no valid Unicode, or when the root names any member twice (a refusal says back only
+    /// what it could read for sure, and a message that repeats a field gets nothing said back, docs/protocol.md 3.8).
     /// </summary>
     public static string? TopLevelString(ReadOnlySpan<byte> json, string name)
     {
         var reader = new Utf8JsonReader(json, Unbounded(json));
         string? found = null;
-        int seen = 0;
+        var names = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             while (reader.Read())
             {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals(name))
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
                 {
-                    seen++;
-                    reader.Read();
-                    found = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    if (!names.Add(reader.GetString()!))
+                    {
+                        return null;
+                    }
+                    if (reader.ValueTextEquals(name))
+                    {
+                        reader.Read();
+                        found = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
                 }
             }
         }
@@ -55,7 +62,7 @@ internal static class JsonNesting
         {
             return null;
         }
-        return seen == 1 ? found : null;
+        return found;
     }
 
     // No depth is refused: the depth of a text cannot exceed its length, and the text is one message or body already

@@ -97,6 +97,10 @@ internal sealed partial class RedisProcessEngine
             // Cleared before the check, so that a request made while it runs gets a check of its own after it.
             Interlocked.Exchange(ref _checkRequested, 0);
             await CheckAsync().ConfigureAwait(false);
+            if (_applyFailures.Succeed(out long failed))
+            {
+                _logger.LogInformation("applying events goes on after {Failures} failed in a row", failed);
+            }
         }
         catch (Exception ex)
         {
@@ -203,7 +207,11 @@ internal sealed partial class RedisProcessEngine
         {
             // Redis went away or stalled mid-fetch (a timeout is no RedisException): the next check, once it answers,
             // takes up where this stopped. Expected, so one line, not a stack trace.
-            _logger.LogWarning("applying events paused: {Message}", ex.Message);
+            // Once per reason and then every 10 s at most: a stalled Redis fails the check every second.
+            if (_applyFailures.Fail(ShortReason(ex)))
+            {
+                _logger.LogWarning("applying events paused ({Failures} failed in a row): {Message}", _applyFailures.FailedInARow, ShortReason(ex));
+            }
         }
         else if (!_stopping.IsCancellationRequested)
         {

@@ -77,8 +77,17 @@ internal sealed partial class RedisProcessEngine
                     {
                         Volatile.Write(ref _leaseRenewalRefused, 1);
                     }
-                    _logger.LogWarning("lease renewal failed: {Message}", ex.Message);
+                    // Once per reason and then every 10 s at most: Redis full under noeviction refuses every renewal,
+                    // every quarter lease, for as long as it lasts (a line each was found by a review).
+                    if (_renewalFailures.Fail(ShortReason(ex)))
+                    {
+                        _logger.LogWarning("lease renewal failed ({Failures} in a row): {Message}", _renewalFailures.FailedInARow, ShortReason(ex));
+                    }
                     continue;
+                }
+                if (_renewalFailures.Succeed(out long renewalsFailed))
+                {
+                    _logger.LogInformation("lease renewal works again after {Failures} failed in a row", renewalsFailed);
                 }
                 Volatile.Write(ref _leaseRenewalRefused, 0);
                 if (_renewalFailed && _time.GetElapsedTime(_lastRenewal) >= _options.Lease * 3 / 4)
@@ -397,7 +406,7 @@ internal sealed partial class RedisProcessEngine
                 }
                 catch (Hub.StoreUnavailableException ex)
                 {
-                    _logger.LogWarning("could not end {ProcessId} at stop ({Reason}); another hub ends it with hub_lost once this hub's lease has lapsed",
+                    _logger.LogWarning("could not end {ProcessId} at stop ({Reason}); unless Redis stored the end all the same, another hub ends it with hub_lost once this hub's lease has lapsed",
                         process.Id, WhatWentWrong(ex.Message));
                 }
             }

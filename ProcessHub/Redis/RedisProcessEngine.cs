@@ -28,6 +28,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private string? _user; // the user of --redis, if it names one
     private readonly RedisKeys _keys;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Transport.FailureStreak _renewalFailures; // the lease loop's
+    private readonly Transport.FailureStreak _applyFailures; // the applier's turn's
     private ConnectionMultiplexer? _redis;
     private IDatabase _db = null!;
     private string _epoch = "";
@@ -44,6 +46,8 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
         _hubOptions = hubOptions;
         _time = time;
         _logger = logger;
+        _renewalFailures = new Transport.FailureStreak(TimeSpan.FromSeconds(10), time);
+        _applyFailures = new Transport.FailureStreak(TimeSpan.FromSeconds(10), time);
         _keys = new RedisKeys(options.KeyPrefix);
         HubId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
     }
@@ -125,18 +129,28 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             // and Redis keeps CONFIG from scripts.
             string info = (string?)_db.ScriptEvaluate("return redis.call('INFO', 'memory')") ?? "";
             string? policy = info.Split('\n').Select(line => line.Trim()).FirstOrDefault(line => line.StartsWith("maxmemory_policy:", StringComparison.Ordinal))?["maxmemory_policy:".Length..];
-            if (policy is not null && policy != "noeviction")
+            if (policy is null)
+            {
+                // Answered, but without the line (a provider that trims INFO): as unread as a refusal.
+                _logger.LogWarning("could not read Redis's maxmemory-policy (INFO memory has no maxmemory_policy line); make sure it is noeviction, or Redis may evict processes, seqs and leases (docs/scale-out.md)");
+            }
+            else if (policy != "noeviction")
             {
                 _logger.LogWarning("Redis runs with maxmemory-policy {Policy}: when it reaches maxmemory it evicts keys, and processes, seqs and leases go with them; set maxmemory-policy noeviction (docs/scale-out.md)", policy);
             }
         }
         catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException or NotSupportedException)
         {
-            // The library's timeout text runs to a paragraph of counters; Redis's own refusal is one line worth quoting.
-            string reason = ex is TimeoutException ? "no answer in time" : ex.Message.Split('\n')[0].Trim();
-            _logger.LogWarning("could not read Redis's maxmemory-policy ({Reason}); make sure it is noeviction, or Redis may evict processes, seqs and leases (docs/scale-out.md)", reason);
+            _logger.LogWarning("could not read Redis's maxmemory-policy ({Reason}); make sure it is noeviction, or Redis may evict processes, seqs and leases (docs/scale-out.md)", ShortReason(ex));
         }
     }
+
+    /// <summary>
+    /// A failed Redis call's reason for a log line: Redis's own one-line refusal, or for a timeout a fixed phrase, since
+    /// the library's timeout text runs to a paragraph of counters that differ at every failure.
+    /// </summary>
+    private static string ShortReason(Exception ex) =>
+        ex is TimeoutException ? "Redis did not answer within the timeout" : ex.Message.Split('\n')[0].Trim();
 
     /// <summary>
     /// Connects and loads, trying again while Redis is unreachable or too slow until <see cref="RedisEngineOptions.StartWait"/>

@@ -108,7 +108,7 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             string? file = FirstFileOnThePath(DataDirectory);
             throw new StoreOpenException(
                 file is not null ? $"cannot create the data directory {DataDirectory}: {file} is a file, not a directory; use another --data-dir"
-                : ex is UnauthorizedAccessException ? $"cannot create the data directory {DataDirectory} (read-only or no permission); create it, or use another --data-dir"
+                : ex is UnauthorizedAccessException || IsReadOnlyFileSystem(ex) ? $"cannot create the data directory {DataDirectory} (read-only or no permission); create it, or use another --data-dir"
                 : $"cannot create the data directory {DataDirectory}: {ex.Message}", ex);
         }
         _lockFile = TakeDirectoryLock();
@@ -251,8 +251,10 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             // The directory may well be writable: it is the lock file that is not (another user's, or immutable).
             throw new StoreOpenException($"cannot open the lock file {lockPath} for writing (read-only or no permission: another user's?); let this user write it, or use another --data-dir", ex);
         }
-        catch (UnauthorizedAccessException ex)
+        catch (Exception ex) when (ex is UnauthorizedAccessException || IsReadOnlyFileSystem(ex))
         {
+            // Before the "another ProcessHub" case below: a lock file left on a file system mounted read-only since
+            // (a container's read-only root) was taken for a second hub's, which sent people looking for one.
             throw new StoreOpenException($"cannot write in the data directory {DataDirectory} (read-only or no permission); make it writable, or use another --data-dir", ex);
         }
         catch (IOException ex) when (Directory.Exists(DataDirectory) && File.Exists(lockPath))
@@ -264,6 +266,13 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             throw new StoreOpenException($"cannot write in the data directory {DataDirectory}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>
+    /// A file system mounted read-only (EROFS, 30 on Linux and macOS), which .NET reports as a plain IOException with the
+    /// errno as its HResult, not as the UnauthorizedAccessException of a missing permission. Not covered by a test: it
+    /// needs a read-only mount, which a test cannot make without root; checked by hand on a read-only tmpfs.
+    /// </summary>
+    private static bool IsReadOnlyFileSystem(Exception ex) => ex is IOException { HResult: 30 } && !OperatingSystem.IsWindows();
 
     /// <summary>The path itself or the first of its parents that is a file, if one is.</summary>
     private static string? FirstFileOnThePath(string directory)

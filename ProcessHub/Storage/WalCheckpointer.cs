@@ -32,8 +32,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private readonly Action _requestLogRestart;
     private readonly ManualResetEventSlim _stopping = new();
     private readonly Thread _thread;
-    private string? _failureSaid; // the reason of the failing streak's last line (the checkpointer's thread only)
-    private long _failureSaidAt;
+    private readonly Transport.FailureStreak _failures = new(SayFailingEvery); // the checkpointer's thread only
 
     private static readonly TimeSpan SayFailingEvery = TimeSpan.FromSeconds(10);
 
@@ -63,7 +62,6 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         using var command = _connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         // Fixed-rate like a periodic timer: the next checkpoint is due one interval after the last was due.
-        long failedInARow = 0;
         long due = Stopwatch.GetTimestamp();
         long period = (long)(_interval.TotalSeconds * Stopwatch.Frequency);
         while (true)
@@ -90,15 +88,16 @@ internal sealed class WalCheckpointer : IAsyncDisposable
             {
                 // A checkpoint that failed is retried at the next interval; the log keeps what it did not fold in.
                 _statistics.CountCheckpointFailure();
-                failedInARow++;
-                SayFailure(ex.Message, failedInARow);
+                if (_failures.Fail(ex.Message))
+                {
+                    _logger.LogWarning("checkpoint failed ({Failures} in a row): {Message} (tried again every {Interval:0.##} s; said again every {Every:0} s at most while it fails)",
+                        _failures.FailedInARow, ex.Message, _interval.TotalSeconds, SayFailingEvery.TotalSeconds);
+                }
                 continue;
             }
-            if (failedInARow > 0)
+            if (_failures.Succeed(out long failedInARow))
             {
                 _logger.LogInformation("checkpoints work again after {Failures} failed in a row", failedInARow);
-                failedInARow = 0;
-                _failureSaid = null;
             }
             _statistics.CountCheckpoint(Stopwatch.GetElapsedTime(started), result.LogFrames);
             if (result.LogFrames >= _logRestartFrames)
@@ -106,29 +105,5 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 _requestLogRestart();
             }
         }
-    }
-
-    /// <summary>
-    /// A failing streak's first failure, a new reason, and then a line every <see cref="SayFailingEvery"/> at most: a
-    /// full disk fails every checkpoint, once a second for as long as it lasts, and a line each filled the log (often
-    /// on the disk that was full) as the refused requests' lines did before they were held to one every 10 s.
-    /// </summary>
-    private void SayFailure(string reason, long failedInARow)
-    {
-        long now = Stopwatch.GetTimestamp();
-        if (reason != _failureSaid)
-        {
-            _logger.LogWarning("checkpoint failed: {Message} (tried again every {Interval:0.##} s; said again every {Every:0} s at most while it fails)", reason, _interval.TotalSeconds, SayFailingEvery.TotalSeconds);
-        }
-        else if (Stopwatch.GetElapsedTime(_failureSaidAt, now) >= SayFailingEvery)
-        {
-            _logger.LogWarning("checkpoints still fail ({Failures} in a row): {Message}", failedInARow, reason);
-        }
-        else
-        {
-            return;
-        }
-        _failureSaid = reason;
-        _failureSaidAt = now;
     }
 }
