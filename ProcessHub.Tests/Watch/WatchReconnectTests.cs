@@ -81,11 +81,7 @@ public sealed class WatchReconnectTests
         string unreachable = await watch.NextErrorLineAsync(_ => true);
         Assert.That(unreachable, Does.Match($@"^processhub watch: cannot reach {url} \(connection refused\), retrying in \d+(\.\d)? s$"));
 
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = endPoint.Port, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = "watch-reconnect-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
+        await using var app = HubWithSecret("watch-reconnect-tests-secret-0123456789abcdef", endPoint.Port);
         app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(10)));
         app.Start();
         var run = app.Producer.Start("benchmark", "dev", total: 4);
@@ -136,11 +132,7 @@ public sealed class WatchReconnectTests
     {
         // The banner's token of an earlier run, given as --token: it was "the hub rejected the token", with nothing to
         // say that dev tokens die with the run and that watch fetches the current one by itself.
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = "watch-reconnect-tests-this-run-secret-0123456789", ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
+        await using var app = HubWithSecret("watch-reconnect-tests-this-run-secret-0123456789");
         if (devMode)
         {
             app.EnableDevToken(app.Tokens.Issue("dev", [], TimeSpan.FromMinutes(10)));
@@ -165,11 +157,7 @@ public sealed class WatchReconnectTests
         // Found by an audit: a bad ?token= ended with "the hub rejected the token (4401) and the token provider gave
         // the same one again": the hub's reason missing, and a provider nobody running watch set up (watch's own: the
         // URL's token, then the hub's dev tokens, which a hub with a secret does not hand out).
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = "watch-reconnect-tests-this-run-secret-0123456789", ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
+        await using var app = HubWithSecret("watch-reconnect-tests-this-run-secret-0123456789");
         app.Start();
         using var watch = WatchProcess.Start("watch", "--json", "--url", $"ws://{app.LocalEndPoint}/ws?token=not-a-jwt-and-not-for-any-line");
 
@@ -221,11 +209,7 @@ public sealed class WatchReconnectTests
     [Test]
     public async Task Without_a_token_a_hub_that_is_not_in_dev_mode_ends_watch_with_exit_2_and_says_why()
     {
-        await using var app = new HubApplication(
-            new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
-            new HubOptions(),
-            new JwtSettings { Secret = "watch-reconnect-tests-secret-0123456789abcdef", ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance);
+        await using var app = HubWithSecret("watch-reconnect-tests-secret-0123456789abcdef");
         app.Start();
         using var watch = WatchProcess.Start("watch", "--url", $"ws://{app.LocalEndPoint}/ws");
 
@@ -237,4 +221,11 @@ public sealed class WatchReconnectTests
     private static Func<string, bool> IsType(string type) => line => Json(line).GetProperty("type").GetString() == type;
 
     private static JsonElement Json(string line) => JsonDocument.Parse(line).RootElement;
+
+    /// <summary>A hub in this process that takes tokens signed with <paramref name="secret"/> (not started: a test may turn dev tokens on first).</summary>
+    private static HubApplication HubWithSecret(string secret, int port = 0) => new(
+        new ServerOptions { Host = "127.0.0.1", Port = port, PingInterval = TimeSpan.Zero },
+        new HubOptions(),
+        new JwtSettings { Secret = secret, ClockSkew = TimeSpan.Zero },
+        NullLoggerFactory.Instance);
 }
