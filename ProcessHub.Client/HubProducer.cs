@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text.Json;
 using ProcessHub.Client.Internal;
 
@@ -9,8 +10,9 @@ namespace ProcessHub.Client;
 /// A worker's side of the hub: starts processes over the HTTP producer API (docs/protocol.md section 1) and hands
 /// back a <see cref="ProcessRun"/> to report on. Requests answered with 502 or 503, or with 429 and a <c>Retry-After</c>,
 /// are retried after it, a bounded number of times; a 429 without one (<c>too_many_processes</c>) is not. A request
-/// whose connection could not be made (a hub restarting) is retried the same way, and so is a start that got no answer
-/// at all (its Idempotency-Key names the same process). Thread-safe; one per hub is enough.
+/// whose connection could not be made (a hub restarting, or its host name gone while its container restarts) is retried
+/// the same way, and so is a start that got no answer at all (its Idempotency-Key names the same process). A host name
+/// that does not exist before the hub ever answered is a typo, not an outage: the call fails at once. Thread-safe; one per hub is enough.
 /// </summary>
 /// <example>
 /// <code>
@@ -36,6 +38,9 @@ public sealed class HubProducer : IDisposable
     // races Dispose must still be able to read its token.
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
+    // Set once any request got an answer: from then on, a host name that stops resolving is an outage (a container
+    // restarting, whose name the network's DNS drops meanwhile), not a typo in HubUrl.
+    private int _answered;
 
     /// <summary>A producer for the hub at <paramref name="hubUrl"/> (e.g. <c>http://127.0.0.1:8501</c>) with a fixed token.</summary>
     /// <param name="hubUrl">The hub's absolute http:// or https:// URL.</param>
@@ -208,7 +213,7 @@ public sealed class HubProducer : IDisposable
             {
                 token = _options.TokenProvider is { } provider ? ClientChecks.Provided(await provider(cancellationToken).ConfigureAwait(false)) : _token!;
             }
-            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && retries < _options.MaxRetries && !cancellationToken.IsCancellationRequested)
+            catch (HttpRequestException ex) when (NeverLeft(ex) && retries < _options.MaxRetries && !cancellationToken.IsCancellationRequested)
             {
                 // A provider that fetches its token from the hub (dev mode's /api/dev-token) cannot while the hub
                 // restarts: waited out like the request's own refused connection, instead of ending the call at once.
@@ -235,11 +240,12 @@ public sealed class HubProducer : IDisposable
             {
                 // A hub restarting (nothing listening for a few seconds), or a start whose answer was lost: tried again,
                 // after 0.5 s doubled per retry, as after a 503. A start lost after the hub had it is named by its key.
-                afterUnavailable |= ex is not HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError };
+                afterUnavailable |= !NeverLeft(ex);
                 await Task.Delay(RetryDelay.For(null, retries, _options.MaxRetryDelay, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
                 continue;
             }
             using var response = sent;
+            Volatile.Write(ref _answered, 1);
             int status = (int)response.StatusCode;
             if (status == 401 && _options.TokenProvider is not null && !askedAfterRefusal && retries < _options.MaxRetries)
             {
@@ -270,16 +276,44 @@ public sealed class HubProducer : IDisposable
     /// Whether a request that failed without an answer may be sent again. A connection that could not be made sent
     /// nothing: any request. A start carries its Idempotency-Key, so whatever became of the first attempt (a dropped
     /// connection, a timeout), a second names the same process: a start, after any failure to get an answer. Reports
-    /// and ends are not sent again once they may have reached the hub (a report twice is two events).
+    /// and ends are not sent again once they may have reached the hub (a report twice is two events). A host name
+    /// that does not exist while the hub has never answered is not waited out at all.
     /// </summary>
-    private static bool IsSafeToSendAgain(Exception ex, string? idempotencyKey, CancellationToken cancellationToken) => ex switch
+    private bool IsSafeToSendAgain(Exception ex, string? idempotencyKey, CancellationToken cancellationToken) => ex switch
     {
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        _ when NeverLeft(ex) => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => false,
         HttpRequestException => idempotencyKey is not null,
         // HttpClient's own timeout (not the caller's cancellation, nor Dispose: the token is linked to both).
         TaskCanceledException => idempotencyKey is not null && !cancellationToken.IsCancellationRequested,
         _ => false,
     };
+
+    /// <summary>
+    /// Whether a failure happened before the request left this machine, and is worth waiting out: no connection could be
+    /// made (a hub restarting), or the host name did not resolve, unless the name does not exist and the hub has never
+    /// answered (a typo in HubUrl, which retries would only make slower to report; `watch` decides the same way).
+    /// </summary>
+    private bool NeverLeft(Exception ex) => ex switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => Volatile.Read(ref _answered) != 0 || !NoSuchName(ex),
+        _ => false,
+    };
+
+    // The resolver's own answer that the name does not exist (or has no address), as opposed to a resolver that could
+    // not be asked (TryAgain: a DNS server down), which may well pass.
+    private static bool NoSuchName(Exception ex)
+    {
+        for (var current = ex.InnerException; current is not null; current = current.InnerException)
+        {
+            if (current is SocketException socket)
+            {
+                return socket.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData;
+            }
+        }
+        return false;
+    }
 
     private static JsonElement ParseBody(byte[] bytes)
     {

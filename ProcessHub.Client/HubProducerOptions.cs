@@ -17,7 +17,8 @@ public sealed class HubProducerOptions
     /// Asked for a token before every request, so a long run can renew it; white space around what it returns is
     /// trimmed. A request answered 401 is sent once more with the token it gives then, and a provider that throws
     /// <see cref="HttpRequestException"/> for a connection that could not be made (one that fetches from a hub that is
-    /// restarting) is retried like the request itself.
+    /// restarting) is retried like the request itself, and so is one for a host name that did not resolve once the
+    /// hub has answered this producer.
     /// </summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; init; }
 
@@ -26,8 +27,8 @@ public sealed class HubProducerOptions
 
     /// <summary>
     /// How often a request answered with 502 or 503, or with 429 and a <c>Retry-After</c>, is retried (after its
-    /// <c>Retry-After</c>, or 0.5 s doubled per retry), and a request whose connection could not be made, or a start
-    /// that got no answer. A 429 without <c>Retry-After</c> (<c>too_many_processes</c>) is not retried. Default 5; 0
+    /// <c>Retry-After</c>, or 0.5 s doubled per retry), and a request whose connection could not be made (or whose host
+    /// name did not resolve, once the hub has answered this producer), or a start that got no answer. A 429 without <c>Retry-After</c> (<c>too_many_processes</c>) is not retried. Default 5; 0
     /// never retries; a negative number is refused by the producer's constructor.
     /// </summary>
     public int MaxRetries { get; init; } = 5;

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text.Json;
 using NUnit.Framework;
 using ProcessHub.Client;
@@ -305,6 +306,59 @@ public sealed class HubProducerTests
         Assert.That((refused!.Code, refused.StatusCode), Is.EqualTo(("http_error", (int?)404)));
         Assert.That(refused.Message, Does.Contain("HTTP 404 without the hub's JSON error: from the hub, or from a proxy in front of it"));
     }
+
+    [Test]
+    public async Task A_host_name_that_does_not_exist_before_the_hub_ever_answered_fails_the_start_at_once()
+    {
+        // Seen: a start to a mistyped host was retried for about 15 s, as if the hub were restarting, where watch
+        // says at once that the name does not resolve.
+        await using var host = HubTestHost.Start();
+        var handler = FailingResolverHandler.Create(host.App.LocalEndPoint, SocketError.HostNotFound, failFirst: 10);
+        using var http = new HttpClient(handler);
+        using var producer = Producer("http://no-such-hub:8501", host.Token("alice"), http);
+
+        var failed = Assert.ThrowsAsync<HttpRequestException>(async () => await producer.StartAsync("eval"));
+
+        Assert.That((failed!.HttpRequestError, handler.Failed), Is.EqualTo((HttpRequestError.NameResolutionError, 1)), "one attempt, not retried");
+    }
+
+    [Test]
+    public async Task A_resolver_that_cannot_be_asked_at_the_first_start_is_waited_out()
+    {
+        // TryAgain is a resolver away (no network yet), not a name that does not exist: it may well pass.
+        await using var host = HubTestHost.Start();
+        var handler = FailingResolverHandler.Create(host.App.LocalEndPoint, SocketError.TryAgain, failFirst: 2);
+        using var http = new HttpClient(handler);
+        using var producer = Producer("http://hub.internal:8501", host.Token("alice"), http);
+
+        using var run = await producer.StartAsync("eval");
+
+        Assert.That(handler.Failed, Is.EqualTo(2));
+        var process = await RawHttpClient.GetAsync(host.App.LocalEndPoint, $"/api/processes/{run.ProcessId}", host.Token("alice"));
+        Assert.That(process.Json.GetProperty("status").GetString(), Is.EqualTo("running"), process.ToString());
+    }
+
+    [Test]
+    public async Task Once_the_hub_answered_a_name_that_stops_resolving_is_waited_out_by_a_report_as_a_refused_connection_is()
+    {
+        // A hub's container restarting drops its name from the network's DNS (docker compose does): the report sent
+        // nothing, yet it failed at once, where a refused connection is retried.
+        await using var host = HubTestHost.Start();
+        var handler = FailingResolverHandler.Create(host.App.LocalEndPoint, SocketError.HostNotFound, failFirst: 0);
+        using var http = new HttpClient(handler);
+        using var producer = Producer("http://hub.internal:8501", host.Token("alice"), http);
+        using var run = await producer.StartAsync("eval", total: 3);
+
+        handler.FailNext(2);
+        Assert.That(await run.ReportAsync(1, 3), Is.False);
+
+        Assert.That(handler.Failed, Is.EqualTo(2));
+        var process = await RawHttpClient.GetAsync(host.App.LocalEndPoint, $"/api/processes/{run.ProcessId}", host.Token("alice"));
+        Assert.That(process.Json.GetProperty("progress").GetProperty("current").GetInt64(), Is.EqualTo(1), process.ToString());
+    }
+
+    private static HubProducer Producer(string url, string token, HttpClient http) =>
+        new(new HubProducerOptions { HubUrl = new Uri(url), Token = token, HttpClient = http, MaxRetryDelay = TimeSpan.FromMilliseconds(10) });
 
     [Test]
     public async Task Dispose_ends_a_call_waiting_to_retry_at_once_and_later_calls_alike_with_ObjectDisposedException()
