@@ -95,6 +95,36 @@ public sealed class DashboardAtAGlanceTests : BrowserAndHubTests
     }
 
     [Test]
+    public async Task A_long_detail_model_or_param_is_cut_on_the_card_and_whole_in_its_tooltip_and_a_meaningless_ETA_is_left_out()
+    {
+        // From an audit: a 3,500-character detail made one card 1,630 px tall, and a total of 9e18 with one step done
+        // said "ETA 72436777110554190h 05m".
+        string detail = string.Concat(Enumerable.Repeat("long ", 700));
+        string model = new('m', 400);
+        string path = "/data/" + new string('p', 500);
+        const long Total = 1_000_000_000_000_000;
+        var run = Host.App.Producer.Start("eval", "dev", total: Total, parameters: new { dataset = path });
+        run.ReportProgress(1, Total, model, detail);
+        var context = await Browser.NewContextAsync();
+        var tab = await DashboardPage.OpenAsync(context, Host.BaseUrl);
+        var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
+
+        await Expect(card.Locator(".detail")).ToHaveTextAsync(detail[..299] + "…");
+        await Expect(card.Locator(".detail")).ToHaveAttributeAsync("title", detail);
+        await Expect(card.Locator(".model")).ToHaveTextAsync(model[..159] + "…");
+        await Expect(card.Locator(".model")).ToHaveAttributeAsync("title", model);
+        await Expect(card.Locator(".subtitle")).ToHaveTextAsync(("dataset: " + path)[..199] + "…");
+        await Expect(card.Locator(".title")).ToHaveAttributeAsync("title", "eval · dataset: " + path);
+        await Expect(card.Locator(".eta")).ToHaveTextAsync("ETA over 30 days");
+
+        // A report back to short text takes the tooltip away again.
+        run.ReportProgress(2, Total, "GPT-4o", "shard 2");
+        await Expect(card.Locator(".detail")).ToHaveTextAsync("shard 2");
+        await Expect(card.Locator(".detail")).ToHaveAttributeAsync("title", "");
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task An_ended_process_leaves_the_page_when_the_hub_forgets_it()
     {
         // The hub sends nothing when its retention lets a process go: the page kept it (up to 500), and a subscribe

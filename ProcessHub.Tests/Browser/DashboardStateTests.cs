@@ -26,6 +26,7 @@ public sealed class DashboardStateTests : BrowserAndHubTests
         await context.Clock.InstallAsync(); // the page's time flows, and the test can jump it ahead
         var run = StartBenchmark("dev", total: 12);
         run.ReportProgress(5, 12, "GPT-4o", "Run 2/3, Context 5K");
+        Host.App.Producer.Start("export", "dev", total: 4);
         var tab = await OpenAsync(context);
         var card = tab.Locator($"li.card[data-process-id='{run.ProcessId}']");
         await Expect(card.Locator(".counts")).ToHaveTextAsync("5 / 12 · 42%");
@@ -41,7 +42,8 @@ public sealed class DashboardStateTests : BrowserAndHubTests
         await Host.StopAsync();
         await Expect(tab.Locator("#conn")).ToHaveAttributeAsync("data-state", "reconnecting");
         await Expect(tab.Locator("#offline")).ToBeVisibleAsync();
-        await Expect(tab.Locator("#offline")).ToContainTextAsync("Connection lost");
+        await Expect(tab.Locator("#offline-what")).ToHaveTextAsync("Connection lost");
+        await Expect(tab.Locator("#offline-cards")).ToBeVisibleAsync();
         await Expect(tab.Locator("#offline-text")).ToHaveTextAsync(new Regex(@"^Reconnecting"));
         await Expect(card).ToHaveAttributeAsync("data-stale", "true");
         await Expect(card.Locator(".stale-tag")).ToBeVisibleAsync();
@@ -66,6 +68,8 @@ public sealed class DashboardStateTests : BrowserAndHubTests
         await Expect(tab.Locator("#notice-title")).ToHaveTextAsync("The hub restarted");
         await Expect(tab.Locator("#notice-lead")).ToHaveTextAsync("It came back with a new history (a new or reset store, or --new-epoch), so this is what changed:");
         await Expect(tab.Locator("#notice-list")).ToContainTextAsync("GPT-4o, Claude 3.5 Sonnet (benchmark) was running at 5 / 12");
+        // A process titled by its type is named once ("export (export)" before an audit).
+        await Expect(tab.Locator("#notice-list")).ToContainTextAsync("export was running at 0 / 4");
         var lost = tab.Locator($"#ended li.card[data-process-id='{run.ProcessId}']");
         await Expect(lost.Locator(".badge")).ToHaveTextAsync("lost");
         await Expect(lost.Locator(".outcome")).ToHaveTextAsync("Outcome unknown: the hub restarted while this was running.");
@@ -342,6 +346,9 @@ public sealed class DashboardStateTests : BrowserAndHubTests
         var second = await context.NewPageAsync();
         await second.GotoAsync(host.BaseUrl);
         await Expect(second.Locator("#offline-text")).ToContainTextAsync("too many connections for this user; close other tabs of this user, or wait");
+        // It never connected: no connection was lost, and it has no cards to call the last known state (an audit).
+        await Expect(second.Locator("#offline-what")).ToHaveTextAsync("Could not connect");
+        await Expect(second.Locator("#offline-cards")).ToBeHiddenAsync();
         await context.CloseAsync();
     }
 

@@ -19,6 +19,7 @@ const UNLISTED_CHECKS = 5;
 // first), so a click aimed at one card's Cancel can land on the card that just took its place: one click alone
 // must not end a run that may have been going for hours.
 const CONFIRM_MS = 5000;
+const ETA_LONGEST_MS = 30 * 24 * 3600 * 1000; // past this the card says 'ETA over 30 days'
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
@@ -192,6 +193,11 @@ function updateOffline() {
   if (!offline) return;
   const seconds = Math.max(0, Math.ceil((state.nextTryAt - Date.now()) / 1000));
   const next = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
+  // A tab that never had a list (refused from the start: a per-user limit) has no cards to call stale, and lost no
+  // connection it had.
+  const listed = state.listUser !== null;
+  setText(document, '#offline-what', listed ? 'Connection lost' : 'Could not connect');
+  $('offline-cards').hidden = !listed;
   $('offline-since').textContent = ` at ${new Date(state.offlineSince).toLocaleTimeString()}`;
   $('offline-text').textContent = `${state.closeReason ? `The hub said: ${state.closeReason}. ` : ''}${next} (attempt ${state.attempt}).`;
   // The countdown is for the eye: screen readers hear "Reconnecting" once, not a new status every second.
@@ -378,7 +384,8 @@ function reportRestart(previous, offlineSince) {
     if (state.processes.has(old.process_id)) continue;
     if (old.status === 'running') {
       state.lost.set(old.process_id, { ...old, status: 'lost', lost_at: offlineSince ?? Date.now() });
-      items.push(`${describe(old).title} (${old.process_type}) was running at ${countsText(old.progress)}; the hub no longer knows it, so its outcome is unknown. Its card stays below, marked lost.`);
+      const title = describe(old).title;
+      items.push(`${title}${title === old.process_type ? '' : ` (${old.process_type})`} was running at ${countsText(old.progress)}; the hub no longer knows it, so its outcome is unknown. Its card stays below, marked lost.`);
     } else {
       endedGone++;
     }
@@ -605,7 +612,8 @@ function describe(process) {
   } else if (params !== undefined && params !== null) {
     subtitle = textOf(params);
   }
-  return { title: process.process_type, subtitle, full: [process.process_type, subtitle].filter(Boolean).join(' · ') };
+  // A param's value may be kilobytes: the card's line shows the start, the title's tooltip (full) all of it.
+  return { title: process.process_type, subtitle: clip(subtitle, 200), full: [process.process_type, subtitle].filter(Boolean).join(' · ') };
 }
 
 function listText(items, max) {
@@ -880,8 +888,8 @@ function render(process) {
   bar.setAttribute('aria-label', `${what.title} progress`);
   card.querySelector('.fill').style.width = `${percent}%`;
   setText(card, '.counts', `${count(current)} / ${count(total)} · ${percent}%`);
-  setText(card, '.model', textOf(progress.model));
-  setText(card, '.detail', textOf(progress.detail));
+  setClipped(card, '.model', textOf(progress.model), 160);
+  setClipped(card, '.detail', textOf(progress.detail), 300);
   setText(card, '.pid', process.process_id);
   const cancelButton = card.querySelector('.cancel');
   if (!running && document.activeElement === cancelButton) focusNextCancel(card);
@@ -917,7 +925,9 @@ function renderClock(card, process) {
     const { current = 0, total = 0 } = process.progress ?? {};
     if (process.status === 'running' && current > 0 && total > current) {
       const left = (elapsed / current) * (total - current);
-      eta = `ETA ${left < 500 ? '<1s' : duration(left)}`;
+      // A total in the billions with one step done gave "ETA 72436777110554190h 05m": past a month, an estimate
+      // from the pace so far says nothing a person can plan by.
+      eta = left < 500 ? 'ETA <1s' : left > ETA_LONGEST_MS ? 'ETA over 30 days' : `ETA ${duration(left)}`;
     }
   } else {
     const took = Number.isFinite(process.duration_ms) ? process.duration_ms : Date.parse(process.ended_at) - started;
@@ -948,6 +958,15 @@ function numberOf(value) {
 function setText(root, selector, text) {
   const element = root.querySelector(selector);
   if (element.textContent !== text) element.textContent = text;
+}
+
+// A producer's free text may run to kilobytes (a whole log line as detail): the card shows its start, the tooltip
+// all of it, as for an error message, so that one long report does not make a card pages tall.
+function setClipped(root, selector, text, length) {
+  setText(root, selector, clip(text, length));
+  const element = root.querySelector(selector);
+  const title = text.length > length ? text : '';
+  if (element.title !== title) element.title = title;
 }
 
 function duration(ms, precise = false) {
