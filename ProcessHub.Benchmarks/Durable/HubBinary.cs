@@ -101,6 +101,7 @@ internal sealed partial class HubBinary : IAsyncDisposable
         long started = Stopwatch.GetTimestamp();
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
         var hub = new HubBinary(name, process, log);
+        ChildProcesses.Track(process);
         process.OutputDataReceived += (_, e) => hub.OnLine(e.Data, started);
         process.ErrorDataReceived += (_, e) => hub.OnLine(e.Data, started);
         process.BeginOutputReadLine();
@@ -205,6 +206,7 @@ internal sealed partial class HubBinary : IAsyncDisposable
             // Never started.
         }
         _process.WaitForExit(); // drains the redirected output
+        ChildProcesses.Forget(_process);
         _process.Dispose();
         lock (_log)
         {

@@ -68,6 +68,7 @@ internal sealed class RedisServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var redis = new RedisServerProcess(process, directory, port);
+        Load.ChildProcesses.Track(process, directory);
         try
         {
             long deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
@@ -185,6 +186,7 @@ internal sealed class RedisServerProcess : IAsyncDisposable
         {
             await _admin.DisposeAsync().ConfigureAwait(false);
         }
+        Load.ChildProcesses.Forget(_process);
         if (!_process.HasExited)
         {
             _process.Kill();

@@ -29,6 +29,9 @@ internal sealed partial class SoakHub : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The temporary directory of the sqlite store, removed when the hub is disposed; null for the memory store.</summary>
+    public string? DataDirectory => _dataDirectory;
+
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     public Uri BaseUri => new($"http://{EndPoint}");
@@ -83,6 +86,7 @@ internal sealed partial class SoakHub : IAsyncDisposable
             start.Environment.Remove(name);
         }
         var hub = new SoakHub(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start"), dataDirectory);
+        Load.ChildProcesses.Track(hub._process, dataDirectory);
         hub.DrainInBackground(hub._process.StandardOutput);
         hub.DrainInBackground(hub._process.StandardError);
         var port = await hub._port.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
@@ -112,6 +116,7 @@ internal sealed partial class SoakHub : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Load.ChildProcesses.Forget(_process);
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

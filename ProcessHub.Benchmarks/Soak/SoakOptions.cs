@@ -5,6 +5,8 @@ namespace ProcessHub.Benchmarks.Soak;
 /// <summary>The soak's command line: <c>soak [--minutes N | --seconds N] [--hub DLL] [--store sqlite|memory] [--seed N] [--report FILE]</c>.</summary>
 internal sealed record SoakOptions(TimeSpan Duration, string HubDll, string Store, int Seed, string? ReportPath, TimeSpan WarmUp)
 {
+    private const double LongestMinutes = 7 * 24 * 60; // a week; TimeSpan itself overflows far beyond
+
     public static SoakOptions Parse(string[] args)
     {
         TimeSpan duration = TimeSpan.FromMinutes(1);
@@ -19,10 +21,10 @@ internal sealed record SoakOptions(TimeSpan Duration, string HubDll, string Stor
             switch (args[i])
             {
                 case "--minutes":
-                    duration = TimeSpan.FromMinutes(double.Parse(Value(), CultureInfo.InvariantCulture));
+                    duration = TimeSpan.FromMinutes(Number("--minutes", Value(), max: LongestMinutes));
                     break;
                 case "--seconds":
-                    duration = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+                    duration = TimeSpan.FromSeconds(Number("--seconds", Value(), max: LongestMinutes * 60));
                     break;
                 case "--hub":
                     hub = Value();
@@ -35,13 +37,13 @@ internal sealed record SoakOptions(TimeSpan Duration, string HubDll, string Stor
                     }
                     break;
                 case "--seed":
-                    seed = int.Parse(Value(), CultureInfo.InvariantCulture);
+                    seed = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) ? parsed : throw new ArgumentException($"--seed takes a whole number, got '{args[i]}'");
                     break;
                 case "--report":
                     report = Value();
                     break;
                 case "--warmup":
-                    warmUp = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+                    warmUp = TimeSpan.FromSeconds(Number("--warmup", Value(), max: LongestMinutes * 60));
                     break;
                 default:
                     throw new ArgumentException($"unknown option {args[i]}");
@@ -54,6 +56,12 @@ internal sealed record SoakOptions(TimeSpan Duration, string HubDll, string Stor
         return new SoakOptions(duration, hub ?? DefaultHubDll(), store, seed, report,
             warmUp ?? TimeSpan.FromSeconds(Math.Min(300, duration.TotalSeconds / 5)));
     }
+
+    /// <summary>A number of the command line: a usage error, not the runtime's FormatException and a stack trace.</summary>
+    private static double Number(string option, string text, double max) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= 0 && value <= max
+            ? value
+            : throw new ArgumentException($"{option} takes a number from 0 to {max}, got '{text}'");
 
     /// <summary>The hub built beside this tool: ProcessHub/bin/&lt;configuration&gt;/net10.0/ProcessHub.dll in the same repository.</summary>
     public static string DefaultHubDll()

@@ -21,20 +21,7 @@ internal static class BenchmarkTool
     /// </summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, bool withoutHubSettings, params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path());
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        if (withoutHubSettings)
-        {
-            foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("PROCESSHUB_", StringComparison.Ordinal)).ToList())
-            {
-                info.Environment.Remove(name);
-            }
-        }
-        using var process = Process.Start(info)!;
+        using var process = Start(withoutHubSettings, arguments);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var deadline = new CancellationTokenSource(timeout);
@@ -51,6 +38,25 @@ internal static class BenchmarkTool
         string output = await stdout + await stderr;
         TestContext.Progress.WriteLine(output);
         return (process.ExitCode, output);
+    }
+
+    /// <summary>Starts the tool with <paramref name="arguments"/>, its stdout and stderr redirected; the caller reads and ends it.</summary>
+    public static Process Start(bool withoutHubSettings, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path());
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        if (withoutHubSettings)
+        {
+            foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("PROCESSHUB_", StringComparison.Ordinal)).ToList())
+            {
+                info.Environment.Remove(name);
+            }
+        }
+        return Process.Start(info)!;
     }
 
     /// <summary>Writes a markdown file with hand-written text around <paramref name="begin"/> and <paramref name="end"/>, and "old" between them.</summary>
