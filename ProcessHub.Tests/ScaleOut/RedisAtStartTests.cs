@@ -128,6 +128,25 @@ public sealed partial class RedisAtStartTests
         Assert.That(keys, Is.Not.Empty, "the process is in Redis");
     }
 
+    [Test]
+    public async Task The_banner_names_Redis_without_the_password_even_when_the_password_comes_first()
+    {
+        // From an audit: a password written first left no server to name before it, and the banner read "Processes
+        // are kept in redis the servers of --redis".
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using (var admin = await redis.ConnectAsync())
+        {
+            await admin.GetServers()[0].ConfigSetAsync("requirepass", Password);
+        }
+        await using var hub = HubProcess.Start(
+            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"password={Password},{redis.Configuration}", "--ping-interval", "0", "--redis-start-wait", "0"],
+            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+
+        string kept = await hub.WaitForLineAsync(line => line.StartsWith("Processes are kept in", StringComparison.Ordinal), "the banner's store line");
+        Assert.That(kept, Does.StartWith("Processes are kept in Redis at the servers of --redis (shared; this hub is "));
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain(Password));
+    }
+
     [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
     private static partial Regex Listening();
 

@@ -55,7 +55,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     /// <summary>This hub's name among the hubs sharing the engine (new at every start).</summary>
     public string HubId { get; }
 
-    public string Description => $"redis {RedactedConfiguration()} (shared; this hub is {HubId})";
+    public string Description => $"Redis at {RedactedConfiguration()} (shared; this hub is {HubId})";
 
     public string StoreKind => "redis";
 
