@@ -60,6 +60,10 @@ public sealed class AuthenticationTests
             ("a sub of 257 bytes", () => TestTokens.Create(hub, subject: new string('s', 257), issuer: Issuer, audience: Audience), "invalid token"),
             ("a sub of 10 KB", () => TestTokens.Create(hub, subject: new string('s', 10 * 1024), issuer: Issuer, audience: Audience), "invalid token"),
             ("a sub of 129 two-byte characters", () => TestTokens.Create(hub, subject: new string('\u00e9', 129), issuer: Issuer, audience: Audience), "invalid token"),
+            // A claim named twice has no one reading (found by an audit: the last sub won, and a past exp then a future one passed).
+            ("sub named twice", () => Raw(Hs256Header(), TestTokens.Payload("bob", Issuer, Audience, extra: ",\"sub\":\"alice\"")), "invalid token"),
+            ("exp named twice", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, extra: $",\"exp\":{DateTimeOffset.UtcNow.AddHours(2).ToUnixTimeSeconds()}")), "invalid token"),
+            ("a claim named twice, once escaped", () => Raw(Hs256Header(), TestTokens.Payload(issuer: Issuer, audience: Audience, extra: ",\"x\":1,\"\\u0078\":2")), "invalid token"),
         };
         foreach (var (name, token, reason) in cases)
         {
@@ -99,6 +103,12 @@ public sealed class AuthenticationTests
         yield return Case(",\"roles\":[\" admin\"]", false, "Roles_are_compared_exactly_a_space_is_not_trimmed");
         yield return Case(",\"roles\":[[\"admin\"]]", false, "A_nested_array_is_not_a_role");
         yield return Case(",\"roles\":{\"admin\":true}", false, "An_object_is_not_a_role");
+        // "An array of strings": one with anything else in it grants nothing (it granted admin, found by an audit).
+        yield return Case(",\"roles\":[1,\"admin\"]", false, "An_array_with_a_number_in_it_grants_no_role");
+        yield return Case(",\"roles\":[\"admin\",{\"x\":1}]", false, "An_array_with_an_object_in_it_grants_no_role");
+        yield return Case(",\"role\":[null,\"admin\"]", false, "An_array_with_null_in_it_grants_no_role");
+        yield return Case(",\"roles\":[1],\"role\":\"admin\"", true, "A_well_formed_role_claim_counts_beside_a_malformed_roles_claim");
+        yield return Case(",\"roles\":[\"\\u0061dmin\"]", true, "An_escaped_role_is_read_unescaped");
     }
 
     [TestCaseSource(nameof(RoleClaims))]

@@ -147,16 +147,14 @@ public sealed class TokenValidator
             // understand none (and RFC 7515 forbids an empty list), so any crit is refused.
             return AuthResult.Fail("invalid token");
         }
-        if (!HasWellTypedClaims(jwt))
+        if (!TryReadPayload(jwt, out var roles))
         {
             return AuthResult.Fail("invalid token");
         }
         string? subject;
-        HashSet<string> roles;
         try
         {
             subject = jwt.Subject;
-            roles = ReadRoles(jwt);
         }
         catch (InvalidOperationException)
         {
@@ -218,30 +216,18 @@ public sealed class TokenValidator
     }
 
     /// <summary>
-    /// <c>role</c> or <c>roles</c>, each a string or an array of strings; every string is one role, compared exactly
-    /// (so <c>"admin producer"</c> is one unknown role, not two). Anything else in these claims grants nothing.
+    /// Reads the payload as sent, once per distinct valid token (the cache remembers the outcome). Refused (false): a
+    /// claim named twice (one reading, as for bodies and messages: <c>{"sub":"bob","sub":"alice"}</c> was alice, and a
+    /// past <c>exp</c> followed by a future one passed); a <c>sub</c> that is not a string, or <c>exp</c>, <c>nbf</c>,
+    /// <c>iat</c> that are not NumericDate, a JSON number (RFC 7519 4.1.2, 4.1.4-4.1.6: the library reads a string of
+    /// digits as a time too). <paramref name="roles"/>: <c>role</c> and <c>roles</c>, each a string or an array of
+    /// strings; every string is one role, compared exactly (so <c>"admin producer"</c> is one unknown role, not two).
+    /// Anything else in such a claim grants nothing: <c>[1,"admin"]</c> is not an array of strings, and granted admin
+    /// when the library's claims were read element by element.
     /// </summary>
-    private static HashSet<string> ReadRoles(JsonWebToken jwt)
+    private static bool TryReadPayload(JsonWebToken jwt, out HashSet<string> roles)
     {
-        var roles = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var claim in jwt.Claims)
-        {
-            // A JSON array claim arrives as one Claim per element; a nested array or an object is not a String claim.
-            if (claim.Type is "role" or "roles" && claim.ValueType == ClaimValueTypes.String)
-            {
-                roles.Add(claim.Value);
-            }
-        }
-        return roles;
-    }
-
-    /// <summary>
-    /// RFC 7519 4.1.2 and 4.1.4-4.1.6: <c>sub</c> is a string and <c>exp</c>, <c>nbf</c>, <c>iat</c> are NumericDate, a
-    /// JSON number. The library reads a string of digits as a time too, so the types are checked on the payload as
-    /// sent. Runs once per distinct valid token (the cache remembers the outcome).
-    /// </summary>
-    private static bool HasWellTypedClaims(JsonWebToken jwt)
-    {
+        roles = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             var reader = new Utf8JsonReader(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
@@ -249,22 +235,74 @@ public sealed class TokenValidator
             {
                 return false;
             }
+            var names = new HashSet<string>(StringComparer.Ordinal);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                bool isTime = reader.ValueTextEquals("exp"u8) || reader.ValueTextEquals("nbf"u8) || reader.ValueTextEquals("iat"u8);
-                bool isSubject = reader.ValueTextEquals("sub"u8);
-                reader.Read();
-                if ((isTime && reader.TokenType != JsonTokenType.Number) || (isSubject && reader.TokenType != JsonTokenType.String))
+                string name = reader.GetString()!;
+                if (!names.Add(name))
                 {
                     return false;
                 }
-                reader.Skip();
+                reader.Read();
+                bool wellTyped = name switch
+                {
+                    "exp" or "nbf" or "iat" => reader.TokenType == JsonTokenType.Number,
+                    "sub" => reader.TokenType == JsonTokenType.String,
+                    _ => true,
+                };
+                if (!wellTyped)
+                {
+                    return false;
+                }
+                if (name is "role" or "roles")
+                {
+                    ReadRoleClaim(ref reader, roles);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
             return true;
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not text (an escaped lone surrogate), refused like any
+            // other bad token.
             return false;
+        }
+    }
+
+    // The reader is on the claim's value; it is left on the value's last token.
+    private static void ReadRoleClaim(ref Utf8JsonReader reader, HashSet<string> roles)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            roles.Add(reader.GetString()!);
+            return;
+        }
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return;
+        }
+        var strings = new List<string>();
+        bool onlyStrings = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                strings.Add(reader.GetString()!);
+            }
+            else
+            {
+                onlyStrings = false;
+                reader.Skip();
+            }
+        }
+        if (onlyStrings)
+        {
+            roles.UnionWith(strings);
         }
     }
 
