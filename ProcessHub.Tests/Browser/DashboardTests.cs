@@ -195,6 +195,28 @@ public sealed class DashboardTests : BrowserAndHubTests
     }
 
     [Test]
+    public async Task Another_page_cannot_show_the_dashboard_in_a_frame()
+    {
+        // From a security audit: any site could frame the page and steer a developer's clicks onto Cancel.
+        var context = await Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.SetContentAsync("<p>elsewhere</p>");
+        await page.EvaluateAsync("""
+            url => new Promise(resolve => {
+              const frame = document.createElement('iframe');
+              frame.onload = () => resolve();
+              frame.src = url;
+              document.body.appendChild(frame);
+            })
+            """, Host.BaseUrl);
+
+        var framed = page.Frames.Single(frame => frame != page.MainFrame);
+        Assert.That(framed.Url, Does.Not.StartWith(Host.BaseUrl), "the frame did not load the dashboard");
+        Assert.That(await framed.Locator("#conn").CountAsync(), Is.Zero);
+        await context.CloseAsync();
+    }
+
+    [Test]
     public async Task The_page_is_served_from_the_binary_with_content_types_and_revalidation()
     {
         var context = await Browser.NewContextAsync();
@@ -205,6 +227,8 @@ public sealed class DashboardTests : BrowserAndHubTests
             Assert.That(response.Status, Is.EqualTo(200), path);
             Assert.That(response.Headers["content-type"], Does.StartWith(type), path);
             Assert.That(response.Headers["cache-control"], Is.EqualTo("no-cache"), path);
+            Assert.That(response.Headers["x-frame-options"], Is.EqualTo("DENY"), path);
+            Assert.That(response.Headers["content-security-policy"], Is.EqualTo("frame-ancestors 'none'"), path);
             var etag = response.Headers["etag"];
             var again = await page.APIRequest.GetAsync(Host.BaseUrl + path, new() { Headers = new Dictionary<string, string> { ["If-None-Match"] = etag } });
             Assert.That(again.Status, Is.EqualTo(304), path);

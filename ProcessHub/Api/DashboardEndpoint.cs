@@ -32,6 +32,10 @@ internal sealed class DashboardEndpoint
                 new("Cache-Control", "no-cache"),
                 new("ETag", etag),
                 new("X-Content-Type-Options", "nosniff"),
+                // Never inside another site's frame: a page that framed it could steer clicks onto Cancel (and in dev
+                // mode the framed page signs itself in). The header for older browsers, the CSP for current ones.
+                new("X-Frame-Options", "DENY"),
+                new("Content-Security-Policy", "frame-ancestors 'none'"),
             ];
             router.Map("GET", path, exchange =>
             {
