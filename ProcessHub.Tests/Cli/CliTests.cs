@@ -345,6 +345,21 @@ internal sealed partial class CliTests
         Assert.That(hub.Stderr, Does.StartWith("processhub: invalid JWT configuration: the EC public key is on").And.Contain("only P-256 keys (ES256) are accepted"));
     }
 
+    [TestCase("rsa")]
+    [TestCase("ec")]
+    public async Task A_private_key_given_as_the_public_key_is_refused_at_start(string kind)
+    {
+        // The hub took it (the private key holds the public one) and ran holding the issuer's signing key.
+        using System.Security.Cryptography.AsymmetricAlgorithm key = kind == "rsa"
+            ? System.Security.Cryptography.RSA.Create(2048)
+            : System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        await using var hub = HubProcess.Start(["--port", "0", "--jwt-public-key", key.ExportPkcs8PrivateKeyPem()]);
+
+        Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+        Assert.That(hub.Stderr, Does.StartWith("processhub: invalid JWT configuration: --jwt-public-key holds a private key: give the hub the public key only"));
+        Assert.That(hub.Stderr + hub.Stdout, Does.Not.Contain("PRIVATE KEY"));
+    }
+
     [Test]
     public async Task A_host_that_is_no_address_or_name_is_exit_2_with_a_message_not_a_stack_trace()
     {

@@ -312,6 +312,12 @@ public sealed class TokenValidator
     {
         if (settings.PublicKeyPem is { } pem)
         {
+            if (pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+            {
+                // ImportFromPem takes a private key as readily, and the hub then ran holding the issuer's signing key
+                // while its banner spoke of a public one (found by a security audit).
+                throw new ArgumentException("--jwt-public-key holds a private key: give the hub the public key only (openssl pkey -in key.pem -pubout), and keep the private key with the issuer of the tokens");
+            }
             // A "PUBLIC KEY" PEM may hold either kind of key: try EC (ES256) first, then RSA (RS256).
             var ec = ECDsa.Create();
             try
