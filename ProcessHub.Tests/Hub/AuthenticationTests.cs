@@ -405,6 +405,21 @@ public sealed class AuthenticationTests
         Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token is for another user")));
     }
 
+    [TestCase(true, false, TestName = "A_refresh_that_drops_admin_closes_with_4401")]
+    [TestCase(false, true, TestName = "A_refresh_that_adds_admin_closes_with_4401")]
+    public async Task A_refresh_with_other_roles_closes_with_4401(bool adminBefore, bool adminAfter)
+    {
+        // From a security audit: an admin tab that refreshed with a plain token kept admin's view of every user's
+        // processes (bob's params included) after its admin token expired.
+        await using var host = HubTestHost.Start();
+        await using var client = await host.ConnectAsync(queryToken: host.Token("ops", admin: adminBefore));
+        await client.ReceiveUntilAsync("process_list");
+
+        await client.SendJsonAsync(new { type = "auth", token = host.Token("ops", admin: adminAfter) });
+
+        Assert.That(await client.ReceiveCloseAsync(), Is.EqualTo((4401, "token roles changed")));
+    }
+
     [TestCase("""{"type":"auth","request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]
     [TestCase("""{"type":"auth","token":"","request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]
     [TestCase("""{"type":"auth","token":null,"request_id":"r1"}""", "auth needs a token: the connection keeps its current one")]

@@ -141,12 +141,18 @@ internal sealed partial class SessionAuthenticator
             Fail(session, "token is for another user");
             return;
         }
-        // Roles stay as connected: they decide which index the session lives in. Identities are immutable and shared
-        // among the connections of one token, so the new expiry goes into a copy, never into the shared instance;
-        // with unchanged roles the fresh token's own (shared) identity is that copy already.
-        session.SetIdentity(fresh.IsAdmin == current.IsAdmin && fresh.IsProducer == current.IsProducer
-            ? fresh
-            : current with { ExpiresAt = fresh.ExpiresAt });
+        if (fresh.IsAdmin != current.IsAdmin || fresh.IsProducer != current.IsProducer)
+        {
+            // Roles decide which index the session lives in, so they are not changed on a live connection; nor may
+            // they outlive the token that granted them: a tab kept admin's view of every user's processes for as
+            // long as it refreshed with plain tokens (found by a security audit). The client reconnects with the
+            // token, and gets what its roles allow from the first process_list.
+            Fail(session, "token roles changed");
+            return;
+        }
+        // The fresh token's own identity: immutable and shared among the connections of that token, so the new expiry
+        // never goes into an instance another connection holds.
+        session.SetIdentity(fresh);
     }
 
     /// <summary>Past its token's expiry (with the clock skew): the connection must be closed with 4401.</summary>
