@@ -6,7 +6,7 @@ namespace ProcessHub.Tests.Hardening;
 /// <summary>
 /// Issue 13, item 9: ping control frames were answered without limit. They now take from the connection's message
 /// budget (docs/protocol.md section 5.6): past it a ping goes unanswered, and a client that keeps going is closed
-/// with 1008 like one that floods messages. The hub's clock is fake and never moves here, so the budget does not refill
+/// with 1008 like one that floods messages. Pongs and the frames of an unfinished message take from it too. The hub's clock is fake and never moves here, so the budget does not refill
 /// while the frames are read, whatever the machine's speed.
 /// </summary>
 [TestFixture]
@@ -56,6 +56,67 @@ public sealed class PingBudgetTests
         await client.SendRawAsync(ClientFrame.Ping("again"u8));
         var pong = await client.ReceiveFrameAsync();
         Assert.That((pong.Opcode, pong.Text), Is.EqualTo((Opcodes.Pong, "again")), "the budget refills with time");
+    }
+
+    [Test]
+    public async Task A_pong_flood_takes_from_the_budget_and_is_closed_with_1008()
+    {
+        // From a security audit: pongs were free, and a flood of them held a core for as long as it lasted. 10 in the
+        // bucket, 10 refusals of allowance: the 21st pong closes the connection.
+        await using var host = HubTestHost.Start(hub: new HubOptions { MessageRateLimit = Rate }, fakeTime: true);
+        await using var client = await OpenAuthenticatedAsync(host);
+
+        await client.SendRawAsync(Enumerable.Range(0, 21).SelectMany(i => ClientFrame.Pong([(byte)i])).ToArray());
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That((close.Opcode, close.CloseCode, close.CloseReason), Is.EqualTo((Opcodes.Close, (ushort?)1008, "rate limit exceeded")));
+    }
+
+    [Test]
+    public async Task Pongs_within_the_budget_leave_the_connection_as_it_was()
+    {
+        // The control: pongs that spend the bucket (not the allowance of refusals) leave the connection open.
+        await using var host = HubTestHost.Start(hub: new HubOptions { MessageRateLimit = Rate }, fakeTime: true);
+        await using var client = await OpenAuthenticatedAsync(host);
+
+        var pongs = Enumerable.Range(0, Rate).SelectMany(i => ClientFrame.Pong([(byte)i]));
+        byte[] burst = [.. pongs, .. ClientFrame.Text("""{"type":"ping","request_id":"spent"}""")];
+        await client.SendRawAsync(burst);
+        var refused = await client.ReceiveFrameAsync();
+        Assert.That(refused.Text, Does.Contain("\"code\":\"rate_limited\"").And.Contain("\"request_id\":\"spent\""), "the pongs spent the bucket");
+
+        host.Time!.Advance(TimeSpan.FromSeconds(1));
+        await client.SendRawAsync(ClientFrame.Text("""{"type":"ping","request_id":"still"}"""));
+        var reply = await client.ReceiveFrameAsync();
+        Assert.That(reply.Text, Does.Contain("\"type\":\"pong\"").And.Contain("\"request_id\":\"still\""), reply.ToString());
+    }
+
+    [Test]
+    public async Task Empty_continuation_frames_that_never_end_a_message_are_closed_with_1008()
+    {
+        // From a security audit: an unfinished message followed by endless empty continuations never reached the
+        // message size limit (they add no bytes) nor the rate limit (no message is ever complete).
+        await using var host = HubTestHost.Start(hub: new HubOptions { MessageRateLimit = Rate }, fakeTime: true);
+        await using var client = await OpenAuthenticatedAsync(host);
+
+        var frames = ClientFrame.Text("{\"type\":", fin: false).Concat(Enumerable.Range(0, 25).SelectMany(_ => ClientFrame.Continuation([], fin: false))).ToArray();
+        await client.SendRawAsync(frames);
+
+        var close = await client.ReceiveFrameAsync();
+        Assert.That((close.Opcode, close.CloseCode, close.CloseReason), Is.EqualTo((Opcodes.Close, (ushort?)1008, "rate limit exceeded")));
+    }
+
+    [Test]
+    public async Task A_message_in_a_few_fragments_is_handled_as_one()
+    {
+        // The control for the above: fragments cost a little of the budget, and the message still gets its reply.
+        await using var host = HubTestHost.Start(hub: new HubOptions { MessageRateLimit = Rate }, fakeTime: true);
+        await using var client = await OpenAuthenticatedAsync(host);
+
+        await client.SendRawAsync(ClientFrame.Fragmented("""{"type":"ping","request_id":"in-parts"}"""u8, [5, 12, 20]));
+
+        var reply = await client.ReceiveFrameAsync();
+        Assert.That(reply.Text, Does.Contain("\"type\":\"pong\"").And.Contain("\"request_id\":\"in-parts\""), reply.ToString());
     }
 
     private static async Task<RawWebSocketClient> OpenAuthenticatedAsync(HubTestHost host)

@@ -27,4 +27,12 @@ internal interface IConnectionHandler
     /// every ping is answered.
     /// </summary>
     bool OnPing(IOutboundConnection connection) => true;
+
+    /// <summary>
+    /// A pong, or a data frame of a message still unfinished, arrived: frames that are no message and get no answer.
+    /// The hub counts them against the message budget like pings (docs/protocol.md section 5.6); by default nothing.
+    /// </summary>
+    void OnFrameWithoutMessage(IOutboundConnection connection)
+    {
+    }
 }

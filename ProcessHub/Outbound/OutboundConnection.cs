@@ -131,6 +131,8 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
 
     bool IWebSocketEvents.OnPing() => _handler.OnPing(this);
 
+    void IWebSocketEvents.OnFrameWithoutMessage() => _handler.OnFrameWithoutMessage(this);
+
     // The handler hears of the end once: at the close handshake when there is one (its session is over; the socket may
     // linger a moment), else when the connection is gone. The server's own bookkeeping (onEnded: its count of
     // sockets, shutdown's wait) comes last: after the socket is released and after the handler's OnClosed has

@@ -128,6 +128,10 @@ internal sealed class FrameReader
                 }
                 DeliverMessage(sink);
             }
+            else
+            {
+                sink.OnFragment();
+            }
         }
     }
 

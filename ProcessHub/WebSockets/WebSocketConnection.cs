@@ -305,7 +305,20 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
 
     void IFrameSink.OnPong(ReadOnlySpan<byte> payload)
     {
-        // Unsolicited pongs are allowed (RFC 6455 5.5.3); the heartbeat only needs to see that bytes arrived.
+        // Unsolicited pongs are allowed (RFC 6455 5.5.3); the heartbeat only needs to see that bytes arrived. They are
+        // budgeted all the same: a flood of them kept a core busy for as long as it lasted (found by a security audit).
+        if (!IsClosing)
+        {
+            _events.OnFrameWithoutMessage();
+        }
+    }
+
+    void IFrameSink.OnFragment()
+    {
+        if (!IsClosing)
+        {
+            _events.OnFrameWithoutMessage();
+        }
     }
 
     // RFC 6455 5.5.1: answer a close with a close (echoing the code, or empty for empty), then close TCP.
