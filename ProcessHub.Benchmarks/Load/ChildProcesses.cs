@@ -66,7 +66,7 @@ internal static class ChildProcesses
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit(5_000);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or AggregateException)
             {
                 // Already gone.
             }

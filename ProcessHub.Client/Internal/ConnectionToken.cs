@@ -20,7 +20,13 @@ internal sealed class ConnectionToken(string token)
     /// <summary>
     /// The token a 4401 was about. "token expired" while the current token is still valid: a refresh crossed the
     /// hub's close, which was about the one before (naming the fresh one would make its next, valid, use a give-up).
+    /// "token roles changed": none. The hub took the fresh token and asks for a new connection with it, since a
+    /// connection keeps its roles (docs/protocol.md 2.6); a provider that hands out the same token again is right.
     /// </summary>
-    public string Rejected(string? reason) =>
-        reason == "token expired" && _previous is { } previous && TokenExpiry.Of(_current) > DateTimeOffset.UtcNow ? previous : _current;
+    public string? Rejected(string? reason) => reason switch
+    {
+        "token roles changed" => null,
+        "token expired" when _previous is { } previous && TokenExpiry.Of(_current) > DateTimeOffset.UtcNow => previous,
+        _ => _current,
+    };
 }

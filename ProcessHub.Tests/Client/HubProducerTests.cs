@@ -325,7 +325,8 @@ public sealed class HubProducerTests
     [Test]
     public async Task A_resolver_that_cannot_be_asked_at_the_first_start_is_waited_out()
     {
-        // TryAgain is a resolver away (no network yet), not a name that does not exist: it may well pass.
+        // TryAgain is a resolver away (no network yet), not a name that does not exist: it may well pass. A control for
+        // the test above (starts were retried on it before the change too): the typo rule must not catch it.
         await using var host = HubTestHost.Start();
         var handler = FailingResolverHandler.Create(host.App.LocalEndPoint, SocketError.TryAgain, failFirst: 2);
         using var http = new HttpClient(handler);

@@ -32,6 +32,27 @@ public sealed class HubWatcherTests
         });
 
     [Test]
+    public async Task A_refresh_with_other_roles_reconnects_with_that_token_instead_of_giving_up()
+    {
+        // From a review: the hub closes a refresh whose roles differ with 4401 "token roles changed" and asks for a new
+        // connection with that token; the watcher took it as the token rejected, and gave up when its provider gave
+        // the same token again. An admin token of 3 s is refreshed about 2 s before its end with a plain one.
+        await using var host = HubTestHost.Start();
+        string plain = host.Token("ops", lifetime: TimeSpan.FromHours(1));
+        int calls = 0;
+        ValueTask<string> Provider(CancellationToken _) =>
+            ValueTask.FromResult(Interlocked.Increment(ref calls) == 1 ? host.Token("ops", admin: true, lifetime: TimeSpan.FromSeconds(3)) : plain);
+        await using var events = new WatchedEvents(Watcher(host.App.LocalEndPoint, provider: Provider));
+        await events.NextAsync<HubConnected>();
+        await events.NextAsync<ProcessListed>();
+
+        var dropped = await events.NextAsync<HubDisconnected>();
+        Assert.That((dropped.CloseStatus, dropped.Reason), Is.EqualTo(((int?)4401, "token roles changed")));
+        var again = await events.NextAsync<HubConnected>();
+        Assert.That(again.IsReconnect, Is.True);
+    }
+
+    [Test]
     public async Task A_watcher_sees_a_process_start_progress_and_complete_as_typed_events()
     {
         await using var host = HubTestHost.Start();

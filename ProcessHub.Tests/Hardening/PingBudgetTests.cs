@@ -119,6 +119,22 @@ public sealed class PingBudgetTests
         Assert.That(reply.Text, Does.Contain("\"type\":\"pong\"").And.Contain("\"request_id\":\"in-parts\""), reply.ToString());
     }
 
+    [Test]
+    public async Task A_big_message_streamed_in_large_fragments_pays_once()
+    {
+        // From a review: a client that streams a big message in large frames (allowed up to --max-message-bytes) must
+        // not be closed for it. 40 fragments of 512 bytes against a budget of 10: only fragments under 512 bytes pay.
+        await using var host = HubTestHost.Start(hub: new HubOptions { MessageRateLimit = Rate }, fakeTime: true);
+        await using var client = await OpenAuthenticatedAsync(host);
+        string message = $$"""{"type":"ping","request_id":"streamed","pad":"{{new string('x', 40 * 512)}}"}""";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(message);
+
+        await client.SendRawAsync(ClientFrame.Fragmented(bytes, ClientFrame.EveryNBytes(bytes.Length, 512)));
+
+        var reply = await client.ReceiveFrameAsync();
+        Assert.That(reply.Text, Does.Contain("\"type\":\"pong\"").And.Contain("\"request_id\":\"streamed\""), reply.ToString());
+    }
+
     private static async Task<RawWebSocketClient> OpenAuthenticatedAsync(HubTestHost host)
     {
         var client = await RawWebSocketClient.OpenAsync(host.App.LocalEndPoint, "/ws?token=" + host.Token("alice"));

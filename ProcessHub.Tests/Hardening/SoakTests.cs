@@ -43,6 +43,7 @@ public sealed class SoakTests
         // From an audit: `kill` of the soak (a CI runner's timeout) left its hub running, with its port, its data
         // directory and a core: the tool's `await using` does not run when a signal ends it.
         using var tool = BenchmarkTool.Start(withoutHubSettings: true, "soak", "--seconds", "300", "--store", "sqlite");
+        var stderr = tool.StandardError.ReadToEndAsync(); // drained from the start: a full pipe would block the tool
         try
         {
             Match started;
@@ -51,7 +52,7 @@ public sealed class SoakTests
                 string? line = await tool.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
                 if (line is null)
                 {
-                    Assert.Fail("the soak ended before it started its hub: " + await tool.StandardError.ReadToEndAsync());
+                    Assert.Fail("the soak ended before it started its hub: " + await stderr);
                 }
                 started = Regex.Match(line!, @"the hub is pid (\d+), on \S+, data in (\S+)$");
             }
@@ -64,7 +65,7 @@ public sealed class SoakTests
             PosixSignals.Send(tool.Id, PosixSignals.SigTerm);
             await tool.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
 
-            Assert.That(await tool.StandardError.ReadToEndAsync(), Does.Contain("stopped by SIGTERM: 1 server(s) the tool started were stopped with it"));
+            Assert.That(await stderr.WaitAsync(TimeSpan.FromMinutes(1)), Does.Contain("stopped by SIGTERM: 1 server(s) the tool started were stopped with it"));
             await Eventually.HoldsAsync(() => !Directory.Exists($"/proc/{hubPid}"), "the soak's hub gone");
             Assert.That(Directory.Exists(dataDirectory), Is.False, dataDirectory);
         }

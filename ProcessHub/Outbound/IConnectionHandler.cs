@@ -29,7 +29,7 @@ internal interface IConnectionHandler
     bool OnPing(IOutboundConnection connection) => true;
 
     /// <summary>
-    /// A pong, or a data frame of a message still unfinished, arrived: frames that are no message and get no answer.
+    /// A pong, or a small data frame of a message still unfinished, arrived: frames that are no message and get no answer.
     /// The hub counts them against the message budget like pings (docs/protocol.md section 5.6); by default nothing.
     /// </summary>
     void OnFrameWithoutMessage(IOutboundConnection connection)

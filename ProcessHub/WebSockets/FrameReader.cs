@@ -12,6 +12,9 @@ namespace ProcessHub.WebSockets;
 /// </summary>
 internal sealed class FrameReader
 {
+    /// <summary>A fragment of an unfinished message that carries less than this is told to the sink (<see cref="IFrameSink.OnSmallFragment"/>).</summary>
+    public const int SmallFragmentBytes = 512;
+
     private readonly int _maxMessageBytes;
 
     // The frame being read: its header has been consumed, `_frameRemaining` payload bytes have not.
@@ -128,9 +131,12 @@ internal sealed class FrameReader
                 }
                 DeliverMessage(sink);
             }
-            else
+            else if (_frame.PayloadLength < SmallFragmentBytes)
             {
-                sink.OnFragment();
+                // Only small fragments are budgeted: a client that streams a large message in 64 KiB frames (allowed
+                // up to --max-message-bytes) pays per message, while one that sends empty or tiny fragments, which
+                // grow the message slowly or not at all, pays per frame.
+                sink.OnSmallFragment();
             }
         }
     }

@@ -11,11 +11,12 @@ internal interface IFrameSink
     void OnPong(ReadOnlySpan<byte> payload);
 
     /// <summary>
-    /// A data frame of a message that is not complete yet (FIN not set): the bytes are buffered, the message comes
-    /// with its last frame. Told apart so that frames that are no message can be budgeted: a stream of empty
-    /// continuation frames adds nothing to the message and never ends it.
+    /// A data frame of a message that is not complete yet (FIN not set) carrying less than
+    /// <see cref="FrameReader.SmallFragmentBytes"/>: the bytes are buffered, the message comes with its last frame.
+    /// Told apart so that such frames can be budgeted: a stream of empty continuation frames adds nothing to the
+    /// message and never ends it.
     /// </summary>
-    void OnFragment()
+    void OnSmallFragment()
     {
     }
 

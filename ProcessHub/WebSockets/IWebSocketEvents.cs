@@ -27,6 +27,6 @@ internal interface IWebSocketEvents
     /// <summary>A ping control frame arrived; true to answer it with a pong, false to leave it unanswered.</summary>
     bool OnPing();
 
-    /// <summary>A frame that is no message and asks for no answer arrived: a pong, or a fragment of an unfinished message.</summary>
+    /// <summary>A frame that is no message and asks for no answer arrived: a pong, or a small fragment of an unfinished message.</summary>
     void OnFrameWithoutMessage();
 }

@@ -313,7 +313,7 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         }
     }
 
-    void IFrameSink.OnFragment()
+    void IFrameSink.OnSmallFragment()
     {
         if (!IsClosing)
         {

@@ -171,7 +171,7 @@ internal sealed class HubEndpoint : IConnectionHandler
     }
 
     /// <summary>
-    /// docs/protocol.md section 5.6: pongs and the frames of a fragmented message take from the message budget too.
+    /// docs/protocol.md section 5.6: pongs and the small frames of a fragmented message take from the message budget too.
     /// Nothing is refused past it (nothing is asked of the hub), but a client that keeps sending them is closed with
     /// 1008 like one that floods pings: pongs, or empty continuation frames that never finish a message, kept a core
     /// busy and went unmetered.
