@@ -40,6 +40,10 @@ internal sealed class DurableRunner
         long started = MonotonicClock.Now;
         _options.LoadAverageAtStart = BenchOptions.ReadLoadAverage();
         Directory.CreateDirectory(_work);
+        if (!_options.Keep)
+        {
+            ChildProcesses.TrackDirectory(_work); // a signal that ends the run removes it too (as the end of the run does)
+        }
         try
         {
             if (_options.Has("fanout") || _options.Has("latency") || _options.Has("ingest"))
@@ -63,6 +67,7 @@ internal sealed class DurableRunner
         {
             if (!_options.Keep)
             {
+                ChildProcesses.ForgetDirectory(_work);
                 RunSupport.TryDelete(_work);
             }
         }

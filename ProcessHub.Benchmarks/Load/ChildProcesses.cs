@@ -15,6 +15,7 @@ internal static class ChildProcesses
     private static readonly Lock Gate = new();
     private static readonly Lock CleanUp = new();
     private static readonly Dictionary<Process, string?> Children = [];
+    private static readonly HashSet<string> WorkDirectories = [];
     private static List<PosixSignalRegistration>? _registrations;
 
     /// <summary>Kills <paramref name="process"/> (and removes <paramref name="directory"/>) if the tool is stopped by a signal.</summary>
@@ -23,9 +24,31 @@ internal static class ChildProcesses
         lock (Gate)
         {
             Children[process] = directory;
-            _registrations ??= [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, OnSignal))];
+            Register();
         }
     }
+
+    /// <summary>Removes <paramref name="directory"/> (a run's work directory, its servers' data and logs) if the tool is stopped by a signal, after its servers.</summary>
+    public static void TrackDirectory(string directory)
+    {
+        lock (Gate)
+        {
+            WorkDirectories.Add(directory);
+            Register();
+        }
+    }
+
+    /// <summary>The tool removes <paramref name="directory"/> itself from now on (or keeps it).</summary>
+    public static void ForgetDirectory(string directory)
+    {
+        lock (Gate)
+        {
+            WorkDirectories.Remove(directory);
+        }
+    }
+
+    private static void Register() =>
+        _registrations ??= [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, OnSignal))];
 
     /// <summary>The tool stops <paramref name="process"/> itself from now on.</summary>
     public static void Forget(Process process)
@@ -50,12 +73,15 @@ internal static class ChildProcesses
     private static void StopAll(PosixSignal signal)
     {
         KeyValuePair<Process, string?>[] children;
+        string[] workDirectories;
         lock (Gate)
         {
             children = [.. Children];
             Children.Clear();
+            workDirectories = [.. WorkDirectories];
+            WorkDirectories.Clear();
         }
-        if (children.Length == 0)
+        if (children.Length == 0 && workDirectories.Length == 0)
         {
             return;
         }
@@ -72,16 +98,26 @@ internal static class ChildProcesses
             }
             if (directory is not null)
             {
-                try
-                {
-                    Directory.Delete(directory, recursive: true);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    // Left for the OS's temp cleanup.
-                }
+                Delete(directory);
             }
         }
+        // Last: a server writes into its run's work directory until it is gone.
+        foreach (var directory in workDirectories)
+        {
+            Delete(directory);
+        }
         Console.Error.WriteLine($"stopped by {signal}: {children.Length} server(s) the tool started were stopped with it");
+    }
+
+    private static void Delete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left for the OS's temp cleanup.
+        }
     }
 }

@@ -40,6 +40,10 @@ internal sealed class ScaleOutRunner
         long started = MonotonicClock.Now;
         _options.LoadAverageAtStart = BenchOptions.ReadLoadAverage();
         Directory.CreateDirectory(_work);
+        if (!_options.Keep)
+        {
+            ChildProcesses.TrackDirectory(_work); // a signal that ends the run removes it too (as the end of the run does)
+        }
         var hubs = new List<HubBinary>();
         try
         {
@@ -139,6 +143,7 @@ internal sealed class ScaleOutRunner
             }
             if (!_options.Keep)
             {
+                ChildProcesses.ForgetDirectory(_work);
                 RunSupport.TryDelete(_work);
             }
         }
