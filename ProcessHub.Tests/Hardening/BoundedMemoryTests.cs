@@ -53,6 +53,50 @@ public sealed class BoundedMemoryTests
     }
 
     [Test]
+    [Category("unit")]
+    public void A_large_event_is_kept_in_a_buffer_of_its_own_size_and_a_small_one_as_it_is()
+    {
+        // From a security audit: a 4.2 KB event, written as a serializer writes (the buffer doubling), held 8 KB in
+        // history for the retention window; one owner's histories pinned twice their events.
+        var live = SharedFrame.Rent();
+        for (int i = 0; i < 42; i++)
+        {
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"u8.CopyTo(live.GetSpan(100));
+            live.Advance(100);
+        }
+        live.SealText();
+        Assert.That(live.BufferCapacity, Is.EqualTo(8192), "the live frame's rented buffer");
+
+        var kept = live.ForHistory();
+        Assert.That(kept, Is.Not.SameAs(live));
+        Assert.That(kept.BufferCapacity, Is.EqualTo(4200 + 10), "the payload and room for the longest header");
+        Assert.That(kept.Frame.ToArray(), Is.EqualTo(live.Frame.ToArray()), "the same bytes on the wire");
+        Assert.That((kept.Kind, kept.CoalesceKey), Is.EqualTo((live.Kind, live.CoalesceKey)));
+        live.Release();
+        Assert.That(kept.Payload.Length, Is.EqualTo(4200), "the copy outlives the live frame");
+        kept.Release();
+
+        var small = SharedFrame.CreateText("{\"type\":\"process_progress\"}"u8);
+        var keptSmall = small.ForHistory();
+        Assert.That(keptSmall, Is.SameAs(small), "a small frame is kept as it is, with a reference");
+        small.Release();
+        keptSmall.Release();
+    }
+
+    [Test]
+    public async Task A_hubs_history_keeps_a_large_progress_event_in_a_buffer_of_its_own_size()
+    {
+        await using var host = HubTestHost.Start();
+        var run = host.App.Producer.Start("eval", "alice", total: 2);
+        run.ReportProgress(1, 2, detail: new string('d', 4000));
+
+        var record = host.App.Registry.FindRecord(run.ProcessId)!;
+        var frame = record.HistoryAt(2)!;
+        Assert.That(frame.Payload.ToArray(), Does.Contain((byte)'d'));
+        Assert.That(frame.BufferCapacity, Is.EqualTo(frame.Payload.Length + 10));
+    }
+
+    [Test]
     public async Task The_api_forgets_the_request_budgets_of_users_that_went_quiet()
     {
         await using var host = HubTestHost.Start(fakeTime: true);

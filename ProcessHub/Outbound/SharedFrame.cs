@@ -41,6 +41,7 @@ public sealed class SharedFrame : IBufferWriter<byte>
     private int _written;      // payload bytes written after the header reserve
     private int _frameStart;   // where the header begins once sealed
     private int _references;
+    private bool _exact;       // the buffer was allocated to size to be kept, not rented: never given to the array pool
 
     private SharedFrame()
     {
@@ -100,6 +101,55 @@ public sealed class SharedFrame : IBufferWriter<byte>
         return frame;
     }
 
+    /// <summary>
+    /// A text frame holding a copy of <paramref name="utf8"/> in a buffer of exactly its size, for a frame that is kept
+    /// rather than sent and released (a restored history event): a rented buffer rounds up to a power of two.
+    /// </summary>
+    internal static SharedFrame CreateKeptText(ReadOnlySpan<byte> utf8, FrameKind kind, long coalesceKey)
+    {
+        var buffer = new byte[FrameHeaderWriter.MaxHeaderLength + utf8.Length];
+        utf8.CopyTo(buffer.AsSpan(FrameHeaderWriter.MaxHeaderLength));
+        return new SharedFrame
+        {
+            _buffer = buffer,
+            _written = utf8.Length,
+            _frameStart = FrameHeaderWriter.WriteBefore(buffer, FrameHeaderWriter.MaxHeaderLength, Opcode.Text, utf8.Length),
+            _references = 1,
+            _exact = true,
+            Kind = kind,
+            CoalesceKey = coalesceKey,
+        };
+    }
+
+    /// <summary>
+    /// This frame as a process's history keeps it, with a reference for the history: the frame itself when its buffer
+    /// is small or mostly used, else a copy in a buffer of exactly its size. A rented buffer is a power of two, and
+    /// grows by doubling while the event is written: a 4.2 KB event held 8 KB for the whole retention window, so what
+    /// one owner's histories pinned was twice their events (found by a security audit). The copy is made once per
+    /// such event (over 1 KiB, a quarter or more of it room), never per subscriber.
+    /// </summary>
+    internal SharedFrame ForHistory()
+    {
+        int used = FrameHeaderWriter.MaxHeaderLength + _written;
+        if (_buffer.Length <= KeptBufferLimit || _buffer.Length - used < used / 4)
+        {
+            AddReference();
+            return this;
+        }
+        var buffer = new byte[used];
+        _buffer.AsSpan(0, used).CopyTo(buffer);
+        return new SharedFrame
+        {
+            _buffer = buffer,
+            _written = _written,
+            _frameStart = _frameStart,
+            _references = 1,
+            _exact = true,
+            Kind = Kind,
+            CoalesceKey = CoalesceKey,
+        };
+    }
+
     /// <summary>Writes the frame header in front of the payload. Call once, after the payload is complete.</summary>
     internal void Seal(Opcode opcode)
     {
@@ -123,6 +173,12 @@ public sealed class SharedFrame : IBufferWriter<byte>
         Debug.Assert(after >= 0, "a frame was released once too often");
         if (after == 0)
         {
+            if (_exact)
+            {
+                // Its own array, left to the GC with the frame: the array pool refuses arrays it did not hand out.
+                _buffer = [];
+                return;
+            }
             // Pooled frames keep modest buffers (the common event is a few hundred bytes); big ones go back, and so
             // does every buffer of a frame the full pool does not take.
             bool pooled = Interlocked.Increment(ref s_pooled) <= MaxPooled;

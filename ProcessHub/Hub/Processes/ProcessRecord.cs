@@ -134,15 +134,14 @@ internal sealed class ProcessRecord
 
     public void RemoveWatcher(IProcessWatcher watcher) => _watchers = Array.FindAll(_watchers, w => w != watcher);
 
-    /// <summary>Keeps a reference to the frame of event <paramref name="seq"/>, the next one; the oldest falls out past the limit.</summary>
+    /// <summary>Keeps the frame of the next event (itself, or an exact-size copy: <see cref="SharedFrame.ForHistory"/>); the oldest falls out past the limit.</summary>
     public void AppendHistory(SharedFrame frame, HubEventKind kind)
     {
         if (TakeNextSlot(kind) is not int slot)
         {
             return;
         }
-        frame.AddReference();
-        _history[slot] = frame;
+        _history[slot] = frame.ForHistory();
     }
 
     /// <summary>
@@ -213,7 +212,7 @@ internal sealed class ProcessRecord
         if (_history[slot] is null && _restored is not null)
         {
             // A restored event asked for the first time: framed now, kept framed (the history holds the reference).
-            _history[slot] = SharedFrame.CreateText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
+            _history[slot] = SharedFrame.CreateKeptText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
             _restored[slot] = default;
         }
         return _history[slot];
