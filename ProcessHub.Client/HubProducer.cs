@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text.Json;
 using ProcessHub.Client.Internal;
 
@@ -297,23 +296,9 @@ public sealed class HubProducer : IDisposable
     private bool NeverLeft(Exception ex) => ex switch
     {
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
-        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => Volatile.Read(ref _answered) != 0 || !NoSuchName(ex),
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => Volatile.Read(ref _answered) != 0 || !UnresolvedHost.Is(ex),
         _ => false,
     };
-
-    // The resolver's own answer that the name does not exist (or has no address), as opposed to a resolver that could
-    // not be asked (TryAgain: a DNS server down), which may well pass.
-    private static bool NoSuchName(Exception ex)
-    {
-        for (var current = ex.InnerException; current is not null; current = current.InnerException)
-        {
-            if (current is SocketException socket)
-            {
-                return socket.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData;
-            }
-        }
-        return false;
-    }
 
     private static JsonElement ParseBody(byte[] bytes)
     {

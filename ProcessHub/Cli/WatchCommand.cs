@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using ProcessHub.Client;
+using ProcessHub.Client.Internal;
 using Spectre.Console;
 
 namespace ProcessHub.Cli;

@@ -109,17 +109,20 @@ public sealed class SharedFrame : IBufferWriter<byte>
     {
         var buffer = new byte[FrameHeaderWriter.MaxHeaderLength + utf8.Length];
         utf8.CopyTo(buffer.AsSpan(FrameHeaderWriter.MaxHeaderLength));
-        return new SharedFrame
-        {
-            _buffer = buffer,
-            _written = utf8.Length,
-            _frameStart = FrameHeaderWriter.WriteBefore(buffer, FrameHeaderWriter.MaxHeaderLength, Opcode.Text, utf8.Length),
-            _references = 1,
-            _exact = true,
-            Kind = kind,
-            CoalesceKey = coalesceKey,
-        };
+        return Exact(buffer, utf8.Length, FrameHeaderWriter.WriteBefore(buffer, FrameHeaderWriter.MaxHeaderLength, Opcode.Text, utf8.Length), kind, coalesceKey);
     }
+
+    // A frame over a buffer of its own, with one reference: not pooled, its buffer never given to the array pool.
+    private static SharedFrame Exact(byte[] buffer, int written, int frameStart, FrameKind kind, long coalesceKey) => new()
+    {
+        _buffer = buffer,
+        _written = written,
+        _frameStart = frameStart,
+        _references = 1,
+        _exact = true,
+        Kind = kind,
+        CoalesceKey = coalesceKey,
+    };
 
     /// <summary>
     /// This frame as a process's history keeps it, with a reference for the history: the frame itself when its buffer
@@ -138,16 +141,7 @@ public sealed class SharedFrame : IBufferWriter<byte>
         }
         var buffer = new byte[used];
         _buffer.AsSpan(0, used).CopyTo(buffer);
-        return new SharedFrame
-        {
-            _buffer = buffer,
-            _written = _written,
-            _frameStart = _frameStart,
-            _references = 1,
-            _exact = true,
-            Kind = Kind,
-            CoalesceKey = CoalesceKey,
-        };
+        return Exact(buffer, _written, _frameStart, Kind, CoalesceKey);
     }
 
     /// <summary>Writes the frame header in front of the payload. Call once, after the payload is complete.</summary>

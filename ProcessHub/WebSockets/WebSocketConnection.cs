@@ -307,13 +307,12 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
     {
         // Unsolicited pongs are allowed (RFC 6455 5.5.3); the heartbeat only needs to see that bytes arrived. They are
         // budgeted all the same: a flood of them kept a core busy for as long as it lasted (found by a security audit).
-        if (!IsClosing)
-        {
-            _events.OnFrameWithoutMessage();
-        }
+        ChargeFrameWithoutMessage();
     }
 
-    void IFrameSink.OnSmallFragment()
+    void IFrameSink.OnSmallFragment() => ChargeFrameWithoutMessage();
+
+    private void ChargeFrameWithoutMessage()
     {
         if (!IsClosing)
         {

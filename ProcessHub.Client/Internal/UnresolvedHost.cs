@@ -1,11 +1,12 @@
 using System.Net.Sockets;
 
-namespace ProcessHub.Cli;
+namespace ProcessHub.Client.Internal;
 
 /// <summary>
 /// Whether a failed attempt failed because the hub's host name does not exist (the resolver answered "no such name"
 /// or "no address for it"), as opposed to a resolver that could not be asked (<see cref="SocketError.TryAgain"/>: no
-/// network yet, a DNS server down), which may well pass and so is retried like a refused connection.
+/// network yet, a DNS server down), which may well pass and so is retried like a refused connection. Asked by the
+/// producer and by <c>processhub watch</c>: a name that does not exist before the hub ever answered is a typo.
 /// </summary>
 internal static class UnresolvedHost
 {
