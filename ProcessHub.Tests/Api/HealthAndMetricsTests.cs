@@ -11,7 +11,7 @@ internal sealed class HealthAndMetricsTests
 {
     private static readonly string[] MetricNames =
     [
-        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_sse_streams", "processhub_processes",
+        "processhub_websocket_connections", "processhub_tcp_connections", "processhub_sse_streams", "processhub_processes", "processhub_history_bytes", "processhub_history_trimmed_events_total",
         "processhub_messages_sent_total", "processhub_bytes_sent_total", "processhub_socket_sends_total",
         "processhub_events_published_total", "processhub_progress_coalesced_total", "processhub_slow_consumer_closes_total",
         "processhub_auth_failures_total", "processhub_websocket_closes_total",

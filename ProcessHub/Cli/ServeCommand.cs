@@ -32,6 +32,7 @@ internal sealed class ServeCommand
     private readonly Option<int> _maxConnections = EnvironmentOption.Int("--max-connections", "WebSocket connections and SSE streams in all (1013 / 503 past it)", 50_000, 1, 10_000_000);
     private readonly Option<int> _maxConnectionsPerUser = EnvironmentOption.Int("--max-connections-per-user", "WebSocket connections and SSE streams per user (1013 / 429 past it)", 100, 1, 1_000_000);
     private readonly Option<int> _maxProcessesPerUser = EnvironmentOption.Int("--max-processes-per-user", "Running processes per owner (429 past it); also the ended ones kept per owner (the oldest go first)", 1000, 1, 10_000_000);
+    private readonly Option<int> _maxHistoryBytesPerUser = EnvironmentOption.Int("--max-history-bytes-per-user", "Bytes of events one owner's processes keep in history, over all of them (0: no bound); past it the oldest go first, those of ended processes before running ones", 64 * 1024 * 1024, 0, int.MaxValue);
     private readonly Option<int> _outboundLimit = EnvironmentOption.Int("--outbound-limit-bytes", "Queued bytes per connection before it is closed as a slow consumer (4429)", 1024 * 1024, SlowConsumerPolicy.SmallestConfigurableByteLimit, 1024 * 1024 * 1024);
     private readonly Option<int> _stallLimit = EnvironmentOption.Int("--stall-limit", "Seconds a connection may go without draining before it is closed (4429)", 30, 1, 3600);
     private readonly Option<int> _authTimeout = EnvironmentOption.Int("--auth-timeout", "Seconds a connection has to authenticate (4401 past it)", 10, 1, 3600);
@@ -65,7 +66,7 @@ internal sealed class ServeCommand
         foreach (var option in new Option[]
         {
             _host, _port, _allowedOrigins, _allowedHosts, _pingInterval, _maxMessageBytes, _maxHeadBytes, _maxBodyBytes, _headTimeout,
-            _drainTimeout, _maxConnections, _maxConnectionsPerUser, _maxProcessesPerUser, _outboundLimit, _stallLimit, _authTimeout,
+            _drainTimeout, _maxConnections, _maxConnectionsPerUser, _maxProcessesPerUser, _maxHistoryBytesPerUser, _outboundLimit, _stallLimit, _authTimeout,
             _historyLimit, _retention, _rateLimit, _jwtSecret, _jwtSecretFile, _jwtPublicKey, _jwtIssuer, _jwtAudience,
             _clockSkew, _apiRateLimit, _sseKeepAlive, _flushScheduler, _reclaimAfter, _noDev, _store, _dataDir,
             _synchronous, _newEpoch, _staleAfter, _redis, _redisPrefix, _redisLease, _redisStartWait, _logLevel,
@@ -130,6 +131,7 @@ internal sealed class ServeCommand
         MessageRateLimit = result.GetValue(_rateLimit),
         MaxConnectionsPerUser = result.GetValue(_maxConnectionsPerUser),
         MaxProcessesPerUser = result.GetValue(_maxProcessesPerUser),
+        MaxHistoryBytesPerUser = result.GetValue(_maxHistoryBytesPerUser),
         ApiRequestsPerSecond = result.GetValue(_apiRateLimit),
         SseKeepAlive = TimeSpan.FromSeconds(result.GetValue(_sseKeepAlive)),
         StaleAfter = TimeSpan.FromSeconds(result.GetValue(_staleAfter)),

@@ -48,4 +48,11 @@ public sealed record HubOptions
     /// bound what one user can make the hub hold, and the size of that user's <c>process_list</c>.
     /// </summary>
     public int MaxProcessesPerUser { get; init; } = 1000;
+
+    /// <summary>
+    /// Bytes of events one owner's processes may keep in history on this hub, over all of them (0: no bound). Past it
+    /// the oldest kept events go before the history limit or the retention window would let them go: those of ended
+    /// processes first. Counts alone let one token make the hub hold gigabytes with large events.
+    /// </summary>
+    public long MaxHistoryBytesPerUser { get; init; } = 64L * 1024 * 1024;
 }

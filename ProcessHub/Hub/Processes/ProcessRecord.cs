@@ -31,6 +31,8 @@ internal sealed class ProcessRecord
     private ProcessState _published;
     private int _historyStart;
     private int _historyCount;
+    private long _historyBytes;
+    private OwnerHistory? _account;
 
     public ProcessRecord(string id, string type, string owner, byte[]? paramsJson, DateTimeOffset startedAt, ProcessState state, int historyLimit, bool inProcess, string? producerHub = null, IdempotencyKey? idempotency = null)
     {
@@ -134,6 +136,31 @@ internal sealed class ProcessRecord
 
     public void RemoveWatcher(IProcessWatcher watcher) => _watchers = Array.FindAll(_watchers, w => w != watcher);
 
+    /// <summary>The owner's history account this record counts in while the registry holds it; under <see cref="Gate"/>.</summary>
+    public OwnerHistory? Account => _account;
+
+    /// <summary>Bytes of the events this record keeps; under <see cref="Gate"/>.</summary>
+    public long HistoryBytes => _historyBytes;
+
+    /// <summary>Starts counting this record's history in <paramref name="account"/> (what it holds already included). Under <see cref="Gate"/>.</summary>
+    public void JoinAccount(OwnerHistory account)
+    {
+        _account = account;
+        account.Add(_historyBytes);
+    }
+
+    /// <summary>Stops counting this record's history in its account; returns the account it left, if any. Under <see cref="Gate"/>.</summary>
+    public OwnerHistory? LeaveAccount()
+    {
+        var account = _account;
+        if (account is not null)
+        {
+            account.Add(-_historyBytes);
+            _account = null;
+        }
+        return account;
+    }
+
     /// <summary>Keeps the frame of the next event (itself, or an exact-size copy: <see cref="SharedFrame.ForHistory"/>); the oldest falls out past the limit.</summary>
     public void AppendHistory(SharedFrame frame, HubEventKind kind)
     {
@@ -141,7 +168,9 @@ internal sealed class ProcessRecord
         {
             return;
         }
-        _history[slot] = frame.ForHistory();
+        var kept = frame.ForHistory();
+        _history[slot] = kept;
+        CountBytes(kept.Length);
     }
 
     /// <summary>
@@ -156,6 +185,31 @@ internal sealed class ProcessRecord
         }
         _restored ??= new ReadOnlyMemory<byte>[_history.Length];
         _restored[slot] = payload;
+        CountBytes(payload.Length);
+    }
+
+    /// <summary>
+    /// Lets the oldest retained events go, down to <paramref name="keep"/>, while the owner's account holds more than
+    /// <paramref name="limitBytes"/>; returns how many went. A replay from before them is then not recovered, as for
+    /// events past the history limit. Under <see cref="Gate"/>.
+    /// </summary>
+    public int TrimOldest(long limitBytes, int keep)
+    {
+        int trimmed = 0;
+        while (_historyCount > keep && _account is { } account && account.Bytes > limitBytes)
+        {
+            Clear(_historyStart);
+            _historyStart = (_historyStart + 1) % _history.Length;
+            _historyCount--;
+            trimmed++;
+        }
+        return trimmed;
+    }
+
+    private void CountBytes(long bytes)
+    {
+        _historyBytes += bytes;
+        _account?.Add(bytes);
     }
 
     // The slot of the next event, emptied and marked with its kind: a free one (the ring grows up to the limit), or the
@@ -189,10 +243,15 @@ internal sealed class ProcessRecord
     // Lets go of what a slot holds: its frame's reference, or a restored payload.
     private void Clear(int slot)
     {
-        _history[slot]?.Release();
-        _history[slot] = null;
+        if (_history[slot] is { } frame)
+        {
+            CountBytes(-frame.Length);
+            frame.Release();
+            _history[slot] = null;
+        }
         if (_restored is not null)
         {
+            CountBytes(-_restored[slot].Length);
             _restored[slot] = default;
         }
     }
@@ -212,7 +271,9 @@ internal sealed class ProcessRecord
         if (_history[slot] is null && _restored is not null)
         {
             // A restored event asked for the first time: framed now, kept framed (the history holds the reference).
-            _history[slot] = SharedFrame.CreateKeptText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
+            var framed = SharedFrame.CreateKeptText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
+            CountBytes(framed.Length - _restored[slot].Length);
+            _history[slot] = framed;
             _restored[slot] = default;
         }
         return _history[slot];

@@ -19,6 +19,7 @@ internal sealed class ProcessRegistry
 
     // Ended processes still known, per owner: past HubOptions.MaxProcessesPerUser the oldest go before their time.
     private readonly OwnerTally _ended = new();
+    private readonly HistoryBudget _budget;
     private long _eventsPublished;
 
     public ProcessRegistry(IEventFanOut fanOut, HubOptions options, TimeProvider time)
@@ -26,7 +27,11 @@ internal sealed class ProcessRegistry
         _fanOut = fanOut;
         _options = options;
         _time = time;
+        _budget = new HistoryBudget(options.MaxHistoryBytesPerUser);
     }
+
+    /// <summary>What the processes' histories hold, per owner and in all (docs/protocol.md 7.3).</summary>
+    public HistoryBudget HistoryBudget => _budget;
 
     /// <summary>The epoch the seqs belong to (docs/protocol.md section 3); set by the engine when its store opens.</summary>
     private int _replacements;
@@ -94,6 +99,7 @@ internal sealed class ProcessRegistry
             lock (process.Gate)
             {
                 process.HandOver(successor);
+                LeaveBudget(process);
                 if (process.Published.IsEnded)
                 {
                     _ended.Remove(process.Owner);
@@ -145,6 +151,10 @@ internal sealed class ProcessRegistry
 
     private void Insert(ProcessRecord record)
     {
+        lock (record.Gate)
+        {
+            JoinBudget(record);
+        }
         _processes[record.Id] = record;
         HandAwaitedTokenTo(record);
         if (record.Published.IsEnded)
@@ -244,6 +254,7 @@ internal sealed class ProcessRegistry
             {
                 if (pending.Kind == HubEventKind.Started)
                 {
+                    JoinBudget(process);
                     _processes[process.Id] = process;
                     HandAwaitedTokenTo(process);
                 }
@@ -259,6 +270,13 @@ internal sealed class ProcessRegistry
                     process.CancelProducer();
                 }
                 process.AppendHistory(pending.Frame, pending.Kind);
+                if (process.Account is { } account && _budget.IsOverCeiling(account))
+                {
+                    // The sweep (every 250 ms) brings an owner back within the bound, in the order that loses least
+                    // (TrimOverBudget); this only stops an owner that outruns it, with the one history this lock holds.
+                    // The event just kept stays: a client that missed only it can still resume.
+                    _budget.CountTrimmed(process.TrimOldest(_budget.CeilingBytes, keep: 1));
+                }
                 Interlocked.Increment(ref _eventsPublished);
                 _fanOut.Publish(process.Owner, process.Id, pending.Seq, pending.Frame);
                 foreach (var watcher in process.Watchers)
@@ -370,7 +388,8 @@ internal sealed class ProcessRegistry
 
     /// <summary>
     /// Removes processes that ended longer ago than the retention window, and the oldest ended processes of an owner
-    /// who has more than <see cref="HubOptions.MaxProcessesPerUser"/> of them; returns their ids.
+    /// who has more than <see cref="HubOptions.MaxProcessesPerUser"/> of them; returns their ids. Then brings every
+    /// owner whose histories hold more than <see cref="HubOptions.MaxHistoryBytesPerUser"/> back within it.
     /// </summary>
     public List<string> EvictExpired()
     {
@@ -390,7 +409,61 @@ internal sealed class ProcessRegistry
                 EvictOldestEnded(owner, count - _options.MaxProcessesPerUser, evicted);
             }
         }
+        TrimOverBudget();
         return evicted;
+    }
+
+    /// <summary>
+    /// For each owner over the history bound, oldest events first and only as many as it takes: those of its ended
+    /// processes go first, of the one that ended longest ago first (their final state is in every list; a replay of
+    /// their events is the least likely); then those of its running processes, the least recently changed first, each
+    /// keeping its newest event.
+    /// </summary>
+    private void TrimOverBudget()
+    {
+        foreach (var (account, records) in _budget.OverBound())
+        {
+            // Keys read once: a record's state may move while they are sorted.
+            var order = new (bool Running, DateTimeOffset At, ProcessRecord Process)[records.Length];
+            for (int i = 0; i < records.Length; i++)
+            {
+                var state = records[i].Published;
+                order[i] = (!state.IsEnded, state.EndedAt ?? state.LastChangedAt, records[i]);
+            }
+            Array.Sort(order, static (a, b) => a.Running != b.Running ? a.Running.CompareTo(b.Running) : a.At.CompareTo(b.At));
+            foreach (var (running, _, process) in order)
+            {
+                if (!_budget.IsOver(account))
+                {
+                    break;
+                }
+                lock (process.Gate)
+                {
+                    if (process.Account == account)
+                    {
+                        _budget.CountTrimmed(process.TrimOldest(_budget.LimitBytes, keep: running ? 1 : 0));
+                    }
+                }
+            }
+        }
+    }
+
+    // Under the record's lock.
+    private void JoinBudget(ProcessRecord record)
+    {
+        if (record.Account is null)
+        {
+            record.JoinAccount(_budget.Join(record));
+        }
+    }
+
+    // Under the record's lock, once its history is let go.
+    private void LeaveBudget(ProcessRecord record)
+    {
+        if (record.LeaveAccount() is { } account)
+        {
+            _budget.Leave(account, record);
+        }
     }
 
     // Rare (an owner ending processes faster than the retention window lets them go), so a walk and a sort are fine.
@@ -418,6 +491,7 @@ internal sealed class ProcessRegistry
             if (_processes.TryRemove(KeyValuePair.Create(process.Id, process)))
             {
                 process.ReleaseHistory();
+                LeaveBudget(process);
                 _ended.Remove(process.Owner);
                 evicted.Add(process.Id);
             }
