@@ -35,6 +35,26 @@ public sealed class LogEntriesAHubCannotApplyTests
         Assert.That(progress.Seq, Is.EqualTo(3), progress.Text);
     }
 
+    [TestCase("cut short", """{"type":"process_progress","seq":2,""")]
+    [TestCase("not JSON", "{not json at all}")]
+    [TestCase("an owner that is a number", """{"type":"process_progress","seq":2,"owner":7,"progress":{"current":1,"total":10}}""")]
+    public async Task A_log_entry_of_this_epoch_whose_event_cannot_be_read_is_skipped_and_the_next_events_reach_its_tabs(string what, string json)
+    {
+        // The header is right (this epoch, the process, its next seq), the event is not: reading it threw, the applier
+        // stopped at it, and met it again at every later event, on every hub (a review of the engine, 2026-12-03).
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
+        string epoch = (string)(await admin.GetDatabase().StringGetAsync(Prefix + "epoch"))!;
+
+        await AppendToLogAsync(admin, offset => $"{epoch} {offset} {id} 2 1 {DateTime.UtcNow.Ticks} 0 -\n{json}");
+        await ReportAsync(endPoint, token, id, 1);
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(2), $"{what}: {progress.Text}");
+        await ReportAsync(endPoint, token, id, 2);
+        progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(3), $"{what}: {progress.Text}");
+    }
+
     [Test]
     public async Task A_log_entry_of_another_epoch_is_not_applied_and_the_hub_reloads_and_goes_on()
     {

@@ -635,7 +635,7 @@ internal sealed partial class RedisProcessEngine
         var payload = EventPayload.Parse(message.Payload.Span);
         if (payload is null)
         {
-            _logger.LogWarning("skipped event {Seq} of {ProcessId}: its JSON is not an object", message.Seq, message.ProcessId);
+            _logger.LogWarning("skipped event {Seq} of {ProcessId}: its JSON cannot be read", message.Seq, message.ProcessId);
             Interlocked.Exchange(ref _lastOffset, message.Offset);
             return;
         }

@@ -153,8 +153,10 @@ internal sealed partial class RedisProcessEngine
                     // answered "unavailable" long ago, and left the producer going, does not count.
                     var cancelledBy = (string?)await _db.StringGetAsync(_keys.CancelSent(process.Id)).ConfigureAwait(false);
                     var change = cancelledBy is null ? ProcessChange.Fail(HubLost) : ProcessChange.Cancel(cancelledBy);
-                    // The script checks the lease again: a hub that renewed meanwhile keeps its processes.
-                    await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "").ConfigureAwait(false);
+                    // The script checks the lease again: a hub that renewed meanwhile keeps its processes. Not waited
+                    // until applied here: nobody reads the answer, and waiting up to 5 s a run for a busy applier held
+                    // this loop, the lease renewal it also makes among them, and the reaping of the next runs.
+                    await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -357,8 +359,15 @@ internal sealed partial class RedisProcessEngine
     private void OnControl(string message)
     {
         var parts = message.Split(' ', 4);
-        if (parts.Length != 4 || parts[0] != "cancel" || parts[1] != HubId || _registry.FindRecord(parts[2]) is not { } process)
+        if (parts.Length != 4 || parts[0] != "cancel" || parts[1] != HubId)
         {
+            return;
+        }
+        if (_registry.FindRecord(parts[2]) is not { } process)
+        {
+            // A run started here whose start this hub has not applied yet (its applier is behind): its producer holds
+            // the token the record will take. Told now, as for a run this hub knows; the asking hub ends the run.
+            _registry.CancelAwaitedProducer(parts[2]);
             return;
         }
         string cancelledBy = parts[3];

@@ -80,24 +80,29 @@ internal sealed class HubApplication : IAsyncDisposable
         long started = time.GetTimestamp();
         // 200 either way: a hub whose store or Redis refuses writes still serves its tabs what they have (a load balancer
         // that took it out would leave them nothing), but "status" says it, for a check that reads one field.
-        Router.Map("GET", "/healthz", exchange => exchange.RespondJsonAsync(200, new
+        Router.Map("GET", "/healthz", exchange =>
         {
-            status = Engine.Health.Connected ? "ok" : "degraded",
-            uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
-            // Everything that counts against --max-connections (docs/protocol.md section 1.7.1), then its two kinds.
-            connections = Server.OpenWebSockets + Limits.Streams,
-            websockets = Server.OpenWebSockets,
-            sse_streams = Limits.Streams,
-            processes = Registry.Count,
-            store = Engine.StoreKind,
-            data_path = Engine.Location,
-            engine = new
+            // Read once: a state that flips while the answer is written must not say "ok" beside "connected": false.
+            var health = Engine.Health;
+            return exchange.RespondJsonAsync(200, new
             {
-                kind = Engine.Health.Kind,
-                connected = Engine.Health.Connected,
-                lag_events = Engine.Health.LagEvents,
-            },
-        }));
+                status = health.Connected ? "ok" : "degraded",
+                uptime_seconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3),
+                // Everything that counts against --max-connections (docs/protocol.md section 1.7.1), then its two kinds.
+                connections = Server.OpenWebSockets + Limits.Streams,
+                websockets = Server.OpenWebSockets,
+                sse_streams = Limits.Streams,
+                processes = Registry.Count,
+                store = Engine.StoreKind,
+                data_path = Engine.Location,
+                engine = new
+                {
+                    kind = health.Kind,
+                    connected = health.Connected,
+                    lag_events = health.LagEvents,
+                },
+            });
+        });
         var auth = ApiAuthenticator = new ApiAuthenticator(Tokens, Counters, hubOptions.ApiRequestsPerSecond, time, loggerFactory.CreateLogger("ProcessHub.Api"));
         new ProcessesApi(auth, Registry, Engine, Limits, hubOptions, Server.Stopping, time).MapTo(Router);
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), Limits, hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);

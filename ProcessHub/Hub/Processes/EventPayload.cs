@@ -20,8 +20,26 @@ internal sealed class EventPayload
     /// <summary>The event's <c>timestamp</c> (millisecond precision), if it parsed.</summary>
     public DateTimeOffset? Timestamp { get; private set; }
 
-    /// <summary>Reads the top-level fields; null when the JSON is not an object.</summary>
+    /// <summary>
+    /// Reads the top-level fields; null when the JSON is not an object, is cut short or malformed, or has an
+    /// <c>owner</c> or <c>process_type</c> that is not a string: an event no hub of this version wrote, which a shared
+    /// engine skips rather than stop at (docs/protocol.md 11.3).
+    /// </summary>
     public static EventPayload? Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return Read(json);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // Utf8JsonReader throws on JSON that ends early or breaks its grammar; GetString on a token that is not a
+            // string. Either way this is not an event this hub can take a state from.
+            return null;
+        }
+    }
+
+    private static EventPayload? Read(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)

@@ -99,6 +99,9 @@ internal sealed class ProcessRecord
         }
     }
 
+    /// <summary>Fires a producer's token as <see cref="CancelProducer"/> does, for one no record holds yet.</summary>
+    public static void FireProducer(CancellationTokenSource producer) => Fire(producer);
+
     private static void Fire(CancellationTokenSource producer)
     {
         var callbacks = producer.CancelAsync();

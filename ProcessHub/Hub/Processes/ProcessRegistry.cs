@@ -207,6 +207,18 @@ internal sealed class ProcessRegistry
         return awaited.Token;
     }
 
+    /// <summary>
+    /// Fires the token a producer holds for a process whose start this hub has not applied yet (a cancel that came
+    /// first); nothing when there is none. The record takes the fired token when the start arrives.
+    /// </summary>
+    public void CancelAwaitedProducer(string processId)
+    {
+        if (!_awaitedProducers.IsEmpty && _awaitedProducers.TryGetValue(processId, out var awaited))
+        {
+            ProcessRecord.FireProducer(awaited);
+        }
+    }
+
     /// <summary>Whether a producer holds a token of this process that waits for its start to be applied here.</summary>
     public bool AwaitsProducer(string processId) => !_awaitedProducers.IsEmpty && _awaitedProducers.ContainsKey(processId);
 
