@@ -95,6 +95,39 @@ internal sealed class HttpLimitsTests
     }
 
     [Test]
+    public async Task A_client_that_sends_its_whole_large_body_before_it_reads_gets_the_413()
+    {
+        // As Python's http.client does: the head, then all of the body, then the answer. The hub answers 413 from the
+        // head and reads on until the client closes; when it stopped reading after 1 MiB, the rest of a 4 MB body (16 MiB here, past what loopback buffers hold) met
+        // a reset, and the worker saw "broken pipe" instead of the answer.
+        string token = _server.Token("whole-body");
+        const int BodyBytes = 16 * 1024 * 1024;
+        string head = RawHttpClient.BuildRequest("POST", "/api/processes", token, contentLength: BodyBytes).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(_server.EndPoint);
+
+        await socket.SendAsync(Encoding.ASCII.GetBytes(head), System.Net.Sockets.SocketFlags.None);
+        var chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)' ');
+        for (int sent = 0; sent < BodyBytes; sent += chunk.Length)
+        {
+            await socket.SendAsync(chunk, System.Net.Sockets.SocketFlags.None);
+        }
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+        string answer = Encoding.ASCII.GetString(received.ToArray());
+
+        Assert.That(answer, Does.StartWith("HTTP/1.1 413 "));
+        Assert.That(answer, Does.Contain("request body too large"));
+    }
+
+    [Test]
     public async Task A_body_at_the_limit_is_read_and_served()
     {
         string token = _server.Token("limit-body");

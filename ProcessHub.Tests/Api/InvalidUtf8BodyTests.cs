@@ -36,4 +36,22 @@ internal sealed class InvalidUtf8BodyTests : ApiFixture
         var list = await Server.GetAsync("/api/processes", token);
         Assert.That(list.Json.GetProperty("processes").GetArrayLength(), Is.EqualTo(1), "nothing was started: " + list);
     }
+
+    [TestCase("/api/processes", """{"process_type":"export"}""")]
+    [TestCase("/api/processes/{id}/progress", """{"current":1,"total":3}""")]
+    [TestCase("/api/processes/{id}/complete", "{}")]
+    public async Task A_body_that_starts_with_a_byte_order_mark_is_400_that_says_so(string route, string body)
+    {
+        // A file saved as "UTF-8 with BOM" and sent with curl -d @file: refused as "malformed JSON", with nothing to
+        // see in the file that was wrong (an audit, 2026-12-03).
+        var (_, token) = NewUser();
+        string id = await Server.CreateAsync(token);
+        byte[] bytes = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(body)];
+        string head = RawHttpClient.BuildRequest("POST", route.Replace("{id}", id, StringComparison.Ordinal), token, bytes.Length);
+
+        var reply = await RawHttpClient.SendRawAsync(Server.EndPoint, [.. Encoding.ASCII.GetBytes(head), .. bytes]);
+
+        Assert.That((reply.Status, reply.ErrorMessage), Is.EqualTo((400, "the body starts with a byte order mark (U+FEFF): send the JSON without one")), reply.ToString());
+        Assert.That((await Server.GetProcessAsync(id, token)).Long("seq"), Is.EqualTo(1), "nothing was applied to the process");
+    }
 }

@@ -135,7 +135,25 @@ internal sealed class ProgressTests : ApiFixture
         var reply = await Server.PostAsync($"/api/processes/{id}/progress", adminToken, """{"current":1,"total":3}""");
 
         Assert.That(reply.Status, Is.EqualTo(403), reply.ToString());
+        Assert.That(reply.ErrorMessage, Is.EqualTo(ProcessesApiAdminMessage), "an admin sees the process: 'not your process' told it nothing");
     }
+
+    [Test]
+    public async Task An_admin_that_started_a_process_for_another_owner_is_told_it_needs_the_producer_role_to_drive_it()
+    {
+        // An admin may create for another owner (1.4.9) and then cannot report on what it created: an audit's worker
+        // got 'not your process' for the process it had just started, which it could see, and left it to go stale.
+        var (_, adminToken) = NewUser("admin");
+        var created = await Server.PostJsonAsync("/api/processes", adminToken, new { process_type = "export", owner = "zed" });
+        string id = created.Json.Str("process_id")!;
+
+        var reply = await Server.PostAsync($"/api/processes/{id}/complete", adminToken, "{}");
+
+        Assert.That((created.Status, reply.Status, reply.ErrorMessage), Is.EqualTo((201, 403, ProcessesApiAdminMessage)), reply.ToString());
+    }
+
+    private const string ProcessesApiAdminMessage =
+        "an admin may view and cancel any process, not drive it: progress, complete and fail need its owner or role producer";
 
     [Test]
     public async Task A_producer_may_drive_another_users_process()

@@ -14,6 +14,7 @@ internal static class JsonBody
 {
     public const string RepeatedMemberName = "a JSON object repeats a member name";
     private const string LoneSurrogateProblem = "a string is not valid Unicode (an escaped lone surrogate)";
+    public const string ByteOrderMarkProblem = "the body starts with a byte order mark (U+FEFF): send the JSON without one";
 
     // A repeated member name (RFC 8259 4 leaves its meaning open; I-JSON, RFC 7493 2.3, forbids it) is refused at any
     // depth: the hub checked the last "current" of {"current":-1,"current":7} and passed the text on verbatim, so a
@@ -41,6 +42,13 @@ internal static class JsonBody
         if (!Utf8.IsValid(body.Span))
         {
             problem = "the body is not valid UTF-8";
+            return false;
+        }
+        if (body.Span.StartsWith("\uFEFF"u8))
+        {
+            // What Windows tools put at the start of a file saved as "UTF-8" (curl -d @file sends it): not JSON (RFC
+            // 8259 8.1), and "malformed JSON" sent people looking for a syntax error they could not see.
+            problem = ByteOrderMarkProblem;
             return false;
         }
         JsonDocument parsed;

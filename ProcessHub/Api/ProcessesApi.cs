@@ -20,6 +20,7 @@ internal sealed class ProcessesApi
 
     // The answer to a repeat of a start with an Idempotency-Key: the same 201, marked (the httpapi draft's name).
     private static readonly KeyValuePair<string, string>[] Replayed = [new("Idempotent-Replayed", "true")];
+    private const string AdminMayNotDrive = "an admin may view and cancel any process, not drive it: progress, complete and fail need its owner or role producer";
     private readonly ApiAuthenticator _auth;
     private readonly ProcessRegistry _registry;
     private readonly IProcessEngine _engine;
@@ -382,7 +383,8 @@ internal sealed class ProcessesApi
         };
         if (!allowed)
         {
-            await exchange.RespondErrorAsync(403, "forbidden", "not your process").ConfigureAwait(false);
+            // An admin sees the process (and may have created it for its owner): "not your process" would not say why.
+            await exchange.RespondErrorAsync(403, "forbidden", caller.IsAdmin ? AdminMayNotDrive : "not your process").ConfigureAwait(false);
             return null;
         }
         // Served from here on: a client that sent Expect: 100-continue gets its 100 now, after every refusal above.

@@ -20,9 +20,12 @@ internal sealed class HttpConnectionLoop
     private static readonly byte[] HostNotAllowed = HttpResponseWriter.Error(403, "forbidden", HostNotAllowedMessage, keepAlive: false);
     private static readonly byte[] HostNotAllowedHead = HttpResponseWriter.Error(403, "forbidden", HostNotAllowedMessage, keepAlive: false, omitBody: true);
 
-    // How long, and for how many bytes, a connection we close reads on for the client's own close.
-    private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(1);
-    private const long MaxLingerBytes = 1024 * 1024;
+    // How long, and for how many bytes, a connection we close reads on for the client's own close. A client that sends
+    // its whole body before it reads (Python's http.client, urllib, requests) must get to the end of it to read the 413:
+    // with 1 MiB, a 4 MB body met a reset and its worker saw "broken pipe" instead (an audit, 2026-12-03). The bytes
+    // cover the largest body --max-body-bytes allows; the time bounds what a client that never stops can hold.
+    private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
+    private const long MaxLingerBytes = 64 * 1024 * 1024;
     private readonly ServerOptions _options;
     private readonly HostAllowList _allowedHosts;
     private readonly Router _router;
