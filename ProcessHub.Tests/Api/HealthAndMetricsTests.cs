@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.WebSockets;
 using NUnit.Framework;
 
@@ -240,10 +239,5 @@ internal sealed class HealthAndMetricsTests
     }
 
     /// <summary>The value of one sample line (<c>name{labels} value</c>), or null when the series is absent.</summary>
-    private static double? Sample(string text, string name, string? labels = null)
-    {
-        string prefix = labels is null ? name + " " : $"{name}{{{labels}}} ";
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[prefix.Length..].Trim(), CultureInfo.InvariantCulture);
-    }
+    private static double? Sample(string text, string name, string? labels = null) => PrometheusText.Sample(text, name, labels);
 }

@@ -100,11 +100,15 @@ internal sealed class HttpLimitsTests
         // As Python's http.client does: the head, then all of the body, then the answer. The hub answers 413 from the
         // head and reads on until the client closes; when it stopped reading after 1 MiB, the rest of a 4 MB body (16 MiB here, past what loopback buffers hold) met
         // a reset, and the worker saw "broken pipe" instead of the answer.
-        string token = _server.Token("whole-body");
+        // The connections' clock stands still: only the client's close (or 64 MiB) ends the hub's reading, never a
+        // pause of this machine's.
+        await using var server = HubTestHost.Start(server: new ServerOptions { MaxRequestBodyBytes = BodyLimit },
+            connectionTime: new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+        string token = server.Token("whole-body");
         const int BodyBytes = 16 * 1024 * 1024;
         string head = RawHttpClient.BuildRequest("POST", "/api/processes", token, contentLength: BodyBytes).Replace("Connection: close\r\n", "", StringComparison.Ordinal);
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        await socket.ConnectAsync(_server.EndPoint);
+        await socket.ConnectAsync(server.EndPoint);
 
         await socket.SendAsync(Encoding.ASCII.GetBytes(head), System.Net.Sockets.SocketFlags.None);
         var chunk = new byte[64 * 1024];

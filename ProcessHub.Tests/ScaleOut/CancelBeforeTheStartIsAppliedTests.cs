@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using ProcessHub.Redis;
+using ProcessHub.Server;
 using ProcessHub.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -23,53 +24,63 @@ public sealed class CancelBeforeTheStartIsAppliedTests
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
         await using var hub = HubCluster.StartInProcess(redis);
-        string hubId = ((RedisProcessEngine)hub.Engine).HubId;
-        const string ProcessId = "run-not-applied-here-yet";
-        var runnersToken = hub.Registry.StartedProducerToken(ProcessId); // what StartAsync hands the runner
-        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = runnersToken.Register(() => fired.TrySetResult());
+        var runner = RunnerOf(hub, "run-not-applied-here-yet");
 
-        // Sent until it fires: the hub's subscription to the control channel may not be up at the first one.
-        var subscriber = admin.GetSubscriber();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!fired.Task.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            await subscriber.PublishAsync(RedisChannel.Literal("processhub:control"), $"cancel {hubId} {ProcessId} alice");
-            await Task.WhenAny(fired.Task, Task.Delay(TimeSpan.FromMilliseconds(500)));
-        }
+        await SendUntilFiredAsync(admin, runner, $"cancel {HubIdOf(hub)} run-not-applied-here-yet alice");
 
-        Assert.That(runnersToken.IsCancellationRequested, Is.True, "the runner was told");
+        Assert.That(runner.Token.IsCancellationRequested, Is.True, "the runner was told");
     }
 
     [Test]
-    public async Task A_cancel_for_another_hubs_run_fires_nothing_here()
+    public async Task A_cancel_addressed_to_another_hub_or_another_run_fires_nothing_here()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var admin = await redis.ConnectAsync();
         await using var hub = HubCluster.StartInProcess(redis);
-        string hubId = ((RedisProcessEngine)hub.Engine).HubId;
-        const string ProcessId = "run-of-this-hub";
-        var runnersToken = hub.Registry.StartedProducerToken(ProcessId);
-        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = runnersToken.Register(() => fired.TrySetResult());
+        string hubId = HubIdOf(hub);
+        var runner = RunnerOf(hub, "run-of-this-hub");
+        var sentinel = RunnerOf(hub, "sentinel-run");
 
-        // A request addressed to another hub, then one to this hub for another run, then the one that counts: when
-        // that one has fired the token, the two before it (sent first on the same channel) were read and ignored.
+        // Requests on one channel are handled in the order sent: once the sentinel's fired, the two before it were
+        // read, and must have left the runner alone.
+        var subscriber = admin.GetSubscriber();
+        await subscriber.PublishAsync(Control, "cancel another-hub run-of-this-hub alice");
+        await subscriber.PublishAsync(Control, $"cancel {hubId} some-other-run alice");
+        await SendUntilFiredAsync(admin, sentinel, $"cancel {hubId} sentinel-run alice");
+
+        Assert.That(sentinel.Token.IsCancellationRequested, Is.True, "precondition: the hub reads the channel");
+        Assert.That(runner.Token.IsCancellationRequested, Is.False, "fired by a request that was not for it");
+    }
+
+    private static readonly RedisChannel Control = RedisChannel.Literal("processhub:control");
+
+    private static string HubIdOf(HubApplication hub) => ((RedisProcessEngine)hub.Engine).HubId;
+
+    /// <summary>The token a runner holds for a run whose start this hub has not applied (what StartAsync hands it then).</summary>
+    private static CancellationTokenSource RunnerOf(HubApplication hub, string processId)
+    {
+        var token = hub.Registry.StartedProducerToken(processId);
+        var observed = new CancellationTokenSource();
+        token.Register(observed.Cancel);
+        return observed;
+    }
+
+    /// <summary>Publishes <paramref name="message"/> until <paramref name="runner"/> fires: the hub's subscription may not be up at the first.</summary>
+    private static async Task SendUntilFiredAsync(ConnectionMultiplexer admin, CancellationTokenSource runner, string message)
+    {
         var subscriber = admin.GetSubscriber();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!fired.Task.IsCompleted && DateTime.UtcNow < deadline)
+        while (!runner.IsCancellationRequested && DateTime.UtcNow < deadline)
         {
-            Assert.That(runnersToken.IsCancellationRequested, Is.False, "fired by a request that was not for it");
-            await subscriber.PublishAsync(RedisChannel.Literal("processhub:control"), $"cancel another-hub {ProcessId} alice");
-            await subscriber.PublishAsync(RedisChannel.Literal("processhub:control"), $"cancel {hubId} some-other-run alice");
-            await Task.WhenAny(fired.Task, Task.Delay(TimeSpan.FromMilliseconds(500)));
-            if (!fired.Task.IsCompleted)
+            await subscriber.PublishAsync(Control, message);
+            try
             {
-                await subscriber.PublishAsync(RedisChannel.Literal("processhub:control"), $"cancel {hubId} {ProcessId} alice");
-                await Task.WhenAny(fired.Task, Task.Delay(TimeSpan.FromMilliseconds(500)));
+                await Task.Delay(TimeSpan.FromMilliseconds(200), runner.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Fired.
             }
         }
-
-        Assert.That(runnersToken.IsCancellationRequested, Is.True, "the request for it fired it");
     }
 }

@@ -30,7 +30,7 @@ internal sealed class MetricsEndpoint
         var listenerFull = metrics.CreateCounter("processhub_listener_full_total", "Times the listener stopped accepting because it held as many connections as the open-file limit leaves room for.");
         var sseStreams = metrics.CreateGauge("processhub_sse_streams", "SSE streams open (they count against the connection limits with WebSockets).");
         var processCount = metrics.CreateGauge("processhub_processes", "Processes known to the hub (running, and ended within the retention window).");
-        var historyBytes = metrics.CreateGauge("processhub_history_bytes", "Bytes of events the processes' histories keep for replay, over every owner.");
+        var historyBytes = metrics.CreateGauge("processhub_history_bytes", "Bytes the processes' histories hold for replay (the events' buffers), over every owner.");
         var historyTrimmed = metrics.CreateCounter("processhub_history_trimmed_events_total", "Events let go from history before their time to keep an owner within --max-history-bytes-per-user.");
         var messagesSent = metrics.CreateCounter("processhub_messages_sent_total", "WebSocket frames handed to sockets.");
         var bytesSent = metrics.CreateCounter("processhub_bytes_sent_total", "WebSocket bytes handed to sockets.");

@@ -50,7 +50,7 @@ public sealed record HubOptions
     public int MaxProcessesPerUser { get; init; } = 1000;
 
     /// <summary>
-    /// Bytes of events one owner's processes may keep in history on this hub, over all of them (0: no bound). Past it
+    /// Bytes one owner's processes' histories may hold on this hub (the events' buffers), over all of them (0: no bound). Past it
     /// the oldest kept events go before the history limit or the retention window would let them go: those of ended
     /// processes first. Counts alone let one token make the hub hold gigabytes with large events.
     /// </summary>

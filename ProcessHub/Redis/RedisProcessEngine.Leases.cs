@@ -367,8 +367,13 @@ internal sealed partial class RedisProcessEngine
         {
             // A run started here whose start this hub has not applied yet (its applier is behind): its producer holds
             // the token the record will take. Told now, as for a run this hub knows; the asking hub ends the run.
-            _registry.CancelAwaitedProducer(parts[2]);
-            return;
+            // Looked up again when there is no such token: the start may have been applied (and taken the token)
+            // between the two.
+            if (_registry.CancelAwaitedProducer(parts[2]) || _registry.FindRecord(parts[2]) is not { } arrived)
+            {
+                return;
+            }
+            process = arrived;
         }
         string cancelledBy = parts[3];
         _ = Task.Run(async () =>

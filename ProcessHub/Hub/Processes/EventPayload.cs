@@ -22,7 +22,7 @@ internal sealed class EventPayload
 
     /// <summary>
     /// Reads the top-level fields; null when the JSON is not an object, is cut short or malformed, or has an
-    /// <c>owner</c> or <c>process_type</c> that is not a string: an event no hub of this version wrote, which a shared
+    /// <c>owner</c> or <c>process_type</c> that is neither a string nor null: an event no hub of this version wrote, which a shared
     /// engine skips rather than stop at (docs/protocol.md 11.3).
     /// </summary>
     public static EventPayload? Parse(ReadOnlySpan<byte> json)

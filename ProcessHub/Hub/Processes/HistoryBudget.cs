@@ -2,7 +2,7 @@ namespace ProcessHub.Hub.Processes;
 
 /// <summary>
 /// The per-owner bound on history bytes (<see cref="HubOptions.MaxHistoryBytesPerUser"/>, docs/protocol.md section
-/// 7.3). Counts alone (processes per owner times events per process) let one ordinary token make the hub hold
+/// 5.7). Counts alone (processes per owner times events per process) let one ordinary token make the hub hold
 /// gigabytes with large events; this bounds what any one owner's histories hold, whatever their shape. An owner's
 /// account exists while the registry holds one of its processes, so the map shrinks again when owners go.
 /// </summary>

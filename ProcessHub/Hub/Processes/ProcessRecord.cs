@@ -142,9 +142,6 @@ internal sealed class ProcessRecord
     /// <summary>The owner's history account this record counts in while the registry holds it; under <see cref="Gate"/>.</summary>
     public OwnerHistory? Account => _account;
 
-    /// <summary>Bytes of the events this record keeps; under <see cref="Gate"/>.</summary>
-    public long HistoryBytes => _historyBytes;
-
     /// <summary>Starts counting this record's history in <paramref name="account"/> (what it holds already included). Under <see cref="Gate"/>.</summary>
     public void JoinAccount(OwnerHistory account)
     {
@@ -167,14 +164,24 @@ internal sealed class ProcessRecord
     /// <summary>Keeps the frame of the next event (itself, or an exact-size copy: <see cref="SharedFrame.ForHistory"/>); the oldest falls out past the limit.</summary>
     public void AppendHistory(SharedFrame frame, HubEventKind kind)
     {
-        if (TakeNextSlot(kind) is not int slot)
+        if (TakeNextSlot(kind, out long released) is not int slot)
         {
             return;
         }
         var kept = frame.ForHistory();
         _history[slot] = kept;
-        CountBytes(kept.Length);
+        // One add for the event kept and the one it replaced: the owner's account is shared by its processes.
+        CountBytes(HeldBy(kept) - released);
     }
+
+    /// <summary>
+    /// What a kept frame holds in memory, which is what the owner's bound counts: its whole buffer (a small event's
+    /// pooled buffer may be several times the event) and the frame object beside it, not only the event's bytes.
+    /// </summary>
+    private static long HeldBy(SharedFrame frame) => frame.BufferCapacity + FrameOverheadBytes;
+
+    // A SharedFrame and its buffer's array header, roughly: what each kept event costs besides its buffer.
+    private const int FrameOverheadBytes = 96;
 
     /// <summary>
     /// Keeps an event restored at a start as its payload, exactly as it was sent; <see cref="HistoryAt"/> frames it
@@ -182,13 +189,13 @@ internal sealed class ProcessRecord
     /// </summary>
     public void AppendRestored(ReadOnlyMemory<byte> payload, HubEventKind kind)
     {
-        if (TakeNextSlot(kind) is not int slot)
+        if (TakeNextSlot(kind, out long released) is not int slot)
         {
             return;
         }
         _restored ??= new ReadOnlyMemory<byte>[_history.Length];
         _restored[slot] = payload;
-        CountBytes(payload.Length);
+        CountBytes(payload.Length - released);
     }
 
     /// <summary>
@@ -201,7 +208,7 @@ internal sealed class ProcessRecord
         int trimmed = 0;
         while (_historyCount > keep && _account is { } account && account.Bytes > limitBytes)
         {
-            Clear(_historyStart);
+            CountBytes(-Release(_historyStart));
             _historyStart = (_historyStart + 1) % _history.Length;
             _historyCount--;
             trimmed++;
@@ -216,9 +223,11 @@ internal sealed class ProcessRecord
     }
 
     // The slot of the next event, emptied and marked with its kind: a free one (the ring grows up to the limit), or the
-    // oldest's, which falls out. Null when no history is kept.
-    private int? TakeNextSlot(HubEventKind kind)
+    // oldest's, which falls out (what it held is <paramref name="released"/>, for the caller to count). Null when no
+    // history is kept.
+    private int? TakeNextSlot(HubEventKind kind, out long released)
     {
+        released = 0;
         if (_historyLimit == 0)
         {
             return null;
@@ -231,7 +240,7 @@ internal sealed class ProcessRecord
         if (_historyCount == _history.Length)
         {
             slot = _historyStart;
-            Clear(slot);
+            released = Release(slot);
             _historyStart = (_historyStart + 1) % _history.Length;
         }
         else
@@ -243,20 +252,23 @@ internal sealed class ProcessRecord
         return slot;
     }
 
-    // Lets go of what a slot holds: its frame's reference, or a restored payload.
-    private void Clear(int slot)
+    // Lets go of what a slot holds (its frame's reference, or a restored payload) and returns the bytes it counted,
+    // for the caller to take off the account.
+    private long Release(int slot)
     {
+        long released = 0;
         if (_history[slot] is { } frame)
         {
-            CountBytes(-frame.Length);
+            released += HeldBy(frame);
             frame.Release();
             _history[slot] = null;
         }
         if (_restored is not null)
         {
-            CountBytes(-_restored[slot].Length);
+            released += _restored[slot].Length;
             _restored[slot] = default;
         }
+        return released;
     }
 
     /// <summary>The kind of retained event <paramref name="seq"/> (valid when <see cref="HistoryAt"/> is not null).</summary>
@@ -275,7 +287,7 @@ internal sealed class ProcessRecord
         {
             // A restored event asked for the first time: framed now, kept framed (the history holds the reference).
             var framed = SharedFrame.CreateKeptText(_restored[slot].Span, StoredEvent.FrameKindOf(_historyKinds[slot]), CoalesceKey);
-            CountBytes(framed.Length - _restored[slot].Length);
+            CountBytes(HeldBy(framed) - _restored[slot].Length);
             _history[slot] = framed;
             _restored[slot] = default;
         }
@@ -321,10 +333,12 @@ internal sealed class ProcessRecord
     /// </summary>
     public void ForgetHistory()
     {
+        long released = 0;
         for (int i = 0; i < _historyCount; i++)
         {
-            Clear((_historyStart + i) % _history.Length);
+            released += Release((_historyStart + i) % _history.Length);
         }
+        CountBytes(-released);
         _historyStart = 0;
         _historyCount = 0;
     }

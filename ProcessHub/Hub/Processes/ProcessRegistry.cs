@@ -30,7 +30,7 @@ internal sealed class ProcessRegistry
         _budget = new HistoryBudget(options.MaxHistoryBytesPerUser);
     }
 
-    /// <summary>What the processes' histories hold, per owner and in all (docs/protocol.md 7.3).</summary>
+    /// <summary>What the processes' histories hold, per owner and in all (docs/protocol.md 5.7).</summary>
     public HistoryBudget HistoryBudget => _budget;
 
     /// <summary>The epoch the seqs belong to (docs/protocol.md section 3); set by the engine when its store opens.</summary>
@@ -209,14 +209,16 @@ internal sealed class ProcessRegistry
 
     /// <summary>
     /// Fires the token a producer holds for a process whose start this hub has not applied yet (a cancel that came
-    /// first); nothing when there is none. The record takes the fired token when the start arrives.
+    /// first); false when there is none. The record takes the fired token when the start arrives.
     /// </summary>
-    public void CancelAwaitedProducer(string processId)
+    public bool CancelAwaitedProducer(string processId)
     {
         if (!_awaitedProducers.IsEmpty && _awaitedProducers.TryGetValue(processId, out var awaited))
         {
             ProcessRecord.FireProducer(awaited);
+            return true;
         }
+        return false;
     }
 
     /// <summary>Whether a producer holds a token of this process that waits for its start to be applied here.</summary>
@@ -428,8 +430,8 @@ internal sealed class ProcessRegistry
     /// <summary>
     /// For each owner over the history bound, oldest events first and only as many as it takes: those of its ended
     /// processes go first, of the one that ended longest ago first (their final state is in every list; a replay of
-    /// their events is the least likely); then those of its running processes, the least recently changed first, each
-    /// keeping its newest event.
+    /// their events is the least likely); then those of its running processes, the least recently changed first. Each
+    /// keeps its newest event: an SSE stream of an ended process must still get its end (decision 71).
     /// </summary>
     private void TrimOverBudget()
     {
@@ -443,7 +445,7 @@ internal sealed class ProcessRegistry
                 order[i] = (!state.IsEnded, state.EndedAt ?? state.LastChangedAt, records[i]);
             }
             Array.Sort(order, static (a, b) => a.Running != b.Running ? a.Running.CompareTo(b.Running) : a.At.CompareTo(b.At));
-            foreach (var (running, _, process) in order)
+            foreach (var (_, _, process) in order)
             {
                 if (!_budget.IsOver(account))
                 {
@@ -453,7 +455,7 @@ internal sealed class ProcessRegistry
                 {
                     if (process.Account == account)
                     {
-                        _budget.CountTrimmed(process.TrimOldest(_budget.LimitBytes, keep: running ? 1 : 0));
+                        _budget.CountTrimmed(process.TrimOldest(_budget.LimitBytes, keep: 1));
                     }
                 }
             }
