@@ -225,6 +225,9 @@ public sealed class ScaleOutTests
         Assert.That(ended, Is.TypeOf<ProcessFailed>(), ended.RawJson);
         Assert.That(((ProcessFailed)ended).ErrorCode, Is.EqualTo("hub_lost"));
         Assert.That(tab.EventsOf(benchmark).Select(e => e.Seq), Is.EqualTo(Enumerable.Range(1, (int)ended.Seq).Select(i => (long)i)), "every seq across both hubs, in order, no gap");
+        // The hub that ended it says so (it said nothing: an audit, 2026-12-03).
+        string said = await hub1.WaitForLineAsync(line => line.Contains(benchmark, StringComparison.Ordinal), "hub 1's line about the run it ended");
+        Assert.That(said, Does.Contain("lease lapsed").And.Contain("ended as hub_lost"));
     }
 
     [Test]

@@ -156,7 +156,15 @@ internal sealed partial class RedisProcessEngine
                     // The script checks the lease again: a hub that renewed meanwhile keeps its processes. Not waited
                     // until applied here: nobody reads the answer, and waiting up to 5 s a run for a busy applier held
                     // this loop, the lease renewal it also makes among them, and the reaping of the next runs.
-                    await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
+                    var ended = await EndOrReportAsync(process, change, condition: "lost", conditionArgument: "", waitApplied: false).ConfigureAwait(false);
+                    if (ended.Status == TransitionStatus.Accepted)
+                    {
+                        // Said by the one hub whose script ended it (the others find it ended): an operator reading why a
+                        // run stopped finds it here, beside the dead hub's silence.
+                        _logger.LogWarning(cancelledBy is null
+                            ? "hub {Hub}'s lease lapsed: its run {ProcessId} ended as hub_lost"
+                            : "hub {Hub}'s lease lapsed: its run {ProcessId} ended as the cancel it had been sent", hub, process.Id);
+                    }
                 }
                 finally
                 {
