@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using ProcessHub.Auth;
@@ -49,7 +50,8 @@ internal static partial class HubCluster
     /// <param name="hubOptions">The hub's options (the defaults when null).</param>
     /// <param name="time">The hub's and its engine's clock (the system's when null).</param>
     /// <param name="cancelWait">How long the hub waits for another hub to carry out a cancel; the engine's default when null.</param>
-    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null, TimeSpan? cancelWait = null)
+    /// <param name="engineLogger">Where the engine's log lines go (nowhere when null).</param>
+    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null, TimeSpan? cancelWait = null, ILogger? engineLogger = null)
     {
         time ??= TimeProvider.System;
         var engineOptions = new RedisEngineOptions { Configuration = configuration ?? redis.Configuration };
@@ -68,7 +70,7 @@ internal static partial class HubCluster
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
             NullLoggerFactory.Instance,
             time,
-            engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, time, NullLogger.Instance));
+            engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, time, engineLogger ?? NullLogger.Instance));
         app.Start();
         return app;
     }

@@ -456,7 +456,11 @@ internal sealed partial class RedisProcessEngine
         {
             // Producers are not affected: their scripts go over the interactive connection. Events published meanwhile
             // are fetched from the log once the subscription is back (docs/protocol.md section 11.3).
-            _logger.LogWarning("lost Redis ({Type} connection: {Failure}); events published meanwhile are fetched from the log once it is back", failure.ConnectionType, failure.FailureType);
+            if (_subscriptionDrops.TryPass(_time.GetUtcNow(), out long heldBack))
+            {
+                _logger.LogWarning("lost Redis ({Type} connection: {Failure}); events published meanwhile are fetched from the log once it is back{HeldBack}",
+                    failure.ConnectionType, failure.FailureType, HeldBackText(heldBack));
+            }
         }
     }
 
@@ -502,9 +506,16 @@ internal sealed partial class RedisProcessEngine
 
     private const int WhoAmIAttempts = 30;
 
+    private static string HeldBackText(long heldBack) =>
+        heldBack == 0 ? "" : $" ({heldBack} more like it in the last 10 s not logged)";
+
     private void OnConnectionRestored(ConnectionFailedEventArgs restored)
     {
-        _logger.LogInformation("Redis is back ({Type} connection); catching up", restored.ConnectionType);
+        long heldBack = 0;
+        if (restored.ConnectionType == ConnectionType.Interactive || _subscriptionReturns.TryPass(_time.GetUtcNow(), out heldBack))
+        {
+            _logger.LogInformation("Redis is back ({Type} connection); catching up{HeldBack}", restored.ConnectionType, HeldBackText(heldBack));
+        }
         if (restored.ConnectionType == ConnectionType.Interactive)
         {
             // Only an outage of the connection that renews leases can have let every hub's lease lapse: after one, this

@@ -30,6 +30,12 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
     private readonly CancellationTokenSource _stopping = new();
     private readonly Transport.FailureStreak _renewalFailures; // the lease loop's
     private readonly Transport.FailureStreak _applyFailures; // the applier's turn's
+
+    // A subscription that drops and comes back is harmless (the gap is fetched from the log) and can drop often (a
+    // proxy's idle timeout, CLIENT KILL): a line each way per drop filled the log (an audit: 50 lines for 25 drops).
+    // One of each per 10 s, with how many were held back.
+    private readonly Transport.LogThrottle _subscriptionDrops = new(TimeSpan.FromSeconds(10));
+    private readonly Transport.LogThrottle _subscriptionReturns = new(TimeSpan.FromSeconds(10));
     private ConnectionMultiplexer? _redis;
     private IDatabase _db = null!;
     private string _epoch = "";
