@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using ProcessHub;
 using ProcessHub.Client;
 using ProcessHub.Hub;
 using ProcessHub.Tests.Storage;
@@ -23,16 +24,8 @@ public sealed class HistoryBudgetTests
     public async Task An_owner_over_the_bound_keeps_its_newest_events_and_another_owner_keeps_all_of_its_own()
     {
         await using var host = HubTestHost.Start(new HubOptions { MaxHistoryBytesPerUser = Bound }, fakeTime: true);
-        var alice = host.App.Producer.Start("eval", "alice", total: 50);
-        for (int i = 1; i <= 50; i++)
-        {
-            alice.ReportProgress(i, 50, "m", Detail); // about 200 KB in all
-        }
-        var bob = host.App.Producer.Start("eval", "bob", total: 5);
-        for (int i = 1; i <= 5; i++)
-        {
-            bob.ReportProgress(i, 5, "m", Detail); // about 20 KB
-        }
+        var alice = StartWithReports(host, "alice", 50); // about 200 KB in all
+        var bob = StartWithReports(host, "bob", 5); // about 20 KB
         host.App.Timers.Sweep();
 
         var aliceReplay = await ReplayFromStartAsync(host, "alice", alice.ProcessId);
@@ -57,17 +50,9 @@ public sealed class HistoryBudgetTests
     public async Task An_ended_processes_history_goes_before_a_running_ones()
     {
         await using var host = HubTestHost.Start(new HubOptions { MaxHistoryBytesPerUser = Bound }, fakeTime: true);
-        var ended = host.App.Producer.Start("eval", "alice", total: 6);
-        for (int i = 1; i <= 6; i++)
-        {
-            ended.ReportProgress(i, 6, "m", Detail);
-        }
+        var ended = StartWithReports(host, "alice", 6);
         ended.Complete();
-        var running = host.App.Producer.Start("eval", "alice", total: 6);
-        for (int i = 1; i <= 6; i++)
-        {
-            running.ReportProgress(i, 6, "m", Detail);
-        }
+        var running = StartWithReports(host, "alice", 6);
 
         // About 48 KB: over the bound, under twice it, so nothing went yet (the sweep chooses what goes).
         var endedBefore = await ReplayFromStartAsync(host, "alice", ended.ProcessId);
@@ -90,17 +75,9 @@ public sealed class HistoryBudgetTests
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var host = HubTestHost.Start(new HubOptions { MaxHistoryBytesPerUser = Bound }, time: time);
-        var quiet = host.App.Producer.Start("eval", "alice", total: 6);
-        for (int i = 1; i <= 6; i++)
-        {
-            quiet.ReportProgress(i, 6, "m", Detail);
-        }
+        var quiet = StartWithReports(host, "alice", 6);
         time.Advance(TimeSpan.FromSeconds(1)); // the sweep may run now, or later: it finds the same order
-        var busy = host.App.Producer.Start("eval", "alice", total: 6);
-        for (int i = 1; i <= 6; i++)
-        {
-            busy.ReportProgress(i, 6, "m", Detail);
-        }
+        var busy = StartWithReports(host, "alice", 6);
         host.App.Timers.Sweep();
 
         var quietReplay = await ReplayFromStartAsync(host, "alice", quiet.ProcessId);
@@ -119,11 +96,7 @@ public sealed class HistoryBudgetTests
     {
         // No sweep runs here (the clock stands still): what a publish trims is all that holds the owner.
         await using var host = HubTestHost.Start(new HubOptions { MaxHistoryBytesPerUser = Bound }, fakeTime: true);
-        var run = host.App.Producer.Start("eval", "alice", total: 100);
-        for (int i = 1; i <= 100; i++)
-        {
-            run.ReportProgress(i, 100, "m", Detail);
-        }
+        var run = StartWithReports(host, "alice", 100);
 
         var record = host.App.Registry.FindRecord(run.ProcessId)!;
         long kept;
@@ -176,11 +149,7 @@ public sealed class HistoryBudgetTests
         await using var host = HubTestHost.Start(new HubOptions { MaxHistoryBytesPerUser = Bound, Retention = TimeSpan.Zero }, fakeTime: true);
         for (int p = 0; p < 3; p++)
         {
-            var run = host.App.Producer.Start("eval", "alice", total: 3);
-            for (int i = 1; i <= 3; i++)
-            {
-                run.ReportProgress(i, 3, "m", Detail);
-            }
+            var run = StartWithReports(host, "alice", 3);
             run.Complete();
         }
         long held = host.App.Registry.HistoryBudget.TotalBytes;
@@ -190,6 +159,17 @@ public sealed class HistoryBudgetTests
         Assert.That(held, Is.GreaterThan(3 * 3 * Detail.Length), "while they were known");
         Assert.That(host.App.Registry.HistoryBudget.TotalBytes, Is.Zero);
         Assert.That(host.App.Registry.HistoryBudget.Owners, Is.Zero, "no account is left for the owner");
+    }
+
+    /// <summary>A process of <paramref name="owner"/> started in process, with <paramref name="reports"/> reports of about 4 KB each.</summary>
+    private static ProcessHandle StartWithReports(HubTestHost host, string owner, int reports)
+    {
+        var run = host.App.Producer.Start("eval", owner, total: reports);
+        for (int i = 1; i <= reports; i++)
+        {
+            run.ReportProgress(i, reports, "m", Detail);
+        }
+        return run;
     }
 
     private static async Task<(bool Recovered, List<long> Seqs)> ReplayFromStartAsync(HubTestHost host, string owner, string processId)
