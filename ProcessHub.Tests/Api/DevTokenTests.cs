@@ -173,4 +173,18 @@ internal sealed class DevTokenTests
             Assert.That(reply.Status, Is.EqualTo(404), path + ": " + reply);
         }
     }
+
+    [Test]
+    public async Task The_page_says_whether_dev_tokens_are_handed_out_and_each_form_has_its_own_etag()
+    {
+        await using var server = HubTestHost.Start();
+
+        var withDevTokens = await RawHttpClient.GetAsync(_app.LocalEndPoint, "/");
+        var without = await RawHttpClient.GetAsync(server.EndPoint, "/");
+
+        Assert.That(withDevTokens.Text, Does.Contain("""<meta name="processhub-dev-tokens" content="on">"""));
+        Assert.That(without.Text, Does.Contain("""<meta name="processhub-dev-tokens" content="off">"""));
+        // A browser that kept one form revalidates into the other after a restart that changed the mode.
+        Assert.That(withDevTokens.Header("ETag"), Is.Not.EqualTo(without.Header("ETag")));
+    }
 }

@@ -106,9 +106,30 @@ public sealed class DevTokenDashboardTests
         var (context, tab) = await OpenWithTokenOfAnEarlierRunAsync(host);
 
         await Expect(tab.Locator("#signin-reason")).ToHaveTextAsync("Signed out: invalid token. Paste a fresh token.");
-        // Once refused, the page asks the hub for a dev token (404 here) and only then decides on the offer.
+        // Once refused, the page decides on the offer: none, since the page says that the hub hands out no dev tokens.
         await Expect(tab.Locator("#signin-dev")).ToHaveAttributeAsync("data-asked", "true");
         await Expect(tab.Locator("#signin-dev")).ToBeHiddenAsync();
+        await context.CloseAsync();
+    }
+
+    [Test]
+    public async Task A_hub_not_in_dev_mode_is_never_asked_for_a_dev_token_and_the_page_asks_for_one()
+    {
+        await using var host = new DashboardHost { DevMode = false };
+        host.Start();
+        var context = await _browser.NewContextAsync();
+        var tab = await context.NewPageAsync();
+        var asked = new List<string>();
+        tab.Request += (_, request) =>
+        {
+            lock (asked) asked.Add(new Uri(request.Url).AbsolutePath);
+        };
+        await tab.GotoAsync(host.BaseUrl);
+
+        await Expect(tab.Locator("#signin")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(tab.Locator("#signin-reason")).ToHaveTextAsync("Paste an access token to see your processes.");
+        // The sign-in form shows only once the page has decided how to sign in, so every request it made is in.
+        lock (asked) Assert.That(asked, Does.Not.Contain("/api/dev-token"), string.Join(", ", asked));
         await context.CloseAsync();
     }
 

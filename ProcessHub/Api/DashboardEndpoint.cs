@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ProcessHub.Http;
 
 namespace ProcessHub.Api;
@@ -6,7 +5,9 @@ namespace ProcessHub.Api;
 /// <summary>
 /// Serves the dashboard (<c>GET /</c>, <c>/app.css</c>, <c>/app.js</c>) from resources embedded in the binary: no build
 /// step, nothing from the internet. Each file carries a strong ETag and <c>Cache-Control: no-cache</c>, so a
-/// browser revalidates on every load and gets a 304 while the binary is unchanged.
+/// browser revalidates on every load and gets a 304 while the binary is unchanged. The page says whether the hub
+/// hands out dev tokens (its <c>processhub-dev-tokens</c> meta tag), so that a page of a hub not in dev mode never
+/// asks <c>/api/dev-token</c> and meets its 404.
 /// </summary>
 internal sealed class DashboardEndpoint
 {
@@ -17,37 +18,47 @@ internal sealed class DashboardEndpoint
         ("/app.js", "app.js", "text/javascript; charset=utf-8"),
     ];
 
-    public static void MapTo(Router router)
+    private static readonly byte[] DevTokensOff = """<meta name="processhub-dev-tokens" content="off">"""u8.ToArray();
+    private static readonly byte[] DevTokensOn = """<meta name="processhub-dev-tokens" content="on">"""u8.ToArray();
+
+    // The page as served without dev mode, then with it: each is its own file with its own ETag, so a browser that
+    // kept the one revalidates into the other after a restart that changed the mode.
+    private readonly ServedFile _pageWithoutDevTokens;
+    private readonly ServedFile _pageWithDevTokens;
+    private volatile bool _devTokens;
+
+    public DashboardEndpoint()
+    {
+        byte[] page = Load("index.html");
+        _pageWithoutDevTokens = new ServedFile(page, "text/html; charset=utf-8");
+        _pageWithDevTokens = new ServedFile(WithDevTokens(page), "text/html; charset=utf-8");
+    }
+
+    /// <summary>From now on the page tells the dashboard to sign itself in with <c>/api/dev-token</c>.</summary>
+    public void AnnounceDevTokens() => _devTokens = true;
+
+    public void MapTo(Router router)
     {
         foreach (var (path, resource, contentType) in Files)
         {
-            var content = Load(resource);
-            string etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(content))[..16]}\"";
-            // If-None-Match is a list of tags compared weakly (RFC 9110 13.1.2): ours, its weak form, or "*" (any), each
-            // byte for byte ("W/" included: 8.8.3), so a tag that differs from ours only in case is another tag.
-            byte[] etagBytes = System.Text.Encoding.ASCII.GetBytes(etag);
-            byte[] weakBytes = System.Text.Encoding.ASCII.GetBytes("W/" + etag);
-            KeyValuePair<string, string>[] headers =
-            [
-                new("Cache-Control", "no-cache"),
-                new("ETag", etag),
-                new("X-Content-Type-Options", "nosniff"),
-                // Never inside another site's frame: a page that framed it could steer clicks onto Cancel (and in dev
-                // mode the framed page signs itself in). The header for older browsers, the CSP for current ones.
-                new("X-Frame-Options", "DENY"),
-                new("Content-Security-Policy", "frame-ancestors 'none'"),
-            ];
-            router.Map("GET", path, exchange =>
+            if (path == "/")
             {
-                if (exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, etagBytes)
-                    || exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, weakBytes)
-                    || exchange.Request.HeaderHasExactItem(KnownHeader.IfNoneMatch, "*"u8))
-                {
-                    return exchange.RespondAsync(304, null, default, headers);
-                }
-                return exchange.RespondAsync(200, contentType, content, headers);
-            });
+                router.Map("GET", path, exchange => (_devTokens ? _pageWithDevTokens : _pageWithoutDevTokens).ServeAsync(exchange));
+                continue;
+            }
+            var file = new ServedFile(Load(resource), contentType);
+            router.Map("GET", path, file.ServeAsync);
         }
+    }
+
+    private static byte[] WithDevTokens(byte[] page)
+    {
+        int at = page.AsSpan().IndexOf(DevTokensOff);
+        if (at < 0)
+        {
+            throw new InvalidOperationException("dashboard index.html lacks its processhub-dev-tokens meta tag");
+        }
+        return [.. page.AsSpan(0, at), .. DevTokensOn, .. page.AsSpan(at + DevTokensOff.Length)];
     }
 
     private static byte[] Load(string name)

@@ -23,6 +23,9 @@ const ETA_LONGEST_MS = 30 * 24 * 3600 * 1000; // past this the card says 'ETA ov
 const PHONE = window.matchMedia('(max-width: 700px)');
 // Dev mode only: ?user=alice&role=admin asks the hub for that user's token, so two users can be tried side by side.
 const PAGE_QUERY = new URLSearchParams(location.search);
+// The hub serves the page saying whether it is in dev mode: a hub that is not is never asked for a dev token, so its
+// page leaves no 404 in the browser's console and no request in the hub's.
+const DEV_TOKENS = document.querySelector('meta[name="processhub-dev-tokens"]')?.content === 'on';
 
 const state = {
   token: null,
@@ -66,6 +69,7 @@ async function resolveToken() {
   // A token pasted in this tab wins; otherwise dev mode hands one out (for the page's ?user= and ?role=, if any).
   const stored = sessionStorage.getItem(TOKEN_KEY);
   if (stored) return { token: stored, dev: false };
+  if (!DEV_TOKENS) return {}; // not dev mode: someone has to paste a token
   const query = new URLSearchParams();
   for (const name of ['user', 'role']) {
     if (PAGE_QUERY.has(name)) query.set(name, PAGE_QUERY.get(name));
@@ -86,7 +90,7 @@ async function resolveToken() {
     return { problem: `Dev mode will not sign in as “${PAGE_QUERY.get('user') ?? 'dev'}”: ${body?.error?.message ?? 'refused'}.` };
   }
   if (response.status >= 500) return { unreachable: true };
-  return {}; // not dev mode: someone has to paste a token
+  return {}; // dev mode no longer (the hub restarted without it since the page loaded): someone has to paste a token
 }
 
 async function connect() {

@@ -108,14 +108,21 @@ internal sealed class HubApplication : IAsyncDisposable
         new BenchmarkApi(auth, Registry, Producer, new BenchmarkRunner(loggerFactory.CreateLogger("ProcessHub.Benchmark")), Limits, hubOptions.SseKeepAlive, Server.Stopping, time).MapTo(Router);
         new MetricsEndpoint(Server, Limits, Registry, Counters, (Store as SqliteProcessStore)?.Statistics, () => Engine.Health).MapTo(Router);
         new AdminApi(auth, Server.Reclaimer.Reclaim).MapTo(Router);
-        DashboardEndpoint.MapTo(Router);
+        Dashboard.MapTo(Router);
     }
 
     /// <summary>
     /// Dev mode only: <c>GET /api/dev-token</c> hands the dashboard the token of user <c>dev</c>, and mints tokens for
     /// other users with <c>?user=NAME</c> (<see cref="DevTokenEndpoint"/>).
     /// </summary>
-    public void EnableDevToken(string devToken, TimeSpan? freshFor = null) => new DevTokenEndpoint(Tokens, devToken, freshFor).MapTo(Router);
+    public void EnableDevToken(string devToken, TimeSpan? freshFor = null)
+    {
+        new DevTokenEndpoint(Tokens, devToken, freshFor).MapTo(Router);
+        Dashboard.AnnounceDevTokens();
+    }
+
+    /// <summary>The dashboard's files; its page says whether dev tokens are handed out.</summary>
+    private DashboardEndpoint Dashboard { get; } = new();
 
     public ServerOptions ServerOptions { get; }
     public HubOptions HubOptions { get; }
