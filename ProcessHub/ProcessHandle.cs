@@ -31,11 +31,17 @@ public sealed class ProcessHandle
     public string ProcessType { get; }
     public string Owner { get; }
 
-    /// <summary>Fires when a client cancels the process (it is already marked cancelled then, and no tab has seen it yet).</summary>
+    /// <summary>
+    /// Fires when a client cancels the process (it is already marked cancelled then, and no tab has seen it yet), or
+    /// when the process is gone from under its producer (hubs on Redis whose Redis lost its data: a new epoch).
+    /// </summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>True once the process has ended (or was forgotten after the retention window).</summary>
     public bool IsEnded => _registry.Find(ProcessId)?.IsEnded ?? true;
+
+    /// <summary>False once this hub no longer holds the process: forgotten after the retention window, or gone with a new epoch.</summary>
+    internal bool IsHeld => _registry.Find(ProcessId) is not null;
 
     /// <summary>Reports progress in the seed's form: <c>{"current", "total", "model"?, "detail"?}</c>, at most 4 KiB in all.</summary>
     /// <exception cref="ArgumentException">A negative number, or a model and detail that make the object larger than 4 KiB.</exception>

@@ -51,7 +51,7 @@ internal static partial class HubCluster
     /// <param name="time">The hub's and its engine's clock (the system's when null).</param>
     /// <param name="cancelWait">How long the hub waits for another hub to carry out a cancel; the engine's default when null.</param>
     /// <param name="engineLogger">Where the engine's log lines go (nowhere when null).</param>
-    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null, TimeSpan? cancelWait = null, ILogger? engineLogger = null)
+    public static HubApplication StartInProcess(RedisServer redis, string? configuration = null, int? logLength = null, HubOptions? hubOptions = null, TimeProvider? time = null, TimeSpan? cancelWait = null, ILogger? engineLogger = null, ILoggerFactory? loggerFactory = null)
     {
         time ??= TimeProvider.System;
         var engineOptions = new RedisEngineOptions { Configuration = configuration ?? redis.Configuration };
@@ -68,7 +68,7 @@ internal static partial class HubCluster
             new ServerOptions { Host = "127.0.0.1", Port = 0, PingInterval = TimeSpan.Zero },
             hubOptions,
             new JwtSettings { Secret = Secret, ClockSkew = TimeSpan.Zero },
-            NullLoggerFactory.Instance,
+            loggerFactory ?? NullLoggerFactory.Instance,
             time,
             engine: registry => new RedisProcessEngine(registry, engineOptions, hubOptions, time, engineLogger ?? NullLogger.Instance));
         app.Start();

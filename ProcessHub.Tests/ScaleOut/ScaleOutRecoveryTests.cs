@@ -1,6 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using ProcessHub.Hub;
+using ProcessHub.Tests.Api;
 using ProcessHub.Tests.Infrastructure;
 
 namespace ProcessHub.Tests.ScaleOut;
@@ -734,6 +736,27 @@ public sealed class ScaleOutRecoveryTests
         }
         await Eventually.HoldsAsync(() => run.CancellationToken.IsCancellationRequested, "the gone process's producer told to stop");
         Assert.That((await RawHttpClient.GetAsync(hub.LocalEndPoint, $"/api/processes/{run.ProcessId}", token)).Status, Is.EqualTo(404));
+    }
+
+    [Test]
+    public async Task A_benchmark_run_whose_process_Redis_lost_says_in_the_log_that_it_is_gone_not_cancelled()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: false);
+        var logs = new CapturingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+        await using var hub = HubCluster.StartInProcess(redis, loggerFactory: loggerFactory);
+        string token = HubCluster.Token("alice");
+        var started = await RawHttpClient.PostAsync(hub.LocalEndPoint, "/api/benchmark", token, """{"models":["m"],"runs":1000,"contexts":["1K"],"step_ms":1000}""");
+        Assert.That(started.Status, Is.EqualTo(202), started.ToString());
+        string id = started.Json.GetProperty("process_id").GetString()!;
+
+        // Redis back without its data: the hub begins a new epoch without the run, and fires its runner's token.
+        await redis.StopAsync();
+        await redis.StartAgainAsync();
+
+        string said = await Eventually.HoldsAsync(() => Task.FromResult(logs.Lines.FirstOrDefault(line => line.Contains($"benchmark {id} stops at step ", StringComparison.Ordinal))),
+            line => line is not null, "the runner's line on stopping", TimeSpan.FromSeconds(30)) ?? "";
+        Assert.That(said, Does.Contain(": the process is gone (Redis lost its data and the hubs began a new epoch without it)"), said);
     }
 
     /// <summary>

@@ -14,6 +14,7 @@ internal sealed class BenchmarkRunner
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LogWaitEvery = TimeSpan.FromSeconds(10);
+    private const string GoneWithTheEpoch = "the process is gone (Redis lost its data and the hubs began a new epoch without it)";
     private readonly ILogger _logger;
 
     public BenchmarkRunner(ILogger logger) => _logger = logger;
@@ -50,8 +51,9 @@ internal sealed class BenchmarkRunner
                         string modelName = model;
                         if (await UntilStoredAsync(() => process.ReportProgressAsync(current, total, modelName, detail), process, cancel).ConfigureAwait(false) != Hub.ReportResult.Accepted)
                         {
-                            // Cancelled between the wait and the report (or ended by the hub: hub_lost, stale).
-                            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: the process has ended", process.ProcessId, current, total);
+                            // Cancelled between the wait and the report (or ended by the hub: hub_lost, stale), or gone.
+                            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: {Why}", process.ProcessId, current, total,
+                                process.IsHeld ? "the process has ended" : GoneWithTheEpoch);
                             return;
                         }
                     }
@@ -64,6 +66,12 @@ internal sealed class BenchmarkRunner
             _logger.LogInformation(completed == Hub.ReportResult.Accepted
                 ? "benchmark {ProcessId} completed: {Steps} steps"
                 : "benchmark {ProcessId} is done after {Steps} steps: the process had already ended", process.ProcessId, total);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested && !process.IsHeld)
+        {
+            // The token fires for a process that is gone as well: the shared engine's Redis lost its data and the hubs
+            // started a new epoch without it. Nobody cancelled it, and the line must not say so.
+            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: {Why}", process.ProcessId, step, total, GoneWithTheEpoch);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
