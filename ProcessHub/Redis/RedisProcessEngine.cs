@@ -175,7 +175,7 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             catch (Storage.StoreOpenException ex) when (Stopwatch.GetElapsedTime(started) + delay < _options.StartWait)
             {
                 _logger.LogWarning("{Message} Trying again in {Delay:0.##} s (for up to {Wait:0} s since start, --redis-start-wait).",
-                    ex.Message, delay.TotalSeconds, _options.StartWait.TotalSeconds);
+                    AsSentence(ex.Message), delay.TotalSeconds, _options.StartWait.TotalSeconds);
                 // The hub is not listening yet: nothing else to do on this thread but wait, or stop if asked to.
                 if (_options.StartAbandoned.WaitHandle.WaitOne(delay))
                 {
@@ -185,6 +185,9 @@ internal sealed partial class RedisProcessEngine : IProcessEngine
             }
         }
     }
+
+    /// <summary>A reason as the first sentence of a line that goes on: ended with a full stop unless it ends with one or a question.</summary>
+    private static string AsSentence(string reason) => reason.EndsWith('.') || reason.EndsWith('?') ? reason : reason + ".";
 
     /// <summary>One attempt: connect, take the lease, subscribe, agree on the epoch and read every process.</summary>
     private StoredProcesses Join(ConfigurationOptions configuration)
