@@ -55,6 +55,81 @@ public sealed class LogEntriesAHubCannotApplyTests
         Assert.That(progress.Seq, Is.EqualTo(3), $"{what}: {progress.Text}");
     }
 
+    [TestCase("an offset below 1", "-5", "2")]
+    [TestCase("an offset of 0", "0", "2")]
+    [TestCase("a seq below 1", "{offset}", "-1")]
+    public async Task A_log_entry_whose_header_has_a_number_out_of_range_is_skipped_and_the_next_events_reach_its_tabs(string what, string offsetField, string seqField)
+    {
+        // An offset below 1 indexed the applier's window of recent offsets from the wrong end (IndexOutOfRange).
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
+        string epoch = (string)(await admin.GetDatabase().StringGetAsync(Prefix + "epoch"))!;
+
+        // In the log, and published as the scripts publish each event: the subscription's path and the log's both see it.
+        var db = admin.GetDatabase();
+        long at = await db.StringIncrementAsync(Prefix + "offset");
+        string header = $"{epoch} {offsetField.Replace("{offset}", at.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)} {id} {seqField} 1 {DateTime.UtcNow.Ticks} 0 -";
+        string message = header + "\n" + $$$"""{"type":"process_progress","process_id":"{{{id}}}","seq":2,"progress":{"current":99,"total":10}}""";
+        await db.StreamAddAsync(Prefix + "log", "m", message, messageId: at.ToString(CultureInfo.InvariantCulture) + "-0");
+        await admin.GetSubscriber().PublishAsync(RedisChannel.Literal(Prefix + "events"), message);
+        await ReportAsync(endPoint, token, id, 1);
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Text, Does.Contain("\"current\":1,"), $"{what}: the report, not the entry: {progress.Text}");
+        Assert.That(progress.Seq, Is.EqualTo(2), $"{what}: {progress.Text}");
+        await ReportAsync(endPoint, token, id, 2);
+        progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Seq, Is.EqualTo(3), $"{what}: {progress.Text}");
+        // Skipped as an entry it cannot read, not failed at (an error with a stack trace, each time it met it).
+        await Eventually.HoldsAsync(() => setup.Hub.Stdout.Contains($"skipped the log entry at offset {at}: it is not an event this hub can read", StringComparison.Ordinal), $"{what}: the log's skip logged");
+        await Eventually.HoldsAsync(() => setup.Hub.Stdout.Contains("skipped a malformed event message", StringComparison.Ordinal), $"{what}: the subscription's skip logged");
+        Assert.That(setup.Hub.Stdout, Does.Not.Contain("applying events failed"), what);
+    }
+
+    [Test]
+    public async Task A_log_entry_whose_event_is_not_UTF_8_is_skipped_and_never_reaches_a_tab()
+    {
+        // Sent as it was, a text frame that is not UTF-8: every tab of the owner must fail its connection (RFC 6455
+        // 8.1, close 1007), and would meet it again on every replay.
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, endPoint, token, tab, id) = (setup.Admin, setup.EndPoint, setup.Token, setup.Tab, setup.ProcessId);
+        string epoch = (string)(await admin.GetDatabase().StringGetAsync(Prefix + "epoch"))!;
+        var db = admin.GetDatabase();
+        long offset = await db.StringIncrementAsync(Prefix + "offset");
+        byte[] entry = [
+            .. System.Text.Encoding.UTF8.GetBytes($"{epoch} {offset} {id} 2 1 {DateTime.UtcNow.Ticks} 0 -\n"),
+            .. System.Text.Encoding.UTF8.GetBytes("{\"type\":\"process_progress\",\"process_id\":\"" + id + "\",\"seq\":2,\"progress\":{\"current\":99,\"total\":10,\"detail\":\""),
+            0xFF, 0xFE,
+            .. "\"}}"u8.ToArray(),
+        ];
+        await db.StreamAddAsync(Prefix + "log", "m", entry, messageId: offset.ToString(CultureInfo.InvariantCulture) + "-0");
+
+        await ReportAsync(endPoint, token, id, 1);
+        var progress = await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+        Assert.That(progress.Text, Does.Contain("\"current\":1,"), "the report, not the entry: " + progress.Text);
+        Assert.That(progress.Seq, Is.EqualTo(2), progress.Text);
+    }
+
+    [Test]
+    public async Task A_hub_joining_beside_a_process_whose_hash_it_cannot_read_leaves_that_one_out_and_starts()
+    {
+        // A seq that is not a number, as another program under the prefix might write: the joining hub threw at its
+        // load and never started (every reload of a running hub failed the same way).
+        await using var setup = await OneProcessOnAHub.StartAsync();
+        var (admin, token, id) = (setup.Admin, setup.Token, setup.ProcessId);
+        var db = admin.GetDatabase();
+        await db.HashSetAsync(Prefix + "p:unreadable", [new("type", "eval"), new("owner", "alice"), new("seq", "many"), new("status", "running")]);
+        await db.SortedSetAddAsync(Prefix + "index", "unreadable", 1);
+
+        var (second, endPoint) = await HubCluster.StartBinaryAsync(setup.Redis);
+        await using (second)
+        {
+            var known = await RawHttpClient.GetAsync(endPoint, $"/api/processes/{id}", token);
+            Assert.That(known.Status, Is.EqualTo(200), known.ToString());
+            // Said before the hub listened, so already in its output.
+            await Eventually.HoldsAsync(() => second.Stdout.Contains("left out process unreadable: its hash in Redis cannot be read by this hub (its seq is not a number from 1 up", StringComparison.Ordinal), "the warning");
+        }
+    }
+
     [Test]
     public async Task A_log_entry_of_another_epoch_is_not_applied_and_the_hub_reloads_and_goes_on()
     {

@@ -46,8 +46,10 @@ internal readonly record struct RedisEventMessage(
         {
             return false;
         }
-        if (!Utf8Parser.TryParse(header[fields[1]], out long offset, out int used) || used != header[fields[1]].Length
-            || !Utf8Parser.TryParse(header[fields[3]], out long seq, out used) || used != header[fields[3]].Length
+        // Offsets and seqs count from 1: a hub writes nothing else, and a 0 or a negative one (another program under
+        // the prefix) would index the applier's window of recent offsets from the wrong end.
+        if (!Utf8Parser.TryParse(header[fields[1]], out long offset, out int used) || used != header[fields[1]].Length || offset < 1
+            || !Utf8Parser.TryParse(header[fields[3]], out long seq, out used) || used != header[fields[3]].Length || seq < 1
             || !Utf8Parser.TryParse(header[fields[4]], out int kind, out used) || used != header[fields[4]].Length || kind is < 0 or > 4
             || !Utf8Parser.TryParse(header[fields[5]], out long ticks, out used) || used != header[fields[5]].Length
             || ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using ProcessHub.Hub;
 using ProcessHub.Hub.Processes;
 using StackExchange.Redis;
@@ -32,9 +33,13 @@ internal sealed partial class RedisProcessEngine
                 {
                     gone.Add(id);
                 }
+                else if (value.TryParse(out long events) && events >= 1)
+                {
+                    expected.Add((id, Math.Min(events, _hubOptions.HistoryLimit)));
+                }
                 else
                 {
-                    expected.Add((id, Math.Min((long)value, _hubOptions.HistoryLimit)));
+                    LogUnreadable(id, "its seq is not a number from 1 up");
                 }
             }
         }
@@ -47,13 +52,21 @@ internal sealed partial class RedisProcessEngine
                 var reads = round.Select(id => (Id: id, Hash: _db.HashGetAllAsync(_keys.Process(id)), Events: _db.StreamRangeAsync(_keys.ProcessEvents(id)))).ToList();
                 foreach (var (id, hash, events) in reads)
                 {
-                    if (ToStored(id, await hash.ConfigureAwait(false), await events.ConfigureAwait(false)) is { } process)
+                    try
                     {
-                        processes.Add(process);
+                        if (ToStored(id, await hash.ConfigureAwait(false), await events.ConfigureAwait(false)) is { } process)
+                        {
+                            processes.Add(process);
+                        }
+                        else
+                        {
+                            gone.Add(id);
+                        }
                     }
-                    else
+                    catch (UnreadableProcessException ex)
                     {
-                        gone.Add(id);
+                        // Left out, and left in the index: it is not gone, and a hub that can read it still lists it.
+                        LogUnreadable(id, ex.Message);
                     }
                 }
                 round.Clear();
@@ -74,13 +87,26 @@ internal sealed partial class RedisProcessEngine
         return new StoredProcesses(epoch, processes);
     }
 
+    /// <summary>The process as Redis holds it; null when it is gone, or cannot be read by this hub (logged).</summary>
     private async Task<StoredProcess?> LoadOneAsync(string processId)
     {
         var hash = _db.HashGetAllAsync(_keys.Process(processId));
         var events = _db.StreamRangeAsync(_keys.ProcessEvents(processId));
-        return ToStored(processId, await hash.ConfigureAwait(false), await events.ConfigureAwait(false));
+        try
+        {
+            return ToStored(processId, await hash.ConfigureAwait(false), await events.ConfigureAwait(false));
+        }
+        catch (UnreadableProcessException ex)
+        {
+            LogUnreadable(processId, ex.Message);
+            return null;
+        }
     }
 
+    private void LogUnreadable(string processId, string why) =>
+        _logger.LogWarning("left out process {ProcessId}: its hash in Redis cannot be read by this hub ({Why}; written by another program under --redis-prefix, or by a newer version?)", processId, why);
+
+    /// <exception cref="UnreadableProcessException">A field this hub needs is missing or not in the form hubs write it.</exception>
     private static StoredProcess? ToStored(string processId, HashEntry[] hash, StreamEntry[] entries)
     {
         if (hash.Length == 0)
@@ -90,7 +116,13 @@ internal sealed partial class RedisProcessEngine
         var fields = hash.ToDictionary(entry => (string)entry.Name!, entry => entry.Value);
         RedisValue Field(string name) => fields.TryGetValue(name, out var value) ? value : RedisValue.Null;
         byte[]? Bytes(string name) => Field(name) is { IsNullOrEmpty: false } value ? (byte[])value! : null;
-        DateTimeOffset Time(string name) => new(long.Parse((string)Field(name)!, CultureInfo.InvariantCulture), TimeSpan.Zero);
+        string Text(string name) => Field(name) is { IsNull: false } value ? (string)value! : throw new UnreadableProcessException($"it has no {name}");
+        DateTimeOffset Time(string name) =>
+            long.TryParse((string?)Field(name), NumberStyles.None, CultureInfo.InvariantCulture, out long ticks)
+            && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
+                ? new(ticks, TimeSpan.Zero)
+                : throw new UnreadableProcessException($"its {name} is not a time in ticks");
+        long seq = Field("seq").TryParse(out long parsed) && parsed >= 1 ? parsed : throw new UnreadableProcessException("its seq is not a number from 1 up");
 
         var status = (string?)Field("status") switch
         {
@@ -101,7 +133,7 @@ internal sealed partial class RedisProcessEngine
         };
         var state = new ProcessState(
             status,
-            (long)Field("seq"),
+            seq,
             Bytes("progress") ?? "{}"u8.ToArray(),
             Time("last_changed_at"),
             status == ProcessStatus.Running || Field("ended_at").IsNull ? null : Time("ended_at"),
@@ -111,7 +143,8 @@ internal sealed partial class RedisProcessEngine
         var events = new List<StoredEvent>(entries.Length);
         foreach (var entry in entries)
         {
-            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message))
+            // An event that is not UTF-8 is left out like one that cannot be read: replayed, it would fail every tab.
+            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) && System.Text.Unicode.Utf8.IsValid(message.Payload.Span))
             {
                 events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload));
             }
@@ -129,7 +162,7 @@ internal sealed partial class RedisProcessEngine
         }
         events.RemoveRange(0, start);
         string? hub = (string?)Field("hub");
-        return new StoredProcess(processId, (string)Field("type")!, (string)Field("owner")!, Bytes("params"), Time("started_at"),
+        return new StoredProcess(processId, Text("type"), Text("owner"), Bytes("params"), Time("started_at"),
             (string?)Field("in_process") == "1", state, events, hub is null or "-" ? null : hub);
     }
 }

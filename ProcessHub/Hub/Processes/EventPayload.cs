@@ -21,12 +21,19 @@ internal sealed class EventPayload
     public DateTimeOffset? Timestamp { get; private set; }
 
     /// <summary>
-    /// Reads the top-level fields; null when the JSON is not an object, is cut short or malformed, or has an
+    /// Reads the top-level fields; null when the JSON is not UTF-8, not an object, is cut short or malformed, or has an
     /// <c>owner</c> or <c>process_type</c> that is neither a string nor null: an event no hub of this version wrote, which a shared
     /// engine skips rather than stop at (docs/protocol.md 11.3).
     /// </summary>
     public static EventPayload? Parse(ReadOnlySpan<byte> json)
     {
+        // The event goes to tabs as a text frame, as it is: one that is not UTF-8 would make every client fail its
+        // connection (RFC 6455 8.1) and meet it again on every replay. Utf8JsonReader leaves the insides of strings
+        // unchecked, so the check is here.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            return null;
+        }
         try
         {
             return Read(json);
