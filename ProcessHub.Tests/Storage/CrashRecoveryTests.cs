@@ -224,6 +224,42 @@ public sealed partial class CrashRecoveryTests
         await AssertRefusedAsync(StartHub(data), "corrupt or not a ProcessHub database");
     }
 
+    [TestCase("UPDATE processes SET progress = 'text, not a blob'", "its progress is not a blob of UTF-8 JSON")]
+    [TestCase("UPDATE processes SET params = x'7bff7d'", "its params is not a blob of UTF-8 JSON")]
+    [TestCase("UPDATE processes SET started_at = 'yesterday'", "its started_at is not a time in ticks")]
+    [TestCase("UPDATE processes SET seq = 2.5", "its seq is not a number from 0 up")]
+    [TestCase("UPDATE processes SET status = 9", "its status 9 is not one ProcessHub writes")]
+    [TestCase("UPDATE events SET payload = x'7bff7d' WHERE seq = 2", "its event 2 (row 2) is not UTF-8")]
+    [TestCase("UPDATE events SET kind = 42 WHERE seq = 2", "its event 2 (row 2) is of kind 42, not one ProcessHub writes")]
+    public async Task A_row_in_a_form_the_hub_never_writes_stops_the_start_with_a_message_that_names_it(string sql, string expected)
+    {
+        // Edited by hand or by another program: the start crashed with an InvalidCastException and its stack trace, or
+        // (an event that is not UTF-8) started and sent that event to every tab, each of which had to fail its connection.
+        using var data = new DataDirectory();
+        string id;
+        await using (var first = StartHub(data))
+        {
+            var endPoint = await ListeningOnAsync(first);
+            string token = TokenFor("alice");
+            var created = await RawHttpClient.PostAsync(endPoint, "/api/processes", token, """{"process_type":"export","params":{"file":"a.csv"}}""");
+            Assert.That(created.Status, Is.EqualTo(201), created.ToString());
+            id = created.Json.GetProperty("process_id").GetString()!;
+            var reported = await RawHttpClient.PostAsync(endPoint, $"/api/processes/{id}/progress", token, """{"current":1,"total":3}""");
+            Assert.That(reported.Status, Is.EqualTo(200), reported.ToString());
+            await first.TerminateAsync();
+            Assert.That(await first.WaitForExitAsync(), Is.Zero);
+        }
+        await using (var connection = new SqliteConnection($"Data Source={data.Database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(1), sql);
+        }
+
+        await AssertRefusedAsync(StartHub(data), $"holds a row ProcessHub cannot read (process {id}: {expected})");
+    }
+
     [Test]
     public async Task A_port_in_use_stops_the_start_before_the_data_directory_is_made_or_Redis_is_waited_for()
     {

@@ -20,19 +20,28 @@ internal sealed partial class SqliteProcessStore
             using var rows = readProcesses.ExecuteReader();
             while (rows.Read())
             {
+                // Read as the writer wrote it; a row in any other form (edited by hand, or by another program) stops
+                // the start with a message that names it, not with a cast's stack trace (StoreOpenException, Open).
+                string id = rows.GetString(1);
+                var row = new RowReader(rows, id);
+                int status = rows.GetInt32(7);
+                if (!Enum.IsDefined((ProcessStatus)status))
+                {
+                    throw new InvalidDataException($"process {id}: its status {status} is not one ProcessHub writes");
+                }
                 var state = new ProcessState(
-                    Status: (ProcessStatus)rows.GetInt32(7),
-                    Seq: rows.GetInt64(8),
-                    ProgressJson: (byte[])rows.GetValue(9),
-                    LastChangedAt: Time(rows.GetInt64(10)),
-                    EndedAt: rows.IsDBNull(11) ? null : Time(rows.GetInt64(11)),
-                    ResultJson: rows.IsDBNull(12) ? null : (byte[])rows.GetValue(12),
-                    ErrorJson: rows.IsDBNull(13) ? null : (byte[])rows.GetValue(13),
+                    Status: (ProcessStatus)status,
+                    Seq: row.Count(8, "seq"),
+                    ProgressJson: row.Json(9, "progress")!,
+                    LastChangedAt: row.Time(10, "last_changed_at"),
+                    EndedAt: rows.IsDBNull(11) ? null : row.Time(11, "ended_at"),
+                    ResultJson: row.Json(12, "result"),
+                    ErrorJson: row.Json(13, "error"),
                     CancelledBy: rows.IsDBNull(14) ? null : rows.GetString(14));
                 long key = rows.GetInt64(0);
-                var idempotency = rows.IsDBNull(15) ? null : new IdempotencyKey(rows.GetString(15), rows.GetString(16), rows.GetString(17));
-                byKey[key] = new Loaded(key, rows.GetString(1), rows.GetString(2), rows.GetString(3),
-                    rows.IsDBNull(4) ? null : (byte[])rows.GetValue(4), Time(rows.GetInt64(5)), rows.GetInt64(6) != 0, state, idempotency);
+                var idempotency = rows.IsDBNull(15) ? null : new IdempotencyKey(rows.GetString(15), row.Text(16, "idempotency_key"), row.Text(17, "idempotency_request"));
+                byKey[key] = new Loaded(key, id, row.Text(2, "type"), row.Text(3, "owner"),
+                    row.Json(4, "params"), row.Time(5, "started_at"), rows.GetInt64(6) != 0, state, idempotency);
                 _nextProcessKey = Math.Max(_nextProcessKey, key + 1);
             }
         }
@@ -49,7 +58,15 @@ internal sealed partial class SqliteProcessStore
                 _nextEventId = Math.Max(_nextEventId, id + 1);
                 if (byKey.TryGetValue(readEvents.Int64(1), out var process))
                 {
-                    process.Events.Add(new StoredEvent(readEvents.Int64(2), (HubEventKind)readEvents.Int32(3), payloads.Copy(readEvents.Blob(4))));
+                    int kind = readEvents.Int32(3);
+                    var payload = readEvents.Blob(4);
+                    // An event goes to tabs as a text frame, as it is: one that is not UTF-8 would make each fail its
+                    // connection (RFC 6455 8.1) at every replay.
+                    if (!Enum.IsDefined((HubEventKind)kind) || !System.Text.Unicode.Utf8.IsValid(payload))
+                    {
+                        throw new InvalidDataException($"process {process.Id}: its event {readEvents.Int64(2)} (row {id}) is {(Enum.IsDefined((HubEventKind)kind) ? "not UTF-8" : $"of kind {kind}, not one ProcessHub writes")}");
+                    }
+                    process.Events.Add(new StoredEvent(readEvents.Int64(2), (HubEventKind)kind, payloads.Copy(payload)));
                     process.EventIds.Add(id);
                 }
                 else
@@ -66,7 +83,29 @@ internal sealed partial class SqliteProcessStore
         return processes;
     }
 
-    private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+    /// <summary>A process row's columns, each in the form the writer gives it or an <see cref="InvalidDataException"/> naming it.</summary>
+    private readonly struct RowReader(SqliteDataReader rows, string processId)
+    {
+        public string Text(int column, string name) =>
+            rows.IsDBNull(column) ? throw Unreadable(name, "empty") : rows.GetString(column);
+
+        public long Count(int column, string name) =>
+            rows.GetFieldType(column) == typeof(long) && rows.GetInt64(column) >= 0 ? rows.GetInt64(column) : throw Unreadable(name, "not a number from 0 up");
+
+        /// <summary>A JSON column: a blob of UTF-8 (null when the column is); the writer never writes it as text.</summary>
+        public byte[]? Json(int column, string name) =>
+            rows.IsDBNull(column) ? null
+            : rows.GetValue(column) is byte[] bytes && System.Text.Unicode.Utf8.IsValid(bytes) ? bytes
+            : throw Unreadable(name, "not a blob of UTF-8 JSON");
+
+        public DateTimeOffset Time(int column, string name) =>
+            rows.GetFieldType(column) == typeof(long) && rows.GetInt64(column) is var ticks
+            && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
+                ? new(ticks, TimeSpan.Zero)
+                : throw Unreadable(name, "not a time in ticks");
+
+        private InvalidDataException Unreadable(string name, string what) => new($"process {processId}: its {name} is {what}");
+    }
 
     /// <summary>One process as read, before its events are checked and its state brought up to its last event.</summary>
     private sealed record Loaded(long Key, string Id, string Type, string Owner, byte[]? ParamsJson, DateTimeOffset StartedAt, bool InProcess, ProcessState RowState, IdempotencyKey? Idempotency)

@@ -143,6 +143,12 @@ internal sealed partial class SqliteProcessStore : IProcessStore
             Close();
             throw SqliteOpenErrors.Describe(ex, _path);
         }
+        catch (InvalidDataException ex)
+        {
+            // A row in a form the writer never gives one (Load): edited by hand, or by another program.
+            Close();
+            throw new StoreOpenException($"the database {_path} holds a row ProcessHub cannot read ({ex.Message}); restore a backup, or move it away to start with an empty store", ex);
+        }
         catch
         {
             Close();
