@@ -122,7 +122,26 @@ internal sealed class TokenTarget : IFuzzTarget
                 claims.TryGetProperty("iss", out var iss) && iss.ValueKind == JsonValueKind.String && iss.GetString() == settings.Issuer,
                 $"accepted the payload {payloadJson} without the issuer {settings.Issuer}");
         }
+        if (settings.Audience is not null)
+        {
+            // RFC 7519 4.1.3: a string, or an array of strings of which one is ours.
+            InvariantViolationException.Check(
+                claims.TryGetProperty("aud", out var aud)
+                && (aud.ValueKind == JsonValueKind.String ? aud.GetString() == settings.Audience
+                    : aud.ValueKind == JsonValueKind.Array && aud.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && a.GetString() == settings.Audience)),
+                $"accepted the payload {payloadJson} without the audience {settings.Audience}");
+        }
+        // Roles as docs/protocol.md 2.1 grants them: "role" or "roles", a string or an array of nothing but strings
+        // (["admin", 1] grants nothing: read element by element it once granted admin).
+        InvariantViolationException.Check(identity.IsAdmin == Grants(claims, "admin"), $"admin is {identity.IsAdmin} for the payload {payloadJson}");
+        InvariantViolationException.Check(identity.IsProducer == Grants(claims, "producer"), $"producer is {identity.IsProducer} for the payload {payloadJson}");
     }
+
+    private static bool Grants(JsonElement claims, string role) =>
+        new[] { "role", "roles" }.Any(name => claims.TryGetProperty(name, out var claim)
+            && (claim.ValueKind == JsonValueKind.String ? claim.GetString() == role
+                : claim.ValueKind == JsonValueKind.Array && claim.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+                    && claim.EnumerateArray().Any(e => e.GetString() == role)));
 
     // The first JSON value of the part. Microsoft.IdentityModel reads the header and payload the same way and ignores
     // what follows the first value ({...}"junk" is accepted when signed): a leniency of the library on bytes only the
