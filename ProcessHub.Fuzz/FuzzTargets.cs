@@ -11,6 +11,7 @@ internal static class FuzzTargets
         new FrameTarget(),
         new ClientMessageTarget(),
         new TokenTarget(),
+        new RedisEntryTarget(),
     ];
 
     public static IFuzzTarget? Find(string name) =>
