@@ -153,7 +153,7 @@ run_tests() {
 # Coverage-guided fuzzing (docs/reliability.md, "Fuzzing"): SharpFuzz instruments a published copy of the code
 # under test, afl-fuzz drives ProcessHub.Fuzz with it. Everything lands in artifacts/fuzz (git-ignored); crash and
 # hang inputs are copied to ProcessHub.Fuzz/Findings/TARGET, where the test suite replays them as regression tests.
-FUZZ_TARGETS=(http-head frame client-message token redis-entry)
+FUZZ_TARGETS=(http-head frame client-message token redis-entry api-body)
 FUZZ_ROOT=artifacts/fuzz
 
 # What afl-fuzz's coverage map sees for each target: the component's own types (and, for tokens, the JWT library
@@ -167,6 +167,7 @@ fuzz_instrumented() {
                echo "Microsoft.IdentityModel.JsonWebTokens.dll"
                echo "Microsoft.IdentityModel.Tokens.dll" ;;
         redis-entry) echo "ProcessHub.dll ProcessHub.Redis.RedisEventMessage ProcessHub.Hub.Processes.EventPayload" ;;
+        api-body) echo "ProcessHub.dll ProcessHub.Api.JsonBody ProcessHub.Api.LoneSurrogates ProcessHub.Hub.JsonNesting ProcessHub.Hub.Processes.ProgressJson ProcessHub.Runners.BenchmarkPlan" ;;
     esac
 }
 

@@ -12,6 +12,7 @@ internal static class FuzzTargets
         new ClientMessageTarget(),
         new TokenTarget(),
         new RedisEntryTarget(),
+        new ApiBodyTarget(),
     ];
 
     public static IFuzzTarget? Find(string name) =>
