@@ -167,7 +167,7 @@ fuzz_instrumented() {
                echo "Microsoft.IdentityModel.JsonWebTokens.dll"
                echo "Microsoft.IdentityModel.Tokens.dll" ;;
         redis-entry) echo "ProcessHub.dll ProcessHub.Redis.RedisEventMessage ProcessHub.Hub.Processes.EventPayload" ;;
-        api-body) echo "ProcessHub.dll ProcessHub.Api.JsonBody ProcessHub.Api.LoneSurrogates ProcessHub.Hub.JsonNesting ProcessHub.Hub.Processes.ProgressJson ProcessHub.Runners.BenchmarkPlan" ;;
+        api-body) echo "ProcessHub.dll ProcessHub.Api.JsonBody ProcessHub.Hub.LoneSurrogates ProcessHub.Hub.JsonNesting ProcessHub.Hub.Processes.ProgressJson ProcessHub.Runners.BenchmarkPlan" ;;
     esac
 }
 

@@ -14,7 +14,7 @@ namespace ProcessHub.Fuzz.Targets;
 /// what follows the first newline (the whole input when there is none, so the fuzzer reaches the JSON parser without
 /// a header too). Neither may throw. An accepted header has the scripts' shape (8 fields, then a newline), numbers in
 /// range, and formats back, as the Lua scripts build it, to a header that parses to the same fields. An event is read
-/// only from UTF-8 whose first JSON token opens an object, and its owner and process type are what a strict JSON
+/// only from UTF-8 that is one JSON object and nothing after it, every string of it valid Unicode, and its owner and process type are what a strict JSON
 /// parser reads; an event written as a hub writes it is read.
 /// </summary>
 internal sealed class RedisEntryTarget : IFuzzTarget
@@ -86,18 +86,31 @@ internal sealed class RedisEntryTarget : IFuzzTarget
             return;
         }
         InvariantViolationException.Check(Utf8.IsValid(json), "read an event that is not UTF-8 (it goes to tabs as it is)");
-        InvariantViolationException.Check(StartsWithAnObject(json), "read an event whose JSON does not open with an object");
+        InvariantViolationException.Check(IsOneObjectWhoseStringsAllRead(json), "read an event that is not one JSON object alone, or whose strings do not all read (it goes to tabs as it is)");
         CheckNames(json, payload);
     }
 
-    private static bool StartsWithAnObject(ReadOnlySpan<byte> json)
+    // One object and nothing after it but whitespace, every name and string of it valid Unicode (an escaped lone
+    // surrogate makes a client's GetString throw): what a tab can read, checked by reading it all.
+    private static bool IsOneObjectWhoseStringsAllRead(ReadOnlySpan<byte> json)
     {
         try
         {
-            var reader = new Utf8JsonReader(json);
-            return reader.Read() && reader.TokenType == JsonTokenType.StartObject;
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    _ = reader.GetString();
+                }
+            }
+            return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return false;
         }
@@ -151,7 +164,8 @@ internal sealed class RedisEntryTarget : IFuzzTarget
     // string readable, owner and process type strings or null. Such an event must be read, not skipped.
     private static bool IsAnEventAsAHubWritesIt(ReadOnlySpan<byte> json)
     {
-        if (!Utf8.IsValid(json))
+        // A hub writes only valid Unicode, nested strings included (the API refuses a lone surrogate anywhere).
+        if (!Utf8.IsValid(json) || !IsOneObjectWhoseStringsAllRead(json))
         {
             return false;
         }

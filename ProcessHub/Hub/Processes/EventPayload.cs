@@ -21,7 +21,8 @@ internal sealed class EventPayload
     public DateTimeOffset? Timestamp { get; private set; }
 
     /// <summary>
-    /// Reads the top-level fields; null when the JSON is not UTF-8, not an object, is cut short or malformed, or has an
+    /// Reads the top-level fields; null when the JSON is not UTF-8, not one object (with nothing after it), escapes a lone
+    /// surrogate, is cut short or malformed, or has an
     /// <c>owner</c> or <c>process_type</c> that is neither a string nor null: an event no hub of this version wrote, which a shared
     /// engine skips rather than stop at (docs/protocol.md 11.3).
     /// </summary>
@@ -31,6 +32,12 @@ internal sealed class EventPayload
         // connection (RFC 6455 8.1) and meet it again on every replay. Utf8JsonReader leaves the insides of strings
         // unchecked, so the check is here.
         if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            return null;
+        }
+        // Nor a string that is no valid Unicode (an escaped lone surrogate): the API refuses such a body (400), and a
+        // client that reads it throws (the .NET client and watch did). Only another program could have sent it here.
+        if (LoneSurrogates.In(json))
         {
             return null;
         }
@@ -91,6 +98,13 @@ internal sealed class EventPayload
                     payload.Timestamp = reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var at) ? at : null;
                     break;
             }
+        }
+        // One object and nothing after it but whitespace: the event goes to tabs as it is, so `{...}junk` or two
+        // objects would reach them as a frame that is not JSON. Reading past the object throws on anything but
+        // whitespace (a single value is all the reader allows), which Parse takes as unreadable.
+        if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+        {
+            return null;
         }
         return payload;
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ProcessHub.Api;
+namespace ProcessHub.Hub;
 
 /// <summary>
 /// Finds a string in a JSON text that is no valid Unicode: an escaped lone surrogate (<c>"\ud83d"</c>, what a worker
