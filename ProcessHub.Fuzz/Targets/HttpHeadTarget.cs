@@ -81,7 +81,7 @@ internal sealed class HttpHeadTarget : IFuzzTarget
                         return outcome.Append("rejected ").Append(rejection).ToString();
                     }
                     var pending = data.AsSpan(consumed, received - consumed);
-                    InvariantViolationException.Check(pending.IndexOf("\r\n\r\n"u8) < 0, "a complete head was answered with 'need more data'");
+                    InvariantViolationException.Check(pending[LeadingEmptyLines(pending)..].IndexOf("\r\n\r\n"u8) < 0, "a complete head was answered with 'need more data'");
                     InvariantViolationException.Check(pending.Length <= maxHead, $"{pending.Length} bytes without a head end exceed the limit of {maxHead} but were not refused");
                     break;
                 }
@@ -94,16 +94,29 @@ internal sealed class HttpHeadTarget : IFuzzTarget
         }
     }
 
+    /// <summary>How many bytes of CRLF pairs <paramref name="pending"/> starts with: the empty lines a server ignores before a request line.</summary>
+    private static int LeadingEmptyLines(ReadOnlySpan<byte> pending)
+    {
+        int at = 0;
+        while (at + 1 < pending.Length && pending[at] == (byte)'\r' && pending[at + 1] == (byte)'\n')
+        {
+            at += 2;
+        }
+        return at;
+    }
+
     // What a parsed head promises: the parser consumed exactly one head, up to and including the first blank line;
     // the request line and every known field hold only what RFC 9112 allows; every accessor works.
     private static void CheckParsed(ReadOnlySpan<byte> pending, HttpRequest request, RequestRejection rejection, long taken, int maxHead)
     {
         InvariantViolationException.Check(rejection == RequestRejection.None, $"parsed, yet rejected with {rejection}");
         InvariantViolationException.Check(taken > 0 && taken <= pending.Length, $"parsed, and consumed {taken} of {pending.Length} bytes");
-        InvariantViolationException.Check(taken == request.HeadLength, $"consumed {taken} bytes, but the head is {request.HeadLength}");
+        // RFC 9112 2.2: empty lines before the request line are ignored, and consumed with the head they precede.
+        int skipped = LeadingEmptyLines(pending);
+        InvariantViolationException.Check(taken == skipped + request.HeadLength, $"consumed {taken} bytes, but the head is {request.HeadLength} after {skipped} bytes of empty lines");
         InvariantViolationException.Check(taken <= maxHead, $"parsed a head of {taken} bytes over the limit of {maxHead}");
-        int end = pending.IndexOf("\r\n\r\n"u8);
-        InvariantViolationException.Check(end + 4 == taken, $"the head ended at {taken}, the first blank line is at {end}");
+        int end = pending[skipped..].IndexOf("\r\n\r\n"u8);
+        InvariantViolationException.Check(skipped + end + 4 == taken, $"the head ended at {taken}, the first blank line after the empty lines is at {skipped + end}");
 
         var method = request.Method;
         InvariantViolationException.Check(!method.IsEmpty && method.IndexOfAny(" \r\n"u8) < 0, "a method with whitespace or none");

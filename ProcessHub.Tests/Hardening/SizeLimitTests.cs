@@ -128,6 +128,15 @@ public sealed class SizeLimitTests
         Assert.That(() => producer.Start("eval", "inproc", parameters: new { inner = twiceInside.RootElement }), Throws.ArgumentException.With.Message.EqualTo("params repeats a member name in an object"));
         using var twiceResult = JsonDocument.Parse("""{"score":1,"score":0}""");
         Assert.That(() => run.Complete(twiceResult.RootElement), Throws.ArgumentException.With.Message.EqualTo("result repeats a member name in an object"));
+        // An escaped lone surrogate, as a JsonElement keeps it: what the HTTP API refuses with 400. Passed on, every
+        // client's reader threw on it, and hubs on Redis skip such an event: a completion would never end the process.
+        const string LoneSurrogate = "a string is not valid Unicode (an escaped lone surrogate) (Parameter 'value')";
+        using var cut = JsonDocument.Parse("""{"current":1,"total":2,"detail":"cut \ud83d"}""");
+        Assert.That(() => run.ReportProgress(cut.RootElement), Throws.ArgumentException.With.Message.EqualTo(LoneSurrogate), "progress");
+        using var cutResult = JsonDocument.Parse("""{"summary":"cut \ud83d"}""");
+        Assert.That(() => run.Complete(cutResult.RootElement), Throws.ArgumentException.With.Message.EqualTo(LoneSurrogate), "a result");
+        Assert.That(() => run.Complete(new { inner = cutResult.RootElement }), Throws.ArgumentException, "a result holding it (the serializer refuses it there)");
+        Assert.That(() => producer.Start("eval", "inproc", parameters: cutResult.RootElement), Throws.ArgumentException.With.Message.EqualTo(LoneSurrogate), "params");
         Assert.That(run.IsEnded, Is.False, "every refusal left it running");
         Assert.That(run.Fail("ok"), Is.EqualTo(ReportResult.Accepted));
     }

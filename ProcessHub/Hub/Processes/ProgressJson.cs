@@ -15,19 +15,32 @@ internal static class ProgressJson
     /// <exception cref="ArgumentException">The value cannot be written as JSON (a cycle, a type the serializer refuses).</exception>
     public static byte[] Serialize(object value)
     {
+        byte[] json;
         if (value is JsonElement element)
         {
-            return Encoding.UTF8.GetBytes(element.GetRawText());
+            json = Encoding.UTF8.GetBytes(element.GetRawText());
         }
-        try
+        else
         {
-            return JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
+            try
+            {
+                json = JsonSerializer.SerializeToUtf8Bytes(value, SerializerOptions);
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException)
+            {
+                // The argument is what is wrong, as for every other refusal of these methods (documented: ArgumentException).
+                throw new ArgumentException($"the value cannot be written as JSON: {ex.Message}", nameof(value), ex);
+            }
         }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        // A JsonElement (alone or inside another value) is written as it was, escapes included: an escaped lone
+        // surrogate would reach every client, whose reader throws on it, and hubs on Redis skip such an event
+        // (docs/protocol.md 11.3), so a completion carrying one would leave the process running everywhere. Refused
+        // as the HTTP API refuses such a body (400). A .NET string's lone surrogate is written as U+FFFD instead.
+        if (LoneSurrogates.In(json))
         {
-            // The argument is what is wrong, as for every other refusal of these methods (documented: ArgumentException).
-            throw new ArgumentException($"the value cannot be written as JSON: {ex.Message}", nameof(value), ex);
+            throw new ArgumentException("a string is not valid Unicode (an escaped lone surrogate)", nameof(value));
         }
+        return json;
     }
 
     public static byte[] Create(long current, long total, string? model, string? detail)
