@@ -26,12 +26,15 @@ internal sealed partial class RedisProcessEngine
         for (int i = 0; i < ids.Length; i += LoadBatch)
         {
             var batch = ids.Skip(i).Take(LoadBatch).Select(id => (Id: (string)id!, Seq: _db.HashGetAsync(_keys.Process((string)id!), "seq"))).ToList();
+            // A hash without a seq is either gone (expired after its retention window: the index is all that is left)
+            // or one this hub cannot read; only the first may leave the index, where a hub that can read it finds it.
+            var withoutSeq = new List<(string Id, Task<bool> Exists)>();
             foreach (var (id, seq) in batch)
             {
                 var value = await seq.ConfigureAwait(false);
                 if (value.IsNull)
                 {
-                    gone.Add(id);
+                    withoutSeq.Add((id, _db.KeyExistsAsync(_keys.Process(id))));
                 }
                 else if (value.TryParse(out long events) && events >= 1)
                 {
@@ -40,6 +43,17 @@ internal sealed partial class RedisProcessEngine
                 else
                 {
                     LogUnreadable(id, "its seq is not a number from 1 up");
+                }
+            }
+            foreach (var (id, exists) in withoutSeq)
+            {
+                if (await exists.ConfigureAwait(false))
+                {
+                    LogUnreadable(id, "it has no seq");
+                }
+                else
+                {
+                    gone.Add(id);
                 }
             }
         }
