@@ -166,7 +166,7 @@ fuzz_instrumented() {
         token) echo "ProcessHub.dll ProcessHub.Auth"
                echo "Microsoft.IdentityModel.JsonWebTokens.dll"
                echo "Microsoft.IdentityModel.Tokens.dll" ;;
-        redis-entry) echo "ProcessHub.dll ProcessHub.Redis.RedisEventMessage ProcessHub.Hub.Processes.EventPayload" ;;
+        redis-entry) echo "ProcessHub.dll ProcessHub.Redis.RedisEventMessage ProcessHub.Hub.Processes.EventPayload ProcessHub.Hub.LoneSurrogates" ;;
         api-body) echo "ProcessHub.dll ProcessHub.Api.JsonBody ProcessHub.Hub.LoneSurrogates ProcessHub.Hub.JsonNesting ProcessHub.Hub.Processes.ProgressJson ProcessHub.Runners.BenchmarkPlan" ;;
     esac
 }

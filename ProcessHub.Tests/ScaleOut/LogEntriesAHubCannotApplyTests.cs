@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using NUnit.Framework;
 using ProcessHub.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -130,6 +131,20 @@ public sealed class LogEntriesAHubCannotApplyTests
             Assert.That(known.Status, Is.EqualTo(200), known.ToString());
             // Said before the hub listened, so already in its output.
             await Eventually.HoldsAsync(() => second.Stdout.Contains($"left out process unreadable: its hash in Redis cannot be read by this hub ({why}", StringComparison.Ordinal), "the warning");
+
+            // Its events keep coming: skipped without reading its hash again, and without a warning each (there was one
+            // per event, and a read of the hash and its whole stream inside the applier).
+            string epoch = (string)(await db.StringGetAsync(Prefix + "epoch"))!;
+            for (int n = 2; n <= 4; n++)
+            {
+                int seqOfIt = n;
+                await AppendToLogAsync(admin, offset => $"{epoch} {offset} unreadable {seqOfIt} 1 {DateTime.UtcNow.Ticks} 0 -\n"
+                    + $$$"""{"type":"process_progress","process_id":"unreadable","seq":{{{seqOfIt}}},"progress":{"current":1,"total":10}}""");
+            }
+            await using var tab = await HubCluster.OpenTabAsync(endPoint, token);
+            await ReportAsync(setup.EndPoint, token, id, 1); // its offset is past the three: the second hub fetches them
+            await tab.ReceiveUntilAsync(m => m.ProcessId == id && m.Type == "process_progress");
+            Assert.That(Regex.Count(second.Stdout, "left out process unreadable"), Is.EqualTo(1), second.Stdout);
         }
         Assert.That(await db.SortedSetScoreAsync(Prefix + "index", "unreadable"), Is.Not.Null, "left in the index for a hub that can read it");
     }

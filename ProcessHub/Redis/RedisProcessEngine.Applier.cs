@@ -624,8 +624,9 @@ internal sealed partial class RedisProcessEngine
         var process = _registry.FindRecord(message.ProcessId);
         if (process is null && message.Kind != HubEventKind.Started)
         {
-            // Its start was never applied here (this hub reloaded meanwhile): take the process as Redis holds it.
-            if (await LoadOneAsync(message.ProcessId).ConfigureAwait(false) is { } loaded)
+            // Its start was never applied here (this hub reloaded meanwhile): take the process as Redis holds it, unless
+            // it is one this hub found it cannot read (read again at every event, it cost a round trip and a warning each).
+            if (!IsUnreadable(message.ProcessId) && await LoadOneAsync(message.ProcessId).ConfigureAwait(false) is { } loaded)
             {
                 _registry.Add(loaded);
             }

@@ -12,8 +12,16 @@ internal sealed partial class RedisProcessEngine
     // Processes whose seq one round trip asks for.
     private const int LoadBatch = 256;
 
+    // Processes whose hash this hub could not read (LogUnreadable): their later events are skipped without reading the
+    // hash again, and warned about once. Forgotten at each load, which reads every process afresh.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unreadable = new(StringComparer.Ordinal);
+
+    /// <summary>Whether this hub left <paramref name="processId"/> out as a process it cannot read, since its last load.</summary>
+    private bool IsUnreadable(string processId) => _unreadable.ContainsKey(processId);
+
     private async Task<StoredProcesses> LoadAllAsync(string epoch)
     {
+        _unreadable.Clear();
         var ids = await _db.SortedSetRangeByRankAsync(_keys.Index).ConfigureAwait(false);
         var processes = new List<StoredProcess>(ids.Length);
         var gone = new List<RedisValue>();
@@ -117,8 +125,14 @@ internal sealed partial class RedisProcessEngine
         }
     }
 
-    private void LogUnreadable(string processId, string why) =>
+    private void LogUnreadable(string processId, string why)
+    {
+        if (!_unreadable.TryAdd(processId, 0))
+        {
+            return;
+        }
         _logger.LogWarning("left out process {ProcessId}: its hash in Redis cannot be read by this hub ({Why}; written by another program under --redis-prefix, or by a newer version?)", processId, why);
+    }
 
     /// <exception cref="UnreadableProcessException">A field this hub needs is missing or not in the form hubs write it.</exception>
     private static StoredProcess? ToStored(string processId, HashEntry[] hash, StreamEntry[] entries)
