@@ -110,9 +110,11 @@ public sealed class LogEntriesAHubCannotApplyTests
         Assert.That(progress.Seq, Is.EqualTo(2), progress.Text);
     }
 
-    [TestCase("many", "its seq is not a number from 1 up")]
-    [TestCase(null, "it has no seq")]
-    public async Task A_hub_joining_beside_a_process_whose_hash_it_cannot_read_leaves_that_one_out_and_starts(string? seq, string why)
+    [TestCase("many", "its seq is not a number from 1 up", null)]
+    [TestCase(null, "it has no seq", null)]
+    [TestCase("1", "its progress is not UTF-8 JSON that clients can read", "{\"current\":1,")]
+    [TestCase("1", "its progress is not UTF-8 JSON that clients can read", "{\"detail\":\"cut \\ud83d\"}")]
+    public async Task A_hub_joining_beside_a_process_whose_hash_it_cannot_read_leaves_that_one_out_and_starts(string? seq, string why, string? progress)
     {
         // A seq that is not a number, as another program under the prefix might write: the joining hub threw at its
         // load and never started (every reload of a running hub failed the same way). One without a seq was taken for
@@ -120,8 +122,10 @@ public sealed class LogEntriesAHubCannotApplyTests
         await using var setup = await OneProcessOnAHub.StartAsync();
         var (admin, token, id) = (setup.Admin, setup.Token, setup.ProcessId);
         var db = admin.GetDatabase();
-        HashEntry[] fields = [new("type", "eval"), new("owner", "alice"), new("status", "running")];
-        await db.HashSetAsync(Prefix + "p:unreadable", seq is null ? fields : [.. fields, new("seq", seq)]);
+        // Its progress goes into every process_list as it is: a cut one, or one with a lone surrogate, failed each tab.
+        HashEntry[] fields = [new("type", "eval"), new("owner", "alice"), new("status", "running"), new("started_at", DateTime.UtcNow.Ticks), new("last_changed_at", DateTime.UtcNow.Ticks)];
+        fields = seq is null ? fields : [.. fields, new("seq", seq)];
+        await db.HashSetAsync(Prefix + "p:unreadable", progress is null ? fields : [.. fields, new("progress", progress)]);
         await db.SortedSetAddAsync(Prefix + "index", "unreadable", 1);
 
         var (second, endPoint) = await HubCluster.StartBinaryAsync(setup.Redis);

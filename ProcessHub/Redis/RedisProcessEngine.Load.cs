@@ -134,6 +134,28 @@ internal sealed partial class RedisProcessEngine
         _logger.LogWarning("left out process {ProcessId}: its hash in Redis cannot be read by this hub ({Why}; written by another program under --redis-prefix, or by a newer version?)", processId, why);
     }
 
+    private static bool IsOneJsonValue(byte[] json)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(json) || LoneSurrogates.In(json))
+        {
+            return false;
+        }
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(json, new System.Text.Json.JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read())
+            {
+                return false;
+            }
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <exception cref="UnreadableProcessException">A field this hub needs is missing or not in the form hubs write it.</exception>
     private static StoredProcess? ToStored(string processId, HashEntry[] hash, StreamEntry[] entries)
     {
@@ -143,7 +165,10 @@ internal sealed partial class RedisProcessEngine
         }
         var fields = hash.ToDictionary(entry => (string)entry.Name!, entry => entry.Value);
         RedisValue Field(string name) => fields.TryGetValue(name, out var value) ? value : RedisValue.Null;
-        byte[]? Bytes(string name) => Field(name) is { IsNullOrEmpty: false } value ? (byte[])value! : null;
+        // A JSON field goes into every process_list as it is: one value of UTF-8 JSON with no lone surrogate, or unreadable.
+        byte[]? Bytes(string name) => Field(name) is { IsNullOrEmpty: false } value
+            ? IsOneJsonValue((byte[])value!) ? (byte[])value! : throw new UnreadableProcessException($"its {name} is not UTF-8 JSON that clients can read")
+            : null;
         string Text(string name) => Field(name) is { IsNull: false } value ? (string)value! : throw new UnreadableProcessException($"it has no {name}");
         DateTimeOffset Time(string name) =>
             long.TryParse((string?)Field(name), NumberStyles.None, CultureInfo.InvariantCulture, out long ticks)
@@ -171,8 +196,9 @@ internal sealed partial class RedisProcessEngine
         var events = new List<StoredEvent>(entries.Length);
         foreach (var entry in entries)
         {
-            // An event that is not UTF-8 is left out like one that cannot be read: replayed, it would fail every tab.
-            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) && System.Text.Unicode.Utf8.IsValid(message.Payload.Span))
+            // An event tabs could not take (not UTF-8, not one object, a lone surrogate) is left out like one that cannot
+            // be read, as the applier skips it live: replayed, it would fail every tab.
+            if (RedisEventMessage.TryParse((byte[])entry["m"]!, out var message) && EventPayload.IsSendable(message.Payload.Span))
             {
                 events.Add(new StoredEvent(message.Seq, message.Kind, message.Payload));
             }
