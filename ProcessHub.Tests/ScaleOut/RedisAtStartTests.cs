@@ -36,14 +36,8 @@ public sealed partial class RedisAtStartTests
     public async Task A_hub_whose_password_Redis_refuses_says_so_rather_than_that_Redis_cannot_be_reached()
     {
         // A wrong password was "cannot reach Redis at ...: is it running?", which sent people looking at the wrong thing.
-        await using var redis = await RedisServer.StartAsync(appendOnly: false);
-        await using (var admin = await redis.ConnectAsync())
-        {
-            await admin.GetServers()[0].ConfigSetAsync("requirepass", "the-right-password");
-        }
-        await using var hub = HubProcess.Start(
-            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},password={Password}", "--redis-start-wait", "0"],
-            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+        await using var redis = await StartRedisWithAnotherPasswordAsync();
+        await using var hub = StartHubWithTheWrongPassword(redis, startWait: "0");
 
         Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(1), hub.Stderr + hub.Stdout);
         Assert.That(hub.Stderr, Does.Contain($"Redis at {redis.Configuration} refused the hub's credentials"), hub.Stderr);
@@ -108,18 +102,25 @@ public sealed partial class RedisAtStartTests
     public async Task While_a_hub_tries_again_at_start_each_line_says_why_and_then_when_in_two_sentences()
     {
         // "...check the user and password of --redis Trying again in 0.25 s" ran the two together.
-        await using var redis = await RedisServer.StartAsync(appendOnly: false);
-        await using (var admin = await redis.ConnectAsync())
-        {
-            await admin.GetServers()[0].ConfigSetAsync("requirepass", "the-right-password");
-        }
-        await using var hub = HubProcess.Start(
-            ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},password={Password}", "--redis-start-wait", "300"],
-            new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
+        await using var redis = await StartRedisWithAnotherPasswordAsync();
+        await using var hub = StartHubWithTheWrongPassword(redis, startWait: "300");
 
         string waiting = await hub.WaitForLineAsync(line => line.Contains("Trying again in", StringComparison.Ordinal), "the hub's first retry");
         Assert.That(waiting, Does.Contain("refused the hub's credentials: check the user and password of --redis. Trying again in"), waiting);
     }
+
+    /// <summary>A Redis that wants a password other than <see cref="Password"/>, which the hubs here are given.</summary>
+    private static async Task<RedisServer> StartRedisWithAnotherPasswordAsync()
+    {
+        var redis = await RedisServer.StartAsync(appendOnly: false);
+        await using var admin = await redis.ConnectAsync();
+        await admin.GetServers()[0].ConfigSetAsync("requirepass", "the-right-password");
+        return redis;
+    }
+
+    private static HubProcess StartHubWithTheWrongPassword(RedisServer redis, string startWait) => HubProcess.Start(
+        ["--port", "0", "--jwt-secret", HubCluster.Secret, "--redis", $"{redis.Configuration},password={Password}", "--redis-start-wait", startWait],
+        new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() });
 
     [Test]
     public async Task A_hub_started_before_its_Redis_joins_once_Redis_answers_and_takes_processes()
