@@ -224,12 +224,16 @@ public sealed partial class CrashRecoveryTests
         await AssertRefusedAsync(StartHub(data), "corrupt or not a ProcessHub database");
     }
 
-    [TestCase("UPDATE processes SET progress = 'text, not a blob'", "its progress is not a blob of UTF-8 JSON")]
-    [TestCase("UPDATE processes SET params = x'7bff7d'", "its params is not a blob of UTF-8 JSON")]
+    [TestCase("UPDATE processes SET progress = 'text, not a blob'", "its progress is not a blob of UTF-8 JSON that clients can read")]
+    [TestCase("UPDATE processes SET params = x'7bff7d'", "its params is not a blob of UTF-8 JSON that clients can read")]
     [TestCase("UPDATE processes SET started_at = 'yesterday'", "its started_at is not a time in ticks")]
     [TestCase("UPDATE processes SET seq = 2.5", "its seq is not a number from 0 up")]
     [TestCase("UPDATE processes SET status = 9", "its status 9 is not one ProcessHub writes")]
-    [TestCase("UPDATE events SET payload = x'7bff7d' WHERE seq = 2", "its event 2 (row 2) is not UTF-8")]
+    [TestCase("UPDATE events SET payload = x'7bff7d' WHERE seq = 2", "its event 2 (row 2) is not UTF-8 that clients can read")]
+    [TestCase(@"UPDATE events SET payload = CAST('{""detail"":""cut \ud83d""}' AS BLOB) WHERE seq = 2", "its event 2 (row 2) is not UTF-8 that clients can read")]
+    [TestCase("UPDATE processes SET status = 256", "its status 256 is not one ProcessHub writes")]
+    [TestCase("UPDATE processes SET status = 'done'", "its status done is not one ProcessHub writes")]
+    [TestCase("UPDATE processes SET progress = CAST('{\"current\":1,' AS BLOB)", "its progress is not a blob of UTF-8 JSON that clients can read")]
     [TestCase("UPDATE events SET kind = 42 WHERE seq = 2", "its event 2 (row 2) is of kind 42, not one ProcessHub writes")]
     public async Task A_row_in_a_form_the_hub_never_writes_stops_the_start_with_a_message_that_names_it(string sql, string expected)
     {

@@ -134,28 +134,6 @@ internal sealed partial class RedisProcessEngine
         _logger.LogWarning("left out process {ProcessId}: its hash in Redis cannot be read by this hub ({Why}; written by another program under --redis-prefix, or by a newer version?)", processId, why);
     }
 
-    private static bool IsOneJsonValue(byte[] json)
-    {
-        if (!System.Text.Unicode.Utf8.IsValid(json) || LoneSurrogates.In(json))
-        {
-            return false;
-        }
-        try
-        {
-            var reader = new System.Text.Json.Utf8JsonReader(json, new System.Text.Json.JsonReaderOptions { MaxDepth = 64 });
-            if (!reader.Read())
-            {
-                return false;
-            }
-            reader.Skip();
-            return !reader.Read();
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return false;
-        }
-    }
-
     /// <exception cref="UnreadableProcessException">A field this hub needs is missing or not in the form hubs write it.</exception>
     private static StoredProcess? ToStored(string processId, HashEntry[] hash, StreamEntry[] entries)
     {
@@ -167,7 +145,7 @@ internal sealed partial class RedisProcessEngine
         RedisValue Field(string name) => fields.TryGetValue(name, out var value) ? value : RedisValue.Null;
         // A JSON field goes into every process_list as it is: one value of UTF-8 JSON with no lone surrogate, or unreadable.
         byte[]? Bytes(string name) => Field(name) is { IsNullOrEmpty: false } value
-            ? IsOneJsonValue((byte[])value!) ? (byte[])value! : throw new UnreadableProcessException($"its {name} is not UTF-8 JSON that clients can read")
+            ? StoredJson.IsOneValue((byte[])value!) ? (byte[])value! : throw new UnreadableProcessException($"its {name} is not UTF-8 JSON that clients can read")
             : null;
         string Text(string name) => Field(name) is { IsNull: false } value ? (string)value! : throw new UnreadableProcessException($"it has no {name}");
         DateTimeOffset Time(string name) =>

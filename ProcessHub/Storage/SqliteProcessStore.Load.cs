@@ -24,10 +24,11 @@ internal sealed partial class SqliteProcessStore
                 // the start with a message that names it, not with a cast's stack trace (StoreOpenException, Open).
                 string id = rows.GetString(1);
                 var row = new RowReader(rows, id);
-                int status = rows.GetInt32(7);
-                if (!Enum.IsDefined((ProcessStatus)status))
+                // Range-checked before the cast: the enum is a byte, and (ProcessStatus)256 would be Running.
+                long status = rows.GetFieldType(7) == typeof(long) ? rows.GetInt64(7) : -1;
+                if (status is < 0 or > byte.MaxValue || !Enum.IsDefined((ProcessStatus)status))
                 {
-                    throw new InvalidDataException($"process {id}: its status {status} is not one ProcessHub writes");
+                    throw new InvalidDataException($"process {id}: its status {rows.GetValue(7)} is not one ProcessHub writes");
                 }
                 var state = new ProcessState(
                     Status: (ProcessStatus)status,
@@ -62,9 +63,12 @@ internal sealed partial class SqliteProcessStore
                     var payload = readEvents.Blob(4);
                     // An event goes to tabs as a text frame, as it is: one that is not UTF-8 would make each fail its
                     // connection (RFC 6455 8.1) at every replay.
-                    if (!Enum.IsDefined((HubEventKind)kind) || !System.Text.Unicode.Utf8.IsValid(payload))
+                    // UTF-8 and no lone surrogate only, not a JSON parse as well: at a million events that would add a
+                    // few tenths of a second to every restart, for rows nothing but this hub writes.
+                    bool knownKind = kind is >= 0 and <= byte.MaxValue && Enum.IsDefined((HubEventKind)kind);
+                    if (!knownKind || !System.Text.Unicode.Utf8.IsValid(payload) || LoneSurrogates.In(payload))
                     {
-                        throw new InvalidDataException($"process {process.Id}: its event {readEvents.Int64(2)} (row {id}) is {(Enum.IsDefined((HubEventKind)kind) ? "not UTF-8" : $"of kind {kind}, not one ProcessHub writes")}");
+                        throw new InvalidDataException($"process {process.Id}: its event {readEvents.Int64(2)} (row {id}) is {(knownKind ? "not UTF-8 that clients can read" : $"of kind {kind}, not one ProcessHub writes")}");
                     }
                     process.Events.Add(new StoredEvent(readEvents.Int64(2), (HubEventKind)kind, payloads.Copy(payload)));
                     process.EventIds.Add(id);
@@ -95,8 +99,8 @@ internal sealed partial class SqliteProcessStore
         /// <summary>A JSON column: a blob of UTF-8 (null when the column is); the writer never writes it as text.</summary>
         public byte[]? Json(int column, string name) =>
             rows.IsDBNull(column) ? null
-            : rows.GetValue(column) is byte[] bytes && System.Text.Unicode.Utf8.IsValid(bytes) ? bytes
-            : throw Unreadable(name, "not a blob of UTF-8 JSON");
+            : rows.GetValue(column) is byte[] bytes && StoredJson.IsOneValue(bytes) ? bytes
+            : throw Unreadable(name, "not a blob of UTF-8 JSON that clients can read");
 
         public DateTimeOffset Time(int column, string name) =>
             rows.GetFieldType(column) == typeof(long) && rows.GetInt64(column) is var ticks

@@ -51,27 +51,8 @@ internal sealed class EventPayload
     /// and a client's reader throws on), and one JSON object with nothing after it. No string is allocated: a hub joining
     /// beside a million events checks each.
     /// </summary>
-    public static bool IsSendable(ReadOnlySpan<byte> json)
-    {
-        if (!System.Text.Unicode.Utf8.IsValid(json) || LoneSurrogates.In(json))
-        {
-            return false;
-        }
-        try
-        {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-            reader.Skip();
-            return !reader.Read(); // throws on anything after the object but whitespace
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+    public static bool IsSendable(ReadOnlySpan<byte> json) =>
+        StoredJson.IsOneValue(json) && json.TrimStart(" \t\r\n"u8) is [(byte)'{', ..];
 
     private static EventPayload? Read(ReadOnlySpan<byte> json)
     {
