@@ -28,7 +28,8 @@ internal sealed class EventPayload
     /// </summary>
     public static EventPayload? Parse(ReadOnlySpan<byte> json)
     {
-        if (!IsSendable(json))
+        // What IsSendable checks, less its own pass over the JSON: Read requires one object with nothing after it.
+        if (!System.Text.Unicode.Utf8.IsValid(json) || LoneSurrogates.In(json))
         {
             return null;
         }
