@@ -11,9 +11,9 @@ namespace ProcessHub.Api;
 /// </summary>
 internal sealed class DashboardEndpoint
 {
+    // The page itself ("/", index.html) is served in two forms, below; these are served as they are.
     private static readonly (string Path, string Resource, string ContentType)[] Files =
     [
-        ("/", "index.html", "text/html; charset=utf-8"),
         ("/app.css", "app.css", "text/css; charset=utf-8"),
         ("/app.js", "app.js", "text/javascript; charset=utf-8"),
     ];
@@ -30,8 +30,9 @@ internal sealed class DashboardEndpoint
     public DashboardEndpoint()
     {
         byte[] page = Load("index.html");
-        _pageWithoutDevTokens = new ServedFile(page, "text/html; charset=utf-8");
-        _pageWithDevTokens = new ServedFile(WithDevTokens(page), "text/html; charset=utf-8");
+        const string Html = "text/html; charset=utf-8";
+        _pageWithoutDevTokens = new ServedFile(page, Html);
+        _pageWithDevTokens = new ServedFile(WithDevTokens(page), Html);
     }
 
     /// <summary>From now on the page tells the dashboard to sign itself in with <c>/api/dev-token</c>.</summary>
@@ -39,13 +40,9 @@ internal sealed class DashboardEndpoint
 
     public void MapTo(Router router)
     {
+        router.Map("GET", "/", exchange => (_devTokens ? _pageWithDevTokens : _pageWithoutDevTokens).ServeAsync(exchange));
         foreach (var (path, resource, contentType) in Files)
         {
-            if (path == "/")
-            {
-                router.Map("GET", path, exchange => (_devTokens ? _pageWithDevTokens : _pageWithoutDevTokens).ServeAsync(exchange));
-                continue;
-            }
             var file = new ServedFile(Load(resource), contentType);
             router.Map("GET", path, file.ServeAsync);
         }
