@@ -98,17 +98,22 @@ internal sealed class ProcessRegistry
             successors.Remove(process.Id, out var successor);
             lock (process.Gate)
             {
-                if (successor is null)
+                // The sweep (on its own timer) may have evicted it since the look above: let go and counted out then.
+                bool evicted = !_processes.TryGetValue(process.Id, out var current) || !ReferenceEquals(current, process);
+                if (!evicted)
                 {
-                    // Gone before its producer's token fires: a producer that looks it up on being woken finds it
-                    // gone, not still running (the benchmark runner's log says which it was).
-                    _processes.TryRemove(process.Id, out _);
-                }
-                process.HandOver(successor);
-                LeaveBudget(process);
-                if (process.Published.IsEnded)
-                {
-                    _ended.Remove(process.Owner);
+                    if (successor is null)
+                    {
+                        // Gone before its producer's token fires: a producer that looks it up on being woken finds it
+                        // gone, not still running (the benchmark runner's log says which it was).
+                        _processes.TryRemove(KeyValuePair.Create(process.Id, process));
+                    }
+                    process.HandOver(successor);
+                    LeaveBudget(process);
+                    if (process.Published.IsEnded)
+                    {
+                        _ended.Remove(process.Owner);
+                    }
                 }
                 if (successor is not null)
                 {
