@@ -393,6 +393,7 @@ internal sealed class ProcessRecord
     {
         ForgetHistory();
         _watchers = [];
-        ProducerCancellation.Dispose();
+        // The producer's token is not disposed: a look-up just before the eviction may still read or fire it (a token
+        // source without a timer holds nothing that needs disposing).
     }
 }

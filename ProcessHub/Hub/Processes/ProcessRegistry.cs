@@ -102,6 +102,12 @@ internal sealed class ProcessRegistry
                 bool evicted = !_processes.TryGetValue(process.Id, out var current) || !ReferenceEquals(current, process);
                 if (!evicted)
                 {
+                    // Counted out before it leaves the map: a sweep meanwhile (from a watcher told below, or on its
+                    // timer) must not count an ended process it can no longer see, and evict another in its place.
+                    if (process.Published.IsEnded)
+                    {
+                        _ended.Remove(process.Owner);
+                    }
                     if (successor is null)
                     {
                         // Gone before its producer's token fires: a producer that looks it up on being woken finds it
@@ -110,10 +116,6 @@ internal sealed class ProcessRegistry
                     }
                     process.HandOver(successor);
                     LeaveBudget(process);
-                    if (process.Published.IsEnded)
-                    {
-                        _ended.Remove(process.Owner);
-                    }
                 }
                 if (successor is not null)
                 {

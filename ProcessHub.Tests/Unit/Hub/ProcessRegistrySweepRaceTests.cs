@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using ProcessHub.Hub;
+using ProcessHub.Hub.Messages;
 using ProcessHub.Hub.Processes;
 using ProcessHub.Outbound;
 using ProcessHub.Hub.Sessions;
@@ -8,13 +9,14 @@ using ProcessHub.Hub.Sessions;
 namespace ProcessHub.Tests.Unit.Hub;
 
 /// <summary>
-/// A shared engine's reload (<see cref="ProcessRegistry.Replace"/>) runs on the applier while the sweep evicts on its
-/// timer. What the registry counts of each owner's ended processes (the cap of <see cref="HubOptions.MaxProcessesPerUser"/>)
-/// must come out right whichever of the two reaches a record first.
+/// The sweep evicts on its timer while a shared engine's reload (<see cref="ProcessRegistry.Replace"/>) runs on the
+/// applier and producers look processes up. What the registry counts of each owner's ended processes (the cap of
+/// <see cref="HubOptions.MaxProcessesPerUser"/>) must come out right whichever reaches a record first, and a record the
+/// sweep let go must still answer whoever found it just before.
 /// </summary>
 [TestFixture]
 [Category("unit")]
-internal sealed class ProcessRegistryReplaceTests
+internal sealed class ProcessRegistrySweepRaceTests
 {
     private const string Owner = "alice";
     private const int Cap = 10;
@@ -68,6 +70,50 @@ internal sealed class ProcessRegistryReplaceTests
 
         Assert.That(evicted, Is.EquivalentTo(expiredStillInRedis.Select(p => p.ProcessId).Append("kept-0")));
         Assert.That(registry.Count, Is.EqualTo(Cap));
+    }
+
+    [Test]
+    public void A_sweep_while_a_reload_lets_a_process_go_counts_it_among_the_ended_no_longer()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        var options = new HubOptions { Retention = TimeSpan.FromHours(1), MaxProcessesPerUser = 3 };
+        var registry = new ProcessRegistry(new Broadcaster(new SessionIndex()), options, time);
+        var now = time.GetUtcNow();
+        var kept = Enumerable.Range(0, 3).Select(i => Process($"kept-{i}", now, endedAt: now - TimeSpan.FromMinutes(30 - i))).ToList();
+        var gone = Process("gone", now, endedAt: null);
+        registry.Restore(new StoredProcesses("epoch-1", [.. kept, gone]));
+
+        // An SSE stream follows "gone" while it runs; it ends before the stream has let go of it (4 ended: one past the
+        // cap, for the next sweep). The reload then finds Redis without it, and the stream's OnReplaced runs the sweep.
+        var sweepOnce = new SweepingWatcher(registry);
+        registry.Replay(gone.ProcessId, afterSeq: null, epoch: null, new FollowingTarget(), sweepOnce);
+        var record = registry.FindRecord(gone.ProcessId)!;
+        var ended = gone.State with { Status = ProcessStatus.Completed, Seq = 2, EndedAt = now, LastChangedAt = now };
+        registry.Publish(new PendingEvent(record, ended, HubEventKind.Completed, SharedFrame.CreateText("{}"u8), awaitable: false));
+        registry.Replace(new StoredProcesses("epoch-1", kept));
+
+        // Before the reload, the sweep would have let kept-0 go (the oldest of four ended); after it, with "gone" let go
+        // by the reload, nothing. Inside it, with "gone" out of the map but still counted, it let kept-0 go as well.
+        Assert.That(sweepOnce.Evicted, Is.Empty);
+        Assert.That(registry.Count, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void A_process_the_sweep_lets_go_still_gives_its_producer_token_to_whoever_found_it_before()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        var registry = new ProcessRegistry(new Broadcaster(new SessionIndex()), new HubOptions { Retention = TimeSpan.FromHours(1) }, time);
+        var now = time.GetUtcNow();
+        registry.Restore(new StoredProcesses("epoch-1", [Process("old", now, endedAt: now - TimeSpan.FromHours(2))]));
+
+        // ProcessProducer.Find and the cancel paths look the record up, then read or fire its token without its lock.
+        var found = registry.FindRecord("old")!;
+        Assert.That(registry.EvictExpired(), Is.EqualTo(new[] { "old" }));
+
+        var token = found.ProducerCancellation.Token;
+        found.CancelProducer();
+
+        Assert.That(token.IsCancellationRequested, Is.True);
     }
 
     private static StoredProcess Process(string id, DateTimeOffset startedAt, DateTimeOffset? endedAt)
