@@ -254,10 +254,15 @@ internal sealed partial class RedisProcessEngine
         {
             return await CancelOwnAsync(process, cancelledBy).ConfigureAwait(false);
         }
+        // Shared by every cancel of the process that waits here (a double click, two tabs): only the applier, which
+        // completes it with the end, takes it away, and a cancel that learns its process has ended leaves it for the
+        // others. Taken away by that one, the end applied later would find no waiter, and a cancel that Redis had sent
+        // to the producer's hub would wait out CancelWait and then answer "already ended" for its own cancel.
         var ended = _terminalWaiters.GetOrAdd(process.Id, static _ => new TaskCompletionSource<ProcessState>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (process.Published.IsEnded)
         {
-            _terminalWaiters.TryRemove(process.Id, out _);
+            // Applied before this waiter was made, so nothing will complete it; whoever shares it sees the same end.
+            _terminalWaiters.TryRemove(KeyValuePair.Create(process.Id, ended));
             return new TransitionOutcome(TransitionStatus.AlreadyEnded, process.Published);
         }
         var result = await EvaluateCancelAsync(process, cancelledBy).ConfigureAwait(false);
@@ -280,16 +285,16 @@ internal sealed partial class RedisProcessEngine
             case "direct":
                 break;
             case "ended":
-                _terminalWaiters.TryRemove(process.Id, out _);
+                // Its end is on its way to this hub's applier, which completes the waiter for any other cancel.
                 return new TransitionOutcome(TransitionStatus.AlreadyEnded, EndedState(process, (string)result[1]!));
             case "missing":
-                _terminalWaiters.TryRemove(process.Id, out _);
+                // Gone from Redis: no end will come to complete the waiter.
+                _terminalWaiters.TryRemove(KeyValuePair.Create(process.Id, ended));
                 return TransitionOutcome.NotFound;
             default:
-                _terminalWaiters.TryRemove(process.Id, out _);
                 throw EpochChanged(result);
         }
-        _terminalWaiters.TryRemove(process.Id, out _);
+        // The end made here (or found made) is applied here too, and completes the waiter for any other cancel.
         return await EndOrReportAsync(process, ProcessChange.Cancel(cancelledBy), condition: "", conditionArgument: "").ConfigureAwait(false);
     }
 
