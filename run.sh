@@ -13,7 +13,11 @@
 #                               three hubs on one Redis under faults (kill -9, SIGSTOP, Redis restarts) for N minutes
 # Run ./run.sh --help for the server's options.
 set -euo pipefail
+# The server (and its token and watch commands) runs where it was called from, so that a relative --data-dir,
+# --jwt-secret-file or --jwt-public-key means what it says there; everything else runs in the repository.
+CALLER_DIR=$PWD
 cd "$(dirname "$0")"
+REPO_DIR=$PWD
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -302,6 +306,7 @@ case "${1:-}" in
         ;;
     *)
         build_server
-        exec dotnet "$SERVER_DLL" "$@"
+        cd "$CALLER_DIR"
+        exec dotnet "$REPO_DIR/$SERVER_DLL" "$@"
         ;;
 esac
