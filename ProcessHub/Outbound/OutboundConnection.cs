@@ -86,6 +86,9 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
     /// <summary>Drops the socket without a close handshake.</summary>
     internal void Abort() => _webSocket.Abort();
 
+    /// <summary>Completes when the close frame queued by <see cref="Close"/> has reached the socket (or could not).</summary>
+    internal Task CloseSent => _webSocket.CloseSent;
+
     void IWebSocketOutput.SendControl(Opcode opcode, ReadOnlySpan<byte> payload)
     {
         var frame = SharedFrame.Create(opcode, payload, FrameKind.Control);

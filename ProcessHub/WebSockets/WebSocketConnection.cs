@@ -96,6 +96,11 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         QueueClose(code, payload[..(2 + reasonLength)], dropPending);
     }
 
+    /// <summary>
+    /// Completes when our close frame has reached the socket, or the socket refused it; at once when no close is queued.
+    /// </summary>
+    public Task CloseSent => Volatile.Read(ref _closeFlushed)?.Task ?? Task.CompletedTask;
+
     /// <summary>Drops the connection without a close handshake.</summary>
     public void Abort()
     {
