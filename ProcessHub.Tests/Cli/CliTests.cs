@@ -342,7 +342,30 @@ internal sealed partial class CliTests
         await using var hub = HubProcess.Start(["--port", "0", "--jwt-public-key", p384.ExportSubjectPublicKeyInfoPem()]);
 
         Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
-        Assert.That(hub.Stderr, Does.StartWith("processhub: invalid JWT configuration: the EC public key is on").And.Contain("only P-256 keys (ES256) are accepted"));
+        Assert.That(hub.Stderr, Does.StartWith("processhub: invalid JWT configuration: --jwt-public-key: the EC public key is on").And.Contain("only P-256 keys (ES256) are accepted"));
+    }
+
+    // A PEM block that reads as no key: its body not base64, base64 of no DER, and a key of a kind JWTs here do not use.
+    [TestCase("-----BEGIN PUBLIC KEY-----\nnotbase64!!!\n-----END PUBLIC KEY-----\n", TestName = "A_public_key_PEM_whose_body_is_not_base64_is_refused_naming_the_option")]
+    [TestCase("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", TestName = "A_public_key_PEM_whose_body_is_no_key_is_refused_naming_the_option")]
+    [TestCase("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n", TestName = "An_Ed25519_public_key_is_refused_naming_the_option")]
+    public async Task A_public_key_file_that_holds_no_usable_key_is_refused_at_start_with_a_line_naming_the_option(string pem)
+    {
+        // Given as a file, as most do: the runtime's message told them not to give a path.
+        string file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, pem);
+            await using var hub = HubProcess.Start(["--port", "0", "--jwt-public-key", file]);
+
+            Assert.That(await hub.WaitForExitAsync(), Is.EqualTo(2), hub.Stdout);
+            Assert.That(hub.Stderr.TrimEnd(), Does.StartWith("processhub: invalid JWT configuration: --jwt-public-key: its PEM block holds no RSA or EC P-256 public key that can be read"));
+            Assert.That(hub.Stderr, Does.Not.Contain("path to such a file").And.Not.Contain("ASN1"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [TestCase("rsa")]

@@ -338,12 +338,23 @@ public sealed class TokenValidator
                 {
                     string name = curve.Oid?.FriendlyName ?? curve.Oid?.Value ?? $"a {ec.KeySize}-bit curve";
                     ec.Dispose();
-                    throw new ArgumentException($"the EC public key is on {name}; only P-256 keys (ES256) are accepted");
+                    throw new ArgumentException($"--jwt-public-key: the EC public key is on {name}; only P-256 keys (ES256) are accepted");
                 }
                 return (new ECDsaSecurityKey(ec), [SecurityAlgorithms.EcdsaSha256]);
             }
             var rsa = RSA.Create();
-            rsa.ImportFromPem(pem);
+            try
+            {
+                rsa.ImportFromPem(pem);
+            }
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            {
+                // The runtime's own words ("No supported key formats were found. Check that the input represents the
+                // contents of a PEM-encoded key file, not the path to such a file", "ASN1 corrupted data") named no
+                // option, and the first told a user who had given a path that they should not have.
+                rsa.Dispose();
+                throw new ArgumentException("--jwt-public-key: its PEM block holds no RSA or EC P-256 public key that can be read (damaged base64 or DER, or a key of another kind, such as Ed25519); give the public key of the tokens' issuer, as `openssl pkey -in key.pem -pubout` writes it", ex);
+            }
             return (new RsaSecurityKey(rsa), [SecurityAlgorithms.RsaSha256]);
         }
         if (settings.Secret is { } secret)
