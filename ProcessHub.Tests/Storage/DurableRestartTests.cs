@@ -458,6 +458,22 @@ public sealed class DurableRestartTests
         Assert.That(refused.Message, Is.EqualTo($"cannot create the data directory {asked}: {file} is a file, not a directory; use another --data-dir"));
     }
 
+    [TestCase("")]
+    [TestCase("sub")]
+    public void A_data_directory_that_is_a_link_to_nothing_or_under_one_is_refused_naming_the_link(string below)
+    {
+        // A link to a volume not mounted yet was said to be "a file" (from a newcomer's audit).
+        using var data = new DataDirectory();
+        string link = Path.Combine(data.Path, "volume");
+        string target = Path.Combine(data.Path, "not-mounted", "data");
+        File.CreateSymbolicLink(link, target);
+        string asked = below.Length == 0 ? link : Path.Combine(link, below);
+
+        var refused = Assert.Throws<StoreOpenException>(() => DurableHub.Start(data, configure: o => o with { DataDirectory = asked }))!;
+
+        Assert.That(refused.Message, Is.EqualTo($"cannot create the data directory {asked}: {link} is a symbolic link to {target}, which is not a directory that exists (a volume not mounted?); use another --data-dir"));
+    }
+
     [Test]
     public async Task A_store_that_cannot_write_refuses_with_503_and_publishes_nothing_it_did_not_store()
     {

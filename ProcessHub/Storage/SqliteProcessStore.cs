@@ -105,9 +105,9 @@ internal sealed partial class SqliteProcessStore : IProcessStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // .NET says "Could not find a part of the path" when a part is a file: name the file instead.
-            string? file = FirstFileOnThePath(DataDirectory);
+            string? blocking = FirstNonDirectoryOnThePath(DataDirectory);
             throw new StoreOpenException(
-                file is not null ? $"cannot create the data directory {DataDirectory}: {file} is a file, not a directory; use another --data-dir"
+                blocking is not null ? $"cannot create the data directory {DataDirectory}: {blocking}; use another --data-dir"
                 : ex is UnauthorizedAccessException || IsReadOnlyFileSystem(ex) ? $"cannot create the data directory {DataDirectory} (read-only or no permission); create it, or use another --data-dir"
                 : $"cannot create the data directory {DataDirectory}: {ex.Message}", ex);
         }
@@ -281,13 +281,20 @@ internal sealed partial class SqliteProcessStore : IProcessStore
     private static bool IsReadOnlyFileSystem(Exception ex) => ex is IOException { HResult: 30 } && !OperatingSystem.IsWindows();
 
     /// <summary>The path itself or the first of its parents that is a file, if one is.</summary>
-    private static string? FirstFileOnThePath(string directory)
+    /// <summary>What stands where a directory of the path must be, said for the user; null when nothing does.</summary>
+    private static string? FirstNonDirectoryOnThePath(string directory)
     {
         for (string? part = Path.GetFullPath(directory); !string.IsNullOrEmpty(part); part = Path.GetDirectoryName(part))
         {
-            if (File.Exists(part))
+            var entry = new FileInfo(part);
+            if (entry.LinkTarget is { } target && !Directory.Exists(part))
             {
-                return part;
+                // A link to a volume that is not mounted (yet) is the usual case: "a file" sent people looking for one.
+                return $"{part} is a symbolic link to {target}, which is not a directory that exists (a volume not mounted?)";
+            }
+            if (entry.Exists)
+            {
+                return $"{part} is a file, not a directory";
             }
         }
         return null;
