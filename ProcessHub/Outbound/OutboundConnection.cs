@@ -115,7 +115,11 @@ internal sealed partial class OutboundConnection : IOutboundConnection, IWebSock
         }
     }
 
-    void IWebSocketOutput.Release() => ReleaseAll(markClosed: true);
+    void IWebSocketOutput.Release()
+    {
+        ReleaseAll(markClosed: true);
+        _webSocket.OnOutputReleased();
+    }
 
     void IWebSocketEvents.OnOpen(UpgradeRequest request)
     {

@@ -178,17 +178,24 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
         {
             _logger.LogError(ex, "connection {ConnectionId} failed", client.Id);
         }
-        finally
-        {
-            _connections.TryRemove(client.Id, out _);
-        }
         if (upgrade is null)
         {
+            _connections.TryRemove(client.Id, out _);
             client.Dispose();
             NoteClosed();
             return;
         }
-        StartWebSocket(client, upgrade);
+        try
+        {
+            StartWebSocket(client, upgrade);
+        }
+        finally
+        {
+            // Only once it is among the WebSockets: a stop that began in between would have found it in neither, taken
+            // everything for closed, and left its 101 and 1001 to a process on its way out.
+            _connections.TryRemove(client.Id, out _);
+            NoteClosed(); // it may have ended already, while it was still counted here
+        }
     }
 
     private void StartWebSocket(ClientConnection client, UpgradeRequest upgrade)

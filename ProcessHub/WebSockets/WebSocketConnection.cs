@@ -121,6 +121,12 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         }
     }
 
+    /// <summary>
+    /// The output let go of everything queued (called by it): a close frame still queued will never be sent, so nobody
+    /// waits on <see cref="CloseSent"/> for it (the stop's wait would last its whole second).
+    /// </summary>
+    public void OnOutputReleased() => Volatile.Read(ref _closeFlushed)?.TrySetResult();
+
     /// <summary>The socket refused data (called by the output): the connection is gone.</summary>
     public void OnSendFailed()
     {
@@ -381,6 +387,8 @@ internal sealed class WebSocketConnection : IFrameSink, IReadWaiter
         Interlocked.CompareExchange(ref _closeFlushed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
         if (!_output.SendClose(payload, dropPending))
         {
+            // The output is closed already: this close is never sent.
+            _closeFlushed?.TrySetResult();
             _client.Dispose();
         }
     }
