@@ -199,15 +199,25 @@ internal sealed partial class OutboundConnection : IThreadPoolWorkItem
 
     private bool TryFindQueuedProgress(long key, out int slot)
     {
-        // Newest first: the match, if any, is the process's latest queued event.
+        // Newest first: the match, if any, is the process's latest queued event. Not past a frame that must stay ahead of
+        // this one: the process's own other events, and frames of no process (a subscribe's reply and its replayed
+        // copies, a list, a pong), after which live events follow (docs/protocol.md 4.4). Taking the slot of a progress
+        // queued before a subscribe's reply sent this live event ahead of the reply and its replay.
         for (int i = _count - 1; i >= 0; i--)
         {
             int index = (_head + i) % _ring.Length;
             var queued = _ring[index];
-            if (queued.CoalesceKey == key && queued.Kind == FrameKind.Progress)
+            if (queued.Kind == FrameKind.Progress)
             {
-                slot = index;
-                return true;
+                if (queued.CoalesceKey == key)
+                {
+                    slot = index;
+                    return true;
+                }
+            }
+            else if (queued.CoalesceKey == key || queued.CoalesceKey == 0)
+            {
+                break;
             }
         }
         slot = -1;
