@@ -14,7 +14,7 @@ internal sealed class BenchmarkRunner
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LogWaitEvery = TimeSpan.FromSeconds(10);
-    private const string GoneWithTheEpoch = "the process is gone (Redis lost its data and the hubs began a new epoch without it)";
+    private const string GoneFromRedis = "the process is gone: this hub's reload from Redis did not find it (Redis lost its data, evicted its keys, or holds a record of it this hub cannot read)";
     private readonly ILogger _logger;
 
     public BenchmarkRunner(ILogger logger) => _logger = logger;
@@ -53,7 +53,7 @@ internal sealed class BenchmarkRunner
                         {
                             // Cancelled between the wait and the report (or ended by the hub: hub_lost, stale), or gone.
                             _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: {Why}", process.ProcessId, current, total,
-                                process.IsHeld ? "the process has ended" : GoneWithTheEpoch);
+                                process.IsHeld ? "the process has ended" : GoneFromRedis);
                             return;
                         }
                     }
@@ -71,7 +71,7 @@ internal sealed class BenchmarkRunner
         {
             // The token fires for a process that is gone as well: the shared engine's Redis lost its data and the hubs
             // started a new epoch without it. Nobody cancelled it, and the line must not say so.
-            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: {Why}", process.ProcessId, step, total, GoneWithTheEpoch);
+            _logger.LogInformation("benchmark {ProcessId} stops at step {Step} of {Total}: {Why}", process.ProcessId, step, total, GoneFromRedis);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
