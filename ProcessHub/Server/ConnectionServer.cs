@@ -139,10 +139,14 @@ internal sealed partial class ConnectionServer : IAsyncDisposable, IConnectionCo
         NoteClosed();
         await Task.WhenAny(_allClosed.Task, Task.Delay(_options.DrainTimeout, _time)).ConfigureAwait(false);
         // A drain shorter than the writers take to send the 1001s (--drain-timeout 0): each close frame still reaches its
-        // socket before the socket goes, so that a tab sees 1001, as the log says, not 1006. No longer than a close
-        // handshake's second, for a peer that reads nothing (its frame cannot be written).
-        var closesSent = Task.WhenAll(_webSockets.Values.Select(static webSocket => webSocket.CloseSent));
-        await Task.WhenAny(closesSent, Task.Delay(WebSocketConnection.CloseHandshakeTimeout, _time)).ConfigureAwait(false);
+        // socket before the socket goes, so that a tab sees 1001, as the log says, not 1006. The stop lasts no longer
+        // than a close handshake's second in all, for a peer that reads nothing (its frame cannot be written).
+        var rest = WebSocketConnection.CloseHandshakeTimeout - _options.DrainTimeout;
+        if (rest > TimeSpan.Zero && !_webSockets.IsEmpty)
+        {
+            var closesSent = Task.WhenAll(_webSockets.Values.Select(static webSocket => webSocket.CloseSent));
+            await Task.WhenAny(closesSent, Task.Delay(rest, _time)).ConfigureAwait(false);
+        }
         foreach (var connection in _connections.Values)
         {
             connection.Dispose();
