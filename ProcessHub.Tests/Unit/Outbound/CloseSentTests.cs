@@ -39,29 +39,6 @@ public sealed class CloseSentTests
         Assert.That(connection.CloseSent.IsCompleted, Is.True);
     }
 
-    private sealed class NoHandler : IConnectionHandler
-    {
-        public void OnOpen(IOutboundConnection connection, UpgradeRequest request)
-        {
-        }
-
-        public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8)
-        {
-        }
-
-        public void OnClosed(IOutboundConnection connection)
-        {
-        }
-    }
-
-    /// <summary>A writer that never gets its turn: what is queued stays queued.</summary>
-    private sealed class NeverScheduler : FlushScheduler
-    {
-        internal override void Schedule(OutboundConnection connection)
-        {
-        }
-    }
-
     private sealed class SilentTransport : ITransportConnection
     {
         private readonly Pipe _input = new();

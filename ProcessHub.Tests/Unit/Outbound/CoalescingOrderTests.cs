@@ -63,18 +63,6 @@ public sealed class CoalescingOrderTests
         frame.Release();
     }
 
-    private sealed class NoHandler : IConnectionHandler
-    {
-        public void OnOpen(IOutboundConnection connection, UpgradeRequest request) { }
-        public void OnMessage(IOutboundConnection connection, ReadOnlySpan<byte> utf8) { }
-        public void OnClosed(IOutboundConnection connection) { }
-    }
-
-    private sealed class RunsAtOnceScheduler : FlushScheduler
-    {
-        internal override void Schedule(OutboundConnection connection) => connection.DrainNow();
-    }
-
     /// <summary>The first send stays pending until released; later sends complete at once. Records every send.</summary>
     private sealed class HeldTransport : ITransportConnection
     {

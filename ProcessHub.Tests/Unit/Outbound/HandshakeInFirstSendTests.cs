@@ -78,18 +78,6 @@ public sealed class HandshakeInFirstSendTests
         }
     }
 
-    private sealed class NeverScheduler : FlushScheduler
-    {
-        internal override void Schedule(OutboundConnection connection)
-        {
-        }
-    }
-
-    private sealed class RunsAtOnceScheduler : FlushScheduler
-    {
-        internal override void Schedule(OutboundConnection connection) => connection.DrainNow();
-    }
-
     /// <summary>Keeps a copy of every send; its input never ends, so the receive loop waits.</summary>
     private sealed class RecordingTransport : ITransportConnection
     {
